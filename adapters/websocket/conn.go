@@ -1,0 +1,393 @@
+// Package websocket carries Interval's ISocket framing over a websocket
+// connection (github.com/coder/websocket): MESSAGE frames acknowledged by ACK
+// frames, "authenticated" and "ping" control messages, websocket pings with a
+// pong deadline, and closing a connection that stays unresponsive. It serves
+// both ends: Dial for hosts, NewConn on an accepted socket for servers.
+//
+// The package knows nothing about RPC or actions: it hands the data string of
+// every MESSAGE to Config.OnMessage and offers Send, which returns once the
+// peer has acknowledged the message.
+package websocket
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/google/uuid"
+
+	"github.com/interval-go/sdk/internal/protocol"
+)
+
+// Defaults of Config, the same as the official Node SDK's.
+const (
+	DefaultConnectTimeout           = 15 * time.Second
+	DefaultSendTimeout              = 5 * time.Second
+	DefaultPingInterval             = 30 * time.Second
+	DefaultPingTimeout              = 5 * time.Second
+	DefaultCloseUnresponsiveTimeout = 3 * time.Minute
+	// DefaultReadLimit is the largest frame accepted. The library's own
+	// default (32 KiB) is too small for tables and groups.
+	DefaultReadLimit = 32 << 20
+)
+
+// Errors returned by this package.
+var (
+	// ErrNotConnected is returned by Send on a closed connection.
+	ErrNotConnected = errors.New("websocket: not connected")
+	// ErrAckTimeout is returned by Send when the peer does not acknowledge
+	// a message within Config.SendTimeout.
+	ErrAckTimeout = errors.New("websocket: no ACK within send timeout")
+	// ErrUnauthorized is returned by Dial when the server refuses the API
+	// key (close code 1008 before "authenticated").
+	ErrUnauthorized = errors.New("websocket: server refused the connection")
+	// ErrUnresponsive is the cause of a close after CloseUnresponsiveTimeout
+	// without a pong.
+	ErrUnresponsive = errors.New("websocket: peer unresponsive")
+)
+
+// Config configures a Conn. Zero durations take the package defaults.
+type Config struct {
+	// OnMessage receives the data of every MESSAGE other than the control
+	// strings, in order, from the connection's reader goroutine. It must
+	// not block: hand work to another goroutine.
+	OnMessage func(data string)
+	// Logger receives debug lines about frames and liveness. Nil discards.
+	Logger *slog.Logger
+
+	ConnectTimeout           time.Duration
+	SendTimeout              time.Duration
+	PingInterval             time.Duration
+	PingTimeout              time.Duration
+	CloseUnresponsiveTimeout time.Duration
+	ReadLimit                int64
+	// DisablePing turns off websocket pings from this side (the peer's
+	// pings are still answered).
+	DisablePing bool
+}
+
+func (c *Config) defaults() {
+	if c.ConnectTimeout <= 0 {
+		c.ConnectTimeout = DefaultConnectTimeout
+	}
+	if c.SendTimeout <= 0 {
+		c.SendTimeout = DefaultSendTimeout
+	}
+	if c.PingInterval <= 0 {
+		c.PingInterval = DefaultPingInterval
+	}
+	if c.PingTimeout <= 0 {
+		c.PingTimeout = DefaultPingTimeout
+	}
+	if c.CloseUnresponsiveTimeout <= 0 {
+		c.CloseUnresponsiveTimeout = DefaultCloseUnresponsiveTimeout
+	}
+	if c.ReadLimit <= 0 {
+		c.ReadLimit = DefaultReadLimit
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.OnMessage == nil {
+		c.OnMessage = func(string) {}
+	}
+}
+
+// Conn is one ISocket connection. Its methods are safe for concurrent use.
+type Conn struct {
+	ws  *websocket.Conn
+	cfg Config
+
+	authenticated chan struct{}
+	authOnce      sync.Once
+
+	mu      sync.Mutex
+	pending map[string]chan struct{}
+
+	done      chan struct{}
+	closeOnce sync.Once
+	err       error // set before done is closed
+	lastPong  atomic.Int64
+	wg        sync.WaitGroup
+}
+
+// NewConn starts the ISocket protocol on an open websocket (a server's
+// accepted socket, or a dialed one). It starts a reader goroutine and, unless
+// disabled, a ping goroutine; both end when the connection closes.
+func NewConn(ws *websocket.Conn, cfg Config) *Conn {
+	cfg.defaults()
+	ws.SetReadLimit(cfg.ReadLimit)
+	c := &Conn{
+		ws:            ws,
+		cfg:           cfg,
+		authenticated: make(chan struct{}),
+		pending:       map[string]chan struct{}{},
+		done:          make(chan struct{}),
+	}
+	c.lastPong.Store(time.Now().UnixNano())
+	c.wg.Add(1)
+	go c.readLoop()
+	if !cfg.DisablePing {
+		c.wg.Add(1)
+		go c.pingLoop()
+	}
+	return c
+}
+
+// DialOptions are the host side's connection parameters.
+type DialOptions struct {
+	Endpoint   string
+	APIKey     string
+	InstanceID string
+	// Header holds extra upgrade headers.
+	Header http.Header
+	// HTTPClient is used for the upgrade request; nil uses the default.
+	HTTPClient *http.Client
+}
+
+// Dial connects to an Interval server as a host: it sends the x-api-key and
+// x-instance-id headers and waits up to cfg.ConnectTimeout for the server's
+// "authenticated" message. A refused key returns an error wrapping
+// ErrUnauthorized with the server's reason, at once.
+func Dial(ctx context.Context, opts DialOptions, cfg Config) (*Conn, error) {
+	cfg.defaults()
+	ctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
+	defer cancel()
+	h := http.Header{}
+	for k, v := range opts.Header {
+		h[k] = v
+	}
+	if opts.APIKey != "" {
+		h.Set("x-api-key", opts.APIKey)
+	}
+	if opts.InstanceID != "" {
+		h.Set("x-instance-id", opts.InstanceID)
+	}
+	ws, resp, err := websocket.Dial(ctx, opts.Endpoint, &websocket.DialOptions{
+		HTTPHeader: h,
+		HTTPClient: opts.HTTPClient,
+	})
+	if err != nil {
+		if resp != nil && (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden) {
+			return nil, fmt.Errorf("%w: HTTP %d", ErrUnauthorized, resp.StatusCode)
+		}
+		return nil, fmt.Errorf("websocket: dial %s: %w", opts.Endpoint, err)
+	}
+	c := NewConn(ws, cfg)
+	select {
+	case <-c.authenticated:
+		return c, nil
+	case <-c.done:
+		err := c.Err()
+		c.wg.Wait()
+		if websocket.CloseStatus(err) == websocket.StatusPolicyViolation {
+			return nil, fmt.Errorf("%w: %s", ErrUnauthorized, closeReason(err))
+		}
+		return nil, fmt.Errorf("websocket: closed before authentication: %w", err)
+	case <-ctx.Done():
+		c.Close()
+		return nil, fmt.Errorf("websocket: waiting for authentication: %w", ctx.Err())
+	}
+}
+
+func closeReason(err error) string {
+	var ce websocket.CloseError
+	if errors.As(err, &ce) {
+		return ce.Reason
+	}
+	return err.Error()
+}
+
+// Authenticated is closed once the peer sent "authenticated".
+func (c *Conn) Authenticated() <-chan struct{} { return c.authenticated }
+
+// Done is closed when the connection has ended.
+func (c *Conn) Done() <-chan struct{} { return c.done }
+
+// Err is why the connection ended (nil while it is open). Close frames are
+// reported as websocket.CloseError.
+func (c *Conn) Err() error {
+	select {
+	case <-c.done:
+		return c.err
+	default:
+		return nil
+	}
+}
+
+// SendAuthenticated sends the "authenticated" control message (server side).
+func (c *Conn) SendAuthenticated(ctx context.Context) error {
+	return c.Send(ctx, protocol.DataAuthenticated)
+}
+
+// Send writes data as a MESSAGE and waits for its ACK, for at most
+// cfg.SendTimeout (and ctx).
+func (c *Conn) Send(ctx context.Context, data string) error {
+	return c.SendTimeout(ctx, data, c.cfg.SendTimeout)
+}
+
+// SendTimeout is Send with an explicit ACK timeout.
+func (c *Conn) SendTimeout(ctx context.Context, data string, timeout time.Duration) error {
+	select {
+	case <-c.done:
+		return ErrNotConnected
+	default:
+	}
+	id := uuid.NewString()
+	ack := make(chan struct{})
+	c.mu.Lock()
+	c.pending[id] = ack
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		delete(c.pending, id)
+		c.mu.Unlock()
+	}()
+	frame := protocol.AppendMessage(make([]byte, 0, len(data)+96), id, data)
+	if err := c.write(ctx, frame); err != nil {
+		return err
+	}
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-ack:
+		return nil
+	case <-t.C:
+		return ErrAckTimeout
+	case <-c.done:
+		return ErrNotConnected
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (c *Conn) write(ctx context.Context, frame []byte) error {
+	wctx, cancel := context.WithTimeout(ctx, c.cfg.SendTimeout)
+	defer cancel()
+	if err := c.ws.Write(wctx, websocket.MessageText, frame); err != nil {
+		select {
+		case <-c.done:
+			return ErrNotConnected
+		default:
+		}
+		return fmt.Errorf("websocket: write: %w", err)
+	}
+	return nil
+}
+
+func (c *Conn) readLoop() {
+	defer c.wg.Done()
+	ctx := context.Background()
+	for {
+		typ, p, err := c.ws.Read(ctx)
+		if err != nil {
+			c.finish(err)
+			return
+		}
+		if typ != websocket.MessageText {
+			c.cfg.Logger.Warn("websocket: ignoring binary frame", "bytes", len(p))
+			continue
+		}
+		f, err := protocol.DecodeFrame(p)
+		if err != nil {
+			c.cfg.Logger.Warn("websocket: ignoring malformed frame", "err", err, "bytes", len(p))
+			continue
+		}
+		if f.Type == protocol.FrameAck {
+			c.mu.Lock()
+			ch, ok := c.pending[f.ID]
+			if ok {
+				delete(c.pending, f.ID)
+			}
+			c.mu.Unlock()
+			if ok {
+				close(ch)
+			}
+			continue
+		}
+		// ACK first, then process.
+		if err := c.write(ctx, protocol.AppendAck(nil, f.ID)); err != nil {
+			c.cfg.Logger.Debug("websocket: ACK not written", "err", err)
+		}
+		switch f.Data {
+		case protocol.DataAuthenticated:
+			c.authOnce.Do(func() { close(c.authenticated) })
+		case protocol.DataPing:
+			c.lastPong.Store(time.Now().UnixNano())
+		default:
+			c.cfg.OnMessage(f.Data)
+		}
+	}
+}
+
+func (c *Conn) pingLoop() {
+	defer c.wg.Done()
+	t := time.NewTicker(c.cfg.PingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), c.cfg.PingTimeout)
+		err := c.ws.Ping(ctx)
+		cancel()
+		if err == nil {
+			c.lastPong.Store(time.Now().UnixNano())
+			continue
+		}
+		since := time.Since(time.Unix(0, c.lastPong.Load()))
+		c.cfg.Logger.Debug("websocket: ping failed", "err", err, "sinceLastPong", since)
+		if since >= c.cfg.CloseUnresponsiveTimeout {
+			c.cfg.Logger.Warn("websocket: closing unresponsive connection", "sinceLastPong", since)
+			c.finish(ErrUnresponsive)
+			c.ws.CloseNow()
+			return
+		}
+	}
+}
+
+// LastPong is when the peer last proved alive (pong or "ping" message).
+func (c *Conn) LastPong() time.Time { return time.Unix(0, c.lastPong.Load()) }
+
+func (c *Conn) finish(err error) {
+	c.closeOnce.Do(func() {
+		c.err = err
+		close(c.done)
+	})
+}
+
+// Close closes the connection with a normal close frame and waits for its
+// goroutines to end.
+func (c *Conn) Close() error {
+	return c.CloseWith(websocket.StatusNormalClosure, "")
+}
+
+// CloseWith closes the connection with the given code and reason (for a
+// server refusing a socket, say 1008) and waits for its goroutines.
+func (c *Conn) CloseWith(code websocket.StatusCode, reason string) error {
+	c.finish(ErrClosedLocally)
+	done := make(chan struct{})
+	go func() {
+		c.ws.Close(code, reason)
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		c.ws.CloseNow()
+	}
+	c.wg.Wait()
+	return nil
+}
+
+// ErrClosedLocally is the Err of a connection closed by Close.
+var ErrClosedLocally = errors.New("websocket: closed locally")
+

@@ -1,0 +1,146 @@
+package protocol
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// IO render and response kinds.
+const (
+	KindRender   = "RENDER"
+	KindReturn   = "RETURN"
+	KindSetState = "SET_STATE"
+	KindCanceled = "CANCELED"
+)
+
+// ChoiceButton is one submit button of an IO call.
+type ChoiceButton struct {
+	Label string `json:"label"`
+	Value string `json:"value"`
+	Theme string `json:"theme,omitempty"`
+}
+
+// MultipleProps carries the default values of a .multiple() component.
+type MultipleProps struct {
+	DefaultValue []any `json:"defaultValue,omitempty"`
+}
+
+// ComponentRender is one component of an IO call. Props is the superjson
+// json half of the method's props and PropsMeta its meta half.
+type ComponentRender struct {
+	MethodName             string          `json:"methodName"`
+	Label                  string          `json:"label"`
+	IsStateful             bool            `json:"isStateful"`
+	IsOptional             bool            `json:"isOptional"`
+	IsMultiple             bool            `json:"isMultiple"`
+	ValidationErrorMessage string          `json:"validationErrorMessage,omitempty"`
+	MultipleProps          *MultipleProps  `json:"multipleProps,omitempty"`
+	Props                  json.RawMessage `json:"props"`
+	PropsMeta              json.RawMessage `json:"propsMeta,omitempty"`
+}
+
+// IORender is the render instruction of one IO call (the ioCall string of
+// SEND_IO_CALL, and the children of a page layout).
+type IORender struct {
+	ID                     string            `json:"id"`
+	InputGroupKey          string            `json:"inputGroupKey"`
+	ToRender               []ComponentRender `json:"toRender"`
+	Kind                   string            `json:"kind"`
+	ValidationErrorMessage string            `json:"validationErrorMessage,omitempty"`
+	ChoiceButtons          []ChoiceButton    `json:"choiceButtons,omitempty"`
+	ContinueButton         *ContinueButton   `json:"continueButton,omitempty"`
+}
+
+// ContinueButton is the legacy single-button form of ChoiceButtons.
+type ContinueButton struct {
+	Label string `json:"label,omitempty"`
+	Theme string `json:"theme,omitempty"`
+}
+
+// DecodeIORender parses an ioCall string.
+func DecodeIORender(s string) (IORender, error) {
+	var r IORender
+	if err := json.Unmarshal([]byte(s), &r); err != nil {
+		return IORender{}, fmt.Errorf("%w: ioCall: %v", ErrMalformed, err)
+	}
+	if r.ID == "" || r.InputGroupKey == "" {
+		return IORender{}, fmt.Errorf("%w: ioCall without id or inputGroupKey", ErrMalformed)
+	}
+	for i, c := range r.ToRender {
+		if c.MethodName == "" {
+			return IORender{}, fmt.Errorf("%w: ioCall component %d without methodName", ErrMalformed, i)
+		}
+	}
+	return r, nil
+}
+
+// IOResponse is an operator's answer to an IO call (the value string of
+// IO_RESPONSE). Values holds one raw JSON value per component.
+type IOResponse struct {
+	ID            string            `json:"id"`
+	TransactionID string            `json:"transactionId"`
+	InputGroupKey string            `json:"inputGroupKey,omitempty"`
+	Values        []json.RawMessage `json:"values"`
+	ValuesMeta    json.RawMessage   `json:"valuesMeta,omitempty"`
+	Choice        string            `json:"choice,omitempty"`
+	Kind          string            `json:"kind"`
+}
+
+// DecodeIOResponse parses an IO response string.
+func DecodeIOResponse(s string) (IOResponse, error) {
+	var r IOResponse
+	if err := json.Unmarshal([]byte(s), &r); err != nil {
+		return IOResponse{}, fmt.Errorf("%w: io response: %v", ErrMalformed, err)
+	}
+	switch r.Kind {
+	case KindReturn, KindSetState, KindCanceled:
+	default:
+		return IOResponse{}, fmt.Errorf("%w: io response kind %q", ErrMalformed, r.Kind)
+	}
+	return r, nil
+}
+
+// ActionResult is the JSON text carried in MARK_TRANSACTION_COMPLETE.result.
+type ActionResult struct {
+	SchemaVersion int             `json:"schemaVersion"`
+	Status        string          `json:"status"`
+	Data          json.RawMessage `json:"data"`
+	Meta          json.RawMessage `json:"meta,omitempty"`
+}
+
+// ErrorData is the data of a FAILURE result.
+type ErrorData struct {
+	Error   string `json:"error"`
+	Message string `json:"message"`
+	Cause   string `json:"cause,omitempty"`
+}
+
+// ButtonItem is a menu button of a page layout or heading.
+type ButtonItem struct {
+	Label    string         `json:"label"`
+	Theme    string         `json:"theme,omitempty"`
+	Route    string         `json:"route,omitempty"`
+	Action   string         `json:"action,omitempty"`
+	URL      string         `json:"url,omitempty"`
+	Params   map[string]any `json:"params,omitempty"`
+	Disabled bool           `json:"disabled,omitempty"`
+}
+
+// LayoutError is an error shown on a page.
+type LayoutError struct {
+	LayoutKey string `json:"layoutKey,omitempty"`
+	Error     string `json:"error"`
+	Message   string `json:"message"`
+	Cause     string `json:"cause,omitempty"`
+	Stack     string `json:"stack,omitempty"`
+}
+
+// Layout is a page layout (the page string of SEND_PAGE). Kind is "BASIC".
+type Layout struct {
+	Kind        string        `json:"kind"`
+	Title       *string       `json:"title,omitempty"`
+	Description *string       `json:"description,omitempty"`
+	MenuItems   []ButtonItem  `json:"menuItems,omitempty"`
+	Children    *IORender     `json:"children,omitempty"`
+	Errors      []LayoutError `json:"errors"`
+}

@@ -1,0 +1,205 @@
+// Package rpc implements Interval's DuplexRPC layer over any transport that
+// delivers and sends strings: numbered CALLs, RESPONSEs matched to the calls
+// this side sent, and dispatch of incoming CALLs to a handler.
+//
+// Unlike the official SDK, a call never waits forever: it ends with its
+// context, or with ErrClosed when the peer is closed.
+package rpc
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/interval-go/sdk/internal/protocol"
+)
+
+// ErrClosed is returned by calls pending or made after Close.
+var ErrClosed = errors.New("rpc: peer closed")
+
+// ErrNoResponse is returned by a handler to send no RESPONSE at all (the
+// protocol's way to refuse a call).
+var ErrNoResponse = errors.New("rpc: no response")
+
+// SendFunc sends one RPC envelope string over the transport, returning once
+// the transport accepted it (for ISocket: once it was acknowledged).
+type SendFunc func(ctx context.Context, data string) error
+
+// HandlerFunc answers an incoming CALL. It runs in the goroutine that called
+// Receive and must not block; the returned value (nil for void) is sent as
+// the RESPONSE from another goroutine. Returning ErrNoResponse, or any error,
+// sends nothing; errors other than ErrNoResponse are logged.
+type HandlerFunc func(method string, data json.RawMessage) (any, error)
+
+// Peer is one end of a DuplexRPC connection.
+type Peer struct {
+	send    SendFunc
+	handle  HandlerFunc
+	log     *slog.Logger
+	counter *atomic.Uint64
+
+	mu      sync.Mutex
+	pending map[string]chan result
+	closed  bool
+	wg      sync.WaitGroup
+	ctx     context.Context
+	cancel  context.CancelFunc
+}
+
+type result struct {
+	data json.RawMessage
+	err  error
+}
+
+// NewPeer returns a Peer that sends with send and answers calls with handle.
+// Call ids come from counter, which may be shared across reconnections (ids
+// are never reset, as in the official SDK); nil uses a private counter.
+func NewPeer(send SendFunc, handle HandlerFunc, counter *atomic.Uint64, log *slog.Logger) *Peer {
+	if counter == nil {
+		counter = new(atomic.Uint64)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Peer{send: send, handle: handle, log: log, counter: counter,
+		pending: map[string]chan result{}, ctx: ctx, cancel: cancel}
+}
+
+// Call sends a CALL of method with input in (marshaled to JSON) and decodes
+// the RESPONSE's data into out (which may be nil). A void RESPONSE leaves out
+// untouched.
+func (p *Peer) Call(ctx context.Context, method string, in any, out any) error {
+	raw, err := p.CallRaw(ctx, method, in)
+	if err != nil {
+		return err
+	}
+	if out == nil || len(raw) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return fmt.Errorf("rpc: %s returned %w: %v", method, protocol.ErrMalformed, err)
+	}
+	return nil
+}
+
+// CallRaw is Call returning the RESPONSE's raw data (nil for void).
+func (p *Peer) CallRaw(ctx context.Context, method string, in any) (json.RawMessage, error) {
+	data, err := marshal(in)
+	if err != nil {
+		return nil, fmt.Errorf("rpc: encoding %s input: %w", method, err)
+	}
+	id := strconv.FormatUint(p.counter.Add(1), 10)
+	ch := make(chan result, 1)
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil, ErrClosed
+	}
+	p.pending[id] = ch
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		delete(p.pending, id)
+		p.mu.Unlock()
+	}()
+	env := protocol.AppendEnvelope(make([]byte, 0, len(data)+64), protocol.Envelope{
+		ID: id, Kind: protocol.KindCall, MethodName: method, Data: data,
+	})
+	if err := p.send(ctx, string(env)); err != nil {
+		return nil, fmt.Errorf("rpc: sending %s: %w", method, err)
+	}
+	select {
+	case r := <-ch:
+		return r.data, r.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("rpc: waiting for %s: %w", method, ctx.Err())
+	case <-p.ctx.Done():
+		return nil, ErrClosed
+	}
+}
+
+func marshal(v any) (json.RawMessage, error) {
+	switch v := v.(type) {
+	case nil:
+		return nil, nil
+	case json.RawMessage:
+		return v, nil
+	}
+	return json.Marshal(v)
+}
+
+// Receive handles one envelope string from the transport: a RESPONSE
+// completes the matching Call; a CALL is passed to the handler and its answer
+// sent in a new goroutine owned by the Peer. Malformed envelopes and
+// RESPONSEs to unknown ids are logged and dropped.
+func (p *Peer) Receive(s string) {
+	env, err := protocol.DecodeEnvelope(s)
+	if err != nil {
+		p.log.Warn("rpc: dropping malformed message", "err", err)
+		return
+	}
+	if env.Kind == protocol.KindResponse {
+		p.mu.Lock()
+		ch, ok := p.pending[env.ID]
+		p.mu.Unlock()
+		if !ok {
+			p.log.Debug("rpc: response to unknown call", "id", env.ID, "method", env.MethodName)
+			return
+		}
+		ch <- result{data: env.Data}
+		return
+	}
+	out, err := p.safeHandle(env.MethodName, env.Data)
+	if err != nil {
+		if !errors.Is(err, ErrNoResponse) {
+			p.log.Warn("rpc: call not answered", "method", env.MethodName, "err", err)
+		}
+		return
+	}
+	data, err := marshal(out)
+	if err != nil {
+		p.log.Error("rpc: encoding response", "method", env.MethodName, "err", err)
+		return
+	}
+	resp := string(protocol.AppendEnvelope(nil, protocol.Envelope{
+		ID: env.ID, Kind: protocol.KindResponse, MethodName: env.MethodName, Data: data,
+	}))
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return
+	}
+	p.wg.Add(1)
+	p.mu.Unlock()
+	go func() {
+		defer p.wg.Done()
+		if err := p.send(p.ctx, resp); err != nil {
+			p.log.Debug("rpc: response not sent", "method", env.MethodName, "err", err)
+		}
+	}()
+}
+
+func (p *Peer) safeHandle(method string, data json.RawMessage) (out any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("rpc: handler for %s panicked: %v", method, r)
+		}
+	}()
+	return p.handle(method, data)
+}
+
+// Close fails every pending call with ErrClosed and waits for responses
+// being sent to finish (they end when the transport is closed).
+func (p *Peer) Close() {
+	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
+	p.cancel()
+	p.wg.Wait()
+}

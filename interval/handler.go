@@ -1,0 +1,114 @@
+package interval
+
+import "context"
+
+// Handler runs one action. ServeAction is called in its own goroutine for
+// each transaction; ctx is cancelled when the transaction is closed or
+// cancelled by the operator, or when the client closes. The returned value
+// becomes the transaction's result (encoded as JSON, with time.Time and
+// *big.Int kept typed for the console); a non-nil error fails the
+// transaction with its message.
+type Handler interface {
+	ServeAction(ctx context.Context, tx *Tx) (any, error)
+}
+
+// HandlerFunc adapts an ordinary function to the Handler interface.
+type HandlerFunc func(ctx context.Context, tx *Tx) (any, error)
+
+// ServeAction calls f(ctx, tx).
+func (f HandlerFunc) ServeAction(ctx context.Context, tx *Tx) (any, error) { return f(ctx, tx) }
+
+// Middleware wraps a Handler, like net/http middleware wraps an
+// http.Handler. The first middleware of a chain is the outermost.
+type Middleware func(Handler) Handler
+
+// Chain composes middlewares: Chain(a, b).Then(h) runs a, then b, then h.
+type Chain []Middleware
+
+// Then returns h wrapped by every middleware of the chain, the first one
+// outermost. A nil h is a programming error and panics.
+func (c Chain) Then(h Handler) Handler {
+	if h == nil {
+		panic("interval: Chain.Then called with a nil Handler")
+	}
+	for i := len(c) - 1; i >= 0; i-- {
+		h = c[i](h)
+	}
+	return h
+}
+
+// PageHandler renders a page: it returns the layout the console shows. It is
+// called when an operator opens the page; ctx is cancelled when the page is
+// closed.
+type PageHandler interface {
+	ServePage(ctx context.Context, p *Page) (*Layout, error)
+}
+
+// PageHandlerFunc adapts an ordinary function to the PageHandler interface.
+type PageHandlerFunc func(ctx context.Context, p *Page) (*Layout, error)
+
+// ServePage calls f(ctx, p).
+func (f PageHandlerFunc) ServePage(ctx context.Context, p *Page) (*Layout, error) { return f(ctx, p) }
+
+// ActionInfo describes an action to the server and the console.
+type ActionInfo struct {
+	// Slug is the full slug ("billing/refund" for an action under the
+	// "billing" page).
+	Slug        string
+	Name        string
+	Description string
+	// Backgroundable lets the action keep running when the operator leaves.
+	Backgroundable bool
+	// Unlisted hides the action from the console's lists; it can still be
+	// run by URL, redirect or queue.
+	Unlisted bool
+	// WarnOnClose asks the console to confirm before leaving a running
+	// transaction. Nil leaves the server default (true).
+	WarnOnClose *bool
+	// Teams restricts the action to members of these team slugs (enforced by
+	// the server). Empty means the whole organization.
+	Teams []string
+}
+
+// PageInfo describes a page (a group of actions, optionally with its own
+// handler).
+type PageInfo struct {
+	Slug        string // full path
+	Name        string
+	Description string
+	Unlisted    bool
+	Teams       []string
+}
+
+// ActionRoute is one action of a RouteTable, with its handler already
+// wrapped in its middleware chain.
+type ActionRoute struct {
+	ActionInfo
+	Handler Handler
+}
+
+// PageRoute is one page of a RouteTable. Handler is nil for a page that only
+// groups actions.
+type PageRoute struct {
+	PageInfo
+	Handler PageHandler
+}
+
+// RouteTable is the flat list of everything a host serves.
+type RouteTable struct {
+	Actions []ActionRoute
+	Pages   []PageRoute
+}
+
+// Routes is what a Client serves; router.Mux implements it.
+type Routes interface {
+	RouteTable() RouteTable
+}
+
+// RoutesNotifier is implemented by Routes that can change after Listen
+// (actions added or removed at run time). The Client re-initializes with
+// the server, batched by Options.ReinitializeBatchTimeout, after every call
+// of the registered function. The returned func unregisters it.
+type RoutesNotifier interface {
+	OnChange(func()) (unregister func())
+}
