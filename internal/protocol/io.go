@@ -40,13 +40,15 @@ type ComponentRender struct {
 }
 
 // IORender is the render instruction of one IO call (the ioCall string of
-// SEND_IO_CALL, and the children of a page layout).
+// SEND_IO_CALL, and the children of a page layout). Field order is the Node
+// SDK's: id, inputGroupKey, toRender, validationErrorMessage, kind,
+// choiceButtons.
 type IORender struct {
 	ID                     string            `json:"id"`
 	InputGroupKey          string            `json:"inputGroupKey"`
 	ToRender               []ComponentRender `json:"toRender"`
-	Kind                   string            `json:"kind"`
 	ValidationErrorMessage string            `json:"validationErrorMessage,omitempty"`
+	Kind                   string            `json:"kind"`
 	ChoiceButtons          []ChoiceButton    `json:"choiceButtons,omitempty"`
 	ContinueButton         *ContinueButton   `json:"continueButton,omitempty"`
 }
@@ -86,9 +88,15 @@ type IOResponse struct {
 	Kind          string            `json:"kind"`
 }
 
-// DecodeIOResponse parses an IO response string.
+// DecodeIOResponse parses an IO response string. Like the Node SDK's zod
+// schema it requires id, transactionId (strings), kind and a values array;
+// inputGroupKey, choice and valuesMeta are optional.
 func DecodeIOResponse(s string) (IOResponse, error) {
-	var r IOResponse
+	var r struct {
+		IOResponse
+		ID            *string `json:"id"`
+		TransactionID *string `json:"transactionId"`
+	}
 	if err := json.Unmarshal([]byte(s), &r); err != nil {
 		return IOResponse{}, fmt.Errorf("%w: io response: %v", ErrMalformed, err)
 	}
@@ -97,7 +105,14 @@ func DecodeIOResponse(s string) (IOResponse, error) {
 	default:
 		return IOResponse{}, fmt.Errorf("%w: io response kind %q", ErrMalformed, r.Kind)
 	}
-	return r, nil
+	if r.ID == nil || r.TransactionID == nil {
+		return IOResponse{}, fmt.Errorf("%w: io response without id or transactionId", ErrMalformed)
+	}
+	if r.Values == nil {
+		return IOResponse{}, fmt.Errorf("%w: io response without values array", ErrMalformed)
+	}
+	r.IOResponse.ID, r.IOResponse.TransactionID = *r.ID, *r.TransactionID
+	return r.IOResponse, nil
 }
 
 // ActionResult is the JSON text carried in MARK_TRANSACTION_COMPLETE.result.
