@@ -1,0 +1,699 @@
+package interval
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/interval-go/sdk/internal/protocol"
+	"github.com/interval-go/sdk/internal/rpc"
+)
+
+// SDK identity. The Interval server gates protocol features on sdkName and
+// string-compared sdkVersion (PROTOCOL.md §8.5): typed initialization errors
+// and team access need sdkName "@interval/sdk", and the modern append UI,
+// CLOSE_TRANSACTION and typed SEND_IO_CALL errors need a version ≥ "1.4.0".
+// Like a browser's User-Agent, the host therefore reports the Node SDK's
+// name and the wire version it implements (WireSDKVersion), and names itself
+// honestly in the extra "implementation" field and in its logs.
+const (
+	WireSDKName    = "@interval/sdk"
+	WireSDKVersion = "2.0.0"
+	// SDKName and Version identify this SDK.
+	SDKName = "interval-go"
+	Version = "0.1.0"
+)
+
+// Errors returned by the client and by IO methods.
+var (
+	// ErrClosed is returned by Listen after Shutdown or Close, and by calls
+	// made after it.
+	ErrClosed = errors.New("interval: client closed")
+	// ErrCanceled is returned by IO methods when the operator cancels the
+	// transaction (or the server closes it).
+	ErrCanceled = errors.New("interval: transaction canceled")
+	// ErrShuttingDown is returned by Listen when Shutdown was called before.
+	ErrShuttingDown = errors.New("interval: shutting down")
+	// ErrInitialize wraps an INITIALIZE_HOST refusal by the server.
+	ErrInitialize = errors.New("interval: server refused initialization")
+	// ErrRender wraps a server's refusal of an IO call.
+	ErrRender = errors.New("interval: server refused the IO call")
+	// ErrNotConnected is returned by a call that could not reach the server
+	// before its context ended.
+	ErrNotConnected = errors.New("interval: not connected")
+)
+
+// Client is an Interval host: it connects to a server, declares its routes
+// and runs the transactions the server starts. Create it with New; its
+// methods are safe for concurrent use.
+type Client struct {
+	opts       Options
+	log        *slog.Logger
+	instanceID string
+	counter    atomic.Uint64
+
+	mu        sync.Mutex
+	peer      *rpc.Peer // nil while disconnected
+	conn      Conn
+	ready     chan struct{} // closed while connected and initialized; replaced on drop
+	txs       map[string]*txState
+	pages     map[string]*pageState
+	table     routeIndex
+	org       Organization
+	env       string
+	listening bool
+	shutdown  bool // Shutdown called: no new transactions
+	closed    bool
+
+	life      context.Context // cancelled when the client closes
+	kill      context.CancelFunc
+	closing   <-chan struct{} // life.Done()
+	closeOnce sync.Once
+	handlers  sync.WaitGroup // running handlers and page renders
+	bg        sync.WaitGroup // client goroutines (reinit batching, resends)
+	reinit    chan struct{}
+	unwatch   func()
+	userClosed atomic.Bool
+	dashboard string
+}
+
+type routeIndex struct {
+	actions map[string]ActionRoute
+	pages   map[string]PageRoute
+	def     protocol.InitializeHostInputs
+}
+
+// New returns a Client for opts. It fails when the API key, endpoint or
+// routes are missing (options fall back to INTERVAL_API_KEY and
+// INTERVAL_ENDPOINT) or the endpoint is not a ws/wss URL.
+func New(opts Options) (*Client, error) {
+	if err := opts.resolve(); err != nil {
+		return nil, err
+	}
+	log := levelLogger(opts.Logger, opts.LogLevel)
+	c := &Client{
+		opts:       opts,
+		log:        log,
+		instanceID: uuid.NewString(),
+		ready:      make(chan struct{}),
+		txs:        map[string]*txState{},
+		pages:      map[string]*pageState{},
+		reinit:     make(chan struct{}, 1),
+	}
+	c.life, c.kill = context.WithCancel(context.Background())
+	c.closing = c.life.Done()
+	c.table = buildIndex(opts.Routes.RouteTable())
+	return c, nil
+}
+
+// InstanceID is the id the host sends as x-instance-id; it is kept across
+// reconnections.
+func (c *Client) InstanceID() string { return c.instanceID }
+
+// Organization returns the organization of the last successful
+// initialization.
+func (c *Client) Organization() Organization {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.org
+}
+
+// Environment returns the environment of the last successful
+// initialization.
+func (c *Client) Environment() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.env
+}
+
+func buildIndex(t RouteTable) routeIndex {
+	idx := routeIndex{actions: map[string]ActionRoute{}, pages: map[string]PageRoute{}}
+	idx.def.Actions = []protocol.ActionDefinition{}
+	idx.def.Groups = []protocol.PageDefinition{}
+	for _, p := range t.Pages {
+		idx.pages[p.Slug] = p
+		d := protocol.PageDefinition{Slug: p.Slug, Name: p.Name, Description: p.Description, HasHandler: p.Handler != nil}
+		if p.Unlisted {
+			d.Unlisted = ptr(true)
+		}
+		if len(p.Teams) > 0 {
+			d.Access = &protocol.Access{Teams: p.Teams}
+		}
+		idx.def.Groups = append(idx.def.Groups, d)
+	}
+	for _, a := range t.Actions {
+		idx.actions[a.Slug] = a
+		d := protocol.ActionDefinition{Slug: a.Slug, Name: a.Name, Description: a.Description, WarnOnClose: a.WarnOnClose}
+		if i := lastSlash(a.Slug); i >= 0 {
+			d.GroupSlug, d.Slug = a.Slug[:i], a.Slug[i+1:]
+		}
+		if a.Backgroundable {
+			d.Backgroundable = ptr(true)
+		}
+		if a.Unlisted {
+			d.Unlisted = ptr(true)
+		}
+		if len(a.Teams) > 0 {
+			d.Access = &protocol.Access{Teams: a.Teams}
+		}
+		idx.def.Actions = append(idx.def.Actions, d)
+	}
+	return idx
+}
+
+func lastSlash(s string) int {
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == '/' {
+			return i
+		}
+	}
+	return -1
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// Listen connects to the server, declares the routes and serves
+// transactions until Shutdown or Close (then it returns ErrClosed) or until
+// ctx ends (then it closes the client and returns ctx's error). A refused API
+// key or a failed first connection returns at once; after the first
+// successful initialization, dropped connections are retried every
+// RetryInterval forever, keeping running transactions alive.
+func (c *Client) Listen(ctx context.Context) error {
+	c.mu.Lock()
+	switch {
+	case c.closed:
+		c.mu.Unlock()
+		return ErrClosed
+	case c.listening:
+		c.mu.Unlock()
+		return errors.New("interval: Listen called twice")
+	}
+	c.listening = true
+	c.mu.Unlock()
+
+	if n, ok := c.opts.Routes.(RoutesNotifier); ok {
+		c.unwatch = n.OnChange(c.routesChanged)
+		c.bg.Add(1)
+		go c.reinitLoop()
+	}
+	stop := context.AfterFunc(ctx, func() { c.closeNow(false) })
+	defer stop()
+
+	first := true
+	for {
+		err := c.connect(ctx, first)
+		if err != nil {
+			if c.isClosed() {
+				return ErrClosed
+			}
+			if first {
+				c.closeNow(false)
+				c.waitClosed()
+				return err
+			}
+			c.log.Warn("unable to reconnect", "err", err, "retryIn", c.opts.RetryInterval)
+			select {
+			case <-c.closing:
+				return ErrClosed
+			case <-time.After(c.opts.RetryInterval):
+			}
+			continue
+		}
+		first = false
+		c.mu.Lock()
+		conn := c.conn
+		c.mu.Unlock()
+		select {
+		case <-c.closing:
+			c.waitClosed()
+			if !c.userClosed.Load() && ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return ErrClosed
+		case <-conn.Done():
+		}
+		c.dropConnection(conn)
+		if c.isClosed() {
+			return ErrClosed
+		}
+		c.log.Warn("connection to server lost, reconnecting", "err", conn.Err(), "retryIn", c.opts.RetryInterval)
+		select {
+		case <-c.closing:
+			return ErrClosed
+		case <-time.After(c.opts.RetryInterval):
+		}
+	}
+}
+
+func (c *Client) isClosed() bool {
+	select {
+	case <-c.closing:
+		return true
+	default:
+		return false
+	}
+}
+
+// connHolder hands the connection to the RPC peer, which exists before the
+// connection does (messages may arrive as soon as the socket opens).
+type connHolder struct {
+	set  chan struct{}
+	conn Conn
+}
+
+type attemptKey struct{}
+
+// connect dials, initializes and, on reconnection, re-sends pending state.
+func (c *Client) connect(ctx context.Context, first bool) error {
+	h := &connHolder{set: make(chan struct{})}
+	send := func(ctx context.Context, data string) error {
+		select {
+		case <-h.set:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		timeout := c.opts.SendTimeout
+		if n, ok := ctx.Value(attemptKey{}).(int); ok && n > 1 {
+			timeout *= time.Duration(n)
+		}
+		return h.conn.SendTimeout(ctx, data, timeout)
+	}
+	peer := rpc.NewPeer(send, c.handleCall, &c.counter, c.log)
+	conn, err := c.opts.Transport.Dial(ctx, DialConfig{
+		Endpoint:                 c.opts.Endpoint,
+		APIKey:                   c.opts.APIKey,
+		InstanceID:               c.instanceID,
+		OnMessage:                peer.Receive,
+		Logger:                   c.log,
+		ConnectTimeout:           c.opts.ConnectTimeout,
+		SendTimeout:              c.opts.SendTimeout,
+		PingInterval:             c.opts.PingInterval,
+		PingTimeout:              c.opts.PingTimeout,
+		CloseUnresponsiveTimeout: c.opts.CloseUnresponsiveTimeout,
+	})
+	if err != nil {
+		peer.Close()
+		return fmt.Errorf("interval: connecting to %s: %w", c.opts.Endpoint, err)
+	}
+	h.conn = conn
+	close(h.set)
+
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		peer.Close()
+		conn.Close()
+		return ErrClosed
+	}
+	c.peer, c.conn = peer, conn
+	c.mu.Unlock()
+
+	if err := c.initialize(ctx, peer); err != nil {
+		c.mu.Lock()
+		c.peer, c.conn = nil, nil
+		c.mu.Unlock()
+		peer.Close()
+		conn.Close()
+		return err
+	}
+	c.mu.Lock()
+	close(c.ready)
+	c.mu.Unlock()
+	if !first {
+		c.bg.Add(1)
+		go func() {
+			defer c.bg.Done()
+			c.resendPending(peer)
+		}()
+	}
+	return nil
+}
+
+// initialize calls INITIALIZE_HOST with the current routes.
+func (c *Client) initialize(ctx context.Context, peer *rpc.Peer) error {
+	c.mu.Lock()
+	in := c.table.def
+	c.mu.Unlock()
+	in.SDKName, in.SDKVersion = WireSDKName, WireSDKVersion
+	in.Timestamp = time.Now().UnixMilli()
+	in.Implementation = &protocol.Implementation{Name: SDKName, Version: Version}
+	ctx, cancel := context.WithTimeout(ctx, c.opts.ResponseTimeout)
+	defer cancel()
+	raw, err := c.callPeer(ctx, peer, protocol.MethodInitializeHost, in)
+	if err != nil {
+		return fmt.Errorf("interval: initializing: %w", err)
+	}
+	if len(raw) == 0 {
+		return fmt.Errorf("%w: unknown error", ErrInitialize)
+	}
+	var res protocol.InitializeHostReturns
+	if err := json.Unmarshal(raw, &res); err != nil {
+		return fmt.Errorf("interval: initializing: %w: %v", protocol.ErrMalformed, err)
+	}
+	if res.SDKAlert != nil && res.SDKAlert.Message != nil {
+		c.log.Warn("server notice about this SDK", "severity", res.SDKAlert.Severity, "message", *res.SDKAlert.Message)
+	}
+	if res.Type != "success" {
+		msg := res.Message
+		if msg == "" {
+			msg = "unknown error"
+		}
+		return fmt.Errorf("%w: %s", ErrInitialize, msg)
+	}
+	if len(res.InvalidSlugs) > 0 {
+		c.log.Warn("server rejected action slugs: slugs must contain only letters, numbers, underscores, periods, and hyphens", "slugs", res.InvalidSlugs)
+	}
+	for _, w := range res.Warnings {
+		c.log.Warn("server warning", "warning", w)
+	}
+	c.mu.Lock()
+	first := c.dashboard == ""
+	if res.Organization != nil {
+		c.org = Organization{Name: res.Organization.Name, Slug: res.Organization.Slug}
+	}
+	c.env = res.Environment
+	c.dashboard = res.DashboardURL
+	c.mu.Unlock()
+	if first {
+		c.log.Info("connected to Interval server", "sdk", SDKName+"/"+Version, "environment", res.Environment, "dashboard", res.DashboardURL)
+	} else {
+		c.log.Info("reconnected to Interval server")
+	}
+	return nil
+}
+
+// dropConnection forgets a connection that ended.
+func (c *Client) dropConnection(conn Conn) {
+	c.mu.Lock()
+	peer := c.peer
+	if c.conn == conn {
+		c.peer, c.conn = nil, nil
+		select {
+		case <-c.ready:
+			c.ready = make(chan struct{})
+		default:
+		}
+	}
+	c.mu.Unlock()
+	if peer != nil {
+		peer.Close()
+	}
+	conn.Close()
+}
+
+// callPeer sends one call on peer, retrying with new ids when the ACK times
+// out (attempt n waits n×SendTimeout), like the official SDK, but waiting
+// between attempts.
+func (c *Client) callPeer(ctx context.Context, peer *rpc.Peer, method string, in any) (json.RawMessage, error) {
+	var err error
+	for attempt := 1; attempt <= c.opts.MaxResendAttempts; attempt++ {
+		actx := context.WithValue(ctx, attemptKey{}, attempt)
+		var raw json.RawMessage
+		raw, err = peer.CallRaw(actx, method, in)
+		if err == nil {
+			return raw, nil
+		}
+		if !isAckTimeout(err) {
+			return nil, err
+		}
+		c.log.Debug("no ACK, resending", "method", method, "attempt", attempt)
+	}
+	return nil, fmt.Errorf("interval: %s: maximum resend attempts reached: %w", method, err)
+}
+
+// call sends a call to the server, waiting for a connection first (bounded
+// by ctx), and decodes the answer into out. If the connection drops while
+// the call is in flight it is sent again after reconnection.
+func (c *Client) call(ctx context.Context, method string, in any, out any) error {
+	for {
+		c.mu.Lock()
+		ready, peer, closed := c.ready, c.peer, c.closed
+		c.mu.Unlock()
+		if closed {
+			return ErrClosed
+		}
+		select {
+		case <-ready:
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %s: %w", ErrNotConnected, method, ctx.Err())
+		case <-c.closing:
+			return ErrClosed
+		}
+		if peer == nil {
+			continue
+		}
+		rctx, cancel := context.WithTimeout(ctx, c.opts.ResponseTimeout)
+		raw, err := c.callPeer(rctx, peer, method, in)
+		cancel()
+		if errors.Is(err, rpc.ErrClosed) || isNotConnected(err) {
+			continue // the connection dropped: wait for the next one
+		}
+		if err != nil {
+			return err
+		}
+		if out != nil && len(raw) > 0 {
+			if err := json.Unmarshal(raw, out); err != nil {
+				return fmt.Errorf("interval: %s returned %w: %v", method, protocol.ErrMalformed, err)
+			}
+		}
+		return nil
+	}
+}
+
+// handleCall answers the server's calls. It runs on the connection's reader
+// goroutine and does not block.
+func (c *Client) handleCall(method string, data json.RawMessage) (any, error) {
+	switch method {
+	case protocol.MethodStartTransaction:
+		var in protocol.StartTransactionInputs
+		if err := json.Unmarshal(data, &in); err != nil {
+			return nil, fmt.Errorf("%w: START_TRANSACTION: %v", protocol.ErrMalformed, err)
+		}
+		if err := in.Validate(); err != nil {
+			return nil, err
+		}
+		c.startTransaction(in)
+		return nil, nil
+	case protocol.MethodIOResponse:
+		var in protocol.IOResponseInputs
+		if err := json.Unmarshal(data, &in); err != nil {
+			return nil, fmt.Errorf("%w: IO_RESPONSE: %v", protocol.ErrMalformed, err)
+		}
+		c.ioResponse(in)
+		return nil, nil
+	case protocol.MethodCloseTransaction:
+		var in protocol.CloseTransactionInputs
+		if err := json.Unmarshal(data, &in); err != nil {
+			return nil, fmt.Errorf("%w: CLOSE_TRANSACTION: %v", protocol.ErrMalformed, err)
+		}
+		c.closeTransaction(in.TransactionID)
+		return nil, nil
+	case protocol.MethodOpenPage:
+		var in protocol.OpenPageInputs
+		if err := json.Unmarshal(data, &in); err != nil {
+			return nil, fmt.Errorf("%w: OPEN_PAGE: %v", protocol.ErrMalformed, err)
+		}
+		return c.openPage(in), nil
+	case protocol.MethodClosePage:
+		var in protocol.ClosePageInputs
+		if err := json.Unmarshal(data, &in); err != nil {
+			return nil, fmt.Errorf("%w: CLOSE_PAGE: %v", protocol.ErrMalformed, err)
+		}
+		c.closePage(in.PageKey)
+		return nil, nil
+	}
+	return nil, fmt.Errorf("interval: unknown method %q from server", method)
+}
+
+// Shutdown stops the client gracefully, like http.Server.Shutdown: it tells
+// the server to send no new transactions (BEGIN_HOST_SHUTDOWN), refuses new
+// ones, waits for running handlers to return, then closes. If ctx ends
+// first, the running handlers' contexts are cancelled, the client closes and
+// ctx's error is returned. Unlike the official SDK's safelyClose, the wait is
+// bounded by ctx, and it does not wait for the operator to leave finished
+// transactions. Calling it again, or after Close, returns nil at once.
+func (c *Client) Shutdown(ctx context.Context) error {
+	c.userClosed.Store(true)
+	c.mu.Lock()
+	if c.shutdown || c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.shutdown = true
+	peer := c.peer
+	c.mu.Unlock()
+
+	if peer != nil {
+		var res protocol.TypedResult
+		err := c.call(ctx, protocol.MethodBeginHostShutdown, struct{}{}, &res)
+		switch {
+		case err != nil:
+			c.log.Warn("BEGIN_HOST_SHUTDOWN failed", "err", err)
+		case res.Type != "success":
+			c.log.Warn("server refused BEGIN_HOST_SHUTDOWN", "message", res.Message)
+		}
+	}
+	done := make(chan struct{})
+	go func() {
+		c.handlers.Wait()
+		close(done)
+	}()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = ctx.Err()
+		c.cancelAll()
+		<-done
+	}
+	c.closeNow(true)
+	c.waitClosed()
+	return err
+}
+
+// Close closes the client at once: running handlers' contexts are
+// cancelled, the connection is closed and Listen returns ErrClosed. It waits
+// for the client's goroutines (and the handlers, which must return once their
+// context is cancelled). Calling it again returns nil.
+func (c *Client) Close() error {
+	c.userClosed.Store(true)
+	c.closeNow(true)
+	c.waitClosed()
+	return nil
+}
+
+func (c *Client) closeNow(user bool) {
+	c.closeOnce.Do(func() {
+		c.mu.Lock()
+		c.closed = true
+		c.shutdown = true
+		peer, conn := c.peer, c.conn
+		c.peer, c.conn = nil, nil
+		c.mu.Unlock()
+		c.cancelAll()
+		c.kill()
+		if c.unwatch != nil {
+			c.unwatch()
+		}
+		if peer != nil {
+			peer.Close()
+		}
+		if conn != nil {
+			conn.Close()
+		}
+	})
+}
+
+func (c *Client) waitClosed() {
+	c.handlers.Wait()
+	c.bg.Wait()
+	c.mu.Lock()
+	for id, t := range c.txs {
+		t.stopTimers()
+		delete(c.txs, id)
+	}
+	c.mu.Unlock()
+}
+
+func (c *Client) cancelAll() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, t := range c.txs {
+		t.cancel(ErrClosed)
+	}
+	for _, p := range c.pages {
+		p.cancel(ErrClosed)
+	}
+}
+
+// routesChanged is called by the router when routes change at run time.
+func (c *Client) routesChanged() {
+	select {
+	case c.reinit <- struct{}{}:
+	default:
+	}
+}
+
+// reinitLoop batches route changes into one INITIALIZE_HOST.
+func (c *Client) reinitLoop() {
+	defer c.bg.Done()
+	for {
+		select {
+		case <-c.closing:
+			return
+		case <-c.reinit:
+		}
+		select {
+		case <-c.closing:
+			return
+		case <-time.After(c.opts.ReinitializeBatchTimeout):
+		}
+		// Drain changes that arrived during the batch window.
+		select {
+		case <-c.reinit:
+		default:
+		}
+		idx := buildIndex(c.opts.Routes.RouteTable())
+		c.mu.Lock()
+		c.table = idx
+		peer := c.peer
+		ready := c.ready
+		c.mu.Unlock()
+		select {
+		case <-ready:
+		default:
+			continue // the next connection initializes with the new table
+		}
+		if err := c.initialize(c.life, peer); err != nil {
+			c.log.Error("re-initializing after route change", "err", err)
+		}
+	}
+}
+
+// resendPending re-sends, after a reconnection, every transaction's pending
+// IO call and loading state and every open page's layout.
+func (c *Client) resendPending(peer *rpc.Peer) {
+	c.mu.Lock()
+	var txs []*txState
+	for _, t := range c.txs {
+		txs = append(txs, t)
+	}
+	var pages []*pageState
+	for _, p := range c.pages {
+		pages = append(pages, p)
+	}
+	c.mu.Unlock()
+	ctx := c.life
+	for _, t := range txs {
+		call, loading := t.pending()
+		if call != "" {
+			var ret protocol.SendIOCallReturns
+			raw, err := c.callPeer(ctx, peer, protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: t.id, IOCall: call})
+			if err == nil && len(raw) > 0 {
+				err = json.Unmarshal(raw, &ret)
+			}
+			if err != nil || !ret.OK {
+				c.log.Warn("re-sending IO call after reconnect failed", "transaction", t.id, "err", err, "message", ret.Message)
+			}
+		}
+		if loading != nil {
+			if _, err := c.callPeer(ctx, peer, protocol.MethodSendLoadingCall, protocol.SendLoadingCallInputs{TransactionID: t.id, LoadingState: *loading}); err != nil {
+				c.log.Warn("re-sending loading state failed", "transaction", t.id, "err", err)
+			}
+		}
+	}
+	for _, p := range pages {
+		if page, ok := p.last(); ok {
+			if _, err := c.callPeer(ctx, peer, protocol.MethodSendPage, protocol.SendPageInputs{PageKey: p.key, Page: page}); err != nil {
+				c.log.Warn("re-sending page failed", "page", p.key, "err", err)
+			}
+		}
+	}
+}

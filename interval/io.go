@@ -1,0 +1,403 @@
+package interval
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/google/uuid"
+
+	"github.com/interval-go/sdk/internal/protocol"
+)
+
+// IO holds the IO method families of a transaction. Each method returns a
+// component; call its Run method to show it and wait for the operator, or
+// pass several to Group.
+type IO struct {
+	// Input asks for typed values: text, numbers, booleans, emails, ….
+	Input InputIO
+	// Display shows information: headings, markdown, ….
+	Display DisplayIO
+	// Select asks the operator to choose among options.
+	Select SelectIO
+
+	c *ioClient
+}
+
+// InputIO is the io.input family.
+type InputIO struct{ c *ioClient }
+
+// DisplayIO is the io.display family.
+type DisplayIO struct{ c *ioClient }
+
+// SelectIO is the io.select family.
+type SelectIO struct{ c *ioClient }
+
+func newIO(c *ioClient) *IO {
+	return &IO{Input: InputIO{c}, Display: DisplayIO{c}, Select: SelectIO{c}, c: c}
+}
+
+// Errors of IO calls.
+var (
+	// ErrExclusive is returned when a component that must be alone (Confirm,
+	// ConfirmIdentity) is put in a group.
+	ErrExclusive = errors.New("interval: component cannot be part of a group")
+	// ErrEmptyGroup is returned by Group.Run without components.
+	ErrEmptyGroup = errors.New("interval: group has no components")
+	// ErrForeignComponent is returned when a component created by another
+	// transaction is rendered.
+	ErrForeignComponent = errors.New("interval: component belongs to another transaction")
+	// ErrPageComponent is returned by Run on a component built with
+	// Page.Display: page components are shown by returning them in a Layout.
+	ErrPageComponent = errors.New("interval: page components are shown through the page's Layout, not Run")
+)
+
+// Component is one IO component: an input, a display or a select. Build it
+// with a method of tx.IO and render it alone with its Run method or with
+// others in tx.IO.Group.
+type Component interface {
+	component() *component
+}
+
+// component is the untyped core every IO component embeds.
+type component struct {
+	io        *ioClient
+	method    string
+	label     string
+	props     func() any // the method's props, encoded with superjson
+	optional  bool
+	multiple  bool
+	multiDef  []any
+	stateful  bool
+	display   bool // returns null; resolves at once with displayResolvesImmediately
+	immediate bool // always resolves at once (progress displays)
+	exclusive bool
+	errMsg    string
+	// parse decodes and validates the operator's value. It returns a
+	// function that stores the value (called once the whole call is valid)
+	// or a message shown on the component.
+	parse func(raw json.RawMessage) (commit func(), msg string)
+	// onState handles a SET_STATE for a stateful component.
+	onState func(ctx context.Context, raw json.RawMessage) error
+	// setPresent records whether an optional component was answered.
+	present bool
+	err     error // a construction error reported by Run
+}
+
+func (c *component) component() *component { return c }
+
+func (c *component) render() (protocol.ComponentRender, error) {
+	r := protocol.ComponentRender{
+		MethodName:             c.method,
+		Label:                  c.label,
+		IsStateful:             c.stateful,
+		IsOptional:             c.optional,
+		IsMultiple:             c.multiple,
+		ValidationErrorMessage: c.errMsg,
+	}
+	if c.multiple && c.multiDef != nil {
+		r.MultipleProps = &protocol.MultipleProps{DefaultValue: c.multiDef}
+	}
+	var p any = struct{}{}
+	if c.props != nil {
+		p = c.props()
+	}
+	plain, meta, err := protocol.Serialize(p)
+	if err != nil {
+		return r, fmt.Errorf("interval: %s %q props: %w", c.method, c.label, err)
+	}
+	if r.Props, err = json.Marshal(plain); err != nil {
+		return r, fmt.Errorf("interval: %s %q props: %w", c.method, c.label, err)
+	}
+	r.PropsMeta = meta
+	return r, nil
+}
+
+// ioClient renders IO calls for one transaction or page.
+type ioClient struct {
+	tx        *txState
+	send      func(ctx context.Context, ioCall, groupKey string) error
+	responses <-chan protocol.IOResponse
+	dri       bool
+	mu        sync.Mutex // one IO call at a time
+}
+
+// Choice is a submit button of an IO call: the operator's click returns its
+// Value.
+type Choice struct {
+	Label string
+	Value string
+	// Theme is "primary", "secondary" or "danger"; empty is the default.
+	Theme string
+}
+
+// ChoiceOf returns a Choice whose label and value are both s.
+func ChoiceOf(s string) Choice { return Choice{Label: s, Value: s} }
+
+func wireChoices(cs []Choice) []protocol.ChoiceButton {
+	if len(cs) == 0 {
+		return nil
+	}
+	out := make([]protocol.ChoiceButton, len(cs))
+	for i, c := range cs {
+		v := c.Value
+		if v == "" {
+			v = c.Label
+		}
+		out[i] = protocol.ChoiceButton{Label: c.Label, Value: v, Theme: c.Theme}
+	}
+	return out
+}
+
+// ctxErr maps a context's end to the error IO methods return.
+func ctxErr(ctx context.Context) error {
+	cause := context.Cause(ctx)
+	switch {
+	case errors.Is(cause, ErrCanceled):
+		return ErrCanceled
+	case errors.Is(cause, ErrClosed):
+		return ErrClosed
+	}
+	return ctx.Err()
+}
+
+// run renders comps as one IO call and waits until the operator submits
+// valid values (stored in each component), re-rendering with validation
+// messages and state changes. It returns the clicked choice ("" for the
+// default button).
+func (c *ioClient) run(ctx context.Context, comps []*component, choices []Choice, groupValidate func(choice string) error) (string, error) {
+	if len(comps) == 0 {
+		return "", ErrEmptyGroup
+	}
+	for _, cp := range comps {
+		if cp.err != nil {
+			return "", cp.err
+		}
+		if cp.io != c {
+			return "", ErrForeignComponent
+		}
+		if cp.exclusive && len(comps) > 1 {
+			return "", fmt.Errorf("%w: %s %q", ErrExclusive, cp.method, cp.label)
+		}
+		cp.errMsg = ""
+	}
+	if c.send == nil {
+		return "", ErrPageComponent
+	}
+	if ctx.Err() != nil {
+		return "", ctxErr(ctx)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	// Drop answers to earlier calls still queued.
+	for drained := false; !drained; {
+		select {
+		case <-c.responses:
+		default:
+			drained = true
+		}
+	}
+	groupKey := uuid.NewString()
+	render := protocol.IORender{InputGroupKey: groupKey, Kind: protocol.KindRender, ChoiceButtons: wireChoices(choices)}
+	render.ToRender = make([]protocol.ComponentRender, len(comps))
+	resolvesAtOnce := len(choices) == 0
+	for _, cp := range comps {
+		if !(cp.immediate || (cp.display && c.dri)) {
+			resolvesAtOnce = false
+		}
+	}
+	for {
+		render.ID = uuid.NewString()
+		for i, cp := range comps {
+			r, err := cp.render()
+			if err != nil {
+				return "", err
+			}
+			render.ToRender[i] = r
+		}
+		b, err := json.Marshal(render)
+		if err != nil {
+			return "", fmt.Errorf("interval: encoding IO call: %w", err)
+		}
+		if err := c.send(ctx, string(b), groupKey); err != nil {
+			if ctx.Err() != nil {
+				return "", ctxErr(ctx)
+			}
+			return "", err
+		}
+		if resolvesAtOnce {
+			return "", nil
+		}
+		render.ValidationErrorMessage = ""
+	wait:
+		var resp protocol.IOResponse
+		select {
+		case <-ctx.Done():
+			return "", ctxErr(ctx)
+		case resp = <-c.responses:
+		}
+		if resp.InputGroupKey != "" && resp.InputGroupKey != groupKey {
+			goto wait // a stale answer to an earlier call
+		}
+		switch resp.Kind {
+		case protocol.KindSetState:
+			changed := false
+			for i, raw := range resp.Values {
+				if i >= len(comps) || isNull(raw) || comps[i].onState == nil {
+					continue
+				}
+				if err := comps[i].onState(ctx, raw); err != nil {
+					c.logger().Warn("state update failed", "component", comps[i].label, "err", err)
+					continue
+				}
+				changed = true
+			}
+			if !changed {
+				goto wait
+			}
+			continue
+		case protocol.KindReturn:
+		default:
+			goto wait
+		}
+		if len(resp.Values) != len(comps) {
+			c.logger().Warn("IO response with wrong number of values", "got", len(resp.Values), "want", len(comps))
+			render.ValidationErrorMessage = "The submitted form did not match; please submit again."
+			continue
+		}
+		values := resp.Values
+		if len(resp.ValuesMeta) > 0 {
+			values = deserializeValues(values, resp.ValuesMeta)
+		}
+		commits := make([]func(), 0, len(comps))
+		invalid := false
+		for i, cp := range comps {
+			raw := values[i]
+			if cp.display || cp.immediate {
+				continue
+			}
+			if isNull(raw) {
+				if !cp.optional {
+					cp.errMsg = "This field is required."
+					invalid = true
+					continue
+				}
+				cp.errMsg = ""
+				cp := cp
+				commits = append(commits, func() { cp.present = false })
+				continue
+			}
+			commit, msg := cp.parse(raw)
+			cp.errMsg = msg
+			if msg != "" {
+				invalid = true
+				continue
+			}
+			cp := cp
+			commits = append(commits, func() { cp.present = true; commit() })
+		}
+		if invalid {
+			continue
+		}
+		choice := resp.Choice
+		if len(choices) == 0 && choice == "Continue" {
+			choice = ""
+		}
+		for _, commit := range commits {
+			commit()
+		}
+		if groupValidate != nil {
+			if err := groupValidate(choice); err != nil {
+				render.ValidationErrorMessage = err.Error()
+				continue
+			}
+		}
+		return choice, nil
+	}
+}
+
+func (c *ioClient) logger() interface {
+	Warn(msg string, args ...any)
+} {
+	if c.tx != nil {
+		return c.tx.c.log
+	}
+	return discardLogger
+}
+
+func isNull(raw json.RawMessage) bool {
+	return len(raw) == 0 || string(raw) == "null"
+}
+
+// deserializeValues applies superjson meta to the values array, keeping the
+// raw form of each (Dates become their ISO strings again, which every
+// component accepts).
+func deserializeValues(values []json.RawMessage, meta json.RawMessage) []json.RawMessage {
+	raw, err := json.Marshal(values)
+	if err != nil {
+		return values
+	}
+	v, err := protocol.Deserialize(raw, meta)
+	if err != nil {
+		return values
+	}
+	arr, ok := v.([]any)
+	if !ok || len(arr) != len(values) {
+		return values
+	}
+	out := make([]json.RawMessage, len(arr))
+	for i, x := range arr {
+		b, err := json.Marshal(x)
+		if err != nil {
+			return values
+		}
+		out[i] = b
+	}
+	return out
+}
+
+// Group renders several components as one form. After Run, each component
+// holds its value (read it with the component's Value method).
+type Group struct {
+	c        *ioClient
+	comps    []Component
+	choices  []Choice
+	validate func(choice string) error
+}
+
+// Group returns a group of components shown together as one form.
+// Confirm and ConfirmIdentity cannot be part of a group.
+func (io *IO) Group(components ...Component) *Group {
+	return &Group{c: io.c, comps: components}
+}
+
+// WithChoices replaces the submit button with these buttons; Run returns
+// the value of the one clicked.
+func (g *Group) WithChoices(choices ...Choice) *Group {
+	g.choices = choices
+	return g
+}
+
+// Validate sets a check run when all components are individually valid; a
+// non-nil error is shown on the whole form and the operator submits again.
+// choice is the clicked button's value ("" for the default button).
+func (g *Group) Validate(fn func(choice string) error) *Group {
+	g.validate = fn
+	return g
+}
+
+// Run shows the group and waits for the operator's valid answer. It returns
+// the clicked choice's value ("" for the default submit button), or
+// ErrCanceled when the operator cancels.
+func (g *Group) Run(ctx context.Context) (choice string, err error) {
+	comps := make([]*component, len(g.comps))
+	for i, c := range g.comps {
+		if c == nil {
+			return "", fmt.Errorf("interval: group component %d is nil", i)
+		}
+		comps[i] = c.component()
+	}
+	return g.c.run(ctx, comps, g.choices, g.validate)
+}

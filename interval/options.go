@@ -1,0 +1,147 @@
+package interval
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+)
+
+// LogLevel selects how much the client logs, like the Interval class's
+// logLevel prop.
+type LogLevel int
+
+// Log levels.
+const (
+	// LogInfo logs connection changes, warnings and errors (the default).
+	LogInfo LogLevel = iota
+	// LogQuiet logs only errors.
+	LogQuiet
+	// LogDebug also logs every call and transaction.
+	LogDebug
+)
+
+// Default option values, the same as the official Node SDK's.
+const (
+	DefaultRetryInterval            = 3 * time.Second
+	DefaultPingInterval             = 30 * time.Second
+	DefaultPingTimeout              = 5 * time.Second
+	DefaultConnectTimeout           = 15 * time.Second
+	DefaultSendTimeout              = 5 * time.Second
+	DefaultCloseUnresponsiveTimeout = 3 * time.Minute
+	DefaultReinitializeBatchTimeout = 200 * time.Millisecond
+	DefaultMaxResendAttempts        = 10
+	// DefaultResponseTimeout bounds the wait for the server's answer to one
+	// call once it was acknowledged (the Node SDK waits forever).
+	DefaultResponseTimeout = 60 * time.Second
+)
+
+// Options configure a Client. They mirror the props of the Interval class of
+// the official SDK with Go types; zero values take the defaults above.
+type Options struct {
+	// APIKey authenticates the host. Empty falls back to $INTERVAL_API_KEY.
+	APIKey string
+	// Endpoint is the server's websocket URL, such as
+	// ws://localhost:8080/websocket. Empty falls back to $INTERVAL_ENDPOINT.
+	Endpoint string
+	// Routes are the actions and pages this host serves (a *router.Mux).
+	Routes Routes
+	// Logger receives the client's log lines; nil uses slog.Default().
+	Logger *slog.Logger
+	// LogLevel filters what the client logs.
+	LogLevel LogLevel
+	// RetryInterval is the pause between reconnection attempts and the base
+	// of resend back-off.
+	RetryInterval time.Duration
+	// PingInterval is how often the host pings the server.
+	PingInterval time.Duration
+	// PingTimeout is how long a ping waits for its pong.
+	PingTimeout time.Duration
+	// ConnectTimeout bounds one connection attempt, up to the server's
+	// "authenticated" message.
+	ConnectTimeout time.Duration
+	// SendTimeout is how long a message waits for the server's ACK on its
+	// first attempt (attempt n waits n×SendTimeout).
+	SendTimeout time.Duration
+	// CloseUnresponsiveTimeout closes and reconnects a connection whose
+	// pings have failed for this long.
+	CloseUnresponsiveTimeout time.Duration
+	// ReinitializeBatchTimeout batches route changes made while listening
+	// into one re-initialization.
+	ReinitializeBatchTimeout time.Duration
+	// MaxResendAttempts bounds the attempts of one call whose ACK times out.
+	MaxResendAttempts int
+	// ResponseTimeout bounds the wait for an acknowledged call's answer.
+	ResponseTimeout time.Duration
+	// Transport carries the protocol; nil uses the websocket transport.
+	Transport Transport
+	// OnError is called, if set, with every error a handler returns (after
+	// middleware), from the transaction's goroutine.
+	OnError func(tx *Tx, err error)
+}
+
+// ErrMissingAPIKey and ErrMissingEndpoint are returned by New when neither
+// the option nor its environment variable is set.
+var (
+	ErrMissingAPIKey   = errors.New("interval: no API key: set Options.APIKey or INTERVAL_API_KEY")
+	ErrMissingEndpoint = errors.New("interval: no endpoint: set Options.Endpoint or INTERVAL_ENDPOINT")
+	ErrMissingRoutes   = errors.New("interval: no routes: set Options.Routes")
+)
+
+func (o *Options) resolve() error {
+	if o.APIKey == "" {
+		o.APIKey = os.Getenv("INTERVAL_API_KEY")
+	}
+	if o.Endpoint == "" {
+		o.Endpoint = os.Getenv("INTERVAL_ENDPOINT")
+	}
+	switch {
+	case o.APIKey == "":
+		return ErrMissingAPIKey
+	case o.Endpoint == "":
+		return ErrMissingEndpoint
+	case o.Routes == nil:
+		return ErrMissingRoutes
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&o.RetryInterval, DefaultRetryInterval)
+	def(&o.PingInterval, DefaultPingInterval)
+	def(&o.PingTimeout, DefaultPingTimeout)
+	def(&o.ConnectTimeout, DefaultConnectTimeout)
+	def(&o.SendTimeout, DefaultSendTimeout)
+	def(&o.CloseUnresponsiveTimeout, DefaultCloseUnresponsiveTimeout)
+	def(&o.ReinitializeBatchTimeout, DefaultReinitializeBatchTimeout)
+	def(&o.ResponseTimeout, DefaultResponseTimeout)
+	if o.MaxResendAttempts <= 0 {
+		o.MaxResendAttempts = DefaultMaxResendAttempts
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	o.Logger = o.Logger.With("component", "interval")
+	if o.Transport == nil {
+		o.Transport = defaultTransport{}
+	}
+	if _, err := validateEndpoint(o.Endpoint); err != nil {
+		return err
+	}
+	return nil
+}
+
+func validateEndpoint(s string) (string, error) {
+	u, err := parseURL(s)
+	if err != nil {
+		return "", fmt.Errorf("interval: endpoint %q: %w", s, err)
+	}
+	switch u.Scheme {
+	case "ws", "wss", "http", "https":
+	default:
+		return "", fmt.Errorf("interval: endpoint %q: scheme must be ws or wss", s)
+	}
+	return s, nil
+}

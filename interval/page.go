@@ -1,0 +1,209 @@
+package interval
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync"
+
+	"github.com/google/uuid"
+
+	"github.com/interval-go/sdk/internal/protocol"
+)
+
+// Page is the context of an open page: who views it with what params, and
+// the display methods that build its layout's children.
+type Page struct {
+	// Key identifies this opening of the page (chosen by the browser).
+	Key string
+	// Slug is the page's full slug.
+	Slug         string
+	User         User
+	Params       Params
+	Environment  string
+	Organization Organization
+	// Display builds the layout's children.
+	Display DisplayIO
+
+	p *pageState
+}
+
+// Layout is what a page shows: a title, a description, menu buttons and
+// display components (built with Page.Display).
+type Layout struct {
+	Title       string
+	Description string
+	MenuItems   []MenuItem
+	Children    []Component
+}
+
+type pageState struct {
+	key    string
+	c      *Client
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	io     *ioClient
+
+	mu     sync.Mutex
+	page   *string
+	sent   bool
+	layout *Layout
+}
+
+func (p *pageState) last() (*string, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.page, p.sent
+}
+
+// response handles an IO_RESPONSE for the page (state changes of its
+// stateful children) by re-rendering the layout.
+func (p *pageState) response(resp protocol.IOResponse) {
+	if resp.Kind != protocol.KindSetState {
+		return
+	}
+	p.mu.Lock()
+	l := p.layout
+	p.mu.Unlock()
+	if l == nil {
+		return
+	}
+	changed := false
+	for i, raw := range resp.Values {
+		if i >= len(l.Children) || isNull(raw) || l.Children[i] == nil {
+			continue
+		}
+		cp := l.Children[i].component()
+		if cp.onState == nil {
+			continue
+		}
+		if err := cp.onState(p.ctx, raw); err != nil {
+			p.c.log.Warn("page state update failed", "page", p.key, "err", err)
+			continue
+		}
+		changed = true
+	}
+	if changed {
+		p.c.handlers.Add(1)
+		go func() {
+			defer p.c.handlers.Done()
+			p.send(p.ctx, l, nil)
+		}()
+	}
+}
+
+// openPage answers OPEN_PAGE and renders the page in its own goroutine.
+func (c *Client) openPage(in protocol.OpenPageInputs) protocol.OpenPageReturns {
+	c.mu.Lock()
+	route, ok := c.table.pages[in.Page.Slug]
+	shutdown := c.shutdown
+	org := c.org
+	c.mu.Unlock()
+	switch {
+	case shutdown:
+		return protocol.OpenPageReturns{Type: "ERROR", Message: "Host shutting down."}
+	case !ok || route.Handler == nil:
+		return protocol.OpenPageReturns{Type: "ERROR", Message: "No page handler found."}
+	}
+	params, err := decodeParams(in.Params, in.ParamsMeta)
+	if err != nil {
+		c.log.Warn("page params not decoded, using none", "page", in.Page.Slug, "err", err)
+		params = Params{}
+	}
+	ctx, cancel := context.WithCancelCause(c.life)
+	ps := &pageState{key: in.PageKey, c: c, ctx: ctx, cancel: cancel}
+	ps.io = &ioClient{}
+	pg := &Page{Key: in.PageKey, Slug: in.Page.Slug, User: userFromWire(in.User), Params: params,
+		Environment: in.Environment, Organization: org, Display: DisplayIO{ps.io}, p: ps}
+	c.mu.Lock()
+	if c.shutdown {
+		c.mu.Unlock()
+		cancel(ErrClosed)
+		return protocol.OpenPageReturns{Type: "ERROR", Message: "Host shutting down."}
+	}
+	if old := c.pages[in.PageKey]; old != nil {
+		old.cancel(ErrCanceled)
+	}
+	c.pages[in.PageKey] = ps
+	c.handlers.Add(1)
+	c.mu.Unlock()
+	go func() {
+		defer c.handlers.Done()
+		layout, err := safeServePage(ctx, route.Handler, pg)
+		ps.send(ctx, layout, err)
+	}()
+	return protocol.OpenPageReturns{Type: "SUCCESS", PageKey: in.PageKey}
+}
+
+func safeServePage(ctx context.Context, h PageHandler, p *Page) (l *Layout, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			p.p.c.log.Error("panic in page handler", "page", p.Slug, "panic", r, "stack", string(debug.Stack()))
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	return h.ServePage(ctx, p)
+}
+
+// send renders the layout (or the handler's error) and sends SEND_PAGE.
+func (p *pageState) send(ctx context.Context, l *Layout, herr error) {
+	out := protocol.Layout{Kind: "BASIC", Errors: []protocol.LayoutError{}}
+	var page *string
+	if herr != nil {
+		out.Errors = append(out.Errors, protocol.LayoutError{Error: "Error", Message: herr.Error()})
+	}
+	if l != nil {
+		if l.Title != "" {
+			out.Title = ptr(l.Title)
+		}
+		if l.Description != "" {
+			out.Description = ptr(l.Description)
+		}
+		for _, m := range wireMenu(l.MenuItems) {
+			out.MenuItems = append(out.MenuItems, protocol.ButtonItem{Label: m.Label, Theme: m.Theme, Route: m.Route, URL: m.URL, Params: m.Params, Disabled: m.Disabled})
+		}
+		if len(l.Children) > 0 {
+			r := &protocol.IORender{ID: uuid.NewString(), InputGroupKey: p.key, Kind: protocol.KindRender}
+			for _, ch := range l.Children {
+				if ch == nil {
+					continue
+				}
+				cr, err := ch.component().render()
+				if err != nil {
+					out.Errors = append(out.Errors, protocol.LayoutError{LayoutKey: "children", Error: "Error", Message: err.Error()})
+					continue
+				}
+				r.ToRender = append(r.ToRender, cr)
+			}
+			out.Children = r
+		}
+	}
+	if l != nil || herr != nil {
+		b, err := json.Marshal(out)
+		if err != nil {
+			p.c.log.Error("encoding page layout", "page", p.key, "err", err)
+			return
+		}
+		s := string(b)
+		page = &s
+	}
+	p.mu.Lock()
+	p.page, p.sent, p.layout = page, true, l
+	p.mu.Unlock()
+	var ok bool
+	if err := p.c.call(ctx, protocol.MethodSendPage, protocol.SendPageInputs{PageKey: p.key, Page: page}, &ok); err != nil && !errors.Is(err, context.Canceled) {
+		p.c.log.Warn("sending page failed", "page", p.key, "err", err)
+	}
+}
+
+func (c *Client) closePage(key string) {
+	c.mu.Lock()
+	p := c.pages[key]
+	delete(c.pages, key)
+	c.mu.Unlock()
+	if p != nil {
+		p.cancel(ErrCanceled)
+	}
+}

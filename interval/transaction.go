@@ -1,0 +1,298 @@
+package interval
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/interval-go/sdk/internal/protocol"
+)
+
+// txState is the client's record of one transaction.
+type txState struct {
+	id     string
+	c      *Client
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	dri    bool // displayResolvesImmediately
+
+	responses chan protocol.IOResponse
+
+	mu         sync.Mutex
+	ioCall     string // last render, re-sent after a reconnection
+	groupKey   string // inputGroupKey of the IO call being answered
+	loading    *protocol.LoadingState
+	loadTimer  *time.Timer
+	logIndex   int
+	done       bool // handler returned
+	flushMu    sync.Mutex // held while a loading state is sent
+}
+
+func (t *txState) pending() (string, *protocol.LoadingState) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var l *protocol.LoadingState
+	if t.loading != nil {
+		cp := *t.loading
+		l = &cp
+	}
+	return t.ioCall, l
+}
+
+func (t *txState) stopTimers() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.loadTimer != nil {
+		t.loadTimer.Stop()
+	}
+}
+
+func userFromWire(u protocol.User) User {
+	out := User{Email: u.Email, Role: u.Role, Teams: append([]string(nil), u.Teams...)}
+	if u.FirstName != nil {
+		out.FirstName = *u.FirstName
+	}
+	if u.LastName != nil {
+		out.LastName = *u.LastName
+	}
+	return out
+}
+
+// startTransaction runs the action of a START_TRANSACTION in its own
+// goroutine. Starts during shutdown, for unknown slugs or for a transaction
+// already running are ignored (answered with an empty RESPONSE), as the
+// official SDK does.
+func (c *Client) startTransaction(in protocol.StartTransactionInputs) {
+	c.mu.Lock()
+	route, ok := c.table.actions[in.Action.Slug]
+	_, running := c.txs[in.TransactionID]
+	shutdown := c.shutdown
+	org := c.org
+	c.mu.Unlock()
+	switch {
+	case shutdown:
+		c.log.Info("not starting transaction: shutting down", "action", in.Action.Slug, "transaction", in.TransactionID)
+		return
+	case !ok:
+		c.log.Warn("not starting transaction: no such action", "action", in.Action.Slug, "transaction", in.TransactionID)
+		return
+	case running:
+		c.log.Warn("not starting transaction: already running", "transaction", in.TransactionID)
+		return
+	}
+	params, err := decodeParams(in.Params, in.ParamsMeta)
+	if err != nil {
+		c.log.Warn("transaction params not decoded, using none", "transaction", in.TransactionID, "err", err)
+		params = Params{}
+	}
+	ctx, cancel := context.WithCancelCause(c.life)
+	t := &txState{
+		id:        in.TransactionID,
+		c:         c,
+		ctx:       ctx,
+		cancel:    cancel,
+		dri:       in.DisplayResolvesImmediately != nil && *in.DisplayResolvesImmediately,
+		responses: make(chan protocol.IOResponse, 16),
+	}
+	tx := &Tx{
+		ID:           in.TransactionID,
+		User:         userFromWire(in.User),
+		Params:       params,
+		Environment:  in.Environment,
+		Organization: org,
+		Action:       ActionRef{Slug: in.Action.Slug, URL: in.Action.URL},
+		t:            t,
+	}
+	tx.IO = newIO(&ioClient{tx: t, send: t.sendIOCall, responses: t.responses, dri: t.dri})
+	tx.Loading = &Loading{t: t}
+
+	c.mu.Lock()
+	if c.shutdown {
+		c.mu.Unlock()
+		cancel(ErrClosed)
+		return
+	}
+	c.txs[t.id] = t
+	c.handlers.Add(1)
+	c.mu.Unlock()
+	c.log.Debug("transaction started", "action", in.Action.Slug, "transaction", t.id, "user", tx.User.Email)
+	go c.runTransaction(t, tx, route.Handler)
+}
+
+func (c *Client) runTransaction(t *txState, tx *Tx, h Handler) {
+	defer c.handlers.Done()
+	result, err := safeServe(t.ctx, h, tx)
+	canceled := errors.Is(err, ErrCanceled) || errors.Is(context.Cause(t.ctx), ErrCanceled)
+	if err != nil && c.opts.OnError != nil && !canceled {
+		c.opts.OnError(tx, err)
+	}
+	t.mu.Lock()
+	t.done = true
+	if t.loadTimer != nil {
+		t.loadTimer.Stop()
+	}
+	t.loading = nil
+	t.mu.Unlock()
+	t.flushMu.Lock() // wait for a loading send in flight
+	t.flushMu.Unlock()
+	// A canceled transaction sends no result, as in the official SDK; the
+	// server already marked it canceled.
+	if canceled {
+		c.finishTransaction(t)
+		return
+	}
+	in := protocol.MarkTransactionCompleteInputs{TransactionID: t.id}
+	in.ResultStatus, in.Result = encodeResult(result, err)
+	ctx, cancel := context.WithTimeout(c.life, c.opts.ResponseTimeout+c.opts.RetryInterval)
+	defer cancel()
+	var ok bool
+	if cerr := c.call(ctx, protocol.MethodMarkTransactionComplete, in, &ok); cerr != nil {
+		c.log.Error("sending transaction result failed", "transaction", t.id, "err", cerr)
+	}
+	c.finishTransaction(t)
+}
+
+// finishTransaction ends the handler's context. With
+// displayResolvesImmediately the server may still send state updates for
+// tables shown after completion, so the record stays until CLOSE_TRANSACTION.
+func (c *Client) finishTransaction(t *txState) {
+	t.cancel(context.Canceled)
+	t.mu.Lock()
+	t.ioCall = ""
+	t.mu.Unlock()
+	if !t.dri {
+		c.mu.Lock()
+		delete(c.txs, t.id)
+		c.mu.Unlock()
+	}
+}
+
+// safeServe runs the handler, turning a panic into an error so that one
+// action cannot take the host down (middleware.Recoverer logs it nicer).
+func safeServe(ctx context.Context, h Handler, tx *Tx) (res any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			tx.t.c.log.Error("panic in action handler", "action", tx.Action.Slug, "transaction", tx.ID, "panic", r, "stack", string(debug.Stack()))
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	return h.ServeAction(ctx, tx)
+}
+
+// ErrorNamer may be implemented by errors to choose the name shown as the
+// error's title in the console (the JavaScript error.name); the default is
+// "Error".
+type ErrorNamer interface {
+	ErrorName() string
+}
+
+// encodeResult builds the result JSON text the Node SDK writes.
+func encodeResult(v any, err error) (status string, result string) {
+	if err != nil {
+		d := protocol.ErrorData{Error: "Error", Message: err.Error()}
+		var n ErrorNamer
+		if errors.As(err, &n) {
+			d.Error = n.ErrorName()
+		}
+		if cause := errors.Unwrap(err); cause != nil {
+			d.Cause = "Error: " + cause.Error()
+		}
+		data, _ := json.Marshal(d)
+		b, _ := json.Marshal(protocol.ActionResult{SchemaVersion: 1, Status: protocol.StatusFailure, Data: data})
+		return protocol.StatusFailure, string(b)
+	}
+	if rv := reflect.ValueOf(v); v != nil && (rv.Kind() == reflect.Pointer || rv.Kind() == reflect.Map || rv.Kind() == reflect.Slice) && rv.IsNil() {
+		v = nil
+	}
+	plain, meta, serr := protocol.Serialize(v)
+	if serr != nil {
+		return encodeResult(nil, fmt.Errorf("interval: encoding the action's result: %w", serr))
+	}
+	data, merr := json.Marshal(plain)
+	if merr != nil {
+		return encodeResult(nil, fmt.Errorf("interval: encoding the action's result: %w", merr))
+	}
+	b, _ := json.Marshal(protocol.ActionResult{SchemaVersion: 1, Status: protocol.StatusSuccess, Data: data, Meta: meta})
+	return protocol.StatusSuccess, string(b)
+}
+
+// ioResponse routes an IO_RESPONSE to its transaction or page. The
+// transaction id inside the value wins over the outer one, as in the
+// official SDK.
+func (c *Client) ioResponse(in protocol.IOResponseInputs) {
+	resp, err := protocol.DecodeIOResponse(in.Value)
+	if err != nil {
+		c.log.Warn("dropping malformed IO response", "transaction", in.TransactionID, "err", err)
+		return
+	}
+	id := resp.TransactionID
+	if id == "" {
+		id = in.TransactionID
+	}
+	c.mu.Lock()
+	t := c.txs[id]
+	p := c.pages[id]
+	c.mu.Unlock()
+	switch {
+	case t != nil:
+		if resp.Kind == protocol.KindCanceled {
+			// A cancel for any group (including "UNKNOWN") cancels the
+			// transaction: more robust than the official SDK.
+			c.log.Debug("transaction canceled by the server", "transaction", id)
+			t.cancel(ErrCanceled)
+			return
+		}
+		select {
+		case t.responses <- resp:
+		default:
+			c.log.Warn("dropping IO response: too many queued", "transaction", id)
+		}
+	case p != nil:
+		p.response(resp)
+	default:
+		c.log.Debug("IO response for unknown transaction", "transaction", id)
+	}
+}
+
+// closeTransaction forgets a transaction and cancels its handler if it still
+// runs.
+func (c *Client) closeTransaction(id string) {
+	c.mu.Lock()
+	t := c.txs[id]
+	delete(c.txs, id)
+	c.mu.Unlock()
+	if t != nil {
+		t.cancel(ErrCanceled)
+		t.stopTimers()
+	}
+}
+
+// sendIOCall sends a render (SEND_IO_CALL) and remembers it for re-sending
+// after a reconnection. It reports a server refusal as ErrRender.
+func (t *txState) sendIOCall(ctx context.Context, ioCall string, groupKey string) error {
+	t.mu.Lock()
+	t.ioCall = ioCall
+	t.groupKey = groupKey
+	t.loading = nil
+	if t.loadTimer != nil {
+		t.loadTimer.Stop()
+	}
+	t.mu.Unlock()
+	var ret protocol.SendIOCallReturns
+	if err := t.c.call(ctx, protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: t.id, IOCall: ioCall}, &ret); err != nil {
+		return err
+	}
+	if !ret.OK {
+		msg := ret.Message
+		if msg == "" {
+			msg = "the server did not accept it"
+		}
+		return fmt.Errorf("%w: %s", ErrRender, msg)
+	}
+	return nil
+}
