@@ -78,8 +78,10 @@ func DecodeFrame(p []byte) (Frame, error) {
 	}
 }
 
-// appendJSONString appends s as a JSON string using encoding/json's escaping
-// (HTML-safe escaping off, like JSON.stringify).
+// appendJSONString appends s as a JSON string exactly as JSON.stringify
+// writes it: only '"', '\\' and control characters are escaped (no HTML
+// escaping, U+2028/U+2029 kept raw). Invalid UTF-8 bytes, which a JS string
+// cannot hold, become \ufffd.
 func appendJSONString(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')
@@ -112,19 +114,11 @@ func appendJSONString(b []byte, s string) []byte {
 			start = i
 			continue
 		}
-		// Multi-byte UTF-8: keep valid sequences, replace invalid bytes,
-		// escape U+2028/U+2029 like encoding/json does.
+		// Multi-byte UTF-8: keep valid sequences, replace invalid bytes.
 		r, size := utf8.DecodeRuneInString(s[i:])
 		if r == 0xFFFD && size == 1 {
 			b = append(b, s[start:i]...)
 			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
 			i += size
 			start = i
 			continue

@@ -22,7 +22,7 @@ type ChoiceButton struct {
 
 // MultipleProps carries the default values of a .multiple() component.
 type MultipleProps struct {
-	DefaultValue []any `json:"defaultValue,omitempty"`
+	DefaultValue []any `json:"defaultValue,omitzero"` // nil: absent; empty: []
 }
 
 // ComponentRender is one component of an IO call. Props is the superjson

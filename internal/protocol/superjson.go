@@ -33,6 +33,7 @@ var (
 	timeType      = reflect.TypeFor[time.Time]()
 	bigIntType    = reflect.TypeFor[big.Int]()
 	rawType       = reflect.TypeFor[json.RawMessage]()
+	numberType    = reflect.TypeFor[json.Number]()
 	marshalerType = reflect.TypeFor[json.Marshaler]()
 	textMarshaler = reflect.TypeFor[encoding.TextMarshaler]()
 )
@@ -89,6 +90,13 @@ func plain(v reflect.Value, path string, paths map[string]string, depth int) (an
 		b := v.Interface().(big.Int)
 		paths[path] = AnnotBigInt
 		return b.String(), nil
+	case t == numberType:
+		// A number kept as text (Decoder.UseNumber): stays a JSON number.
+		n := json.Number(v.String())
+		if _, err := n.Float64(); err != nil {
+			return nil, fmt.Errorf("superjson: invalid json.Number %q at %q", string(n), path)
+		}
+		return n, nil
 	case t == rawType:
 		raw := v.Interface().(json.RawMessage)
 		if len(raw) == 0 {
@@ -334,7 +342,14 @@ func Deserialize(raw json.RawMessage, meta json.RawMessage) (any, error) {
 	if err := json.Unmarshal(m.Values, &tree); err != nil {
 		return nil, fmt.Errorf("%w: superjson meta values: %v", ErrMalformed, err)
 	}
-	return applyNode(v, tree, 0)
+	v, err := applyNode(v, tree, 0)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := v.(undefinedValue); ok {
+		return nil, nil // root undefined
+	}
+	return v, nil
 }
 
 // applyNode applies a node or a map of path → node to v.
@@ -399,7 +414,9 @@ func splitPath(p string) []string {
 	return append(parts, cur.String())
 }
 
-const undefinedMarker = "\x00undefined"
+// undefinedValue marks a value annotated "undefined" until its key is
+// removed; a private type cannot collide with decoded JSON.
+type undefinedValue struct{}
 
 func setPath(v any, parts []string, node any, depth int) (any, error) {
 	if len(parts) == 0 {
@@ -408,14 +425,16 @@ func setPath(v any, parts []string, node any, depth int) (any, error) {
 	switch c := v.(type) {
 	case map[string]any:
 		child, ok := c[parts[0]]
-		if !ok && len(parts) > 1 {
+		if !ok {
+			// Never create keys: an annotation for an absent key
+			// (including "undefined") changes nothing.
 			return v, nil
 		}
 		nv, err := setPath(child, parts[1:], node, depth+1)
 		if err != nil {
 			return nil, err
 		}
-		if s, ok := nv.(string); ok && s == undefinedMarker {
+		if _, ok := nv.(undefinedValue); ok {
 			delete(c, parts[0])
 		} else {
 			c[parts[0]] = nv
@@ -430,7 +449,7 @@ func setPath(v any, parts []string, node any, depth int) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		if s, ok := nv.(string); ok && s == undefinedMarker {
+		if _, ok := nv.(undefinedValue); ok {
 			nv = nil
 		}
 		c[i] = nv
@@ -455,7 +474,7 @@ func annotate(v any, a any) any {
 			}
 		}
 	case AnnotUndefined:
-		return undefinedMarker
+		return undefinedValue{}
 	case "number":
 		if s, ok := v.(string); ok {
 			switch s {

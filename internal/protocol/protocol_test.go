@@ -1,0 +1,177 @@
+package protocol
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestAppendJSONStringLikeJSONStringify(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain":              `"plain"`,
+		`q"b\`:               `"q\"b\\"`,
+		"\n\r\t\b\f\x00\x1f": `"\n\r\t\b\f\u0000\u001f"`,
+		"<a>&amp;":           `"<a>&amp;"`,
+		"\u2028\u2029é😀":     "\"\u2028\u2029é😀\"",
+		"\x7f":               "\"\x7f\"",
+		"bad\xffutf8":        `"bad\ufffdutf8"`,
+	} {
+		if got := string(appendJSONString(nil, in)); got != want {
+			t.Errorf("appendJSONString(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+func TestDecodeFrame(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want Frame
+	}{
+		{`{"id":"a","data":"x","type":"MESSAGE"}`, Frame{FrameMessage, "a", "x"}},
+		{`{"type":"MESSAGE","id":"a","data":""}`, Frame{FrameMessage, "a", ""}},
+		{`{"type":"ACK","id":"a"}`, Frame{Type: FrameAck, ID: "a"}},
+		{`{"type":"ACK","id":"a","data":null}`, Frame{Type: FrameAck, ID: "a"}}, // Python
+		{`{"type":"ACK","id":"a","extra":[1]}`, Frame{Type: FrameAck, ID: "a"}},
+	} {
+		got, err := DecodeFrame([]byte(tc.in))
+		if err != nil || got != tc.want {
+			t.Errorf("DecodeFrame(%s) = %+v, %v; want %+v", tc.in, got, err, tc.want)
+		}
+	}
+	for _, bad := range []string{
+		``, `null`, `[]`, `{}`, `{"type":"MESSAGE","id":"a"}`, `{"type":"MESSAGE","id":"a","data":null}`,
+		`{"type":"MESSAGE","id":"a","data":{"x":1}}`, `{"type":"ACK"}`, `{"type":"NOPE","id":"a"}`,
+		`{"type":"ACK","id":5}`, `{"type":"ACK","id":"a"`,
+	} {
+		if _, err := DecodeFrame([]byte(bad)); !errors.Is(err, ErrMalformed) {
+			t.Errorf("DecodeFrame(%s): err %v, want ErrMalformed", bad, err)
+		}
+	}
+}
+
+func TestAppendMessageRoundTrip(t *testing.T) {
+	data := `{"id":"1","kind":"CALL","data":{"s":"<\u2028\"\\"},"methodName":"X"}`
+	b := AppendMessage(nil, "id-1", data)
+	f, err := DecodeFrame(b)
+	if err != nil || f.Data != data || f.ID != "id-1" || f.Type != FrameMessage {
+		t.Fatalf("got %+v %v from %s", f, err, b)
+	}
+	if !strings.HasPrefix(string(b), `{"id":"id-1","data":"{\"id\":`) || !strings.HasSuffix(string(b), `,"type":"MESSAGE"}`) {
+		t.Errorf("key order: %s", b)
+	}
+}
+
+// The Node SDK builds the render object as {id, inputGroupKey, toRender,
+// validationErrorMessage, kind, choiceButtons} and each component as
+// {methodName, label, isStateful, isOptional, isMultiple,
+// validationErrorMessage, multipleProps, props, propsMeta}.
+func TestIORenderKeyOrder(t *testing.T) {
+	r := IORender{
+		ID: "i", InputGroupKey: "g", Kind: KindRender,
+		ValidationErrorMessage: "group error",
+		ToRender: []ComponentRender{{
+			MethodName: "INPUT_TEXT", Label: "L", IsMultiple: true,
+			ValidationErrorMessage: "bad",
+			MultipleProps:          &MultipleProps{DefaultValue: []any{}},
+			Props:                  json.RawMessage(`{"a":1}`),
+			PropsMeta:              json.RawMessage(`{"values":{"a":["bigint"]}}`),
+		}},
+		ChoiceButtons: []ChoiceButton{{Label: "Go", Value: "go", Theme: "primary"}},
+	}
+	want := `{"id":"i","inputGroupKey":"g","toRender":[{"methodName":"INPUT_TEXT","label":"L","isStateful":false,"isOptional":false,"isMultiple":true,"validationErrorMessage":"bad","multipleProps":{"defaultValue":[]},"props":{"a":1},"propsMeta":{"values":{"a":["bigint"]}}}],"validationErrorMessage":"group error","kind":"RENDER","choiceButtons":[{"label":"Go","value":"go","theme":"primary"}]}`
+	if got := string(marshalJS(t, r)); got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+	back, err := DecodeIORender(want)
+	if err != nil || back.ValidationErrorMessage != "group error" || back.ToRender[0].MultipleProps.DefaultValue == nil {
+		t.Errorf("decode: %+v %v", back, err)
+	}
+	// .multiple() without a default sends multipleProps: {}.
+	c := ComponentRender{MethodName: "X", MultipleProps: &MultipleProps{}, Props: json.RawMessage(`{}`)}
+	if got := string(marshalJS(t, c)); !strings.Contains(got, `"multipleProps":{},`) {
+		t.Errorf("got %s", got)
+	}
+}
+
+func TestDecodeIORenderRejects(t *testing.T) {
+	for _, bad := range []string{``, `[]`, `{}`, `{"id":"a"}`, `{"id":"a","inputGroupKey":"g","toRender":[{"label":"x"}]}`,
+		`{"id":"a","inputGroupKey":"g","toRender":"x"}`} {
+		if _, err := DecodeIORender(bad); !errors.Is(err, ErrMalformed) {
+			t.Errorf("DecodeIORender(%s): %v", bad, err)
+		}
+	}
+}
+
+func TestDecodeIOResponse(t *testing.T) {
+	ok := []string{
+		`{"id":"a","transactionId":"t","inputGroupKey":"g","values":["x"],"choice":"Continue","kind":"RETURN"}`,
+		`{"id":"UNKNOWN","inputGroupKey":"UNKNOWN","transactionId":"t","kind":"CANCELED","values":[]}`,
+		`{"id":"a","transactionId":"t","values":[{"offset":500,"pageSize":20}],"kind":"SET_STATE","extra":{"x":1}}`,
+		`{"id":"a","transactionId":"t","values":["2024-01-01T00:00:00.000Z"],"valuesMeta":{"values":{"0":["Date"]}},"kind":"RETURN"}`,
+	}
+	for _, s := range ok {
+		if _, err := DecodeIOResponse(s); err != nil {
+			t.Errorf("DecodeIOResponse(%s): %v", s, err)
+		}
+	}
+	for _, bad := range []string{
+		`{"kind":"RETURN"}`, // trace 27
+		`{"id":"a","transactionId":"t","kind":"RETURN"}`,
+		`{"id":"a","transactionId":"t","values":null,"kind":"RETURN"}`,
+		`{"id":"a","values":[],"kind":"RETURN"}`,
+		`{"transactionId":"t","values":[],"kind":"RETURN"}`,
+		`{"id":"a","transactionId":"t","values":[],"kind":"NOPE"}`,
+		`{"id":1,"transactionId":"t","values":[],"kind":"RETURN"}`,
+		`[]`, ``,
+	} {
+		if _, err := DecodeIOResponse(bad); !errors.Is(err, ErrMalformed) {
+			t.Errorf("DecodeIOResponse(%s): %v, want ErrMalformed", bad, err)
+		}
+	}
+}
+
+func TestReturnsShapes(t *testing.T) {
+	var r SendIOCallReturns
+	if err := json.Unmarshal([]byte(`{"type":"ERROR","message":"nope"}`), &r); err != nil || r.OK || r.Message != "nope" {
+		t.Errorf("%+v %v", r, err)
+	}
+	if b := marshalJS(t, r); string(b) != `{"type":"ERROR","message":"nope"}` {
+		t.Errorf("%s", b)
+	}
+	if err := json.Unmarshal([]byte(`{"type":"SUCCESS"}`), &r); err == nil {
+		t.Errorf("accepted a non-error object")
+	}
+	// INITIALIZE_HOST error shape, and success with every required key.
+	if b := marshalJS(t, InitializeHostReturns{Type: "error", Message: "m"}); string(b) != `{"type":"error","message":"m"}` {
+		t.Errorf("%s", b)
+	}
+	if b := marshalJS(t, InitializeHostReturns{Type: "success"}); string(b) != `{"type":"success","environment":"","invalidSlugs":[],"organization":{"name":"","slug":""},"dashboardUrl":"","warnings":[]}` {
+		t.Errorf("%s", b)
+	}
+	var a Access
+	for in, want := range map[string]Access{`"entire-organization"`: {EntireOrganization: true}, `{"teams":["x"]}`: {Teams: []string{"x"}}} {
+		if err := json.Unmarshal([]byte(in), &a); err != nil || a.EntireOrganization != want.EntireOrganization || len(a.Teams) != len(want.Teams) {
+			t.Errorf("Access %s: %+v %v", in, a, err)
+		}
+		if got := string(marshalJS(t, a)); got != in {
+			t.Errorf("Access re-encoded %s, want %s", got, in)
+		}
+	}
+	if err := json.Unmarshal([]byte(`"everyone"`), &a); err == nil {
+		t.Errorf("Access accepted a bad string")
+	}
+	if got := string(marshalJS(t, Access{})); got != `{"teams":[]}` {
+		t.Errorf("zero Access: %s", got)
+	}
+}
+
+func TestStartTransactionValidate(t *testing.T) {
+	var s StartTransactionInputs
+	if err := json.Unmarshal([]byte(`{"transactionId":"not-a-valid-start","actionName":"input_text"}`), &s); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Validate(); !errors.Is(err, ErrMalformed) {
+		t.Errorf("Validate: %v", err)
+	}
+}
