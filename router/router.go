@@ -127,9 +127,9 @@ type Definition struct {
 	// (ActionInfo, Handler, Middlewares).
 	IsPage bool
 	// Slug is the full slug.
-	Slug        string
-	ActionInfo  interval.ActionInfo
-	PageInfo    interval.PageInfo
+	Slug       string
+	ActionInfo interval.ActionInfo
+	PageInfo   interval.PageInfo
 	// Handler is the action's own handler, not wrapped.
 	Handler interval.Handler
 	// PageHandler is the page's handler; nil for a page without Index.

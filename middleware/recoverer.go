@@ -1,0 +1,69 @@
+package middleware
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+
+	"github.com/interval-go/sdk/interval"
+)
+
+// PanicError is the error Recoverer returns for a handler that panicked. Its
+// message, which the operator sees as the transaction's failure, is
+// "panic: " followed by the panic value.
+type PanicError struct {
+	// Value is the value passed to panic.
+	Value any
+	// Stack is the panicking goroutine's stack trace.
+	Stack []byte
+}
+
+// Error returns "panic: <value>".
+func (e *PanicError) Error() string { return fmt.Sprintf("panic: %v", e.Value) }
+
+// Unwrap returns the panic value when it is an error, so errors.Is and
+// errors.As see through a panic(err).
+func (e *PanicError) Unwrap() error {
+	err, _ := e.Value.(error)
+	return err
+}
+
+// Recoverer recovers a panic of the handler it wraps: that transaction fails
+// with a *PanicError ("panic: <value>"), the stack is logged at Error level
+// with slog.Default(), and the host keeps serving every other transaction.
+// Nothing is re-panicked.
+//
+// Use it first (outermost) on the root router of every host, so that one bad
+// action cannot take the process down. It only sees panics of the handler's
+// own goroutine: a goroutine the handler starts must recover its own.
+var Recoverer interval.Middleware = RecovererWithLogger(nil)
+
+// RecovererWithLogger is Recoverer logging to l instead of slog.Default() (a
+// nil l means slog.Default() at the time of the panic). The record has the
+// message "interval: panic in action" and the attributes "action",
+// "transaction", "panic" and "stack".
+func RecovererWithLogger(l *slog.Logger) interval.Middleware {
+	return func(next interval.Handler) interval.Handler {
+		return interval.HandlerFunc(func(ctx context.Context, tx *interval.Tx) (res any, err error) {
+			defer func() {
+				v := recover()
+				if v == nil {
+					return
+				}
+				pe := &PanicError{Value: v, Stack: debug.Stack()}
+				log := l
+				if log == nil {
+					log = slog.Default()
+				}
+				log.LogAttrs(ctx, slog.LevelError, "interval: panic in action",
+					slog.String("action", tx.Action.Slug),
+					slog.String("transaction", tx.ID),
+					slog.String("panic", fmt.Sprint(v)),
+					slog.String("stack", string(pe.Stack)))
+				res, err = nil, pe
+			}()
+			return next.ServeAction(ctx, tx)
+		})
+	}
+}
