@@ -145,8 +145,12 @@ func (p *Peer) Receive(s string) {
 		return
 	}
 	if env.Kind == protocol.KindResponse {
+		// Take the call out of pending so that a duplicated RESPONSE
+		// finds nothing (the channel holds one result; a second send on
+		// it would block the transport's reader forever).
 		p.mu.Lock()
 		ch, ok := p.pending[env.ID]
+		delete(p.pending, env.ID)
 		p.mu.Unlock()
 		if !ok {
 			p.log.Debug("rpc: response to unknown call", "id", env.ID, "method", env.MethodName)

@@ -1,0 +1,436 @@
+package rpc
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/interval-go/sdk/internal/protocol"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// hang bounds waits that would otherwise hang a broken test; it is never
+// a timing assertion.
+const hang = 10 * time.Second
+
+// pipe delivers strings to a receiver in order from its own goroutine, like
+// a transport's reader.
+type pipe struct {
+	ch   chan string
+	done chan struct{}
+}
+
+func newPipe(recv func(string)) *pipe {
+	p := &pipe{ch: make(chan string, 1024), done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		for s := range p.ch {
+			recv(s)
+		}
+	}()
+	return p
+}
+
+func (p *pipe) send(ctx context.Context, s string) error {
+	select {
+	case p.ch <- s:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (p *pipe) close() { close(p.ch); <-p.done }
+
+// connect returns two peers talking to each other; cleanup closes both.
+func connect(t *testing.T, ha, hb HandlerFunc) (a, b *Peer) {
+	t.Helper()
+	var pa, pb *pipe
+	a = NewPeer(func(ctx context.Context, s string) error { return pb.send(ctx, s) }, ha, nil, nil)
+	b = NewPeer(func(ctx context.Context, s string) error { return pa.send(ctx, s) }, hb, nil, nil)
+	pa = newPipe(a.Receive)
+	pb = newPipe(b.Receive)
+	t.Cleanup(func() {
+		a.Close()
+		b.Close()
+		pa.close()
+		pb.close()
+	})
+	return a, b
+}
+
+// recorder is a SendFunc that records what it sent.
+type recorder struct {
+	mu   sync.Mutex
+	sent []string
+	ch   chan string
+}
+
+func newRecorder() *recorder { return &recorder{ch: make(chan string, 100)} }
+
+func (r *recorder) send(_ context.Context, s string) error {
+	r.mu.Lock()
+	r.sent = append(r.sent, s)
+	r.mu.Unlock()
+	r.ch <- s
+	return nil
+}
+
+func (r *recorder) next(t *testing.T) protocol.Envelope {
+	t.Helper()
+	select {
+	case s := <-r.ch:
+		e, err := protocol.DecodeEnvelope(s)
+		if err != nil {
+			t.Fatalf("sent malformed envelope %q: %v", s, err)
+		}
+		return e
+	case <-time.After(hang):
+		t.Fatal("nothing sent")
+	}
+	panic("unreachable")
+}
+
+func (r *recorder) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.sent)
+}
+
+func noHandler(string, json.RawMessage) (any, error) { return nil, ErrNoResponse }
+
+func TestCallAndResponse(t *testing.T) {
+	a, _ := connect(t, noHandler, func(method string, data json.RawMessage) (any, error) {
+		var in struct{ N int }
+		if err := json.Unmarshal(data, &in); err != nil {
+			return nil, err
+		}
+		return map[string]any{"method": method, "double": in.N * 2}, nil
+	})
+	var out struct {
+		Method string
+		Double int
+	}
+	if err := a.Call(context.Background(), "DOUBLE", map[string]int{"N": 21}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.Method != "DOUBLE" || out.Double != 42 {
+		t.Fatalf("got %+v", out)
+	}
+}
+
+func TestWireFormat(t *testing.T) {
+	rec := newRecorder()
+	p := NewPeer(rec.send, func(method string, _ json.RawMessage) (any, error) {
+		switch method {
+		case "VOID":
+			return nil, nil
+		case "NIL_PTR":
+			return (*struct{})(nil), nil
+		case "FALSE":
+			return false, nil
+		}
+		return nil, ErrNoResponse
+	}, nil, nil)
+	defer p.Close()
+
+	// CALL key order and counter ids.
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- p.Call(ctx, "SEND_LOG", map[string]string{"data": "x"}, nil) }()
+	rec.next(t)
+	rec.mu.Lock()
+	raw := rec.sent[0]
+	rec.mu.Unlock()
+	if raw != `{"id":"1","kind":"CALL","data":{"data":"x"},"methodName":"SEND_LOG"}` {
+		t.Errorf("CALL %s", raw)
+	}
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Errorf("canceled call: %v", err)
+	}
+
+	// Void answers omit data; others keep it.
+	for _, tc := range []struct{ method, want string }{
+		{"VOID", `{"id":"57","kind":"RESPONSE","methodName":"VOID"}`},
+		{"NIL_PTR", `{"id":"57","kind":"RESPONSE","methodName":"NIL_PTR"}`},
+		{"FALSE", `{"id":"57","kind":"RESPONSE","methodName":"FALSE","data":false}`},
+	} {
+		p.Receive(`{"id":"57","kind":"CALL","data":{},"methodName":"` + tc.method + `"}`)
+		rec.next(t)
+		rec.mu.Lock()
+		got := rec.sent[len(rec.sent)-1]
+		rec.mu.Unlock()
+		if got != tc.want {
+			t.Errorf("%s answered %s, want %s", tc.method, got, tc.want)
+		}
+	}
+}
+
+func TestVoidResponseLeavesOutUntouched(t *testing.T) {
+	a, _ := connect(t, noHandler, func(string, json.RawMessage) (any, error) { return nil, nil })
+	out := map[string]int{"kept": 1}
+	if err := a.Call(context.Background(), "START_TRANSACTION", struct{}{}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if out["kept"] != 1 {
+		t.Fatalf("out changed: %v", out)
+	}
+	raw, err := a.CallRaw(context.Background(), "X", nil)
+	if err != nil || raw != nil {
+		t.Fatalf("CallRaw = %s, %v", raw, err)
+	}
+}
+
+func TestMalformedResponseData(t *testing.T) {
+	a, _ := connect(t, noHandler, func(string, json.RawMessage) (any, error) { return "a string", nil })
+	var out struct{ X int }
+	err := a.Call(context.Background(), "X", nil, &out)
+	if !errors.Is(err, protocol.ErrMalformed) {
+		t.Fatalf("got %v, want ErrMalformed", err)
+	}
+}
+
+func TestUnknownAndDuplicateResponsesDropped(t *testing.T) {
+	rec := newRecorder()
+	p := NewPeer(rec.send, noHandler, nil, nil)
+	defer p.Close()
+	// Unknown ids and garbage: dropped, nothing sent, no panic.
+	for _, s := range []string{
+		`{"id":"999","kind":"RESPONSE","methodName":"X","data":true}`,
+		`{"id":"999","kind":"RESPONSE","methodName":"X"}`,
+		`not json`, `{}`, `{"id":"1","kind":"WHAT","methodName":"X"}`,
+	} {
+		p.Receive(s)
+	}
+
+	type res struct {
+		raw json.RawMessage
+		err error
+	}
+	done := make(chan res, 1)
+	go func() {
+		raw, err := p.CallRaw(context.Background(), "X", nil)
+		done <- res{raw, err}
+	}()
+	call := rec.next(t)
+	// A duplicated RESPONSE must not block the receiving goroutine.
+	received := make(chan struct{})
+	go func() {
+		defer close(received)
+		for range 3 {
+			p.Receive(`{"id":"` + call.ID + `","kind":"RESPONSE","methodName":"X","data":7}`)
+		}
+	}()
+	select {
+	case <-received:
+	case <-time.After(hang):
+		t.Fatal("Receive blocked on a duplicated RESPONSE")
+	}
+	r := <-done
+	if r.err != nil || string(r.raw) != "7" {
+		t.Fatalf("got %s, %v", r.raw, r.err)
+	}
+	if n := rec.count(); n != 1 {
+		t.Fatalf("sent %d messages, want only the CALL", n)
+	}
+}
+
+func TestHandlerFailuresSendNothing(t *testing.T) {
+	rec := newRecorder()
+	p := NewPeer(rec.send, func(method string, _ json.RawMessage) (any, error) {
+		switch method {
+		case "PANIC":
+			panic("boom")
+		case "PANIC_NIL_MAP":
+			var m map[string]int
+			m["x"] = 1
+		case "ERR":
+			return nil, errors.New("invalid input")
+		case "UNMARSHALABLE":
+			return make(chan int), nil
+		case "OK":
+			return true, nil
+		}
+		return nil, ErrNoResponse
+	}, nil, nil)
+	defer p.Close()
+	for _, m := range []string{"PANIC", "PANIC_NIL_MAP", "ERR", "NONE", "UNMARSHALABLE"} {
+		p.Receive(`{"id":"1","kind":"CALL","data":{},"methodName":"` + m + `"}`)
+	}
+	// A final answered call proves the peer still works and, since
+	// responses are sent in order of Receive only per call, we wait for it.
+	p.Receive(`{"id":"2","kind":"CALL","data":{},"methodName":"OK"}`)
+	if e := rec.next(t); e.ID != "2" || string(e.Data) != "true" {
+		t.Fatalf("got %+v", e)
+	}
+	p.Close() // waits for every response goroutine
+	if n := rec.count(); n != 1 {
+		t.Fatalf("sent %d responses, want 1: %q", n, rec.sent)
+	}
+}
+
+func TestCloseFailsPendingCalls(t *testing.T) {
+	rec := newRecorder()
+	p := NewPeer(rec.send, noHandler, nil, nil)
+	const n = 5
+	errs := make(chan error, n)
+	for range n {
+		go func() { errs <- p.Call(context.Background(), "WAIT", nil, nil) }()
+	}
+	for range n {
+		rec.next(t)
+	}
+	p.Close()
+	for range n {
+		select {
+		case err := <-errs:
+			if !errors.Is(err, ErrClosed) {
+				t.Errorf("pending call: %v, want ErrClosed", err)
+			}
+		case <-time.After(hang):
+			t.Fatal("pending call not ended by Close")
+		}
+	}
+	if err := p.Call(context.Background(), "LATE", nil, nil); !errors.Is(err, ErrClosed) {
+		t.Errorf("call after Close: %v", err)
+	}
+	// A CALL received after Close is not answered; Close twice is fine.
+	p.Receive(`{"id":"9","kind":"CALL","data":{},"methodName":"X"}`)
+	p.Close()
+}
+
+func TestCloseEndsResponseBeingSent(t *testing.T) {
+	started := make(chan struct{})
+	p := NewPeer(func(ctx context.Context, s string) error {
+		close(started)
+		<-ctx.Done() // a transport waiting for an ACK that never comes
+		return ctx.Err()
+	}, func(string, json.RawMessage) (any, error) { return true, nil }, nil, nil)
+	p.Receive(`{"id":"1","kind":"CALL","data":{},"methodName":"X"}`)
+	<-started
+	closed := make(chan struct{})
+	go func() { p.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(hang):
+		t.Fatal("Close did not end the response send")
+	}
+}
+
+func TestContextEndsCall(t *testing.T) {
+	rec := newRecorder()
+	p := NewPeer(rec.send, noHandler, nil, nil)
+	defer p.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- p.Call(ctx, "WAIT", nil, nil) }()
+	call := rec.next(t)
+	cancel()
+	select {
+	case err := <-errc:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("got %v", err)
+		}
+	case <-time.After(hang):
+		t.Fatal("cancel did not end the call")
+	}
+	// The late RESPONSE is dropped.
+	p.Receive(`{"id":"` + call.ID + `","kind":"RESPONSE","methodName":"WAIT","data":1}`)
+
+	// A deadline works the same way.
+	ctx, cancel = context.WithTimeout(context.Background(), time.Millisecond)
+	defer cancel()
+	if err := p.Call(ctx, "WAIT", nil, nil); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestSendErrorEndsCall(t *testing.T) {
+	boom := errors.New("not connected")
+	p := NewPeer(func(context.Context, string) error { return boom }, noHandler, nil, nil)
+	defer p.Close()
+	if err := p.Call(context.Background(), "X", nil, nil); !errors.Is(err, boom) {
+		t.Fatalf("got %v", err)
+	}
+	if err := p.Call(context.Background(), "X", make(chan int), nil); err == nil || errors.Is(err, boom) {
+		t.Fatalf("unmarshalable input: %v", err)
+	}
+}
+
+func TestSharedCounter(t *testing.T) {
+	var counter atomic.Uint64
+	counter.Store(41)
+	rec := newRecorder()
+	p1 := NewPeer(rec.send, noHandler, &counter, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	go p1.Call(ctx, "A", nil, nil) //nolint:errcheck
+	if e := rec.next(t); e.ID != "42" {
+		t.Errorf("id %s, want 42", e.ID)
+	}
+	p1.Close()
+	p2 := NewPeer(rec.send, noHandler, &counter, nil)
+	go p2.Call(ctx, "B", nil, nil) //nolint:errcheck
+	if e := rec.next(t); e.ID != "43" {
+		t.Errorf("id %s after reconnect, want 43", e.ID)
+	}
+	cancel()
+	p2.Close()
+}
+
+func TestConcurrentCalls(t *testing.T) {
+	var calls atomic.Int64
+	handler := func(method string, data json.RawMessage) (any, error) {
+		calls.Add(1)
+		var n int
+		if err := json.Unmarshal(data, &n); err != nil {
+			return nil, err
+		}
+		return fmt.Sprintf("%s:%d", method, n), nil
+	}
+	a, b := connect(t, handler, handler)
+	const workers, each = 16, 50
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*workers*each)
+	for w := range workers {
+		for _, p := range []*Peer{a, b} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range each {
+					n := w*1000 + i
+					var out string
+					if err := p.Call(context.Background(), "M"+strconv.Itoa(w), n, &out); err != nil {
+						errs <- err
+						return
+					}
+					if want := "M" + strconv.Itoa(w) + ":" + strconv.Itoa(n); out != want {
+						errs <- fmt.Errorf("got %q, want %q", out, want)
+						return
+					}
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if got := calls.Load(); got != 2*workers*each {
+		t.Errorf("handled %d calls, want %d", got, 2*workers*each)
+	}
+	if !strings.HasPrefix(fmt.Sprint(a.counter.Load()), fmt.Sprint(workers*each)) {
+		t.Errorf("counter %d", a.counter.Load())
+	}
+}
