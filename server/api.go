@@ -1,0 +1,816 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/interval-go/sdk/internal/protocol"
+	"github.com/interval-go/sdk/server/store"
+)
+
+// ConsoleHeader must be set to "1" on state-changing console requests
+// (CSRF guard).
+const ConsoleHeader = "X-Interval-Console"
+
+type userHandler func(w http.ResponseWriter, r *http.Request, u store.User)
+
+func (s *Server) csrf(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+		default:
+			if r.Header.Get(ConsoleHeader) != "1" {
+				writeErr(w, http.StatusForbidden, "Missing "+ConsoleHeader+" header.")
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) authed(h userHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		u, ok := s.sessionUser(r)
+		if !ok {
+			writeErr(w, http.StatusUnauthorized, "Not logged in.")
+			return
+		}
+		h(w, r, u)
+	}
+}
+
+func (s *Server) admin(h userHandler) http.HandlerFunc {
+	return s.authed(func(w http.ResponseWriter, r *http.Request, u store.User) {
+		if u.Role != store.RoleAdmin {
+			writeErr(w, http.StatusForbidden, "Admins only.")
+			return
+		}
+		h(w, r, u)
+	})
+}
+
+func (s *Server) developer(h userHandler) http.HandlerFunc {
+	return s.authed(func(w http.ResponseWriter, r *http.Request, u store.User) {
+		if u.Role != store.RoleAdmin && u.Role != store.RoleDeveloper {
+			writeErr(w, http.StatusForbidden, "Admins and developers only.")
+			return
+		}
+		h(w, r, u)
+	})
+}
+
+type userJSON struct {
+	ID          string   `json:"id"`
+	Email       string   `json:"email"`
+	FirstName   string   `json:"firstName"`
+	LastName    string   `json:"lastName"`
+	Role        string   `json:"role"`
+	Teams       []string `json:"teams"`
+	HasPassword bool     `json:"hasPassword"`
+}
+
+func toUserJSON(u store.User) userJSON {
+	teams := u.Teams
+	if teams == nil {
+		teams = []string{}
+	}
+	return userJSON{u.ID, u.Email, u.FirstName, u.LastName, u.Role, teams, u.PasswordHash != ""}
+}
+
+func internalErr(s *Server, w http.ResponseWriter, err error) {
+	s.log.Error("console API", "err", err)
+	writeErr(w, http.StatusInternalServerError, "Internal server error.")
+}
+
+// --- auth ---
+
+func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
+	var in struct{ Email, Password string }
+	if !readJSON(w, r, &in) {
+		return
+	}
+	u, err := s.store.UserByEmail(r.Context(), in.Email)
+	if err != nil || u.PasswordHash == "" || bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(in.Password)) != nil {
+		writeErr(w, http.StatusUnauthorized, "Invalid email or password.")
+		return
+	}
+	if err := s.startSession(w, r, u.ID); err != nil {
+		internalErr(s, w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"user": toUserJSON(u)})
+}
+
+func (s *Server) apiLogout(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(SessionCookie); err == nil {
+		s.store.DeleteSession(r.Context(), hashToken(c.Value))
+	}
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: s.secureCookies(r), SameSite: http.SameSiteLaxMode})
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) apiMe(w http.ResponseWriter, r *http.Request, u store.User) {
+	writeJSON(w, http.StatusOK, map[string]any{
+		"user":         toUserJSON(u),
+		"organization": map[string]string{"name": s.org.Name, "slug": s.org.Slug},
+		"environments": []string{store.EnvDevelopment, store.EnvProduction},
+	})
+}
+
+func (s *Server) apiPassword(w http.ResponseWriter, r *http.Request, u store.User) {
+	var in struct{ Password string }
+	if !readJSON(w, r, &in) {
+		return
+	}
+	if len(in.Password) < 8 {
+		writeErr(w, http.StatusBadRequest, "The password must have at least 8 characters.")
+		return
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(in.Password), bcrypt.DefaultCost)
+	if err != nil {
+		writeErr(w, http.StatusBadRequest, "Unusable password.")
+		return
+	}
+	u.PasswordHash = string(h)
+	if err := s.store.UpdateUser(r.Context(), u); err != nil {
+		internalErr(s, w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) loginLink(w http.ResponseWriter, r *http.Request) {
+	tok := r.URL.Query().Get("token")
+	if tok == "" {
+		http.Error(w, "Missing token.", http.StatusBadRequest)
+		return
+	}
+	id, err := s.store.ConsumeLoginToken(r.Context(), hashToken(tok), time.Now())
+	if err != nil {
+		http.Error(w, "This login link is invalid, expired or already used.", http.StatusUnauthorized)
+		return
+	}
+	u, err := s.store.UserByID(r.Context(), id)
+	if err != nil {
+		http.Error(w, "Unknown user.", http.StatusUnauthorized)
+		return
+	}
+	if err := s.startSession(w, r, u.ID); err != nil {
+		internalErr(s, w, err)
+		return
+	}
+	to := "/"
+	if u.PasswordHash == "" {
+		to = "/settings/account"
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+// --- routes ---
+
+type actionJSON struct {
+	Slug           string   `json:"slug"`
+	GroupSlug      string   `json:"groupSlug,omitempty"`
+	Name           string   `json:"name"`
+	Description    string   `json:"description,omitempty"`
+	Backgroundable bool     `json:"backgroundable"`
+	Unlisted       bool     `json:"unlisted"`
+	WarnOnClose    bool     `json:"warnOnClose"`
+	Teams          []string `json:"teams"`
+	Online         bool     `json:"online"`
+}
+
+type pageJSON struct {
+	Slug        string `json:"slug"`
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	HasHandler  bool   `json:"hasHandler"`
+	Unlisted    bool   `json:"unlisted"`
+	Online      bool   `json:"online"`
+}
+
+type hostJSON struct {
+	ID             string `json:"id"`
+	SDKName        string `json:"sdkName"`
+	SDKVersion     string `json:"sdkVersion"`
+	Implementation string `json:"implementation,omitempty"`
+	Env            string `json:"env"`
+	Status         string `json:"status"`
+	ConnectedAt    string `json:"connectedAt"`
+}
+
+func boolOr(p *bool, def bool) bool {
+	if p == nil {
+		return def
+	}
+	return *p
+}
+
+func teamsOf(a *protocol.Access) []string {
+	if a == nil || a.EntireOrganization || a.Teams == nil {
+		return []string{}
+	}
+	return a.Teams
+}
+
+func envParam(r *http.Request) string {
+	env := r.URL.Query().Get("env")
+	if env == "" {
+		env = store.EnvDevelopment
+	}
+	return env
+}
+
+func (s *Server) apiRoutes(w http.ResponseWriter, r *http.Request, u store.User) {
+	env := envParam(r)
+	if !validEnv(env) {
+		writeErr(w, http.StatusBadRequest, "Unknown environment.")
+		return
+	}
+	hb := s.hub
+	hb.mu.Lock()
+	actions := map[string]actionJSON{}
+	pages := map[string]pageJSON{}
+	hosts := []hostJSON{}
+	for _, h := range hb.visibleHosts(env, u) {
+		online := h.status == hostOnline
+		impl := ""
+		if h.impl != nil {
+			impl = h.impl.Name + " " + h.impl.Version
+		}
+		hosts = append(hosts, hostJSON{h.id, h.sdkName, h.sdkVersion, impl, h.env(), h.status, h.connectedAt.UTC().Format(time.RFC3339)})
+		for slug, d := range h.actions {
+			if !canAccess(u, d.Access) {
+				continue
+			}
+			if prev, ok := actions[slug]; ok && (prev.Online || !online) {
+				continue
+			}
+			name := d.Name
+			if name == "" {
+				name = humanize(d.Slug)
+			}
+			actions[slug] = actionJSON{Slug: slug, GroupSlug: d.GroupSlug, Name: name, Description: d.Description,
+				Backgroundable: boolOr(d.Backgroundable, false), Unlisted: boolOr(d.Unlisted, false),
+				WarnOnClose: boolOr(d.WarnOnClose, true), Teams: teamsOf(d.Access), Online: online}
+		}
+		for slug, p := range h.pages {
+			if !canAccess(u, p.Access) {
+				continue
+			}
+			if prev, ok := pages[slug]; ok && (prev.Online || !online) {
+				continue
+			}
+			name := p.Name
+			if name == "" {
+				name = humanize(slug)
+			}
+			pages[slug] = pageJSON{Slug: slug, Name: name, Description: p.Description, HasHandler: p.HasHandler,
+				Unlisted: boolOr(p.Unlisted, false), Online: online}
+		}
+	}
+	hb.mu.Unlock()
+	out := struct {
+		Environment string       `json:"environment"`
+		Actions     []actionJSON `json:"actions"`
+		Pages       []pageJSON   `json:"pages"`
+		Hosts       []hostJSON   `json:"hosts"`
+	}{env, []actionJSON{}, []pageJSON{}, hosts}
+	for _, a := range actions {
+		out.Actions = append(out.Actions, a)
+	}
+	for _, p := range pages {
+		out.Pages = append(out.Pages, p)
+	}
+	sort.Slice(out.Actions, func(i, j int) bool { return out.Actions[i].Slug < out.Actions[j].Slug })
+	sort.Slice(out.Pages, func(i, j int) bool { return out.Pages[i].Slug < out.Pages[j].Slug })
+	writeJSON(w, http.StatusOK, out)
+}
+
+// --- transactions ---
+
+type txUserJSON struct {
+	Email string `json:"email"`
+	Name  string `json:"name"`
+}
+
+type txSummary struct {
+	ID           string     `json:"id"`
+	Slug         string     `json:"slug"`
+	ActionName   string     `json:"actionName"`
+	Env          string     `json:"env"`
+	User         txUserJSON `json:"user"`
+	Status       string     `json:"status"`
+	ResultStatus string     `json:"resultStatus,omitempty"`
+	CreatedAt    time.Time  `json:"createdAt"`
+	CompletedAt  *time.Time `json:"completedAt,omitempty"`
+	DurationMs   *int64     `json:"durationMs,omitempty"`
+}
+
+func summarize(t store.Transaction) txSummary {
+	out := txSummary{ID: t.ID, Slug: t.Slug, ActionName: t.ActionName, Env: t.Env,
+		User: txUserJSON{t.UserEmail, t.UserName}, Status: t.Status, ResultStatus: t.ResultStatus,
+		CreatedAt: t.CreatedAt, CompletedAt: t.CompletedAt}
+	if t.CompletedAt != nil {
+		d := t.CompletedAt.Sub(t.CreatedAt).Milliseconds()
+		out.DurationMs = &d
+	}
+	return out
+}
+
+func fullName(u store.User) string {
+	return strings.TrimSpace(u.FirstName + " " + u.LastName)
+}
+
+// validParams reports whether raw is a JSON object (or absent).
+func validParams(raw json.RawMessage) bool {
+	if len(raw) == 0 || string(raw) == "null" {
+		return true
+	}
+	var m map[string]json.RawMessage
+	return json.Unmarshal(raw, &m) == nil
+}
+
+func (s *Server) apiCreateTx(w http.ResponseWriter, r *http.Request, u store.User) {
+	var in struct {
+		Slug           string          `json:"slug"`
+		Env            string          `json:"env"`
+		Params         json.RawMessage `json:"params"`
+		QueuedActionID string          `json:"queuedActionId"`
+	}
+	if !readJSON(w, r, &in) {
+		return
+	}
+	if in.Env == "" {
+		in.Env = store.EnvDevelopment
+	}
+	if !validEnv(in.Env) || in.Slug == "" {
+		writeErr(w, http.StatusBadRequest, "slug and env (development or production) are required.")
+		return
+	}
+	if !validParams(in.Params) {
+		writeErr(w, http.StatusBadRequest, "params must be an object.")
+		return
+	}
+	params := in.Params
+	if len(params) == 0 || string(params) == "null" {
+		params = json.RawMessage(`{}`)
+	}
+	var paramsMeta json.RawMessage
+	if in.QueuedActionID != "" {
+		q, err := s.store.Dequeue(r.Context(), in.QueuedActionID, time.Now())
+		if err != nil || q.Slug != in.Slug || q.Env != in.Env {
+			writeErr(w, http.StatusNotFound, "Unknown queued action.")
+			return
+		}
+		params = mergeParams(q.Params, params)
+		paramsMeta = q.ParamsMeta
+	}
+	hb := s.hub
+	hb.mu.Lock()
+	defer hb.mu.Unlock()
+	def, found, online := hb.findAction(in.Env, u, in.Slug)
+	if !found {
+		writeErr(w, http.StatusNotFound, "Unknown action.")
+		return
+	}
+	if !canAccess(u, def.Access) {
+		writeErr(w, http.StatusForbidden, "You do not have access to this action.")
+		return
+	}
+	if !online {
+		writeErr(w, http.StatusConflict, "No host is online for this action")
+		return
+	}
+	now := time.Now()
+	name := def.Name
+	if name == "" {
+		name = humanize(def.Slug)
+	}
+	rec := store.Transaction{ID: newTxID(), Slug: in.Slug, ActionName: name, Env: in.Env, UserID: u.ID,
+		UserEmail: u.Email, UserName: fullName(u), Status: store.StatusPending, Params: params,
+		ParamsMeta: paramsMeta, CreatedAt: now, UpdatedAt: now}
+	if in.Env == store.EnvDevelopment {
+		rec.DeveloperID = u.ID
+	}
+	if err := s.store.CreateTransaction(r.Context(), rec); err != nil {
+		internalErr(s, w, err)
+		return
+	}
+	hb.txs[rec.ID] = &txn{rec: rec, user: u, detachedAt: now, backgroundable: boolOr(def.Backgroundable, false)}
+	writeJSON(w, http.StatusCreated, map[string]string{"id": rec.ID, "slug": rec.Slug})
+}
+
+// mergeParams puts over's keys over base's (both JSON objects).
+func mergeParams(base, over json.RawMessage) json.RawMessage {
+	m := map[string]json.RawMessage{}
+	json.Unmarshal(base, &m)
+	o := map[string]json.RawMessage{}
+	json.Unmarshal(over, &o)
+	for k, v := range o {
+		m[k] = v
+	}
+	out, _ := json.Marshal(m)
+	return out
+}
+
+func (s *Server) apiListTx(w http.ResponseWriter, r *http.Request, u store.User) {
+	q := r.URL.Query()
+	f := store.TransactionFilter{Slug: q.Get("slug"), Status: q.Get("status"), UserEmail: q.Get("user"),
+		Env: q.Get("env"), Before: q.Get("before")}
+	if n, err := strconv.Atoi(q.Get("limit")); err == nil {
+		f.Limit = n
+	}
+	if u.Role == store.RoleMember {
+		f.UserEmail = u.Email
+	}
+	txs, err := s.store.ListTransactions(r.Context(), f)
+	if err != nil {
+		internalErr(s, w, err)
+		return
+	}
+	out := []txSummary{}
+	for _, t := range txs {
+		if t.Env == store.EnvDevelopment && t.UserID != u.ID && u.Role != store.RoleAdmin {
+			continue
+		}
+		out = append(out, summarize(t))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"transactions": out})
+}
+
+func (s *Server) loadTx(w http.ResponseWriter, r *http.Request, u store.User) (store.Transaction, bool) {
+	t, err := s.store.Transaction(r.Context(), chi.URLParam(r, "id"))
+	if errors.Is(err, store.ErrNotFound) || (err == nil && t.UserID != u.ID && u.Role == store.RoleMember) {
+		writeErr(w, http.StatusNotFound, "Unknown transaction.")
+		return t, false
+	}
+	if err != nil {
+		internalErr(s, w, err)
+		return t, false
+	}
+	return t, true
+}
+
+func (s *Server) apiGetTx(w http.ResponseWriter, r *http.Request, u store.User) {
+	t, ok := s.loadTx(w, r, u)
+	if !ok {
+		return
+	}
+	logs, err := s.store.Logs(r.Context(), t.ID)
+	if err != nil {
+		internalErr(s, w, err)
+		return
+	}
+	type logJSON struct {
+		Index     int    `json:"index"`
+		Timestamp int64  `json:"timestamp"`
+		Data      string `json:"data"`
+	}
+	ls := []logJSON{}
+	for _, l := range logs {
+		ls = append(ls, logJSON{l.Index, l.Timestamp, l.Data})
+	}
+	var result *string
+	if t.Result != "" {
+		result = &t.Result
+	}
+	params := t.Params
+	if len(params) == 0 {
+		params = json.RawMessage(`{}`)
+	}
+	writeJSON(w, http.StatusOK, struct {
+		txSummary
+		Params json.RawMessage `json:"params"`
+		Result *string         `json:"result"`
+		Logs   []logJSON       `json:"logs"`
+	}{summarize(t), params, result, ls})
+}
+
+func (s *Server) apiCancelTx(w http.ResponseWriter, r *http.Request, u store.User) {
+	t, ok := s.loadTx(w, r, u)
+	if !ok {
+		return
+	}
+	if t.UserID != u.ID && u.Role != store.RoleAdmin {
+		writeErr(w, http.StatusForbidden, "Only the runner or an admin may cancel.")
+		return
+	}
+	hb := s.hub
+	hb.mu.Lock()
+	defer hb.mu.Unlock()
+	lt, ok := hb.txs[t.ID]
+	if !ok || lt.finished() {
+		writeErr(w, http.StatusConflict, "The transaction has already finished.")
+		return
+	}
+	hb.cancel(lt)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) apiQueue(w http.ResponseWriter, r *http.Request, u store.User) {
+	out := []map[string]any{}
+	for _, env := range []string{store.EnvDevelopment, store.EnvProduction} {
+		qs, err := s.store.ListQueued(r.Context(), env)
+		if err != nil {
+			internalErr(s, w, err)
+			return
+		}
+		for _, q := range qs {
+			if q.Assignee != "" && !strings.EqualFold(q.Assignee, u.Email) {
+				continue
+			}
+			if q.Env == store.EnvDevelopment && q.DeveloperID != u.ID {
+				continue
+			}
+			params := q.Params
+			if len(params) == 0 {
+				params = json.RawMessage(`{}`)
+			}
+			out = append(out, map[string]any{"id": q.ID, "slug": q.Slug, "env": q.Env, "assignee": q.Assignee,
+				"params": params, "createdAt": q.CreatedAt})
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"queued": out})
+}
+
+// --- users, teams, keys ---
+
+func (s *Server) apiListUsers(w http.ResponseWriter, r *http.Request, _ store.User) {
+	users, err := s.store.ListUsers(r.Context())
+	if err != nil {
+		internalErr(s, w, err)
+		return
+	}
+	out := []userJSON{}
+	for _, u := range users {
+		out = append(out, toUserJSON(u))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"users": out})
+}
+
+func (s *Server) apiCreateUser(w http.ResponseWriter, r *http.Request, _ store.User) {
+	var in struct {
+		Email     string   `json:"email"`
+		FirstName string   `json:"firstName"`
+		LastName  string   `json:"lastName"`
+		Role      string   `json:"role"`
+		Password  string   `json:"password"`
+		Teams     []string `json:"teams"`
+	}
+	if !readJSON(w, r, &in) {
+		return
+	}
+	if in.Role == "" {
+		in.Role = store.RoleMember
+	}
+	u, err := s.newUser(r.Context(), in.Email, in.FirstName, in.LastName, in.Role, in.Password, in.Teams)
+	switch {
+	case errors.Is(err, ErrInvalid):
+		writeErr(w, http.StatusBadRequest, err.Error())
+		return
+	case errors.Is(err, store.ErrConflict):
+		writeErr(w, http.StatusConflict, "A user with this email already exists.")
+		return
+	case err != nil:
+		internalErr(s, w, err)
+		return
+	}
+	link, err := s.loginLinkFor(r.Context(), r, u.ID)
+	if err != nil {
+		internalErr(s, w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"user": toUserJSON(u), "loginLink": link})
+}
+
+func (s *Server) apiPatchUser(w http.ResponseWriter, r *http.Request, _ store.User) {
+	var in struct {
+		Role      *string   `json:"role"`
+		Teams     *[]string `json:"teams"`
+		FirstName *string   `json:"firstName"`
+		LastName  *string   `json:"lastName"`
+	}
+	if !readJSON(w, r, &in) {
+		return
+	}
+	u, err := s.store.UserByID(r.Context(), chi.URLParam(r, "id"))
+	if errors.Is(err, store.ErrNotFound) {
+		writeErr(w, http.StatusNotFound, "Unknown user.")
+		return
+	} else if err != nil {
+		internalErr(s, w, err)
+		return
+	}
+	if in.Role != nil {
+		if !validRole(*in.Role) {
+			writeErr(w, http.StatusBadRequest, "role must be admin, developer or member.")
+			return
+		}
+		u.Role = *in.Role
+	}
+	if in.Teams != nil {
+		u.Teams = cleanTeams(*in.Teams)
+	}
+	if in.FirstName != nil {
+		u.FirstName = *in.FirstName
+	}
+	if in.LastName != nil {
+		u.LastName = *in.LastName
+	}
+	if err := s.store.UpdateUser(r.Context(), u); err != nil {
+		internalErr(s, w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"user": toUserJSON(u)})
+}
+
+func (s *Server) apiDeleteUser(w http.ResponseWriter, r *http.Request, me store.User) {
+	id := chi.URLParam(r, "id")
+	if id == me.ID {
+		writeErr(w, http.StatusBadRequest, "You cannot delete yourself.")
+		return
+	}
+	if err := s.store.DeleteUser(r.Context(), id); errors.Is(err, store.ErrNotFound) {
+		writeErr(w, http.StatusNotFound, "Unknown user.")
+		return
+	} else if err != nil {
+		internalErr(s, w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) apiListTeams(w http.ResponseWriter, r *http.Request, _ store.User) {
+	teams, err := s.store.ListTeams(r.Context())
+	if err != nil {
+		internalErr(s, w, err)
+		return
+	}
+	out := []map[string]string{}
+	for _, t := range teams {
+		out = append(out, map[string]string{"slug": t.Slug, "name": t.Name})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"teams": out})
+}
+
+func (s *Server) apiCreateTeam(w http.ResponseWriter, r *http.Request, _ store.User) {
+	var in struct{ Slug, Name string }
+	if !readJSON(w, r, &in) {
+		return
+	}
+	if !actionSlugRe.MatchString(in.Slug) {
+		writeErr(w, http.StatusBadRequest, "slug must contain only letters, numbers, underscores, periods and hyphens.")
+		return
+	}
+	if in.Name == "" {
+		in.Name = in.Slug
+	}
+	if err := s.store.CreateTeam(r.Context(), store.Team{Slug: in.Slug, Name: in.Name}); errors.Is(err, store.ErrConflict) {
+		writeErr(w, http.StatusConflict, "A team with this slug already exists.")
+		return
+	} else if err != nil {
+		internalErr(s, w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]string{"slug": in.Slug, "name": in.Name})
+}
+
+func (s *Server) apiListKeys(w http.ResponseWriter, r *http.Request, u store.User) {
+	keys, err := s.store.ListAPIKeys(r.Context())
+	if err != nil {
+		internalErr(s, w, err)
+		return
+	}
+	users, err := s.store.ListUsers(r.Context())
+	if err != nil {
+		internalErr(s, w, err)
+		return
+	}
+	emails := map[string]string{}
+	for _, x := range users {
+		emails[x.ID] = x.Email
+	}
+	out := []map[string]any{}
+	for _, k := range keys {
+		if u.Role != store.RoleAdmin && k.UserID != u.ID {
+			continue
+		}
+		out = append(out, map[string]any{"id": k.ID, "env": k.Env, "label": k.Label, "prefix": k.Prefix,
+			"owner": emails[k.UserID], "createdAt": k.CreatedAt, "revokedAt": k.RevokedAt})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"keys": out})
+}
+
+func (s *Server) apiCreateKey(w http.ResponseWriter, r *http.Request, u store.User) {
+	var in struct{ Env, Label string }
+	if !readJSON(w, r, &in) {
+		return
+	}
+	if !validEnv(in.Env) {
+		writeErr(w, http.StatusBadRequest, "env must be development or production.")
+		return
+	}
+	if in.Env == store.EnvProduction && u.Role != store.RoleAdmin {
+		writeErr(w, http.StatusForbidden, "Only admins may create live keys.")
+		return
+	}
+	id, key, err := s.createKey(r.Context(), u.ID, in.Env, in.Label)
+	if err != nil {
+		internalErr(s, w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]string{"id": id, "key": key})
+}
+
+func (s *Server) apiDeleteKey(w http.ResponseWriter, r *http.Request, u store.User) {
+	id := chi.URLParam(r, "id")
+	k, err := s.store.APIKeyByID(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && k.UserID != u.ID && u.Role != store.RoleAdmin) {
+		writeErr(w, http.StatusNotFound, "Unknown key.")
+		return
+	} else if err != nil {
+		internalErr(s, w, err)
+		return
+	}
+	if err := s.store.RevokeAPIKey(r.Context(), id, time.Now()); err != nil && !errors.Is(err, store.ErrNotFound) {
+		internalErr(s, w, err)
+		return
+	}
+	s.hub.disconnectKey(id)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// --- uploads ---
+
+// maxUploadBytes bounds one uploaded file.
+const maxUploadBytes = 512 << 20
+
+func (s *Server) apiUpload(w http.ResponseWriter, r *http.Request, _ store.User) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxUploadBytes)
+	f, hdr, err := r.FormFile("file")
+	if err != nil {
+		writeErr(w, http.StatusBadRequest, "Multipart field \"file\" is required.")
+		return
+	}
+	defer f.Close()
+	name := filepath.Base(filepath.Clean("/" + hdr.Filename))
+	if name == "/" || name == "." || name == "" {
+		name = "file"
+	}
+	id := uuid.NewString()
+	dir := filepath.Join(s.upDir, id)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		internalErr(s, w, fmt.Errorf("upload dir: %w", err))
+		return
+	}
+	out, err := os.Create(filepath.Join(dir, name))
+	if err != nil {
+		internalErr(s, w, fmt.Errorf("upload file: %w", err))
+		return
+	}
+	n, err := io.Copy(out, f)
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.RemoveAll(dir)
+		writeErr(w, http.StatusBadRequest, "Upload failed.")
+		return
+	}
+	typ := hdr.Header.Get("Content-Type")
+	if typ == "" {
+		typ = mime.TypeByExtension(filepath.Ext(name))
+	}
+	lm := time.Now().UnixMilli()
+	if v, err := strconv.ParseInt(r.FormValue("lastModified"), 10, 64); err == nil {
+		lm = v
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"name": name, "type": typ, "size": n, "lastModified": lm,
+		"url": s.baseURL(r) + "/uploads/" + id + "/" + url.PathEscape(name)})
+}
+
+func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
+	id, name := chi.URLParam(r, "id"), chi.URLParam(r, "name")
+	if _, err := uuid.Parse(id); err != nil || name != filepath.Base(name) || strings.HasPrefix(name, ".") {
+		http.NotFound(w, r)
+		return
+	}
+	http.ServeFile(w, r, filepath.Join(s.upDir, id, name))
+}

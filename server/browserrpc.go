@@ -1,0 +1,310 @@
+package server
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/interval-go/sdk/internal/protocol"
+	"github.com/interval-go/sdk/server/store"
+)
+
+// pageOpenTimeout bounds the wait for a host's answer to OPEN_PAGE.
+const pageOpenTimeout = 15 * time.Second
+
+// serveBrowser runs a console socket (session cookie) until it ends.
+func (s *Server) serveBrowser(ws *websocket.Conn, r *http.Request, u store.User) {
+	b := &browser{user: u, txs: map[string]*txn{}, pages: map[string]*pageSess{}}
+	log := s.log.With("browser", u.ID)
+	b.e = newEndpoint(ws, s.wsConfig(), func(method string, data json.RawMessage) (any, error) {
+		return s.browserCall(b, method, data)
+	}, log)
+	if !s.register(b.e) {
+		b.e.closeWith(1012, restartReason)
+		b.e.run()
+		return
+	}
+	defer s.unregister(b.e)
+	b.e.run()
+	s.hub.removeBrowser(b)
+}
+
+func (s *Server) browserCall(b *browser, method string, data json.RawMessage) (any, error) {
+	switch method {
+	case protocol.MethodInitializeClient:
+		return true, nil
+	case protocol.MethodConnectToTransactionAsClient:
+		var in protocol.ConnectToTransactionInputs
+		if err := decode(data, &in); err != nil {
+			return false, nil
+		}
+		return s.hub.connect(b, in.TransactionID), nil
+	case protocol.MethodRespondToIOCall:
+		var in protocol.RespondToIOCallInputs
+		if err := decode(data, &in); err != nil {
+			return false, nil
+		}
+		return s.hub.respond(b, in), nil
+	case protocol.MethodLeaveTransaction:
+		var in protocol.TransactionRef
+		if err := decode(data, &in); err != nil {
+			return false, nil
+		}
+		return s.hub.leave(b, in.TransactionID), nil
+	case protocol.MethodRequestPage:
+		var in protocol.RequestPageInputs
+		if err := decode(data, &in); err != nil {
+			return protocol.OpenPageReturns{Type: "ERROR", Message: "Invalid request."}, nil
+		}
+		return s.hub.requestPage(b, in), nil
+	case protocol.MethodLeavePage:
+		var in protocol.PageKeyRef
+		if err := decode(data, &in); err != nil {
+			return false, nil
+		}
+		return s.hub.leavePage(b, in.PageKey), nil
+	}
+	return nil, fmt.Errorf("%w %q from browser", errUnknownMethod, truncateStr(method, 64))
+}
+
+func mayView(u store.User, t *txn) bool {
+	return t.rec.UserID == u.ID || u.Role == store.RoleAdmin
+}
+
+// connect attaches b to a transaction, starting it on a host on the first
+// connect, and replays its state.
+func (hb *hub) connect(b *browser, id string) bool {
+	hb.mu.Lock()
+	defer hb.mu.Unlock()
+	t, ok := hb.txs[id]
+	if !ok {
+		rec, err := hb.s.store.Transaction(hb.ctx(), id)
+		if err != nil || (rec.UserID != b.user.ID && b.user.Role != store.RoleAdmin) {
+			return false
+		}
+		hb.replayLogs(b, id)
+		if rec.Status == store.StatusCompleted || rec.Status == store.StatusCanceled {
+			b.e.call(protocol.MethodTransactionCompleted, protocol.TransactionCompletedInputs{
+				TransactionID: id, ResultStatus: rec.ResultStatus, Result: rec.Result}, nil)
+		}
+		return true
+	}
+	if !mayView(b.user, t) {
+		return false
+	}
+	if t.browser != nil && t.browser != b {
+		old := t.browser
+		delete(old.txs, id)
+		old.e.call(protocol.MethodClientUsurped, protocol.TransactionRef{TransactionID: id}, nil)
+	}
+	t.browser = b
+	t.detachedAt = time.Time{}
+	b.txs[id] = t
+	if t.rec.Status == store.StatusPending {
+		hb.start(t)
+		return true
+	}
+	hb.replayLogs(b, id)
+	switch {
+	case t.finished():
+		b.e.call(protocol.MethodTransactionCompleted, protocol.TransactionCompletedInputs{
+			TransactionID: id, ResultStatus: t.rec.ResultStatus, Result: t.rec.Result}, nil)
+		return true
+	case t.rec.Status == store.StatusHostDropped:
+		b.e.call(protocol.MethodHostClosedUnexpectedly, protocol.TransactionRef{TransactionID: id}, nil)
+	}
+	if t.render != "" {
+		b.e.call(protocol.MethodRender, protocol.RenderInputs{TransactionID: id, ToRender: t.render}, nil)
+	}
+	if t.loading != nil {
+		b.e.call(protocol.MethodLoadingState, protocol.LoadingStateInputs{TransactionID: id, LoadingState: *t.loading}, nil)
+	}
+	return true
+}
+
+func (hb *hub) replayLogs(b *browser, id string) {
+	logs, err := hb.s.store.Logs(hb.ctx(), id)
+	if err != nil {
+		hb.s.log.Error("reading logs", "transaction", id, "err", err)
+		return
+	}
+	for _, l := range logs {
+		d := l.Data
+		b.e.call(protocol.MethodLog, protocol.LogInputs{TransactionID: id, Data: &d, Index: l.Index, Timestamp: l.Timestamp}, nil)
+	}
+}
+
+// respond forwards an operator's answer to the transaction's (or page's)
+// host.
+func (hb *hub) respond(b *browser, in protocol.RespondToIOCallInputs) bool {
+	resp, err := protocol.DecodeIOResponse(in.IOResponse)
+	if err != nil {
+		b.e.log.Warn("refusing RESPOND_TO_IO_CALL", "err", err)
+		return false
+	}
+	hb.mu.Lock()
+	defer hb.mu.Unlock()
+	if p, ok := hb.pages[in.TransactionID]; ok {
+		if p.browser != b || p.host == nil {
+			return false
+		}
+		p.host.e.call(protocol.MethodIOResponse, protocol.IOResponseInputs{Value: in.IOResponse, TransactionID: p.key}, nil)
+		return true
+	}
+	t, ok := hb.txs[in.TransactionID]
+	if !ok || !mayView(b.user, t) || t.host == nil || resp.TransactionID != t.rec.ID {
+		return false
+	}
+	if t.browser != b {
+		return false
+	}
+	if resp.Kind == protocol.KindCanceled {
+		hb.cancel(t)
+		return true
+	}
+	t.host.e.call(protocol.MethodIOResponse, protocol.IOResponseInputs{Value: in.IOResponse, TransactionID: t.rec.ID}, nil)
+	if resp.Kind == protocol.KindReturn && t.rec.Status == store.StatusAwaitingInput {
+		t.rec.Status = store.StatusRunning
+		hb.save(t)
+	}
+	return true
+}
+
+// leave detaches b from a transaction: finished ones are closed on their
+// host, unfinished ones canceled unless backgroundable.
+func (hb *hub) leave(b *browser, id string) bool {
+	hb.mu.Lock()
+	defer hb.mu.Unlock()
+	t, ok := b.txs[id]
+	if !ok || t.browser != b {
+		return false
+	}
+	hb.detach(t, true)
+	return true
+}
+
+// detach removes t's browser (hb.mu held). leaving is an explicit
+// LEAVE_TRANSACTION; a dropped socket lets the transaction wait for the
+// operator to come back (up to HostDropGrace).
+func (hb *hub) detach(t *txn, leaving bool) {
+	if t.browser != nil {
+		delete(t.browser.txs, t.rec.ID)
+	}
+	t.browser = nil
+	t.detachedAt = time.Now()
+	switch {
+	case t.finished():
+		hb.forget(t)
+	case leaving && !t.backgroundable:
+		hb.cancel(t)
+		hb.forget(t)
+	}
+}
+
+func (hb *hub) removeBrowser(b *browser) {
+	hb.mu.Lock()
+	defer hb.mu.Unlock()
+	for _, t := range b.txs {
+		if t.browser == b {
+			hb.detach(t, false)
+		}
+	}
+	for k, p := range b.pages {
+		delete(hb.pages, k)
+		if p.host != nil {
+			p.host.e.call(protocol.MethodClosePage, protocol.ClosePageInputs{PageKey: k}, nil)
+		}
+	}
+}
+
+// requestPage opens a page on a host and waits for its answer.
+func (hb *hub) requestPage(b *browser, in protocol.RequestPageInputs) protocol.OpenPageReturns {
+	env := in.OrganizationEnvironmentID
+	if env == "" {
+		env = store.EnvProduction
+	}
+	if in.PageKey == "" || !validEnv(env) {
+		return protocol.OpenPageReturns{Type: "ERROR", Message: "Invalid request."}
+	}
+	hb.mu.Lock()
+	if _, ok := hb.pages[in.PageKey]; ok {
+		hb.mu.Unlock()
+		return protocol.OpenPageReturns{Type: "ERROR", Message: "Page key already in use."}
+	}
+	var def *protocol.PageDefinition
+	for _, h := range hb.visibleHosts(env, b.user) {
+		if p, ok := h.pages[in.PageSlug]; ok {
+			def = &p
+			break
+		}
+	}
+	if def == nil {
+		hb.mu.Unlock()
+		return protocol.OpenPageReturns{Type: "ERROR", Message: "Page not found."}
+	}
+	if !canAccess(b.user, def.Access) {
+		hb.mu.Unlock()
+		return protocol.OpenPageReturns{Type: "ERROR", Message: "You do not have access to this page."}
+	}
+	h := hb.pickHost(env, b.user.ID, in.PageSlug, true)
+	if h == nil {
+		hb.mu.Unlock()
+		return protocol.OpenPageReturns{Type: "ERROR", Message: "No host is online for this page."}
+	}
+	p := &pageSess{key: in.PageKey, slug: in.PageSlug, host: h, browser: b}
+	hb.pages[p.key] = p
+	b.pages[p.key] = p
+	params, _ := json.Marshal(in.Params)
+	if in.Params == nil {
+		params = []byte(`{}`)
+	}
+	answer := make(chan protocol.OpenPageReturns, 1)
+	h.e.call(protocol.MethodOpenPage, protocol.OpenPageInputs{PageKey: p.key, Page: protocol.PageRef{Slug: in.PageSlug},
+		Environment: env, User: hb.userRef(b.user), Params: params}, func(raw json.RawMessage, err error) {
+		var r protocol.OpenPageReturns
+		if err != nil {
+			r = protocol.OpenPageReturns{Type: "ERROR", Message: "The host did not answer."}
+		} else if json.Unmarshal(raw, &r) != nil || (r.Type != "SUCCESS" && r.Type != "ERROR") {
+			r = protocol.OpenPageReturns{Type: "ERROR", Message: "The host gave an invalid answer."}
+		}
+		answer <- r
+	})
+	hb.mu.Unlock()
+	var r protocol.OpenPageReturns
+	select {
+	case r = <-answer:
+	case <-time.After(pageOpenTimeout):
+		r = protocol.OpenPageReturns{Type: "ERROR", Message: "The host did not answer."}
+	case <-b.e.ctx.Done():
+		r = protocol.OpenPageReturns{Type: "ERROR", Message: "Closed."}
+	}
+	if r.Type != "SUCCESS" {
+		hb.mu.Lock()
+		if hb.pages[p.key] == p {
+			delete(hb.pages, p.key)
+			delete(b.pages, p.key)
+		}
+		hb.mu.Unlock()
+		return r
+	}
+	r.PageKey = p.key
+	return r
+}
+
+func (hb *hub) leavePage(b *browser, key string) bool {
+	hb.mu.Lock()
+	defer hb.mu.Unlock()
+	p, ok := hb.pages[key]
+	if !ok || p.browser != b {
+		return false
+	}
+	delete(hb.pages, key)
+	delete(b.pages, key)
+	if p.host != nil {
+		p.host.e.call(protocol.MethodClosePage, protocol.ClosePageInputs{PageKey: key}, nil)
+	}
+	return true
+}

@@ -1,0 +1,193 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	wsa "github.com/interval-go/sdk/adapters/websocket"
+	"github.com/interval-go/sdk/internal/rpc"
+)
+
+// Limits of one socket.
+const (
+	// inboxSize is how many received messages may wait for processing
+	// before the socket is closed as misbehaving.
+	inboxSize = 1024
+	// callTimeout bounds the wait for the answer to a call we make.
+	callTimeout = 30 * time.Second
+)
+
+type sentKey struct{}
+
+// outCall is a call queued for a peer.
+type outCall struct {
+	method string
+	in     any
+	// done, if set, receives the answer (from the call's own goroutine).
+	done func(raw json.RawMessage, err error)
+}
+
+// endpoint is one accepted websocket (host or browser): the ISocket
+// connection, its RPC peer, an inbox processed in order by one goroutine
+// (handlers may touch the store without stalling ACKs and pongs), and an
+// outbox of calls sent in order. Every goroutine it starts ends in run.
+type endpoint struct {
+	conn *wsa.Conn
+	peer *rpc.Peer
+	log  *slog.Logger
+
+	in     chan string
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	closeOnce   sync.Once
+	closeCode   websocket.StatusCode
+	closeReason string
+
+	outMu  sync.Mutex
+	outQ   []outCall
+	outSig chan struct{}
+
+	wg sync.WaitGroup
+}
+
+func newEndpoint(ws *websocket.Conn, cfg wsa.Config, handle rpc.HandlerFunc, log *slog.Logger) *endpoint {
+	e := &endpoint{
+		log:       log,
+		in:        make(chan string, inboxSize),
+		outSig:    make(chan struct{}, 1),
+		closeCode: websocket.StatusNormalClosure,
+	}
+	e.ctx, e.cancel = context.WithCancel(context.Background())
+	cfg.OnMessage = func(data string) {
+		select {
+		case e.in <- data:
+		default:
+			e.log.Warn("closing socket: too many unprocessed messages")
+			e.closeWith(websocket.StatusPolicyViolation, "Rate limit exceeded.")
+		}
+	}
+	cfg.Logger = log
+	e.conn = wsa.NewConn(ws, cfg)
+	e.peer = rpc.NewPeer(e.send, handle, nil, log)
+	return e
+}
+
+func (e *endpoint) send(ctx context.Context, data string) error {
+	err := e.conn.Send(ctx, data)
+	if ch, ok := ctx.Value(sentKey{}).(chan error); ok {
+		select {
+		case ch <- err:
+		default:
+		}
+	}
+	return err
+}
+
+// closeWith asks run to close the socket with code and reason (the first
+// request wins).
+func (e *endpoint) closeWith(code websocket.StatusCode, reason string) {
+	e.closeOnce.Do(func() {
+		e.closeCode, e.closeReason = code, reason
+		e.cancel()
+	})
+}
+
+// call queues a call; it never blocks.
+func (e *endpoint) call(method string, in any, done func(json.RawMessage, error)) {
+	e.outMu.Lock()
+	e.outQ = append(e.outQ, outCall{method: method, in: in, done: done})
+	e.outMu.Unlock()
+	select {
+	case e.outSig <- struct{}{}:
+	default:
+	}
+}
+
+// run serves the socket until it closes or closeWith is called, then stops
+// every goroutine of the endpoint.
+func (e *endpoint) run() {
+	e.wg.Add(2)
+	go e.inLoop()
+	go e.outLoop()
+	select {
+	case <-e.conn.Done():
+		e.closeOnce.Do(func() {})
+	case <-e.ctx.Done():
+	}
+	e.cancel()
+	e.conn.CloseWith(e.closeCode, e.closeReason)
+	e.peer.Close()
+	e.wg.Wait()
+	// Fail the calls still queued.
+	e.outMu.Lock()
+	q := e.outQ
+	e.outQ = nil
+	e.outMu.Unlock()
+	for _, c := range q {
+		if c.done != nil {
+			c.done(nil, rpc.ErrClosed)
+		}
+	}
+}
+
+func (e *endpoint) inLoop() {
+	defer e.wg.Done()
+	for {
+		select {
+		case <-e.ctx.Done():
+			return
+		case d := <-e.in:
+			e.peer.Receive(d)
+		}
+	}
+}
+
+func (e *endpoint) outLoop() {
+	defer e.wg.Done()
+	for {
+		select {
+		case <-e.ctx.Done():
+			return
+		case <-e.outSig:
+		}
+		for {
+			e.outMu.Lock()
+			if len(e.outQ) == 0 {
+				e.outMu.Unlock()
+				break
+			}
+			c := e.outQ[0]
+			e.outQ = e.outQ[1:]
+			e.outMu.Unlock()
+			sent := make(chan error, 1)
+			ctx, cancel := context.WithTimeout(context.WithValue(e.ctx, sentKey{}, sent), callTimeout)
+			e.wg.Add(1)
+			go func() {
+				defer e.wg.Done()
+				defer cancel()
+				raw, err := e.peer.CallRaw(ctx, c.method, c.in)
+				if err != nil {
+					e.log.Debug("call failed", "method", c.method, "err", err)
+				}
+				if c.done != nil {
+					c.done(raw, err)
+				}
+				select {
+				case sent <- err:
+				default:
+				}
+			}()
+			select {
+			case <-sent:
+			case <-e.ctx.Done():
+				return
+			}
+		}
+	}
+}

@@ -1,0 +1,465 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/google/uuid"
+
+	wsa "github.com/interval-go/sdk/adapters/websocket"
+	"github.com/interval-go/sdk/internal/protocol"
+	"github.com/interval-go/sdk/server/store"
+)
+
+// Errors logged for refused calls.
+var (
+	errUnknownMethod = errors.New("unknown method")
+	errBadInput      = errors.New("invalid input")
+)
+
+var (
+	actionSlugRe = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
+	groupSlugRe  = regexp.MustCompile(`^[A-Za-z0-9_./-]+$`)
+)
+
+func validGroupSlug(s string) bool {
+	return s != "" && groupSlugRe.MatchString(s) && !strings.Contains(s, "//") &&
+		!strings.HasPrefix(s, "/") && !strings.HasSuffix(s, "/")
+}
+
+func (s *Server) wsConfig() wsa.Config {
+	return wsa.Config{ReadLimit: s.opts.MaxMessageBytes, PingInterval: s.opts.PingInterval}
+}
+
+// closeReasonMax is the longest close reason a close frame carries.
+const closeReasonMax = 123
+
+func (s *Server) refuse(ws *websocket.Conn, reason string) {
+	if len(reason) > closeReasonMax {
+		reason = reason[:closeReasonMax]
+	}
+	ws.Close(websocket.StatusPolicyViolation, reason)
+}
+
+// serveHost runs a host socket (x-api-key) until it ends.
+func (s *Server) serveHost(ws *websocket.Conn, r *http.Request, apiKey string) {
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	defer cancel()
+	k, owner, err := s.keyAuth(ctx, apiKey)
+	if err != nil {
+		s.log.Warn("host refused: invalid API key", "remote", r.RemoteAddr, "err", err)
+		msg := "Invalid API key, please check the apiKey property."
+		if b := s.baseURL(r); len(msg)+len(b)+40 <= closeReasonMax {
+			msg += " Get an API key at " + b + "/settings/keys."
+		}
+		s.refuse(ws, msg)
+		return
+	}
+	id := r.Header.Get("x-instance-id")
+	if id == "" || len(id) > 200 {
+		id = uuid.NewString()
+	}
+	h := &host{id: id, key: k, owner: owner, status: hostOnline, connectedAt: time.Now(),
+		actions: map[string]protocol.ActionDefinition{}, pages: map[string]protocol.PageDefinition{}}
+	log := s.log.With("host", id, "env", k.Env)
+	h.e = newEndpoint(ws, s.wsConfig(), func(method string, data json.RawMessage) (any, error) {
+		return s.hostCall(h, method, data)
+	}, log)
+	if !s.register(h.e) {
+		h.e.closeWith(1012, restartReason)
+		h.e.run()
+		return
+	}
+	defer s.unregister(h.e)
+	s.hub.addHost(h)
+	if err := h.e.conn.SendAuthenticated(ctx); err != nil {
+		log.Warn("host did not acknowledge authentication", "err", err)
+		h.e.closeWith(1008, "Failed confirming authentication.")
+	} else {
+		log.Info("host connected")
+	}
+	h.e.run()
+	s.hub.removeHost(h)
+	log.Info("host disconnected", "err", h.e.conn.Err())
+}
+
+func decode(data json.RawMessage, v any) error {
+	if len(data) == 0 {
+		data = json.RawMessage(`{}`)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("%w: %v", errBadInput, err)
+	}
+	return nil
+}
+
+// hostCall answers one call from a host. Refused calls are logged by the
+// RPC peer (it sends no RESPONSE for an error) or answered false.
+func (s *Server) hostCall(h *host, method string, data json.RawMessage) (any, error) {
+	hb := s.hub
+	switch method {
+	case protocol.MethodInitializeHost:
+		var in protocol.InitializeHostInputs
+		if err := decode(data, &in); err != nil {
+			return protocol.InitializeHostReturns{Type: "error", Message: "Invalid INITIALIZE_HOST request."}, nil
+		}
+		return s.initHost(h, in), nil
+	case protocol.MethodBeginHostShutdown:
+		hb.mu.Lock()
+		h.status = hostShuttingDown
+		hb.mu.Unlock()
+		h.e.log.Info("host shutting down; out of rotation")
+		return protocol.TypedResult{Type: "success"}, nil
+	case protocol.MethodSendIOCall:
+		var in protocol.SendIOCallInputs
+		if err := decode(data, &in); err != nil {
+			return s.ioCallErr(h, "Invalid SEND_IO_CALL request."), nil
+		}
+		return s.sendIOCall(h, in), nil
+	case protocol.MethodSendLoadingCall:
+		var in protocol.SendLoadingCallInputs
+		if err := decode(data, &in); err != nil {
+			return false, nil
+		}
+		return s.sendLoading(h, in), nil
+	case protocol.MethodSendLog:
+		var in protocol.SendLogInputs
+		if err := decode(data, &in); err != nil {
+			return false, nil
+		}
+		return s.sendLog(h, in), nil
+	case protocol.MethodSendRedirect:
+		var in protocol.SendRedirectInputs
+		if err := decode(data, &in); err != nil {
+			return false, nil
+		}
+		return s.sendRedirect(h, in), nil
+	case protocol.MethodNotify:
+		var in protocol.NotifyInputs
+		if err := decode(data, &in); err != nil {
+			return false, nil
+		}
+		return s.notify(h.key, in), nil
+	case protocol.MethodSendPage:
+		var in protocol.SendPageInputs
+		if err := decode(data, &in); err != nil {
+			return false, nil
+		}
+		return s.sendPage(h, in), nil
+	case protocol.MethodMarkTransactionComplete:
+		var in protocol.MarkTransactionCompleteInputs
+		if err := decode(data, &in); err != nil {
+			return false, nil
+		}
+		return s.markComplete(h, in), nil
+	}
+	return nil, fmt.Errorf("%w %q from host", errUnknownMethod, truncateStr(method, 64))
+}
+
+func truncateStr(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
+
+func (s *Server) initHost(h *host, in protocol.InitializeHostInputs) protocol.InitializeHostReturns {
+	if in.SDKName == "" || in.SDKVersion == "" {
+		return protocol.InitializeHostReturns{Type: "error", Message: "Unsupported SDK version"}
+	}
+	actions := map[string]protocol.ActionDefinition{}
+	pages := map[string]protocol.PageDefinition{}
+	invalid := []string{}
+	for _, a := range in.Actions {
+		full := a.FullSlug()
+		if !actionSlugRe.MatchString(a.Slug) || (a.GroupSlug != "" && !validGroupSlug(a.GroupSlug)) {
+			invalid = append(invalid, full)
+			continue
+		}
+		actions[full] = a
+	}
+	for _, p := range in.Groups {
+		if !validGroupSlug(p.Slug) {
+			invalid = append(invalid, p.Slug)
+			continue
+		}
+		if p.HasIndex != nil && *p.HasIndex {
+			p.HasHandler = true
+		}
+		pages[p.Slug] = p
+	}
+	for _, slug := range in.CallableActionNames {
+		if actionSlugRe.MatchString(slug) {
+			if _, ok := actions[slug]; !ok {
+				actions[slug] = protocol.ActionDefinition{Slug: slug}
+			}
+		}
+	}
+	warnings := []string{}
+	if teams, err := s.store.ListTeams(s.hub.ctx()); err == nil {
+		known := map[string]bool{}
+		for _, t := range teams {
+			known[t.Slug] = true
+		}
+		seen := map[string]bool{}
+		check := func(a *protocol.Access) {
+			if a == nil {
+				return
+			}
+			for _, t := range a.Teams {
+				if !known[t] && !seen[t] {
+					seen[t] = true
+					warnings = append(warnings, fmt.Sprintf("Team %q does not exist; only admins can run the actions restricted to it.", t))
+				}
+			}
+		}
+		for _, a := range actions {
+			check(a.Access)
+		}
+		for _, p := range pages {
+			check(p.Access)
+		}
+	}
+	hb := s.hub
+	hb.mu.Lock()
+	h.sdkName, h.sdkVersion, h.impl = in.SDKName, in.SDKVersion, in.Implementation
+	h.actions, h.pages = actions, pages
+	h.initialized = true
+	delete(hb.gone, h.id)
+	hb.mu.Unlock()
+	h.e.log.Info("host initialized", "sdk", in.SDKName, "version", in.SDKVersion, "actions", len(actions), "pages", len(pages), "invalid", len(invalid))
+	return protocol.InitializeHostReturns{
+		Type:         "success",
+		Environment:  h.env(),
+		InvalidSlugs: invalid,
+		Organization: &protocol.Organization{Name: s.org.Name, Slug: s.org.Slug},
+		DashboardURL: s.baseURL(nil) + "/",
+		Warnings:     warnings,
+	}
+}
+
+func (s *Server) ioCallErr(h *host, msg string) protocol.SendIOCallReturns {
+	if h.atLeast("1.4.0") {
+		return protocol.SendIOCallReturns{Message: msg}
+	}
+	return protocol.SendIOCallReturns{}
+}
+
+func (s *Server) sendIOCall(h *host, in protocol.SendIOCallInputs) protocol.SendIOCallReturns {
+	render, err := protocol.DecodeIORender(in.IOCall)
+	if err != nil {
+		h.e.log.Warn("refusing SEND_IO_CALL", "transaction", in.TransactionID, "err", err)
+		return s.ioCallErr(h, "Invalid IO call.")
+	}
+	for _, c := range render.ToRender {
+		if c.MethodName == "CREDENTIALS" {
+			return s.ioCallErr(h, "IO method io.experimental.credentials is not currently supported.")
+		}
+	}
+	hb := s.hub
+	hb.mu.Lock()
+	defer hb.mu.Unlock()
+	t, msg := hb.ownedBy(h, in.TransactionID)
+	if t == nil {
+		h.e.log.Warn("refusing SEND_IO_CALL", "transaction", in.TransactionID, "err", msg)
+		return s.ioCallErr(h, msg)
+	}
+	if t.finished() {
+		// Append UI: stateful displays keep rendering after completion.
+		if t.browser != nil && !in.SkipClientCall {
+			t.browser.e.call(protocol.MethodRender, protocol.RenderInputs{TransactionID: t.rec.ID, ToRender: in.IOCall}, nil)
+		}
+		return protocol.SendIOCallReturns{OK: true}
+	}
+	t.render, t.renderID, t.groupKey, t.loading = in.IOCall, render.ID, render.InputGroupKey, nil
+	status := store.StatusRunning
+	for _, c := range render.ToRender {
+		if !strings.HasPrefix(c.MethodName, "DISPLAY_") {
+			status = store.StatusAwaitingInput
+			break
+		}
+	}
+	if t.rec.Status != status {
+		t.rec.Status = status
+		hb.save(t)
+	}
+	if t.browser != nil && !in.SkipClientCall {
+		t.browser.e.call(protocol.MethodRender, protocol.RenderInputs{TransactionID: t.rec.ID, ToRender: in.IOCall}, nil)
+	}
+	return protocol.SendIOCallReturns{OK: true}
+}
+
+func (s *Server) sendLoading(h *host, in protocol.SendLoadingCallInputs) bool {
+	hb := s.hub
+	hb.mu.Lock()
+	defer hb.mu.Unlock()
+	if in.Label == "" && in.Title != "" {
+		in.Label = in.Title
+	}
+	if p, ok := hb.pages[in.TransactionID]; ok && p.host == h {
+		if p.browser != nil && !in.SkipClientCall {
+			p.browser.e.call(protocol.MethodLoadingState, protocol.LoadingStateInputs{TransactionID: p.key, LoadingState: in.LoadingState}, nil)
+		}
+		return true
+	}
+	t, _ := hb.ownedBy(h, in.TransactionID)
+	if t == nil || t.finished() {
+		return false
+	}
+	ls := in.LoadingState
+	t.loading = &ls
+	if t.browser != nil && !in.SkipClientCall {
+		t.browser.e.call(protocol.MethodLoadingState, protocol.LoadingStateInputs{TransactionID: t.rec.ID, LoadingState: ls}, nil)
+	}
+	return true
+}
+
+// maxLogBytes bounds one stored log line.
+const maxLogBytes = 64 << 10
+
+func (s *Server) sendLog(h *host, in protocol.SendLogInputs) bool {
+	hb := s.hub
+	hb.mu.Lock()
+	defer hb.mu.Unlock()
+	t, _ := hb.ownedBy(h, in.TransactionID)
+	if t == nil {
+		return false
+	}
+	l := store.Log{Index: t.nextLog, Timestamp: in.Timestamp, Data: in.Data}
+	if in.Index != nil && *in.Index >= 0 {
+		l.Index = *in.Index
+	}
+	if l.Timestamp <= 0 {
+		l.Timestamp = time.Now().UnixMilli()
+	}
+	if len(l.Data) > maxLogBytes {
+		l.Data = l.Data[:maxLogBytes] + "… (truncated)"
+	}
+	if l.Index >= t.nextLog {
+		t.nextLog = l.Index + 1
+	}
+	if err := s.store.AppendLog(hb.ctx(), t.rec.ID, l); err != nil {
+		s.log.Error("storing log", "transaction", t.rec.ID, "err", err)
+		return false
+	}
+	if t.browser != nil && !in.SkipClientCall {
+		d := l.Data
+		t.browser.e.call(protocol.MethodLog, protocol.LogInputs{TransactionID: t.rec.ID, Data: &d, Index: l.Index, Timestamp: l.Timestamp}, nil)
+	}
+	return true
+}
+
+func (s *Server) sendRedirect(h *host, in protocol.SendRedirectInputs) bool {
+	hb := s.hub
+	hb.mu.Lock()
+	defer hb.mu.Unlock()
+	if in.Action != "" && in.Route == "" {
+		in.Route, in.Action = in.Action, ""
+	}
+	if in.URL == "" && in.Route == "" {
+		return false
+	}
+	var b *browser
+	if p, ok := hb.pages[in.TransactionID]; ok && p.host == h {
+		b = p.browser
+	} else {
+		t, _ := hb.ownedBy(h, in.TransactionID)
+		if t == nil {
+			return false
+		}
+		t.redirected = true
+		b = t.browser
+	}
+	if b != nil && !in.SkipClientCall {
+		b.e.call(protocol.MethodRedirect, protocol.RedirectInputs{TransactionID: in.TransactionID, Redirect: in.Redirect}, nil)
+	}
+	return true
+}
+
+// notify delivers a notification to the browser showing its transaction
+// (in-app delivery is the only one this server does).
+func (s *Server) notify(k store.APIKey, in protocol.NotifyInputs) bool {
+	if in.Message == "" {
+		return false
+	}
+	hb := s.hub
+	hb.mu.Lock()
+	defer hb.mu.Unlock()
+	if in.TransactionID == "" {
+		return true
+	}
+	t, ok := hb.txs[in.TransactionID]
+	if !ok || t.rec.Env != k.Env {
+		return false
+	}
+	if t.browser != nil {
+		d := in.DeliveryInstructions
+		if d == nil {
+			d = []protocol.DeliveryInstruction{}
+		}
+		t.browser.e.call(protocol.MethodClientNotify, protocol.ClientNotifyInputs{TransactionID: t.rec.ID, Deliveries: d,
+			Message: in.Message, Title: in.Title, IdempotencyKey: in.IdempotencyKey}, nil)
+	}
+	return true
+}
+
+func (s *Server) sendPage(h *host, in protocol.SendPageInputs) bool {
+	hb := s.hub
+	hb.mu.Lock()
+	defer hb.mu.Unlock()
+	p, ok := hb.pages[in.PageKey]
+	if !ok || p.host != h {
+		return false
+	}
+	if in.Page != nil {
+		var l protocol.Layout
+		if err := json.Unmarshal([]byte(*in.Page), &l); err != nil {
+			h.e.log.Warn("refusing SEND_PAGE", "err", err)
+			return false
+		}
+	}
+	if p.browser != nil {
+		p.browser.e.call(protocol.MethodRenderPage, protocol.RenderPageInputs{PageKey: p.key, Page: in.Page, HostInstanceID: h.id}, nil)
+	}
+	return true
+}
+
+func (s *Server) markComplete(h *host, in protocol.MarkTransactionCompleteInputs) bool {
+	status := in.ResultStatus
+	switch status {
+	case "", protocol.StatusSuccess, protocol.StatusFailure, protocol.StatusCanceled, protocol.StatusRedirected:
+	default:
+		return false
+	}
+	if in.Result != "" && !json.Valid([]byte(in.Result)) {
+		h.e.log.Warn("refusing MARK_TRANSACTION_COMPLETE: result is not JSON", "transaction", in.TransactionID)
+		return false
+	}
+	if status == "" {
+		status = protocol.StatusSuccess
+		var r protocol.ActionResult
+		if json.Unmarshal([]byte(in.Result), &r) == nil && r.Status != "" {
+			status = r.Status
+		}
+	}
+	hb := s.hub
+	hb.mu.Lock()
+	defer hb.mu.Unlock()
+	t, msg := hb.ownedBy(h, in.TransactionID)
+	if t == nil {
+		h.e.log.Warn("refusing MARK_TRANSACTION_COMPLETE", "transaction", in.TransactionID, "err", msg)
+		return false
+	}
+	if t.finished() {
+		return true // canceled meanwhile: keep the existing status
+	}
+	hb.complete(t, store.StatusCompleted, status, in.Result)
+	return true
+}

@@ -1,0 +1,568 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/interval-go/sdk/internal/protocol"
+	"github.com/interval-go/sdk/server/store"
+)
+
+// Host statuses (API.md Host.status).
+const (
+	hostOnline       = "ONLINE"
+	hostShuttingDown = "SHUTTING_DOWN"
+	hostReconnecting = "RECONNECTING"
+)
+
+// host is one connected (or dropped and awaited) host instance.
+type host struct {
+	e           *endpoint
+	id          string // x-instance-id
+	key         store.APIKey
+	owner       store.User
+	sdkName     string
+	sdkVersion  string
+	impl        *protocol.Implementation
+	status      string
+	initialized bool
+	actions     map[string]protocol.ActionDefinition // by full slug
+	pages       map[string]protocol.PageDefinition
+	active      int // transactions running on it
+	connectedAt time.Time
+	gone        bool
+}
+
+func (h *host) env() string { return h.key.Env }
+
+// atLeast compares sdkVersion lexicographically, as Interval's server does
+// (PROTOCOL.md §8.5).
+func (h *host) atLeast(v string) bool { return h.sdkVersion >= v }
+
+// browser is one console socket.
+type browser struct {
+	e     *endpoint
+	user  store.User
+	txs   map[string]*txn
+	pages map[string]*pageSess
+}
+
+// txn is the live state of an unfinished transaction (or a finished one a
+// browser still shows, whose host keeps state until CLOSE_TRANSACTION).
+type txn struct {
+	rec            store.Transaction
+	user           store.User
+	backgroundable bool
+	host           *host // current socket of the owning host; nil when dropped or not started
+	counted        *host // host whose active count includes this transaction
+	browser        *browser
+	render         string // pending ioCall
+	renderID       string
+	groupKey       string
+	loading        *protocol.LoadingState
+	redirected     bool
+	droppedAt      time.Time
+	detachedAt     time.Time
+	nextLog        int
+	closedOnHost   bool
+}
+
+func (t *txn) finished() bool {
+	return t.rec.Status == store.StatusCompleted || t.rec.Status == store.StatusCanceled
+}
+
+type pageSess struct {
+	key     string
+	slug    string
+	host    *host
+	browser *browser
+}
+
+// hub holds the in-memory state of hosts, browsers, transactions and
+// pages. One mutex guards it; store writes happen under it so that the
+// order of the store is the order of events. Nothing under the mutex
+// waits on the network: calls to peers are queued on their endpoints.
+type hub struct {
+	s     *Server
+	mu    sync.Mutex
+	hosts map[string]*host // connected, by instance id
+	gone  map[string]*host // dropped with transactions waiting for them
+	txs   map[string]*txn
+	pages map[string]*pageSess
+	rr    uint64
+}
+
+func newHub(s *Server) *hub {
+	return &hub{s: s, hosts: map[string]*host{}, gone: map[string]*host{},
+		txs: map[string]*txn{}, pages: map[string]*pageSess{}}
+}
+
+func (hb *hub) ctx() context.Context {
+	// Store writes must not be abandoned half-way by a closing socket.
+	return context.Background()
+}
+
+// recover loads unfinished transactions after a (re)start. Those that had
+// started wait for their host as HOST_DROPPED; PENDING ones stay pending.
+func (hb *hub) recover(ctx context.Context) error {
+	txs, err := hb.s.store.UnfinishedTransactions(ctx)
+	if err != nil {
+		return fmt.Errorf("server: recovering transactions: %w", err)
+	}
+	now := time.Now()
+	for _, rec := range txs {
+		u, err := hb.s.store.UserByID(ctx, rec.UserID)
+		if err != nil {
+			u = store.User{ID: rec.UserID, Email: rec.UserEmail, Role: store.RoleMember, Teams: []string{}}
+		}
+		t := &txn{rec: rec, user: u, detachedAt: now}
+		logs, err := hb.s.store.Logs(ctx, rec.ID)
+		if err == nil && len(logs) > 0 {
+			t.nextLog = logs[len(logs)-1].Index + 1
+		}
+		if rec.Status != store.StatusPending {
+			t.rec.Status = store.StatusHostDropped
+			t.rec.UpdatedAt = now
+			t.droppedAt = now
+			if err := hb.s.store.UpdateTransaction(ctx, t.rec); err != nil {
+				return fmt.Errorf("server: recovering transaction %s: %w", rec.ID, err)
+			}
+		}
+		hb.txs[rec.ID] = t
+	}
+	if len(txs) > 0 {
+		hb.s.log.Info("recovered unfinished transactions", "count", len(txs))
+	}
+	return nil
+}
+
+func (hb *hub) save(t *txn) {
+	t.rec.UpdatedAt = time.Now()
+	if err := hb.s.store.UpdateTransaction(hb.ctx(), t.rec); err != nil {
+		hb.s.log.Error("saving transaction", "transaction", t.rec.ID, "err", err)
+	}
+}
+
+// --- hosts ---
+
+// addHost registers a newly authenticated host socket, closing an older
+// socket with the same instance id.
+func (hb *hub) addHost(h *host) {
+	hb.mu.Lock()
+	defer hb.mu.Unlock()
+	if old, ok := hb.hosts[h.id]; ok && old != h {
+		old.e.closeWith(1008, "New connection established for same ID, closing previous connection.")
+		old.gone = true
+	}
+	hb.hosts[h.id] = h
+}
+
+// removeHost handles the end of a host socket: its unfinished transactions
+// wait for it (HOST_DROPPED), its pages are closed.
+func (hb *hub) removeHost(h *host) {
+	hb.mu.Lock()
+	defer hb.mu.Unlock()
+	if hb.hosts[h.id] == h {
+		delete(hb.hosts, h.id)
+	}
+	h.gone = true
+	waiting := false
+	now := time.Now()
+	for _, t := range hb.txs {
+		if t.host != h {
+			continue
+		}
+		t.host = nil
+		hb.uncount(t)
+		if t.finished() {
+			continue
+		}
+		waiting = true
+		t.rec.Status = store.StatusHostDropped
+		t.droppedAt = now
+		hb.save(t)
+		if t.browser != nil {
+			t.browser.e.call(protocol.MethodHostClosedUnexpectedly, protocol.TransactionRef{TransactionID: t.rec.ID}, nil)
+		}
+	}
+	for k, p := range hb.pages {
+		if p.host != h {
+			continue
+		}
+		delete(hb.pages, k)
+		if p.browser != nil {
+			delete(p.browser.pages, k)
+			p.browser.e.call(protocol.MethodHostClosedUnexpectedly, protocol.TransactionRef{TransactionID: k}, nil)
+		}
+	}
+	if waiting && hb.hosts[h.id] == nil {
+		h.status = hostReconnecting
+		hb.gone[h.id] = h
+	}
+}
+
+func (hb *hub) uncount(t *txn) {
+	if t.counted != nil {
+		t.counted.active--
+		t.counted = nil
+	}
+}
+
+// pickHost chooses the ONLINE host serving slug in env (for development,
+// one of the developer's own hosts) with the fewest running transactions,
+// rotating among equally loaded ones.
+func (hb *hub) pickHost(env, developerID, slug string, page bool) *host {
+	var cands []*host
+	for _, h := range hb.hosts {
+		if !h.initialized || h.status != hostOnline || h.gone || h.env() != env {
+			continue
+		}
+		if env == store.EnvDevelopment && h.key.UserID != developerID {
+			continue
+		}
+		if page {
+			if p, ok := h.pages[slug]; !ok || !p.HasHandler {
+				continue
+			}
+		} else if _, ok := h.actions[slug]; !ok {
+			continue
+		}
+		cands = append(cands, h)
+	}
+	if len(cands) == 0 {
+		return nil
+	}
+	sort.Slice(cands, func(i, j int) bool { return cands[i].id < cands[j].id })
+	min := cands[0].active
+	for _, h := range cands {
+		if h.active < min {
+			min = h.active
+		}
+	}
+	var least []*host
+	for _, h := range cands {
+		if h.active == min {
+			least = append(least, h)
+		}
+	}
+	h := least[hb.rr%uint64(len(least))]
+	hb.rr++
+	return h
+}
+
+// visibleHosts are the hosts (connected or awaited) whose routes user sees
+// in env.
+func (hb *hub) visibleHosts(env string, u store.User) []*host {
+	var out []*host
+	add := func(h *host) {
+		if h.initialized && h.env() == env && (env != store.EnvDevelopment || h.key.UserID == u.ID) {
+			out = append(out, h)
+		}
+	}
+	for _, h := range hb.hosts {
+		if !h.gone {
+			add(h)
+		}
+	}
+	for _, h := range hb.gone {
+		add(h)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
+	return out
+}
+
+// findAction returns the definition of slug visible to u in env and
+// whether an ONLINE host serves it.
+func (hb *hub) findAction(env string, u store.User, slug string) (protocol.ActionDefinition, bool, bool) {
+	var def protocol.ActionDefinition
+	found, online := false, false
+	for _, h := range hb.visibleHosts(env, u) {
+		d, ok := h.actions[slug]
+		if !ok {
+			continue
+		}
+		if !found || h.status == hostOnline {
+			def = d
+		}
+		found = true
+		if h.status == hostOnline {
+			online = true
+		}
+	}
+	return def, found, online
+}
+
+// canAccess applies team access rules: unrestricted actions are open to
+// everyone, restricted ones to members of a listed team and to admins.
+func canAccess(u store.User, a *protocol.Access) bool {
+	if a == nil || a.EntireOrganization || u.Role == store.RoleAdmin {
+		return true
+	}
+	for _, t := range a.Teams {
+		for _, ut := range u.Teams {
+			if t == ut {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// --- transactions ---
+
+func (hb *hub) userRef(u store.User) protocol.User {
+	var first, last *string
+	if u.FirstName != "" {
+		first = &u.FirstName
+	}
+	if u.LastName != "" {
+		last = &u.LastName
+	}
+	teams := u.Teams
+	if teams == nil {
+		teams = []string{}
+	}
+	return protocol.User{Email: u.Email, FirstName: first, LastName: last, Role: u.Role, Teams: teams}
+}
+
+// start sends START_TRANSACTION to a chosen host (hb.mu held).
+func (hb *hub) start(t *txn) {
+	devID := ""
+	if t.rec.Env == store.EnvDevelopment {
+		devID = t.rec.DeveloperID
+	}
+	h := hb.pickHost(t.rec.Env, devID, t.rec.Slug, false)
+	if h == nil {
+		hb.fail(t, "NoHostOnline", "No host is online for this action.")
+		return
+	}
+	if d, ok := h.actions[t.rec.Slug]; ok && !canAccess(t.user, d.Access) {
+		hb.fail(t, "Forbidden", "You do not have access to this action.")
+		return
+	}
+	if d, ok := h.actions[t.rec.Slug]; ok && d.Backgroundable != nil {
+		t.backgroundable = *d.Backgroundable
+	}
+	t.host = h
+	h.active++
+	t.counted = h
+	t.rec.HostInstanceID = h.id
+	t.rec.Status = store.StatusRunning
+	hb.save(t)
+	in := protocol.StartTransactionInputs{
+		TransactionID: t.rec.ID,
+		ActionName:    t.rec.Slug,
+		Action:        protocol.ActionRef{Slug: t.rec.Slug, URL: hb.s.baseURL(nil) + "/actions/" + t.rec.Slug},
+		Environment:   t.rec.Env,
+		User:          hb.userRef(t.user),
+		Params:        t.rec.Params,
+		ParamsMeta:    t.rec.ParamsMeta,
+	}
+	if len(in.Params) == 0 {
+		in.Params = json.RawMessage(`{}`)
+	}
+	if h.atLeast("0.38.0") {
+		yes := true
+		in.DisplayResolvesImmediately = &yes
+	}
+	h.e.call(protocol.MethodStartTransaction, in, nil)
+}
+
+func failureResult(name, msg string) string {
+	data, _ := json.Marshal(protocol.ErrorData{Error: name, Message: msg})
+	res, _ := json.Marshal(protocol.ActionResult{SchemaVersion: 1, Status: protocol.StatusFailure, Data: data})
+	return string(res)
+}
+
+// fail completes t with a FAILURE result made by the server.
+func (hb *hub) fail(t *txn, name, msg string) {
+	hb.complete(t, store.StatusCompleted, protocol.StatusFailure, failureResult(name, msg))
+}
+
+// complete finishes t (hb.mu held): store, release the host, tell the
+// browser; with no browser left, the host forgets the transaction.
+func (hb *hub) complete(t *txn, status, resultStatus, result string) {
+	if t.finished() {
+		return
+	}
+	now := time.Now()
+	t.rec.Status = status
+	if t.redirected && resultStatus == protocol.StatusSuccess {
+		resultStatus = protocol.StatusRedirected
+	}
+	t.rec.ResultStatus = resultStatus
+	t.rec.Result = result
+	t.rec.CompletedAt = &now
+	t.render, t.loading = "", nil
+	hb.save(t)
+	hb.uncount(t)
+	if t.browser != nil {
+		t.browser.e.call(protocol.MethodTransactionCompleted, protocol.TransactionCompletedInputs{
+			TransactionID: t.rec.ID, ResultStatus: resultStatus, Result: result}, nil)
+		return
+	}
+	hb.forget(t)
+}
+
+// forget sends CLOSE_TRANSACTION (once) and drops t from memory.
+func (hb *hub) forget(t *txn) {
+	if t.host != nil && !t.closedOnHost && t.host.atLeast("0.38.0") {
+		t.closedOnHost = true
+		t.host.e.call(protocol.MethodCloseTransaction, protocol.CloseTransactionInputs{TransactionID: t.rec.ID}, nil)
+	}
+	if t.browser != nil {
+		delete(t.browser.txs, t.rec.ID)
+		t.browser = nil
+	}
+	delete(hb.txs, t.rec.ID)
+}
+
+// cancel cancels an unfinished transaction: the host gets a CANCELED
+// IO_RESPONSE and CLOSE_TRANSACTION (PROTOCOL.md §4.3).
+func (hb *hub) cancel(t *txn) {
+	if t.finished() {
+		return
+	}
+	if h := t.host; h != nil {
+		id, gk := t.renderID, t.groupKey
+		if id == "" {
+			id = "UNKNOWN"
+		}
+		if gk == "" {
+			gk = "UNKNOWN"
+		}
+		v, _ := json.Marshal(map[string]any{"id": id, "inputGroupKey": gk, "transactionId": t.rec.ID,
+			"kind": protocol.KindCanceled, "values": []any{}})
+		h.e.call(protocol.MethodIOResponse, protocol.IOResponseInputs{Value: string(v), TransactionID: t.rec.ID}, nil)
+		if h.atLeast("0.38.0") {
+			t.closedOnHost = true
+			h.e.call(protocol.MethodCloseTransaction, protocol.CloseTransactionInputs{TransactionID: t.rec.ID}, nil)
+		}
+	}
+	hb.complete(t, store.StatusCanceled, protocol.StatusCanceled, "")
+}
+
+// ownedBy returns the transaction id if host h may act for it, attaching
+// h as its host (a reconnected instance revives a dropped transaction).
+func (hb *hub) ownedBy(h *host, id string) (*txn, string) {
+	t, ok := hb.txs[id]
+	if !ok {
+		return nil, "Transaction not found."
+	}
+	if t.rec.HostInstanceID != h.id || h.env() != t.rec.Env ||
+		(t.rec.Env == store.EnvDevelopment && h.key.UserID != t.rec.DeveloperID) {
+		return nil, "Unauthorized."
+	}
+	if t.host != h && !t.finished() {
+		hb.uncount(t)
+		t.host = h
+		h.active++
+		t.counted = h
+		if t.rec.Status == store.StatusHostDropped {
+			t.rec.Status = store.StatusRunning
+			t.droppedAt = time.Time{}
+			hb.save(t)
+			if t.browser != nil {
+				t.browser.e.call(protocol.MethodHostReconnected, protocol.TransactionRef{TransactionID: t.rec.ID}, nil)
+			}
+			hb.s.log.Info("host reconnected; transaction continues", "transaction", t.rec.ID, "host", h.id)
+		}
+		delete(hb.gone, h.id)
+	} else if t.host != h {
+		t.host = h
+	}
+	return t, ""
+}
+
+// sweepLoop fails transactions whose host did not come back in time and
+// cancels abandoned ones, until ctx ends.
+func (hb *hub) sweepLoop(ctx context.Context) {
+	grace := hb.s.opts.HostDropGrace
+	every := grace / 10
+	if every < 10*time.Millisecond {
+		every = 10 * time.Millisecond
+	}
+	if every > 30*time.Second {
+		every = 30 * time.Second
+	}
+	tk := time.NewTicker(every)
+	defer tk.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tk.C:
+		}
+		hb.sweep(time.Now())
+	}
+}
+
+func (hb *hub) sweep(now time.Time) {
+	hb.mu.Lock()
+	defer hb.mu.Unlock()
+	grace := hb.s.opts.HostDropGrace
+	for _, t := range hb.txs {
+		switch {
+		case t.rec.Status == store.StatusHostDropped && now.Sub(t.droppedAt) > grace:
+			hb.s.log.Warn("host did not come back; failing transaction", "transaction", t.rec.ID, "host", t.rec.HostInstanceID)
+			hb.fail(t, "HostDropped", fmt.Sprintf("The host running this action disconnected and did not come back within %v.", grace))
+		case !t.finished() && t.browser == nil && !t.backgroundable && !t.detachedAt.IsZero() && now.Sub(t.detachedAt) > grace:
+			hb.s.log.Info("canceling transaction left without a browser", "transaction", t.rec.ID)
+			hb.cancel(t)
+		}
+	}
+	for id, h := range hb.gone {
+		waiting := false
+		for _, t := range hb.txs {
+			if t.rec.HostInstanceID == id && t.rec.Status == store.StatusHostDropped {
+				waiting = true
+				break
+			}
+		}
+		if !waiting || hb.hosts[id] != nil {
+			delete(hb.gone, id)
+			_ = h
+		}
+	}
+}
+
+// disconnectKey closes the sockets of hosts using a revoked key.
+func (hb *hub) disconnectKey(keyID string) {
+	hb.mu.Lock()
+	defer hb.mu.Unlock()
+	for _, h := range hb.hosts {
+		if h.key.ID == keyID {
+			h.e.closeWith(1008, "API key revoked.")
+		}
+	}
+}
+
+func humanize(slug string) string {
+	if i := strings.LastIndex(slug, "/"); i >= 0 {
+		slug = slug[i+1:]
+	}
+	var b strings.Builder
+	prevLower := false
+	for i, r := range slug {
+		switch {
+		case r == '_' || r == '-' || r == '.':
+			b.WriteByte(' ')
+			prevLower = false
+			continue
+		case r >= 'A' && r <= 'Z' && prevLower:
+			b.WriteByte(' ')
+		}
+		if i == 0 {
+			b.WriteString(strings.ToUpper(string(r)))
+		} else {
+			b.WriteRune(r)
+		}
+		prevLower = r >= 'a' && r <= 'z'
+	}
+	return b.String()
+}

@@ -1,0 +1,182 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/coder/websocket"
+	"github.com/go-chi/chi/v5"
+)
+
+// consoleHandler serves the web console (SPA and /assets/). The console
+// package replaces this placeholder: the seam is this one function.
+func consoleHandler() http.Handler { return placeholderConsole() }
+
+func placeholderConsole() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/assets/") {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Write([]byte(`<!doctype html><html><head><meta charset="utf-8"><title>Interval</title></head>
+<body><h1>Interval server</h1><p>The web console is not built into this binary yet.
+The console API is served under <code>/api/console/</code>; hosts connect to <code>/websocket</code>.</p></body></html>`))
+	})
+}
+
+func (s *Server) routes() chi.Router {
+	r := chi.NewRouter()
+	r.Use(s.recoverer)
+	r.Get("/websocket", s.handleSocket)
+
+	r.Route("/api/auth", func(r chi.Router) {
+		r.Use(s.csrf)
+		r.Post("/login", s.apiLogin)
+		r.Post("/logout", s.apiLogout)
+		r.Get("/me", s.authed(s.apiMe))
+		r.Post("/password", s.authed(s.apiPassword))
+	})
+	r.Get("/login/link", s.loginLink)
+
+	r.Route("/api/console", func(r chi.Router) {
+		r.Use(s.csrf)
+		r.Get("/routes", s.authed(s.apiRoutes))
+		r.Post("/transactions", s.authed(s.apiCreateTx))
+		r.Get("/transactions", s.authed(s.apiListTx))
+		r.Get("/transactions/{id}", s.authed(s.apiGetTx))
+		r.Post("/transactions/{id}/cancel", s.authed(s.apiCancelTx))
+		r.Get("/queue", s.authed(s.apiQueue))
+		r.Get("/users", s.admin(s.apiListUsers))
+		r.Post("/users", s.admin(s.apiCreateUser))
+		r.Patch("/users/{id}", s.admin(s.apiPatchUser))
+		r.Delete("/users/{id}", s.admin(s.apiDeleteUser))
+		r.Get("/teams", s.authed(s.apiListTeams))
+		r.Post("/teams", s.admin(s.apiCreateTeam))
+		r.Get("/keys", s.developer(s.apiListKeys))
+		r.Post("/keys", s.developer(s.apiCreateKey))
+		r.Delete("/keys/{id}", s.developer(s.apiDeleteKey))
+		r.Post("/uploads", s.authed(s.apiUpload))
+	})
+	r.Get("/uploads/{id}/{name}", s.serveUpload)
+
+	r.Post("/api/notify", s.bearer(s.hostNotify))
+	r.Post("/api/actions/enqueue", s.bearer(s.hostEnqueue))
+	r.Post("/api/actions/dequeue", s.bearer(s.hostDequeue))
+	r.Post("/api/hosts/declare", s.bearer(s.hostDeclare))
+	r.HandleFunc("/api/*", func(w http.ResponseWriter, r *http.Request) {
+		writeErr(w, http.StatusNotFound, "Not found.")
+	})
+
+	r.Handle("/*", consoleHandler())
+	return r
+}
+
+func (s *Server) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.Error("panic serving request", "path", r.URL.Path, "panic", v)
+				writeErr(w, http.StatusInternalServerError, "Internal server error.")
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// register tracks a live socket so Shutdown closes it; false when the
+// server is closing.
+func (s *Server) register(e *endpoint) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.conns[e] = struct{}{}
+	return true
+}
+
+func (s *Server) unregister(e *endpoint) {
+	s.mu.Lock()
+	delete(s.conns, e)
+	s.mu.Unlock()
+}
+
+// enter counts a socket handler for Shutdown; false when closing.
+func (s *Server) enter() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.wg.Add(1)
+	return true
+}
+
+// handleSocket is /websocket: hosts authenticate with x-api-key, browsers
+// with the session cookie and a matching Origin.
+func (s *Server) handleSocket(w http.ResponseWriter, r *http.Request) {
+	if !s.enter() {
+		writeErr(w, http.StatusServiceUnavailable, restartReason)
+		return
+	}
+	defer s.wg.Done()
+	// Origin is checked below for browsers only; hosts send none.
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+	if err != nil {
+		s.log.Debug("websocket upgrade failed", "err", err)
+		return
+	}
+	if key := r.Header.Get("x-api-key"); key != "" {
+		s.serveHost(ws, r, key)
+		return
+	}
+	if _, err := r.Cookie(SessionCookie); err == nil {
+		if !s.originOK(r) {
+			s.log.Warn("browser socket refused: invalid origin", "origin", truncateStr(r.Header.Get("Origin"), 100))
+			s.refuse(ws, "Invalid origin")
+			return
+		}
+		u, ok := s.sessionUser(r)
+		if !ok {
+			s.refuse(ws, "Invalid session, please log in again.")
+			return
+		}
+		s.serveBrowser(ws, r, u)
+		return
+	}
+	s.log.Warn("socket refused: missing API key", "remote", r.RemoteAddr)
+	s.refuse(ws, "Missing API key, please set the apiKey property.")
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+func writeErr(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+// maxBodyBytes bounds JSON request bodies.
+const maxBodyBytes = 4 << 20
+
+func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			writeErr(w, http.StatusRequestEntityTooLarge, "Request body too large.")
+			return false
+		}
+		writeErr(w, http.StatusBadRequest, "Invalid JSON body: "+err.Error())
+		return false
+	}
+	return true
+}

@@ -1,0 +1,291 @@
+// Package server is the embedded Interval-compatible server: the host
+// endpoint (/websocket, for this project's Go hosts and the official Node
+// SDK alike), the browser socket and JSON API of the web console, the HTTP
+// API hosts call, authentication, and a store (an SQLite file by default).
+//
+// A *Server is an http.Handler, so it runs in-process beside an existing
+// application or as its own binary (cmd/interval-server):
+//
+//	s, err := server.New(ctx, server.Options{DataDir: dir, PublicURL: "http://127.0.0.1:8080"})
+//	...
+//	srv := &http.Server{Addr: "127.0.0.1:8080", Handler: s}
+//	go srv.ListenAndServe()
+//	...
+//	srv.Shutdown(ctx) // HTTP requests
+//	s.Shutdown(ctx)   // websockets, which http.Server does not track
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/interval-go/sdk/server/store"
+)
+
+// Errors returned by the server.
+var (
+	// ErrServerClosed is returned by operations on a server that is
+	// shutting down or closed.
+	ErrServerClosed = errors.New("server: closed")
+	// ErrBadOptions is returned by New for unusable options.
+	ErrBadOptions = errors.New("server: bad options")
+	// ErrNotFound is returned by helpers given an unknown user or key.
+	ErrNotFound = errors.New("server: not found")
+)
+
+// Defaults of Options.
+const (
+	DefaultAdminEmail        = "admin@localhost"
+	DefaultOrgName           = "Interval"
+	DefaultHostDropGrace     = 10 * time.Minute
+	DefaultMaxMessageBytes   = 16 << 20
+	DefaultLoginLinkLifetime = 24 * time.Hour
+	DefaultSessionLifetime   = 30 * 24 * time.Hour
+)
+
+// Options configures a Server. Only DataDir (or Store) is required.
+type Options struct {
+	// DataDir holds the SQLite file and uploaded files. Created if missing.
+	DataDir string
+	// DatabaseURL selects another store (postgres://…); not supported yet,
+	// New fails when it is set.
+	DatabaseURL string
+	// Store replaces the SQLite store (the server then closes it on Close).
+	Store store.Store
+	// PublicURL is the server's URL as browsers see it
+	// ("http://127.0.0.1:8080"): links, dashboardUrl, action URLs, the
+	// browser socket's Origin check and secure cookies (https) derive
+	// from it. Empty accepts same-origin browsers and builds links from
+	// the request.
+	PublicURL string
+	// Logger receives the server's logs; nil discards. Secrets (keys,
+	// passwords, tokens) are never logged.
+	Logger *slog.Logger
+	// OrgName is the organization's name sent to hosts (default "Interval").
+	OrgName string
+	// AdminEmail is the email of the admin created on first start.
+	AdminEmail string
+	// HostDropGrace is how long a transaction waits for its host to come
+	// back after the host's socket dropped (default 10 minutes); also how
+	// long an unfinished transaction survives without any browser.
+	HostDropGrace time.Duration
+	// MaxMessageBytes is the read limit of every socket (default 16 MiB);
+	// larger frames close the socket.
+	MaxMessageBytes int64
+	// PingInterval of the server's websocket pings (default 30 s).
+	PingInterval time.Duration
+}
+
+// Server is the embedded Interval server. It is an http.Handler; create it
+// with New and end it with Shutdown or Close.
+type Server struct {
+	opts    Options
+	log     *slog.Logger
+	store   store.Store
+	public  *url.URL // nil when PublicURL is empty
+	router  chi.Router
+	org     orgInfo
+	hub     *hub
+	upDir   string
+	firstRn string
+
+	mu       sync.Mutex
+	closing  bool
+	conns    map[*endpoint]struct{}
+	wg       sync.WaitGroup // websocket handlers and closers
+	bgCancel context.CancelFunc
+	bgWG     sync.WaitGroup // background loops
+	endOnce  sync.Once
+	endErr   error
+}
+
+type orgInfo struct{ Name, Slug string }
+
+// New opens the store, recovers unfinished transactions (they wait for
+// their host as HOST_DROPPED) and, on an empty store, creates the admin
+// user; FirstRunLoginLink then returns a one-time login link for it.
+func New(ctx context.Context, opts Options) (*Server, error) {
+	if opts.DatabaseURL != "" && opts.Store == nil {
+		return nil, fmt.Errorf("%w: DatabaseURL %q: only the embedded SQLite store is supported for now", ErrBadOptions, redactURL(opts.DatabaseURL))
+	}
+	if opts.DataDir == "" {
+		return nil, fmt.Errorf("%w: DataDir is required", ErrBadOptions)
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.OrgName == "" {
+		opts.OrgName = DefaultOrgName
+	}
+	if opts.AdminEmail == "" {
+		opts.AdminEmail = DefaultAdminEmail
+	}
+	if opts.HostDropGrace <= 0 {
+		opts.HostDropGrace = DefaultHostDropGrace
+	}
+	if opts.MaxMessageBytes <= 0 {
+		opts.MaxMessageBytes = DefaultMaxMessageBytes
+	}
+	s := &Server{opts: opts, log: opts.Logger, conns: map[*endpoint]struct{}{}}
+	s.org = orgInfo{Name: opts.OrgName, Slug: slugify(opts.OrgName)}
+	if opts.PublicURL != "" {
+		u, err := url.Parse(strings.TrimRight(opts.PublicURL, "/"))
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("%w: PublicURL %q must be an absolute http(s) URL", ErrBadOptions, opts.PublicURL)
+		}
+		s.public = u
+	}
+	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("server: data dir: %w", err)
+	}
+	s.upDir = filepath.Join(opts.DataDir, "uploads")
+	if opts.Store != nil {
+		s.store = opts.Store
+	} else {
+		st, err := store.Open(ctx, opts.DataDir)
+		if err != nil {
+			return nil, fmt.Errorf("server: %w", err)
+		}
+		s.store = st
+	}
+	s.hub = newHub(s)
+	if err := s.hub.recover(ctx); err != nil {
+		s.store.Close()
+		return nil, err
+	}
+	n, err := s.store.CountUsers(ctx)
+	if err != nil {
+		s.store.Close()
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	if n == 0 {
+		_, link, err := s.EnsureAdmin(ctx)
+		if err != nil {
+			s.store.Close()
+			return nil, err
+		}
+		s.firstRn = link
+		s.log.Info("first start: created the admin user; use the one-time login link printed by the program", "email", opts.AdminEmail)
+	}
+	s.router = s.routes()
+	bg, cancel := context.WithCancel(context.Background())
+	s.bgCancel = cancel
+	s.bgWG.Add(1)
+	go func() {
+		defer s.bgWG.Done()
+		s.hub.sweepLoop(bg)
+	}()
+	return s, nil
+}
+
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable)"
+	}
+	return u.Redacted()
+}
+
+// ServeHTTP serves the console, its API, the host API and /websocket.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.router.ServeHTTP(w, r)
+}
+
+// URL is the server's public URL (Options.PublicURL without a trailing
+// slash), or "" when none was given.
+func (s *Server) URL() string {
+	if s.public == nil {
+		return ""
+	}
+	return s.public.String()
+}
+
+// FirstRunLoginLink is the one-time login link of the admin created by New
+// on an empty store, or "" when the store already had users.
+func (s *Server) FirstRunLoginLink() string { return s.firstRn }
+
+// baseURL is the public URL, or one derived from the request.
+func (s *Server) baseURL(r *http.Request) string {
+	if s.public != nil {
+		return s.public.String()
+	}
+	if r != nil {
+		scheme := "http"
+		if r.TLS != nil {
+			scheme = "https"
+		}
+		return scheme + "://" + r.Host
+	}
+	return ""
+}
+
+func (s *Server) isClosing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closing
+}
+
+// Shutdown stops accepting sockets, closes every host and browser socket
+// with 1012 ("Closing briefly for scheduled server restart.") and waits for
+// them to end, or for ctx. Hosts' unfinished transactions stay in the store
+// as HOST_DROPPED, so hosts that reconnect to the restarted server carry on.
+// When ctx ends first Shutdown returns its error; call Close to finish.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.beginClose()
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return fmt.Errorf("server: shutdown: %w", ctx.Err())
+	}
+	return s.end()
+}
+
+// Close closes every socket at once and releases the store.
+func (s *Server) Close() error {
+	s.beginClose()
+	s.wg.Wait()
+	return s.end()
+}
+
+const restartReason = "Closing briefly for scheduled server restart."
+
+func (s *Server) beginClose() {
+	s.mu.Lock()
+	s.closing = true
+	conns := make([]*endpoint, 0, len(s.conns))
+	for e := range s.conns {
+		conns = append(conns, e)
+	}
+	s.mu.Unlock()
+	for _, e := range conns {
+		// run closes the socket; Close and Shutdown differ only in waiting.
+		e.closeWith(1012, restartReason)
+	}
+}
+
+func (s *Server) end() error {
+	s.endOnce.Do(func() {
+		s.bgCancel()
+		s.bgWG.Wait()
+		if err := s.store.Close(); err != nil {
+			s.endErr = fmt.Errorf("server: closing store: %w", err)
+		}
+	})
+	return s.endErr
+}

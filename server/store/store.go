@@ -1,0 +1,175 @@
+// Package store is the persistence of the embedded Interval server: users,
+// teams, API keys, sessions, login links, transactions with their logs, and
+// queued actions. Store is the interface the server uses; Open returns the
+// SQLite implementation. Every write is committed before the method
+// returns, so anything the server acknowledged survives a crash.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// Errors returned by a Store.
+var (
+	// ErrNotFound is returned when the requested row does not exist (or a
+	// one-time token was already used or expired).
+	ErrNotFound = errors.New("store: not found")
+	// ErrConflict is returned when a unique value (email, team slug) is taken.
+	ErrConflict = errors.New("store: already exists")
+)
+
+// Roles of a user.
+const (
+	RoleAdmin     = "admin"
+	RoleDeveloper = "developer"
+	RoleMember    = "member"
+)
+
+// Environments of API keys, hosts and transactions.
+const (
+	EnvDevelopment = "development"
+	EnvProduction  = "production"
+)
+
+// Transaction statuses.
+const (
+	StatusPending       = "PENDING"
+	StatusRunning       = "RUNNING"
+	StatusAwaitingInput = "AWAITING_INPUT"
+	StatusHostDropped   = "HOST_DROPPED"
+	StatusCompleted     = "COMPLETED"
+	StatusCanceled      = "CANCELED"
+)
+
+// User is an operator or developer of the console.
+type User struct {
+	ID           string
+	Email        string
+	FirstName    string
+	LastName     string
+	Role         string
+	Teams        []string // team slugs
+	PasswordHash string
+	CreatedAt    time.Time
+}
+
+// Team is a named group of users; actions may be restricted to teams.
+type Team struct {
+	Slug string
+	Name string
+}
+
+// APIKey is the public part of an API key (the key itself is only kept as
+// a hash).
+type APIKey struct {
+	ID        string
+	UserID    string
+	Env       string
+	Label     string
+	Prefix    string
+	CreatedAt time.Time
+	RevokedAt *time.Time
+}
+
+// Transaction is one run of an action.
+type Transaction struct {
+	ID             string
+	Slug           string
+	ActionName     string
+	Env            string
+	UserID         string
+	UserEmail      string
+	UserName       string
+	DeveloperID    string // owner of the development key, for development runs
+	Status         string
+	ResultStatus   string
+	Params         json.RawMessage
+	ParamsMeta     json.RawMessage
+	Result         string
+	HostInstanceID string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	CompletedAt    *time.Time
+}
+
+// Log is one log line of a transaction.
+type Log struct {
+	Index     int
+	Timestamp int64 // ms since epoch
+	Data      string
+}
+
+// TransactionFilter selects transactions for ListTransactions.
+type TransactionFilter struct {
+	Slug      string
+	Status    string
+	UserEmail string
+	Env       string
+	Before    string // transaction id; only older ones are returned
+	Limit     int
+}
+
+// QueuedAction is an action enqueued for a user to run later.
+type QueuedAction struct {
+	ID          string
+	Slug        string
+	Env         string
+	DeveloperID string
+	Assignee    string // email, or empty for anyone
+	Params      json.RawMessage
+	ParamsMeta  json.RawMessage
+	CreatedAt   time.Time
+	DequeuedAt  *time.Time
+}
+
+// Store is the server's persistence. Implementations must be safe for
+// concurrent use and commit each write before returning.
+type Store interface {
+	CreateUser(ctx context.Context, u User) error
+	UpdateUser(ctx context.Context, u User) error
+	DeleteUser(ctx context.Context, id string) error
+	UserByID(ctx context.Context, id string) (User, error)
+	UserByEmail(ctx context.Context, email string) (User, error)
+	ListUsers(ctx context.Context) ([]User, error)
+	CountUsers(ctx context.Context) (int, error)
+
+	CreateTeam(ctx context.Context, t Team) error
+	ListTeams(ctx context.Context) ([]Team, error)
+
+	CreateAPIKey(ctx context.Context, k APIKey, hash string) error
+	APIKeyByHash(ctx context.Context, hash string) (APIKey, error)
+	APIKeyByID(ctx context.Context, id string) (APIKey, error)
+	ListAPIKeys(ctx context.Context) ([]APIKey, error)
+	RevokeAPIKey(ctx context.Context, id string, at time.Time) error
+
+	CreateSession(ctx context.Context, hash, userID string, expires time.Time) error
+	SessionUserID(ctx context.Context, hash string, now time.Time) (string, error)
+	DeleteSession(ctx context.Context, hash string) error
+
+	CreateLoginToken(ctx context.Context, hash, userID string, expires time.Time) error
+	// ConsumeLoginToken returns the token's user and deletes the token.
+	ConsumeLoginToken(ctx context.Context, hash string, now time.Time) (string, error)
+
+	CreateTransaction(ctx context.Context, t Transaction) error
+	// UpdateTransaction writes the mutable fields: status, result status,
+	// result, host instance id, updated and completed times.
+	UpdateTransaction(ctx context.Context, t Transaction) error
+	Transaction(ctx context.Context, id string) (Transaction, error)
+	ListTransactions(ctx context.Context, f TransactionFilter) ([]Transaction, error)
+	// UnfinishedTransactions returns transactions not COMPLETED or CANCELED.
+	UnfinishedTransactions(ctx context.Context) ([]Transaction, error)
+
+	AppendLog(ctx context.Context, txID string, l Log) error
+	Logs(ctx context.Context, txID string) ([]Log, error)
+
+	Enqueue(ctx context.Context, q QueuedAction) error
+	// Dequeue marks the action dequeued and returns it; ErrNotFound when
+	// it does not exist or was dequeued already.
+	Dequeue(ctx context.Context, id string, at time.Time) (QueuedAction, error)
+	ListQueued(ctx context.Context, env string) ([]QueuedAction, error)
+
+	Close() error
+}
