@@ -58,7 +58,7 @@ var (
 // with a method of tx.IO and render it alone with its Run method or with
 // others in tx.IO.Group.
 type Component interface {
-	component() *component
+	core() *component
 }
 
 // component is the untyped core every IO component embeds.
@@ -86,7 +86,7 @@ type component struct {
 	err     error // a construction error reported by Run
 }
 
-func (c *component) component() *component { return c }
+func (c *component) core() *component { return c }
 
 func (c *component) render() (protocol.ComponentRender, error) {
 	r := protocol.ComponentRender{
@@ -397,7 +397,7 @@ func (g *Group) Run(ctx context.Context) (choice string, err error) {
 		if c == nil {
 			return "", fmt.Errorf("interval: group component %d is nil", i)
 		}
-		comps[i] = c.component()
+		comps[i] = c.core()
 	}
 	return g.c.run(ctx, comps, g.choices, g.validate)
 }

@@ -75,7 +75,7 @@ func (p *pageState) response(resp protocol.IOResponse) {
 		if i >= len(l.Children) || isNull(raw) || l.Children[i] == nil {
 			continue
 		}
-		cp := l.Children[i].component()
+		cp := l.Children[i].core()
 		if cp.onState == nil {
 			continue
 		}
@@ -170,7 +170,7 @@ func (p *pageState) send(ctx context.Context, l *Layout, herr error) {
 				if ch == nil {
 					continue
 				}
-				cr, err := ch.component().render()
+				cr, err := ch.core().render()
 				if err != nil {
 					out.Errors = append(out.Errors, protocol.LayoutError{LayoutKey: "children", Error: "Error", Message: err.Error()})
 					continue

@@ -1,0 +1,406 @@
+// Package intervaltest runs actions in tests, the way net/http/httptest runs
+// handlers: an in-process Interval server on a loopback websocket to which a
+// real interval.Client connects. A test starts a transaction as a given user
+// with params, sees each render, answers fields by label, and reads the
+// result.
+//
+//	h := intervaltest.New(t, r) // r is your *router.Mux
+//	run := h.Run(ctx, "refund", intervaltest.As(intervaltest.Admin))
+//	form, _ := run.Next(ctx)            // the first render
+//	_ = form.Answer(ctx, intervaltest.Values{"Amount": 12})
+//	res, _ := run.Result(ctx)
+//
+// Server is the protocol side alone, for tests that need to control the
+// connection (drop it, refuse keys, inspect raw calls).
+package intervaltest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	ws "github.com/coder/websocket"
+	"github.com/google/uuid"
+
+	wsadapter "github.com/interval-go/sdk/adapters/websocket"
+	"github.com/interval-go/sdk/internal/protocol"
+	"github.com/interval-go/sdk/internal/rpc"
+)
+
+// Errors of the test server.
+var (
+	// ErrNoHost is returned by Start when no host has initialized.
+	ErrNoHost = errors.New("intervaltest: no host connected")
+	// ErrTimeout is returned when an expected message does not arrive
+	// before the context ends.
+	ErrTimeout = errors.New("intervaltest: timed out waiting")
+)
+
+// Server is an in-process Interval server speaking the host side of the
+// protocol on a loopback websocket.
+type Server struct {
+	// URL is the websocket endpoint hosts dial (ws://127.0.0.1:port/websocket).
+	URL string
+	// APIKey, if set, is the only key accepted; others are refused with close
+	// code 1008, as the Interval server does.
+	APIKey string
+
+	hs      *httptest.Server
+	log     *slog.Logger
+	counter atomic.Uint64
+
+	mu            sync.Mutex
+	hosts         []*Host
+	txs           map[string]*Transaction
+	pages         map[string]*PageView
+	changed       chan struct{} // closed and replaced on every recorded event
+	notifications []Notification
+	queue         map[string]protocol.EnqueueInputs
+	closed        bool
+	handlers      sync.WaitGroup
+}
+
+// NewServer starts a Server. Close it when done.
+func NewServer() *Server {
+	s := &Server{txs: map[string]*Transaction{}, pages: map[string]*PageView{}, changed: make(chan struct{}),
+		queue: map[string]protocol.EnqueueInputs{},
+		log:   slog.New(slog.DiscardHandler)}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/websocket", s.serveWS)
+	mux.HandleFunc("/api/", s.serveAPI)
+	s.hs = httptest.NewServer(mux)
+	s.URL = "ws" + strings.TrimPrefix(s.hs.URL, "http") + "/websocket"
+	return s
+}
+
+// Close disconnects every host and stops the server.
+func (s *Server) Close() {
+	s.mu.Lock()
+	s.closed = true
+	hosts := append([]*Host(nil), s.hosts...)
+	s.mu.Unlock()
+	for _, h := range hosts {
+		h.conn.CloseWith(ws.StatusServiceRestart, "Closing briefly for scheduled server restart.")
+	}
+	s.hs.CloseClientConnections()
+	s.hs.Close()
+	s.handlers.Wait()
+}
+
+func (s *Server) notify() {
+	s.mu.Lock()
+	close(s.changed)
+	s.changed = make(chan struct{})
+	s.mu.Unlock()
+}
+
+// waitFor calls cond under the server's lock until it returns true or ctx
+// ends.
+func (s *Server) waitFor(ctx context.Context, what string, cond func() bool) error {
+	for {
+		s.mu.Lock()
+		ok := cond()
+		ch := s.changed
+		s.mu.Unlock()
+		if ok {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("%w for %s: %w", ErrTimeout, what, ctx.Err())
+		}
+	}
+}
+
+// Host is one connected host socket.
+type Host struct {
+	s          *Server
+	conn       *wsadapter.Conn
+	peer       *rpc.Peer
+	InstanceID string
+	APIKey     string
+
+	// Set under the server's lock.
+	Init         *protocol.InitializeHostInputs
+	ShuttingDown bool
+	Closed       bool
+}
+
+func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		http.Error(w, "closed", http.StatusServiceUnavailable)
+		return
+	}
+	s.handlers.Add(1)
+	s.mu.Unlock()
+	defer s.handlers.Done()
+	c, err := ws.Accept(w, r, nil)
+	if err != nil {
+		return
+	}
+	key := r.Header.Get("x-api-key")
+	if key == "" || (s.APIKey != "" && key != s.APIKey) {
+		c.Close(ws.StatusPolicyViolation, "Invalid API key, please check the apiKey property.")
+		return
+	}
+	h := &Host{s: s, InstanceID: r.Header.Get("x-instance-id"), APIKey: key}
+	h.peer = rpc.NewPeer(func(ctx context.Context, data string) error { return h.conn.Send(ctx, data) },
+		h.handle, &s.counter, s.log)
+	h.conn = wsadapter.NewConn(c, wsadapter.Config{OnMessage: h.peer.Receive, Logger: s.log})
+	s.mu.Lock()
+	s.hosts = append(s.hosts, h)
+	s.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	err = h.conn.SendAuthenticated(ctx)
+	cancel()
+	if err == nil {
+		<-h.conn.Done()
+	}
+	h.peer.Close()
+	h.conn.Close()
+	s.mu.Lock()
+	h.Closed = true
+	s.mu.Unlock()
+	s.notify()
+}
+
+func (h *Host) handle(method string, data json.RawMessage) (any, error) {
+	s := h.s
+	switch method {
+	case protocol.MethodInitializeHost:
+		var in protocol.InitializeHostInputs
+		if err := json.Unmarshal(data, &in); err != nil {
+			return nil, err
+		}
+		s.mu.Lock()
+		h.Init = &in
+		s.mu.Unlock()
+		s.notify()
+		return protocol.InitializeHostReturns{Type: "success", Environment: "development",
+			Organization: &protocol.Organization{Name: "Test Org", Slug: "test"},
+			DashboardURL: strings.TrimSuffix(s.hs.URL, "/") + "/"}, nil
+	case protocol.MethodBeginHostShutdown:
+		s.mu.Lock()
+		h.ShuttingDown = true
+		s.mu.Unlock()
+		s.notify()
+		return protocol.TypedResult{Type: "success"}, nil
+	case protocol.MethodSendIOCall:
+		var in protocol.SendIOCallInputs
+		if err := json.Unmarshal(data, &in); err != nil {
+			return nil, err
+		}
+		r, err := protocol.DecodeIORender(in.IOCall)
+		if err != nil {
+			return protocol.SendIOCallReturns{Message: err.Error()}, nil
+		}
+		if t := s.tx(in.TransactionID); t != nil {
+			s.mu.Lock()
+			t.renders = append(t.renders, &Render{t: t, IORender: r, Raw: in.IOCall})
+			t.host = h
+			s.mu.Unlock()
+			s.notify()
+			return protocol.SendIOCallReturns{OK: true}, nil
+		}
+		return protocol.SendIOCallReturns{Message: "Transaction not found."}, nil
+	case protocol.MethodSendLog:
+		var in protocol.SendLogInputs
+		if err := json.Unmarshal(data, &in); err != nil {
+			return nil, err
+		}
+		return s.record(in.TransactionID, func(t *Transaction) { t.Logs = append(t.Logs, in.Data) }), nil
+	case protocol.MethodSendLoadingCall:
+		var in protocol.SendLoadingCallInputs
+		if err := json.Unmarshal(data, &in); err != nil {
+			return nil, err
+		}
+		return s.record(in.TransactionID, func(t *Transaction) { t.Loading = append(t.Loading, in.LoadingState) }), nil
+	case protocol.MethodSendRedirect:
+		var in protocol.SendRedirectInputs
+		if err := json.Unmarshal(data, &in); err != nil {
+			return nil, err
+		}
+		return s.record(in.TransactionID, func(t *Transaction) { t.Redirects = append(t.Redirects, in.Redirect) }), nil
+	case protocol.MethodMarkTransactionComplete:
+		var in protocol.MarkTransactionCompleteInputs
+		if err := json.Unmarshal(data, &in); err != nil {
+			return nil, err
+		}
+		return s.record(in.TransactionID, func(t *Transaction) {
+			t.completions++
+			t.result = &in
+		}), nil
+	case protocol.MethodSendPage:
+		var in protocol.SendPageInputs
+		if err := json.Unmarshal(data, &in); err != nil {
+			return nil, err
+		}
+		s.mu.Lock()
+		p := s.pages[in.PageKey]
+		if p != nil {
+			p.layouts = append(p.layouts, in.Page)
+		}
+		s.mu.Unlock()
+		s.notify()
+		return p != nil, nil
+	}
+	return nil, fmt.Errorf("intervaltest: unknown method %s", method)
+}
+
+func (s *Server) tx(id string) *Transaction {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.txs[id]
+}
+
+func (s *Server) record(id string, f func(*Transaction)) bool {
+	s.mu.Lock()
+	t := s.txs[id]
+	if t != nil {
+		f(t)
+	}
+	s.mu.Unlock()
+	s.notify()
+	return t != nil
+}
+
+// WaitHost waits until a host has initialized (the n-th, counting from 1,
+// to have connected, or any when n is 0) and returns it.
+func (s *Server) WaitHost(ctx context.Context) (*Host, error) {
+	var h *Host
+	err := s.waitFor(ctx, "an initialized host", func() bool {
+		for i := len(s.hosts) - 1; i >= 0; i-- {
+			if !s.hosts[i].Closed && s.hosts[i].Init != nil {
+				h = s.hosts[i]
+				return true
+			}
+		}
+		return false
+	})
+	return h, err
+}
+
+// Hosts returns every host socket seen so far, open or closed.
+func (s *Server) Hosts() []*Host {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]*Host(nil), s.hosts...)
+}
+
+// Definitions returns a copy of the host's last INITIALIZE_HOST input.
+func (h *Host) Definitions() protocol.InitializeHostInputs {
+	h.s.mu.Lock()
+	defer h.s.mu.Unlock()
+	if h.Init == nil {
+		return protocol.InitializeHostInputs{}
+	}
+	return *h.Init
+}
+
+// IsShuttingDown reports whether the host called BEGIN_HOST_SHUTDOWN.
+func (h *Host) IsShuttingDown() bool {
+	h.s.mu.Lock()
+	defer h.s.mu.Unlock()
+	return h.ShuttingDown
+}
+
+// Drop closes the host's socket abruptly, as a network failure would.
+func (h *Host) Drop() {
+	h.conn.CloseWith(ws.StatusServiceRestart, "Closing briefly for scheduled server restart.")
+}
+
+// Call sends a raw call to the host and returns its raw answer (nil for
+// void).
+func (h *Host) Call(ctx context.Context, method string, in any) (json.RawMessage, error) {
+	return h.peer.CallRaw(ctx, method, in)
+}
+
+// User is the operator a test transaction runs as.
+type User = protocol.User
+
+// Admin is a default operator: alice@example.com, role admin, no teams.
+var Admin = User{Email: "alice@example.com", FirstName: ptr("Alice"), LastName: ptr("Admin"), Role: "admin", Teams: []string{}}
+
+func ptr[T any](v T) *T { return &v }
+
+// StartOption configures a transaction started by Start.
+type StartOption func(*protocol.StartTransactionInputs) error
+
+// As runs the transaction as u.
+func As(u User) StartOption {
+	return func(in *protocol.StartTransactionInputs) error {
+		if u.Teams == nil {
+			u.Teams = []string{}
+		}
+		in.User = u
+		return nil
+	}
+}
+
+// WithParams sets the transaction's params (time.Time and *big.Int values
+// travel as superjson, like queued-action params).
+func WithParams(p map[string]any) StartOption {
+	return func(in *protocol.StartTransactionInputs) error {
+		plain, meta, err := protocol.Serialize(p)
+		if err != nil {
+			return err
+		}
+		b, err := json.Marshal(plain)
+		if err != nil {
+			return err
+		}
+		in.Params, in.ParamsMeta = b, meta
+		return nil
+	}
+}
+
+// WithoutAppendUI starts the transaction with displayResolvesImmediately
+// false: displays then wait for the operator to continue.
+func WithoutAppendUI() StartOption {
+	return func(in *protocol.StartTransactionInputs) error {
+		in.DisplayResolvesImmediately = ptr(false)
+		return nil
+	}
+}
+
+// Start sends START_TRANSACTION for slug to the most recent initialized
+// host and returns the transaction to drive.
+func (s *Server) Start(ctx context.Context, slug string, opts ...StartOption) (*Transaction, error) {
+	h, err := s.WaitHost(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNoHost, err)
+	}
+	in := protocol.StartTransactionInputs{
+		TransactionID:              uuid.NewString(),
+		DisplayResolvesImmediately: ptr(true),
+		ActionName:                 slug,
+		Action:                     protocol.ActionRef{Slug: slug, URL: strings.TrimSuffix(s.hs.URL, "/") + "/actions/" + slug},
+		Environment:                "development",
+		User:                       Admin,
+		Params:                     json.RawMessage(`{}`),
+	}
+	for _, o := range opts {
+		if err := o(&in); err != nil {
+			return nil, fmt.Errorf("intervaltest: start option: %w", err)
+		}
+	}
+	t := &Transaction{s: s, ID: in.TransactionID, Slug: slug, host: h}
+	s.mu.Lock()
+	s.txs[t.ID] = t
+	s.mu.Unlock()
+	if _, err := h.Call(ctx, protocol.MethodStartTransaction, in); err != nil {
+		return nil, fmt.Errorf("intervaltest: START_TRANSACTION: %w", err)
+	}
+	return t, nil
+}
