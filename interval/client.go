@@ -72,16 +72,16 @@ type Client struct {
 	shutdown  bool // Shutdown called: no new transactions
 	closed    bool
 
-	life      context.Context // cancelled when the client closes
-	kill      context.CancelFunc
-	closing   <-chan struct{} // life.Done()
-	closeOnce sync.Once
-	handlers  sync.WaitGroup // running handlers and page renders
-	bg        sync.WaitGroup // client goroutines (reinit batching, resends)
-	reinit    chan struct{}
-	unwatch   func()
+	life       context.Context // cancelled when the client closes
+	kill       context.CancelFunc
+	closing    <-chan struct{} // life.Done()
+	closeOnce  sync.Once
+	handlers   sync.WaitGroup // running handlers and page renders
+	bg         sync.WaitGroup // client goroutines (reinit batching, resends)
+	reinit     chan struct{}
+	unwatch    func()
 	userClosed atomic.Bool
-	dashboard string
+	dashboard  string
 }
 
 type routeIndex struct {

@@ -23,14 +23,14 @@ type txState struct {
 
 	responses chan protocol.IOResponse
 
-	mu         sync.Mutex
-	ioCall     string // last render, re-sent after a reconnection
-	groupKey   string // inputGroupKey of the IO call being answered
-	loading    *protocol.LoadingState
-	loadTimer  *time.Timer
-	logIndex   int
-	done       bool // handler returned
-	flushMu    sync.Mutex // held while a loading state is sent
+	mu        sync.Mutex
+	ioCall    string // last render, re-sent after a reconnection
+	groupKey  string // inputGroupKey of the IO call being answered
+	loading   *protocol.LoadingState
+	loadTimer *time.Timer
+	logIndex  int
+	done      bool       // handler returned
+	flushMu   sync.Mutex // held while a loading state is sent
 }
 
 func (t *txState) pending() (string, *protocol.LoadingState) {
