@@ -371,3 +371,80 @@ func TestNewRequiresKeyAndEndpoint(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestNotifyEnqueueDequeue(t *testing.T) {
+	h := intervaltest.New(t, routes{
+		"notify": func(ctx context.Context, tx *interval.Tx) (any, error) {
+			return nil, tx.Notify(ctx, interval.Notification{Message: "Refund done", Title: "Refunds",
+				Deliveries: []interval.Delivery{{To: "ops@example.com", Method: "EMAIL"}}})
+		},
+	})
+	ctx := testCtx(t)
+	run, _ := h.Start(ctx, "notify")
+	if res, err := run.Result(ctx); err != nil || res.Status != "SUCCESS" {
+		t.Fatalf("result %+v %v", res, err)
+	}
+	ns := h.Notifications()
+	if len(ns) != 1 || ns[0].TransactionID != run.ID || ns[0].APIKey != "test_key" || ns[0].DeliveryInstructions[0].To != "ops@example.com" {
+		t.Fatalf("notifications = %+v", ns)
+	}
+	when := time.Date(2024, 3, 9, 12, 0, 0, 0, time.UTC)
+	id, err := h.Client.Enqueue(ctx, "notify", "bob@example.com", map[string]any{"since": when, "n": 3})
+	if err != nil || id == "" {
+		t.Fatalf("enqueue = %q, %v", id, err)
+	}
+	q, err := h.Client.Dequeue(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := q.Params.Time("since"); !got.Equal(when) || q.Assignee != "bob@example.com" {
+		t.Fatalf("dequeued = %+v", q)
+	}
+	if n, _ := q.Params.Int("n"); n != 3 {
+		t.Fatalf("n = %v", q.Params["n"])
+	}
+	if _, err := h.Client.Dequeue(ctx, id); !errors.Is(err, interval.ErrAPI) {
+		t.Fatalf("second dequeue = %v, want ErrAPI", err)
+	}
+	if err := h.Client.Ping(ctx); err != nil {
+		t.Fatalf("ping = %v", err)
+	}
+}
+
+func TestLogLoadingRedirect(t *testing.T) {
+	h := intervaltest.New(t, routes{
+		"job": func(ctx context.Context, tx *interval.Tx) (any, error) {
+			if err := tx.Log(ctx, "Starting job", map[string]int{"step": 1}); err != nil {
+				return nil, err
+			}
+			tx.Loading.Start(interval.LoadingState{Label: "Migrating", ItemsInQueue: 3})
+			for range 3 {
+				tx.Loading.CompleteOne()
+			}
+			return nil, tx.Redirect(ctx, interval.Redirect{Route: "other", Params: map[string]any{"id": 5}})
+		},
+	})
+	ctx := testCtx(t)
+	run, _ := h.Start(ctx, "job")
+	if _, err := run.Result(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if logs := run.LogLines(); len(logs) != 1 || logs[0] != "Starting job {\n  \"step\": 1\n}" {
+		t.Fatalf("logs = %q", logs)
+	}
+	ls := run.LoadingStates()
+	if len(ls) == 0 {
+		t.Fatal("no loading state sent")
+	}
+	last := ls[len(ls)-1]
+	if last.Label != "Migrating" || *last.ItemsInQueue != 3 || *last.ItemsCompleted != 3 {
+		t.Fatalf("loading = %+v", last)
+	}
+	if len(ls) != 1 {
+		t.Fatalf("%d loading sends, want them coalesced", len(ls))
+	}
+	rs := run.RedirectsSent()
+	if len(rs) != 1 || rs[0].Route != "other" || rs[0].Params["id"] != float64(5) {
+		t.Fatalf("redirects = %+v", rs)
+	}
+}

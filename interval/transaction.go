@@ -133,13 +133,21 @@ func (c *Client) runTransaction(t *txState, tx *Tx, h Handler) {
 	}
 	t.mu.Lock()
 	t.done = true
-	if t.loadTimer != nil {
-		t.loadTimer.Stop()
-	}
+	pendingLoad := t.loadTimer != nil && t.loadTimer.Stop()
+	lastLoad := t.loading
 	t.loading = nil
 	t.mu.Unlock()
 	t.flushMu.Lock() // wait for a loading send in flight
 	t.flushMu.Unlock()
+	if pendingLoad && lastLoad != nil && !canceled {
+		// Show the final progress rather than drop it.
+		lctx, cancel := context.WithTimeout(c.life, c.opts.ResponseTimeout)
+		var ok bool
+		if err := c.call(lctx, protocol.MethodSendLoadingCall, protocol.SendLoadingCallInputs{TransactionID: t.id, LoadingState: *lastLoad}, &ok); err != nil {
+			c.log.Debug("final loading state not sent", "transaction", t.id, "err", err)
+		}
+		cancel()
+	}
 	// A canceled transaction sends no result, as in the official SDK; the
 	// server already marked it canceled.
 	if canceled {
