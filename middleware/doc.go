@@ -5,11 +5,13 @@
 // A middleware wraps an action's handler; register it with a router:
 //
 //	r := router.New()
-//	r.Use(middleware.Recoverer, middleware.Logger(slog.Default()))
+//	r.Use(middleware.Logger(slog.Default()), middleware.Recoverer)
 //	r.With(middleware.RequireTeams("support")).Action("refund", refund)
 //
-// The first middleware is the outermost, so put Recoverer first to turn
-// panics of everything after it into errors, and Logger next to log them.
+// The first middleware is the outermost. Put Logger before Recoverer, as in
+// chi: Recoverer turns a panic of everything after it into an error, which
+// Logger then logs with the transaction. (With Recoverer first, a panic
+// unwinds through Logger and only Recoverer's own record is written.)
 //
 // Errors returned by the middlewares wrap the exported sentinels
 // (ErrForbidden, ErrTimeout) or are a *PanicError, for errors.Is and

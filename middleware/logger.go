@@ -18,8 +18,8 @@ import (
 // interval.ErrCanceled or context.Canceled (the operator left, the
 // transaction was closed, the client shut down).
 //
-// Use it on the root router so every action is logged, after Recoverer so
-// panics are logged as errors. A nil l logs to slog.Default() at the time of
+// Use it on the root router so every action is logged, before (outside)
+// Recoverer so that panics are logged as failed transactions. A nil l logs to slog.Default() at the time of
 // each record.
 func Logger(l *slog.Logger) interval.Middleware {
 	return func(next interval.Handler) interval.Handler {

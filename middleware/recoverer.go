@@ -34,8 +34,8 @@ func (e *PanicError) Unwrap() error {
 // with slog.Default(), and the host keeps serving every other transaction.
 // Nothing is re-panicked.
 //
-// Use it first (outermost) on the root router of every host, so that one bad
-// action cannot take the process down. It only sees panics of the handler's
+// Use it on the root router of every host, right after Logger, so that one
+// bad action cannot take the process down. It only sees panics of the handler's
 // own goroutine: a goroutine the handler starts must recover its own.
 var Recoverer interval.Middleware = RecovererWithLogger(nil)
 

@@ -7,7 +7,7 @@
 // added or removed while the client listens are re-declared to the server.
 //
 //	r := router.New()
-//	r.Use(middleware.Recoverer, middleware.Logger(slog.Default()))
+//	r.Use(middleware.Logger(slog.Default()), middleware.Recoverer)
 //	r.Action("hello", hello)
 //	r.Route("billing", func(r router.Router) {
 //		r.Index(billingDashboard)                  // the page's own layout
