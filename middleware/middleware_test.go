@@ -131,6 +131,7 @@ func TestRecoverer(t *testing.T) {
 		{"panic string", func() (any, error) { panic("boom") }, nil, "panic: boom", nil, true},
 		{"panic error", func() (any, error) { panic(fmt.Errorf("wrapped: %w", sentinel)) }, nil, "panic: wrapped: db gone", sentinel, true},
 		{"panic int", func() (any, error) { panic(42) }, nil, "panic: 42", nil, true},
+		{"panic nil", func() (any, error) { panic(nil) }, nil, "panic: panic called with nil argument", nil, true},
 		{"nil map write", func() (any, error) {
 			var m map[string]int
 			m["x"] = 1
