@@ -1,0 +1,93 @@
+// Package embedded starts the embedded Interval server in-process for the
+// examples: on localhost, with a data dir under the user's cache, an admin
+// with a one-time login link and a development key for the example's host.
+package embedded
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/interval-go/sdk/server"
+)
+
+// Server is an embedded server serving on localhost.
+type Server struct {
+	// URL is the console's URL; Endpoint the hosts' websocket URL.
+	URL      string
+	Endpoint string
+	// APIKey is a development key of the admin, for the example's host.
+	APIKey string
+	// LoginLink logs the admin in once.
+	LoginLink string
+
+	srv  *server.Server
+	http *http.Server
+	done chan error
+}
+
+// Start starts the server on addr (empty: $INTERVAL_ADDR, else
+// 127.0.0.1:8088, else any free port) with its data under
+// <user cache>/interval-go/<name>.
+func Start(ctx context.Context, name, addr string, log *slog.Logger) (*Server, error) {
+	if addr == "" {
+		addr = os.Getenv("INTERVAL_ADDR")
+	}
+	if addr == "" {
+		addr = "127.0.0.1:8088"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		log.Info("address busy, using a free port", "addr", addr, "err", err)
+		if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			return nil, fmt.Errorf("embedded: listen: %w", err)
+		}
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		cache = os.TempDir()
+	}
+	dataDir := os.Getenv("INTERVAL_DATA_DIR")
+	if dataDir == "" {
+		dataDir = filepath.Join(cache, "interval-go", name)
+	}
+	public := "http://" + ln.Addr().String()
+	srv, err := server.New(ctx, server.Options{DataDir: dataDir, PublicURL: public, Logger: log, OrgName: "Interval Go"})
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("embedded: %w", err)
+	}
+	email, link, err := srv.EnsureAdmin(ctx)
+	if err != nil {
+		srv.Close()
+		ln.Close()
+		return nil, fmt.Errorf("embedded: admin: %w", err)
+	}
+	key, err := srv.CreateAPIKey(ctx, email, "development")
+	if err != nil {
+		srv.Close()
+		ln.Close()
+		return nil, fmt.Errorf("embedded: key: %w", err)
+	}
+	s := &Server{URL: public + "/", Endpoint: "ws://" + ln.Addr().String() + "/websocket", APIKey: key,
+		LoginLink: link, srv: srv, http: &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second},
+		done: make(chan error, 1)}
+	go func() { s.done <- s.http.Serve(ln) }()
+	log.Info("embedded Interval server started", "dataDir", dataDir)
+	return s, nil
+}
+
+// Shutdown stops the server gracefully within ctx.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := errors.Join(s.srv.Shutdown(ctx), s.http.Shutdown(ctx))
+	if serr := <-s.done; !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
+	return err
+}
