@@ -142,8 +142,9 @@ type Definition struct {
 // walk and is returned by Walk.
 type WalkFunc func(d Definition) error
 
-// Walk calls fn for every page and action of m in the order of RouteTable:
-// a page before what it holds, in registration order. It works on a
+// Walk calls fn for every page and action of m, depth first: a page, then
+// what it holds, in registration order (RouteTable lists its pages and its
+// actions in the same relative order). It works on a
 // snapshot taken under m's lock, so fn may use m (even change it), and
 // returns the first error fn returns, unchanged.
 func Walk(m *Mux, fn WalkFunc) error {
