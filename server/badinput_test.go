@@ -1,0 +1,157 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/coder/websocket"
+
+	"github.com/interval-go/sdk/internal/protocol"
+)
+
+// rawHost is a host speaking raw frames, to send what a correct client
+// never would.
+type rawHost struct {
+	t  *testing.T
+	ws *websocket.Conn
+}
+
+func dialRaw(t *testing.T, e *env, key string) *rawHost {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	h := http.Header{}
+	h.Set("x-api-key", key)
+	h.Set("x-instance-id", "raw-host")
+	ws, _, err := websocket.Dial(ctx, e.wsURL(), &websocket.DialOptions{HTTPHeader: h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws.SetReadLimit(1 << 20)
+	t.Cleanup(func() { ws.CloseNow() })
+	r := &rawHost{t: t, ws: ws}
+	if f := r.read(); f.Type != "MESSAGE" || f.Data != "authenticated" {
+		t.Fatalf("first frame %+v", f)
+	}
+	return r
+}
+
+// read returns the next frame, ACKing MESSAGEs.
+func (r *rawHost) read() protocol.Frame {
+	r.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	_, p, err := r.ws.Read(ctx)
+	if err != nil {
+		r.t.Fatalf("read: %v", err)
+	}
+	f, err := protocol.DecodeFrame(p)
+	if err != nil {
+		r.t.Fatalf("server sent a malformed frame %s: %v", p, err)
+	}
+	if f.Type == "MESSAGE" {
+		r.write(string(protocol.AppendAck(nil, f.ID)))
+	}
+	return f
+}
+
+func (r *rawHost) write(s string) {
+	r.t.Helper()
+	if err := r.ws.Write(context.Background(), websocket.MessageText, []byte(s)); err != nil {
+		r.t.Fatalf("write: %v", err)
+	}
+}
+
+func (r *rawHost) callRaw(msgID, rpcID, method, data string) {
+	env := protocol.AppendEnvelope(nil, protocol.Envelope{ID: rpcID, Kind: "CALL", MethodName: method, Data: json.RawMessage(data)})
+	r.write(string(protocol.AppendMessage(nil, msgID, string(env))))
+}
+
+// response reads frames until the RESPONSE to rpcID, checking that the
+// MESSAGE msgID was acknowledged on the way.
+func (r *rawHost) response(rpcID string) protocol.Envelope {
+	r.t.Helper()
+	for {
+		f := r.read()
+		if f.Type != "MESSAGE" {
+			continue
+		}
+		env, err := protocol.DecodeEnvelope(f.Data)
+		if err != nil {
+			r.t.Fatalf("server sent a malformed envelope: %v", err)
+		}
+		if env.Kind == "RESPONSE" && env.ID == rpcID {
+			return env
+		}
+	}
+}
+
+func TestBadInputDoesNotKillServer(t *testing.T) {
+	e := newEnv(t, Options{MaxMessageBytes: 64 << 10})
+	admin := e.admin()
+	key := admin.key("development")
+	r := dialRaw(t, e, key)
+
+	r.write("not json at all")
+	r.write(`{"type":"MESSAGE"}`)
+	r.write(`{"type":"NOPE","id":"x"}`)
+	r.write(`{"type":"MESSAGE","id":"m0","data":{"an":"object"}}`)
+	if err := r.ws.Write(context.Background(), websocket.MessageBinary, []byte{0, 1, 2}); err != nil {
+		t.Fatal(err)
+	}
+	r.write(string(protocol.AppendMessage(nil, "m1", "not an rpc envelope")))
+	r.callRaw("m2", "1", "NO_SUCH_METHOD", `{}`)
+	r.callRaw("m3", "2", "SEND_IO_CALL", `{"transactionId":5,"ioCall":5}`)
+	if env := r.response("2"); string(env.Data) != "false" {
+		t.Fatalf("SEND_IO_CALL with wrong types answered %s", env.Data)
+	}
+	r.callRaw("m4", "3", "SEND_IO_CALL", `{"transactionId":"nope","ioCall":"{\"id\":1}"}`)
+	if env := r.response("3"); string(env.Data) != "false" {
+		t.Fatalf("SEND_IO_CALL with a bad ioCall answered %s", env.Data)
+	}
+	r.callRaw("m5", "4", "MARK_TRANSACTION_COMPLETE", `{"transactionId":"nope","result":"{not json"}`)
+	if env := r.response("4"); string(env.Data) != "false" {
+		t.Fatalf("MARK_TRANSACTION_COMPLETE of an unknown transaction answered %s", env.Data)
+	}
+	// The connection still works.
+	r.callRaw("m6", "5", "INITIALIZE_HOST", `{"actions":[{"slug":"ok"}],"groups":[],"sdkName":"@interval/sdk","sdkVersion":"2.0.0"}`)
+	var ret protocol.InitializeHostReturns
+	if err := json.Unmarshal(r.response("5").Data, &ret); err != nil || ret.Type != "success" {
+		t.Fatalf("INITIALIZE_HOST after bad input: %v %+v", err, ret)
+	}
+
+	// An oversized message closes that socket (1009), nothing else.
+	big := dialRaw(t, e, key)
+	big.callRaw("b1", "1", "SEND_LOG", `{"transactionId":"x","data":"`+strings.Repeat("a", 100<<10)+`"}`)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	for {
+		if _, _, err := big.ws.Read(ctx); err != nil {
+			if code, _ := closeStatus(err); code != websocket.StatusMessageTooBig {
+				t.Fatalf("oversized message: %v", err)
+			}
+			break
+		}
+	}
+
+	// Browsers: bad answers are refused, the server keeps running.
+	b := admin.browser()
+	var ok bool
+	if err := b.call(protocol.MethodRespondToIOCall, map[string]any{"transactionId": "x", "ioResponse": "garbage"}, &ok); err != nil || ok {
+		t.Fatalf("garbage RESPOND_TO_IO_CALL: %v %v", err, ok)
+	}
+	if err := b.call(protocol.MethodConnectToTransactionAsClient, map[string]any{"transactionId": 12}, &ok); err != nil || ok {
+		t.Fatalf("wrong-typed CONNECT: %v %v", err, ok)
+	}
+	// A bad JSON body on the API is a 400.
+	if code := admin.try("POST", "/api/console/transactions", "not an object", nil); code != http.StatusBadRequest {
+		t.Fatalf("bad body: HTTP %d", code)
+	}
+	h := e.host(key, "", action("still_works"))
+	id := admin.createTx("still_works", "development")
+	b.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id})
+	h.expect(protocol.MethodStartTransaction)
+}
