@@ -25,7 +25,7 @@ import (
 
 func routes(log *slog.Logger) *router.Mux {
 	r := router.New()
-	r.Use(middleware.RecovererWithLogger(log), middleware.Logger(log))
+	r.Use(middleware.Logger(log), middleware.RecovererWithLogger(log))
 
 	r.Action("hello_world", func(ctx context.Context, tx *interval.Tx) (any, error) {
 		name, err := tx.IO.Input.Text("Your name").Placeholder("Ada Lovelace").Run(ctx)

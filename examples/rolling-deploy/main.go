@@ -28,7 +28,7 @@ func main() {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 
 	r := router.New()
-	r.Use(middleware.RecovererWithLogger(log), middleware.Logger(log))
+	r.Use(middleware.Logger(log), middleware.RecovererWithLogger(log))
 	r.Action("long_job", func(ctx context.Context, tx *interval.Tx) (any, error) {
 		n, err := tx.IO.Input.Number("How many steps?").Min(1).Max(60).Default(10).Run(ctx)
 		if err != nil {
