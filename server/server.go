@@ -85,6 +85,11 @@ type Options struct {
 	MaxMessageBytes int64
 	// PingInterval of the server's websocket pings (default 30 s).
 	PingInterval time.Duration
+	// AdminOnly opens the store for administration (EnsureAdmin,
+	// CreateAPIKey, CreateUser, LoginLink) beside a server that may be
+	// running on the same DataDir: transactions are not recovered, no
+	// background work runs, and ServeHTTP answers 503.
+	AdminOnly bool
 }
 
 // Server is the embedded Interval server. It is an http.Handler; create it
@@ -160,9 +165,11 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		s.store = st
 	}
 	s.hub = newHub(s)
-	if err := s.hub.recover(ctx); err != nil {
-		s.store.Close()
-		return nil, err
+	if !opts.AdminOnly {
+		if err := s.hub.recover(ctx); err != nil {
+			s.store.Close()
+			return nil, err
+		}
 	}
 	n, err := s.store.CountUsers(ctx)
 	if err != nil {
@@ -181,6 +188,10 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	s.router = s.routes()
 	bg, cancel := context.WithCancel(context.Background())
 	s.bgCancel = cancel
+	if opts.AdminOnly {
+		s.closing = true
+		return s, nil
+	}
 	s.bgWG.Add(1)
 	go func() {
 		defer s.bgWG.Done()
@@ -199,6 +210,10 @@ func redactURL(raw string) string {
 
 // ServeHTTP serves the console, its API, the host API and /websocket.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.opts.AdminOnly {
+		writeErr(w, http.StatusServiceUnavailable, "This server was opened for administration only.")
+		return
+	}
 	s.router.ServeHTTP(w, r)
 }
 

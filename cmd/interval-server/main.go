@@ -1,0 +1,200 @@
+// Command interval-server runs the embedded Interval server on its own:
+// hosts (this project's Go SDK or the official Node SDK) connect to
+// ws://ADDR/websocket with an API key, operators use the web console.
+//
+//	interval-server [--addr 127.0.0.1:8080] [--data-dir DIR] [--public-url URL] [--database-url URL]
+//	interval-server key create --data-dir DIR --env development|production [--email E]
+//	interval-server user create --data-dir DIR --email E --role admin|developer|member [--password P] [--teams a,b]
+//
+// Every flag has an environment variable: INTERVAL_ADDR, INTERVAL_DATA_DIR,
+// INTERVAL_PUBLIC_URL, INTERVAL_DATABASE_URL. The subcommands print the new
+// key or login link as their last line, for scripts.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/interval-go/sdk/server"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "interval-server:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+// errUsage is returned for a bad command line.
+var errUsage = errors.New("usage")
+
+func env(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+type common struct {
+	dataDir, databaseURL, publicURL string
+}
+
+func (c *common) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.dataDir, "data-dir", env("INTERVAL_DATA_DIR", "interval-data"), "directory of the SQLite file and uploads (env INTERVAL_DATA_DIR)")
+	fs.StringVar(&c.databaseURL, "database-url", env("INTERVAL_DATABASE_URL", ""), "external database URL (env INTERVAL_DATABASE_URL; not supported yet)")
+	fs.StringVar(&c.publicURL, "public-url", env("INTERVAL_PUBLIC_URL", ""), "URL browsers use to reach the server (env INTERVAL_PUBLIC_URL; default http://ADDR)")
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) >= 2 && args[0] == "key" && args[1] == "create" {
+		return keyCreate(ctx, args[2:], stdout, stderr)
+	}
+	if len(args) >= 2 && args[0] == "user" && args[1] == "create" {
+		return userCreate(ctx, args[2:], stdout, stderr)
+	}
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		fmt.Fprintln(stderr, "commands: (none) to serve, key create, user create; -h for flags")
+		return fmt.Errorf("%w: unknown command %q", errUsage, args[0])
+	}
+	return serve(ctx, args, stdout, stderr)
+}
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("interval-server", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c common
+	c.register(fs)
+	addr := fs.String("addr", env("INTERVAL_ADDR", "127.0.0.1:8080"), "listen address (env INTERVAL_ADDR)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	public := c.publicURL
+	if public == "" {
+		host, port, _ := net.SplitHostPort(l.Addr().String())
+		if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+			host = "localhost"
+		}
+		public = "http://" + net.JoinHostPort(host, port)
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	s, err := server.New(ctx, server.Options{DataDir: c.dataDir, DatabaseURL: c.databaseURL, PublicURL: public, Logger: log})
+	if err != nil {
+		l.Close()
+		return err
+	}
+	hs := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(l) }()
+	fmt.Fprintf(stdout, "Interval server: %s (hosts connect to %s/websocket)\n", s.URL(), "ws"+strings.TrimPrefix(s.URL(), "http"))
+	if link := s.FirstRunLoginLink(); link != "" {
+		fmt.Fprintf(stdout, "First start: log in as the admin with this one-time link:\n%s\n", link)
+	}
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-served:
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	hs.Shutdown(sctx)
+	if err := s.Shutdown(sctx); err != nil {
+		log.Warn("graceful shutdown incomplete; closing", "err", err)
+		s.Close()
+	}
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return serveErr
+	}
+	return nil
+}
+
+func open(ctx context.Context, c common) (*server.Server, error) {
+	public := c.publicURL
+	if public == "" {
+		public = "http://" + env("INTERVAL_ADDR", "127.0.0.1:8080")
+	}
+	return server.New(ctx, server.Options{DataDir: c.dataDir, DatabaseURL: c.databaseURL, PublicURL: public, AdminOnly: true})
+}
+
+func keyCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("key create", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c common
+	c.register(fs)
+	envName := fs.String("env", "development", "development or production")
+	email := fs.String("email", "", "owner of the key (default: the admin)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	s, err := open(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if link := s.FirstRunLoginLink(); link != "" {
+		fmt.Fprintf(stdout, "Created the admin user; one-time login link:\n%s\n", link)
+	}
+	owner := *email
+	if owner == "" {
+		if owner, _, err = s.EnsureAdmin(ctx); err != nil {
+			return err
+		}
+	}
+	key, err := s.CreateAPIKey(ctx, owner, *envName)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Created a %s key for %s (shown once):\n%s\n", *envName, owner, key)
+	return nil
+}
+
+func userCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("user create", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c common
+	c.register(fs)
+	email := fs.String("email", "", "email of the user (required)")
+	role := fs.String("role", "member", "admin, developer or member")
+	password := fs.String("password", env("INTERVAL_USER_PASSWORD", ""), "password, at least 8 characters (optional; env INTERVAL_USER_PASSWORD)")
+	teams := fs.String("teams", "", "comma-separated team slugs")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *email == "" {
+		return fmt.Errorf("%w: --email is required", errUsage)
+	}
+	s, err := open(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	var ts []string
+	if *teams != "" {
+		ts = strings.Split(*teams, ",")
+	}
+	link, err := s.CreateUser(ctx, *email, *role, *password, ts)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Created %s (%s); one-time login link:\n%s\n", *email, *role, link)
+	return nil
+}

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	wsa "github.com/interval-go/sdk/adapters/websocket"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}
+
+func TestKeyAndUserCreateThenServe(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	var out, errOut bytes.Buffer
+	if err := run(ctx, []string{"key", "create", "--data-dir", dir, "--env", "development"}, &out, &errOut); err != nil {
+		t.Fatalf("key create: %v\n%s", err, errOut.String())
+	}
+	key := lastLine(out.String())
+	if !strings.HasPrefix(key, "dev_") || len(key) != 4+48 {
+		t.Fatalf("key create last line %q", key)
+	}
+	out.Reset()
+	if err := run(ctx, []string{"key", "create", "--data-dir", dir, "--env", "production"}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if live := lastLine(out.String()); !strings.HasPrefix(live, "live_") {
+		t.Fatalf("live key %q", live)
+	}
+	out.Reset()
+	if err := run(ctx, []string{"user", "create", "--data-dir", dir, "--email", "bob@example.com", "--role", "developer"}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if link := lastLine(out.String()); !strings.Contains(link, "/login/link?token=") {
+		t.Fatalf("user create last line %q", link)
+	}
+	if err := run(ctx, []string{"user", "create", "--data-dir", dir, "--email", "x@example.com", "--role", "king"}, &out, &errOut); err == nil {
+		t.Fatal("bad role accepted")
+	}
+
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var sout syncBuf
+	done := make(chan error, 1)
+	go func() { done <- run(sctx, []string{"--addr", "127.0.0.1:0", "--data-dir", dir}, &sout, &syncBuf{}) }()
+	var url string
+	deadline := time.Now().Add(20 * time.Second)
+	for url == "" && time.Now().Before(deadline) {
+		if s := sout.String(); strings.Contains(s, "Interval server: ") {
+			url = strings.Fields(strings.SplitN(s, "Interval server: ", 2)[1])[0]
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if url == "" {
+		t.Fatal("server did not print its URL")
+	}
+	c, err := wsa.Dial(ctx, wsa.DialOptions{Endpoint: "ws" + strings.TrimPrefix(url, "http") + "/websocket", APIKey: key}, wsa.Config{DisablePing: true})
+	if err != nil {
+		t.Fatalf("dial with the created key: %v", err)
+	}
+	cancel()
+	<-c.Done() // the server closes hosts on shutdown
+	c.Close()
+	if err := <-done; err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+}
