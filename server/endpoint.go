@@ -100,6 +100,12 @@ func (e *endpoint) closeWith(code websocket.StatusCode, reason string) {
 
 // call queues a call; it never blocks.
 func (e *endpoint) call(method string, in any, done func(json.RawMessage, error)) {
+	if e.ctx.Err() != nil {
+		if done != nil {
+			done(nil, rpc.ErrClosed)
+		}
+		return
+	}
 	e.outMu.Lock()
 	e.outQ = append(e.outQ, outCall{method: method, in: in, done: done})
 	e.outMu.Unlock()

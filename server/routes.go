@@ -8,11 +8,13 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/go-chi/chi/v5"
+
+	"github.com/interval-go/sdk/server/console"
 )
 
 // consoleHandler serves the web console (SPA and /assets/). The console
 // package replaces this placeholder: the seam is this one function.
-func consoleHandler() http.Handler { return placeholderConsole() }
+func consoleHandler() http.Handler { return console.Handler() }
 
 func placeholderConsole() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
