@@ -15,6 +15,9 @@ type field[T any] struct {
 	component
 	value    T
 	validate func(T) error
+	// decode is the value decoder without the user's validator; lists of
+	// the same input (Multiple) reuse it per element.
+	decode func(raw json.RawMessage) (T, string)
 }
 
 // Value is the operator's answer after Run (of the component or of its
@@ -27,6 +30,7 @@ func (f *field[T]) Answered() bool { return f.present }
 
 // bind sets the parse function: decode the raw value, check it, validate it.
 func (f *field[T]) bind(decode func(raw json.RawMessage) (T, string)) {
+	f.decode = decode
 	f.parse = func(raw json.RawMessage) (func(), string) {
 		v, msg := decode(raw)
 		if msg != "" {

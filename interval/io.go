@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/google/uuid"
@@ -63,10 +64,13 @@ type Component interface {
 
 // component is the untyped core every IO component embeds.
 type component struct {
-	io        *ioClient
-	method    string
-	label     string
-	props     func() any // the method's props, encoded with superjson
+	io     *ioClient
+	method string
+	label  string
+	props  func() any // the method's props, encoded with superjson
+	// rawProps, when set, replaces props: it returns the superjson json
+	// half and meta half itself (tables add "undefined" annotations).
+	rawProps  func() (plain any, meta json.RawMessage, err error)
 	optional  bool
 	multiple  bool
 	multiDef  []any
@@ -97,14 +101,21 @@ func (c *component) render() (protocol.ComponentRender, error) {
 		IsMultiple:             c.multiple,
 		ValidationErrorMessage: c.errMsg,
 	}
-	if c.multiple && c.multiDef != nil {
+	if c.multiple { // {} without defaults, as the Node SDK sends
 		r.MultipleProps = &protocol.MultipleProps{DefaultValue: c.multiDef}
 	}
 	var p any = struct{}{}
 	if c.props != nil {
 		p = c.props()
 	}
-	plain, meta, err := protocol.Serialize(p)
+	var plain any
+	var meta json.RawMessage
+	var err error
+	if c.rawProps != nil {
+		plain, meta, err = c.rawProps()
+	} else {
+		plain, meta, err = protocol.Serialize(p)
+	}
 	if err != nil {
 		return r, fmt.Errorf("interval: %s %q props: %w", c.method, c.label, err)
 	}
@@ -170,6 +181,9 @@ func ctxErr(ctx context.Context) error {
 func (c *ioClient) run(ctx context.Context, comps []*component, choices []Choice, groupValidate func(choice string) error) (string, error) {
 	if len(comps) == 0 {
 		return "", ErrEmptyGroup
+	}
+	if c == nil {
+		return "", ErrForeignComponent
 	}
 	for _, cp := range comps {
 		if cp.err != nil {
@@ -310,7 +324,12 @@ func (c *ioClient) run(ctx context.Context, comps []*component, choices []Choice
 		}
 		if groupValidate != nil {
 			if err := groupValidate(choice); err != nil {
-				render.ValidationErrorMessage = err.Error()
+				var fe *fieldError
+				if errors.As(err, &fe) && fe.c != nil && slices.Contains(comps, fe.c) {
+					fe.c.errMsg = fe.msg
+				} else {
+					render.ValidationErrorMessage = err.Error()
+				}
 				continue
 			}
 		}
@@ -400,4 +419,22 @@ func (g *Group) Run(ctx context.Context) (choice string, err error) {
 		comps[i] = c.core()
 	}
 	return g.c.run(ctx, comps, g.choices, g.validate)
+}
+
+// fieldError is a group validation error shown on one component rather
+// than on the whole form (see FieldError).
+type fieldError struct {
+	c   *component
+	msg string
+}
+
+func (e *fieldError) Error() string { return e.msg }
+
+// FieldError returns an error for a group's Validate function that is
+// shown on component c instead of on the whole form.
+func FieldError(c Component, msg string) error {
+	if c == nil {
+		return errors.New(msg)
+	}
+	return &fieldError{c: c.core(), msg: msg}
 }

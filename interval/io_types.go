@@ -1,0 +1,179 @@
+package interval
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Source is where IO components are built: tx.IO and its families
+// (tx.IO.Input, tx.IO.Display, tx.IO.Select) in actions, and page.Display in
+// pages. The package-level generic constructors (SelectSingle, DisplayTable,
+// Form, …) take a Source because Go methods cannot have type parameters.
+type Source interface {
+	ioc() *ioClient
+}
+
+func (io *IO) ioc() *ioClient {
+	if io == nil {
+		return nil
+	}
+	return io.c
+}
+func (in InputIO) ioc() *ioClient  { return in.c }
+func (d DisplayIO) ioc() *ioClient { return d.c }
+func (s SelectIO) ioc() *ioClient  { return s.c }
+func (p *Page) ioc() *ioClient {
+	if p == nil || p.p == nil {
+		return nil
+	}
+	return p.p.io
+}
+func sourceOf(s Source) *ioClient {
+	if s == nil {
+		return nil
+	}
+	return s.ioc()
+}
+
+// Date is a calendar day without a time zone, as INPUT_DATE returns it.
+type Date struct {
+	Year  int `json:"year"`
+	Month int `json:"month"` // 1-12
+	Day   int `json:"day"`
+}
+
+// DateOf returns the calendar day of t in t's location.
+func DateOf(t time.Time) Date {
+	y, m, d := t.Date()
+	return Date{Year: y, Month: int(m), Day: d}
+}
+
+// Time returns midnight of the day in loc (time.UTC when nil).
+func (d Date) Time(loc *time.Location) time.Time {
+	if loc == nil {
+		loc = time.UTC
+	}
+	return time.Date(d.Year, time.Month(d.Month), d.Day, 0, 0, 0, 0, loc)
+}
+
+// IsZero reports whether d is the zero Date.
+func (d Date) IsZero() bool { return d == Date{} }
+
+// String formats the day as YYYY-MM-DD.
+func (d Date) String() string { return fmt.Sprintf("%04d-%02d-%02d", d.Year, d.Month, d.Day) }
+
+// valid reports whether d names a real calendar day.
+func (d Date) valid() bool {
+	if d.Month < 1 || d.Month > 12 || d.Day < 1 || d.Day > 31 {
+		return false
+	}
+	return DateOf(d.Time(time.UTC)) == d
+}
+
+func (d Date) before(o Date) bool {
+	if d.Year != o.Year {
+		return d.Year < o.Year
+	}
+	if d.Month != o.Month {
+		return d.Month < o.Month
+	}
+	return d.Day < o.Day
+}
+
+// TimeOfDay is a wall-clock time (24-hour), as INPUT_TIME returns it.
+type TimeOfDay struct {
+	Hour   int `json:"hour"`
+	Minute int `json:"minute"`
+}
+
+// TimeOfDayOf returns the wall-clock time of t in t's location.
+func TimeOfDayOf(t time.Time) TimeOfDay { return TimeOfDay{Hour: t.Hour(), Minute: t.Minute()} }
+
+// On returns the instant of this time on day d in loc (time.UTC when nil).
+func (t TimeOfDay) On(d Date, loc *time.Location) time.Time {
+	if loc == nil {
+		loc = time.UTC
+	}
+	return time.Date(d.Year, time.Month(d.Month), d.Day, t.Hour, t.Minute, 0, 0, loc)
+}
+
+// String formats the time as HH:MM.
+func (t TimeOfDay) String() string { return fmt.Sprintf("%02d:%02d", t.Hour, t.Minute) }
+
+func (t TimeOfDay) valid() bool { return t.Hour >= 0 && t.Hour < 24 && t.Minute >= 0 && t.Minute < 60 }
+
+func (t TimeOfDay) minutes() int { return t.Hour*60 + t.Minute }
+
+// DateTime is a day and a wall-clock time without a time zone, as
+// INPUT_DATETIME returns it. On the wire it is one flat object
+// {year, month, day, hour, minute}.
+type DateTime struct {
+	Date
+	TimeOfDay
+}
+
+// DateTimeOf returns the day and time of t in t's location.
+func DateTimeOf(t time.Time) DateTime { return DateTime{DateOf(t), TimeOfDayOf(t)} }
+
+// Time returns the instant in loc (time.UTC when nil).
+func (dt DateTime) Time(loc *time.Location) time.Time { return dt.TimeOfDay.On(dt.Date, loc) }
+
+// String formats the value as YYYY-MM-DD HH:MM.
+func (dt DateTime) String() string { return dt.Date.String() + " " + dt.TimeOfDay.String() }
+
+func (dt DateTime) before(o DateTime) bool {
+	if dt.Date != o.Date {
+		return dt.Date.before(o.Date)
+	}
+	return dt.minutes() < o.minutes()
+}
+
+// Image sizes for Image.Size.
+const (
+	SizeThumbnail = "thumbnail"
+	SizeSmall     = "small"
+	SizeMedium    = "medium"
+	SizeLarge     = "large"
+)
+
+// Image is a picture shown in a select option, table cell, search result
+// or metadata item. Size is "thumbnail", "small", "medium" or "large".
+type Image struct {
+	URL  string
+	Alt  string
+	Size string
+}
+
+// wireImage is the Image wire shape; like the Node SDK, size is copied into
+// width and height.
+type wireImage struct {
+	Alt    string `json:"alt,omitempty"`
+	Size   string `json:"size,omitempty"`
+	Width  string `json:"width,omitempty"`
+	Height string `json:"height,omitempty"`
+	URL    string `json:"url"`
+}
+
+func (im *Image) wire() *wireImage {
+	if im == nil {
+		return nil
+	}
+	return &wireImage{Alt: im.Alt, Size: im.Size, Width: im.Size, Height: im.Size, URL: im.URL}
+}
+
+// Button themes for Choice.Theme, MenuItem.Theme and links.
+const (
+	ThemePrimary   = "primary"
+	ThemeSecondary = "secondary"
+	ThemeDanger    = "danger"
+)
+
+// decodeJSON decodes raw into v, reporting msg on failure.
+func decodeJSON[T any](raw json.RawMessage, msg string) (T, string) {
+	var v T
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return v, msg
+	}
+	return v, ""
+}
