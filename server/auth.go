@@ -261,7 +261,8 @@ func (s *Server) sessionUser(r *http.Request) (store.User, bool) {
 	return u, true
 }
 
-// originOK reports whether a browser socket's Origin is the console's.
+// originOK reports whether a browser socket's Origin is the console's:
+// the public URL's origin, or the origin the request was made to.
 func (s *Server) originOK(r *http.Request) bool {
 	origin := r.Header.Get("Origin")
 	if origin == "" {
@@ -271,8 +272,12 @@ func (s *Server) originOK(r *http.Request) bool {
 	if err != nil {
 		return false
 	}
-	if s.public != nil {
-		return strings.EqualFold(u.Scheme, s.public.Scheme) && strings.EqualFold(u.Host, s.public.Host)
+	if s.public != nil && strings.EqualFold(u.Scheme, s.public.Scheme) && strings.EqualFold(u.Host, s.public.Host) {
+		return true
 	}
+	// Same origin as the request (the console opened at another name of
+	// this server, say localhost for 127.0.0.1). A foreign page cannot
+	// pass: its Origin is its own, and the session cookie is not sent to
+	// a host name it was not set for.
 	return strings.EqualFold(u.Host, r.Host)
 }

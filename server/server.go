@@ -214,6 +214,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusServiceUnavailable, "This server was opened for administration only.")
 		return
 	}
+	if s.isClosing() {
+		w.Header().Set("Connection", "close")
+		writeErr(w, http.StatusServiceUnavailable, "The server is shutting down.")
+		return
+	}
 	s.router.ServeHTTP(w, r)
 }
 
