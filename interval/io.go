@@ -130,7 +130,7 @@ func (c *component) render() (protocol.ComponentRender, error) {
 type ioClient struct {
 	tx        *txState
 	send      func(ctx context.Context, ioCall, groupKey string) error
-	responses <-chan protocol.IOResponse
+	responses <-chan *protocol.IOResponse
 	dri       bool
 	mu        sync.Mutex // one IO call at a time
 }
@@ -250,7 +250,8 @@ func (c *ioClient) run(ctx context.Context, comps []*component, choices []Choice
 		select {
 		case <-ctx.Done():
 			return "", ctxErr(ctx)
-		case resp = <-c.responses:
+		case rp := <-c.responses:
+			resp = *rp
 		}
 		if resp.InputGroupKey != "" && resp.InputGroupKey != groupKey {
 			goto wait // a stale answer to an earlier call

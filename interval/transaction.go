@@ -21,7 +21,7 @@ type txState struct {
 	cancel context.CancelCauseFunc
 	dri    bool // displayResolvesImmediately
 
-	responses chan protocol.IOResponse
+	responses chan *protocol.IOResponse
 
 	mu        sync.Mutex
 	ioCall    string // last render, re-sent after a reconnection
@@ -97,7 +97,7 @@ func (c *Client) startTransaction(in protocol.StartTransactionInputs) {
 		ctx:       ctx,
 		cancel:    cancel,
 		dri:       in.DisplayResolvesImmediately != nil && *in.DisplayResolvesImmediately,
-		responses: make(chan protocol.IOResponse, 16),
+		responses: make(chan *protocol.IOResponse, 16),
 	}
 	tx := &Tx{
 		ID:           in.TransactionID,
@@ -256,7 +256,7 @@ func (c *Client) ioResponse(in protocol.IOResponseInputs) {
 			return
 		}
 		select {
-		case t.responses <- resp:
+		case t.responses <- &resp:
 		default:
 			c.log.Warn("dropping IO response: too many queued", "transaction", id)
 		}
