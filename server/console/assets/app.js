@@ -1,0 +1,166 @@
+// The Interval console: shell, navigation and routing.
+import { render } from 'preact'
+import { useEffect, useMemo, useState } from 'preact/hooks'
+import { html, store, useStore, useLocation, navigate, classes, dismissToast, nav } from './lib/util.js'
+import { socket, loadMe, setEnv, logout } from './lib/session.js'
+import { Icon, Spinner, Badge } from './lib/ui.js'
+import { buildTree, searchActions, actionName } from './lib/routes.js'
+import { HomeView, GroupView } from './views/home.js'
+import { RunView, TransactionView } from './views/run.js'
+import { HistoryView } from './views/history.js'
+import { QueueView } from './views/queue.js'
+import { SettingsView } from './views/settings.js'
+import { LoginView } from './views/login.js'
+
+function HostStatus({ routes, socketStatus }) {
+  if (socketStatus === 'reconnecting' || socketStatus === 'unauthorized') {
+    return html`<button type="button" class="status-chip status-warn" onClick=${() => socket.reconnectNow()} title="Reconnect now">
+      <${Spinner} size="sm" /><span class="status-text">Reconnecting to server…</span></button>`
+  }
+  if (!routes) return html`<span class="status-chip"><${Spinner} size="sm" /><span class="status-text">Connecting…</span></span>`
+  const online = (routes.hosts || []).filter(h => h.status === 'ONLINE')
+  const other = (routes.hosts || []).filter(h => h.status !== 'ONLINE')
+  const tone = online.length ? 'ok' : other.length ? 'warn' : 'off'
+  const text = online.length ? `${online.length} host${online.length > 1 ? 's' : ''} online` : other.length ? `Host ${other[0].status === 'RECONNECTING' ? 'reconnecting' : 'shutting down'}` : 'No hosts connected'
+  const title = (routes.hosts || []).map(h => `${h.sdkName || 'host'} ${h.sdkVersion || ''} · ${h.status}`).join('\n') || 'Start a host with an API key of this environment.'
+  return html`<span class=${`status-chip status-${tone}`} title=${title} data-testid="host-status"><span class="status-dot"></span><span class="status-text">${text}</span></span>`
+}
+
+function EnvSwitch({ env, envs }) {
+  return html`<label class="env-switch"><span class="sr-only">Environment</span>
+    <span class=${`env-dot env-${env}`}></span>
+    <select aria-label="Environment" value=${env} onChange=${e => setEnv(e.currentTarget.value)}>
+      ${envs.map(x => html`<option value=${x}>${x.charAt(0).toUpperCase() + x.slice(1)}</option>`)}
+    </select><${Icon} name="chevronDown" size=${14} /></label>`
+}
+
+function UserMenu({ me }) {
+  const [open, setOpen] = useState(false)
+  const u = me.user
+  const name = [u.firstName, u.lastName].filter(Boolean).join(' ') || u.email
+  const initials = (name.match(/\b\w/g) || ['?']).slice(0, 2).join('').toUpperCase()
+  useEffect(() => {
+    if (!open) return
+    const close = e => { if (!e.target.closest('.user-menu')) setOpen(false) }
+    document.addEventListener('mousedown', close)
+    return () => document.removeEventListener('mousedown', close)
+  }, [open])
+  return html`<div class="user-menu menu-wrap">
+    <button type="button" class="avatar-btn" aria-haspopup="menu" aria-expanded=${open} aria-label=${`Account: ${name}`} onClick=${() => setOpen(!open)}>
+      <span class="avatar">${initials}</span></button>
+    ${open && html`<div class="menu menu-right" role="menu">
+      <div class="menu-head"><div class="menu-name" data-testid="user-name">${name}</div><div class="muted small">${u.email} · ${u.role}</div></div>
+      <a class="menu-item" role="menuitem" href="/settings/account" onClick=${() => setOpen(false)}><${Icon} name="user" /> Account</a>
+      ${(u.role === 'admin' || u.role === 'developer') && html`<a class="menu-item" role="menuitem" href="/settings/keys" onClick=${() => setOpen(false)}><${Icon} name="key" /> API keys</a>`}
+      ${u.role === 'admin' && html`<a class="menu-item" role="menuitem" href="/settings/users" onClick=${() => setOpen(false)}><${Icon} name="users" /> Users and teams</a>`}
+      <button type="button" class="menu-item" role="menuitem" onClick=${logout}><${Icon} name="logout" /> Log out</button>
+    </div>`}
+  </div>`
+}
+
+function TreeGroup({ g, path, depth = 0 }) {
+  const active = path === `/pages/${g.slug}`
+  const inside = path.startsWith(`/pages/${g.slug}`) || path.startsWith(`/actions/${g.slug}/`)
+  const [open, setOpen] = useState(inside || depth === 0)
+  useEffect(() => { if (inside) setOpen(true) }, [inside])
+  return html`<li class="tree-group">
+    <div class="tree-row">
+      <button type="button" class="tree-toggle" aria-label=${open ? `Collapse ${g.name}` : `Expand ${g.name}`} aria-expanded=${open} onClick=${() => setOpen(!open)}><${Icon} name=${open ? 'chevronDown' : 'chevronRight'} size=${14} /></button>
+      <a class=${classes('tree-link', active && 'active')} href=${`/pages/${g.slug}`} aria-current=${active ? 'page' : undefined}><${Icon} name="folder" size=${15} class="tree-folder" />${g.name}</a>
+    </div>
+    ${open && html`<ul class="tree">${g.groups.map(c => html`<${TreeGroup} key=${c.slug} g=${c} path=${path} depth=${depth + 1} />`)}${g.actions.map(a => html`<${TreeAction} key=${a.slug} a=${a} path=${path} />`)}</ul>`}
+  </li>`
+}
+
+function TreeAction({ a, path }) {
+  const active = path === `/actions/${a.slug}`
+  return html`<li><a class=${classes('tree-link', active && 'active', !a.online && 'offline')} href=${`/actions/${a.slug}`} aria-current=${active ? 'page' : undefined}
+    title=${a.online ? '' : 'No host is online for this action'}>${actionName(a)}</a></li>`
+}
+
+function Sidebar({ routes, path, onNavigate }) {
+  const [q, setQ] = useState('')
+  const tree = useMemo(() => buildTree(routes), [routes])
+  const results = useMemo(() => searchActions(routes, q), [routes, q])
+  const me = store.state.me
+  const role = me && me.user.role
+  const link = (href, icon, label, match) => html`<a class=${classes('side-link', (match ? path.startsWith(match) : path === href) && 'active')} href=${href}><${Icon} name=${icon} />${label}</a>`
+  return html`<nav class="sidebar" aria-label="Actions" onClick=${e => { if (e.target.closest('a')) onNavigate() }}>
+    <div class="side-links">
+      ${link('/', 'grid', 'Dashboard')}
+      ${link('/history', 'history', 'History', '/history')}
+      ${link('/queue', 'inbox', 'Queue', '/queue')}
+      ${role && role !== 'member' && link('/settings/keys', 'key', 'API keys', '/settings/keys')}
+      ${role === 'admin' && link('/settings/users', 'users', 'Users and teams', '/settings/users')}
+    </div>
+    <label class="side-search"><${Icon} name="search" size=${14} /><input type="search" placeholder="Search actions" aria-label="Search actions" value=${q} onInput=${e => setQ(e.currentTarget.value)}
+      onKeyDown=${e => { if (e.key === 'Enter' && results[0]) { navigate(results[0].isPage ? `/pages/${results[0].slug}` : `/actions/${results[0].slug}`); setQ(''); onNavigate() } }} /></label>
+    ${!routes ? html`<div class="side-loading"><${Spinner} size="sm" /></div>` : q ? html`<ul class="tree tree-results">
+        ${results.length === 0 && html`<li class="muted small tree-empty">No actions match “${q}”</li>`}
+        ${results.map(r => html`<li><a class="tree-link" href=${r.isPage ? `/pages/${r.slug}` : `/actions/${r.slug}`} onClick=${() => setQ('')}>
+          ${r.isPage && html`<${Icon} name="folder" size=${15} class="tree-folder" />`}<span>${r.isPage ? r.name : actionName(r)}<span class="tree-slug">${r.slug}</span></span></a></li>`)}
+      </ul>` : html`<ul class="tree tree-root">
+        ${tree.groups.map(g => html`<${TreeGroup} key=${g.slug} g=${g} path=${path} />`)}
+        ${tree.actions.map(a => html`<${TreeAction} key=${a.slug} a=${a} path=${path} />`)}
+        ${tree.groups.length === 0 && tree.actions.length === 0 && html`<li class="muted small tree-empty">No actions yet</li>`}
+      </ul>`}
+  </nav>`
+}
+
+function Toasts({ toasts }) {
+  return html`<div class="toasts" aria-live="polite">${toasts.map(t => html`<div class=${`toast toast-${t.kind}`} key=${t.id} role="status">
+    <div>${t.title && html`<strong>${t.title}</strong>`}<div>${t.message}</div></div>
+    <button type="button" class="btn btn-ghost btn-icon btn-sm" aria-label="Dismiss" onClick=${() => dismissToast(t.id)}><${Icon} name="x" /></button></div>`)}</div>`
+}
+
+function route(path, search) {
+  const params = Object.fromEntries(new URLSearchParams(search))
+  let m
+  if (path === '/' || path === '') return html`<${HomeView} />`
+  if ((m = /^\/actions\/(.+)$/.exec(path))) return html`<${RunView} key=${path + search + nav.nonce} slug=${decodeURIComponent(m[1])} params=${params} />`
+  if ((m = /^\/pages\/(.+)$/.exec(path))) return html`<${GroupView} key=${path + search} slug=${decodeURIComponent(m[1])} params=${params} />`
+  if ((m = /^\/transactions\/([^/]+)$/.exec(path))) return html`<${TransactionView} key=${path} id=${decodeURIComponent(m[1])} />`
+  if (path === '/history') return html`<${HistoryView} params=${params} />`
+  if (path === '/queue') return html`<${QueueView} />`
+  if ((m = /^\/settings(?:\/(\w+))?$/.exec(path))) return html`<${SettingsView} tab=${m[1] || 'account'} />`
+  return html`<div class="page"><h1 class="page-title">Not found</h1><p class="muted">There is nothing at ${path}.</p><a class="btn btn-secondary" href="/">Go to the dashboard</a></div>`
+}
+
+function App() {
+  const s = useStore()
+  const loc = useLocation()
+  const [drawer, setDrawer] = useState(false)
+  const url = new URL(loc, location.origin)
+  const path = url.pathname
+
+  useEffect(() => { setDrawer(false) }, [loc])
+
+  if (s.me === undefined) return html`<div class="boot"><${Spinner} /></div>`
+  if (s.me === null || path === '/login') {
+    if (s.me && path === '/login') { navigate('/', { replace: true, force: true }); return null }
+    return html`<${LoginView} onLogin=${loadMe} /><${Toasts} toasts=${s.toasts} />`
+  }
+  const envs = s.me.environments && s.me.environments.length ? s.me.environments : ['development', 'production']
+  const org = s.me.organization || { name: 'Interval' }
+  return html`<div class=${classes('app', `env-is-${s.env}`, drawer && 'drawer-open')}>
+    <a class="skip" href="#main">Skip to content</a>
+    ${s.env !== 'production' && html`<div class="env-strip" role="note">${s.env.charAt(0).toUpperCase() + s.env.slice(1)} environment</div>`}
+    <header class="topbar">
+      <button type="button" class="btn btn-ghost btn-icon hamburger" aria-label="Open navigation" aria-expanded=${drawer} onClick=${() => setDrawer(!drawer)}><${Icon} name=${drawer ? 'x' : 'menu'} size=${20} /></button>
+      <a class="brand" href="/"><span class="brand-mark" aria-hidden="true"></span><span class="brand-name" data-testid="org-name">${org.name}</span></a>
+      <div class="topbar-spacer"></div>
+      <${HostStatus} routes=${s.routes} socketStatus=${s.socketStatus} />
+      <${EnvSwitch} env=${s.env} envs=${envs} />
+      <${UserMenu} me=${s.me} />
+    </header>
+    <div class="layout">
+      <${Sidebar} routes=${s.routes} path=${path} onNavigate=${() => setDrawer(false)} />
+      ${drawer && html`<div class="scrim" onClick=${() => setDrawer(false)}></div>`}
+      <main class="main" id="main" tabindex="-1">${route(path, url.search)}</main>
+    </div>
+    <${Toasts} toasts=${s.toasts} />
+  </div>`
+}
+
+render(html`<${App} />`, document.getElementById('app'))
+loadMe()

@@ -1,0 +1,165 @@
+// Display components of PROTOCOL.md §5.4.
+import { useMemo, useState } from 'preact/hooks'
+import { marked } from 'marked'
+import DOMPurify from 'dompurify'
+import { html, classes, fmtValue, routeHref, copyText, isISODate, fmtDateTime } from '../lib/util.js'
+import { Icon, ButtonItem, themeClass, Spinner } from '../lib/ui.js'
+
+// Links in rendered markdown and HTML open in a new tab, safely.
+DOMPurify.addHook('afterSanitizeAttributes', node => {
+  if (node.tagName === 'A' && node.getAttribute('href')) {
+    const href = node.getAttribute('href')
+    if (!href.startsWith('/') && !href.startsWith('#')) {
+      node.setAttribute('target', '_blank')
+      node.setAttribute('rel', 'noopener noreferrer')
+    }
+  }
+})
+
+export function sanitize(h) {
+  return DOMPurify.sanitize(h, { USE_PROFILES: { html: true }, FORBID_TAGS: ['style', 'form', 'input', 'button', 'textarea', 'select'] })
+}
+
+export function markdown(md) {
+  return sanitize(marked.parse(String(md || ''), { gfm: true, breaks: false, async: false }))
+}
+
+export function Markdown({ source, class: cls }) {
+  const h = useMemo(() => markdown(source), [source])
+  return html`<div class=${classes('prose', cls)} dangerouslySetInnerHTML=${{ __html: h }}></div>`
+}
+
+export function Heading({ comp, p }) {
+  const level = [2, 3, 4].includes(p.level) ? p.level : 2
+  const T = `h${level}`
+  return html`<div class=${`io-heading io-heading-${level}`}>
+    <div class="io-heading-text">
+      <${T} class="io-heading-title">${comp.label}</${T}>
+      ${p.description && html`<p class="io-heading-desc">${p.description}</p>`}
+    </div>
+    ${p.menuItems && p.menuItems.length > 0 && html`<div class="btn-row">${p.menuItems.map(it => html`<${ButtonItem} item=${it} />`)}</div>`}
+  </div>`
+}
+
+export function HTMLDisplay({ p }) {
+  const h = useMemo(() => sanitize(p.html || ''), [p.html])
+  return html`<div class="prose html-display" dangerouslySetInnerHTML=${{ __html: h }}></div>`
+}
+
+function download(name, text, type = 'text/plain') {
+  const a = document.createElement('a')
+  a.href = URL.createObjectURL(new Blob([text], { type }))
+  a.download = name
+  document.body.appendChild(a)
+  a.click()
+  setTimeout(() => { URL.revokeObjectURL(a.href); a.remove() }, 0)
+}
+
+const EXT = { javascript: 'js', typescript: 'ts', json: 'json', python: 'py', go: 'go', bash: 'sh', sh: 'sh', sql: 'sql', html: 'html', css: 'css', yaml: 'yaml', ruby: 'rb' }
+
+export function Code({ comp, p }) {
+  const code = p.code || ''
+  return html`<div class="code-block">
+    <div class="code-head"><span class="code-lang">${p.language || 'text'}</span>
+      <span class="code-tools">
+        <button type="button" class="btn btn-ghost btn-icon btn-sm" aria-label="Copy code" title="Copy" onClick=${() => copyText(code)}><${Icon} name="copy" /></button>
+        <button type="button" class="btn btn-ghost btn-icon btn-sm" aria-label="Download code" title="Download" onClick=${() => download(`${(comp.label || 'code').replace(/[^\w.-]+/g, '-').slice(0, 40)}.${EXT[p.language] || 'txt'}`, code)}><${Icon} name="download" /></button>
+      </span></div>
+    <pre class="code"><code>${code}</code></pre>
+  </div>`
+}
+
+export function Image({ p }) {
+  const size = p.size || p.width || p.height || 'medium'
+  if (!p.url) return html`<div class="muted">No image</div>`
+  return html`<figure class=${`io-image img-${size}`}><img src=${p.url} alt=${p.alt || ''} loading="lazy" /></figure>`
+}
+
+export function Video({ p }) {
+  const size = p.size || p.width || p.height || 'large'
+  return html`<div class=${`io-video img-${size}`}><video src=${p.url} controls loop=${!!p.loop} muted=${!!p.muted} playsinline preload="metadata"></video></div>`
+}
+
+export function Link({ comp, p }) {
+  const cls = classes('btn', themeClass(p.theme || 'primary'))
+  const href = p.href || p.url
+  if (href) return html`<div><a class=${cls} href=${href} target="_blank" rel="noopener noreferrer" download=${p.download}>${comp.label}</a></div>`
+  const slug = p.route || p.action
+  if (slug) return html`<div><a class=${cls} href=${routeHref(slug, p.params)}>${comp.label}</a></div>`
+  return html`<div><span class=${cls} aria-disabled="true">${comp.label}</span></div>`
+}
+
+function MetaValue({ item }) {
+  if (item.error) return html`<span class="meta-error" role="alert"><${Icon} name="alert" size=${14} /> ${item.error}</span>`
+  if (!('value' in item) && !item.image) return html`<span class="skeleton" aria-label="Loading"></span>`
+  const text = item.value == null ? '—' : fmtValue(item.value)
+  const img = item.image && item.image.url && html`<img class=${`meta-img img-${item.image.size || 'thumbnail'}`} src=${item.image.url} alt=${item.image.alt || ''} />`
+  const body = html`${img}${item.value != null || !img ? html`<span>${text}</span>` : null}`
+  if (item.url) return html`<a class="link" href=${item.url} target="_blank" rel="noopener noreferrer">${body}</a>`
+  if (item.route || item.action) return html`<a class="link" href=${routeHref(item.route || item.action, item.params)}>${body}</a>`
+  return body
+}
+
+export function Metadata({ comp, p }) {
+  const layout = p.layout || 'grid'
+  return html`<dl class=${`meta meta-${layout}`}>
+    ${(p.data || []).map(item => html`<div class="meta-item"><dt>${item.label}</dt><dd><${MetaValue} item=${item} /></dd></div>`)}
+  </dl>`
+}
+
+function ObjNode({ k, v, depth }) {
+  const [open, setOpen] = useState(depth < 2)
+  const isObj = v && typeof v === 'object' && !(v instanceof Date)
+  if (!isObj) {
+    let cls = 'obj-str'; let text
+    if (v === null || v === undefined) { cls = 'obj-null'; text = String(v) }
+    else if (v instanceof Date) { cls = 'obj-num'; text = fmtDateTime(v) }
+    else if (typeof v === 'number' || typeof v === 'boolean') { cls = 'obj-num'; text = String(v) }
+    else if (isISODate(v)) { cls = 'obj-num'; text = fmtDateTime(v) }
+    else text = JSON.stringify(v)
+    return html`<div class="obj-row">${k != null && html`<span class="obj-key">${k}:</span> `}<span class=${cls}>${text}</span></div>`
+  }
+  const entries = Array.isArray(v) ? v.map((x, i) => [String(i), x]) : Object.entries(v)
+  const summary = Array.isArray(v) ? `Array(${v.length})` : `{${entries.length} ${entries.length === 1 ? 'key' : 'keys'}}`
+  return html`<div class="obj-node">
+    <button type="button" class="obj-toggle" aria-expanded=${open} onClick=${() => setOpen(!open)}>
+      <${Icon} name=${open ? 'chevronDown' : 'chevronRight'} size=${12} />${k != null && html`<span class="obj-key">${k}:</span>`} <span class="muted">${summary}</span></button>
+    ${open && html`<div class="obj-children">${entries.map(([ck, cv]) => html`<${ObjNode} k=${ck} v=${cv} depth=${depth + 1} />`)}</div>`}
+  </div>`
+}
+
+export function ObjectView({ data, label }) {
+  const text = () => JSON.stringify(data, null, 2)
+  return html`<div class="obj">
+    <div class="obj-tools">
+      <button type="button" class="btn btn-ghost btn-icon btn-sm" aria-label="Copy JSON" title="Copy JSON" onClick=${() => copyText(text())}><${Icon} name="copy" /></button>
+      <button type="button" class="btn btn-ghost btn-icon btn-sm" aria-label="Download JSON" title="Download JSON" onClick=${() => download(`${(label || 'data').replace(/[^\w.-]+/g, '-').slice(0, 40)}.json`, text(), 'application/json')}><${Icon} name="download" /></button>
+    </div>
+    <${ObjNode} v=${data} depth=${0} />
+  </div>`
+}
+
+export function ProgressBar({ done, total, label }) {
+  const pct = total > 0 ? Math.min(100, Math.round((done / total) * 100)) : 0
+  return html`<div class="progress" role="progressbar" aria-valuemin="0" aria-valuemax=${total} aria-valuenow=${done} aria-label=${label || 'Progress'}>
+    <div class="progress-bar" style=${`width:${pct}%`}></div></div>`
+}
+
+export function ProgressSteps({ comp, p }) {
+  const s = p.steps || { completed: 0, total: 0 }
+  return html`<div class="progress-block">
+    ${p.currentStep && html`<div class="progress-title">${p.currentStep}</div>`}
+    <${ProgressBar} done=${s.completed} total=${s.total} label=${comp.label} />
+    <div class="muted small">Completed ${s.completed} of ${s.total}${p.subTitle ? ` · ${p.subTitle}` : ''}</div>
+  </div>`
+}
+
+export function ProgressIndeterminate() {
+  return html`<div class="progress-block"><${Spinner} /></div>`
+}
+
+export function ProgressList({ p }) {
+  return html`<ul class="plist">${(p.items || []).map(it => html`<li class=${classes('plist-item', it.isComplete && 'done')}>
+    <span class="plist-icon">${it.isComplete ? html`<${Icon} name="check" />` : html`<${Spinner} size="sm" />`}</span>
+    <span class="plist-label">${it.label}</span>${it.resultDescription && html`<span class="muted small">${it.resultDescription}</span>`}</li>`)}</ul>`
+}

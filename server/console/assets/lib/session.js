@@ -1,0 +1,52 @@
+// Session state shared by the views: the socket, the user and the routes.
+import { api, store, navigate, toast } from './util.js'
+import { ConsoleSocket } from './socket.js'
+
+export const socket = new ConsoleSocket({
+  onStatus: s => store.set({ socketStatus: s }),
+})
+window.__intervalSocket = socket
+socket.on('NOTIFY', d => toast(d.message, { title: d.title }))
+
+export async function loadMe() {
+  try {
+    const me = await api('GET', '/api/auth/me')
+    const envs = me.environments && me.environments.length ? me.environments : ['development', 'production']
+    let env = store.state.env
+    if (!envs.includes(env)) env = envs[0]
+    store.set({ me, env })
+    socket.start()
+    loadRoutes()
+  } catch (e) {
+    store.set({ me: null })
+  }
+}
+
+let routesTimer
+export async function loadRoutes() {
+  clearTimeout(routesTimer)
+  try {
+    const routes = await api('GET', `/api/console/routes?env=${encodeURIComponent(store.state.env)}`)
+    store.set({ routes, routesError: null })
+  } catch (e) {
+    if (e.status !== 401) store.set({ routesError: e.message })
+  }
+  // Host status changes without a push: refresh while the tab is visible.
+  routesTimer = setTimeout(() => { if (document.visibilityState === 'visible') loadRoutes(); else routesTimer = setTimeout(loadRoutes, 10000) }, 10000)
+}
+document.addEventListener('visibilitychange', () => { if (document.visibilityState === 'visible' && store.state.me) loadRoutes() })
+
+export function setEnv(env) {
+  if (env === store.state.env) return
+  localStorage.setItem('interval.env', env)
+  store.set({ env, routes: null })
+  loadRoutes()
+}
+
+export async function logout() {
+  try { await api('POST', '/api/auth/logout') } catch (e) { /* already out */ }
+  socket.stop()
+  store.set({ me: null, routes: null })
+  navigate('/login', { force: true })
+}
+

@@ -1,0 +1,246 @@
+// The browser side of Interval's wire protocol (PROTOCOL.md §1.4, §2):
+// ISocket framing (MESSAGE/ACK, ACK first, "ping" every 15 s, reconnect) and
+// DuplexRPC (counter ids, CALL/RESPONSE) over ws(s)://<origin>/websocket.
+
+const PING_INTERVAL = 15000
+const ACK_TIMEOUT = 10000
+
+// Server → browser calls answered with no data (void); all others get `true`.
+const VOID_METHODS = new Set(['CLIENT_USURPED', 'HOST_CLOSED_UNEXPECTEDLY', 'HOST_RECONNECTED'])
+
+export function uuid() {
+  if (globalThis.crypto && crypto.randomUUID) return crypto.randomUUID()
+  const b = crypto.getRandomValues(new Uint8Array(16))
+  b[6] = (b[6] & 0x0f) | 0x40
+  b[8] = (b[8] & 0x3f) | 0x80
+  const h = [...b].map(x => x.toString(16).padStart(2, '0')).join('')
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`
+}
+
+let rpcCounter = 0 // module-level, never reset (as in the official clients)
+
+export class NotConnectedError extends Error {
+  constructor() { super('Not connected to the server'); this.name = 'NotConnectedError' }
+}
+
+/**
+ * ConsoleSocket keeps one socket to the server open, reconnecting with a
+ * back-off, and exposes DuplexRPC calls and server-call handlers.
+ *
+ * status: 'connecting' | 'open' | 'reconnecting' | 'closed' | 'unauthorized'
+ */
+export class ConsoleSocket {
+  constructor({ url, onStatus = () => {}, onReady = () => {} } = {}) {
+    this.url = url || `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/websocket`
+    this.onStatus = onStatus
+    this.onReady = onReady
+    this.handlers = new Map()
+    this.acks = new Map() // message id → {resolve, reject, timer}
+    this.calls = new Map() // rpc id → {resolve, reject}
+    this.status = 'connecting'
+    this.ws = null
+    this.stopped = false
+    this.attempt = 0
+    this.readyWaiters = []
+  }
+
+  /** on registers the handler of a server → browser method. */
+  on(method, fn) {
+    if (!this.handlers.has(method)) this.handlers.set(method, new Set())
+    this.handlers.get(method).add(fn)
+    return () => this.handlers.get(method).delete(fn)
+  }
+
+  emit(method, data) {
+    for (const h of this.handlers.get(method) || []) {
+      try { h(data) } catch (e) { console.error(method, e) }
+    }
+  }
+
+  start() {
+    this.stopped = false
+    if (this.ws) return
+    this.setStatus('connecting')
+    this.connect()
+  }
+
+  stop() {
+    this.stopped = true
+    clearTimeout(this.retryTimer)
+    if (this.ws) this.ws.close(1000, 'Closed by client')
+    this.setStatus('closed')
+  }
+
+  setStatus(s) {
+    if (this.status === s) return
+    this.status = s
+    this.onStatus(s)
+    if (s === 'open') {
+      const w = this.readyWaiters
+      this.readyWaiters = []
+      w.forEach(f => f())
+    }
+  }
+
+  /** ready resolves once the socket is open and the client initialized. */
+  ready() {
+    if (this.status === 'open') return Promise.resolve()
+    return new Promise(res => this.readyWaiters.push(res))
+  }
+
+  connect() {
+    let ws
+    try {
+      ws = new WebSocket(this.url)
+    } catch (e) {
+      this.scheduleReconnect()
+      return
+    }
+    this.ws = ws
+    let initialized = false
+    const init = async () => {
+      if (initialized || this.ws !== ws) return
+      initialized = true
+      try {
+        await this.call('INITIALIZE_CLIENT', undefined, { force: true })
+      } catch (e) {
+        console.warn('INITIALIZE_CLIENT failed', e)
+      }
+      if (this.ws !== ws) return
+      this.attempt = 0
+      const again = this.openedBefore
+      this.openedBefore = true
+      this.setStatus('open')
+      this.onReady()
+      // Views re-attach to their transaction or page after a reconnect.
+      if (again) this.emit('__reconnected', {})
+    }
+    ws.onopen = () => {
+      this.pingTimer = setInterval(() => {
+        this.sendMessage('ping').catch(() => {})
+      }, PING_INTERVAL)
+      // The server confirms authentication with an "authenticated" MESSAGE;
+      // tolerate servers that skip it.
+      this.authTimer = setTimeout(init, 1500)
+    }
+    ws.onmessage = ev => {
+      if (this.ws !== ws) return
+      let frame
+      try {
+        frame = JSON.parse(ev.data)
+      } catch (e) {
+        console.warn('malformed frame', ev.data)
+        return
+      }
+      if (frame.type === 'ACK') {
+        const p = this.acks.get(frame.id)
+        if (p) {
+          this.acks.delete(frame.id)
+          clearTimeout(p.timer)
+          p.resolve()
+        }
+        return
+      }
+      if (frame.type !== 'MESSAGE') return
+      // ACK immediately, before processing.
+      ws.send(JSON.stringify({ type: 'ACK', id: frame.id }))
+      if (frame.data === 'authenticated') {
+        clearTimeout(this.authTimer)
+        init()
+        return
+      }
+      if (frame.data === 'ping') return
+      this.receive(frame.data)
+    }
+    ws.onclose = ev => {
+      clearInterval(this.pingTimer)
+      clearTimeout(this.authTimer)
+      if (this.ws !== ws) return
+      this.ws = null
+      for (const [, p] of this.acks) { clearTimeout(p.timer); p.reject(new NotConnectedError()) }
+      this.acks.clear()
+      for (const [, p] of this.calls) p.reject(new NotConnectedError())
+      this.calls.clear()
+      if (this.stopped) return
+      if (ev.code === 1008 && /auth|session|login/i.test(ev.reason || '')) {
+        this.setStatus('unauthorized')
+      }
+      this.scheduleReconnect()
+    }
+  }
+
+  scheduleReconnect() {
+    if (this.stopped) return
+    if (this.status !== 'unauthorized') this.setStatus(this.status === 'connecting' && this.attempt === 0 ? 'connecting' : 'reconnecting')
+    this.attempt++
+    const delay = Math.min(8000, 500 * 2 ** Math.min(this.attempt - 1, 4)) * (0.8 + Math.random() * 0.4)
+    clearTimeout(this.retryTimer)
+    this.retryTimer = setTimeout(() => this.connect(), delay)
+  }
+
+  /** reconnectNow skips the back-off (the "retry" link of the status chip). */
+  reconnectNow() {
+    if (this.ws || this.stopped) return
+    clearTimeout(this.retryTimer)
+    this.connect()
+  }
+
+  sendMessage(data) {
+    const ws = this.ws
+    if (!ws || ws.readyState !== WebSocket.OPEN) return Promise.reject(new NotConnectedError())
+    const id = uuid()
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.acks.delete(id)
+        reject(new Error('Timed out waiting for the server'))
+      }, ACK_TIMEOUT)
+      this.acks.set(id, { resolve, reject, timer })
+      ws.send(JSON.stringify({ type: 'MESSAGE', id, data }))
+    })
+  }
+
+  /** call sends a DuplexRPC CALL and resolves with the RESPONSE's data. */
+  async call(methodName, data, { force = false } = {}) {
+    if (!force && this.status !== 'open') await this.ready()
+    const id = String(++rpcCounter)
+    const env = { id, kind: 'CALL', methodName }
+    if (data !== undefined) env.data = data
+    const p = new Promise((resolve, reject) => this.calls.set(id, { resolve, reject }))
+    try {
+      await this.sendMessage(JSON.stringify(env))
+    } catch (e) {
+      this.calls.delete(id)
+      throw e
+    }
+    return p
+  }
+
+  receive(text) {
+    let env
+    try {
+      env = JSON.parse(text)
+    } catch (e) {
+      console.warn('malformed RPC envelope', text)
+      return
+    }
+    if (env.kind === 'RESPONSE') {
+      const p = this.calls.get(env.id)
+      if (p) {
+        this.calls.delete(env.id)
+        p.resolve(env.data)
+      }
+      return
+    }
+    if (env.kind !== 'CALL') return
+    const hs = this.handlers.get(env.methodName)
+    if (!hs || hs.size === 0) {
+      console.debug('unhandled server call', env.methodName)
+    }
+    for (const h of hs || []) {
+      try { h(env.data || {}) } catch (e) { console.error(env.methodName, e) }
+    }
+    const resp = { id: env.id, kind: 'RESPONSE', methodName: env.methodName }
+    if (!VOID_METHODS.has(env.methodName)) resp.data = true
+    this.sendMessage(JSON.stringify(resp)).catch(() => {})
+  }
+}

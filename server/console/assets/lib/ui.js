@@ -1,0 +1,131 @@
+// Small shared UI pieces: icons, buttons, badges, menus, empty states.
+import { useEffect, useRef, useState } from 'preact/hooks'
+import { html, classes, routeHref } from './util.js'
+
+const PATHS = {
+  search: 'M21 21l-4.3-4.3M10.5 18a7.5 7.5 0 1 1 0-15 7.5 7.5 0 0 1 0 15z',
+  chevronDown: 'M6 9l6 6 6-6',
+  chevronRight: 'M9 6l6 6-6 6',
+  check: 'M5 12.5l4.5 4.5L19 7.5',
+  x: 'M6 6l12 12M18 6L6 18',
+  menu: 'M4 6h16M4 12h16M4 18h16',
+  dots: 'M5 12h.01M12 12h.01M19 12h.01',
+  folder: 'M3 7a2 2 0 0 1 2-2h4l2 2h8a2 2 0 0 1 2 2v8a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2z',
+  bolt: 'M13 3L4 14h7l-1 7 9-11h-7z',
+  refresh: 'M20 11a8 8 0 0 0-14.8-4M4 5v4h4M4 13a8 8 0 0 0 14.8 4M20 19v-4h-4',
+  info: 'M12 16v-4M12 8h.01M12 21a9 9 0 1 1 0-18 9 9 0 0 1 0 18z',
+  alert: 'M12 9v4M12 17h.01M10.3 3.9L1.8 18a2 2 0 0 0 1.7 3h17a2 2 0 0 0 1.7-3L13.7 3.9a2 2 0 0 0-3.4 0z',
+  upload: 'M12 16V4M7 9l5-5 5 5M4 16v3a1 1 0 0 0 1 1h14a1 1 0 0 0 1-1v-3',
+  copy: 'M9 9h10v10H9zM5 15V5h10',
+  download: 'M12 4v12M7 11l5 5 5-5M4 20h16',
+  clock: 'M12 7v5l3 3M12 21a9 9 0 1 1 0-18 9 9 0 0 1 0 18z',
+  user: 'M20 21a8 8 0 0 0-16 0M12 11a4 4 0 1 0 0-8 4 4 0 0 0 0 8z',
+  key: 'M15 7a4 4 0 1 1-3.9 5H9v2H7v2H4v-3l5.1-5.1A4 4 0 0 1 15 7zM16 8h.01',
+  users: 'M17 21v-2a4 4 0 0 0-4-4H5a4 4 0 0 0-4 4v2M9 11a4 4 0 1 0 0-8 4 4 0 0 0 0 8zM23 21v-2a4 4 0 0 0-3-3.9M16 3.1a4 4 0 0 1 0 7.8',
+  history: 'M3 12a9 9 0 1 0 3-6.7L3 8M3 3v5h5M12 7v5l4 2',
+  inbox: 'M22 12h-6l-2 3h-4l-2-3H2M5.5 5h13l3.5 7v6a2 2 0 0 1-2 2H4a2 2 0 0 1-2-2v-6z',
+  grid: 'M4 4h7v7H4zM13 4h7v7h-7zM4 13h7v7H4zM13 13h7v7h-7z',
+  logout: 'M9 21H5a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2h4M16 17l5-5-5-5M21 12H9',
+  sun: 'M12 3v2M12 19v2M5 5l1.5 1.5M17.5 17.5L19 19M3 12h2M19 12h2M5 19l1.5-1.5M17.5 6.5L19 5M12 16a4 4 0 1 0 0-8 4 4 0 0 0 0 8z',
+  arrowLeft: 'M19 12H5M11 6l-6 6 6 6',
+  plug: 'M9 2v6M15 2v6M6 8h12v4a6 6 0 0 1-12 0zM12 18v4',
+  sortUp: 'M8 14l4-4 4 4',
+  sortDown: 'M8 10l4 4 4-4',
+  sortBoth: 'M8 9l4-4 4 4M8 15l4 4 4-4',
+  play: 'M7 4v16l13-8z',
+  calendar: 'M8 3v3M16 3v3M4 8h16M5 5h14a1 1 0 0 1 1 1v13a1 1 0 0 1-1 1H5a1 1 0 0 1-1-1V6a1 1 0 0 1 1-1z',
+}
+
+export function Icon({ name, size = 16, class: cls = '', title }) {
+  const d = PATHS[name] || PATHS.info
+  const dots = name === 'dots'
+  return html`<svg class=${classes('icon', cls)} width=${size} height=${size} viewBox="0 0 24 24" fill="none"
+    stroke="currentColor" stroke-width=${dots ? 3 : 2} stroke-linecap="round" stroke-linejoin="round"
+    aria-hidden=${title ? undefined : 'true'} role=${title ? 'img' : undefined}>${title && html`<title>${title}</title>`}<path d=${d} /></svg>`
+}
+
+export function Spinner({ size = 'md', label }) {
+  return html`<span class=${classes('spinner', `spinner-${size}`)} role="status" aria-label=${label || 'Loading'}></span>`
+}
+
+export function Dots() {
+  return html`<span class="dots" aria-hidden="true"><span></span><span></span><span></span></span>`
+}
+
+export function Badge({ tone = 'neutral', children, dot }) {
+  return html`<span class=${classes('badge', `badge-${tone}`)}>${dot && html`<span class="badge-dot"></span>`}${children}</span>`
+}
+
+export function themeClass(theme) {
+  switch (theme) {
+    case 'danger': return 'btn-danger'
+    case 'secondary': return 'btn-secondary'
+    case 'default': return 'btn-secondary'
+    default: return 'btn-primary'
+  }
+}
+
+/** ButtonItem renders a ButtonItem (page/heading menus, links) as a button link. */
+export function ButtonItem({ item, small }) {
+  const cls = classes('btn', themeClass(item.theme || 'secondary'), small && 'btn-sm')
+  if (item.disabled) return html`<button type="button" class=${cls} disabled>${item.label}</button>`
+  if (item.url) return html`<a class=${cls} href=${item.url} target="_blank" rel="noopener noreferrer">${item.label}</a>`
+  const slug = item.route || item.action
+  if (slug) return html`<a class=${cls} href=${routeHref(slug, item.params)}>${item.label}</a>`
+  return html`<button type="button" class=${cls} disabled>${item.label}</button>`
+}
+
+/** Popover menu opened by a "…" button; items are MenuItems. */
+export function RowMenu({ items, label = 'Actions' }) {
+  const [open, setOpen] = useState(false)
+  const ref = useRef()
+  useEffect(() => {
+    if (!open) return
+    const close = e => { if (!ref.current || !ref.current.contains(e.target)) setOpen(false) }
+    const esc = e => { if (e.key === 'Escape') setOpen(false) }
+    document.addEventListener('mousedown', close)
+    document.addEventListener('keydown', esc)
+    return () => { document.removeEventListener('mousedown', close); document.removeEventListener('keydown', esc) }
+  }, [open])
+  if (!items || !items.length) return null
+  return html`<div class="menu-wrap" ref=${ref}>
+    <button type="button" class="btn btn-ghost btn-icon btn-sm" aria-label=${label} aria-haspopup="menu" aria-expanded=${open} onClick=${() => setOpen(!open)}><${Icon} name="dots" /></button>
+    ${open && html`<div class="menu" role="menu">
+      ${items.map(it => {
+        const cls = classes('menu-item', it.theme === 'danger' && 'menu-danger')
+        if (it.disabled || !(it.url || it.route || it.action)) return html`<span class=${classes(cls, 'disabled')} role="menuitem" aria-disabled="true">${it.label}</span>`
+        if (it.url) return html`<a class=${cls} role="menuitem" href=${it.url} target="_blank" rel="noopener noreferrer" onClick=${() => setOpen(false)}>${it.label}</a>`
+        return html`<a class=${cls} role="menuitem" href=${routeHref(it.route || it.action, it.params)} onClick=${() => setOpen(false)}>${it.label}</a>`
+      })}
+    </div>`}
+  </div>`
+}
+
+export function Empty({ icon = 'inbox', title, children }) {
+  return html`<div class="empty"><div class="empty-icon"><${Icon} name=${icon} size=${22} /></div>
+    <div class="empty-title">${title}</div>${children && html`<div class="empty-body">${children}</div>`}</div>`
+}
+
+export function ErrorBox({ title = 'Something went wrong', message, children }) {
+  return html`<div class="alert alert-danger" role="alert"><${Icon} name="alert" /><div><strong>${title}</strong>${message && html`<div>${message}</div>`}${children}</div></div>`
+}
+
+export function Modal({ title, onClose, children, footer, labelledBy = 'modal-title' }) {
+  useEffect(() => {
+    const esc = e => { if (e.key === 'Escape' && onClose) onClose() }
+    document.addEventListener('keydown', esc)
+    return () => document.removeEventListener('keydown', esc)
+  }, [onClose])
+  return html`<div class="modal-backdrop" onMouseDown=${e => { if (e.target === e.currentTarget && onClose) onClose() }}>
+    <div class="modal" role="dialog" aria-modal="true" aria-labelledby=${labelledBy}>
+      <div class="modal-head"><h2 id=${labelledBy}>${title}</h2>${onClose && html`<button type="button" class="btn btn-ghost btn-icon btn-sm" aria-label="Close" onClick=${onClose}><${Icon} name="x" /></button>`}</div>
+      <div class="modal-body">${children}</div>
+      ${footer && html`<div class="modal-foot">${footer}</div>`}
+    </div>
+  </div>`
+}
+
+export const isMac = /Mac|iPhone|iPad/.test(navigator.platform || navigator.userAgent)
+export function Kbd() {
+  return html`<span class="kbd-hint" aria-hidden="true">${isMac ? '⌘' : 'Ctrl'}+Enter</span>`
+}

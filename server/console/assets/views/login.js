@@ -1,0 +1,40 @@
+// Login (POST /api/auth/login).
+import { useEffect, useState } from 'preact/hooks'
+import { html, api, navigate } from '../lib/util.js'
+import { Spinner } from '../lib/ui.js'
+
+export function LoginView({ onLogin }) {
+  const [email, setEmail] = useState('')
+  const [password, setPassword] = useState('')
+  const [error, setError] = useState(null)
+  const [busy, setBusy] = useState(false)
+  useEffect(() => { document.title = 'Log in · Interval' }, [])
+  const submit = async e => {
+    e.preventDefault()
+    setBusy(true)
+    setError(null)
+    try {
+      await api('POST', '/api/auth/login', { email: email.trim(), password })
+      const back = new URLSearchParams(location.search).get('next')
+      if (location.pathname === '/login') navigate(back && back.startsWith('/') && !back.startsWith('//') ? back : '/', { replace: true, force: true })
+      await onLogin()
+    } catch (x) {
+      setError(x.status === 401 ? 'That email and password do not match an account.' : x.message)
+      setBusy(false)
+    }
+  }
+  return html`<main class="login">
+    <form class="login-box" onSubmit=${submit} aria-labelledby="login-title">
+      <div class="brand brand-lg"><span class="brand-mark" aria-hidden="true"></span><span class="brand-name">Interval</span></div>
+      <h1 id="login-title" class="login-title">Welcome back</h1>
+      <p class="muted">Log in to run your team's tools.</p>
+      <label class="field-label" for="login-email">Email</label>
+      <input id="login-email" class="input" type="email" autocomplete="username" required autoFocus value=${email} onInput=${e => setEmail(e.currentTarget.value)} />
+      <label class="field-label" for="login-password">Password</label>
+      <input id="login-password" class="input" type="password" autocomplete="current-password" required value=${password} onInput=${e => setPassword(e.currentTarget.value)} />
+      ${error && html`<div class="alert alert-danger" role="alert">${error}</div>`}
+      <button type="submit" class="btn btn-primary btn-block" disabled=${busy}>${busy && html`<${Spinner} size="sm" />`}Log in</button>
+      <p class="muted small login-foot">No account yet? Ask an admin for a login link. The server prints a first-run link for the first admin when it starts.</p>
+    </form>
+  </main>`
+}

@@ -1,0 +1,316 @@
+// Running an action: POST /api/console/transactions, then the transaction's
+// live stream over the socket (RENDER, LOADING_STATE, LOG, REDIRECT,
+// TRANSACTION_COMPLETED, HOST_CLOSED_UNEXPECTEDLY, HOST_RECONNECTED, ...).
+import { useEffect, useRef, useState } from 'preact/hooks'
+import { html, api, store, useStore, navigate, classes, routeHref, deserialize, fmtDateTime, fmtValue, fmtDuration, setNavigationGuard, toast, txStatus, paramsQuery, nav } from '../lib/util.js'
+import { socket } from '../lib/session.js'
+import { Icon, Spinner, ErrorBox, Empty, Badge } from '../lib/ui.js'
+import { findAction, actionName } from '../lib/routes.js'
+import { IOForm, parseRender, isDisplay } from '../io/form.js'
+import { ObjectView } from '../io/displays.js'
+import { LoadingState } from './home.js'
+
+const LIVE = new Set(['PENDING', 'RUNNING', 'AWAITING_INPUT', 'HOST_DROPPED'])
+
+/** parseResult decodes the JSON text of an action result (PROTOCOL.md §4.6). */
+export function parseResult(text, resultStatus) {
+  if (text == null || text === '') return { status: resultStatus || 'SUCCESS', data: null }
+  try {
+    const r = typeof text === 'string' ? JSON.parse(text) : text
+    if (r && typeof r === 'object' && 'status' in r && 'data' in r) {
+      return { status: resultStatus || r.status, data: deserialize(r.data, r.meta) }
+    }
+    return { status: resultStatus || 'SUCCESS', data: r }
+  } catch (e) {
+    return { status: resultStatus || 'SUCCESS', data: String(text) }
+  }
+}
+
+function isFlat(o) {
+  return o && typeof o === 'object' && !Array.isArray(o) && !(o instanceof Date) &&
+    Object.values(o).every(v => v === null || typeof v !== 'object' || v instanceof Date)
+}
+
+export function ResultView({ result, at }) {
+  if (!result) return null
+  const { status, data } = result
+  if (status === 'FAILURE') {
+    const d = data || {}
+    return html`<div class="result" data-testid="result">
+      <div class="result-head"><span class="result-icon result-icon-error"><${Icon} name="x" /></span><span><strong>Error</strong>${at && html` at ${fmtDateTime(at)}`}</span></div>
+      <div class="alert alert-danger result-error" role="alert"><div>
+        <div class="result-error-msg"><strong>${d.error || 'Error'}:</strong> ${d.message || (typeof data === 'string' ? data : 'The action failed.')}</div>
+        ${d.cause && html`<div class="small">Cause: ${d.cause}</div>`}
+        <div class="small muted">Check the host's logs for more information.</div>
+      </div></div>
+    </div>`
+  }
+  if (status === 'CANCELED') {
+    return html`<div class="result" data-testid="result"><div class="result-head"><span class="result-icon"><${Icon} name="x" /></span><span><strong>Canceled</strong>${at && html` at ${fmtDateTime(at)}`}</span></div></div>`
+  }
+  const head = html`<div class="result-head"><span class="result-icon result-icon-ok"><${Icon} name="check" /></span><span><strong>${status === 'REDIRECTED' ? 'Redirected' : 'Completed'}</strong>${at && html` at ${fmtDateTime(at)}`}</span></div>`
+  let body = null
+  if (data !== null && data !== undefined) {
+    if (isFlat(data)) {
+      body = html`<dl class="kv">${Object.entries(data).map(([k, v]) => html`<div class="kv-row"><dt>${k}</dt><dd>${fmtValue(v)}</dd></div>`)}</dl>`
+    } else if (typeof data === 'object') {
+      body = html`<${ObjectView} data=${data} label="result" />`
+    } else {
+      body = html`<div class="result-value">${fmtValue(data)}</div>`
+    }
+  }
+  return html`<div class="result" data-testid="result">${head}${body && html`<div class="result-body"><div class="result-label">Result</div>${body}</div>`}</div>`
+}
+
+export function LogsPanel({ logs, live }) {
+  const [open, setOpen] = useState(true)
+  const ref = useRef()
+  useEffect(() => { if (open && ref.current && live) ref.current.scrollTop = ref.current.scrollHeight }, [logs.length, open])
+  if (!logs.length) return null
+  return html`<section class="logs" aria-label="Logs">
+    <button type="button" class="logs-head" aria-expanded=${open} onClick=${() => setOpen(!open)}>
+      <${Icon} name=${open ? 'chevronDown' : 'chevronRight'} size=${14} /><span>Logs</span><span class="count">${logs.length}</span></button>
+    ${open && html`<ol class="logs-body" ref=${ref}>${logs.map(l => html`<li class="log-line" key=${l.index}><time class="log-time" datetime=${new Date(l.timestamp).toISOString()}>${new Date(l.timestamp).toLocaleTimeString()}</time><pre>${l.data == null ? '' : l.data}</pre></li>`)}</ol>`}
+  </section>`
+}
+
+function Params({ params }) {
+  const entries = Object.entries(params || {})
+  if (!entries.length) return null
+  return html`<div class="params" aria-label="Parameters">${entries.map(([k, v]) => html`<span class="param"><span class="param-key">${k}</span><span class="param-val">${fmtValue(v)}</span></span>`)}</div>`
+}
+
+/**
+ * RunView runs the action slug (a new transaction), or attaches to the live
+ * transaction txId.
+ */
+export function RunView({ slug, params, txId: attachTo, summary }) {
+  const s = useStore()
+  const action = findAction(s.routes, slug)
+  const [txId, setTxId] = useState(attachTo || null)
+  const [startError, setStartError] = useState(null)
+  const [items, setItems] = useState([]) // {render, frozen}
+  const [submitting, setSubmitting] = useState(false)
+  const [loading, setLoading] = useState(null)
+  const [logs, setLogs] = useState([])
+  const [result, setResult] = useState(null)
+  const [completedAt, setCompletedAt] = useState(null)
+  const [hostGone, setHostGone] = useState(summary && summary.status === 'HOST_DROPPED')
+  const [usurped, setUsurped] = useState(false)
+  const [connectError, setConnectError] = useState(null)
+  const [attempt, setAttempt] = useState(0)
+  const txRef = useRef(txId)
+  txRef.current = txId
+  const done = !!result
+  const name = action ? actionName(action) : (summary && summary.actionName) || slug
+
+  useEffect(() => { document.title = `${name} · Interval` }, [name])
+
+  // Start a new transaction.
+  useEffect(() => {
+    if (attachTo) return
+    let alive = true
+    setStartError(null)
+    api('POST', '/api/console/transactions', { slug, env: store.state.env, params: params || {} })
+      .then(r => { if (alive) setTxId(r.id) })
+      .catch(e => { if (alive) setStartError(e) })
+    return () => { alive = false }
+  }, [slug, attempt])
+
+  // Attach to the transaction's stream.
+  useEffect(() => {
+    if (!txId) return
+    let alive = true
+    const mine = d => d && d.transactionId === txId
+    const offs = [
+      socket.on('RENDER', d => {
+        if (!mine(d)) return
+        let r
+        try { r = parseRender(d.toRender) } catch (e) { toast(e.message, { kind: 'error', title: 'Cannot show this step' }); return }
+        setHostGone(false)
+        setLoading(null)
+        setSubmitting(false)
+        setItems(prev => {
+          const last = prev[prev.length - 1]
+          if (last && !last.frozen && last.render.inputGroupKey === r.inputGroupKey) return [...prev.slice(0, -1), { render: r }]
+          // Append UI: earlier display-only calls stay on screen above.
+          const kept = prev.filter(it => it.render.toRender.every(c => isDisplay(c.methodName)) && it.render.inputGroupKey !== r.inputGroupKey).map(it => ({ ...it, frozen: true }))
+          return [...kept, { render: r }]
+        })
+      }),
+      socket.on('LOADING_STATE', d => {
+        if (!mine(d)) return
+        setLoading(d)
+        setSubmitting(false)
+        setItems(prev => prev.filter(it => it.render.toRender.every(c => isDisplay(c.methodName))).map(it => ({ ...it, frozen: true })))
+      }),
+      socket.on('LOG', d => {
+        if (!mine(d)) return
+        setLogs(prev => (prev.some(l => l.index === d.index && l.timestamp === d.timestamp) ? prev : [...prev, d].sort((a, b) => a.index - b.index)))
+      }),
+      socket.on('REDIRECT', d => {
+        if (!mine(d)) return
+        setNavigationGuard(null)
+        if (d.url) {
+          if (d.download != null) {
+            const a = document.createElement('a'); a.href = d.url; a.download = d.download || ''; document.body.appendChild(a); a.click(); a.remove()
+          } else if (d.replace) location.replace(d.url)
+          else location.assign(d.url)
+        } else if (d.route || d.action) {
+          navigate(routeHref(d.route || d.action, d.params), { replace: !!d.replace, force: true })
+        }
+      }),
+      socket.on('TRANSACTION_COMPLETED', d => {
+        if (!mine(d)) return
+        setResult(parseResult(d.result, d.resultStatus))
+        setCompletedAt(new Date())
+        setLoading(null)
+        setSubmitting(false)
+        setHostGone(false)
+        setItems(prev => prev.filter(it => it.render.toRender.every(c => isDisplay(c.methodName))).map(it => ({ ...it, frozen: false, done: true })))
+      }),
+      socket.on('HOST_CLOSED_UNEXPECTEDLY', d => { if (mine(d)) setHostGone(true) }),
+      socket.on('HOST_RECONNECTED', d => { if (mine(d)) setHostGone(false) }),
+      socket.on('CLIENT_USURPED', d => { if (mine(d)) setUsurped(true) }),
+    ]
+    const connect = async () => {
+      setConnectError(null)
+      try {
+        const ok = await socket.call('CONNECT_TO_TRANSACTION_AS_CLIENT', { transactionId: txId })
+        if (alive && ok === false) setConnectError('This transaction could not be opened. It may have ended or belong to someone else.')
+        if (alive && ok) setUsurped(false)
+      } catch (e) {
+        if (alive) setConnectError(e.message)
+      }
+    }
+    connect()
+    offs.push(socket.on('__reconnected', connect))
+    window.__intervalReconnect = connect
+    return () => {
+      alive = false
+      offs.forEach(f => f())
+      socket.call('LEAVE_TRANSACTION', { transactionId: txId }).catch(() => {})
+    }
+  }, [txId])
+
+  // Warn before leaving a running transaction (warnOnClose, default true).
+  const running = txId && !done && !startError && !connectError
+  const warn = running && (!action || action.warnOnClose !== false)
+  useEffect(() => {
+    if (!warn) return
+    const before = e => { e.preventDefault(); e.returnValue = '' }
+    window.addEventListener('beforeunload', before)
+    setNavigationGuard(() => window.confirm('Leave this transaction? It will be canceled.'))
+    return () => { window.removeEventListener('beforeunload', before); setNavigationGuard(null) }
+  }, [warn])
+
+  const respond = (render, kind, values, choice) => {
+    const resp = { id: render.id, transactionId: txId, inputGroupKey: render.inputGroupKey, values, kind }
+    if (choice !== undefined) resp.choice = choice
+    if (kind === 'RETURN') setSubmitting(true)
+    socket.call('RESPOND_TO_IO_CALL', { transactionId: txId, ioResponse: JSON.stringify(resp) })
+      .then(ok => {
+        if (ok === false) {
+          setSubmitting(false)
+          toast('The server did not accept this response.', { kind: 'error' })
+        }
+      })
+      .catch(e => { setSubmitting(false); toast(e.message, { kind: 'error' }) })
+  }
+
+  const cancel = async () => {
+    try {
+      setNavigationGuard(null)
+      await api('POST', `/api/console/transactions/${encodeURIComponent(txId)}/cancel`)
+      setResult({ status: 'CANCELED', data: null })
+      setCompletedAt(new Date())
+      setItems(prev => prev.filter(it => it.render.toRender.every(c => isDisplay(c.methodName))))
+      setLoading(null)
+    } catch (e) {
+      toast(e.message, { kind: 'error', title: 'Could not cancel' })
+    }
+  }
+  const restart = () => {
+    if (warn && !window.confirm('Start over? This transaction will be canceled.')) return
+    setNavigationGuard(null)
+    const href = `/actions/${slug}${paramsQuery(params)}`
+    nav.nonce++
+    navigate(href, { replace: true, force: true })
+  }
+  const back = () => {
+    const group = action && action.groupSlug
+    navigate(group ? `/pages/${group}` : '/', { force: !warn })
+  }
+
+  const active = items.length ? items[items.length - 1] : null
+  const waiting = txId && !done && !loading && !items.some(it => !it.frozen && !it.done) && !connectError
+  return html`<div class="page run">
+    <div class="page-head run-head">
+      <div class="run-title">
+        <h1 class="page-title">${name}</h1>
+        ${action && action.description && html`<p class="page-desc">${action.description}</p>`}
+        <${Params} params=${summary ? summary.params : params} />
+      </div>
+      <div class="btn-row run-buttons">
+        ${(done || startError) && html`<button type="button" class="btn btn-secondary" onClick=${restart}><${Icon} name="refresh" />New transaction</button>`}
+        ${running ? html`<button type="button" class="btn btn-secondary" onClick=${cancel} data-testid="cancel">Cancel</button>`
+          : html`<button type="button" class="btn btn-secondary" onClick=${back}><${Icon} name="arrowLeft" />Go back</button>`}
+      </div>
+    </div>
+
+    ${startError && (startError.status === 409
+      ? html`<${Empty} icon="plug" title="No host is online for this action"><p>${startError.message}. Start a host that serves <code>${slug}</code> in ${s.env}, then try again.</p><p><button type="button" class="btn btn-primary" onClick=${() => setAttempt(attempt + 1)}>Try again</button></p></${Empty}>`
+      : html`<${ErrorBox} title=${startError.status === 404 ? 'Action not found' : startError.status === 403 ? 'You do not have access to this action' : 'Could not start the action'} message=${startError.message} />`)}
+    ${connectError && html`<${ErrorBox} title="Could not open this transaction" message=${connectError} />`}
+    ${hostGone && !done && html`<div class="alert alert-warning host-gone" role="status" data-testid="host-reconnecting"><${Spinner} size="sm" /><div><strong>The host disconnected.</strong> Waiting for it to reconnect — your transaction will continue where it left off.</div></div>`}
+    ${usurped && html`<div class="alert alert-info" role="status"><${Icon} name="info" /><div>This transaction was opened in another tab or window. <button type="button" class="btn btn-secondary btn-sm" onClick=${() => window.__intervalReconnect && window.__intervalReconnect()}>Continue here</button></div></div>`}
+
+    <div class="run-body">
+      ${items.map((it, i) => html`<div class=${classes('run-step', it.frozen && 'is-frozen')} key=${it.render.inputGroupKey}>
+        <${IOForm} key=${it.render.inputGroupKey} render=${it.render} mode=${it.frozen || it.done ? 'frozen' : 'transaction'}
+          disabled=${hostGone || usurped || done} submitting=${submitting && it === active}
+          onRespond=${(kind, values, choice) => respond(it.render, kind, values, choice)} />
+      </div>`)}
+      <${LoadingState} state=${!done && loading} />
+      ${waiting && !startError && html`<div class="loading-state" role="status"><span class="dots"><span></span><span></span><span></span></span><div class="loading-label muted">${submitting ? 'Submitting…' : 'Waiting for the host…'}</div></div>`}
+      ${!txId && !startError && html`<div class="loading-state" role="status"><span class="dots"><span></span><span></span><span></span></span><div class="loading-label muted">Starting…</div></div>`}
+      <${ResultView} result=${result} at=${completedAt} />
+      ${done && txId && html`<p class="small"><a class="link" href=${`/transactions/${txId}`}>Transaction details</a></p>`}
+    </div>
+    <${LogsPanel} logs=${logs} live=${!done} />
+  </div>`
+}
+
+/** TransactionView shows a run: live (attached) or finished (from history). */
+export function TransactionView({ id }) {
+  const [tx, setTx] = useState(null)
+  const [error, setError] = useState(null)
+  useEffect(() => {
+    api('GET', `/api/console/transactions/${encodeURIComponent(id)}`).then(setTx).catch(setError)
+  }, [id])
+  if (error) return html`<div class="page"><${ErrorBox} title=${error.status === 404 ? 'Transaction not found' : 'Could not load the transaction'} message=${error.message} /></div>`
+  if (!tx) return html`<div class="page"><div class="center"><${Spinner} /></div></div>`
+  if (LIVE.has(tx.status)) return html`<${RunView} slug=${tx.slug} txId=${tx.id} summary=${tx} params=${tx.params} />`
+  const st = txStatus(tx)
+  const result = tx.status === 'CANCELED' ? { status: 'CANCELED', data: null } : parseResult(tx.result, tx.resultStatus)
+  return html`<div class="page">
+    <nav class="crumbs" aria-label="Breadcrumb"><a href="/history">History</a></nav>
+    <div class="page-head">
+      <div>
+        <h1 class="page-title">${tx.actionName || tx.slug}</h1>
+        <p class="page-desc">${tx.slug}</p>
+      </div>
+      <div class="btn-row"><a class="btn btn-secondary" href=${`/actions/${tx.slug}${paramsQuery(tx.params)}`}><${Icon} name="refresh" />Run again</a></div>
+    </div>
+    <dl class="meta meta-grid tx-meta">
+      <div class="meta-item"><dt>Status</dt><dd><${Badge} tone=${st.tone} dot>${st.label}</${Badge}></dd></div>
+      <div class="meta-item"><dt>Run by</dt><dd>${(tx.user && (tx.user.name || tx.user.email)) || '—'}</dd></div>
+      <div class="meta-item"><dt>Started</dt><dd>${fmtDateTime(tx.createdAt)}</dd></div>
+      <div class="meta-item"><dt>Duration</dt><dd>${fmtDuration(tx.durationMs)}</dd></div>
+      <div class="meta-item"><dt>Environment</dt><dd>${tx.env}</dd></div>
+    </dl>
+    ${tx.params && Object.keys(tx.params).length > 0 && html`<section class="section"><h2 class="section-title">Parameters</h2><dl class="kv">${Object.entries(tx.params).map(([k, v]) => html`<div class="kv-row"><dt>${k}</dt><dd>${fmtValue(v)}</dd></div>`)}</dl></section>`}
+    <section class="section"><h2 class="section-title">Result</h2><${ResultView} result=${result} at=${tx.completedAt} /></section>
+    <${LogsPanel} logs=${tx.logs || []} />
+  </div>`
+}

@@ -1,0 +1,268 @@
+package console_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"go.uber.org/goleak"
+
+	"github.com/interval-go/sdk/server"
+	"github.com/interval-go/sdk/server/console/internal/testhost"
+)
+
+const (
+	opEmail    = "operator@example.com"
+	opPassword = "correct-horse-battery"
+	chromium   = "/usr/bin/chromium"
+	waitLimit  = 20 * time.Second
+)
+
+// env is one server, one host and one browser tab, all ended by the test's
+// cleanup.
+type env struct {
+	t    *testing.T
+	srv  *server.Server
+	url  string
+	host *testhost.Host
+	ctx  context.Context // the browser tab
+}
+
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	p := os.Getenv("INTERVAL_CHROMIUM")
+	if p == "" {
+		p = chromium
+	}
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("browser tests need Debian's chromium at %s (apt-get install chromium) or INTERVAL_CHROMIUM: %v", p, err)
+	}
+	return p
+}
+
+func newEnv(t *testing.T, actions []testhost.Action, pages []testhost.Page) *env {
+	t.Helper()
+	t.Cleanup(func() {
+		goleak.VerifyNone(t,
+			goleak.IgnoreTopFunction("net/http.(*persistConn).readLoop"),
+			goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"),
+			goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"),
+		)
+	})
+	exec := chromiumPath(t)
+	ctx := context.Background()
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	public := "http://" + ln.Addr().String()
+	srv, err := server.New(ctx, server.Options{DataDir: t.TempDir(), PublicURL: public, OrgName: "Acme Corp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewUnstartedServer(srv)
+	hs.Listener.Close()
+	hs.Listener = ln
+	hs.Start()
+	t.Cleanup(func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(sctx); err != nil {
+			t.Errorf("server shutdown: %v", err)
+		}
+		hs.Close()
+	})
+	if _, err := srv.CreateUser(ctx, opEmail, "admin", opPassword, nil); err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, srv: srv, url: public}
+	if actions != nil || pages != nil {
+		key, err := srv.CreateAPIKey(ctx, opEmail, "development")
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := testhost.Start(ctx, testhost.Options{Endpoint: "ws://" + ln.Addr().String() + "/websocket", APIKey: key, Actions: actions, Pages: pages})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.host = h
+		t.Cleanup(h.Close)
+	}
+
+	actx, acancel := chromedp.NewExecAllocator(ctx,
+		chromedp.ExecPath(exec), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true), chromedp.Flag("disable-extensions", true),
+		chromedp.Flag("hide-scrollbars", true), chromedp.Flag("force-color-profile", "srgb"),
+		chromedp.WindowSize(1280, 900))
+	tctx, tcancel := chromedp.NewContext(actx)
+	t.Cleanup(func() {
+		tcancel()
+		acancel()
+	})
+	e.ctx = tctx
+	// The first action starts the browser: run it on the tab's own context
+	// (a derived context with a deadline would end the browser with it).
+	if err := chromedp.Do(tctx, chromedp.EmulateViewport(1280, 900)); err != nil {
+		t.Fatalf("starting %s: %v", exec, err)
+	}
+	return e
+}
+
+// do runs browser actions with a deadline, failing the test on error.
+func (e *env) do(actions ...chromedp.Action[chromedp.Void]) {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(e.ctx, waitLimit)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		e.t.Fatalf("browser: %v\n%s", err, e.pageText())
+	}
+}
+
+func (e *env) pageText() string {
+	ctx, cancel := context.WithTimeout(e.ctx, 2*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
+	if err != nil {
+		return "(page text unavailable: " + err.Error() + ")"
+	}
+	if len(s) > 3000 {
+		s = s[:3000] + "…"
+	}
+	return "page text:\n" + s
+}
+
+// eval evaluates a JS expression.
+func eval[T any](e *env, expr string) T {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(e.ctx, waitLimit)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		e.t.Fatalf("eval %s: %v", expr, err)
+	}
+	return v
+}
+
+func js(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// waitJS waits until the JS expression is truthy.
+func (e *env) waitJS(expr, what string) {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(e.ctx, waitLimit)
+	defer cancel()
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingInterval(50*time.Millisecond))); err != nil {
+		e.t.Fatalf("waiting for %s: %v\n%s", what, err, e.pageText())
+	}
+}
+
+// waitText waits until the element matched by css contains text.
+func (e *env) waitText(css, text string) {
+	e.t.Helper()
+	e.waitJS(fmt.Sprintf(`(() => { const els = document.querySelectorAll(%s); return [...els].some(el => el.innerText.includes(%s)) })()`, js(css), js(text)),
+		fmt.Sprintf("%q in %s", text, css))
+}
+
+// waitNoText waits until no element matched by css contains text.
+func (e *env) waitNoText(css, text string) {
+	e.t.Helper()
+	e.waitJS(fmt.Sprintf(`(() => { const els = document.querySelectorAll(%s); return ![...els].some(el => el.innerText.includes(%s)) })()`, js(css), js(text)),
+		fmt.Sprintf("no %q in %s", text, css))
+}
+
+// text returns the innerText of the first element matched by css.
+func (e *env) text(css string) string {
+	e.t.Helper()
+	e.waitJS(fmt.Sprintf(`!!document.querySelector(%s)`, js(css)), css)
+	return eval[string](e, fmt.Sprintf(`document.querySelector(%s).innerText`, js(css)))
+}
+
+// clickButton clicks the visible button (or link) whose text starts with label.
+func (e *env) clickButton(label string) {
+	e.t.Helper()
+	e.do(chromedp.Click(fmt.Sprintf(`//*[self::button or self::a][starts-with(normalize-space(.), %s)]`, xq(label)), chromedp.NodeVisible))
+}
+
+func xq(s string) string {
+	if !strings.Contains(s, `"`) {
+		return `"` + s + `"`
+	}
+	return `'` + s + `'`
+}
+
+// field returns the CSS selector of the control of the field labelled label.
+func field(label, control string) string {
+	return fmt.Sprintf(`.field[data-label=%s] %s`, js(label), control)
+}
+
+func (e *env) typeInto(css, text string) {
+	e.t.Helper()
+	e.do(chromedp.Click(chromedp.CSS(css), chromedp.NodeVisible), chromedp.SendKeys(chromedp.CSS(css), text))
+}
+
+func (e *env) navigate(path string) {
+	e.t.Helper()
+	e.do(chromedp.Navigate(e.url + path))
+}
+
+func (e *env) login() {
+	e.t.Helper()
+	e.navigate("/login")
+	e.typeInto("#login-email", opEmail)
+	e.typeInto("#login-password", opPassword)
+	e.clickButton("Log in")
+	e.waitText(".brand-name", "Acme Corp")
+}
+
+// shot saves a full-page screenshot at both widths into the artifacts
+// directory ($INTERVAL_ARTIFACTS, default artifacts/screenshots at the
+// repository root) and restores the desktop viewport.
+func (e *env) shot(name string) {
+	e.t.Helper()
+	dir := os.Getenv("INTERVAL_ARTIFACTS")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "artifacts", "screenshots")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		e.t.Fatal(err)
+	}
+	for _, w := range []struct {
+		width, height int64
+		suffix        string
+	}{{1280, 900, "1280"}, {390, 844, "390"}} {
+		e.do(chromedp.EmulateViewport(w.width, w.height))
+		// Let layout settle after the resize: wait two animation frames.
+		e.waitJS(`new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))`, "layout")
+		ctx, cancel := context.WithTimeout(e.ctx, waitLimit)
+		img, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		cancel()
+		if err != nil {
+			e.t.Fatalf("screenshot %s: %v", name, err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name+"-"+w.suffix+".png"), img, 0o644); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	e.do(chromedp.EmulateViewport(1280, 900))
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+func (e *env) clickAccountMenu() {
+	e.t.Helper()
+	e.do(chromedp.Click(chromedp.CSS(".avatar-btn"), chromedp.NodeVisible))
+}

@@ -1,0 +1,50 @@
+package console_test
+
+import (
+	"testing"
+
+	"github.com/interval-go/sdk/server/console/internal/testhost"
+)
+
+// TestBrowserLogin logs in (after a wrong password), sees the dashboard with
+// the host's actions, groups and connection status, and logs out.
+func TestBrowserLogin(t *testing.T) {
+	actions, pages := testhost.KitchenSink()
+	e := newEnv(t, actions, pages)
+
+	e.navigate("/")
+	e.waitText("h1", "Welcome back")
+	e.shot("login")
+	e.typeInto("#login-email", opEmail)
+	e.typeInto("#login-password", "wrong password")
+	e.clickButton("Log in")
+	e.waitText("[role=alert]", "do not match")
+
+	e.do()
+	e.login()
+	e.waitText(".cards", "Hello, world")
+	e.waitText(".cards", "Every input")
+	e.waitText(".cards", "Support") // a group
+	e.waitText("[data-testid=host-status]", "1 host online")
+	e.waitText(".env-strip", "Development")
+	if got := e.text(".main"); contains(got, "Secret tool") {
+		t.Errorf("unlisted action is listed:\n%s", got)
+	}
+	e.shot("dashboard")
+
+	// Search narrows the list.
+	e.typeInto(".page-head input[type=search]", "refund")
+	e.waitText(".cards", "Refund order")
+	e.waitNoText(".cards", "Hello, world")
+
+	// The sidebar tree shows the group and its action.
+	e.clickButton("Support")
+	e.waitText("h1", "Support")
+	e.waitText(".cards", "Refund order")
+
+	// Log out.
+	e.do()
+	e.clickAccountMenu()
+	e.clickButton("Log out")
+	e.waitText("h1", "Welcome back")
+}
