@@ -654,6 +654,7 @@ func (s *Server) apiDeleteUser(w http.ResponseWriter, r *http.Request, me store.
 		internalErr(s, w, err)
 		return
 	}
+	s.hub.disconnectUser(id)
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -531,6 +531,17 @@ func (hb *hub) sweep(now time.Time) {
 	}
 }
 
+// disconnectUser closes the sockets of hosts using keys of a deleted user.
+func (hb *hub) disconnectUser(userID string) {
+	hb.mu.Lock()
+	defer hb.mu.Unlock()
+	for _, h := range hb.hosts {
+		if h.key.UserID == userID {
+			h.e.closeWith(1008, "API key revoked.")
+		}
+	}
+}
+
 // disconnectKey closes the sockets of hosts using a revoked key.
 func (hb *hub) disconnectKey(keyID string) {
 	hb.mu.Lock()
