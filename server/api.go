@@ -142,7 +142,7 @@ func (s *Server) apiPassword(w http.ResponseWriter, r *http.Request, u store.Use
 		writeErr(w, http.StatusBadRequest, "The password must have at least 8 characters.")
 		return
 	}
-	h, err := bcrypt.GenerateFromPassword([]byte(in.Password), bcrypt.DefaultCost)
+	h, err := bcrypt.GenerateFromPassword([]byte(in.Password), bcryptCost)
 	if err != nil {
 		writeErr(w, http.StatusBadRequest, "Unusable password.")
 		return

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -172,5 +173,86 @@ func TestUploads(t *testing.T) {
 	resp.Body.Close()
 	if string(got) != "a,b\n1,2\n" {
 		t.Fatalf("download %q", got)
+	}
+}
+
+func TestPasswordLoginAndLogout(t *testing.T) {
+	e := newEnv(t, Options{})
+	admin := e.admin()
+	var me struct{ User userJSON }
+	admin.do("GET", "/api/auth/me", nil, http.StatusOK, &me)
+	if me.User.HasPassword || me.User.Role != "admin" {
+		t.Fatalf("me %+v", me.User)
+	}
+	if code := admin.try("POST", "/api/auth/password", map[string]string{"password": "short"}, nil); code != http.StatusBadRequest {
+		t.Fatalf("short password: HTTP %d", code)
+	}
+	admin.do("POST", "/api/auth/password", map[string]string{"password": "correct horse"}, http.StatusNoContent, nil)
+	admin.do("POST", "/api/auth/logout", nil, http.StatusNoContent, nil)
+	if code := admin.try("GET", "/api/auth/me", nil, nil); code != http.StatusUnauthorized {
+		t.Fatalf("after logout: HTTP %d", code)
+	}
+	if code := admin.try("POST", "/api/auth/login", map[string]string{"email": "admin@localhost", "password": "wrong one"}, nil); code != http.StatusUnauthorized {
+		t.Fatalf("wrong password: HTTP %d", code)
+	}
+	admin.do("POST", "/api/auth/login", map[string]string{"email": "ADMIN@localhost", "password": "correct horse"}, http.StatusOK, &me)
+	admin.do("GET", "/api/auth/me", nil, http.StatusOK, &me)
+	if !me.User.HasPassword {
+		t.Fatal("hasPassword false after setting it")
+	}
+	// A login link works once.
+	_, link, _ := e.s.EnsureAdmin(t.Context())
+	e.login(link)
+	resp, err := http.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("reused login link: HTTP %d", resp.StatusCode)
+	}
+	// Members cannot administer.
+	m := e.newUser(admin, "m@example.com", "member")
+	if code := m.try("GET", "/api/console/users", nil, nil); code != http.StatusForbidden {
+		t.Fatalf("member lists users: HTTP %d", code)
+	}
+	if code := m.try("POST", "/api/console/keys", map[string]string{"env": "development"}, nil); code != http.StatusForbidden {
+		t.Fatalf("member creates a key: HTTP %d", code)
+	}
+	if code := admin.try("POST", "/api/console/users", map[string]any{"email": "m@example.com", "role": "member"}, nil); code != http.StatusConflict {
+		t.Fatalf("duplicate user: HTTP %d", code)
+	}
+}
+
+func TestBrowserDropKeepsTransactionThenCancels(t *testing.T) {
+	e := newEnv(t, Options{HostDropGrace: 300 * time.Millisecond})
+	admin := e.admin()
+	h := e.host(admin.key("development"), "", action("slow"))
+	b := admin.browser()
+	id := admin.createTx("slow", "development")
+	b.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id})
+	h.expect(protocol.MethodStartTransaction)
+	c := ioCall("r1", "g1", "INPUT_TEXT")
+	h.must(protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: id, IOCall: c})
+	b.next(protocol.MethodRender)
+	b.close()
+	// The operator comes back (a page reload): the form is replayed.
+	b2 := admin.browser()
+	b2.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id})
+	var rd protocol.RenderInputs
+	b2.next(protocol.MethodRender).decode(t, &rd)
+	if rd.ToRender != c {
+		t.Fatalf("replayed %q", rd.ToRender)
+	}
+	// Gone for good: after the grace period the run is canceled on the host.
+	b2.close()
+	var ior protocol.IOResponseInputs
+	h.next(protocol.MethodIOResponse).decode(t, &ior)
+	if r, err := protocol.DecodeIOResponse(ior.Value); err != nil || r.Kind != "CANCELED" {
+		t.Fatalf("IO_RESPONSE %q", ior.Value)
+	}
+	h.next(protocol.MethodCloseTransaction)
+	if s := admin.tx(id).Status; s != "CANCELED" {
+		t.Fatalf("status %s", s)
 	}
 }

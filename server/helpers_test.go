@@ -20,6 +20,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/google/uuid"
 	"go.uber.org/goleak"
+	"golang.org/x/crypto/bcrypt"
 
 	wsa "github.com/interval-go/sdk/adapters/websocket"
 	"github.com/interval-go/sdk/internal/protocol"
@@ -27,6 +28,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	bcryptCost = bcrypt.MinCost
 	goleak.VerifyTestMain(m)
 }
 
