@@ -213,129 +213,166 @@ func (c *ioClient) run(ctx context.Context, comps []*component, choices []Choice
 			drained = true
 		}
 	}
-	groupKey := uuid.NewString()
-	render := protocol.IORender{InputGroupKey: groupKey, Kind: protocol.KindRender, ChoiceButtons: wireChoices(choices)}
-	render.ToRender = make([]protocol.ComponentRender, len(comps))
-	resolvesAtOnce := len(choices) == 0
-	for _, cp := range comps {
-		if !(cp.immediate || (cp.display && c.dri)) {
-			resolvesAtOnce = false
-		}
-	}
+	call := newPendingCall(c, comps, choices, groupValidate)
+	// The loop keeps a small stack frame: rendering and answer handling live
+	// in their own functions, so a goroutine waiting on the operator holds
+	// little stack (thousands of transactions may wait at once).
 	for {
-		render.ID = uuid.NewString()
-		for i, cp := range comps {
-			r, err := cp.render()
-			if err != nil {
-				return "", err
-			}
-			render.ToRender[i] = r
-		}
-		b, err := json.Marshal(render)
-		if err != nil {
-			return "", fmt.Errorf("interval: encoding IO call: %w", err)
-		}
-		if err := c.send(ctx, string(b), groupKey); err != nil {
-			if ctx.Err() != nil {
-				return "", ctxErr(ctx)
-			}
+		if err := call.send(ctx); err != nil {
 			return "", err
 		}
-		if resolvesAtOnce {
+		if call.resolvesAtOnce {
 			return "", nil
 		}
-		render.ValidationErrorMessage = ""
-	wait:
-		var resp protocol.IOResponse
-		select {
-		case <-ctx.Done():
-			return "", ctxErr(ctx)
-		case rp := <-c.responses:
-			resp = *rp
-		}
-		if resp.InputGroupKey != "" && resp.InputGroupKey != groupKey {
-			goto wait // a stale answer to an earlier call
-		}
-		switch resp.Kind {
-		case protocol.KindSetState:
-			changed := false
-			for i, raw := range resp.Values {
-				if i >= len(comps) || isNull(raw) || comps[i].onState == nil {
-					continue
-				}
-				if err := comps[i].onState(ctx, raw); err != nil {
-					c.logger().Warn("state update failed", "component", comps[i].label, "err", err)
-					continue
-				}
-				changed = true
+		for {
+			var resp *protocol.IOResponse
+			select {
+			case <-ctx.Done():
+				return "", ctxErr(ctx)
+			case resp = <-c.responses:
 			}
-			if !changed {
-				goto wait
+			rerender, done, choice := call.handle(ctx, resp)
+			if done {
+				return choice, nil
 			}
-			continue
-		case protocol.KindReturn:
-		default:
-			goto wait
+			if rerender {
+				break
+			}
 		}
-		if len(resp.Values) != len(comps) {
-			c.logger().Warn("IO response with wrong number of values", "got", len(resp.Values), "want", len(comps))
-			render.ValidationErrorMessage = "The submitted form did not match; please submit again."
-			continue
+	}
+}
+
+// pendingCall is one IO call (one inputGroupKey) being answered.
+type pendingCall struct {
+	c              *ioClient
+	comps          []*component
+	choices        []Choice
+	groupValidate  func(choice string) error
+	render         protocol.IORender
+	resolvesAtOnce bool
+}
+
+func newPendingCall(c *ioClient, comps []*component, choices []Choice, groupValidate func(string) error) *pendingCall {
+	p := &pendingCall{c: c, comps: comps, choices: choices, groupValidate: groupValidate}
+	p.render = protocol.IORender{InputGroupKey: uuid.NewString(), Kind: protocol.KindRender, ChoiceButtons: wireChoices(choices)}
+	p.render.ToRender = make([]protocol.ComponentRender, len(comps))
+	p.resolvesAtOnce = len(choices) == 0
+	for _, cp := range comps {
+		if !(cp.immediate || (cp.display && c.dri)) {
+			p.resolvesAtOnce = false
 		}
-		values := resp.Values
-		if len(resp.ValuesMeta) > 0 {
-			values = deserializeValues(values, resp.ValuesMeta)
+	}
+	return p
+}
+
+// send renders every component with a fresh render id and sends the call.
+func (p *pendingCall) send(ctx context.Context) error {
+	p.render.ID = uuid.NewString()
+	for i, cp := range p.comps {
+		r, err := cp.render()
+		if err != nil {
+			return err
 		}
-		commits := make([]func(), 0, len(comps))
-		invalid := false
-		for i, cp := range comps {
-			raw := values[i]
-			if cp.display || cp.immediate {
+		p.render.ToRender[i] = r
+	}
+	b, err := json.Marshal(p.render)
+	if err != nil {
+		return fmt.Errorf("interval: encoding IO call: %w", err)
+	}
+	p.render.ValidationErrorMessage = ""
+	if err := p.c.send(ctx, string(b), p.render.InputGroupKey); err != nil {
+		if ctx.Err() != nil {
+			return ctxErr(ctx)
+		}
+		return err
+	}
+	return nil
+}
+
+// handle applies one response: it reports whether to re-render (validation
+// messages, new state) or that the call is done with the clicked choice.
+// Stale and unknown responses change nothing.
+func (p *pendingCall) handle(ctx context.Context, resp *protocol.IOResponse) (rerender, done bool, choice string) {
+	comps := p.comps
+	if resp.InputGroupKey != "" && resp.InputGroupKey != p.render.InputGroupKey {
+		return false, false, "" // a stale answer to an earlier call
+	}
+	switch resp.Kind {
+	case protocol.KindSetState:
+		changed := false
+		for i, raw := range resp.Values {
+			if i >= len(comps) || isNull(raw) || comps[i].onState == nil {
 				continue
 			}
-			if isNull(raw) {
-				if !cp.optional {
-					cp.errMsg = "This field is required."
-					invalid = true
-					continue
-				}
-				cp.errMsg = ""
-				cp := cp
-				commits = append(commits, func() { cp.present = false })
+			if err := comps[i].onState(ctx, raw); err != nil {
+				p.c.logger().Warn("state update failed", "component", comps[i].label, "err", err)
 				continue
 			}
-			commit, msg := cp.parse(raw)
-			cp.errMsg = msg
-			if msg != "" {
+			changed = true
+		}
+		return changed, false, ""
+	case protocol.KindReturn:
+	default:
+		return false, false, ""
+	}
+	if len(resp.Values) != len(comps) {
+		p.c.logger().Warn("IO response with wrong number of values", "got", len(resp.Values), "want", len(comps))
+		p.render.ValidationErrorMessage = "The submitted form did not match; please submit again."
+		return true, false, ""
+	}
+	values := resp.Values
+	if len(resp.ValuesMeta) > 0 {
+		values = deserializeValues(values, resp.ValuesMeta)
+	}
+	commits := make([]func(), 0, len(comps))
+	invalid := false
+	for i, cp := range comps {
+		raw := values[i]
+		if cp.display || cp.immediate {
+			continue
+		}
+		if isNull(raw) {
+			if !cp.optional {
+				cp.errMsg = "This field is required."
 				invalid = true
 				continue
 			}
+			cp.errMsg = ""
 			cp := cp
-			commits = append(commits, func() { cp.present = true; commit() })
-		}
-		if invalid {
+			commits = append(commits, func() { cp.present = false })
 			continue
 		}
-		choice := resp.Choice
-		if len(choices) == 0 && choice == "Continue" {
-			choice = ""
+		commit, msg := cp.parse(raw)
+		cp.errMsg = msg
+		if msg != "" {
+			invalid = true
+			continue
 		}
-		for _, commit := range commits {
-			commit()
-		}
-		if groupValidate != nil {
-			if err := groupValidate(choice); err != nil {
-				var fe *fieldError
-				if errors.As(err, &fe) && fe.c != nil && slices.Contains(comps, fe.c) {
-					fe.c.errMsg = fe.msg
-				} else {
-					render.ValidationErrorMessage = err.Error()
-				}
-				continue
-			}
-		}
-		return choice, nil
+		cp := cp
+		commits = append(commits, func() { cp.present = true; commit() })
 	}
+	if invalid {
+		return true, false, ""
+	}
+	choice = resp.Choice
+	if len(p.choices) == 0 && choice == "Continue" {
+		choice = ""
+	}
+	for _, commit := range commits {
+		commit()
+	}
+	if p.groupValidate != nil {
+		if err := p.groupValidate(choice); err != nil {
+			var fe *fieldError
+			if errors.As(err, &fe) && fe.c != nil && slices.Contains(comps, fe.c) {
+				fe.c.errMsg = fe.msg
+			} else {
+				p.render.ValidationErrorMessage = err.Error()
+			}
+			return true, false, ""
+		}
+	}
+	return false, true, choice
 }
 
 func (c *ioClient) logger() interface {

@@ -127,6 +127,13 @@ func (c *Client) startTransaction(in protocol.StartTransactionInputs) {
 func (c *Client) runTransaction(t *txState, tx *Tx, h Handler) {
 	defer c.handlers.Done()
 	result, err := safeServe(t.ctx, h, tx)
+	c.complete(t, tx, result, err)
+}
+
+// complete reports the handler's outcome. It is separate from
+// runTransaction so that a handler goroutine waiting on the operator keeps a
+// small stack.
+func (c *Client) complete(t *txState, tx *Tx, result any, err error) {
 	canceled := errors.Is(err, ErrCanceled) || errors.Is(context.Cause(t.ctx), ErrCanceled)
 	if err != nil && c.opts.OnError != nil && !canceled {
 		c.opts.OnError(tx, err)
