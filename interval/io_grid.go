@@ -1,0 +1,157 @@
+package interval
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+)
+
+// GridItem is how one item of a Grid display is shown: a card with a
+// label, description and image, linking to URL or Route, with a menu.
+type GridItem struct {
+	Label       string
+	Description string
+	Image       *GridImage
+	Menu        []MenuItem
+	URL         string
+	Route       string
+	Params      map[string]any
+}
+
+// GridImage is the picture of a grid item. Fit is "cover" or "contain";
+// AspectRatio is width / height.
+type GridImage struct {
+	URL         string
+	Alt         string
+	Fit         string
+	AspectRatio float64
+}
+
+type wireGridItem struct {
+	Key  string `json:"key"`
+	Data struct {
+		Label       string `json:"label,omitempty"`
+		Description string `json:"description,omitempty"`
+		Image       *struct {
+			URL         string  `json:"url,omitempty"`
+			Alt         string  `json:"alt,omitempty"`
+			Fit         string  `json:"fit,omitempty"`
+			AspectRatio float64 `json:"aspectRatio,omitempty"`
+		} `json:"image,omitempty"`
+		Menu   []buttonItem   `json:"menu,omitempty"`
+		URL    string         `json:"url,omitempty"`
+		Route  string         `json:"route,omitempty"`
+		Params map[string]any `json:"params,omitempty"`
+	} `json:"data"`
+	FilterValue string `json:"filterValue,omitempty"`
+}
+
+// GridDisplay shows rows of T as a grid of cards the operator can page and
+// search.
+type GridDisplay[T any] struct {
+	display
+	rows    []T
+	render  func(T) GridItem
+	engine  *tableEngine[T]
+	state   TableState
+	touched bool
+	p       gridProps
+}
+
+type gridProps struct {
+	Data             []wireGridItem `json:"data"`
+	IdealColumnWidth float64        `json:"idealColumnWidth,omitempty"`
+	DefaultPageSize  int            `json:"defaultPageSize,omitempty"`
+	HelpText         string         `json:"helpText,omitempty"`
+	IsFilterable     bool           `json:"isFilterable"`
+	TotalRecords     int            `json:"totalRecords"`
+	IsAsync          bool           `json:"isAsync"`
+}
+
+// DisplayGrid shows rows as cards rendered by render (DISPLAY_GRID). The
+// search box matches the rows' field values.
+func DisplayGrid[T any](src Source, label string, rows []T, render func(T) GridItem) *GridDisplay[T] {
+	g := &GridDisplay[T]{display: newDisplay(sourceOf(src), "DISPLAY_GRID", label), rows: rows, render: render}
+	g.stateful = true
+	g.p.IsFilterable = true
+	cols, err := resolveColumns[T](nil, rows)
+	if err != nil || render == nil {
+		g.err = fmt.Errorf("interval: grid %q needs rows and a render function", label)
+	}
+	g.engine = newTableEngine(rows, cols, nil)
+	g.props = func() any {
+		p := g.p
+		p.TotalRecords = len(g.rows)
+		if g.err != nil {
+			return p
+		}
+		if !g.touched {
+			p.Data = g.items(nil, 0, tableBufferSize, true)
+			return p
+		}
+		idx, _ := g.engine.view(g.state.Query, "", "")
+		p.Data = g.items(idx, g.state.Offset, g.state.Offset+min(g.state.PageSize*3, tableBufferSize), g.state.Query == "")
+		return p
+	}
+	g.onState = func(ctx context.Context, raw json.RawMessage) error {
+		s, _, err := decodeTableState(raw)
+		if err != nil {
+			return err
+		}
+		g.state, g.touched = TableState{Offset: s.Offset, PageSize: s.PageSize, Query: s.Query}, true
+		return nil
+	}
+	return g
+}
+
+func (g *GridDisplay[T]) items(idx []int32, from, to int, withFilter bool) []wireGridItem {
+	total := len(g.rows)
+	if idx != nil {
+		total = len(idx)
+	}
+	from, to = max(0, min(from, total)), max(0, min(to, total))
+	out := make([]wireGridItem, 0, to-from)
+	var buf []byte
+	for p := from; p < to; p++ {
+		i := p
+		if idx != nil {
+			i = int(idx[p])
+		}
+		it := g.render(g.rows[i])
+		var w wireGridItem
+		w.Key = strconv.Itoa(i)
+		w.Data.Label, w.Data.Description = it.Label, it.Description
+		w.Data.URL, w.Data.Route, w.Data.Params = it.URL, it.Route, it.Params
+		w.Data.Menu = wireMenu(it.Menu)
+		if im := it.Image; im != nil {
+			w.Data.Image = &struct {
+				URL         string  `json:"url,omitempty"`
+				Alt         string  `json:"alt,omitempty"`
+				Fit         string  `json:"fit,omitempty"`
+				AspectRatio float64 `json:"aspectRatio,omitempty"`
+			}{im.URL, im.Alt, im.Fit, im.AspectRatio}
+		}
+		if withFilter {
+			buf = g.engine.appendFilter(buf[:0], &g.rows[i])
+			w.FilterValue = string(buf)
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
+// IdealColumnWidth sets the preferred card width in pixels.
+func (g *GridDisplay[T]) IdealColumnWidth(px float64) *GridDisplay[T] {
+	g.p.IdealColumnWidth = px
+	return g
+}
+
+// PageSize sets the number of items per page.
+func (g *GridDisplay[T]) PageSize(n int) *GridDisplay[T] { g.p.DefaultPageSize = max(n, 0); return g }
+
+// HelpText sets the text shown under the label.
+func (g *GridDisplay[T]) HelpText(s string) *GridDisplay[T] { g.p.HelpText = s; return g }
+
+// Filterable turns the search box on (default) or off.
+func (g *GridDisplay[T]) Filterable(on bool) *GridDisplay[T] { g.p.IsFilterable = on; return g }
