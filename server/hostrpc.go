@@ -78,7 +78,12 @@ func (s *Server) serveHost(ws *websocket.Conn, r *http.Request, apiKey string) {
 		return
 	}
 	defer s.unregister(h.e)
-	s.hub.addHost(h)
+	if !s.hub.addHost(h) {
+		log.Warn("host refused: instance id in use by a host with another API key")
+		h.e.closeWith(1008, "Another host is connected with this instance id.")
+		h.e.run()
+		return
+	}
 	if err := h.e.conn.SendAuthenticated(ctx); err != nil {
 		log.Warn("host did not acknowledge authentication", "err", err)
 		h.e.closeWith(1008, "Failed confirming authentication.")

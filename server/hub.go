@@ -57,6 +57,7 @@ type browser struct {
 type txn struct {
 	rec            store.Transaction
 	user           store.User
+	keyID          string // API key of the host it started on ("" after a restart)
 	backgroundable bool
 	host           *host // current socket of the owning host; nil when dropped or not started
 	counted        *host // host whose active count includes this transaction
@@ -151,15 +152,20 @@ func (hb *hub) save(t *txn) {
 // --- hosts ---
 
 // addHost registers a newly authenticated host socket, closing an older
-// socket with the same instance id.
-func (hb *hub) addHost(h *host) {
+// socket with the same instance id. It refuses (false) to let another API
+// key take over a connected instance id.
+func (hb *hub) addHost(h *host) bool {
 	hb.mu.Lock()
 	defer hb.mu.Unlock()
 	if old, ok := hb.hosts[h.id]; ok && old != h {
+		if old.key.ID != h.key.ID {
+			return false
+		}
 		old.e.closeWith(1008, "New connection established for same ID, closing previous connection.")
 		old.gone = true
 	}
 	hb.hosts[h.id] = h
+	return true
 }
 
 // removeHost handles the end of a host socket: its unfinished transactions
@@ -351,6 +357,7 @@ func (hb *hub) start(t *txn) {
 	t.host = h
 	h.active++
 	t.counted = h
+	t.keyID = h.key.ID
 	t.rec.HostInstanceID = h.id
 	t.rec.Status = store.StatusRunning
 	hb.save(t)
@@ -454,7 +461,7 @@ func (hb *hub) ownedBy(h *host, id string) (*txn, string) {
 	if !ok {
 		return nil, "Transaction not found."
 	}
-	if t.rec.HostInstanceID != h.id || h.env() != t.rec.Env ||
+	if t.rec.HostInstanceID != h.id || h.env() != t.rec.Env || (t.keyID != "" && t.keyID != h.key.ID) ||
 		(t.rec.Env == store.EnvDevelopment && h.key.UserID != t.rec.DeveloperID) {
 		return nil, "Unauthorized."
 	}

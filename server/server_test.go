@@ -388,6 +388,13 @@ func TestHostDropAndReturn(t *testing.T) {
 	h.must(protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: id, IOCall: c1})
 	b.next(protocol.MethodRender)
 
+	// Another key cannot take the connected instance id over.
+	if _, err := dialHost(t, e, admin.key("development"), inst); !errors.Is(err, wsa.ErrUnauthorized) {
+		t.Fatalf("instance id taken over by another key: %v", err)
+	}
+	idx := 0
+	h.must(protocol.MethodSendLog, protocol.SendLogInputs{TransactionID: id, Data: "still here", Index: &idx})
+
 	h.close()
 	b.next(protocol.MethodHostClosedUnexpectedly)
 	if s := admin.tx(id).Status; s != store.StatusHostDropped {
