@@ -266,3 +266,10 @@ func (e *env) clickAccountMenu() {
 	e.t.Helper()
 	e.do(chromedp.Click(chromedp.CSS(".avatar-btn"), chromedp.NodeVisible))
 }
+
+// replaceInto replaces the text of an input by typing over its selection.
+func (e *env) replaceInto(css, text string) {
+	e.t.Helper()
+	e.waitJS(fmt.Sprintf(`(() => { const el = document.querySelector(%s); if (!el) return false; el.focus(); el.select(); return true })()`, js(css)), css)
+	e.do(chromedp.SendKeys(chromedp.CSS(css), text))
+}

@@ -26,11 +26,25 @@ function HostStatus({ routes, socketStatus }) {
   return html`<span class=${`status-chip status-${tone}`} title=${title} data-testid="host-status"><span class="status-dot"></span><span class="status-text">${text}</span></span>`
 }
 
+function useMedia(q) {
+  const [m, setM] = useState(() => matchMedia(q).matches)
+  useEffect(() => {
+    const mq = matchMedia(q)
+    const f = () => setM(mq.matches)
+    mq.addEventListener('change', f)
+    return () => mq.removeEventListener('change', f)
+  }, [q])
+  return m
+}
+
+const ENV_SHORT = { development: 'Dev', production: 'Prod' }
+
 function EnvSwitch({ env, envs }) {
+  const narrow = useMedia('(max-width: 560px)')
   return html`<label class="env-switch"><span class="sr-only">Environment</span>
     <span class=${`env-dot env-${env}`}></span>
     <select aria-label="Environment" value=${env} onChange=${e => setEnv(e.currentTarget.value)}>
-      ${envs.map(x => html`<option value=${x}>${x.charAt(0).toUpperCase() + x.slice(1)}</option>`)}
+      ${envs.map(x => html`<option value=${x}>${narrow && ENV_SHORT[x] ? ENV_SHORT[x] : x.charAt(0).toUpperCase() + x.slice(1)}</option>`)}
     </select><${Icon} name="chevronDown" size=${14} /></label>`
 }
 
@@ -65,7 +79,7 @@ function TreeGroup({ g, path, depth = 0 }) {
   useEffect(() => { if (inside) setOpen(true) }, [inside])
   return html`<li class="tree-group">
     <div class="tree-row">
-      <button type="button" class="tree-toggle" aria-label=${open ? `Collapse ${g.name}` : `Expand ${g.name}`} aria-expanded=${open} onClick=${() => setOpen(!open)}><${Icon} name=${open ? 'chevronDown' : 'chevronRight'} size=${14} /></button>
+      ${g.groups.length || g.actions.length ? html`<button type="button" class="tree-toggle" aria-label=${open ? `Collapse ${g.name}` : `Expand ${g.name}`} aria-expanded=${open} onClick=${() => setOpen(!open)}><${Icon} name=${open ? 'chevronDown' : 'chevronRight'} size=${14} /></button>` : html`<span class="tree-spacer"></span>`}
       <a class=${classes('tree-link', active && 'active')} href=${`/pages/${g.slug}`} aria-current=${active ? 'page' : undefined}><${Icon} name="folder" size=${15} class="tree-folder" />${g.name}</a>
     </div>
     ${open && html`<ul class="tree">${g.groups.map(c => html`<${TreeGroup} key=${c.slug} g=${c} path=${path} depth=${depth + 1} />`)}${g.actions.map(a => html`<${TreeAction} key=${a.slug} a=${a} path=${path} />`)}</ul>`}

@@ -49,7 +49,8 @@ export function Cell({ v }) {
 
 function highlight(v) {
   const o = cellObj(v)
-  return o && o.highlightColor ? `hl-${o.highlightColor}` : ''
+  const long = cellText(v).length > 60 ? ' cell-long' : ''
+  return (o && o.highlightColor ? `hl-${o.highlightColor}` : '') + long
 }
 
 /** useTableState implements paging/sort/search, local or via SET_STATE. */

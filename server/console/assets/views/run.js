@@ -310,7 +310,7 @@ export function TransactionView({ id }) {
       <div class="meta-item"><dt>Environment</dt><dd>${tx.env}</dd></div>
     </dl>
     ${tx.params && Object.keys(tx.params).length > 0 && html`<section class="section"><h2 class="section-title">Parameters</h2><dl class="kv">${Object.entries(tx.params).map(([k, v]) => html`<div class="kv-row"><dt>${k}</dt><dd>${fmtValue(v)}</dd></div>`)}</dl></section>`}
-    <section class="section"><h2 class="section-title">Result</h2><${ResultView} result=${result} at=${tx.completedAt} /></section>
+    <section class="section"><${ResultView} result=${result} at=${tx.completedAt} /></section>
     <${LogsPanel} logs=${tx.logs || []} />
   </div>`
 }

@@ -33,7 +33,7 @@ func Orders(n int) []map[string]any {
 			"items":    1 + (i*5)%6,
 			"amount":   map[string]any{"label": fmt.Sprintf("$%s", money(amt)), "value": amt},
 			"status":   map[string]any{"label": st.Label, "highlightColor": st.Color},
-			"created":  base.Add(time.Duration(i) * 25*time.Hour).Format(protocol.JSTimeLayout),
+			"created":  base.Add(time.Duration(i) * 25 * time.Hour).Format(protocol.JSTimeLayout),
 		}
 	}
 	return out

@@ -1,0 +1,195 @@
+package console_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/interval-go/sdk/internal/protocol"
+	"github.com/interval-go/sdk/server/console/internal/testhost"
+)
+
+func hello() testhost.Action {
+	return testhost.Action{Slug: "hello", Name: "Hello, world", Handler: func(ctx context.Context, t *testhost.Tx) (any, error) {
+		a, err := t.IO([]*testhost.Comp{{Method: "INPUT_TEXT", Label: "Your name"}}, testhost.CallOptions{})
+		if err != nil {
+			return nil, err
+		}
+		var name string
+		_ = json.Unmarshal(a.Values[0], &name)
+		t.Log("greeting " + name)
+		return "Hello, " + name + "!", nil
+	}}
+}
+
+// TestBrowserValidation gets the browser's required-field messages, then a
+// field message and a form message from the host, and fixes them.
+func TestBrowserValidation(t *testing.T) {
+	responses := make(chan string, 16)
+	act := testhost.Action{Slug: "join_team", Name: "Join a team", Handler: func(ctx context.Context, t *testhost.Tx) (any, error) {
+		email := &testhost.Comp{Method: "INPUT_EMAIL", Label: "Work email"}
+		team := &testhost.Comp{Method: "INPUT_TEXT", Label: "Team", Validate: func(v json.RawMessage) string {
+			responses <- string(v)
+			if strings.Contains(string(v), " ") {
+				return "Team slugs have no spaces."
+			}
+			return ""
+		}}
+		a, err := t.IO([]*testhost.Comp{email, team}, testhost.CallOptions{Validate: func(a testhost.Answer) string {
+			if !strings.HasSuffix(strings.Trim(string(a.Values[0]), `"`), "@acme.com") {
+				return "Use your acme.com email address."
+			}
+			return ""
+		}})
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"email": strings.Trim(string(a.Values[0]), `"`), "team": strings.Trim(string(a.Values[1]), `"`)}, nil
+	}}
+	e := newEnv(t, []testhost.Action{act}, nil)
+	e.login()
+	e.navigate("/actions/join_team")
+	e.waitText("h1", "Join a team")
+
+	// Empty required fields are caught in the browser.
+	e.clickButton("Continue")
+	e.waitText(field("Work email", ".field-error"), "This field is required.")
+	e.waitText(field("Team", ".field-error"), "This field is required.")
+	if len(responses) != 0 {
+		t.Errorf("the browser sent an incomplete form to the host")
+	}
+
+	// The host rejects a field.
+	e.typeInto(field("Work email", "input"), "ada@gmail.com")
+	e.typeInto(field("Team", "input"), "core team")
+	e.clickButton("Continue")
+	e.waitText(field("Team", ".field-error"), "Team slugs have no spaces.")
+
+	// Then the whole form.
+	e.replaceInto(field("Team", "input"), "core")
+	e.clickButton("Continue")
+	e.waitText(".form-error", "Use your acme.com email address.")
+	e.waitNoText(field("Team", ".field-error"), "no spaces")
+	if got := eval[string](e, fmt.Sprintf(`document.querySelector(%s).value`, js(field("Work email", "input")))); got != "ada@gmail.com" {
+		t.Errorf("email after the host's message = %q, want the typed value kept", got)
+	}
+	e.shot("validation")
+
+	e.replaceInto(field("Work email", "input"), "ada@acme.com")
+	e.clickButton("Continue")
+	e.waitText("[data-testid=result]", "Completed")
+	e.waitText("[data-testid=result]", "ada@acme.com")
+}
+
+// TestBrowserCancel cancels a transaction waiting for input: the operator
+// sees it canceled and the host's IO call ends.
+func TestBrowserCancel(t *testing.T) {
+	ended := make(chan error, 1)
+	act := testhost.Action{Slug: "slow_refund", Name: "Slow refund", Handler: func(ctx context.Context, t *testhost.Tx) (any, error) {
+		_, err := t.IO([]*testhost.Comp{{Method: "INPUT_NUMBER", Label: "Amount"}}, testhost.CallOptions{})
+		ended <- err
+		return nil, err
+	}}
+	e := newEnv(t, []testhost.Action{act}, nil)
+	e.login()
+	e.navigate("/actions/slow_refund")
+	e.waitText(field("Amount", ".field-label"), "Amount")
+	e.do(chromedp.Click(chromedp.CSS("[data-testid=cancel]"), chromedp.NodeVisible))
+	e.waitText("[data-testid=result]", "Canceled")
+	e.waitJS(`!document.querySelector('.field[data-label="Amount"]')`, "the form to go away")
+	e.waitText(".run-head", "New transaction")
+	select {
+	case err := <-ended:
+		if err != testhost.ErrCanceled {
+			t.Errorf("host IO call ended with %v, want ErrCanceled", err)
+		}
+	case <-time.After(waitLimit):
+		t.Fatal("the host's IO call did not end after cancel")
+	}
+	e.shot("canceled")
+}
+
+// TestBrowserPage opens a page: title, description, menu items, metadata
+// and a table whose next page comes from the host in a re-sent layout.
+func TestBrowserPage(t *testing.T) {
+	tbl := &testhost.StaticTable{Rows: testhost.Rows(testhost.Orders(15))}
+	pages := []testhost.Page{{Slug: "customers", Name: "Customers", Description: "Accounts.", Handler: func(ctx context.Context, p *testhost.PageCtx) (*testhost.Layout, error) {
+		return &testhost.Layout{Title: "Customers", Description: "Every paying account, updated hourly.",
+			MenuItems: []protocol.ButtonItem{{Label: "Import", Route: "customers/import", Theme: "secondary"}, {Label: "Add customer", Route: "hello", Theme: "primary"}},
+			Children: []*testhost.Comp{
+				{Method: "DISPLAY_METADATA", Label: "", Props: map[string]any{"layout": "card", "data": []map[string]any{{"label": "Accounts", "value": 1284}, {"label": "MRR", "value": "$184,200"}, {"label": "Churn", "value": "1.9%"}}}},
+				tbl.Comp("DISPLAY_TABLE", "Recent orders", testhost.OrderColumns, map[string]any{"defaultPageSize": 10}),
+			}}, nil
+	}}}
+	actions := []testhost.Action{hello(), {Slug: "import", GroupSlug: "customers", Name: "Import customers", Handler: func(ctx context.Context, t *testhost.Tx) (any, error) { return nil, nil }}}
+	e := newEnv(t, actions, pages)
+	e.login()
+	e.clickButton("Customers") // the sidebar tree
+	e.waitText("h1", "Customers")
+	e.waitText(".page-desc", "Every paying account, updated hourly.")
+	e.waitText(".page-menu", "Import")
+	e.waitText(".page-menu", "Add customer")
+	e.waitText(".meta-card", "1,284")
+	e.waitText("[data-label='Recent orders'] .pager-text", "1 – 10 of 15")
+	e.waitText(".section", "Import customers") // the group's actions below the layout
+	e.shot("page")
+
+	e.do(chromedp.Click(chromedp.CSS(`[data-label='Recent orders'] button[aria-label="Next page of Recent orders"]`), chromedp.NodeVisible))
+	e.waitText("[data-label='Recent orders'] .pager-text", "11 – 15 of 15")
+	if n := eval[int](e, `document.querySelectorAll("[data-label='Recent orders'] tbody tr").length`); n != 5 {
+		t.Errorf("%d rows on page 2, want 5", n)
+	}
+	if st := tbl.States(); len(st) == 0 || st[len(st)-1].Offset != 10 || st[len(st)-1].PageSize != 10 {
+		t.Errorf("page table states = %+v, want offset 10, pageSize 10", st)
+	}
+
+	// A menu item is a link to its route.
+	e.clickButton("Add customer")
+	e.waitText("h1", "Hello, world")
+}
+
+// TestBrowserHistory runs an action twice and cancels a third run, then
+// finds them in the history, filters it and opens a run's details.
+func TestBrowserHistory(t *testing.T) {
+	e := newEnv(t, []testhost.Action{hello()}, nil)
+	e.login()
+	for _, name := range []string{"Ada", "Grace"} {
+		e.navigate("/actions/hello")
+		e.typeInto(field("Your name", "input"), name)
+		e.clickButton("Continue")
+		e.waitText("[data-testid=result]", "Hello, "+name+"!")
+	}
+	e.navigate("/actions/hello")
+	e.waitText(field("Your name", ".field-label"), "Your name")
+	e.do(chromedp.Click(chromedp.CSS("[data-testid=cancel]"), chromedp.NodeVisible))
+	e.waitText("[data-testid=result]", "Canceled")
+
+	e.clickButton("History")
+	e.waitText("h1", "History")
+	e.waitJS(`document.querySelectorAll('[data-testid=history-table] tbody tr').length === 3`, "three runs")
+	txt := e.text("[data-testid=history-table]")
+	if strings.Count(txt, "Completed") != 2 || strings.Count(txt, "Canceled") != 1 || !strings.Contains(txt, "Hello, world") || !strings.Contains(txt, opEmail) {
+		t.Errorf("history table:\n%s", txt)
+	}
+	e.shot("history")
+
+	e.do(chromedp.SetValue(chromedp.CSS(`select[aria-label="Filter by status"]`), "CANCELED"))
+	e.do(chromedp.Evaluate[chromedp.Void](`document.querySelector('select[aria-label="Filter by status"]').dispatchEvent(new Event('change', {bubbles: true}))`))
+	e.waitJS(`document.querySelectorAll('[data-testid=history-table] tbody tr').length === 1`, "one canceled run")
+	e.waitText("[data-testid=history-table]", "Canceled")
+
+	e.do(chromedp.SetValue(chromedp.CSS(`select[aria-label="Filter by status"]`), "COMPLETED"))
+	e.do(chromedp.Evaluate[chromedp.Void](`document.querySelector('select[aria-label="Filter by status"]').dispatchEvent(new Event('change', {bubbles: true}))`))
+	e.waitJS(`document.querySelectorAll('[data-testid=history-table] tbody tr').length === 2`, "two completed runs")
+	// Newest first: Grace.
+	e.do(chromedp.Click(chromedp.CSS(`[data-testid=history-table] tbody tr:first-child a.row-title`), chromedp.NodeVisible))
+	e.waitText("[data-testid=result]", "Hello, Grace!")
+	e.waitText(".logs", "greeting Grace")
+	e.waitText(".tx-meta", "Completed")
+	e.shot("transaction")
+}
