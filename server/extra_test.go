@@ -256,3 +256,31 @@ func TestBrowserDropKeepsTransactionThenCancels(t *testing.T) {
 		t.Fatalf("status %s", s)
 	}
 }
+
+func TestConsoleServed(t *testing.T) {
+	e := newEnv(t, Options{})
+	for _, path := range []string{"/", "/actions/hello", "/history", "/settings/keys"} {
+		resp, err := http.Get(e.hs.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), "<html") {
+			t.Fatalf("GET %s: HTTP %d", path, resp.StatusCode)
+		}
+	}
+	resp, err := http.Get(e.hs.URL + "/assets/app.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /assets/app.js: HTTP %d", resp.StatusCode)
+	}
+	resp, _ = http.Get(e.hs.URL + "/api/console/nope")
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized && resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("unknown API path: HTTP %d", resp.StatusCode)
+	}
+}

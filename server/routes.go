@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strings"
 
 	"github.com/coder/websocket"
 	"github.com/go-chi/chi/v5"
@@ -12,22 +11,9 @@ import (
 	"github.com/interval-go/sdk/server/console"
 )
 
-// consoleHandler serves the web console (SPA and /assets/). The console
-// package replaces this placeholder: the seam is this one function.
+// consoleHandler serves the web console: the single-page app for the
+// console URLs and its files under /assets/ (package console).
 func consoleHandler() http.Handler { return console.Handler() }
-
-func placeholderConsole() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/assets/") {
-			http.NotFound(w, r)
-			return
-		}
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Write([]byte(`<!doctype html><html><head><meta charset="utf-8"><title>Interval</title></head>
-<body><h1>Interval server</h1><p>The web console is not built into this binary yet.
-The console API is served under <code>/api/console/</code>; hosts connect to <code>/websocket</code>.</p></body></html>`))
-	})
-}
 
 func (s *Server) routes() chi.Router {
 	r := chi.NewRouter()
