@@ -114,7 +114,15 @@ type Conn struct {
 	closeOnce sync.Once
 	err       error // set before done is closed
 	lastPong  atomic.Int64
-	wg        sync.WaitGroup
+	wg        sync.WaitGroup // the ping goroutine
+	readDone  chan struct{}  // closed when the reader goroutine ends
+	// closeWSOnce makes the first CloseWith the one whose code is sent;
+	// wsClosed is closed when that close handshake has ended.
+	closeWSOnce sync.Once
+	wsClosed    chan struct{}
+	// dispatching is set while the reader goroutine runs OnMessage, so
+	// that a Close from inside OnMessage does not wait for itself.
+	dispatching atomic.Bool
 }
 
 // NewConn starts the ISocket protocol on an open websocket (a server's
@@ -129,9 +137,10 @@ func NewConn(ws *websocket.Conn, cfg Config) *Conn {
 		authenticated: make(chan struct{}),
 		pending:       map[string]chan struct{}{},
 		done:          make(chan struct{}),
+		readDone:      make(chan struct{}),
+		wsClosed:      make(chan struct{}),
 	}
 	c.lastPong.Store(time.Now().UnixNano())
-	c.wg.Add(1)
 	go c.readLoop()
 	if !cfg.DisablePing {
 		c.wg.Add(1)
@@ -184,8 +193,16 @@ func Dial(ctx context.Context, opts DialOptions, cfg Config) (*Conn, error) {
 	case <-c.authenticated:
 		return c, nil
 	case <-c.done:
+		select {
+		case <-c.authenticated:
+			// Authenticated, then closed at once: the select above
+			// may pick either. Connected it was; the caller sees the
+			// close through Done/Err like any later close.
+			return c, nil
+		default:
+		}
 		err := c.Err()
-		c.wg.Wait()
+		c.wait()
 		if websocket.CloseStatus(err) == websocket.StatusPolicyViolation {
 			return nil, fmt.Errorf("%w: %s", ErrUnauthorized, closeReason(err))
 		}
@@ -282,7 +299,7 @@ func (c *Conn) write(ctx context.Context, frame []byte) error {
 }
 
 func (c *Conn) readLoop() {
-	defer c.wg.Done()
+	defer close(c.readDone)
 	ctx := context.Background()
 	for {
 		typ, p, err := c.ws.Read(ctx)
@@ -321,7 +338,9 @@ func (c *Conn) readLoop() {
 		case protocol.DataPing:
 			c.lastPong.Store(time.Now().UnixNano())
 		default:
+			c.dispatching.Store(true)
 			c.cfg.OnMessage(f.Data)
+			c.dispatching.Store(false)
 		}
 	}
 }
@@ -371,23 +390,38 @@ func (c *Conn) Close() error {
 }
 
 // CloseWith closes the connection with the given code and reason (for a
-// server refusing a socket, say 1008) and waits for its goroutines.
+// server refusing a socket, say 1008) and waits for its goroutines. It may
+// be called from OnMessage; it then does not wait for OnMessage to return.
 func (c *Conn) CloseWith(code websocket.StatusCode, reason string) error {
 	c.finish(ErrClosedLocally)
-	done := make(chan struct{})
-	go func() {
-		c.ws.Close(code, reason)
-		close(done)
-	}()
+	// Only the first close sends a close frame: a later Close must not
+	// race it with another code (say 1000 over a 1008).
+	c.closeWSOnce.Do(func() {
+		go func() {
+			c.ws.Close(code, reason)
+			close(c.wsClosed)
+		}()
+	})
+	t := time.NewTimer(5 * time.Second)
+	defer t.Stop()
 	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
+	case <-c.wsClosed:
+	case <-t.C:
 		c.ws.CloseNow()
 	}
-	c.wg.Wait()
+	c.wait()
 	return nil
+}
+
+// wait waits for the connection's goroutines, except for the reader when it
+// is running OnMessage (which may be what called Close: it ends as soon as
+// OnMessage returns, the socket being closed).
+func (c *Conn) wait() {
+	c.wg.Wait()
+	if !c.dispatching.Load() {
+		<-c.readDone
+	}
 }
 
 // ErrClosedLocally is the Err of a connection closed by Close.
 var ErrClosedLocally = errors.New("websocket: closed locally")
-

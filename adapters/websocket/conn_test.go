@@ -1,0 +1,593 @@
+package websocket
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/google/uuid"
+	"go.uber.org/goleak"
+
+	"github.com/interval-go/sdk/internal/protocol"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// hang bounds waits that would otherwise hang a broken test. It is never
+// used as a timing assertion.
+const hang = 10 * time.Second
+
+// startServer runs handle for every websocket accepted on /websocket. The
+// socket is closed (CloseNow) when handle returns; handle's ctx ends when
+// the test ends.
+func startServer(t testing.TB, handle func(ctx context.Context, ws *websocket.Conn, r *http.Request)) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ws, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		wg.Add(1)
+		defer wg.Done()
+		defer ws.CloseNow()
+		handle(ctx, ws, r)
+	}))
+	t.Cleanup(func() {
+		cancel()
+		srv.Close()
+		wg.Wait()
+	})
+	return "ws" + strings.TrimPrefix(srv.URL, "http") + "/websocket"
+}
+
+// rawWrite writes a text frame.
+func rawWrite(ctx context.Context, t testing.TB, ws *websocket.Conn, s string) {
+	if err := ws.Write(ctx, websocket.MessageText, []byte(s)); err != nil && ctx.Err() == nil {
+		t.Errorf("server write: %v", err)
+	}
+}
+
+// rawRead reads one frame (empty on error).
+func rawRead(ctx context.Context, ws *websocket.Conn) protocol.Frame {
+	_, p, err := ws.Read(ctx)
+	if err != nil {
+		return protocol.Frame{}
+	}
+	f, _ := protocol.DecodeFrame(p)
+	return f
+}
+
+// rawAuth sends "authenticated" the way the Interval server does and reads
+// its ACK.
+func rawAuth(ctx context.Context, t testing.TB, ws *websocket.Conn) {
+	id := uuid.NewString()
+	rawWrite(ctx, t, ws, string(protocol.AppendMessage(nil, id, protocol.DataAuthenticated)))
+	if f := rawRead(ctx, ws); f.Type != protocol.FrameAck || f.ID != id {
+		if ctx.Err() == nil {
+			t.Errorf("ACK of authenticated: got %+v", f)
+		}
+	}
+}
+
+func dial(t testing.TB, url string, cfg Config) *Conn {
+	t.Helper()
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = hang
+	}
+	c, err := Dial(context.Background(), DialOptions{Endpoint: url, APIKey: "key", InstanceID: uuid.NewString()}, cfg)
+	if err != nil {
+		t.Fatalf("Dial: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func waitDone(t testing.TB, c *Conn) {
+	t.Helper()
+	select {
+	case <-c.Done():
+	case <-time.After(hang):
+		t.Fatal("connection did not end")
+	}
+}
+
+func recv(t testing.TB, ch <-chan string) string {
+	t.Helper()
+	select {
+	case s := <-ch:
+		return s
+	case <-time.After(hang):
+		t.Fatal("no message")
+	}
+	return ""
+}
+
+// echoServer is an Interval-like server built on NewConn: it checks the
+// host headers, sends "authenticated" and answers every message m with
+// "echo:"+m.
+func echoServer(t testing.TB, cfg Config) string {
+	return startServer(t, func(ctx context.Context, ws *websocket.Conn, r *http.Request) {
+		if r.Header.Get("x-api-key") != "key" || r.Header.Get("x-instance-id") == "" {
+			ws.Close(websocket.StatusPolicyViolation, "Missing API key")
+			return
+		}
+		in := make(chan string, 16)
+		cfg := cfg
+		cfg.OnMessage = func(s string) { in <- s }
+		c := NewConn(ws, cfg)
+		defer c.Close()
+		if err := c.SendAuthenticated(ctx); err != nil {
+			return
+		}
+		for {
+			select {
+			case s := <-in:
+				go c.Send(ctx, "echo:"+s) //nolint:errcheck
+			case <-c.Done():
+				return
+			case <-ctx.Done():
+				return
+			}
+		}
+	})
+}
+
+func TestDialAuthenticatedAndExchange(t *testing.T) {
+	var sentAuth atomic.Bool
+	release := make(chan struct{})
+	url := startServer(t, func(ctx context.Context, ws *websocket.Conn, r *http.Request) {
+		if r.Header.Get("x-api-key") != "key" || r.Header.Get("x-instance-id") == "" {
+			t.Errorf("headers %v", r.Header)
+		}
+		<-release
+		sentAuth.Store(true)
+		rawAuth(ctx, t, ws)
+		// Then behave like a peer: ACK and echo one message.
+		f := rawRead(ctx, ws)
+		rawWrite(ctx, t, ws, string(protocol.AppendAck(nil, f.ID)))
+		rawWrite(ctx, t, ws, string(protocol.AppendMessage(nil, uuid.NewString(), "echo:"+f.Data)))
+		rawRead(ctx, ws) // its ACK
+		rawRead(ctx, ws) // until closed
+	})
+	msgs := make(chan string, 4)
+	done := make(chan *Conn)
+	go func() {
+		c, err := Dial(context.Background(), DialOptions{Endpoint: url, APIKey: "key", InstanceID: uuid.NewString()},
+			Config{ConnectTimeout: hang, OnMessage: func(s string) { msgs <- s }})
+		if err != nil {
+			t.Errorf("Dial: %v", err)
+		}
+		done <- c
+	}()
+	close(release)
+	c := <-done
+	if c == nil {
+		return
+	}
+	defer c.Close()
+	if !sentAuth.Load() {
+		t.Fatal("Dial returned before the server sent authenticated")
+	}
+	select {
+	case <-c.Authenticated():
+	default:
+		t.Fatal("Authenticated not closed")
+	}
+	if err := c.Send(context.Background(), "hello"); err != nil {
+		t.Fatal(err)
+	}
+	if got := recv(t, msgs); got != "echo:hello" {
+		t.Fatalf("got %q", got)
+	}
+	if c.Err() != nil {
+		t.Fatalf("Err on open conn: %v", c.Err())
+	}
+}
+
+func TestNewConnBothEnds(t *testing.T) {
+	url := echoServer(t, Config{})
+	msgs := make(chan string, 4)
+	c := dial(t, url, Config{OnMessage: func(s string) { msgs <- s }})
+	for _, s := range []string{"a", `{"id":"1","kind":"CALL","data":{},"methodName":"X"}`, ""} {
+		if err := c.Send(context.Background(), s); err != nil {
+			t.Fatal(err)
+		}
+		if got := recv(t, msgs); got != "echo:"+s {
+			t.Fatalf("got %q, want echo:%s", got, s)
+		}
+	}
+}
+
+func TestDialUnauthorized(t *testing.T) {
+	const reason = "Invalid API key, please check the apiKey property. Get an API key at http://x/dashboard/develop/keys."
+	url := startServer(t, func(ctx context.Context, ws *websocket.Conn, r *http.Request) {
+		// The server side of this package refusing a key.
+		c := NewConn(ws, Config{})
+		c.CloseWith(websocket.StatusPolicyViolation, reason)
+	})
+	// A connect timeout far beyond the test's own hang bound: an answer
+	// only after it would fail the test instead of passing late.
+	done := make(chan error, 1)
+	go func() {
+		c, err := Dial(context.Background(), DialOptions{Endpoint: url, APIKey: "bad"}, Config{ConnectTimeout: time.Hour})
+		if c != nil {
+			c.Close()
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrUnauthorized) || !strings.Contains(err.Error(), reason) {
+			t.Fatalf("got %v, want ErrUnauthorized with the reason", err)
+		}
+	case <-time.After(hang):
+		t.Fatal("Dial did not return on a 1008 close")
+	}
+}
+
+func TestDialHTTPRefusal(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "no", http.StatusForbidden)
+	}))
+	defer srv.Close()
+	_, err := Dial(context.Background(), DialOptions{Endpoint: "ws" + strings.TrimPrefix(srv.URL, "http")}, Config{ConnectTimeout: hang})
+	if !errors.Is(err, ErrUnauthorized) {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestDialClosedBeforeAuthOtherCode(t *testing.T) {
+	url := startServer(t, func(ctx context.Context, ws *websocket.Conn, r *http.Request) {
+		ws.Close(websocket.StatusServiceRestart, "Closing briefly for scheduled server restart.")
+	})
+	_, err := Dial(context.Background(), DialOptions{Endpoint: url}, Config{ConnectTimeout: time.Hour})
+	if err == nil || errors.Is(err, ErrUnauthorized) || websocket.CloseStatus(err) != websocket.StatusServiceRestart {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestDialContextEnds(t *testing.T) {
+	url := startServer(t, func(ctx context.Context, ws *websocket.Conn, r *http.Request) {
+		rawRead(ctx, ws) // never authenticates
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Dial(ctx, DialOptions{Endpoint: url}, Config{}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("canceled ctx: %v", err)
+	}
+	_, err := Dial(context.Background(), DialOptions{Endpoint: url}, Config{ConnectTimeout: 50 * time.Millisecond})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("connect timeout: %v", err)
+	}
+}
+
+// Every MESSAGE is ACKed before it is processed: the ACK of the first
+// message arrives while OnMessage is still blocked on it. Control strings
+// are ACKed and never delivered.
+func TestAckBeforeProcessing(t *testing.T) {
+	unblock := make(chan struct{})
+	got := make(chan string, 8)
+	url := startServer(t, func(ctx context.Context, ws *websocket.Conn, r *http.Request) {
+		rawAuth(ctx, t, ws)
+		for i, data := range []string{"first", protocol.DataPing, "second", protocol.DataAuthenticated, "third"} {
+			id := uuid.NewString()
+			rawWrite(ctx, t, ws, string(protocol.AppendMessage(nil, id, data)))
+			f := rawRead(ctx, ws)
+			if f.Type != protocol.FrameAck || f.ID != id {
+				t.Errorf("after %q: got %+v, want its ACK", data, f)
+			}
+			if i == 0 {
+				close(unblock) // ACKed while OnMessage("first") waits
+			}
+		}
+		rawRead(ctx, ws)
+	})
+	dial(t, url, Config{OnMessage: func(s string) {
+		select {
+		case <-unblock:
+		case <-time.After(hang):
+			t.Error("no ACK while OnMessage was running")
+		}
+		got <- s
+	}})
+	for _, want := range []string{"first", "second", "third"} {
+		if s := recv(t, got); s != want {
+			t.Fatalf("OnMessage got %q, want %q", s, want)
+		}
+	}
+}
+
+func TestAckWireFormat(t *testing.T) {
+	frames := make(chan string, 1)
+	url := startServer(t, func(ctx context.Context, ws *websocket.Conn, r *http.Request) {
+		rawWrite(ctx, t, ws, `{"id":"5babc4a2-d889-4a4c-b90b-28e04acfe746","data":"authenticated","type":"MESSAGE"}`)
+		_, p, _ := ws.Read(ctx)
+		frames <- string(p)
+		rawRead(ctx, ws)
+	})
+	dial(t, url, Config{})
+	// Byte-identical to the Node SDK's ACK in trace 00.
+	if got := recv(t, frames); got != `{"type":"ACK","id":"5babc4a2-d889-4a4c-b90b-28e04acfe746"}` {
+		t.Fatalf("ACK %s", got)
+	}
+}
+
+func TestSendAckTimeout(t *testing.T) {
+	ackNext := make(chan struct{})
+	url := startServer(t, func(ctx context.Context, ws *websocket.Conn, r *http.Request) {
+		rawAuth(ctx, t, ws)
+		rawRead(ctx, ws) // swallowed, never ACKed
+		<-ackNext
+		f := rawRead(ctx, ws)
+		rawWrite(ctx, t, ws, string(protocol.AppendAck(nil, f.ID)))
+		rawRead(ctx, ws)
+	})
+	c := dial(t, url, Config{SendTimeout: 50 * time.Millisecond})
+	if err := c.Send(context.Background(), "lost"); !errors.Is(err, ErrAckTimeout) {
+		t.Fatalf("got %v, want ErrAckTimeout", err)
+	}
+	close(ackNext)
+	// The connection stays usable; a late or unknown ACK is ignored.
+	if err := c.SendTimeout(context.Background(), "kept", hang); err != nil {
+		t.Fatalf("second send: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := c.Send(ctx, "canceled"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("canceled send: %v", err)
+	}
+}
+
+func TestMalformedFramesSkipped(t *testing.T) {
+	got := make(chan string, 8)
+	url := startServer(t, func(ctx context.Context, ws *websocket.Conn, r *http.Request) {
+		rawAuth(ctx, t, ws)
+		for _, s := range []string{
+			`not json`, `{}`, `[]`, `{"type":"MESSAGE","id":"x"}`, `{"type":"MESSAGE","id":"x","data":{"a":1}}`,
+			`{"type":"BOGUS","id":"x","data":"y"}`, `{"type":"ACK","id":"unknown"}`, `{"type":"ACK"}`,
+		} {
+			rawWrite(ctx, t, ws, s)
+		}
+		ws.Write(ctx, websocket.MessageBinary, []byte(`{"id":"b","data":"binary","type":"MESSAGE"}`)) //nolint:errcheck
+		id := uuid.NewString()
+		rawWrite(ctx, t, ws, string(protocol.AppendMessage(nil, id, "valid")))
+		if f := rawRead(ctx, ws); f.Type != protocol.FrameAck || f.ID != id {
+			t.Errorf("got %+v, want ACK of the valid message only", f)
+		}
+		rawRead(ctx, ws)
+	})
+	c := dial(t, url, Config{OnMessage: func(s string) { got <- s }})
+	if s := recv(t, got); s != "valid" {
+		t.Fatalf("got %q", s)
+	}
+	if c.Err() != nil {
+		t.Fatalf("connection ended: %v", c.Err())
+	}
+}
+
+func TestLargeMessages(t *testing.T) {
+	big := strings.Repeat(`{"k":"välue\n"},`, (1<<20)/16)
+	url := echoServer(t, Config{})
+	msgs := make(chan string, 1)
+	c := dial(t, url, Config{OnMessage: func(s string) { msgs <- s }})
+	if err := c.SendTimeout(context.Background(), big, hang); err != nil {
+		t.Fatal(err)
+	}
+	if got := recv(t, msgs); got != "echo:"+big {
+		t.Fatalf("got %d bytes, want %d", len(got), len(big)+5)
+	}
+}
+
+func TestPingKeepsConnectionAlive(t *testing.T) {
+	url := echoServer(t, Config{DisablePing: true})
+	c := dial(t, url, Config{
+		PingInterval:             2 * time.Millisecond,
+		PingTimeout:              hang,
+		CloseUnresponsiveTimeout: 20 * time.Millisecond,
+	})
+	// Watch several pongs over more than the unresponsive timeout.
+	first := c.LastPong()
+	pongs := 0
+	last := first
+	deadline := time.After(hang)
+	for pongs < 10 || time.Since(first) < 5*20*time.Millisecond {
+		select {
+		case <-c.Done():
+			t.Fatalf("answered pings, still closed: %v", c.Err())
+		case <-deadline:
+			t.Fatalf("only %d pongs", pongs)
+		case <-time.After(time.Millisecond):
+		}
+		if lp := c.LastPong(); lp.After(last) {
+			pongs++
+			last = lp
+		}
+	}
+	if err := c.Send(context.Background(), "still here"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A server whose reader is blocked answers no ping: after
+// CloseUnresponsiveTimeout the connection ends with ErrUnresponsive.
+func TestUnresponsivePeerClosed(t *testing.T) {
+	url := startServer(t, func(ctx context.Context, ws *websocket.Conn, r *http.Request) {
+		rawAuth(ctx, t, ws)
+		<-ctx.Done() // stop reading: pings go unanswered
+	})
+	c := dial(t, url, Config{
+		PingInterval:             5 * time.Millisecond,
+		PingTimeout:              5 * time.Millisecond,
+		CloseUnresponsiveTimeout: 30 * time.Millisecond,
+	})
+	waitDone(t, c)
+	if !errors.Is(c.Err(), ErrUnresponsive) {
+		t.Fatalf("Err = %v, want ErrUnresponsive", c.Err())
+	}
+	if err := c.Send(context.Background(), "x"); !errors.Is(err, ErrNotConnected) {
+		t.Fatalf("Send after close: %v", err)
+	}
+}
+
+// The "ping" MESSAGE (browser liveness) is ACKed and counts as a sign of life.
+func TestPingMessage(t *testing.T) {
+	got := make(chan string, 4)
+	start := make(chan struct{})
+	url := startServer(t, func(ctx context.Context, ws *websocket.Conn, r *http.Request) {
+		rawAuth(ctx, t, ws)
+		<-start
+		for _, d := range []string{protocol.DataPing, "after"} {
+			id := uuid.NewString()
+			rawWrite(ctx, t, ws, string(protocol.AppendMessage(nil, id, d)))
+			if f := rawRead(ctx, ws); f.Type != protocol.FrameAck || f.ID != id {
+				t.Errorf("%q: got %+v, want ACK", d, f)
+			}
+		}
+		rawRead(ctx, ws)
+	})
+	c := dial(t, url, Config{DisablePing: true, OnMessage: func(s string) { got <- s }})
+	before := c.LastPong()
+	time.Sleep(time.Millisecond) // let the clock move past before
+	close(start)
+	if s := recv(t, got); s != "after" {
+		t.Fatalf("OnMessage got %q, want only \"after\"", s)
+	}
+	if !c.LastPong().After(before) {
+		t.Errorf("ping MESSAGE did not update LastPong")
+	}
+}
+
+func TestPeerCloseEndsConn(t *testing.T) {
+	url := startServer(t, func(ctx context.Context, ws *websocket.Conn, r *http.Request) {
+		rawAuth(ctx, t, ws)
+		ws.Close(websocket.StatusServiceRestart, "restart")
+	})
+	c := dial(t, url, Config{})
+	waitDone(t, c)
+	if websocket.CloseStatus(c.Err()) != websocket.StatusServiceRestart {
+		t.Fatalf("Err = %v", c.Err())
+	}
+	if err := c.Send(context.Background(), "x"); !errors.Is(err, ErrNotConnected) {
+		t.Fatalf("Send: %v", err)
+	}
+}
+
+func TestCloseLocally(t *testing.T) {
+	closed := make(chan websocket.StatusCode, 1)
+	url := startServer(t, func(ctx context.Context, ws *websocket.Conn, r *http.Request) {
+		rawAuth(ctx, t, ws)
+		_, _, err := ws.Read(ctx)
+		closed <- websocket.CloseStatus(err)
+	})
+	c := dial(t, url, Config{})
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !errors.Is(c.Err(), ErrClosedLocally) {
+		t.Fatalf("Err = %v", c.Err())
+	}
+	select {
+	case code := <-closed:
+		if code != websocket.StatusNormalClosure {
+			t.Fatalf("server saw close %v", code)
+		}
+	case <-time.After(hang):
+		t.Fatal("server saw no close")
+	}
+	c.Close() // twice is fine
+}
+
+// A server closing a socket from inside OnMessage (say, a rate limit) must
+// not deadlock.
+func TestCloseFromOnMessage(t *testing.T) {
+	closed := make(chan error, 1)
+	url := startServer(t, func(ctx context.Context, ws *websocket.Conn, r *http.Request) {
+		var c *Conn
+		ready := make(chan struct{})
+		c = NewConn(ws, Config{OnMessage: func(s string) {
+			<-ready
+			closed <- c.CloseWith(websocket.StatusPolicyViolation, "Rate limit exceeded.")
+		}})
+		close(ready)
+		c.SendAuthenticated(ctx) //nolint:errcheck
+		select {
+		case <-c.Done():
+		case <-ctx.Done():
+		}
+		c.Close()
+	})
+	client := dial(t, url, Config{})
+	client.Send(context.Background(), "too many") //nolint:errcheck
+	select {
+	case <-closed:
+	case <-time.After(hang):
+		t.Fatal("CloseWith inside OnMessage deadlocked")
+	}
+	waitDone(t, client)
+	if websocket.CloseStatus(client.Err()) != websocket.StatusPolicyViolation {
+		t.Fatalf("client Err = %v", client.Err())
+	}
+}
+
+func TestConcurrentSends(t *testing.T) {
+	url := echoServer(t, Config{})
+	var n atomic.Int64
+	c := dial(t, url, Config{OnMessage: func(string) { n.Add(1) }})
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 50 {
+				if err := c.SendTimeout(context.Background(), `{"x":1}`, hang); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	// Every message was delivered to the server and echoed back.
+	deadline := time.After(hang)
+	for n.Load() < 8*50 {
+		select {
+		case <-deadline:
+			t.Fatalf("%d echoes, want %d", n.Load(), 8*50)
+		case <-time.After(time.Millisecond):
+		}
+	}
+}
+
+func BenchmarkRoundTrip(b *testing.B) {
+	url := startServer(b, func(ctx context.Context, ws *websocket.Conn, r *http.Request) {
+		c := NewConn(ws, Config{DisablePing: true})
+		defer c.Close()
+		if c.SendAuthenticated(ctx) != nil {
+			return
+		}
+		select {
+		case <-c.Done():
+		case <-ctx.Done():
+		}
+	})
+	c := dial(b, url, Config{DisablePing: true})
+	msg := `{"id":"2","kind":"CALL","data":{"transactionId":"cf7234b7-27e7-45da-8407-317af7846b34","ioCall":"{}"},"methodName":"SEND_IO_CALL"}`
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.SetBytes(int64(len(msg)))
+	b.ResetTimer()
+	for b.Loop() {
+		if err := c.Send(ctx, msg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
