@@ -214,8 +214,8 @@ func (s *SelectSingleInput[T]) HelpText(t string) *SelectSingleInput[T] { s.p.He
 // has it, as in the Node SDK).
 func (s *SelectSingleInput[T]) Default(v T) *SelectSingleInput[T] {
 	if i, ok := s.set.indexOf(v); ok {
-		o := s.set.rich(i)
-		s.p.DefaultValue = &o
+		lv := s.set.plain(i)
+		s.p.DefaultValue = &wireOption{Label: lv.Label, Value: lv.Value}
 	}
 	return s
 }

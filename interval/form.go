@@ -1,0 +1,564 @@
+package interval
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// FormInput renders a struct type as a form: one input per exported field.
+// Run returns a filled T.
+type FormInput[T any] struct {
+	c        *ioClient
+	title    string
+	heading  *HeadingDisplay
+	fields   []*formField
+	err      error
+	validate func(*T) error
+	choices  []Choice
+	choice   string
+}
+
+type formField struct {
+	name  string // Go field name
+	key   string // json name
+	index []int
+	comp  Component
+	// set stores the component's value in the field; def shows the
+	// field's value as the component's default.
+	set func(dst reflect.Value)
+	def func(src reflect.Value)
+}
+
+// FormError is returned by a form's Validate function to show Message on
+// the input of the struct field named Field (its Go or json name).
+type FormError struct {
+	Field   string
+	Message string
+}
+
+func (e *FormError) Error() string { return e.Field + ": " + e.Message }
+
+// Form asks for a T, a struct, with one input per exported field, shown
+// together as one form under a heading (title; "" for none). Field types:
+// string, bool, every int, uint and float type, time.Time, Date,
+// TimeOfDay, DateTime, pointers to these (optional fields), and []string
+// with options. The `interval` tag configures a field, comma-separated:
+//
+//	Name  string    `interval:"Full name,help=As on the passport,min=2,max=80"`
+//	Email string    `interval:"email"`
+//	Bio   string    `interval:"label=About you,multiline=4,optional"`
+//	Age   int       `interval:"min=18,max=130"`
+//	Price float64   `interval:"decimals=2,currency=EUR"`
+//	Plan  string    `interval:"options=free|pro|team"`
+//	Tags  []string  `interval:"options=a|b|c,min=1"`
+//	Start time.Time `interval:"label=Starts at"`
+//	Notes string    `interval:"-"` // not in the form
+//
+// A first item without "=" is the label (default: the field name split
+// into words). min/max bound lengths of strings, values of numbers and the
+// count of []string choices; other keys: help, placeholder, optional,
+// multiline[=lines], email, richtext, url, decimals, currency, options.
+func Form[T any](src Source, title string) *FormInput[T] {
+	f := &FormInput[T]{c: sourceOf(src), title: title}
+	if title != "" {
+		f.heading = DisplayIO{f.c}.Heading(title)
+	}
+	t := reflect.TypeFor[T]()
+	if t.Kind() != reflect.Struct {
+		f.err = fmt.Errorf("interval: Form: %s is not a struct", t)
+		return f
+	}
+	for _, sf := range structFields(t) {
+		ff, err := f.buildField(sf)
+		if err != nil {
+			f.err = fmt.Errorf("interval: Form field %s: %w", sf.f.Name, err)
+			return f
+		}
+		f.fields = append(f.fields, ff)
+	}
+	if len(f.fields) == 0 {
+		f.err = fmt.Errorf("interval: Form: %s has no exported fields", t)
+	}
+	return f
+}
+
+var (
+	timeType      = reflect.TypeFor[time.Time]()
+	dateType      = reflect.TypeFor[Date]()
+	timeOfDayType = reflect.TypeFor[TimeOfDay]()
+	dateTimeType  = reflect.TypeFor[DateTime]()
+)
+
+// humanize splits a Go name into words: "FirstName" → "First name",
+// "UserID" → "User ID".
+func humanize(name string) string {
+	rs := []rune(name)
+	var words []string
+	start := 0
+	for i := 1; i < len(rs); i++ {
+		lowerBefore := unicode.IsLower(rs[i-1]) || unicode.IsDigit(rs[i-1])
+		acronymEnd := unicode.IsUpper(rs[i-1]) && i+1 < len(rs) && unicode.IsLower(rs[i+1])
+		if unicode.IsUpper(rs[i]) && (lowerBefore || acronymEnd) || rs[i] == '_' {
+			words = append(words, string(rs[start:i]))
+			start = i
+			if rs[i] == '_' {
+				start++
+			}
+		}
+	}
+	words = append(words, string(rs[start:]))
+	for i, w := range words {
+		if i > 0 && strings.ToUpper(w) != w {
+			words[i] = strings.ToLower(w)
+		}
+	}
+	return strings.TrimSpace(strings.Join(words, " "))
+}
+
+func tagFloat(tag map[string]string, key string) (*float64, error) {
+	s, ok := tag[key]
+	if !ok {
+		return nil, nil
+	}
+	v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil {
+		return nil, fmt.Errorf("tag %s=%q is not a number", key, s)
+	}
+	return &v, nil
+}
+
+func (f *FormInput[T]) buildField(sf structField) (*formField, error) {
+	tag := sf.tag
+	label := tag["label"]
+	if label == "" {
+		label = humanize(sf.f.Name)
+	}
+	ff := &formField{name: sf.f.Name, key: sf.key, index: sf.f.Index}
+	ft := sf.f.Type
+	optional := false
+	if ft.Kind() == reflect.Pointer {
+		ft, optional = ft.Elem(), true
+	}
+	if _, ok := tag["optional"]; ok {
+		optional = true
+	}
+	help := tag["help"]
+	minV, err := tagFloat(tag, "min")
+	if err != nil {
+		return nil, err
+	}
+	maxV, err := tagFloat(tag, "max")
+	if err != nil {
+		return nil, err
+	}
+	var options []string
+	if o, ok := tag["options"]; ok {
+		options = strings.Split(o, "|")
+	}
+	in := InputIO{f.c}
+	// store sets the field (allocating pointer fields) from a value.
+	store := func(dst reflect.Value, v reflect.Value, answered bool) {
+		fv := dst.FieldByIndex(ff.index)
+		if !answered {
+			fv.SetZero()
+			return
+		}
+		if fv.Kind() == reflect.Pointer {
+			p := reflect.New(fv.Type().Elem())
+			p.Elem().Set(v.Convert(fv.Type().Elem()))
+			fv.Set(p)
+			return
+		}
+		fv.Set(v.Convert(fv.Type()))
+	}
+	// current returns the field's value for defaults (ok false when zero
+	// or nil).
+	current := func(src reflect.Value) (reflect.Value, bool) {
+		fv := src.FieldByIndex(ff.index)
+		if fv.Kind() == reflect.Pointer {
+			if fv.IsNil() {
+				return fv, false
+			}
+			return fv.Elem(), true
+		}
+		return fv, !fv.IsZero()
+	}
+
+	switch {
+	case ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.String:
+		if len(options) == 0 {
+			return nil, errors.New("a []string field needs options")
+		}
+		s := SelectMultiple(in, label, OptionsOf(options...)).HelpText(help)
+		if minV != nil {
+			s.MinSelections(int(*minV))
+		}
+		if maxV != nil {
+			s.MaxSelections(int(*maxV))
+		}
+		if optional {
+			s.Optional()
+		}
+		ff.comp = s
+		ff.set = func(dst reflect.Value) {
+			dst.FieldByIndex(ff.index).Set(reflect.ValueOf(s.Value()).Convert(dst.FieldByIndex(ff.index).Type()))
+		}
+		ff.def = func(src reflect.Value) {
+			fv := src.FieldByIndex(ff.index)
+			vals := make([]string, fv.Len())
+			for i := range vals {
+				vals[i] = fv.Index(i).String()
+			}
+			s.Default(vals...)
+		}
+		return ff, nil
+	case len(options) > 0:
+		if !isPrimitiveType(ft) || ft == timeType {
+			return nil, fmt.Errorf("options on a %s field", ft)
+		}
+		parse := func(o string) (reflect.Value, error) { return parseScalar(ft, o) }
+		for _, o := range options {
+			if _, err := parse(o); err != nil {
+				return nil, err
+			}
+		}
+		s := SelectSingle(in, label, OptionsOf(options...)).HelpText(help)
+		if optional {
+			s.Optional()
+		}
+		ff.comp = s
+		ff.set = func(dst reflect.Value) {
+			v, _ := parse(s.Value())
+			store(dst, v, s.Answered())
+		}
+		ff.def = func(src reflect.Value) {
+			if v, ok := current(src); ok {
+				s.Default(fmt.Sprint(v.Interface()))
+			}
+		}
+		return ff, nil
+	}
+
+	switch {
+	case ft == timeType || ft == dateTimeType:
+		d := in.DateTime(label).HelpText(help)
+		if optional {
+			d.Optional()
+		}
+		ff.comp = d
+		ff.set = func(dst reflect.Value) {
+			var v reflect.Value
+			if ft == timeType {
+				v = reflect.ValueOf(d.Value().Time(time.UTC))
+			} else {
+				v = reflect.ValueOf(d.Value())
+			}
+			store(dst, v, d.Answered())
+		}
+		ff.def = func(src reflect.Value) {
+			if v, ok := current(src); ok {
+				if t, isTime := v.Interface().(time.Time); isTime {
+					d.Default(DateTimeOf(t))
+				} else {
+					d.Default(v.Interface().(DateTime))
+				}
+			}
+		}
+	case ft == dateType:
+		d := in.Date(label).HelpText(help)
+		if optional {
+			d.Optional()
+		}
+		ff.comp = d
+		ff.set = func(dst reflect.Value) { store(dst, reflect.ValueOf(d.Value()), d.Answered()) }
+		ff.def = func(src reflect.Value) {
+			if v, ok := current(src); ok {
+				d.Default(v.Interface().(Date))
+			}
+		}
+	case ft == timeOfDayType:
+		d := in.Time(label).HelpText(help)
+		if optional {
+			d.Optional()
+		}
+		ff.comp = d
+		ff.set = func(dst reflect.Value) { store(dst, reflect.ValueOf(d.Value()), d.Answered()) }
+		ff.def = func(src reflect.Value) {
+			if v, ok := current(src); ok {
+				d.Default(v.Interface().(TimeOfDay))
+			}
+		}
+	case ft.Kind() == reflect.Bool:
+		b := in.Boolean(label).HelpText(help)
+		if optional {
+			b.Optional()
+		}
+		ff.comp = b
+		ff.set = func(dst reflect.Value) { store(dst, reflect.ValueOf(b.Value()), b.Answered()) }
+		ff.def = func(src reflect.Value) {
+			if v, ok := current(src); ok {
+				b.Default(v.Bool())
+			}
+		}
+	case ft.Kind() == reflect.String:
+		var comp Component
+		var get func() (string, bool)
+		var setDef func(string)
+		_, isEmail := tag["email"]
+		_, isRich := tag["richtext"]
+		_, isURL := tag["url"]
+		switch {
+		case isEmail:
+			e := in.Email(label).HelpText(help).Placeholder(tag["placeholder"])
+			if optional {
+				e.Optional()
+			}
+			comp, get, setDef = e, func() (string, bool) { return e.Value(), e.Answered() }, func(s string) { e.Default(s) }
+		case isRich:
+			r := in.RichText(label).HelpText(help).Placeholder(tag["placeholder"])
+			if optional {
+				r.Optional()
+			}
+			comp, get, setDef = r, func() (string, bool) { return r.Value(), r.Answered() }, func(s string) { r.Default(s) }
+		case isURL:
+			u := in.URL(label).HelpText(help).Placeholder(tag["placeholder"])
+			if optional {
+				u.Optional()
+			}
+			comp = u
+			get = func() (string, bool) {
+				if u.Value() == nil {
+					return "", false
+				}
+				return u.Value().String(), u.Answered()
+			}
+			setDef = func(s string) { u.Default(s) }
+		default:
+			t := in.Text(label).HelpText(help).Placeholder(tag["placeholder"])
+			if lines, ok := tag["multiline"]; ok {
+				n, _ := strconv.Atoi(lines)
+				t.Multiline(n)
+			}
+			if minV != nil {
+				t.MinLength(int(*minV))
+			}
+			if maxV != nil {
+				t.MaxLength(int(*maxV))
+			}
+			if optional {
+				t.Optional()
+			}
+			comp, get, setDef = t, func() (string, bool) { return t.Value(), t.Answered() }, func(s string) { t.Default(s) }
+		}
+		ff.comp = comp
+		ff.set = func(dst reflect.Value) {
+			s, ok := get()
+			store(dst, reflect.ValueOf(s), ok)
+		}
+		ff.def = func(src reflect.Value) {
+			if v, ok := current(src); ok {
+				setDef(v.String())
+			}
+		}
+	case isNumberKind(ft.Kind()):
+		n := in.Number(label).HelpText(help).Placeholder(tag["placeholder"])
+		isInt := ft.Kind() != reflect.Float32 && ft.Kind() != reflect.Float64
+		if !isInt {
+			d := 2
+			if s, ok := tag["decimals"]; ok {
+				if d, err = strconv.Atoi(s); err != nil || d < 0 {
+					return nil, fmt.Errorf("tag decimals=%q is not a count", s)
+				}
+			}
+			n.Decimals(d)
+		}
+		if c, ok := tag["currency"]; ok {
+			n.Currency(c)
+		}
+		if minV != nil {
+			n.Min(*minV)
+		} else if isUintKind(ft.Kind()) {
+			n.Min(0)
+		}
+		if maxV != nil {
+			n.Max(*maxV)
+		}
+		if optional {
+			n.Optional()
+		}
+		zero := reflect.New(ft).Elem()
+		n.Validate(func(v float64) error {
+			switch {
+			case isUintKind(ft.Kind()):
+				if v < 0 || v > math.MaxUint64 || zero.OverflowUint(uint64(v)) {
+					return errors.New("This number is out of range.")
+				}
+			case isInt:
+				if v < math.MinInt64 || v > math.MaxInt64 || zero.OverflowInt(int64(v)) {
+					return errors.New("This number is out of range.")
+				}
+			case ft.Kind() == reflect.Float32:
+				if zero.OverflowFloat(v) {
+					return errors.New("This number is out of range.")
+				}
+			}
+			return nil
+		})
+		ff.comp = n
+		ff.set = func(dst reflect.Value) {
+			var v reflect.Value
+			switch {
+			case isUintKind(ft.Kind()):
+				v = reflect.ValueOf(uint64(n.Value()))
+			case isInt:
+				v = reflect.ValueOf(int64(n.Value()))
+			default:
+				v = reflect.ValueOf(n.Value())
+			}
+			store(dst, v, n.Answered())
+		}
+		ff.def = func(src reflect.Value) {
+			if v, ok := current(src); ok {
+				f, _ := number(v.Interface())
+				n.Default(f)
+			}
+		}
+	default:
+		return nil, fmt.Errorf("unsupported type %s", sf.f.Type)
+	}
+	return ff, nil
+}
+
+func isNumberKind(k reflect.Kind) bool {
+	switch k {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Float32, reflect.Float64:
+		return true
+	}
+	return isUintKind(k)
+}
+
+func isUintKind(k reflect.Kind) bool {
+	switch k {
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return true
+	}
+	return false
+}
+
+// parseScalar parses an option of a string, bool or number field.
+func parseScalar(t reflect.Type, s string) (reflect.Value, error) {
+	v := reflect.New(t).Elem()
+	switch {
+	case t.Kind() == reflect.String:
+		v.SetString(s)
+	case t.Kind() == reflect.Bool:
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return v, fmt.Errorf("option %q is not a bool", s)
+		}
+		v.SetBool(b)
+	case isUintKind(t.Kind()):
+		u, err := strconv.ParseUint(s, 10, t.Bits())
+		if err != nil {
+			return v, fmt.Errorf("option %q is not a %s", s, t)
+		}
+		v.SetUint(u)
+	case t.Kind() == reflect.Float32 || t.Kind() == reflect.Float64:
+		f, err := strconv.ParseFloat(s, t.Bits())
+		if err != nil {
+			return v, fmt.Errorf("option %q is not a %s", s, t)
+		}
+		v.SetFloat(f)
+	default:
+		i, err := strconv.ParseInt(s, 10, t.Bits())
+		if err != nil {
+			return v, fmt.Errorf("option %q is not a %s", s, t)
+		}
+		v.SetInt(i)
+	}
+	return v, nil
+}
+
+// Default prefills the form with v's non-zero fields.
+func (f *FormInput[T]) Default(v T) *FormInput[T] {
+	src := reflect.ValueOf(&v).Elem()
+	for _, ff := range f.fields {
+		ff.def(src)
+	}
+	return f
+}
+
+// Validate sets a check of the whole filled T. Return a *FormError to show
+// the message on one field's input; any other error is shown on the form.
+func (f *FormInput[T]) Validate(fn func(*T) error) *FormInput[T] { f.validate = fn; return f }
+
+// WithChoices replaces the submit button with these buttons; Choice then
+// returns the one clicked.
+func (f *FormInput[T]) WithChoices(choices ...Choice) *FormInput[T] { f.choices = choices; return f }
+
+// Choice is the value of the button the operator clicked ("" for the
+// default submit button), after Run.
+func (f *FormInput[T]) Choice() string { return f.choice }
+
+// Field returns the input built for the struct field named name (Go or
+// json name), to adjust it before Run, or nil.
+func (f *FormInput[T]) Field(name string) Component {
+	for _, ff := range f.fields {
+		if ff.name == name || ff.key == name {
+			return ff.comp
+		}
+	}
+	return nil
+}
+
+func (f *FormInput[T]) fill() T {
+	var v T
+	dst := reflect.ValueOf(&v).Elem()
+	for _, ff := range f.fields {
+		ff.set(dst)
+	}
+	return v
+}
+
+// Run shows the form and returns the filled T once every field and the
+// Validate function accept the answers.
+func (f *FormInput[T]) Run(ctx context.Context) (T, error) {
+	var zero T
+	if f.err != nil {
+		return zero, f.err
+	}
+	comps := make([]*component, 0, len(f.fields)+1)
+	if f.heading != nil {
+		comps = append(comps, f.heading.core())
+	}
+	for _, ff := range f.fields {
+		comps = append(comps, ff.comp.core())
+	}
+	var validate func(string) error
+	if f.validate != nil {
+		validate = func(string) error {
+			v := f.fill()
+			err := f.validate(&v)
+			var fe *FormError
+			if errors.As(err, &fe) {
+				if c := f.Field(fe.Field); c != nil {
+					return FieldError(c, fe.Message)
+				}
+			}
+			return err
+		}
+	}
+	choice, err := f.c.run(ctx, comps, f.choices, validate)
+	if err != nil {
+		return zero, err
+	}
+	f.choice = choice
+	return f.fill(), nil
+}
