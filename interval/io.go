@@ -214,6 +214,10 @@ func (c *ioClient) run(ctx context.Context, comps []*component, choices []Choice
 		}
 	}
 	call := newPendingCall(c, comps, choices, groupValidate)
+	if t := c.tx; t != nil {
+		t.setActive(call)
+		defer t.setActive(nil)
+	}
 	// The loop keeps a small stack frame: rendering and answer handling live
 	// in their own functions, so a goroutine waiting on the operator holds
 	// little stack (thousands of transactions may wait at once).
@@ -244,6 +248,8 @@ func (c *ioClient) run(ctx context.Context, comps []*component, choices []Choice
 
 // pendingCall is one IO call (one inputGroupKey) being answered.
 type pendingCall struct {
+	mu             sync.Mutex // serializes state updates after the call returned
+	stateful       bool
 	c              *ioClient
 	comps          []*component
 	choices        []Choice
@@ -261,8 +267,26 @@ func newPendingCall(c *ioClient, comps []*component, choices []Choice, groupVali
 		if !(cp.immediate || (cp.display && c.dri)) {
 			p.resolvesAtOnce = false
 		}
+		if cp.stateful && cp.onState != nil {
+			p.stateful = true
+		}
+	}
+	if p.stateful && c.tx != nil {
+		c.tx.keepStateful(p)
 	}
 	return p
+}
+
+// setState handles a SET_STATE that arrives after the call returned (a
+// table shown with the append UI stays pageable, as in the official SDK).
+func (p *pendingCall) setState(ctx context.Context, resp *protocol.IOResponse) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if rerender, _, _ := p.handle(ctx, resp); rerender {
+		if err := p.send(ctx); err != nil {
+			p.c.logger().Warn("re-render after state update failed", "err", err)
+		}
+	}
 }
 
 // send renders every component with a fresh render id and sends the call.

@@ -29,8 +29,11 @@ type txState struct {
 	loading   *protocol.LoadingState
 	loadTimer *time.Timer
 	logIndex  int
-	done      bool       // handler returned
-	flushMu   sync.Mutex // held while a loading state is sent
+	done      bool                    // handler returned
+	flushMu   sync.Mutex              // held while a loading state is sent
+	active    *pendingCall            // the IO call the handler waits on
+	stateful  map[string]*pendingCall // stateful calls by inputGroupKey
+	statefulQ []string                // their keys, oldest first
 }
 
 func (t *txState) pending() (string, *protocol.LoadingState) {
@@ -42,6 +45,42 @@ func (t *txState) pending() (string, *protocol.LoadingState) {
 		l = &cp
 	}
 	return t.ioCall, l
+}
+
+// maxStatefulCalls bounds the stateful IO calls (tables, searches) a
+// transaction keeps answering state updates for.
+const maxStatefulCalls = 32
+
+func (t *txState) setActive(p *pendingCall) {
+	t.mu.Lock()
+	t.active = p
+	t.mu.Unlock()
+}
+
+func (t *txState) keepStateful(p *pendingCall) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.stateful == nil {
+		t.stateful = map[string]*pendingCall{}
+	}
+	key := p.render.InputGroupKey
+	t.stateful[key] = p
+	t.statefulQ = append(t.statefulQ, key)
+	if len(t.statefulQ) > maxStatefulCalls {
+		delete(t.stateful, t.statefulQ[0])
+		t.statefulQ = t.statefulQ[1:]
+	}
+}
+
+// outOfBand returns the stateful call a SET_STATE is for when the handler is
+// not waiting on that call (it moved on, or finished).
+func (t *txState) outOfBand(resp *protocol.IOResponse) *pendingCall {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.active != nil && (resp.InputGroupKey == "" || resp.InputGroupKey == t.active.render.InputGroupKey) {
+		return nil
+	}
+	return t.stateful[resp.InputGroupKey]
 }
 
 func (t *txState) stopTimers() {
@@ -261,6 +300,24 @@ func (c *Client) ioResponse(in protocol.IOResponseInputs) {
 			c.log.Debug("transaction canceled by the server", "transaction", id)
 			t.cancel(ErrCanceled)
 			return
+		}
+		if resp.Kind == protocol.KindSetState {
+			if p := t.outOfBand(&resp); p != nil {
+				c.mu.Lock()
+				if c.closed {
+					c.mu.Unlock()
+					return
+				}
+				c.handlers.Add(1)
+				c.mu.Unlock()
+				go func() {
+					defer c.handlers.Done()
+					ctx, cancel := context.WithTimeout(c.life, c.opts.ResponseTimeout)
+					defer cancel()
+					p.setState(ctx, &resp)
+				}()
+				return
+			}
 		}
 		select {
 		case t.responses <- &resp:
