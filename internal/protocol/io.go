@@ -151,6 +151,9 @@ type LayoutError struct {
 }
 
 // Layout is a page layout (the page string of SEND_PAGE). Kind is "BASIC".
+// A nil Title/Description is absent (no title); TitleLoading /
+// DescriptionLoading send null instead, the Node SDK's "still loading".
+// Errors is always an array on the wire ([] when nil), as Node sends it.
 type Layout struct {
 	Kind        string        `json:"kind"`
 	Title       *string       `json:"title,omitempty"`
@@ -158,4 +161,80 @@ type Layout struct {
 	MenuItems   []ButtonItem  `json:"menuItems,omitempty"`
 	Children    *IORender     `json:"children,omitempty"`
 	Errors      []LayoutError `json:"errors"`
+
+	TitleLoading       bool `json:"-"`
+	DescriptionLoading bool `json:"-"`
+}
+
+// MarshalJSON writes the Node SDK's key order: kind, title, description,
+// menuItems, children, errors.
+func (l Layout) MarshalJSON() ([]byte, error) {
+	type plain Layout
+	p := plain(l)
+	if p.Errors == nil {
+		p.Errors = []LayoutError{}
+	}
+	b, err := json.Marshal(p)
+	if err != nil || (!l.TitleLoading && !l.DescriptionLoading) {
+		return b, err
+	}
+	// Rebuild with nulls: kind first, then title/description.
+	var kind []byte
+	kind, err = json.Marshal(l.Kind)
+	if err != nil {
+		return nil, err
+	}
+	out := append([]byte(`{"kind":`), kind...)
+	if l.TitleLoading {
+		out = append(out, `,"title":null`...)
+	} else if l.Title != nil {
+		out = append(out, `,"title":`...)
+		out = appendJSONString(out, *l.Title)
+	}
+	if l.DescriptionLoading {
+		out = append(out, `,"description":null`...)
+	} else if l.Description != nil {
+		out = append(out, `,"description":`...)
+		out = appendJSONString(out, *l.Description)
+	}
+	p.Title, p.Description, p.Kind = nil, nil, ""
+	rest, err := json.Marshal(p) // {"kind":"",…}
+	if err != nil {
+		return nil, err
+	}
+	rest = rest[len(`{"kind":""`):]
+	return append(out, rest...), nil
+}
+
+// UnmarshalJSON reads a layout, setting TitleLoading / DescriptionLoading
+// for null.
+func (l *Layout) UnmarshalJSON(p []byte) error {
+	type plain Layout
+	var aux struct {
+		plain
+		Title       json.RawMessage `json:"title"`
+		Description json.RawMessage `json:"description"`
+	}
+	if err := json.Unmarshal(p, &aux); err != nil {
+		return err
+	}
+	*l = Layout(aux.plain)
+	for _, f := range []struct {
+		raw     json.RawMessage
+		dst     **string
+		loading *bool
+	}{{aux.Title, &l.Title, &l.TitleLoading}, {aux.Description, &l.Description, &l.DescriptionLoading}} {
+		switch {
+		case len(f.raw) == 0:
+		case string(f.raw) == "null":
+			*f.loading = true
+		default:
+			var s string
+			if err := json.Unmarshal(f.raw, &s); err != nil {
+				return err
+			}
+			*f.dst = &s
+		}
+	}
+	return nil
 }

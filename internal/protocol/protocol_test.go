@@ -175,3 +175,36 @@ func TestStartTransactionValidate(t *testing.T) {
 		t.Errorf("Validate: %v", err)
 	}
 }
+
+func TestLayoutJSON(t *testing.T) {
+	title, desc := "Dashboard", "About"
+	for _, tc := range []struct {
+		l    Layout
+		want string
+	}{
+		{Layout{Kind: "BASIC"}, `{"kind":"BASIC","errors":[]}`},
+		{Layout{Kind: "BASIC", Errors: []LayoutError{{Error: "Error", Message: "boom"}}}, `{"kind":"BASIC","errors":[{"error":"Error","message":"boom"}]}`},
+		{Layout{Kind: "BASIC", Title: &title, Description: &desc}, `{"kind":"BASIC","title":"Dashboard","description":"About","errors":[]}`},
+		{Layout{Kind: "BASIC", TitleLoading: true, Description: &desc, MenuItems: []ButtonItem{{Label: "R", Route: "r"}}},
+			`{"kind":"BASIC","title":null,"description":"About","menuItems":[{"label":"R","route":"r"}],"errors":[]}`},
+		{Layout{Kind: "BASIC", Title: &title, DescriptionLoading: true, Children: &IORender{ID: "i", InputGroupKey: "g", ToRender: []ComponentRender{}, Kind: KindRender}},
+			`{"kind":"BASIC","title":"Dashboard","description":null,"children":{"id":"i","inputGroupKey":"g","toRender":[],"kind":"RENDER"},"errors":[]}`},
+	} {
+		got := marshalJS(t, tc.l)
+		if string(got) != tc.want {
+			t.Errorf("got  %s\nwant %s", got, tc.want)
+			continue
+		}
+		var back Layout
+		if err := json.Unmarshal(got, &back); err != nil {
+			t.Fatal(err)
+		}
+		if again := marshalJS(t, back); string(again) != tc.want {
+			t.Errorf("round trip %s -> %s", tc.want, again)
+		}
+	}
+	var l Layout
+	if err := json.Unmarshal([]byte(`{"kind":"BASIC","title":5}`), &l); err == nil {
+		t.Errorf("numeric title accepted")
+	}
+}
