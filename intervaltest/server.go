@@ -131,6 +131,7 @@ type Host struct {
 
 	// Set under the server's lock.
 	Init         *protocol.InitializeHostInputs
+	inits        int
 	ShuttingDown bool
 	Closed       bool
 }
@@ -185,6 +186,7 @@ func (h *Host) handle(method string, data json.RawMessage) (any, error) {
 		}
 		s.mu.Lock()
 		h.Init = &in
+		h.inits++
 		s.mu.Unlock()
 		s.notify()
 		return protocol.InitializeHostReturns{Type: "success", Environment: "development",
@@ -306,6 +308,20 @@ func (h *Host) Definitions() protocol.InitializeHostInputs {
 		return protocol.InitializeHostInputs{}
 	}
 	return *h.Init
+}
+
+// Initializations counts the INITIALIZE_HOST calls of this socket.
+func (h *Host) Initializations() int {
+	h.s.mu.Lock()
+	defer h.s.mu.Unlock()
+	return h.inits
+}
+
+// WaitDefinitions waits until the host's declared routes satisfy cond.
+func (h *Host) WaitDefinitions(ctx context.Context, cond func(protocol.InitializeHostInputs) bool) error {
+	return h.s.waitFor(ctx, "host definitions", func() bool {
+		return h.Init != nil && cond(*h.Init)
+	})
 }
 
 // IsShuttingDown reports whether the host called BEGIN_HOST_SHUTDOWN.
