@@ -108,6 +108,10 @@ func (hb *hub) connect(b *browser, id string) bool {
 		return true
 	}
 	hb.replayLogs(b, id)
+	if t.redirect != nil {
+		b.e.call(protocol.MethodRedirect, *t.redirect, nil)
+		t.redirect = nil
+	}
 	switch {
 	case t.finished():
 		b.e.call(protocol.MethodTransactionCompleted, protocol.TransactionCompletedInputs{

@@ -284,3 +284,39 @@ func TestConsoleServed(t *testing.T) {
 		t.Fatalf("unknown API path: HTTP %d", resp.StatusCode)
 	}
 }
+
+func TestRedirectKeptUntilDelivered(t *testing.T) {
+	e := newEnv(t, Options{})
+	admin := e.admin()
+	h := e.host(admin.key("development"), "", action("go"))
+	b := admin.browser()
+	id := admin.createTx("go", "development")
+	b.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id})
+	h.expect(protocol.MethodStartTransaction)
+	b.must(protocol.MethodLeaveTransaction, protocol.TransactionRef{TransactionID: id})
+	// Canceled by the leave: a redirect for it is refused.
+	var ok bool
+	h.call(protocol.MethodSendRedirect, protocol.SendRedirectInputs{TransactionID: id, Redirect: protocol.Redirect{URL: "https://example.com"}}, &ok)
+	if ok {
+		t.Fatal("redirect of a canceled transaction accepted")
+	}
+
+	id = admin.createTx("go", "development")
+	b.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id})
+	h.next(protocol.MethodStartTransaction)
+	b.close()
+	h.must(protocol.MethodSendRedirect, protocol.SendRedirectInputs{TransactionID: id, Redirect: protocol.Redirect{Route: "other", Params: map[string]any{"a": "1"}}})
+	b2 := admin.browser()
+	b2.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id})
+	var r protocol.RedirectInputs
+	b2.next(protocol.MethodRedirect).decode(t, &r)
+	if r.Route != "other" || r.TransactionID != id {
+		t.Fatalf("REDIRECT %+v", r)
+	}
+	complete(t, h, id, nil)
+	var done protocol.TransactionCompletedInputs
+	b2.next(protocol.MethodTransactionCompleted).decode(t, &done)
+	if done.ResultStatus != "REDIRECTED" {
+		t.Fatalf("result status %s", done.ResultStatus)
+	}
+}

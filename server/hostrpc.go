@@ -283,7 +283,7 @@ func (s *Server) sendIOCall(h *host, in protocol.SendIOCallInputs) protocol.Send
 		}
 		return protocol.SendIOCallReturns{OK: true}
 	}
-	t.render, t.renderID, t.groupKey, t.loading = in.IOCall, render.ID, render.InputGroupKey, nil
+	t.render, t.renderID, t.groupKey, t.loading, t.redirect = in.IOCall, render.ID, render.InputGroupKey, nil, nil
 	status := store.StatusRunning
 	for _, c := range render.ToRender {
 		if !strings.HasPrefix(c.MethodName, "DISPLAY_") {
@@ -371,19 +371,25 @@ func (s *Server) sendRedirect(h *host, in protocol.SendRedirectInputs) bool {
 	if in.URL == "" && in.Route == "" {
 		return false
 	}
-	var b *browser
+	r := protocol.RedirectInputs{TransactionID: in.TransactionID, Redirect: in.Redirect}
 	if p, ok := hb.pages[in.TransactionID]; ok && p.host == h {
-		b = p.browser
-	} else {
-		t, _ := hb.ownedBy(h, in.TransactionID)
-		if t == nil {
-			return false
+		if p.browser != nil && !in.SkipClientCall {
+			p.browser.e.call(protocol.MethodRedirect, r, nil)
 		}
-		t.redirected = true
-		b = t.browser
+		return true
 	}
-	if b != nil && !in.SkipClientCall {
-		b.e.call(protocol.MethodRedirect, protocol.RedirectInputs{TransactionID: in.TransactionID, Redirect: in.Redirect}, nil)
+	t, _ := hb.ownedBy(h, in.TransactionID)
+	if t == nil {
+		return false
+	}
+	t.redirected = true
+	if in.SkipClientCall {
+		return true
+	}
+	if t.browser != nil {
+		t.browser.e.call(protocol.MethodRedirect, r, nil)
+	} else {
+		t.redirect = &r
 	}
 	return true
 }

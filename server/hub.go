@@ -66,6 +66,7 @@ type txn struct {
 	renderID       string
 	groupKey       string
 	loading        *protocol.LoadingState
+	redirect       *protocol.RedirectInputs // kept until a browser receives it
 	redirected     bool
 	droppedAt      time.Time
 	detachedAt     time.Time
