@@ -183,6 +183,17 @@ func TestTransactionEndToEnd(t *testing.T) {
 		len(d.Logs) != 1 || d.Logs[0].Data != "starting" || d.CompletedAt == nil || d.DurationMs == nil {
 		t.Fatalf("detail %+v", d)
 	}
+	// Acknowledged means committed: another connection to the file (as
+	// after a kill -9) sees the result while the server still runs.
+	other, err := store.Open(context.Background(), e.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := other.Transaction(context.Background(), id)
+	other.Close()
+	if err != nil || rec.Status != store.StatusCompleted || !strings.Contains(rec.Result, "Hello, Alice") {
+		t.Fatalf("stored transaction %+v %v", rec, err)
+	}
 	// Leaving a completed transaction closes it on the host.
 	b2.must(protocol.MethodLeaveTransaction, protocol.TransactionRef{TransactionID: id})
 	var ct protocol.CloseTransactionInputs
