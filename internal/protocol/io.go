@@ -174,13 +174,13 @@ func (l Layout) MarshalJSON() ([]byte, error) {
 	if p.Errors == nil {
 		p.Errors = []LayoutError{}
 	}
-	b, err := json.Marshal(p)
+	b, err := marshalNoHTML(p)
 	if err != nil || (!l.TitleLoading && !l.DescriptionLoading) {
 		return b, err
 	}
 	// Rebuild with nulls: kind first, then title/description.
 	var kind []byte
-	kind, err = json.Marshal(l.Kind)
+	kind, err = marshalNoHTML(l.Kind)
 	if err != nil {
 		return nil, err
 	}
@@ -198,7 +198,7 @@ func (l Layout) MarshalJSON() ([]byte, error) {
 		out = appendJSONString(out, *l.Description)
 	}
 	p.Title, p.Description, p.Kind = nil, nil, ""
-	rest, err := json.Marshal(p) // {"kind":"",…}
+	rest, err := marshalNoHTML(p) // {"kind":"",…}
 	if err != nil {
 		return nil, err
 	}

@@ -112,7 +112,7 @@ type PageDefinition struct {
 // InitializeHostInputs is the input of INITIALIZE_HOST.
 type InitializeHostInputs struct {
 	Actions             []ActionDefinition `json:"actions"`
-	Groups              []PageDefinition   `json:"groups"`
+	Groups              []PageDefinition   `json:"groups,omitzero"` // nil: absent (null is rejected)
 	SDKName             string             `json:"sdkName,omitempty"`
 	SDKVersion          string             `json:"sdkVersion,omitempty"`
 	RequestID           string             `json:"requestId,omitempty"`
@@ -162,7 +162,7 @@ type InitializeHostReturns struct {
 // warnings), or the error shape.
 func (r InitializeHostReturns) MarshalJSON() ([]byte, error) {
 	if r.Type != "success" {
-		return json.Marshal(struct {
+		return marshalNoHTML(struct {
 			Type     string    `json:"type"`
 			Message  string    `json:"message"`
 			SDKAlert *SDKAlert `json:"sdkAlert,omitempty"`
@@ -179,7 +179,7 @@ func (r InitializeHostReturns) MarshalJSON() ([]byte, error) {
 	if r.Organization != nil {
 		org = *r.Organization
 	}
-	return json.Marshal(struct {
+	return marshalNoHTML(struct {
 		Type              string       `json:"type"`
 		Environment       string       `json:"environment"`
 		InvalidSlugs      []string     `json:"invalidSlugs"`
@@ -227,7 +227,7 @@ func (r *SendIOCallReturns) UnmarshalJSON(p []byte) error {
 // MarshalJSON writes true/false, or the error object when Message is set.
 func (r SendIOCallReturns) MarshalJSON() ([]byte, error) {
 	if !r.OK && r.Message != "" {
-		return json.Marshal(struct {
+		return marshalNoHTML(struct {
 			Type    string `json:"type"`
 			Message string `json:"message"`
 		}{"ERROR", r.Message})

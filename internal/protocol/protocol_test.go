@@ -208,3 +208,32 @@ func TestLayoutJSON(t *testing.T) {
 		t.Errorf("numeric title accepted")
 	}
 }
+
+// Zod rejects null for required (and optional) arrays and records: a nil Go
+// slice must not reach the wire as null.
+func TestNoNullForRequiredCollections(t *testing.T) {
+	for _, tc := range []struct {
+		v    any
+		want string
+	}{
+		{InitializeHostInputs{SDKName: "s"}, `{"actions":[],"sdkName":"s"}`},
+		{InitializeHostInputs{Groups: []PageDefinition{}}, `{"actions":[],"groups":[]}`},
+		{InitializeHostInputs{CallableActionNames: []string{"a"}}, `{"actions":null,"callableActionNames":["a"]}`},
+		{DeclareHostInputs{HTTPHostID: "h"}, `{"httpHostId":"h","actions":[],"sdkName":"","sdkVersion":""}`},
+		{User{Email: "a@b", Role: "admin"}, `{"email":"a@b","firstName":null,"lastName":null,"role":"admin","teams":[]}`},
+		{StartTransactionInputs{TransactionID: "t"}, `{"transactionId":"t","actionName":"","action":{"slug":"","url":""},"environment":"","user":{"email":"","firstName":null,"lastName":null,"role":"","teams":[]},"params":{}}`},
+		{OpenPageInputs{PageKey: "k", Params: json.RawMessage("null")}, `{"pageKey":"k","page":{"slug":""},"environment":"","user":{"email":"","firstName":null,"lastName":null,"role":"","teams":[]},"params":{}}`},
+		{NotifyInputs{Message: "m", CreatedAt: "c"}, `{"message":"m","deliveryInstructions":[],"createdAt":"c"}`},
+		{ClientNotifyInputs{TransactionID: "t", Message: "m"}, `{"transactionId":"t","deliveries":[],"message":"m"}`},
+		{IORender{ID: "i", InputGroupKey: "g", Kind: KindRender}, `{"id":"i","inputGroupKey":"g","toRender":[],"kind":"RENDER"}`},
+		{ComponentRender{MethodName: "DISPLAY_MARKDOWN", Label: "<b>"}, `{"methodName":"DISPLAY_MARKDOWN","label":"<b>","isStateful":false,"isOptional":false,"isMultiple":false,"props":{}}`},
+	} {
+		if got := string(marshalJS(t, tc.v)); got != tc.want {
+			t.Errorf("%T:\n got %s\nwant %s", tc.v, got, tc.want)
+		}
+		// Plain json.Marshal still works (and escapes HTML as usual).
+		if b, err := json.Marshal(tc.v); err != nil || !json.Valid(b) {
+			t.Errorf("json.Marshal(%T) = %s, %v", tc.v, b, err)
+		}
+	}
+}
