@@ -226,6 +226,8 @@ func TestNoNullForRequiredCollections(t *testing.T) {
 		{NotifyInputs{Message: "m", CreatedAt: "c"}, `{"message":"m","deliveryInstructions":[],"createdAt":"c"}`},
 		{ClientNotifyInputs{TransactionID: "t", Message: "m"}, `{"transactionId":"t","deliveries":[],"message":"m"}`},
 		{IORender{ID: "i", InputGroupKey: "g", Kind: KindRender}, `{"id":"i","inputGroupKey":"g","toRender":[],"kind":"RENDER"}`},
+		{DeclareHostReturns{Type: "success"}, `{"type":"success","invalidSlugs":[],"warnings":[]}`},
+		{DeclareHostReturns{Type: "error", Message: "m"}, `{"type":"error","message":"m"}`},
 		{ComponentRender{MethodName: "DISPLAY_MARKDOWN", Label: "<b>"}, `{"methodName":"DISPLAY_MARKDOWN","label":"<b>","isStateful":false,"isOptional":false,"isMultiple":false,"props":{}}`},
 	} {
 		if got := string(marshalJS(t, tc.v)); got != tc.want {

@@ -121,3 +121,25 @@ func marshalNoHTML(v any) ([]byte, error) {
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}), nil
 }
+
+// MarshalJSON writes invalidSlugs and warnings as [] in the success shape,
+// where the SDKs require both arrays.
+func (r DeclareHostReturns) MarshalJSON() ([]byte, error) {
+	type plain DeclareHostReturns
+	if r.Type != "success" {
+		return marshalNoHTML(plain(r))
+	}
+	p := struct {
+		Type         string    `json:"type"`
+		InvalidSlugs []string  `json:"invalidSlugs"`
+		SDKAlert     *SDKAlert `json:"sdkAlert,omitempty"`
+		Warnings     []string  `json:"warnings"`
+	}{r.Type, r.InvalidSlugs, r.SDKAlert, r.Warnings}
+	if p.InvalidSlugs == nil {
+		p.InvalidSlugs = []string{}
+	}
+	if p.Warnings == nil {
+		p.Warnings = []string{}
+	}
+	return marshalNoHTML(p)
+}
