@@ -155,3 +155,25 @@ func TestBadInputDoesNotKillServer(t *testing.T) {
 	b.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id})
 	h.expect(protocol.MethodStartTransaction)
 }
+
+func TestFloodingBrowserIsClosed(t *testing.T) {
+	e := newEnv(t, Options{})
+	admin := e.admin()
+	b := admin.browser()
+	for i := 0; i < 100000; i++ {
+		if err := b.conn.Send(context.Background(), string(protocol.AppendEnvelope(nil, protocol.Envelope{
+			ID: "x", Kind: "CALL", MethodName: protocol.MethodInitializeClient}))); err != nil {
+			break // closed by the server
+		}
+	}
+	<-b.conn.Done()
+	if code, reason := closeStatus(b.conn.Err()); code != websocket.StatusPolicyViolation || reason != "Rate limit exceeded." {
+		t.Fatalf("close %d %q", code, reason)
+	}
+	// Others are unaffected.
+	b2 := admin.browser()
+	var ok bool
+	if err := b2.call(protocol.MethodInitializeClient, nil, &ok); err != nil || !ok {
+		t.Fatalf("INITIALIZE_CLIENT: %v %v", err, ok)
+	}
+}

@@ -19,7 +19,7 @@ const pageOpenTimeout = 15 * time.Second
 func (s *Server) serveBrowser(ws *websocket.Conn, r *http.Request, u store.User) {
 	b := &browser{user: u, txs: map[string]*txn{}, pages: map[string]*pageSess{}}
 	log := s.log.With("browser", u.ID)
-	b.e = newEndpoint(ws, s.wsConfig(), func(method string, data json.RawMessage) (any, error) {
+	b.e = newEndpoint(ws, s.wsConfig(), browserCallsPerSecond, func(method string, data json.RawMessage) (any, error) {
 		return s.browserCall(b, method, data)
 	}, log)
 	if !s.register(b.e) {
@@ -39,30 +39,35 @@ func (s *Server) browserCall(b *browser, method string, data json.RawMessage) (a
 	case protocol.MethodConnectToTransactionAsClient:
 		var in protocol.ConnectToTransactionInputs
 		if err := decode(data, &in); err != nil {
+			b.e.log.Warn("refusing call with invalid input", "method", method, "err", err)
 			return false, nil
 		}
 		return s.hub.connect(b, in.TransactionID), nil
 	case protocol.MethodRespondToIOCall:
 		var in protocol.RespondToIOCallInputs
 		if err := decode(data, &in); err != nil {
+			b.e.log.Warn("refusing call with invalid input", "method", method, "err", err)
 			return false, nil
 		}
 		return s.hub.respond(b, in), nil
 	case protocol.MethodLeaveTransaction:
 		var in protocol.TransactionRef
 		if err := decode(data, &in); err != nil {
+			b.e.log.Warn("refusing call with invalid input", "method", method, "err", err)
 			return false, nil
 		}
 		return s.hub.leave(b, in.TransactionID), nil
 	case protocol.MethodRequestPage:
 		var in protocol.RequestPageInputs
 		if err := decode(data, &in); err != nil {
+			b.e.log.Warn("refusing call with invalid input", "method", method, "err", err)
 			return protocol.OpenPageReturns{Type: "ERROR", Message: "Invalid request."}, nil
 		}
 		return s.hub.requestPage(b, in), nil
 	case protocol.MethodLeavePage:
 		var in protocol.PageKeyRef
 		if err := decode(data, &in); err != nil {
+			b.e.log.Warn("refusing call with invalid input", "method", method, "err", err)
 			return false, nil
 		}
 		return s.hub.leavePage(b, in.PageKey), nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,6 +21,11 @@ const (
 	inboxSize = 1024
 	// callTimeout bounds the wait for the answer to a call we make.
 	callTimeout = 30 * time.Second
+	// hostCallsPerSecond and browserCallsPerSecond are the most calls a
+	// socket may make in one second before it is closed (1008), as in
+	// Interval's server (which allows browsers 50).
+	hostCallsPerSecond    = 1024
+	browserCallsPerSecond = 100
 )
 
 type sentKey struct{}
@@ -54,17 +60,45 @@ type endpoint struct {
 	outSig chan struct{}
 
 	wg sync.WaitGroup
+
+	// Rate window, touched only by the connection's reader goroutine.
+	limit   int
+	rateSec int64
+	rateN   int
 }
 
-func newEndpoint(ws *websocket.Conn, cfg wsa.Config, handle rpc.HandlerFunc, log *slog.Logger) *endpoint {
+// isResponse reports whether an envelope is a RESPONSE (answers do not
+// count against the rate limit), looking only at its start.
+func isResponse(data string) bool {
+	if len(data) > 96 {
+		data = data[:96]
+	}
+	return strings.Contains(data, `"kind":"RESPONSE"`)
+}
+
+func newEndpoint(ws *websocket.Conn, cfg wsa.Config, limit int, handle rpc.HandlerFunc, log *slog.Logger) *endpoint {
 	e := &endpoint{
 		log:       log,
 		in:        make(chan string, inboxSize),
 		outSig:    make(chan struct{}, 1),
 		closeCode: websocket.StatusNormalClosure,
+		limit:     limit,
 	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	cfg.OnMessage = func(data string) {
+		if !isResponse(data) {
+			if now := time.Now().Unix(); now != e.rateSec {
+				e.rateSec, e.rateN = now, 0
+			}
+			e.rateN++
+			if e.rateN > e.limit {
+				if e.rateN == e.limit+1 {
+					e.log.Warn("closing socket: rate limit exceeded", "callsPerSecond", e.limit)
+				}
+				e.closeWith(websocket.StatusPolicyViolation, "Rate limit exceeded.")
+				return
+			}
+		}
 		select {
 		case e.in <- data:
 		default:

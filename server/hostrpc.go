@@ -69,7 +69,7 @@ func (s *Server) serveHost(ws *websocket.Conn, r *http.Request, apiKey string) {
 	h := &host{id: id, key: k, owner: owner, status: hostOnline, connectedAt: time.Now(),
 		actions: map[string]protocol.ActionDefinition{}, pages: map[string]protocol.PageDefinition{}}
 	log := s.log.With("host", id, "env", k.Env)
-	h.e = newEndpoint(ws, s.wsConfig(), func(method string, data json.RawMessage) (any, error) {
+	h.e = newEndpoint(ws, s.wsConfig(), hostCallsPerSecond, func(method string, data json.RawMessage) (any, error) {
 		return s.hostCall(h, method, data)
 	}, log)
 	if !s.register(h.e) {
@@ -113,6 +113,7 @@ func (s *Server) hostCall(h *host, method string, data json.RawMessage) (any, er
 	case protocol.MethodInitializeHost:
 		var in protocol.InitializeHostInputs
 		if err := decode(data, &in); err != nil {
+			h.e.log.Warn("refusing call with invalid input", "method", method, "err", err)
 			return protocol.InitializeHostReturns{Type: "error", Message: "Invalid INITIALIZE_HOST request."}, nil
 		}
 		return s.initHost(h, in), nil
@@ -125,42 +126,49 @@ func (s *Server) hostCall(h *host, method string, data json.RawMessage) (any, er
 	case protocol.MethodSendIOCall:
 		var in protocol.SendIOCallInputs
 		if err := decode(data, &in); err != nil {
+			h.e.log.Warn("refusing call with invalid input", "method", method, "err", err)
 			return s.ioCallErr(h, "Invalid SEND_IO_CALL request."), nil
 		}
 		return s.sendIOCall(h, in), nil
 	case protocol.MethodSendLoadingCall:
 		var in protocol.SendLoadingCallInputs
 		if err := decode(data, &in); err != nil {
+			h.e.log.Warn("refusing call with invalid input", "method", method, "err", err)
 			return false, nil
 		}
 		return s.sendLoading(h, in), nil
 	case protocol.MethodSendLog:
 		var in protocol.SendLogInputs
 		if err := decode(data, &in); err != nil {
+			h.e.log.Warn("refusing call with invalid input", "method", method, "err", err)
 			return false, nil
 		}
 		return s.sendLog(h, in), nil
 	case protocol.MethodSendRedirect:
 		var in protocol.SendRedirectInputs
 		if err := decode(data, &in); err != nil {
+			h.e.log.Warn("refusing call with invalid input", "method", method, "err", err)
 			return false, nil
 		}
 		return s.sendRedirect(h, in), nil
 	case protocol.MethodNotify:
 		var in protocol.NotifyInputs
 		if err := decode(data, &in); err != nil {
+			h.e.log.Warn("refusing call with invalid input", "method", method, "err", err)
 			return false, nil
 		}
 		return s.notify(h.key, in), nil
 	case protocol.MethodSendPage:
 		var in protocol.SendPageInputs
 		if err := decode(data, &in); err != nil {
+			h.e.log.Warn("refusing call with invalid input", "method", method, "err", err)
 			return false, nil
 		}
 		return s.sendPage(h, in), nil
 	case protocol.MethodMarkTransactionComplete:
 		var in protocol.MarkTransactionCompleteInputs
 		if err := decode(data, &in); err != nil {
+			h.e.log.Warn("refusing call with invalid input", "method", method, "err", err)
 			return false, nil
 		}
 		return s.markComplete(h, in), nil
