@@ -9,9 +9,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"go.uber.org/goleak"
 
@@ -36,6 +38,62 @@ type env struct {
 	ctx  context.Context // the browser tab
 }
 
+// One browser serves every test; each test gets its own browser context
+// (cookies, storage) and tab. TestMain closes it and then checks for leaked
+// goroutines.
+var (
+	browserOnce   sync.Once
+	browserCtx    context.Context
+	browserCancel context.CancelFunc = func() {}
+	browserErr    error
+)
+
+func browser(t *testing.T, exec string) context.Context {
+	t.Helper()
+	browserOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "console-chromium-")
+		if err != nil {
+			browserErr = err
+			return
+		}
+		actx, acancel := chromedp.NewExecAllocator(context.Background(),
+			chromedp.ExecPath(exec), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+			chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(dir),
+			chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+			chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+			chromedp.Flag("disable-dev-shm-usage", true), chromedp.Flag("disable-extensions", true),
+			chromedp.Flag("hide-scrollbars", true), chromedp.Flag("force-color-profile", "srgb"),
+			chromedp.WindowSize(1280, 900))
+		bctx, bcancel := chromedp.NewContext(actx)
+		browserCtx = bctx
+		browserCancel = func() {
+			bcancel()
+			acancel()
+			os.RemoveAll(dir)
+		}
+		// The first action starts the browser: it runs on the browser's own
+		// context (a derived context with a deadline would end the browser).
+		browserErr = chromedp.Do(bctx)
+	})
+	if browserErr != nil {
+		t.Fatalf("starting %s: %v", exec, browserErr)
+	}
+	return browserCtx
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	browserCancel()
+	if code == 0 {
+		if err := goleak.Find(goleak.IgnoreTopFunction("net/http.(*persistConn).readLoop"),
+			goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop")); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
 func chromiumPath(t *testing.T) string {
 	t.Helper()
 	p := os.Getenv("INTERVAL_CHROMIUM")
@@ -50,13 +108,6 @@ func chromiumPath(t *testing.T) string {
 
 func newEnv(t *testing.T, actions []testhost.Action, pages []testhost.Page) *env {
 	t.Helper()
-	t.Cleanup(func() {
-		goleak.VerifyNone(t,
-			goleak.IgnoreTopFunction("net/http.(*persistConn).readLoop"),
-			goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"),
-			goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"),
-		)
-	})
 	exec := chromiumPath(t)
 	ctx := context.Background()
 
@@ -74,12 +125,14 @@ func newEnv(t *testing.T, actions []testhost.Action, pages []testhost.Page) *env
 	hs.Listener = ln
 	hs.Start()
 	t.Cleanup(func() {
+		start := time.Now()
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if err := srv.Shutdown(sctx); err != nil {
 			t.Errorf("server shutdown: %v", err)
 		}
 		hs.Close()
+		t.Logf("server closed in %v", time.Since(start))
 	})
 	if _, err := srv.CreateUser(ctx, opEmail, "admin", opPassword, nil); err != nil {
 		t.Fatal(err)
@@ -98,24 +151,11 @@ func newEnv(t *testing.T, actions []testhost.Action, pages []testhost.Page) *env
 		t.Cleanup(h.Close)
 	}
 
-	actx, acancel := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(exec), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true), chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("hide-scrollbars", true), chromedp.Flag("force-color-profile", "srgb"),
-		chromedp.WindowSize(1280, 900))
-	tctx, tcancel := chromedp.NewContext(actx)
-	t.Cleanup(func() {
-		tcancel()
-		acancel()
-	})
+	tctx, tcancel := chromedp.NewContext(browser(t, exec), chromedp.WithNewBrowserContext())
+	t.Cleanup(tcancel)
 	e.ctx = tctx
-	// The first action starts the browser: run it on the tab's own context
-	// (a derived context with a deadline would end the browser with it).
 	if err := chromedp.Do(tctx, chromedp.EmulateViewport(1280, 900)); err != nil {
-		t.Fatalf("starting %s: %v", exec, err)
+		t.Fatalf("opening a tab: %v", err)
 	}
 	return e
 }
@@ -165,7 +205,8 @@ func (e *env) waitJS(expr, what string) {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(e.ctx, waitLimit)
 	defer cancel()
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingInterval(50*time.Millisecond))); err != nil {
+	guarded := "(() => { try { return !!(" + expr + ") } catch (e) { return false } })()"
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](guarded, chromedp.WithPollingInterval(50*time.Millisecond))); err != nil {
 		e.t.Fatalf("waiting for %s: %v\n%s", what, err, e.pageText())
 	}
 }
@@ -219,6 +260,7 @@ func (e *env) navigate(path string) {
 	e.do(chromedp.Navigate(e.url + path))
 }
 
+// login logs in through the login form.
 func (e *env) login() {
 	e.t.Helper()
 	e.navigate("/login")
@@ -246,7 +288,7 @@ func (e *env) shot(name string) {
 	}{{1280, 900, "1280"}, {390, 844, "390"}} {
 		e.do(chromedp.EmulateViewport(w.width, w.height))
 		// Let layout settle after the resize: wait two animation frames.
-		e.waitJS(`new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))`, "layout")
+		e.settle()
 		ctx, cancel := context.WithTimeout(e.ctx, waitLimit)
 		img, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 		cancel()
@@ -272,4 +314,28 @@ func (e *env) replaceInto(css, text string) {
 	e.t.Helper()
 	e.waitJS(fmt.Sprintf(`(() => { const el = document.querySelector(%s); if (!el) return false; el.focus(); el.select(); return true })()`, js(css)), css)
 	e.do(chromedp.SendKeys(chromedp.CSS(css), text))
+}
+
+// shotDark saves a screenshot with prefers-color-scheme: dark.
+func (e *env) shotDark(name string) {
+	e.t.Helper()
+	scheme := func(v string) {
+		if _, err := chromedp.Call(e.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: v}}}); err != nil {
+			e.t.Fatalf("emulating %s: %v", v, err)
+		}
+	}
+	scheme("dark")
+	e.shot(name + "-dark")
+	scheme("light")
+}
+
+// settle waits two animation frames, for layout after a resize.
+func (e *env) settle() {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(e.ctx, waitLimit)
+	defer cancel()
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))`, chromedp.EvalAwaitPromise)); err != nil {
+		e.t.Fatalf("settle: %v", err)
+	}
 }

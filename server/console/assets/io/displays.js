@@ -108,7 +108,7 @@ export function Metadata({ comp, p }) {
 }
 
 function ObjNode({ k, v, depth }) {
-  const [open, setOpen] = useState(depth < 2)
+  const [open, setOpen] = useState(depth < 3)
   const isObj = v && typeof v === 'object' && !(v instanceof Date)
   if (!isObj) {
     let cls = 'obj-str'; let text

@@ -71,9 +71,9 @@ function Component({ comp, i, gid, value, setValue, error, disabled, autoFocus, 
   if (isDisplay(m)) {
     let body
     switch (m) {
-      case 'DISPLAY_HEADING': return html`<${D.Heading} comp=${comp} p=${p} />`
-      case 'DISPLAY_MARKDOWN': return html`<${D.Markdown} source=${comp.label} />`
-      case 'DISPLAY_LINK': return html`<${D.Link} comp=${comp} p=${p} />`
+      case 'DISPLAY_HEADING': body = html`<${D.Heading} comp=${comp} p=${p} />`; break
+      case 'DISPLAY_MARKDOWN': body = html`<${D.Markdown} source=${comp.label} />`; break
+      case 'DISPLAY_LINK': body = html`<${D.Link} comp=${comp} p=${p} />`; break
       case 'DISPLAY_HTML': body = html`<${D.HTMLDisplay} p=${p} />`; break
       case 'DISPLAY_CODE': body = html`<${D.Code} comp=${comp} p=${p} />`; break
       case 'DISPLAY_IMAGE': body = html`<${D.Image} p=${p} />`; break
@@ -87,7 +87,7 @@ function Component({ comp, i, gid, value, setValue, error, disabled, autoFocus, 
       case 'DISPLAY_PROGRESS_THROUGH_LIST': body = html`<${D.ProgressList} p=${p} />`; break
       default: body = html`<${ErrorBox} title="Unsupported component" message=${`This console cannot show ${m}.`} />`
     }
-    return html`<section class="display" data-method=${m} data-label=${comp.label} aria-label=${comp.label || undefined}>
+    return html`<section class="display" data-method=${m} data-label=${m === 'DISPLAY_MARKDOWN' ? undefined : comp.label} aria-label=${!DISPLAY_LABEL_IS_CONTENT.has(m) && comp.label || undefined}>
       ${comp.label && !DISPLAY_LABEL_IS_CONTENT.has(m) && html`<div class="display-label">${comp.label}</div>`}
       ${p.helpText && (m === 'DISPLAY_TABLE' || m === 'DISPLAY_GRID') && html`<div class="help help-top">${p.helpText}</div>`}
       ${body}

@@ -1,0 +1,223 @@
+package console_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/interval-go/sdk/internal/protocol"
+	"github.com/interval-go/sdk/server/console/internal/testhost"
+)
+
+func kitchen(slugs ...string) ([]testhost.Action, []testhost.Page) {
+	all, pages := testhost.KitchenSink()
+	var out []testhost.Action
+	for _, a := range all {
+		for _, s := range slugs {
+			if a.Slug == s {
+				out = append(out, a)
+			}
+		}
+	}
+	return out, pages
+}
+
+// TestBrowserEveryInput renders every input method with its props, uploads
+// a file to the server and submits with a secondary choice button.
+func TestBrowserEveryInput(t *testing.T) {
+	actions, _ := kitchen("all_inputs")
+	e := newEnv(t, actions, nil)
+	e.login()
+	e.navigate("/actions/all_inputs")
+	e.waitText("h1", "Every input")
+
+	checks := map[string]string{
+		`document.querySelector(` + js(field("Display name", "input")) + `).placeholder === "Jane Doe"`:                              "text placeholder",
+		`document.querySelector(` + js(field("Display name", ".info")) + `).getAttribute("aria-label").includes("Between 2 and 60")`: "text constraints tip",
+		`document.querySelector(` + js(field("Work email", "input")) + `).type === "email"`:                                          "email input",
+		`document.querySelector(` + js(field("Refund amount", ".input-affix")) + `).innerText.includes("USD")`:                       "currency suffix",
+		`document.querySelector(` + js(field("Discount (%)", "output")) + `).innerText === "15"`:                                     "slider default",
+		`document.querySelector(` + js(field("Webhook URL", ".optional")) + `) !== null`:                                             "optional mark",
+		`document.querySelector(` + js(field("Subscribed to product updates", "input")) + `).checked`:                                "boolean default",
+		`document.querySelector(` + js(field("Announcement", ".rte-body h2")) + `).innerText === "New pricing"`:                      "rich text default",
+		`document.querySelector(` + js(field("Effective date", "input")) + `).value === "2026-12-01"`:                                "date default",
+		`document.querySelector(` + js(field("Window starts at (UTC)", "input")) + `).value === "02:30"`:                             "time default",
+		`document.querySelector(` + js(field("Trial ends at", "input")) + `).type === "datetime-local"`:                              "datetime input",
+		`document.querySelector(` + js(field("Customer export", ".dropzone")) + `).innerText.includes(".csv")`:                       "file drop zone",
+		`document.querySelector(` + js(field("Line items", "input[aria-label='sku row 1']")) + `).value === "SKU-001"`:                                 "spreadsheet default row",
+		`document.querySelector(` + js(field("Internal note", "textarea")) + `) !== null`:                                            "multiline text",
+		`[...document.querySelectorAll(".form-buttons button")].map(b => b.innerText).join("|").startsWith("Save")`:                  "choice buttons",
+	}
+	for expr, what := range checks {
+		e.waitJS(expr, what)
+	}
+	e.shot("inputs")
+
+	e.typeInto(field("Display name", "input"), "Jane")
+	e.typeInto(field("Work email", "input"), "jane@acme.com")
+	e.typeInto(field("Refund amount", "input"), "12.5")
+	file := filepath.Join(t.TempDir(), "customers.csv")
+	if err := os.WriteFile(file, []byte("id,name\n1,Ada\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.do(chromedp.SetUploadFiles(chromedp.CSS(field("Customer export", "input[type=file]")), []string{file}, chromedp.NodeReady))
+	e.waitText(field("Customer export", ".file-list"), "customers.csv")
+	href := eval[string](e, `document.querySelector(`+js(field("Customer export", ".file-list a"))+`).href`)
+	if !strings.HasPrefix(href, e.url+"/uploads/") {
+		t.Errorf("uploaded file URL = %q, want one served by the server", href)
+	}
+	e.clickButton("Save as draft")
+	e.waitText("[data-testid=result]", "Completed")
+	res := e.text("[data-testid=result]")
+	for _, want := range []string{"draft", "Jane", "jane@acme.com", "12.5", "customers.csv", "SKU-001", "year: 2026"} {
+		if !strings.Contains(res, want) {
+			t.Errorf("result lacks %q:\n%s", want, res)
+		}
+	}
+}
+
+// TestBrowserEveryDisplay renders every display method; markdown and HTML
+// are rendered and sanitized.
+func TestBrowserEveryDisplay(t *testing.T) {
+	actions, _ := kitchen("displays", "hello")
+	e := newEnv(t, actions, nil)
+	e.login()
+	e.navigate("/actions/displays")
+	e.waitText("[data-testid=result]", "Completed") // displays resolve at once
+	checks := map[string]string{
+		`document.querySelector(".io-heading-2 h2").innerText === "Account overview"`:                                                                          "heading",
+		`document.querySelectorAll(".io-heading .btn").length === 3`:                                                                                           "heading menu items",
+		`document.querySelector(".io-heading .btn-danger").innerText === "Suspend"`:                                                                            "danger theme",
+		`[...document.querySelectorAll(".prose strong")].some(s => s.innerText === "faster exports")`:                                                          "markdown bold",
+		`document.querySelector(".prose ol li") !== null && document.querySelector(".prose ol ul") !== null`:                                                   "markdown nested lists",
+		`document.querySelector(".prose pre code").innerText.includes("curl -X POST")`:                                                                         "markdown code block",
+		`document.querySelector(".prose blockquote") !== null`:                                                                                                 "markdown quote",
+		`document.querySelector(".prose script") === null && ![...document.querySelectorAll(".prose")].some(p => p.innerHTML.includes("alert("))`:                                                "markdown sanitized",
+		`document.querySelector(".html-display h3").innerText === "Thanks for your order!"`:                                                                    "html rendered",
+		`!document.querySelector(".html-display").innerHTML.includes("onerror") && !document.querySelector(".html-display").innerHTML.includes("javascript:")`: "html sanitized",
+		`document.querySelector(".code-block .code").innerText.includes("invoice.paid")`:                                                                       "code",
+		`document.querySelector(".io-image img").src.startsWith("data:image/svg+xml")`:                                                                         "image",
+		`document.querySelector('[data-method=DISPLAY_LINK] a').innerText === "Open the docs"`:                                                                 "link",
+		`document.querySelector(".meta-card").innerText.includes("Could not load the health score")`:                                                           "metadata error",
+		`document.querySelector(".meta-grid a[href='/actions/hello']") !== null`:                                                                               "metadata route link",
+		`document.querySelector(".obj").innerText.includes("usr_7k2d0")`:                                                                                       "object",
+		`document.querySelector(".progress-block").innerText.includes("Completed 3 of 5")`:                                                                     "progress steps",
+		`document.querySelector(".plist").innerText.includes("Billing")`:                                                                                       "progress list",
+	}
+	for expr, what := range checks {
+		e.waitJS(expr, what)
+	}
+	e.shot("displays")
+	e.shotDark("displays")
+}
+
+// TestBrowserSelectsAndSearch picks from a rich single select (searching
+// its options), a multiple select and a host-side search.
+func TestBrowserSelectsAndSearch(t *testing.T) {
+	actions, _ := kitchen("selects")
+	e := newEnv(t, actions, nil)
+	e.login()
+	e.navigate("/actions/selects")
+	e.waitText(field("New plan", ".select-trigger"), "Team") // default
+
+	e.do(chromedp.Click(chromedp.CSS(field("New plan", ".select-trigger")), chromedp.NodeVisible))
+	e.typeInto(field("New plan", ".select-search"), "ent")
+	e.waitJS(`document.querySelectorAll(`+js(field("New plan", "li[role=option]"))+`).length === 1`, "filtered options")
+	e.do(chromedp.Click(chromedp.CSS(field("New plan", "li[role=option]")), chromedp.NodeVisible))
+	e.waitText(field("New plan", ".select-trigger"), "Enterprise")
+
+	e.do(chromedp.Click(`//fieldset//label[.//span[normalize-space(.)="Billing"]]//input`, chromedp.NodeVisible))
+
+	e.typeInto(field("Find a customer", "input[type=search]"), "ava")
+	e.waitJS(`document.querySelectorAll(`+js(field("Find a customer", "li[role=option]"))+`).length > 0`, "search results from the host")
+	e.shot("search")
+	first := e.text(field("Find a customer", "li[role=option] .opt-label"))
+	e.do(chromedp.Click(chromedp.CSS(field("Find a customer", "li[role=option]")), chromedp.NodeVisible))
+	e.waitText(field("Find a customer", ".chosen"), first)
+
+	e.clickButton("Continue")
+	e.waitText("[data-testid=result]", "Completed")
+	res := e.text("[data-testid=result]")
+	for _, want := range []string{"enterprise", "billing", "read", "ord_"} {
+		if !strings.Contains(res, want) {
+			t.Errorf("result lacks %q:\n%s", want, res)
+		}
+	}
+}
+
+// TestBrowserProgressLogsAndResult follows loading states with a progress
+// bar, streamed logs, and an object result; then an error result and a
+// redirect.
+func TestBrowserProgressLogsAndResult(t *testing.T) {
+	step := make(chan struct{})
+	act := testhost.Action{Slug: "import", Name: "Import accounts", Handler: func(ctx context.Context, t *testhost.Tx) (any, error) {
+		n := 4
+		for i := range n {
+			done := i
+			t.Loading(protocol.LoadingState{Label: "Importing accounts", Description: "Writing to the database", ItemsInQueue: &n, ItemsCompleted: &done})
+			t.Log(fmt.Sprintf("imported account %d", i+1))
+			select {
+			case <-step:
+			case <-ctx.Done():
+				return nil, testhost.ErrCanceled
+			}
+		}
+		return map[string]any{"accounts": n, "dryRun": false, "owner": "ops"}, nil
+	}}
+	actions, _ := kitchen("charge_card", "go_hello", "hello")
+	e := newEnv(t, append(actions, act), nil)
+	e.login()
+	e.navigate("/actions/import")
+	for i := range 4 {
+		e.waitText("[data-testid=loading-state]", fmt.Sprintf("Completed %d of 4", i))
+		e.waitText(".logs", fmt.Sprintf("imported account %d", i+1))
+		if i == 2 {
+			e.shot("loading")
+		}
+		step <- struct{}{}
+	}
+	e.waitText("[data-testid=result]", "Completed")
+	res := e.text("[data-testid=result]")
+	for _, want := range []string{"accounts", "4", "dryRun", "false", "owner", "ops"} {
+		if !strings.Contains(res, want) {
+			t.Errorf("result lacks %q:\n%s", want, res)
+		}
+	}
+	e.waitText(".logs .count", "4")
+	e.shot("result-logs")
+
+	e.navigate("/actions/charge_card")
+	e.waitText("[data-testid=result]", "Error")
+	e.waitText("[data-testid=result] .alert-danger", "card declined: insufficient funds")
+	e.shot("result-error")
+
+	e.navigate("/actions/go_hello")
+	e.waitText("h1", "Hello, world")
+	e.waitJS(`location.pathname === "/actions/hello" && location.search === "?from=redirect"`, "the redirect's URL")
+	e.waitText(".params", "redirect")
+}
+
+// TestBrowserConfirm answers a confirmation and an identity confirmation.
+func TestBrowserConfirm(t *testing.T) {
+	actions, _ := kitchen("confirm")
+	e := newEnv(t, actions, nil)
+	e.login()
+	e.navigate("/actions/confirm")
+	e.waitText(".confirm", `Delete workspace "Globex Staging"?`)
+	e.shot("confirm")
+	e.clickButton("Confirm")
+	e.waitText(".modal", "Please confirm your identity")
+	e.typeInto("#ci-pw", "not my password")
+	e.clickButton("Verify")
+	e.waitText(".modal [role=alert]", "not correct")
+	e.replaceInto("#ci-pw", opPassword)
+	e.clickButton("Verify")
+	e.waitText("[data-testid=result]", "Completed")
+	e.waitText("[data-testid=result]", "deleted")
+	e.waitText("[data-testid=result]", "true")
+}
