@@ -49,7 +49,7 @@ func TestBrowserEveryInput(t *testing.T) {
 		`document.querySelector(` + js(field("Window starts at (UTC)", "input")) + `).value === "02:30"`:                             "time default",
 		`document.querySelector(` + js(field("Trial ends at", "input")) + `).type === "datetime-local"`:                              "datetime input",
 		`document.querySelector(` + js(field("Customer export", ".dropzone")) + `).innerText.includes(".csv")`:                       "file drop zone",
-		`document.querySelector(` + js(field("Line items", "input[aria-label='sku row 1']")) + `).value === "SKU-001"`:                                 "spreadsheet default row",
+		`document.querySelector(` + js(field("Line items", "input[aria-label='sku row 1']")) + `).value === "SKU-001"`:               "spreadsheet default row",
 		`document.querySelector(` + js(field("Internal note", "textarea")) + `) !== null`:                                            "multiline text",
 		`[...document.querySelectorAll(".form-buttons button")].map(b => b.innerText).join("|").startsWith("Save")`:                  "choice buttons",
 	}
@@ -97,7 +97,7 @@ func TestBrowserEveryDisplay(t *testing.T) {
 		`document.querySelector(".prose ol li") !== null && document.querySelector(".prose ol ul") !== null`:                                                   "markdown nested lists",
 		`document.querySelector(".prose pre code").innerText.includes("curl -X POST")`:                                                                         "markdown code block",
 		`document.querySelector(".prose blockquote") !== null`:                                                                                                 "markdown quote",
-		`document.querySelector(".prose script") === null && ![...document.querySelectorAll(".prose")].some(p => p.innerHTML.includes("alert("))`:                                                "markdown sanitized",
+		`document.querySelector(".prose script") === null && ![...document.querySelectorAll(".prose")].some(p => p.innerHTML.includes("alert("))`:              "markdown sanitized",
 		`document.querySelector(".html-display h3").innerText === "Thanks for your order!"`:                                                                    "html rendered",
 		`!document.querySelector(".html-display").innerHTML.includes("onerror") && !document.querySelector(".html-display").innerHTML.includes("javascript:")`: "html sanitized",
 		`document.querySelector(".code-block .code").innerText.includes("invoice.paid")`:                                                                       "code",
