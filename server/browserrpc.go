@@ -117,19 +117,20 @@ func (hb *hub) connect(b *browser, id string) bool {
 		b.e.call(protocol.MethodRedirect, *t.redirect, nil)
 		t.redirect = nil
 	}
-	switch {
-	case t.finished():
+	if t.finished() {
 		b.e.call(protocol.MethodTransactionCompleted, protocol.TransactionCompletedInputs{
 			TransactionID: id, ResultStatus: t.rec.ResultStatus, Result: t.rec.Result}, nil)
 		return true
-	case t.rec.Status == store.StatusHostDropped:
-		b.e.call(protocol.MethodHostClosedUnexpectedly, protocol.TransactionRef{TransactionID: id}, nil)
 	}
 	if t.render != "" {
 		b.e.call(protocol.MethodRender, protocol.RenderInputs{TransactionID: id, ToRender: t.render}, nil)
 	}
 	if t.loading != nil {
 		b.e.call(protocol.MethodLoadingState, protocol.LoadingStateInputs{TransactionID: id, LoadingState: *t.loading}, nil)
+	}
+	// Last, so that the console shows the form it last had as waiting.
+	if t.rec.Status == store.StatusHostDropped {
+		b.e.call(protocol.MethodHostClosedUnexpectedly, protocol.TransactionRef{TransactionID: id}, nil)
 	}
 	return true
 }

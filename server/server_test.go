@@ -416,6 +416,17 @@ func TestHostDropAndReturn(t *testing.T) {
 	if len(routes.Hosts) != 1 || routes.Hosts[0].Status != "RECONNECTING" {
 		t.Fatalf("hosts %+v", routes.Hosts)
 	}
+	// A browser connecting meanwhile gets the last form, then the news.
+	b3 := admin.browser()
+	b3.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id})
+	b.next(protocol.MethodClientUsurped)
+	b3.next(protocol.MethodRender)
+	b3.expect(protocol.MethodHostClosedUnexpectedly)
+	b.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id})
+	b3.next(protocol.MethodClientUsurped)
+	b.expect(protocol.MethodLog)
+	b.expect(protocol.MethodRender)
+	b.expect(protocol.MethodHostClosedUnexpectedly)
 	// Another instance cannot take the transaction over.
 	intruder := e.host(key, "", action("long"))
 	var r protocol.SendIOCallReturns
