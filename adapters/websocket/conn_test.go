@@ -425,9 +425,9 @@ func TestUnresponsivePeerClosed(t *testing.T) {
 		<-ctx.Done() // stop reading: pings go unanswered
 	})
 	c := dial(t, url, Config{
-		PingInterval:             5 * time.Millisecond,
-		PingTimeout:              5 * time.Millisecond,
-		CloseUnresponsiveTimeout: 30 * time.Millisecond,
+		PingInterval:             10 * time.Millisecond,
+		PingTimeout:              20 * time.Millisecond,
+		CloseUnresponsiveTimeout: 100 * time.Millisecond,
 	})
 	waitDone(t, c)
 	if !errors.Is(c.Err(), ErrUnresponsive) {

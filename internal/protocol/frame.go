@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -58,6 +59,89 @@ type rawFrame struct {
 // DecodeFrame parses one websocket text frame. A MESSAGE must carry a string
 // in data; an ACK may carry no data or null (Python sends null).
 func DecodeFrame(p []byte) (Frame, error) {
+	if f, ok := decodeFrameFast(p); ok {
+		return f, nil
+	}
+	return decodeFrameSlow(p)
+}
+
+// decodeFrameFast decodes the exact shapes the Node SDK and this package
+// write ({"type":"ACK","id":…} and {"id":…,"data":…,"type":"MESSAGE"}) with
+// few allocations. It reports false for anything else, which then goes
+// through encoding/json; when it reports true the result is what
+// decodeFrameSlow returns.
+func decodeFrameFast(p []byte) (Frame, bool) {
+	const (
+		ackPrefix = `{"type":"ACK","id":"`
+		msgPrefix = `{"id":"`
+		msgData   = `","data":`
+		msgSuffix = `,"type":"MESSAGE"}`
+	)
+	if bytes.HasPrefix(p, []byte(ackPrefix)) && bytes.HasSuffix(p, []byte(`"}`)) && len(p) >= len(ackPrefix)+2 {
+		id := p[len(ackPrefix) : len(p)-2]
+		if len(id) == 0 || !plainASCII(id) {
+			return Frame{}, false
+		}
+		return Frame{Type: FrameAck, ID: string(id)}, true
+	}
+	if !bytes.HasPrefix(p, []byte(msgPrefix)) || !bytes.HasSuffix(p, []byte(msgSuffix)) || len(p) < len(msgPrefix)+len(msgSuffix) {
+		return Frame{}, false
+	}
+	rest := p[len(msgPrefix) : len(p)-len(msgSuffix)]
+	i := bytes.IndexByte(rest, '"')
+	if i <= 0 || !plainASCII(rest[:i]) || !bytes.HasPrefix(rest[i:], []byte(msgData)) {
+		return Frame{}, false
+	}
+	id := rest[:i]
+	lit := rest[i+len(msgData):] // must be exactly one JSON string
+	escaped, ok := scanStringLiteral(lit)
+	if !ok {
+		return Frame{}, false
+	}
+	var data string
+	if !escaped && utf8.Valid(lit) {
+		data = string(lit[1 : len(lit)-1])
+	} else if err := json.Unmarshal(lit, &data); err != nil {
+		return Frame{}, false
+	}
+	return Frame{Type: FrameMessage, ID: string(id), Data: data}, true
+}
+
+// plainASCII reports whether b holds only printable ASCII other than '"'
+// and '\\' (so its JSON string form is itself).
+func plainASCII(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// scanStringLiteral reports whether b is a single JSON string literal
+// (quotes at both ends, no raw control characters, no unescaped quote
+// inside) and whether it contains escapes. Escape sequences themselves are
+// validated by the caller's json.Unmarshal.
+func scanStringLiteral(b []byte) (escaped, ok bool) {
+	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
+		return false, false
+	}
+	for i := 1; i < len(b)-1; i++ {
+		switch c := b[i]; {
+		case c == '\\':
+			escaped = true
+			i++ // the escaped byte (a quote or backslash included)
+			if i >= len(b)-1 {
+				return false, false
+			}
+		case c == '"' || c < 0x20:
+			return false, false
+		}
+	}
+	return escaped, true
+}
+
+func decodeFrameSlow(p []byte) (Frame, error) {
 	var rf rawFrame
 	if err := json.Unmarshal(p, &rf); err != nil {
 		return Frame{}, fmt.Errorf("%w: frame: %v", ErrMalformed, err)

@@ -29,6 +29,13 @@ func FuzzDecodeFrame(f *testing.F) {
 	})
 	f.Add([]byte(`{"type":"ACK","id":"a","data":null}`))
 	f.Fuzz(func(t *testing.T, p []byte) {
+		// The fast path agrees with encoding/json whenever it answers.
+		if fast, ok := decodeFrameFast(p); ok {
+			slow, err := decodeFrameSlow(p)
+			if err != nil || slow != fast {
+				t.Fatalf("fast path %+v, encoding/json %+v, %v", fast, slow, err)
+			}
+		}
 		fr, err := DecodeFrame(p)
 		if err != nil {
 			if !errors.Is(err, ErrMalformed) {

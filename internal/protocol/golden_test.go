@@ -157,6 +157,13 @@ func TestGoldenFrames(t *testing.T) {
 			t.Errorf("%s: DecodeFrame: %v", f, err)
 			continue
 		}
+		// Node's frames all take the allocation-light path, with the
+		// same result as encoding/json.
+		fast, ok := decodeFrameFast([]byte(f.Raw))
+		slow, _ := decodeFrameSlow([]byte(f.Raw))
+		if !ok || fast != slow {
+			t.Errorf("%s: fast path %v %+v, encoding/json %+v", f, ok, fast, slow)
+		}
 		var re []byte
 		switch fr.Type {
 		case FrameMessage:

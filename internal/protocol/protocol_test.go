@@ -33,6 +33,11 @@ func TestDecodeFrame(t *testing.T) {
 		{`{"type":"ACK","id":"a"}`, Frame{Type: FrameAck, ID: "a"}},
 		{`{"type":"ACK","id":"a","data":null}`, Frame{Type: FrameAck, ID: "a"}}, // Python
 		{`{"type":"ACK","id":"a","extra":[1]}`, Frame{Type: FrameAck, ID: "a"}},
+		{`{"id":"a","data":"{\"k\":\"\\u00e9\\n\"}","type":"MESSAGE"}`, Frame{FrameMessage, "a", `{"k":"\u00e9\n"}`}},
+		{`{"id":"a","data":"\u00e9\"","type":"MESSAGE"}`, Frame{FrameMessage, "a", "é\""}},
+		{"{\"id\":\"a\",\"data\":\"bad\xff\",\"type\":\"MESSAGE\"}", Frame{FrameMessage, "a", "bad\ufffd"}},
+		{`{"id":"a","data":"x","type":"MESSAGE","id":"b"}`, Frame{FrameMessage, "b", "x"}},
+		{`{"ID":"a","Data":"x","Type":"MESSAGE"}`, Frame{FrameMessage, "a", "x"}},
 	} {
 		got, err := DecodeFrame([]byte(tc.in))
 		if err != nil || got != tc.want {
@@ -42,7 +47,10 @@ func TestDecodeFrame(t *testing.T) {
 	for _, bad := range []string{
 		``, `null`, `[]`, `{}`, `{"type":"MESSAGE","id":"a"}`, `{"type":"MESSAGE","id":"a","data":null}`,
 		`{"type":"MESSAGE","id":"a","data":{"x":1}}`, `{"type":"ACK"}`, `{"type":"NOPE","id":"a"}`,
-		`{"type":"ACK","id":5}`, `{"type":"ACK","id":"a"`,
+		`{"type":"ACK","id":5}`, `{"type":"ACK","id":"a"`, `{"type":"ACK","id":""}`,
+		`{"id":"a","data":"x\","type":"MESSAGE"}`, `{"id":"a","data":"x"","type":"MESSAGE"}`,
+		`{"id":"a","data":"\q","type":"MESSAGE"}`, "{\"id\":\"a\",\"data\":\"\n\",\"type\":\"MESSAGE\"}",
+		`{"id":"a","data":"x","y":"z","type":"MESSAGE"`, `{"id":"","data":"x","type":"MESSAGE"}`,
 	} {
 		if _, err := DecodeFrame([]byte(bad)); !errors.Is(err, ErrMalformed) {
 			t.Errorf("DecodeFrame(%s): err %v, want ErrMalformed", bad, err)
