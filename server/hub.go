@@ -487,8 +487,9 @@ func (hb *hub) ownedBy(h *host, id string) (*txn, string) {
 	return t, ""
 }
 
-// sweepLoop fails transactions whose host did not come back in time and
-// cancels abandoned ones, until ctx ends.
+// sweepLoop fails transactions whose host did not come back in time,
+// cancels abandoned ones and, hourly, deletes expired sessions, until ctx
+// ends.
 func (hb *hub) sweepLoop(ctx context.Context) {
 	grace := hb.s.opts.HostDropGrace
 	every := grace / 10
@@ -500,7 +501,14 @@ func (hb *hub) sweepLoop(ctx context.Context) {
 	}
 	tk := time.NewTicker(every)
 	defer tk.Stop()
+	var lastCleanup time.Time
 	for {
+		if now := time.Now(); now.Sub(lastCleanup) >= time.Hour {
+			lastCleanup = now
+			if err := hb.s.store.DeleteExpired(ctx, now); err != nil && ctx.Err() == nil {
+				hb.s.log.Warn("deleting expired sessions", "err", err)
+			}
+		}
 		select {
 		case <-ctx.Done():
 			return

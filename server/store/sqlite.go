@@ -399,6 +399,15 @@ func (s *SQLite) DeleteSession(ctx context.Context, hash string) error {
 	return wrap("delete session", err)
 }
 
+// DeleteExpired deletes sessions and login tokens expired at now.
+func (s *SQLite) DeleteExpired(ctx context.Context, now time.Time) error {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= ?`, ms(now)); err != nil {
+		return wrap("delete expired sessions", err)
+	}
+	_, err := s.db.ExecContext(ctx, `DELETE FROM login_tokens WHERE expires_at <= ?`, ms(now))
+	return wrap("delete expired login tokens", err)
+}
+
 // CreateLoginToken stores a one-time login token by hash.
 func (s *SQLite) CreateLoginToken(ctx context.Context, hash, userID string, expires time.Time) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO login_tokens (hash, user_id, expires_at) VALUES (?,?,?)`, hash, userID, ms(expires))

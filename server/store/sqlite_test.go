@@ -39,6 +39,21 @@ func TestSQLiteRoundTrip(t *testing.T) {
 	if _, err := s.ConsumeLoginToken(ctx, "h", now); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("second consume: %v", err)
 	}
+	if err := s.CreateSession(ctx, "old", "u1", now.Add(-time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateSession(ctx, "new", "u1", now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteExpired(ctx, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SessionUserID(ctx, "old", now.Add(-time.Hour)); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("expired session kept: %v", err)
+	}
+	if id, err := s.SessionUserID(ctx, "new", now); err != nil || id != "u1" {
+		t.Fatalf("session: %v %v", id, err)
+	}
 	tx := Transaction{ID: "t1", Slug: "s", Env: EnvProduction, UserID: "u1", UserEmail: u.Email, Status: StatusPending,
 		Params: json.RawMessage(`{"a":1}`), CreatedAt: now, UpdatedAt: now}
 	if err := s.CreateTransaction(ctx, tx); err != nil {

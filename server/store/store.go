@@ -149,6 +149,9 @@ type Store interface {
 	SessionUserID(ctx context.Context, hash string, now time.Time) (string, error)
 	DeleteSession(ctx context.Context, hash string) error
 
+	// DeleteExpired deletes sessions and login tokens expired at now.
+	DeleteExpired(ctx context.Context, now time.Time) error
+
 	CreateLoginToken(ctx context.Context, hash, userID string, expires time.Time) error
 	// ConsumeLoginToken returns the token's user and deletes the token.
 	ConsumeLoginToken(ctx context.Context, hash string, now time.Time) (string, error)
