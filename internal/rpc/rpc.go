@@ -7,6 +7,7 @@
 package rpc
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -124,6 +125,8 @@ func (p *Peer) CallRaw(ctx context.Context, method string, in any) (json.RawMess
 	}
 }
 
+// marshal encodes v like JSON.stringify: no HTML escaping of <, > and &
+// (still valid JSON, and the bytes the Node SDK would send).
 func marshal(v any) (json.RawMessage, error) {
 	switch v := v.(type) {
 	case nil:
@@ -131,7 +134,13 @@ func marshal(v any) (json.RawMessage, error) {
 	case json.RawMessage:
 		return v, nil
 	}
-	return json.Marshal(v)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}), nil
 }
 
 // Receive handles one envelope string from the transport: a RESPONSE

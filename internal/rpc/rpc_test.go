@@ -147,12 +147,12 @@ func TestWireFormat(t *testing.T) {
 	// CALL key order and counter ids.
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
-	go func() { errc <- p.Call(ctx, "SEND_LOG", map[string]string{"data": "x"}, nil) }()
+	go func() { errc <- p.Call(ctx, "SEND_LOG", map[string]string{"data": "<b>&</b>"}, nil) }()
 	rec.next(t)
 	rec.mu.Lock()
 	raw := rec.sent[0]
 	rec.mu.Unlock()
-	if raw != `{"id":"1","kind":"CALL","data":{"data":"x"},"methodName":"SEND_LOG"}` {
+	if raw != `{"id":"1","kind":"CALL","data":{"data":"<b>&</b>"},"methodName":"SEND_LOG"}` {
 		t.Errorf("CALL %s", raw)
 	}
 	cancel()
