@@ -70,6 +70,10 @@ type Host struct {
 	mu    sync.Mutex
 	txs   map[string]*Tx
 	pageS map[string]*pageState
+
+	instanceID string
+	connMu     sync.Mutex
+	init       protocol.InitializeHostInputs
 }
 
 // Start dials the server, declares the routes and serves transactions
@@ -92,26 +96,16 @@ func Start(ctx context.Context, opts Options) (*Host, error) {
 	for _, p := range opts.Pages {
 		h.pages[p.Slug] = p
 	}
-	var connMu sync.Mutex
+	h.instanceID = uuid.NewString()
 	h.peer = rpc.NewPeer(func(ctx context.Context, data string) error {
-		connMu.Lock()
+		h.connMu.Lock()
 		c := h.conn
-		connMu.Unlock()
+		h.connMu.Unlock()
 		if c == nil {
 			return websocket.ErrNotConnected
 		}
 		return c.Send(ctx, data)
 	}, h.handle, nil, log)
-	conn, err := websocket.Dial(ctx, websocket.DialOptions{Endpoint: opts.Endpoint, APIKey: opts.APIKey, InstanceID: uuid.NewString()},
-		websocket.Config{OnMessage: h.peer.Receive, Logger: log})
-	if err != nil {
-		cancel()
-		h.peer.Close()
-		return nil, err
-	}
-	connMu.Lock()
-	h.conn = conn
-	connMu.Unlock()
 	in := protocol.InitializeHostInputs{SDKName: "@interval/sdk", SDKVersion: "2.0.0", Timestamp: time.Now().UnixMilli(),
 		Actions: []protocol.ActionDefinition{}, Groups: []protocol.PageDefinition{}}
 	t := true
@@ -129,29 +123,85 @@ func Start(ctx context.Context, opts Options) (*Host, error) {
 		}
 		in.Groups = append(in.Groups, d)
 	}
+	h.init = in
+	if err := h.connect(ctx); err != nil {
+		h.Close()
+		return nil, err
+	}
+	return h, nil
+}
+
+// connect dials with the host's instance id and declares its routes.
+func (h *Host) connect(ctx context.Context) error {
+	conn, err := websocket.Dial(ctx, websocket.DialOptions{Endpoint: h.opts.Endpoint, APIKey: h.opts.APIKey, InstanceID: h.instanceID},
+		websocket.Config{OnMessage: h.peer.Receive, Logger: h.log})
+	if err != nil {
+		return err
+	}
+	h.connMu.Lock()
+	h.conn = conn
+	h.connMu.Unlock()
+	in := h.init
+	in.Timestamp = time.Now().UnixMilli()
 	var res json.RawMessage
 	if err := h.peer.Call(ctx, protocol.MethodInitializeHost, in, &res); err != nil {
-		h.Close()
-		return nil, fmt.Errorf("testhost: INITIALIZE_HOST: %w", err)
+		return fmt.Errorf("testhost: INITIALIZE_HOST: %w", err)
 	}
 	var typed struct {
 		Type    string `json:"type"`
 		Message string `json:"message"`
 	}
 	if err := json.Unmarshal(res, &typed); err != nil || typed.Type != "success" {
-		h.Close()
-		return nil, fmt.Errorf("testhost: INITIALIZE_HOST refused: %s", res)
+		return fmt.Errorf("testhost: INITIALIZE_HOST refused: %s", res)
 	}
-	return h, nil
+	return nil
+}
+
+// Drop closes the host's connection without ending its transactions, as
+// a network failure would.
+func (h *Host) Drop() {
+	h.connMu.Lock()
+	c := h.conn
+	h.conn = nil
+	h.connMu.Unlock()
+	if c != nil {
+		c.Close()
+	}
+}
+
+// Reconnect dials again with the same instance id, declares the routes and
+// re-sends the pending IO call of every waiting transaction.
+func (h *Host) Reconnect(ctx context.Context) error {
+	if err := h.connect(ctx); err != nil {
+		return err
+	}
+	h.mu.Lock()
+	var calls []protocol.SendIOCallInputs
+	for id, t := range h.txs {
+		t.mu.Lock()
+		if t.lastCall != "" {
+			calls = append(calls, protocol.SendIOCallInputs{TransactionID: id, IOCall: t.lastCall})
+		}
+		t.mu.Unlock()
+	}
+	h.mu.Unlock()
+	for _, c := range calls {
+		var ret protocol.SendIOCallReturns
+		if err := h.peer.Call(ctx, protocol.MethodSendIOCall, c, &ret); err != nil {
+			return err
+		}
+		if !ret.OK {
+			return fmt.Errorf("testhost: re-sent IO call refused: %s", ret.Message)
+		}
+	}
+	return nil
 }
 
 // Close cancels running transactions, closes the connection and waits for
 // the host's goroutines.
 func (h *Host) Close() {
 	h.cancel()
-	if h.conn != nil {
-		h.conn.Close()
-	}
+	h.Drop()
 	h.peer.Close()
 	h.wg.Wait()
 }
@@ -229,9 +279,9 @@ type Tx struct {
 	ch      chan protocol.IOResponse
 	ctx     context.Context
 	cancel  context.CancelFunc
-	logIdx  int
-	mu      sync.Mutex
-	current string // input group key of the pending call
+	logIdx   int
+	mu       sync.Mutex
+	lastCall string // the pending ioCall, re-sent after a reconnect
 }
 
 func (h *Host) start(in protocol.StartTransactionInputs) {
@@ -380,6 +430,9 @@ func (t *Tx) IO(comps []*Comp, o CallOptions) (Answer, error) {
 			return Answer{}, err
 		}
 		text, _ := json.Marshal(r)
+		t.mu.Lock()
+		t.lastCall = string(text)
+		t.mu.Unlock()
 		var ret protocol.SendIOCallReturns
 		if err := t.h.peer.Call(ctx, protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: t.ID, IOCall: string(text)}, &ret); err != nil {
 			if ctx.Err() != nil {

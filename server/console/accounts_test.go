@@ -1,0 +1,111 @@
+package console_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/interval-go/sdk/server/console/internal/testhost"
+)
+
+// TestBrowserAccounts creates an API key (shown once) and revokes it, adds
+// a team and a user (who gets a one-time login link) and changes the
+// operator's password.
+func TestBrowserAccounts(t *testing.T) {
+	e := newEnv(t, nil, nil)
+	e.login()
+
+	e.clickAccountMenu()
+	e.clickButton("API keys")
+	e.waitText("h1", "Settings")
+	e.waitText(".empty", "No API keys yet")
+	e.typeInto("#key-label", "CI runner")
+	e.clickButton("Create key")
+	e.waitText(".modal", "only time it is shown")
+	key := e.text("[data-testid=secret]")
+	if !strings.Contains(key, "dev") || len(key) < 20 {
+		t.Errorf("shown key %q does not look like a development key", key)
+	}
+	e.shot("api-key-created")
+	e.clickButton("Done")
+	e.waitText("[data-testid=keys-table]", "CI runner")
+	if txt := e.text("[data-testid=keys-table]"); strings.Contains(txt, key) {
+		t.Errorf("the key is shown again after creation:\n%s", txt)
+	}
+	// The key works: a host connects with it.
+	h, err := testhost.Start(context.Background(), testhost.Options{Endpoint: "ws" + strings.TrimPrefix(e.url, "http") + "/websocket", APIKey: key,
+		Actions: []testhost.Action{hello()}})
+	if err != nil {
+		t.Fatalf("host with the new key: %v", err)
+	}
+	h.Close()
+	e.shot("api-keys")
+	e.do(chromedp.Evaluate[chromedp.Void](`window.confirm = () => true`))
+	e.clickButton("Revoke")
+	e.waitText("[data-testid=keys-table]", "Revoked")
+
+	e.clickButton("Users and teams")
+	e.waitText("[data-testid=users-table]", opEmail)
+	e.typeInto("#team-name", "Support")
+	e.clickButton("Add team")
+	e.waitText(".team-list", "Support")
+	e.clickButton("Add user")
+	e.typeInto("#u-email", "grace@example.com")
+	e.typeInto("#u-first", "Grace")
+	e.typeInto("#u-last", "Hopper")
+	e.do(chromedp.SetValue(chromedp.CSS("#u-role"), "developer"),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('#u-role').dispatchEvent(new Event('change', {bubbles: true}))`))
+	e.do(chromedp.Click(`//fieldset//label[.//span[normalize-space(.)="Support"]]//input`, chromedp.NodeVisible))
+	e.do(chromedp.Click(`//div[@class="modal"]//button[normalize-space(.)="Add user"]`, chromedp.NodeVisible))
+	e.waitText(".modal", "One-time login link")
+	if link := e.text("[data-testid=secret]"); !strings.Contains(link, "/login/link?token=") {
+		t.Errorf("login link %q", link)
+	}
+	e.clickButton("Done")
+	e.waitText("[data-testid=users-table]", "Grace Hopper")
+	e.waitText("[data-testid=users-table]", "developer")
+	e.waitText("[data-testid=users-table]", "support")
+	e.shot("users")
+
+	e.clickButton("Account")
+	e.waitText(".card", opEmail)
+	e.typeInto("#pw1", "new-password-42")
+	e.typeInto("#pw2", "new-password-42")
+	e.clickButton("Save password")
+	e.waitText(".toasts", "Your password was saved.")
+	e.shot("account")
+
+	// The new password works.
+	e.clickAccountMenu()
+	e.clickButton("Log out")
+	e.waitText("h1", "Welcome back")
+	e.typeInto("#login-email", opEmail)
+	e.typeInto("#login-password", "new-password-42")
+	e.clickButton("Log in")
+	e.waitText(".brand-name", "Acme Corp")
+}
+
+// TestBrowserHostReconnect drops the host while a form waits: the operator
+// sees that the host is reconnecting, then gets the form back and finishes.
+func TestBrowserHostReconnect(t *testing.T) {
+	e := newEnv(t, []testhost.Action{hello()}, nil)
+	e.login()
+	e.navigate("/actions/hello")
+	e.typeInto(field("Your name", "input"), "Ada")
+	e.host.Drop()
+	e.waitText("[data-testid=host-reconnecting]", "The host disconnected")
+	e.waitJS(`document.querySelector(`+js(field("Your name", "input"))+`).disabled`, "the form disabled")
+	e.shot("host-reconnecting")
+	if err := e.host.Reconnect(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	e.waitJS(`!document.querySelector("[data-testid=host-reconnecting]")`, "the notice to go")
+	e.waitJS(`!document.querySelector(`+js(field("Your name", "input"))+`).disabled`, "the form back")
+	if v := eval[string](e, `document.querySelector(`+js(field("Your name", "input"))+`).value`); v != "Ada" {
+		t.Errorf("typed value after reconnect = %q, want it kept", v)
+	}
+	e.clickButton("Continue")
+	e.waitText("[data-testid=result]", "Hello, Ada!")
+}
