@@ -7,6 +7,8 @@ export const socket = new ConsoleSocket({
 })
 window.__intervalSocket = socket
 socket.on('NOTIFY', d => toast(d.message, { title: d.title }))
+// Host status changes: refresh the routes (and with them the hosts).
+for (const m of ['HOST_CLOSED_UNEXPECTEDLY', 'HOST_RECONNECTED']) socket.on(m, () => loadRoutes())
 
 export async function loadMe() {
   try {

@@ -271,14 +271,14 @@ func (h *Host) handle(method string, data json.RawMessage) (any, error) {
 
 // Tx is a running transaction.
 type Tx struct {
-	h       *Host
-	ID      string
-	Params  map[string]any
-	User    protocol.User
-	dri     bool
-	ch      chan protocol.IOResponse
-	ctx     context.Context
-	cancel  context.CancelFunc
+	h        *Host
+	ID       string
+	Params   map[string]any
+	User     protocol.User
+	dri      bool
+	ch       chan protocol.IOResponse
+	ctx      context.Context
+	cancel   context.CancelFunc
 	logIdx   int
 	mu       sync.Mutex
 	lastCall string // the pending ioCall, re-sent after a reconnect
