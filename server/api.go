@@ -813,5 +813,11 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
+	// Uploaded files are served from the console's origin: never let one
+	// run as a page there.
+	h := w.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "sandbox; default-src 'none'; img-src 'self' data:; media-src 'self'; style-src 'unsafe-inline'")
+	h.Set("Cache-Control", "private, max-age=3600")
 	http.ServeFile(w, r, filepath.Join(s.upDir, id, name))
 }

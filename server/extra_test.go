@@ -171,8 +171,8 @@ func TestUploads(t *testing.T) {
 	}
 	got, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if string(got) != "a,b\n1,2\n" {
-		t.Fatalf("download %q", got)
+	if string(got) != "a,b\n1,2\n" || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "sandbox") {
+		t.Fatalf("download %q %v", got, resp.Header)
 	}
 }
 
