@@ -133,8 +133,7 @@ func (g *GridDisplay[T]) items(idx []int32, from, to int, withFilter bool) []wir
 			}{im.URL, im.Alt, im.Fit, im.AspectRatio}
 		}
 		if withFilter {
-			buf = g.engine.appendFilter(buf[:0], &g.rows[i])
-			w.FilterValue = string(buf)
+			w.FilterValue = g.engine.rowFilter(i, &buf)
 		}
 		out = append(out, w)
 	}

@@ -1,12 +1,14 @@
 package interval
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"fmt"
 	"math"
 	"math/big"
 	"reflect"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -354,30 +356,41 @@ type wireRow struct {
 }
 
 // tableEngine holds a static table's rows and answers views of them
-// (search, sort, page) with lazily built indexes: the rows' search texts
-// and, per column, the rank of each row in sort order. A view is then a
-// linear scan plus a radix sort of row numbers by rank.
+// (search, sort, page) with lazily built indexes, like a database: one
+// contiguous block of the rows' lower-cased search texts, scanned with
+// bytes.Index, and per column the rows in sort order with each row's rank.
+// A sorted view is then a slice of that order (or a filter of it by the
+// search matches) and paging through a view reuses it.
 type tableEngine[T any] struct {
 	rows []T
 	cols []colDef[T]
 	menu func(T) []MenuItem
 
-	mu      sync.Mutex
-	filters []string
-	ranks   map[string][]uint32
-	last    struct {
+	mu     sync.Mutex
+	blob   []byte  // search texts, each followed by 0
+	starts []int32 // start of each row's text in blob; len(rows)+1 entries
+	sorted map[string]*colIndex
+	last   struct {
 		ok             bool
 		query, col, dr string
 		idx            []int32
 	}
 }
 
+// colIndex is a column's sort index.
+type colIndex struct {
+	rank []uint32 // per row; nulls get MaxUint32
+	asc  []int32  // rows ascending, nulls last, ties in data order
+	desc []int32  // rows descending, nulls last, ties in data order (lazy)
+}
+
 func newTableEngine[T any](rows []T, cols []colDef[T], menu func(T) []MenuItem) *tableEngine[T] {
-	return &tableEngine[T]{rows: rows, cols: cols, menu: menu, ranks: map[string][]uint32{}}
+	return &tableEngine[T]{rows: rows, cols: cols, menu: menu, sorted: map[string]*colIndex{}}
 }
 
 // view returns the row numbers of the rows matching query in sort order,
 // or nil for all rows in their order, and the number of rows in the view.
+// The returned slice must not be modified.
 func (e *tableEngine[T]) view(query, col, dir string) ([]int32, int) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -395,54 +408,135 @@ func (e *tableEngine[T]) view(query, col, dir string) ([]int32, int) {
 	if e.last.ok && e.last.query == query && e.last.col == col && e.last.dr == dir {
 		return e.last.idx, len(e.last.idx)
 	}
-	var idx []int32
+	var order []int32
+	if c != nil {
+		order = e.order(c, dir == "desc")
+	}
+	idx := order
 	if query != "" {
-		q := strings.ToLower(query)
-		fv := e.filterValues()
-		idx = make([]int32, 0, 256)
-		for i, s := range fv {
-			if strings.Contains(s, q) {
-				idx = append(idx, int32(i))
+		matches := e.search(strings.ToLower(query))
+		switch {
+		case c == nil:
+			idx = matches
+		case len(matches)*16 < len(e.rows):
+			rank := e.sorted[c.key].rank
+			desc := dir == "desc"
+			slices.SortStableFunc(matches, func(a, b int32) int { return cmp.Compare(sortRank(rank[a], desc), sortRank(rank[b], desc)) })
+			idx = matches
+		default:
+			in := make([]bool, len(e.rows))
+			for _, i := range matches {
+				in[i] = true
+			}
+			idx = make([]int32, 0, len(matches))
+			for _, i := range order {
+				if in[i] {
+					idx = append(idx, i)
+				}
 			}
 		}
-	} else {
-		idx = make([]int32, len(e.rows))
-		for i := range idx {
-			idx[i] = int32(i)
-		}
-	}
-	if c != nil {
-		idx = sortByRank(idx, e.rankOf(c), dir == "desc")
 	}
 	e.last.ok, e.last.query, e.last.col, e.last.dr, e.last.idx = true, query, col, dir, idx
 	return idx, len(idx)
+}
+
+func sortRank(r uint32, desc bool) uint32 {
+	if desc {
+		return math.MaxUint32 - r
+	}
+	return r
 }
 
 // index builds every search and sort index now.
 func (e *tableEngine[T]) index() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.filterValues()
+	e.buildSearch()
 	for i := range e.cols {
-		e.rankOf(&e.cols[i])
+		e.order(&e.cols[i], true)
 	}
 }
 
-func (e *tableEngine[T]) filterValues() []string {
-	if e.filters == nil {
-		fv := make([]string, len(e.rows))
-		var buf []byte
-		for i := range e.rows {
-			buf = e.appendFilter(buf[:0], &e.rows[i])
-			fv[i] = string(buf)
+func (e *tableEngine[T]) buildSearch() {
+	if e.starts != nil {
+		return
+	}
+	starts := make([]int32, 0, len(e.rows)+1)
+	blob := make([]byte, 0, 32*len(e.rows))
+	for i := range e.rows {
+		starts = append(starts, int32(len(blob)))
+		n := len(blob)
+		blob = e.appendFilter(blob, &e.rows[i])
+		blob = append(blob[:n], appendLower(blob[n:])...)
+		blob = append(blob, 0)
+	}
+	starts = append(starts, int32(len(blob)))
+	e.blob, e.starts = blob, starts
+}
+
+// rowFilter returns row i's lower-cased search text (the filterValue),
+// from the index when built.
+func (e *tableEngine[T]) rowFilter(i int, buf *[]byte) string {
+	e.mu.Lock()
+	built := e.starts != nil
+	e.mu.Unlock()
+	if built {
+		return string(e.blob[e.starts[i] : e.starts[i+1]-1])
+	}
+	*buf = appendLower(e.appendFilter((*buf)[:0], &e.rows[i]))
+	return string(*buf)
+}
+
+// search returns the rows whose search text contains q, in data order.
+// Large tables are scanned in parallel, one part per CPU.
+func (e *tableEngine[T]) search(q string) []int32 {
+	e.buildSearch()
+	if strings.IndexByte(q, 0) >= 0 {
+		return []int32{}
+	}
+	sep := []byte(q)
+	parts := runtime.GOMAXPROCS(0)
+	if len(e.blob) < 1<<22 || parts < 2 {
+		return e.searchRows(sep, 0, len(e.rows), nil)
+	}
+	results := make([][]int32, parts)
+	var wg sync.WaitGroup
+	for p := range parts {
+		from, to := len(e.rows)*p/parts, len(e.rows)*(p+1)/parts
+		wg.Go(func() { results[p] = e.searchRows(sep, from, to, nil) })
+	}
+	wg.Wait()
+	out := results[0]
+	for _, r := range results[1:] {
+		out = append(out, r...)
+	}
+	return out
+}
+
+// searchRows appends the rows in [from, to) whose text contains sep.
+func (e *tableEngine[T]) searchRows(sep []byte, from, to int, out []int32) []int32 {
+	if out == nil {
+		out = make([]int32, 0, 64)
+	}
+	blob := e.blob[:e.starts[to]]
+	row := from
+	for pos := int(e.starts[from]); pos < len(blob); {
+		j := bytes.Index(blob[pos:], sep)
+		if j < 0 {
+			break
 		}
-		e.filters = fv
+		at := int32(pos + j)
+		// The row holding at: the last start ≤ at.
+		row += sort.Search(to+1-row, func(k int) bool { return e.starts[row+k] > at }) - 1
+		out = append(out, int32(row))
+		row++
+		pos = int(e.starts[row])
 	}
-	return e.filters
+	return out
 }
 
-// appendFilter appends the row's lower-cased search text: its cells'
-// labels or values, space-separated (the Node SDK's filterValue).
+// appendFilter appends the row's search text: its cells' labels or
+// values, space-separated (the Node SDK's filterValue, not lower-cased).
 func (e *tableEngine[T]) appendFilter(buf []byte, row *T) []byte {
 	for i := range e.cols {
 		if i > 0 {
@@ -450,7 +544,7 @@ func (e *tableEngine[T]) appendFilter(buf []byte, row *T) []byte {
 		}
 		buf = appendFilterText(buf, e.cols[i].get(row))
 	}
-	return appendLower(buf)
+	return buf
 }
 
 func appendLower(b []byte) []byte {
@@ -593,157 +687,250 @@ func sortKeyOf(v any) sortKey {
 	return sortKey{kind: 1, s: fmt.Sprint(v)}
 }
 
-// compareSortKeys orders numbers before strings and nulls last.
-func compareSortKeys(a, b sortKey) int {
-	if a.kind != b.kind {
-		return cmp.Compare(a.kind, b.kind)
-	}
-	switch a.kind {
-	case 0:
-		return cmp.Compare(a.f, b.f)
-	case 1:
-		return collate(a.s, b.s)
-	}
-	return 0
-}
-
-// collate compares strings like JavaScript's localeCompare with
-// {numeric: true} in the root locale, closely enough for sorting tables:
-// runs of digits compare by numeric value; other characters compare
-// case-insensitively with spaces and punctuation before digits before
+// collationKey returns a byte string whose bytewise order sorts strings
+// like JavaScript's localeCompare with {numeric: true} in the root locale,
+// closely enough for tables: runs of digits compare by numeric value,
+// letters case-insensitively, spaces and punctuation before digits before
 // letters; ties break lower case first, then bytewise.
-func collate(a, b string) int {
-	i, j := 0, 0
-	for i < len(a) && j < len(b) {
-		if isDigit(a[i]) && isDigit(b[j]) {
-			si := i
-			for i < len(a) && isDigit(a[i]) {
-				i++
-			}
-			sj := j
-			for j < len(b) && isDigit(b[j]) {
+func collationKey(dst []byte, s string) []byte {
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case isDigit(c):
+			j := i
+			for j < len(s) && isDigit(s[j]) {
 				j++
 			}
-			na, nb := strings.TrimLeft(a[si:i], "0"), strings.TrimLeft(b[sj:j], "0")
-			if len(na) != len(nb) {
-				return cmp.Compare(len(na), len(nb))
+			num := strings.TrimLeft(s[i:j], "0")
+			if num == "" {
+				num = "0"
 			}
-			if c := strings.Compare(na, nb); c != 0 {
-				return c
+			dst = append(dst, 0x30, byte(min(len(num), 255)))
+			dst = append(dst, num...)
+			i = j
+		case c < utf8.RuneSelf:
+			switch {
+			case 'A' <= c && c <= 'Z':
+				dst = append(dst, c+'a'-'A')
+			case 'a' <= c && c <= 'z':
+				dst = append(dst, c)
+			default:
+				dst = append(dst, punctWeight[c])
 			}
-			continue
-		}
-		ra, sa := rune(a[i]), 1
-		if ra >= utf8.RuneSelf {
-			ra, sa = utf8.DecodeRuneInString(a[i:])
-		}
-		rb, sb := rune(b[j]), 1
-		if rb >= utf8.RuneSelf {
-			rb, sb = utf8.DecodeRuneInString(b[j:])
-		}
-		if ra != rb {
-			if wa, wb := collWeight(ra), collWeight(rb); wa != wb {
-				return cmp.Compare(wa, wb)
-			}
-		}
-		i += sa
-		j += sb
-	}
-	if c := cmp.Compare(len(a)-i, len(b)-j); c != 0 {
-		return c
-	}
-	// Tertiary difference: lower case first.
-	for k := 0; k < len(a) && k < len(b); k++ {
-		if a[k] != b[k] {
-			la, lb := unicode.IsLower(rune(a[k])), unicode.IsLower(rune(b[k]))
-			if la != lb {
-				if la {
-					return -1
-				}
-				return 1
-			}
-			break
+			i++
+		default:
+			r, n := utf8.DecodeRuneInString(s[i:])
+			dst = utf8.AppendRune(dst, unicode.ToLower(r))
+			i += n
 		}
 	}
-	return strings.Compare(a, b)
+	dst = append(dst, 0)
+	for i := 0; i < len(s); i++ { // tertiary: lower case first
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z':
+			c -= 'a' - 'A'
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+// punctWeight maps ASCII spaces, controls and punctuation to weights below
+// the digit marker 0x30, keeping their ASCII order.
+var punctWeight = func() (w [128]byte) {
+	next := byte(1)
+	for c := 0; c < 128; c++ {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
+			w[c] = min(next, 0x2f)
+			next++
+		}
+	}
+	return w
+}()
+
+// collate compares two strings by their collation keys.
+func collate(a, b string) int {
+	return bytes.Compare(collationKey(nil, a), collationKey(nil, b))
 }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
-func collWeight(r rune) int64 {
-	lr := unicode.ToLower(r)
-	switch {
-	case unicode.IsLetter(r):
-		return 2<<32 | int64(lr)
-	case unicode.IsDigit(r):
-		return 1<<32 | int64(lr)
+// order returns the column's rows in ascending (or descending) order,
+// building the column's index on first use. Ascending: numbers before
+// strings, nulls last; descending is its reverse (nulls first), as in the
+// Node SDK; ties stay in data order either way.
+func (e *tableEngine[T]) order(c *colDef[T], desc bool) []int32 {
+	ix := e.sorted[c.key]
+	if ix == nil {
+		ix = e.buildIndex(c)
+		e.sorted[c.key] = ix
 	}
-	return int64(lr)
+	if !desc {
+		return ix.asc
+	}
+	if ix.desc == nil {
+		// Groups of equal rank from the highest (nulls first, as the Node
+		// SDK's reversed comparison does), each in data order.
+		d := make([]int32, 0, len(ix.asc))
+		for hi := len(ix.asc); hi > 0; {
+			lo := hi - 1
+			for lo > 0 && ix.rank[ix.asc[lo-1]] == ix.rank[ix.asc[hi-1]] {
+				lo--
+			}
+			d = append(d, ix.asc[lo:hi]...)
+			hi = lo
+		}
+		ix.desc = d
+	}
+	return ix.desc
 }
 
-// rankOf returns each row's rank in the column's ascending order (equal
-// values share a rank; nulls get MaxUint32).
-func (e *tableEngine[T]) rankOf(c *colDef[T]) []uint32 {
-	if r, ok := e.ranks[c.key]; ok {
-		return r
-	}
+func (e *tableEngine[T]) buildIndex(c *colDef[T]) *colIndex {
 	n := len(e.rows)
-	keys := make([]sortKey, n)
-	allNum := true
+	var numRows, strRows, nullRows []int32
+	nums := make([]float64, n)
+	var strs [][]byte
 	for i := range e.rows {
-		keys[i] = sortKeyOf(c.get(&e.rows[i]))
-		if keys[i].kind != 0 {
-			allNum = false
+		k := sortKeyOf(c.get(&e.rows[i]))
+		switch k.kind {
+		case 0:
+			nums[i] = k.f
+			numRows = append(numRows, int32(i))
+		case 1:
+			if strs == nil {
+				strs = make([][]byte, n)
+			}
+			strs[i] = collationKey(nil, k.s)
+			strRows = append(strRows, int32(i))
+		default:
+			nullRows = append(nullRows, int32(i))
 		}
 	}
-	order := make([]int32, n)
-	for i := range order {
-		order[i] = int32(i)
+	// Numbers: radix sort of their order-preserving bit patterns.
+	keys := make([]uint64, len(numRows))
+	for j, i := range numRows {
+		b := math.Float64bits(nums[i])
+		if b>>63 == 1 {
+			b = ^b
+		} else {
+			b |= 1 << 63
+		}
+		keys[j] = b
 	}
-	if allNum {
-		slices.SortFunc(order, func(a, b int32) int { return cmp.Compare(keys[a].f, keys[b].f) })
-	} else {
-		slices.SortFunc(order, func(a, b int32) int { return compareSortKeys(keys[a], keys[b]) })
+	numRows = radixSort(numRows, keys)
+	// Strings: radix sort by 16 bytes after the common prefix, then sort
+	// runs of equal prefixes by the whole key.
+	if len(strRows) > 0 {
+		first := strs[strRows[0]]
+		common := len(first)
+		for _, i := range strRows[1:] {
+			k := strs[i]
+			m := min(common, len(k))
+			p := 0
+			for p < m && k[p] == first[p] {
+				p++
+			}
+			common = p
+		}
+		word := func(k []byte, off int) uint64 {
+			var w uint64
+			for b := range 8 {
+				w <<= 8
+				if off+b < len(k) {
+					w |= uint64(k[off+b])
+				}
+			}
+			return w
+		}
+		lo := make([]uint64, len(strRows))
+		hi := make([]uint64, len(strRows))
+		for j, i := range strRows {
+			hi[j], lo[j] = word(strs[i], common), word(strs[i], common+8)
+		}
+		perm := make([]int32, len(strRows))
+		for j := range perm {
+			perm[j] = int32(j)
+		}
+		perm = radixSort(perm, lo)
+		hi2 := make([]uint64, len(perm))
+		for j, p := range perm {
+			hi2[j] = hi[p]
+		}
+		perm = radixSort(perm, hi2)
+		sorted := make([]int32, len(perm))
+		for j, p := range perm {
+			sorted[j] = strRows[p]
+		}
+		for a := 0; a < len(sorted); {
+			b := a + 1
+			for b < len(sorted) && hi[perm[b]] == hi[perm[a]] && lo[perm[b]] == lo[perm[a]] {
+				b++
+			}
+			if b-a > 1 {
+				slices.SortStableFunc(sorted[a:b], func(x, y int32) int { return bytes.Compare(strs[x], strs[y]) })
+			}
+			a = b
+		}
+		strRows = sorted
 	}
-	ranks := make([]uint32, n)
+	asc := make([]int32, 0, n)
+	asc = append(append(append(asc, numRows...), strRows...), nullRows...)
+	rank := make([]uint32, n)
 	var r uint32
-	for j, i := range order {
-		if keys[i].kind == 2 {
-			ranks[i] = math.MaxUint32
+	for j, i := range asc {
+		switch {
+		case j < len(numRows):
+			if j > 0 && nums[asc[j-1]] != nums[i] {
+				r++
+			}
+		case j < len(numRows)+len(strRows):
+			if j > 0 && (j == len(numRows) || !bytes.Equal(strs[asc[j-1]], strs[i])) {
+				r++
+			}
+		default:
+			rank[i] = math.MaxUint32
 			continue
 		}
-		if j > 0 && compareSortKeys(keys[order[j-1]], keys[i]) != 0 {
-			r++
-		}
-		ranks[i] = r
+		rank[i] = r
 	}
-	e.ranks[c.key] = ranks
-	return ranks
+	return &colIndex{rank: rank, asc: asc}
 }
 
-// sortByRank stably sorts row numbers by rank (descending when desc, nulls
-// last either way) with a two-pass LSD radix sort.
-func sortByRank(idx []int32, rank []uint32, desc bool) []int32 {
-	key := func(i int32) uint32 {
-		r := rank[i]
-		if desc && r != math.MaxUint32 {
-			return math.MaxUint32 - 1 - r
+// radixSort stably sorts rows by keys (keys[j] belongs to rows[j]) with an
+// LSD radix sort in 16-bit digits, skipping digits all keys share.
+func radixSort(rows []int32, keys []uint64) []int32 {
+	if len(rows) < 256 {
+		type pair struct {
+			k uint64
+			r int32
 		}
-		return r
+		ps := make([]pair, len(rows))
+		for j := range rows {
+			ps[j] = pair{keys[j], rows[j]}
+		}
+		slices.SortStableFunc(ps, func(a, b pair) int { return cmp.Compare(a.k, b.k) })
+		for j := range ps {
+			rows[j] = ps[j].r
+		}
+		return rows
 	}
-	if len(idx) < 512 {
-		slices.SortStableFunc(idx, func(a, b int32) int { return cmp.Compare(key(a), key(b)) })
-		return idx
+	var or, and uint64 = 0, math.MaxUint64
+	for _, k := range keys {
+		or |= k
+		and &= k
 	}
-	keys := make([]uint32, len(idx))
-	for i, x := range idx {
-		keys[i] = key(x)
-	}
-	tmpIdx := make([]int32, len(idx))
-	tmpKeys := make([]uint32, len(idx))
-	var count [1 << 16]int
-	for shift := uint(0); shift < 32; shift += 16 {
-		clear(count[:])
+	diff := or ^ and
+	tmpRows := make([]int32, len(rows))
+	tmpKeys := make([]uint64, len(keys))
+	count := make([]int, 1<<16)
+	for shift := uint(0); shift < 64; shift += 16 {
+		if (diff>>shift)&0xffff == 0 {
+			continue
+		}
+		clear(count)
 		for _, k := range keys {
 			count[(k>>shift)&0xffff]++
 		}
@@ -752,16 +939,16 @@ func sortByRank(idx []int32, rank []uint32, desc bool) []int32 {
 			count[b] = sum
 			sum += c
 		}
-		for i, k := range keys {
-			b := (k >> shift) & 0xffff
-			tmpIdx[count[b]] = idx[i]
-			tmpKeys[count[b]] = k
-			count[b]++
+		for j, k := range keys {
+			d := (k >> shift) & 0xffff
+			tmpRows[count[d]] = rows[j]
+			tmpKeys[count[d]] = k
+			count[d]++
 		}
-		idx, tmpIdx = tmpIdx, idx
+		rows, tmpRows = tmpRows, rows
 		keys, tmpKeys = tmpKeys, keys
 	}
-	return idx
+	return rows
 }
 
 // wireRows serializes rows [from, to) of a view (nil idx: the rows in
@@ -791,8 +978,7 @@ func (e *tableEngine[T]) wireRows(idx []int32, from, to int, withFilter bool) []
 			}
 		}
 		if withFilter {
-			buf = e.appendFilter(buf[:0], row)
-			wr.FilterValue = string(buf)
+			wr.FilterValue = e.rowFilter(i, &buf)
 		}
 		out = append(out, wr)
 	}
