@@ -170,7 +170,8 @@ func (hb *hub) addHost(h *host) bool {
 }
 
 // removeHost handles the end of a host socket: its unfinished transactions
-// wait for it (HOST_DROPPED), its pages are closed.
+// wait for it (HOST_DROPPED), unless it had begun shutting down (then they
+// fail at once); its pages are closed.
 func (hb *hub) removeHost(h *host) {
 	hb.mu.Lock()
 	defer hb.mu.Unlock()
@@ -187,6 +188,11 @@ func (hb *hub) removeHost(h *host) {
 		t.host = nil
 		hb.uncount(t)
 		if t.finished() {
+			continue
+		}
+		if h.status == hostShuttingDown {
+			// It said it was leaving: it will not come back for this.
+			hb.fail(t, "HostShutDown", "The host shut down before the action finished.")
 			continue
 		}
 		waiting = true

@@ -346,6 +346,20 @@ func TestHostShutdownOutOfRotation(t *testing.T) {
 	if code := admin.try("POST", "/api/console/transactions", map[string]any{"slug": "work", "env": "production"}, nil); code != http.StatusConflict {
 		t.Fatalf("no online host: HTTP %d", code)
 	}
+
+	// A host that closes after BEGIN_HOST_SHUTDOWN with a run unfinished
+	// is not waited for.
+	c := e.host(key, "host-c", action("slow"))
+	id := admin.createTx("slow", "production")
+	br.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id})
+	c.expect(protocol.MethodStartTransaction)
+	c.call(protocol.MethodBeginHostShutdown, struct{}{}, &res)
+	c.close()
+	var done protocol.TransactionCompletedInputs
+	br.next(protocol.MethodTransactionCompleted).decode(t, &done)
+	if done.TransactionID != id || done.ResultStatus != "FAILURE" || !strings.Contains(done.Result, "shut down") {
+		t.Fatalf("TRANSACTION_COMPLETED %+v", done)
+	}
 }
 
 func TestTeamAccessRefusedByServer(t *testing.T) {
