@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -192,4 +193,36 @@ func TestBrowserHistory(t *testing.T) {
 	e.waitText(".logs", "greeting Grace")
 	e.waitText(".tx-meta", "Completed")
 	e.shot("transaction")
+}
+
+// TestBrowserQueue runs an action a host queued for the operator.
+func TestBrowserQueue(t *testing.T) {
+	e := newEnv(t, []testhost.Action{hello()}, nil)
+	body := `{"slug":"hello","assignee":"` + opEmail + `","params":{"customer":"cus_42"}}`
+	req, _ := http.NewRequest("POST", e.url+"/api/actions/enqueue", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+e.key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("enqueue: %s", resp.Status)
+	}
+	http.DefaultClient.CloseIdleConnections()
+
+	e.login()
+	e.clickButton("Queue")
+	e.waitText(".queue", "Hello, world")
+	e.waitText(".queue .params", "cus_42")
+	e.shot("queue")
+	e.clickButton("Run")
+	e.waitText("h1", "Hello, world")
+	e.waitText(".params", "cus_42")
+	e.typeInto(field("Your name", "input"), "Ada")
+	e.clickButton("Continue")
+	e.waitText("[data-testid=result]", "Hello, Ada!")
+	e.clickButton("Queue")
+	e.waitText(".empty", "Nothing queued")
 }

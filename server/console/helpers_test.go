@@ -35,6 +35,7 @@ type env struct {
 	srv  *server.Server
 	url  string
 	host *testhost.Host
+	key  string // the host's development API key
 	ctx  context.Context // the browser tab
 }
 
@@ -148,6 +149,7 @@ func newEnv(t *testing.T, actions []testhost.Action, pages []testhost.Page) *env
 			t.Fatal(err)
 		}
 		e.host = h
+		e.key = key
 		t.Cleanup(h.Close)
 	}
 

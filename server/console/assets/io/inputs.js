@@ -224,8 +224,8 @@ export function RichTextInput({ id, p, value, setValue, disabled, autoFocus, inv
       ${tools.map(([t, c, l]) => html`<button type="button" class=${`rte-btn rte-${c}`} title=${l} aria-label=${l} disabled=${off} onMouseDown=${e => { e.preventDefault(); cmd(c) }}>${t}</button>`)}
       <button type="button" class="rte-btn" title="Bulleted list" aria-label="Bulleted list" disabled=${off} onMouseDown=${e => { e.preventDefault(); cmd('insertUnorderedList') }}>•≡</button>
       <button type="button" class="rte-btn" title="Numbered list" aria-label="Numbered list" disabled=${off} onMouseDown=${e => { e.preventDefault(); cmd('insertOrderedList') }}>1≡</button>
-      <button type="button" class="rte-btn" title="Link" aria-label="Link" disabled=${off} onMouseDown=${e => { e.preventDefault(); const u = prompt('Link URL'); if (u) cmd('createLink', u) }}>🔗</button>
-      <button type="button" class="rte-btn" title="Clear formatting" aria-label="Clear formatting" disabled=${off} onMouseDown=${e => { e.preventDefault(); cmd('removeFormat') }}>⨯</button>
+      <button type="button" class="rte-btn" title="Link" aria-label="Link" disabled=${off} onMouseDown=${e => { e.preventDefault(); const u = prompt('Link URL'); if (u) cmd('createLink', u) }}><${Icon} name="link" size=${14} /></button>
+      <button type="button" class="rte-btn" title="Clear formatting" aria-label="Clear formatting" disabled=${off} onMouseDown=${e => { e.preventDefault(); cmd('removeFormat') }}><${Icon} name="x" size=${14} /></button>
     </div>
     <div id=${id} ref=${ref} class="rte-body prose" contenteditable=${off ? 'false' : 'true'} role="textbox" aria-multiline="true"
       aria-describedby=${`${id}-help ${id}-err`} data-placeholder=${p.placeholder || ''} onInput=${sync} onBlur=${sync}></div>

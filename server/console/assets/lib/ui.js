@@ -33,6 +33,7 @@ const PATHS = {
   sortDown: 'M8 10l4 4 4-4',
   sortBoth: 'M8 9l4-4 4 4M8 15l4 4 4-4',
   play: 'M7 4v16l13-8z',
+  link: 'M10 14a5 5 0 0 0 7 0l3-3a5 5 0 0 0-7-7l-1 1M14 10a5 5 0 0 0-7 0l-3 3a5 5 0 0 0 7 7l1-1',
   calendar: 'M8 3v3M16 3v3M4 8h16M5 5h14a1 1 0 0 1 1 1v13a1 1 0 0 1-1 1H5a1 1 0 0 1-1-1V6a1 1 0 0 1 1-1z',
 }
 

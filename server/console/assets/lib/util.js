@@ -87,6 +87,9 @@ export function dismissToast(id) {
 /** nav.nonce changes to remount a view at the same URL (New transaction). */
 export const nav = { nonce: 0 }
 
+/** runIntent carries a queued action to RunView (see QueueView). */
+export const runIntent = { queued: null }
+
 const routeListeners = new Set()
 let guard = null // () => boolean: false blocks in-app navigation
 

@@ -1,6 +1,6 @@
 // Queue: queued actions assigned to the operator (GET /api/console/queue).
 import { useEffect, useState } from 'preact/hooks'
-import { html, api, useStore, fmtRelative, fmtDateTime, fmtValue, paramsQuery } from '../lib/util.js'
+import { html, api, useStore, fmtRelative, fmtDateTime, fmtValue, navigate, runIntent } from '../lib/util.js'
 import { Icon, Spinner, Empty, ErrorBox } from '../lib/ui.js'
 import { findAction, actionName } from '../lib/routes.js'
 
@@ -23,10 +23,10 @@ export function QueueView() {
           return html`<li class="card queue-item" key=${q.id}>
             <div class="queue-main">
               <div class="card-title">${a ? actionName(a) : q.slug}</div>
-              <div class="muted small">Queued <time datetime=${q.createdAt} title=${fmtDateTime(q.createdAt)}>${fmtRelative(q.createdAt)}</time>${q.assignee ? ` for ${q.assignee}` : ''}</div>
+              <div class="muted small">${q.env && q.env !== s.env ? `${q.env} · ` : ''}Queued <time datetime=${q.createdAt} title=${fmtDateTime(q.createdAt)}>${fmtRelative(q.createdAt)}</time>${q.assignee ? ` for ${q.assignee}` : ''}</div>
               ${Object.keys(params).length > 0 && html`<div class="params">${Object.entries(params).map(([k, v]) => html`<span class="param"><span class="param-key">${k}</span><span class="param-val">${fmtValue(v)}</span></span>`)}</div>`}
             </div>
-            <a class="btn btn-primary" href=${`/actions/${q.slug}${paramsQuery(params)}`}><${Icon} name="play" />Run</a>
+            <button type="button" class="btn btn-primary" onClick=${() => { runIntent.queued = q; navigate(`/actions/${q.slug}`) }}><${Icon} name="play" />Run</button>
           </li>`
         })}</ul>`}
   </div>`

@@ -2,7 +2,7 @@
 // live stream over the socket (RENDER, LOADING_STATE, LOG, REDIRECT,
 // TRANSACTION_COMPLETED, HOST_CLOSED_UNEXPECTEDLY, HOST_RECONNECTED, ...).
 import { useEffect, useRef, useState } from 'preact/hooks'
-import { html, api, store, useStore, navigate, classes, routeHref, deserialize, fmtDateTime, fmtValue, fmtDuration, setNavigationGuard, toast, txStatus, paramsQuery, nav } from '../lib/util.js'
+import { html, api, store, useStore, navigate, classes, routeHref, deserialize, fmtDateTime, fmtValue, fmtDuration, setNavigationGuard, toast, txStatus, paramsQuery, nav, runIntent } from '../lib/util.js'
 import { socket } from '../lib/session.js'
 import { Icon, Spinner, ErrorBox, Empty, Badge } from '../lib/ui.js'
 import { findAction, actionName } from '../lib/routes.js'
@@ -88,6 +88,13 @@ export function RunView({ slug, params, txId: attachTo, summary }) {
   const s = useStore()
   const action = findAction(s.routes, slug)
   const [txId, setTxId] = useState(attachTo || null)
+  // A queued action being run (QueueView): the server dequeues it and
+  // merges its params.
+  const [queued] = useState(() => {
+    const q = runIntent.queued && runIntent.queued.slug === slug ? runIntent.queued : null
+    runIntent.queued = null
+    return q
+  })
   const [startError, setStartError] = useState(null)
   const [items, setItems] = useState([]) // {render, frozen}
   const [submitting, setSubmitting] = useState(false)
@@ -111,7 +118,12 @@ export function RunView({ slug, params, txId: attachTo, summary }) {
     if (attachTo) return
     let alive = true
     setStartError(null)
-    api('POST', '/api/console/transactions', { slug, env: store.state.env, params: params || {} })
+    const body = { slug, env: store.state.env, params: params || {} }
+    if (queued && attempt === 0) {
+      body.queuedActionId = queued.id
+      if (queued.env) body.env = queued.env
+    }
+    api('POST', '/api/console/transactions', body)
       .then(r => { if (alive) setTxId(r.id) })
       .catch(e => { if (alive) setStartError(e) })
     return () => { alive = false }
@@ -249,7 +261,7 @@ export function RunView({ slug, params, txId: attachTo, summary }) {
       <div class="run-title">
         <h1 class="page-title">${name}</h1>
         ${action && action.description && html`<p class="page-desc">${action.description}</p>`}
-        <${Params} params=${summary ? summary.params : params} />
+        <${Params} params=${summary ? summary.params : queued ? { ...(queued.params || {}), ...params } : params} />
       </div>
       <div class="btn-row run-buttons">
         ${(done || startError) && html`<button type="button" class="btn btn-secondary" onClick=${restart}><${Icon} name="refresh" />New transaction</button>`}
