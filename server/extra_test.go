@@ -294,11 +294,16 @@ func TestRedirectKeptUntilDelivered(t *testing.T) {
 	b.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id})
 	h.expect(protocol.MethodStartTransaction)
 	b.must(protocol.MethodLeaveTransaction, protocol.TransactionRef{TransactionID: id})
-	// Canceled by the leave: a redirect for it is refused.
+	// Canceled by the leave: a late redirect is dropped, the status kept.
+	h.must(protocol.MethodSendRedirect, protocol.SendRedirectInputs{TransactionID: id, Redirect: protocol.Redirect{URL: "https://example.com"}})
+	if d := admin.tx(id); d.Status != "CANCELED" || d.ResultStatus != "CANCELED" {
+		t.Fatalf("after a late redirect: %+v", d.txSummary)
+	}
+	// Another instance cannot touch it.
+	other := e.host(admin.key("development"), "", action("go"))
 	var ok bool
-	h.call(protocol.MethodSendRedirect, protocol.SendRedirectInputs{TransactionID: id, Redirect: protocol.Redirect{URL: "https://example.com"}}, &ok)
-	if ok {
-		t.Fatal("redirect of a canceled transaction accepted")
+	if err := other.call(protocol.MethodSendRedirect, protocol.SendRedirectInputs{TransactionID: id, Redirect: protocol.Redirect{URL: "https://example.com"}}, &ok); err != nil || ok {
+		t.Fatalf("redirect by another instance: %v %v", err, ok)
 	}
 
 	id = admin.createTx("go", "development")

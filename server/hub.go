@@ -466,7 +466,18 @@ func (hb *hub) cancel(t *txn) {
 func (hb *hub) ownedBy(h *host, id string) (*txn, string) {
 	t, ok := hb.txs[id]
 	if !ok {
-		return nil, "Transaction not found."
+		// A finished transaction the server no longer holds: late calls
+		// (a re-render after the operator left, a result after a cancel)
+		// are accepted and dropped, as by Interval's server, which keeps
+		// every transaction. Refusing them would make the Node SDK throw.
+		rec, err := hb.s.store.Transaction(hb.ctx(), id)
+		if err != nil || (rec.Status != store.StatusCompleted && rec.Status != store.StatusCanceled) {
+			return nil, "Transaction not found."
+		}
+		if rec.HostInstanceID != h.id {
+			return nil, "Unauthorized."
+		}
+		return &txn{rec: rec, closedOnHost: true}, ""
 	}
 	if t.rec.HostInstanceID != h.id || h.env() != t.rec.Env || (t.keyID != "" && t.keyID != h.key.ID) ||
 		(t.rec.Env == store.EnvDevelopment && h.key.UserID != t.rec.DeveloperID) {

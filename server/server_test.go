@@ -201,6 +201,14 @@ func TestTransactionEndToEnd(t *testing.T) {
 	if ct.TransactionID != id {
 		t.Fatalf("CLOSE_TRANSACTION %+v", ct)
 	}
+	// A late re-render (a table's state after the operator left) is
+	// accepted and dropped, as by Interval's server.
+	if err := h.call(protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: id, IOCall: ioCall("r9", "g9", "DISPLAY_TABLE")}, &ok); err != nil || !ok.OK {
+		t.Fatalf("late SEND_IO_CALL: %v %+v", err, ok)
+	}
+	if s := admin.tx(id).Status; s != store.StatusCompleted {
+		t.Fatalf("status after a late call %s", s)
+	}
 	var list struct{ Transactions []txSummary }
 	admin.do("GET", "/api/console/transactions?slug=hello", nil, http.StatusOK, &list)
 	if len(list.Transactions) != 1 || list.Transactions[0].ID != id {
