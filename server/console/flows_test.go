@@ -226,3 +226,58 @@ func TestBrowserQueue(t *testing.T) {
 	e.clickButton("Queue")
 	e.waitText(".empty", "Nothing queued")
 }
+
+// TestBrowserAppendUIAndLeaving keeps a display call on screen above the
+// next call (append UI), warns before leaving a running transaction
+// (warnOnClose) and cancels it when the operator leaves.
+func TestBrowserAppendUIAndLeaving(t *testing.T) {
+	ended := make(chan error, 1)
+	act := testhost.Action{Slug: "two_steps", Name: "Two steps", Handler: func(ctx context.Context, t *testhost.Tx) (any, error) {
+		if _, err := t.IO([]*testhost.Comp{{Method: "DISPLAY_MARKDOWN", Label: "**Step one** is done."}}, testhost.CallOptions{}); err != nil {
+			return nil, err
+		}
+		_, err := t.IO([]*testhost.Comp{{Method: "INPUT_TEXT", Label: "Step two"}}, testhost.CallOptions{})
+		ended <- err
+		return nil, err
+	}}
+	e := newEnv(t, []testhost.Action{act, hello()}, nil)
+	e.login()
+	e.navigate("/actions/two_steps")
+	e.waitText(field("Step two", ".field-label"), "Step two")
+	e.waitText(".run-step:first-child .prose strong", "Step one")
+	if eval[int](e, `document.querySelectorAll(".run-step").length`) != 2 {
+		t.Errorf("want the display above the form:\n%s", e.pageText())
+	}
+
+	// Leaving asks first; staying keeps the transaction.
+	e.do(chromedp.Evaluate[chromedp.Void](`window.confirm = () => false`))
+	e.clickButton("Hello, world")
+	e.waitText("h1", "Two steps")
+	e.do(chromedp.Evaluate[chromedp.Void](`window.confirm = () => true`))
+	e.clickButton("Hello, world")
+	e.waitText("h1", "Hello, world")
+	select {
+	case err := <-ended:
+		if err != testhost.ErrCanceled {
+			t.Errorf("host IO call ended with %v, want ErrCanceled", err)
+		}
+	case <-time.After(waitLimit):
+		t.Fatal("leaving did not cancel the transaction")
+	}
+}
+
+// TestBrowserSocketReconnect closes the browser's socket mid-transaction:
+// the console reconnects, re-attaches and the run goes on.
+func TestBrowserSocketReconnect(t *testing.T) {
+	e := newEnv(t, []testhost.Action{hello()}, nil)
+	e.login()
+	e.navigate("/actions/hello")
+	e.waitText(field("Your name", ".field-label"), "Your name")
+	e.do(chromedp.Evaluate[chromedp.Void](`window.__intervalSocket.ws.close()`))
+	e.waitJS(`window.__intervalSocket.status !== "open"`, "the socket to close")
+	e.waitJS(`window.__intervalSocket.status === "open"`, "the socket to reopen")
+	e.waitText(field("Your name", ".field-label"), "Your name")
+	e.typeInto(field("Your name", "input"), "Grace")
+	e.clickButton("Continue")
+	e.waitText("[data-testid=result]", "Hello, Grace!")
+}

@@ -35,7 +35,7 @@ type env struct {
 	srv  *server.Server
 	url  string
 	host *testhost.Host
-	key  string // the host's development API key
+	key  string          // the host's development API key
 	ctx  context.Context // the browser tab
 }
 
