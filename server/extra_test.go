@@ -300,7 +300,7 @@ func TestRedirectKeptUntilDelivered(t *testing.T) {
 		t.Fatalf("after a late redirect: %+v", d.txSummary)
 	}
 	// Another instance cannot touch it.
-	other := e.host(admin.key("development"), "", action("go"))
+	other := e.host(admin.key("development"), "", action("elsewhere"))
 	var ok bool
 	if err := other.call(protocol.MethodSendRedirect, protocol.SendRedirectInputs{TransactionID: id, Redirect: protocol.Redirect{URL: "https://example.com"}}, &ok); err != nil || ok {
 		t.Fatalf("redirect by another instance: %v %v", err, ok)
