@@ -286,7 +286,7 @@ func (s *Server) sendIOCall(h *host, in protocol.SendIOCallInputs) protocol.Send
 	}
 	if t.finished() {
 		// Append UI: stateful displays keep rendering after completion.
-		if t.browser != nil && !in.SkipClientCall {
+		if t.browser != nil && !in.SkipClientCall && t.rec.Status == store.StatusCompleted {
 			t.browser.e.call(protocol.MethodRender, protocol.RenderInputs{TransactionID: t.rec.ID, ToRender: in.IOCall}, nil)
 		}
 		return protocol.SendIOCallReturns{OK: true}
