@@ -94,6 +94,17 @@ func props(t *testing.T, r *intervaltest.Render, label string) map[string]any {
 	return m
 }
 
+// decodeFresh zeroes *v and decodes raw into it (json.Unmarshal alone
+// would merge into maps left from an earlier decode).
+func decodeFresh[T any](t *testing.T, raw json.RawMessage, v *T) {
+	t.Helper()
+	var zero T
+	*v = zero
+	if err := json.Unmarshal(raw, v); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // jsonOf is the compact JSON of v (sorted keys for maps).
 func jsonOf(t *testing.T, v any) string {
 	t.Helper()
