@@ -78,6 +78,9 @@ func validEnv(e string) bool {
 // has no admin, and returns the admin's email with a fresh one-time login
 // link (valid 24 hours).
 func (s *Server) EnsureAdmin(ctx context.Context) (email string, loginLink string, err error) {
+	if s.ended.Load() {
+		return "", "", ErrServerClosed
+	}
 	users, err := s.store.ListUsers(ctx)
 	if err != nil {
 		return "", "", fmt.Errorf("server: ensure admin: %w", err)
@@ -105,6 +108,9 @@ func (s *Server) EnsureAdmin(ctx context.Context) (email string, loginLink strin
 
 // LoginLink returns a fresh one-time login link for the user with email.
 func (s *Server) LoginLink(ctx context.Context, email string) (string, error) {
+	if s.ended.Load() {
+		return "", ErrServerClosed
+	}
 	u, err := s.store.UserByEmail(ctx, email)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
@@ -126,6 +132,9 @@ func (s *Server) loginLinkFor(ctx context.Context, r *http.Request, userID strin
 // CreateUser creates a user (role admin, developer or member) with an
 // optional password and returns a one-time login link for it.
 func (s *Server) CreateUser(ctx context.Context, email, role, password string, teams []string) (loginLink string, err error) {
+	if s.ended.Load() {
+		return "", ErrServerClosed
+	}
 	u, err := s.newUser(ctx, email, "", "", role, password, teams)
 	if err != nil {
 		return "", err
@@ -179,6 +188,9 @@ func cleanTeams(teams []string) []string {
 // sees; "production": a live key) and returns the key. Only its hash is
 // stored; the key cannot be shown again.
 func (s *Server) CreateAPIKey(ctx context.Context, ownerEmail, env string) (key string, err error) {
+	if s.ended.Load() {
+		return "", ErrServerClosed
+	}
 	u, err := s.store.UserByEmail(ctx, ownerEmail)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {

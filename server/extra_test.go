@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"errors"
 	"encoding/json"
 	"io"
 	"mime/multipart"
@@ -323,5 +324,20 @@ func TestRedirectKeptUntilDelivered(t *testing.T) {
 	b2.next(protocol.MethodTransactionCompleted).decode(t, &done)
 	if done.ResultStatus != "REDIRECTED" {
 		t.Fatalf("result status %s", done.ResultStatus)
+	}
+}
+
+func TestHelpersAfterClose(t *testing.T) {
+	e := newEnv(t, Options{})
+	s := e.s
+	e.stop()
+	if _, _, err := s.EnsureAdmin(t.Context()); !errors.Is(err, ErrServerClosed) {
+		t.Fatalf("EnsureAdmin after Close: %v", err)
+	}
+	if _, err := s.CreateAPIKey(t.Context(), "admin@localhost", "development"); !errors.Is(err, ErrServerClosed) {
+		t.Fatalf("CreateAPIKey after Close: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
 	}
 }

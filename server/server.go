@@ -26,6 +26,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -35,8 +36,8 @@ import (
 
 // Errors returned by the server.
 var (
-	// ErrServerClosed is returned by operations on a server that is
-	// shutting down or closed.
+	// ErrServerClosed is returned by the helpers (EnsureAdmin,
+	// CreateAPIKey, CreateUser, LoginLink) of a closed server.
 	ErrServerClosed = errors.New("server: closed")
 	// ErrBadOptions is returned by New for unusable options.
 	ErrBadOptions = errors.New("server: bad options")
@@ -113,6 +114,7 @@ type Server struct {
 	bgWG     sync.WaitGroup // background loops
 	endOnce  sync.Once
 	endErr   error
+	ended    atomic.Bool
 }
 
 type orgInfo struct{ Name, Slug string }
@@ -301,6 +303,7 @@ func (s *Server) beginClose() {
 
 func (s *Server) end() error {
 	s.endOnce.Do(func() {
+		s.ended.Store(true)
 		s.bgCancel()
 		s.bgWG.Wait()
 		if err := s.store.Close(); err != nil {
