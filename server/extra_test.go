@@ -2,8 +2,8 @@ package server
 
 import (
 	"bytes"
-	"errors"
 	"encoding/json"
+	"errors"
 	"io"
 	"mime/multipart"
 	"net/http"
