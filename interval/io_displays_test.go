@@ -1,0 +1,80 @@
+package interval_test
+
+import (
+	"context"
+	"math/big"
+	"testing"
+	"time"
+
+	"github.com/interval-go/sdk/interval"
+	"github.com/interval-go/sdk/intervaltest"
+)
+
+func TestDisplays(t *testing.T) {
+	a := startAction(t, func(ctx context.Context, tx *interval.Tx) (any, error) {
+		d := tx.IO.Display
+		_, err := tx.IO.Group(
+			d.Code("Query", "SELECT 1").Language("sql"),
+			d.HTML("Note", "<b>bold</b>"),
+			d.Image("Logo", "https://x/logo.png").Alt("Logo").Size(interval.SizeSmall),
+			d.ImageData("Pixel", []byte("\x89PNG\r\n\x1a\n")),
+			d.Link("Docs", "https://x/docs").Theme(interval.ThemeSecondary),
+			d.Link("Refund", "").Route("billing/refund", map[string]any{"id": 7}),
+			d.Link("Export", "https://x/e.csv").Download("e.csv"),
+			d.Object("Order", map[string]any{"id": 1, "at": time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC), "big": big.NewInt(12345678901234567)}),
+			d.Video("Demo", "https://x/v.mp4").Size(interval.SizeLarge).Loop().Muted(),
+			d.ProgressThroughList("Steps", interval.ProgressItem{Label: "Fetch", IsComplete: true, Result: "ok"}, interval.ProgressItem{Label: "Send"}),
+			d.Metadata("Facts", interval.MetaItem{Label: "Error", Error: "boom"}).Layout(interval.LayoutList),
+			d.Heading("Title").Level(3).Description("Sub").MenuItems(interval.MenuItem{Label: "Go", Route: "a"}),
+		).Run(ctx)
+		return "ok", err
+	})
+	r := a.next()
+	want := map[string][3]string{
+		"Query":  {"DISPLAY_CODE", `{"code":"SELECT 1","language":"sql"}`, ``},
+		"Note":   {"DISPLAY_HTML", `{"html":"\u003cb\u003ebold\u003c/b\u003e"}`, ``},
+		"Logo":   {"DISPLAY_IMAGE", `{"alt":"Logo","width":"small","height":"small","url":"https://x/logo.png"}`, ``},
+		"Pixel":  {"DISPLAY_IMAGE", `{"url":"data:image/png;base64,iVBORw0KGgo="}`, ``},
+		"Docs":   {"DISPLAY_LINK", `{"theme":"secondary","url":"https://x/docs"}`, ``},
+		"Refund": {"DISPLAY_LINK", `{"route":"billing/refund","params":{"id":7}}`, ``},
+		"Export": {"DISPLAY_LINK", `{"url":"https://x/e.csv","download":"e.csv"}`, ``},
+		"Order":  {"DISPLAY_OBJECT", `{"data":{"at":"2024-01-02T03:04:05.000Z","big":"12345678901234567","id":1}}`, `{"values":{"data.at":["Date"],"data.big":["bigint"]}}`},
+		"Demo":   {"DISPLAY_VIDEO", `{"width":"large","height":"large","url":"https://x/v.mp4","loop":true,"muted":true}`, ``},
+		"Steps":  {"DISPLAY_PROGRESS_THROUGH_LIST", `{"items":[{"label":"Fetch","isComplete":true,"resultDescription":"ok"},{"label":"Send","isComplete":false,"resultDescription":null}]}`, ``},
+		"Facts":  {"DISPLAY_METADATA", `{"data":[{"label":"Error","value":null,"error":"boom"}],"layout":"list"}`, ``},
+		"Title":  {"DISPLAY_HEADING", `{"level":3,"description":"Sub","menuItems":[{"label":"Go","route":"a"}]}`, ``},
+	}
+	for label, w := range want {
+		c := mustComponent(t, r, label)
+		if c.MethodName != w[0] || c.Props != w[1] || c.Meta != w[2] {
+			t.Errorf("%s: %s %s %s\nwant %s %s %s", label, c.MethodName, c.Props, c.Meta, w[0], w[1], w[2])
+		}
+	}
+	// Displays resolve at once with the append UI: no answer needed.
+	a.result()
+}
+
+func TestProgressDisplaysResolveImmediately(t *testing.T) {
+	a := startAction(t, func(ctx context.Context, tx *interval.Tx) (any, error) {
+		if err := tx.IO.Display.ProgressSteps("Import", 2, 5).CurrentStep("Rows").SubTitle("a.csv").Run(ctx); err != nil {
+			return nil, err
+		}
+		if err := tx.IO.Display.ProgressIndeterminate("Waiting").Run(ctx); err != nil {
+			return nil, err
+		}
+		// A plain display waits for the operator without the append UI.
+		return "done", tx.IO.Display.Markdown("**done**").Run(ctx)
+	}, intervaltest.WithoutAppendUI())
+	r := a.next()
+	if c := mustComponent(t, r, "Import"); c.MethodName != "DISPLAY_PROGRESS_STEPS" || c.Props != `{"steps":{"completed":2,"total":5},"currentStep":"Rows","subTitle":"a.csv"}` {
+		t.Fatalf("%+v", c)
+	}
+	if c := mustComponent(t, a.next(), "Waiting"); c.MethodName != "DISPLAY_PROGRESS_INDETERMINATE" || c.Props != `{}` {
+		t.Fatalf("%+v", c)
+	}
+	r = a.next()
+	a.answer(r, intervaltest.Values{})
+	if res := a.result(); res.Data != "done" {
+		t.Fatalf("result %v", res.Data)
+	}
+}
