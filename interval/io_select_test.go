@@ -318,6 +318,30 @@ func TestPageTableState(t *testing.T) {
 	if len(p.Data) != 30 || p.Data[0]["key"] != "999" || *p.TotalRecords != 1000 {
 		t.Fatalf("re-rendered page table: %d rows, first %v", len(p.Data), p.Data[0]["key"])
 	}
+	// Concurrent state updates (the browser pages quickly) each get a
+	// layout; the race detector checks they do not collide with renders.
+	errs := make(chan error, 5)
+	for i := range 5 {
+		go func() {
+			resp, _ := json.Marshal(protocol.IOResponse{ID: l.Children.ID, TransactionID: view.Key, InputGroupKey: l.Children.InputGroupKey, Kind: protocol.KindSetState,
+				Values: []json.RawMessage{json.RawMessage(`null`), json.RawMessage(fmt.Sprintf(`{"offset":%d,"pageSize":10,"queryTerm":"acct %d"}`, i*10, i))}})
+			_, err := host.Call(ctx, protocol.MethodIOResponse, protocol.IOResponseInputs{Value: string(resp), TransactionID: view.Key})
+			errs <- err
+		}()
+	}
+	for range 5 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+		l, err := view.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		decodeFresh(t, l.Children.ToRender[1].Props, &p)
+		if *p.TotalRecords != 143 && *p.TotalRecords != 142 {
+			t.Fatalf("search in page: total %d", *p.TotalRecords)
+		}
+	}
 }
 
 // pageRoutes serves pages for tests.

@@ -50,6 +50,21 @@ type pageState struct {
 	page   *string
 	sent   bool
 	layout *Layout
+	// stateMu serializes state updates of stateful children with the
+	// renders that read their state.
+	stateMu sync.Mutex
+}
+
+// children returns the layout's non-nil children: the components rendered,
+// in the order of the render's values.
+func (l *Layout) children() []Component {
+	out := make([]Component, 0, len(l.Children))
+	for _, ch := range l.Children {
+		if ch != nil {
+			out = append(out, ch)
+		}
+	}
+	return out
 }
 
 func (p *pageState) last() (*string, bool) {
@@ -71,11 +86,14 @@ func (p *pageState) response(resp protocol.IOResponse) {
 		return
 	}
 	changed := false
+	children := l.children()
+	p.stateMu.Lock()
+	defer p.stateMu.Unlock()
 	for i, raw := range resp.Values {
-		if i >= len(l.Children) || isNull(raw) || l.Children[i] == nil {
+		if i >= len(children) || isNull(raw) {
 			continue
 		}
-		cp := l.Children[i].core()
+		cp := children[i].core()
 		if cp.onState == nil {
 			continue
 		}
@@ -166,10 +184,8 @@ func (p *pageState) send(ctx context.Context, l *Layout, herr error) {
 		}
 		if len(l.Children) > 0 {
 			r := &protocol.IORender{ID: uuid.NewString(), InputGroupKey: p.key, Kind: protocol.KindRender}
-			for _, ch := range l.Children {
-				if ch == nil {
-					continue
-				}
+			p.stateMu.Lock()
+			for _, ch := range l.children() {
 				cr, err := ch.core().render()
 				if err != nil {
 					out.Errors = append(out.Errors, protocol.LayoutError{LayoutKey: "children", Error: "Error", Message: err.Error()})
@@ -177,6 +193,7 @@ func (p *pageState) send(ctx context.Context, l *Layout, herr error) {
 				}
 				r.ToRender = append(r.ToRender, cr)
 			}
+			p.stateMu.Unlock()
 			out.Children = r
 		}
 	}
