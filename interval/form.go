@@ -43,6 +43,7 @@ type FormError struct {
 	Message string
 }
 
+// Error returns "Field: Message".
 func (e *FormError) Error() string { return e.Field + ": " + e.Message }
 
 // Form asks for a T, a struct, with one input per exported field, shown

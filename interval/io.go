@@ -490,6 +490,7 @@ type fieldError struct {
 	msg string
 }
 
+// Error returns the message shown on the component.
 func (e *fieldError) Error() string { return e.msg }
 
 // FieldError returns an error for a group's Validate function that is

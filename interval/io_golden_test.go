@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -431,6 +432,27 @@ func TestGoldenConfirm(t *testing.T) {
 		return map[string]any{"confirmed": ok}, err
 	})
 	if res.Raw != `{"schemaVersion":1,"status":"SUCCESS","data":{"confirmed":true}}` {
+		t.Fatalf("result %s", res.Raw)
+	}
+}
+
+func TestGoldenDisplayMarkdownWithoutAppendUI(t *testing.T) {
+	golden(t, "11", func(ctx context.Context, tx *interval.Tx) (any, error) {
+		return "ok", tx.IO.Display.Markdown("# Heading\n\nSome **bold** text and a [link](https://example.com).").Run(ctx)
+	}, intervaltest.WithoutAppendUI())
+}
+
+func TestGoldenValidation(t *testing.T) {
+	res := golden(t, "15", func(ctx context.Context, tx *interval.Tx) (any, error) {
+		n, err := tx.IO.Input.Number("Pick a number >= 10").Validate(func(v float64) error {
+			if v < 10 {
+				return errors.New("Must be at least 10")
+			}
+			return nil
+		}).Run(ctx)
+		return map[string]any{"n": n}, err
+	})
+	if res.Raw != `{"schemaVersion":1,"status":"SUCCESS","data":{"n":15}}` {
 		t.Fatalf("result %s", res.Raw)
 	}
 }
