@@ -1,0 +1,71 @@
+package interval_test
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/interval-go/sdk/interval"
+)
+
+// A form from a struct: one input per field, configured by tags; Run
+// returns the filled struct.
+func ExampleForm() {
+	type Refund struct {
+		Email  string  `interval:"Customer email,email"`
+		Amount float64 `interval:"min=0,max=500,currency=USD"`
+		Reason string  `interval:"options=damaged|late|other"`
+		Note   *string `interval:"multiline=3"` // pointer: optional
+	}
+	_ = func(ctx context.Context, tx *interval.Tx) (any, error) {
+		r, err := interval.Form[Refund](tx.IO, "Refund an order").
+			Validate(func(r *Refund) error {
+				if r.Reason == "other" && r.Note == nil {
+					return &interval.FormError{Field: "Note", Message: "Please explain."}
+				}
+				return nil
+			}).Run(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return fmt.Sprintf("refunded %.2f to %s", r.Amount, r.Email), nil
+	}
+}
+
+// Typed selects: Run returns the chosen option's Go value.
+func ExampleSelectSingle() {
+	type Plan struct{ Name, Price string }
+	_ = func(ctx context.Context, tx *interval.Tx) (any, error) {
+		plan, err := interval.SelectSingle(tx.IO, "Plan", []interval.Option[Plan]{
+			{Label: "Free", Value: Plan{"free", "$0"}},
+			{Label: "Pro", Value: Plan{"pro", "$10"}, Description: "For teams"},
+		}).Run(ctx)
+		return plan.Name, err
+	}
+}
+
+// A table over a slice of structs: the host answers paging, search and
+// sort, so it works for millions of rows.
+func ExampleDisplayTable() {
+	type User struct {
+		ID      int       `json:"id"`
+		Email   string    `json:"email" interval:"Email address"`
+		Created time.Time `json:"created"`
+	}
+	var users []User // loaded from somewhere
+	_ = func(ctx context.Context, tx *interval.Tx) (any, error) {
+		err := interval.DisplayTable(tx.IO, "Users", users).
+			Columns(
+				interval.Column[User]{Label: "ID", Accessor: "id"},
+				interval.Column[User]{Label: "Email", Accessor: "email", Render: func(u User) interval.Cell {
+					return interval.Cell{Label: u.Email, URL: "mailto:" + u.Email}
+				}},
+				interval.Column[User]{Label: "Created", Accessor: "created"},
+			).
+			RowMenu(func(u User) []interval.MenuItem {
+				return []interval.MenuItem{{Label: "Edit", Route: "users/edit", Params: map[string]any{"id": u.ID}}}
+			}).
+			PageSize(20).Run(ctx)
+		return nil, err
+	}
+}
