@@ -14,6 +14,7 @@ const { z } = require('zod')
 const rpcSchema = require('@interval/sdk/dist/internalRpcSchema')
 const { ioSchema, IO_RENDER, DISPLAY_RENDER } = require('@interval/sdk/dist/ioSchema')
 const { LAYOUT_SCHEMA } = require('@interval/sdk/dist/classes/Layout')
+const superjson = require('superjson')
 
 const args = process.argv.slice(2)
 const reportPath = args[args.indexOf('--report') + 1]
@@ -69,7 +70,12 @@ function checkRender(ioCallStr, where) {
     for (const k of Object.keys(c)) {
       if (!['methodName', 'label', 'props', 'propsMeta', 'isStateful', 'isOptional', 'isMultiple', 'validationErrorMessage', 'multipleProps'].includes(k)) violation(where, 'unknown component key ' + k)
     }
-    strictParse(m.props, c.props, `${where} ${c.methodName} props`)
+    // Receivers apply the superjson meta before validating (null + "undefined" → absent).
+    let props = c.props
+    if (c.propsMeta) {
+      try { props = superjson.deserialize({ json: c.props, meta: c.propsMeta }) } catch (e) { violation(where, 'propsMeta: ' + e.message) }
+    }
+    strictParse(m.props, props, `${where} ${c.methodName} props`)
   }
   return render
 }

@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/interval-go/sdk/interval"
+)
+
+// customer is the row type of the table and search examples.
+type customer struct {
+	ID      int       `json:"id" interval:"ID"`
+	Name    string    `json:"name" interval:"Name"`
+	Email   string    `json:"email" interval:"Email"`
+	Plan    string    `json:"plan" interval:"Plan"`
+	MRR     float64   `json:"mrr" interval:"MRR"`
+	Created time.Time `json:"created" interval:"Created"`
+}
+
+func customers(n int) []customer {
+	first := []string{"Ada", "Grace", "Linus", "Margaret", "Ken", "Barbara", "Edsger", "Frances"}
+	plans := []string{"free", "pro", "team"}
+	out := make([]customer, n)
+	for i := range out {
+		out[i] = customer{ID: i + 1, Name: fmt.Sprintf("%s %d", first[i%len(first)], i+1),
+			Email: fmt.Sprintf("customer%d@example.com", i+1), Plan: plans[i%len(plans)],
+			MRR: float64((i*37)%500) + 0.5, Created: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, i)}
+	}
+	return out
+}
+
+// signup is the struct behind the Form example.
+type signup struct {
+	Name    string    `interval:"Full name,help=As on the passport,min=2,max=80"`
+	Email   string    `interval:"email"`
+	Plan    string    `interval:"options=free|pro|team"`
+	Seats   int       `interval:"min=1,max=500"`
+	Notes   string    `interval:"label=Notes,multiline=3,optional"`
+	Starts  time.Time `interval:"label=Starts at"`
+	Consent bool      `interval:"label=Accepts the terms"`
+}
+
+func init() {
+	all := customers(240)
+	ioActions = append(ioActions,
+		action{"input_slider", "Slider", func(ctx context.Context, tx *interval.Tx) (any, error) {
+			return tx.IO.Input.Slider("Discount (%)", 0, 50).Step(5).Default(15).Run(ctx)
+		}},
+		action{"input_url", "URL input", func(ctx context.Context, tx *interval.Tx) (any, error) {
+			u, err := tx.IO.Input.URL("Webhook URL").AllowedProtocols("https").Placeholder("https://example.com/hook").Run(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return u.String(), nil
+		}},
+		action{"input_rich_text", "Rich text", func(ctx context.Context, tx *interval.Tx) (any, error) {
+			return tx.IO.Input.RichText("Announcement").Default("<p>New pricing</p>").Run(ctx)
+		}},
+		action{"input_dates", "Date, time and datetime", func(ctx context.Context, tx *interval.Tx) (any, error) {
+			d := tx.IO.Input.Date("Effective date").Default(interval.Date{Year: 2024, Month: 3, Day: 9})
+			tm := tx.IO.Input.Time("Window starts at (UTC)")
+			dt := tx.IO.Input.DateTime("Trial ends at").Optional()
+			if _, err := tx.IO.Group(d, tm, dt).Run(ctx); err != nil {
+				return nil, err
+			}
+			return map[string]any{"date": fmt.Sprint(d.Value()), "time": fmt.Sprint(tm.Value()), "trialSet": dt.Answered()}, nil
+		}},
+		action{"input_file", "File upload", func(ctx context.Context, tx *interval.Tx) (any, error) {
+			f, err := tx.IO.Input.File("Receipt").AllowedExtensions(".pdf", ".png", ".txt").Run(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return map[string]any{"name": f.Name, "size": f.Size, "url": f.URL}, nil
+		}},
+		action{"input_spreadsheet", "Spreadsheet", func(ctx context.Context, tx *interval.Tx) (any, error) {
+			type row struct {
+				SKU   string  `json:"sku"`
+				Qty   float64 `json:"qty"`
+				Rush  bool    `json:"rush"`
+				Notes *string `json:"notes"`
+			}
+			rows, err := interval.Spreadsheet[row](tx.IO, "Order lines").Default(row{SKU: "A-1", Qty: 2}).Run(ctx)
+			return len(rows), err
+		}},
+		action{"select_single", "Select one", func(ctx context.Context, tx *interval.Tx) (any, error) {
+			plan, err := interval.SelectSingle(tx.IO, "Plan", []interval.Option[string]{
+				{Label: "Free", Value: "free", Description: "Up to 3 seats"},
+				{Label: "Pro", Value: "pro", Description: "Unlimited seats"},
+				{Label: "Team", Value: "team", Description: "SSO and audit log"},
+			}).Searchable().Default("pro").Run(ctx)
+			return plan, err
+		}},
+		action{"select_multiple", "Select several", func(ctx context.Context, tx *interval.Tx) (any, error) {
+			return interval.SelectMultiple(tx.IO, "Channels", interval.OptionsOf("email", "slack", "sms", "push")).
+				MinSelections(1).MaxSelections(3).Default("email").Run(ctx)
+		}},
+		action{"select_table", "Select rows from a table", func(ctx context.Context, tx *interval.Tx) (any, error) {
+			picked, err := interval.SelectTable(tx.IO, "Customers to notify", all).MinSelections(1).MaxSelections(5).PageSize(10).Run(ctx)
+			if err != nil {
+				return nil, err
+			}
+			ids := make([]int, len(picked))
+			for i, c := range picked {
+				ids[i] = c.ID
+			}
+			return ids, nil
+		}},
+		action{"search", "Search", func(ctx context.Context, tx *interval.Tx) (any, error) {
+			c, err := interval.Search(tx.IO, "Find a customer", func(ctx context.Context, q string) ([]customer, error) {
+				var out []customer
+				for _, c := range all {
+					if strings.Contains(strings.ToLower(c.Name+" "+c.Email), strings.ToLower(q)) {
+						out = append(out, c)
+						if len(out) == 10 {
+							break
+						}
+					}
+				}
+				return out, nil
+			}, func(c customer) interval.SearchResult {
+				return interval.SearchResult{Label: c.Name, Description: c.Email}
+			}).InitialResults(all[:5]...).Run(ctx)
+			return c.Email, err
+		}},
+		action{"confirm_identity", "Confirm identity", func(ctx context.Context, tx *interval.Tx) (any, error) {
+			return tx.IO.ConfirmIdentity("Confirm to rotate the signing key").GracePeriod(5 * time.Minute).Run(ctx)
+		}},
+		action{"form_from_struct", "Form from a Go struct", func(ctx context.Context, tx *interval.Tx) (any, error) {
+			s, err := interval.Form[signup](tx.IO, "New account").Validate(func(s *signup) error {
+				if !s.Consent {
+					return errors.New("The terms must be accepted")
+				}
+				return nil
+			}).Run(ctx)
+			return s, err
+		}},
+		action{"display_table", "Table", func(ctx context.Context, tx *interval.Tx) (any, error) {
+			return nil, interval.DisplayTable(tx.IO, "Customers", all).PageSize(10).
+				RowMenu(func(c customer) []interval.MenuItem {
+					return []interval.MenuItem{{Label: "Notify", Route: "select_table", Params: map[string]any{"id": c.ID}}}
+				}).Run(ctx)
+		}},
+		action{"display_table_async", "Table (async source)", func(ctx context.Context, tx *interval.Tx) (any, error) {
+			return nil, interval.DisplayTableAsync(tx.IO, "Customers (server-side paging)", func(ctx context.Context, st interval.TableState) ([]customer, int, error) {
+				end := min(st.Offset+st.PageSize, len(all))
+				if st.Offset >= end {
+					return nil, len(all), nil
+				}
+				return all[st.Offset:end], len(all), nil
+			}).Run(ctx)
+		}},
+		action{"display_grid", "Grid", func(ctx context.Context, tx *interval.Tx) (any, error) {
+			return nil, interval.DisplayGrid(tx.IO, "Plans", all[:12], func(c customer) interval.GridItem {
+				return interval.GridItem{Label: c.Name, Description: c.Plan, Route: "search"}
+			}).IdealColumnWidth(220).Run(ctx)
+		}},
+		action{"display_misc", "Code, HTML, image, link, object, video", func(ctx context.Context, tx *interval.Tx) (any, error) {
+			if err := tx.IO.Display.Code("main.go", "package main\n\nfunc main() {}\n").Language("go").Run(ctx); err != nil {
+				return nil, err
+			}
+			if err := tx.IO.Display.HTML("Notice", "<p>Scheduled <strong>maintenance</strong> on Sunday.</p>").Run(ctx); err != nil {
+				return nil, err
+			}
+			if err := tx.IO.Display.Image("Logo", "https://example.com/logo.png").Alt("Logo").Size("small").Run(ctx); err != nil {
+				return nil, err
+			}
+			if err := tx.IO.Display.Link("Open the docs", "https://example.com/docs").Theme("primary").Run(ctx); err != nil {
+				return nil, err
+			}
+			if err := tx.IO.Display.Object("Customer", all[0]).Run(ctx); err != nil {
+				return nil, err
+			}
+			return nil, tx.IO.Display.Video("Walkthrough", "https://example.com/intro.mp4").Muted().Run(ctx)
+		}},
+		action{"display_metadata", "Metadata", func(ctx context.Context, tx *interval.Tx) (any, error) {
+			return nil, tx.IO.Display.Metadata("Account",
+				interval.MetaItem{Label: "Name", Value: "Ada Lovelace"},
+				interval.MetaItem{Label: "Created", Value: time.Date(2024, 3, 9, 12, 0, 0, 0, time.UTC)},
+				interval.MetaItem{Label: "Docs", Value: "Open", URL: "https://example.com"},
+				interval.MetaItem{Label: "Plan", Value: "pro", Route: "select_single"},
+			).Layout("card").Run(ctx)
+		}},
+		action{"display_progress", "Progress", func(ctx context.Context, tx *interval.Tx) (any, error) {
+			if err := tx.IO.Display.ProgressSteps("Migrating", 2, 5).Run(ctx); err != nil {
+				return nil, err
+			}
+			if err := tx.IO.Display.ProgressThroughList("Checks",
+				interval.ProgressItem{Label: "Database", IsComplete: true, Result: "ok"},
+				interval.ProgressItem{Label: "Cache"}).Run(ctx); err != nil {
+				return nil, err
+			}
+			return nil, tx.IO.Display.ProgressIndeterminate("Waiting for the bank").Run(ctx)
+		}},
+	)
+}
