@@ -14,6 +14,7 @@ import (
 // a team and a user (who gets a one-time login link) and changes the
 // operator's password.
 func TestBrowserAccounts(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil, nil)
 	e.login()
 
@@ -90,6 +91,7 @@ func TestBrowserAccounts(t *testing.T) {
 // TestBrowserHostReconnect drops the host while a form waits: the operator
 // sees that the host is reconnecting, then gets the form back and finishes.
 func TestBrowserHostReconnect(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, []testhost.Action{hello()}, nil)
 	e.login()
 	e.navigate("/actions/hello")

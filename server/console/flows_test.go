@@ -31,6 +31,7 @@ func hello() testhost.Action {
 // TestBrowserValidation gets the browser's required-field messages, then a
 // field message and a form message from the host, and fixes them.
 func TestBrowserValidation(t *testing.T) {
+	t.Parallel()
 	responses := make(chan string, 16)
 	act := testhost.Action{Slug: "join_team", Name: "Join a team", Handler: func(ctx context.Context, t *testhost.Tx) (any, error) {
 		email := &testhost.Comp{Method: "INPUT_EMAIL", Label: "Work email"}
@@ -90,6 +91,7 @@ func TestBrowserValidation(t *testing.T) {
 // TestBrowserCancel cancels a transaction waiting for input: the operator
 // sees it canceled and the host's IO call ends.
 func TestBrowserCancel(t *testing.T) {
+	t.Parallel()
 	ended := make(chan error, 1)
 	act := testhost.Action{Slug: "slow_refund", Name: "Slow refund", Handler: func(ctx context.Context, t *testhost.Tx) (any, error) {
 		_, err := t.IO([]*testhost.Comp{{Method: "INPUT_NUMBER", Label: "Amount"}}, testhost.CallOptions{})
@@ -118,6 +120,7 @@ func TestBrowserCancel(t *testing.T) {
 // TestBrowserPage opens a page: title, description, menu items, metadata
 // and a table whose next page comes from the host in a re-sent layout.
 func TestBrowserPage(t *testing.T) {
+	t.Parallel()
 	tbl := &testhost.StaticTable{Rows: testhost.Rows(testhost.Orders(15))}
 	pages := []testhost.Page{{Slug: "customers", Name: "Customers", Description: "Accounts.", Handler: func(ctx context.Context, p *testhost.PageCtx) (*testhost.Layout, error) {
 		return &testhost.Layout{Title: "Customers", Description: "Every paying account, updated hourly.",
@@ -157,6 +160,7 @@ func TestBrowserPage(t *testing.T) {
 // TestBrowserHistory runs an action twice and cancels a third run, then
 // finds them in the history, filters it and opens a run's details.
 func TestBrowserHistory(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, []testhost.Action{hello()}, nil)
 	e.login()
 	for _, name := range []string{"Ada", "Grace"} {
@@ -197,6 +201,7 @@ func TestBrowserHistory(t *testing.T) {
 
 // TestBrowserQueue runs an action a host queued for the operator.
 func TestBrowserQueue(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, []testhost.Action{hello()}, nil)
 	body := `{"slug":"hello","assignee":"` + opEmail + `","params":{"customer":"cus_42"}}`
 	req, _ := http.NewRequest("POST", e.url+"/api/actions/enqueue", strings.NewReader(body))
@@ -231,6 +236,7 @@ func TestBrowserQueue(t *testing.T) {
 // next call (append UI), warns before leaving a running transaction
 // (warnOnClose) and cancels it when the operator leaves.
 func TestBrowserAppendUIAndLeaving(t *testing.T) {
+	t.Parallel()
 	ended := make(chan error, 1)
 	act := testhost.Action{Slug: "two_steps", Name: "Two steps", Handler: func(ctx context.Context, t *testhost.Tx) (any, error) {
 		if _, err := t.IO([]*testhost.Comp{{Method: "DISPLAY_MARKDOWN", Label: "**Step one** is done."}}, testhost.CallOptions{}); err != nil {
@@ -269,6 +275,7 @@ func TestBrowserAppendUIAndLeaving(t *testing.T) {
 // TestBrowserSocketReconnect closes the browser's socket mid-transaction:
 // the console reconnects, re-attaches and the run goes on.
 func TestBrowserSocketReconnect(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, []testhost.Action{hello()}, nil)
 	e.login()
 	e.navigate("/actions/hello")

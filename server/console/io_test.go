@@ -30,6 +30,7 @@ func kitchen(slugs ...string) ([]testhost.Action, []testhost.Page) {
 // TestBrowserEveryInput renders every input method with its props, uploads
 // a file to the server and submits with a secondary choice button.
 func TestBrowserEveryInput(t *testing.T) {
+	t.Parallel()
 	actions, _ := kitchen("all_inputs")
 	e := newEnv(t, actions, nil)
 	e.login()
@@ -84,6 +85,7 @@ func TestBrowserEveryInput(t *testing.T) {
 // TestBrowserEveryDisplay renders every display method; markdown and HTML
 // are rendered and sanitized.
 func TestBrowserEveryDisplay(t *testing.T) {
+	t.Parallel()
 	actions, _ := kitchen("displays", "hello")
 	e := newEnv(t, actions, nil)
 	e.login()
@@ -119,6 +121,7 @@ func TestBrowserEveryDisplay(t *testing.T) {
 // TestBrowserSelectsAndSearch picks from a rich single select (searching
 // its options), a multiple select and a host-side search.
 func TestBrowserSelectsAndSearch(t *testing.T) {
+	t.Parallel()
 	actions, _ := kitchen("selects")
 	e := newEnv(t, actions, nil)
 	e.login()
@@ -154,6 +157,7 @@ func TestBrowserSelectsAndSearch(t *testing.T) {
 // bar, streamed logs, and an object result; then an error result and a
 // redirect.
 func TestBrowserProgressLogsAndResult(t *testing.T) {
+	t.Parallel()
 	step := make(chan struct{})
 	act := testhost.Action{Slug: "import", Name: "Import accounts", Handler: func(ctx context.Context, t *testhost.Tx) (any, error) {
 		n := 4
@@ -204,6 +208,7 @@ func TestBrowserProgressLogsAndResult(t *testing.T) {
 
 // TestBrowserConfirm answers a confirmation and an identity confirmation.
 func TestBrowserConfirm(t *testing.T) {
+	t.Parallel()
 	actions, _ := kitchen("confirm")
 	e := newEnv(t, actions, nil)
 	e.login()

@@ -64,6 +64,7 @@ func (e *env) firstCell(label string) string {
 // row is selected, the form is sent with Ctrl+Enter and the result shows
 // what the host received.
 func TestBrowserKitchenSink(t *testing.T) {
+	t.Parallel()
 	orders := testhost.Orders(50)
 	tbl := &testhost.StaticTable{Rows: testhost.Rows(orders)}
 	e := newEnv(t, []testhost.Action{kitchenSink(tbl)}, nil)

@@ -119,9 +119,10 @@ export class ConsoleSocket {
       this.pingTimer = setInterval(() => {
         this.sendMessage('ping').catch(() => {})
       }, PING_INTERVAL)
-      // The server confirms authentication with an "authenticated" MESSAGE;
-      // tolerate servers that skip it.
-      this.authTimer = setTimeout(init, 1500)
+      // Interval servers send an "authenticated" MESSAGE to browsers too;
+      // this server authenticates browsers at the upgrade and may not, so
+      // initialize at once (init runs only once per socket).
+      init()
     }
     ws.onmessage = ev => {
       if (this.ws !== ws) return
