@@ -2,12 +2,14 @@ package console_test
 
 import (
 	"context"
+	"flag"
 	"encoding/json"
 	"fmt"
 	"net"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -83,6 +85,12 @@ func browser(t *testing.T, exec string) context.Context {
 }
 
 func TestMain(m *testing.M) {
+	// Browser tests mostly wait on the browser and the sockets: run a few
+	// more at once than there are CPUs, unless -parallel was given.
+	flag.Parse()
+	if f := flag.Lookup("test.parallel"); f != nil && f.Value.String() == fmt.Sprint(runtime.GOMAXPROCS(0)) {
+		f.Value.Set(fmt.Sprint(max(4, runtime.GOMAXPROCS(0))))
+	}
 	code := m.Run()
 	browserCancel()
 	if code == 0 {
