@@ -2,8 +2,8 @@ package console_test
 
 import (
 	"context"
-	"flag"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"net"
 	"net/http/httptest"
