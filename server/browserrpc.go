@@ -19,7 +19,7 @@ const pageOpenTimeout = 15 * time.Second
 func (s *Server) serveBrowser(ws *websocket.Conn, r *http.Request, u store.User) {
 	b := &browser{user: u, txs: map[string]*txn{}, pages: map[string]*pageSess{}}
 	log := s.log.With("browser", u.ID)
-	b.e = newEndpoint(ws, s.wsConfig(), browserCallsPerSecond, func(method string, data json.RawMessage) (any, error) {
+	b.e = newEndpoint(ws, s.wsConfig(), s.browserRate, func(method string, data json.RawMessage) (any, error) {
 		return s.browserCall(b, method, data)
 	}, log)
 	if !s.register(b.e) {

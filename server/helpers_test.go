@@ -37,14 +37,14 @@ func TestMain(m *testing.M) {
 const wait = 20 * time.Second
 
 type env struct {
-	t    *testing.T
+	t    testing.TB
 	dir  string
 	opts Options
 	s    *Server
 	hs   *httptest.Server
 }
 
-func newEnv(t *testing.T, opts Options) *env {
+func newEnv(t testing.TB, opts Options) *env {
 	t.Helper()
 	e := &env{t: t, dir: t.TempDir(), opts: opts}
 	e.start()
@@ -52,7 +52,7 @@ func newEnv(t *testing.T, opts Options) *env {
 	return e
 }
 
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	if testing.Verbose() {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
@@ -95,7 +95,7 @@ func (e *env) wsURL() string { return "ws" + strings.TrimPrefix(e.hs.URL, "http"
 // --- console client ---
 
 type client struct {
-	t     *testing.T
+	t     testing.TB
 	e     *env
 	http  *http.Client
 	email string
@@ -218,7 +218,7 @@ type call struct {
 // peer is a test host or browser: an ISocket connection with a DuplexRPC
 // peer that records every call it receives.
 type peer struct {
-	t     *testing.T
+	t     testing.TB
 	conn  *wsa.Conn
 	rpc   *rpc.Peer
 	calls chan call
@@ -226,7 +226,7 @@ type peer struct {
 	answer func(c call) any
 }
 
-func newPeer(t *testing.T, ws *websocket.Conn, dial func(cfg wsa.Config) (*wsa.Conn, error)) (*peer, error) {
+func newPeer(t testing.TB, ws *websocket.Conn, dial func(cfg wsa.Config) (*wsa.Conn, error)) (*peer, error) {
 	p := &peer{t: t, calls: make(chan call, 1000)}
 	cfg := wsa.Config{DisablePing: true}
 	p.rpc = rpc.NewPeer(func(ctx context.Context, data string) error { return p.conn.Send(ctx, data) },
@@ -274,7 +274,7 @@ func (p *peer) close() {
 	p.rpc.Close()
 }
 
-func dialHost(t *testing.T, e *env, key, instanceID string) (*peer, error) {
+func dialHost(t testing.TB, e *env, key, instanceID string) (*peer, error) {
 	if instanceID == "" {
 		instanceID = uuid.NewString()
 	}
@@ -368,14 +368,14 @@ func (p *peer) expect(method string) call {
 	return call{}
 }
 
-func (c call) decode(t *testing.T, v any) {
+func (c call) decode(t testing.TB, v any) {
 	t.Helper()
 	if err := json.Unmarshal(c.data, v); err != nil {
 		t.Fatalf("%s: %v", c.method, err)
 	}
 }
 
-func (c call) start(t *testing.T) protocol.StartTransactionInputs {
+func (c call) start(t testing.TB) protocol.StartTransactionInputs {
 	var in protocol.StartTransactionInputs
 	c.decode(t, &in)
 	return in
@@ -435,7 +435,7 @@ func successResult(data any) string {
 	return string(b)
 }
 
-func complete(t *testing.T, h *peer, txID string, data any) {
+func complete(t testing.TB, h *peer, txID string, data any) {
 	t.Helper()
 	h.must(protocol.MethodMarkTransactionComplete, protocol.MarkTransactionCompleteInputs{
 		TransactionID: txID, ResultStatus: "SUCCESS", Result: successResult(data)})

@@ -69,7 +69,7 @@ func (s *Server) serveHost(ws *websocket.Conn, r *http.Request, apiKey string) {
 	h := &host{id: id, key: k, owner: owner, status: hostOnline, connectedAt: time.Now(),
 		actions: map[string]protocol.ActionDefinition{}, pages: map[string]protocol.PageDefinition{}}
 	log := s.log.With("host", id, "env", k.Env)
-	h.e = newEndpoint(ws, s.wsConfig(), hostCallsPerSecond, func(method string, data json.RawMessage) (any, error) {
+	h.e = newEndpoint(ws, s.wsConfig(), s.hostRate, func(method string, data json.RawMessage) (any, error) {
 		return s.hostCall(h, method, data)
 	}, log)
 	if !s.register(h.e) {

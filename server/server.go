@@ -115,6 +115,10 @@ type Server struct {
 	endOnce  sync.Once
 	endErr   error
 	ended    atomic.Bool
+
+	// Calls per second allowed on one socket (constants; benchmarks raise
+	// them).
+	hostRate, browserRate int
 }
 
 type orgInfo struct{ Name, Slug string }
@@ -144,7 +148,8 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if opts.MaxMessageBytes <= 0 {
 		opts.MaxMessageBytes = DefaultMaxMessageBytes
 	}
-	s := &Server{opts: opts, log: opts.Logger, conns: map[*endpoint]struct{}{}}
+	s := &Server{opts: opts, log: opts.Logger, conns: map[*endpoint]struct{}{},
+		hostRate: hostCallsPerSecond, browserRate: browserCallsPerSecond}
 	s.org = orgInfo{Name: opts.OrgName, Slug: slugify(opts.OrgName)}
 	if opts.PublicURL != "" {
 		u, err := url.Parse(strings.TrimRight(opts.PublicURL, "/"))
