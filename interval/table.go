@@ -89,6 +89,107 @@ type colDef[T any] struct {
 	key      string // data key: accessor or index
 	accessor string // accessorKey on the wire ("" for none)
 	get      func(*T) any
+	// text and sortKey, when set, are allocation-free versions of
+	// appendFilterText(get(row)) and sortKeyOf(get(row)) for plain fields.
+	text    func(buf []byte, row *T) []byte
+	sortKey func(row *T) sortKey
+}
+
+// fastField sets the allocation-free accessors of a struct field column
+// whose type is a string, number, bool or time.Time (not a pointer).
+func fastField[T any](d *colDef[T], ft reflect.Type, index []int) {
+	field := func(row *T) (reflect.Value, bool) {
+		v := reflect.ValueOf(row).Elem()
+		if v.Kind() == reflect.Pointer {
+			if v.IsNil() {
+				return v, false
+			}
+			v = v.Elem()
+		}
+		return v.FieldByIndex(index), true
+	}
+	null := func(buf []byte) []byte { return append(buf, "null"...) }
+	switch {
+	case ft == reflect.TypeFor[time.Time]():
+		d.text = func(buf []byte, row *T) []byte {
+			f, ok := field(row)
+			if !ok {
+				return null(buf)
+			}
+			return f.Addr().Interface().(*time.Time).UTC().AppendFormat(buf, "1/2/2006")
+		}
+		d.sortKey = func(row *T) sortKey {
+			f, ok := field(row)
+			if !ok {
+				return sortKey{kind: 2}
+			}
+			return sortKey{f: float64(f.Addr().Interface().(*time.Time).UnixMilli())}
+		}
+	case ft.Kind() == reflect.String:
+		d.text = func(buf []byte, row *T) []byte {
+			f, ok := field(row)
+			if !ok {
+				return null(buf)
+			}
+			return append(buf, f.String()...)
+		}
+		d.sortKey = func(row *T) sortKey {
+			f, ok := field(row)
+			if !ok {
+				return sortKey{kind: 2}
+			}
+			return sortKey{kind: 1, s: f.String()}
+		}
+	case ft.Kind() == reflect.Bool:
+		d.text = func(buf []byte, row *T) []byte {
+			f, ok := field(row)
+			if !ok {
+				return null(buf)
+			}
+			return strconv.AppendBool(buf, f.Bool())
+		}
+		d.sortKey = func(row *T) sortKey {
+			f, ok := field(row)
+			if !ok {
+				return sortKey{kind: 2}
+			}
+			if f.Bool() {
+				return sortKey{f: 1}
+			}
+			return sortKey{}
+		}
+	case isNumberKind(ft.Kind()):
+		num := func(f reflect.Value) float64 {
+			switch {
+			case f.CanInt():
+				return float64(f.Int())
+			case f.CanUint():
+				return float64(f.Uint())
+			}
+			return f.Float()
+		}
+		d.text = func(buf []byte, row *T) []byte {
+			f, ok := field(row)
+			if !ok {
+				return null(buf)
+			}
+			if f.CanInt() {
+				return strconv.AppendInt(buf, f.Int(), 10)
+			}
+			return appendJSNumber(buf, num(f))
+		}
+		d.sortKey = func(row *T) sortKey {
+			f, ok := field(row)
+			if !ok {
+				return sortKey{kind: 2}
+			}
+			x := num(f)
+			if math.IsNaN(x) {
+				return sortKey{kind: 2}
+			}
+			return sortKey{f: x}
+		}
+	}
 }
 
 type wireColumn struct {
@@ -231,6 +332,7 @@ func resolveColumns[T any](cols []Column[T], rows []T) ([]colDef[T], error) {
 			byKey[f.f.Name] = f
 		}
 	}
+	var fastAccessor func(*colDef[T]) // set by accessor for struct fields
 	accessor := func(name string) (func(*T) any, error) {
 		if isMap {
 			return mapGetter[T](name), nil
@@ -239,6 +341,7 @@ func resolveColumns[T any](cols []Column[T], rows []T) ([]colDef[T], error) {
 		if !ok {
 			return nil, fmt.Errorf("interval: table column %q: %s has no such field", name, t)
 		}
+		fastAccessor = func(d *colDef[T]) { fastField(d, f.f.Type, f.f.Index) }
 		return fieldGetter[T](f.f.Index), nil
 	}
 	if len(cols) == 0 {
@@ -261,7 +364,9 @@ func resolveColumns[T any](cols []Column[T], rows []T) ([]colDef[T], error) {
 			}
 		case len(fields) > 0:
 			for _, f := range fields {
-				out = append(out, colDef[T]{label: f.label, key: f.key, accessor: f.key, get: fieldGetter[T](f.f.Index)})
+				d := colDef[T]{label: f.label, key: f.key, accessor: f.key, get: fieldGetter[T](f.f.Index)}
+				fastField(&d, f.f.Type, f.f.Index)
+				out = append(out, d)
 			}
 		default:
 			out = append(out, colDef[T]{label: "Value", key: "value", accessor: "value", get: func(r *T) any { return *r }})
@@ -282,11 +387,15 @@ func resolveColumns[T any](cols []Column[T], rows []T) ([]colDef[T], error) {
 			value := c.Value
 			d.get = func(r *T) any { return value(*r) }
 		case c.Accessor != "":
+			fastAccessor = nil
 			g, err := accessor(c.Accessor)
 			if err != nil {
 				return nil, err
 			}
 			d.get = g
+			if fastAccessor != nil {
+				fastAccessor(&d)
+			}
 		default:
 			return nil, fmt.Errorf("interval: table column %d (%q) has no Accessor, Value or Render", i, c.Label)
 		}
@@ -462,7 +571,14 @@ func (e *tableEngine[T]) buildSearch() {
 		return
 	}
 	starts := make([]int32, 0, len(e.rows)+1)
-	blob := make([]byte, 0, 32*len(e.rows))
+	// Size the block from 64 rows spread over the table.
+	sample, probes := 0, min(len(e.rows), 64)
+	var probe []byte
+	for p := range probes {
+		probe = e.appendFilter(probe[:0], &e.rows[p*len(e.rows)/probes])
+		sample += len(probe) + 1
+	}
+	blob := make([]byte, 0, sample*len(e.rows)/max(1, probes)*9/8+64)
 	for i := range e.rows {
 		starts = append(starts, int32(len(blob)))
 		n := len(blob)
@@ -542,7 +658,11 @@ func (e *tableEngine[T]) appendFilter(buf []byte, row *T) []byte {
 		if i > 0 {
 			buf = append(buf, ' ')
 		}
-		buf = appendFilterText(buf, e.cols[i].get(row))
+		if c := &e.cols[i]; c.text != nil {
+			buf = c.text(buf, row)
+		} else {
+			buf = appendFilterText(buf, c.get(row))
+		}
 	}
 	return buf
 }
@@ -793,20 +913,44 @@ func (e *tableEngine[T]) buildIndex(c *colDef[T]) *colIndex {
 	var numRows, strRows, nullRows []int32
 	nums := make([]float64, n)
 	var strs [][]byte
+	var arena []byte   // every string's collation key, back to back
+	var spans [][2]int // each row's key in arena
+	var raw []string
+	size := 0
 	for i := range e.rows {
-		k := sortKeyOf(c.get(&e.rows[i]))
+		var k sortKey
+		if c.sortKey != nil {
+			k = c.sortKey(&e.rows[i])
+		} else {
+			k = sortKeyOf(c.get(&e.rows[i]))
+		}
 		switch k.kind {
 		case 0:
 			nums[i] = k.f
 			numRows = append(numRows, int32(i))
 		case 1:
-			if strs == nil {
-				strs = make([][]byte, n)
+			if spans == nil {
+				spans = make([][2]int, n)
+				raw = make([]string, n)
 			}
-			strs[i] = collationKey(nil, k.s)
+			raw[i] = k.s
+			size += 2*len(k.s) + 3
 			strRows = append(strRows, int32(i))
 		default:
 			nullRows = append(nullRows, int32(i))
+		}
+	}
+	if spans != nil {
+		arena = make([]byte, 0, size)
+		for _, i := range strRows {
+			at := len(arena)
+			arena = collationKey(arena, raw[i])
+			spans[i] = [2]int{at, len(arena)}
+		}
+		raw = nil
+		strs = make([][]byte, n)
+		for _, i := range strRows {
+			strs[i] = arena[spans[i][0]:spans[i][1]:spans[i][1]]
 		}
 	}
 	// Numbers: radix sort of their order-preserving bit patterns.
