@@ -23,6 +23,7 @@ type FormInput[T any] struct {
 	validate func(*T) error
 	choices  []Choice
 	choice   string
+	loc      *time.Location
 }
 
 type formField struct {
@@ -48,7 +49,8 @@ func (e *FormError) Error() string { return e.Field + ": " + e.Message }
 
 // Form asks for a T, a struct, with one input per exported field, shown
 // together as one form under a heading (title; "" for none). Field types:
-// string, bool, every int, uint and float type, time.Time, Date,
+// string, bool, every int, uint and float type, time.Time (asked as a
+// date and time in UTC, see Location), Date,
 // TimeOfDay, DateTime, pointers to these (optional fields), and []string
 // with options. The `interval` tag configures a field, comma-separated:
 //
@@ -67,7 +69,7 @@ func (e *FormError) Error() string { return e.Field + ": " + e.Message }
 // count of []string choices; other keys: help, placeholder, optional,
 // multiline[=lines], email, richtext, url, decimals, currency, options.
 func Form[T any](src Source, title string) *FormInput[T] {
-	f := &FormInput[T]{c: sourceOf(src), title: title}
+	f := &FormInput[T]{c: sourceOf(src), title: title, loc: time.UTC}
 	if title != "" {
 		f.heading = DisplayIO{f.c}.Heading(title)
 	}
@@ -257,7 +259,7 @@ func (f *FormInput[T]) buildField(sf structField) (*formField, error) {
 		ff.set = func(dst reflect.Value) {
 			var v reflect.Value
 			if ft == timeType {
-				v = reflect.ValueOf(d.Value().Time(time.UTC))
+				v = reflect.ValueOf(d.Value().Time(f.loc))
 			} else {
 				v = reflect.ValueOf(d.Value())
 			}
@@ -266,7 +268,7 @@ func (f *FormInput[T]) buildField(sf structField) (*formField, error) {
 		ff.def = func(src reflect.Value) {
 			if v, ok := current(src); ok {
 				if t, isTime := v.Interface().(time.Time); isTime {
-					d.Default(DateTimeOf(t))
+					d.Default(DateTimeOf(t.In(f.loc)))
 				} else {
 					d.Default(v.Interface().(DateTime))
 				}
@@ -485,6 +487,15 @@ func parseScalar(t reflect.Type, s string) (reflect.Value, error) {
 		v.SetInt(i)
 	}
 	return v, nil
+}
+
+// Location sets the time zone in which time.Time fields are asked and
+// read (default UTC).
+func (f *FormInput[T]) Location(loc *time.Location) *FormInput[T] {
+	if loc != nil {
+		f.loc = loc
+	}
+	return f
 }
 
 // Default prefills the form with v's non-zero fields.
