@@ -316,6 +316,11 @@ func (e *env) shot(name string) {
 		e.do(chromedp.EmulateViewport(w.width, w.height))
 		// Let layout settle after the resize: wait two animation frames.
 		e.settle()
+		// Nothing may stick out sideways: the page must not scroll
+		// horizontally (wide tables scroll inside their own box).
+		if over := eval[string](e, overflowJS); over != "" {
+			e.t.Errorf("%s at %dpx: the page is wider than the screen: %s", name, w.width, over)
+		}
 		ctx, cancel := context.WithTimeout(e.ctx, waitLimit)
 		img, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 		cancel()
@@ -366,3 +371,24 @@ func (e *env) settle() {
 		e.t.Fatalf("settle: %v", err)
 	}
 }
+
+// overflowJS lists the outermost elements that stick out of the viewport
+// when the document is wider than it.
+const overflowJS = `(() => {
+	const W = document.documentElement.clientWidth
+	if (document.documentElement.scrollWidth <= W + 1) return ""
+	const out = []
+	for (const el of document.querySelectorAll("body *")) {
+		const r = el.getBoundingClientRect()
+		if (r.right <= W + 1 || r.width === 0) continue
+		const pos = getComputedStyle(el).position
+		let clipped = false
+		if (pos !== "absolute" && pos !== "fixed") for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+			const o = getComputedStyle(p).overflowX
+			if (o === "auto" || o === "hidden" || o === "scroll") { clipped = true; break }
+			if (p.getBoundingClientRect().right > W + 1) { clipped = true; break }
+		}
+		if (!clipped) out.push(el.tagName.toLowerCase() + (el.className && typeof el.className === "string" ? "." + el.className.trim().split(/\\s+/).join(".") : "") + " right=" + Math.round(r.right) + " " + pos)
+	}
+	return out.slice(0, 5).join(", ") || "document scrollWidth " + document.documentElement.scrollWidth
+})()`
