@@ -64,6 +64,7 @@ func TestBrowserAccounts(t *testing.T) {
 	if link := e.text("[data-testid=secret]"); !strings.Contains(link, "/login/link?token=") {
 		t.Errorf("login link %q", link)
 	}
+	graceLink := e.text("[data-testid=secret]")
 	e.clickButton("Done")
 	e.waitText("[data-testid=users-table]", "Grace Hopper")
 	e.waitText("[data-testid=users-table]", "developer")
@@ -86,6 +87,15 @@ func TestBrowserAccounts(t *testing.T) {
 	e.typeInto("#login-password", "new-password-42")
 	e.clickButton("Log in")
 	e.waitText(".brand-name", "Acme Corp")
+
+	// Grace's one-time link logs her in and asks her to set a password.
+	e.clickAccountMenu()
+	e.clickButton("Log out")
+	e.waitText("h1", "Welcome back")
+	e.do(chromedp.Navigate(graceLink))
+	e.waitText("h2", "Set a password")
+	e.clickAccountMenu()
+	e.waitText("[data-testid=user-name]", "Grace Hopper")
 }
 
 // TestBrowserHostReconnect drops the host while a form waits: the operator

@@ -33,6 +33,7 @@ func TestBrowserLogin(t *testing.T) {
 		t.Errorf("unlisted action is listed:\n%s", got)
 	}
 	e.shot("dashboard")
+	e.shotDark("dashboard")
 
 	// Search narrows the list.
 	e.typeInto(".page-head input[type=search]", "refund")

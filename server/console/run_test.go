@@ -74,6 +74,7 @@ func TestBrowserKitchenSink(t *testing.T) {
 	e.waitText(field("Customer name", ".help"), "As on the invoice.")
 	e.waitText("[data-label=Orders] .pager-text", "1 – 20 of 50")
 	e.shot("run-form")
+	e.shotDark("run-form")
 
 	e.typeInto(field("Customer name", "input"), "Ada Lovelace")
 	e.typeInto(field("Amount", "input"), "42.5")

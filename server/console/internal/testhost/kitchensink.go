@@ -166,6 +166,12 @@ func KitchenSink() ([]Action, []Page) {
 				{Method: "DISPLAY_METADATA", Label: "Details", Props: map[string]any{"layout": "grid", "data": []map[string]any{{"label": "Email", "value": "ava@globex.com", "url": "mailto:ava@globex.com"}, {"label": "Created", "value": "2021-03-02T10:00:00.000Z"}, {"label": "Owner", "value": "Priya Patel", "route": "hello"}, {"label": "Region", "value": "eu-west-1"}}}},
 				{Method: "DISPLAY_OBJECT", Label: "Raw record", Props: map[string]any{"data": map[string]any{"id": "usr_7k2d0", "active": true, "balance": 1204.5, "tags": []string{"vip", "beta"}, "address": map[string]any{"city": "Lisbon", "zip": "1100-148"}}}},
 				{Method: "DISPLAY_PROGRESS_STEPS", Label: "Migration", Props: map[string]any{"steps": map[string]int{"completed": 3, "total": 5}, "currentStep": "Copying invoices"}},
+				{Method: "DISPLAY_GRID", Label: "Add-ons", Props: map[string]any{"idealColumnWidth": 180, "isFilterable": false, "data": []map[string]any{
+					{"key": "0", "data": map[string]any{"label": "Extra seats", "description": "10 more seats", "image": map[string]any{"url": ChartURL, "aspectRatio": 1.6, "fit": "cover"}, "route": "hello"}},
+					{"key": "1", "data": map[string]any{"label": "Priority support", "description": "4-hour response", "image": map[string]any{"url": ChartURL, "aspectRatio": 1.6, "fit": "cover"},
+						"menu": []map[string]any{{"label": "Details", "route": "hello"}, {"label": "Remove", "route": "hello", "theme": "danger"}}}},
+					{"key": "2", "data": map[string]any{"label": "SSO", "description": "SAML and OIDC"}},
+				}}},
 				{Method: "DISPLAY_PROGRESS_THROUGH_LIST", Label: "Checks", Props: map[string]any{"items": []map[string]any{{"label": "Billing", "isComplete": true, "resultDescription": "OK"}, {"label": "Seats", "isComplete": false, "resultDescription": nil}}}},
 			}, CallOptions{})
 			return nil, err
