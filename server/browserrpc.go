@@ -272,7 +272,7 @@ func (hb *hub) requestPage(b *browser, in protocol.RequestPageInputs) protocol.O
 		params = []byte(`{}`)
 	}
 	answer := make(chan protocol.OpenPageReturns, 1)
-	h.e.call(protocol.MethodOpenPage, protocol.OpenPageInputs{PageKey: p.key, Page: protocol.PageRef{Slug: in.PageSlug},
+	queued := h.e.call(protocol.MethodOpenPage, protocol.OpenPageInputs{PageKey: p.key, Page: protocol.PageRef{Slug: in.PageSlug},
 		Environment: env, User: hb.userRef(b.user), Params: params}, func(raw json.RawMessage, err error) {
 		var r protocol.OpenPageReturns
 		if err != nil {
@@ -282,6 +282,9 @@ func (hb *hub) requestPage(b *browser, in protocol.RequestPageInputs) protocol.O
 		}
 		answer <- r
 	})
+	if !queued {
+		answer <- protocol.OpenPageReturns{Type: "ERROR", Message: "The host is disconnecting."}
+	}
 	hb.mu.Unlock()
 	var r protocol.OpenPageReturns
 	select {

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"strings"
 	"sync"
@@ -30,6 +31,10 @@ const (
 
 type sentKey struct{}
 
+// errNotSent is given to the done function of a queued call that was never
+// written to the socket (it closed first).
+var errNotSent = errors.New("server: call not sent: socket closed")
+
 // outCall is a call queued for a peer.
 type outCall struct {
 	method string
@@ -55,9 +60,10 @@ type endpoint struct {
 	closeCode   websocket.StatusCode
 	closeReason string
 
-	outMu  sync.Mutex
-	outQ   []outCall
-	outSig chan struct{}
+	outMu     sync.Mutex
+	outQ      []outCall
+	outClosed bool
+	outSig    chan struct{}
 
 	wg sync.WaitGroup
 
@@ -132,21 +138,21 @@ func (e *endpoint) closeWith(code websocket.StatusCode, reason string) {
 	})
 }
 
-// call queues a call; it never blocks.
-func (e *endpoint) call(method string, in any, done func(json.RawMessage, error)) {
-	if e.ctx.Err() != nil {
-		if done != nil {
-			done(nil, rpc.ErrClosed)
-		}
-		return
-	}
+// call queues a call; it never blocks. It returns false, without calling
+// done, when the socket is closing: the call will never be sent.
+func (e *endpoint) call(method string, in any, done func(json.RawMessage, error)) bool {
 	e.outMu.Lock()
+	if e.outClosed || e.ctx.Err() != nil {
+		e.outMu.Unlock()
+		return false
+	}
 	e.outQ = append(e.outQ, outCall{method: method, in: in, done: done})
 	e.outMu.Unlock()
 	select {
 	case e.outSig <- struct{}{}:
 	default:
 	}
+	return true
 }
 
 // run serves the socket until it closes or closeWith is called, then stops
@@ -164,14 +170,19 @@ func (e *endpoint) run() {
 	e.conn.CloseWith(e.closeCode, e.closeReason)
 	e.peer.Close()
 	e.wg.Wait()
-	// Fail the calls still queued.
+	e.drain()
+}
+
+// drain fails the calls still queued (they were never written) and
+// refuses new ones.
+func (e *endpoint) drain() {
 	e.outMu.Lock()
 	q := e.outQ
-	e.outQ = nil
+	e.outQ, e.outClosed = nil, true
 	e.outMu.Unlock()
 	for _, c := range q {
 		if c.done != nil {
-			c.done(nil, rpc.ErrClosed)
+			c.done(nil, errNotSent)
 		}
 	}
 }

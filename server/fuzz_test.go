@@ -78,3 +78,35 @@ func FuzzCalls(f *testing.F) {
 		s.browserCall(b, method, json.RawMessage(data))
 	})
 }
+
+// A START_TRANSACTION that never left the server (the host's socket closed
+// first) is given to another host: no host can have run it.
+func TestUndeliveredStartGoesToAnotherHost(t *testing.T) {
+	e := newEnv(t, Options{})
+	admin := e.admin()
+	ctx := context.Background()
+	u, _ := e.s.store.UserByEmail(ctx, admin.email)
+	keyID, key, err := e.s.createKey(ctx, u.ID, store.EnvProduction, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, _ := e.s.store.APIKeyByID(ctx, keyID)
+	// A host whose socket never sends anything.
+	stuck := &host{e: detachedEndpoint(), id: "aaa-stuck", key: k, owner: u, status: hostOnline,
+		actions: map[string]protocol.ActionDefinition{}, pages: map[string]protocol.PageDefinition{}}
+	e.s.hub.addHost(stuck)
+	e.s.hostCall(stuck, protocol.MethodInitializeHost, json.RawMessage(`{"actions":[{"slug":"job"}],"sdkName":"@interval/sdk","sdkVersion":"2.0.0"}`))
+	b := admin.browser()
+	id := admin.createTx("job", "production")
+	b.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id})
+	real := e.host(key, "zzz-real", action("job"))
+	// The stuck socket closes with the START still queued.
+	stuck.e.cancel()
+	stuck.e.drain()
+	st := real.expect(protocol.MethodStartTransaction).start(t)
+	if st.TransactionID != id {
+		t.Fatalf("START_TRANSACTION %+v", st)
+	}
+	complete(t, real, id, "done")
+	b.next(protocol.MethodTransactionCompleted)
+}

@@ -394,12 +394,31 @@ func (s *Server) sendRedirect(h *host, in protocol.SendRedirectInputs) bool {
 	if in.SkipClientCall {
 		return true
 	}
-	if t.browser != nil {
-		t.browser.e.call(protocol.MethodRedirect, r, nil)
-	} else {
+	hb.deliverRedirect(t, r)
+	return true
+}
+
+// deliverRedirect sends r to t's browser, or keeps it for the next browser
+// when there is none or the sending fails (hb.mu held).
+func (hb *hub) deliverRedirect(t *txn, r protocol.RedirectInputs) {
+	b := t.browser
+	if b == nil || !b.e.call(protocol.MethodRedirect, r, func(_ json.RawMessage, err error) {
+		if err == nil {
+			return
+		}
+		hb.mu.Lock()
+		defer hb.mu.Unlock()
+		if hb.txs[t.rec.ID] != t {
+			return
+		}
+		if t.browser != nil && t.browser != b {
+			hb.deliverRedirect(t, r)
+		} else {
+			t.redirect = &r
+		}
+	}) {
 		t.redirect = &r
 	}
-	return true
 }
 
 // notify delivers a notification to the browser showing its transaction

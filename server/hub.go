@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -232,7 +233,7 @@ func (hb *hub) uncount(t *txn) {
 func (hb *hub) pickHost(env, developerID, slug string, page bool) *host {
 	var cands []*host
 	for _, h := range hb.hosts {
-		if !h.initialized || h.status != hostOnline || h.gone || h.env() != env {
+		if !h.initialized || h.status != hostOnline || h.gone || h.env() != env || h.e.ctx.Err() != nil {
 			continue
 		}
 		if env == store.EnvDevelopment && h.key.UserID != developerID {
@@ -384,7 +385,29 @@ func (hb *hub) start(t *txn) {
 		yes := true
 		in.DisplayResolvesImmediately = &yes
 	}
-	h.e.call(protocol.MethodStartTransaction, in, nil)
+	if !h.e.call(protocol.MethodStartTransaction, in, func(_ json.RawMessage, err error) {
+		if errors.Is(err, errNotSent) {
+			hb.mu.Lock()
+			hb.restart(t, h)
+			hb.mu.Unlock()
+		}
+	}) {
+		hb.restart(t, h)
+	}
+}
+
+// restart starts t again on another host when its START_TRANSACTION was
+// never written to h's socket (hb.mu held): no host can have run it.
+func (hb *hub) restart(t *txn, h *host) {
+	if t.finished() || t.rec.HostInstanceID != h.id || (t.host != h && t.host != nil) {
+		return
+	}
+	hb.s.log.Info("transaction not delivered to its host; starting it on another", "transaction", t.rec.ID, "host", h.id)
+	hb.uncount(t)
+	t.host = nil
+	t.rec.HostInstanceID = ""
+	t.rec.Status = store.StatusPending
+	hb.start(t)
 }
 
 func failureResult(name, msg string) string {
