@@ -111,6 +111,7 @@ func (g *GridDisplay[T]) items(idx []int32, from, to int, withFilter bool) []wir
 		total = len(idx)
 	}
 	from, to = max(0, min(from, total)), max(0, min(to, total))
+	to = max(to, from)
 	out := make([]wireGridItem, 0, to-from)
 	var buf []byte
 	for p := from; p < to; p++ {

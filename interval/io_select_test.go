@@ -207,6 +207,13 @@ func TestDisplayTablePagingSearchSortAndBadState(t *testing.T) {
 	for _, bad := range []any{map[string]any{"offset": -5, "pageSize": 10}, map[string]any{"offset": 0}, map[string]any{"pageSize": 10, "sortColumn": "id", "sortDirection": "sideways"}, "page 2"} {
 		a.setState(r, intervaltest.Values{"Accounts": bad})
 	}
+	// Absurd numbers are clamped, never a panic.
+	a.setState(r, intervaltest.Values{"Accounts": map[string]any{"offset": int64(9e18), "pageSize": int64(9e18)}})
+	r = a.next()
+	decodeFresh(t, mustRaw(t, r, "Accounts"), &p)
+	if len(p.Data) != 0 || *p.TotalRecords != 2000 {
+		t.Fatalf("huge offset: %d rows", len(p.Data))
+	}
 	a.setState(r, intervaltest.Values{"Accounts": map[string]any{"offset": 1990, "pageSize": 20}})
 	r = a.next()
 	decodeFresh(t, mustRaw(t, r, "Accounts"), &p)

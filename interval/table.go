@@ -443,6 +443,7 @@ func decodeTableState(raw json.RawMessage) (TableState, bool, error) {
 	if s.Offset < 0 || s.PageSize < 0 {
 		return s, false, fmt.Errorf("table state with negative offset or pageSize")
 	}
+	s.PageSize = min(s.PageSize, tableBufferSize) // a page never needs more rows than a render carries
 	if w.QueryTerm != nil {
 		s.Query = *w.QueryTerm
 	}
@@ -1103,6 +1104,7 @@ func (e *tableEngine[T]) wireRows(idx []int32, from, to int, withFilter bool) []
 		total = len(idx)
 	}
 	from, to = max(0, min(from, total)), max(0, min(to, total))
+	to = max(to, from)
 	out := make([]wireRow, 0, to-from)
 	var buf []byte
 	for p := from; p < to; p++ {

@@ -3,6 +3,8 @@ package interval
 import (
 	"bytes"
 	"cmp"
+	"context"
+	"encoding/json"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -88,4 +90,49 @@ func TestCollation(t *testing.T) {
 	if collate("007", "7") == 0 || collate("row 9", "row 9") != 0 {
 		t.Error("ties")
 	}
+}
+
+// FuzzComponentInput feeds arbitrary JSON to every component's answer
+// parser and state handler: bad input gets a message or an error, never a
+// panic.
+func FuzzComponentInput(f *testing.F) {
+	for _, seed := range []string{`null`, `1`, `"x"`, `"1:0"`, `"default:0"`, `[]`, `[{"key":"1"}]`, `[{"key":"-1"}]`,
+		`{"offset":9223372036854775807,"pageSize":9223372036854775807}`, `{"offset":-1,"pageSize":1}`, `{"pageSize":5,"queryTerm":"a","sortColumn":"v","sortDirection":"desc","isSelectAll":true}`,
+		`{"year":2024,"month":13,"day":1}`, `{"hour":-1,"minute":0}`, `{"label":"a","value":"a"}`, `[{"label":"a","value":1}]`,
+		`{"name":"a.csv","url":"u","size":1e308,"lastModified":-1e308}`, `[{"name":null}]`, `{"files":[{"name":"a","type":"b"}]}`, `{"queryTerm":"q"}`} {
+		f.Add([]byte(seed))
+	}
+	rows := []mixedRow{{V: 1.5}, {V: "a"}, {V: nil}, {V: true}}
+	type sheet struct {
+		N *int   `json:"n"`
+		S string `json:"s"`
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		if !json.Valid(raw) {
+			return
+		}
+		in, d := InputIO{}, DisplayIO{}
+		comps := []Component{
+			in.Text("t").MinLength(1), in.Email("e"), in.Number("n").Min(0).Decimals(1), in.Boolean("b"),
+			in.Slider("s", 0, 1).Step(0.1), in.URL("u"), in.RichText("r"), in.Date("d").Min(Date{2024, 1, 1}),
+			in.Time("tm"), in.DateTime("dt"), in.File("f").AllowedExtensions("csv"), in.File("fm").Multiple(),
+			Spreadsheet[sheet](in, "sh"), SelectSingle(in, "ss", OptionsOf("a", "b")), SelectMultiple(in, "sm", OptionsOf(1, 2)).MaxSelections(1),
+			SelectTable(in, "st", rows), DisplayTable(d, "dt", rows), DisplayGrid(d, "g", rows, func(mixedRow) GridItem { return GridItem{} }),
+			Search(in, "q", func(context.Context, string) ([]int, error) { return []int{1}, nil }, func(int) SearchResult { return SearchResult{} }),
+		}
+		for _, c := range comps {
+			cp := c.core()
+			if cp.parse != nil {
+				if commit, msg := cp.parse(raw); msg == "" && commit != nil {
+					commit()
+				}
+			}
+			if cp.onState != nil {
+				_ = cp.onState(context.Background(), raw)
+			}
+			if _, err := cp.render(); err != nil {
+				t.Fatalf("%s render after %s: %v", cp.method, raw, err)
+			}
+		}
+	})
 }
