@@ -5,6 +5,7 @@
 //	interval-server [--addr 127.0.0.1:8080] [--data-dir DIR] [--public-url URL] [--database-url URL]
 //	interval-server key create --data-dir DIR --env development|production [--email E]
 //	interval-server user create --data-dir DIR --email E --role admin|developer|member [--password P] [--teams a,b]
+//	interval-server user link --data-dir DIR [--email E]   (a fresh one-time login link; default: the admin)
 //
 // Every flag has an environment variable: INTERVAL_ADDR, INTERVAL_DATA_DIR,
 // INTERVAL_PUBLIC_URL, INTERVAL_DATABASE_URL. The subcommands print the new
@@ -67,8 +68,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) >= 2 && args[0] == "user" && args[1] == "create" {
 		return userCreate(ctx, args[2:], stdout, stderr)
 	}
+	if len(args) >= 2 && args[0] == "user" && args[1] == "link" {
+		return userLink(ctx, args[2:], stdout, stderr)
+	}
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		fmt.Fprintln(stderr, "commands: (none) to serve, key create, user create; -h for flags")
+		fmt.Fprintln(stderr, "commands: (none) to serve, key create, user create, user link; -h for flags")
 		return fmt.Errorf("%w: unknown command %q", errUsage, args[0])
 	}
 	return serve(ctx, args, stdout, stderr)
@@ -196,5 +200,32 @@ func userCreate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	fmt.Fprintf(stdout, "Created %s (%s); one-time login link:\n%s\n", *email, *role, link)
+	return nil
+}
+
+func userLink(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("user link", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c common
+	c.register(fs)
+	email := fs.String("email", "", "the user (default: the admin, created if there is none)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	s, err := open(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	var link string
+	if *email == "" {
+		*email, link, err = s.EnsureAdmin(ctx)
+	} else {
+		link, err = s.LoginLink(ctx, *email)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "One-time login link for %s:\n%s\n", *email, link)
 	return nil
 }

@@ -65,6 +65,16 @@ func TestKeyAndUserCreateThenServe(t *testing.T) {
 	if err := run(ctx, []string{"user", "create", "--data-dir", dir, "--email", "x@example.com", "--role", "king"}, &out, &errOut); err == nil {
 		t.Fatal("bad role accepted")
 	}
+	out.Reset()
+	if err := run(ctx, []string{"user", "link", "--data-dir", dir, "--email", "bob@example.com"}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if link := lastLine(out.String()); !strings.Contains(link, "/login/link?token=") {
+		t.Fatalf("user link last line %q", link)
+	}
+	if err := run(ctx, []string{"user", "link", "--data-dir", dir, "--email", "nobody@example.com"}, &out, &errOut); err == nil {
+		t.Fatal("link for an unknown user")
+	}
 
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
