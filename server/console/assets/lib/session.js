@@ -2,8 +2,26 @@
 import { api, store, navigate, toast } from './util.js'
 import { ConsoleSocket } from './socket.js'
 
+let authCheck
 export const socket = new ConsoleSocket({
-  onStatus: s => store.set({ socketStatus: s }),
+  onStatus: s => {
+    store.set({ socketStatus: s })
+    // A socket that keeps failing may mean the session ended: check, and
+    // show the login page if so.
+    clearTimeout(authCheck)
+    if (s === 'reconnecting' || s === 'unauthorized') {
+      authCheck = setTimeout(async () => {
+        try {
+          await api('GET', '/api/auth/me')
+        } catch (e) {
+          if (e.status === 401) {
+            socket.stop()
+            store.set({ me: null, routes: null })
+          }
+        }
+      }, s === 'unauthorized' ? 0 : 3000)
+    }
+  },
 })
 window.__intervalSocket = socket
 socket.on('NOTIFY', d => toast(d.message, { title: d.title }))
