@@ -572,7 +572,7 @@ func (hb *hub) sweep(now time.Time) {
 			hb.cancel(t)
 		}
 	}
-	for id, h := range hb.gone {
+	for id := range hb.gone {
 		waiting := false
 		for _, t := range hb.txs {
 			if t.rec.HostInstanceID == id && t.rec.Status == store.StatusHostDropped {
@@ -582,7 +582,6 @@ func (hb *hub) sweep(now time.Time) {
 		}
 		if !waiting || hb.hosts[id] != nil {
 			delete(hb.gone, id)
-			_ = h
 		}
 	}
 }

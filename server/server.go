@@ -55,7 +55,7 @@ const (
 	DefaultSessionLifetime   = 30 * 24 * time.Hour
 )
 
-// Options configures a Server. Only DataDir (or Store) is required.
+// Options configures a Server. Only DataDir is required.
 type Options struct {
 	// DataDir holds the SQLite file and uploaded files. Created if missing.
 	DataDir string
