@@ -97,9 +97,20 @@ func TestKeyAndUserCreateThenServe(t *testing.T) {
 	if err != nil {
 		t.Fatalf("dial with the created key: %v", err)
 	}
+	// A key created beside the running server works at once.
+	out.Reset()
+	if err := run(ctx, []string{"key", "create", "--data-dir", dir, "--env", "production"}, &out, &errOut); err != nil {
+		t.Fatalf("key create beside a running server: %v", err)
+	}
+	c2, err := wsa.Dial(ctx, wsa.DialOptions{Endpoint: "ws" + strings.TrimPrefix(url, "http") + "/websocket", APIKey: lastLine(out.String())}, wsa.Config{DisablePing: true})
+	if err != nil {
+		t.Fatalf("dial with a key created beside the server: %v", err)
+	}
 	cancel()
 	<-c.Done() // the server closes hosts on shutdown
+	<-c2.Done()
 	c.Close()
+	c2.Close()
 	if err := <-done; err != nil {
 		t.Fatalf("serve: %v", err)
 	}
