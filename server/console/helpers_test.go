@@ -162,11 +162,47 @@ func newEnv(t *testing.T, actions []testhost.Action, pages []testhost.Page) *env
 	}
 
 	tctx, tcancel := chromedp.NewContext(browser(t, exec), chromedp.WithNewBrowserContext())
-	t.Cleanup(tcancel)
 	e.ctx = tctx
 	if err := chromedp.Do(tctx, chromedp.EmulateViewport(1280, 900)); err != nil {
+		tcancel()
 		t.Fatalf("opening a tab: %v", err)
 	}
+	// Every uncaught exception and console.error of the page fails the test.
+	var (
+		mu       sync.Mutex
+		problems []string
+		wg       sync.WaitGroup
+	)
+	msgs := chromedp.Console(tctx)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for m, err := range msgs {
+			if err != nil {
+				return
+			}
+			if m.Type != chromedp.ConsoleException && m.Type != chromedp.ConsoleError {
+				continue
+			}
+			// Network errors are expected (401s, a deliberately broken image,
+			// sockets closed by the tests); they are not page errors.
+			if strings.Contains(m.Text, "Failed to load resource") || strings.Contains(m.Text, "WebSocket") {
+				continue
+			}
+			mu.Lock()
+			problems = append(problems, fmt.Sprintf("%s: %s %s:%d", m.Type, m.Text, m.URL, m.Line))
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		wg.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, p := range problems {
+			t.Errorf("browser console: %s", p)
+		}
+	})
+	t.Cleanup(tcancel)
 	return e
 }
 
