@@ -147,7 +147,6 @@ export function TextInput({ id, comp, p, value, setValue, disabled, autoFocus, i
 export function NumberInput({ id, p, value, setValue, disabled, autoFocus, invalid }) {
   const dec = p.decimals != null ? p.decimals : p.currency ? 2 : 0
   const [text, setText] = useState(value == null ? '' : String(value))
-  useEffect(() => { if (value == null && text !== '' && !isNaN(Number(text)) ) {} }, [value])
   const prefix = p.currency ? CURRENCY_SYMBOLS[p.currency] || p.currency : p.prepend
   return html`<div class=${classes('input-affix', 'input-narrow', invalid && 'is-invalid', (disabled || p.disabled) && 'is-disabled')}>
     ${prefix && html`<span class="affix">${prefix}</span>`}
