@@ -264,7 +264,7 @@ func (hb *hub) requestPage(b *browser, in protocol.RequestPageInputs) protocol.O
 		hb.mu.Unlock()
 		return protocol.OpenPageReturns{Type: "ERROR", Message: "No host is online for this page."}
 	}
-	p := &pageSess{key: in.PageKey, slug: in.PageSlug, host: h, browser: b}
+	p := &pageSess{key: in.PageKey, slug: in.PageSlug, host: h, hostID: h.id, keyID: h.key.ID, browser: b}
 	hb.pages[p.key] = p
 	b.pages[p.key] = p
 	params, _ := json.Marshal(in.Params)

@@ -100,13 +100,18 @@ func TestHostHTTPAPIAndQueue(t *testing.T) {
 func TestPages(t *testing.T) {
 	e := newEnv(t, Options{})
 	admin := e.admin()
-	h, err := dialHost(t, e, admin.key("development"), "")
-	if err != nil {
-		t.Fatal(err)
+	key := admin.key("development")
+	pageHost := func() *peer {
+		h, err := dialHost(t, e, key, "page-host")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ret protocol.InitializeHostReturns
+		h.call(protocol.MethodInitializeHost, protocol.InitializeHostInputs{Actions: []protocol.ActionDefinition{{GroupSlug: "billing", Slug: "refund"}},
+			Groups: []protocol.PageDefinition{{Slug: "billing", Name: "Billing", HasHandler: true}}, SDKName: "@interval/sdk", SDKVersion: "2.0.0"}, &ret)
+		return h
 	}
-	var ret protocol.InitializeHostReturns
-	h.call(protocol.MethodInitializeHost, protocol.InitializeHostInputs{Actions: []protocol.ActionDefinition{{GroupSlug: "billing", Slug: "refund"}},
-		Groups: []protocol.PageDefinition{{Slug: "billing", Name: "Billing", HasHandler: true}}, SDKName: "@interval/sdk", SDKVersion: "2.0.0"}, &ret)
+	h := pageHost()
 	var routes struct {
 		Actions []actionJSON
 		Pages   []pageJSON
@@ -135,6 +140,18 @@ func TestPages(t *testing.T) {
 	}
 	b.must(protocol.MethodRespondToIOCall, protocol.RespondToIOCallInputs{TransactionID: "pk1", IOResponse: ioResponse("pk1", "a", "b", "SET_STATE", map[string]any{"offset": 0})})
 	h.next(protocol.MethodIOResponse)
+
+	// The host drops and comes back: the page carries on.
+	h.close()
+	b.next(protocol.MethodHostClosedUnexpectedly)
+	var ok bool
+	if err := b.call(protocol.MethodRespondToIOCall, protocol.RespondToIOCallInputs{TransactionID: "pk1", IOResponse: ioResponse("pk1", "a", "b", "SET_STATE", nil)}, &ok); err != nil || ok {
+		t.Fatalf("answer while the host is away: %v %v", err, ok)
+	}
+	h = pageHost()
+	h.must(protocol.MethodSendPage, protocol.SendPageInputs{PageKey: "pk1", Page: &layout})
+	b.expect(protocol.MethodHostReconnected)
+	b.expect(protocol.MethodRenderPage)
 	b.must(protocol.MethodLeavePage, protocol.PageKeyRef{PageKey: "pk1"})
 	h.next(protocol.MethodClosePage)
 	if err := b.call(protocol.MethodRequestPage, protocol.RequestPageInputs{PageKey: "pk2", PageSlug: "nope", OrganizationEnvironmentID: "development"}, &r); err != nil || r.Type != "ERROR" {

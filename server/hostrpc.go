@@ -316,7 +316,7 @@ func (s *Server) sendLoading(h *host, in protocol.SendLoadingCallInputs) bool {
 	if in.Label == "" && in.Title != "" {
 		in.Label = in.Title
 	}
-	if p, ok := hb.pages[in.TransactionID]; ok && p.host == h {
+	if p := hb.pageOwnedBy(h, in.TransactionID); p != nil {
 		if p.browser != nil && !in.SkipClientCall {
 			p.browser.e.call(protocol.MethodLoadingState, protocol.LoadingStateInputs{TransactionID: p.key, LoadingState: in.LoadingState}, nil)
 		}
@@ -380,7 +380,7 @@ func (s *Server) sendRedirect(h *host, in protocol.SendRedirectInputs) bool {
 		return false
 	}
 	r := protocol.RedirectInputs{TransactionID: in.TransactionID, Redirect: in.Redirect}
-	if p, ok := hb.pages[in.TransactionID]; ok && p.host == h {
+	if p := hb.pageOwnedBy(h, in.TransactionID); p != nil {
 		if p.browser != nil && !in.SkipClientCall {
 			p.browser.e.call(protocol.MethodRedirect, r, nil)
 		}
@@ -452,8 +452,8 @@ func (s *Server) sendPage(h *host, in protocol.SendPageInputs) bool {
 	hb := s.hub
 	hb.mu.Lock()
 	defer hb.mu.Unlock()
-	p, ok := hb.pages[in.PageKey]
-	if !ok || p.host != h {
+	p := hb.pageOwnedBy(h, in.PageKey)
+	if p == nil {
 		return false
 	}
 	if in.Page != nil {

@@ -80,10 +80,32 @@ func (t *txn) finished() bool {
 }
 
 type pageSess struct {
-	key     string
-	slug    string
-	host    *host
-	browser *browser
+	key       string
+	slug      string
+	host      *host // nil while its host is away
+	hostID    string
+	keyID     string
+	browser   *browser
+	droppedAt time.Time
+}
+
+// pageOwnedBy returns the page key if host h serves it, reattaching a page
+// whose host instance came back (hb.mu held).
+func (hb *hub) pageOwnedBy(h *host, key string) *pageSess {
+	p, ok := hb.pages[key]
+	switch {
+	case !ok:
+		return nil
+	case p.host == h:
+		return p
+	case p.host == nil && p.hostID == h.id && p.keyID == h.key.ID:
+		p.host, p.droppedAt = h, time.Time{}
+		if p.browser != nil {
+			p.browser.e.call(protocol.MethodHostReconnected, protocol.TransactionRef{TransactionID: key}, nil)
+		}
+		return p
+	}
+	return nil
 }
 
 // hub holds the in-memory state of hosts, browsers, transactions and
@@ -172,7 +194,7 @@ func (hb *hub) addHost(h *host) bool {
 
 // removeHost handles the end of a host socket: its unfinished transactions
 // wait for it (HOST_DROPPED), unless it had begun shutting down (then they
-// fail at once); its pages are closed.
+// fail at once); so do its open pages.
 func (hb *hub) removeHost(h *host) {
 	hb.mu.Lock()
 	defer hb.mu.Unlock()
@@ -208,9 +230,9 @@ func (hb *hub) removeHost(h *host) {
 		if p.host != h {
 			continue
 		}
-		delete(hb.pages, k)
+		// The page waits for its host like a transaction does.
+		p.host, p.droppedAt = nil, now
 		if p.browser != nil {
-			delete(p.browser.pages, k)
 			p.browser.e.call(protocol.MethodHostClosedUnexpectedly, protocol.TransactionRef{TransactionID: k}, nil)
 		}
 	}
@@ -570,6 +592,14 @@ func (hb *hub) sweep(now time.Time) {
 		case !t.finished() && t.browser == nil && !t.backgroundable && !t.detachedAt.IsZero() && now.Sub(t.detachedAt) > grace:
 			hb.s.log.Info("canceling transaction left without a browser", "transaction", t.rec.ID)
 			hb.cancel(t)
+		}
+	}
+	for k, p := range hb.pages {
+		if p.host == nil && now.Sub(p.droppedAt) > grace {
+			delete(hb.pages, k)
+			if p.browser != nil {
+				delete(p.browser.pages, k)
+			}
 		}
 	}
 	for id := range hb.gone {
