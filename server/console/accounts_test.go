@@ -15,7 +15,7 @@ import (
 // operator's password.
 func TestBrowserAccounts(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil, nil)
+	e := newEnvWithPassword(t, nil, nil)
 	e.login()
 
 	e.clickAccountMenu()
@@ -29,7 +29,6 @@ func TestBrowserAccounts(t *testing.T) {
 	if !strings.Contains(key, "dev") || len(key) < 20 {
 		t.Errorf("shown key %q does not look like a development key", key)
 	}
-	e.shot("api-key-created")
 	e.clickButton("Done")
 	e.waitText("[data-testid=keys-table]", "CI runner")
 	if txt := e.text("[data-testid=keys-table]"); strings.Contains(txt, key) {
@@ -77,7 +76,6 @@ func TestBrowserAccounts(t *testing.T) {
 	e.typeInto("#pw2", "new-password-42")
 	e.clickButton("Save password")
 	e.waitText(".toasts", "Your password was saved.")
-	e.shot("account")
 
 	// The new password works.
 	e.clickAccountMenu()

@@ -114,7 +114,6 @@ func TestBrowserCancel(t *testing.T) {
 	case <-time.After(waitLimit):
 		t.Fatal("the host's IO call did not end after cancel")
 	}
-	e.shot("canceled")
 }
 
 // TestBrowserPage opens a page: title, description, menu items, metadata

@@ -33,12 +33,13 @@ const (
 // env is one server, one host and one browser tab, all ended by the test's
 // cleanup.
 type env struct {
-	t    *testing.T
-	srv  *server.Server
-	url  string
-	host *testhost.Host
-	key  string          // the host's development API key
-	ctx  context.Context // the browser tab
+	t         *testing.T
+	srv       *server.Server
+	url       string
+	host      *testhost.Host
+	key       string          // the host's development API key
+	ctx       context.Context // the browser tab
+	loginLink string          // the operator's one-time login link
 }
 
 // One browser serves every test; each test gets its own browser context
@@ -115,7 +116,22 @@ func chromiumPath(t *testing.T) string {
 	return p
 }
 
+// newEnv starts a server with an operator who has no password (login uses a
+// one-time link: bcrypt is slow under -race) and, when actions or pages are
+// given, a host serving them.
 func newEnv(t *testing.T, actions []testhost.Action, pages []testhost.Page) *env {
+	t.Helper()
+	return startEnv(t, actions, pages, false)
+}
+
+// newEnvWithPassword is newEnv for tests that need the operator's password
+// (opPassword).
+func newEnvWithPassword(t *testing.T, actions []testhost.Action, pages []testhost.Page) *env {
+	t.Helper()
+	return startEnv(t, actions, pages, true)
+}
+
+func startEnv(t *testing.T, actions []testhost.Action, pages []testhost.Page, password bool) *env {
 	t.Helper()
 	exec := chromiumPath(t)
 	ctx := context.Background()
@@ -143,10 +159,15 @@ func newEnv(t *testing.T, actions []testhost.Action, pages []testhost.Page) *env
 		hs.Close()
 		t.Logf("server closed in %v", time.Since(start))
 	})
-	if _, err := srv.CreateUser(ctx, opEmail, "admin", opPassword, nil); err != nil {
+	pw := ""
+	if password {
+		pw = opPassword
+	}
+	link, err := srv.CreateUser(ctx, opEmail, "admin", pw, nil)
+	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, srv: srv, url: public}
+	e := &env{t: t, srv: srv, url: public, loginLink: link}
 	if actions != nil || pages != nil {
 		key, err := srv.CreateAPIKey(ctx, opEmail, "development")
 		if err != nil {
@@ -306,30 +327,13 @@ func (e *env) navigate(path string) {
 	e.do(chromedp.Navigate(e.url + path))
 }
 
-// login logs in with the console's own API call (TestBrowserLogin covers
-// the form) and opens the dashboard.
+// login logs the operator in with the one-time login link (TestBrowserLogin
+// covers the form) and opens the dashboard.
 func (e *env) login() {
 	e.t.Helper()
-	e.navigate("/login")
-	e.waitText("h1", "Welcome back")
-	ctx, cancel := context.WithTimeout(e.ctx, waitLimit)
-	defer cancel()
-	status, err := chromedp.Run(ctx, chromedp.Evaluate[int](fmt.Sprintf(`fetch("/api/auth/login", {method: "POST", headers: {"Content-Type": "application/json", "X-Interval-Console": "1"},
-		body: JSON.stringify({email: %s, password: %s})}).then(r => r.status)`, js(opEmail), js(opPassword)), chromedp.EvalAwaitPromise))
-	if err != nil || status != 200 {
-		e.t.Fatalf("login: %d %v", status, err)
-	}
+	e.do(chromedp.Navigate(e.loginLink))
+	e.waitJS(`location.pathname !== "/login/link"`, "the login link")
 	e.navigate("/")
-	e.waitText(".brand-name", "Acme Corp")
-}
-
-// loginForm logs in through the login form.
-func (e *env) loginForm() {
-	e.t.Helper()
-	e.navigate("/login")
-	e.typeInto("#login-email", opEmail)
-	e.typeInto("#login-password", opPassword)
-	e.clickButton("Log in")
 	e.waitText(".brand-name", "Acme Corp")
 }
 

@@ -193,7 +193,6 @@ func TestBrowserProgressLogsAndResult(t *testing.T) {
 		}
 	}
 	e.waitText(".logs .count", "4")
-	e.shot("result-logs")
 
 	e.navigate("/actions/charge_card")
 	e.waitText("[data-testid=result]", "Error")
@@ -210,7 +209,7 @@ func TestBrowserProgressLogsAndResult(t *testing.T) {
 func TestBrowserConfirm(t *testing.T) {
 	t.Parallel()
 	actions, _ := kitchen("confirm")
-	e := newEnv(t, actions, nil)
+	e := newEnvWithPassword(t, actions, nil)
 	e.login()
 	e.navigate("/actions/confirm")
 	e.waitText(".confirm", `Delete workspace "Globex Staging"?`)

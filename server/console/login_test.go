@@ -11,7 +11,7 @@ import (
 func TestBrowserLogin(t *testing.T) {
 	t.Parallel()
 	actions, pages := testhost.KitchenSink()
-	e := newEnv(t, actions, pages)
+	e := newEnvWithPassword(t, actions, pages)
 
 	e.navigate("/")
 	e.waitText("h1", "Welcome back")
