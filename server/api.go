@@ -113,6 +113,7 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 		internalErr(s, w, err)
 		return
 	}
+	s.hub.notePassword(u.ID)
 	writeJSON(w, http.StatusOK, map[string]any{"user": toUserJSON(u)})
 }
 

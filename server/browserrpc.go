@@ -175,6 +175,16 @@ func (hb *hub) respond(b *browser, in protocol.RespondToIOCallInputs) bool {
 		hb.cancel(t)
 		return true
 	}
+	if !t.identityAt.IsZero() && resp.Kind == protocol.KindReturn {
+		// CONFIRM_IDENTITY: "true" only after the operator proved their
+		// password (POST /api/auth/login); "false" is always allowed.
+		var yes bool
+		if len(resp.Values) == 1 && json.Unmarshal(resp.Values[0], &yes) == nil && yes && !hb.identityConfirmed(t, b.user) {
+			b.e.log.Warn("refusing CONFIRM_IDENTITY without a fresh password login", "transaction", t.rec.ID)
+			return false
+		}
+		t.identityAt = time.Time{}
+	}
 	t.host.e.call(protocol.MethodIOResponse, protocol.IOResponseInputs{Value: in.IOResponse, TransactionID: t.rec.ID}, nil)
 	if resp.Kind == protocol.KindReturn && t.rec.Status == store.StatusAwaitingInput {
 		t.rec.Status = store.StatusRunning

@@ -358,3 +358,43 @@ func TestHelpersAfterClose(t *testing.T) {
 		t.Fatalf("second Close: %v", err)
 	}
 }
+
+func TestConfirmIdentityNeedsPassword(t *testing.T) {
+	e := newEnv(t, Options{})
+	admin := e.admin()
+	admin.do("POST", "/api/auth/password", map[string]string{"password": "correct horse"}, http.StatusNoContent, nil)
+	h := e.host(admin.key("development"), "", action("danger"))
+	b := admin.browser()
+	id := admin.createTx("danger", "development")
+	b.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id})
+	h.expect(protocol.MethodStartTransaction)
+	h.must(protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: id, IOCall: ioCall("r1", "g1", "CONFIRM_IDENTITY")})
+	b.next(protocol.MethodRender)
+	var ok bool
+	if err := b.call(protocol.MethodRespondToIOCall, protocol.RespondToIOCallInputs{TransactionID: id, IOResponse: ioResponse(id, "r1", "g1", "RETURN", true)}, &ok); err != nil || ok {
+		t.Fatalf("identity confirmed without a password: %v %v", err, ok)
+	}
+	admin.do("POST", "/api/auth/login", map[string]string{"email": admin.email, "password": "correct horse"}, http.StatusOK, nil)
+	b.must(protocol.MethodRespondToIOCall, protocol.RespondToIOCallInputs{TransactionID: id, IOResponse: ioResponse(id, "r1", "g1", "RETURN", true)})
+	var ior protocol.IOResponseInputs
+	h.next(protocol.MethodIOResponse).decode(t, &ior)
+	if !strings.Contains(ior.Value, "[true]") {
+		t.Fatalf("IO_RESPONSE %s", ior.Value)
+	}
+	// Declining needs no password.
+	h.must(protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: id, IOCall: ioCall("r2", "g2", "CONFIRM_IDENTITY")})
+	b.next(protocol.MethodRender)
+	e.s.hub.mu.Lock()
+	delete(e.s.hub.passwordAt, admin.userID(t, e))
+	e.s.hub.mu.Unlock()
+	b.must(protocol.MethodRespondToIOCall, protocol.RespondToIOCallInputs{TransactionID: id, IOResponse: ioResponse(id, "r2", "g2", "RETURN", false)})
+	h.next(protocol.MethodIOResponse)
+}
+
+func (c *client) userID(t testing.TB, e *env) string {
+	u, err := e.s.store.UserByEmail(t.Context(), c.email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.ID
+}

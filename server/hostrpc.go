@@ -292,6 +292,19 @@ func (s *Server) sendIOCall(h *host, in protocol.SendIOCallInputs) protocol.Send
 		return protocol.SendIOCallReturns{OK: true}
 	}
 	t.render, t.renderID, t.groupKey, t.loading, t.redirect = in.IOCall, render.ID, render.InputGroupKey, nil, nil
+	t.identityAt, t.identityGrace = time.Time{}, 0
+	for _, c := range render.ToRender {
+		if c.MethodName == "CONFIRM_IDENTITY" {
+			var props struct {
+				GracePeriodMs float64 `json:"gracePeriodMs"`
+			}
+			json.Unmarshal(c.Props, &props)
+			t.identityAt = time.Now()
+			if props.GracePeriodMs > 0 && props.GracePeriodMs < float64(24*time.Hour/time.Millisecond) {
+				t.identityGrace = time.Duration(props.GracePeriodMs) * time.Millisecond
+			}
+		}
+	}
 	status := store.StatusRunning
 	for _, c := range render.ToRender {
 		if !strings.HasPrefix(c.MethodName, "DISPLAY_") {

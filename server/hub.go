@@ -69,6 +69,8 @@ type txn struct {
 	loading        *protocol.LoadingState
 	redirect       *protocol.RedirectInputs // kept until a browser receives it
 	redirected     bool
+	identityAt     time.Time     // when a pending CONFIRM_IDENTITY was rendered
+	identityGrace  time.Duration // its gracePeriodMs
 	droppedAt      time.Time
 	detachedAt     time.Time
 	nextLog        int
@@ -120,11 +122,14 @@ type hub struct {
 	txs   map[string]*txn
 	pages map[string]*pageSess
 	rr    uint64
+	// passwordAt is when each user last proved their password (login),
+	// for CONFIRM_IDENTITY.
+	passwordAt map[string]time.Time
 }
 
 func newHub(s *Server) *hub {
 	return &hub{s: s, hosts: map[string]*host{}, gone: map[string]*host{},
-		txs: map[string]*txn{}, pages: map[string]*pageSess{}}
+		txs: map[string]*txn{}, pages: map[string]*pageSess{}, passwordAt: map[string]time.Time{}}
 }
 
 func (hb *hub) ctx() context.Context {
@@ -661,4 +666,19 @@ func humanize(slug string) string {
 		prevLower = r >= 'a' && r <= 'z'
 	}
 	return b.String()
+}
+
+// notePassword records that user proved their password now.
+func (hb *hub) notePassword(userID string) {
+	hb.mu.Lock()
+	hb.passwordAt[userID] = time.Now()
+	hb.mu.Unlock()
+}
+
+// identityConfirmed reports whether u proved their password after t's
+// CONFIRM_IDENTITY was rendered, or within its grace period before (hb.mu
+// held).
+func (hb *hub) identityConfirmed(t *txn, u store.User) bool {
+	at, ok := hb.passwordAt[u.ID]
+	return ok && !at.Before(t.identityAt.Add(-t.identityGrace))
 }
