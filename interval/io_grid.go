@@ -57,6 +57,9 @@ type GridDisplay[T any] struct {
 	state   TableState
 	touched bool
 	p       gridProps
+	fetch   TableFetcher[T]
+	fetched []T
+	total   int
 }
 
 type gridProps struct {
@@ -65,7 +68,7 @@ type gridProps struct {
 	DefaultPageSize  int            `json:"defaultPageSize,omitempty"`
 	HelpText         string         `json:"helpText,omitempty"`
 	IsFilterable     bool           `json:"isFilterable"`
-	TotalRecords     int            `json:"totalRecords"`
+	TotalRecords     *int           `json:"totalRecords,omitempty"`
 	IsAsync          bool           `json:"isAsync"`
 }
 
@@ -77,13 +80,31 @@ func DisplayGrid[T any](src Source, label string, rows []T, render func(T) GridI
 	g.p.IsFilterable = true
 	cols, err := resolveColumns[T](nil, rows)
 	if err != nil || render == nil {
-		g.err = fmt.Errorf("interval: grid %q needs rows and a render function", label)
+		g.err = fmt.Errorf("interval: grid %q needs a render function", label)
 	}
 	g.engine = newTableEngine(rows, cols, nil)
 	g.props = func() any {
 		p := g.p
-		p.TotalRecords = len(g.rows)
+		total := len(g.rows)
+		p.TotalRecords = &total
 		if g.err != nil {
+			return p
+		}
+		if g.fetch != nil {
+			p.Data = []wireGridItem{}
+			p.TotalRecords = nil
+			if g.touched {
+				p.TotalRecords = &g.total
+				e := newTableEngine(g.fetched, g.engine.cols, nil)
+				if len(e.cols) == 0 && len(g.fetched) > 0 {
+					e.cols, _ = resolveColumns[T](nil, g.fetched)
+				}
+				items := &GridDisplay[T]{rows: g.fetched, render: g.render, engine: e}
+				p.Data = items.items(nil, 0, len(g.fetched), true)
+				for i := range p.Data {
+					p.Data[i].Key = strconv.Itoa(g.state.Offset + i)
+				}
+			}
 			return p
 		}
 		if !g.touched {
@@ -99,9 +120,29 @@ func DisplayGrid[T any](src Source, label string, rows []T, render func(T) GridI
 		if err != nil {
 			return err
 		}
-		g.state, g.touched = TableState{Offset: s.Offset, PageSize: s.PageSize, Query: s.Query}, true
+		s = TableState{Offset: s.Offset, PageSize: s.PageSize, Query: s.Query}
+		if g.fetch != nil {
+			rows, total, err := g.fetch(ctx, s)
+			if err != nil {
+				return fmt.Errorf("grid %q data: %w", label, err)
+			}
+			g.fetched, g.total = rows, total
+		}
+		g.state, g.touched = s, true
 		return nil
 	}
+	return g
+}
+
+// DisplayGridAsync shows a grid whose items fetch loads per view (offset,
+// page size and search; SortColumn is always empty).
+func DisplayGridAsync[T any](src Source, label string, fetch TableFetcher[T], render func(T) GridItem) *GridDisplay[T] {
+	g := DisplayGrid[T](src, label, nil, render)
+	if fetch == nil {
+		g.err = fmt.Errorf("interval: grid %q: nil fetcher", label)
+	}
+	g.fetch = fetch
+	g.p.IsAsync = true
 	return g
 }
 

@@ -361,3 +361,22 @@ func (r pageRoutes) RouteTable() interval.RouteTable {
 	}
 	return t
 }
+
+func TestDisplayGridAsync(t *testing.T) {
+	a := startAction(t, func(ctx context.Context, tx *interval.Tx) (any, error) {
+		return "ok", interval.DisplayGridAsync(tx.IO, "Photos", func(ctx context.Context, s interval.TableState) ([]account, int, error) {
+			return accounts(s.Offset + s.PageSize)[s.Offset:], 5000, nil
+		}, func(a account) interval.GridItem { return interval.GridItem{Label: a.Name} }).Run(ctx)
+	}, intervaltest.WithoutAppendUI())
+	r := a.next()
+	if got := mustComponent(t, r, "Photos").Props; got != `{"data":[],"isFilterable":true,"isAsync":true}` {
+		t.Fatalf("initial %s", got)
+	}
+	a.setState(r, intervaltest.Values{"Photos": map[string]any{"offset": 40, "pageSize": 2}})
+	r = a.next()
+	if got := mustComponent(t, r, "Photos").Props; got != `{"data":[{"key":"40","data":{"label":"acct 5"},"filterValue":"40 acct 5 10 1/13/2024 null"},{"key":"41","data":{"label":"acct 6"},"filterValue":"41 acct 6 23 1/14/2024 null"}],"isFilterable":true,"totalRecords":5000,"isAsync":true}` {
+		t.Fatalf("after state %s", got)
+	}
+	a.answer(r, intervaltest.Values{})
+	a.result()
+}
