@@ -230,6 +230,10 @@ func (c *Client) Listen(ctx context.Context) error {
 		c.mu.Lock()
 		conn := c.conn
 		c.mu.Unlock()
+		var dropped <-chan struct{}
+		if conn != nil {
+			dropped = conn.Done()
+		} // else Close ran since connect returned: c.closing is closed
 		select {
 		case <-c.closing:
 			c.waitClosed()
@@ -237,7 +241,7 @@ func (c *Client) Listen(ctx context.Context) error {
 				return ctx.Err()
 			}
 			return ErrClosed
-		case <-conn.Done():
+		case <-dropped:
 		}
 		c.dropConnection(conn)
 		if c.isClosed() {

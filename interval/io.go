@@ -119,7 +119,7 @@ func (c *component) render() (protocol.ComponentRender, error) {
 	if err != nil {
 		return r, fmt.Errorf("interval: %s %q props: %w", c.method, c.label, err)
 	}
-	if r.Props, err = json.Marshal(plain); err != nil {
+	if r.Props, err = protocol.Marshal(plain); err != nil {
 		return r, fmt.Errorf("interval: %s %q props: %w", c.method, c.label, err)
 	}
 	r.PropsMeta = meta
@@ -299,7 +299,7 @@ func (p *pendingCall) send(ctx context.Context) error {
 		}
 		p.render.ToRender[i] = r
 	}
-	b, err := json.Marshal(p.render)
+	b, err := protocol.Marshal(p.render)
 	if err != nil {
 		return fmt.Errorf("interval: encoding IO call: %w", err)
 	}

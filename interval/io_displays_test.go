@@ -32,7 +32,7 @@ func TestDisplays(t *testing.T) {
 	r := a.next()
 	want := map[string][3]string{
 		"Query":  {"DISPLAY_CODE", `{"code":"SELECT 1","language":"sql"}`, ``},
-		"Note":   {"DISPLAY_HTML", `{"html":"\u003cb\u003ebold\u003c/b\u003e"}`, ``},
+		"Note":   {"DISPLAY_HTML", `{"html":"<b>bold</b>"}`, ``},
 		"Logo":   {"DISPLAY_IMAGE", `{"alt":"Logo","width":"small","height":"small","url":"https://x/logo.png"}`, ``},
 		"Pixel":  {"DISPLAY_IMAGE", `{"url":"data:image/png;base64,iVBORw0KGgo="}`, ``},
 		"Docs":   {"DISPLAY_LINK", `{"theme":"secondary","url":"https://x/docs"}`, ``},

@@ -2,7 +2,6 @@ package interval
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime/debug"
@@ -198,7 +197,7 @@ func (p *pageState) send(ctx context.Context, l *Layout, herr error) {
 		}
 	}
 	if l != nil || herr != nil {
-		b, err := json.Marshal(out)
+		b, err := protocol.Marshal(out)
 		if err != nil {
 			p.c.log.Error("encoding page layout", "page", p.key, "err", err)
 			return

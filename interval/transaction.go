@@ -2,7 +2,6 @@ package interval
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -256,8 +255,8 @@ func encodeResult(v any, err error) (status string, result string) {
 		if cause := errors.Unwrap(err); cause != nil {
 			d.Cause = "Error: " + cause.Error()
 		}
-		data, _ := json.Marshal(d)
-		b, _ := json.Marshal(protocol.ActionResult{SchemaVersion: 1, Status: protocol.StatusFailure, Data: data})
+		data, _ := protocol.Marshal(d)
+		b, _ := protocol.Marshal(protocol.ActionResult{SchemaVersion: 1, Status: protocol.StatusFailure, Data: data})
 		return protocol.StatusFailure, string(b)
 	}
 	if rv := reflect.ValueOf(v); v != nil && (rv.Kind() == reflect.Pointer || rv.Kind() == reflect.Map || rv.Kind() == reflect.Slice) && rv.IsNil() {
@@ -267,11 +266,11 @@ func encodeResult(v any, err error) (status string, result string) {
 	if serr != nil {
 		return encodeResult(nil, fmt.Errorf("interval: encoding the action's result: %w", serr))
 	}
-	data, merr := json.Marshal(plain)
+	data, merr := protocol.Marshal(plain)
 	if merr != nil {
 		return encodeResult(nil, fmt.Errorf("interval: encoding the action's result: %w", merr))
 	}
-	b, _ := json.Marshal(protocol.ActionResult{SchemaVersion: 1, Status: protocol.StatusSuccess, Data: data, Meta: meta})
+	b, _ := protocol.Marshal(protocol.ActionResult{SchemaVersion: 1, Status: protocol.StatusSuccess, Data: data, Meta: meta})
 	return protocol.StatusSuccess, string(b)
 }
 

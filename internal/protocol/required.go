@@ -112,6 +112,10 @@ func (c ComponentRender) MarshalJSON() ([]byte, error) {
 // MarshalJSON methods use it so that the caller's encoder decides: an outer
 // json.Marshal still escapes <, > and &; an Encoder with SetEscapeHTML(false)
 // gets the bytes Node would send.
+// Marshal encodes v as JSON.stringify would: like json.Marshal but without
+// escaping <, > and &, so payloads match the Node SDK's bytes.
+func Marshal(v any) ([]byte, error) { return marshalNoHTML(v) }
+
 func marshalNoHTML(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)

@@ -230,7 +230,7 @@ func (o *orderedObject) MarshalJSON() ([]byte, error) {
 		}
 		b = appendJSONString(b, k)
 		b = append(b, ':')
-		vb, err := json.Marshal(o.vals[k])
+		vb, err := marshalNoHTML(o.vals[k])
 		if err != nil {
 			return nil, err
 		}
