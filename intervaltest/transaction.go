@@ -240,6 +240,7 @@ func (t *Transaction) Result(ctx context.Context) (Result, error) {
 // PageView is a page opened by a test.
 type PageView struct {
 	s       *Server
+	host    *Host
 	Key     string
 	Slug    string
 	Answer  protocol.OpenPageReturns
@@ -259,7 +260,7 @@ func (s *Server) OpenPage(ctx context.Context, slug string, opts ...StartOption)
 			return nil, err
 		}
 	}
-	p := &PageView{s: s, Key: uuid.NewString(), Slug: slug}
+	p := &PageView{s: s, host: h, Key: uuid.NewString(), Slug: slug}
 	s.mu.Lock()
 	s.pages[p.Key] = p
 	s.mu.Unlock()
@@ -294,4 +295,44 @@ func (p *PageView) Next(ctx context.Context) (*protocol.Layout, error) {
 		return nil, fmt.Errorf("intervaltest: layout: %w", err)
 	}
 	return &l, nil
+}
+
+// SetState sends a SET_STATE for the stateful children (tables, grids) of
+// layout, by label, as the console does when the operator pages or
+// searches; the host answers with a new layout (read it with Next).
+func (p *PageView) SetState(ctx context.Context, layout *protocol.Layout, v Values) error {
+	if layout == nil || layout.Children == nil {
+		return fmt.Errorf("intervaltest: layout has no children")
+	}
+	r := &Render{IORender: *layout.Children}
+	values := make([]json.RawMessage, len(r.ToRender))
+	used := 0
+	for i, c := range r.ToRender {
+		val, ok := v[c.Label]
+		if !ok {
+			values[i] = json.RawMessage("null")
+			continue
+		}
+		used++
+		b, err := json.Marshal(val)
+		if err != nil {
+			return fmt.Errorf("intervaltest: state for %q: %w", c.Label, err)
+		}
+		values[i] = b
+	}
+	if used != len(v) {
+		return fmt.Errorf("intervaltest: values name labels not in the layout (have %q)", r.Labels())
+	}
+	b, err := json.Marshal(protocol.IOResponse{ID: r.ID, TransactionID: p.Key, InputGroupKey: r.InputGroupKey, Values: values, Kind: protocol.KindSetState})
+	if err != nil {
+		return err
+	}
+	_, err = p.host.Call(ctx, protocol.MethodIOResponse, protocol.IOResponseInputs{Value: string(b), TransactionID: p.Key})
+	return err
+}
+
+// Close sends CLOSE_PAGE, as the server does when the operator leaves.
+func (p *PageView) Close(ctx context.Context) error {
+	_, err := p.host.Call(ctx, protocol.MethodClosePage, protocol.ClosePageInputs{PageKey: p.Key})
+	return err
 }
