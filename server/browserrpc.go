@@ -158,7 +158,9 @@ func (hb *hub) respond(b *browser, in protocol.RespondToIOCallInputs) bool {
 	hb.mu.Lock()
 	defer hb.mu.Unlock()
 	if p, ok := hb.pages[in.TransactionID]; ok {
-		if p.browser != b || p.host == nil {
+		// The host routes by the transactionId inside the response: it
+		// must be this page's key.
+		if p.browser != b || p.host == nil || resp.TransactionID != p.key {
 			return false
 		}
 		p.host.e.call(protocol.MethodIOResponse, protocol.IOResponseInputs{Value: in.IOResponse, TransactionID: p.key}, nil)

@@ -140,6 +140,11 @@ func TestPages(t *testing.T) {
 	}
 	b.must(protocol.MethodRespondToIOCall, protocol.RespondToIOCallInputs{TransactionID: "pk1", IOResponse: ioResponse("pk1", "a", "b", "SET_STATE", map[string]any{"offset": 0})})
 	h.next(protocol.MethodIOResponse)
+	// A response smuggled through the page for another transaction is refused.
+	var smuggled bool
+	if err := b.call(protocol.MethodRespondToIOCall, protocol.RespondToIOCallInputs{TransactionID: "pk1", IOResponse: ioResponse("someone-elses-tx", "a", "b", "RETURN", 1)}, &smuggled); err != nil || smuggled {
+		t.Fatalf("smuggled response: %v %v", err, smuggled)
+	}
 
 	// The host drops and comes back: the page carries on.
 	h.close()
