@@ -60,14 +60,15 @@ func browser(t *testing.T, exec string) context.Context {
 			browserErr = err
 			return
 		}
-		actx, acancel := chromedp.NewExecAllocator(context.Background(),
-			chromedp.ExecPath(exec), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-			chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(dir),
-			chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-			chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-			chromedp.Flag("disable-dev-shm-usage", true), chromedp.Flag("disable-extensions", true),
-			chromedp.Flag("hide-scrollbars", true), chromedp.Flag("force-color-profile", "srgb"),
+		// chromedp's defaults (headless, no background throttling: the
+		// tests run several tabs at once and a throttled tab stalls), then
+		// what CI needs.
+		opts := append(chromedp.DefaultExecAllocatorOptions[:],
+			chromedp.ExecPath(exec), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.UserDataDir(dir),
+			chromedp.Flag("disable-quic", true), chromedp.Flag("disable-component-update", true),
+			chromedp.Flag("hide-scrollbars", true), chromedp.Flag("mute-audio", true),
 			chromedp.WindowSize(1280, 900))
+		actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
 		bctx, bcancel := chromedp.NewContext(actx)
 		browserCtx = bctx
 		browserCancel = func() {
@@ -187,6 +188,12 @@ func startEnv(t *testing.T, actions []testhost.Action, pages []testhost.Page, pa
 	if err := chromedp.Do(tctx, chromedp.EmulateViewport(1280, 900)); err != nil {
 		tcancel()
 		t.Fatalf("opening a tab: %v", err)
+	}
+	// Tabs run side by side: each must behave as the focused one (keyboard
+	// events, focus, autofocus).
+	if _, err := chromedp.Call(tctx, emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true}); err != nil {
+		tcancel()
+		t.Fatalf("focus emulation: %v", err)
 	}
 	// Every uncaught exception and console.error of the page fails the test.
 	var (

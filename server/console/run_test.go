@@ -129,7 +129,7 @@ func TestBrowserKitchenSink(t *testing.T) {
 	// Select the first row and send with Ctrl+Enter.
 	e.do(chromedp.Click(chromedp.CSS(`[data-label=Orders] tbody tr:first-child input[type=checkbox]`), chromedp.NodeVisible))
 	e.waitText("[data-label=Orders] .table-sel", "1 selected")
-	e.do(chromedp.KeyEvent("\r", chromedp.KeyModifiers(chromedp.ModifierCtrl)))
+	e.do(chromedp.Focus(chromedp.CSS(field("Customer name", "input"))), chromedp.KeyEvent("\r", chromedp.KeyModifiers(chromedp.ModifierCtrl)))
 	e.waitText("[data-testid=result]", "Completed")
 	res := e.text("[data-testid=result]")
 	key := strings.TrimPrefix(failed[0]["id"].(string), "")

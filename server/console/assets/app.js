@@ -61,7 +61,7 @@ function UserMenu({ me }) {
   }, [open])
   return html`<div class="user-menu menu-wrap">
     <button type="button" class="avatar-btn" aria-haspopup="menu" aria-expanded=${open} aria-label=${`Account: ${name}`} onClick=${() => setOpen(!open)}>
-      <span class="avatar">${initials}</span></button>
+      <span class="avatar">${initials}</span><span class="user-inline">${name}</span><${Icon} name="chevronDown" size=${14} class="user-chevron" /></button>
     ${open && html`<div class="menu menu-right" role="menu">
       <div class="menu-head"><div class="menu-name" data-testid="user-name">${name}</div><div class="muted small">${u.email} · ${u.role}</div></div>
       <a class="menu-item" role="menuitem" href="/settings/account" onClick=${() => setOpen(false)}><${Icon} name="user" /> Account</a>

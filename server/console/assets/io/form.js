@@ -237,17 +237,21 @@ export function IOForm({ render, onRespond, mode = 'transaction', disabled, subm
   }
 
   // Ctrl/⌘+Enter submits with the primary choice from anywhere on the page.
+  // The listener reads the latest render through a ref: effects run after
+  // paint, so a listener from an older render would submit stale values.
+  const latest = useRef()
+  latest.current = { submit, primary, showButtons }
   useEffect(() => {
-    if (!showButtons) return
     const onKey = e => {
-      if (e.key === 'Enter' && (e.ctrlKey || e.metaKey) && !document.querySelector('.modal')) {
+      const l = latest.current
+      if (l.showButtons && e.key === 'Enter' && (e.ctrlKey || e.metaKey) && !document.querySelector('.modal')) {
         e.preventDefault()
-        submit(primary)
+        l.submit(l.primary)
       }
     }
     document.addEventListener('keydown', onKey)
     return () => document.removeEventListener('keydown', onKey)
-  })
+  }, [])
 
   if (exclusive) {
     const answer = ok => onRespond('RETURN', [ok])
