@@ -108,6 +108,8 @@ export function RunView({ slug, params, txId: attachTo, summary }) {
   const [attempt, setAttempt] = useState(0)
   const txRef = useRef(txId)
   txRef.current = txId
+  const itemsRef = useRef(items)
+  itemsRef.current = items
   const done = !!result
   const name = action ? actionName(action) : (summary && summary.actionName) || slug
 
@@ -140,11 +142,17 @@ export function RunView({ slug, params, txId: attachTo, summary }) {
         let r
         try { r = parseRender(d.toRender) } catch (e) { toast(e.message, { kind: 'error', title: 'Cannot show this step' }); return }
         setHostGone(false)
-        setLoading(null)
-        setSubmitting(false)
+        const old = itemsRef.current.find(it => it.render.inputGroupKey === r.inputGroupKey)
+        if (!old || !(old.frozen || old.done)) {
+          // A new call, or the current one again: the host is waiting.
+          setLoading(null)
+          setSubmitting(false)
+        }
         setItems(prev => {
-          const last = prev[prev.length - 1]
-          if (last && !last.frozen && last.render.inputGroupKey === r.inputGroupKey) return [...prev.slice(0, -1), { render: r }]
+          // A re-render of a call on screen (validation, state update, or a
+          // table paged after the end) replaces it in place.
+          const i = prev.findIndex(it => it.render.inputGroupKey === r.inputGroupKey)
+          if (i >= 0) return prev.map((it, j) => (j === i ? { ...it, render: r } : it))
           // Append UI: earlier display-only calls stay on screen above.
           const kept = prev.filter(it => it.render.toRender.every(c => isDisplay(c.methodName)) && it.render.inputGroupKey !== r.inputGroupKey).map(it => ({ ...it, frozen: true }))
           return [...kept, { render: r }]
