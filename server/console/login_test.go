@@ -3,6 +3,8 @@ package console_test
 import (
 	"testing"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/interval-go/sdk/server/console/internal/testhost"
 )
 
@@ -34,6 +36,16 @@ func TestBrowserLogin(t *testing.T) {
 	}
 	e.shot("dashboard")
 	e.shotDark("dashboard")
+
+	// The production environment has no host: no actions, no strip.
+	e.do(chromedp.SetValue(chromedp.CSS(`select[aria-label="Environment"]`), "production"),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('select[aria-label="Environment"]').dispatchEvent(new Event('change', {bubbles: true}))`))
+	e.waitText(".empty", "No actions yet")
+	e.waitText("[data-testid=host-status]", "No hosts connected")
+	e.waitJS(`!document.querySelector(".env-strip")`, "no development strip")
+	e.do(chromedp.SetValue(chromedp.CSS(`select[aria-label="Environment"]`), "development"),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('select[aria-label="Environment"]').dispatchEvent(new Event('change', {bubbles: true}))`))
+	e.waitText(".cards", "Hello, world")
 
 	// Search narrows the list.
 	e.typeInto(".page-head input[type=search]", "refund")
