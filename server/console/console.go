@@ -106,10 +106,11 @@ func Handler() http.Handler {
 }
 
 // csp allows the app's own scripts and the import map only; images, media
-// and links may point anywhere (hosts send arbitrary URLs and data: images).
+// and links may point anywhere (hosts send arbitrary URLs and data: images),
+// and uploads may go to a host's presigned https URLs.
 var csp = "default-src 'self'; script-src 'self' '" + importMapHash() + "'; " +
 	"style-src 'self' 'unsafe-inline'; img-src * data: blob:; media-src * data: blob:; " +
-	"connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+	"connect-src 'self' ws: wss: https:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 
 // importMapHash is the CSP source of index.html's inline import map.
 func importMapHash() string {
