@@ -109,10 +109,13 @@ func chromiumPath(t *testing.T) string {
 	t.Helper()
 	p := os.Getenv("INTERVAL_CHROMIUM")
 	if p == "" {
+		p = os.Getenv("CHROME_PATH") // scripts/test
+	}
+	if p == "" {
 		p = chromium
 	}
 	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("browser tests need Debian's chromium at %s (apt-get install chromium) or INTERVAL_CHROMIUM: %v", p, err)
+		t.Fatalf("browser tests need Debian's chromium at %s (apt-get install chromium), or INTERVAL_CHROMIUM/CHROME_PATH: %v", p, err)
 	}
 	return p
 }
