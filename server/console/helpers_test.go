@@ -352,6 +352,23 @@ func (e *env) login() {
 // repository root) and restores the desktop viewport.
 func (e *env) shot(name string) {
 	e.t.Helper()
+	e.shotAt(name, []viewport{{1280, 900, "1280"}, {390, 844, "390"}}, nil)
+}
+
+type viewport struct {
+	width, height int64
+	suffix        string
+}
+
+// shotPhone saves a 390 px screenshot after running before (say, opening
+// the navigation drawer) at that width.
+func (e *env) shotPhone(name string, before func()) {
+	e.t.Helper()
+	e.shotAt(name, []viewport{{390, 844, "390"}}, before)
+}
+
+func (e *env) shotAt(name string, sizes []viewport, before func()) {
+	e.t.Helper()
 	dir := os.Getenv("INTERVAL_ARTIFACTS")
 	if dir == "" {
 		dir = filepath.Join("..", "..", "artifacts", "screenshots")
@@ -359,11 +376,11 @@ func (e *env) shot(name string) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		e.t.Fatal(err)
 	}
-	for _, w := range []struct {
-		width, height int64
-		suffix        string
-	}{{1280, 900, "1280"}, {390, 844, "390"}} {
+	for _, w := range sizes {
 		e.do(chromedp.EmulateViewport(w.width, w.height))
+		if before != nil {
+			before()
+		}
 		// Let layout settle after the resize: wait two animation frames.
 		e.settle()
 		// Nothing may stick out sideways: the page must not scroll

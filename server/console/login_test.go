@@ -36,6 +36,12 @@ func TestBrowserLogin(t *testing.T) {
 	}
 	e.shot("dashboard")
 	e.shotDark("dashboard")
+	e.shotPhone("nav-drawer", func() {
+		e.do(chromedp.Click(chromedp.CSS(".hamburger"), chromedp.NodeVisible))
+		e.waitJS(`getComputedStyle(document.querySelector(".sidebar")).visibility === "visible" && document.querySelector(".sidebar").getBoundingClientRect().left >= 0`, "the drawer")
+	})
+	e.do(chromedp.Evaluate[chromedp.Void](`document.querySelector(".hamburger").click()`))
+	e.waitJS(`!document.querySelector(".drawer-open")`, "the drawer to close")
 
 	// The production environment has no host: no actions, no strip.
 	e.do(chromedp.SetValue(chromedp.CSS(`select[aria-label="Environment"]`), "production"),
