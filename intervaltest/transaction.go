@@ -145,7 +145,10 @@ func (r *Render) RespondRaw(ctx context.Context, value string) error {
 	return err
 }
 
-func (r *Render) respond(ctx context.Context, kind, choice string, v Values) error {
+// encode returns one JSON value per component of the render, by label
+// (null for components not named), and fails when v names a label the
+// render does not have.
+func (r *Render) encode(v Values) ([]json.RawMessage, error) {
 	values := make([]json.RawMessage, len(r.ToRender))
 	used := 0
 	for i, c := range r.ToRender {
@@ -157,12 +160,20 @@ func (r *Render) respond(ctx context.Context, kind, choice string, v Values) err
 		used++
 		b, err := json.Marshal(val)
 		if err != nil {
-			return fmt.Errorf("intervaltest: value for %q: %w", c.Label, err)
+			return nil, fmt.Errorf("intervaltest: value for %q: %w", c.Label, err)
 		}
 		values[i] = b
 	}
 	if used != len(v) {
-		return fmt.Errorf("intervaltest: values name labels not in the render (have %q)", r.Labels())
+		return nil, fmt.Errorf("intervaltest: values name labels not in the render (have %q)", r.Labels())
+	}
+	return values, nil
+}
+
+func (r *Render) respond(ctx context.Context, kind, choice string, v Values) error {
+	values, err := r.encode(v)
+	if err != nil {
+		return err
 	}
 	resp := protocol.IOResponse{ID: r.ID, TransactionID: r.t.ID, InputGroupKey: r.InputGroupKey,
 		Values: values, Choice: choice, Kind: kind}
@@ -305,23 +316,9 @@ func (p *PageView) SetState(ctx context.Context, layout *protocol.Layout, v Valu
 		return fmt.Errorf("intervaltest: layout has no children")
 	}
 	r := &Render{IORender: *layout.Children}
-	values := make([]json.RawMessage, len(r.ToRender))
-	used := 0
-	for i, c := range r.ToRender {
-		val, ok := v[c.Label]
-		if !ok {
-			values[i] = json.RawMessage("null")
-			continue
-		}
-		used++
-		b, err := json.Marshal(val)
-		if err != nil {
-			return fmt.Errorf("intervaltest: state for %q: %w", c.Label, err)
-		}
-		values[i] = b
-	}
-	if used != len(v) {
-		return fmt.Errorf("intervaltest: values name labels not in the layout (have %q)", r.Labels())
+	values, err := r.encode(v)
+	if err != nil {
+		return err
 	}
 	b, err := json.Marshal(protocol.IOResponse{ID: r.ID, TransactionID: p.Key, InputGroupKey: r.InputGroupKey, Values: values, Kind: protocol.KindSetState})
 	if err != nil {
