@@ -285,7 +285,14 @@ func (c *Conn) SendTimeout(ctx context.Context, data string, timeout time.Durati
 }
 
 func (c *Conn) write(ctx context.Context, frame []byte) error {
-	wctx, cancel := context.WithTimeout(ctx, c.cfg.SendTimeout)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	// coder/websocket closes the whole connection when a write's context
+	// ends mid-write, so one caller giving up (an operator cancel, a call's
+	// deadline) must not reach the write: only the send timeout bounds it,
+	// and a write stuck that long does mean the connection is dead.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.SendTimeout)
 	defer cancel()
 	if err := c.ws.Write(wctx, websocket.MessageText, frame); err != nil {
 		select {

@@ -54,7 +54,11 @@ func runHost() {
 			defer func() { pprof.StopCPUProfile(); f.Close() }()
 		}
 	}
-	c, err := interval.New(interval.Options{Routes: bench.PerfRoutes{}, Logger: slog.New(slog.DiscardHandler)})
+	log := slog.New(slog.DiscardHandler)
+	if os.Getenv("PERF_LOG") != "" { // host logs to stderr, for investigating stalls
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	c, err := interval.New(interval.Options{Routes: bench.PerfRoutes{}, Logger: log, LogLevel: interval.LogInfo})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
