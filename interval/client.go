@@ -203,7 +203,7 @@ func (c *Client) Listen(ctx context.Context) error {
 		c.bg.Add(1)
 		go c.reinitLoop()
 	}
-	stop := context.AfterFunc(ctx, func() { c.closeNow(false) })
+	stop := context.AfterFunc(ctx, func() { c.closeNow() })
 	defer stop()
 
 	first := true
@@ -214,7 +214,7 @@ func (c *Client) Listen(ctx context.Context) error {
 				return ErrClosed
 			}
 			if first {
-				c.closeNow(false)
+				c.closeNow()
 				c.waitClosed()
 				return err
 			}
@@ -557,7 +557,7 @@ func (c *Client) Shutdown(ctx context.Context) error {
 		c.cancelAll()
 		<-done
 	}
-	c.closeNow(true)
+	c.closeNow()
 	c.waitClosed()
 	return err
 }
@@ -568,12 +568,12 @@ func (c *Client) Shutdown(ctx context.Context) error {
 // context is cancelled). Calling it again returns nil.
 func (c *Client) Close() error {
 	c.userClosed.Store(true)
-	c.closeNow(true)
+	c.closeNow()
 	c.waitClosed()
 	return nil
 }
 
-func (c *Client) closeNow(user bool) {
+func (c *Client) closeNow() {
 	c.closeOnce.Do(func() {
 		c.mu.Lock()
 		c.closed = true

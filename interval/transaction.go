@@ -24,7 +24,6 @@ type txState struct {
 
 	mu        sync.Mutex
 	ioCall    string // last render, re-sent after a reconnection
-	groupKey  string // inputGroupKey of the IO call being answered
 	loading   *protocol.LoadingState
 	loadTimer *time.Timer
 	logIndex  int
@@ -345,10 +344,9 @@ func (c *Client) closeTransaction(id string) {
 
 // sendIOCall sends a render (SEND_IO_CALL) and remembers it for re-sending
 // after a reconnection. It reports a server refusal as ErrRender.
-func (t *txState) sendIOCall(ctx context.Context, ioCall string, groupKey string) error {
+func (t *txState) sendIOCall(ctx context.Context, ioCall string, _ string) error {
 	t.mu.Lock()
 	t.ioCall = ioCall
-	t.groupKey = groupKey
 	t.loading = nil
 	if t.loadTimer != nil {
 		t.loadTimer.Stop()
