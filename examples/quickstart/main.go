@@ -102,7 +102,9 @@ func run(log *slog.Logger) error {
 			client.Close()
 		}
 	}()
-	err = client.Listen(ctx)
+	// Listen ends when Shutdown (above, on a signal) has drained the running
+	// transactions; passing ctx here would close at once instead.
+	err = client.Listen(context.Background())
 	if emb != nil {
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
