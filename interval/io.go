@@ -129,7 +129,7 @@ func (c *component) render() (protocol.ComponentRender, error) {
 // ioClient renders IO calls for one transaction or page.
 type ioClient struct {
 	tx        *txState
-	send      func(ctx context.Context, ioCall, groupKey string) error
+	send      func(ctx context.Context, ioCall string) error
 	responses <-chan *protocol.IOResponse
 	dri       bool
 	mu        sync.Mutex // one IO call at a time
@@ -304,7 +304,7 @@ func (p *pendingCall) send(ctx context.Context) error {
 		return fmt.Errorf("interval: encoding IO call: %w", err)
 	}
 	p.render.ValidationErrorMessage = ""
-	if err := p.c.send(ctx, string(b), p.render.InputGroupKey); err != nil {
+	if err := p.c.send(ctx, string(b)); err != nil {
 		if ctx.Err() != nil {
 			return ctxErr(ctx)
 		}

@@ -344,7 +344,7 @@ func (c *Client) closeTransaction(id string) {
 
 // sendIOCall sends a render (SEND_IO_CALL) and remembers it for re-sending
 // after a reconnection. It reports a server refusal as ErrRender.
-func (t *txState) sendIOCall(ctx context.Context, ioCall string, _ string) error {
+func (t *txState) sendIOCall(ctx context.Context, ioCall string) error {
 	t.mu.Lock()
 	t.ioCall = ioCall
 	t.loading = nil

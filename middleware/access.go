@@ -28,15 +28,7 @@ func RequireRole(roles ...string) interval.Middleware {
 		panic("middleware: RequireRole needs at least one role")
 	}
 	roles = slices.Clone(roles)
-	msg := requirement("role", roles)
-	return func(next interval.Handler) interval.Handler {
-		return interval.HandlerFunc(func(ctx context.Context, tx *interval.Tx) (any, error) {
-			if !slices.Contains(roles, tx.User.Role) {
-				return nil, fmt.Errorf("%w: %s", ErrForbidden, msg)
-			}
-			return next.ServeAction(ctx, tx)
-		})
-	}
+	return require(requirement("role", roles), func(u interval.User) bool { return slices.Contains(roles, u.Role) })
 }
 
 // RequireTeams lets the action run only for operators who belong to at
@@ -53,10 +45,15 @@ func RequireTeams(teams ...string) interval.Middleware {
 		panic("middleware: RequireTeams needs at least one team")
 	}
 	teams = slices.Clone(teams)
-	msg := requirement("team", teams)
+	return require(requirement("team", teams), func(u interval.User) bool { return slices.ContainsFunc(teams, u.InTeam) })
+}
+
+// require is the middleware of RequireRole and RequireTeams: it fails the
+// transaction with ErrForbidden and msg unless allowed(user).
+func require(msg string, allowed func(interval.User) bool) interval.Middleware {
 	return func(next interval.Handler) interval.Handler {
 		return interval.HandlerFunc(func(ctx context.Context, tx *interval.Tx) (any, error) {
-			if !slices.ContainsFunc(teams, tx.User.InTeam) {
+			if !allowed(tx.User) {
 				return nil, fmt.Errorf("%w: %s", ErrForbidden, msg)
 			}
 			return next.ServeAction(ctx, tx)
