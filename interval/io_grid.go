@@ -147,19 +147,11 @@ func DisplayGridAsync[T any](src Source, label string, fetch TableFetcher[T], re
 }
 
 func (g *GridDisplay[T]) items(idx []int32, from, to int, withFilter bool) []wireGridItem {
-	total := len(g.rows)
-	if idx != nil {
-		total = len(idx)
-	}
-	from, to = max(0, min(from, total)), max(0, min(to, total))
-	to = max(to, from)
+	from, to = viewWindow(idx, len(g.rows), from, to)
 	out := make([]wireGridItem, 0, to-from)
 	var buf []byte
 	for p := from; p < to; p++ {
-		i := p
-		if idx != nil {
-			i = int(idx[p])
-		}
+		i := viewRow(idx, p)
 		it := g.render(g.rows[i])
 		var w wireGridItem
 		w.Key = strconv.Itoa(i)

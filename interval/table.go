@@ -1099,19 +1099,11 @@ func radixSort(rows []int32, keys []uint64) []int32 {
 // wireRows serializes rows [from, to) of a view (nil idx: the rows in
 // order), keyed by their index in the data.
 func (e *tableEngine[T]) wireRows(idx []int32, from, to int, withFilter bool) []wireRow {
-	total := len(e.rows)
-	if idx != nil {
-		total = len(idx)
-	}
-	from, to = max(0, min(from, total)), max(0, min(to, total))
-	to = max(to, from)
+	from, to = viewWindow(idx, len(e.rows), from, to)
 	out := make([]wireRow, 0, to-from)
 	var buf []byte
 	for p := from; p < to; p++ {
-		i := p
-		if idx != nil {
-			i = int(idx[p])
-		}
+		i := viewRow(idx, p)
 		row := &e.rows[i]
 		wr := wireRow{Key: strconv.Itoa(i), Data: make(map[string]any, len(e.cols))}
 		for _, c := range e.cols {
@@ -1186,4 +1178,22 @@ func serializeTableProps(props any, rows []wireRow) (any, json.RawMessage, error
 	}
 	meta, err = json.Marshal(protocol.Meta{Values: values})
 	return plain, meta, err
+}
+
+// viewWindow clamps [from, to) to a view of n rows (idx nil: all rows in
+// order; otherwise the row indexes of the view).
+func viewWindow(idx []int32, n, from, to int) (int, int) {
+	if idx != nil {
+		n = len(idx)
+	}
+	from, to = max(0, min(from, n)), max(0, min(to, n))
+	return from, max(to, from)
+}
+
+// viewRow is the data index of position p of a view.
+func viewRow(idx []int32, p int) int {
+	if idx != nil {
+		return int(idx[p])
+	}
+	return p
 }
