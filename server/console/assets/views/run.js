@@ -216,9 +216,13 @@ export function RunView({ slug, params, txId: attachTo, summary }) {
   // Warn before leaving a running transaction (warnOnClose, default true).
   const running = txId && !done && !startError && !connectError
   const warn = running && (!action || action.warnOnClose !== false)
+  // Read at unload time: effects run after paint, so the listener of a
+  // transaction that just completed may still be attached for a moment.
+  const warnNow = useRef(warn)
+  warnNow.current = warn
   useEffect(() => {
     if (!warn) return
-    const before = e => { e.preventDefault(); e.returnValue = '' }
+    const before = e => { if (!warnNow.current) return; e.preventDefault(); e.returnValue = '' }
     window.addEventListener('beforeunload', before)
     setNavigationGuard(() => window.confirm('Leave this transaction? It will be canceled.'))
     return () => { window.removeEventListener('beforeunload', before); setNavigationGuard(null) }
