@@ -59,8 +59,11 @@ const (
 type Options struct {
 	// DataDir holds the SQLite file and uploaded files. Created if missing.
 	DataDir string
-	// DatabaseURL selects another store (postgres://…); not supported yet,
-	// New fails when it is set.
+	// DatabaseURL selects the store (see store.OpenURL): empty for the
+	// SQLite file in DataDir, postgres://… or postgresql://… for a
+	// PostgreSQL database, sqlite:PATH for another SQLite file. Unknown
+	// schemes fail with ErrBadOptions. Its password never appears in logs
+	// or errors. Ignored when Store is set.
 	DatabaseURL string
 	// Store replaces the SQLite store (the server then closes it on Close).
 	Store store.Store
@@ -127,9 +130,6 @@ type orgInfo struct{ Name, Slug string }
 // their host as HOST_DROPPED) and, on an empty store, creates the admin
 // user; FirstRunLoginLink then returns a one-time login link for it.
 func New(ctx context.Context, opts Options) (*Server, error) {
-	if opts.DatabaseURL != "" && opts.Store == nil {
-		return nil, fmt.Errorf("%w: DatabaseURL %q: only the embedded SQLite store is supported for now", ErrBadOptions, redactURL(opts.DatabaseURL))
-	}
 	if opts.DataDir == "" {
 		return nil, fmt.Errorf("%w: DataDir is required", ErrBadOptions)
 	}
@@ -165,7 +165,10 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if opts.Store != nil {
 		s.store = opts.Store
 	} else {
-		st, err := store.Open(ctx, opts.DataDir)
+		st, err := store.OpenURL(ctx, opts.DataDir, opts.DatabaseURL)
+		if errors.Is(err, store.ErrUnsupportedURL) {
+			return nil, fmt.Errorf("%w: DatabaseURL: %w", ErrBadOptions, err)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("server: %w", err)
 		}
@@ -205,14 +208,6 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		s.hub.sweepLoop(bg)
 	}()
 	return s, nil
-}
-
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparsable)"
-	}
-	return u.Redacted()
 }
 
 // ServeHTTP serves the console, its API, the host API and /websocket.

@@ -7,6 +7,11 @@
 //	interval-server user create --data-dir DIR --email E --role admin|developer|member [--password P] [--teams a,b]
 //	interval-server user link --data-dir DIR [--email E]   (a fresh one-time login link; default: the admin)
 //
+// The store is the SQLite file in --data-dir unless --database-url names a
+// PostgreSQL database (postgres://user:password@host:5432/db) or another
+// SQLite file (sqlite:PATH); the subcommands take the same flags. Uploads
+// stay in --data-dir.
+//
 // Every flag has an environment variable: INTERVAL_ADDR, INTERVAL_DATA_DIR,
 // INTERVAL_PUBLIC_URL, INTERVAL_DATABASE_URL. The subcommands print the new
 // key or login link as their last line, for scripts.
@@ -28,6 +33,7 @@ import (
 	"time"
 
 	"github.com/interval-go/sdk/server"
+	"github.com/interval-go/sdk/server/store"
 )
 
 func main() {
@@ -57,7 +63,7 @@ type common struct {
 
 func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.dataDir, "data-dir", env("INTERVAL_DATA_DIR", "interval-data"), "directory of the SQLite file and uploads (env INTERVAL_DATA_DIR)")
-	fs.StringVar(&c.databaseURL, "database-url", env("INTERVAL_DATABASE_URL", ""), "external database URL (env INTERVAL_DATABASE_URL; not supported yet)")
+	fs.StringVar(&c.databaseURL, "database-url", env("INTERVAL_DATABASE_URL", ""), "database URL: postgres://user:password@host/db for PostgreSQL, sqlite:PATH for another SQLite file; default the SQLite file in --data-dir (env INTERVAL_DATABASE_URL)")
 	fs.StringVar(&c.publicURL, "public-url", env("INTERVAL_PUBLIC_URL", ""), "URL browsers use to reach the server (env INTERVAL_PUBLIC_URL; default http://ADDR)")
 }
 
@@ -104,6 +110,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		l.Close()
 		return err
+	}
+	if c.databaseURL != "" {
+		log.Info("store", "database", store.RedactURL(c.databaseURL))
 	}
 	hs := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)

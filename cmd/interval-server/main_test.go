@@ -3,6 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -11,9 +15,25 @@ import (
 	"go.uber.org/goleak"
 
 	wsa "github.com/interval-go/sdk/adapters/websocket"
+	"github.com/interval-go/sdk/server"
+	"github.com/interval-go/sdk/server/store"
+	"github.com/interval-go/sdk/server/store/pgtest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// TestMain stops the PostgreSQL server and removes the server binary the
+// tests share, then looks for leaked goroutines.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	pgtest.StopShared()
+	removeBinary()
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
 
 type syncBuf struct {
 	mu sync.Mutex
@@ -113,5 +133,35 @@ func TestKeyAndUserCreateThenServe(t *testing.T) {
 	c2.Close()
 	if err := <-done; err != nil {
 		t.Fatalf("serve: %v", err)
+	}
+}
+
+func TestDatabaseURLFlag(t *testing.T) {
+	ctx := context.Background()
+	var out, errOut bytes.Buffer
+	for _, args := range [][]string{
+		{"--addr", "127.0.0.1:0"},
+		{"key", "create"},
+		{"user", "link"},
+	} {
+		args = append(args, "--data-dir", t.TempDir(), "--database-url", "mysql://root:hunter2secret@db/app")
+		err := run(ctx, args, &out, &errOut)
+		if !errors.Is(err, server.ErrBadOptions) || !errors.Is(err, store.ErrUnsupportedURL) {
+			t.Fatalf("%v: %v", args, err)
+		}
+		if strings.Contains(err.Error(), "hunter2secret") || strings.Contains(out.String()+errOut.String(), "hunter2secret") {
+			t.Fatalf("password shown: %v", err)
+		}
+	}
+	// sqlite:PATH puts the database elsewhere than the data dir.
+	dir, db := t.TempDir(), filepath.Join(t.TempDir(), "other.db")
+	if err := run(ctx, []string{"key", "create", "--data-dir", dir, "--database-url", "sqlite:" + db}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(db); err != nil {
+		t.Fatalf("sqlite:PATH: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, store.FileName)); err == nil {
+		t.Fatal("sqlite:PATH also created the default file")
 	}
 }
