@@ -25,11 +25,12 @@ var pgMigrations embed.FS
 // migrations of servers opening the same database at once ("interval").
 const pgMigrationLock int64 = 0x696e74657276616c
 
-// Postgres is the Store on a PostgreSQL database, for several server
-// replicas sharing one store. It keeps the semantics of the SQLite store:
-// the same errors, orderings and case-insensitive emails (ASCII letters
-// only, as SQLite's NOCASE), and every write is committed before its method
-// returns.
+// Postgres is the Store on a PostgreSQL database. It keeps the semantics
+// of the SQLite store: the same errors, orderings and case-insensitive
+// emails (ASCII letters only, as SQLite's NOCASE), and every write is
+// committed before its method returns. Several processes may share one
+// database: migrations take turns on an advisory lock, and one-time
+// operations (Dequeue, ConsumeLoginToken) succeed once across all of them.
 type Postgres struct {
 	pool *pgxpool.Pool
 }

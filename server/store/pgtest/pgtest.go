@@ -67,6 +67,10 @@ type Server struct {
 	stop sync.Once
 }
 
+// libGlob is where Debian installs the PostgreSQL programs (a variable for
+// tests).
+var libGlob = "/usr/lib/postgresql/*/bin"
+
 // FindBin returns the directory holding initdb and postgres: that of
 // initdb in PATH, else the newest /usr/lib/postgresql/*/bin.
 func FindBin() (string, error) {
@@ -77,7 +81,7 @@ func FindBin() (string, error) {
 			}
 		}
 	}
-	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	dirs, _ := filepath.Glob(libGlob)
 	sort.Slice(dirs, func(i, j int) bool { return version(dirs[i]) > version(dirs[j]) })
 	for _, dir := range dirs {
 		if isExec(filepath.Join(dir, "initdb")) && isExec(filepath.Join(dir, "postgres")) {
