@@ -41,8 +41,10 @@ var _ Store = (*Postgres)(nil)
 // (postgres://user:password@host:port/db?sslmode=…, or any connection
 // string pgx accepts) and applies the embedded migrations. Servers opening
 // the same database at once take turns on an advisory lock, so each
-// migration runs once. The role needs the right to create tables in its
-// schema (the database's owner has it). Errors never contain the password.
+// migration runs once. Give the store a database of its own (or a schema
+// of its own, with search_path=… in the URL); the role needs the right to
+// create tables there (the owner has it). Errors never contain the
+// password.
 func OpenPostgres(ctx context.Context, databaseURL string) (*Postgres, error) {
 	secrets := urlSecrets(databaseURL)
 	fail := func(err error) error {
