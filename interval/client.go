@@ -277,7 +277,7 @@ type attemptKey struct{}
 // connect dials, initializes and, on reconnection, re-sends pending state.
 func (c *Client) connect(ctx context.Context, first bool) error {
 	h := &connHolder{set: make(chan struct{})}
-	send := func(ctx context.Context, data string) error {
+	post := func(ctx context.Context, data string, acked func(error)) error {
 		select {
 		case <-h.set:
 		case <-ctx.Done():
@@ -287,9 +287,9 @@ func (c *Client) connect(ctx context.Context, first bool) error {
 		if n, ok := ctx.Value(attemptKey{}).(int); ok && n > 1 {
 			timeout *= time.Duration(n)
 		}
-		return h.conn.SendTimeout(ctx, data, timeout)
+		return h.conn.Post(ctx, data, timeout, acked)
 	}
-	peer := rpc.NewPeer(send, c.handleCall, &c.counter, c.log)
+	peer := rpc.NewPostPeer(post, c.handleCall, &c.counter, c.log)
 	conn, err := c.opts.Transport.Dial(ctx, DialConfig{
 		Endpoint:                 c.opts.Endpoint,
 		APIKey:                   c.opts.APIKey,

@@ -39,6 +39,12 @@ type Conn interface {
 	// SendTimeout sends one message and waits until the server has
 	// acknowledged it, for at most timeout.
 	SendTimeout(ctx context.Context, data string, timeout time.Duration) error
+	// Post sends one message without waiting for the acknowledgement: it
+	// returns once the message is written, then calls acked exactly once,
+	// with nil when the server acknowledged it, or the error that ended
+	// the wait (no acknowledgement within timeout, connection closed).
+	// acked must not block; it is not called when Post returns an error.
+	Post(ctx context.Context, data string, timeout time.Duration, acked func(error)) error
 	// Done is closed when the connection has ended; Err then says why.
 	Done() <-chan struct{}
 	Err() error

@@ -6,7 +6,8 @@
 //
 // The package knows nothing about RPC or actions: it hands the data string of
 // every MESSAGE to Config.OnMessage and offers Send, which returns once the
-// peer has acknowledged the message.
+// peer has acknowledged the message, and Post, which returns once the
+// message is written and reports its ACK through a callback.
 package websocket
 
 import (
@@ -56,7 +57,10 @@ var (
 type Config struct {
 	// OnMessage receives the data of every MESSAGE other than the control
 	// strings, in order, from the connection's reader goroutine. It must
-	// not block: hand work to another goroutine.
+	// not block: hand work to another goroutine. On a connection made by
+	// Dial (with no HTTPClient of the caller's), the message's ACK and
+	// what OnMessage sends (its RPC response, typically) are written to
+	// the socket together when OnMessage returns: one write, not two.
 	OnMessage func(data string)
 	// Logger receives debug lines about frames and liveness. Nil discards.
 	Logger *slog.Logger
@@ -108,7 +112,8 @@ type Conn struct {
 	authOnce      sync.Once
 
 	mu      sync.Mutex
-	pending map[string]chan struct{}
+	pending map[string]*ackWait // messages sent, waiting for their ACK
+	ended   bool                // set with done: no message waits any more
 
 	done      chan struct{}
 	closeOnce sync.Once
@@ -120,6 +125,9 @@ type Conn struct {
 	// wsClosed is closed when that close handshake has ended.
 	closeWSOnce sync.Once
 	wsClosed    chan struct{}
+	// cork, when set, is the socket under ws (dialed connections): the
+	// reader batches the frames it writes while handling one message.
+	cork *corkConn
 	// dispatching is set while the reader goroutine runs OnMessage, so
 	// that a Close from inside OnMessage does not wait for itself.
 	dispatching atomic.Bool
@@ -128,14 +136,17 @@ type Conn struct {
 // NewConn starts the ISocket protocol on an open websocket (a server's
 // accepted socket, or a dialed one). It starts a reader goroutine and, unless
 // disabled, a ping goroutine; both end when the connection closes.
-func NewConn(ws *websocket.Conn, cfg Config) *Conn {
+func NewConn(ws *websocket.Conn, cfg Config) *Conn { return newConn(ws, cfg, nil) }
+
+func newConn(ws *websocket.Conn, cfg Config, cork *corkConn) *Conn {
 	cfg.defaults()
 	ws.SetReadLimit(cfg.ReadLimit)
 	c := &Conn{
 		ws:            ws,
 		cfg:           cfg,
+		cork:          cork,
 		authenticated: make(chan struct{}),
-		pending:       map[string]chan struct{}{},
+		pending:       map[string]*ackWait{},
 		done:          make(chan struct{}),
 		readDone:      make(chan struct{}),
 		wsClosed:      make(chan struct{}),
@@ -178,9 +189,14 @@ func Dial(ctx context.Context, opts DialOptions, cfg Config) (*Conn, error) {
 	if opts.InstanceID != "" {
 		h.Set("x-instance-id", opts.InstanceID)
 	}
+	client := opts.HTTPClient
+	var cork *corkConn
+	if client == nil {
+		client = corkingClient(&cork)
+	}
 	ws, resp, err := websocket.Dial(ctx, opts.Endpoint, &websocket.DialOptions{
 		HTTPHeader: h,
-		HTTPClient: opts.HTTPClient,
+		HTTPClient: client,
 	})
 	if err != nil {
 		if resp != nil && (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden) {
@@ -188,7 +204,7 @@ func Dial(ctx context.Context, opts DialOptions, cfg Config) (*Conn, error) {
 		}
 		return nil, fmt.Errorf("websocket: dial %s: %w", opts.Endpoint, err)
 	}
-	c := NewConn(ws, cfg)
+	c := newConn(ws, cfg, cork)
 	select {
 	case <-c.authenticated:
 		return c, nil
@@ -251,37 +267,77 @@ func (c *Conn) Send(ctx context.Context, data string) error {
 
 // SendTimeout is Send with an explicit ACK timeout.
 func (c *Conn) SendTimeout(ctx context.Context, data string, timeout time.Duration) error {
-	select {
-	case <-c.done:
-		return ErrNotConnected
-	default:
-	}
-	id := uuid.NewString()
-	ack := make(chan struct{})
-	c.mu.Lock()
-	c.pending[id] = ack
-	c.mu.Unlock()
-	defer func() {
-		c.mu.Lock()
-		delete(c.pending, id)
-		c.mu.Unlock()
-	}()
-	frame := protocol.AppendMessage(make([]byte, 0, len(data)+96), id, data)
-	if err := c.write(ctx, frame); err != nil {
+	res := make(chan error, 1)
+	if err := c.Post(ctx, data, timeout, func(err error) { res <- err }); err != nil {
 		return err
 	}
-	t := time.NewTimer(timeout)
-	defer t.Stop()
 	select {
-	case <-ack:
-		return nil
-	case <-t.C:
-		return ErrAckTimeout
-	case <-c.done:
-		return ErrNotConnected
+	case err := <-res:
+		return err
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// ackWait is a message waiting for its ACK.
+type ackWait struct {
+	acked func(error)
+	timer *time.Timer // set once the message is written
+}
+
+// Post writes data as a MESSAGE and returns once it is written, without
+// waiting for the ACK. acked is then called exactly once: with nil when the
+// peer acknowledges the message, ErrAckTimeout when timeout passes first,
+// or ErrNotConnected when the connection ends first. It runs on the reader
+// or a timer goroutine and must not block. When Post returns an error,
+// acked is never called.
+//
+// Post is what a request/response layer wants: the caller waits once, for
+// the answer or for a failed send, rather than being woken for the ACK too.
+func (c *Conn) Post(ctx context.Context, data string, timeout time.Duration, acked func(error)) error {
+	id := uuid.NewString()
+	w := &ackWait{acked: acked}
+	c.mu.Lock()
+	if c.ended {
+		c.mu.Unlock()
+		return ErrNotConnected
+	}
+	c.pending[id] = w
+	c.mu.Unlock()
+	frame := protocol.AppendMessage(make([]byte, 0, len(data)+96), id, data)
+	if err := c.write(ctx, frame); err != nil {
+		c.mu.Lock()
+		_, waiting := c.pending[id]
+		delete(c.pending, id)
+		c.mu.Unlock()
+		if !waiting { // the connection ended meanwhile and told acked
+			return nil
+		}
+		return err
+	}
+	c.mu.Lock()
+	if _, ok := c.pending[id]; ok { // not acknowledged while writing
+		w.timer = time.AfterFunc(timeout, func() { c.resolve(id, ErrAckTimeout) })
+	}
+	c.mu.Unlock()
+	return nil
+}
+
+// resolve ends the wait for the ACK of message id, if it still waits.
+func (c *Conn) resolve(id string, err error) {
+	c.mu.Lock()
+	w, ok := c.pending[id]
+	if ok {
+		delete(c.pending, id)
+	}
+	c.mu.Unlock()
+	if !ok {
+		return
+	}
+	if w.timer != nil {
+		w.timer.Stop()
+	}
+	w.acked(err)
 }
 
 func (c *Conn) write(ctx context.Context, frame []byte) error {
@@ -324,18 +380,15 @@ func (c *Conn) readLoop() {
 			continue
 		}
 		if f.Type == protocol.FrameAck {
-			c.mu.Lock()
-			ch, ok := c.pending[f.ID]
-			if ok {
-				delete(c.pending, f.ID)
-			}
-			c.mu.Unlock()
-			if ok {
-				close(ch)
-			}
+			c.resolve(f.ID, nil)
 			continue
 		}
-		// ACK first, then process.
+		// ACK first, then process; with a corked socket the ACK and
+		// whatever handling the message writes (its RESPONSE) leave in
+		// one write.
+		if c.cork != nil {
+			c.cork.cork()
+		}
 		if err := c.write(ctx, protocol.AppendAck(nil, f.ID)); err != nil {
 			c.cfg.Logger.Debug("websocket: ACK not written", "err", err)
 		}
@@ -348,6 +401,9 @@ func (c *Conn) readLoop() {
 			c.dispatching.Store(true)
 			c.cfg.OnMessage(f.Data)
 			c.dispatching.Store(false)
+		}
+		if c.cork != nil {
+			c.cork.uncork()
 		}
 	}
 }
@@ -387,6 +443,17 @@ func (c *Conn) finish(err error) {
 	c.closeOnce.Do(func() {
 		c.err = err
 		close(c.done)
+		c.mu.Lock()
+		c.ended = true
+		waits := c.pending
+		c.pending = nil
+		c.mu.Unlock()
+		for _, w := range waits {
+			if w.timer != nil {
+				w.timer.Stop()
+			}
+			w.acked(ErrNotConnected)
+		}
 	})
 }
 
@@ -401,6 +468,9 @@ func (c *Conn) Close() error {
 // be called from OnMessage; it then does not wait for OnMessage to return.
 func (c *Conn) CloseWith(code websocket.StatusCode, reason string) error {
 	c.finish(ErrClosedLocally)
+	if c.cork != nil {
+		c.cork.stop()
+	}
 	// Only the first close sends a close frame: a later Close must not
 	// race it with another code (say 1000 over a 1008).
 	c.closeWSOnce.Do(func() {

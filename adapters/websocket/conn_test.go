@@ -273,6 +273,9 @@ func TestDialContextEnds(t *testing.T) {
 // Every MESSAGE is ACKed before it is processed: the ACK of the first
 // message arrives while OnMessage is still blocked on it. Control strings
 // are ACKed and never delivered.
+// TestAckBeforeProcessing: on a socket the adapter did not dial itself (a
+// server's accepted socket, or a caller's own HTTP client) each ACK leaves
+// before OnMessage runs.
 func TestAckBeforeProcessing(t *testing.T) {
 	unblock := make(chan struct{})
 	got := make(chan string, 8)
@@ -291,14 +294,19 @@ func TestAckBeforeProcessing(t *testing.T) {
 		}
 		rawRead(ctx, ws)
 	})
-	dial(t, url, Config{OnMessage: func(s string) {
-		select {
-		case <-unblock:
-		case <-time.After(hang):
-			t.Error("no ACK while OnMessage was running")
-		}
-		got <- s
-	}})
+	c, err := Dial(context.Background(), DialOptions{Endpoint: url, APIKey: "key", InstanceID: "i", HTTPClient: http.DefaultClient},
+		Config{OnMessage: func(s string) {
+			select {
+			case <-unblock:
+			case <-time.After(hang):
+				t.Error("no ACK while OnMessage was running")
+			}
+			got <- s
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
 	for _, want := range []string{"first", "second", "third"} {
 		if s := recv(t, got); s != want {
 			t.Fatalf("OnMessage got %q, want %q", s, want)
@@ -588,6 +596,91 @@ func BenchmarkRoundTrip(b *testing.B) {
 	for b.Loop() {
 		if err := c.Send(ctx, msg); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestPostAcked: Post returns once written and reports each message's fate
+// exactly once: the ACK, a missing ACK, or the connection ending.
+func TestPostAcked(t *testing.T) {
+	release := make(chan struct{})
+	url := startServer(t, func(ctx context.Context, ws *websocket.Conn, r *http.Request) {
+		rawAuth(ctx, t, ws)
+		f := rawRead(ctx, ws)
+		rawWrite(ctx, t, ws, string(protocol.AppendAck(nil, f.ID)))
+		rawRead(ctx, ws) // never ACKed: times out
+		rawRead(ctx, ws) // never ACKed: the connection ends first
+		<-release
+	})
+	c := dial(t, url, Config{})
+	results := make(chan error, 8)
+	record := func(err error) { results <- err }
+	if err := c.Post(context.Background(), "acked", hang, record); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-results; err != nil {
+		t.Fatalf("acknowledged message reported %v", err)
+	}
+	if err := c.Post(context.Background(), "lost", 20*time.Millisecond, record); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-results; !errors.Is(err, ErrAckTimeout) {
+		t.Fatalf("unacknowledged message reported %v, want ErrAckTimeout", err)
+	}
+	if err := c.Post(context.Background(), "pending", hang, record); err != nil {
+		t.Fatal(err)
+	}
+	close(release) // the server hangs up
+	if err := <-results; !errors.Is(err, ErrNotConnected) {
+		t.Fatalf("message pending at close reported %v, want ErrNotConnected", err)
+	}
+	waitDone(t, c)
+	if err := c.Post(context.Background(), "after", hang, record); !errors.Is(err, ErrNotConnected) {
+		t.Fatalf("Post on an ended connection: %v", err)
+	}
+	select {
+	case err := <-results:
+		t.Fatalf("acked called again (%v)", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+}
+
+// TestAckAndReplyBatched: on a dialed socket the ACK of a message and what
+// OnMessage writes leave together, in order: the ACK, then the reply.
+func TestAckAndReplyBatched(t *testing.T) {
+	type frame struct{ typ, id, data string }
+	frames := make(chan frame, 8)
+	start := make(chan struct{})
+	url := startServer(t, func(ctx context.Context, ws *websocket.Conn, r *http.Request) {
+		rawAuth(ctx, t, ws)
+		<-start
+		for range 3 {
+			rawWrite(ctx, t, ws, string(protocol.AppendMessage(nil, uuid.NewString(), "call")))
+			for range 2 {
+				f := rawRead(ctx, ws)
+				if f.Type == protocol.FrameMessage {
+					rawWrite(ctx, t, ws, string(protocol.AppendAck(nil, f.ID)))
+				}
+				frames <- frame{string(f.Type), f.ID, f.Data}
+			}
+		}
+		rawRead(ctx, ws)
+	})
+	var c *Conn
+	replies := make(chan error, 3)
+	c = dial(t, url, Config{OnMessage: func(s string) {
+		if err := c.Post(context.Background(), "reply:"+s, hang, func(err error) { replies <- err }); err != nil {
+			t.Error(err)
+		}
+	}})
+	close(start)
+	for range 3 {
+		ack, reply := <-frames, <-frames
+		if ack.typ != string(protocol.FrameAck) || reply.typ != string(protocol.FrameMessage) || reply.data != "reply:call" {
+			t.Fatalf("got %+v then %+v, want the ACK then the reply", ack, reply)
+		}
+		if err := <-replies; err != nil {
+			t.Fatalf("reply not acknowledged: %v", err)
 		}
 	}
 }

@@ -99,6 +99,21 @@ func cpuMs(pid int) float64 {
 	return (ut + st) * 1000 / 100
 }
 
+// settle waits until the host has finished its work in flight (the
+// RESPONSEs to the last IO calls may still be on their way when the driver
+// has seen every render): until its CPU time stops growing, at most 10 s.
+func settle(pid int) {
+	prev := cpuMs(pid)
+	for range 50 {
+		time.Sleep(200 * time.Millisecond)
+		now := cpuMs(pid)
+		if now == prev {
+			return
+		}
+		prev = now
+	}
+}
+
 func rss(pid int) int64 {
 	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	for _, line := range strings.Split(string(b), "\n") {
@@ -225,6 +240,7 @@ func drive(duration time.Duration, concs string, open int) error {
 	}
 	wg.Wait()
 	took := time.Since(t0)
+	settle(pid)
 	heap1, stack1 := gc()
 	rss1 := rss(pid)
 	fmt.Printf("%d transactions waiting on input (started and rendered in %v, %d failed): host RSS %.1f MiB -> %.1f MiB (%.1f KiB/txn); after GC heap %.1f -> %.1f MiB (%.1f KiB/txn), goroutine stacks %.1f -> %.1f MiB (%.1f KiB/txn)\n",

@@ -31,6 +31,13 @@ var ErrNoResponse = errors.New("rpc: no response")
 // the transport accepted it (for ISocket: once it was acknowledged).
 type SendFunc func(ctx context.Context, data string) error
 
+// PostFunc sends one RPC envelope string without waiting for the transport
+// to confirm it: it returns once the envelope is written, and calls acked
+// exactly once later, with nil when the transport confirmed it (for ISocket:
+// the ACK came) or the error that ended the wait. acked must not block. When
+// PostFunc returns an error, acked is never called.
+type PostFunc func(ctx context.Context, data string, acked func(error)) error
+
 // HandlerFunc answers an incoming CALL. It runs in the goroutine that called
 // Receive and must not block; the returned value (nil for void) is sent as
 // the RESPONSE from another goroutine. Returning ErrNoResponse, or any error,
@@ -39,7 +46,8 @@ type HandlerFunc func(method string, data json.RawMessage) (any, error)
 
 // Peer is one end of a DuplexRPC connection.
 type Peer struct {
-	send    SendFunc
+	send    SendFunc // a blocking transport (NewPeer)
+	post    PostFunc // a posting transport (NewPostPeer)
 	handle  HandlerFunc
 	log     *slog.Logger
 	counter *atomic.Uint64
@@ -70,6 +78,16 @@ func NewPeer(send SendFunc, handle HandlerFunc, counter *atomic.Uint64, log *slo
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Peer{send: send, handle: handle, log: log, counter: counter,
 		pending: map[string]chan result{}, ctx: ctx, cancel: cancel}
+}
+
+// NewPostPeer is NewPeer over a transport that posts: a CALL's sender waits
+// only for the RESPONSE (or a failed send), and RESPONSEs are written from
+// the goroutine that called Receive, so a call costs no extra goroutine and
+// no extra wake-up for the transport's confirmation.
+func NewPostPeer(post PostFunc, handle HandlerFunc, counter *atomic.Uint64, log *slog.Logger) *Peer {
+	p := NewPeer(nil, handle, counter, log)
+	p.post = post
+	return p
 }
 
 // Call sends a CALL of method with input in (marshaled to JSON) and decodes
@@ -112,7 +130,7 @@ func (p *Peer) CallRaw(ctx context.Context, method string, in any) (json.RawMess
 	env := protocol.AppendEnvelope(make([]byte, 0, len(data)+64), protocol.Envelope{
 		ID: id, Kind: protocol.KindCall, MethodName: method, Data: data,
 	})
-	if err := p.send(ctx, string(env)); err != nil {
+	if err := p.transmit(ctx, string(env), ch); err != nil {
 		return nil, fmt.Errorf("rpc: sending %s: %w", method, err)
 	}
 	select {
@@ -122,6 +140,28 @@ func (p *Peer) CallRaw(ctx context.Context, method string, in any) (json.RawMess
 		return nil, fmt.Errorf("rpc: waiting for %s: %w", method, ctx.Err())
 	case <-p.ctx.Done():
 		return nil, ErrClosed
+	}
+}
+
+// transmit sends a CALL's envelope. With a posting transport a failed
+// send arrives later, on ch, like the RESPONSE would.
+func (p *Peer) transmit(ctx context.Context, env string, ch chan result) error {
+	if p.post == nil {
+		return p.send(ctx, env)
+	}
+	return p.post(ctx, env, func(err error) {
+		if err != nil {
+			deliver(ch, result{err: err})
+		}
+	})
+}
+
+// deliver hands r to a waiting call without blocking: the channel holds one
+// result, and only the first (a RESPONSE or a failed send) counts.
+func deliver(ch chan result, r result) {
+	select {
+	case ch <- r:
+	default:
 	}
 }
 
@@ -145,7 +185,8 @@ func marshal(v any) (json.RawMessage, error) {
 
 // Receive handles one envelope string from the transport: a RESPONSE
 // completes the matching Call; a CALL is passed to the handler and its answer
-// sent in a new goroutine owned by the Peer. Malformed envelopes and
+// sent (posted from this goroutine with NewPostPeer, else from a new
+// goroutine owned by the Peer). Malformed envelopes and
 // RESPONSEs to unknown ids are logged and dropped.
 func (p *Peer) Receive(s string) {
 	env, err := protocol.DecodeEnvelope(s)
@@ -165,7 +206,7 @@ func (p *Peer) Receive(s string) {
 			p.log.Debug("rpc: response to unknown call", "id", env.ID, "method", env.MethodName)
 			return
 		}
-		ch <- result{data: env.Data}
+		deliver(ch, result{data: env.Data})
 		return
 	}
 	out, err := p.safeHandle(env.MethodName, env.Data)
@@ -183,6 +224,18 @@ func (p *Peer) Receive(s string) {
 	resp := string(protocol.AppendEnvelope(nil, protocol.Envelope{
 		ID: env.ID, Kind: protocol.KindResponse, MethodName: env.MethodName, Data: data,
 	}))
+	if p.post != nil {
+		method := env.MethodName
+		err := p.post(p.ctx, resp, func(err error) {
+			if err != nil {
+				p.log.Debug("rpc: response not acknowledged", "method", method, "err", err)
+			}
+		})
+		if err != nil {
+			p.log.Debug("rpc: response not sent", "method", method, "err", err)
+		}
+		return
+	}
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()

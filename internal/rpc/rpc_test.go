@@ -434,3 +434,48 @@ func TestConcurrentCalls(t *testing.T) {
 		t.Errorf("counter %d", a.counter.Load())
 	}
 }
+
+// postPipe is a posting transport over a pipe: acked reports the fate the
+// test chooses for each envelope.
+type postPipe struct {
+	p    *pipe
+	fate func(s string) error // nil: delivered and confirmed
+}
+
+func (pp *postPipe) post(ctx context.Context, s string, acked func(error)) error {
+	if pp.fate != nil {
+		if err := pp.fate(s); err != nil {
+			go acked(err)
+			return nil
+		}
+	}
+	if err := pp.p.send(ctx, s); err != nil {
+		return err
+	}
+	acked(nil)
+	return nil
+}
+
+func TestPostPeerCallAndResponse(t *testing.T) {
+	var pa, pb *pipe
+	ta, tb := &postPipe{}, &postPipe{}
+	a := NewPostPeer(func(ctx context.Context, s string, acked func(error)) error { return tb.post(ctx, s, acked) }, noHandler, nil, nil)
+	b := NewPostPeer(func(ctx context.Context, s string, acked func(error)) error { return ta.post(ctx, s, acked) },
+		func(method string, data json.RawMessage) (any, error) { return map[string]string{"echo": method}, nil }, nil, nil)
+	pa, pb = newPipe(a.Receive), newPipe(b.Receive)
+	ta.p, tb.p = pa, pb
+	t.Cleanup(func() { a.Close(); b.Close(); pa.close(); pb.close() })
+
+	ctx, cancel := context.WithTimeout(context.Background(), hang)
+	defer cancel()
+	var out map[string]string
+	if err := a.Call(ctx, "PING", nil, &out); err != nil || out["echo"] != "PING" {
+		t.Fatalf("Call = %v, %v", out, err)
+	}
+	// A send that fails after it was written ends the call with that error.
+	lost := errors.New("no ACK")
+	tb.fate = func(string) error { return lost }
+	if err := a.Call(ctx, "LOST", nil, nil); !errors.Is(err, lost) {
+		t.Fatalf("Call with a failed send = %v, want %v", err, lost)
+	}
+}
