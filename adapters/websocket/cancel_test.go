@@ -58,3 +58,42 @@ func TestCanceledSendKeepsConnection(t *testing.T) {
 		t.Fatalf("Send after a canceled Send: %v", err)
 	}
 }
+
+// TestStuckWriteEndsConnection: when the peer stops reading, a write that
+// cannot finish within the send timeout ends the connection rather than
+// blocking its writer forever.
+func TestStuckWriteEndsConnection(t *testing.T) {
+	stop := make(chan struct{})
+	url := startServer(t, func(ctx context.Context, ws *websocket.Conn, r *http.Request) {
+		rawAuth(ctx, t, ws)
+		select { // reads nothing more
+		case <-stop:
+		case <-ctx.Done():
+		}
+	})
+	defer close(stop)
+	c := dial(t, url, Config{SendTimeout: 200 * time.Millisecond})
+	big := strings.Repeat("x", 1<<20)
+	errc := make(chan error, 1)
+	go func() {
+		var err error
+		for i := 0; i < 256 && err == nil; i++ {
+			err = c.Post(context.Background(), big, hang, func(error) {})
+		}
+		errc <- err
+	}()
+	var err error
+	select {
+	case err = <-errc:
+	case <-time.After(hang):
+		t.Fatal("a write to a peer that reads nothing is still blocked")
+	}
+	if err == nil {
+		t.Fatal("256 MiB written to a peer that reads nothing")
+	}
+	select {
+	case <-c.Done():
+	case <-time.After(hang):
+		t.Fatalf("connection still open after a write failed with %v", err)
+	}
+}

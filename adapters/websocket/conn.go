@@ -192,7 +192,7 @@ func Dial(ctx context.Context, opts DialOptions, cfg Config) (*Conn, error) {
 	client := opts.HTTPClient
 	var cork *corkConn
 	if client == nil {
-		client = corkingClient(&cork)
+		client = corkingClient(&cork, cfg.SendTimeout)
 	}
 	ws, resp, err := websocket.Dial(ctx, opts.Endpoint, &websocket.DialOptions{
 		HTTPHeader: h,
@@ -347,9 +347,14 @@ func (c *Conn) write(ctx context.Context, frame []byte) error {
 	// coder/websocket closes the whole connection when a write's context
 	// ends mid-write, so one caller giving up (an operator cancel, a call's
 	// deadline) must not reach the write: only the send timeout bounds it,
-	// and a write stuck that long does mean the connection is dead.
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.SendTimeout)
-	defer cancel()
+	// and a write stuck that long does mean the connection is dead. On a
+	// dialed socket the corkConn's write deadline is that bound.
+	wctx := context.Background()
+	if c.cork == nil {
+		var cancel context.CancelFunc
+		wctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), c.cfg.SendTimeout)
+		defer cancel()
+	}
 	if err := c.ws.Write(wctx, websocket.MessageText, frame); err != nil {
 		select {
 		case <-c.done:

@@ -13,8 +13,17 @@ import (
 // write to the socket: one syscall and one TCP segment instead of two.
 // Frames stay separate websocket frames, in order; only their trip to the
 // kernel is shared. Writes by other goroutines while corked join the batch.
+//
+// It also bounds every write to the socket by the send timeout with a write
+// deadline, which costs far less than a context with a timeout per message.
+// The deadline is moved forward only when less than half the timeout is
+// left, so a write has between half and all of the timeout; a write that
+// misses it closes the socket (the connection is dead).
 type corkConn struct {
 	net.Conn
+	timeout  time.Duration
+	deadline time.Time
+
 	mu     sync.Mutex
 	corked bool
 	off    bool // closing: no more batching
@@ -32,7 +41,23 @@ func (c *corkConn) Write(p []byte) (int, error) {
 		c.buf = append(c.buf, p...)
 		return len(p), nil
 	}
-	return c.Conn.Write(p)
+	return c.writeNow(p)
+}
+
+// writeNow writes p to the socket; c.mu is held.
+func (c *corkConn) writeNow(p []byte) (int, error) {
+	if now := time.Now(); c.deadline.Sub(now) < c.timeout/2 {
+		c.deadline = now.Add(c.timeout)
+		if err := c.Conn.SetWriteDeadline(c.deadline); err != nil {
+			return 0, err
+		}
+	}
+	n, err := c.Conn.Write(p)
+	if err != nil {
+		c.err = err
+		c.Conn.Close()
+	}
+	return n, err
 }
 
 func (c *corkConn) cork() {
@@ -59,21 +84,18 @@ func (c *corkConn) uncork() {
 	if len(c.buf) == 0 || c.err != nil {
 		return
 	}
-	_, err := c.Conn.Write(c.buf)
+	c.writeNow(c.buf) //nolint:errcheck // a failed write closed the socket
 	if cap(c.buf) > 64<<10 {
 		c.buf = nil // don't keep a large table's frame around
 	} else {
 		c.buf = c.buf[:0]
 	}
-	if err != nil {
-		c.err = err
-		c.Conn.Close()
-	}
 }
 
 // corkingClient returns an HTTP client for one websocket upgrade whose
-// connection is a corkConn, stored in *slot once dialed.
-func corkingClient(slot **corkConn) *http.Client {
+// connection is a corkConn with the given write timeout, stored in *slot
+// once dialed.
+func corkingClient(slot **corkConn, timeout time.Duration) *http.Client {
 	d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -81,7 +103,7 @@ func corkingClient(slot **corkConn) *http.Client {
 		if err != nil {
 			return nil, err
 		}
-		cc := &corkConn{Conn: nc}
+		cc := &corkConn{Conn: nc, timeout: timeout}
 		*slot = cc
 		return cc, nil
 	}
