@@ -32,7 +32,8 @@ const pgMigrationLock int64 = 0x696e74657276616c
 // database: migrations take turns on an advisory lock, and one-time
 // operations (Dequeue, ConsumeLoginToken) succeed once across all of them.
 type Postgres struct {
-	pool *pgxpool.Pool
+	pool    *pgxpool.Pool
+	secrets []string // the URL's password and the like, kept out of errors
 }
 
 var _ Store = (*Postgres)(nil)
@@ -64,7 +65,7 @@ func OpenPostgres(ctx context.Context, databaseURL string) (*Postgres, error) {
 	if err != nil {
 		return nil, fail(err)
 	}
-	s := &Postgres{pool: pool}
+	s := &Postgres{pool: pool, secrets: secrets}
 	if err := s.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, fail(err)

@@ -26,7 +26,8 @@ const FileName = "interval.db"
 
 // SQLite is the Store on an SQLite file (WAL mode, synchronous FULL).
 type SQLite struct {
-	db *sql.DB
+	db   *sql.DB
+	path string
 }
 
 var _ Store = (*SQLite)(nil)
@@ -48,7 +49,7 @@ func OpenFile(ctx context.Context, path string) (*SQLite, error) {
 	// One connection: SQLite serializes writers anyway, and this rules out
 	// SQLITE_BUSY between our own connections.
 	db.SetMaxOpenConns(1)
-	s := &SQLite{db: db}
+	s := &SQLite{db: db, path: path}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err

@@ -1,0 +1,51 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// ErrInUse is returned by Claim when another server is using the store.
+var ErrInUse = errors.New("store: in use by another server")
+
+// Claimer is implemented by stores that can make sure one server at a time
+// serves from them. A server recovers the unfinished transactions it finds
+// at start as its own, so two servers on one store would fail each other's
+// runs; administration (creating keys and users) needs no claim.
+type Claimer interface {
+	// Claim marks the store as served by this process until release is
+	// called or the process ends (even by kill -9). It fails with ErrInUse
+	// while another process holds the claim.
+	Claim(ctx context.Context) (release func(), err error)
+}
+
+var (
+	_ Claimer = (*SQLite)(nil)
+	_ Claimer = (*Postgres)(nil)
+)
+
+// pgServerLock is the key of the session advisory lock a serving server
+// holds ("intsrv01").
+const pgServerLock int64 = 0x696e747372763031
+
+// Claim holds a session-level advisory lock on a connection of its own; the
+// database drops it when that connection ends.
+func (s *Postgres) Claim(ctx context.Context) (func(), error) {
+	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
+	if err != nil {
+		return nil, fmt.Errorf("store: claim: %w", redactErr(err, s.secrets))
+	}
+	var ok bool
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, pgServerLock).Scan(&ok); err != nil {
+		conn.Close(context.Background())
+		return nil, fmt.Errorf("store: claim: %w", redactErr(err, s.secrets))
+	}
+	if !ok {
+		conn.Close(context.Background())
+		return nil, fmt.Errorf("%w: another interval-server serves from this PostgreSQL database (one server per database for now)", ErrInUse)
+	}
+	return func() { conn.Close(context.Background()) }, nil
+}
