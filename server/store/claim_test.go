@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"errors"
+	"io/fs"
+	"sync"
 	"testing"
 )
 
@@ -27,4 +29,45 @@ func TestClaimOneServer(t *testing.T) {
 		}
 		release2()
 	})
+}
+
+// TestSQLiteConcurrentOpen opens one new database file from several
+// connections at once (as a server's first start and an `interval-server
+// key create` might): each migration runs once and every opener works.
+func TestSQLiteConcurrentOpen(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	const n = 6
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			s, err := Open(ctx, dir)
+			if err == nil {
+				err = s.CreateTeam(ctx, Team{Slug: "t", Name: "x"})
+				if errors.Is(err, ErrConflict) {
+					err = nil
+				}
+				s.Close()
+			}
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := Open(ctx, dir)
+	must(t, err)
+	defer s.Close()
+	var applied int
+	must(t, s.db.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&applied))
+	files, err := fs.Glob(migrations, "migrations/*.sql")
+	must(t, err)
+	if applied != len(files) {
+		t.Fatalf("%d migrations recorded, want %d", applied, len(files))
+	}
 }

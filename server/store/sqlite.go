@@ -72,20 +72,25 @@ func (s *SQLite) migrate(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("store: migration name %s: %w", base, err)
 		}
-		var n int
-		if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, v).Scan(&n); err != nil {
-			return fmt.Errorf("store: reading migrations: %w", err)
-		}
-		if n > 0 {
-			continue
-		}
 		body, err := migrations.ReadFile(name)
 		if err != nil {
 			return fmt.Errorf("store: migration %s: %w", base, err)
 		}
+		// The check and the migration share one write transaction
+		// (BEGIN IMMEDIATE, see the DSN), so processes opening a new
+		// file at once take turns and each migration runs once.
 		tx, err := s.db.BeginTx(ctx, nil)
 		if err != nil {
 			return fmt.Errorf("store: migration %s: %w", base, err)
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, v).Scan(&n); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("store: reading migrations: %w", err)
+		}
+		if n > 0 {
+			tx.Rollback()
+			continue
 		}
 		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
 			tx.Rollback()
