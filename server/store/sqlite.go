@@ -40,8 +40,10 @@ func Open(ctx context.Context, dataDir string) (*SQLite, error) {
 
 // OpenFile opens the SQLite database at path and applies the migrations.
 func OpenFile(ctx context.Context, path string) (*SQLite, error) {
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)" +
-		"&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_txlock=immediate"
+	// busy_timeout first: switching a new file to WAL takes a lock that
+	// other processes opening it at the same moment must wait for.
+	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
+		"&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
@@ -58,7 +60,18 @@ func OpenFile(ctx context.Context, path string) (*SQLite, error) {
 }
 
 func (s *SQLite) migrate(ctx context.Context) error {
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)`); err != nil {
+	// In a write transaction (BEGIN IMMEDIATE waits for the lock): a
+	// plain statement would start as a reader and fail at once with
+	// SQLITE_BUSY when another process wrote meanwhile.
+	tx, err := s.beginFirst(ctx)
+	if err != nil {
+		return fmt.Errorf("store: migrations table: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)`); err != nil {
+		tx.Rollback()
+		return fmt.Errorf("store: migrations table: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("store: migrations table: %w", err)
 	}
 	names, err := fs.Glob(migrations, "migrations/*.sql")
@@ -105,6 +118,26 @@ func (s *SQLite) migrate(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// beginFirst begins the first transaction of a new connection. Its set-up
+// switches a new file to WAL, which SQLite refuses at once (SQLITE_BUSY,
+// without waiting on busy_timeout) while another process does the same:
+// that case is retried for up to ten seconds.
+func (s *SQLite) beginFirst(ctx context.Context) (*sql.Tx, error) {
+	deadline := time.Now().Add(10 * time.Second)
+	for wait := 5 * time.Millisecond; ; wait = min(2*wait, 200*time.Millisecond) {
+		tx, err := s.db.BeginTx(ctx, nil)
+		var se *sqlite.Error
+		if err == nil || !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY || time.Now().After(deadline) {
+			return tx, err
+		}
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 }
 
 // Close closes the database.
