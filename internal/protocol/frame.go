@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -101,10 +102,101 @@ func decodeFrameFast(p []byte) (Frame, bool) {
 	var data string
 	if !escaped && utf8.Valid(lit) {
 		data = string(lit[1 : len(lit)-1])
-	} else if err := json.Unmarshal(lit, &data); err != nil {
+	} else if data, ok = unquote(lit); !ok {
 		return Frame{}, false
 	}
 	return Frame{Type: FrameMessage, ID: string(id), Data: data}, true
+}
+
+// unquote decodes the JSON string literal lit (already checked by
+// scanStringLiteral) as encoding/json does: the escapes \" \\ \/ \b \f \n
+// \r \t and \uXXXX (surrogate pairs joined, a lone surrogate becoming
+// U+FFFD), and invalid UTF-8 bytes becoming U+FFFD. It reports false for
+// anything encoding/json rejects. The data of every MESSAGE is an escaped
+// JSON text, so this runs once per frame; encoding/json would scan the
+// literal twice and go through reflection.
+func unquote(lit []byte) (string, bool) {
+	s := lit[1 : len(lit)-1]
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case c == '\\':
+			if i+1 >= len(s) {
+				return "", false
+			}
+			switch e := s[i+1]; e {
+			case '"', '\\', '/':
+				b = append(b, e)
+			case 'b':
+				b = append(b, '\b')
+			case 'f':
+				b = append(b, '\f')
+			case 'n':
+				b = append(b, '\n')
+			case 'r':
+				b = append(b, '\r')
+			case 't':
+				b = append(b, '\t')
+			case 'u':
+				r, ok := hex4(s[i+2:])
+				if !ok {
+					return "", false
+				}
+				i += 6
+				if utf16.IsSurrogate(r) {
+					if len(s) >= i+6 && s[i] == '\\' && s[i+1] == 'u' {
+						if r2, ok := hex4(s[i+2:]); ok {
+							if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
+								b = utf8.AppendRune(b, d)
+								i += 6
+								continue
+							}
+						}
+					}
+					r = utf8.RuneError
+				}
+				b = utf8.AppendRune(b, r)
+				continue
+			default:
+				return "", false
+			}
+			i += 2
+		case c < utf8.RuneSelf:
+			if c < 0x20 || c == '"' {
+				return "", false
+			}
+			b = append(b, c)
+			i++
+		default:
+			r, size := utf8.DecodeRune(s[i:])
+			b = utf8.AppendRune(b, r) // U+FFFD for an invalid byte
+			i += size
+		}
+	}
+	return string(b), true
+}
+
+// hex4 decodes the four hex digits at the start of b.
+func hex4(b []byte) (rune, bool) {
+	if len(b) < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c = c - 'a' + 10
+		case 'A' <= c && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
 }
 
 // plainASCII reports whether b holds only printable ASCII other than '"'

@@ -74,7 +74,18 @@ func FuzzDecodeEnvelope(f *testing.F) {
 		}
 	})
 	f.Add(`{"id":"1","kind":"RESPONSE","methodName":"X","data":null}`)
+	f.Add(`{"id":"1","kind":"RESPONSE","methodName":"X"}`)
+	f.Add(`{"id":"2","kind":"CALL","data": {"a":[1,"x"]} ,"methodName":"M"}`)
+	f.Add(`{"id":"2","kind":"CALL","data":{"methodName":"N"},"methodName":"M"}`)
 	f.Fuzz(func(t *testing.T, s string) {
+		// The fast path agrees with encoding/json whenever it answers.
+		if fast, ok := decodeEnvelopeFast(s); ok {
+			slow, err := decodeEnvelopeSlow(s)
+			if err != nil || slow.ID != fast.ID || slow.Kind != fast.Kind || slow.MethodName != fast.MethodName ||
+				!bytes.Equal(slow.Data, fast.Data) {
+				t.Fatalf("fast path %+v, encoding/json %+v, %v", fast, slow, err)
+			}
+		}
 		env, err := DecodeEnvelope(s)
 		if err != nil {
 			if !errors.Is(err, ErrMalformed) {
@@ -171,6 +182,26 @@ func FuzzDeserialize(f *testing.F) {
 		// nesting deeper than 64 levels).
 		if _, _, err := Serialize(v); err != nil && bytes.Count(raw, []byte("["))+bytes.Count(raw, []byte("{")) < 60 {
 			t.Fatalf("Serialize(Deserialize(%q, %q)): %v", raw, meta, err)
+		}
+	})
+}
+
+// FuzzUnquote: the frame fast path's string decoding agrees with
+// encoding/json on every literal scanStringLiteral lets through.
+func FuzzUnquote(f *testing.F) {
+	for _, s := range []string{`"plain"`, `"a\"b\\c\/d\b\f\n\r\t"`, `"\u00e9\u4e2d"`, `"\ud83d\ude00"`,
+		`"\ud83d"`, `"\ude00\ud83d x"`, `"\ud83d\u0041"`, `"\'"`, `"\x"`, `"\u12"`, "\"\xff\xfe ok\"", `"caf\u00E9"`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, lit []byte) {
+		if _, ok := scanStringLiteral(lit); !ok {
+			return
+		}
+		got, ok := unquote(lit)
+		var want string
+		err := json.Unmarshal(lit, &want)
+		if ok != (err == nil) || got != want {
+			t.Fatalf("unquote(%q) = %q, %v; encoding/json: %q, %v", lit, got, ok, want, err)
 		}
 	})
 }
