@@ -472,13 +472,15 @@ func (c *Conn) Close() error {
 // server refusing a socket, say 1008) and waits for its goroutines. It may
 // be called from OnMessage; it then does not wait for OnMessage to return.
 func (c *Conn) CloseWith(code websocket.StatusCode, reason string) error {
-	c.finish(ErrClosedLocally)
-	if c.cork != nil {
-		c.cork.stop()
-	}
 	// Only the first close sends a close frame: a later Close must not
-	// race it with another code (say 1000 over a 1008).
+	// race it with another code (say 1000 over a 1008). The connection is
+	// marked done inside the Once, so whoever sees Done and calls Close in
+	// turn finds the first code already chosen.
 	c.closeWSOnce.Do(func() {
+		c.finish(ErrClosedLocally)
+		if c.cork != nil {
+			c.cork.stop()
+		}
 		go func() {
 			c.ws.Close(code, reason)
 			close(c.wsClosed)
