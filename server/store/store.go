@@ -1,8 +1,9 @@
 // Package store is the persistence of the embedded Interval server: users,
-// teams, API keys, sessions, login links, transactions with their logs, and
-// queued actions. Store is the interface the server uses; Open returns the
-// SQLite implementation. Every write is committed before the method
-// returns, so anything the server acknowledged survives a crash.
+// teams, API keys, sessions, login links, transactions with their logs,
+// queued actions and serverless (HTTP) hosts. Store is the interface the
+// server uses; Open returns the SQLite implementation. Every write is
+// committed before the method returns, so anything the server acknowledged
+// survives a crash.
 package store
 
 import (
@@ -125,6 +126,18 @@ type QueuedAction struct {
 	DequeuedAt  *time.Time
 }
 
+// HTTPHost is a serverless ("HTTP") host an admin registered: a URL the
+// server POSTs to, to check it and to have it run actions (PROTOCOL.md
+// §3.5). Its routes and reachability live in the server's memory (the host
+// declares them again on every check).
+type HTTPHost struct {
+	ID        string
+	URL       string
+	Env       string // EnvProduction, as in Interval
+	CreatedBy string // user id
+	CreatedAt time.Time
+}
+
 // Store is the server's persistence. Implementations must be safe for
 // concurrent use and commit each write before returning.
 type Store interface {
@@ -173,6 +186,16 @@ type Store interface {
 	// it does not exist or was dequeued already.
 	Dequeue(ctx context.Context, id string, at time.Time) (QueuedAction, error)
 	ListQueued(ctx context.Context, env string) ([]QueuedAction, error)
+
+	// CreateHTTPHost registers a serverless host; ErrConflict when its URL
+	// is registered already in its environment.
+	CreateHTTPHost(ctx context.Context, h HTTPHost) error
+	// HTTPHost returns the serverless host with that id.
+	HTTPHost(ctx context.Context, id string) (HTTPHost, error)
+	// ListHTTPHosts returns every serverless host, oldest first.
+	ListHTTPHosts(ctx context.Context) ([]HTTPHost, error)
+	// DeleteHTTPHost deletes a serverless host; ErrNotFound when unknown.
+	DeleteHTTPHost(ctx context.Context, id string) error
 
 	Close() error
 }
