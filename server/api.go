@@ -214,6 +214,10 @@ type hostJSON struct {
 	Env            string `json:"env"`
 	Status         string `json:"status"`
 	ConnectedAt    string `json:"connectedAt"`
+	// Kind is "http" for a serverless host (then URL is set and
+	// ConnectedAt is its last check), empty for a websocket host.
+	Kind string `json:"kind,omitempty"`
+	URL  string `json:"url,omitempty"`
 }
 
 func boolOr(p *bool, def bool) bool {
@@ -249,14 +253,8 @@ func (s *Server) apiRoutes(w http.ResponseWriter, r *http.Request, u store.User)
 	actions := map[string]actionJSON{}
 	pages := map[string]pageJSON{}
 	hosts := []hostJSON{}
-	for _, h := range hb.visibleHosts(env, u) {
-		online := h.status == hostOnline
-		impl := ""
-		if h.impl != nil {
-			impl = h.impl.Name + " " + h.impl.Version
-		}
-		hosts = append(hosts, hostJSON{h.id, h.sdkName, h.sdkVersion, impl, h.env(), h.status, h.connectedAt.UTC().Format(time.RFC3339)})
-		for slug, d := range h.actions {
+	add := func(hostActions map[string]protocol.ActionDefinition, hostPages map[string]protocol.PageDefinition, online bool) {
+		for slug, d := range hostActions {
 			if !canAccess(u, d.Access) {
 				continue
 			}
@@ -271,7 +269,7 @@ func (s *Server) apiRoutes(w http.ResponseWriter, r *http.Request, u store.User)
 				Backgroundable: boolOr(d.Backgroundable, false), Unlisted: boolOr(d.Unlisted, false),
 				WarnOnClose: boolOr(d.WarnOnClose, true), Teams: teamsOf(d.Access), Online: online}
 		}
-		for slug, p := range h.pages {
+		for slug, p := range hostPages {
 			if !canAccess(u, p.Access) {
 				continue
 			}
@@ -285,6 +283,24 @@ func (s *Server) apiRoutes(w http.ResponseWriter, r *http.Request, u store.User)
 			pages[slug] = pageJSON{Slug: slug, Name: name, Description: p.Description, HasHandler: p.HasHandler,
 				Unlisted: boolOr(p.Unlisted, false), Online: online}
 		}
+	}
+	for _, h := range hb.visibleHosts(env, u) {
+		impl := ""
+		if h.impl != nil {
+			impl = h.impl.Name + " " + h.impl.Version
+		}
+		hosts = append(hosts, hostJSON{ID: h.id, SDKName: h.sdkName, SDKVersion: h.sdkVersion, Implementation: impl,
+			Env: h.env(), Status: h.status, ConnectedAt: h.connectedAt.UTC().Format(time.RFC3339)})
+		add(h.actions, h.pages, h.status == hostOnline)
+	}
+	for _, hh := range hb.httpHostsIn(env) {
+		checked := ""
+		if !hh.checkedAt.IsZero() {
+			checked = hh.checkedAt.UTC().Format(time.RFC3339)
+		}
+		hosts = append(hosts, hostJSON{ID: hh.rec.ID, SDKName: hh.sdkName, SDKVersion: hh.sdkVersion, Env: hh.rec.Env,
+			Status: hh.status, ConnectedAt: checked, Kind: "http", URL: hh.rec.URL})
+		add(hh.actions, hh.pages, hh.status == hostOnline)
 	}
 	hb.mu.Unlock()
 	out := struct {

@@ -263,6 +263,11 @@ func (hb *hub) requestPage(b *browser, in protocol.RequestPageInputs) protocol.O
 			break
 		}
 	}
+	for _, hh := range hb.httpHostsIn(env) {
+		if p, ok := hh.pages[in.PageSlug]; ok && def == nil {
+			def = &p
+		}
+	}
 	if def == nil {
 		hb.mu.Unlock()
 		return protocol.OpenPageReturns{Type: "ERROR", Message: "Page not found."}
@@ -272,13 +277,31 @@ func (hb *hub) requestPage(b *browser, in protocol.RequestPageInputs) protocol.O
 		return protocol.OpenPageReturns{Type: "ERROR", Message: "You do not have access to this page."}
 	}
 	h := hb.pickHost(env, b.user.ID, in.PageSlug, true)
+	var hh *httpHost
 	if h == nil {
-		hb.mu.Unlock()
-		return protocol.OpenPageReturns{Type: "ERROR", Message: "No host is online for this page."}
+		if hh = hb.pickHTTPHost(env, in.PageSlug, true); hh == nil {
+			hb.mu.Unlock()
+			return protocol.OpenPageReturns{Type: "ERROR", Message: "No host is online for this page."}
+		}
 	}
-	p := &pageSess{key: in.PageKey, slug: in.PageSlug, host: h, hostID: h.id, keyID: h.key.ID, browser: b}
+	p := &pageSess{key: in.PageKey, slug: in.PageSlug, browser: b}
 	hb.pages[p.key] = p
 	b.pages[p.key] = p
+	if hh != nil {
+		// No websocket host serves it: ask a serverless host to connect
+		// for it, then open it on that connection.
+		var msg string
+		h, msg = hb.awaitRequestHost(b, p, hh, env)
+		if h == nil {
+			if hb.pages[p.key] == p {
+				delete(hb.pages, p.key)
+				delete(b.pages, p.key)
+			}
+			hb.mu.Unlock()
+			return protocol.OpenPageReturns{Type: "ERROR", Message: msg}
+		}
+	}
+	p.host, p.hostID, p.keyID = h, h.id, h.key.ID
 	params, _ := json.Marshal(in.Params)
 	if in.Params == nil {
 		params = []byte(`{}`)

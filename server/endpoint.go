@@ -7,11 +7,13 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
 
 	wsa "github.com/interval-go/sdk/adapters/websocket"
+	"github.com/interval-go/sdk/internal/protocol"
 	"github.com/interval-go/sdk/internal/rpc"
 )
 
@@ -71,6 +73,12 @@ type endpoint struct {
 	limit   int
 	rateSec int64
 	rateN   int
+
+	// afterInit, when armed, runs once the RESPONSE to INITIALIZE_HOST was
+	// sent (serverless requests start their work only then).
+	afterInitArmed atomic.Bool
+	afterInitMu    sync.Mutex
+	afterInit      func(error)
 }
 
 // isResponse reports whether an envelope is a RESPONSE (answers do not
@@ -120,6 +128,11 @@ func newEndpoint(ws *websocket.Conn, cfg wsa.Config, limit int, handle rpc.Handl
 
 func (e *endpoint) send(ctx context.Context, data string) error {
 	err := e.conn.Send(ctx, data)
+	if e.afterInitArmed.Load() {
+		if env, derr := protocol.DecodeEnvelope(data); derr == nil && env.Kind == protocol.KindResponse && env.MethodName == protocol.MethodInitializeHost {
+			e.fireAfterInit(err)
+		}
+	}
 	if ch, ok := ctx.Value(sentKey{}).(chan error); ok {
 		select {
 		case ch <- err:
@@ -127,6 +140,29 @@ func (e *endpoint) send(ctx context.Context, data string) error {
 		}
 	}
 	return err
+}
+
+// afterInitResponse arms f to run once, from the sending goroutine, after
+// the RESPONSE to INITIALIZE_HOST being answered was sent (with nil once the
+// peer acknowledged it, else the error; errNotSent when the socket closed
+// first). Call it from the INITIALIZE_HOST handler: then nothing the caller
+// sends after f runs can overtake the answer on the wire.
+func (e *endpoint) afterInitResponse(f func(error)) {
+	e.afterInitMu.Lock()
+	e.afterInit = f
+	e.afterInitMu.Unlock()
+	e.afterInitArmed.Store(true)
+}
+
+func (e *endpoint) fireAfterInit(err error) {
+	e.afterInitMu.Lock()
+	f := e.afterInit
+	e.afterInit = nil
+	e.afterInitArmed.Store(false)
+	e.afterInitMu.Unlock()
+	if f != nil {
+		f(err)
+	}
 }
 
 // closeWith asks run to close the socket with code and reason (the first
@@ -176,6 +212,7 @@ func (e *endpoint) run() {
 // drain fails the calls still queued (they were never written) and
 // refuses new ones.
 func (e *endpoint) drain() {
+	e.fireAfterInit(errNotSent)
 	e.outMu.Lock()
 	q := e.outQ
 	e.outQ, e.outClosed = nil, true

@@ -87,12 +87,13 @@ func TestHostHTTPAPIAndQueue(t *testing.T) {
 	if n.Message != "hi" || n.TransactionID != created.ID {
 		t.Fatalf("NOTIFY %+v", n)
 	}
+	// Declarations of serverless hosts: httphosts_test.go has the rest.
 	if code, out := hostAPI(t, e, live, "/api/hosts/declare", map[string]any{"httpHostId": uuid.NewString(), "actions": []any{map[string]any{"slug": "bad slug"}},
-		"sdkName": "@interval/sdk", "sdkVersion": "2.0.0"}); code != http.StatusOK || out["type"] != "success" {
-		t.Fatalf("declare: %d %v", code, out)
+		"sdkName": "@interval/sdk", "sdkVersion": "2.0.0"}); code != http.StatusNotFound || out["type"] != "error" {
+		t.Fatalf("declare for an unregistered host: %d %v", code, out)
 	}
 	if code, _ := hostAPI(t, e, admin.key("development"), "/api/hosts/declare", map[string]any{"httpHostId": "x", "actions": []any{},
-		"sdkName": "x", "sdkVersion": "1"}); code != http.StatusBadRequest {
+		"sdkName": "x", "sdkVersion": "1"}); code != http.StatusForbidden {
 		t.Fatalf("declare with a development key: %d", code)
 	}
 }

@@ -112,35 +112,31 @@ func (s *Server) hostDequeue(w http.ResponseWriter, r *http.Request, k store.API
 		Params: q.Params, ParamsMeta: q.ParamsMeta})
 }
 
-// hostDeclare accepts a serverless host's declaration. This server does not
-// call serverless hosts yet; it validates the routes and answers.
+// hostDeclare records the routes of a serverless host (PROTOCOL.md §3.4,
+// §3.5), which a host does when the server checks it. Only live
+// (production) keys may, as in Interval.
 func (s *Server) hostDeclare(w http.ResponseWriter, r *http.Request, k store.APIKey, _ store.User) {
 	var in protocol.DeclareHostInputs
 	if !readTyped(w, r, &in) {
 		return
 	}
 	if k.Env != store.EnvProduction {
-		typedErr(w, http.StatusBadRequest, "HTTP hosts require a live (production) key.")
+		s.log.Warn("serverless host declaration refused: not a live key", "httpHost", truncateStr(in.HTTPHostID, 64))
+		typedErr(w, http.StatusForbidden, "Serverless (HTTP) hosts need a live (production) API key.")
 		return
 	}
 	if in.HTTPHostID == "" || in.SDKName == "" || in.SDKVersion == "" {
 		typedErr(w, http.StatusBadRequest, "httpHostId, sdkName and sdkVersion are required.")
 		return
 	}
-	invalid := []string{}
-	for _, a := range in.Actions {
-		if !actionSlugRe.MatchString(a.Slug) || (a.GroupSlug != "" && !validGroupSlug(a.GroupSlug)) {
-			invalid = append(invalid, a.FullSlug())
-		}
+	actions, pages, invalid := parseRoutes(protocol.InitializeHostInputs{Actions: in.Actions, Groups: in.Groups})
+	warnings := s.teamWarnings(actions, pages)
+	if !s.hub.declareHTTPHost(k, in, actions, pages) {
+		s.log.Warn("serverless host declaration refused: unknown host", "httpHost", truncateStr(in.HTTPHostID, 64))
+		typedErr(w, http.StatusNotFound, "Host not found.")
+		return
 	}
-	for _, p := range in.Groups {
-		if !validGroupSlug(p.Slug) {
-			invalid = append(invalid, p.Slug)
-		}
-	}
-	writeJSON(w, http.StatusOK, struct {
-		Type         string   `json:"type"`
-		InvalidSlugs []string `json:"invalidSlugs"`
-		Warnings     []string `json:"warnings"`
-	}{"success", invalid, []string{"This server does not invoke serverless (HTTP) hosts yet; connect over the websocket instead."}})
+	s.log.Info("serverless host declared its routes", "httpHost", in.HTTPHostID, "sdk", in.SDKName, "version", in.SDKVersion,
+		"actions", len(actions), "pages", len(pages), "invalid", len(invalid))
+	writeJSON(w, http.StatusOK, protocol.DeclareHostReturns{Type: "success", InvalidSlugs: invalid, Warnings: warnings})
 }

@@ -116,6 +116,9 @@ func (s *Server) hostCall(h *host, method string, data json.RawMessage) (any, er
 			h.e.log.Warn("refusing call with invalid input", "method", method, "err", err)
 			return protocol.InitializeHostReturns{Type: "error", Message: "Invalid INITIALIZE_HOST request."}, nil
 		}
+		if in.RequestID != "" {
+			return s.initRequestHost(h, in), nil
+		}
 		return s.initHost(h, in), nil
 	case protocol.MethodBeginHostShutdown:
 		hb.mu.Lock()
@@ -183,10 +186,9 @@ func truncateStr(s string, n int) string {
 	return s
 }
 
-func (s *Server) initHost(h *host, in protocol.InitializeHostInputs) protocol.InitializeHostReturns {
-	if in.SDKName == "" || in.SDKVersion == "" {
-		return protocol.InitializeHostReturns{Type: "error", Message: "Unsupported SDK version"}
-	}
+// parseRoutes keeps the valid routes a host declared, by full slug, and
+// lists the invalid slugs.
+func parseRoutes(in protocol.InitializeHostInputs) (map[string]protocol.ActionDefinition, map[string]protocol.PageDefinition, []string) {
 	actions := map[string]protocol.ActionDefinition{}
 	pages := map[string]protocol.PageDefinition{}
 	invalid := []string{}
@@ -215,6 +217,11 @@ func (s *Server) initHost(h *host, in protocol.InitializeHostInputs) protocol.In
 			}
 		}
 	}
+	return actions, pages, invalid
+}
+
+// teamWarnings warns about team slugs in access rules that name no team.
+func (s *Server) teamWarnings(actions map[string]protocol.ActionDefinition, pages map[string]protocol.PageDefinition) []string {
 	warnings := []string{}
 	if teams, err := s.store.ListTeams(s.hub.ctx()); err == nil {
 		known := map[string]bool{}
@@ -240,6 +247,15 @@ func (s *Server) initHost(h *host, in protocol.InitializeHostInputs) protocol.In
 			check(p.Access)
 		}
 	}
+	return warnings
+}
+
+func (s *Server) initHost(h *host, in protocol.InitializeHostInputs) protocol.InitializeHostReturns {
+	if in.SDKName == "" || in.SDKVersion == "" {
+		return protocol.InitializeHostReturns{Type: "error", Message: "Unsupported SDK version"}
+	}
+	actions, pages, invalid := parseRoutes(in)
+	warnings := s.teamWarnings(actions, pages)
 	hb := s.hub
 	hb.mu.Lock()
 	h.sdkName, h.sdkVersion, h.impl = in.SDKName, in.SDKVersion, in.Implementation

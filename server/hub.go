@@ -37,6 +37,10 @@ type host struct {
 	active      int // transactions running on it
 	connectedAt time.Time
 	gone        bool
+	// request is the serverless request this socket was opened for
+	// (INITIALIZE_HOST with a requestId): it runs that request only and
+	// is never picked for other work nor listed.
+	request *httpRequest
 }
 
 func (h *host) env() string { return h.key.Env }
@@ -75,6 +79,7 @@ type txn struct {
 	detachedAt     time.Time
 	nextLog        int
 	closedOnHost   bool
+	viaHTTP        *httpRequest // a serverless host was asked to run it
 }
 
 func (t *txn) finished() bool {
@@ -125,11 +130,17 @@ type hub struct {
 	// passwordAt is when each user last proved their password (login),
 	// for CONFIRM_IDENTITY.
 	passwordAt map[string]time.Time
+	// Serverless hosts (httphosts.go): registered hosts by id, and run
+	// requests in flight by request id.
+	httpHosts map[string]*httpHost
+	requests  map[string]*httpRequest
+	sl        *serverless
 }
 
 func newHub(s *Server) *hub {
 	return &hub{s: s, hosts: map[string]*host{}, gone: map[string]*host{},
-		txs: map[string]*txn{}, pages: map[string]*pageSess{}, passwordAt: map[string]time.Time{}}
+		txs: map[string]*txn{}, pages: map[string]*pageSess{}, passwordAt: map[string]time.Time{},
+		httpHosts: map[string]*httpHost{}, requests: map[string]*httpRequest{}, sl: newServerless()}
 }
 
 func (hb *hub) ctx() context.Context {
@@ -207,6 +218,9 @@ func (hb *hub) removeHost(h *host) {
 		delete(hb.hosts, h.id)
 	}
 	h.gone = true
+	if h.request != nil {
+		hb.requestSocketEnded(h.request)
+	}
 	waiting := false
 	now := time.Now()
 	for _, t := range hb.txs {
@@ -221,6 +235,15 @@ func (hb *hub) removeHost(h *host) {
 		if h.status == hostShuttingDown {
 			// It said it was leaving: it will not come back for this.
 			hb.fail(t, "HostShutDown", "The host shut down before the action finished.")
+			continue
+		}
+		if h.request != nil {
+			// A serverless request's connection is not resumed: the
+			// transaction fails with the host's answer (runRequest),
+			// at once when it came already.
+			if h.request.done || h.request.answered {
+				hb.failLostRequest(h.request)
+			}
 			continue
 		}
 		waiting = true
@@ -260,7 +283,7 @@ func (hb *hub) uncount(t *txn) {
 func (hb *hub) pickHost(env, developerID, slug string, page bool) *host {
 	var cands []*host
 	for _, h := range hb.hosts {
-		if !h.initialized || h.status != hostOnline || h.gone || h.env() != env || h.e.ctx.Err() != nil {
+		if !h.initialized || h.status != hostOnline || h.gone || h.request != nil || h.env() != env || h.e.ctx.Err() != nil {
 			continue
 		}
 		if env == store.EnvDevelopment && h.key.UserID != developerID {
@@ -301,7 +324,7 @@ func (hb *hub) pickHost(env, developerID, slug string, page bool) *host {
 func (hb *hub) visibleHosts(env string, u store.User) []*host {
 	var out []*host
 	add := func(h *host) {
-		if h.initialized && h.env() == env && (env != store.EnvDevelopment || h.key.UserID == u.ID) {
+		if h.initialized && h.request == nil && h.env() == env && (env != store.EnvDevelopment || h.key.UserID == u.ID) {
 			out = append(out, h)
 		}
 	}
@@ -318,21 +341,25 @@ func (hb *hub) visibleHosts(env string, u store.User) []*host {
 }
 
 // findAction returns the definition of slug visible to u in env and
-// whether an ONLINE host serves it.
+// whether an ONLINE host (websocket or serverless) serves it.
 func (hb *hub) findAction(env string, u store.User, slug string) (protocol.ActionDefinition, bool, bool) {
 	var def protocol.ActionDefinition
 	found, online := false, false
-	for _, h := range hb.visibleHosts(env, u) {
-		d, ok := h.actions[slug]
-		if !ok {
-			continue
-		}
-		if !found || h.status == hostOnline {
+	see := func(d protocol.ActionDefinition, on bool) {
+		if !found || on {
 			def = d
 		}
 		found = true
-		if h.status == hostOnline {
-			online = true
+		online = online || on
+	}
+	for _, h := range hb.visibleHosts(env, u) {
+		if d, ok := h.actions[slug]; ok {
+			see(d, h.status == hostOnline)
+		}
+	}
+	for _, hh := range hb.httpHostsIn(env) {
+		if d, ok := hh.actions[slug]; ok {
+			see(d, hh.status == hostOnline)
 		}
 	}
 	return def, found, online
@@ -371,17 +398,30 @@ func (hb *hub) userRef(u store.User) protocol.User {
 	return protocol.User{Email: u.Email, FirstName: first, LastName: last, Role: u.Role, Teams: teams}
 }
 
-// start sends START_TRANSACTION to a chosen host (hb.mu held).
+// start sends START_TRANSACTION to a chosen host, or asks a serverless
+// host to connect for it when no websocket host serves it (hb.mu held).
 func (hb *hub) start(t *txn) {
+	if t.viaHTTP != nil {
+		return // a serverless host is connecting for it
+	}
 	devID := ""
 	if t.rec.Env == store.EnvDevelopment {
 		devID = t.rec.DeveloperID
 	}
 	h := hb.pickHost(t.rec.Env, devID, t.rec.Slug, false)
 	if h == nil {
+		if hh := hb.pickHTTPHost(t.rec.Env, t.rec.Slug, false); hh != nil {
+			hb.startViaHTTP(t, hh)
+			return
+		}
 		hb.fail(t, "NoHostOnline", "No host is online for this action.")
 		return
 	}
+	hb.startOn(t, h)
+}
+
+// startOn sends START_TRANSACTION for t to h (hb.mu held).
+func (hb *hub) startOn(t *txn, h *host) {
 	if d, ok := h.actions[t.rec.Slug]; ok && !canAccess(t.user, d.Access) {
 		hb.fail(t, "Forbidden", "You do not have access to this action.")
 		return
@@ -432,6 +472,7 @@ func (hb *hub) restart(t *txn, h *host) {
 	hb.s.log.Info("transaction not delivered to its host; starting it on another", "transaction", t.rec.ID, "host", h.id)
 	hb.uncount(t)
 	t.host = nil
+	t.viaHTTP = nil
 	t.rec.HostInstanceID = ""
 	t.rec.Status = store.StatusPending
 	hb.start(t)

@@ -89,6 +89,15 @@ type Options struct {
 	MaxMessageBytes int64
 	// PingInterval of the server's websocket pings (default 30 s).
 	PingInterval time.Duration
+	// HTTPHostTimeout bounds the wait for a serverless (HTTP) host to
+	// connect after the server asked it to run an action or open a page
+	// (default 60 s, as in Interval); the run then fails.
+	HTTPHostTimeout time.Duration
+	// HTTPHostCheckInterval is how often ONLINE serverless hosts are
+	// checked (default 5 minutes); HTTPHostRetryInterval how often the
+	// others are (default 30 s).
+	HTTPHostCheckInterval time.Duration
+	HTTPHostRetryInterval time.Duration
 	// AdminOnly opens the store for administration (EnsureAdmin,
 	// CreateAPIKey, CreateUser, LoginLink) beside a server that may be
 	// running on the same DataDir: transactions are not recovered, no
@@ -206,6 +215,11 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	go func() {
 		defer s.bgWG.Done()
 		s.hub.sweepLoop(bg)
+	}()
+	s.bgWG.Add(1)
+	go func() {
+		defer s.bgWG.Done()
+		s.hub.httpHostLoop(bg)
 	}()
 	return s, nil
 }

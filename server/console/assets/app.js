@@ -21,8 +21,9 @@ function HostStatus({ routes, socketStatus }) {
   const online = (routes.hosts || []).filter(h => h.status === 'ONLINE')
   const other = (routes.hosts || []).filter(h => h.status !== 'ONLINE')
   const tone = online.length ? 'ok' : other.length ? 'warn' : 'off'
-  const text = online.length ? `${online.length} host${online.length > 1 ? 's' : ''} online` : other.length ? `Host ${other[0].status === 'RECONNECTING' ? 'reconnecting' : 'shutting down'}` : 'No hosts connected'
-  const title = (routes.hosts || []).map(h => `${h.sdkName || 'host'} ${h.sdkVersion || ''} · ${h.status}`).join('\n') || 'Start a host with an API key of this environment.'
+  const OTHER = { RECONNECTING: 'reconnecting', UNREACHABLE: 'unreachable', CHECKING: 'being checked' }
+  const text = online.length ? `${online.length} host${online.length > 1 ? 's' : ''} online` : other.length ? `Host ${OTHER[other[0].status] || 'shutting down'}` : 'No hosts connected'
+  const title = (routes.hosts || []).map(h => h.kind === 'http' ? `serverless ${h.url} · ${h.status}` : `${h.sdkName || 'host'} ${h.sdkVersion || ''} · ${h.status}`).join('\n') || 'Start a host with an API key of this environment.'
   return html`<span class=${`status-chip status-${tone}`} title=${title} data-testid="host-status"><span class="status-dot"></span><span class="status-text">${text}</span></span>`
 }
 

@@ -1,5 +1,5 @@
 // Settings: account password, API keys (admins, developers), users and teams
-// (admins).
+// and serverless hosts (admins).
 import { useEffect, useState } from 'preact/hooks'
 import { html, api, useStore, classes, fmtRelative, fmtDateTime, copyText, toast } from '../lib/util.js'
 import { Icon, Spinner, Empty, ErrorBox, Badge, Modal } from '../lib/ui.js'
@@ -7,7 +7,7 @@ import { Icon, Spinner, Empty, ErrorBox, Badge, Modal } from '../lib/ui.js'
 function Tabs({ tab, role }) {
   const tabs = [['account', 'Account', 'user']]
   if (role === 'admin' || role === 'developer') tabs.push(['keys', 'API keys', 'key'])
-  if (role === 'admin') tabs.push(['users', 'Users and teams', 'users'])
+  if (role === 'admin') tabs.push(['users', 'Users and teams', 'users'], ['hosts', 'Serverless hosts', 'plug'])
   return html`<nav class="tabs" aria-label="Settings">${tabs.map(([k, l, i]) => html`<a class=${classes('tab', tab === k && 'active')} href=${`/settings/${k}`} aria-current=${tab === k ? 'page' : undefined}><${Icon} name=${i} />${l}</a>`)}</nav>`
 }
 
@@ -18,6 +18,7 @@ export function SettingsView({ tab }) {
   let body
   if (tab === 'keys') body = role === 'member' ? html`<${ErrorBox} title="Developers only" message="Ask an admin for the developer role to create API keys." />` : html`<${KeysTab} />`
   else if (tab === 'users') body = role !== 'admin' ? html`<${ErrorBox} title="Admins only" message="Only admins can manage users and teams." />` : html`<${UsersTab} me=${s.me.user} />`
+  else if (tab === 'hosts') body = role !== 'admin' ? html`<${ErrorBox} title="Admins only" message="Only admins can manage serverless hosts." />` : html`<${HTTPHostsTab} />`
   else body = html`<${AccountTab} me=${s.me} />`
   return html`<div class="page"><div class="page-head"><div><h1 class="page-title">Settings</h1></div></div><${Tabs} tab=${tab} role=${role} />${body}</div>`
 }
@@ -209,5 +210,69 @@ function UsersTab({ me }) {
     </section>
     ${editing && html`<${UserForm} teams=${teams} user=${editing === 'new' ? null : editing} onCancel=${() => setEditing(null)} onDone=${l => { setEditing(null); load(); if (l) setLink(l) }} />`}
     ${link && html`<${SecretOnce} title="One-time login link" secret=${link.startsWith('http') ? link : origin + link} note="Send this link to the new user. It logs them in once and asks them to set a password." onClose=${() => setLink(null)} />`}
+  </div>`
+}
+
+const HOST_TONE = { ONLINE: 'success', UNREACHABLE: 'danger', CHECKING: 'neutral' }
+
+function plural(n, one) { return `${n} ${one}${n === 1 ? '' : 's'}` }
+
+// Serverless (HTTP) hosts: URLs the server POSTs to, to check them and to
+// have them run actions and pages of the production environment.
+function HTTPHostsTab() {
+  const [hosts, setHosts] = useState(null)
+  const [error, setError] = useState(null)
+  const [url, setUrl] = useState('')
+  const [busy, setBusy] = useState(false)
+  const [checking, setChecking] = useState(null)
+  const load = () => api('GET', '/api/console/http-hosts').then(r => { setHosts(r.httpHosts || []); setError(null) }).catch(setError)
+  useEffect(() => { load() }, [])
+  const add = async e => {
+    e.preventDefault()
+    setBusy(true)
+    try {
+      const r = await api('POST', '/api/console/http-hosts', { url: url.trim() })
+      setUrl('')
+      const h = r.httpHost
+      if (h.status === 'ONLINE') toast(`It declared ${plural(h.actions, 'action')} and ${plural(h.pages, 'page')}.`, { kind: 'success', title: 'Serverless host online' })
+      else toast(h.lastError || 'The host did not answer.', { kind: 'error', title: 'Registered, but unreachable' })
+      if (r.warning) toast(r.warning, { kind: 'error', title: 'No production API key' })
+      load()
+    } catch (x) { toast(x.message, { kind: 'error', title: 'Could not add the host' }) } finally { setBusy(false) }
+  }
+  const check = async h => {
+    setChecking(h.id)
+    try {
+      const r = await api('POST', `/api/console/http-hosts/${encodeURIComponent(h.id)}/check`)
+      if (r.httpHost.status !== 'ONLINE') toast(r.httpHost.lastError || 'The host did not answer.', { kind: 'error', title: 'Unreachable' })
+      load()
+    } catch (x) { toast(x.message, { kind: 'error' }) } finally { setChecking(null) }
+  }
+  const remove = async h => {
+    if (!window.confirm(`Remove the serverless host ${h.url}? Its actions and pages disappear; runs in progress finish.`)) return
+    try { await api('DELETE', `/api/console/http-hosts/${encodeURIComponent(h.id)}`); load() } catch (x) { toast(x.message, { kind: 'error' }) }
+  }
+  return html`<div class="stack-lg">
+    <section class="card">
+      <h2 class="section-title">Add a serverless host</h2>
+      <form class="inline-form" onSubmit=${add}>
+        <div class="inline-field grow"><label class="field-label" for="host-url">URL</label><input id="host-url" class="input" type="url" required placeholder="https://…/interval" value=${url} onInput=${e => setUrl(e.currentTarget.value)} /></div>
+        <div class="inline-field"><button type="submit" class="btn btn-primary" disabled=${busy || !url.trim()}>${busy ? 'Checking…' : 'Add host'}</button></div>
+      </form>
+      <p class="help">A serverless host is a function (AWS Lambda, Cloud Run, any HTTP endpoint) running a host with a production API key. The server POSTs to it to check it and to run its actions; it serves the production environment.</p>
+    </section>
+    ${error && html`<${ErrorBox} title="Could not load serverless hosts" message=${error.message} />`}
+    ${hosts === null ? !error && html`<div class="center"><${Spinner} /></div>` : hosts.length === 0 ? html`<${Empty} icon="plug" title="No serverless hosts">Add the URL of a function that serves actions over HTTP.</${Empty}>`
+      : html`<div class="table-block"><div class="table-scroll"><table class="table" data-testid="http-hosts-table">
+        <thead><tr><th scope="col">URL</th><th scope="col">Status</th><th scope="col">Routes</th><th scope="col">SDK</th><th scope="col">Last check</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
+        <tbody>${hosts.map(h => html`<tr key=${h.id}>
+          <td><code>${h.url}</code></td>
+          <td><${Badge} tone=${HOST_TONE[h.status] || 'neutral'} dot=${true}>${h.status.toLowerCase()}</${Badge}>${h.lastError && html`<div class="help small" data-testid="host-error">${h.lastError}</div>`}</td>
+          <td>${h.declaredAt ? `${plural(h.actions, 'action')}, ${plural(h.pages, 'page')}` : html`<span class="muted">—</span>`}</td>
+          <td>${h.sdkName ? html`${h.sdkName} <span class="muted">${h.sdkVersion}</span>` : html`<span class="muted">—</span>`}</td>
+          <td>${h.checkedAt ? html`<time title=${fmtDateTime(h.checkedAt)}>${fmtRelative(h.checkedAt)}</time>` : html`<span class="muted">—</span>`}</td>
+          <td class="cell-actions"><button type="button" class="btn btn-secondary btn-sm" disabled=${checking === h.id} onClick=${() => check(h)}>${checking === h.id ? 'Checking…' : 'Check now'}</button>
+            <button type="button" class="btn btn-ghost btn-sm danger-text" onClick=${() => remove(h)}>Remove</button></td>
+        </tr>`)}</tbody></table></div></div>`}
   </div>`
 }
