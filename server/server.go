@@ -117,6 +117,7 @@ type Server struct {
 	hub     *hub
 	upDir   string
 	firstRn string
+	release func() // gives up the claim on the store (store.Claimer)
 
 	mu       sync.Mutex
 	closing  bool
@@ -185,20 +186,30 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}
 	s.hub = newHub(s)
 	if !opts.AdminOnly {
+		// One server at a time serves from a store: recover below takes
+		// every unfinished transaction as this server's own.
+		if c, ok := s.store.(store.Claimer); ok {
+			release, err := c.Claim(ctx)
+			if err != nil {
+				s.store.Close()
+				return nil, fmt.Errorf("server: %w", err)
+			}
+			s.release = release
+		}
 		if err := s.hub.recover(ctx); err != nil {
-			s.store.Close()
+			s.closeStore()
 			return nil, err
 		}
 	}
 	n, err := s.store.CountUsers(ctx)
 	if err != nil {
-		s.store.Close()
+		s.closeStore()
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	if n == 0 {
 		_, link, err := s.EnsureAdmin(ctx)
 		if err != nil {
-			s.store.Close()
+			s.closeStore()
 			return nil, err
 		}
 		s.firstRn = link
@@ -320,9 +331,18 @@ func (s *Server) end() error {
 		s.ended.Store(true)
 		s.bgCancel()
 		s.bgWG.Wait()
-		if err := s.store.Close(); err != nil {
+		if err := s.closeStore(); err != nil {
 			s.endErr = fmt.Errorf("server: closing store: %w", err)
 		}
 	})
 	return s.endErr
+}
+
+// closeStore closes the store and gives up the claim on it.
+func (s *Server) closeStore() error {
+	err := s.store.Close()
+	if s.release != nil {
+		s.release()
+	}
+	return err
 }

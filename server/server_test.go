@@ -558,3 +558,35 @@ func TestRestartKeepsHistory(t *testing.T) {
 		t.Fatalf("status %s", s)
 	}
 }
+
+// TestOneServerPerStore: a second server on a data dir another one serves
+// from refuses to start with store.ErrInUse (it would take the first one's
+// running transactions for its own); administration beside it works, and
+// once the first has shut down a new one starts.
+func TestOneServerPerStore(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	first, err := New(ctx, Options{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(ctx, Options{DataDir: dir}); !errors.Is(err, store.ErrInUse) {
+		t.Fatalf("second server on the same data dir: %v, want store.ErrInUse", err)
+	}
+	admin, err := New(ctx, Options{DataDir: dir, AdminOnly: true})
+	if err != nil {
+		t.Fatalf("administration beside a serving server: %v", err)
+	}
+	if _, err := admin.CreateAPIKey(ctx, "admin@localhost", "development"); err != nil {
+		t.Fatal(err)
+	}
+	admin.Close()
+	if err := first.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	again, err := New(ctx, Options{DataDir: dir})
+	if err != nil {
+		t.Fatalf("starting after the first shut down: %v", err)
+	}
+	again.Close()
+}
