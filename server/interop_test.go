@@ -20,73 +20,98 @@ import (
 	"github.com/interval-go/sdk/router"
 )
 
-// startNodeHost runs the official @interval/sdk 2.0.0 as a host
-// (testdata/nodehost) against e with key, and returns a stop function that
-// sends SIGINT (safelyClose) and waits for the process.
-func startNodeHost(t *testing.T, e *env, key string) (stop func() string) {
+// nodeScript is host.js of a testdata folder running under Node.
+type nodeScript struct {
+	cmd     *exec.Cmd
+	lines   chan string
+	stopped bool
+}
+
+// startNode runs testdata/<dir>/host.js with ENDPOINT and API_KEY for e;
+// the test's cleanup stops it.
+func startNode(t *testing.T, e *env, dir, key string) *nodeScript {
 	t.Helper()
 	node, err := exec.LookPath("node")
 	if err != nil {
 		t.Fatal("node is required for the interop test: install Node.js (scripts/test does)")
 	}
-	dir, _ := filepath.Abs(filepath.Join("testdata", "nodehost"))
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@interval", "sdk")); err != nil {
-		t.Fatal("run `npm ci` in server/testdata/nodehost first (scripts/test does)")
+	abs, _ := filepath.Abs(filepath.Join("testdata", dir))
+	if _, err := os.Stat(filepath.Join(abs, "node_modules", "@interval", "sdk")); err != nil {
+		t.Fatalf("run `npm ci` in server/testdata/%s first (scripts/test does)", dir)
 	}
 	cmd := exec.Command(node, "host.js")
-	cmd.Dir = dir
+	cmd.Dir = abs
 	cmd.Env = append(os.Environ(), "ENDPOINT="+e.wsURL(), "API_KEY="+key)
 	out, _ := cmd.StdoutPipe()
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	lines := make(chan string, 16)
+	p := &nodeScript{cmd: cmd, lines: make(chan string, 16)}
 	go func() {
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
-			lines <- sc.Text()
+			p.lines <- sc.Text()
 		}
-		close(lines)
+		close(p.lines)
 	}()
+	t.Cleanup(func() { p.stop() })
+	return p
+}
+
+// waitFor waits for a line starting with prefix and returns the rest of it.
+func (p *nodeScript) waitFor(t *testing.T, prefix string) string {
+	t.Helper()
 	timeout := time.After(wait)
-	for listening := false; !listening; {
+	for {
 		select {
-		case l, ok := <-lines:
+		case l, ok := <-p.lines:
 			if !ok {
-				cmd.Wait()
-				t.Fatal("node host exited")
+				p.stop()
+				t.Fatalf("node %s exited before printing %s", p.cmd.Dir, prefix)
 			}
-			listening = l == "LISTENING"
+			if rest, found := strings.CutPrefix(l, prefix); found {
+				return strings.TrimSpace(rest)
+			}
 		case <-timeout:
-			cmd.Process.Kill()
-			cmd.Wait()
-			t.Fatal("node host did not connect")
+			p.cmd.Process.Kill()
+			p.stop()
+			t.Fatalf("node %s did not print %s", p.cmd.Dir, prefix)
 		}
 	}
-	stopped := false
-	stop = func() string {
-		if stopped {
-			return ""
-		}
-		stopped = true
-		cmd.Process.Signal(syscall.SIGINT)
-		var last string
-		for l := range lines {
-			last = l
-		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case <-done:
-		case <-time.After(wait):
-			cmd.Process.Kill()
-			<-done
-		}
-		return last
+}
+
+// stop sends SIGINT (the SDK's safelyClose), waits for the process (killing
+// it after a while) and returns the last line it printed.
+func (p *nodeScript) stop() string {
+	if p.stopped {
+		return ""
 	}
-	t.Cleanup(func() { stop() })
-	return stop
+	p.stopped = true
+	p.cmd.Process.Signal(syscall.SIGINT)
+	var last string
+	for l := range p.lines {
+		last = l
+	}
+	done := make(chan error, 1)
+	go func() { done <- p.cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(wait):
+		p.cmd.Process.Kill()
+		<-done
+	}
+	return last
+}
+
+// startNodeHost runs the official @interval/sdk 2.0.0 as a host
+// (testdata/nodehost) against e with key, and returns a stop function that
+// sends SIGINT (safelyClose) and waits for the process.
+func startNodeHost(t *testing.T, e *env, key string) (stop func() string) {
+	t.Helper()
+	p := startNode(t, e, "nodehost", key)
+	p.waitFor(t, "LISTENING")
+	return p.stop
 }
 
 // routesListing returns the slugs of actions the client sees in env.

@@ -1,15 +1,10 @@
 package server
 
 import (
-	"bufio"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -21,61 +16,7 @@ import (
 // key against e, and returns its URL. The process ends with the test.
 func startNodeServerless(t *testing.T, e *env, key string) string {
 	t.Helper()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatal("node is required for the interop test: install Node.js (scripts/test does)")
-	}
-	dir, _ := filepath.Abs(filepath.Join("testdata", "nodeserverless"))
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@interval", "sdk")); err != nil {
-		t.Fatal("run `npm ci` in server/testdata/nodeserverless first (scripts/test does)")
-	}
-	cmd := exec.Command(node, "host.js")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "ENDPOINT="+e.wsURL(), "API_KEY="+key)
-	out, _ := cmd.StdoutPipe()
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := make(chan string, 16)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
-	stop := func() {
-		cmd.Process.Signal(syscall.SIGINT)
-		for range lines {
-		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case <-done:
-		case <-time.After(wait):
-			cmd.Process.Kill()
-			<-done
-		}
-	}
-	timeout := time.After(wait)
-	for {
-		select {
-		case l, ok := <-lines:
-			if !ok {
-				stop()
-				t.Fatal("node serverless host exited")
-			}
-			if u, found := strings.CutPrefix(l, "LISTENING "); found {
-				t.Cleanup(stop)
-				return u
-			}
-		case <-timeout:
-			cmd.Process.Kill()
-			stop()
-			t.Fatal("node serverless host did not listen")
-		}
-	}
+	return startNode(t, e, "nodeserverless", key).waitFor(t, "LISTENING ")
 }
 
 // TestInteropNodeSDKServerless registers the official Node SDK 2.0.0 as a
