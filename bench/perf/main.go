@@ -7,6 +7,11 @@
 // input (VmRSS).
 //
 //	go run ./bench/perf -duration 5s -conc 1,10,100 -open 10000
+//
+// For investigating, the host writes a CPU profile of its whole run to
+// $PERF_CPUPROFILE, and a heap profile and a goroutine dump taken with the
+// transactions open to $PERF_MEMPROFILE and $PERF_GOROUTINES; PERF_LOG=1
+// sends its debug log to stderr.
 package main
 
 import (
@@ -76,6 +81,12 @@ func runHost() {
 			if path := os.Getenv("PERF_MEMPROFILE"); path != "" {
 				if f, err := os.Create(path); err == nil {
 					pprof.WriteHeapProfile(f)
+					f.Close()
+				}
+			}
+			if path := os.Getenv("PERF_GOROUTINES"); path != "" { // what the open transactions wait on
+				if f, err := os.Create(path); err == nil {
+					pprof.Lookup("goroutine").WriteTo(f, 1)
 					f.Close()
 				}
 			}
