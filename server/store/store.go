@@ -1,6 +1,6 @@
 // Package store is the persistence of the embedded Interval server: users,
 // teams, API keys, sessions, login links, transactions with their logs,
-// queued actions and serverless (HTTP) hosts. Store is the interface the
+// queued actions, serverless (HTTP) hosts and notifications. Store is the interface the
 // server uses; Open returns the SQLite implementation. Every write is
 // committed before the method returns, so anything the server acknowledged
 // survives a crash.
@@ -138,6 +138,39 @@ type HTTPHost struct {
 	CreatedAt time.Time
 }
 
+// Delivery methods of a notification's delivery instructions.
+const (
+	DeliveryEmail = "EMAIL"
+	DeliverySlack = "SLACK"
+)
+
+// NotificationDelivery is one delivery instruction of a notification and
+// what became of it.
+type NotificationDelivery struct {
+	To     string `json:"to"`
+	Method string `json:"method,omitempty"`
+	// Note says why it was not delivered; empty when it was (in the inbox
+	// of the user with that email).
+	Note string `json:"note,omitempty"`
+}
+
+// Notification is a message a host sent (ctx.notify, POST /api/notify),
+// kept for the console's inbox of each of its recipients.
+type Notification struct {
+	ID             string
+	Env            string
+	IdempotencyKey string // the host's; unique within Env when set
+	Title          string
+	Message        string
+	TransactionID  string
+	ActionSlug     string
+	Deliveries     []NotificationDelivery
+	CreatedAt      time.Time
+	// ReadAt is when the user it was listed for read it; nil when unread
+	// (and in CreateNotification's result).
+	ReadAt *time.Time
+}
+
 // Store is the server's persistence. Implementations must be safe for
 // concurrent use and commit each write before returning.
 type Store interface {
@@ -196,6 +229,22 @@ type Store interface {
 	ListHTTPHosts(ctx context.Context) ([]HTTPHost, error)
 	// DeleteHTTPHost deletes a serverless host; ErrNotFound when unknown.
 	DeleteHTTPHost(ctx context.Context, id string) error
+
+	// CreateNotification stores n for the users recipients (user ids) and
+	// returns it with true. When n.IdempotencyKey is set and a
+	// notification with that key exists in n.Env, it stores nothing and
+	// returns that notification with false.
+	CreateNotification(ctx context.Context, n Notification, recipients []string) (Notification, bool, error)
+	// ListNotifications returns the user's notifications, newest first,
+	// skipping offset and returning at most limit (all when limit <= 0),
+	// and how many of all of them are unread.
+	ListNotifications(ctx context.Context, userID string, offset, limit int) ([]Notification, int, error)
+	// MarkNotificationRead marks one of the user's notifications read;
+	// ErrNotFound when it is not theirs.
+	MarkNotificationRead(ctx context.Context, userID, id string, at time.Time) error
+	// MarkAllNotificationsRead marks all the user's notifications read and
+	// returns how many were unread.
+	MarkAllNotificationsRead(ctx context.Context, userID string, at time.Time) (int, error)
 
 	Close() error
 }
