@@ -838,3 +838,95 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "private, max-age=3600")
 	http.ServeFile(w, r, filepath.Join(s.upDir, id, name))
 }
+
+// --- notifications ---
+
+// Page sizes of GET /api/console/notifications.
+const (
+	defaultNotificationPage = 50
+	maxNotificationPage     = 200
+)
+
+type notificationJSON struct {
+	ID            string                       `json:"id"`
+	Env           string                       `json:"env"`
+	Title         string                       `json:"title"`
+	Message       string                       `json:"message"`
+	TransactionID string                       `json:"transactionId"`
+	ActionSlug    string                       `json:"actionSlug"`
+	Deliveries    []store.NotificationDelivery `json:"deliveries"`
+	CreatedAt     time.Time                    `json:"createdAt"`
+	ReadAt        *time.Time                   `json:"readAt"`
+}
+
+// apiListNotifications lists the user's own notifications, newest first:
+// ?offset= and ?limit= page them; unread counts all unread ones.
+func (s *Server) apiListNotifications(w http.ResponseWriter, r *http.Request, u store.User) {
+	q := r.URL.Query()
+	offset, limit := 0, defaultNotificationPage
+	if v := q.Get("offset"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			writeErr(w, http.StatusBadRequest, "offset must be a number >= 0.")
+			return
+		}
+		offset = n
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxNotificationPage {
+			writeErr(w, http.StatusBadRequest, fmt.Sprintf("limit must be a number from 1 to %d.", maxNotificationPage))
+			return
+		}
+		limit = n
+	}
+	ns, unread, err := s.store.ListNotifications(r.Context(), u.ID, offset, limit+1)
+	if err != nil {
+		internalErr(s, w, err)
+		return
+	}
+	more := len(ns) > limit
+	if more {
+		ns = ns[:limit]
+	}
+	out := make([]notificationJSON, 0, len(ns))
+	for _, n := range ns {
+		out = append(out, notificationJSON{n.ID, n.Env, n.Title, n.Message, n.TransactionID, n.ActionSlug, n.Deliveries, n.CreatedAt, n.ReadAt})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"notifications": out, "unread": unread, "hasMore": more})
+}
+
+// apiUnreadNotifications is the number of the user's unread notifications
+// (the console's bell).
+func (s *Server) apiUnreadNotifications(w http.ResponseWriter, r *http.Request, u store.User) {
+	_, unread, err := s.store.ListNotifications(r.Context(), u.ID, 0, 1)
+	if err != nil {
+		internalErr(s, w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"unread": unread})
+}
+
+// apiReadNotification marks one of the user's own notifications read.
+func (s *Server) apiReadNotification(w http.ResponseWriter, r *http.Request, u store.User) {
+	err := s.store.MarkNotificationRead(r.Context(), u.ID, chi.URLParam(r, "id"), time.Now())
+	if errors.Is(err, store.ErrNotFound) {
+		writeErr(w, http.StatusNotFound, "Unknown notification.")
+		return
+	}
+	if err != nil {
+		internalErr(s, w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// apiReadAllNotifications marks all the user's notifications read.
+func (s *Server) apiReadAllNotifications(w http.ResponseWriter, r *http.Request, u store.User) {
+	n, err := s.store.MarkAllNotificationsRead(r.Context(), u.ID, time.Now())
+	if err != nil {
+		internalErr(s, w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"marked": n})
+}

@@ -50,14 +50,27 @@ func readTyped(w http.ResponseWriter, r *http.Request, v any) bool {
 func (s *Server) hostNotify(w http.ResponseWriter, r *http.Request, k store.APIKey, _ store.User) {
 	var in protocol.NotifyInputs
 	if !readTyped(w, r, &in) {
+		s.log.Warn("refusing notify: invalid request body", "key", k.ID)
 		return
 	}
-	if in.Message == "" || in.DeliveryInstructions == nil {
-		typedErr(w, http.StatusBadRequest, "message and deliveryInstructions are required.")
+	if in.DeliveryInstructions == nil {
+		s.log.Warn("refusing notify: no deliveryInstructions", "key", k.ID)
+		typedErr(w, http.StatusBadRequest, "message and deliveryInstructions are required (send [] for the default recipients).")
 		return
 	}
-	if !s.notify(k, in) {
-		typedErr(w, http.StatusNotFound, "Transaction not found.")
+	if err := s.notify(r.Context(), k, in); err != nil {
+		var bad errNotify
+		if !errors.As(err, &bad) {
+			s.log.Error("notify", "key", k.ID, "err", err)
+			typedErr(w, http.StatusInternalServerError, "Internal server error.")
+			return
+		}
+		s.log.Warn("refusing notify", "key", k.ID, "err", err)
+		status := http.StatusBadRequest
+		if bad.msg == "Transaction not found." {
+			status = http.StatusNotFound
+		}
+		typedErr(w, status, bad.msg)
 		return
 	}
 	writeJSON(w, http.StatusOK, protocol.TypedResult{Type: "success"})

@@ -160,7 +160,11 @@ func (s *Server) hostCall(h *host, method string, data json.RawMessage) (any, er
 			h.e.log.Warn("refusing call with invalid input", "method", method, "err", err)
 			return false, nil
 		}
-		return s.notify(h.key, in), nil
+		if err := s.notify(h.e.ctx, h.key, in); err != nil {
+			h.e.log.Warn("refusing NOTIFY", "err", err)
+			return false, nil
+		}
+		return true, nil
 	case protocol.MethodSendPage:
 		var in protocol.SendPageInputs
 		if err := decode(data, &in); err != nil {
@@ -450,23 +454,153 @@ func (hb *hub) deliverRedirect(t *txn, r protocol.RedirectInputs) {
 	}
 }
 
-// notify delivers a notification to the browser showing its transaction
-// (in-app delivery is the only one this server does).
-func (s *Server) notify(k store.APIKey, in protocol.NotifyInputs) bool {
-	if in.Message == "" {
-		return false
+// Limits of a notification's inputs.
+const (
+	maxNotifyDeliveries = 100
+	maxNotifyTitle      = 500
+	maxNotifyMessage    = 20000
+)
+
+// errNotify is a notification refused for its inputs; its message is shown
+// to the host.
+type errNotify struct{ msg string }
+
+func (e errNotify) Error() string { return e.msg }
+
+// Notes on deliveries this server cannot make.
+const (
+	noteNoMail  = "not delivered: no mail delivery configured"
+	noteNoSlack = "not delivered: no Slack delivery configured"
+)
+
+// notify stores a notification in the inbox of its recipients (PROTOCOL.md
+// §3.4; the console's Notifications page) and shows it as a toast in the
+// browser watching its transaction. Recipients: the console user of each
+// EMAIL delivery instruction's address; without instructions, the user
+// running the transaction, or outside one the development key's owner or,
+// with a live key, every admin. Other deliveries (addresses of no user,
+// Slack) are kept with a note saying they were not delivered. It returns an
+// errNotify for bad input, another error when the store fails.
+func (s *Server) notify(ctx context.Context, k store.APIKey, in protocol.NotifyInputs) error {
+	if strings.TrimSpace(in.Message) == "" {
+		return errNotify{"message is required."}
+	}
+	if len(in.Message) > maxNotifyMessage || len(in.Title) > maxNotifyTitle {
+		return errNotify{fmt.Sprintf("title must be at most %d bytes and message at most %d.", maxNotifyTitle, maxNotifyMessage)}
+	}
+	if len(in.DeliveryInstructions) > maxNotifyDeliveries {
+		return errNotify{fmt.Sprintf("at most %d deliveryInstructions.", maxNotifyDeliveries)}
+	}
+	deliveries := make([]store.NotificationDelivery, 0, len(in.DeliveryInstructions))
+	for i, d := range in.DeliveryInstructions {
+		m := strings.ToUpper(d.Method)
+		if m == "" {
+			m = store.DeliveryEmail
+		}
+		if m != store.DeliveryEmail && m != store.DeliverySlack {
+			return errNotify{fmt.Sprintf("deliveryInstructions[%d].method must be EMAIL or SLACK.", i)}
+		}
+		if strings.TrimSpace(d.To) == "" {
+			return errNotify{fmt.Sprintf("deliveryInstructions[%d].to is required.", i)}
+		}
+		deliveries = append(deliveries, store.NotificationDelivery{To: strings.TrimSpace(d.To), Method: m})
+	}
+
+	n := store.Notification{ID: uuid.NewString(), Env: k.Env, IdempotencyKey: in.IdempotencyKey, Title: in.Title,
+		Message: in.Message, TransactionID: in.TransactionID, CreatedAt: time.Now()}
+	if at, err := time.Parse(time.RFC3339Nano, in.CreatedAt); err == nil && at.Before(n.CreatedAt.Add(time.Minute)) {
+		n.CreatedAt = at
+	}
+	var runner string
+	if in.TransactionID != "" {
+		s.hub.mu.Lock()
+		t, live := s.hub.txs[in.TransactionID]
+		var rec store.Transaction
+		if live {
+			rec = t.rec
+		}
+		s.hub.mu.Unlock()
+		if !live {
+			var err error
+			rec, err = s.store.Transaction(ctx, in.TransactionID)
+			if errors.Is(err, store.ErrNotFound) {
+				return errNotify{"Transaction not found."}
+			} else if err != nil {
+				return fmt.Errorf("notify: %w", err)
+			}
+		}
+		if rec.Env != k.Env {
+			return errNotify{"Transaction not found."}
+		}
+		n.ActionSlug, runner = rec.Slug, rec.UserID
+	}
+
+	var recipients []string
+	seen := map[string]bool{}
+	add := func(id string) {
+		if id != "" && !seen[id] {
+			seen[id] = true
+			recipients = append(recipients, id)
+		}
+	}
+	undelivered := 0
+	for i := range deliveries {
+		d := &deliveries[i]
+		if d.Method == store.DeliverySlack {
+			d.Note = noteNoSlack
+			undelivered++
+			continue
+		}
+		u, err := s.store.UserByEmail(ctx, d.To)
+		if errors.Is(err, store.ErrNotFound) {
+			d.Note = noteNoMail
+			undelivered++
+			continue
+		} else if err != nil {
+			return fmt.Errorf("notify: %w", err)
+		}
+		add(u.ID)
+	}
+	n.Deliveries = deliveries
+	if len(deliveries) == 0 {
+		switch {
+		case runner != "":
+			add(runner)
+		case k.Env == store.EnvDevelopment:
+			add(k.UserID)
+		default:
+			users, err := s.store.ListUsers(ctx)
+			if err != nil {
+				return fmt.Errorf("notify: %w", err)
+			}
+			for _, u := range users {
+				if u.Role == store.RoleAdmin {
+					add(u.ID)
+				}
+			}
+		}
+	}
+
+	stored, created, err := s.store.CreateNotification(ctx, n, recipients)
+	if err != nil {
+		return fmt.Errorf("notify: %w", err)
+	}
+	if !created {
+		s.log.Info("notification already stored under its idempotency key", "notification", stored.ID, "env", k.Env)
+		return nil
+	}
+	if undelivered > 0 {
+		s.log.Info("notification not delivered by mail or Slack (no mail/Slack delivery configured); kept in the console",
+			"notification", n.ID, "env", k.Env, "undelivered", undelivered, "recipients", len(recipients))
+	}
+
+	if in.TransactionID == "" {
+		return nil
 	}
 	hb := s.hub
 	hb.mu.Lock()
 	defer hb.mu.Unlock()
-	if in.TransactionID == "" {
-		return true
-	}
-	t, ok := hb.txs[in.TransactionID]
-	if !ok || t.rec.Env != k.Env {
-		return false
-	}
-	if t.browser != nil {
+	if t, ok := hb.txs[in.TransactionID]; ok && t.browser != nil {
 		d := in.DeliveryInstructions
 		if d == nil {
 			d = []protocol.DeliveryInstruction{}
@@ -474,7 +608,7 @@ func (s *Server) notify(k store.APIKey, in protocol.NotifyInputs) bool {
 		t.browser.e.call(protocol.MethodClientNotify, protocol.ClientNotifyInputs{TransactionID: t.rec.ID, Deliveries: d,
 			Message: in.Message, Title: in.Title, IdempotencyKey: in.IdempotencyKey}, nil)
 	}
-	return true
+	return nil
 }
 
 func (s *Server) sendPage(h *host, in protocol.SendPageInputs) bool {

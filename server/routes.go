@@ -51,6 +51,10 @@ func (s *Server) routes() chi.Router {
 		r.Delete("/http-hosts/{id}", s.admin(s.apiDeleteHTTPHost))
 		r.Post("/http-hosts/{id}/check", s.admin(s.apiCheckHTTPHost))
 		r.Post("/uploads", s.authed(s.apiUpload))
+		r.Get("/notifications", s.authed(s.apiListNotifications))
+		r.Get("/notifications/unread", s.authed(s.apiUnreadNotifications))
+		r.Post("/notifications/read-all", s.authed(s.apiReadAllNotifications))
+		r.Post("/notifications/{id}/read", s.authed(s.apiReadNotification))
 	})
 	r.Get("/uploads/{id}/{name}", s.serveUpload)
 
