@@ -9,6 +9,8 @@ import { HomeView, GroupView } from './views/home.js'
 import { RunView, TransactionView } from './views/run.js'
 import { HistoryView } from './views/history.js'
 import { QueueView } from './views/queue.js'
+import { NotificationsView, NotificationBell } from './views/notifications.js'
+import { startUnreadPolling } from './lib/notifications.js'
 import { SettingsView } from './views/settings.js'
 import { LoginView } from './views/login.js'
 
@@ -105,6 +107,7 @@ function Sidebar({ routes, path, onNavigate }) {
       ${link('/', 'grid', 'Dashboard')}
       ${link('/history', 'history', 'History', '/history')}
       ${link('/queue', 'inbox', 'Queue', '/queue')}
+      ${link('/notifications', 'bell', 'Notifications', '/notifications')}
       ${role && role !== 'member' && link('/settings/keys', 'key', 'API keys', '/settings/keys')}
       ${role === 'admin' && link('/settings/users', 'users', 'Users and teams', '/settings/users')}
     </div>
@@ -137,6 +140,7 @@ function route(path, search) {
   if ((m = /^\/transactions\/([^/]+)$/.exec(path))) return html`<${TransactionView} key=${path} id=${decodeURIComponent(m[1])} />`
   if (path === '/history') return html`<${HistoryView} params=${params} />`
   if (path === '/queue') return html`<${QueueView} />`
+  if (path === '/notifications') return html`<${NotificationsView} />`
   if ((m = /^\/settings(?:\/(\w+))?$/.exec(path))) return html`<${SettingsView} tab=${m[1] || 'account'} />`
   return html`<div class="page"><h1 class="page-title">Not found</h1><p class="muted">There is nothing at ${path}.</p><a class="btn btn-secondary" href="/">Go to the dashboard</a></div>`
 }
@@ -149,6 +153,7 @@ function App() {
   const path = url.pathname
 
   useEffect(() => { setDrawer(false) }, [loc])
+  useEffect(() => { if (s.me) startUnreadPolling() }, [!!s.me])
 
   if (s.me === undefined) return html`<div class="boot"><${Spinner} /></div>`
   if (s.me === null || path === '/login') {
@@ -166,6 +171,7 @@ function App() {
       <div class="topbar-spacer"></div>
       <${HostStatus} routes=${s.routes} socketStatus=${s.socketStatus} />
       <${EnvSwitch} env=${s.env} envs=${envs} />
+      <${NotificationBell} unread=${s.unread} active=${path === '/notifications'} />
       <${UserMenu} me=${s.me} />
     </header>
     <div class="layout">

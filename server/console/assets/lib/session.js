@@ -1,6 +1,7 @@
 // Session state shared by the views: the socket, the user and the routes.
 import { api, store, navigate, toast } from './util.js'
 import { ConsoleSocket } from './socket.js'
+import { refreshUnread } from './notifications.js'
 
 let authCheck
 export const socket = new ConsoleSocket({
@@ -24,7 +25,7 @@ export const socket = new ConsoleSocket({
   },
 })
 window.__intervalSocket = socket
-socket.on('NOTIFY', d => toast(d.message, { title: d.title }))
+socket.on('NOTIFY', d => { toast(d.message, { title: d.title }); refreshUnread() })
 // Host status changes: refresh the routes (and with them the hosts).
 for (const m of ['HOST_CLOSED_UNEXPECTEDLY', 'HOST_RECONNECTED']) socket.on(m, () => loadRoutes())
 
