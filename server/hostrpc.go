@@ -544,6 +544,7 @@ func (s *Server) notify(ctx context.Context, k store.APIKey, in protocol.NotifyI
 		}
 	}
 	undelivered := 0
+	var mailTo []string // EMAIL deliveries, when mail is configured
 	for i := range deliveries {
 		d := &deliveries[i]
 		if d.Method == store.DeliverySlack {
@@ -551,10 +552,15 @@ func (s *Server) notify(ctx context.Context, k store.APIKey, in protocol.NotifyI
 			undelivered++
 			continue
 		}
+		if s.mail != nil {
+			mailTo = append(mailTo, d.To)
+		}
 		u, err := s.store.UserByEmail(ctx, d.To)
 		if errors.Is(err, store.ErrNotFound) {
-			d.Note = noteNoMail
-			undelivered++
+			if s.mail == nil {
+				d.Note = noteNoMail
+				undelivered++
+			}
 			continue
 		} else if err != nil {
 			return fmt.Errorf("notify: %w", err)
@@ -592,6 +598,12 @@ func (s *Server) notify(ctx context.Context, k store.APIKey, in protocol.NotifyI
 	if undelivered > 0 {
 		s.log.Info("notification not delivered by mail or Slack (no mail/Slack delivery configured); kept in the console",
 			"notification", n.ID, "env", k.Env, "undelivered", undelivered, "recipients", len(recipients))
+	}
+	if s.mail != nil {
+		if len(deliveries) == 0 {
+			mailTo = s.recipientEmails(ctx, recipients)
+		}
+		s.mailNotification(n, mailTo)
 	}
 
 	if in.TransactionID == "" {
@@ -663,4 +675,48 @@ func (s *Server) markComplete(h *host, in protocol.MarkTransactionCompleteInputs
 	}
 	hb.complete(t, store.StatusCompleted, status, in.Result)
 	return true
+}
+
+// recipientEmails returns the email addresses of the users ids.
+func (s *Server) recipientEmails(ctx context.Context, ids []string) []string {
+	var out []string
+	for _, id := range ids {
+		if u, err := s.store.UserByID(ctx, id); err == nil && u.Email != "" {
+			out = append(out, u.Email)
+		}
+	}
+	return out
+}
+
+// mailNotification emails n to the addresses to in the background (bounded
+// by the mailer's timeout, ended by the server's shutdown); a failure is
+// logged, the notification stays in the console either way.
+func (s *Server) mailNotification(n store.Notification, to []string) {
+	if len(to) == 0 {
+		return
+	}
+	subject := n.Title
+	if subject == "" {
+		subject, _, _ = strings.Cut(n.Message, "\n")
+		if len(subject) > 80 {
+			subject = strings.ToValidUTF8(subject[:80], "") + "…"
+		}
+	}
+	body := n.Message
+	if n.TransactionID != "" && s.public != nil {
+		body += "\n\nTransaction: " + s.public.JoinPath("transactions", n.TransactionID).String()
+	}
+	if s.public != nil {
+		body += "\n\n-- \nSent by the Interval server at " + s.public.String()
+	}
+	spawned := s.hub.sl.spawn(func(ctx context.Context) {
+		if err := s.mail.send(ctx, to, subject, body); err != nil {
+			s.log.Warn("notification email not sent", "notification", n.ID, "err", err)
+			return
+		}
+		s.log.Info("notification emailed", "notification", n.ID, "recipients", len(to))
+	})
+	if !spawned {
+		s.log.Warn("notification email not sent: the server is shutting down", "notification", n.ID)
+	}
 }

@@ -180,3 +180,56 @@ func TestMailErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestNotificationsByEmail: with SMTPURL set, EMAIL deliveries are mailed
+// to their addresses (users or not) and stored without the "not delivered"
+// note; a notification without instructions is mailed to its console
+// recipients; Slack deliveries still carry their note.
+func TestNotificationsByEmail(t *testing.T) {
+	k := startSMTP(t, "", "")
+	e := newEnv(t, Options{SMTPURL: "smtp://" + k.addr, SMTPFrom: "Interval <interval@example.com>"})
+	admin := e.admin()
+	member := e.newUser(admin, "member@example.com", "member")
+	live := admin.key("production")
+
+	notifyOK(t, e, live, map[string]any{"message": "Refund done\nfor bob", "deliveryInstructions": []any{
+		map[string]any{"to": "member@example.com", "method": "EMAIL"},
+		map[string]any{"to": "outside@example.org"},
+		map[string]any{"to": "#ops", "method": "SLACK"},
+	}})
+	notifyOK(t, e, live, map[string]any{"message": "to admins", "title": "Deploy"})
+
+	var got []sunkMail
+	deadline := time.Now().Add(wait)
+	for len(got) < 2 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		got = k.mails()
+	}
+	if len(got) != 2 {
+		t.Fatalf("%d mails sent, want 2", len(got))
+	}
+	byTo := map[string]sunkMail{}
+	for _, m := range got {
+		byTo[strings.Join(m.to, ",")] = m
+	}
+	first, ok := byTo["member@example.com,outside@example.org"]
+	if !ok {
+		t.Fatalf("recipients %v", byTo)
+	}
+	msg, err := mail.ReadMessage(strings.NewReader(string(first.data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, _ := io.ReadAll(quotedprintable.NewReader(msg.Body))
+	if msg.Header.Get("Subject") != "Refund done" || !strings.Contains(string(text), "Refund done\r\nfor bob") ||
+		!strings.Contains(string(text), "Sent by the Interval server at "+e.hs.URL) {
+		t.Fatalf("subject %q, body %q", msg.Header.Get("Subject"), text)
+	}
+	if _, ok := byTo[admin.email]; !ok {
+		t.Fatalf("the admins' notification was not mailed to %s: %v", admin.email, byTo)
+	}
+	ds := member.inbox().Notifications[0].Deliveries
+	if len(ds) != 3 || ds[0].Note != "" || ds[1].Note != "" || ds[2].Note != noteNoSlack {
+		t.Fatalf("deliveries %+v", ds)
+	}
+}

@@ -98,6 +98,15 @@ type Options struct {
 	// others are (default 30 s).
 	HTTPHostCheckInterval time.Duration
 	HTTPHostRetryInterval time.Duration
+	// SMTPURL, when set, delivers notifications by email:
+	// smtp://user:password@host:587 (STARTTLS when the server offers it)
+	// or smtps://user:password@host:465. EMAIL delivery instructions are
+	// mailed to their addresses (console users or not), and notifications
+	// without instructions to their console recipients. SMTPFrom is the
+	// sender ("Interval <interval@example.com>"), required with SMTPURL.
+	// The password never appears in logs or errors.
+	SMTPURL  string
+	SMTPFrom string
 	// AdminOnly opens the store for administration (EnsureAdmin,
 	// CreateAPIKey, CreateUser, LoginLink) beside a server that may be
 	// running on the same DataDir: transactions are not recovered, no
@@ -117,7 +126,8 @@ type Server struct {
 	hub     *hub
 	upDir   string
 	firstRn string
-	release func() // gives up the claim on the store (store.Claimer)
+	mail    *mailer // nil without Options.SMTPURL
+	release func()  // gives up the claim on the store (store.Claimer)
 
 	mu       sync.Mutex
 	closing  bool
@@ -167,6 +177,13 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 			return nil, fmt.Errorf("%w: PublicURL %q must be an absolute http(s) URL", ErrBadOptions, opts.PublicURL)
 		}
 		s.public = u
+	}
+	if opts.SMTPURL != "" {
+		m, err := newMailer(opts.SMTPURL, opts.SMTPFrom)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrBadOptions, err)
+		}
+		s.mail = m
 	}
 	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("server: data dir: %w", err)

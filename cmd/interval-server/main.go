@@ -2,7 +2,7 @@
 // hosts (this project's Go SDK or the official Node SDK) connect to
 // ws://ADDR/websocket with an API key, operators use the web console.
 //
-//	interval-server [--addr 127.0.0.1:8080] [--data-dir DIR] [--public-url URL] [--database-url URL]
+//	interval-server [--addr 127.0.0.1:8080] [--data-dir DIR] [--public-url URL] [--database-url URL] [--smtp-url URL --smtp-from ADDR]
 //	interval-server key create --data-dir DIR --env development|production [--email E]
 //	interval-server user create --data-dir DIR --email E --role admin|developer|member [--password P] [--teams a,b]
 //	interval-server user link --data-dir DIR [--email E]   (a fresh one-time login link; default: the admin)
@@ -12,8 +12,11 @@
 // SQLite file (sqlite:PATH); the subcommands take the same flags. Uploads
 // stay in --data-dir.
 //
+// With --smtp-url, notifications are also delivered by email.
+//
 // Every flag has an environment variable: INTERVAL_ADDR, INTERVAL_DATA_DIR,
-// INTERVAL_PUBLIC_URL, INTERVAL_DATABASE_URL. The subcommands print the new
+// INTERVAL_PUBLIC_URL, INTERVAL_DATABASE_URL, INTERVAL_SMTP_URL,
+// INTERVAL_SMTP_FROM. The subcommands print the new
 // key or login link as their last line, for scripts.
 package main
 
@@ -90,6 +93,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var c common
 	c.register(fs)
 	addr := fs.String("addr", env("INTERVAL_ADDR", "127.0.0.1:8080"), "listen address (env INTERVAL_ADDR)")
+	smtpURL := fs.String("smtp-url", env("INTERVAL_SMTP_URL", ""), "mail notifications through this SMTP server: smtp://user:password@host:587 or smtps://…:465 (env INTERVAL_SMTP_URL)")
+	smtpFrom := fs.String("smtp-from", env("INTERVAL_SMTP_FROM", ""), `sender of notification emails, "Interval <interval@example.com>" (env INTERVAL_SMTP_FROM)`)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -106,7 +111,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		public = "http://" + net.JoinHostPort(host, port)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	s, err := server.New(ctx, server.Options{DataDir: c.dataDir, DatabaseURL: c.databaseURL, PublicURL: public, Logger: log})
+	s, err := server.New(ctx, server.Options{DataDir: c.dataDir, DatabaseURL: c.databaseURL, PublicURL: public, Logger: log,
+		SMTPURL: *smtpURL, SMTPFrom: *smtpFrom})
 	if err != nil {
 		l.Close()
 		return err

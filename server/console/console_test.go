@@ -62,7 +62,7 @@ func TestHandler(t *testing.T) {
 
 func TestIsAppPath(t *testing.T) {
 	for p, want := range map[string]bool{
-		"/": true, "/actions/a/b": true, "/pages/x": true, "/transactions/1": true, "/history": true, "/queue": true,
+		"/": true, "/actions/a/b": true, "/pages/x": true, "/transactions/1": true, "/history": true, "/queue": true, "/notifications": true,
 		"/settings": true, "/settings/keys": true, "/login": true, "/login/link": false, "/api/auth/me": false,
 		"/assets/app.js": false, "/queue2": false, "/websocket": false,
 	} {
