@@ -40,7 +40,7 @@ type PostFunc func(ctx context.Context, data string, acked func(error)) error
 
 // HandlerFunc answers an incoming CALL. It runs in the goroutine that called
 // Receive and must not block; the returned value (nil for void) is sent as
-// the RESPONSE from another goroutine. Returning ErrNoResponse, or any error,
+// the RESPONSE (see Receive). Returning ErrNoResponse, or any error,
 // sends nothing; errors other than ErrNoResponse are logged.
 type HandlerFunc func(method string, data json.RawMessage) (any, error)
 
