@@ -380,6 +380,8 @@ func (hb *hub) startViaHTTP(t *txn, hh *httpHost) {
 		return
 	}
 	t.viaHTTP = r
+	t.rec.ViaHTTPHost = true
+	hb.save(t)
 	ls := protocol.LoadingState{Label: "Starting the serverless host…"}
 	t.loading = &ls
 	if t.browser != nil {

@@ -644,3 +644,34 @@ func TestServerlessGoHostErrors(t *testing.T) {
 		t.Fatalf("empty id: %v", err)
 	}
 }
+
+// TestServerlessRunFailsOnRestart: a serverless host's request connection
+// never comes back, so a run it was serving when the server restarted fails
+// at once (not after HostDropGrace) with a clear message, and history keeps it.
+func TestServerlessRunFailsOnRestart(t *testing.T) {
+	e := newEnv(t, Options{})
+	admin := e.admin()
+	r := router.New()
+	r.Action("greet", func(ctx context.Context, tx *interval.Tx) (any, error) {
+		return tx.IO.Input.Text("Your name").Run(ctx)
+	})
+	rh, _ := goServerless(t, e, admin.key("production"), r)
+	admin.registerHTTPHost(rh.hs.URL)
+	rh.next("httpHostId")
+
+	txID := admin.createTx("greet", "production")
+	b := admin.browser()
+	b.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: txID})
+	b.next(protocol.MethodRender) // the serverless host waits on the operator
+
+	e.hs.Close()
+	if err := e.s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	e.s = nil
+	e.start()
+	d := admin.tx(txID)
+	if d.Status != "COMPLETED" || d.ResultStatus != "FAILURE" || d.Result == nil || !strings.Contains(*d.Result, "ServerRestarted") {
+		t.Fatalf("after restart: status %q, result %q %v", d.Status, d.ResultStatus, d.Result)
+	}
+}

@@ -166,6 +166,19 @@ func (hb *hub) recover(ctx context.Context) error {
 		if err == nil && len(logs) > 0 {
 			t.nextLog = logs[len(logs)-1].Index + 1
 		}
+		if rec.ViaHTTPHost {
+			// A serverless host's request connection never comes back:
+			// fail the run now rather than wait HostDropGrace for it.
+			done := now
+			t.rec.Status, t.rec.ResultStatus = store.StatusCompleted, protocol.StatusFailure
+			t.rec.Result = failureResult("ServerRestarted", "The server restarted while a serverless host ran this action; run it again.")
+			t.rec.UpdatedAt, t.rec.CompletedAt = now, &done
+			if err := hb.s.store.UpdateTransaction(ctx, t.rec); err != nil {
+				return fmt.Errorf("server: recovering transaction %s: %w", rec.ID, err)
+			}
+			hb.s.log.Warn("failed a serverless run interrupted by the restart", "transaction", rec.ID)
+			continue
+		}
 		if rec.Status != store.StatusPending {
 			t.rec.Status = store.StatusHostDropped
 			t.rec.UpdatedAt = now

@@ -431,18 +431,18 @@ func (s *Postgres) ConsumeLoginToken(ctx context.Context, hash string, now time.
 // CreateTransaction inserts t; ErrConflict when its id is taken.
 func (s *Postgres) CreateTransaction(ctx context.Context, t Transaction) error {
 	_, err := s.pool.Exec(ctx, `INSERT INTO transactions (id, slug, action_name, env, user_id, user_email, user_name, developer_id,
-		status, result_status, params, params_meta, result, host_instance_id, created_at, updated_at, completed_at)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)`,
+		status, result_status, params, params_meta, result, host_instance_id, created_at, updated_at, completed_at, via_http_host)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18)`,
 		t.ID, t.Slug, t.ActionName, t.Env, t.UserID, t.UserEmail, t.UserName, t.DeveloperID,
 		t.Status, t.ResultStatus, bytesOr(t.Params, "{}"), bytesOr(t.ParamsMeta, ""), []byte(t.Result), t.HostInstanceID,
-		ms(t.CreatedAt), ms(t.UpdatedAt), nullMS(t.CompletedAt))
+		ms(t.CreatedAt), ms(t.UpdatedAt), nullMS(t.CompletedAt), t.ViaHTTPHost)
 	return pgWrap("create transaction", err)
 }
 
 // UpdateTransaction writes t's mutable fields.
 func (s *Postgres) UpdateTransaction(ctx context.Context, t Transaction) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE transactions SET status=$1, result_status=$2, result=$3, host_instance_id=$4, updated_at=$5, completed_at=$6 WHERE id=$7`,
-		t.Status, t.ResultStatus, []byte(t.Result), t.HostInstanceID, ms(t.UpdatedAt), nullMS(t.CompletedAt), t.ID)
+	tag, err := s.pool.Exec(ctx, `UPDATE transactions SET status=$1, result_status=$2, result=$3, host_instance_id=$4, via_http_host=$5, updated_at=$6, completed_at=$7 WHERE id=$8`,
+		t.Status, t.ResultStatus, []byte(t.Result), t.HostInstanceID, t.ViaHTTPHost, ms(t.UpdatedAt), nullMS(t.CompletedAt), t.ID)
 	return pgAffected("update transaction", tag, err)
 }
 
@@ -452,7 +452,7 @@ func pgScanTx(sc pgx.Row) (Transaction, error) {
 	var created, updated int64
 	var completed *int64
 	if err := sc.Scan(&t.ID, &t.Slug, &t.ActionName, &t.Env, &t.UserID, &t.UserEmail, &t.UserName, &t.DeveloperID,
-		&t.Status, &t.ResultStatus, &params, &meta, &result, &t.HostInstanceID, &created, &updated, &completed); err != nil {
+		&t.Status, &t.ResultStatus, &params, &meta, &result, &t.HostInstanceID, &created, &updated, &completed, &t.ViaHTTPHost); err != nil {
 		return Transaction{}, err
 	}
 	t.Params = json.RawMessage(params)

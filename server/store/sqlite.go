@@ -479,23 +479,23 @@ func rawOr(v json.RawMessage, def string) string {
 // CreateTransaction inserts t.
 func (s *SQLite) CreateTransaction(ctx context.Context, t Transaction) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO transactions (id, slug, action_name, env, user_id, user_email, user_name, developer_id,
-		status, result_status, params, params_meta, result, host_instance_id, created_at, updated_at, completed_at)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		status, result_status, params, params_meta, result, host_instance_id, created_at, updated_at, completed_at, via_http_host)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		t.ID, t.Slug, t.ActionName, t.Env, t.UserID, t.UserEmail, t.UserName, t.DeveloperID,
 		t.Status, t.ResultStatus, rawOr(t.Params, "{}"), rawOr(t.ParamsMeta, ""), t.Result, t.HostInstanceID,
-		ms(t.CreatedAt), ms(t.UpdatedAt), nullMS(t.CompletedAt))
+		ms(t.CreatedAt), ms(t.UpdatedAt), nullMS(t.CompletedAt), t.ViaHTTPHost)
 	return wrap("create transaction", err)
 }
 
 // UpdateTransaction writes t's mutable fields.
 func (s *SQLite) UpdateTransaction(ctx context.Context, t Transaction) error {
-	r, err := s.db.ExecContext(ctx, `UPDATE transactions SET status=?, result_status=?, result=?, host_instance_id=?, updated_at=?, completed_at=? WHERE id=?`,
-		t.Status, t.ResultStatus, t.Result, t.HostInstanceID, ms(t.UpdatedAt), nullMS(t.CompletedAt), t.ID)
+	r, err := s.db.ExecContext(ctx, `UPDATE transactions SET status=?, result_status=?, result=?, host_instance_id=?, via_http_host=?, updated_at=?, completed_at=? WHERE id=?`,
+		t.Status, t.ResultStatus, t.Result, t.HostInstanceID, t.ViaHTTPHost, ms(t.UpdatedAt), nullMS(t.CompletedAt), t.ID)
 	return affected("update transaction", r, err)
 }
 
 const txCols = `id, slug, action_name, env, user_id, user_email, user_name, developer_id, status, result_status,
-	params, params_meta, result, host_instance_id, created_at, updated_at, completed_at`
+	params, params_meta, result, host_instance_id, created_at, updated_at, completed_at, via_http_host`
 
 func scanTx(sc interface{ Scan(...any) error }) (Transaction, error) {
 	var t Transaction
@@ -503,7 +503,7 @@ func scanTx(sc interface{ Scan(...any) error }) (Transaction, error) {
 	var created, updated int64
 	var completed sql.NullInt64
 	if err := sc.Scan(&t.ID, &t.Slug, &t.ActionName, &t.Env, &t.UserID, &t.UserEmail, &t.UserName, &t.DeveloperID,
-		&t.Status, &t.ResultStatus, &params, &meta, &t.Result, &t.HostInstanceID, &created, &updated, &completed); err != nil {
+		&t.Status, &t.ResultStatus, &params, &meta, &t.Result, &t.HostInstanceID, &created, &updated, &completed, &t.ViaHTTPHost); err != nil {
 		return Transaction{}, err
 	}
 	t.Params = json.RawMessage(params)

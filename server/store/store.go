@@ -91,9 +91,12 @@ type Transaction struct {
 	ParamsMeta     json.RawMessage
 	Result         string
 	HostInstanceID string
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
-	CompletedAt    *time.Time
+	// ViaHTTPHost is set when a serverless host runs the transaction over
+	// a request's connection, which never reconnects.
+	ViaHTTPHost bool
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	CompletedAt *time.Time
 }
 
 // Log is one log line of a transaction.
@@ -204,7 +207,7 @@ type Store interface {
 
 	CreateTransaction(ctx context.Context, t Transaction) error
 	// UpdateTransaction writes the mutable fields: status, result status,
-	// result, host instance id, updated and completed times.
+	// result, host instance id, ViaHTTPHost, updated and completed times.
 	UpdateTransaction(ctx context.Context, t Transaction) error
 	Transaction(ctx context.Context, id string) (Transaction, error)
 	ListTransactions(ctx context.Context, f TransactionFilter) ([]Transaction, error)

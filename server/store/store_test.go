@@ -379,12 +379,14 @@ func TestTransactionFields(t *testing.T) {
 		upd := bare
 		upd.Slug, upd.UserEmail = "changed", "changed@example.com"
 		upd.Status, upd.ResultStatus, upd.Result, upd.HostInstanceID, upd.UpdatedAt, upd.CompletedAt = StatusCompleted, "FAILURE", "oops", "h2", ts(4), &done
+		upd.ViaHTTPHost = true
 		must(t, s.UpdateTransaction(ctx, upd))
 		got, err = s.Transaction(ctx, "t2")
 		must(t, err)
 		want := bare
 		want.Params = json.RawMessage("{}")
 		want.Status, want.ResultStatus, want.Result, want.HostInstanceID, want.UpdatedAt, want.CompletedAt = StatusCompleted, "FAILURE", "oops", "h2", ts(4), &done
+		want.ViaHTTPHost = true
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("after update\n got %+v\nwant %+v", got, want)
 		}

@@ -1,0 +1,3 @@
+-- Transactions run by a serverless host over a request's connection: such a
+-- connection never comes back, so a server restart fails them at once.
+ALTER TABLE transactions ADD COLUMN via_http_host boolean NOT NULL DEFAULT false;
