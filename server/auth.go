@@ -202,6 +202,20 @@ func (s *Server) CreateAPIKey(ctx context.Context, ownerEmail, env string) (key 
 	return key, err
 }
 
+// CheckAPIKey reports whether key is an API key of this server that is not
+// revoked: nil, or an error wrapping ErrNotFound. Programs that keep a key
+// between runs (the examples) use it to reuse the key instead of creating
+// one each time.
+func (s *Server) CheckAPIKey(ctx context.Context, key string) error {
+	if _, _, err := s.keyAuth(ctx, key); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("server: api key: %w", ErrNotFound)
+		}
+		return fmt.Errorf("server: api key: %w", err)
+	}
+	return nil
+}
+
 func (s *Server) createKey(ctx context.Context, userID, env, label string) (id, key string, err error) {
 	var prefix string
 	switch env {

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/interval-go/sdk/server"
@@ -69,7 +70,7 @@ func Start(ctx context.Context, name, addr string, log *slog.Logger) (*Server, e
 		ln.Close()
 		return nil, fmt.Errorf("embedded: admin: %w", err)
 	}
-	key, err := srv.CreateAPIKey(ctx, email, "development")
+	key, err := devKey(ctx, srv, email, filepath.Join(dataDir, name+".key"))
 	if err != nil {
 		srv.Close()
 		ln.Close()
@@ -81,6 +82,25 @@ func Start(ctx context.Context, name, addr string, log *slog.Logger) (*Server, e
 	go func() { s.done <- s.http.Serve(ln) }()
 	log.Info("embedded Interval server started", "dataDir", dataDir)
 	return s, nil
+}
+
+// devKey returns the development key kept in path by an earlier run when
+// the server still accepts it, else a new key of owner, kept there (0600)
+// for the next run: restarting an example does not pile up keys.
+func devKey(ctx context.Context, srv *server.Server, owner, path string) (string, error) {
+	if b, err := os.ReadFile(path); err == nil {
+		if key := strings.TrimSpace(string(b)); srv.CheckAPIKey(ctx, key) == nil {
+			return key, nil
+		}
+	}
+	key, err := srv.CreateAPIKey(ctx, owner, "development")
+	if err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(path, []byte(key+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("keeping the key for the next run: %w", err)
+	}
+	return key, nil
 }
 
 // Shutdown stops the server gracefully within ctx.
