@@ -28,8 +28,21 @@ func (s *Server) serveBrowser(ws *websocket.Conn, r *http.Request, u store.User)
 		return
 	}
 	defer s.unregister(b.e)
+	s.hub.addBrowser(b)
 	b.e.run()
 	s.hub.removeBrowser(b)
+}
+
+// addBrowser makes b reachable for its user's notifications.
+func (hb *hub) addBrowser(b *browser) {
+	hb.mu.Lock()
+	defer hb.mu.Unlock()
+	m := hb.browsers[b.user.ID]
+	if m == nil {
+		m = map[*browser]struct{}{}
+		hb.browsers[b.user.ID] = m
+	}
+	m[b] = struct{}{}
 }
 
 func (s *Server) browserCall(b *browser, method string, data json.RawMessage) (any, error) {
@@ -229,6 +242,12 @@ func (hb *hub) detach(t *txn, leaving bool) {
 func (hb *hub) removeBrowser(b *browser) {
 	hb.mu.Lock()
 	defer hb.mu.Unlock()
+	if m := hb.browsers[b.user.ID]; m != nil {
+		delete(m, b)
+		if len(m) == 0 {
+			delete(hb.browsers, b.user.ID)
+		}
+	}
 	for _, t := range b.txs {
 		if t.browser == b {
 			hb.detach(t, false)

@@ -606,19 +606,26 @@ func (s *Server) notify(ctx context.Context, k store.APIKey, in protocol.NotifyI
 		s.mailNotification(n, mailTo)
 	}
 
-	if in.TransactionID == "" {
-		return nil
+	// Show it at once: in every open console of its recipients, and in
+	// the one watching its transaction (once per socket).
+	d := in.DeliveryInstructions
+	if d == nil {
+		d = []protocol.DeliveryInstruction{}
 	}
+	push := protocol.ClientNotifyInputs{TransactionID: in.TransactionID, Deliveries: d,
+		Message: in.Message, Title: in.Title, IdempotencyKey: in.IdempotencyKey}
 	hb := s.hub
 	hb.mu.Lock()
 	defer hb.mu.Unlock()
-	if t, ok := hb.txs[in.TransactionID]; ok && t.browser != nil {
-		d := in.DeliveryInstructions
-		if d == nil {
-			d = []protocol.DeliveryInstruction{}
+	told := map[*browser]bool{}
+	for _, id := range recipients {
+		for b := range hb.browsers[id] {
+			told[b] = true
+			b.e.call(protocol.MethodClientNotify, push, nil)
 		}
-		t.browser.e.call(protocol.MethodClientNotify, protocol.ClientNotifyInputs{TransactionID: t.rec.ID, Deliveries: d,
-			Message: in.Message, Title: in.Title, IdempotencyKey: in.IdempotencyKey}, nil)
+	}
+	if t, ok := hb.txs[in.TransactionID]; ok && in.TransactionID != "" && t.browser != nil && !told[t.browser] {
+		t.browser.e.call(protocol.MethodClientNotify, push, nil)
 	}
 	return nil
 }

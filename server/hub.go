@@ -127,6 +127,9 @@ type hub struct {
 	txs   map[string]*txn
 	pages map[string]*pageSess
 	rr    uint64
+	// browsers are the open console sockets by user id, for pushing
+	// notifications.
+	browsers map[string]map[*browser]struct{}
 	// passwordAt is when each user last proved their password (login),
 	// for CONFIRM_IDENTITY.
 	passwordAt map[string]time.Time
@@ -140,6 +143,7 @@ type hub struct {
 func newHub(s *Server) *hub {
 	return &hub{s: s, hosts: map[string]*host{}, gone: map[string]*host{},
 		txs: map[string]*txn{}, pages: map[string]*pageSess{}, passwordAt: map[string]time.Time{},
+		browsers: map[string]map[*browser]struct{}{},
 		httpHosts: map[string]*httpHost{}, requests: map[string]*httpRequest{}, sl: newServerless()}
 }
 
