@@ -143,7 +143,7 @@ type hub struct {
 func newHub(s *Server) *hub {
 	return &hub{s: s, hosts: map[string]*host{}, gone: map[string]*host{},
 		txs: map[string]*txn{}, pages: map[string]*pageSess{}, passwordAt: map[string]time.Time{},
-		browsers: map[string]map[*browser]struct{}{},
+		browsers:  map[string]map[*browser]struct{}{},
 		httpHosts: map[string]*httpHost{}, requests: map[string]*httpRequest{}, sl: newServerless()}
 }
 
