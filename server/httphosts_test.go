@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +19,7 @@ import (
 	"github.com/interval-go/sdk/internal/protocol"
 	"github.com/interval-go/sdk/interval"
 	"github.com/interval-go/sdk/router"
+	"github.com/interval-go/sdk/server/store"
 )
 
 // answer is one answer a test serverless host gave: the id kind of the
@@ -646,8 +649,13 @@ func TestServerlessGoHostErrors(t *testing.T) {
 }
 
 // TestServerlessRunFailsOnRestart: a serverless host's request connection
-// never comes back, so a run it was serving when the server restarted fails
-// at once (not after HostDropGrace) with a clear message, and history keeps it.
+// never comes back, so a run it was serving when the server crashed fails
+// at once on the next start (not after HostDropGrace) with a clear message,
+// and history keeps it. (A graceful Close already fails it when the
+// request's socket closes; the crash is simulated by starting a second
+// server on a copy of the data dir taken while the first one runs, which is
+// what a kill -9 leaves: every write is committed before it is
+// acknowledged.)
 func TestServerlessRunFailsOnRestart(t *testing.T) {
 	e := newEnv(t, Options{})
 	admin := e.admin()
@@ -664,14 +672,28 @@ func TestServerlessRunFailsOnRestart(t *testing.T) {
 	b.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: txID})
 	b.next(protocol.MethodRender) // the serverless host waits on the operator
 
-	e.hs.Close()
-	if err := e.s.Close(); err != nil {
+	crashed := t.TempDir()
+	for _, name := range []string{store.FileName, store.FileName + "-wal", store.FileName + "-shm"} {
+		data, err := os.ReadFile(filepath.Join(e.dir, name))
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		if err == nil {
+			if err := os.WriteFile(filepath.Join(crashed, name), data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	s2, err := New(context.Background(), Options{DataDir: crashed, Logger: testLogger(t)})
+	if err != nil {
 		t.Fatal(err)
 	}
-	e.s = nil
-	e.start()
-	d := admin.tx(txID)
-	if d.Status != "COMPLETED" || d.ResultStatus != "FAILURE" || d.Result == nil || !strings.Contains(*d.Result, "ServerRestarted") {
-		t.Fatalf("after restart: status %q, result %q %v", d.Status, d.ResultStatus, d.Result)
+	defer s2.Close()
+	rec, err := s2.store.Transaction(context.Background(), txID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Status != store.StatusCompleted || rec.ResultStatus != protocol.StatusFailure || !strings.Contains(rec.Result, "ServerRestarted") {
+		t.Fatalf("after the crash: status %q, result %q %q", rec.Status, rec.ResultStatus, rec.Result)
 	}
 }
