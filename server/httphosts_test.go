@@ -356,7 +356,9 @@ func TestServerlessBadHosts(t *testing.T) {
 
 	// Nothing listens there.
 	dead := httptest.NewServer(http.NotFoundHandler())
-	deadURL := dead.URL
+	// A path of its own: a later test server may get the freed port, and
+	// its URL must not collide with this registration.
+	deadURL := dead.URL + "/nothing-listens"
 	dead.Close()
 	hh := admin.registerHTTPHost(deadURL)
 	if hh.Status != httpHostUnreachable || !strings.Contains(hh.LastError, "unreachable") {
