@@ -38,6 +38,14 @@ func (s *Postgres) Claim(ctx context.Context) (func(), error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: claim: %w", redactErr(err, s.secrets))
 	}
+	// The lock lasts as long as this session: make PostgreSQL notice within
+	// about half a minute that a crashed server's connection is dead (TCP
+	// keepalives of this backend; ignored on unix sockets), so the next
+	// server can start.
+	if _, err := conn.Exec(ctx, `SET tcp_keepalives_idle = 15; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3`); err != nil {
+		conn.Close(context.Background())
+		return nil, fmt.Errorf("store: claim: %w", redactErr(err, s.secrets))
+	}
 	var ok bool
 	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, pgServerLock).Scan(&ok); err != nil {
 		conn.Close(context.Background())
@@ -45,7 +53,8 @@ func (s *Postgres) Claim(ctx context.Context) (func(), error) {
 	}
 	if !ok {
 		conn.Close(context.Background())
-		return nil, fmt.Errorf("%w: another interval-server serves from this PostgreSQL database (one server per database for now)", ErrInUse)
+		return nil, fmt.Errorf("%w: another interval-server serves from this PostgreSQL database (one server per database for now; "+
+			"the claim of a server that crashed lapses once PostgreSQL notices its connection is gone, within about 30 s)", ErrInUse)
 	}
 	return func() { conn.Close(context.Background()) }, nil
 }
