@@ -98,8 +98,9 @@ type httpRequest struct {
 	sockEnded chan struct{} // closed when sock closed
 }
 
-// serverless runs the server's requests to HTTP hosts: each in a goroutine
-// that ends when the server does.
+// serverless runs the server's outbound work, each piece in a goroutine
+// that ends when the server does: requests to HTTP hosts, and the
+// notification emails (mailNotification).
 type serverless struct {
 	ctx    context.Context
 	cancel context.CancelFunc
