@@ -350,7 +350,7 @@ func (c *Client) initialize(ctx context.Context, peer *rpc.Peer) error {
 	in.Implementation = &protocol.Implementation{Name: SDKName, Version: Version}
 	ctx, cancel := context.WithTimeout(ctx, c.opts.ResponseTimeout)
 	defer cancel()
-	raw, err := c.callPeer(ctx, peer, protocol.MethodInitializeHost, in)
+	raw, err := c.callPeer(ctx, time.Time{}, peer, protocol.MethodInitializeHost, in)
 	if err != nil {
 		return fmt.Errorf("interval: initializing: %w", err)
 	}
@@ -414,13 +414,17 @@ func (c *Client) dropConnection(conn Conn) {
 
 // callPeer sends one call on peer, retrying with new ids when the ACK times
 // out (attempt n waits n×SendTimeout), like the official SDK, but waiting
-// between attempts.
-func (c *Client) callPeer(ctx context.Context, peer *rpc.Peer, method string, in any) (json.RawMessage, error) {
+// between attempts. A non-zero deadline bounds all attempts together.
+func (c *Client) callPeer(ctx context.Context, deadline time.Time, peer *rpc.Peer, method string, in any) (json.RawMessage, error) {
 	var err error
 	for attempt := 1; attempt <= c.opts.MaxResendAttempts; attempt++ {
 		actx := context.WithValue(ctx, attemptKey{}, attempt)
 		var raw json.RawMessage
-		raw, err = peer.CallRaw(actx, method, in)
+		var timeout time.Duration // none: ctx bounds the call
+		if !deadline.IsZero() {
+			timeout = max(time.Until(deadline), 1)
+		}
+		raw, err = peer.CallRawTimeout(actx, timeout, method, in)
 		if err == nil {
 			return raw, nil
 		}
@@ -453,9 +457,10 @@ func (c *Client) call(ctx context.Context, method string, in any, out any) error
 		if peer == nil {
 			continue
 		}
-		rctx, cancel := context.WithTimeout(ctx, c.opts.ResponseTimeout)
-		raw, err := c.callPeer(rctx, peer, method, in)
-		cancel()
+		// The response timeout is a timer in the call, not a child context:
+		// a child of a transaction's context would leave its cancel
+		// registration (a map) behind in that context for its whole life.
+		raw, err := c.callPeer(ctx, time.Now().Add(c.opts.ResponseTimeout), peer, method, in)
 		if errors.Is(err, rpc.ErrClosed) || isNotConnected(err) {
 			continue // the connection dropped: wait for the next one
 		}
@@ -679,7 +684,7 @@ func (c *Client) resendPending(peer *rpc.Peer) {
 		call, loading := t.pending()
 		if call != "" {
 			var ret protocol.SendIOCallReturns
-			raw, err := c.callPeer(ctx, peer, protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: t.id, IOCall: call})
+			raw, err := c.callPeer(ctx, time.Time{}, peer, protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: t.id, IOCall: call})
 			if err == nil && len(raw) > 0 {
 				err = json.Unmarshal(raw, &ret)
 			}
@@ -688,14 +693,14 @@ func (c *Client) resendPending(peer *rpc.Peer) {
 			}
 		}
 		if loading != nil {
-			if _, err := c.callPeer(ctx, peer, protocol.MethodSendLoadingCall, protocol.SendLoadingCallInputs{TransactionID: t.id, LoadingState: *loading}); err != nil {
+			if _, err := c.callPeer(ctx, time.Time{}, peer, protocol.MethodSendLoadingCall, protocol.SendLoadingCallInputs{TransactionID: t.id, LoadingState: *loading}); err != nil {
 				c.log.Warn("re-sending loading state failed", "transaction", t.id, "err", err)
 			}
 		}
 	}
 	for _, p := range pages {
 		if page, ok := p.last(); ok {
-			if _, err := c.callPeer(ctx, peer, protocol.MethodSendPage, protocol.SendPageInputs{PageKey: p.key, Page: page}); err != nil {
+			if _, err := c.callPeer(ctx, time.Time{}, peer, protocol.MethodSendPage, protocol.SendPageInputs{PageKey: p.key, Page: page}); err != nil {
 				c.log.Warn("re-sending page failed", "page", p.key, "err", err)
 			}
 		}

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/interval-go/sdk/internal/protocol"
 )
@@ -54,6 +55,7 @@ type Peer struct {
 
 	mu      sync.Mutex
 	pending map[string]chan result
+	peak    int // the most calls pending at once since pending was made
 	closed  bool
 	wg      sync.WaitGroup
 	ctx     context.Context
@@ -109,6 +111,15 @@ func (p *Peer) Call(ctx context.Context, method string, in any, out any) error {
 
 // CallRaw is Call returning the RESPONSE's raw data (nil for void).
 func (p *Peer) CallRaw(ctx context.Context, method string, in any) (json.RawMessage, error) {
+	return p.CallRawTimeout(ctx, 0, method, in)
+}
+
+// CallRawTimeout is CallRaw bounded by timeout as well as ctx (0: no bound);
+// a call that times out returns an error wrapping
+// context.DeadlineExceeded. Unlike a context.WithTimeout child of ctx it
+// leaves nothing behind in ctx, which matters for long-lived contexts (a
+// transaction's) that make many calls.
+func (p *Peer) CallRawTimeout(ctx context.Context, timeout time.Duration, method string, in any) (json.RawMessage, error) {
 	data, err := marshal(in)
 	if err != nil {
 		return nil, fmt.Errorf("rpc: encoding %s input: %w", method, err)
@@ -121,25 +132,51 @@ func (p *Peer) CallRaw(ctx context.Context, method string, in any) (json.RawMess
 		return nil, ErrClosed
 	}
 	p.pending[id] = ch
+	p.peak = max(p.peak, len(p.pending))
 	p.mu.Unlock()
-	defer func() {
-		p.mu.Lock()
-		delete(p.pending, id)
-		p.mu.Unlock()
-	}()
+	defer p.forget(id)
 	env := protocol.AppendEnvelope(make([]byte, 0, len(data)+64), protocol.Envelope{
 		ID: id, Kind: protocol.KindCall, MethodName: method, Data: data,
 	})
 	if err := p.transmit(ctx, string(env), ch); err != nil {
 		return nil, fmt.Errorf("rpc: sending %s: %w", method, err)
 	}
+	var expired <-chan time.Time
+	if timeout > 0 {
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		expired = t.C
+	}
 	select {
 	case r := <-ch:
 		return r.data, r.err
 	case <-ctx.Done():
 		return nil, fmt.Errorf("rpc: waiting for %s: %w", method, ctx.Err())
+	case <-expired:
+		return nil, fmt.Errorf("rpc: waiting for %s: %w", method, context.DeadlineExceeded)
 	case <-p.ctx.Done():
 		return nil, ErrClosed
+	}
+}
+
+// shrinkAfter is the burst of pending calls after which an emptied pending
+// map is replaced: a Go map keeps its largest size, and a host that once
+// had 10,000 calls in flight should not keep their table for its life.
+const shrinkAfter = 1024
+
+// forget takes a finished call out of pending.
+func (p *Peer) forget(id string) {
+	p.mu.Lock()
+	delete(p.pending, id)
+	p.shrink()
+	p.mu.Unlock()
+}
+
+// shrink replaces an empty pending map that grew large; p.mu is held.
+func (p *Peer) shrink() {
+	if len(p.pending) == 0 && p.peak > shrinkAfter {
+		p.pending = map[string]chan result{}
+		p.peak = 0
 	}
 }
 
@@ -201,6 +238,7 @@ func (p *Peer) Receive(s string) {
 		p.mu.Lock()
 		ch, ok := p.pending[env.ID]
 		delete(p.pending, env.ID)
+		p.shrink()
 		p.mu.Unlock()
 		if !ok {
 			p.log.Debug("rpc: response to unknown call", "id", env.ID, "method", env.MethodName)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -477,5 +478,75 @@ func TestPostPeerCallAndResponse(t *testing.T) {
 	tb.fate = func(string) error { return lost }
 	if err := a.Call(ctx, "LOST", nil, nil); !errors.Is(err, lost) {
 		t.Fatalf("Call with a failed send = %v, want %v", err, lost)
+	}
+}
+
+func TestCallTimeout(t *testing.T) {
+	rec := newRecorder()
+	p := NewPeer(rec.send, noHandler, nil, nil)
+	defer p.Close()
+	// The context never ends; the timeout alone ends the call.
+	_, err := p.CallRawTimeout(context.Background(), time.Millisecond, "WAIT", nil)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("got %v, want a deadline error", err)
+	}
+	if !strings.Contains(err.Error(), "WAIT") {
+		t.Errorf("error %q does not name the method", err)
+	}
+	// Within its timeout a call gets its RESPONSE as usual.
+	errc := make(chan error, 1)
+	go func() {
+		raw, err := p.CallRawTimeout(context.Background(), hang, "ANSWERED", nil)
+		if err == nil && string(raw) != "7" {
+			err = fmt.Errorf("got %s", raw)
+		}
+		errc <- err
+	}()
+	rec.next(t) // WAIT
+	call := rec.next(t)
+	p.Receive(`{"id":"` + call.ID + `","kind":"RESPONSE","methodName":"ANSWERED","data":7}`)
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// After a burst of calls the pending table is made anew: a map keeps its
+// largest size, which a long-running host would otherwise carry for life.
+func TestPendingShrinksAfterBurst(t *testing.T) {
+	rec := &recorder{ch: make(chan string, shrinkAfter+100)}
+	p := NewPeer(rec.send, noHandler, nil, nil)
+	defer p.Close()
+	p.mu.Lock()
+	before := reflect.ValueOf(p.pending).UnsafePointer()
+	p.mu.Unlock()
+	n := shrinkAfter + 50
+	errc := make(chan error, n)
+	for range n {
+		go func() { errc <- p.Call(context.Background(), "M", nil, nil) }()
+	}
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = rec.next(t).ID
+	}
+	p.mu.Lock()
+	if len(p.pending) != n || p.peak != n {
+		t.Errorf("pending %d, peak %d; want %d both", len(p.pending), p.peak, n)
+	}
+	p.mu.Unlock()
+	for _, id := range ids {
+		p.Receive(`{"id":"` + id + `","kind":"RESPONSE","methodName":"M","data":true}`)
+	}
+	for range n {
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.pending) != 0 || p.peak != 0 {
+		t.Fatalf("after the burst: pending %d, peak %d", len(p.pending), p.peak)
+	}
+	if reflect.ValueOf(p.pending).UnsafePointer() == before {
+		t.Fatal("the grown pending map was kept")
 	}
 }
