@@ -71,7 +71,9 @@ type Options struct {
 	// ("http://127.0.0.1:8080"): links, dashboardUrl, action URLs, the
 	// browser socket's Origin check and secure cookies (https) derive
 	// from it. Empty accepts same-origin browsers and builds links from
-	// the request.
+	// the request. A serving server records it in the store; a server
+	// opened with AdminOnly and no PublicURL uses the recorded one, so
+	// its login links point at the server running beside it.
 	PublicURL string
 	// Logger receives the server's logs; nil discards. Secrets (keys,
 	// passwords, tokens) are never logged.
@@ -218,6 +220,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 			return nil, err
 		}
 	}
+	s.notePublicURL(ctx)
 	n, err := s.store.CountUsers(ctx)
 	if err != nil {
 		s.closeStore()
@@ -267,12 +270,40 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // URL is the server's public URL (Options.PublicURL without a trailing
-// slash), or "" when none was given.
+// slash; with AdminOnly and no PublicURL, the one the last serving server
+// recorded), or "" when there is none.
 func (s *Server) URL() string {
 	if s.public == nil {
 		return ""
 	}
 	return s.public.String()
+}
+
+// notePublicURL records a serving server's public URL in the store or,
+// opened for administration without one, adopts the recorded one.
+func (s *Server) notePublicURL(ctx context.Context) {
+	if !s.opts.AdminOnly {
+		if s.public == nil {
+			return
+		}
+		if err := s.store.SetSetting(ctx, store.SettingPublicURL, s.public.String()); err != nil {
+			s.log.Warn("could not record the public URL; administration commands may print links to another address", "err", err)
+		}
+		return
+	}
+	if s.public != nil {
+		return
+	}
+	v, err := s.store.Setting(ctx, store.SettingPublicURL)
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			s.log.Warn("could not read the recorded public URL", "err", err)
+		}
+		return
+	}
+	if u, err := url.Parse(v); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
+		s.public = u
+	}
 }
 
 // FirstRunLoginLink is the one-time login link of the admin created by New

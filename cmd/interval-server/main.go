@@ -17,7 +17,10 @@
 // Every flag has an environment variable: INTERVAL_ADDR, INTERVAL_DATA_DIR,
 // INTERVAL_PUBLIC_URL, INTERVAL_DATABASE_URL, INTERVAL_SMTP_URL,
 // INTERVAL_SMTP_FROM. The subcommands print the new
-// key or login link as their last line, for scripts.
+// key or login link as their last line, for scripts. Their links use
+// --public-url, else the URL the server last served at (a serving server
+// records it in the store), else http://$INTERVAL_ADDR, else
+// http://127.0.0.1:8080.
 package main
 
 import (
@@ -67,7 +70,22 @@ type common struct {
 func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.dataDir, "data-dir", env("INTERVAL_DATA_DIR", "interval-data"), "directory of the SQLite file and uploads (env INTERVAL_DATA_DIR)")
 	fs.StringVar(&c.databaseURL, "database-url", env("INTERVAL_DATABASE_URL", ""), "database URL: postgres://user:password@host/db for PostgreSQL, sqlite:PATH for another SQLite file; default the SQLite file in --data-dir (env INTERVAL_DATABASE_URL)")
-	fs.StringVar(&c.publicURL, "public-url", env("INTERVAL_PUBLIC_URL", ""), "URL browsers use to reach the server (env INTERVAL_PUBLIC_URL; default http://ADDR)")
+	fs.StringVar(&c.publicURL, "public-url", env("INTERVAL_PUBLIC_URL", ""), publicURLUsage)
+}
+
+const defaultAddr = "127.0.0.1:8080"
+
+// publicURLUsage is the --public-url help of serve; the subcommands
+// replace it with adminPublicURLUsage.
+const (
+	publicURLUsage      = "URL browsers use to reach the server (env INTERVAL_PUBLIC_URL; default http://ADDR); recorded in the store for the links of the subcommands"
+	adminPublicURLUsage = "URL browsers use to reach the server, for the printed links (env INTERVAL_PUBLIC_URL; default: the URL the server last served at, recorded in the store, else http://$INTERVAL_ADDR, else http://" + defaultAddr + ")"
+)
+
+// registerAdmin registers the flags of the subcommands.
+func (c *common) registerAdmin(fs *flag.FlagSet) {
+	c.register(fs)
+	fs.Lookup("public-url").Usage = adminPublicURLUsage
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -92,7 +110,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	var c common
 	c.register(fs)
-	addr := fs.String("addr", env("INTERVAL_ADDR", "127.0.0.1:8080"), "listen address (env INTERVAL_ADDR)")
+	addr := fs.String("addr", env("INTERVAL_ADDR", defaultAddr), "listen address (env INTERVAL_ADDR)")
 	smtpURL := fs.String("smtp-url", env("INTERVAL_SMTP_URL", ""), "mail notifications through this SMTP server: smtp://user:password@host:587 or smtps://…:465 (env INTERVAL_SMTP_URL)")
 	smtpFrom := fs.String("smtp-from", env("INTERVAL_SMTP_FROM", ""), `sender of notification emails, "Interval <interval@example.com>" (env INTERVAL_SMTP_FROM)`)
 	if err := fs.Parse(args); err != nil {
@@ -146,19 +164,31 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// open opens the store for administration beside a server that may be
+// running. Its links use --public-url, else the URL the server last served
+// at (recorded in the store), else the address in INTERVAL_ADDR, else
+// http://127.0.0.1:8080 (see absLink).
 func open(ctx context.Context, c common) (*server.Server, error) {
-	public := c.publicURL
-	if public == "" {
-		public = "http://" + env("INTERVAL_ADDR", "127.0.0.1:8080")
+	return server.New(ctx, server.Options{DataDir: c.dataDir, DatabaseURL: c.databaseURL, PublicURL: c.publicURL, AdminOnly: true})
+}
+
+// absLink makes a link of an administration server absolute: links are
+// relative when neither --public-url nor a recorded URL gave one, and then
+// take INTERVAL_ADDR or the default address, which stderr is told of.
+func absLink(s *server.Server, link string, stderr io.Writer) string {
+	if s.URL() != "" || !strings.HasPrefix(link, "/") {
+		return link
 	}
-	return server.New(ctx, server.Options{DataDir: c.dataDir, DatabaseURL: c.databaseURL, PublicURL: public, AdminOnly: true})
+	base := "http://" + env("INTERVAL_ADDR", defaultAddr)
+	fmt.Fprintf(stderr, "No server has served from this store yet, so the link assumes %s; pass --public-url (or INTERVAL_PUBLIC_URL) if browsers reach the server elsewhere.\n", base)
+	return base + link
 }
 
 func keyCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("key create", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c common
-	c.register(fs)
+	c.registerAdmin(fs)
 	envName := fs.String("env", "development", "development or production")
 	email := fs.String("email", "", "owner of the key (default: the admin)")
 	if err := fs.Parse(args); err != nil {
@@ -170,7 +200,7 @@ func keyCreate(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	defer s.Close()
 	if link := s.FirstRunLoginLink(); link != "" {
-		fmt.Fprintf(stdout, "Created the admin user; one-time login link:\n%s\n", link)
+		fmt.Fprintf(stdout, "Created the admin user; one-time login link:\n%s\n", absLink(s, link, stderr))
 	}
 	owner := *email
 	if owner == "" {
@@ -190,7 +220,7 @@ func userCreate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs := flag.NewFlagSet("user create", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c common
-	c.register(fs)
+	c.registerAdmin(fs)
 	email := fs.String("email", "", "email of the user (required)")
 	role := fs.String("role", "member", "admin, developer or member")
 	password := fs.String("password", env("INTERVAL_USER_PASSWORD", ""), "password, at least 8 characters (optional; env INTERVAL_USER_PASSWORD)")
@@ -214,7 +244,7 @@ func userCreate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "Created %s (%s); one-time login link:\n%s\n", *email, *role, link)
+	fmt.Fprintf(stdout, "Created %s (%s); one-time login link:\n%s\n", *email, *role, absLink(s, link, stderr))
 	return nil
 }
 
@@ -222,7 +252,7 @@ func userLink(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := flag.NewFlagSet("user link", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c common
-	c.register(fs)
+	c.registerAdmin(fs)
 	email := fs.String("email", "", "the user (default: the admin, created if there is none)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -241,6 +271,6 @@ func userLink(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "One-time login link for %s:\n%s\n", *email, link)
+	fmt.Fprintf(stdout, "One-time login link for %s:\n%s\n", *email, absLink(s, link, stderr))
 	return nil
 }

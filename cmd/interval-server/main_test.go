@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -163,5 +164,92 @@ func TestDatabaseURLFlag(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, store.FileName)); err == nil {
 		t.Fatal("sqlite:PATH also created the default file")
+	}
+}
+
+// serveOn runs the server on a free port of dir and returns its URL and a
+// stop function that waits for it to end.
+func serveOn(t *testing.T, dir string, extra ...string) (string, func()) {
+	t.Helper()
+	sctx, cancel := context.WithCancel(context.Background())
+	var sout syncBuf
+	done := make(chan error, 1)
+	go func() {
+		done <- run(sctx, append([]string{"--addr", "127.0.0.1:0", "--data-dir", dir}, extra...), &sout, &syncBuf{})
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if s := sout.String(); strings.Contains(s, "Interval server: ") {
+			url := strings.Fields(strings.SplitN(s, "Interval server: ", 2)[1])[0]
+			return url, func() {
+				cancel()
+				if err := <-done; err != nil {
+					t.Errorf("serve: %v", err)
+				}
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	t.Fatalf("server did not print its URL: %v", <-done)
+	return "", nil
+}
+
+// The login links of the subcommands point at the server that serves from
+// the same store (not at the default port), also after it stopped;
+// --public-url overrides; before any server ran they say what they assume.
+func TestUserLinkPointsAtServingServer(t *testing.T) {
+	t.Setenv("INTERVAL_ADDR", "")
+	t.Setenv("INTERVAL_PUBLIC_URL", "")
+	ctx := context.Background()
+	dir := t.TempDir()
+	link := func(args ...string) (string, string) {
+		t.Helper()
+		var out, errOut bytes.Buffer
+		if err := run(ctx, append([]string{"user", "link", "--data-dir", dir}, args...), &out, &errOut); err != nil {
+			t.Fatalf("user link %v: %v\n%s", args, err, errOut.String())
+		}
+		return lastLine(out.String()), errOut.String()
+	}
+	if l, note := link(); !strings.HasPrefix(l, "http://127.0.0.1:8080/login/link?token=") || !strings.Contains(note, "--public-url") {
+		t.Fatalf("link before any server ran: %q, stderr %q", l, note)
+	}
+	url, stop := serveOn(t, dir)
+	if strings.HasSuffix(url, ":8080") {
+		t.Fatalf("test server on the default port: %s", url)
+	}
+	l, note := link()
+	if !strings.HasPrefix(l, url+"/login/link?token=") || note != "" {
+		t.Fatalf("link beside the server at %s: %q, stderr %q", url, l, note)
+	}
+	// The link logs in on that server.
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Get(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || len(resp.Cookies()) == 0 {
+		t.Fatalf("following the link: HTTP %d, cookies %v", resp.StatusCode, resp.Cookies())
+	}
+	var out, errOut bytes.Buffer
+	if err := run(ctx, []string{"user", "create", "--data-dir", dir, "--email", "bob@example.com"}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if l := lastLine(out.String()); !strings.HasPrefix(l, url+"/login/link?token=") {
+		t.Fatalf("user create link %q, server at %s", l, url)
+	}
+	stop()
+	if l, _ := link(); !strings.HasPrefix(l, url+"/login/link?token=") {
+		t.Fatalf("link after the server stopped: %q, want %s", l, url)
+	}
+	if l, _ := link("--public-url", "https://ops.example.com/"); !strings.HasPrefix(l, "https://ops.example.com/login/link?token=") {
+		t.Fatalf("--public-url link %q", l)
+	}
+	// A server with a --public-url records that one.
+	_, stop = serveOn(t, dir, "--public-url", "https://interval.example.com")
+	stop()
+	if l, _ := link(); !strings.HasPrefix(l, "https://interval.example.com/login/link?token=") {
+		t.Fatalf("link after a server with --public-url: %q", l)
 	}
 }

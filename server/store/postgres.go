@@ -605,3 +605,17 @@ func (s *Postgres) ListQueued(ctx context.Context, env string) ([]QueuedAction, 
 	}
 	return out, pgWrap("list queued", rows.Err())
 }
+
+// Setting returns the value stored under key; ErrNotFound when none.
+func (s *Postgres) Setting(ctx context.Context, key string) (string, error) {
+	var v string
+	err := s.pool.QueryRow(ctx, `SELECT value FROM settings WHERE key = $1`, key).Scan(&v)
+	return v, pgWrap("setting", err)
+}
+
+// SetSetting stores value under key.
+func (s *Postgres) SetSetting(ctx context.Context, key, value string) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO settings (key, value) VALUES ($1, $2)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
+	return pgWrap("set setting", err)
+}

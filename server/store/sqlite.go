@@ -653,3 +653,17 @@ func (s *SQLite) ListQueued(ctx context.Context, env string) ([]QueuedAction, er
 	}
 	return out, wrap("list queued", rows.Err())
 }
+
+// Setting returns the value stored under key; ErrNotFound when none.
+func (s *SQLite) Setting(ctx context.Context, key string) (string, error) {
+	var v string
+	err := s.db.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, key).Scan(&v)
+	return v, wrap("setting", err)
+}
+
+// SetSetting stores value under key.
+func (s *SQLite) SetSetting(ctx context.Context, key, value string) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
+	return wrap("set setting", err)
+}

@@ -174,6 +174,13 @@ type Notification struct {
 	ReadAt *time.Time
 }
 
+// Keys of Store.Setting.
+const (
+	// SettingPublicURL is the public URL the server last served at, for
+	// the links of administration commands run beside it.
+	SettingPublicURL = "public_url"
+)
+
 // Store is the server's persistence. Implementations must be safe for
 // concurrent use and commit each write before returning.
 type Store interface {
@@ -248,6 +255,12 @@ type Store interface {
 	// MarkAllNotificationsRead marks all the user's notifications read and
 	// returns how many were unread.
 	MarkAllNotificationsRead(ctx context.Context, userID string, at time.Time) (int, error)
+
+	// Setting returns the value stored under key (see the Setting*
+	// constants); ErrNotFound when there is none.
+	Setting(ctx context.Context, key string) (string, error)
+	// SetSetting stores value under key, replacing any earlier value.
+	SetSetting(ctx context.Context, key, value string) error
 
 	Close() error
 }

@@ -274,6 +274,26 @@ func TestTeams(t *testing.T) {
 	})
 }
 
+func TestSettings(t *testing.T) {
+	each(t, func(t *testing.T, open opener) {
+		ctx := context.Background()
+		s := open(t)
+		_, err := s.Setting(ctx, SettingPublicURL)
+		isErr(t, "unset setting", err, ErrNotFound)
+		must(t, s.SetSetting(ctx, SettingPublicURL, "http://127.0.0.1:1234"))
+		must(t, s.SetSetting(ctx, SettingPublicURL, "http://127.0.0.1:5678"))
+		must(t, s.SetSetting(ctx, "other", "x"))
+		// Kept across a reopen, the last value wins, keys stay apart.
+		s2 := open(t)
+		if v, err := s2.Setting(ctx, SettingPublicURL); err != nil || v != "http://127.0.0.1:5678" {
+			t.Fatalf("setting after reopen: %q %v", v, err)
+		}
+		if v, err := s2.Setting(ctx, "other"); err != nil || v != "x" {
+			t.Fatalf("other setting: %q %v", v, err)
+		}
+	})
+}
+
 func TestAPIKeys(t *testing.T) {
 	each(t, func(t *testing.T, open opener) {
 		ctx := context.Background()
