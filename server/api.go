@@ -391,8 +391,17 @@ func (s *Server) apiCreateTx(w http.ResponseWriter, r *http.Request, u store.Use
 	}
 	var paramsMeta json.RawMessage
 	if in.QueuedActionID != "" {
-		q, err := s.store.Dequeue(r.Context(), in.QueuedActionID, time.Now())
-		if err != nil || q.Slug != in.Slug || q.Env != in.Env {
+		// Only looked at here: it is consumed once the run is sure to be
+		// created, so a refused run leaves it queued.
+		q, err := s.store.Queued(r.Context(), in.QueuedActionID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			internalErr(s, w, err)
+			return
+		}
+		if err != nil || q.Slug != in.Slug || q.Env != in.Env ||
+			(q.Assignee != "" && !strings.EqualFold(q.Assignee, u.Email)) ||
+			(q.Env == store.EnvDevelopment && q.DeveloperID != u.ID) {
+			s.log.Warn("run refused: unknown queued action", "user", u.ID, "queuedAction", truncateStr(in.QueuedActionID, 64))
 			writeErr(w, http.StatusNotFound, "Unknown queued action.")
 			return
 		}
@@ -414,6 +423,15 @@ func (s *Server) apiCreateTx(w http.ResponseWriter, r *http.Request, u store.Use
 	if !online {
 		writeErr(w, http.StatusConflict, "No host is online for this action")
 		return
+	}
+	if in.QueuedActionID != "" {
+		if _, err := s.store.Dequeue(r.Context(), in.QueuedActionID, time.Now()); errors.Is(err, store.ErrNotFound) {
+			writeErr(w, http.StatusNotFound, "Unknown queued action.") // run meanwhile
+			return
+		} else if err != nil {
+			internalErr(s, w, err)
+			return
+		}
 	}
 	now := time.Now()
 	name := def.Name

@@ -68,7 +68,9 @@ func (e *env) start() {
 	opts := e.opts
 	opts.DataDir = e.dir
 	opts.PublicURL = "http://" + l.Addr().String()
-	opts.Logger = testLogger(e.t)
+	if opts.Logger == nil {
+		opts.Logger = testLogger(e.t)
+	}
 	s, err := New(context.Background(), opts)
 	if err != nil {
 		l.Close()

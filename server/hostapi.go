@@ -13,6 +13,9 @@ import (
 	"github.com/interval-go/sdk/server/store"
 )
 
+// maxSlugBytes bounds the slug of a queued action.
+const maxSlugBytes = 255
+
 type keyHandler func(w http.ResponseWriter, r *http.Request, k store.APIKey, owner store.User)
 
 func typedErr(w http.ResponseWriter, status int, msg string) {
@@ -38,9 +41,12 @@ func (s *Server) bearer(h keyHandler) http.HandlerFunc {
 	}
 }
 
-func readTyped(w http.ResponseWriter, r *http.Request, v any) bool {
+// readTyped decodes the JSON body of a host API call into v; a bad body
+// is answered 400 and logged.
+func (s *Server) readTyped(w http.ResponseWriter, r *http.Request, k store.APIKey, v any) bool {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
 	if err := dec.Decode(v); err != nil {
+		s.log.Warn("host API refused: invalid request body", "path", r.URL.Path, "key", k.ID, "err", err)
 		typedErr(w, http.StatusBadRequest, "Invalid request body.")
 		return false
 	}
@@ -49,8 +55,7 @@ func readTyped(w http.ResponseWriter, r *http.Request, v any) bool {
 
 func (s *Server) hostNotify(w http.ResponseWriter, r *http.Request, k store.APIKey, _ store.User) {
 	var in protocol.NotifyInputs
-	if !readTyped(w, r, &in) {
-		s.log.Warn("refusing notify: invalid request body", "key", k.ID)
+	if !s.readTyped(w, r, k, &in) {
 		return
 	}
 	if in.DeliveryInstructions == nil {
@@ -78,16 +83,27 @@ func (s *Server) hostNotify(w http.ResponseWriter, r *http.Request, k store.APIK
 
 func (s *Server) hostEnqueue(w http.ResponseWriter, r *http.Request, k store.APIKey, _ store.User) {
 	var in protocol.EnqueueInputs
-	if !readTyped(w, r, &in) {
+	if !s.readTyped(w, r, k, &in) {
 		return
 	}
 	if in.Slug == "" || !validParams(in.Params) {
+		s.log.Warn("enqueue refused: no slug or params not an object", "key", k.ID)
 		typedErr(w, http.StatusBadRequest, "slug is required and params must be an object.")
+		return
+	}
+	if len(in.Slug) > maxSlugBytes || !validGroupSlug(in.Slug) {
+		s.log.Warn("enqueue refused: invalid slug", "key", k.ID, "slug", truncateStr(in.Slug, 64))
+		typedErr(w, http.StatusBadRequest, "Invalid action slug: letters, digits, _ . - and / between group slugs.")
 		return
 	}
 	if in.Assignee != "" {
 		if _, err := s.store.UserByEmail(r.Context(), in.Assignee); errors.Is(err, store.ErrNotFound) {
+			s.log.Warn("enqueue refused: unknown assignee", "key", k.ID, "slug", in.Slug)
 			typedErr(w, http.StatusBadRequest, "Unknown assignee.")
+			return
+		} else if err != nil {
+			s.log.Error("enqueue: assignee", "err", err)
+			typedErr(w, http.StatusInternalServerError, "Internal server error.")
 			return
 		}
 	}
@@ -109,11 +125,20 @@ func (s *Server) hostEnqueue(w http.ResponseWriter, r *http.Request, k store.API
 
 func (s *Server) hostDequeue(w http.ResponseWriter, r *http.Request, k store.APIKey, _ store.User) {
 	var in protocol.DequeueInputs
-	if !readTyped(w, r, &in) {
+	if !s.readTyped(w, r, k, &in) {
 		return
 	}
-	q, err := s.store.Dequeue(r.Context(), in.ID, time.Now())
-	if errors.Is(err, store.ErrNotFound) || (err == nil && q.Env != k.Env) {
+	// Looked at before it is consumed: a key of another environment (or
+	// another developer's key) must not make it vanish.
+	q, err := s.store.Queued(r.Context(), in.ID)
+	if err == nil && (q.Env != k.Env || (k.Env == store.EnvDevelopment && q.DeveloperID != k.UserID)) {
+		err = store.ErrNotFound
+	}
+	if err == nil {
+		q, err = s.store.Dequeue(r.Context(), in.ID, time.Now())
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		s.log.Warn("dequeue refused: unknown queued action", "key", k.ID, "id", truncateStr(in.ID, 64))
 		typedErr(w, http.StatusNotFound, "Queued action not found.")
 		return
 	} else if err != nil {
@@ -130,7 +155,7 @@ func (s *Server) hostDequeue(w http.ResponseWriter, r *http.Request, k store.API
 // (production) keys may, as in Interval.
 func (s *Server) hostDeclare(w http.ResponseWriter, r *http.Request, k store.APIKey, _ store.User) {
 	var in protocol.DeclareHostInputs
-	if !readTyped(w, r, &in) {
+	if !s.readTyped(w, r, k, &in) {
 		return
 	}
 	if k.Env != store.EnvProduction {
@@ -139,6 +164,7 @@ func (s *Server) hostDeclare(w http.ResponseWriter, r *http.Request, k store.API
 		return
 	}
 	if in.HTTPHostID == "" || in.SDKName == "" || in.SDKVersion == "" {
+		s.log.Warn("serverless host declaration refused: httpHostId, sdkName or sdkVersion missing", "key", k.ID)
 		typedErr(w, http.StatusBadRequest, "httpHostId, sdkName and sdkVersion are required.")
 		return
 	}

@@ -588,6 +588,12 @@ func (s *Postgres) Dequeue(ctx context.Context, id string, at time.Time) (Queued
 	return q, pgWrap("dequeue", err)
 }
 
+// Queued returns the action still queued with that id.
+func (s *Postgres) Queued(ctx context.Context, id string) (QueuedAction, error) {
+	q, err := pgScanQueued(s.pool.QueryRow(ctx, `SELECT `+queueCols+` FROM queued_actions WHERE id = $1 AND dequeued_at IS NULL`, id))
+	return q, pgWrap("queued", err)
+}
+
 // ListQueued returns the actions still queued in env, oldest first.
 func (s *Postgres) ListQueued(ctx context.Context, env string) ([]QueuedAction, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+queueCols+` FROM queued_actions WHERE env = $1 AND dequeued_at IS NULL ORDER BY created_at, seq`, env)

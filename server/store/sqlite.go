@@ -636,6 +636,12 @@ func (s *SQLite) Dequeue(ctx context.Context, id string, at time.Time) (QueuedAc
 	return q, wrap("dequeue", err)
 }
 
+// Queued returns the action still queued with that id.
+func (s *SQLite) Queued(ctx context.Context, id string) (QueuedAction, error) {
+	q, err := scanQueued(s.db.QueryRowContext(ctx, `SELECT `+queueCols+` FROM queued_actions WHERE id = ? AND dequeued_at IS NULL`, id))
+	return q, wrap("queued", err)
+}
+
 // ListQueued returns the actions still queued in env, oldest first.
 func (s *SQLite) ListQueued(ctx context.Context, env string) ([]QueuedAction, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT `+queueCols+` FROM queued_actions WHERE env = ? AND dequeued_at IS NULL ORDER BY created_at`, env)

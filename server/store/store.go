@@ -228,6 +228,9 @@ type Store interface {
 	// Dequeue marks the action dequeued and returns it; ErrNotFound when
 	// it does not exist or was dequeued already.
 	Dequeue(ctx context.Context, id string, at time.Time) (QueuedAction, error)
+	// Queued returns the action still queued with that id without
+	// dequeuing it; ErrNotFound when it does not exist or was dequeued.
+	Queued(ctx context.Context, id string) (QueuedAction, error)
 	ListQueued(ctx context.Context, env string) ([]QueuedAction, error)
 
 	// CreateHTTPHost registers a serverless host; ErrConflict when its URL

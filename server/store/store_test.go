@@ -560,8 +560,16 @@ func TestQueue(t *testing.T) {
 		if !reflect.DeepEqual(q[0], full) || q[1].Params != nil || q[1].ParamsMeta != nil {
 			t.Fatalf("queued fields %+v / %+v", q[0], q[1])
 		}
+		// Queued looks without dequeuing.
+		if got, err := s.Queued(ctx, "q2"); err != nil || !reflect.DeepEqual(got, full) {
+			t.Fatalf("queued q2: %+v %v", got, err)
+		}
+		_, err = s.Queued(ctx, "nope")
+		isErr(t, "queued unknown", err, ErrNotFound)
 		got, err := s.Dequeue(ctx, "q2", ts(5))
 		must(t, err)
+		_, err = s.Queued(ctx, "q2")
+		isErr(t, "queued after dequeue", err, ErrNotFound)
 		full.DequeuedAt = new(ts(5))
 		if !reflect.DeepEqual(got, full) {
 			t.Fatalf("dequeued\n got %+v\nwant %+v", got, full)

@@ -1,0 +1,149 @@
+package server
+
+import (
+	"bytes"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// logBuf collects a server's log lines.
+type logBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuf) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func (l *logBuf) logger() *slog.Logger { return slog.New(slog.NewTextHandler(l, nil)) }
+
+// queuedIDs lists the ids of the queued actions c sees.
+func queuedIDs(c *client) []string {
+	c.t.Helper()
+	var q struct{ Queued []struct{ ID string } }
+	c.do("GET", "/api/console/queue", nil, http.StatusOK, &q)
+	var ids []string
+	for _, x := range q.Queued {
+		ids = append(ids, x.ID)
+	}
+	return ids
+}
+
+// A run of a queued action that the server refuses (no host online, wrong
+// slug, someone else's assignment) leaves it queued; so does a dequeue by
+// a key of another environment or developer. Each refusal is logged.
+func TestQueuedActionNotLostOnRefusal(t *testing.T) {
+	var logs logBuf
+	e := newEnv(t, Options{Logger: logs.logger()})
+	admin := e.admin()
+	bob := e.newUser(admin, "bob@example.com", "developer")
+	live := admin.key("production")
+	bobDev := bob.key("development")
+
+	code, out := hostAPI(t, e, live, "/api/actions/enqueue", map[string]any{"slug": "refund", "assignee": admin.email, "params": map[string]any{"id": 7}})
+	if code != http.StatusOK {
+		t.Fatalf("enqueue: %d %v", code, out)
+	}
+	qid := out["id"].(string)
+	still := func(when string) {
+		t.Helper()
+		if ids := queuedIDs(admin); len(ids) != 1 || ids[0] != qid {
+			t.Fatalf("%s: queue %v, want [%s]", when, ids, qid)
+		}
+	}
+	run := func(c *client, slug string) int {
+		return c.try("POST", "/api/console/transactions", map[string]any{"slug": slug, "env": "production", "queuedActionId": qid}, nil)
+	}
+	// No host serves it yet.
+	if code := run(admin, "refund"); code != http.StatusNotFound && code != http.StatusConflict {
+		t.Fatalf("run without a host: HTTP %d", code)
+	}
+	still("after a run without a host")
+	h := e.host(live, "", action("refund"), action("other"))
+	if code := run(admin, "other"); code != http.StatusNotFound {
+		t.Fatalf("run with another slug: HTTP %d", code)
+	}
+	still("after a run with another slug")
+	if code := run(bob, "refund"); code != http.StatusNotFound {
+		t.Fatalf("run by someone else than the assignee: HTTP %d", code)
+	}
+	still("after a run by someone else")
+	if code, out := hostAPI(t, e, bobDev, "/api/actions/dequeue", map[string]any{"id": qid}); code != http.StatusNotFound {
+		t.Fatalf("dequeue with a development key: %d %v", code, out)
+	}
+	still("after a dequeue with a development key")
+	if !strings.Contains(logs.String(), "dequeue refused") || !strings.Contains(logs.String(), "run refused: unknown queued action") {
+		t.Fatalf("refusals not logged:\n%s", logs.String())
+	}
+
+	// The assignee runs it: consumed once.
+	if code := run(admin, "refund"); code != http.StatusCreated {
+		t.Fatalf("run by the assignee: HTTP %d", code)
+	}
+	if ids := queuedIDs(admin); len(ids) != 0 {
+		t.Fatalf("queue after the run %v", ids)
+	}
+	if code := run(admin, "refund"); code != http.StatusNotFound {
+		t.Fatalf("second run of one queued action: HTTP %d", code)
+	}
+	_ = h
+
+	// A development key's queued action is its developer's alone.
+	code, out = hostAPI(t, e, bobDev, "/api/actions/enqueue", map[string]any{"slug": "mine"})
+	if code != http.StatusOK {
+		t.Fatalf("dev enqueue: %d %v", code, out)
+	}
+	adminDev := admin.key("development")
+	if code, _ := hostAPI(t, e, adminDev, "/api/actions/dequeue", map[string]any{"id": out["id"]}); code != http.StatusNotFound {
+		t.Fatalf("dequeue of another developer's action: HTTP %d", code)
+	}
+	if code, out := hostAPI(t, e, bobDev, "/api/actions/dequeue", map[string]any{"id": out["id"]}); code != http.StatusOK || out["type"] != "success" {
+		t.Fatalf("dequeue by its developer: %d %v", code, out)
+	}
+}
+
+// Bad host API input is refused with a clear error and logged.
+func TestHostAPIBadInputLogged(t *testing.T) {
+	var logs logBuf
+	e := newEnv(t, Options{Logger: logs.logger()})
+	admin := e.admin()
+	live := admin.key("production")
+	for _, path := range []string{"/api/notify", "/api/actions/enqueue", "/api/actions/dequeue", "/api/hosts/declare"} {
+		req, _ := http.NewRequest("POST", e.hs.URL+path, strings.NewReader(`{"slug":`))
+		req.Header.Set("Authorization", "Bearer "+live)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("%s with a broken body: HTTP %d", path, resp.StatusCode)
+		}
+		if !strings.Contains(logs.String(), "invalid request body\" path="+path) {
+			t.Fatalf("%s: broken body not logged:\n%s", path, logs.String())
+		}
+	}
+	for _, slug := range []string{"a?b", "<script>", "a b", strings.Repeat("a", 300), "/lead", "x//y"} {
+		if code, out := hostAPI(t, e, live, "/api/actions/enqueue", map[string]any{"slug": slug}); code != http.StatusBadRequest || out["type"] != "error" {
+			t.Fatalf("enqueue of slug %.20q: %d %v", slug, code, out)
+		}
+	}
+	if !strings.Contains(logs.String(), "enqueue refused: invalid slug") {
+		t.Fatalf("invalid slug not logged:\n%s", logs.String())
+	}
+	if code, out := hostAPI(t, e, live, "/api/actions/enqueue", map[string]any{"slug": "group/action-1.x"}); code != http.StatusOK {
+		t.Fatalf("enqueue of a grouped slug: %d %v", code, out)
+	}
+}
