@@ -177,3 +177,42 @@ func TestFloodingBrowserIsClosed(t *testing.T) {
 		t.Fatalf("INITIALIZE_CLIENT: %v %v", err, ok)
 	}
 }
+
+// A host that reads but never acknowledges is closed (1008) once a message
+// to it goes unacknowledged, and the run it was given waits for it as
+// HOST_DROPPED, with the operator told, instead of staying RUNNING on a
+// stuck socket.
+func TestHostThatNeverAcksIsClosed(t *testing.T) {
+	var logs logBuf
+	e := newEnv(t, Options{Logger: logs.logger()})
+	admin := e.admin()
+	r := dialRaw(t, e, admin.key("production"))
+	r.callRaw("m1", "1", protocol.MethodInitializeHost, `{"actions":[{"slug":"job"}],"groups":[],"sdkName":"@interval/sdk","sdkVersion":"2.0.0"}`)
+	r.response("1")
+	b := admin.browser()
+	id := admin.createTx("job", "production")
+	b.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id})
+	ctx, cancel := context.WithTimeout(context.Background(), 4*wait)
+	defer cancel()
+	gotStart := false
+	for {
+		_, p, err := r.ws.Read(ctx) // never ACKed
+		if err != nil {
+			if code, reason := closeStatus(err); code != websocket.StatusPolicyViolation || reason != unackedReason {
+				t.Fatalf("close %d %q (%v)", code, reason, err)
+			}
+			break
+		}
+		gotStart = gotStart || strings.Contains(string(p), protocol.MethodStartTransaction)
+	}
+	if !gotStart {
+		t.Fatal("START_TRANSACTION never written")
+	}
+	b.next(protocol.MethodHostClosedUnexpectedly)
+	if st := admin.tx(id).Status; st != "HOST_DROPPED" {
+		t.Fatalf("status %s", st)
+	}
+	if !strings.Contains(logs.String(), "not acknowledged in time") {
+		t.Fatalf("not logged:\n%s", logs.String())
+	}
+}

@@ -31,6 +31,10 @@ const (
 	browserCallsPerSecond = 100
 )
 
+// unackedReason is the close reason of a socket that did not acknowledge
+// a message within the send timeout.
+const unackedReason = "Message not acknowledged in time."
+
 type sentKey struct{}
 
 // errNotSent is given to the done function of a queued call that was never
@@ -128,6 +132,14 @@ func newEndpoint(ws *websocket.Conn, cfg wsa.Config, limit int, handle rpc.Handl
 
 func (e *endpoint) send(ctx context.Context, data string) error {
 	err := e.conn.Send(ctx, data)
+	if errors.Is(err, wsa.ErrAckTimeout) {
+		// Peers acknowledge every message on receipt: one that does not
+		// is stuck or gone. Closing it ends the stall of the outbox (and
+		// a host's transactions wait for its reconnection, as on a drop)
+		// instead of leaving a run it never got marked RUNNING forever.
+		e.log.Warn("closing socket: a message was not acknowledged in time")
+		e.closeWith(websocket.StatusPolicyViolation, unackedReason)
+	}
 	if e.afterInitArmed.Load() {
 		if env, derr := protocol.DecodeEnvelope(data); derr == nil && env.Kind == protocol.KindResponse && env.MethodName == protocol.MethodInitializeHost {
 			e.fireAfterInit(err)
