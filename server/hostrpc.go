@@ -479,7 +479,9 @@ const (
 // EMAIL delivery instruction's address; without instructions, the user
 // running the transaction, or outside one the development key's owner or,
 // with a live key, every admin. Other deliveries (addresses of no user,
-// Slack) are kept with a note saying they were not delivered. It returns an
+// Slack without Options.SlackToken, bad Slack destinations) are kept with a
+// note saying they were not delivered; Slack deliveries are posted by the
+// server's Slack app. It returns an
 // errNotify for bad input, another error when the store fails.
 func (s *Server) notify(ctx context.Context, k store.APIKey, in protocol.NotifyInputs) error {
 	if strings.TrimSpace(in.Message) == "" {
@@ -544,12 +546,27 @@ func (s *Server) notify(ctx context.Context, k store.APIKey, in protocol.NotifyI
 		}
 	}
 	undelivered := 0
-	var mailTo []string // EMAIL deliveries, when mail is configured
+	var mailTo []string  // EMAIL deliveries, when mail is configured
+	var slackTo []string // SLACK deliveries, when Slack is configured
 	for i := range deliveries {
 		d := &deliveries[i]
 		if d.Method == store.DeliverySlack {
-			d.Note = noteNoSlack
-			undelivered++
+			switch msg := slackDestination(d.To); {
+			case s.slack == nil:
+				d.Note = noteNoSlack
+				undelivered++
+			case msg != "":
+				d.Note = "not delivered: " + msg
+				undelivered++
+			default:
+				slackTo = append(slackTo, d.To)
+			}
+			// A console user named by email also finds it in the console.
+			if u, err := s.store.UserByEmail(ctx, d.To); err == nil {
+				add(u.ID)
+			} else if !errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("notify: %w", err)
+			}
 			continue
 		}
 		if s.mail != nil {
@@ -605,6 +622,7 @@ func (s *Server) notify(ctx context.Context, k store.APIKey, in protocol.NotifyI
 		}
 		s.mailNotification(n, mailTo)
 	}
+	s.slackNotification(n, slackTo)
 
 	// Show it at once: in every open console of its recipients, and in
 	// the one watching its transaction (once per socket).
@@ -698,6 +716,31 @@ func (s *Server) recipientEmails(ctx context.Context, ids []string) []string {
 // mailNotification emails n to the addresses to in the background (bounded
 // by the mailer's timeout, ended by the server's shutdown); a failure is
 // logged, the notification stays in the console either way.
+// slackNotification posts n to each Slack destination, in the background
+// like mail; failures are logged (the notification stays in the console).
+func (s *Server) slackNotification(n store.Notification, to []string) {
+	if len(to) == 0 || s.slack == nil {
+		return
+	}
+	var txURL string
+	if n.TransactionID != "" && s.public != nil {
+		txURL = s.public.JoinPath("transactions", n.TransactionID).String()
+	}
+	text := slackText(n.Title, n.Message, n.ActionSlug, txURL)
+	spawned := s.hub.sl.spawn(func(ctx context.Context) {
+		for _, dest := range to {
+			if err := s.slack.deliver(ctx, dest, text); err != nil {
+				s.log.Warn("notification not posted to Slack", "notification", n.ID, "to", dest, "err", err)
+				continue
+			}
+			s.log.Info("notification posted to Slack", "notification", n.ID, "to", dest)
+		}
+	})
+	if !spawned {
+		s.log.Warn("notification not posted to Slack: the server is shutting down", "notification", n.ID)
+	}
+}
+
 func (s *Server) mailNotification(n store.Notification, to []string) {
 	if len(to) == 0 {
 		return

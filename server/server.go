@@ -109,6 +109,14 @@ type Options struct {
 	// The password never appears in logs or errors.
 	SMTPURL  string
 	SMTPFrom string
+	// SlackToken, when set, posts SLACK delivery instructions with a Slack
+	// app's bot token (xoxb-…; scopes chat:write, chat:write.public,
+	// users:read, users:read.email) to a channel ("#ops"), a user ("@alex")
+	// or the workspace member with an email address. SlackAPIURL is the Web
+	// API's base (default DefaultSlackAPIURL; for tests and proxies). The
+	// token never appears in logs or errors.
+	SlackToken  string
+	SlackAPIURL string
 	// AdminOnly opens the store for administration (EnsureAdmin,
 	// CreateAPIKey, CreateUser, LoginLink) beside a server that may be
 	// running on the same DataDir: transactions are not recovered, no
@@ -128,8 +136,9 @@ type Server struct {
 	hub     *hub
 	upDir   string
 	firstRn string
-	mail    *mailer // nil without Options.SMTPURL
-	release func()  // gives up the claim on the store (store.Claimer)
+	mail    *mailer  // nil without Options.SMTPURL
+	slack   *slacker // nil without Options.SlackToken
+	release func()   // gives up the claim on the store (store.Claimer)
 
 	mu       sync.Mutex
 	closing  bool
@@ -186,6 +195,13 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 			return nil, fmt.Errorf("%w: %w", ErrBadOptions, err)
 		}
 		s.mail = m
+	}
+	if opts.SlackToken != "" {
+		sl, err := newSlacker(opts.SlackToken, opts.SlackAPIURL)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrBadOptions, err)
+		}
+		s.slack = sl
 	}
 	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("server: data dir: %w", err)
