@@ -2,7 +2,7 @@
 // hosts (this project's Go SDK or the official Node SDK) connect to
 // ws://ADDR/websocket with an API key, operators use the web console.
 //
-//	interval-server [--addr 127.0.0.1:8080] [--data-dir DIR] [--public-url URL] [--database-url URL] [--smtp-url URL --smtp-from ADDR]
+//	interval-server [--addr 127.0.0.1:8080] [--data-dir DIR] [--public-url URL] [--database-url URL] [--smtp-url URL --smtp-from ADDR] [--slack-token T]
 //	interval-server key create --data-dir DIR --env development|production [--email E]
 //	interval-server user create --data-dir DIR --email E --role admin|developer|member [--password P] [--teams a,b]
 //	interval-server user link --data-dir DIR [--email E]   (a fresh one-time login link; default: the admin)
@@ -12,11 +12,14 @@
 // SQLite file (sqlite:PATH); the subcommands take the same flags. Uploads
 // stay in --data-dir.
 //
-// With --smtp-url, notifications are also delivered by email.
+// With --smtp-url, notifications are also delivered by email; with
+// --slack-token (a Slack app's bot token, better passed as
+// INTERVAL_SLACK_TOKEN than on a command line others can list), their
+// SLACK deliveries are posted to Slack.
 //
 // Every flag has an environment variable: INTERVAL_ADDR, INTERVAL_DATA_DIR,
 // INTERVAL_PUBLIC_URL, INTERVAL_DATABASE_URL, INTERVAL_SMTP_URL,
-// INTERVAL_SMTP_FROM. The subcommands print the new
+// INTERVAL_SMTP_FROM, INTERVAL_SLACK_TOKEN. The subcommands print the new
 // key or login link as their last line, for scripts. Their links use
 // --public-url, else the URL the server last served at (a serving server
 // records it in the store), else http://$INTERVAL_ADDR, else
@@ -113,6 +116,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	addr := fs.String("addr", env("INTERVAL_ADDR", defaultAddr), "listen address (env INTERVAL_ADDR)")
 	smtpURL := fs.String("smtp-url", env("INTERVAL_SMTP_URL", ""), "mail notifications through this SMTP server: smtp://user:password@host:587 or smtps://…:465 (env INTERVAL_SMTP_URL)")
 	smtpFrom := fs.String("smtp-from", env("INTERVAL_SMTP_FROM", ""), `sender of notification emails, "Interval <interval@example.com>" (env INTERVAL_SMTP_FROM)`)
+	slackToken := fs.String("slack-token", env("INTERVAL_SLACK_TOKEN", ""), "post SLACK notification deliveries with this Slack bot token, xoxb-… (env INTERVAL_SLACK_TOKEN, which keeps it out of process listings)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -130,7 +134,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	s, err := server.New(ctx, server.Options{DataDir: c.dataDir, DatabaseURL: c.databaseURL, PublicURL: public, Logger: log,
-		SMTPURL: *smtpURL, SMTPFrom: *smtpFrom})
+		SMTPURL: *smtpURL, SMTPFrom: *smtpFrom, SlackToken: *slackToken})
 	if err != nil {
 		l.Close()
 		return err

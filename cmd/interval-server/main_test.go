@@ -253,3 +253,21 @@ func TestUserLinkPointsAtServingServer(t *testing.T) {
 		t.Fatalf("link after a server with --public-url: %q", l)
 	}
 }
+
+// A Slack token that cannot be one stops the server at start, without
+// echoing the token; INTERVAL_SLACK_TOKEN is read like the flag.
+func TestSlackTokenFlag(t *testing.T) {
+	ctx := context.Background()
+	var out, errOut bytes.Buffer
+	err := run(ctx, []string{"--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--slack-token", "xoxb-secret with-space"}, &out, &errOut)
+	if !errors.Is(err, server.ErrBadOptions) || !errors.Is(err, server.ErrSlack) {
+		t.Fatalf("bad --slack-token: %v", err)
+	}
+	if strings.Contains(err.Error()+out.String()+errOut.String(), "secret") {
+		t.Fatalf("token shown: %v", err)
+	}
+	t.Setenv("INTERVAL_SLACK_TOKEN", "xoxb-env secret")
+	if err := run(ctx, []string{"--addr", "127.0.0.1:0", "--data-dir", t.TempDir()}, &out, &errOut); !errors.Is(err, server.ErrSlack) {
+		t.Fatalf("bad INTERVAL_SLACK_TOKEN: %v", err)
+	}
+}
