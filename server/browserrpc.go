@@ -174,38 +174,59 @@ func (hb *hub) respond(b *browser, in protocol.RespondToIOCallInputs) bool {
 		// The host routes by the transactionId inside the response: it
 		// must be this page's key.
 		if p.browser != b || p.host == nil || resp.TransactionID != p.key {
+			b.e.log.Warn("refusing RESPOND_TO_IO_CALL for a page", "page", truncateStr(in.TransactionID, 64),
+				"reason", refusal(p.browser != b, p.host == nil))
 			return false
 		}
 		p.host.e.call(protocol.MethodIOResponse, protocol.IOResponseInputs{Value: in.IOResponse, TransactionID: p.key}, nil)
 		return true
 	}
 	t, ok := hb.txs[in.TransactionID]
-	if !ok || !mayView(b.user, t) || t.host == nil || resp.TransactionID != t.rec.ID {
-		return false
-	}
-	if t.browser != b {
+	if !ok || !mayView(b.user, t) || t.browser != b || t.host == nil || resp.TransactionID != t.rec.ID {
+		b.e.log.Warn("refusing RESPOND_TO_IO_CALL", "transaction", truncateStr(in.TransactionID, 64),
+			"reason", refusal(!ok || !mayView(b.user, t) || t.browser != b, ok && t.host == nil))
 		return false
 	}
 	if resp.Kind == protocol.KindCanceled {
 		hb.cancel(t)
 		return true
 	}
+	// Hosts drop answers to another input group as stale (and route an
+	// answer without a key to the current call).
+	current := resp.InputGroupKey == "" || resp.InputGroupKey == t.groupKey
 	if !t.identityAt.IsZero() && resp.Kind == protocol.KindReturn {
-		// CONFIRM_IDENTITY: "true" only after the operator proved their
-		// password (POST /api/auth/login); "false" is always allowed.
+		// CONFIRM_IDENTITY: anything but a plain "false" only after the
+		// operator proved their password (POST /api/auth/login). The
+		// check stays pending until the current call is answered: a
+		// stale "false" must not clear it for the "true" that follows.
 		var yes bool
-		if len(resp.Values) == 1 && json.Unmarshal(resp.Values[0], &yes) == nil && yes && !hb.identityConfirmed(t, b.user) {
+		declined := len(resp.Values) == 1 && json.Unmarshal(resp.Values[0], &yes) == nil && !yes
+		if !declined && !hb.identityConfirmed(t, b.user) {
 			b.e.log.Warn("refusing CONFIRM_IDENTITY without a fresh password login", "transaction", t.rec.ID)
 			return false
 		}
-		t.identityAt = time.Time{}
+		if current {
+			t.identityAt = time.Time{}
+		}
 	}
 	t.host.e.call(protocol.MethodIOResponse, protocol.IOResponseInputs{Value: in.IOResponse, TransactionID: t.rec.ID}, nil)
-	if resp.Kind == protocol.KindReturn && t.rec.Status == store.StatusAwaitingInput {
+	if resp.Kind == protocol.KindReturn && current && t.rec.Status == store.StatusAwaitingInput {
 		t.rec.Status = store.StatusRunning
 		hb.save(t)
 	}
 	return true
+}
+
+// refusal says why an answer was refused, for the log.
+func refusal(notTheirs, noHost bool) string {
+	switch {
+	case notTheirs:
+		return "not connected to this browser"
+	case noHost:
+		return "its host is not connected"
+	default:
+		return "the response names another transaction"
+	}
 }
 
 // leave detaches b from a transaction: finished ones are closed on their

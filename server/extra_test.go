@@ -404,3 +404,36 @@ func (c *client) userID(t testing.TB, e *env) string {
 	}
 	return u.ID
 }
+
+// A stale answer (another inputGroupKey) or one with extra values does not
+// get a CONFIRM_IDENTITY past the password check: declining a stale group
+// must not clear the pending check before the real "true" arrives.
+func TestConfirmIdentityNotBypassedByStaleAnswers(t *testing.T) {
+	e := newEnv(t, Options{})
+	admin := e.admin()
+	h := e.host(admin.key("development"), "", action("danger"))
+	b := admin.browser()
+	id := admin.createTx("danger", "development")
+	b.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id})
+	h.expect(protocol.MethodStartTransaction)
+	h.must(protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: id, IOCall: ioCall("r1", "g1", "CONFIRM_IDENTITY")})
+	b.next(protocol.MethodRender)
+	// "false" for another group: forwarded (the host drops it as stale)...
+	b.must(protocol.MethodRespondToIOCall, protocol.RespondToIOCallInputs{TransactionID: id, IOResponse: ioResponse(id, "r0", "stale", "RETURN", false)})
+	h.next(protocol.MethodIOResponse)
+	// ...but the pending check still holds for the current one.
+	var ok bool
+	for _, resp := range []string{
+		ioResponse(id, "r1", "g1", "RETURN", true),
+		ioResponse(id, "r1", "", "RETURN", true),
+		ioResponse(id, "r1", "g1", "RETURN", true, false),
+		ioResponse(id, "r1", "g1", "RETURN", "yes"),
+	} {
+		if err := b.call(protocol.MethodRespondToIOCall, protocol.RespondToIOCallInputs{TransactionID: id, IOResponse: resp}, &ok); err != nil || ok {
+			t.Fatalf("%s accepted without a password: %v %v", resp, err, ok)
+		}
+	}
+	if st := admin.tx(id).Status; st != "AWAITING_INPUT" {
+		t.Fatalf("status %s after refused answers", st)
+	}
+}
