@@ -35,6 +35,8 @@ func (s *Server) csrf(next http.Handler) http.Handler {
 		case http.MethodGet, http.MethodHead, http.MethodOptions:
 		default:
 			if r.Header.Get(ConsoleHeader) != "1" {
+				s.log.Warn("console request refused: no "+ConsoleHeader+" header (cross-site request?)",
+					"method", r.Method, "path", r.URL.Path, "origin", truncateStr(r.Header.Get("Origin"), 100))
 				writeErr(w, http.StatusForbidden, "Missing "+ConsoleHeader+" header.")
 				return
 			}
@@ -798,10 +800,16 @@ func (s *Server) apiDeleteKey(w http.ResponseWriter, r *http.Request, u store.Us
 // maxUploadBytes bounds one uploaded file.
 const maxUploadBytes = 512 << 20
 
-func (s *Server) apiUpload(w http.ResponseWriter, r *http.Request, _ store.User) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxUploadBytes)
+func (s *Server) apiUpload(w http.ResponseWriter, r *http.Request, u store.User) {
+	r.Body = http.MaxBytesReader(w, r.Body, s.maxUpload)
 	f, hdr, err := r.FormFile("file")
 	if err != nil {
+		if tooBig := (*http.MaxBytesError)(nil); errors.As(err, &tooBig) {
+			s.log.Warn("upload refused: too large", "user", u.ID, "limit", s.maxUpload)
+			writeErr(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("The file is larger than the upload limit (%d MiB).", s.maxUpload>>20))
+			return
+		}
+		s.log.Warn("upload refused", "user", u.ID, "err", err)
 		writeErr(w, http.StatusBadRequest, "Multipart field \"file\" is required.")
 		return
 	}
@@ -827,7 +835,8 @@ func (s *Server) apiUpload(w http.ResponseWriter, r *http.Request, _ store.User)
 	}
 	if err != nil {
 		os.RemoveAll(dir)
-		writeErr(w, http.StatusBadRequest, "Upload failed.")
+		s.log.Error("upload failed", "user", u.ID, "err", err)
+		writeErr(w, http.StatusInternalServerError, "Upload failed.")
 		return
 	}
 	typ := hdr.Header.Get("Content-Type")

@@ -2,8 +2,12 @@ package server
 
 import (
 	"bytes"
+	"io"
 	"log/slog"
+	"mime/multipart"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -145,5 +149,44 @@ func TestHostAPIBadInputLogged(t *testing.T) {
 	}
 	if code, out := hostAPI(t, e, live, "/api/actions/enqueue", map[string]any{"slug": "group/action-1.x"}); code != http.StatusOK {
 		t.Fatalf("enqueue of a grouped slug: %d %v", code, out)
+	}
+}
+
+// An upload over the limit is refused with 413 and a message naming the
+// limit, and logged; nothing is kept. A body without the file field is a 400.
+func TestUploadTooLarge(t *testing.T) {
+	var logs logBuf
+	e := newEnv(t, Options{Logger: logs.logger()})
+	e.s.maxUpload = 1 << 20
+	admin := e.admin()
+	upload := func(ctype string, body io.Reader) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest("POST", e.hs.URL+"/api/console/uploads", body)
+		req.Header.Set("Content-Type", ctype)
+		req.Header.Set(ConsoleHeader, "1")
+		resp, err := admin.http.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	fw, _ := mw.CreateFormFile("file", "big.bin")
+	fw.Write(bytes.Repeat([]byte("x"), 2<<20))
+	mw.Close()
+	if code, msg := upload(mw.FormDataContentType(), &body); code != http.StatusRequestEntityTooLarge || !strings.Contains(msg, "1 MiB") {
+		t.Fatalf("oversized upload: %d %s", code, msg)
+	}
+	if !strings.Contains(logs.String(), "upload refused: too large") {
+		t.Fatalf("not logged:\n%s", logs.String())
+	}
+	if ents, _ := os.ReadDir(filepath.Join(e.dir, "uploads")); len(ents) != 0 {
+		t.Fatalf("kept %d uploads", len(ents))
+	}
+	if code, _ := upload("application/json", strings.NewReader(`{}`)); code != http.StatusBadRequest {
+		t.Fatalf("upload without a file: HTTP %d", code)
 	}
 }

@@ -153,6 +153,8 @@ type Server struct {
 	// Calls per second allowed on one socket (constants; benchmarks raise
 	// them).
 	hostRate, browserRate int
+	// maxUpload bounds one uploaded file (maxUploadBytes; tests lower it).
+	maxUpload int64
 }
 
 type orgInfo struct{ Name, Slug string }
@@ -180,7 +182,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		opts.MaxMessageBytes = DefaultMaxMessageBytes
 	}
 	s := &Server{opts: opts, log: opts.Logger, conns: map[*endpoint]struct{}{},
-		hostRate: hostCallsPerSecond, browserRate: browserCallsPerSecond}
+		hostRate: hostCallsPerSecond, browserRate: browserCallsPerSecond, maxUpload: maxUploadBytes}
 	s.org = orgInfo{Name: opts.OrgName, Slug: slugify(opts.OrgName)}
 	if opts.PublicURL != "" {
 		u, err := url.Parse(strings.TrimRight(opts.PublicURL, "/"))
