@@ -546,8 +546,7 @@ func (s *Server) notify(ctx context.Context, k store.APIKey, in protocol.NotifyI
 		}
 	}
 	undelivered := 0
-	var mailTo []string  // EMAIL deliveries, when mail is configured
-	var slackTo []string // SLACK deliveries, when Slack is configured
+	var mailTo []string // EMAIL deliveries, when mail is configured
 	for i := range deliveries {
 		d := &deliveries[i]
 		if d.Method == store.DeliverySlack {
@@ -558,9 +557,7 @@ func (s *Server) notify(ctx context.Context, k store.APIKey, in protocol.NotifyI
 			case msg != "":
 				d.Note = "not delivered: " + msg
 				undelivered++
-			default:
-				slackTo = append(slackTo, d.To)
-			}
+			} // else posted by deliverNotification
 			// A console user named by email also finds it in the console.
 			if u, err := s.store.UserByEmail(ctx, d.To); err == nil {
 				add(u.ID)
@@ -616,13 +613,10 @@ func (s *Server) notify(ctx context.Context, k store.APIKey, in protocol.NotifyI
 		s.log.Info("notification not delivered by mail or Slack (no mail/Slack delivery configured); kept in the console",
 			"notification", n.ID, "env", k.Env, "undelivered", undelivered, "recipients", len(recipients))
 	}
-	if s.mail != nil {
-		if len(deliveries) == 0 {
-			mailTo = s.recipientEmails(ctx, recipients)
-		}
-		s.mailNotification(n, mailTo)
+	if s.mail != nil && len(deliveries) == 0 {
+		mailTo = s.recipientEmails(ctx, recipients)
 	}
-	s.slackNotification(n, slackTo)
+	s.deliverNotification(n, mailTo)
 
 	// Show it at once: in every open console of its recipients, and in
 	// the one watching its transaction (once per socket).
@@ -713,60 +707,78 @@ func (s *Server) recipientEmails(ctx context.Context, ids []string) []string {
 	return out
 }
 
-// mailNotification emails n to the addresses to in the background (bounded
-// by the mailer's timeout, ended by the server's shutdown); a failure is
-// logged, the notification stays in the console either way.
-// slackNotification posts n to each Slack destination, in the background
-// like mail; failures are logged (the notification stays in the console).
-func (s *Server) slackNotification(n store.Notification, to []string) {
-	if len(to) == 0 || s.slack == nil {
+// deliverNotification emails n to mailTo and posts it to its SLACK
+// deliveries in the background (bounded by the mailer's and the Slack
+// client's timeouts, ended by the server's shutdown). A failure is logged
+// and noted on the deliveries it concerns, so the console shows it; the
+// notification stays in the console either way.
+func (s *Server) deliverNotification(n store.Notification, mailTo []string) {
+	var slackIdx []int // deliveries to post: SLACK ones notify accepted
+	if s.slack != nil {
+		for i, d := range n.Deliveries {
+			if d.Method == store.DeliverySlack && d.Note == "" {
+				slackIdx = append(slackIdx, i)
+			}
+		}
+	}
+	if len(mailTo) == 0 && len(slackIdx) == 0 {
 		return
 	}
 	var txURL string
 	if n.TransactionID != "" && s.public != nil {
 		txURL = s.public.JoinPath("transactions", n.TransactionID).String()
 	}
-	text := slackText(n.Title, n.Message, n.ActionSlug, txURL)
 	spawned := s.hub.sl.spawn(func(ctx context.Context) {
-		for _, dest := range to {
-			if err := s.slack.deliver(ctx, dest, text); err != nil {
-				s.log.Warn("notification not posted to Slack", "notification", n.ID, "to", dest, "err", err)
+		notes := map[int]string{}
+		if len(mailTo) > 0 {
+			subject, body := s.mailText(n, txURL)
+			if err := s.mail.send(ctx, mailTo, subject, body); err != nil {
+				s.log.Warn("notification email not sent", "notification", n.ID, "err", err)
+				for i, d := range n.Deliveries {
+					if d.Method == store.DeliveryEmail {
+						notes[i] = "not delivered: " + err.Error()
+					}
+				}
+			} else {
+				s.log.Info("notification emailed", "notification", n.ID, "recipients", len(mailTo))
+			}
+		}
+		text := slackText(n.Title, n.Message, n.ActionSlug, txURL)
+		for _, i := range slackIdx {
+			to := n.Deliveries[i].To
+			if err := s.slack.deliver(ctx, to, text); err != nil {
+				s.log.Warn("notification not posted to Slack", "notification", n.ID, "to", to, "err", err)
+				notes[i] = "not delivered: " + err.Error()
 				continue
 			}
-			s.log.Info("notification posted to Slack", "notification", n.ID, "to", dest)
+			s.log.Info("notification posted to Slack", "notification", n.ID, "to", to)
+		}
+		if len(notes) > 0 {
+			if err := s.store.NoteDeliveries(ctx, n.ID, notes); err != nil {
+				s.log.Error("failed deliveries not noted on the notification", "notification", n.ID, "err", err)
+			}
 		}
 	})
 	if !spawned {
-		s.log.Warn("notification not posted to Slack: the server is shutting down", "notification", n.ID)
+		s.log.Warn("notification not emailed or posted: the server is shutting down", "notification", n.ID)
 	}
 }
 
-func (s *Server) mailNotification(n store.Notification, to []string) {
-	if len(to) == 0 {
-		return
-	}
-	subject := n.Title
+// mailText is the subject and plain-text body of n's email.
+func (s *Server) mailText(n store.Notification, txURL string) (subject, body string) {
+	subject = n.Title
 	if subject == "" {
 		subject, _, _ = strings.Cut(n.Message, "\n")
 		if len(subject) > 80 {
 			subject = strings.ToValidUTF8(subject[:80], "") + "…"
 		}
 	}
-	body := n.Message
-	if n.TransactionID != "" && s.public != nil {
-		body += "\n\nTransaction: " + s.public.JoinPath("transactions", n.TransactionID).String()
+	body = n.Message
+	if txURL != "" {
+		body += "\n\nTransaction: " + txURL
 	}
 	if s.public != nil {
 		body += "\n\n-- \nSent by the Interval server at " + s.public.String()
 	}
-	spawned := s.hub.sl.spawn(func(ctx context.Context) {
-		if err := s.mail.send(ctx, to, subject, body); err != nil {
-			s.log.Warn("notification email not sent", "notification", n.ID, "err", err)
-			return
-		}
-		s.log.Info("notification emailed", "notification", n.ID, "recipients", len(to))
-	})
-	if !spawned {
-		s.log.Warn("notification email not sent: the server is shutting down", "notification", n.ID)
-	}
+	return subject, body
 }

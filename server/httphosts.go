@@ -100,7 +100,7 @@ type httpRequest struct {
 
 // serverless runs the server's outbound work, each piece in a goroutine
 // that ends when the server does: requests to HTTP hosts, and the
-// notification emails (mailNotification).
+// notification emails and Slack posts (deliverNotification).
 type serverless struct {
 	ctx    context.Context
 	cancel context.CancelFunc

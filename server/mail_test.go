@@ -15,6 +15,8 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+
+	"github.com/interval-go/sdk/server/store"
 )
 
 // smtpSink is a real SMTP server (github.com/emersion/go-smtp) on loopback
@@ -230,6 +232,35 @@ func TestNotificationsByEmail(t *testing.T) {
 	}
 	ds := member.inbox().Notifications[0].Deliveries
 	if len(ds) != 3 || ds[0].Note != "" || ds[1].Note != "" || ds[2].Note != noteNoSlack {
+		t.Fatalf("deliveries %+v", ds)
+	}
+}
+
+// A mail server that cannot be reached: the notification stays in the
+// console, its EMAIL deliveries say why they were not delivered.
+func TestNotificationMailFailureNoted(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // nothing listens there now
+	e := newEnv(t, Options{SMTPURL: "smtp://" + addr, SMTPFrom: "interval@example.com"})
+	admin := e.admin()
+	member := e.newUser(admin, "member@example.com", "member")
+	notifyOK(t, e, admin.key("production"), map[string]any{"message": "disk full", "deliveryInstructions": []any{
+		map[string]any{"to": "member@example.com", "method": "EMAIL"},
+		map[string]any{"to": "#ops", "method": "SLACK"},
+	}})
+	var ds []store.NotificationDelivery
+	for deadline := time.Now().Add(wait); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if in := member.inbox(); len(in.Notifications) == 1 {
+			if ds = in.Notifications[0].Deliveries; len(ds) == 2 && ds[0].Note != "" {
+				break
+			}
+		}
+	}
+	if len(ds) != 2 || !strings.HasPrefix(ds[0].Note, "not delivered: ") || !strings.Contains(ds[0].Note, "mail") || ds[1].Note != noteNoSlack {
 		t.Fatalf("deliveries %+v", ds)
 	}
 }

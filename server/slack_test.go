@@ -187,8 +187,8 @@ func TestSlackOptionsAndDestinations(t *testing.T) {
 }
 
 // Notifications with SLACK deliveries are posted by the server's Slack app;
-// bad destinations are kept with a note; a console user named by email
-// also finds it in the console.
+// bad destinations and Slack's refusals are kept with a note; a console
+// user named by email also finds it in the console.
 func TestNotificationsToSlack(t *testing.T) {
 	api := startSlackAPI(t, "xoxb-server")
 	e := newEnv(t, Options{SlackToken: "xoxb-server", SlackAPIURL: api.URL + "/api/"})
@@ -200,6 +200,7 @@ func TestNotificationsToSlack(t *testing.T) {
 		map[string]any{"to": "#ops", "method": "SLACK"},
 		map[string]any{"to": "member@example.com", "method": "SLACK"},
 		map[string]any{"to": "ops", "method": "SLACK"},
+		map[string]any{"to": "#nowhere", "method": "SLACK"},
 	}})
 
 	var got []slackPost
@@ -212,12 +213,19 @@ func TestNotificationsToSlack(t *testing.T) {
 	if !strings.Contains(got[0].Text, ">*Refund*") || !strings.Contains(got[0].Text, ">Refund done for bob") {
 		t.Errorf("text %q", got[0].Text)
 	}
-	in := member.inbox()
+	// Slack's refusal is noted on its delivery once the posts are done.
+	var in inbox
+	for deadline := time.Now().Add(wait); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if in = member.inbox(); len(in.Notifications) == 1 && len(in.Notifications[0].Deliveries) == 4 && in.Notifications[0].Deliveries[3].Note != "" {
+			break
+		}
+	}
 	if len(in.Notifications) != 1 {
 		t.Fatalf("member's inbox %+v", in)
 	}
 	ds := in.Notifications[0].Deliveries
-	if len(ds) != 3 || ds[0].Note != "" || ds[1].Note != "" || !strings.HasPrefix(ds[2].Note, "not delivered: must be a Slack channel") {
+	if len(ds) != 4 || ds[0].Note != "" || ds[1].Note != "" || !strings.HasPrefix(ds[2].Note, "not delivered: must be a Slack channel") ||
+		!strings.HasPrefix(ds[3].Note, "not delivered: ") || !strings.Contains(ds[3].Note, "channel_not_found") {
 		t.Fatalf("deliveries %+v", ds)
 	}
 }

@@ -94,6 +94,41 @@ func (s *SQLite) CreateNotification(ctx context.Context, n Notification, recipie
 	return n, true, nil
 }
 
+// applyNotes sets the notes on the deliveries JSON text d.
+func applyNotes(id, d string, notes map[int]string) (string, error) {
+	n := Notification{ID: id}
+	if err := decodeDeliveries(d, &n); err != nil {
+		return "", err
+	}
+	for i, note := range notes {
+		if i >= 0 && i < len(n.Deliveries) {
+			n.Deliveries[i].Note = note
+		}
+	}
+	return encodeDeliveries(n.Deliveries)
+}
+
+// NoteDeliveries sets the notes of some of a notification's deliveries.
+func (s *SQLite) NoteDeliveries(ctx context.Context, id string, notes map[int]string) error {
+	const op = "note deliveries"
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return wrap(op, err)
+	}
+	defer tx.Rollback()
+	var d string
+	if err := tx.QueryRowContext(ctx, `SELECT deliveries FROM notifications WHERE id = ?`, id).Scan(&d); err != nil {
+		return wrap(op, err)
+	}
+	if d, err = applyNotes(id, d, notes); err != nil {
+		return wrap(op, err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE notifications SET deliveries = ? WHERE id = ?`, d, id); err != nil {
+		return wrap(op, err)
+	}
+	return wrap(op, tx.Commit())
+}
+
 // ListNotifications returns a page of the user's notifications, newest
 // first, and the number of unread ones.
 func (s *SQLite) ListNotifications(ctx context.Context, userID string, offset, limit int) ([]Notification, int, error) {

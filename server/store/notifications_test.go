@@ -85,6 +85,18 @@ func checkNotifications(t *testing.T, s Store) {
 		t.Fatalf("u2 unread after u1 marked all: %d", unread)
 	}
 
+	// What became of deliveries is noted after the fact.
+	if err := s.NoteDeliveries(ctx, "n1", map[int]string{0: "not delivered: mail server down", 5: "ignored"}); err != nil {
+		t.Fatal(err)
+	}
+	if list, _, err := s.ListNotifications(ctx, "u2", 0, 0); err != nil || len(list) != 1 ||
+		list[0].Deliveries[0].Note != "not delivered: mail server down" || list[0].Deliveries[1].Note != "not delivered" {
+		t.Fatalf("noted: %+v %v", list, err)
+	}
+	if err := s.NoteDeliveries(ctx, "nope", map[int]string{0: "x"}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown notification: %v", err)
+	}
+
 	// Concurrent sends with one key store one notification.
 	var wg sync.WaitGroup
 	var mu sync.Mutex

@@ -116,3 +116,24 @@ func (s *Postgres) MarkAllNotificationsRead(ctx context.Context, userID string, 
 	}
 	return int(tag.RowsAffected()), nil
 }
+
+// NoteDeliveries sets the notes of some of a notification's deliveries.
+func (s *Postgres) NoteDeliveries(ctx context.Context, id string, notes map[int]string) error {
+	const op = "note deliveries"
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return pgWrap(op, err)
+	}
+	defer tx.Rollback(ctx)
+	var d string
+	if err := tx.QueryRow(ctx, `SELECT deliveries FROM notifications WHERE id = $1 FOR UPDATE`, id).Scan(&d); err != nil {
+		return pgWrap(op, err)
+	}
+	if d, err = applyNotes(id, d, notes); err != nil {
+		return pgWrap(op, err)
+	}
+	if _, err := tx.Exec(ctx, `UPDATE notifications SET deliveries = $1 WHERE id = $2`, d, id); err != nil {
+		return pgWrap(op, err)
+	}
+	return pgWrap(op, tx.Commit(ctx))
+}

@@ -248,6 +248,10 @@ type Store interface {
 	// notification with that key exists in n.Env, it stores nothing and
 	// returns that notification with false.
 	CreateNotification(ctx context.Context, n Notification, recipients []string) (Notification, bool, error)
+	// NoteDeliveries sets the Note of some of a notification's deliveries
+	// (by index; out-of-range indexes are ignored), for what became of
+	// them after it was stored. ErrNotFound for an unknown id.
+	NoteDeliveries(ctx context.Context, id string, notes map[int]string) error
 	// ListNotifications returns the user's notifications, newest first,
 	// skipping offset and returning at most limit (all when limit <= 0),
 	// and how many of all of them are unread.
