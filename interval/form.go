@@ -37,6 +37,57 @@ type formField struct {
 	def func(src reflect.Value)
 }
 
+// store sets the field (allocating pointer fields) from a value, or
+// clears it when the input was not answered.
+func (ff *formField) store(dst reflect.Value, v reflect.Value, answered bool) {
+	fv := dst.FieldByIndex(ff.index)
+	if !answered {
+		fv.SetZero()
+		return
+	}
+	if fv.Kind() == reflect.Pointer {
+		p := reflect.New(fv.Type().Elem())
+		p.Elem().Set(v.Convert(fv.Type().Elem()))
+		fv.Set(p)
+		return
+	}
+	fv.Set(v.Convert(fv.Type()))
+}
+
+// current returns the field's value for defaults (ok false when zero or
+// nil).
+func (ff *formField) current(src reflect.Value) (reflect.Value, bool) {
+	fv := src.FieldByIndex(ff.index)
+	if fv.Kind() == reflect.Pointer {
+		if fv.IsNil() {
+			return fv, false
+		}
+		return fv.Elem(), true
+	}
+	return fv, !fv.IsZero()
+}
+
+// valued is an input whose value a form field can take as it is.
+type valued[V any] interface {
+	Component
+	Value() V
+	Answered() bool
+}
+
+// bindValue makes c the field's input, optional when the field is: the
+// field takes c's value (converted to the field's type) and c's default is
+// the field's current value, given to setDefault.
+func bindValue[V any](ff *formField, c valued[V], optional bool, setDefault func(V)) {
+	c.core().optional = optional
+	ff.comp = c
+	ff.set = func(dst reflect.Value) { ff.store(dst, reflect.ValueOf(c.Value()), c.Answered()) }
+	ff.def = func(src reflect.Value) {
+		if v, ok := ff.current(src); ok {
+			setDefault(v.Convert(reflect.TypeFor[V]()).Interface().(V))
+		}
+	}
+}
+
 // FormError is returned by a form's Validate function to show Message on
 // the input of the struct field named Field (its Go or json name).
 type FormError struct {
@@ -166,34 +217,6 @@ func (f *FormInput[T]) buildField(sf structField) (*formField, error) {
 		options = strings.Split(o, "|")
 	}
 	in := InputIO{f.c}
-	// store sets the field (allocating pointer fields) from a value.
-	store := func(dst reflect.Value, v reflect.Value, answered bool) {
-		fv := dst.FieldByIndex(ff.index)
-		if !answered {
-			fv.SetZero()
-			return
-		}
-		if fv.Kind() == reflect.Pointer {
-			p := reflect.New(fv.Type().Elem())
-			p.Elem().Set(v.Convert(fv.Type().Elem()))
-			fv.Set(p)
-			return
-		}
-		fv.Set(v.Convert(fv.Type()))
-	}
-	// current returns the field's value for defaults (ok false when zero
-	// or nil).
-	current := func(src reflect.Value) (reflect.Value, bool) {
-		fv := src.FieldByIndex(ff.index)
-		if fv.Kind() == reflect.Pointer {
-			if fv.IsNil() {
-				return fv, false
-			}
-			return fv.Elem(), true
-		}
-		return fv, !fv.IsZero()
-	}
-
 	switch {
 	case ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.String:
 		if len(options) == 0 {
@@ -239,10 +262,10 @@ func (f *FormInput[T]) buildField(sf structField) (*formField, error) {
 		ff.comp = s
 		ff.set = func(dst reflect.Value) {
 			v, _ := parse(s.Value())
-			store(dst, v, s.Answered())
+			ff.store(dst, v, s.Answered())
 		}
 		ff.def = func(src reflect.Value) {
-			if v, ok := current(src); ok {
+			if v, ok := ff.current(src); ok {
 				s.Default(fmt.Sprint(v.Interface()))
 			}
 		}
@@ -263,10 +286,10 @@ func (f *FormInput[T]) buildField(sf structField) (*formField, error) {
 			} else {
 				v = reflect.ValueOf(d.Value())
 			}
-			store(dst, v, d.Answered())
+			ff.store(dst, v, d.Answered())
 		}
 		ff.def = func(src reflect.Value) {
-			if v, ok := current(src); ok {
+			if v, ok := ff.current(src); ok {
 				if t, isTime := v.Interface().(time.Time); isTime {
 					d.Default(DateTimeOf(t.In(f.loc)))
 				} else {
@@ -276,75 +299,43 @@ func (f *FormInput[T]) buildField(sf structField) (*formField, error) {
 		}
 	case ft == dateType:
 		d := in.Date(label).HelpText(help)
-		if optional {
-			d.Optional()
-		}
-		ff.comp = d
-		ff.set = func(dst reflect.Value) { store(dst, reflect.ValueOf(d.Value()), d.Answered()) }
-		ff.def = func(src reflect.Value) {
-			if v, ok := current(src); ok {
-				d.Default(v.Interface().(Date))
-			}
-		}
+		bindValue(ff, d, optional, func(v Date) { d.Default(v) })
 	case ft == timeOfDayType:
-		d := in.Time(label).HelpText(help)
-		if optional {
-			d.Optional()
-		}
-		ff.comp = d
-		ff.set = func(dst reflect.Value) { store(dst, reflect.ValueOf(d.Value()), d.Answered()) }
-		ff.def = func(src reflect.Value) {
-			if v, ok := current(src); ok {
-				d.Default(v.Interface().(TimeOfDay))
-			}
-		}
+		t := in.Time(label).HelpText(help)
+		bindValue(ff, t, optional, func(v TimeOfDay) { t.Default(v) })
 	case ft.Kind() == reflect.Bool:
 		b := in.Boolean(label).HelpText(help)
-		if optional {
-			b.Optional()
-		}
-		ff.comp = b
-		ff.set = func(dst reflect.Value) { store(dst, reflect.ValueOf(b.Value()), b.Answered()) }
-		ff.def = func(src reflect.Value) {
-			if v, ok := current(src); ok {
-				b.Default(v.Bool())
-			}
-		}
+		bindValue(ff, b, optional, func(v bool) { b.Default(v) })
 	case ft.Kind() == reflect.String:
-		var comp Component
-		var get func() (string, bool)
-		var setDef func(string)
+		placeholder := tag["placeholder"]
 		_, isEmail := tag["email"]
 		_, isRich := tag["richtext"]
 		_, isURL := tag["url"]
 		switch {
 		case isEmail:
-			e := in.Email(label).HelpText(help).Placeholder(tag["placeholder"])
-			if optional {
-				e.Optional()
-			}
-			comp, get, setDef = e, func() (string, bool) { return e.Value(), e.Answered() }, func(s string) { e.Default(s) }
+			e := in.Email(label).HelpText(help).Placeholder(placeholder)
+			bindValue(ff, e, optional, func(v string) { e.Default(v) })
 		case isRich:
-			r := in.RichText(label).HelpText(help).Placeholder(tag["placeholder"])
-			if optional {
-				r.Optional()
-			}
-			comp, get, setDef = r, func() (string, bool) { return r.Value(), r.Answered() }, func(s string) { r.Default(s) }
+			r := in.RichText(label).HelpText(help).Placeholder(placeholder)
+			bindValue(ff, r, optional, func(v string) { r.Default(v) })
 		case isURL:
-			u := in.URL(label).HelpText(help).Placeholder(tag["placeholder"])
-			if optional {
-				u.Optional()
-			}
-			comp = u
-			get = func() (string, bool) {
+			u := in.URL(label).HelpText(help).Placeholder(placeholder)
+			u.optional = optional // a *url.URL, kept in the field as text
+			ff.comp = u
+			ff.set = func(dst reflect.Value) {
 				if u.Value() == nil {
-					return "", false
+					ff.store(dst, reflect.Value{}, false)
+					return
 				}
-				return u.Value().String(), u.Answered()
+				ff.store(dst, reflect.ValueOf(u.Value().String()), u.Answered())
 			}
-			setDef = func(s string) { u.Default(s) }
+			ff.def = func(src reflect.Value) {
+				if v, ok := ff.current(src); ok {
+					u.Default(v.String())
+				}
+			}
 		default:
-			t := in.Text(label).HelpText(help).Placeholder(tag["placeholder"])
+			t := in.Text(label).HelpText(help).Placeholder(placeholder)
 			if lines, ok := tag["multiline"]; ok {
 				n, _ := strconv.Atoi(lines)
 				t.Multiline(n)
@@ -355,20 +346,7 @@ func (f *FormInput[T]) buildField(sf structField) (*formField, error) {
 			if maxV != nil {
 				t.MaxLength(int(*maxV))
 			}
-			if optional {
-				t.Optional()
-			}
-			comp, get, setDef = t, func() (string, bool) { return t.Value(), t.Answered() }, func(s string) { t.Default(s) }
-		}
-		ff.comp = comp
-		ff.set = func(dst reflect.Value) {
-			s, ok := get()
-			store(dst, reflect.ValueOf(s), ok)
-		}
-		ff.def = func(src reflect.Value) {
-			if v, ok := current(src); ok {
-				setDef(v.String())
-			}
+			bindValue(ff, t, optional, func(v string) { t.Default(v) })
 		}
 	case isNumberKind(ft.Kind()):
 		n := in.Number(label).HelpText(help).Placeholder(tag["placeholder"])
@@ -425,10 +403,10 @@ func (f *FormInput[T]) buildField(sf structField) (*formField, error) {
 			default:
 				v = reflect.ValueOf(n.Value())
 			}
-			store(dst, v, n.Answered())
+			ff.store(dst, v, n.Answered())
 		}
 		ff.def = func(src reflect.Value) {
-			if v, ok := current(src); ok {
+			if v, ok := ff.current(src); ok {
 				f, _ := number(v.Interface())
 				n.Default(f)
 			}

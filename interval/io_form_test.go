@@ -146,3 +146,59 @@ func TestFormRejectsUnsupportedTypes(t *testing.T) {
 		}
 	}
 }
+
+type (
+	formLevel string
+	formFlag  bool
+)
+
+type prefsForm struct {
+	Email  string    `interval:"email"`
+	Bio    formLevel `interval:"richtext"`
+	Site   string    `interval:"url"`
+	Name   *string
+	On     interval.Date
+	At     interval.TimeOfDay
+	Active formFlag
+	Opt    *bool
+}
+
+// Defaults reach every kind of input, including named and pointer field
+// types, and the answers come back into those types.
+func TestFormDefaultsAndNamedTypes(t *testing.T) {
+	name := "Ada"
+	a := startAction(t, func(ctx context.Context, tx *interval.Tx) (any, error) {
+		v, err := interval.Form[prefsForm](tx.IO, "Prefs").Default(prefsForm{
+			Email: "ada@example.com", Bio: "<p>hi</p>", Site: "https://ada.example", Name: &name,
+			On: interval.Date{Year: 2024, Month: 5, Day: 1}, At: interval.TimeOfDay{Hour: 8, Minute: 30}, Active: true,
+		}).Run(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return fmt.Sprintf("%s|%s|%s|%s|%s|%s|%v|%v", v.Email, v.Bio, v.Site, *v.Name, v.On, v.At, v.Active, v.Opt), nil
+	})
+	r := a.next()
+	for label, props := range map[string]string{
+		"Email":  `{"defaultValue":"ada@example.com"}`,
+		"Bio":    `{"defaultValue":"<p>hi</p>"}`,
+		"Site":   `{"defaultValue":"https://ada.example","allowedProtocols":["http","https"]}`,
+		"Name":   `{"defaultValue":"Ada"}`,
+		"On":     `{"defaultValue":{"year":2024,"month":5,"day":1}}`,
+		"At":     `{"defaultValue":{"hour":8,"minute":30}}`,
+		"Active": `{"defaultValue":true}`,
+		"Opt":    `{"defaultValue":false}`,
+	} {
+		if c := mustComponent(t, r, label); c.Props != props {
+			t.Errorf("%s: props %s, want %s", label, c.Props, props)
+		}
+	}
+	if c, _ := r.Component("Opt"); !c.IsOptional {
+		t.Error("a pointer field is optional")
+	}
+	a.answer(r, intervaltest.Values{"Email": "bob@example.com", "Bio": "<b>yo</b>", "Site": "https://bob.example/x",
+		"Name": "Bob", "On": map[string]int{"year": 2025, "month": 1, "day": 2}, "At": map[string]int{"hour": 9, "minute": 5},
+		"Active": false})
+	if res := a.result(); res.Data != "bob@example.com|<b>yo</b>|https://bob.example/x|Bob|2025-01-02|09:05|false|<nil>" {
+		t.Fatalf("result %v", res.Data)
+	}
+}
