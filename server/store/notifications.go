@@ -5,10 +5,11 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"math"
 	"time"
 )
 
-// Notifications of the SQLite store (migration 0003).
+// Notifications (migration 0003 of both databases).
 
 const notificationCols = `n.id, n.env, n.idempotency_key, n.title, n.message, n.transaction_id, n.action_slug, n.deliveries, n.created_at`
 
@@ -54,38 +55,38 @@ func scanNotification(sc interface{ Scan(...any) error }, withRead bool) (Notifi
 
 // CreateNotification stores n for recipients, or returns the notification
 // with n's idempotency key in n's environment.
-func (s *SQLite) CreateNotification(ctx context.Context, n Notification, recipients []string) (Notification, bool, error) {
+func (s *sqlStore) CreateNotification(ctx context.Context, n Notification, recipients []string) (Notification, bool, error) {
 	const op = "create notification"
 	deliveries, err := encodeDeliveries(n.Deliveries)
 	if err != nil {
-		return Notification{}, false, wrap(op, err)
+		return Notification{}, false, s.wrap(op, err)
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return Notification{}, false, wrap(op, err)
+		return Notification{}, false, s.wrap(op, err)
 	}
 	defer tx.Rollback()
-	r, err := tx.ExecContext(ctx, `INSERT INTO notifications (id, env, idempotency_key, title, message, transaction_id, action_slug, deliveries, created_at)
-		VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (env, idempotency_key) WHERE idempotency_key <> '' DO NOTHING`,
+	r, err := tx.ExecContext(ctx, s.d.rebind(`INSERT INTO notifications (id, env, idempotency_key, title, message, transaction_id, action_slug, deliveries, created_at)
+		VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (env, idempotency_key) WHERE idempotency_key <> '' DO NOTHING`),
 		n.ID, n.Env, n.IdempotencyKey, n.Title, n.Message, n.TransactionID, n.ActionSlug, deliveries, ms(n.CreatedAt))
 	if err != nil {
-		return Notification{}, false, wrap(op, err)
+		return Notification{}, false, s.wrap(op, err)
 	}
 	if c, err := r.RowsAffected(); err != nil {
-		return Notification{}, false, wrap(op, err)
+		return Notification{}, false, s.wrap(op, err)
 	} else if c == 0 {
-		old, err := scanNotification(tx.QueryRowContext(ctx, `SELECT `+notificationCols+` FROM notifications n WHERE n.env = ? AND n.idempotency_key = ?`,
+		old, err := scanNotification(tx.QueryRowContext(ctx, s.d.rebind(`SELECT `+notificationCols+` FROM notifications n WHERE n.env = ? AND n.idempotency_key = ?`),
 			n.Env, n.IdempotencyKey), false)
-		return old, false, wrap(op, err)
+		return old, false, s.wrap(op, err)
 	}
 	for _, u := range recipients {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO notification_recipients (notification_id, user_id, created_at) VALUES (?,?,?) ON CONFLICT DO NOTHING`,
+		if _, err := tx.ExecContext(ctx, s.d.rebind(`INSERT INTO notification_recipients (notification_id, user_id, created_at) VALUES (?,?,?) ON CONFLICT DO NOTHING`),
 			n.ID, u, ms(n.CreatedAt)); err != nil {
-			return Notification{}, false, wrap(op, err)
+			return Notification{}, false, s.wrap(op, err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return Notification{}, false, wrap(op, err)
+		return Notification{}, false, s.wrap(op, err)
 	}
 	if n.Deliveries == nil {
 		n.Deliveries = []NotificationDelivery{}
@@ -109,70 +110,70 @@ func applyNotes(id, d string, notes map[int]string) (string, error) {
 }
 
 // NoteDeliveries sets the notes of some of a notification's deliveries.
-func (s *SQLite) NoteDeliveries(ctx context.Context, id string, notes map[int]string) error {
+func (s *sqlStore) NoteDeliveries(ctx context.Context, id string, notes map[int]string) error {
 	const op = "note deliveries"
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return wrap(op, err)
+		return s.wrap(op, err)
 	}
 	defer tx.Rollback()
 	var d string
-	if err := tx.QueryRowContext(ctx, `SELECT deliveries FROM notifications WHERE id = ?`, id).Scan(&d); err != nil {
-		return wrap(op, err)
+	if err := tx.QueryRowContext(ctx, s.d.rebind(`SELECT deliveries FROM notifications WHERE id = ?`+s.d.forUpdate), id).Scan(&d); err != nil {
+		return s.wrap(op, err)
 	}
 	if d, err = applyNotes(id, d, notes); err != nil {
-		return wrap(op, err)
+		return s.wrap(op, err)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE notifications SET deliveries = ? WHERE id = ?`, d, id); err != nil {
-		return wrap(op, err)
+	if _, err := tx.ExecContext(ctx, s.d.rebind(`UPDATE notifications SET deliveries = ? WHERE id = ?`), d, id); err != nil {
+		return s.wrap(op, err)
 	}
-	return wrap(op, tx.Commit())
+	return s.wrap(op, tx.Commit())
 }
 
 // ListNotifications returns a page of the user's notifications, newest
 // first, and the number of unread ones.
-func (s *SQLite) ListNotifications(ctx context.Context, userID string, offset, limit int) ([]Notification, int, error) {
+func (s *sqlStore) ListNotifications(ctx context.Context, userID string, offset, limit int) ([]Notification, int, error) {
 	const op = "list notifications"
 	if limit <= 0 {
-		limit = -1
+		limit = math.MaxInt // no limit: SQLite takes -1, PostgreSQL NULL, both this
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+notificationCols+`, r.read_at FROM notification_recipients r
+	rows, err := s.query(ctx, `SELECT `+notificationCols+`, r.read_at FROM notification_recipients r
 		JOIN notifications n ON n.id = r.notification_id
 		WHERE r.user_id = ? ORDER BY r.created_at DESC, n.seq DESC LIMIT ? OFFSET ?`, userID, limit, max(offset, 0))
 	if err != nil {
-		return nil, 0, wrap(op, err)
+		return nil, 0, s.wrap(op, err)
 	}
 	defer rows.Close()
 	out := []Notification{}
 	for rows.Next() {
 		n, err := scanNotification(rows, true)
 		if err != nil {
-			return nil, 0, wrap(op, err)
+			return nil, 0, s.wrap(op, err)
 		}
 		out = append(out, n)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, 0, wrap(op, err)
+		return nil, 0, s.wrap(op, err)
 	}
 	var unread int
-	err = s.db.QueryRowContext(ctx, `SELECT count(*) FROM notification_recipients WHERE user_id = ? AND read_at IS NULL`, userID).Scan(&unread)
-	return out, unread, wrap(op, err)
+	err = s.queryRow(ctx, `SELECT count(*) FROM notification_recipients WHERE user_id = ? AND read_at IS NULL`, userID).Scan(&unread)
+	return out, unread, s.wrap(op, err)
 }
 
 // MarkNotificationRead marks one of the user's notifications read (a
 // notification read already keeps its first read time).
-func (s *SQLite) MarkNotificationRead(ctx context.Context, userID, id string, at time.Time) error {
-	r, err := s.db.ExecContext(ctx, `UPDATE notification_recipients SET read_at = coalesce(read_at, ?) WHERE user_id = ? AND notification_id = ?`,
+func (s *sqlStore) MarkNotificationRead(ctx context.Context, userID, id string, at time.Time) error {
+	r, err := s.exec(ctx, `UPDATE notification_recipients SET read_at = coalesce(read_at, ?) WHERE user_id = ? AND notification_id = ?`,
 		ms(at), userID, id)
-	return affected("mark notification read", r, err)
+	return s.affected("mark notification read", r, err)
 }
 
 // MarkAllNotificationsRead marks every unread notification of the user read.
-func (s *SQLite) MarkAllNotificationsRead(ctx context.Context, userID string, at time.Time) (int, error) {
-	r, err := s.db.ExecContext(ctx, `UPDATE notification_recipients SET read_at = ? WHERE user_id = ? AND read_at IS NULL`, ms(at), userID)
+func (s *sqlStore) MarkAllNotificationsRead(ctx context.Context, userID string, at time.Time) (int, error) {
+	r, err := s.exec(ctx, `UPDATE notification_recipients SET read_at = ? WHERE user_id = ? AND read_at IS NULL`, ms(at), userID)
 	if err != nil {
-		return 0, wrap("mark all notifications read", err)
+		return 0, s.wrap("mark all notifications read", err)
 	}
 	n, err := r.RowsAffected()
-	return int(n), wrap("mark all notifications read", err)
+	return int(n), s.wrap("mark all notifications read", err)
 }
