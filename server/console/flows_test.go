@@ -269,6 +269,26 @@ func TestBrowserAppendUIAndLeaving(t *testing.T) {
 	case <-time.After(waitLimit):
 		t.Fatal("leaving did not cancel the transaction")
 	}
+
+	// Unloading the page (here: typing another address and confirming the
+	// browser's leave prompt) cancels the run at once too, rather than
+	// leaving it "Awaiting input" until the server gives up on the browser.
+	e.acceptDialogs()
+	e.navigate("/actions/two_steps")
+	e.waitText(field("Step two", ".field-label"), "Step two")
+	e.typeInto(field("Step two", "input"), "half done")
+	e.navigate("/history")
+	select {
+	case err := <-ended:
+		if err != testhost.ErrCanceled {
+			t.Errorf("host IO call ended with %v, want ErrCanceled", err)
+		}
+	case <-time.After(waitLimit):
+		t.Fatal("unloading the page did not cancel the transaction")
+	}
+	e.navigate("/history")
+	e.waitText("table", "Two steps")
+	e.waitNoText("table", "Awaiting input")
 }
 
 // TestBrowserSocketReconnect closes the browser's socket mid-transaction:

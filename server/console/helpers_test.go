@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"go.uber.org/goleak"
 
@@ -427,6 +428,19 @@ func (e *env) shotDark(name string) {
 	scheme("dark")
 	e.shot(name + "-dark")
 	scheme("light")
+}
+
+// acceptDialogs makes the tab accept every JavaScript dialog from now on
+// (such as the browser's leave prompt before an unload).
+func (e *env) acceptDialogs() {
+	e.t.Helper()
+	if err := chromedp.Listen(e.ctx, func(ev any) {
+		if _, ok := ev.(*page.EventJavascriptDialogOpening); ok {
+			go chromedp.Call(e.ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
+		}
+	}); err != nil {
+		e.t.Fatalf("listening for dialogs: %v", err)
+	}
 }
 
 // settle waits two animation frames, for layout after a resize.

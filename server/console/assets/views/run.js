@@ -228,6 +228,37 @@ export function RunView({ slug, params, txId: attachTo, summary }) {
     return () => { window.removeEventListener('beforeunload', before); setNavigationGuard(null) }
   }, [warn])
 
+  const showCanceled = () => {
+    setResult({ status: 'CANCELED', data: null })
+    setCompletedAt(new Date())
+    setItems(prev => prev.filter(it => it.render.toRender.every(c => isDisplay(c.methodName))))
+    setLoading(null)
+  }
+
+  // Unloading the page (reload, closing the tab, another address) closes
+  // the socket without LEAVE_TRANSACTION, so the server would keep the run
+  // waiting for a browser (HostDropGrace), listed as "Awaiting input" in
+  // History. A run started here cannot be picked up again at this address
+  // (a reload starts a new one): cancel it, as leaving inside the console
+  // does. Attached runs (/transactions/:id) and backgroundable actions keep
+  // running. keepalive lets the request outlive the page. Chrome may keep
+  // the page in its back/forward cache (pagehide with persisted); coming
+  // back to it then shows the run as canceled.
+  useEffect(() => {
+    if (!running || attachTo || (action && action.backgroundable)) return
+    let left = false
+    const hide = () => {
+      left = true
+      fetch(`/api/console/transactions/${encodeURIComponent(txId)}/cancel`, {
+        method: 'POST', keepalive: true, credentials: 'same-origin', headers: { 'X-Interval-Console': '1' },
+      }).catch(() => {})
+    }
+    const show = e => { if (e.persisted && left) showCanceled() }
+    window.addEventListener('pagehide', hide)
+    window.addEventListener('pageshow', show)
+    return () => { window.removeEventListener('pagehide', hide); window.removeEventListener('pageshow', show) }
+  }, [running, txId, attachTo, action && action.backgroundable])
+
   const respond = (render, kind, values, choice) => {
     const resp = { id: render.id, transactionId: txId, inputGroupKey: render.inputGroupKey, values, kind }
     if (choice !== undefined) resp.choice = choice
@@ -246,10 +277,7 @@ export function RunView({ slug, params, txId: attachTo, summary }) {
     try {
       setNavigationGuard(null)
       await api('POST', `/api/console/transactions/${encodeURIComponent(txId)}/cancel`)
-      setResult({ status: 'CANCELED', data: null })
-      setCompletedAt(new Date())
-      setItems(prev => prev.filter(it => it.render.toRender.every(c => isDisplay(c.methodName))))
-      setLoading(null)
+      showCanceled()
     } catch (e) {
       toast(e.message, { kind: 'error', title: 'Could not cancel' })
     }
