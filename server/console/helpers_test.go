@@ -430,6 +430,29 @@ func (e *env) shotDark(name string) {
 	scheme("light")
 }
 
+// shotViewport saves a screenshot of the viewport as it is (size, scroll
+// position, open popovers), for popovers that a full-page screenshot would
+// close or move.
+func (e *env) shotViewport(name string) {
+	e.t.Helper()
+	dir := os.Getenv("INTERVAL_ARTIFACTS")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "artifacts", "screenshots")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		e.t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(e.ctx, waitLimit)
+	defer cancel()
+	img, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		e.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), img, 0o644); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
 // acceptDialogs makes the tab accept every JavaScript dialog from now on
 // (such as the browser's leave prompt before an unload).
 func (e *env) acceptDialogs() {

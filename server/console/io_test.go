@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/interval-go/sdk/internal/protocol"
 	"github.com/interval-go/sdk/server/console/internal/testhost"
@@ -224,4 +225,56 @@ func TestBrowserConfirm(t *testing.T) {
 	e.waitText("[data-testid=result]", "Completed")
 	e.waitText("[data-testid=result]", "deleted")
 	e.waitText("[data-testid=result]", "true")
+}
+
+// menuVisibleJS is true when a row menu is open and each of its items is
+// on screen and on top (not cut off by the table's scroll box, nor covered
+// by the pinned menu cells of other rows).
+const menuVisibleJS = `(() => {
+	const m = document.querySelector(".menu[role=menu]")
+	if (!m) return false
+	const items = [...m.querySelectorAll(".menu-item")]
+	return items.length > 0 && items.every(it => {
+		const r = it.getBoundingClientRect()
+		const x = r.left + r.width / 2, y = r.top + r.height / 2
+		if (r.width === 0 || x < 0 || y < 0 || x > innerWidth || y > innerHeight) return false
+		const el = document.elementFromPoint(x, y)
+		return !!el && it.contains(el)
+	})
+})()`
+
+// TestBrowserRowMenu opens the "…" menu of table rows: on the last row near
+// the bottom of the screen and, on a phone, on a row with rows below it
+// whose menu cells are pinned to the right. Every item must be visible and
+// clickable.
+func TestBrowserRowMenu(t *testing.T) {
+	t.Parallel()
+	actions, _ := kitchen("tables", "hello")
+	e := newEnv(t, actions, nil)
+	e.login()
+	e.navigate("/actions/tables")
+	e.waitText("[data-testid=result]", "Completed")
+	e.waitText("[data-label='Orders (last 30 days)'] .pager-text", "1 – 20 of 50")
+	open := func(row string) {
+		e.t.Helper()
+		b := fmt.Sprintf(`document.querySelector("[data-label='Orders (last 30 days)'] tbody tr:%s .col-menu button")`, row)
+		e.do(chromedp.Evaluate[chromedp.Void](b + `.scrollIntoView({ block: "end" })`))
+		e.settle() // the scroll events, which close an open menu, come first
+		e.do(chromedp.Evaluate[chromedp.Void](b + `.click()`))
+		e.waitJS(`!!document.querySelector(".menu[role=menu]")`, "the row menu")
+		e.settle()
+		if !eval[bool](e, menuVisibleJS) {
+			t.Errorf("the menu of row %s is cut off or covered:\n%s", row, eval[string](e, `JSON.stringify([...document.querySelectorAll(".menu[role=menu] .menu-item")].map(it => { const r = it.getBoundingClientRect(); return [it.innerText, Math.round(r.left), Math.round(r.top), document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2)?.className] }))`))
+		}
+	}
+	open("last-child")
+	e.shotViewport("table-rowmenu-1280")
+	e.do(chromedp.KeyEvent(kb.Escape))
+	e.waitJS(`!document.querySelector(".menu[role=menu]")`, "Escape to close the menu")
+
+	e.do(chromedp.EmulateViewport(390, 844))
+	open("nth-child(3)")
+	e.shotViewport("table-rowmenu-390")
+	e.do(chromedp.Click(`//*[@role="menu"]//a[normalize-space(.)="Issue refund"]`, chromedp.NodeVisible))
+	e.waitJS(`location.pathname === "/actions/hello"`, "the menu item's route")
 }

@@ -1,5 +1,5 @@
 // Small shared UI pieces: icons, buttons, badges, menus, empty states.
-import { useEffect, useRef, useState } from 'preact/hooks'
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks'
 import { html, classes, routeHref } from './util.js'
 
 const PATHS = {
@@ -77,22 +77,52 @@ export function ButtonItem({ item, small }) {
   return html`<button type="button" class=${cls} disabled>${item.label}</button>`
 }
 
-/** Popover menu opened by a "…" button; items are MenuItems. */
+/**
+ * Popover menu opened by a "…" button; items are MenuItems. The menu is
+ * fixed to the viewport, next to its button: inside a table it would be cut
+ * off by the table's scroll box, and hidden under the pinned menu cells of
+ * the rows below. It opens upwards when there is no room below, and closes
+ * on scroll, resize, Escape or a click elsewhere.
+ */
 export function RowMenu({ items, label = 'Actions' }) {
   const [open, setOpen] = useState(false)
+  const [pos, setPos] = useState(null)
   const ref = useRef()
+  const btn = useRef()
+  const menu = useRef()
   useEffect(() => {
     if (!open) return
     const close = e => { if (!ref.current || !ref.current.contains(e.target)) setOpen(false) }
     const esc = e => { if (e.key === 'Escape') setOpen(false) }
+    const away = e => { if (!menu.current || !menu.current.contains(e.target)) setOpen(false) }
+    const resize = () => setOpen(false)
     document.addEventListener('mousedown', close)
     document.addEventListener('keydown', esc)
-    return () => { document.removeEventListener('mousedown', close); document.removeEventListener('keydown', esc) }
+    window.addEventListener('scroll', away, true)
+    window.addEventListener('resize', resize)
+    return () => {
+      document.removeEventListener('mousedown', close)
+      document.removeEventListener('keydown', esc)
+      window.removeEventListener('scroll', away, true)
+      window.removeEventListener('resize', resize)
+    }
+  }, [open])
+  useLayoutEffect(() => {
+    if (!open) { setPos(null); return }
+    if (!btn.current || !menu.current) return
+    const b = btn.current.getBoundingClientRect()
+    const w = menu.current.offsetWidth
+    const h = menu.current.offsetHeight
+    const below = window.innerHeight - b.bottom - 8
+    const top = below < h + 4 && b.top - 8 > below ? Math.max(8, b.top - h - 4) : b.bottom + 4
+    const left = Math.min(Math.max(8, b.right - w), window.innerWidth - w - 8)
+    setPos({ top, left })
   }, [open])
   if (!items || !items.length) return null
-  return html`<div class="menu-wrap" ref=${ref}>
-    <button type="button" class="btn btn-ghost btn-icon btn-sm" aria-label=${label} aria-haspopup="menu" aria-expanded=${open} onClick=${() => setOpen(!open)}><${Icon} name="dots" /></button>
-    ${open && html`<div class="menu" role="menu">
+  const style = pos ? `top:${pos.top}px;left:${pos.left}px` : 'visibility:hidden;top:0;left:0'
+  return html`<div class=${classes('menu-wrap', open && 'is-open')} ref=${ref}>
+    <button type="button" class="btn btn-ghost btn-icon btn-sm" ref=${btn} aria-label=${label} aria-haspopup="menu" aria-expanded=${open} onClick=${() => setOpen(!open)}><${Icon} name="dots" /></button>
+    ${open && html`<div class="menu menu-fixed" role="menu" ref=${menu} style=${style}>
       ${items.map(it => {
         const cls = classes('menu-item', it.theme === 'danger' && 'menu-danger')
         if (it.disabled || !(it.url || it.route || it.action)) return html`<span class=${classes(cls, 'disabled')} role="menuitem" aria-disabled="true">${it.label}</span>`
