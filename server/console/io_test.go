@@ -278,3 +278,31 @@ func TestBrowserRowMenu(t *testing.T) {
 	e.do(chromedp.Click(`//*[@role="menu"]//a[normalize-space(.)="Issue refund"]`, chromedp.NodeVisible))
 	e.waitJS(`location.pathname === "/actions/hello"`, "the menu item's route")
 }
+
+// TestBrowserConfirmIdentityWithoutPassword: an operator who logged in with
+// a one-time link has no password to confirm their identity with; the
+// prompt says so and links to the account settings, and once a password is
+// set there, it confirms.
+func TestBrowserConfirmIdentityWithoutPassword(t *testing.T) {
+	t.Parallel()
+	actions, _ := kitchen("confirm")
+	e := newEnv(t, actions, nil)
+	e.login()
+	e.navigate("/actions/confirm")
+	e.clickButton("Confirm")
+	e.waitText(".modal", "Please confirm your identity")
+	e.waitText(".modal .ci-no-password", "You have not set a password yet")
+	e.waitJS(`document.querySelector('.modal .ci-no-password a[href="/settings/account"][target=_blank]')`, "a link to the account settings")
+	e.shotAt("confirm-identity-no-password", []viewport{{1280, 900, "1280"}}, nil)
+
+	// As if set in the other tab.
+	ctx, cancel := context.WithTimeout(e.ctx, waitLimit)
+	defer cancel()
+	st, err := chromedp.Run(ctx, chromedp.Evaluate[int](fmt.Sprintf(`fetch("/api/auth/password", {method: "POST", headers: {"X-Interval-Console": "1", "Content-Type": "application/json"}, body: JSON.stringify({password: %s})}).then(r => r.status)`, js(opPassword)), chromedp.EvalAwaitPromise))
+	if err != nil || st >= 300 {
+		t.Fatalf("setting the password: HTTP %d, %v", st, err)
+	}
+	e.typeInto("#ci-pw", opPassword)
+	e.clickButton("Verify")
+	e.waitText("[data-testid=result]", "Completed")
+}

@@ -149,7 +149,10 @@ function ConfirmIdentity({ comp, onAnswer, disabled }) {
   return html`<${Modal} title="Please confirm your identity to continue" onClose=${() => onAnswer(false)} labelledBy="ci-title">
     <form onSubmit=${verify} class="stack">
       <p>${comp.label}</p>
-      <p class="muted">Enter your password to continue.</p>
+      ${me && me.hasPassword === false
+        ? html`<p class="alert alert-info ci-no-password" role="note"><${Icon} name="info" /><span>You have not set a password yet: you logged in with a one-time link.
+            Set one in your <a class="link" href="/settings/account" target="_blank" rel="noopener">account settings</a> (a new tab), then enter it here.</span></p>`
+        : html`<p class="muted">Enter your password to continue.</p>`}
       <label class="field-label" for="ci-email">Email</label>
       <input id="ci-email" class="input" type="email" value=${me ? me.email : ''} disabled />
       <label class="field-label" for="ci-pw">Password</label>
