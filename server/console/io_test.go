@@ -111,6 +111,9 @@ func TestBrowserEveryDisplay(t *testing.T) {
 		`document.querySelector(".obj").innerText.includes("usr_7k2d0")`:                                                                                       "object",
 		`document.querySelector(".progress-block").innerText.includes("Completed 3 of 5")`:                                                                     "progress steps",
 		`document.querySelector(".plist").innerText.includes("Billing")`:                                                                                       "progress list",
+		// The run is over: its progress displays no longer spin.
+		`document.querySelector("[data-label='Waiting for the bank']") && !document.querySelector(".run-body .spinner")`: "no spinner after the run",
+		`document.querySelector(".plist .plist-pending")`:                                                                "a dash for the unfinished item",
 	}
 	for expr, what := range checks {
 		e.waitJS(expr, what)

@@ -154,12 +154,15 @@ export function ProgressSteps({ comp, p }) {
   </div>`
 }
 
-export function ProgressIndeterminate() {
+/** ProgressIndeterminate spins while its call is the current one. */
+export function ProgressIndeterminate({ stopped }) {
+  if (stopped) return null
   return html`<div class="progress-block"><${Spinner} /></div>`
 }
 
-export function ProgressList({ p }) {
+/** ProgressList marks unfinished items with a spinner, or a dash once stopped. */
+export function ProgressList({ p, stopped }) {
   return html`<ul class="plist">${(p.items || []).map(it => html`<li class=${classes('plist-item', it.isComplete && 'done')}>
-    <span class="plist-icon">${it.isComplete ? html`<${Icon} name="check" />` : html`<${Spinner} size="sm" />`}</span>
+    <span class="plist-icon">${it.isComplete ? html`<${Icon} name="check" />` : stopped ? html`<span class="plist-pending" aria-label="Not done">–</span>` : html`<${Spinner} size="sm" />`}</span>
     <span class="plist-label">${it.label}</span>${it.resultDescription && html`<span class="muted small">${it.resultDescription}</span>`}</li>`)}</ul>`
 }

@@ -83,8 +83,9 @@ function Component({ comp, i, gid, value, setValue, error, disabled, autoFocus, 
       case 'DISPLAY_TABLE': body = html`<${Table} comp=${comp} props=${p} onState=${st} />`; break
       case 'DISPLAY_GRID': body = html`<${Grid} comp=${comp} props=${p} onState=${st} />`; break
       case 'DISPLAY_PROGRESS_STEPS': body = html`<${D.ProgressSteps} comp=${comp} p=${p} />`; break
-      case 'DISPLAY_PROGRESS_INDETERMINATE': body = html`<${D.ProgressIndeterminate} />`; break
-      case 'DISPLAY_PROGRESS_THROUGH_LIST': body = html`<${D.ProgressList} p=${p} />`; break
+      // Frozen: the host has moved on (or the run ended), so nothing spins.
+      case 'DISPLAY_PROGRESS_INDETERMINATE': body = html`<${D.ProgressIndeterminate} stopped=${frozen} />`; break
+      case 'DISPLAY_PROGRESS_THROUGH_LIST': body = html`<${D.ProgressList} p=${p} stopped=${frozen} />`; break
       default: body = html`<${ErrorBox} title="Unsupported component" message=${`This console cannot show ${m}.`} />`
     }
     return html`<section class="display" data-method=${m} data-label=${m === 'DISPLAY_MARKDOWN' ? undefined : comp.label} aria-label=${!DISPLAY_LABEL_IS_CONTENT.has(m) && comp.label || undefined}>

@@ -173,6 +173,7 @@ func KitchenSink() ([]Action, []Page) {
 					{"key": "2", "data": map[string]any{"label": "SSO", "description": "SAML and OIDC"}},
 				}}},
 				{Method: "DISPLAY_PROGRESS_THROUGH_LIST", Label: "Checks", Props: map[string]any{"items": []map[string]any{{"label": "Billing", "isComplete": true, "resultDescription": "OK"}, {"label": "Seats", "isComplete": false, "resultDescription": nil}}}},
+				{Method: "DISPLAY_PROGRESS_INDETERMINATE", Label: "Waiting for the bank", Props: map[string]any{}},
 			}, CallOptions{})
 			return nil, err
 		}},
