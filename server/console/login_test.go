@@ -40,8 +40,11 @@ func TestBrowserLogin(t *testing.T) {
 		e.do(chromedp.Click(chromedp.CSS(".hamburger"), chromedp.NodeVisible))
 		e.waitJS(`getComputedStyle(document.querySelector(".sidebar")).visibility === "visible" && document.querySelector(".sidebar").getBoundingClientRect().left >= 0`, "the drawer")
 	})
-	e.do(chromedp.Evaluate[chromedp.Void](`document.querySelector(".hamburger").click()`))
+	// The drawer covers the top bar's button: it has its own close button.
+	e.do(chromedp.EmulateViewport(390, 844))
+	e.do(chromedp.Click(chromedp.CSS(`.sidebar button[aria-label="Close navigation"]`), chromedp.NodeVisible))
 	e.waitJS(`!document.querySelector(".drawer-open")`, "the drawer to close")
+	e.do(chromedp.EmulateViewport(1280, 900))
 
 	// The production environment has no host: no actions, no strip.
 	e.do(chromedp.SetValue(chromedp.CSS(`select[aria-label="Environment"]`), "production"),

@@ -103,6 +103,10 @@ function Sidebar({ routes, path, onNavigate }) {
   const role = me && me.user.role
   const link = (href, icon, label, match) => html`<a class=${classes('side-link', (match ? path.startsWith(match) : path === href) && 'active')} href=${href}><${Icon} name=${icon} />${label}</a>`
   return html`<nav class="sidebar" aria-label="Actions" onClick=${e => { if (e.target.closest('a')) onNavigate() }}>
+    <div class="drawer-head">
+      <a class="brand" href="/"><span class="brand-mark" aria-hidden="true"></span><span class="brand-name">${(me && me.organization && me.organization.name) || 'Interval'}</span></a>
+      <button type="button" class="btn btn-ghost btn-icon" aria-label="Close navigation" onClick=${onNavigate}><${Icon} name="x" size=${20} /></button>
+    </div>
     <div class="side-links">
       ${link('/', 'grid', 'Dashboard')}
       ${link('/history', 'history', 'History', '/history')}
