@@ -71,8 +71,15 @@ export function Code({ comp, p }) {
 
 export function Image({ p }) {
   const size = p.size || p.width || p.height || 'medium'
+  const [failed, setFailed] = useState(null)
   if (!p.url) return html`<div class="muted">No image</div>`
-  return html`<figure class=${`io-image img-${size}`}><img src=${p.url} alt=${p.alt || ''} loading="lazy" /></figure>`
+  // A URL that does not load shows a plain note, not the browser's broken
+  // image icon.
+  if (failed === p.url) {
+    return html`<div class="io-image-missing" role="img" aria-label=${p.alt || 'Image'}><${Icon} name="alert" size=${15} />
+      <span>The image could not be loaded.${p.alt && html` <span class="muted">(${p.alt})</span>`}</span></div>`
+  }
+  return html`<figure class=${`io-image img-${size}`}><img src=${p.url} alt=${p.alt || ''} loading="lazy" onError=${() => setFailed(p.url)} /></figure>`
 }
 
 export function Video({ p }) {
