@@ -39,21 +39,23 @@ func TestBrowserEveryInput(t *testing.T) {
 	e.waitText("h1", "Every input")
 
 	checks := map[string]string{
-		`document.querySelector(` + js(field("Display name", "input")) + `).placeholder === "Jane Doe"`:                              "text placeholder",
-		`document.querySelector(` + js(field("Display name", ".info")) + `).getAttribute("aria-label").includes("Between 2 and 60")`: "text constraints tip",
-		`document.querySelector(` + js(field("Work email", "input")) + `).type === "email"`:                                          "email input",
-		`document.querySelector(` + js(field("Refund amount", ".input-affix")) + `).innerText.includes("USD")`:                       "currency suffix",
-		`document.querySelector(` + js(field("Discount (%)", "output")) + `).innerText === "15"`:                                     "slider default",
-		`document.querySelector(` + js(field("Webhook URL", ".optional")) + `) !== null`:                                             "optional mark",
-		`document.querySelector(` + js(field("Subscribed to product updates", "input")) + `).checked`:                                "boolean default",
-		`document.querySelector(` + js(field("Announcement", ".rte-body h2")) + `).innerText === "New pricing"`:                      "rich text default",
-		`document.querySelector(` + js(field("Effective date", "input")) + `).value === "2026-12-01"`:                                "date default",
-		`document.querySelector(` + js(field("Window starts at (UTC)", "input")) + `).value === "02:30"`:                             "time default",
-		`document.querySelector(` + js(field("Trial ends at", "input")) + `).type === "datetime-local"`:                              "datetime input",
-		`document.querySelector(` + js(field("Customer export", ".dropzone")) + `).innerText.includes(".csv")`:                       "file drop zone",
-		`document.querySelector(` + js(field("Line items", "input[aria-label='sku row 1']")) + `).value === "SKU-001"`:               "spreadsheet default row",
-		`document.querySelector(` + js(field("Internal note", "textarea")) + `) !== null`:                                            "multiline text",
-		`[...document.querySelectorAll(".form-buttons button")].map(b => b.innerText).join("|").startsWith("Save")`:                  "choice buttons",
+		`document.querySelector(` + js(field("Display name", "input")) + `).placeholder === "Jane Doe"`:                                                                  "text placeholder",
+		`document.querySelector(` + js(field("Display name", ".info")) + `).getAttribute("aria-label").includes("Between 2 and 60")`:                                     "text constraints tip",
+		`document.querySelector(` + js(field("Refund amount", ".info")) + `).getAttribute("aria-label") === "Must be a number between 1 and 500 with up to 2 decimals."`: "number constraints tip",
+		`document.querySelector(` + js(field("Seats", ".info")) + `).getAttribute("aria-label") === "Must be a whole number of at least 1."`:                             "whole number constraints tip",
+		`document.querySelector(` + js(field("Work email", "input")) + `).type === "email"`:                                                                              "email input",
+		`document.querySelector(` + js(field("Refund amount", ".input-affix")) + `).innerText.includes("USD")`:                                                           "currency suffix",
+		`document.querySelector(` + js(field("Discount (%)", "output")) + `).innerText === "15"`:                                                                         "slider default",
+		`document.querySelector(` + js(field("Webhook URL", ".optional")) + `) !== null`:                                                                                 "optional mark",
+		`document.querySelector(` + js(field("Subscribed to product updates", "input")) + `).checked`:                                                                    "boolean default",
+		`document.querySelector(` + js(field("Announcement", ".rte-body h2")) + `).innerText === "New pricing"`:                                                          "rich text default",
+		`document.querySelector(` + js(field("Effective date", "input")) + `).value === "2026-12-01"`:                                                                    "date default",
+		`document.querySelector(` + js(field("Window starts at (UTC)", "input")) + `).value === "02:30"`:                                                                 "time default",
+		`document.querySelector(` + js(field("Trial ends at", "input")) + `).type === "datetime-local"`:                                                                  "datetime input",
+		`document.querySelector(` + js(field("Customer export", ".dropzone")) + `).innerText.includes(".csv")`:                                                           "file drop zone",
+		`document.querySelector(` + js(field("Line items", "input[aria-label='sku row 1']")) + `).value === "SKU-001"`:                                                   "spreadsheet default row",
+		`document.querySelector(` + js(field("Internal note", "textarea")) + `) !== null`:                                                                                "multiline text",
+		`[...document.querySelectorAll(".form-buttons button")].map(b => b.innerText).join("|").startsWith("Save")`:                                                      "choice buttons",
 	}
 	for expr, what := range checks {
 		e.waitJS(expr, what)

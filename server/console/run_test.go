@@ -126,6 +126,10 @@ func TestBrowserKitchenSink(t *testing.T) {
 		t.Errorf("%d rows after search, want 10", rows)
 	}
 
+	// No row selected yet: the table says what it needs.
+	e.clickButton("Continue")
+	e.waitText(field("Orders", ".field-error"), "Select at least one row.")
+
 	// Select the first row and send with Ctrl+Enter.
 	e.do(chromedp.Click(chromedp.CSS(`[data-label=Orders] tbody tr:first-child input[type=checkbox]`), chromedp.NodeVisible))
 	e.waitText("[data-label=Orders] .table-sel", "1 selected")

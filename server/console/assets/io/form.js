@@ -223,7 +223,7 @@ export function IOForm({ render, onRespond, mode = 'transaction', disabled, subm
       if (isDisplay(c.methodName) || c.methodName === 'INPUT_BOOLEAN') return
       const v = values[i]
       if (I.isEmpty(c, v)) {
-        if (!c.isOptional) errs[i] = 'This field is required.'
+        if (!c.isOptional) errs[i] = I.requiredText(c, c.p)
         return
       }
       const e = I.clientError(c, c.p, v)

@@ -28,13 +28,12 @@ export function constraintsText(method, p) {
       if (p.maxLength) return `At most ${p.maxLength} characters.`
       return ''
     case 'INPUT_NUMBER': {
-      const parts = []
-      if (p.min != null && p.max != null) parts.push(`between ${p.min} and ${p.max}`)
-      else if (p.min != null) parts.push(`at least ${p.min}`)
-      else if (p.max != null) parts.push(`at most ${p.max}`)
       const dec = p.decimals != null ? p.decimals : p.currency ? 2 : 0
-      const tail = dec ? ` with up to ${dec} decimal${dec > 1 ? 's' : ''}` : p.decimals === 0 || p.decimals == null ? ' (whole number)' : ''
-      return parts.length || tail ? `Must be a number ${parts.join('')}${tail}.`.replace('number  ', 'number ') : ''
+      let range = ''
+      if (p.min != null && p.max != null) range = ` between ${p.min} and ${p.max}`
+      else if (p.min != null) range = ` of at least ${p.min}`
+      else if (p.max != null) range = ` of at most ${p.max}`
+      return `Must be ${dec ? 'a number' : 'a whole number'}${range}${dec ? ` with up to ${dec} decimal${dec > 1 ? 's' : ''}` : ''}.`
     }
     case 'INPUT_URL': return p.allowedProtocols && p.allowedProtocols.length ? `Allowed protocols: ${p.allowedProtocols.join(', ')}.` : ''
     case 'INPUT_DATE': case 'INPUT_TIME': case 'INPUT_DATETIME': {
@@ -121,6 +120,15 @@ export function initialValue(comp, p) {
     case 'SEARCH': return p.defaultValue != null ? p.defaultValue : undefined
     default: return p.defaultValue != null ? p.defaultValue : undefined
   }
+}
+
+/** requiredText is the message for a required component left empty. */
+export function requiredText(comp, p) {
+  const n = Math.max(1, p.minSelections || 0)
+  if (comp.methodName === 'SELECT_TABLE') return n === 1 ? 'Select at least one row.' : `Select at least ${n} rows.`
+  if (comp.methodName === 'SELECT_MULTIPLE') return n === 1 ? 'Select at least one option.' : `Select at least ${n} options.`
+  if (comp.methodName === 'UPLOAD_FILE') return 'Choose a file.'
+  return 'This field is required.'
 }
 
 export function isEmpty(comp, v) {

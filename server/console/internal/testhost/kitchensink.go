@@ -103,6 +103,7 @@ func KitchenSink() ([]Action, []Page) {
 				{Method: "INPUT_TEXT", Label: "Display name", Props: map[string]any{"placeholder": "Jane Doe", "helpText": "Shown on invoices.", "minLength": 2, "maxLength": 60}},
 				{Method: "INPUT_EMAIL", Label: "Work email", Props: map[string]any{"placeholder": "jane@company.com"}},
 				{Method: "INPUT_NUMBER", Label: "Refund amount", Props: map[string]any{"currency": "USD", "min": 1, "max": 500, "decimals": 2, "helpText": "Up to the order total."}},
+				{Method: "INPUT_NUMBER", Label: "Seats", Props: map[string]any{"min": 1}, Optional: true},
 				{Method: "INPUT_SLIDER", Label: "Discount (%)", Props: map[string]any{"min": 0, "max": 50, "step": 5, "defaultValue": 15}},
 				{Method: "INPUT_URL", Label: "Webhook URL", Props: map[string]any{"placeholder": "https://", "allowedProtocols": []string{"https"}}, Optional: true},
 				{Method: "INPUT_BOOLEAN", Label: "Subscribed to product updates", Props: map[string]any{"defaultValue": true, "helpText": "Sends at most one email a month."}},
