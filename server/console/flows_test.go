@@ -307,3 +307,26 @@ func TestBrowserSocketReconnect(t *testing.T) {
 	e.clickButton("Continue")
 	e.waitText("[data-testid=result]", "Hello, Grace!")
 }
+
+// TestBrowserResultLinks: web addresses in a result are links (opening in a
+// new tab); other strings stay text.
+func TestBrowserResultLinks(t *testing.T) {
+	t.Parallel()
+	act := testhost.Action{Slug: "export", Name: "Export", Handler: func(ctx context.Context, t *testhost.Tx) (any, error) {
+		return map[string]any{"file": "https://files.example.com/exports/42.csv", "rows": 42, "note": "see https://example.com for more"}, nil
+	}}
+	one := testhost.Action{Slug: "export_url", Name: "Export URL", Handler: func(ctx context.Context, t *testhost.Tx) (any, error) {
+		return "https://files.example.com/exports/43.csv", nil
+	}}
+	e := newEnv(t, []testhost.Action{act, one}, nil)
+	e.login()
+	e.navigate("/actions/export")
+	e.waitText("[data-testid=result]", "Completed")
+	e.waitJS(`document.querySelector('[data-testid=result] .kv a[href="https://files.example.com/exports/42.csv"][target=_blank]')`, "the file address as a link")
+	if n := eval[int](e, `document.querySelectorAll("[data-testid=result] a").length`); n != 1 {
+		t.Errorf("%d links in the result, want 1 (a sentence with an address stays text):\n%s", n, e.pageText())
+	}
+	e.navigate("/actions/export_url")
+	e.waitText("[data-testid=result]", "Completed")
+	e.waitJS(`document.querySelector('[data-testid=result] .result-value a[href="https://files.example.com/exports/43.csv"]')`, "a single address result as a link")
+}

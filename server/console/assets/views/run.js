@@ -31,6 +31,12 @@ function isFlat(o) {
     Object.values(o).every(v => v === null || typeof v !== 'object' || v instanceof Date)
 }
 
+/** ResultValue is a formatted result value; a web address is a link. */
+function ResultValue({ v }) {
+  if (typeof v === 'string' && /^https?:\/\/[^\s]+$/.test(v)) return html`<a class="link" href=${v} target="_blank" rel="noopener noreferrer">${v}</a>`
+  return fmtValue(v)
+}
+
 export function ResultView({ result, at }) {
   if (!result) return null
   const { status, data } = result
@@ -52,11 +58,11 @@ export function ResultView({ result, at }) {
   let body = null
   if (data !== null && data !== undefined) {
     if (isFlat(data)) {
-      body = html`<dl class="kv">${Object.entries(data).map(([k, v]) => html`<div class="kv-row"><dt>${k}</dt><dd>${fmtValue(v)}</dd></div>`)}</dl>`
+      body = html`<dl class="kv">${Object.entries(data).map(([k, v]) => html`<div class="kv-row"><dt>${k}</dt><dd><${ResultValue} v=${v} /></dd></div>`)}</dl>`
     } else if (typeof data === 'object') {
       body = html`<${ObjectView} data=${data} label="result" />`
     } else {
-      body = html`<div class="result-value">${fmtValue(data)}</div>`
+      body = html`<div class="result-value"><${ResultValue} v=${data} /></div>`
     }
   }
   return html`<div class="result" data-testid="result">${head}${body && html`<div class="result-body"><div class="result-label">Result</div>${body}</div>`}</div>`
