@@ -181,6 +181,10 @@ func TestBrowserHistory(t *testing.T) {
 		t.Errorf("history table:\n%s", txt)
 	}
 	e.shot("history")
+	// On a phone every run's status is on screen, not in a column scrolled away.
+	e.do(chromedp.EmulateViewport(390, 844))
+	e.waitJS(`[...document.querySelectorAll('[data-testid=history-table] tbody tr')].every(tr => [...tr.querySelectorAll('.badge')].some(b => { const r = b.getBoundingClientRect(); return r.width > 0 && r.left >= 0 && r.right <= innerWidth }))`, "each run's status on a phone screen")
+	e.do(chromedp.EmulateViewport(1280, 900))
 
 	e.do(chromedp.SetValue(chromedp.CSS(`select[aria-label="Filter by status"]`), "CANCELED"))
 	e.do(chromedp.Evaluate[chromedp.Void](`document.querySelector('select[aria-label="Filter by status"]').dispatchEvent(new Event('change', {bubbles: true}))`))

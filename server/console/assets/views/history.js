@@ -68,15 +68,16 @@ export function HistoryView({ params }) {
     ${list === null ? !error && html`<div class="center"><${Spinner} /></div>`
       : list.length === 0 ? html`<${Empty} icon="history" title="No transactions">${filters.slug || filters.status || filters.user ? 'Nothing matches these filters.' : 'Runs of your actions will show up here.'}</${Empty}>`
       : html`<div class="table-block"><div class="table-scroll"><table class="table table-history" data-testid="history-table">
-        <thead><tr><th scope="col">Action</th><th scope="col">Run by</th><th scope="col">Started</th><th scope="col">Duration</th><th scope="col">Status</th></tr></thead>
+        <thead><tr><th scope="col">Action</th><th scope="col" class="col-wide">Run by</th><th scope="col" class="col-wide">Started</th><th scope="col" class="col-wide">Duration</th><th scope="col" class="col-wide">Status</th></tr></thead>
         <tbody>${list.map(tx => {
           const st = txStatus(tx)
           return html`<tr key=${tx.id} class="row-link" onClick=${e => { if (!e.target.closest('a')) navigate(`/transactions/${tx.id}`) }}>
-            <td><a class="row-title" href=${`/transactions/${tx.id}`}>${tx.actionName || tx.slug}</a><div class="muted small">${tx.slug}</div></td>
-            <td>${(tx.user && (tx.user.name || tx.user.email)) || '—'}</td>
-            <td><time datetime=${tx.createdAt} title=${fmtDateTime(tx.createdAt)}>${fmtRelative(tx.createdAt)}</time></td>
-            <td>${fmtDuration(tx.durationMs)}</td>
-            <td><${Badge} tone=${st.tone} dot>${st.label}</${Badge}></td>
+            <td><a class="row-title" href=${`/transactions/${tx.id}`}>${tx.actionName || tx.slug}</a><div class="muted small">${tx.slug}</div>
+              <div class="hist-inline" data-testid="history-inline"><${Badge} tone=${st.tone} dot>${st.label}</${Badge}><span>${fmtRelative(tx.createdAt)}</span></div></td>
+            <td class="col-wide">${(tx.user && (tx.user.name || tx.user.email)) || '—'}</td>
+            <td class="col-wide"><time datetime=${tx.createdAt} title=${fmtDateTime(tx.createdAt)}>${fmtRelative(tx.createdAt)}</time></td>
+            <td class="col-wide">${fmtDuration(tx.durationMs)}</td>
+            <td class="col-wide"><${Badge} tone=${st.tone} dot>${st.label}</${Badge}></td>
           </tr>`
         })}</tbody></table></div></div>
         ${more && html`<div class="center"><button type="button" class="btn btn-secondary" disabled=${busy} onClick=${loadMore}>Load more</button></div>`}`}
