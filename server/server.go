@@ -208,6 +208,14 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("server: data dir: %w", err)
 	}
+	// Said plainly here rather than as SQLite's "unable to open database
+	// file" or a failed upload later.
+	if f, err := os.CreateTemp(opts.DataDir, ".write-check-*"); err != nil {
+		return nil, fmt.Errorf("server: data dir %s is not writable: %w", opts.DataDir, err)
+	} else {
+		f.Close()
+		os.Remove(f.Name())
+	}
 	s.upDir = filepath.Join(opts.DataDir, "uploads")
 	if opts.Store != nil {
 		s.store = opts.Store

@@ -49,15 +49,36 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "interval-server:", err)
+		if errors.Is(err, flag.ErrHelp) {
+			return // -h: the usage was printed
 		}
+		fmt.Fprintln(os.Stderr, "interval-server:", err)
 		os.Exit(2)
 	}
 }
 
 // errUsage is returned for a bad command line.
 var errUsage = errors.New("usage")
+
+const commands = `Usage:
+  interval-server [flags]                serve (interval-server -h for the flags)
+  interval-server key create [flags]     create an API key
+  interval-server user create [flags]    create a console user
+  interval-server user link [flags]      print a fresh one-time login link
+Each command takes -h for its flags.
+`
+
+// parse parses a command's flags; arguments left over are an error (a
+// misspelt flag value would otherwise be ignored).
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected argument %q (flags are -name value; -h lists them)", errUsage, fs.Arg(0))
+	}
+	return nil
+}
 
 func env(name, def string) string {
 	if v := os.Getenv(name); v != "" {
@@ -101,9 +122,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) >= 2 && args[0] == "user" && args[1] == "link" {
 		return userLink(ctx, args[2:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "help" {
+		fmt.Fprint(stdout, commands)
+		return nil
+	}
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		fmt.Fprintln(stderr, "commands: (none) to serve, key create, user create, user link; -h for flags")
-		return fmt.Errorf("%w: unknown command %q", errUsage, args[0])
+		fmt.Fprint(stderr, commands)
+		return fmt.Errorf("%w: unknown command %q", errUsage, strings.Join(args[:min(2, len(args))], " "))
 	}
 	return serve(ctx, args, stdout, stderr)
 }
@@ -117,10 +142,17 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	smtpURL := fs.String("smtp-url", env("INTERVAL_SMTP_URL", ""), "mail notifications through this SMTP server: smtp://user:password@host:587 or smtps://…:465 (env INTERVAL_SMTP_URL)")
 	smtpFrom := fs.String("smtp-from", env("INTERVAL_SMTP_FROM", ""), `sender of notification emails, "Interval <interval@example.com>" (env INTERVAL_SMTP_FROM)`)
 	slackToken := fs.String("slack-token", env("INTERVAL_SLACK_TOKEN", ""), "post SLACK notification deliveries with this Slack bot token, xoxb-… (env INTERVAL_SLACK_TOKEN, which keeps it out of process listings)")
-	if err := fs.Parse(args); err != nil {
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), commands, "\nFlags of serve:\n")
+		fs.PrintDefaults()
+	}
+	if err := parse(fs, args); err != nil {
 		return err
 	}
 	l, err := net.Listen("tcp", *addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("listen: %w (another server, or another program, uses %s: pick another with --addr or INTERVAL_ADDR)", err, *addr)
+	}
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
@@ -195,7 +227,7 @@ func keyCreate(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	c.registerAdmin(fs)
 	envName := fs.String("env", "development", "development or production")
 	email := fs.String("email", "", "owner of the key (default: the admin)")
-	if err := fs.Parse(args); err != nil {
+	if err := parse(fs, args); err != nil {
 		return err
 	}
 	s, err := open(ctx, c)
@@ -229,7 +261,7 @@ func userCreate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	role := fs.String("role", "member", "admin, developer or member")
 	password := fs.String("password", env("INTERVAL_USER_PASSWORD", ""), "password, at least 8 characters (optional; env INTERVAL_USER_PASSWORD)")
 	teams := fs.String("teams", "", "comma-separated team slugs")
-	if err := fs.Parse(args); err != nil {
+	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *email == "" {
@@ -258,7 +290,7 @@ func userLink(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var c common
 	c.registerAdmin(fs)
 	email := fs.String("email", "", "the user (default: the admin, created if there is none)")
-	if err := fs.Parse(args); err != nil {
+	if err := parse(fs, args); err != nil {
 		return err
 	}
 	s, err := open(ctx, c)
