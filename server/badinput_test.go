@@ -216,3 +216,37 @@ func TestHostThatNeverAcksIsClosed(t *testing.T) {
 		t.Fatalf("not logged:\n%s", logs.String())
 	}
 }
+
+// A result that is not JSON (or has an unknown status) is refused, and the
+// run ends as a FAILURE saying so, for the operator and in the history,
+// instead of staying RUNNING.
+func TestInvalidResultFailsTheRun(t *testing.T) {
+	e := newEnv(t, Options{})
+	admin := e.admin()
+	h := e.host(admin.key("development"), "", action("job"))
+	b := admin.browser()
+	for _, in := range []protocol.MarkTransactionCompleteInputs{
+		{ResultStatus: "SUCCESS", Result: "{not json"},
+		{ResultStatus: "WHATEVER", Result: `{}`},
+		{Result: `{"schemaVersion":1,"status":"BOGUS"}`},
+	} {
+		id := admin.createTx("job", "development")
+		b.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id})
+		h.expect(protocol.MethodStartTransaction)
+		in.TransactionID = id
+		var ok bool
+		if err := h.call(protocol.MethodMarkTransactionComplete, in, &ok); err != nil || ok {
+			t.Fatalf("%+v: %v %v", in, err, ok)
+		}
+		var done protocol.TransactionCompletedInputs
+		b.next(protocol.MethodTransactionCompleted).decode(t, &done)
+		if done.TransactionID != id || done.ResultStatus != "FAILURE" || !strings.Contains(done.Result, "invalid result") {
+			t.Fatalf("%+v: completed %+v", in, done)
+		}
+		if d := admin.tx(id); d.Status != "COMPLETED" || d.ResultStatus != "FAILURE" {
+			t.Fatalf("%+v: history %+v", in, d.txSummary)
+		}
+		b.must(protocol.MethodLeaveTransaction, protocol.TransactionRef{TransactionID: id})
+		h.expect(protocol.MethodCloseTransaction)
+	}
+}

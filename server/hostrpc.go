@@ -663,37 +663,55 @@ func (s *Server) sendPage(h *host, in protocol.SendPageInputs) bool {
 	return true
 }
 
-func (s *Server) markComplete(h *host, in protocol.MarkTransactionCompleteInputs) bool {
-	status := in.ResultStatus
+func validResultStatus(status string) bool {
 	switch status {
-	case "", protocol.StatusSuccess, protocol.StatusFailure, protocol.StatusCanceled, protocol.StatusRedirected:
-	default:
-		return false
+	case protocol.StatusSuccess, protocol.StatusFailure, protocol.StatusCanceled, protocol.StatusRedirected:
+		return true
 	}
-	if in.Result != "" && !json.Valid([]byte(in.Result)) {
-		h.e.log.Warn("refusing MARK_TRANSACTION_COMPLETE: result is not JSON", "transaction", in.TransactionID)
-		return false
-	}
-	if status == "" {
+	return false
+}
+
+// markComplete records a transaction's result. A result that is not JSON
+// or has an unknown status is refused (false), but the transaction still
+// ends, as a FAILURE saying so: the operator is not left waiting on a run
+// whose host believes it finished.
+func (s *Server) markComplete(h *host, in protocol.MarkTransactionCompleteInputs) bool {
+	status, result := in.ResultStatus, in.Result
+	var bad string
+	switch {
+	case status != "" && !validResultStatus(status):
+		bad = "unknown resultStatus"
+	case result != "" && !json.Valid([]byte(result)):
+		bad = "result is not JSON"
+	case status == "":
 		status = protocol.StatusSuccess
 		var r protocol.ActionResult
-		if json.Unmarshal([]byte(in.Result), &r) == nil && r.Status != "" {
-			status = r.Status
+		if json.Unmarshal([]byte(result), &r) == nil && r.Status != "" {
+			if status = r.Status; !validResultStatus(status) {
+				bad = "unknown result status"
+			}
 		}
+	}
+	if bad != "" {
+		status = protocol.StatusFailure
+		result = failureResult("InvalidResult", "The host sent an invalid result ("+bad+").")
 	}
 	hb := s.hub
 	hb.mu.Lock()
 	defer hb.mu.Unlock()
 	t, msg := hb.ownedBy(h, in.TransactionID)
 	if t == nil {
-		h.e.log.Warn("refusing MARK_TRANSACTION_COMPLETE", "transaction", in.TransactionID, "err", msg)
+		h.e.log.Warn("refusing MARK_TRANSACTION_COMPLETE", "transaction", truncateStr(in.TransactionID, 64), "err", msg)
 		return false
 	}
-	if t.finished() {
-		return true // canceled meanwhile: keep the existing status
+	if bad != "" {
+		h.e.log.Warn("refusing MARK_TRANSACTION_COMPLETE: "+bad+"; the transaction fails", "transaction", t.rec.ID)
 	}
-	hb.complete(t, store.StatusCompleted, status, in.Result)
-	return true
+	if t.finished() {
+		return bad == "" // canceled meanwhile: keep the existing status
+	}
+	hb.complete(t, store.StatusCompleted, status, result)
+	return bad == ""
 }
 
 // recipientEmails returns the email addresses of the users ids.
