@@ -29,13 +29,19 @@ func TestBrowserAccounts(t *testing.T) {
 	if !strings.Contains(key, "dev") || len(key) < 20 {
 		t.Errorf("shown key %q does not look like a development key", key)
 	}
+	// It says how a host connects: the endpoint and the key, as variables.
+	conn := e.text("[data-testid=connect-env]")
+	endpoint, _, _ := strings.Cut(strings.TrimPrefix(conn, "INTERVAL_ENDPOINT="), "\n")
+	if want := "ws" + strings.TrimPrefix(e.url, "http") + "/websocket"; endpoint != want || !strings.Contains(conn, "INTERVAL_API_KEY="+key) {
+		t.Errorf("connection help = %q, want INTERVAL_ENDPOINT=%s and INTERVAL_API_KEY=%s", conn, want, key)
+	}
 	e.clickButton("Done")
 	e.waitText("[data-testid=keys-table]", "CI runner")
 	if txt := e.text("[data-testid=keys-table]"); strings.Contains(txt, key) {
 		t.Errorf("the key is shown again after creation:\n%s", txt)
 	}
 	// The key works: a host connects with it.
-	h, err := testhost.Start(context.Background(), testhost.Options{Endpoint: "ws" + strings.TrimPrefix(e.url, "http") + "/websocket", APIKey: key,
+	h, err := testhost.Start(context.Background(), testhost.Options{Endpoint: endpoint, APIKey: key,
 		Actions: []testhost.Action{hello()}})
 	if err != nil {
 		t.Fatalf("host with the new key: %v", err)

@@ -67,11 +67,25 @@ function AccountTab({ me }) {
   </div>`
 }
 
-function SecretOnce({ title, secret, note, onClose }) {
+function SecretOnce({ title, secret, note, onClose, children }) {
   return html`<${Modal} title=${title} onClose=${onClose} labelledBy="secret-title" footer=${html`<button type="button" class="btn btn-primary" onClick=${onClose}>Done</button>`}>
     <p>${note}</p>
     <div class="secret"><code data-testid="secret">${secret}</code><button type="button" class="btn btn-secondary btn-sm" onClick=${() => copyText(secret)}><${Icon} name="copy" />Copy</button></div>
+    ${children}
   </${Modal}>`
+}
+
+/** hostEndpoint is this server's websocket URL for hosts, as the browser reaches it. */
+export function hostEndpoint() {
+  return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/websocket`
+}
+
+/** ConnectHost tells how a host connects with a new key: the SDKs read these variables. */
+function ConnectHost({ apiKey }) {
+  const env = `INTERVAL_ENDPOINT=${hostEndpoint()}\nINTERVAL_API_KEY=${apiKey}`
+  return html`<h3 class="connect-title">Connect a host</h3>
+    <p class="help">Start your host with these environment variables (or pass them as the endpoint and API key options).</p>
+    <div class="secret"><code class="connect-env" data-testid="connect-env">${env}</code><button type="button" class="btn btn-secondary btn-sm" onClick=${() => copyText(env)}><${Icon} name="copy" />Copy</button></div>`
 }
 
 function KeysTab() {
@@ -119,7 +133,7 @@ function KeysTab() {
           <td><time title=${fmtDateTime(k.createdAt)}>${fmtRelative(k.createdAt)}</time></td>
           <td class="cell-actions">${k.revokedAt ? html`<${Badge}>Revoked</${Badge}>` : html`<button type="button" class="btn btn-secondary btn-sm" onClick=${() => revoke(k)}>Revoke</button>`}</td>
         </tr>`)}</tbody></table></div></div>`}
-    ${created && html`<${SecretOnce} title="Your new API key" secret=${created} note="Copy it now: this is the only time it is shown." onClose=${() => setCreated(null)} />`}
+    ${created && html`<${SecretOnce} title="Your new API key" secret=${created} note="Copy it now: this is the only time it is shown." onClose=${() => setCreated(null)}><${ConnectHost} apiKey=${created} /></${SecretOnce}>`}
   </div>`
 }
 
