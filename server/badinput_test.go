@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -248,5 +249,40 @@ func TestInvalidResultFailsTheRun(t *testing.T) {
 		}
 		b.must(protocol.MethodLeaveTransaction, protocol.TransactionRef{TransactionID: id})
 		h.expect(protocol.MethodCloseTransaction)
+	}
+}
+
+// Logs a host sends after its run finished never rewrite the run's
+// history: without an index they are added after the last line, and an
+// index already used is ignored.
+func TestLateLogsKeepHistory(t *testing.T) {
+	e := newEnv(t, Options{})
+	admin := e.admin()
+	h := e.host(admin.key("development"), "", action("job"))
+	b := admin.browser()
+	id := admin.createTx("job", "development")
+	b.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id})
+	h.expect(protocol.MethodStartTransaction)
+	zero, one := 0, 1
+	h.must(protocol.MethodSendLog, protocol.SendLogInputs{TransactionID: id, Data: "first", Index: &zero})
+	h.must(protocol.MethodSendLog, protocol.SendLogInputs{TransactionID: id, Data: "second", Index: &one})
+	complete(t, h, id, "done")
+	b.next(protocol.MethodTransactionCompleted)
+	// Finished while the browser watches, then left: the server forgets it.
+	b.must(protocol.MethodLeaveTransaction, protocol.TransactionRef{TransactionID: id})
+	h.expect(protocol.MethodCloseTransaction)
+	var ok bool
+	if err := h.call(protocol.MethodSendLog, protocol.SendLogInputs{TransactionID: id, Data: "late"}, &ok); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.call(protocol.MethodSendLog, protocol.SendLogInputs{TransactionID: id, Data: "rewritten", Index: &zero}, &ok); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, l := range admin.tx(id).Logs {
+		got = append(got, fmt.Sprint(l.Index, " ", l.Data))
+	}
+	if strings.Join(got, "|") != "0 first|1 second|2 late" {
+		t.Fatalf("history logs %q", got)
 	}
 }

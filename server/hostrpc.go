@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"regexp"
 	"strings"
@@ -355,8 +356,12 @@ func (s *Server) sendLoading(h *host, in protocol.SendLoadingCallInputs) bool {
 		}
 		return true
 	}
-	t, _ := hb.ownedBy(h, in.TransactionID)
-	if t == nil || t.finished() {
+	t, msg := hb.ownedBy(h, in.TransactionID)
+	if t == nil {
+		h.e.log.Warn("refusing SEND_LOADING_CALL", "transaction", truncateStr(in.TransactionID, 64), "err", msg)
+		return false
+	}
+	if t.finished() {
 		return false
 	}
 	ls := in.LoadingState
@@ -374,12 +379,32 @@ func (s *Server) sendLog(h *host, in protocol.SendLogInputs) bool {
 	hb := s.hub
 	hb.mu.Lock()
 	defer hb.mu.Unlock()
-	t, _ := hb.ownedBy(h, in.TransactionID)
+	t, msg := hb.ownedBy(h, in.TransactionID)
 	if t == nil {
+		h.e.log.Warn("refusing SEND_LOG", "transaction", truncateStr(in.TransactionID, 64), "err", msg)
 		return false
 	}
+	if t.closedOnHost && t.finished() {
+		// A late line for a run the server no longer holds: its history
+		// is in the store and must not be rewritten (a repeated index
+		// replaces a line, and nextLog is not known here).
+		logs, err := s.store.Logs(hb.ctx(), t.rec.ID)
+		if err != nil {
+			s.log.Error("reading logs", "transaction", t.rec.ID, "err", err)
+			return false
+		}
+		for _, l := range logs {
+			if in.Index != nil && l.Index == *in.Index {
+				return true // sent already (a resend after a reconnection)
+			}
+			t.nextLog = max(t.nextLog, l.Index+1)
+		}
+		if in.Index != nil && *in.Index < t.nextLog {
+			in.Index = nil
+		}
+	}
 	l := store.Log{Index: t.nextLog, Timestamp: in.Timestamp, Data: in.Data}
-	if in.Index != nil && *in.Index >= 0 {
+	if in.Index != nil && *in.Index >= 0 && *in.Index < math.MaxInt32 {
 		l.Index = *in.Index
 	}
 	if l.Timestamp <= 0 {
@@ -410,6 +435,7 @@ func (s *Server) sendRedirect(h *host, in protocol.SendRedirectInputs) bool {
 		in.Route, in.Action = in.Action, ""
 	}
 	if in.URL == "" && in.Route == "" {
+		h.e.log.Warn("refusing SEND_REDIRECT: neither url nor route", "transaction", truncateStr(in.TransactionID, 64))
 		return false
 	}
 	r := protocol.RedirectInputs{TransactionID: in.TransactionID, Redirect: in.Redirect}
@@ -419,8 +445,9 @@ func (s *Server) sendRedirect(h *host, in protocol.SendRedirectInputs) bool {
 		}
 		return true
 	}
-	t, _ := hb.ownedBy(h, in.TransactionID)
+	t, msg := hb.ownedBy(h, in.TransactionID)
 	if t == nil {
+		h.e.log.Warn("refusing SEND_REDIRECT", "transaction", truncateStr(in.TransactionID, 64), "err", msg)
 		return false
 	}
 	t.redirected = true
