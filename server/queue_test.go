@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"log/slog"
 	"mime/multipart"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/coder/websocket"
 )
 
 // logBuf collects a server's log lines.
@@ -188,5 +191,38 @@ func TestUploadTooLarge(t *testing.T) {
 	}
 	if code, _ := upload("application/json", strings.NewReader(`{}`)); code != http.StatusBadRequest {
 		t.Fatalf("upload without a file: HTTP %d", code)
+	}
+}
+
+// A browser socket with a forged or expired session cookie is refused
+// (1008) and logged; with no cookie and no key it is told what is missing.
+func TestBrowserSocketForgedSession(t *testing.T) {
+	var logs logBuf
+	e := newEnv(t, Options{Logger: logs.logger()})
+	dial := func(cookie string) (websocket.StatusCode, string) {
+		t.Helper()
+		h := http.Header{}
+		if cookie != "" {
+			h.Set("Cookie", SessionCookie+"="+cookie)
+		}
+		h.Set("Origin", e.hs.URL)
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		defer cancel()
+		ws, _, err := websocket.Dial(ctx, e.wsURL(), &websocket.DialOptions{HTTPHeader: h})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ws.CloseNow()
+		_, _, err = ws.Read(ctx)
+		return closeStatus(err)
+	}
+	if code, reason := dial("forged-session-token"); code != websocket.StatusPolicyViolation || !strings.Contains(reason, "Invalid session") {
+		t.Fatalf("forged cookie: %d %q", code, reason)
+	}
+	if !strings.Contains(logs.String(), "unknown or expired session") {
+		t.Fatalf("forged cookie not logged:\n%s", logs.String())
+	}
+	if code, reason := dial(""); code != websocket.StatusPolicyViolation || !strings.Contains(reason, "Missing API key") {
+		t.Fatalf("no cookie: %d %q", code, reason)
 	}
 }

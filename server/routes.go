@@ -140,6 +140,7 @@ func (s *Server) handleSocket(w http.ResponseWriter, r *http.Request) {
 		}
 		u, ok := s.sessionUser(r)
 		if !ok {
+			s.log.Warn("browser socket refused: unknown or expired session", "remote", r.RemoteAddr)
 			s.refuse(ws, "Invalid session, please log in again.")
 			return
 		}
