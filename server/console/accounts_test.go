@@ -58,6 +58,8 @@ func TestBrowserAccounts(t *testing.T) {
 	e.clickButton("Add team")
 	e.waitText(".team-list", "Support")
 	e.clickButton("Add user")
+	// The role select's arrow is inside its box, not at the far edge of the form.
+	e.waitJS(`(() => { const s = document.querySelector("#u-role").getBoundingClientRect(), i = document.querySelector("#u-role + .icon").getBoundingClientRect(); return i.left >= s.left && i.right <= s.right })()`, "the role select's arrow inside the select")
 	e.typeInto("#u-email", "grace@example.com")
 	e.typeInto("#u-first", "Grace")
 	e.typeInto("#u-last", "Hopper")

@@ -69,4 +69,11 @@ func TestBrowserServerlessHosts(t *testing.T) {
 	e.do(chromedp.Evaluate[chromedp.Void](`window.confirm = () => true`))
 	e.clickButton("Remove")
 	e.waitText(".empty", "No serverless hosts")
+
+	// An unreachable host's long error wraps in its cell: the table fits a
+	// desktop screen without scrolling sideways.
+	e.typeInto("#host-url", "http://127.0.0.1:1/functions/interval-host-that-is-not-running")
+	e.clickButton("Add host")
+	e.waitText("[data-testid=host-error]", "connection refused")
+	e.waitJS(`(() => { const s = document.querySelector("[data-testid=http-hosts-table]").closest(".table-scroll"); return s.scrollWidth <= s.clientWidth + 1 })()`, "the hosts table to fit at 1280 px")
 }

@@ -280,8 +280,8 @@ function HTTPHostsTab() {
       : html`<div class="table-block"><div class="table-scroll"><table class="table" data-testid="http-hosts-table">
         <thead><tr><th scope="col">URL</th><th scope="col">Status</th><th scope="col">Routes</th><th scope="col">SDK</th><th scope="col">Last check</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
         <tbody>${hosts.map(h => html`<tr key=${h.id}>
-          <td><code>${h.url}</code></td>
-          <td><${Badge} tone=${HOST_TONE[h.status] || 'neutral'} dot=${true}>${h.status.toLowerCase()}</${Badge}>${h.lastError && html`<div class="help small" data-testid="host-error">${h.lastError}</div>`}</td>
+          <td class="cell-wrap"><code>${h.url}</code></td>
+          <td class="cell-wrap"><${Badge} tone=${HOST_TONE[h.status] || 'neutral'} dot=${true}>${h.status.toLowerCase()}</${Badge}>${h.lastError && html`<div class="help small" data-testid="host-error">${h.lastError}</div>`}</td>
           <td>${h.declaredAt ? `${plural(h.actions, 'action')}, ${plural(h.pages, 'page')}` : html`<span class="muted">—</span>`}</td>
           <td>${h.sdkName ? html`${h.sdkName} <span class="muted">${h.sdkVersion}</span>` : html`<span class="muted">—</span>`}</td>
           <td>${h.checkedAt ? html`<time title=${fmtDateTime(h.checkedAt)}>${fmtRelative(h.checkedAt)}</time>` : html`<span class="muted">—</span>`}</td>
