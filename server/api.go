@@ -106,11 +106,32 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 	if !readJSON(w, r, &in) {
 		return
 	}
+	now := time.Now()
+	if wait := s.logins.retryAfter(in.Email, now); wait > 0 {
+		s.log.Warn("password login refused: too many failures", "email", truncateStr(in.Email, 100), "remote", r.RemoteAddr)
+		mins := int(wait/time.Minute) + 1
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
+		writeErr(w, http.StatusTooManyRequests, fmt.Sprintf("Too many failed logins for this email; try again in %d minute(s), or use a login link.", mins))
+		return
+	}
 	u, err := s.store.UserByEmail(r.Context(), in.Email)
-	if err != nil || u.PasswordHash == "" || bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(in.Password)) != nil {
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		internalErr(s, w, err)
+		return
+	}
+	ok := false
+	if err == nil && u.PasswordHash != "" {
+		ok = bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(in.Password)) == nil
+	} else {
+		s.logins.compareDummy(in.Password)
+	}
+	if !ok {
+		s.logins.fail(in.Email, now)
+		s.log.Warn("password login failed", "email", truncateStr(in.Email, 100), "remote", r.RemoteAddr)
 		writeErr(w, http.StatusUnauthorized, "Invalid email or password.")
 		return
 	}
+	s.logins.succeed(in.Email)
 	if err := s.startSession(w, r, u.ID); err != nil {
 		internalErr(s, w, err)
 		return

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"mime/multipart"
@@ -224,5 +225,58 @@ func TestBrowserSocketForgedSession(t *testing.T) {
 	}
 	if code, reason := dial(""); code != websocket.StatusPolicyViolation || !strings.Contains(reason, "Missing API key") {
 		t.Fatalf("no cookie: %d %q", code, reason)
+	}
+}
+
+// Password guessing is throttled per email: after loginMaxFails failures
+// even the right password gets 429 (with Retry-After) for a while; other
+// emails are not affected; failures are logged.
+func TestPasswordLoginThrottled(t *testing.T) {
+	var logs logBuf
+	e := newEnv(t, Options{Logger: logs.logger()})
+	admin := e.admin()
+	admin.do("POST", "/api/auth/password", map[string]string{"password": "correct horse"}, http.StatusNoContent, nil)
+	bob := e.newUser(admin, "bob@example.com", "member")
+	bob.do("POST", "/api/auth/password", map[string]string{"password": "battery staple"}, http.StatusNoContent, nil)
+	login := func(email, password string) (int, string) {
+		t.Helper()
+		b, _ := json.Marshal(map[string]string{"email": email, "password": password})
+		req, _ := http.NewRequest("POST", e.hs.URL+"/api/auth/login", bytes.NewReader(b))
+		req.Header.Set(ConsoleHeader, "1")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode, resp.Header.Get("Retry-After")
+	}
+	if code, _ := login(admin.email, "correct horse"); code != http.StatusOK {
+		t.Fatalf("right password: HTTP %d", code)
+	}
+	for i := 0; i < loginMaxFails; i++ {
+		if code, _ := login(strings.ToUpper(admin.email), "guess"); code != http.StatusUnauthorized {
+			t.Fatalf("guess %d: HTTP %d", i, code)
+		}
+	}
+	if code, after := login(admin.email, "correct horse"); code != http.StatusTooManyRequests || after == "" {
+		t.Fatalf("right password after %d guesses: HTTP %d, Retry-After %q", loginMaxFails, code, after)
+	}
+	if code, _ := login("bob@example.com", "battery staple"); code != http.StatusOK {
+		t.Fatalf("another email: HTTP %d", code)
+	}
+	if !strings.Contains(logs.String(), "password login failed") || !strings.Contains(logs.String(), "too many failures") {
+		t.Fatalf("not logged:\n%s", logs.String())
+	}
+	// The window passes.
+	e.s.logins.mu.Lock()
+	for k, fs := range e.s.logins.fails {
+		for i := range fs {
+			fs[i] = fs[i].Add(-loginFailWindow)
+		}
+		e.s.logins.fails[k] = fs
+	}
+	e.s.logins.mu.Unlock()
+	if code, _ := login(admin.email, "correct horse"); code != http.StatusOK {
+		t.Fatalf("after the window: HTTP %d", code)
 	}
 }

@@ -155,6 +155,8 @@ type Server struct {
 	hostRate, browserRate int
 	// maxUpload bounds one uploaded file (maxUploadBytes; tests lower it).
 	maxUpload int64
+	// logins throttles password logins per email.
+	logins loginThrottle
 }
 
 type orgInfo struct{ Name, Slug string }
