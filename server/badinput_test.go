@@ -286,3 +286,48 @@ func TestLateLogsKeepHistory(t *testing.T) {
 		t.Fatalf("history logs %q", got)
 	}
 }
+
+// A host cannot act on a transaction another host runs (another key of the
+// same environment, or another developer's key): IO calls, logs, loading
+// states, redirects and results are refused, and the run and its history
+// are untouched; the real host then finishes it.
+func TestHostCannotTouchAnotherHostsTransaction(t *testing.T) {
+	e := newEnv(t, Options{})
+	admin := e.admin()
+	bob := e.newUser(admin, "bob@example.com", "developer")
+	owner := e.host(admin.key("production"), "owner", action("job"))
+	b := admin.browser()
+	id := admin.createTx("job", "production")
+	b.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id})
+	owner.expect(protocol.MethodStartTransaction)
+	for _, other := range []*peer{e.host(admin.key("production"), "other", action("job")), e.host(bob.key("development"), "bobs", action("job"))} {
+		var io protocol.SendIOCallReturns
+		if err := other.call(protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: id, IOCall: ioCall("x", "g", "INPUT_TEXT")}, &io); err != nil || io.OK {
+			t.Fatalf("SEND_IO_CALL by another host: %v %+v", err, io)
+		}
+		for _, c := range []struct {
+			method string
+			in     any
+		}{
+			{protocol.MethodSendLog, protocol.SendLogInputs{TransactionID: id, Data: "forged"}},
+			{protocol.MethodSendLoadingCall, map[string]any{"transactionId": id, "label": "forged"}},
+			{protocol.MethodSendRedirect, map[string]any{"transactionId": id, "url": "https://evil.example.com"}},
+			{protocol.MethodMarkTransactionComplete, protocol.MarkTransactionCompleteInputs{TransactionID: id, ResultStatus: "SUCCESS", Result: successResult("forged")}},
+		} {
+			var ok bool
+			if err := other.call(c.method, c.in, &ok); err != nil || ok {
+				t.Fatalf("%s by another host: %v %v", c.method, err, ok)
+			}
+		}
+	}
+	if d := admin.tx(id); d.Status != "RUNNING" || len(d.Logs) != 0 || d.Result != nil {
+		t.Fatalf("transaction touched by another host: %+v logs %v", d.txSummary, d.Logs)
+	}
+	complete(t, owner, id, "real")
+	// Nothing forged reached the operator: the completion comes first.
+	var done protocol.TransactionCompletedInputs
+	b.expect(protocol.MethodTransactionCompleted).decode(t, &done)
+	if !strings.Contains(done.Result, "real") {
+		t.Fatalf("completed %+v", done)
+	}
+}
