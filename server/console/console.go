@@ -92,17 +92,52 @@ func Handler() http.Handler {
 			static.ServeHTTP(w, r)
 			return
 		}
+		h.Set("Cache-Control", "no-cache")
 		if !IsAppPath(r.URL.Path) {
-			http.NotFound(w, r)
+			// A browser that opens a mistyped console address gets the
+			// app's own "Not found" page (with its navigation), still
+			// with status 404; anything else gets a plain 404.
+			if !wantsPage(r) {
+				http.NotFound(w, r)
+				return
+			}
+			serveIndex(w, r, http.StatusNotFound)
 			return
 		}
-		h.Set("Content-Type", "text/html; charset=utf-8")
-		h.Set("Cache-Control", "no-cache")
-		h.Set("Referrer-Policy", "same-origin")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Content-Security-Policy", csp)
+		setIndexHeaders(h)
 		http.ServeContent(w, r, "index.html", startTime, bytes.NewReader(indexHTML))
 	})
+}
+
+// wantsPage reports whether r is a browser asking for a page (Accept
+// text/html) at an address that is not the server's own (API, uploads,
+// host socket, login links, assets).
+func wantsPage(r *http.Request) bool {
+	if !strings.Contains(r.Header.Get("Accept"), "text/html") {
+		return false
+	}
+	for _, p := range []string{"/api/", "/assets/", "/uploads/", "/login/link", "/websocket"} {
+		if strings.HasPrefix(r.URL.Path, p) {
+			return false
+		}
+	}
+	return true
+}
+
+func setIndexHeaders(h http.Header) {
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Content-Security-Policy", csp)
+}
+
+// serveIndex writes index.html with status code (HEAD: headers only).
+func serveIndex(w http.ResponseWriter, r *http.Request, code int) {
+	setIndexHeaders(w.Header())
+	w.WriteHeader(code)
+	if r.Method != http.MethodHead {
+		w.Write(indexHTML)
+	}
 }
 
 // csp allows the app's own scripts and the import map only; images, media

@@ -52,6 +52,21 @@ func TestHandler(t *testing.T) {
 			t.Errorf("GET %s: %d, want 404", p, res.StatusCode)
 		}
 	}
+	// A browser asking for an unknown page gets the app (its "Not found"
+	// page), still with status 404; the server's own addresses do not.
+	for p, app := range map[string]bool{"/nothing/here": true, "/historyx": true, "/api/console/nope": false, "/assets/nope.js": false, "/uploads/x/y": false, "/login/link": false} {
+		req := httptest.NewRequest("GET", p, nil)
+		req.Header.Set("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		isApp := strings.Contains(rec.Body.String(), `<script type="module" src="/assets/app.js">`)
+		if rec.Code != 404 || isApp != app {
+			t.Errorf("GET %s (a browser): %d, app %v; want 404, app %v", p, rec.Code, isApp, app)
+		}
+		if app && !strings.Contains(rec.Header().Get("Content-Security-Policy"), "script-src 'self' 'sha256-") {
+			t.Errorf("GET %s (a browser): CSP %q", p, rec.Header().Get("Content-Security-Policy"))
+		}
+	}
 	if res := get(t, h, "POST", "/"); res.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("POST /: %d", res.StatusCode)
 	}

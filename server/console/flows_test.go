@@ -334,3 +334,24 @@ func TestBrowserResultLinks(t *testing.T) {
 	e.waitText("[data-testid=result]", "Completed")
 	e.waitJS(`document.querySelector('[data-testid=result] .result-value a[href="https://files.example.com/exports/43.csv"]')`, "a single address result as a link")
 }
+
+// TestBrowserNotFound: a mistyped console address shows the app's "Not
+// found" page, and an unknown action says so without offering to run it
+// again.
+func TestBrowserNotFound(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, []testhost.Action{hello()}, nil)
+	e.login()
+	e.navigate("/nothing/here")
+	e.waitText("h1", "Not found")
+	e.waitText(".main", "There is nothing at /nothing/here")
+	e.waitText(".sidebar", "Hello, world")
+	e.navigate("/actions/no_such_action")
+	e.waitText(".empty", "Action not found")
+	e.waitText(".empty", "There is no action no_such_action in the development environment")
+	if eval[bool](e, `[...document.querySelectorAll("button")].some(b => b.innerText.includes("New transaction"))`) {
+		t.Errorf("an unknown action offers a new transaction:\n%s", e.pageText())
+	}
+	e.clickButton("Go to the dashboard")
+	e.waitText("h1", "Actions")
+}

@@ -310,7 +310,7 @@ export function RunView({ slug, params, txId: attachTo, summary }) {
         <${Params} params=${summary ? summary.params : queued ? { ...(queued.params || {}), ...params } : params} />
       </div>
       <div class="btn-row run-buttons">
-        ${(done || startError) && html`<button type="button" class="btn btn-secondary" onClick=${restart}><${Icon} name="refresh" />New transaction</button>`}
+        ${(done || (startError && startError.status !== 404 && startError.status !== 403)) && html`<button type="button" class="btn btn-secondary" onClick=${restart}><${Icon} name="refresh" />New transaction</button>`}
         ${running ? html`<button type="button" class="btn btn-secondary" onClick=${cancel} data-testid="cancel">Cancel</button>`
           : html`<button type="button" class="btn btn-secondary" onClick=${back}><${Icon} name="arrowLeft" />Go back</button>`}
       </div>
@@ -318,7 +318,9 @@ export function RunView({ slug, params, txId: attachTo, summary }) {
 
     ${startError && (startError.status === 409
       ? html`<${Empty} icon="plug" title="No host is online for this action"><p>${startError.message}. Start a host that serves <code>${slug}</code> in ${s.env}, then try again.</p><p><button type="button" class="btn btn-primary" onClick=${() => setAttempt(attempt + 1)}>Try again</button></p></${Empty}>`
-      : html`<${ErrorBox} title=${startError.status === 404 ? 'Action not found' : startError.status === 403 ? 'You do not have access to this action' : 'Could not start the action'} message=${startError.message} />`)}
+      : startError.status === 404
+        ? html`<${Empty} icon="search" title="Action not found"><p>There is no action <code>${slug}</code> in the ${s.env} environment. It may have been renamed or removed, or be served in the other environment.</p><p><a class="btn btn-secondary" href="/">Go to the dashboard</a></p></${Empty}>`
+        : html`<${ErrorBox} title=${startError.status === 403 ? 'You do not have access to this action' : 'Could not start the action'} message=${startError.message} />`)}
     ${connectError && html`<${ErrorBox} title="Could not open this transaction" message=${connectError} />`}
     ${hostGone && !done && html`<div class="alert alert-warning host-gone" role="status" data-testid="host-reconnecting"><${Spinner} size="sm" /><div><strong>The host disconnected.</strong> Waiting for it to reconnect — your transaction will continue where it left off.</div></div>`}
     ${usurped && html`<div class="alert alert-info" role="status"><${Icon} name="info" /><div>This transaction was opened in another tab or window. <button type="button" class="btn btn-secondary btn-sm" onClick=${() => window.__intervalReconnect && window.__intervalReconnect()}>Continue here</button></div></div>`}
