@@ -71,7 +71,9 @@ func IsAppPath(path string) bool {
 
 // Handler returns the handler for the console: GET and HEAD of /assets/…
 // (the embedded files) and of every console URL (index.html). Any other path
-// answers 404, so the server can mount it as a fallback after its own routes.
+// answers 404, so the server can mount it as a fallback after its own routes;
+// for a browser asking for a page there, the 404's body is the app, which
+// shows its "Not found" page.
 func Handler() http.Handler {
 	static := http.StripPrefix("/assets/", http.FileServerFS(assets))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
