@@ -71,3 +71,34 @@ func TestBrowserLogin(t *testing.T) {
 	e.clickButton("Log out")
 	e.waitText("h1", "Welcome back")
 }
+
+// TestBrowserLogoutWithoutPassword: an operator who logged in with a
+// one-time link and has no password is warned before logging out (they could
+// not get back in); once they set a password, logging out just works.
+func TestBrowserLogoutWithoutPassword(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil, nil)
+	e.login()
+	e.do(chromedp.Evaluate[chromedp.Void](`window.__asked = []; window.confirm = m => { window.__asked.push(m); return false }`))
+	e.clickAccountMenu()
+	e.clickButton("Log out")
+	e.waitJS(`window.__asked.length === 1 && window.__asked[0].includes("have not set a password")`, "a warning before logging out")
+	if eval[bool](e, `!!document.querySelector("#login-title")`) {
+		t.Fatalf("logged out although the operator kept the session:\n%s", e.pageText())
+	}
+
+	e.navigate("/settings/account")
+	e.waitText("h2", "Set a password")
+	e.do(chromedp.Evaluate[chromedp.Void](`window.__asked = []; window.confirm = m => { window.__asked.push(m); return false }`))
+	e.typeInto("#pw1", "new-password-42")
+	e.typeInto("#pw2", "new-password-42")
+	e.clickButton("Save password")
+	e.waitText(".toasts", "Your password was saved.")
+	e.waitText("h2", "Change password")
+	e.clickAccountMenu()
+	e.clickButton("Log out")
+	e.waitText("h1", "Welcome back")
+	if n := eval[int](e, `(window.__asked || []).length`); n != 0 {
+		t.Errorf("asked %d times before logging out with a password", n)
+	}
+}

@@ -70,7 +70,12 @@ function UserMenu({ me }) {
       <a class="menu-item" role="menuitem" href="/settings/account" onClick=${() => setOpen(false)}><${Icon} name="user" /> Account</a>
       ${(u.role === 'admin' || u.role === 'developer') && html`<a class="menu-item" role="menuitem" href="/settings/keys" onClick=${() => setOpen(false)}><${Icon} name="key" /> API keys</a>`}
       ${u.role === 'admin' && html`<a class="menu-item" role="menuitem" href="/settings/users" onClick=${() => setOpen(false)}><${Icon} name="users" /> Users and teams</a>`}
-      <button type="button" class="menu-item" role="menuitem" onClick=${logout}><${Icon} name="logout" /> Log out</button>
+      <button type="button" class="menu-item" role="menuitem" onClick=${() => {
+        // Without a password, logging out locks the user out until someone
+        // makes them a new login link.
+        if (u.hasPassword === false && !window.confirm('You have not set a password: after logging out you will need a new one-time login link to get back in. Log out anyway? (Set a password in Account settings first to avoid this.)')) return
+        logout()
+      }}><${Icon} name="logout" /> Log out</button>
     </div>`}
   </div>`
 }

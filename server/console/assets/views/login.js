@@ -34,7 +34,7 @@ export function LoginView({ onLogin }) {
       <input id="login-password" class="input" type="password" autocomplete="current-password" required value=${password} onInput=${e => setPassword(e.currentTarget.value)} />
       ${error && html`<div class="alert alert-danger" role="alert">${error}</div>`}
       <button type="submit" class="btn btn-primary btn-block" disabled=${busy}>${busy && html`<${Spinner} size="sm" />`}Log in</button>
-      <p class="muted small login-foot">No account yet? Ask an admin for a login link. The server prints a first-run link for the first admin when it starts.</p>
+      <p class="muted small login-foot">No account or password yet? Ask an admin for a one-time login link. The server prints one for the first admin when it starts, and <code>interval-server user link</code> prints a new one.</p>
     </form>
   </main>`
 }

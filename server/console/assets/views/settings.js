@@ -1,7 +1,7 @@
 // Settings: account password, API keys (admins, developers), users and teams
 // and serverless hosts (admins).
 import { useEffect, useState } from 'preact/hooks'
-import { html, api, useStore, classes, fmtRelative, fmtDateTime, copyText, toast } from '../lib/util.js'
+import { html, api, store, useStore, classes, fmtRelative, fmtDateTime, copyText, toast } from '../lib/util.js'
 import { Icon, Spinner, Empty, ErrorBox, Badge, Modal } from '../lib/ui.js'
 
 function Tabs({ tab, role }) {
@@ -36,6 +36,8 @@ function AccountTab({ me }) {
     setBusy(true); setErr(null)
     try {
       await api('POST', '/api/auth/password', { password: pw })
+      // The user has a password now (the card's title, the log-out warning).
+      if (store.state.me) store.set({ me: { ...store.state.me, user: { ...store.state.me.user, hasPassword: true } } })
       setPw(''); setPw2('')
       toast('Your password was saved.', { kind: 'success' })
     } catch (x) { setErr(x.message) } finally { setBusy(false) }
