@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/interval-go/sdk/internal/protocol"
@@ -354,4 +355,23 @@ func TestBrowserNotFound(t *testing.T) {
 	}
 	e.clickButton("Go to the dashboard")
 	e.waitText("h1", "Actions")
+}
+
+// TestBrowserTouchNoShortcutHint: on a touch screen the submit button does
+// not advertise the Ctrl+Enter shortcut.
+func TestBrowserTouchNoShortcutHint(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, []testhost.Action{hello()}, nil)
+	e.login()
+	e.navigate("/actions/hello")
+	e.waitText(field("Your name", ".field-label"), "Your name")
+	e.waitJS(`getComputedStyle(document.querySelector(".form-buttons .kbd-hint")).display !== "none"`, "the hint with a mouse")
+	if _, err := chromedp.Call(e.ctx, emulation.SetTouchEmulationEnabled, emulation.SetTouchEmulationEnabledParams{Enabled: true, MaxTouchPoints: 5}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Call(e.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Features: []*emulation.MediaFeature{{Name: "pointer", Value: "coarse"}, {Name: "hover", Value: "none"}}}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitJS(`matchMedia("(hover: none) and (pointer: coarse)").matches`, "a touch screen")
+	e.waitJS(`getComputedStyle(document.querySelector(".form-buttons .kbd-hint")).display === "none"`, "no shortcut hint on a touch screen")
 }
