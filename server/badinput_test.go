@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/coder/websocket"
 
@@ -329,5 +330,59 @@ func TestHostCannotTouchAnotherHostsTransaction(t *testing.T) {
 	b.expect(protocol.MethodTransactionCompleted).decode(t, &done)
 	if !strings.Contains(done.Result, "real") {
 		t.Fatalf("completed %+v", done)
+	}
+}
+
+// A host that never answers OPEN_PAGE does not stall the browser's other
+// calls: they are answered while the page waits, and the page then fails
+// with "The host did not answer." when the host goes away.
+func TestSlowPageDoesNotStallBrowser(t *testing.T) {
+	e := newEnv(t, Options{})
+	admin := e.admin()
+	r := dialRaw(t, e, admin.key("production"))
+	r.callRaw("m1", "1", protocol.MethodInitializeHost, `{"actions":[],"groups":[{"slug":"p","name":"P","hasHandler":true}],"sdkName":"@interval/sdk","sdkVersion":"2.0.0"}`)
+	r.response("1")
+	// The host reads (and ACKs) but never answers OPEN_PAGE.
+	opened := make(chan struct{})
+	go func() {
+		for {
+			_, p, err := r.ws.Read(context.Background())
+			if err != nil {
+				return
+			}
+			f, err := protocol.DecodeFrame(p)
+			if err != nil || f.Type != "MESSAGE" {
+				continue
+			}
+			r.ws.Write(context.Background(), websocket.MessageText, protocol.AppendAck(nil, f.ID))
+			if strings.Contains(f.Data, protocol.MethodOpenPage) {
+				close(opened)
+			}
+		}
+	}()
+	b := admin.browser()
+	page := make(chan protocol.OpenPageReturns, 1)
+	go func() {
+		var ret protocol.OpenPageReturns
+		b.call(protocol.MethodRequestPage, protocol.RequestPageInputs{PageKey: "k1", PageSlug: "p", OrganizationEnvironmentID: "production"}, &ret)
+		page <- ret
+	}()
+	<-opened
+	start := time.Now()
+	var ok bool
+	if err := b.call(protocol.MethodInitializeClient, nil, &ok); err != nil || !ok {
+		t.Fatalf("INITIALIZE_CLIENT: %v %v", err, ok)
+	}
+	if d := time.Since(start); d > pageOpenTimeout/2 {
+		t.Fatalf("INITIALIZE_CLIENT waited %v behind REQUEST_PAGE", d)
+	}
+	select {
+	case ret := <-page:
+		t.Fatalf("REQUEST_PAGE answered before the host did: %+v", ret)
+	default:
+	}
+	r.ws.CloseNow() // the host goes away: the page fails at once
+	if ret := <-page; ret.Type != "ERROR" || ret.Message != "The host did not answer." {
+		t.Fatalf("REQUEST_PAGE %+v", ret)
 	}
 }

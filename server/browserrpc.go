@@ -28,6 +28,18 @@ func (s *Server) serveBrowser(ws *websocket.Conn, r *http.Request, u store.User)
 		return
 	}
 	defer s.unregister(b.e)
+	b.e.deferredMethod = protocol.MethodRequestPage
+	b.e.deferred = func(method string, data json.RawMessage) (func() any, bool) {
+		if method != protocol.MethodRequestPage {
+			return nil, false
+		}
+		var in protocol.RequestPageInputs
+		if err := decode(data, &in); err != nil {
+			return nil, false // refused by browserCall
+		}
+		wait := s.hub.openPage(b, in)
+		return func() any { return wait() }, true
+	}
 	s.hub.addBrowser(b)
 	b.e.run()
 	s.hub.removeBrowser(b)
@@ -284,17 +296,30 @@ func (hb *hub) removeBrowser(b *browser) {
 
 // requestPage opens a page on a host and waits for its answer.
 func (hb *hub) requestPage(b *browser, in protocol.RequestPageInputs) protocol.OpenPageReturns {
+	return hb.openPage(b, in)()
+}
+
+// openPage registers a page of b and asks its host to open it; the
+// function it returns waits for the host's answer (up to pageOpenTimeout,
+// or longer for a serverless host to connect), so the browser socket runs
+// it off its inbox: one slow host must not stall the operator's other
+// calls. Registering first keeps the order of a LEAVE_PAGE that follows.
+func (hb *hub) openPage(b *browser, in protocol.RequestPageInputs) func() protocol.OpenPageReturns {
+	fail := func(msg string) func() protocol.OpenPageReturns {
+		b.e.log.Warn("refusing REQUEST_PAGE", "page", truncateStr(in.PageSlug, 64), "err", msg)
+		return func() protocol.OpenPageReturns { return protocol.OpenPageReturns{Type: "ERROR", Message: msg} }
+	}
 	env := in.OrganizationEnvironmentID
 	if env == "" {
 		env = store.EnvProduction
 	}
 	if in.PageKey == "" || !validEnv(env) {
-		return protocol.OpenPageReturns{Type: "ERROR", Message: "Invalid request."}
+		return fail("Invalid request.")
 	}
 	hb.mu.Lock()
+	defer hb.mu.Unlock()
 	if _, ok := hb.pages[in.PageKey]; ok {
-		hb.mu.Unlock()
-		return protocol.OpenPageReturns{Type: "ERROR", Message: "Page key already in use."}
+		return fail("Page key already in use.")
 	}
 	var def *protocol.PageDefinition
 	for _, h := range hb.visibleHosts(env, b.user) {
@@ -309,29 +334,34 @@ func (hb *hub) requestPage(b *browser, in protocol.RequestPageInputs) protocol.O
 		}
 	}
 	if def == nil {
-		hb.mu.Unlock()
-		return protocol.OpenPageReturns{Type: "ERROR", Message: "Page not found."}
+		return fail("Page not found.")
 	}
 	if !canAccess(b.user, def.Access) {
-		hb.mu.Unlock()
-		return protocol.OpenPageReturns{Type: "ERROR", Message: "You do not have access to this page."}
+		return fail("You do not have access to this page.")
 	}
 	h := hb.pickHost(env, b.user.ID, in.PageSlug, true)
 	var hh *httpHost
 	if h == nil {
 		if hh = hb.pickHTTPHost(env, in.PageSlug, true); hh == nil {
-			hb.mu.Unlock()
-			return protocol.OpenPageReturns{Type: "ERROR", Message: "No host is online for this page."}
+			return fail("No host is online for this page.")
 		}
 	}
 	p := &pageSess{key: in.PageKey, slug: in.PageSlug, browser: b}
 	hb.pages[p.key] = p
 	b.pages[p.key] = p
-	if hh != nil {
+	if hh == nil {
+		answer := hb.sendOpenPage(b, p, h, env, in)
+		return func() protocol.OpenPageReturns { return hb.awaitOpenPage(b, p, answer) }
+	}
+	return func() protocol.OpenPageReturns {
 		// No websocket host serves it: ask a serverless host to connect
 		// for it, then open it on that connection.
-		var msg string
-		h, msg = hb.awaitRequestHost(b, p, hh, env)
+		hb.mu.Lock()
+		if hb.pages[p.key] != p {
+			hb.mu.Unlock()
+			return protocol.OpenPageReturns{Type: "ERROR", Message: "The page was closed."}
+		}
+		h, msg := hb.awaitRequestHost(b, p, hh, env)
 		if h == nil {
 			if hb.pages[p.key] == p {
 				delete(hb.pages, p.key)
@@ -340,7 +370,15 @@ func (hb *hub) requestPage(b *browser, in protocol.RequestPageInputs) protocol.O
 			hb.mu.Unlock()
 			return protocol.OpenPageReturns{Type: "ERROR", Message: msg}
 		}
+		answer := hb.sendOpenPage(b, p, h, env, in)
+		hb.mu.Unlock()
+		return hb.awaitOpenPage(b, p, answer)
 	}
+}
+
+// sendOpenPage gives page p to host h and queues OPEN_PAGE (hb.mu held);
+// the answer arrives on the channel.
+func (hb *hub) sendOpenPage(b *browser, p *pageSess, h *host, env string, in protocol.RequestPageInputs) chan protocol.OpenPageReturns {
 	p.host, p.hostID, p.keyID = h, h.id, h.key.ID
 	params, _ := json.Marshal(in.Params)
 	if in.Params == nil {
@@ -360,7 +398,12 @@ func (hb *hub) requestPage(b *browser, in protocol.RequestPageInputs) protocol.O
 	if !queued {
 		answer <- protocol.OpenPageReturns{Type: "ERROR", Message: "The host is disconnecting."}
 	}
-	hb.mu.Unlock()
+	return answer
+}
+
+// awaitOpenPage waits for the host's answer to OPEN_PAGE; a page that did
+// not open is forgotten.
+func (hb *hub) awaitOpenPage(b *browser, p *pageSess, answer chan protocol.OpenPageReturns) protocol.OpenPageReturns {
 	var r protocol.OpenPageReturns
 	select {
 	case r = <-answer:

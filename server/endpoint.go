@@ -78,6 +78,13 @@ type endpoint struct {
 	rateSec int64
 	rateN   int
 
+	// deferred, if set before run, may take a CALL off the inbox: it
+	// does the call's quick part in order and returns a function that
+	// computes the answer, which then runs on its own goroutine (set only
+	// for methods whose answer may take long, such as REQUEST_PAGE).
+	deferred       func(method string, data json.RawMessage) (answer func() any, ok bool)
+	deferredMethod string // the method deferred takes (a quick filter)
+
 	// afterInit, when armed, runs once the RESPONSE to INITIALIZE_HOST was
 	// sent (serverless requests start their work only then).
 	afterInitArmed atomic.Bool
@@ -243,9 +250,43 @@ func (e *endpoint) inLoop() {
 		case <-e.ctx.Done():
 			return
 		case d := <-e.in:
-			e.peer.Receive(d)
+			if !e.receiveDeferred(d) {
+				e.peer.Receive(d)
+			}
 		}
 	}
+}
+
+// receiveDeferred handles a CALL that e.deferred takes, answering it from
+// a goroutine of its own; false leaves d to the RPC peer.
+func (e *endpoint) receiveDeferred(d string) bool {
+	if e.deferred == nil || isResponse(d) || !strings.Contains(d, `"`+e.deferredMethod+`"`) {
+		return false
+	}
+	env, err := protocol.DecodeEnvelope(d)
+	if err != nil || env.Kind != protocol.KindCall {
+		return false
+	}
+	answer, ok := e.deferred(env.MethodName, env.Data)
+	if !ok {
+		return false
+	}
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		data, err := json.Marshal(answer())
+		if err != nil {
+			e.log.Error("encoding response", "method", env.MethodName, "err", err)
+			return
+		}
+		resp := protocol.AppendEnvelope(nil, protocol.Envelope{ID: env.ID, Kind: protocol.KindResponse, MethodName: env.MethodName, Data: data})
+		ctx, cancel := context.WithTimeout(e.ctx, callTimeout)
+		defer cancel()
+		if err := e.send(ctx, string(resp)); err != nil {
+			e.log.Debug("response not sent", "method", env.MethodName, "err", err)
+		}
+	}()
+	return true
 }
 
 func (e *endpoint) outLoop() {
