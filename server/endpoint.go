@@ -29,6 +29,9 @@ const (
 	// Interval's server (which allows browsers 50).
 	hostCallsPerSecond    = 1024
 	browserCallsPerSecond = 100
+	// maxDeferred is how many calls of a socket may wait for their
+	// answer off its inbox at once (see endpoint.deferred).
+	maxDeferred = 16
 )
 
 // unackedReason is the close reason of a socket that did not acknowledge
@@ -83,7 +86,8 @@ type endpoint struct {
 	// computes the answer, which then runs on its own goroutine (set only
 	// for methods whose answer may take long, such as REQUEST_PAGE).
 	deferred       func(method string, data json.RawMessage) (answer func() any, ok bool)
-	deferredMethod string // the method deferred takes (a quick filter)
+	deferredMethod string       // the method deferred takes (a quick filter)
+	deferredN      atomic.Int32 // deferred calls being answered
 
 	// afterInit, when armed, runs once the RESPONSE to INITIALIZE_HOST was
 	// sent (serverless requests start their work only then).
@@ -263,6 +267,9 @@ func (e *endpoint) receiveDeferred(d string) bool {
 	if e.deferred == nil || isResponse(d) || !strings.Contains(d, `"`+e.deferredMethod+`"`) {
 		return false
 	}
+	if e.deferredN.Load() >= maxDeferred {
+		return false // answered in order, which slows the socket down
+	}
 	env, err := protocol.DecodeEnvelope(d)
 	if err != nil || env.Kind != protocol.KindCall {
 		return false
@@ -271,9 +278,11 @@ func (e *endpoint) receiveDeferred(d string) bool {
 	if !ok {
 		return false
 	}
+	e.deferredN.Add(1)
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
+		defer e.deferredN.Add(-1)
 		data, err := json.Marshal(answer())
 		if err != nil {
 			e.log.Error("encoding response", "method", env.MethodName, "err", err)
