@@ -150,3 +150,21 @@ func TestSIGTERMKeepsWaitingTransaction(t *testing.T) {
 	b.close()
 	srv.stop(t)
 }
+
+// The subcommands' usual mistakes say what to do instead.
+func TestSubcommandErrorsSayWhatToDo(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	var out, errOut bytes.Buffer
+	err := run(ctx, []string{"key", "create", "--data-dir", dir, "--email", "nobody@example.com"}, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "no user with email nobody@example.com") || !strings.Contains(err.Error(), "user create") {
+		t.Fatalf("key for an unknown owner: %v", err)
+	}
+	if err := run(ctx, []string{"user", "create", "--data-dir", dir, "--email", "bob@example.com"}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	err = run(ctx, []string{"user", "create", "--data-dir", dir, "--email", "bob@example.com"}, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "exists already") || !strings.Contains(err.Error(), "user link --email bob@example.com") {
+		t.Fatalf("second user create: %v", err)
+	}
+}

@@ -245,6 +245,9 @@ func keyCreate(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}
 	key, err := s.CreateAPIKey(ctx, owner, *envName)
+	if errors.Is(err, server.ErrNotFound) {
+		return fmt.Errorf("no user with email %s: create one with `interval-server user create` (%w)", owner, err)
+	}
 	if err != nil {
 		return err
 	}
@@ -277,6 +280,9 @@ func userCreate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		ts = strings.Split(*teams, ",")
 	}
 	link, err := s.CreateUser(ctx, *email, *role, *password, ts)
+	if errors.Is(err, store.ErrConflict) {
+		return fmt.Errorf("a user with email %s exists already; `interval-server user link --email %s` prints a login link for it (%w)", *email, *email, err)
+	}
 	if err != nil {
 		return err
 	}
