@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -47,6 +48,10 @@ func (s *Server) readTyped(w http.ResponseWriter, r *http.Request, k store.APIKe
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
 	if err := dec.Decode(v); err != nil {
 		s.log.Warn("host API refused: invalid request body", "path", r.URL.Path, "key", k.ID, "err", err)
+		if tooBig := (*http.MaxBytesError)(nil); errors.As(err, &tooBig) {
+			typedErr(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("Request body larger than %d MiB.", maxBodyBytes>>20))
+			return false
+		}
 		typedErr(w, http.StatusBadRequest, "Invalid request body.")
 		return false
 	}

@@ -143,6 +143,17 @@ func TestHostAPIBadInputLogged(t *testing.T) {
 			t.Fatalf("%s: broken body not logged:\n%s", path, logs.String())
 		}
 	}
+	big := `{"message":"` + strings.Repeat("a", maxBodyBytes) + `","deliveryInstructions":[]}`
+	req, _ := http.NewRequest("POST", e.hs.URL+"/api/notify", strings.NewReader(big))
+	req.Header.Set("Authorization", "Bearer "+live)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("oversized body: HTTP %d", resp.StatusCode)
+	}
 	for _, slug := range []string{"a?b", "<script>", "a b", strings.Repeat("a", 300), "/lead", "x//y"} {
 		if code, out := hostAPI(t, e, live, "/api/actions/enqueue", map[string]any{"slug": slug}); code != http.StatusBadRequest || out["type"] != "error" {
 			t.Fatalf("enqueue of slug %.20q: %d %v", slug, code, out)
