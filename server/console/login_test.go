@@ -102,3 +102,27 @@ func TestBrowserLogoutWithoutPassword(t *testing.T) {
 		t.Errorf("asked %d times before logging out with a password", n)
 	}
 }
+
+// TestBrowserEnvStripAndSidebar: the development strip stays on screen while
+// the page scrolls, and the sidebar fits below it: its last action can be
+// scrolled fully into view without scrolling the page.
+func TestBrowserEnvStripAndSidebar(t *testing.T) {
+	t.Parallel()
+	actions, pages := testhost.KitchenSink()
+	e := newEnv(t, actions, pages)
+	e.login()
+	e.do(chromedp.EmulateViewport(1280, 500))
+	e.navigate("/queue")
+	e.waitText("h1", "Queue")
+	e.waitText(".sidebar", "Selects and search")
+	e.do(chromedp.Evaluate[chromedp.Void](`document.querySelector(".sidebar").scrollTop = 1e6`))
+	e.settle()
+	e.waitJS(`[...document.querySelectorAll(".sidebar .tree-link")].pop().getBoundingClientRect().bottom <= innerHeight`, "the last sidebar action on screen")
+
+	e.navigate("/actions/tables")
+	e.waitText("[data-testid=result]", "Completed")
+	e.do(chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 600)`))
+	e.settle()
+	e.waitJS(`scrollY > 0 && document.querySelector(".env-strip").getBoundingClientRect().top === 0 && document.querySelector(".topbar").getBoundingClientRect().top === 24`, "the strip and top bar on screen after scrolling")
+	e.do(chromedp.EmulateViewport(1280, 900))
+}

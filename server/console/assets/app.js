@@ -171,7 +171,7 @@ function App() {
   }
   const envs = s.me.environments && s.me.environments.length ? s.me.environments : ['development', 'production']
   const org = s.me.organization || { name: 'Interval' }
-  return html`<div class=${classes('app', `env-is-${s.env}`, drawer && 'drawer-open')}>
+  return html`<div class=${classes('app', `env-is-${s.env}`, s.env !== 'production' && 'has-env-strip', drawer && 'drawer-open')}>
     <a class="skip" href="#main">Skip to content</a>
     ${s.env !== 'production' && html`<div class="env-strip" role="note">${s.env.charAt(0).toUpperCase() + s.env.slice(1)} environment</div>`}
     <header class="topbar">
