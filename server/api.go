@@ -515,7 +515,10 @@ func (s *Server) apiListTx(w http.ResponseWriter, r *http.Request, u store.User)
 
 func (s *Server) loadTx(w http.ResponseWriter, r *http.Request, u store.User) (store.Transaction, bool) {
 	t, err := s.store.Transaction(r.Context(), chi.URLParam(r, "id"))
-	if errors.Is(err, store.ErrNotFound) || (err == nil && t.UserID != u.ID && u.Role == store.RoleMember) {
+	// As in the list: members see their own runs, developers also the
+	// production ones of others, admins all.
+	hidden := t.UserID != u.ID && (u.Role == store.RoleMember || (t.Env == store.EnvDevelopment && u.Role != store.RoleAdmin))
+	if errors.Is(err, store.ErrNotFound) || (err == nil && hidden) {
 		writeErr(w, http.StatusNotFound, "Unknown transaction.")
 		return t, false
 	}

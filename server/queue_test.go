@@ -291,3 +291,27 @@ func TestPasswordLoginThrottled(t *testing.T) {
 		t.Fatalf("after the window: HTTP %d", code)
 	}
 }
+
+// A developer cannot read another developer's development run by its id
+// (the list already hides it); production runs of others stay visible.
+func TestDevelopmentRunsPrivate(t *testing.T) {
+	e := newEnv(t, Options{})
+	admin := e.admin()
+	bob := e.newUser(admin, "bob@example.com", "developer")
+	carol := e.newUser(admin, "carol@example.com", "developer")
+	e.host(bob.key("development"), "bobs", action("mine"))
+	e.host(admin.key("production"), "prod", action("shared"))
+	dev := bob.createTx("mine", "development")
+	prod := bob.createTx("shared", "production")
+	if code := carol.try("GET", "/api/console/transactions/"+dev, nil, nil); code != http.StatusNotFound {
+		t.Fatalf("another developer's development run: HTTP %d", code)
+	}
+	if code := carol.try("GET", "/api/console/transactions/"+prod, nil, nil); code != http.StatusOK {
+		t.Fatalf("a production run: HTTP %d", code)
+	}
+	for _, c := range []*client{bob, admin} {
+		if code := c.try("GET", "/api/console/transactions/"+dev, nil, nil); code != http.StatusOK {
+			t.Fatalf("%s reading the development run: HTTP %d", c.email, code)
+		}
+	}
+}
