@@ -48,6 +48,12 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// After the first signal, a second one ends the process at once (the
+	// graceful shutdown may wait up to 30 s; the store loses nothing).
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return // -h: the usage was printed
@@ -186,7 +192,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case <-ctx.Done():
 	case serveErr = <-served:
 	}
-	log.Info("shutting down")
+	log.Info("shutting down; a second interrupt quits at once")
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	hs.Shutdown(sctx)
