@@ -180,7 +180,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if c.databaseURL != "" {
 		log.Info("store", "database", store.RedactURL(c.databaseURL))
 	}
-	hs := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	hs := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute} // no ReadTimeout: websockets and large uploads
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(l) }()
 	fmt.Fprintf(stdout, "Interval server: %s (hosts connect to %s/websocket)\n", s.URL(), "ws"+strings.TrimPrefix(s.URL(), "http"))
