@@ -266,6 +266,7 @@ func TestBrowserAppendUIAndLeaving(t *testing.T) {
 	e.do(chromedp.Evaluate[chromedp.Void](`window.confirm = () => true`))
 	e.clickButton("Hello, world")
 	e.waitText("h1", "Hello, world")
+	e.waitText(field("Your name", ".field-label"), "Your name")
 	select {
 	case err := <-ended:
 		if err != testhost.ErrCanceled {

@@ -453,6 +453,17 @@ func (e *env) shotViewport(name string) {
 	}
 }
 
+// waitScrollStill waits until the page has stopped scrolling (a smooth
+// scroll moves what a click aims at).
+func (e *env) waitScrollStill() {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(e.ctx, waitLimit)
+	defer cancel()
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`new Promise(r => { let y = -1; const f = () => { if (scrollY === y) r(true); else { y = scrollY; setTimeout(f, 150) } }; f() })`, chromedp.EvalAwaitPromise)); err != nil {
+		e.t.Fatalf("waiting for the page to stop scrolling: %v", err)
+	}
+}
+
 // acceptDialogs makes the tab accept every JavaScript dialog from now on
 // (such as the browser's leave prompt before an unload).
 func (e *env) acceptDialogs() {

@@ -129,6 +129,7 @@ func TestBrowserKitchenSink(t *testing.T) {
 	// No row selected yet: the table says what it needs.
 	e.clickButton("Continue")
 	e.waitText(field("Orders", ".field-error"), "Select at least one row.")
+	e.waitScrollStill() // the form scrolls smoothly to the field in error
 
 	// Select the first row and send with Ctrl+Enter.
 	e.do(chromedp.Click(chromedp.CSS(`[data-label=Orders] tbody tr:first-child input[type=checkbox]`), chromedp.NodeVisible))
