@@ -12,6 +12,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/interval-go/sdk/internal/protocol"
+	"github.com/interval-go/sdk/server/store"
 )
 
 // rawHost is a host speaking raw frames, to send what a correct client
@@ -384,5 +385,62 @@ func TestSlowPageDoesNotStallBrowser(t *testing.T) {
 	r.ws.CloseNow() // the host goes away: the page fails at once
 	if ret := <-page; ret.Type != "ERROR" || ret.Message != "The host did not answer." {
 		t.Fatalf("REQUEST_PAGE %+v", ret)
+	}
+}
+
+// After a restart, a host with another live key that reuses the instance
+// id of a run's host cannot take the run over (or add to a finished run's
+// history): the key it started with is kept with it. The real host can.
+func TestRestartKeepsHostKey(t *testing.T) {
+	e := newEnv(t, Options{})
+	admin := e.admin()
+	key, other := admin.key("production"), admin.key("production")
+	h := e.host(key, "inst", action("a"))
+	b := admin.browser()
+	done := admin.createTx("a", "production")
+	b.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: done})
+	h.expect(protocol.MethodStartTransaction)
+	complete(t, h, done, 1)
+	b.next(protocol.MethodTransactionCompleted)
+	open := admin.createTx("a", "production")
+	b.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: open})
+	h.next(protocol.MethodStartTransaction)
+	c1 := ioCall("r1", "g1", "INPUT_TEXT")
+	h.must(protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: open, IOCall: c1})
+	e.hs.Close()
+	if err := e.s.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	<-h.conn.Done()
+	e.s = nil
+	e.start()
+	_, link, err := e.s.EnsureAdmin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin = e.login(link)
+
+	thief := e.host(other, "inst", action("a"))
+	var io protocol.SendIOCallReturns
+	if err := thief.call(protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: open, IOCall: c1}, &io); err != nil || io.OK {
+		t.Fatalf("SEND_IO_CALL with another key after a restart: %v %+v", err, io)
+	}
+	var ok bool
+	if err := thief.call(protocol.MethodSendLog, protocol.SendLogInputs{TransactionID: done, Data: "forged"}, &ok); err != nil || ok {
+		t.Fatalf("SEND_LOG to a finished run with another key: %v %v", err, ok)
+	}
+	if d := admin.tx(open); d.Status != store.StatusHostDropped {
+		t.Fatalf("status %s after the other key's call", d.Status)
+	}
+	if d := admin.tx(done); len(d.Logs) != 0 {
+		t.Fatalf("finished run's logs %+v", d.Logs)
+	}
+	thief.close()
+	<-thief.conn.Done()
+	real := e.host(key, "inst", action("a"))
+	real.must(protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: open, IOCall: c1})
+	complete(t, real, open, "ok")
+	if d := admin.tx(open); d.Status != store.StatusCompleted {
+		t.Fatalf("status %s after the real host", d.Status)
 	}
 }

@@ -62,7 +62,7 @@ type browser struct {
 type txn struct {
 	rec            store.Transaction
 	user           store.User
-	keyID          string // API key of the host it started on ("" after a restart)
+	keyID          string // API key of the host it started on ("" for runs stored without it)
 	backgroundable bool
 	host           *host // current socket of the owning host; nil when dropped or not started
 	counted        *host // host whose active count includes this transaction
@@ -165,7 +165,7 @@ func (hb *hub) recover(ctx context.Context) error {
 		if err != nil {
 			u = store.User{ID: rec.UserID, Email: rec.UserEmail, Role: store.RoleMember, Teams: []string{}}
 		}
-		t := &txn{rec: rec, user: u, detachedAt: now}
+		t := &txn{rec: rec, user: u, detachedAt: now, keyID: rec.HostKeyID}
 		logs, err := hb.s.store.Logs(ctx, rec.ID)
 		if err == nil && len(logs) > 0 {
 			t.nextLog = logs[len(logs)-1].Index + 1
@@ -450,7 +450,7 @@ func (hb *hub) startOn(t *txn, h *host) {
 	h.active++
 	t.counted = h
 	t.keyID = h.key.ID
-	t.rec.HostInstanceID = h.id
+	t.rec.HostInstanceID, t.rec.HostKeyID = h.id, h.key.ID
 	t.rec.Status = store.StatusRunning
 	hb.save(t)
 	in := protocol.StartTransactionInputs{
@@ -490,7 +490,7 @@ func (hb *hub) restart(t *txn, h *host) {
 	hb.uncount(t)
 	t.host = nil
 	t.viaHTTP = nil
-	t.rec.HostInstanceID = ""
+	t.rec.HostInstanceID, t.rec.HostKeyID = "", ""
 	t.rec.Status = store.StatusPending
 	hb.start(t)
 }
@@ -582,7 +582,7 @@ func (hb *hub) ownedBy(h *host, id string) (*txn, string) {
 		if err != nil || (rec.Status != store.StatusCompleted && rec.Status != store.StatusCanceled) {
 			return nil, "Transaction not found."
 		}
-		if rec.HostInstanceID != h.id {
+		if rec.HostInstanceID != h.id || (rec.HostKeyID != "" && rec.HostKeyID != h.key.ID) {
 			return nil, "Unauthorized."
 		}
 		return &txn{rec: rec, closedOnHost: true}, ""

@@ -480,23 +480,23 @@ func rawOr(v json.RawMessage, def string) string {
 // CreateTransaction inserts t; ErrConflict when its id is taken.
 func (s *sqlStore) CreateTransaction(ctx context.Context, t Transaction) error {
 	_, err := s.exec(ctx, `INSERT INTO transactions (id, slug, action_name, env, user_id, user_email, user_name, developer_id,
-		status, result_status, params, params_meta, result, host_instance_id, created_at, updated_at, completed_at, via_http_host)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		status, result_status, params, params_meta, result, host_instance_id, created_at, updated_at, completed_at, via_http_host, host_key_id)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		t.ID, t.Slug, t.ActionName, t.Env, t.UserID, t.UserEmail, t.UserName, t.DeveloperID,
 		t.Status, t.ResultStatus, s.d.blob(rawOr(t.Params, "{}")), s.d.blob(rawOr(t.ParamsMeta, "")), s.d.blob(t.Result), t.HostInstanceID,
-		ms(t.CreatedAt), ms(t.UpdatedAt), nullMS(t.CompletedAt), t.ViaHTTPHost)
+		ms(t.CreatedAt), ms(t.UpdatedAt), nullMS(t.CompletedAt), t.ViaHTTPHost, t.HostKeyID)
 	return s.wrap("create transaction", err)
 }
 
 // UpdateTransaction writes t's mutable fields.
 func (s *sqlStore) UpdateTransaction(ctx context.Context, t Transaction) error {
-	r, err := s.exec(ctx, `UPDATE transactions SET status=?, result_status=?, result=?, host_instance_id=?, via_http_host=?, updated_at=?, completed_at=? WHERE id=?`,
-		t.Status, t.ResultStatus, s.d.blob(t.Result), t.HostInstanceID, t.ViaHTTPHost, ms(t.UpdatedAt), nullMS(t.CompletedAt), t.ID)
+	r, err := s.exec(ctx, `UPDATE transactions SET status=?, result_status=?, result=?, host_instance_id=?, host_key_id=?, via_http_host=?, updated_at=?, completed_at=? WHERE id=?`,
+		t.Status, t.ResultStatus, s.d.blob(t.Result), t.HostInstanceID, t.HostKeyID, t.ViaHTTPHost, ms(t.UpdatedAt), nullMS(t.CompletedAt), t.ID)
 	return s.affected("update transaction", r, err)
 }
 
 const txCols = `id, slug, action_name, env, user_id, user_email, user_name, developer_id, status, result_status,
-	params, params_meta, result, host_instance_id, created_at, updated_at, completed_at, via_http_host`
+	params, params_meta, result, host_instance_id, created_at, updated_at, completed_at, via_http_host, host_key_id`
 
 func scanTx(sc interface{ Scan(...any) error }) (Transaction, error) {
 	var t Transaction
@@ -504,7 +504,7 @@ func scanTx(sc interface{ Scan(...any) error }) (Transaction, error) {
 	var created, updated int64
 	var completed sql.NullInt64
 	if err := sc.Scan(&t.ID, &t.Slug, &t.ActionName, &t.Env, &t.UserID, &t.UserEmail, &t.UserName, &t.DeveloperID,
-		&t.Status, &t.ResultStatus, &params, &meta, &t.Result, &t.HostInstanceID, &created, &updated, &completed, &t.ViaHTTPHost); err != nil {
+		&t.Status, &t.ResultStatus, &params, &meta, &t.Result, &t.HostInstanceID, &created, &updated, &completed, &t.ViaHTTPHost, &t.HostKeyID); err != nil {
 		return Transaction{}, err
 	}
 	t.Params = json.RawMessage(params)

@@ -91,6 +91,9 @@ type Transaction struct {
 	ParamsMeta     json.RawMessage
 	Result         string
 	HostInstanceID string
+	// HostKeyID is the API key of the host it started on ("" for runs
+	// stored before it was kept).
+	HostKeyID string
 	// ViaHTTPHost is set when a serverless host runs the transaction over
 	// a request's connection, which never reconnects.
 	ViaHTTPHost bool
@@ -214,7 +217,8 @@ type Store interface {
 
 	CreateTransaction(ctx context.Context, t Transaction) error
 	// UpdateTransaction writes the mutable fields: status, result status,
-	// result, host instance id, ViaHTTPHost, updated and completed times.
+	// result, host instance id and key, ViaHTTPHost, updated and completed
+	// times.
 	UpdateTransaction(ctx context.Context, t Transaction) error
 	Transaction(ctx context.Context, id string) (Transaction, error)
 	ListTransactions(ctx context.Context, f TransactionFilter) ([]Transaction, error)

@@ -375,7 +375,7 @@ func TestTransactionFields(t *testing.T) {
 		full := Transaction{ID: "t1", Slug: "grp/act", ActionName: "Act", Env: EnvDevelopment, UserID: "u1",
 			UserEmail: "a@example.com", UserName: "Ada L", DeveloperID: "u1", Status: StatusCompleted, ResultStatus: "SUCCESS",
 			Params: json.RawMessage(`{"n":1,"s":"é"}`), ParamsMeta: json.RawMessage(`{"n":"number"}`),
-			Result: "{\"data\":\"a\\u0000b\"}\x00 raw NUL and \xff", HostInstanceID: "h1",
+			Result: "{\"data\":\"a\\u0000b\"}\x00 raw NUL and \xff", HostInstanceID: "h1", HostKeyID: "k1",
 			CreatedAt: ts(1), UpdatedAt: ts(2), CompletedAt: &done}
 		must(t, s.CreateTransaction(ctx, full))
 		got, err := s.Transaction(ctx, "t1")
@@ -399,14 +399,14 @@ func TestTransactionFields(t *testing.T) {
 		upd := bare
 		upd.Slug, upd.UserEmail = "changed", "changed@example.com"
 		upd.Status, upd.ResultStatus, upd.Result, upd.HostInstanceID, upd.UpdatedAt, upd.CompletedAt = StatusCompleted, "FAILURE", "oops", "h2", ts(4), &done
-		upd.ViaHTTPHost = true
+		upd.ViaHTTPHost, upd.HostKeyID = true, "k2"
 		must(t, s.UpdateTransaction(ctx, upd))
 		got, err = s.Transaction(ctx, "t2")
 		must(t, err)
 		want := bare
 		want.Params = json.RawMessage("{}")
 		want.Status, want.ResultStatus, want.Result, want.HostInstanceID, want.UpdatedAt, want.CompletedAt = StatusCompleted, "FAILURE", "oops", "h2", ts(4), &done
-		want.ViaHTTPHost = true
+		want.ViaHTTPHost, want.HostKeyID = true, "k2"
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("after update\n got %+v\nwant %+v", got, want)
 		}
