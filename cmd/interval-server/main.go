@@ -118,6 +118,30 @@ func (c *common) registerAdmin(fs *flag.FlagSet) {
 	fs.Lookup("public-url").Usage = adminPublicURLUsage
 }
 
+// adminFlags returns the flag set of an administration subcommand, with the
+// flags every subcommand takes; the subcommand adds its own.
+func adminFlags(name string, stderr io.Writer) (*flag.FlagSet, *common) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c := new(common)
+	c.registerAdmin(fs)
+	return fs, c
+}
+
+// openAdmin parses a subcommand's arguments, runs its own checks (check may
+// be nil) and opens the store for administration. The caller closes it.
+func openAdmin(ctx context.Context, fs *flag.FlagSet, c *common, args []string, check func() error) (*server.Server, error) {
+	if err := parse(fs, args); err != nil {
+		return nil, err
+	}
+	if check != nil {
+		if err := check(); err != nil {
+			return nil, err
+		}
+	}
+	return open(ctx, *c)
+}
+
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) >= 2 && args[0] == "key" && args[1] == "create" {
 		return keyCreate(ctx, args[2:], stdout, stderr)
@@ -227,16 +251,10 @@ func absLink(s *server.Server, link string, stderr io.Writer) string {
 }
 
 func keyCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("key create", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var c common
-	c.registerAdmin(fs)
+	fs, c := adminFlags("key create", stderr)
 	envName := fs.String("env", "development", "development or production")
 	email := fs.String("email", "", "owner of the key (default: the admin)")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	s, err := open(ctx, c)
+	s, err := openAdmin(ctx, fs, c, args, nil)
 	if err != nil {
 		return err
 	}
@@ -262,21 +280,17 @@ func keyCreate(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 func userCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("user create", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var c common
-	c.registerAdmin(fs)
+	fs, c := adminFlags("user create", stderr)
 	email := fs.String("email", "", "email of the user (required)")
 	role := fs.String("role", "member", "admin, developer or member")
 	password := fs.String("password", env("INTERVAL_USER_PASSWORD", ""), "password, at least 8 characters (optional; env INTERVAL_USER_PASSWORD)")
 	teams := fs.String("teams", "", "comma-separated team slugs")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if *email == "" {
-		return fmt.Errorf("%w: --email is required", errUsage)
-	}
-	s, err := open(ctx, c)
+	s, err := openAdmin(ctx, fs, c, args, func() error {
+		if *email == "" {
+			return fmt.Errorf("%w: --email is required", errUsage)
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
@@ -297,15 +311,9 @@ func userCreate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 }
 
 func userLink(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("user link", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var c common
-	c.registerAdmin(fs)
+	fs, c := adminFlags("user link", stderr)
 	email := fs.String("email", "", "the user (default: the admin, created if there is none)")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	s, err := open(ctx, c)
+	s, err := openAdmin(ctx, fs, c, args, nil)
 	if err != nil {
 		return err
 	}
