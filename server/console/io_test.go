@@ -116,6 +116,7 @@ func TestBrowserEveryDisplay(t *testing.T) {
 		`document.querySelector("[data-label=Logo] .io-image-missing").innerText.includes("could not be loaded") && !document.querySelector("[data-label=Logo] img")`: "a note for an image that does not load",
 		// The line above the result spans the run like the displays above it.
 		`Math.abs(document.querySelector("[data-testid=result]").getBoundingClientRect().right - document.querySelector(".io-heading").getBoundingClientRect().right) < 2`: "the result as wide as the displays",
+		`!document.querySelector(".html-display img") && document.querySelector(".html-display .img-missing").innerText === "[image could not be loaded]"`:                 "a note for a broken image in HTML",
 		// The run is over: its progress displays no longer spin.
 		`document.querySelector("[data-label='Waiting for the bank']") && !document.querySelector(".run-body .spinner")`: "no spinner after the run",
 		`document.querySelector(".plist .plist-pending")`:                                                                "a dash for the unfinished item",

@@ -24,9 +24,20 @@ export function markdown(md) {
   return sanitize(marked.parse(String(md || ''), { gfm: true, breaks: false, async: false }))
 }
 
+// brokenImage replaces an image of host markdown or HTML that does not load
+// with a short note (its alt text), instead of the browser's broken icon.
+function brokenImage(e) {
+  const img = e.target
+  if (!img || img.tagName !== 'IMG') return
+  const note = document.createElement('span')
+  note.className = 'img-missing'
+  note.textContent = img.alt ? `[image: ${img.alt}]` : '[image could not be loaded]'
+  img.replaceWith(note)
+}
+
 export function Markdown({ source, class: cls }) {
   const h = useMemo(() => markdown(source), [source])
-  return html`<div class=${classes('prose', cls)} dangerouslySetInnerHTML=${{ __html: h }}></div>`
+  return html`<div class=${classes('prose', cls)} onErrorCapture=${brokenImage} dangerouslySetInnerHTML=${{ __html: h }}></div>`
 }
 
 export function Heading({ comp, p }) {
@@ -43,7 +54,7 @@ export function Heading({ comp, p }) {
 
 export function HTMLDisplay({ p }) {
   const h = useMemo(() => sanitize(p.html || ''), [p.html])
-  return html`<div class="prose html-display" dangerouslySetInnerHTML=${{ __html: h }}></div>`
+  return html`<div class="prose html-display" onErrorCapture=${brokenImage} dangerouslySetInnerHTML=${{ __html: h }}></div>`
 }
 
 function download(name, text, type = 'text/plain') {
