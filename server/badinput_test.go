@@ -444,3 +444,36 @@ func TestRestartKeepsHostKey(t *testing.T) {
 		t.Fatalf("status %s after the real host", d.Status)
 	}
 }
+
+// A host logging without end does not fill the store: a run keeps its
+// first lines, a note says the rest were dropped, and the run goes on.
+func TestRunLogLimit(t *testing.T) {
+	saved := runLogLimit
+	runLogLimit.lines, runLogLimit.bytes = 3, 1<<20
+	defer func() { runLogLimit = saved }()
+	var logs logBuf
+	e := newEnv(t, Options{Logger: logs.logger()})
+	admin := e.admin()
+	h := e.host(admin.key("development"), "", action("job"))
+	b := admin.browser()
+	id := admin.createTx("job", "development")
+	b.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id})
+	h.expect(protocol.MethodStartTransaction)
+	for i := range 6 {
+		h.must(protocol.MethodSendLog, protocol.SendLogInputs{TransactionID: id, Data: fmt.Sprint("line ", i)})
+	}
+	complete(t, h, id, "done")
+	var got []string
+	for _, l := range admin.tx(id).Logs {
+		got = append(got, l.Data)
+	}
+	if len(got) != 4 || got[2] != "line 2" || !strings.HasPrefix(got[3], "(Further log lines were dropped: a run keeps at most 3 lines") {
+		t.Fatalf("history logs %q", got)
+	}
+	if !strings.Contains(logs.String(), "run reached its log limit") {
+		t.Error("the limit was not logged")
+	}
+	if admin.tx(id).Status != "COMPLETED" {
+		t.Errorf("status %s", admin.tx(id).Status)
+	}
+}

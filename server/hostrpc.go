@@ -375,6 +375,12 @@ func (s *Server) sendLoading(h *host, in protocol.SendLoadingCallInputs) bool {
 // maxLogBytes bounds one stored log line.
 const maxLogBytes = 64 << 10
 
+// runLogLimit bounds the log lines a run keeps: a host logging in a loop
+// would otherwise fill the store. The line that would pass it is replaced
+// by a note saying so; later ones are dropped (and answered true, as the
+// host could do nothing else with them). A variable for tests.
+var runLogLimit = struct{ lines, bytes int }{lines: 10_000, bytes: 32 << 20}
+
 func (s *Server) sendLog(h *host, in protocol.SendLogInputs) bool {
 	hb := s.hub
 	hb.mu.Lock()
@@ -413,6 +419,15 @@ func (s *Server) sendLog(h *host, in protocol.SendLogInputs) bool {
 	if len(l.Data) > maxLogBytes {
 		l.Data = l.Data[:maxLogBytes] + "… (truncated)"
 	}
+	if t.logCapped {
+		return true
+	}
+	if t.logLines >= runLogLimit.lines || t.logBytes+len(l.Data) > runLogLimit.bytes {
+		t.logCapped = true
+		l.Data = fmt.Sprintf("(Further log lines were dropped: a run keeps at most %d lines and %d MiB of logs.)", runLogLimit.lines, runLogLimit.bytes>>20)
+		s.log.Warn("run reached its log limit; further lines are dropped", "transaction", t.rec.ID, "lines", t.logLines, "bytes", t.logBytes)
+	}
+	t.logLines, t.logBytes = t.logLines+1, t.logBytes+len(l.Data)
 	if l.Index >= t.nextLog {
 		t.nextLog = l.Index + 1
 	}

@@ -78,6 +78,9 @@ type txn struct {
 	droppedAt      time.Time
 	detachedAt     time.Time
 	nextLog        int
+	logLines       int  // lines stored, for runLogLimit
+	logBytes       int  // and their bytes
+	logCapped      bool // the limit was reached: further lines are dropped
 	closedOnHost   bool
 	viaHTTP        *httpRequest // a serverless host was asked to run it
 }
@@ -170,6 +173,10 @@ func (hb *hub) recover(ctx context.Context) error {
 		if err == nil && len(logs) > 0 {
 			t.nextLog = logs[len(logs)-1].Index + 1
 		}
+		for _, l := range logs {
+			t.logLines, t.logBytes = t.logLines+1, t.logBytes+len(l.Data)
+		}
+		t.logCapped = t.logLines > runLogLimit.lines || t.logBytes > runLogLimit.bytes
 		if rec.ViaHTTPHost {
 			// A serverless host's request connection never comes back:
 			// fail the run now rather than wait HostDropGrace for it.
