@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/interval-go/sdk/internal/protocol"
@@ -375,4 +377,57 @@ func TestBrowserTouchNoShortcutHint(t *testing.T) {
 	}
 	e.waitJS(`matchMedia("(hover: none) and (pointer: coarse)").matches`, "a touch screen")
 	e.waitJS(`getComputedStyle(document.querySelector(".form-buttons .kbd-hint")).display === "none"`, "no shortcut hint on a touch screen")
+}
+
+// TestBrowserHostRedirectToURL: a host that sends the operator to another
+// address mid-run gets no leave prompt in the way, and the run is not
+// canceled by the page unloading: it completes.
+func TestBrowserHostRedirectToURL(t *testing.T) {
+	t.Parallel()
+	done := make(chan error, 1)
+	act := testhost.Action{Slug: "send_away", Name: "Send away", Handler: func(ctx context.Context, t *testhost.Tx) (any, error) {
+		if _, err := t.IO([]*testhost.Comp{{Method: "INPUT_TEXT", Label: "Ticket"}}, testhost.CallOptions{}); err != nil {
+			return nil, err
+		}
+		if err := t.Redirect(protocol.Redirect{URL: "/queue"}); err != nil {
+			return nil, err
+		}
+		select { // some work after the redirect
+		case <-time.After(700 * time.Millisecond):
+		case <-ctx.Done():
+			done <- ctx.Err()
+			return nil, ctx.Err()
+		}
+		done <- nil
+		return "sent", nil
+	}}
+	e := newEnv(t, []testhost.Action{act}, nil)
+	var dialogs atomic.Int32
+	if err := chromedp.Listen(e.ctx, func(ev any) {
+		if _, ok := ev.(*page.EventJavascriptDialogOpening); ok {
+			dialogs.Add(1)
+			go chromedp.Call(e.ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.login()
+	e.navigate("/actions/send_away")
+	e.typeInto(field("Ticket", "input"), "T-1") // the page has had a user gesture: a leave prompt could show
+	e.clickButton("Continue")
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("the run was canceled by the redirect: %v", err)
+		}
+	case <-time.After(waitLimit):
+		t.Fatal("the action did not finish")
+	}
+	e.waitText("h1", "Queue") // where the host sent the operator
+	if n := dialogs.Load(); n != 0 {
+		t.Errorf("%d dialogs (leave prompt) on a host redirect, want none", n)
+	}
+	e.navigate("/history")
+	e.waitText("[data-testid=history-table]", "Send away")
+	e.waitNoText("[data-testid=history-table]", "Canceled")
 }

@@ -112,6 +112,7 @@ export function RunView({ slug, params, txId: attachTo, summary }) {
   const [usurped, setUsurped] = useState(false)
   const [connectError, setConnectError] = useState(null)
   const [attempt, setAttempt] = useState(0)
+  const redirecting = useRef(false)
   const txRef = useRef(txId)
   txRef.current = txId
   const itemsRef = useRef(items)
@@ -180,8 +181,13 @@ export function RunView({ slug, params, txId: attachTo, summary }) {
         if (d.url) {
           if (d.download != null) {
             const a = document.createElement('a'); a.href = d.url; a.download = d.download || ''; document.body.appendChild(a); a.click(); a.remove()
-          } else if (d.replace) location.replace(d.url)
-          else location.assign(d.url)
+          } else {
+            // The host sends the operator away: no leave prompt, and the
+            // unload does not cancel the run (it may still complete).
+            redirecting.current = true
+            if (d.replace) location.replace(d.url)
+            else location.assign(d.url)
+          }
         } else if (d.route || d.action) {
           navigate(routeHref(d.route || d.action, d.params), { replace: !!d.replace, force: true })
         }
@@ -228,7 +234,7 @@ export function RunView({ slug, params, txId: attachTo, summary }) {
   warnNow.current = warn
   useEffect(() => {
     if (!warn) return
-    const before = e => { if (!warnNow.current) return; e.preventDefault(); e.returnValue = '' }
+    const before = e => { if (!warnNow.current || redirecting.current) return; e.preventDefault(); e.returnValue = '' }
     window.addEventListener('beforeunload', before)
     setNavigationGuard(() => window.confirm('Leave this transaction? It will be canceled.'))
     return () => { window.removeEventListener('beforeunload', before); setNavigationGuard(null) }
@@ -254,6 +260,7 @@ export function RunView({ slug, params, txId: attachTo, summary }) {
     if (!running || attachTo || (action && action.backgroundable)) return
     let left = false
     const hide = () => {
+      if (redirecting.current) return
       left = true
       fetch(`/api/console/transactions/${encodeURIComponent(txId)}/cancel`, {
         method: 'POST', keepalive: true, credentials: 'same-origin', headers: { 'X-Interval-Console': '1' },
