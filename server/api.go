@@ -825,6 +825,15 @@ func (s *Server) apiDeleteKey(w http.ResponseWriter, r *http.Request, u store.Us
 const maxUploadBytes = 512 << 20
 
 func (s *Server) apiUpload(w http.ResponseWriter, r *http.Request, u store.User) {
+	size := r.ContentLength
+	if size < 0 || size > s.maxUpload {
+		size = s.maxUpload
+	}
+	if ok, free := s.uploadRoom(size); !ok {
+		s.log.Warn("upload refused: the data dir's disk is nearly full", "user", u.ID, "free", free, "reserve", s.opts.UploadDiskReserve)
+		writeErr(w, http.StatusInsufficientStorage, "The server is low on disk space; ask an administrator to free some.")
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, s.maxUpload)
 	f, hdr, err := r.FormFile("file")
 	if err != nil {

@@ -620,8 +620,8 @@ func (hb *hub) ownedBy(h *host, id string) (*txn, string) {
 }
 
 // sweepLoop fails transactions whose host did not come back in time,
-// cancels abandoned ones and, hourly, deletes expired sessions, until ctx
-// ends.
+// cancels abandoned ones and, hourly, deletes expired sessions and old
+// uploads, until ctx ends.
 func (hb *hub) sweepLoop(ctx context.Context) {
 	grace := hb.s.opts.HostDropGrace
 	every := grace / 10
@@ -640,6 +640,7 @@ func (hb *hub) sweepLoop(ctx context.Context) {
 			if err := hb.s.store.DeleteExpired(ctx, now); err != nil && ctx.Err() == nil {
 				hb.s.log.Warn("deleting expired sessions", "err", err)
 			}
+			hb.s.sweepUploads(now)
 		}
 		select {
 		case <-ctx.Done():

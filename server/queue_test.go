@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime/multipart"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/coder/websocket"
 )
@@ -313,5 +315,78 @@ func TestDevelopmentRunsPrivate(t *testing.T) {
 		if code := c.try("GET", "/api/console/transactions/"+dev, nil, nil); code != http.StatusOK {
 			t.Fatalf("%s reading the development run: HTTP %d", c.email, code)
 		}
+	}
+}
+
+// Uploaded files are deleted after the retention; an upload that would
+// eat into the disk reserve is refused with a message and a log line.
+func TestUploadRetentionAndDiskReserve(t *testing.T) {
+	var logs logBuf
+	e := newEnv(t, Options{Logger: logs.logger()})
+	admin := e.admin()
+	upload := func(name string) (int, map[string]any) {
+		t.Helper()
+		var body bytes.Buffer
+		mw := multipart.NewWriter(&body)
+		fw, _ := mw.CreateFormFile("file", name)
+		fw.Write([]byte("hello " + name))
+		mw.Close()
+		req, _ := http.NewRequest("POST", e.hs.URL+"/api/console/uploads", &body)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		req.Header.Set(ConsoleHeader, "1")
+		resp, err := admin.http.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	get := func(u string) int {
+		resp, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	code, old := upload("old.txt")
+	if code != http.StatusOK {
+		t.Fatalf("upload: %d %v", code, old)
+	}
+	code, fresh := upload("fresh.txt")
+	if code != http.StatusOK {
+		t.Fatalf("upload: %d %v", code, fresh)
+	}
+	// Age the first one past the retention.
+	oldURL := old["url"].(string)
+	dir := filepath.Join(e.dir, "uploads", strings.Split(strings.TrimPrefix(oldURL, e.hs.URL+"/uploads/"), "/")[0])
+	past := time.Now().Add(-DefaultUploadRetention - time.Hour)
+	if err := os.Chtimes(dir, past, past); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.s.sweepUploads(time.Now()); n != 1 {
+		t.Fatalf("swept %d uploads, want 1", n)
+	}
+	if get(oldURL) != http.StatusNotFound || get(fresh["url"].(string)) != http.StatusOK {
+		t.Fatal("the old upload should be gone and the fresh one kept")
+	}
+	if !strings.Contains(logs.String(), "deleted old uploads") {
+		t.Error("sweep not logged")
+	}
+
+	// A reserve larger than the disk's free space refuses uploads (where
+	// the free space is known: Linux).
+	if _, known := freeDisk(e.dir); !known {
+		return
+	}
+	e.s.opts.UploadDiskReserve = 1 << 62
+	code, out := upload("full.txt")
+	if code != http.StatusInsufficientStorage || !strings.Contains(fmt.Sprint(out["message"], out["error"]), "low on disk space") {
+		t.Fatalf("upload over the reserve: %d %v", code, out)
+	}
+	if !strings.Contains(logs.String(), "upload refused: the data dir's disk is nearly full") {
+		t.Error("refusal not logged")
 	}
 }

@@ -86,6 +86,15 @@ type Options struct {
 	// back after the host's socket dropped (default 10 minutes); also how
 	// long an unfinished transaction survives without any browser.
 	HostDropGrace time.Duration
+	// UploadRetention is how long files operators upload (for file
+	// inputs) are kept (default DefaultUploadRetention, 30 days; negative
+	// keeps them forever). Hosts read a file while the run that asked for
+	// it goes on.
+	UploadRetention time.Duration
+	// UploadDiskReserve is the free space uploads never take from the data
+	// dir's file system (default DefaultUploadDiskReserve, 1 GiB): an
+	// upload that would leave less is refused (507). Linux only.
+	UploadDiskReserve int64
 	// MaxMessageBytes is the read limit of every socket (default 16 MiB);
 	// larger frames close the socket.
 	MaxMessageBytes int64
@@ -176,6 +185,12 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}
 	if opts.AdminEmail == "" {
 		opts.AdminEmail = DefaultAdminEmail
+	}
+	if opts.UploadRetention == 0 {
+		opts.UploadRetention = DefaultUploadRetention
+	}
+	if opts.UploadDiskReserve <= 0 {
+		opts.UploadDiskReserve = DefaultUploadDiskReserve
 	}
 	if opts.HostDropGrace <= 0 {
 		opts.HostDropGrace = DefaultHostDropGrace

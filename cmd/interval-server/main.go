@@ -19,7 +19,7 @@
 //
 // Every flag has an environment variable: INTERVAL_ADDR, INTERVAL_DATA_DIR,
 // INTERVAL_PUBLIC_URL, INTERVAL_DATABASE_URL, INTERVAL_SMTP_URL,
-// INTERVAL_SMTP_FROM, INTERVAL_SLACK_TOKEN. The subcommands print the new
+// INTERVAL_SMTP_FROM, INTERVAL_SLACK_TOKEN, INTERVAL_UPLOAD_RETENTION. The subcommands print the new
 // key or login link as their last line, for scripts. Their links use
 // --public-url, else the URL the server last served at (a serving server
 // records it in the store), else http://$INTERVAL_ADDR, else
@@ -91,6 +91,19 @@ func env(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// envDuration is env for a duration.
+func envDuration(name string, def time.Duration) (time.Duration, error) {
+	v := os.Getenv(name)
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %s=%q is not a duration (like 720h)", errUsage, name, v)
+	}
+	return d, nil
 }
 
 type common struct {
@@ -171,6 +184,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	addr := fs.String("addr", env("INTERVAL_ADDR", defaultAddr), "listen address (env INTERVAL_ADDR)")
 	smtpURL := fs.String("smtp-url", env("INTERVAL_SMTP_URL", ""), "mail notifications through this SMTP server: smtp://user:password@host:587 or smtps://…:465 (env INTERVAL_SMTP_URL)")
 	smtpFrom := fs.String("smtp-from", env("INTERVAL_SMTP_FROM", ""), `sender of notification emails, "Interval <interval@example.com>" (env INTERVAL_SMTP_FROM)`)
+	retention, err := envDuration("INTERVAL_UPLOAD_RETENTION", server.DefaultUploadRetention)
+	if err != nil {
+		return err
+	}
+	uploadRetention := fs.Duration("upload-retention", retention, "how long uploaded files are kept, e.g. 720h; negative keeps them forever (env INTERVAL_UPLOAD_RETENTION)")
 	slackToken := fs.String("slack-token", env("INTERVAL_SLACK_TOKEN", ""), "post SLACK notification deliveries with this Slack bot token, xoxb-… (env INTERVAL_SLACK_TOKEN, which keeps it out of process listings)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), commands, "\nFlags of serve:\n")
@@ -196,7 +214,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	s, err := server.New(ctx, server.Options{DataDir: c.dataDir, DatabaseURL: c.databaseURL, PublicURL: public, Logger: log,
-		SMTPURL: *smtpURL, SMTPFrom: *smtpFrom, SlackToken: *slackToken})
+		SMTPURL: *smtpURL, SMTPFrom: *smtpFrom, SlackToken: *slackToken, UploadRetention: *uploadRetention})
 	if err != nil {
 		l.Close()
 		return err

@@ -271,3 +271,13 @@ func TestSlackTokenFlag(t *testing.T) {
 		t.Fatalf("bad INTERVAL_SLACK_TOKEN: %v", err)
 	}
 }
+
+// A retention that is not a duration is refused with its variable named.
+func TestUploadRetentionEnv(t *testing.T) {
+	var out, errOut bytes.Buffer
+	t.Setenv("INTERVAL_UPLOAD_RETENTION", "a month")
+	err := run(context.Background(), []string{"--addr", "127.0.0.1:0", "--data-dir", t.TempDir()}, &out, &errOut)
+	if !errors.Is(err, errUsage) || !strings.Contains(err.Error(), "INTERVAL_UPLOAD_RETENTION") {
+		t.Fatalf("bad INTERVAL_UPLOAD_RETENTION: %v", err)
+	}
+}
