@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
+	"golang.org/x/time/rate"
 
 	"github.com/interval-go/sdk/internal/protocol"
 	"github.com/interval-go/sdk/server/store"
@@ -23,7 +25,37 @@ func typedErr(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, protocol.TypedResult{Type: "error", Message: msg})
 }
 
-// bearer authenticates the host HTTP API (PROTOCOL.md §3.4).
+// The host HTTP API takes at most hostAPIRate calls per second per API key
+// (bursts of hostAPIBurst): it sends email and writes the store, and a
+// host in a loop, or a leaked development key, must not be able to flood
+// either. The official SDK makes these calls one at a time, far below it.
+const (
+	hostAPIRate  = 20
+	hostAPIBurst = 100
+)
+
+// keyLimiter holds a rate limiter per API key id.
+type keyLimiter struct {
+	mu sync.Mutex
+	m  map[string]*rate.Limiter
+}
+
+func (l *keyLimiter) allow(keyID string) bool {
+	l.mu.Lock()
+	lim, ok := l.m[keyID]
+	if !ok {
+		if l.m == nil {
+			l.m = map[string]*rate.Limiter{}
+		}
+		lim = rate.NewLimiter(hostAPIRate, hostAPIBurst)
+		l.m[keyID] = lim
+	}
+	l.mu.Unlock()
+	return lim.Allow()
+}
+
+// bearer authenticates the host HTTP API (PROTOCOL.md §3.4) and applies
+// its rate limit.
 func (s *Server) bearer(h keyHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		auth := r.Header.Get("Authorization")
@@ -36,6 +68,12 @@ func (s *Server) bearer(h keyHandler) http.HandlerFunc {
 		if err != nil {
 			s.log.Warn("host API refused: invalid API key", "path", r.URL.Path)
 			typedErr(w, http.StatusForbidden, "Invalid API key.")
+			return
+		}
+		if !s.apiLimits.allow(k.ID) {
+			s.log.Warn("host API refused: rate limit", "path", r.URL.Path, "key", k.ID)
+			w.Header().Set("Retry-After", "1")
+			typedErr(w, http.StatusTooManyRequests, fmt.Sprintf("Too many requests: at most %d per second with one API key.", hostAPIRate))
 			return
 		}
 		h(w, r, k, owner)

@@ -390,3 +390,40 @@ func TestUploadRetentionAndDiskReserve(t *testing.T) {
 		t.Error("refusal not logged")
 	}
 }
+
+// The host HTTP API is rate limited per API key: a burst beyond it is
+// answered 429 with Retry-After and logged; another key is unaffected.
+func TestHostAPIRateLimit(t *testing.T) {
+	var logs logBuf
+	e := newEnv(t, Options{Logger: logs.logger()})
+	admin := e.admin()
+	flood, other := admin.key("production"), admin.key("production")
+	// Calls faster than the rate use the burst up and are then refused
+	// (the loop stops at the first refusal; its bound is far past the
+	// burst plus what refills while a slow machine runs it).
+	refused, calls := 0, 0
+	for ; refused == 0 && calls < 30*hostAPIBurst; calls++ {
+		req, _ := http.NewRequest("POST", e.hs.URL+"/api/actions/dequeue", strings.NewReader(`{"id":"nope"}`))
+		req.Header.Set("Authorization", "Bearer "+flood)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusTooManyRequests {
+			refused++
+			if resp.Header.Get("Retry-After") == "" {
+				t.Fatal("429 without Retry-After")
+			}
+		}
+	}
+	if refused == 0 || calls <= hostAPIBurst {
+		t.Fatalf("refused %d after %d calls; want the first refusal after the burst of %d", refused, calls, hostAPIBurst)
+	}
+	if !strings.Contains(logs.String(), "host API refused: rate limit") {
+		t.Error("not logged")
+	}
+	if code, out := hostAPI(t, e, other, "/api/actions/dequeue", map[string]any{"id": "nope"}); code == http.StatusTooManyRequests {
+		t.Fatalf("another key was limited: %v", out)
+	}
+}

@@ -162,6 +162,7 @@ type Server struct {
 	// Calls per second allowed on one socket (constants; benchmarks raise
 	// them).
 	hostRate, browserRate int
+	apiLimits             keyLimiter // host HTTP API calls per key
 	// maxUpload bounds one uploaded file (maxUploadBytes; tests lower it).
 	maxUpload int64
 	// logins throttles password logins per email.
