@@ -246,21 +246,38 @@ func TestHandlerPanicFailsTransactionHostKeepsServing(t *testing.T) {
 	}
 }
 
+// declinedError wraps a cause its message does not repeat.
+type declinedError struct{ cause error }
+
+func (e declinedError) Error() string { return "refund failed" }
+func (e declinedError) Unwrap() error { return e.cause }
+
 func TestErrorResultShape(t *testing.T) {
 	h := intervaltest.New(t, routes{
-		"fail": func(ctx context.Context, tx *interval.Tx) (any, error) {
+		// A %w error's message ends with its cause: no cause is sent, so the
+		// console does not show it twice.
+		"wrapped": func(ctx context.Context, tx *interval.Tx) (any, error) {
 			return nil, fmt.Errorf("refund failed: %w", errors.New("card declined"))
+		},
+		// An error whose message does not say its cause sends it, as a
+		// JavaScript Error with a cause does.
+		"custom": func(ctx context.Context, tx *interval.Tx) (any, error) {
+			return nil, declinedError{errors.New("card declined")}
 		},
 	})
 	ctx := testCtx(t)
-	run, _ := h.Start(ctx, "fail")
-	res, err := run.Result(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := `{"schemaVersion":1,"status":"FAILURE","data":{"error":"Error","message":"refund failed: card declined","cause":"Error: card declined"}}`
-	if res.Raw != want {
-		t.Fatalf("raw = %s\nwant  %s", res.Raw, want)
+	for slug, want := range map[string]string{
+		"wrapped": `{"schemaVersion":1,"status":"FAILURE","data":{"error":"Error","message":"refund failed: card declined"}}`,
+		"custom":  `{"schemaVersion":1,"status":"FAILURE","data":{"error":"Error","message":"refund failed","cause":"Error: card declined"}}`,
+	} {
+		run, _ := h.Start(ctx, slug)
+		res, err := run.Result(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Raw != want {
+			t.Errorf("%s: raw = %s\nwant  %s", slug, res.Raw, want)
+		}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -251,7 +252,10 @@ func encodeResult(v any, err error) (status string, result string) {
 		if errors.As(err, &n) {
 			d.Error = n.ErrorName()
 		}
-		if cause := errors.Unwrap(err); cause != nil {
+		// The cause is sent when the message does not already say it: a
+		// fmt.Errorf("…: %w", cause) ends with it, and the console would
+		// show it twice.
+		if cause := errors.Unwrap(err); cause != nil && !strings.HasSuffix(d.Message, cause.Error()) {
 			d.Cause = "Error: " + cause.Error()
 		}
 		data, _ := protocol.Marshal(d)
