@@ -86,8 +86,13 @@ var ioActions = []action{
 			time.Sleep(150 * time.Millisecond)
 			tx.Loading.CompleteOne()
 		}
-		err := tx.Notify(ctx, interval.Notification{Message: "Job finished", Title: "Kitchen sink",
-			Deliveries: []interval.Delivery{{To: "ops@example.com", Method: "EMAIL"}}})
+		// To the operator running it (the bell in the console) and to an
+		// address outside the console (emailed when the server has SMTP).
+		deliveries := []interval.Delivery{{To: "ops@example.com", Method: "EMAIL"}}
+		if tx.User.Email != "" {
+			deliveries = append(deliveries, interval.Delivery{To: tx.User.Email, Method: "EMAIL"})
+		}
+		err := tx.Notify(ctx, interval.Notification{Message: "Job finished", Title: "Kitchen sink", Deliveries: deliveries})
 		return "done", err
 	}},
 	{"redirect", "Redirect", func(ctx context.Context, tx *interval.Tx) (any, error) {
