@@ -477,3 +477,27 @@ func TestRunLogLimit(t *testing.T) {
 		t.Errorf("status %s", admin.tx(id).Status)
 	}
 }
+
+// A transaction created for a browser that never opened it (the page was
+// left while the create request was in flight) is canceled after a
+// minute, not left PENDING; one that a browser opened is not.
+func TestUnopenedTransactionCanceled(t *testing.T) {
+	e := newEnv(t, Options{})
+	admin := e.admin()
+	e.host(admin.key("development"), "", action("job"))
+	lost := admin.createTx("job", "development")
+	open := admin.createTx("job", "development")
+	b := admin.browser()
+	b.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: open})
+	e.s.hub.sweep(time.Now().Add(pendingGrace / 2))
+	if st := admin.tx(lost).Status; st != "PENDING" {
+		t.Fatalf("before the grace: %s", st)
+	}
+	e.s.hub.sweep(time.Now().Add(pendingGrace + time.Second))
+	if st := admin.tx(lost).Status; st != "CANCELED" {
+		t.Fatalf("never opened, after the grace: %s, want CANCELED", st)
+	}
+	if st := admin.tx(open).Status; st == "CANCELED" || st == "PENDING" {
+		t.Fatalf("the opened run: %s", st)
+	}
+}

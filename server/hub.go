@@ -651,6 +651,10 @@ func (hb *hub) sweepLoop(ctx context.Context) {
 	}
 }
 
+// pendingGrace is how long a created transaction waits for a browser to
+// open it (and so start it) before it is canceled.
+const pendingGrace = time.Minute
+
 func (hb *hub) sweep(now time.Time) {
 	hb.mu.Lock()
 	defer hb.mu.Unlock()
@@ -660,6 +664,11 @@ func (hb *hub) sweep(now time.Time) {
 		case t.rec.Status == store.StatusHostDropped && now.Sub(t.droppedAt) > grace:
 			hb.s.log.Warn("host did not come back; failing transaction", "transaction", t.rec.ID, "host", t.rec.HostInstanceID)
 			hb.fail(t, "HostDropped", fmt.Sprintf("The host running this action disconnected and did not come back within %v.", grace))
+		case t.rec.Status == store.StatusPending && t.browser == nil && !t.detachedAt.IsZero() && now.Sub(t.detachedAt) > min(grace, pendingGrace):
+			// Created, but no browser opened it (the page was left while
+			// the create request was in flight): it never started.
+			hb.s.log.Info("canceling transaction no browser opened", "transaction", t.rec.ID)
+			hb.cancel(t)
 		case !t.finished() && t.browser == nil && !t.backgroundable && !t.detachedAt.IsZero() && now.Sub(t.detachedAt) > grace:
 			hb.s.log.Info("canceling transaction left without a browser", "transaction", t.rec.ID)
 			hb.cancel(t)
