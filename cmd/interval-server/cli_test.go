@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"net"
 	"net/http"
 	"os/exec"
@@ -102,19 +101,7 @@ func TestSIGTERMKeepsWaitingTransaction(t *testing.T) {
 		}
 		return "hello " + name, nil
 	})
-	host, err := interval.New(interval.Options{Endpoint: srv.wsURL(), APIKey: key, Routes: r,
-		Logger: slog.New(slog.DiscardHandler), RetryInterval: 50 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	listened := make(chan error, 1)
-	go func() { listened <- host.Listen(context.Background()) }()
-	t.Cleanup(func() {
-		host.Close()
-		if err := <-listened; !errors.Is(err, interval.ErrClosed) {
-			t.Errorf("Listen: %v", err)
-		}
-	})
+	srv.listen(t, key, r)
 	admin.waitOnline(t, "waits")
 	var created struct{ ID string }
 	admin.do(t, "POST", "/api/console/transactions", map[string]any{"slug": "waits", "env": "development"}, http.StatusCreated, &created)

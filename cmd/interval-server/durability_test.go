@@ -164,19 +164,7 @@ func kill9(t *testing.T, bin, databaseURL, secret string) {
 		}
 		return "hello " + name, nil
 	})
-	host, err := interval.New(interval.Options{Endpoint: srv.wsURL(), APIKey: devKey, Routes: r,
-		Logger: slog.New(slog.DiscardHandler), RetryInterval: 50 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	listened := make(chan error, 1)
-	go func() { listened <- host.Listen(context.Background()) }()
-	t.Cleanup(func() {
-		host.Close()
-		if err := <-listened; !errors.Is(err, interval.ErrClosed) {
-			t.Errorf("Listen: %v", err)
-		}
-	})
+	srv.listen(t, devKey, r)
 	admin.waitOnline(t, "durable")
 
 	// A finished transaction: its completion reached the browser.
@@ -384,6 +372,25 @@ func startServer(t *testing.T, bin, addr string, common []string) *serverProc {
 }
 
 func (p *serverProc) wsURL() string { return "ws" + strings.TrimPrefix(p.url, "http") + "/websocket" }
+
+// listen connects a Go host with routes r to the server until the test
+// ends (it reconnects across the server's restarts).
+func (p *serverProc) listen(t *testing.T, key string, r *router.Mux) {
+	t.Helper()
+	host, err := interval.New(interval.Options{Endpoint: p.wsURL(), APIKey: key, Routes: r,
+		Logger: slog.New(slog.DiscardHandler), RetryInterval: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	listened := make(chan error, 1)
+	go func() { listened <- host.Listen(context.Background()) }()
+	t.Cleanup(func() {
+		host.Close()
+		if err := <-listened; !errors.Is(err, interval.ErrClosed) {
+			t.Errorf("Listen: %v", err)
+		}
+	})
+}
 
 // firstRun reports whether the server printed a first-start admin link.
 func (p *serverProc) firstRun() bool { return strings.Contains(p.stdout.String(), "First start") }
