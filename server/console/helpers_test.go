@@ -126,17 +126,24 @@ func chromiumPath(t *testing.T) string {
 // given, a host serving them.
 func newEnv(t *testing.T, actions []testhost.Action, pages []testhost.Page) *env {
 	t.Helper()
-	return startEnv(t, actions, pages, false)
+	return startEnv(t, actions, pages, false, nil)
 }
 
 // newEnvWithPassword is newEnv for tests that need the operator's password
 // (opPassword).
 func newEnvWithPassword(t *testing.T, actions []testhost.Action, pages []testhost.Page) *env {
 	t.Helper()
-	return startEnv(t, actions, pages, true)
+	return startEnv(t, actions, pages, true, nil)
 }
 
-func startEnv(t *testing.T, actions []testhost.Action, pages []testhost.Page, password bool) *env {
+// newEnvWith is newEnv with server options changed by opt (after the
+// helper's own).
+func newEnvWith(t *testing.T, actions []testhost.Action, pages []testhost.Page, password bool, opt func(*server.Options)) *env {
+	t.Helper()
+	return startEnv(t, actions, pages, password, opt)
+}
+
+func startEnv(t *testing.T, actions []testhost.Action, pages []testhost.Page, password bool, opt func(*server.Options)) *env {
 	t.Helper()
 	exec := chromiumPath(t)
 	ctx := context.Background()
@@ -146,7 +153,11 @@ func startEnv(t *testing.T, actions []testhost.Action, pages []testhost.Page, pa
 		t.Fatal(err)
 	}
 	public := "http://" + ln.Addr().String()
-	srv, err := server.New(ctx, server.Options{DataDir: t.TempDir(), PublicURL: public, OrgName: "Acme Corp"})
+	opts := server.Options{DataDir: t.TempDir(), PublicURL: public, OrgName: "Acme Corp"}
+	if opt != nil {
+		opt(&opts)
+	}
+	srv, err := server.New(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -312,15 +312,15 @@ export function FileInput({ id, comp, p, value, setValue, disabled, onState, inv
     ${files.length > 0 && html`<ul class="file-list">${files.map((f, i) => html`<li class="file-item">
       <${Icon} name="copy" /><div class="file-meta"><a class="link" href=${f.url} target="_blank" rel="noopener noreferrer">${f.name}</a><span class="muted">${fmtSize(f.size || 0)}</span></div>
       <button type="button" class="btn btn-ghost btn-icon btn-sm" aria-label=${`Remove ${f.name}`} disabled=${off} onClick=${() => remove(i)}><${Icon} name="x" /></button></li>`)}</ul>`}
-    ${(multiple || files.length === 0) && html`<label class=${classes('dropzone', drag && 'is-drag', invalid && 'is-invalid', off && 'is-disabled')}
+    ${(multiple || files.length === 0) && html`<label class=${classes('dropzone', drag && 'is-drag', (invalid || err) && 'is-invalid', off && 'is-disabled')}
       onDragOver=${e => { e.preventDefault(); setDrag(true) }} onDragLeave=${() => setDrag(false)}
       onDrop=${e => { e.preventDefault(); setDrag(false); if (!off) upload(e.dataTransfer.files) }}>
       <input id=${id} type="file" class="sr-only" accept=${accept || undefined} multiple=${multiple} disabled=${off || busy}
-        aria-describedby=${`${id}-help ${id}-err`} onChange=${e => { upload(e.currentTarget.files); e.currentTarget.value = '' }} />
+        aria-invalid=${invalid || err ? 'true' : undefined} aria-describedby=${`${id}-help ${id}-err ${id}-upload-err`} onChange=${e => { upload(e.currentTarget.files); e.currentTarget.value = '' }} />
       ${busy ? html`<${Spinner} /><span>Uploading…</span>` : html`<${Icon} name="upload" size=${22} /><span><span class="link">Select a file</span> or drag and drop</span>`}
       ${accept && html`<span class="muted small">${p.allowedExtensions.join(', ')}</span>`}
     </label>`}
-    ${err && html`<div class="field-error" role="alert">${err}</div>`}
+    ${err && html`<div class="field-error" id=${`${id}-upload-err`} role="alert" data-testid="upload-error">${err}</div>`}
   </div>`
 }
 

@@ -5,6 +5,7 @@ import { refreshUnread } from './notifications.js'
 
 let authCheck
 export const socket = new ConsoleSocket({
+  onClose: c => store.set({ socketClose: c }),
   onStatus: s => {
     store.set({ socketStatus: s })
     // A socket that keeps failing may mean the session ended: check, and

@@ -30,10 +30,11 @@ export class NotConnectedError extends Error {
  * status: 'connecting' | 'open' | 'reconnecting' | 'closed' | 'unauthorized'
  */
 export class ConsoleSocket {
-  constructor({ url, onStatus = () => {}, onReady = () => {} } = {}) {
+  constructor({ url, onStatus = () => {}, onReady = () => {}, onClose = () => {} } = {}) {
     this.url = url || `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/websocket`
     this.onStatus = onStatus
     this.onReady = onReady
+    this.onClose = onClose
     this.handlers = new Map()
     this.acks = new Map() // message id → {resolve, reject, timer}
     this.calls = new Map() // rpc id → {resolve, reject}
@@ -163,6 +164,10 @@ export class ConsoleSocket {
       for (const [, p] of this.calls) p.reject(new NotConnectedError())
       this.calls.clear()
       if (this.stopped) return
+      // Every close but ours reconnects (a network drop, 1006; the server
+      // restarting, 1012; or closing us, 1008, for a message we did not
+      // acknowledge in time or too many calls): views re-attach then.
+      this.onClose({ code: ev.code, reason: ev.reason || '' })
       if (ev.code === 1008 && /auth|session|login/i.test(ev.reason || '')) {
         this.setStatus('unauthorized')
       }

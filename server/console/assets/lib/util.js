@@ -39,6 +39,8 @@ export async function api(method, path, body) {
   if (!res.ok) {
     const msg = (data && (data.error || data.message)) || `${res.status} ${res.statusText}`
     const err = new APIError(res.status, msg)
+    const ra = Number(res.headers.get('Retry-After'))
+    if (ra > 0) err.retryAfter = ra // seconds (429)
     if (res.status === 401 && !path.startsWith('/api/auth/')) store.set({ me: null })
     throw err
   }
@@ -54,6 +56,7 @@ export const store = {
     env: localStorage.getItem('interval.env') || 'development',
     routes: null,
     socketStatus: 'connecting',
+    socketClose: null, // {code, reason} of the last socket close
     toasts: [],
   },
   set(patch) {

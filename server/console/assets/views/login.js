@@ -3,6 +3,13 @@ import { useEffect, useState } from 'preact/hooks'
 import { html, api, navigate } from '../lib/util.js'
 import { Spinner } from '../lib/ui.js'
 
+/** throttled says how long a throttled login (429, Retry-After) waits. */
+function throttled(x) {
+  if (!x.retryAfter) return x.message
+  const m = Math.max(1, Math.ceil(x.retryAfter / 60))
+  return `Too many failed logins for this email. Try again in ${m} minute${m === 1 ? '' : 's'}, or ask an admin for a one-time login link.`
+}
+
 export function LoginView({ onLogin }) {
   const [email, setEmail] = useState('')
   const [password, setPassword] = useState('')
@@ -19,7 +26,7 @@ export function LoginView({ onLogin }) {
       if (location.pathname === '/login') navigate(back && back.startsWith('/') && !back.startsWith('//') ? back : '/', { replace: true, force: true })
       await onLogin()
     } catch (x) {
-      setError(x.status === 401 ? 'That email and password do not match an account.' : x.message)
+      setError(x.status === 401 ? 'That email and password do not match an account.' : x.status === 429 ? throttled(x) : x.message)
       setBusy(false)
     }
   }

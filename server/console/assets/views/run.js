@@ -111,6 +111,7 @@ export function RunView({ slug, params, txId: attachTo, summary }) {
   const [hostGone, setHostGone] = useState(summary && summary.status === 'HOST_DROPPED')
   const [usurped, setUsurped] = useState(false)
   const [connectError, setConnectError] = useState(null)
+  const [respondError, setRespondError] = useState(null)
   const [attempt, setAttempt] = useState(0)
   const redirecting = useRef(false)
   const txRef = useRef(txId)
@@ -154,6 +155,7 @@ export function RunView({ slug, params, txId: attachTo, summary }) {
           // A new call, or the current one again: the host is waiting.
           setLoading(null)
           setSubmitting(false)
+          setRespondError(null)
         }
         setItems(prev => {
           // A re-render of a call on screen (validation, state update, or a
@@ -169,6 +171,7 @@ export function RunView({ slug, params, txId: attachTo, summary }) {
         if (!mine(d)) return
         setLoading(d)
         setSubmitting(false)
+        setRespondError(null)
         setItems(prev => prev.filter(it => it.render.toRender.every(c => isDisplay(c.methodName))).map(it => ({ ...it, frozen: true })))
       }),
       socket.on('LOG', d => {
@@ -198,6 +201,7 @@ export function RunView({ slug, params, txId: attachTo, summary }) {
         setCompletedAt(new Date())
         setLoading(null)
         setSubmitting(false)
+        setRespondError(null)
         setHostGone(false)
         setItems(prev => prev.filter(it => it.render.toRender.every(c => isDisplay(c.methodName))).map(it => ({ ...it, frozen: false, done: true })))
       }),
@@ -275,15 +279,18 @@ export function RunView({ slug, params, txId: attachTo, summary }) {
   const respond = (render, kind, values, choice) => {
     const resp = { id: render.id, transactionId: txId, inputGroupKey: render.inputGroupKey, values, kind }
     if (choice !== undefined) resp.choice = choice
-    if (kind === 'RETURN') setSubmitting(true)
+    if (kind === 'RETURN') { setSubmitting(true); setRespondError(null) }
+    // The server answers false when it refuses an answer (the run is open
+    // elsewhere or its host is away, an identity check is missing, ...):
+    // say so on the form, which stays usable.
     socket.call('RESPOND_TO_IO_CALL', { transactionId: txId, ioResponse: JSON.stringify(resp) })
       .then(ok => {
         if (ok === false) {
           setSubmitting(false)
-          toast('The server did not accept this response.', { kind: 'error' })
+          setRespondError('The server did not accept this answer: this step may have changed or been answered elsewhere. Check the form and submit again.')
         }
       })
-      .catch(e => { setSubmitting(false); toast(e.message, { kind: 'error' }) })
+      .catch(e => { setSubmitting(false); setRespondError(`Your answer was not sent: ${e.message}. Submit again.`) })
   }
 
   const cancel = async () => {
@@ -308,6 +315,7 @@ export function RunView({ slug, params, txId: attachTo, summary }) {
   }
 
   const active = items.length ? items[items.length - 1] : null
+  const reconnecting = txId && !done && (s.socketStatus === 'reconnecting' || s.socketStatus === 'unauthorized')
   const waiting = txId && !done && !loading && !items.some(it => !it.frozen && !it.done) && !connectError
   return html`<div class="page run">
     <div class="page-head run-head">
@@ -330,6 +338,7 @@ export function RunView({ slug, params, txId: attachTo, summary }) {
         : html`<${ErrorBox} title=${startError.status === 403 ? 'You do not have access to this action' : 'Could not start the action'} message=${startError.message} />`)}
     ${connectError && html`<${ErrorBox} title="Could not open this transaction" message=${connectError} />`}
     ${hostGone && !done && html`<div class="alert alert-warning host-gone" role="status" data-testid="host-reconnecting"><${Spinner} size="sm" /><div><strong>The host disconnected.</strong> Waiting for it to reconnect — your transaction will continue where it left off.</div></div>`}
+    ${reconnecting && html`<div class="alert alert-warning" role="status" data-testid="socket-reconnecting"><${Spinner} size="sm" /><div><strong>Reconnecting to the server…</strong> ${closeText(s.socketClose)}Your transaction will continue where it left off.</div></div>`}
     ${usurped && html`<div class="alert alert-info" role="status"><${Icon} name="info" /><div>This transaction was opened in another tab or window. <button type="button" class="btn btn-secondary btn-sm" onClick=${() => window.__intervalReconnect && window.__intervalReconnect()}>Continue here</button></div></div>`}
 
     <div class="run-body">
@@ -337,6 +346,7 @@ export function RunView({ slug, params, txId: attachTo, summary }) {
         <${IOForm} key=${it.render.inputGroupKey} render=${it.render} mode=${it.frozen || it.done ? 'frozen' : 'transaction'}
           disabled=${hostGone || usurped || done} submitting=${submitting && it === active}
           onRespond=${(kind, values, choice) => respond(it.render, kind, values, choice)} />
+        ${respondError && it === active && !it.frozen && html`<div class="alert alert-danger respond-error" role="alert" data-testid="respond-error"><${Icon} name="x" /><div>${respondError}</div></div>`}
       </div>`)}
       <${LoadingState} state=${!done && loading} />
       ${waiting && !startError && html`<div class="loading-state" role="status"><span class="dots"><span></span><span></span><span></span></span><div class="loading-label muted">${submitting ? 'Submitting…' : 'Waiting for the host…'}</div></div>`}
@@ -346,6 +356,12 @@ export function RunView({ slug, params, txId: attachTo, summary }) {
     </div>
     <${LogsPanel} logs=${logs} live=${!done} />
   </div>`
+}
+
+/** closeText explains why the server closed the socket, when it said. */
+function closeText(c) {
+  if (!c || !c.reason || c.code === 1000 || c.code === 1001) return ''
+  return html`<span class="muted">The server closed the connection: ${c.reason.replace(/\.?$/, '.')} </span>`
 }
 
 /** TransactionView shows a run: live (attached) or finished (from history). */
