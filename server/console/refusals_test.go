@@ -239,3 +239,42 @@ func TestBrowserRespondRefused(t *testing.T) {
 	e.waitText("[data-testid=result]", "Hello, Ada!")
 	e.waitJS(`!document.querySelector("[data-testid=respond-error]")`, "the message to go")
 }
+
+// TestBrowserPhoneTabsAndTips: on a 390 px phone every Settings tab is in
+// view without scrolling sideways, and a field's "i" tooltip stays on the
+// screen even when the icon is near its right edge.
+func TestBrowserPhoneTabsAndTips(t *testing.T) {
+	t.Parallel()
+	act := testhost.Action{Slug: "refund", Name: "Refund", Handler: func(ctx context.Context, t *testhost.Tx) (any, error) {
+		_, err := t.IO([]*testhost.Comp{{Method: "INPUT_NUMBER", Label: "Amount to refund to the customer's card",
+			Props: map[string]any{"min": 1, "max": 5000, "decimals": 2}}}, testhost.CallOptions{})
+		return nil, err
+	}}
+	e := newEnv(t, []testhost.Action{act}, nil)
+	e.login()
+	e.navigate("/settings/account")
+	e.waitText(".tabs", "Serverless hosts")
+	e.do(chromedp.EmulateViewport(390, 844))
+	e.settle()
+	const hidden = `[...document.querySelectorAll(".tabs .tab")].filter(el => { const r = el.getBoundingClientRect(), n = el.parentElement.getBoundingClientRect(); return r.left < n.left - 1 || r.right > n.right + 1 }).map(el => el.innerText).join(", ")`
+	if got := eval[string](e, hidden); got != "" {
+		t.Errorf("Settings tabs cut off at 390 px: %s", got)
+	}
+	e.do(chromedp.EmulateViewport(1280, 900))
+	e.shot("settings-tabs")
+	e.shotDark("settings-tabs")
+
+	e.navigate("/actions/refund")
+	tip := field("Amount to refund to the customer's card", ".info")
+	e.waitJS(`document.querySelector(`+js(tip)+`)`, "the info icon")
+	e.do(chromedp.EmulateViewport(390, 844))
+	e.settle()
+	e.do(chromedp.Evaluate[chromedp.Void](`document.querySelector(` + js(tip) + `).focus()`))
+	e.waitJS(`getComputedStyle(document.querySelector(`+js(tip+" .tip")+`)).display !== "none"`, "the tooltip")
+	r := eval[[]float64](e, `(() => { const r = document.querySelector(`+js(tip+" .tip")+`).getBoundingClientRect(); return [r.left, r.right, document.documentElement.clientWidth] })()`)
+	if r[0] < 0 || r[1] > r[2] {
+		t.Errorf("tooltip runs off the 390 px screen: left %.0f, right %.0f, width %.0f", r[0], r[1], r[2])
+	}
+	e.shotViewport("info-tip-390")
+	e.do(chromedp.EmulateViewport(1280, 900))
+}
