@@ -1,7 +1,7 @@
 // IOForm renders one IO render object (PROTOCOL.md §4.1): every component of
 // its toRender, validation messages, choice buttons and keyboard submit.
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
-import { html, classes, deserialize, api, store } from '../lib/util.js'
+import { html, classes, deserialize, api, store, throttled } from '../lib/util.js'
 import { Icon, Kbd, Modal, Spinner, themeClass, ErrorBox } from '../lib/ui.js'
 import * as I from './inputs.js'
 import * as D from './displays.js'
@@ -142,7 +142,7 @@ function ConfirmIdentity({ comp, onAnswer, disabled }) {
       await api('POST', '/api/auth/login', { email: me.email, password: pw })
       onAnswer(true)
     } catch (x) {
-      setErr(x.status === 401 ? 'That password is not correct.' : x.message)
+      setErr(x.status === 401 ? 'That password is not correct.' : x.status === 429 ? throttled(x) : x.message)
     } finally {
       setBusy(false)
     }

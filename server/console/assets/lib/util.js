@@ -47,6 +47,13 @@ export async function api(method, path, body) {
   return data
 }
 
+/** throttled says how long a throttled password login (429, Retry-After) waits. */
+export function throttled(x) {
+  if (!x.retryAfter) return x.message
+  const m = Math.max(1, Math.ceil(x.retryAfter / 60))
+  return `Too many failed logins for this email. Try again in ${m} minute${m === 1 ? '' : 's'}, or ask an admin for a one-time login link.`
+}
+
 // ---- store ----
 
 const listeners = new Set()

@@ -1,14 +1,7 @@
 // Login (POST /api/auth/login).
 import { useEffect, useState } from 'preact/hooks'
-import { html, api, navigate } from '../lib/util.js'
+import { html, api, navigate, throttled } from '../lib/util.js'
 import { Spinner } from '../lib/ui.js'
-
-/** throttled says how long a throttled login (429, Retry-After) waits. */
-function throttled(x) {
-  if (!x.retryAfter) return x.message
-  const m = Math.max(1, Math.ceil(x.retryAfter / 60))
-  return `Too many failed logins for this email. Try again in ${m} minute${m === 1 ? '' : 's'}, or ask an admin for a one-time login link.`
-}
 
 export function LoginView({ onLogin }) {
   const [email, setEmail] = useState('')
