@@ -101,11 +101,12 @@ func TestBrowserUploadTooLarge(t *testing.T) {
 	e.do(chromedp.SetUploadFiles(chromedp.CSS(input), []string{tempFile(t, "huge.csv", "a,b\n")}, chromedp.NodeReady))
 	e.waitText(field("Spreadsheet", "[role=alert]"), msg)
 	e.waitJS(`!document.querySelector(`+js(input)+`).disabled`, "the file input to be usable again")
+	e.waitJS(`document.querySelector(`+js(input)+`).getAttribute("aria-invalid") === "true" && document.querySelector(`+js(field("Spreadsheet", ".dropzone.is-invalid"))+`)`, "the file field marked invalid")
 	e.shot("upload-too-large")
 
 	e.do(chromedp.SetUploadFiles(chromedp.CSS(input), []string{tempFile(t, "small.csv", "c,d\n")}, chromedp.NodeReady))
 	e.waitText(field("Spreadsheet", ".file-list"), "small.csv")
-	e.waitJS(`!document.querySelector(`+js(field("Spreadsheet", "[role=alert]"))+`)`, "the message to go")
+	e.waitJS(`!document.querySelector(`+js(field("Spreadsheet", "[role=alert]"))+`) && !document.querySelector(`+js(field("Spreadsheet", ".is-invalid"))+`)`, "the message to go")
 	e.clickButton("Continue")
 	e.waitText("[data-testid=result]", "imported small.csv")
 }
@@ -176,7 +177,7 @@ func TestBrowserSocketClosedByServer(t *testing.T) {
 		t.Errorf("close = %q, want 1008 Rate limit exceeded.", got)
 	}
 	e.waitJS(`window.__notice`, "a reconnecting notice on the run")
-	if got := eval[string](e, `window.__notice`); !strings.Contains(got, "Reconnecting") {
+	if got := eval[string](e, `window.__notice`); !strings.Contains(got, "Reconnecting") || !strings.Contains(got, "Rate limit exceeded.") {
 		t.Errorf("notice = %q", got)
 	}
 	e.waitJS(`window.__intervalSocket.status === "open"`, "the socket to reopen")
@@ -196,13 +197,17 @@ func TestBrowserSocketNoticeShot(t *testing.T) {
 	e.login()
 	e.navigate("/actions/hello")
 	e.waitText(field("Your name", ".field-label"), "Your name")
-	// Keep the socket from reconnecting: every new socket fails at once.
+	// The server closes the socket (too many calls), and the console
+	// cannot reconnect: every new socket fails at once.
 	e.do(chromedp.Evaluate[chromedp.Void](`(() => {
-		const s = window.__intervalSocket
+		const s = window.__intervalSocket, ws = s.ws
 		s.url = "ws://127.0.0.1:1/websocket"
-		s.ws.close()
+		for (let i = 0; i < 250; i++) ws.send(JSON.stringify({type: "MESSAGE", id: "flood-" + i, data: JSON.stringify({id: "f" + i, kind: "CALL", methodName: "NO_SUCH_METHOD"})}))
 	})()`))
 	e.waitText("[data-testid=socket-reconnecting]", "Reconnecting")
+	// Failed attempts (1006) keep the reason of the close that dropped it.
+	e.waitJS(`window.__intervalSocket.attempt >= 2`, "a failed reconnection attempt")
+	e.waitText("[data-testid=socket-reconnecting]", "Rate limit exceeded.")
 	e.shot("socket-reconnecting")
 	e.shotDark("socket-reconnecting")
 }

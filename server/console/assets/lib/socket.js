@@ -99,6 +99,7 @@ export class ConsoleSocket {
     }
     this.ws = ws
     let initialized = false
+    let opened = false
     const init = async () => {
       if (initialized || this.ws !== ws) return
       initialized = true
@@ -117,6 +118,7 @@ export class ConsoleSocket {
       if (again) this.emit('__reconnected', {})
     }
     ws.onopen = () => {
+      opened = true
       this.pingTimer = setInterval(() => {
         this.sendMessage('ping').catch(() => {})
       }, PING_INTERVAL)
@@ -166,8 +168,10 @@ export class ConsoleSocket {
       if (this.stopped) return
       // Every close but ours reconnects (a network drop, 1006; the server
       // restarting, 1012; or closing us, 1008, for a message we did not
-      // acknowledge in time or too many calls): views re-attach then.
-      this.onClose({ code: ev.code, reason: ev.reason || '' })
+      // acknowledge in time or too many calls): views re-attach then. The
+      // reason of the close that dropped an open socket is kept through
+      // the failed attempts that may follow.
+      if (opened) this.onClose({ code: ev.code, reason: ev.reason || '' })
       if (ev.code === 1008 && /auth|session|login/i.test(ev.reason || '')) {
         this.setStatus('unauthorized')
       }
