@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/chromedp"
@@ -119,8 +120,9 @@ func TestBrowserLoginThrottled(t *testing.T) {
 	e := newEnvWithPassword(t, nil, nil)
 	e.navigate("/login")
 	e.waitText("h1", "Welcome back")
-	// Ten failures (the server's limit), straight from the page.
-	n := evalAwait[int](e, `Promise.all([...Array(10)].map(() => fetch("/api/auth/login", {method: "POST", headers: {"Content-Type": "application/json", "X-Interval-Console": "1"},
+	// Ten failures (the server's limit), straight from the page. Each is
+	// a bcrypt comparison: slow under -race on a busy machine.
+	n := evalAwaitWithin[int](e, 3*time.Minute, `Promise.all([...Array(10)].map(() => fetch("/api/auth/login", {method: "POST", headers: {"Content-Type": "application/json", "X-Interval-Console": "1"},
 		body: JSON.stringify({email: `+js(opEmail)+`, password: "wrong"})}).then(r => r.status))).then(s => s.filter(x => x === 401).length)`)
 	if n != 10 {
 		t.Fatalf("%d of 10 wrong passwords answered 401", n)
@@ -134,10 +136,11 @@ func TestBrowserLoginThrottled(t *testing.T) {
 	e.shot("login-throttled")
 }
 
-// evalAwait evaluates a JS expression and waits for the promise it gives.
-func evalAwait[T any](e *env, expr string) T {
+// evalAwaitWithin evaluates a JS expression and waits up to limit for the
+// promise it gives.
+func evalAwaitWithin[T any](e *env, limit time.Duration, expr string) T {
 	e.t.Helper()
-	ctx, cancel := context.WithTimeout(e.ctx, waitLimit)
+	ctx, cancel := context.WithTimeout(e.ctx, limit)
 	defer cancel()
 	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
 	if err != nil {
