@@ -821,25 +821,25 @@ func (s *Server) apiDeleteKey(w http.ResponseWriter, r *http.Request, u store.Us
 
 // --- uploads ---
 
-// maxUploadBytes bounds one uploaded file.
-const maxUploadBytes = 512 << 20
+// DefaultMaxUploadBytes is the default of Options.MaxUploadBytes.
+const DefaultMaxUploadBytes = 512 << 20
 
 func (s *Server) apiUpload(w http.ResponseWriter, r *http.Request, u store.User) {
 	size := r.ContentLength
-	if size < 0 || size > s.maxUpload {
-		size = s.maxUpload
+	if size < 0 || size > s.opts.MaxUploadBytes {
+		size = s.opts.MaxUploadBytes
 	}
 	if ok, free := s.uploadRoom(size); !ok {
 		s.log.Warn("upload refused: the data dir's disk is nearly full", "user", u.ID, "free", free, "reserve", s.opts.UploadDiskReserve)
 		writeErr(w, http.StatusInsufficientStorage, "The server is low on disk space; ask an administrator to free some.")
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, s.maxUpload)
+	r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxUploadBytes)
 	f, hdr, err := r.FormFile("file")
 	if err != nil {
 		if tooBig := (*http.MaxBytesError)(nil); errors.As(err, &tooBig) {
-			s.log.Warn("upload refused: too large", "user", u.ID, "limit", s.maxUpload)
-			writeErr(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("The file is larger than the upload limit (%d MiB).", s.maxUpload>>20))
+			s.log.Warn("upload refused: too large", "user", u.ID, "limit", s.opts.MaxUploadBytes)
+			writeErr(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("The file is larger than the upload limit (%d MiB).", s.opts.MaxUploadBytes>>20))
 			return
 		}
 		s.log.Warn("upload refused", "user", u.ID, "err", err)

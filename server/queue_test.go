@@ -173,8 +173,7 @@ func TestHostAPIBadInputLogged(t *testing.T) {
 // limit, and logged; nothing is kept. A body without the file field is a 400.
 func TestUploadTooLarge(t *testing.T) {
 	var logs logBuf
-	e := newEnv(t, Options{Logger: logs.logger()})
-	e.s.maxUpload = 1 << 20
+	e := newEnv(t, Options{Logger: logs.logger(), MaxUploadBytes: 1 << 20})
 	admin := e.admin()
 	upload := func(ctype string, body io.Reader) (int, string) {
 		t.Helper()

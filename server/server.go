@@ -86,6 +86,9 @@ type Options struct {
 	// back after the host's socket dropped (default 10 minutes); also how
 	// long an unfinished transaction survives without any browser.
 	HostDropGrace time.Duration
+	// MaxUploadBytes bounds one file an operator uploads (default
+	// DefaultMaxUploadBytes, 512 MiB); a larger one is refused (413).
+	MaxUploadBytes int64
 	// UploadRetention is how long files operators upload (for file
 	// inputs) are kept (default DefaultUploadRetention, 30 days; negative
 	// keeps them forever). Hosts read a file while the run that asked for
@@ -163,8 +166,6 @@ type Server struct {
 	// them).
 	hostRate, browserRate int
 	apiLimits             keyLimiter // host HTTP API calls per key
-	// maxUpload bounds one uploaded file (maxUploadBytes; tests lower it).
-	maxUpload int64
 	// logins throttles password logins per email.
 	logins loginThrottle
 }
@@ -187,6 +188,9 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if opts.AdminEmail == "" {
 		opts.AdminEmail = DefaultAdminEmail
 	}
+	if opts.MaxUploadBytes <= 0 {
+		opts.MaxUploadBytes = DefaultMaxUploadBytes
+	}
 	if opts.UploadRetention == 0 {
 		opts.UploadRetention = DefaultUploadRetention
 	}
@@ -200,7 +204,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		opts.MaxMessageBytes = DefaultMaxMessageBytes
 	}
 	s := &Server{opts: opts, log: opts.Logger, conns: map[*endpoint]struct{}{},
-		hostRate: hostCallsPerSecond, browserRate: browserCallsPerSecond, maxUpload: maxUploadBytes}
+		hostRate: hostCallsPerSecond, browserRate: browserCallsPerSecond}
 	s.org = orgInfo{Name: opts.OrgName, Slug: slugify(opts.OrgName)}
 	if opts.PublicURL != "" {
 		u, err := url.Parse(strings.TrimRight(opts.PublicURL, "/"))
