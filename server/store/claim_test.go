@@ -31,18 +31,16 @@ func TestClaimOneServer(t *testing.T) {
 	})
 }
 
-// TestSQLiteConcurrentOpen opens one new database file from several
-// connections at once (as a server's first start and an `interval-server
-// key create` might): each migration runs once and every opener works.
-func TestSQLiteConcurrentOpen(t *testing.T) {
-	dir := t.TempDir()
+// openAtOnce opens a store n times at once, each writing the same team
+// (one of them creates it); any other failure fails the test.
+func openAtOnce(t *testing.T, n int, open func() (Store, error)) {
+	t.Helper()
 	ctx := context.Background()
-	const n = 6
 	errs := make(chan error, n)
 	var wg sync.WaitGroup
 	for range n {
 		wg.Go(func() {
-			s, err := Open(ctx, dir)
+			s, err := open()
 			if err == nil {
 				err = s.CreateTeam(ctx, Team{Slug: "t", Name: "x"})
 				if errors.Is(err, ErrConflict) {
@@ -60,6 +58,15 @@ func TestSQLiteConcurrentOpen(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// TestSQLiteConcurrentOpen opens one new database file from several
+// connections at once (as a server's first start and an `interval-server
+// key create` might): each migration runs once and every opener works.
+func TestSQLiteConcurrentOpen(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	openAtOnce(t, 6, func() (Store, error) { return Open(ctx, dir) })
 	s, err := Open(ctx, dir)
 	must(t, err)
 	defer s.Close()

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -20,29 +19,7 @@ func TestPostgresConcurrentOpen(t *testing.T) {
 	t.Parallel()
 	url := pgtest.NewDatabase(t)
 	ctx := context.Background()
-	const n = 6
-	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	for range n {
-		wg.Go(func() {
-			s, err := OpenPostgres(ctx, url)
-			if err == nil {
-				err = s.CreateTeam(ctx, Team{Slug: "t", Name: "x"})
-				if errors.Is(err, ErrConflict) {
-					err = nil
-				}
-				s.Close()
-			}
-			errs <- err
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	openAtOnce(t, 6, func() (Store, error) { return OpenPostgres(ctx, url) })
 	c, err := pgx.Connect(ctx, url)
 	must(t, err)
 	defer c.Close(ctx)
