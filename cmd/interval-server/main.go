@@ -189,6 +189,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	uploadRetention := fs.Duration("upload-retention", retention, "how long uploaded files are kept, e.g. 720h; negative keeps them forever (env INTERVAL_UPLOAD_RETENTION)")
+	maxUploadMiB := fs.Int64("max-upload-mib", server.DefaultMaxUploadBytes>>20, "largest file an operator may upload, in MiB")
 	slackToken := fs.String("slack-token", env("INTERVAL_SLACK_TOKEN", ""), "post SLACK notification deliveries with this Slack bot token, xoxb-… (env INTERVAL_SLACK_TOKEN, which keeps it out of process listings)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), commands, "\nFlags of serve:\n")
@@ -214,7 +215,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	s, err := server.New(ctx, server.Options{DataDir: c.dataDir, DatabaseURL: c.databaseURL, PublicURL: public, Logger: log,
-		SMTPURL: *smtpURL, SMTPFrom: *smtpFrom, SlackToken: *slackToken, UploadRetention: *uploadRetention})
+		SMTPURL: *smtpURL, SMTPFrom: *smtpFrom, SlackToken: *slackToken, UploadRetention: *uploadRetention, MaxUploadBytes: *maxUploadMiB << 20})
 	if err != nil {
 		l.Close()
 		return err
