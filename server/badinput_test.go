@@ -154,9 +154,7 @@ func TestBadInputDoesNotKillServer(t *testing.T) {
 		t.Fatalf("bad body: HTTP %d", code)
 	}
 	h := e.host(key, "", action("still_works"))
-	id := admin.createTx("still_works", "development")
-	b.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id})
-	h.expect(protocol.MethodStartTransaction)
+	admin.startRun(b, h, "still_works", "development")
 }
 
 func TestFloodingBrowserIsClosed(t *testing.T) {
@@ -233,9 +231,7 @@ func TestInvalidResultFailsTheRun(t *testing.T) {
 		{ResultStatus: "WHATEVER", Result: `{}`},
 		{Result: `{"schemaVersion":1,"status":"BOGUS"}`},
 	} {
-		id := admin.createTx("job", "development")
-		b.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id})
-		h.expect(protocol.MethodStartTransaction)
+		id := admin.startRun(b, h, "job", "development")
 		in.TransactionID = id
 		var ok bool
 		if err := h.call(protocol.MethodMarkTransactionComplete, in, &ok); err != nil || ok {
@@ -262,9 +258,7 @@ func TestLateLogsKeepHistory(t *testing.T) {
 	admin := e.admin()
 	h := e.host(admin.key("development"), "", action("job"))
 	b := admin.browser()
-	id := admin.createTx("job", "development")
-	b.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id})
-	h.expect(protocol.MethodStartTransaction)
+	id := admin.startRun(b, h, "job", "development")
 	zero, one := 0, 1
 	h.must(protocol.MethodSendLog, protocol.SendLogInputs{TransactionID: id, Data: "first", Index: &zero})
 	h.must(protocol.MethodSendLog, protocol.SendLogInputs{TransactionID: id, Data: "second", Index: &one})
@@ -299,9 +293,7 @@ func TestHostCannotTouchAnotherHostsTransaction(t *testing.T) {
 	bob := e.newUser(admin, "bob@example.com", "developer")
 	owner := e.host(admin.key("production"), "owner", action("job"))
 	b := admin.browser()
-	id := admin.createTx("job", "production")
-	b.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id})
-	owner.expect(protocol.MethodStartTransaction)
+	id := admin.startRun(b, owner, "job", "production")
 	for _, other := range []*peer{e.host(admin.key("production"), "other", action("job")), e.host(bob.key("development"), "bobs", action("job"))} {
 		var io protocol.SendIOCallReturns
 		if err := other.call(protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: id, IOCall: ioCall("x", "g", "INPUT_TEXT")}, &io); err != nil || io.OK {
@@ -397,9 +389,7 @@ func TestRestartKeepsHostKey(t *testing.T) {
 	key, other := admin.key("production"), admin.key("production")
 	h := e.host(key, "inst", action("a"))
 	b := admin.browser()
-	done := admin.createTx("a", "production")
-	b.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: done})
-	h.expect(protocol.MethodStartTransaction)
+	done := admin.startRun(b, h, "a", "production")
 	complete(t, h, done, 1)
 	b.next(protocol.MethodTransactionCompleted)
 	open := admin.createTx("a", "production")
@@ -456,9 +446,7 @@ func TestRunLogLimit(t *testing.T) {
 	admin := e.admin()
 	h := e.host(admin.key("development"), "", action("job"))
 	b := admin.browser()
-	id := admin.createTx("job", "development")
-	b.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id})
-	h.expect(protocol.MethodStartTransaction)
+	id := admin.startRun(b, h, "job", "development")
 	for i := range 6 {
 		h.must(protocol.MethodSendLog, protocol.SendLogInputs{TransactionID: id, Data: fmt.Sprint("line ", i)})
 	}

@@ -185,6 +185,16 @@ func (c *client) key(env string) string {
 	return out.Key
 }
 
+// startRun creates a transaction of slug as c, opens it in browser b and
+// checks that host h is asked to start it next; it returns the id.
+func (c *client) startRun(b, h *peer, slug, env string) string {
+	c.t.Helper()
+	id := c.createTx(slug, env)
+	b.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id})
+	h.expect(protocol.MethodStartTransaction)
+	return id
+}
+
 func (c *client) createTx(slug, env string) string {
 	c.t.Helper()
 	var out struct{ ID, Slug string }

@@ -358,9 +358,7 @@ func TestHostShutdownOutOfRotation(t *testing.T) {
 	// A host that closes after BEGIN_HOST_SHUTDOWN with a run unfinished
 	// is not waited for.
 	c := e.host(key, "host-c", action("slow"))
-	id := admin.createTx("slow", "production")
-	br.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id})
-	c.expect(protocol.MethodStartTransaction)
+	id := admin.startRun(br, c, "slow", "production")
 	c.call(protocol.MethodBeginHostShutdown, struct{}{}, &res)
 	c.close()
 	var done protocol.TransactionCompletedInputs
@@ -414,9 +412,7 @@ func TestHostDropAndReturn(t *testing.T) {
 	inst := uuid.NewString()
 	h := e.host(key, inst, action("long"))
 	b := admin.browser()
-	id := admin.createTx("long", "development")
-	b.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id})
-	h.expect(protocol.MethodStartTransaction)
+	id := admin.startRun(b, h, "long", "development")
 	c1 := ioCall("r1", "g1", "INPUT_TEXT")
 	h.must(protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: id, IOCall: c1})
 	b.next(protocol.MethodRender)
@@ -480,9 +476,7 @@ func TestHostDropGraceExpires(t *testing.T) {
 	admin := e.admin()
 	h := e.host(admin.key("development"), "", action("long"))
 	b := admin.browser()
-	id := admin.createTx("long", "development")
-	b.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id})
-	h.expect(protocol.MethodStartTransaction)
+	id := admin.startRun(b, h, "long", "development")
 	h.close()
 	b.next(protocol.MethodHostClosedUnexpectedly)
 	var done protocol.TransactionCompletedInputs
@@ -503,9 +497,7 @@ func TestRestartKeepsHistory(t *testing.T) {
 	inst := uuid.NewString()
 	h := e.host(key, inst, action("a"))
 	b := admin.browser()
-	done := admin.createTx("a", "development")
-	b.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: done})
-	h.expect(protocol.MethodStartTransaction)
+	done := admin.startRun(b, h, "a", "development")
 	idx := 0
 	h.must(protocol.MethodSendLog, protocol.SendLogInputs{TransactionID: done, Data: "kept", Index: &idx})
 	complete(t, h, done, 42)
