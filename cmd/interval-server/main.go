@@ -17,9 +17,15 @@
 // INTERVAL_SLACK_TOKEN than on a command line others can list), their
 // SLACK deliveries are posted to Slack.
 //
-// Every flag has an environment variable: INTERVAL_ADDR, INTERVAL_DATA_DIR,
-// INTERVAL_PUBLIC_URL, INTERVAL_DATABASE_URL, INTERVAL_SMTP_URL,
-// INTERVAL_SMTP_FROM, INTERVAL_SLACK_TOKEN, INTERVAL_UPLOAD_RETENTION. The subcommands print the new
+// Every flag of serve has an environment variable, which the flag
+// overrides: --addr INTERVAL_ADDR, --data-dir INTERVAL_DATA_DIR,
+// --database-url INTERVAL_DATABASE_URL, --public-url INTERVAL_PUBLIC_URL,
+// --smtp-url INTERVAL_SMTP_URL, --smtp-from INTERVAL_SMTP_FROM,
+// --slack-token INTERVAL_SLACK_TOKEN, --upload-retention
+// INTERVAL_UPLOAD_RETENTION, --max-upload-mib INTERVAL_MAX_UPLOAD_MIB. The
+// subcommands read the same INTERVAL_DATA_DIR, INTERVAL_DATABASE_URL and
+// INTERVAL_PUBLIC_URL (and user create INTERVAL_USER_PASSWORD); their
+// --env, --email, --role and --teams have none. The subcommands print the new
 // key or login link as their last line, for scripts. Their links use
 // --public-url, else the URL the server last served at (a serving server
 // records it in the store), else http://$INTERVAL_ADDR, else
@@ -37,6 +43,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -93,6 +100,19 @@ func env(name, def string) string {
 	return def
 }
 
+// envInt is env for a whole number.
+func envInt(name string, def int64) (int64, error) {
+	v := os.Getenv(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %s=%q is not a whole number", errUsage, name, v)
+	}
+	return n, nil
+}
+
 // envDuration is env for a duration.
 func envDuration(name string, def time.Duration) (time.Duration, error) {
 	v := os.Getenv(name)
@@ -132,12 +152,17 @@ func (c *common) registerAdmin(fs *flag.FlagSet) {
 }
 
 // adminFlags returns the flag set of an administration subcommand, with the
-// flags every subcommand takes; the subcommand adds its own.
-func adminFlags(name string, stderr io.Writer) (*flag.FlagSet, *common) {
+// flags every subcommand takes; the subcommand adds its own. synopsis and
+// about head its -h.
+func adminFlags(name, synopsis, about string, stderr io.Writer) (*flag.FlagSet, *common) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	c := new(common)
 	c.registerAdmin(fs)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage:\n  interval-server %s %s\n\n%s\n\nFlags:\n", name, synopsis, about)
+		fs.PrintDefaults()
+	}
 	return fs, c
 }
 
@@ -189,7 +214,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	uploadRetention := fs.Duration("upload-retention", retention, "how long uploaded files are kept, e.g. 720h; negative keeps them forever (env INTERVAL_UPLOAD_RETENTION)")
-	maxUploadMiB := fs.Int64("max-upload-mib", server.DefaultMaxUploadBytes>>20, "largest file an operator may upload, in MiB")
+	maxMiB, err := envInt("INTERVAL_MAX_UPLOAD_MIB", server.DefaultMaxUploadBytes>>20)
+	if err != nil {
+		return err
+	}
+	maxUploadMiB := fs.Int64("max-upload-mib", maxMiB, "largest file an operator may upload, in MiB (env INTERVAL_MAX_UPLOAD_MIB)")
 	slackToken := fs.String("slack-token", env("INTERVAL_SLACK_TOKEN", ""), "post SLACK notification deliveries with this Slack bot token, xoxb-… (env INTERVAL_SLACK_TOKEN, which keeps it out of process listings)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), commands, "\nFlags of serve:\n")
@@ -197,6 +226,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *maxUploadMiB <= 0 || *maxUploadMiB > 1<<30 {
+		return fmt.Errorf("%w: --max-upload-mib (INTERVAL_MAX_UPLOAD_MIB) must be from 1 to %d", errUsage, 1<<30)
 	}
 	l, err := net.Listen("tcp", *addr)
 	if errors.Is(err, syscall.EADDRINUSE) {
@@ -270,7 +302,10 @@ func absLink(s *server.Server, link string, stderr io.Writer) string {
 }
 
 func keyCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, c := adminFlags("key create", stderr)
+	fs, c := adminFlags("key create", "--data-dir DIR --env development|production [--email E]",
+		"Creates an API key for hosts and prints it as the last line (it is shown only once).\n"+
+			"A development key registers actions only for its owner, in the development environment;\n"+
+			"a production (live) key registers them for everyone. The owner is the admin unless --email names another user.", stderr)
 	envName := fs.String("env", "development", "development or production")
 	email := fs.String("email", "", "owner of the key (default: the admin)")
 	s, err := openAdmin(ctx, fs, c, args, nil)
@@ -299,7 +334,8 @@ func keyCreate(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 func userCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, c := adminFlags("user create", stderr)
+	fs, c := adminFlags("user create", "--data-dir DIR --email E [--role admin|developer|member] [--teams a,b] [--password P]",
+		"Creates a console user and prints a one-time login link for it as the last line.", stderr)
 	email := fs.String("email", "", "email of the user (required)")
 	role := fs.String("role", "member", "admin, developer or member")
 	password := fs.String("password", env("INTERVAL_USER_PASSWORD", ""), "password, at least 8 characters (optional; env INTERVAL_USER_PASSWORD)")
@@ -330,7 +366,8 @@ func userCreate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 }
 
 func userLink(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, c := adminFlags("user link", stderr)
+	fs, c := adminFlags("user link", "--data-dir DIR [--email E]",
+		"Prints a fresh one-time login link (valid 24 hours) as the last line: for --email, else for the admin\n(created if there is none).", stderr)
 	email := fs.String("email", "", "the user (default: the admin, created if there is none)")
 	s, err := openAdmin(ctx, fs, c, args, nil)
 	if err != nil {

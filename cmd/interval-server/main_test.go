@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"mime/multipart"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -279,5 +281,113 @@ func TestUploadRetentionEnv(t *testing.T) {
 	err := run(context.Background(), []string{"--addr", "127.0.0.1:0", "--data-dir", t.TempDir()}, &out, &errOut)
 	if !errors.Is(err, errUsage) || !strings.Contains(err.Error(), "INTERVAL_UPLOAD_RETENTION") {
 		t.Fatalf("bad INTERVAL_UPLOAD_RETENTION: %v", err)
+	}
+}
+
+// The environment alone configures serve: INTERVAL_ADDR is where it
+// listens, INTERVAL_DATA_DIR and INTERVAL_DATABASE_URL where its data goes,
+// INTERVAL_PUBLIC_URL what it prints and links to (and, being https, makes
+// the session cookie Secure), INTERVAL_MAX_UPLOAD_MIB its upload limit.
+func TestEnvConfiguresServe(t *testing.T) {
+	free, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := free.Addr().String()
+	free.Close()
+	dir, db := filepath.Join(t.TempDir(), "data"), filepath.Join(t.TempDir(), "env.db")
+	t.Setenv("INTERVAL_ADDR", addr)
+	t.Setenv("INTERVAL_DATA_DIR", dir)
+	t.Setenv("INTERVAL_DATABASE_URL", "sqlite:"+db)
+	t.Setenv("INTERVAL_PUBLIC_URL", "https://console.example.com")
+	t.Setenv("INTERVAL_MAX_UPLOAD_MIB", "1")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var sout syncBuf
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, nil, &sout, &syncBuf{}) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(sout.String(), "/login/link?token=") && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	out := sout.String()
+	if !strings.HasPrefix(out, "Interval server: https://console.example.com (hosts connect to wss://console.example.com/websocket)") {
+		t.Fatalf("printed %q", out)
+	}
+	link := lastLine(out)
+	if !strings.HasPrefix(link, "https://console.example.com/login/link?token=") {
+		t.Fatalf("login link %q", link)
+	}
+	if _, err := os.Stat(db); err != nil {
+		t.Fatalf("INTERVAL_DATABASE_URL: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, store.FileName)); err == nil {
+		t.Fatal("the default SQLite file was created beside INTERVAL_DATABASE_URL's")
+	}
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		t.Fatalf("INTERVAL_DATA_DIR not created: %v", err)
+	}
+
+	// It serves on INTERVAL_ADDR; the link logs in there with a Secure cookie.
+	base := "http://" + addr
+	noRedirect := &http.Client{Timeout: wait, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noRedirect.Get(base + strings.TrimPrefix(link, "https://console.example.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var session *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == server.SessionCookie {
+			session = c
+		}
+	}
+	if resp.StatusCode != http.StatusSeeOther || session == nil || !session.Secure || !session.HttpOnly {
+		t.Fatalf("login: HTTP %d, cookie %+v", resp.StatusCode, session)
+	}
+	upload := func(size int) int {
+		t.Helper()
+		var body bytes.Buffer
+		mw := multipart.NewWriter(&body)
+		fw, _ := mw.CreateFormFile("file", "f.bin")
+		fw.Write(bytes.Repeat([]byte{'x'}, size))
+		mw.Close()
+		req, _ := http.NewRequest("POST", base+"/api/console/uploads", &body)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		req.Header.Set(server.ConsoleHeader, "1")
+		req.AddCookie(&http.Cookie{Name: session.Name, Value: session.Value})
+		resp, err := noRedirect.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := upload(100 << 10); code != http.StatusOK {
+		t.Fatalf("upload under INTERVAL_MAX_UPLOAD_MIB: HTTP %d", code)
+	}
+	if code := upload(2 << 20); code != http.StatusRequestEntityTooLarge {
+		t.Fatalf("upload over INTERVAL_MAX_UPLOAD_MIB=1: HTTP %d", code)
+	}
+}
+
+// A bad INTERVAL_MAX_UPLOAD_MIB (or --max-upload-mib) is refused, naming
+// what to fix.
+func TestMaxUploadMiBRefused(t *testing.T) {
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), []string{"--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--max-upload-mib", "0"}, &out, &errOut)
+	if !errors.Is(err, errUsage) || !strings.Contains(err.Error(), "--max-upload-mib") {
+		t.Fatalf("--max-upload-mib 0: %v", err)
+	}
+	t.Setenv("INTERVAL_MAX_UPLOAD_MIB", "lots")
+	err = run(context.Background(), []string{"--addr", "127.0.0.1:0", "--data-dir", t.TempDir()}, &out, &errOut)
+	if !errors.Is(err, errUsage) || !strings.Contains(err.Error(), "INTERVAL_MAX_UPLOAD_MIB") {
+		t.Fatalf("INTERVAL_MAX_UPLOAD_MIB=lots: %v", err)
 	}
 }
