@@ -211,7 +211,7 @@ func TestReconnectResendsPendingIOCall(t *testing.T) {
 		t.Fatalf("resent ioCall differs:\n%s\n%s", again.Raw, first.Raw)
 	}
 	hosts := h.Hosts()
-	if len(hosts) != 2 || hosts[0].InstanceID != hosts[1].InstanceID || !hosts[0].Closed {
+	if len(hosts) != 2 || hosts[0].InstanceID != hosts[1].InstanceID || hosts[0].WaitClosed(ctx) != nil {
 		t.Fatalf("hosts = %d, want the same instance reconnected", len(hosts))
 	}
 	if err := again.Answer(ctx, intervaltest.Values{"Count": 21}); err != nil {

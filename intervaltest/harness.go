@@ -49,8 +49,9 @@ func New(tb testing.TB, routes interval.Routes, opts ...func(*interval.Options))
 	return h
 }
 
-// Close closes the client and the server; it is called at the end of the
-// test. It returns Listen's error unless it is interval.ErrClosed.
+// Close closes the client and the server; New registers it with
+// tb.Cleanup, so a test need not call it. Calling it again does nothing more;
+// ListenErr still reports how Listen ended.
 func (h *Harness) Close() {
 	h.Client.Close()
 	err := <-h.done

@@ -4,11 +4,29 @@
 // with params, sees each render, answers fields by label, and reads the
 // result.
 //
-//	h := intervaltest.New(t, r) // r is your *router.Mux
-//	run := h.Run(ctx, "refund", intervaltest.As(intervaltest.Admin))
-//	form, _ := run.Next(ctx)            // the first render
-//	_ = form.Answer(ctx, intervaltest.Values{"Amount": 12})
-//	res, _ := run.Result(ctx)
+//	func TestRefund(t *testing.T) {
+//		h := intervaltest.New(t, routes()) // your *router.Mux; closed when t ends
+//		ctx := t.Context()
+//		run, err := h.Start(ctx, "refund", intervaltest.As(intervaltest.Admin))
+//		if err != nil {
+//			t.Fatal(err)
+//		}
+//		form, err := run.Next(ctx) // the first render
+//		if err != nil {
+//			t.Fatal(err)
+//		}
+//		if err := form.Answer(ctx, intervaltest.Values{"Amount": 12}); err != nil {
+//			t.Fatal(err)
+//		}
+//		res, err := run.Result(ctx)
+//		if err != nil || res.Status != "SUCCESS" {
+//			t.Fatalf("result %+v, %v", res, err)
+//		}
+//	}
+//
+// Every wait takes a context and returns an error wrapping ErrTimeout when
+// it ends first, so give the test's context a deadline (go test -timeout
+// does not cancel it).
 //
 // Server is the protocol side alone, for tests that need to control the
 // connection (drop it, refuse keys, inspect raw calls).
@@ -33,6 +51,23 @@ import (
 	wsadapter "github.com/interval-go/sdk/adapters/websocket"
 	"github.com/interval-go/sdk/internal/protocol"
 	"github.com/interval-go/sdk/internal/rpc"
+)
+
+// Protocol types that appear in this package's API, named here so that
+// tests outside this module can spell them.
+type (
+	// Definitions is what a host declares with INITIALIZE_HOST: its
+	// actions and pages (groups), SDK name and version.
+	Definitions = protocol.InitializeHostInputs
+	// ComponentRender is one component of a render: its method name
+	// (INPUT_TEXT…), label, props and validation message.
+	ComponentRender = protocol.ComponentRender
+	// LoadingState is a loading indicator a transaction sent.
+	LoadingState = protocol.LoadingState
+	// Redirect is a redirect a transaction sent.
+	Redirect = protocol.Redirect
+	// Layout is a page's layout as the host sent it.
+	Layout = protocol.Layout
 )
 
 // Errors of the test server.
@@ -129,11 +164,12 @@ type Host struct {
 	InstanceID string
 	APIKey     string
 
-	// Set under the server's lock.
-	Init         *protocol.InitializeHostInputs
+	// Set under the server's lock; read through Definitions,
+	// IsShuttingDown and IsClosed.
+	init         *protocol.InitializeHostInputs
 	inits        int
-	ShuttingDown bool
-	Closed       bool
+	shuttingDown bool
+	closed       bool
 }
 
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
@@ -171,7 +207,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	h.peer.Close()
 	h.conn.Close()
 	s.mu.Lock()
-	h.Closed = true
+	h.closed = true
 	s.mu.Unlock()
 	s.notify()
 }
@@ -185,7 +221,7 @@ func (h *Host) handle(method string, data json.RawMessage) (any, error) {
 			return nil, err
 		}
 		s.mu.Lock()
-		h.Init = &in
+		h.init = &in
 		h.inits++
 		s.mu.Unlock()
 		s.notify()
@@ -194,7 +230,7 @@ func (h *Host) handle(method string, data json.RawMessage) (any, error) {
 			DashboardURL: strings.TrimSuffix(s.hs.URL, "/") + "/"}, nil
 	case protocol.MethodBeginHostShutdown:
 		s.mu.Lock()
-		h.ShuttingDown = true
+		h.shuttingDown = true
 		s.mu.Unlock()
 		s.notify()
 		return protocol.TypedResult{Type: "success"}, nil
@@ -283,7 +319,7 @@ func (s *Server) WaitHost(ctx context.Context) (*Host, error) {
 	var h *Host
 	err := s.waitFor(ctx, "an initialized host", func() bool {
 		for i := len(s.hosts) - 1; i >= 0; i-- {
-			if !s.hosts[i].Closed && s.hosts[i].Init != nil {
+			if !s.hosts[i].closed && s.hosts[i].init != nil {
 				h = s.hosts[i]
 				return true
 			}
@@ -301,13 +337,13 @@ func (s *Server) Hosts() []*Host {
 }
 
 // Definitions returns a copy of the host's last INITIALIZE_HOST input.
-func (h *Host) Definitions() protocol.InitializeHostInputs {
+func (h *Host) Definitions() Definitions {
 	h.s.mu.Lock()
 	defer h.s.mu.Unlock()
-	if h.Init == nil {
+	if h.init == nil {
 		return protocol.InitializeHostInputs{}
 	}
-	return *h.Init
+	return *h.init
 }
 
 // Initializations counts the INITIALIZE_HOST calls of this socket.
@@ -318,9 +354,9 @@ func (h *Host) Initializations() int {
 }
 
 // WaitDefinitions waits until the host's declared routes satisfy cond.
-func (h *Host) WaitDefinitions(ctx context.Context, cond func(protocol.InitializeHostInputs) bool) error {
+func (h *Host) WaitDefinitions(ctx context.Context, cond func(Definitions) bool) error {
 	return h.s.waitFor(ctx, "host definitions", func() bool {
-		return h.Init != nil && cond(*h.Init)
+		return h.init != nil && cond(*h.init)
 	})
 }
 
@@ -328,7 +364,24 @@ func (h *Host) WaitDefinitions(ctx context.Context, cond func(protocol.Initializ
 func (h *Host) IsShuttingDown() bool {
 	h.s.mu.Lock()
 	defer h.s.mu.Unlock()
-	return h.ShuttingDown
+	return h.shuttingDown
+}
+
+// WaitShuttingDown waits until the host has called BEGIN_HOST_SHUTDOWN.
+func (h *Host) WaitShuttingDown(ctx context.Context) error {
+	return h.s.waitFor(ctx, "BEGIN_HOST_SHUTDOWN", func() bool { return h.shuttingDown })
+}
+
+// IsClosed reports whether the host's socket has closed.
+func (h *Host) IsClosed() bool {
+	h.s.mu.Lock()
+	defer h.s.mu.Unlock()
+	return h.closed
+}
+
+// WaitClosed waits until the host's socket has closed.
+func (h *Host) WaitClosed(ctx context.Context) error {
+	return h.s.waitFor(ctx, "the host's socket to close", func() bool { return h.closed })
 }
 
 // Drop closes the host's socket abruptly, as a network failure would.

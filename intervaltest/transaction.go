@@ -21,11 +21,12 @@ type Transaction struct {
 	// Set under the server's lock; read them after Result or with the
 	// accessor methods.
 	Logs      []string
-	Loading   []protocol.LoadingState
-	Redirects []protocol.Redirect
+	Loading   []LoadingState
+	Redirects []Redirect
 
 	renders     []*Render
 	seen        int
+	seenLoading int
 	result      *protocol.MarkTransactionCompleteInputs
 	completions int
 }
@@ -68,17 +69,32 @@ func (t *Transaction) LogLines() []string {
 }
 
 // LoadingStates returns the loading states received so far.
-func (t *Transaction) LoadingStates() []protocol.LoadingState {
+func (t *Transaction) LoadingStates() []LoadingState {
 	t.s.mu.Lock()
 	defer t.s.mu.Unlock()
-	return append([]protocol.LoadingState(nil), t.Loading...)
+	return append([]LoadingState(nil), t.Loading...)
+}
+
+// NextLoading waits for the next loading state the host sends (updates
+// arrive coalesced, at most one per 100 ms) and returns it.
+func (t *Transaction) NextLoading(ctx context.Context) (LoadingState, error) {
+	var l LoadingState
+	err := t.s.waitFor(ctx, "a loading state of "+t.Slug, func() bool {
+		if t.seenLoading < len(t.Loading) {
+			l = t.Loading[t.seenLoading]
+			t.seenLoading++
+			return true
+		}
+		return false
+	})
+	return l, err
 }
 
 // RedirectsSent returns the redirects received so far.
-func (t *Transaction) RedirectsSent() []protocol.Redirect {
+func (t *Transaction) RedirectsSent() []Redirect {
 	t.s.mu.Lock()
 	defer t.s.mu.Unlock()
-	return append([]protocol.Redirect(nil), t.Redirects...)
+	return append([]Redirect(nil), t.Redirects...)
 }
 
 // Completions counts MARK_TRANSACTION_COMPLETE calls received.
@@ -102,13 +118,13 @@ func (r *Render) Labels() []string {
 }
 
 // Component returns the component with this label.
-func (r *Render) Component(label string) (protocol.ComponentRender, bool) {
+func (r *Render) Component(label string) (ComponentRender, bool) {
 	for _, c := range r.ToRender {
 		if c.Label == label {
 			return c, true
 		}
 	}
-	return protocol.ComponentRender{}, false
+	return ComponentRender{}, false
 }
 
 // Props decodes the props of the component with this label into v.
@@ -288,7 +304,7 @@ func (s *Server) OpenPage(ctx context.Context, slug string, opts ...StartOption)
 
 // Next waits for the next layout the host sends; nil means the handler
 // returned no layout.
-func (p *PageView) Next(ctx context.Context) (*protocol.Layout, error) {
+func (p *PageView) Next(ctx context.Context) (*Layout, error) {
 	var raw *string
 	err := p.s.waitFor(ctx, "a layout of "+p.Slug, func() bool {
 		if p.seen < len(p.layouts) {
@@ -311,7 +327,7 @@ func (p *PageView) Next(ctx context.Context) (*protocol.Layout, error) {
 // SetState sends a SET_STATE for the stateful children (tables, grids) of
 // layout, by label, as the console does when the operator pages or
 // searches; the host answers with a new layout (read it with Next).
-func (p *PageView) SetState(ctx context.Context, layout *protocol.Layout, v Values) error {
+func (p *PageView) SetState(ctx context.Context, layout *Layout, v Values) error {
 	if layout == nil || layout.Children == nil {
 		return fmt.Errorf("intervaltest: layout has no children")
 	}
