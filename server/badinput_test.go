@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -92,8 +93,70 @@ func (r *rawHost) response(rpcID string) protocol.Envelope {
 	}
 }
 
+// waitLogged waits for a log line containing each of subs (lines are
+// written by the socket's goroutines, after the frame that caused them).
+func waitLogged(t *testing.T, logs *logBuf, subs ...string) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for {
+		missing := ""
+		out := logs.String()
+		for _, s := range subs {
+			if !strings.Contains(out, s) {
+				missing = s
+				break
+			}
+		}
+		if missing == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not logged: %q\nlog:\n%s", missing, out)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// dialRawBrowser opens a console socket of c speaking raw frames.
+func dialRawBrowser(t *testing.T, c *client) *rawHost {
+	t.Helper()
+	u, _ := url.Parse(c.e.hs.URL)
+	h := http.Header{}
+	for _, ck := range c.http.Jar.Cookies(u) {
+		h.Add("Cookie", ck.Name+"="+ck.Value)
+	}
+	h.Set("Origin", c.e.hs.URL)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, c.e.wsURL(), &websocket.DialOptions{HTTPHeader: h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws.SetReadLimit(1 << 20)
+	t.Cleanup(func() { ws.CloseNow() })
+	return &rawHost{t: t, ws: ws}
+}
+
+// expectClose reads until the server closes r, and returns the close code.
+func (r *rawHost) expectClose() websocket.StatusCode {
+	r.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	for {
+		if _, _, err := r.ws.Read(ctx); err != nil {
+			code, _ := closeStatus(err)
+			return code
+		}
+	}
+}
+
+// Bad input from hosts and browsers (malformed frames, unknown methods,
+// wrong types, oversized messages) is refused, each with a log line saying
+// why; the socket keeps working (or only it is closed, for an oversized
+// message) and the server goes on serving.
 func TestBadInputDoesNotKillServer(t *testing.T) {
-	e := newEnv(t, Options{MaxMessageBytes: 64 << 10})
+	var logs logBuf
+	e := newEnv(t, Options{MaxMessageBytes: 64 << 10, Logger: logs.logger()})
 	admin := e.admin()
 	key := admin.key("development")
 	r := dialRaw(t, e, key)
@@ -105,20 +168,26 @@ func TestBadInputDoesNotKillServer(t *testing.T) {
 	if err := r.ws.Write(context.Background(), websocket.MessageBinary, []byte{0, 1, 2}); err != nil {
 		t.Fatal(err)
 	}
+	waitLogged(t, &logs, `ignoring malformed frame" host=raw-host env=development err="protocol: malformed message: frame: invalid character`,
+		`malformed message: frame without id`, `unknown frame type \"NOPE\"`, `rawFrame.data of type string`, "ignoring binary frame")
 	r.write(string(protocol.AppendMessage(nil, "m1", "not an rpc envelope")))
 	r.callRaw("m2", "1", "NO_SUCH_METHOD", `{}`)
+	waitLogged(t, &logs, `msg="rpc: dropping malformed message" host=raw-host`, `err="unknown method \"NO_SUCH_METHOD\" from host"`)
 	r.callRaw("m3", "2", "SEND_IO_CALL", `{"transactionId":5,"ioCall":5}`)
 	if env := r.response("2"); string(env.Data) != "false" {
 		t.Fatalf("SEND_IO_CALL with wrong types answered %s", env.Data)
 	}
+	waitLogged(t, &logs, `msg="refusing call with invalid input" host=raw-host env=development method=SEND_IO_CALL`)
 	r.callRaw("m4", "3", "SEND_IO_CALL", `{"transactionId":"nope","ioCall":"{\"id\":1}"}`)
 	if env := r.response("3"); string(env.Data) != "false" {
 		t.Fatalf("SEND_IO_CALL with a bad ioCall answered %s", env.Data)
 	}
+	waitLogged(t, &logs, `msg="refusing SEND_IO_CALL" host=raw-host env=development transaction=nope err="protocol: malformed message: ioCall`)
 	r.callRaw("m5", "4", "MARK_TRANSACTION_COMPLETE", `{"transactionId":"nope","result":"{not json"}`)
 	if env := r.response("4"); string(env.Data) != "false" {
 		t.Fatalf("MARK_TRANSACTION_COMPLETE of an unknown transaction answered %s", env.Data)
 	}
+	waitLogged(t, &logs, `msg="refusing MARK_TRANSACTION_COMPLETE" host=raw-host env=development transaction=nope err="Transaction not found."`)
 	// The connection still works.
 	r.callRaw("m6", "5", "INITIALIZE_HOST", `{"actions":[{"slug":"ok"}],"groups":[],"sdkName":"@interval/sdk","sdkVersion":"2.0.0"}`)
 	var ret protocol.InitializeHostReturns
@@ -129,16 +198,10 @@ func TestBadInputDoesNotKillServer(t *testing.T) {
 	// An oversized message closes that socket (1009), nothing else.
 	big := dialRaw(t, e, key)
 	big.callRaw("b1", "1", "SEND_LOG", `{"transactionId":"x","data":"`+strings.Repeat("a", 100<<10)+`"}`)
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	defer cancel()
-	for {
-		if _, _, err := big.ws.Read(ctx); err != nil {
-			if code, _ := closeStatus(err); code != websocket.StatusMessageTooBig {
-				t.Fatalf("oversized message: %v", err)
-			}
-			break
-		}
+	if code := big.expectClose(); code != websocket.StatusMessageTooBig {
+		t.Fatalf("oversized message: close %d", code)
 	}
+	waitLogged(t, &logs, `msg="closing socket: message larger than the limit" host=raw-host`)
 
 	// Browsers: bad answers are refused, the server keeps running.
 	b := admin.browser()
@@ -149,6 +212,20 @@ func TestBadInputDoesNotKillServer(t *testing.T) {
 	if err := b.call(protocol.MethodConnectToTransactionAsClient, map[string]any{"transactionId": 12}, &ok); err != nil || ok {
 		t.Fatalf("wrong-typed CONNECT: %v %v", err, ok)
 	}
+	waitLogged(t, &logs, `msg="refusing RESPOND_TO_IO_CALL" browser=`, `msg="refusing call with invalid input" browser=`)
+	rb := dialRawBrowser(t, admin)
+	rb.write("{{{")
+	rb.callRaw("c1", "1", "INITIALIZE_HOST", `{}`) // a host's method
+	rb.callRaw("c2", "2", protocol.MethodInitializeClient, `null`)
+	if env := rb.response("2"); string(env.Data) != "true" {
+		t.Fatalf("INITIALIZE_CLIENT after bad input answered %s", env.Data)
+	}
+	waitLogged(t, &logs, `msg="websocket: ignoring malformed frame" browser=`, `err="unknown method \"INITIALIZE_HOST\" from browser"`)
+	rb.callRaw("c3", "3", protocol.MethodRespondToIOCall, `{"transactionId":"x","ioResponse":"`+strings.Repeat("a", 100<<10)+`"}`)
+	if code := rb.expectClose(); code != websocket.StatusMessageTooBig {
+		t.Fatalf("oversized browser message: close %d", code)
+	}
+	waitLogged(t, &logs, `msg="closing socket: message larger than the limit" browser=`)
 	// A bad JSON body on the API is a 400.
 	if code := admin.try("POST", "/api/console/transactions", "not an object", nil); code != http.StatusBadRequest {
 		t.Fatalf("bad body: HTTP %d", code)

@@ -227,6 +227,11 @@ func (e *endpoint) run() {
 	}
 	e.cancel()
 	e.conn.CloseWith(e.closeCode, e.closeReason)
+	if err := e.conn.Err(); errors.Is(err, websocket.ErrMessageTooBig) {
+		// Closed by the websocket library (1009): say so as the refusal
+		// it is, not only in the disconnection's line.
+		e.log.Warn("closing socket: message larger than the limit", "err", err)
+	}
 	e.peer.Close()
 	e.wg.Wait()
 	e.drain()
