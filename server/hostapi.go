@@ -61,6 +61,7 @@ func (s *Server) bearer(h keyHandler) http.HandlerFunc {
 		auth := r.Header.Get("Authorization")
 		key, ok := strings.CutPrefix(auth, "Bearer ")
 		if !ok || key == "" {
+			s.log.Warn("host API refused: missing API key (Authorization: Bearer)", "path", r.URL.Path)
 			typedErr(w, http.StatusUnauthorized, "Missing API key.")
 			return
 		}

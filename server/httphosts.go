@@ -173,7 +173,7 @@ func (sl *serverless) post(ctx context.Context, u string, body any) error {
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		msg := strings.TrimSpace(strings.ToValidUTF8(string(snippet), "?"))
 		if loc := resp.Header.Get("Location"); loc != "" && resp.StatusCode < 400 {
-			msg = "redirected to " + truncateStr(loc, 200) + "; register the final URL"
+			msg = "redirected to " + truncateStr(logURL(loc), 200) + "; register the final URL"
 		}
 		if msg == "" {
 			return fmt.Errorf("%w answered HTTP %d", errHTTPHost, resp.StatusCode)
@@ -181,6 +181,21 @@ func (sl *serverless) post(ctx context.Context, u string, body any) error {
 		return fmt.Errorf("%w answered HTTP %d: %s", errHTTPHost, resp.StatusCode, msg)
 	}
 	return nil
+}
+
+// logURL is u as logs show it: without its query and fragment, which may
+// carry a secret (an Azure Functions ?code= key, a signed URL), nor user
+// information.
+func logURL(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	if p.RawQuery != "" || p.ForceQuery {
+		p.RawQuery, p.ForceQuery = "…", false
+	}
+	p.Fragment, p.RawFragment, p.User = "", "", nil
+	return p.String()
 }
 
 func (s *Server) httpHostTimeout() time.Duration {
@@ -285,15 +300,15 @@ func (hb *hub) runCheck(ctx context.Context, hh *httpHost) {
 	if err != nil {
 		hh.status, hh.lastErr = httpHostUnreachable, err.Error()
 		if was != httpHostUnreachable {
-			hb.s.log.Warn("serverless host unreachable", "httpHost", id, "url", u, "err", err)
+			hb.s.log.Warn("serverless host unreachable", "httpHost", id, "url", logURL(u), "err", err)
 		} else {
-			hb.s.log.Debug("serverless host still unreachable", "httpHost", id, "url", u, "err", err)
+			hb.s.log.Debug("serverless host still unreachable", "httpHost", id, "url", logURL(u), "err", err)
 		}
 		return
 	}
 	hh.status, hh.lastErr = hostOnline, ""
 	if was != hostOnline {
-		hb.s.log.Info("serverless host online", "httpHost", id, "url", u, "actions", len(hh.actions), "pages", len(hh.pages))
+		hb.s.log.Info("serverless host online", "httpHost", id, "url", logURL(u), "actions", len(hh.actions), "pages", len(hh.pages))
 	}
 }
 
@@ -360,7 +375,7 @@ func (hb *hub) newRequest(hh *httpHost, env, txID, pageKey string) *httpRequest 
 	}
 	hb.requests[r.id] = r
 	hh.active++
-	hb.s.log.Info("asking a serverless host to run", "httpHost", hh.rec.ID, "url", hh.rec.URL, "request", r.id,
+	hb.s.log.Info("asking a serverless host to run", "httpHost", hh.rec.ID, "url", logURL(hh.rec.URL), "request", r.id,
 		"transaction", txID, "page", pageKey)
 	return r
 }
@@ -476,7 +491,7 @@ wait:
 			hb.failLostRequest(r)
 			hb.mu.Unlock()
 		case <-grace.C:
-			hb.s.log.Info("serverless host did not answer after its connection closed; dropping the request", "request", r.id, "url", r.hh.rec.URL)
+			hb.s.log.Info("serverless host did not answer after its connection closed; dropping the request", "request", r.id, "url", logURL(r.hh.rec.URL))
 			return
 		case <-ctx.Done():
 			return
@@ -508,13 +523,13 @@ func (hb *hub) failLostRequest(r *httpRequest) {
 	if r.answerErr != nil {
 		msg += " " + strings.TrimPrefix(r.answerErr.Error(), errHTTPHost.Error()+" ")
 	}
-	hb.s.log.Warn("serverless host closed its connection before the action finished", "transaction", t.rec.ID, "request", r.id, "url", r.hh.rec.URL, "answer", r.answerErr)
+	hb.s.log.Warn("serverless host closed its connection before the action finished", "transaction", t.rec.ID, "request", r.id, "url", logURL(r.hh.rec.URL), "answer", r.answerErr)
 	hb.fail(t, "ServerlessHostClosed", msg)
 }
 
 func (hb *hub) logAnswer(r *httpRequest, err error) {
 	if err != nil {
-		hb.s.log.Warn("serverless host answered with an error after connecting", "request", r.id, "url", r.hh.rec.URL, "err", err)
+		hb.s.log.Warn("serverless host answered with an error after connecting", "request", r.id, "url", logURL(r.hh.rec.URL), "err", err)
 		return
 	}
 	hb.s.log.Debug("serverless host finished the request", "request", r.id)
@@ -543,7 +558,7 @@ func (hb *hub) failRequestLocked(r *httpRequest, hostFault bool, msg string) boo
 	}
 	r.done, r.failMsg = true, msg
 	close(r.ready)
-	hb.s.log.Warn("serverless request failed", "httpHost", r.hh.rec.ID, "url", r.hh.rec.URL, "request", r.id,
+	hb.s.log.Warn("serverless request failed", "httpHost", r.hh.rec.ID, "url", logURL(r.hh.rec.URL), "request", r.id,
 		"transaction", r.txID, "page", r.pageKey, "err", msg)
 	if hostFault {
 		r.hh.status, r.hh.lastErr, r.hh.checkedAt = httpHostUnreachable, msg, time.Now()
@@ -759,7 +774,7 @@ func (s *Server) apiCreateHTTPHost(w http.ResponseWriter, r *http.Request, u sto
 	hb.mu.Lock()
 	hb.httpHosts[rec.ID] = hh
 	hb.mu.Unlock()
-	s.log.Info("serverless host registered", "httpHost", rec.ID, "url", rec.URL, "by", u.Email)
+	s.log.Info("serverless host registered", "httpHost", rec.ID, "url", logURL(rec.URL), "by", u.Email)
 	hb.runCheck(r.Context(), hh)
 	out, _ := hb.httpHostJSON(rec.ID)
 	resp := map[string]any{"httpHost": out}
