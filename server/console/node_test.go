@@ -79,7 +79,8 @@ func startNodeHost(t *testing.T, e *env) {
 
 // TestBrowserNodeHost runs an action and a page of a host built with the
 // official Node SDK 2.0.0: validation, a table paged through SET_STATE after
-// the action ended (append UI), the result, and a page layout.
+// the action ended (append UI), the result, and a page layout; then the
+// operator's main flow (operatorFlow), as with the Go SDK host.
 func TestBrowserNodeHost(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil, nil)
@@ -104,4 +105,6 @@ func TestBrowserNodeHost(t *testing.T) {
 	e.navigate("/pages/node_dashboard")
 	e.waitText("h1", "Node dashboard")
 	e.waitText(".prose strong", "Node")
+
+	operatorFlow(t, e, "node-host")
 }

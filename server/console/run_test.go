@@ -137,8 +137,6 @@ func TestBrowserKitchenSink(t *testing.T) {
 	e.do(chromedp.Focus(chromedp.CSS(field("Customer name", "input"))), chromedp.KeyEvent("\r", chromedp.KeyModifiers(chromedp.ModifierCtrl)))
 	e.waitText("[data-testid=result]", "Completed")
 	res := e.text("[data-testid=result]")
-	key := strings.TrimPrefix(failed[0]["id"].(string), "")
-	_ = key
 	for _, want := range []string{"Ada Lovelace", "42.5", "business", "Continue"} {
 		if !strings.Contains(res, want) {
 			t.Errorf("result lacks %q:\n%s", want, res)
