@@ -15,6 +15,9 @@ import (
 // pageOpenTimeout bounds the wait for a host's answer to OPEN_PAGE.
 const pageOpenTimeout = 15 * time.Second
 
+// maxPageKey bounds the key a browser picks for a page (a UUID).
+const maxPageKey = 128
+
 // serveBrowser runs a console socket (session cookie) until it ends.
 func (s *Server) serveBrowser(ws *websocket.Conn, r *http.Request, u store.User) {
 	b := &browser{user: u, txs: map[string]*txn{}, pages: map[string]*pageSess{}}
@@ -313,12 +316,18 @@ func (hb *hub) openPage(b *browser, in protocol.RequestPageInputs) func() protoc
 	if env == "" {
 		env = store.EnvProduction
 	}
-	if in.PageKey == "" || !validEnv(env) {
+	if in.PageKey == "" || len(in.PageKey) > maxPageKey || !validEnv(env) {
 		return fail("Invalid request.")
 	}
 	hb.mu.Lock()
 	defer hb.mu.Unlock()
 	if _, ok := hb.pages[in.PageKey]; ok {
+		return fail("Page key already in use.")
+	}
+	if _, ok := hb.txs[in.PageKey]; ok {
+		// Hosts route loading states, redirects and answers by this key
+		// as by a transaction id: a page must not take a run's, or it
+		// would receive what that run's host sends for it.
 		return fail("Page key already in use.")
 	}
 	var def *protocol.PageDefinition
