@@ -103,9 +103,18 @@ func devKey(ctx context.Context, srv *server.Server, owner, path string) (string
 	return key, nil
 }
 
-// Shutdown stops the server gracefully within ctx.
+// Shutdown stops the server gracefully within ctx; when ctx ends first it
+// closes what is left at once (and returns ctx's error), so nothing of the
+// server outlives the call.
 func (s *Server) Shutdown(ctx context.Context) error {
-	err := errors.Join(s.srv.Shutdown(ctx), s.http.Shutdown(ctx))
+	err := s.srv.Shutdown(ctx)
+	if err != nil {
+		s.srv.Close()
+	}
+	if herr := s.http.Shutdown(ctx); herr != nil {
+		s.http.Close()
+		err = errors.Join(err, herr)
+	}
 	if serr := <-s.done; !errors.Is(serr, http.ErrServerClosed) {
 		err = errors.Join(err, serr)
 	}

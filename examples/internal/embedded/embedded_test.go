@@ -2,12 +2,21 @@ package embedded
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/interval-go/sdk/interval"
+	"github.com/interval-go/sdk/router"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -53,5 +62,78 @@ func TestKeyKeptBetweenRuns(t *testing.T) {
 	}
 	if err := third.srv.CheckAPIKey(ctx, third.APIKey); err != nil {
 		t.Fatalf("the new key is not accepted: %v", err)
+	}
+}
+
+// The quickstart's path: with no endpoint configured, Start serves the
+// console on localhost, a host connects with the development key it
+// returns, and the login link opens a console session that lists the
+// host's action online. A Shutdown whose context has ended still leaves
+// nothing running (goleak).
+func TestHostConnectsAndConsoleListsIt(t *testing.T) {
+	t.Setenv("INTERVAL_DATA_DIR", t.TempDir())
+	ctx := context.Background()
+	s, err := Start(ctx, "qs", "127.0.0.1:0", slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := strings.TrimSuffix(s.URL, "/")
+	if !strings.HasPrefix(base, "http://127.0.0.1:") || s.Endpoint != "ws"+strings.TrimPrefix(base, "http")+"/websocket" ||
+		!strings.HasPrefix(s.LoginLink, base+"/login/link?token=") || !strings.HasPrefix(s.APIKey, "dev_") {
+		t.Fatalf("started %+v", s)
+	}
+	r := router.New()
+	r.Action("hello", func(ctx context.Context, tx *interval.Tx) (any, error) { return "hi", nil })
+	c, err := interval.New(interval.Options{Endpoint: s.Endpoint, APIKey: s.APIKey, Routes: r,
+		Logger: slog.New(slog.DiscardHandler), RetryInterval: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	listened := make(chan error, 1)
+	go func() { listened <- c.Listen(ctx) }()
+	defer func() {
+		c.Close()
+		if err := <-listened; !errors.Is(err, interval.ErrClosed) {
+			t.Errorf("Listen: %v", err)
+		}
+	}()
+
+	jar, _ := cookiejar.New(nil)
+	hc := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+	resp, err := hc.Get(s.LoginLink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := hc.Get(base + "/api/console/routes?env=development")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var routes struct {
+			Actions []struct {
+				Slug   string
+				Online bool
+			}
+		}
+		err = json.NewDecoder(resp.Body).Decode(&routes)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || err != nil {
+			t.Fatalf("routes: HTTP %d %v", resp.StatusCode, err)
+		}
+		if len(routes.Actions) == 1 && routes.Actions[0].Slug == "hello" && routes.Actions[0].Online {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the host's action is not listed online: %+v", routes.Actions)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	ended, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := s.Shutdown(ended); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Shutdown with an ended context: %v", err)
 	}
 }
