@@ -145,7 +145,10 @@ func operatorFlow(t *testing.T, e *env, shot string) {
 		t.Errorf("search for failed orders shows others:\n%s", txt)
 	}
 	e.do(chromedp.Click(chromedp.CSS(`[data-label=Orders] tbody tr:first-child input[type=checkbox]`), chromedp.NodeVisible))
-	e.waitText("[data-label=Orders] .table-sel", "1 selected")
+	e.waitText("[data-label=Orders] .table-sel", "1 selected · select 1")
+	if eval[bool](e, `!!document.querySelector('[data-label=Orders] thead input[type=checkbox]')`) {
+		t.Error("a table that takes one row offers to select all rows")
+	}
 	e.shot(shot + "-form")
 
 	// The host refuses the one-letter name; the operator fixes it and sends again.

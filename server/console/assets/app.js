@@ -4,7 +4,7 @@ import { useEffect, useMemo, useState } from 'preact/hooks'
 import { html, store, useStore, useLocation, navigate, classes, dismissToast, nav } from './lib/util.js'
 import { socket, loadMe, setEnv, logout } from './lib/session.js'
 import { Icon, Spinner, Badge } from './lib/ui.js'
-import { buildTree, searchActions, actionName } from './lib/routes.js'
+import { buildTree, searchActions, actionName, groupIcon } from './lib/routes.js'
 import { HomeView, GroupView } from './views/home.js'
 import { RunView, TransactionView } from './views/run.js'
 import { HistoryView } from './views/history.js'
@@ -88,7 +88,7 @@ function TreeGroup({ g, path, depth = 0 }) {
   return html`<li class="tree-group">
     <div class="tree-row">
       ${g.groups.length || g.actions.length ? html`<button type="button" class="tree-toggle" aria-label=${open ? `Collapse ${g.name}` : `Expand ${g.name}`} aria-expanded=${open} onClick=${() => setOpen(!open)}><${Icon} name=${open ? 'chevronDown' : 'chevronRight'} size=${14} /></button>` : html`<span class="tree-spacer"></span>`}
-      <a class=${classes('tree-link', active && 'active')} href=${`/pages/${g.slug}`} aria-current=${active ? 'page' : undefined}><${Icon} name="folder" size=${15} class="tree-folder" />${g.name}</a>
+      <a class=${classes('tree-link', active && 'active')} href=${`/pages/${g.slug}`} aria-current=${active ? 'page' : undefined}><${Icon} name=${groupIcon(g)} size=${15} class="tree-folder" />${g.name}</a>
     </div>
     ${open && html`<ul class="tree">${g.groups.map(c => html`<${TreeGroup} key=${c.slug} g=${c} path=${path} depth=${depth + 1} />`)}${g.actions.map(a => html`<${TreeAction} key=${a.slug} a=${a} path=${path} />`)}</ul>`}
   </li>`

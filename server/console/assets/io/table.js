@@ -187,7 +187,9 @@ export function Table({ comp, props, onState, selectable, value, setValue, disab
     else pageKeys.forEach(k => next.add(k))
     setValue([...next].map(k => ({ key: k })))
   }
-  const selInfo = selectable && html`<span class="table-sel">${selected.size} selected${props.minSelections ? ` · select at least ${props.minSelections}` : ''}${props.maxSelections ? ` · at most ${props.maxSelections}` : ''}</span>`
+  const { minSelections: lo, maxSelections: hi } = props
+  const rule = lo && lo === hi ? ` · select ${lo}` : `${lo ? ` · select at least ${lo}` : ''}${hi ? ` · at most ${hi}` : ''}`
+  const selInfo = selectable && html`<span class="table-sel">${selected.size} selected${rule}</span>`
 
   return html`<div class=${classes('table-block', t.pending && 'is-pending')}>
     <div class="table-toolbar">
@@ -198,8 +200,8 @@ export function Table({ comp, props, onState, selectable, value, setValue, disab
     <div class="table-scroll">
       <table class="table">
         <thead><tr>
-          ${selectable && html`<th class="col-check"><input type="checkbox" aria-label="Select all rows on this page" checked=${allOnPage}
-            ref=${el => { if (el) el.indeterminate = someOnPage && !allOnPage }} onChange=${togglePage} disabled=${disabled} /></th>`}
+          ${selectable && (hi === 1 ? html`<th class="col-check"><span class="sr-only">Selected</span></th>` : html`<th class="col-check"><input type="checkbox" aria-label="Select all rows on this page" checked=${allOnPage}
+            ref=${el => { if (el) el.indeterminate = someOnPage && !allOnPage }} onChange=${togglePage} disabled=${disabled} /></th>`)}
           ${columns.map((c, i) => {
             const k = colKey(c, i)
             const active = t.sort.column === k && t.sort.direction

@@ -79,3 +79,8 @@ export function searchActions(routes, q) {
   }
   return scored.sort((x, y) => y[0] - x[0]).map(x => x[1])
 }
+
+/** groupIcon is the icon of a tree group: a folder when it holds actions or pages, a page otherwise. */
+export function groupIcon(g) {
+  return g.groups.length || g.actions.length ? 'folder' : 'page'
+}

@@ -4,7 +4,7 @@ import { html, store, useStore, navigate, classes, routeHref } from '../lib/util
 import { socket } from '../lib/session.js'
 import { uuid } from '../lib/socket.js'
 import { Icon, Spinner, Empty, ErrorBox, ButtonItem, Badge, Dots } from '../lib/ui.js'
-import { buildTree, findGroup, actionName, searchActions } from '../lib/routes.js'
+import { buildTree, findGroup, actionName, searchActions, groupIcon } from '../lib/routes.js'
 import { IOForm, parseRender } from '../io/form.js'
 import { ProgressBar } from '../io/displays.js'
 
@@ -18,7 +18,7 @@ function ActionCard({ a }) {
 function GroupCard({ g }) {
   const n = g.actions.length + g.groups.length
   return html`<a class="card card-link action-card" href=${`/pages/${g.slug}`}>
-    <div class="card-title"><${Icon} name="folder" size=${15} class="card-icon card-icon-folder" />${g.name}</div>
+    <div class="card-title"><${Icon} name=${groupIcon(g)} size=${15} class="card-icon card-icon-folder" />${g.name}</div>
     <div class="card-desc">${(g.page && g.page.description) || `${n} item${n === 1 ? '' : 's'}`}</div>
   </a>`
 }
