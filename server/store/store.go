@@ -187,47 +187,78 @@ const (
 // Store is the server's persistence. Implementations must be safe for
 // concurrent use and commit each write before returning.
 type Store interface {
+	// CreateUser stores a new user with its teams; ErrConflict when a user
+	// has that email already (compared ignoring ASCII case).
 	CreateUser(ctx context.Context, u User) error
+	// UpdateUser writes every field of u (by id) and replaces its teams;
+	// ErrNotFound for an unknown id.
 	UpdateUser(ctx context.Context, u User) error
+	// DeleteUser deletes a user with its sessions, keys and team
+	// memberships; ErrNotFound for an unknown id.
 	DeleteUser(ctx context.Context, id string) error
+	// UserByID and UserByEmail (ASCII case ignored) return a user with its
+	// teams; ErrNotFound when there is none.
 	UserByID(ctx context.Context, id string) (User, error)
 	UserByEmail(ctx context.Context, email string) (User, error)
+	// ListUsers returns every user, oldest first.
 	ListUsers(ctx context.Context) ([]User, error)
+	// CountUsers returns how many users there are.
 	CountUsers(ctx context.Context) (int, error)
 
+	// CreateTeam stores a team; ErrConflict when its slug exists.
 	CreateTeam(ctx context.Context, t Team) error
+	// ListTeams returns every team by slug.
 	ListTeams(ctx context.Context) ([]Team, error)
 
+	// CreateAPIKey stores a key by the hash of its secret (the secret
+	// itself is never stored).
 	CreateAPIKey(ctx context.Context, k APIKey, hash string) error
+	// APIKeyByHash and APIKeyByID return a key, revoked or not;
+	// ErrNotFound when there is none.
 	APIKeyByHash(ctx context.Context, hash string) (APIKey, error)
 	APIKeyByID(ctx context.Context, id string) (APIKey, error)
+	// ListAPIKeys returns every key, newest first.
 	ListAPIKeys(ctx context.Context) ([]APIKey, error)
+	// RevokeAPIKey marks a key revoked at at; ErrNotFound when it is
+	// unknown or revoked already.
 	RevokeAPIKey(ctx context.Context, id string, at time.Time) error
 
+	// CreateSession stores a console session by the hash of its token.
 	CreateSession(ctx context.Context, hash, userID string, expires time.Time) error
+	// SessionUserID returns the user of a session unexpired at now;
+	// ErrNotFound otherwise.
 	SessionUserID(ctx context.Context, hash string, now time.Time) (string, error)
+	// DeleteSession deletes a session (none is no error).
 	DeleteSession(ctx context.Context, hash string) error
 
 	// DeleteExpired deletes sessions and login tokens expired at now.
 	DeleteExpired(ctx context.Context, now time.Time) error
 
+	// CreateLoginToken stores a one-time login token by its hash.
 	CreateLoginToken(ctx context.Context, hash, userID string, expires time.Time) error
 	// ConsumeLoginToken returns the token's user and deletes the token.
 	ConsumeLoginToken(ctx context.Context, hash string, now time.Time) (string, error)
 
+	// CreateTransaction stores a new transaction.
 	CreateTransaction(ctx context.Context, t Transaction) error
 	// UpdateTransaction writes the mutable fields: status, result status,
 	// result, host instance id and key, ViaHTTPHost, updated and completed
 	// times.
 	UpdateTransaction(ctx context.Context, t Transaction) error
+	// Transaction returns a transaction; ErrNotFound when there is none.
 	Transaction(ctx context.Context, id string) (Transaction, error)
+	// ListTransactions returns the transactions f selects, newest first.
 	ListTransactions(ctx context.Context, f TransactionFilter) ([]Transaction, error)
 	// UnfinishedTransactions returns transactions not COMPLETED or CANCELED.
 	UnfinishedTransactions(ctx context.Context) ([]Transaction, error)
 
+	// AppendLog stores a log line of a transaction; a line with the same
+	// index replaces the earlier one.
 	AppendLog(ctx context.Context, txID string, l Log) error
+	// Logs returns a transaction's log lines by index.
 	Logs(ctx context.Context, txID string) ([]Log, error)
 
+	// Enqueue stores a queued action.
 	Enqueue(ctx context.Context, q QueuedAction) error
 	// Dequeue marks the action dequeued and returns it; ErrNotFound when
 	// it does not exist or was dequeued already.
@@ -235,6 +266,7 @@ type Store interface {
 	// Queued returns the action still queued with that id without
 	// dequeuing it; ErrNotFound when it does not exist or was dequeued.
 	Queued(ctx context.Context, id string) (QueuedAction, error)
+	// ListQueued returns the actions still queued in env, oldest first.
 	ListQueued(ctx context.Context, env string) ([]QueuedAction, error)
 
 	// CreateHTTPHost registers a serverless host; ErrConflict when its URL
@@ -273,5 +305,6 @@ type Store interface {
 	// SetSetting stores value under key, replacing any earlier value.
 	SetSetting(ctx context.Context, key, value string) error
 
+	// Close releases the store.
 	Close() error
 }
