@@ -205,24 +205,28 @@ func (c *ioClient) run(ctx context.Context, comps []*component, choices []Choice
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	// Drop answers to earlier calls still queued.
-	for drained := false; !drained; {
-		select {
-		case <-c.responses:
-		default:
-			drained = true
-		}
-	}
+	c.drainQueued(ctx)
 	call := newPendingCall(c, comps, choices, groupValidate)
-	if t := c.tx; t != nil {
+	if t := c.tx; t != nil && !call.resolvesAtOnce {
+		// A call that resolves at once never reads the queue: state
+		// updates of its tables go straight to the call (outOfBand), even
+		// the ones that arrive before Run returned.
 		t.setActive(call)
-		defer t.setActive(nil)
+		defer func() {
+			t.setActive(nil)
+			c.drainQueued(ctx)
+		}()
 	}
 	// The loop keeps a small stack frame: rendering and answer handling live
 	// in their own functions, so a goroutine waiting on the operator holds
 	// little stack (thousands of transactions may wait at once).
 	for {
-		if err := call.send(ctx); err != nil {
+		// The call's lock orders this render with state updates handled
+		// out of band (a table shown with the append UI).
+		call.mu.Lock()
+		err := call.send(ctx)
+		call.mu.Unlock()
+		if err != nil {
 			return "", err
 		}
 		if call.resolvesAtOnce {
@@ -235,13 +239,34 @@ func (c *ioClient) run(ctx context.Context, comps []*component, choices []Choice
 				return "", ctxErr(ctx)
 			case resp = <-c.responses:
 			}
+			call.mu.Lock()
 			rerender, done, choice := call.handle(ctx, resp)
+			call.mu.Unlock()
 			if done {
 				return choice, nil
 			}
 			if rerender {
 				break
 			}
+		}
+	}
+}
+
+// drainQueued empties the queue of responses nobody waits for: answers to
+// earlier calls are dropped, but a state update queued while its stateful
+// call was finishing is applied to that call, which re-renders.
+func (c *ioClient) drainQueued(ctx context.Context) {
+	for {
+		select {
+		case resp := <-c.responses:
+			if resp.Kind != protocol.KindSetState || c.tx == nil {
+				continue
+			}
+			if p := c.tx.outOfBand(resp); p != nil {
+				p.setState(ctx, resp)
+			}
+		default:
+			return
 		}
 	}
 }

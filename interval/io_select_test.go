@@ -29,7 +29,7 @@ func TestSelectSingleStructValues(t *testing.T) {
 		return p.Price, err
 	})
 	r := a.next()
-	want := `{"defaultValue":{"label":"Pro","value":"1"},"options":[{"label":"Free","value":"0"},{"description":"For teams","image":{"height":"small","size":"small","url":"https://x/p.png","width":"small"},"label":"Pro","value":"1"}],"searchable":true}`
+	want := `{"defaultValue":{"label":"Pro","value":"1"},"options":[{"label":"Free","value":"0"},{"description":"For teams","image":{"size":"small","url":"https://x/p.png"},"label":"Pro","value":"1"}],"searchable":true}`
 	if got := jsonOf(t, props(t, r, "Plan")); got != want {
 		t.Fatalf("props %s", got)
 	}

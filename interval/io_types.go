@@ -145,8 +145,7 @@ type Image struct {
 	Size string
 }
 
-// wireImage is the Image wire shape; like the Node SDK, size is copied into
-// width and height.
+// wireImage is the Image wire shape.
 type wireImage struct {
 	Alt    string `json:"alt,omitempty"`
 	Size   string `json:"size,omitempty"`
@@ -155,11 +154,23 @@ type wireImage struct {
 	URL    string `json:"url"`
 }
 
+// wire is the image of a select option, search result or metadata item:
+// the Node SDK sends its size as it is.
 func (im *Image) wire() *wireImage {
 	if im == nil {
 		return nil
 	}
-	return &wireImage{Alt: im.Alt, Size: im.Size, Width: im.Size, Height: im.Size, URL: im.URL}
+	return &wireImage{Alt: im.Alt, Size: im.Size, URL: im.URL}
+}
+
+// cellWire is the image of a table cell: like the Node SDK's table
+// serializer, it also copies the size into the deprecated width and height.
+func (im *Image) cellWire() *wireImage {
+	w := im.wire()
+	if w != nil {
+		w.Width, w.Height = im.Size, im.Size
+	}
+	return w
 }
 
 // Button themes for Choice.Theme, MenuItem.Theme and links.

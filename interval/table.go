@@ -63,7 +63,7 @@ type wireCell struct {
 }
 
 func (c Cell) wire() wireCell {
-	return wireCell{Label: c.Label, Value: c.Value, Href: c.Href, URL: c.URL, Image: c.Image.wire(),
+	return wireCell{Label: c.Label, Value: c.Value, Href: c.Href, URL: c.URL, Image: c.Image.cellWire(),
 		Route: c.Route, Params: c.Params, HighlightColor: c.HighlightColor}
 }
 
