@@ -101,7 +101,7 @@ func decode(data json.RawMessage, v any) error {
 		data = json.RawMessage(`{}`)
 	}
 	if err := json.Unmarshal(data, v); err != nil {
-		return fmt.Errorf("%w: %v", errBadInput, err)
+		return fmt.Errorf("%w: %w", errBadInput, err)
 	}
 	return nil
 }

@@ -165,7 +165,7 @@ func (sl *serverless) post(ctx context.Context, u string, body any) error {
 		if errors.As(err, &ue) {
 			err = ue.Err // the URL is shown elsewhere
 		}
-		return fmt.Errorf("%w unreachable: %v", errHTTPHost, err)
+		return fmt.Errorf("%w unreachable: %w", errHTTPHost, err)
 	}
 	defer resp.Body.Close()
 	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, httpAnswerSnippet))

@@ -73,7 +73,7 @@ func newMailer(raw, from string) (*mailer, error) {
 	}
 	a, err := mail.ParseAddress(from)
 	if err != nil {
-		return nil, fmt.Errorf("%w: sender address %q: %v", ErrMail, from, err)
+		return nil, fmt.Errorf("%w: sender address %q: %w", ErrMail, from, err)
 	}
 	m.from = *a
 	return m, nil
