@@ -189,8 +189,8 @@ func (in InputIO) Date(label string) *DateInput {
 	d := &DateInput{field: newField[Date](in.c, "INPUT_DATE", label)}
 	d.props = func() any { return d.p }
 	d.bind(func(raw json.RawMessage) (Date, string) {
-		v, msg := decodeJSON[Date](raw, "Please enter a date.")
-		if msg != "" || !v.valid() {
+		v, ok := decodeDate(raw)
+		if !ok {
 			return Date{}, "Please enter a valid date."
 		}
 		if d.p.Min != nil && v.before(*d.p.Min) {
@@ -239,8 +239,8 @@ func (in InputIO) Time(label string) *TimeInput {
 	t := &TimeInput{field: newField[TimeOfDay](in.c, "INPUT_TIME", label)}
 	t.props = func() any { return t.p }
 	t.bind(func(raw json.RawMessage) (TimeOfDay, string) {
-		v, msg := decodeJSON[TimeOfDay](raw, "Please enter a time.")
-		if msg != "" || !v.valid() {
+		v, ok := decodeTimeOfDay(raw)
+		if !ok {
 			return TimeOfDay{}, "Please enter a valid time."
 		}
 		if t.p.Min != nil && v.minutes() < t.p.Min.minutes() {
@@ -290,8 +290,8 @@ func (in InputIO) DateTime(label string) *DateTimeInput {
 	d := &DateTimeInput{field: newField[DateTime](in.c, "INPUT_DATETIME", label)}
 	d.props = func() any { return d.p }
 	d.bind(func(raw json.RawMessage) (DateTime, string) {
-		v, msg := decodeJSON[DateTime](raw, "Please enter a date and time.")
-		if msg != "" || !v.Date.valid() || !v.TimeOfDay.valid() {
+		v, ok := decodeDateTime(raw)
+		if !ok {
 			return DateTime{}, "Please enter a valid date and time."
 		}
 		if d.p.Min != nil && v.before(*d.p.Min) {

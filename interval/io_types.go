@@ -3,6 +3,7 @@ package interval
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -179,6 +180,52 @@ const (
 	ThemeSecondary = "secondary"
 	ThemeDanger    = "danger"
 )
+
+// wholeFields decodes an object whose keys must all be present and hold
+// whole numbers (a date or time object), in the order of keys.
+func wholeFields(raw json.RawMessage, keys ...string) ([]int, bool) {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) != nil {
+		return nil, false
+	}
+	out := make([]int, len(keys))
+	for i, k := range keys {
+		var f float64
+		v, ok := m[k]
+		if !ok || json.Unmarshal(v, &f) != nil || f != math.Trunc(f) || math.Abs(f) > 1e6 {
+			return nil, false
+		}
+		out[i] = int(f)
+	}
+	return out, true
+}
+
+func decodeDate(raw json.RawMessage) (Date, bool) {
+	v, ok := wholeFields(raw, "year", "month", "day")
+	if !ok {
+		return Date{}, false
+	}
+	d := Date{Year: v[0], Month: v[1], Day: v[2]}
+	return d, d.valid()
+}
+
+func decodeTimeOfDay(raw json.RawMessage) (TimeOfDay, bool) {
+	v, ok := wholeFields(raw, "hour", "minute")
+	if !ok {
+		return TimeOfDay{}, false
+	}
+	t := TimeOfDay{Hour: v[0], Minute: v[1]}
+	return t, t.valid()
+}
+
+func decodeDateTime(raw json.RawMessage) (DateTime, bool) {
+	d, ok := decodeDate(raw)
+	if !ok {
+		return DateTime{}, false
+	}
+	t, ok := decodeTimeOfDay(raw)
+	return DateTime{d, t}, ok
+}
 
 // decodeJSON decodes raw into v, reporting msg on failure.
 func decodeJSON[T any](raw json.RawMessage, msg string) (T, string) {
