@@ -4,7 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/interval-go/sdk/interval"
 	"github.com/interval-go/sdk/intervaltest"
@@ -70,5 +75,159 @@ func TestPageLayoutAndTableState(t *testing.T) {
 	none, err := h.OpenPage(ctx, "reports")
 	if err != nil || none.Answer.Type != "ERROR" || none.Answer.Message != "No page handler found." {
 		t.Fatalf("page without handler: %+v %v", none.Answer, err)
+	}
+}
+
+// TestGoldenPageLayout: the layout of the Node SDK host's dashboard page
+// (trace 21) and ours for the same page are equal but for the render ids.
+func TestGoldenPageLayout(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "internal", "protocol", "testdata", "21-page-open-close.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want map[string]any
+	for _, line := range strings.Split(string(raw), "\n") {
+		var ev struct{ Raw string }
+		var frame struct{ Data string }
+		var env struct {
+			MethodName string
+			Data       struct{ Page string }
+		}
+		if json.Unmarshal([]byte(line), &ev) != nil || json.Unmarshal([]byte(ev.Raw), &frame) != nil ||
+			json.Unmarshal([]byte(frame.Data), &env) != nil || env.MethodName != "SEND_PAGE" {
+			continue
+		}
+		if err := json.Unmarshal([]byte(env.Data.Page), &want); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if want == nil {
+		t.Fatal("no SEND_PAGE in trace 21")
+	}
+	r := router.New()
+	r.Route("dashboard", func(r router.Router) {
+		r.Index(func(ctx context.Context, p *interval.Page) (*interval.Layout, error) {
+			return &interval.Layout{
+				Title:       "Dashboard",
+				Description: "Things at a glance",
+				MenuItems:   []interval.MenuItem{{Label: "Refresh", Route: "dashboard/refresh"}, {Label: "Docs", URL: "https://example.com/docs"}},
+				Children: []interval.Component{
+					p.Display.Markdown("Welcome to the **dashboard**."),
+					p.Display.Metadata("Stats", interval.MetaItem{Label: "Users", Value: 10},
+						interval.MetaItem{Label: "Updated", Value: time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)}),
+				},
+			}, nil
+		})
+	})
+	h := intervaltest.New(t, r)
+	ctx := testCtx(t)
+	p, err := h.OpenPage(ctx, "dashboard")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := p.Next(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := decoded(t, l).(map[string]any)
+	for _, m := range []map[string]any{got, want} {
+		ch := m["children"].(map[string]any)
+		delete(ch, "id")
+		delete(ch, "inputGroupKey")
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("layout\n ours %s\nNode's %s", jsonOf(t, got), jsonOf(t, want))
+	}
+}
+
+// TestPageNestedErrorsAndClose: a router.Page nested in a Route renders
+// and pages its table; a handler's error or panic becomes the layout's
+// errors (the host keeps serving); a closed page answers no more state.
+func TestPageNestedErrorsAndClose(t *testing.T) {
+	r := router.New()
+	r.Route("billing", func(r router.Router) {
+		r.Page("invoices", func(ctx context.Context, p *interval.Page) (*interval.Layout, error) {
+			n, _ := p.Params.Int("n")
+			rows := make([]map[string]any, n)
+			for i := range rows {
+				rows[i] = map[string]any{"no": i}
+			}
+			return &interval.Layout{Title: "Invoices of " + p.Slug, Children: []interval.Component{interval.DisplayTable(p, "All", rows)}}, nil
+		})
+		r.Action("refund", func(ctx context.Context, tx *interval.Tx) (any, error) { return "ok", nil })
+	})
+	r.Page("broken", func(ctx context.Context, p *interval.Page) (*interval.Layout, error) {
+		return nil, fmt.Errorf("database down")
+	})
+	r.Page("panics", func(ctx context.Context, p *interval.Page) (*interval.Layout, error) {
+		panic("boom")
+	})
+	h := intervaltest.New(t, r)
+	ctx := testCtx(t)
+
+	p, err := h.OpenPage(ctx, "billing/invoices", intervaltest.WithParams(map[string]any{"n": 700}))
+	if err != nil || p.Answer.Type != "SUCCESS" {
+		t.Fatalf("OPEN_PAGE %+v %v", p, err)
+	}
+	l, err := p.Next(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var props struct {
+		Data         []map[string]any
+		TotalRecords int
+	}
+	decodeFresh(t, l.Children.ToRender[0].Props, &props)
+	if *l.Title != "Invoices of billing/invoices" || len(l.Errors) != 0 || len(props.Data) != 500 || props.TotalRecords != 700 {
+		t.Fatalf("layout %+v: %d rows of %d", l, len(props.Data), props.TotalRecords)
+	}
+	if err := p.SetState(ctx, l, intervaltest.Values{"All": map[string]any{"offset": 600, "pageSize": 50}}); err != nil {
+		t.Fatal(err)
+	}
+	if l, err = p.Next(ctx); err != nil {
+		t.Fatal(err)
+	}
+	decodeFresh(t, l.Children.ToRender[0].Props, &props)
+	if len(props.Data) != 100 || props.Data[0]["key"] != "600" {
+		t.Fatalf("page 600: %d rows from %v", len(props.Data), props.Data[0]["key"])
+	}
+
+	for slug, msg := range map[string]string{"broken": "database down", "panics": "panic: boom"} {
+		bp, err := h.OpenPage(ctx, slug)
+		if err != nil || bp.Answer.Type != "SUCCESS" {
+			t.Fatalf("OPEN_PAGE %s: %+v %v", slug, bp, err)
+		}
+		bl, err := bp.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bl.Title != nil || bl.Children != nil || len(bl.Errors) != 1 || bl.Errors[0].Message != msg {
+			t.Fatalf("%s layout %+v", slug, bl)
+		}
+	}
+
+	// After CLOSE_PAGE a state update re-renders nothing; the next layout
+	// seen is the fresh page's.
+	if err := p.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.SetState(ctx, l, intervaltest.Values{"All": map[string]any{"offset": 0, "pageSize": 50}}); err != nil {
+		t.Fatal(err)
+	}
+	again, err := h.OpenPage(ctx, "billing/invoices", intervaltest.WithParams(map[string]any{"n": 3}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l, err = again.Next(ctx); err != nil {
+		t.Fatal(err)
+	}
+	decodeFresh(t, l.Children.ToRender[0].Props, &props)
+	if props.TotalRecords != 3 {
+		t.Fatalf("reopened page: %d records", props.TotalRecords)
+	}
+	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	if extra, err := p.Next(short); err == nil {
+		t.Fatalf("closed page sent a layout: %+v", extra)
 	}
 }
