@@ -102,6 +102,12 @@ func (d DisplayIO) Video(label, url string) *VideoDisplay {
 // Size sets the width and height (an image size name).
 func (v *VideoDisplay) Size(s string) *VideoDisplay { v.p.Width, v.p.Height = s, s; return v }
 
+// Width sets the width alone (an image size name).
+func (v *VideoDisplay) Width(s string) *VideoDisplay { v.p.Width = s; return v }
+
+// Height sets the height alone (an image size name).
+func (v *VideoDisplay) Height(s string) *VideoDisplay { v.p.Height = s; return v }
+
 // Loop plays the video in a loop.
 func (v *VideoDisplay) Loop() *VideoDisplay { v.p.Loop = true; return v }
 

@@ -111,6 +111,8 @@ const cases = {
   display_link_href: (io) => io.display.link('Old', { href: 'https://x/old', theme: 'danger' }),
   display_object: (io) => io.display.object('Order', { data: { id: 1, at: new Date(Date.UTC(2024, 0, 2, 3, 4, 5)), big: 12345678901234567n, lines: [{ sku: 'A', qty: 2 }] } }),
   display_video: (io) => io.display.video('Demo', { url: 'https://x/v.mp4', size: 'large', loop: true, muted: true }),
+  display_video_width_height: (io) => io.display.video('Clip', { url: 'https://x/c.mp4', width: 'small', height: 'medium' }),
+  display_image_width_height: (io) => io.display.image('Banner', { url: 'https://x/b.png', width: 'large', height: 'thumbnail' }),
   display_grid: (io) => io.display.grid('People', {
     data: rows,
     renderItem: (r) => ({
