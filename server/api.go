@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -432,6 +433,9 @@ func (s *Server) apiCreateTx(w http.ResponseWriter, r *http.Request, u store.Use
 		paramsMeta = q.ParamsMeta
 	}
 	hb := s.hub
+	// The store calls below hold the hub's lock: bounded like the hub's own.
+	ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
+	defer cancel()
 	hb.mu.Lock()
 	defer hb.mu.Unlock()
 	def, found, online := hb.findAction(in.Env, u, in.Slug)
@@ -448,7 +452,7 @@ func (s *Server) apiCreateTx(w http.ResponseWriter, r *http.Request, u store.Use
 		return
 	}
 	if in.QueuedActionID != "" {
-		if _, err := s.store.Dequeue(r.Context(), in.QueuedActionID, time.Now()); errors.Is(err, store.ErrNotFound) {
+		if _, err := s.store.Dequeue(ctx, in.QueuedActionID, time.Now()); errors.Is(err, store.ErrNotFound) {
 			writeErr(w, http.StatusNotFound, "Unknown queued action.") // run meanwhile
 			return
 		} else if err != nil {
@@ -467,7 +471,7 @@ func (s *Server) apiCreateTx(w http.ResponseWriter, r *http.Request, u store.Use
 	if in.Env == store.EnvDevelopment {
 		rec.DeveloperID = u.ID
 	}
-	if err := s.store.CreateTransaction(r.Context(), rec); err != nil {
+	if err := s.store.CreateTransaction(ctx, rec); err != nil {
 		internalErr(s, w, err)
 		return
 	}

@@ -114,7 +114,9 @@ func (hb *hub) connect(b *browser, id string) bool {
 	defer hb.mu.Unlock()
 	t, ok := hb.txs[id]
 	if !ok {
-		rec, err := hb.s.store.Transaction(hb.ctx(), id)
+		ctx, cancel := hb.ctx()
+		rec, err := hb.s.store.Transaction(ctx, id)
+		cancel()
 		if err != nil || (rec.UserID != b.user.ID && b.user.Role != store.RoleAdmin) {
 			return false
 		}
@@ -164,7 +166,9 @@ func (hb *hub) connect(b *browser, id string) bool {
 }
 
 func (hb *hub) replayLogs(b *browser, id string) {
-	logs, err := hb.s.store.Logs(hb.ctx(), id)
+	ctx, cancel := hb.ctx()
+	defer cancel()
+	logs, err := hb.s.store.Logs(ctx, id)
 	if err != nil {
 		hb.s.log.Error("reading logs", "transaction", id, "err", err)
 		return

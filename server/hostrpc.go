@@ -228,7 +228,9 @@ func parseRoutes(in protocol.InitializeHostInputs) (map[string]protocol.ActionDe
 // teamWarnings warns about team slugs in access rules that name no team.
 func (s *Server) teamWarnings(actions map[string]protocol.ActionDefinition, pages map[string]protocol.PageDefinition) []string {
 	warnings := []string{}
-	if teams, err := s.store.ListTeams(s.hub.ctx()); err == nil {
+	ctx, cancel := s.hub.ctx()
+	defer cancel()
+	if teams, err := s.store.ListTeams(ctx); err == nil {
 		known := map[string]bool{}
 		for _, t := range teams {
 			known[t.Slug] = true
@@ -394,7 +396,9 @@ func (s *Server) sendLog(h *host, in protocol.SendLogInputs) bool {
 		// A late line for a run the server no longer holds: its history
 		// is in the store and must not be rewritten (a repeated index
 		// replaces a line, and nextLog is not known here).
-		logs, err := s.store.Logs(hb.ctx(), t.rec.ID)
+		ctx, cancel := hb.ctx()
+		logs, err := s.store.Logs(ctx, t.rec.ID)
+		cancel()
 		if err != nil {
 			s.log.Error("reading logs", "transaction", t.rec.ID, "err", err)
 			return false
@@ -431,7 +435,9 @@ func (s *Server) sendLog(h *host, in protocol.SendLogInputs) bool {
 	if l.Index >= t.nextLog {
 		t.nextLog = l.Index + 1
 	}
-	if err := s.store.AppendLog(hb.ctx(), t.rec.ID, l); err != nil {
+	ctx, cancel := hb.ctx()
+	defer cancel()
+	if err := s.store.AppendLog(ctx, t.rec.ID, l); err != nil {
 		s.log.Error("storing log", "transaction", t.rec.ID, "err", err)
 		return false
 	}

@@ -150,9 +150,18 @@ func newHub(s *Server) *hub {
 		httpHosts: map[string]*httpHost{}, requests: map[string]*httpRequest{}, sl: newServerless()}
 }
 
-func (hb *hub) ctx() context.Context {
-	// Store writes must not be abandoned half-way by a closing socket.
-	return context.Background()
+// storeTimeout bounds one store call the hub makes, most of them under
+// its lock: a store that stops answering (a PostgreSQL server gone silent
+// behind a dead connection) must fail the call, logged, rather than hold
+// the lock, and with it every host and browser, forever. A variable for
+// tests.
+var storeTimeout = 30 * time.Second
+
+// ctx is the context of a store call of the hub: not tied to any socket
+// (a write must not be abandoned half-way because one closed), bounded by
+// storeTimeout.
+func (hb *hub) ctx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), storeTimeout)
 }
 
 // recover loads unfinished transactions after a (re)start. Those that had
@@ -208,7 +217,9 @@ func (hb *hub) recover(ctx context.Context) error {
 
 func (hb *hub) save(t *txn) {
 	t.rec.UpdatedAt = time.Now()
-	if err := hb.s.store.UpdateTransaction(hb.ctx(), t.rec); err != nil {
+	ctx, cancel := hb.ctx()
+	defer cancel()
+	if err := hb.s.store.UpdateTransaction(ctx, t.rec); err != nil {
 		hb.s.log.Error("saving transaction", "transaction", t.rec.ID, "err", err)
 	}
 }
@@ -585,7 +596,9 @@ func (hb *hub) ownedBy(h *host, id string) (*txn, string) {
 		// (a re-render after the operator left, a result after a cancel)
 		// are accepted and dropped, as by Interval's server, which keeps
 		// every transaction. Refusing them would make the Node SDK throw.
-		rec, err := hb.s.store.Transaction(hb.ctx(), id)
+		ctx, cancel := hb.ctx()
+		rec, err := hb.s.store.Transaction(ctx, id)
+		cancel()
 		if err != nil || (rec.Status != store.StatusCompleted && rec.Status != store.StatusCanceled) {
 			return nil, "Transaction not found."
 		}
