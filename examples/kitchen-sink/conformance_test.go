@@ -124,8 +124,10 @@ func TestConformanceWithNodeSDKSchemas(t *testing.T) {
 			t.Errorf("action %s: status %q, want %q", slug, got, status)
 		}
 	}
-	if report.Pages["dashboard"].Status != "RENDERED" {
-		t.Errorf("page dashboard: %+v", report.Pages["dashboard"])
+	for _, page := range []string{"dashboard", "dashboard/customers"} {
+		if report.Pages[page].Status != "RENDERED" {
+			t.Errorf("page %s: %+v", page, report.Pages[page])
+		}
 	}
 	for _, m := range []string{"INITIALIZE_HOST", "SEND_IO_CALL", "MARK_TRANSACTION_COMPLETE", "SEND_LOG", "SEND_LOADING_CALL", "SEND_REDIRECT", "SEND_PAGE", "BEGIN_HOST_SHUTDOWN", "/api/notify", "/api/actions/enqueue"} {
 		if report.Methods[m] == 0 {

@@ -128,6 +128,20 @@ func routes(log *slog.Logger) *router.Mux {
 		r.Action("refresh", func(ctx context.Context, tx *interval.Tx) (any, error) {
 			return "refreshed", nil
 		}, router.Name("Refresh dashboard"))
+		// A page nested in the dashboard, with a table the operator pages
+		// and searches (each view is a SET_STATE answered with a new layout).
+		r.Page("customers", func(ctx context.Context, p *interval.Page) (*interval.Layout, error) {
+			all := customers(120)
+			return &interval.Layout{
+				Title:       "Customers",
+				Description: fmt.Sprintf("%d customers", len(all)),
+				MenuItems:   []interval.MenuItem{{Label: "Find one", Route: "search"}, {Label: "Docs", URL: "https://example.com/docs"}},
+				Children: []interval.Component{
+					p.Display.Metadata("Plans", interval.MetaItem{Label: "Pro", Value: 40}, interval.MetaItem{Label: "Team", Value: 40}),
+					interval.DisplayTable(p, "All customers", all).PageSize(10),
+				},
+			}, nil
+		}, router.Name("Customers"), router.Description("A nested page with a table"))
 	}, router.Name("Dashboard"), router.Description("A page with a layout"))
 	return r
 }

@@ -59,14 +59,18 @@ func init() {
 		action{"input_rich_text", "Rich text", func(ctx context.Context, tx *interval.Tx) (any, error) {
 			return tx.IO.Input.RichText("Announcement").Default("<p>New pricing</p>").Run(ctx)
 		}},
-		action{"input_dates", "Date, time and datetime", func(ctx context.Context, tx *interval.Tx) (any, error) {
-			d := tx.IO.Input.Date("Effective date").Default(interval.Date{Year: 2024, Month: 3, Day: 9})
-			tm := tx.IO.Input.Time("Window starts at (UTC)")
-			dt := tx.IO.Input.DateTime("Trial ends at").Optional()
-			if _, err := tx.IO.Group(d, tm, dt).Run(ctx); err != nil {
-				return nil, err
-			}
-			return map[string]any{"date": fmt.Sprint(d.Value()), "time": fmt.Sprint(tm.Value()), "trialSet": dt.Answered()}, nil
+		action{"input_date", "Date", func(ctx context.Context, tx *interval.Tx) (any, error) {
+			d, err := tx.IO.Input.Date("Effective date").Default(interval.Date{Year: 2024, Month: 3, Day: 9}).
+				Min(interval.Date{Year: 2024, Month: 1, Day: 1}).Run(ctx)
+			return d.String(), err
+		}},
+		action{"input_time", "Time", func(ctx context.Context, tx *interval.Tx) (any, error) {
+			tm, err := tx.IO.Input.Time("Window starts at (UTC)").Min(interval.TimeOfDay{Hour: 6}).Max(interval.TimeOfDay{Hour: 22}).Run(ctx)
+			return tm.String(), err
+		}},
+		action{"input_datetime", "Date and time", func(ctx context.Context, tx *interval.Tx) (any, error) {
+			dt, err := tx.IO.Input.DateTime("Trial ends at").Optional().Run(ctx)
+			return dt.Time(time.UTC), err
 		}},
 		action{"input_file", "File upload", func(ctx context.Context, tx *interval.Tx) (any, error) {
 			f, err := tx.IO.Input.File("Receipt").AllowedExtensions(".pdf", ".png", ".txt").Run(ctx)
@@ -157,23 +161,26 @@ func init() {
 				return interval.GridItem{Label: c.Name, Description: c.Plan, Route: "search"}
 			}).IdealColumnWidth(220).Run(ctx)
 		}},
-		action{"display_misc", "Code, HTML, image, link, object, video", func(ctx context.Context, tx *interval.Tx) (any, error) {
-			if err := tx.IO.Display.Code("main.go", "package main\n\nfunc main() {}\n").Language("go").Run(ctx); err != nil {
+		action{"display_code", "Code", func(ctx context.Context, tx *interval.Tx) (any, error) {
+			return nil, tx.IO.Display.Code("main.go", "package main\n\nfunc main() {}\n").Language("go").Run(ctx)
+		}},
+		action{"display_html", "HTML", func(ctx context.Context, tx *interval.Tx) (any, error) {
+			return nil, tx.IO.Display.HTML("Notice", "<p>Scheduled <strong>maintenance</strong> on Sunday.</p>").Run(ctx)
+		}},
+		action{"display_image", "Image", func(ctx context.Context, tx *interval.Tx) (any, error) {
+			return nil, tx.IO.Display.Image("Logo", "https://example.com/logo.png").Alt("Logo").Size(interval.SizeSmall).Run(ctx)
+		}},
+		action{"display_link", "Link", func(ctx context.Context, tx *interval.Tx) (any, error) {
+			if err := tx.IO.Display.Link("Open the docs", "https://example.com/docs").Theme(interval.ThemePrimary).Run(ctx); err != nil {
 				return nil, err
 			}
-			if err := tx.IO.Display.HTML("Notice", "<p>Scheduled <strong>maintenance</strong> on Sunday.</p>").Run(ctx); err != nil {
-				return nil, err
-			}
-			if err := tx.IO.Display.Image("Logo", "https://example.com/logo.png").Alt("Logo").Size("small").Run(ctx); err != nil {
-				return nil, err
-			}
-			if err := tx.IO.Display.Link("Open the docs", "https://example.com/docs").Theme("primary").Run(ctx); err != nil {
-				return nil, err
-			}
-			if err := tx.IO.Display.Object("Customer", all[0]).Run(ctx); err != nil {
-				return nil, err
-			}
-			return nil, tx.IO.Display.Video("Walkthrough", "https://example.com/intro.mp4").Muted().Run(ctx)
+			return nil, tx.IO.Display.Link("Search customers", "").Route("search", map[string]any{"q": "ada"}).Run(ctx)
+		}},
+		action{"display_object", "Object", func(ctx context.Context, tx *interval.Tx) (any, error) {
+			return nil, tx.IO.Display.Object("Customer", all[0]).Run(ctx)
+		}},
+		action{"display_video", "Video", func(ctx context.Context, tx *interval.Tx) (any, error) {
+			return nil, tx.IO.Display.Video("Walkthrough", "https://example.com/intro.mp4").Size(interval.SizeMedium).Muted().Loop().Run(ctx)
 		}},
 		action{"display_metadata", "Metadata", func(ctx context.Context, tx *interval.Tx) (any, error) {
 			return nil, tx.IO.Display.Metadata("Account",
@@ -183,16 +190,45 @@ func init() {
 				interval.MetaItem{Label: "Plan", Value: "pro", Route: "select_single"},
 			).Layout("card").Run(ctx)
 		}},
-		action{"display_progress", "Progress", func(ctx context.Context, tx *interval.Tx) (any, error) {
-			if err := tx.IO.Display.ProgressSteps("Migrating", 2, 5).Run(ctx); err != nil {
-				return nil, err
-			}
-			if err := tx.IO.Display.ProgressThroughList("Checks",
-				interval.ProgressItem{Label: "Database", IsComplete: true, Result: "ok"},
-				interval.ProgressItem{Label: "Cache"}).Run(ctx); err != nil {
-				return nil, err
-			}
+		action{"display_progress_steps", "Progress steps", func(ctx context.Context, tx *interval.Tx) (any, error) {
+			return nil, tx.IO.Display.ProgressSteps("Migrating", 2, 5).CurrentStep("Copying rows").SubTitle("orders").Run(ctx)
+		}},
+		action{"display_progress_indeterminate", "Progress (indeterminate)", func(ctx context.Context, tx *interval.Tx) (any, error) {
 			return nil, tx.IO.Display.ProgressIndeterminate("Waiting for the bank").Run(ctx)
+		}},
+		action{"display_progress_through_list", "Progress through a list", func(ctx context.Context, tx *interval.Tx) (any, error) {
+			return nil, tx.IO.Display.ProgressThroughList("Checks",
+				interval.ProgressItem{Label: "Database", IsComplete: true, Result: "ok"},
+				interval.ProgressItem{Label: "Cache"}).Run(ctx)
+		}},
+		action{"display_grid_async", "Grid (async source)", func(ctx context.Context, tx *interval.Tx) (any, error) {
+			return nil, interval.DisplayGridAsync(tx.IO, "Customers (server-side paging)", func(ctx context.Context, st interval.TableState) ([]customer, int, error) {
+				end := min(st.Offset+st.PageSize, len(all))
+				if st.Offset >= end {
+					return nil, len(all), nil
+				}
+				return all[st.Offset:end], len(all), nil
+			}, func(c customer) interval.GridItem {
+				return interval.GridItem{Label: c.Name, Description: c.Email, Menu: []interval.MenuItem{{Label: "Find", Route: "search"}}}
+			}).Run(ctx)
+		}},
+		action{"search_multiple", "Search (several results)", func(ctx context.Context, tx *interval.Tx) (any, error) {
+			picked, err := interval.Search(tx.IO, "Customers", func(ctx context.Context, q string) ([]customer, error) {
+				var out []customer
+				for _, c := range all {
+					if strings.Contains(strings.ToLower(c.Name), strings.ToLower(q)) && len(out) < 10 {
+						out = append(out, c)
+					}
+				}
+				return out, nil
+			}, func(c customer) interval.SearchResult {
+				return interval.SearchResult{Label: c.Name, Description: c.Email}
+			}).Multiple().Default(all[0]).Run(ctx)
+			return len(picked), err
+		}},
+		action{"input_file_multiple", "File upload (several files)", func(ctx context.Context, tx *interval.Tx) (any, error) {
+			files, err := tx.IO.Input.File("Attachments").Multiple().Optional().Run(ctx)
+			return len(files), err
 		}},
 	)
 }
