@@ -127,6 +127,21 @@ const cases = {
     defaultPageSize: 12,
     helpText: 'Everyone',
   }),
+  display_table_cells: (io) => io.display.table('Cells', {
+    data: rows,
+    columns: [
+      { label: 'Name', accessorKey: 'name', renderCell: (r) => ({ label: r.name, value: r.id, href: 'https://x/p/' + r.id }) },
+      { label: 'Open', renderCell: (r) => ({ label: 'Open', route: 'people/open', params: { id: r.id } }) },
+      { label: 'Avatar', renderCell: (r) => ({ label: r.name, image: { url: 'https://x/' + r.id + '.png', alt: 'avatar', size: 'thumbnail' } }) },
+      { label: 'Active', accessorKey: 'active', renderCell: (r) => ({ label: r.active ? 'yes' : 'no', value: r.active, highlightColor: r.active ? 'green' : 'red' }) },
+      { label: 'Mail', renderCell: (r) => ({ label: r.email, url: 'mailto:' + r.email }) },
+    ],
+    orientation: 'vertical',
+    isSortable: false,
+    isFilterable: false,
+    defaultPageSize: 2,
+    helpText: 'Rich cells',
+  }),
   display_table_async: (io) => io.display.table('Remote', {
     getData: async ({ offset, pageSize }) => ({ data: rows.slice(offset, offset + pageSize), totalRecords: 3 }),
     columns: ['id', 'name'],
@@ -143,6 +158,7 @@ const stateCases = {
   select_table: [{ queryTerm: 'a', sortColumn: 'name', sortDirection: 'desc', offset: 0, pageSize: 10, isSelectAll: true }],
   display_grid: [{ queryTerm: 'gr', offset: 0, pageSize: 12 }],
   display_table_async: [{ offset: 1, pageSize: 2 }],
+  display_table_cells: [{ offset: 0, pageSize: 2, sortColumn: 'active', sortDirection: 'asc' }],
 }
 
 ;(async () => {
