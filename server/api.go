@@ -683,6 +683,7 @@ func (s *Server) apiPatchUser(w http.ResponseWriter, r *http.Request, _ store.Us
 		internalErr(s, w, err)
 		return
 	}
+	before := u.Role + "\n" + strings.Join(u.Teams, ",")
 	if in.Role != nil {
 		if !validRole(*in.Role) {
 			writeErr(w, http.StatusBadRequest, "role must be admin, developer or member.")
@@ -702,6 +703,9 @@ func (s *Server) apiPatchUser(w http.ResponseWriter, r *http.Request, _ store.Us
 	if err := s.store.UpdateUser(r.Context(), u); err != nil {
 		internalErr(s, w, err)
 		return
+	}
+	if u.Role+"\n"+strings.Join(u.Teams, ",") != before {
+		s.hub.refreshUser(u.ID)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"user": toUserJSON(u)})
 }

@@ -709,7 +709,8 @@ func (hb *hub) sweep(now time.Time) {
 	}
 }
 
-// disconnectUser closes the sockets of hosts using keys of a deleted user.
+// disconnectUser closes the sockets of a deleted user: hosts using their
+// keys, and their open consoles.
 func (hb *hub) disconnectUser(userID string) {
 	hb.mu.Lock()
 	defer hb.mu.Unlock()
@@ -717,6 +718,21 @@ func (hb *hub) disconnectUser(userID string) {
 		if h.key.UserID == userID {
 			h.e.closeWith(1008, "API key revoked.")
 		}
+	}
+	for b := range hb.browsers[userID] {
+		b.e.closeWith(1008, "User deleted.")
+	}
+}
+
+// refreshUser closes the console sockets of a user whose role or teams
+// changed: each socket acts with the user it was opened with, so the
+// console reconnects and acts with the new ones (a demoted admin keeps no
+// admin socket).
+func (hb *hub) refreshUser(userID string) {
+	hb.mu.Lock()
+	defer hb.mu.Unlock()
+	for b := range hb.browsers[userID] {
+		b.e.closeWith(1012, "Your role or teams changed; reconnecting.")
 	}
 }
 
