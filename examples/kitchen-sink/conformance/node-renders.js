@@ -142,6 +142,22 @@ const cases = {
     defaultPageSize: 2,
     helpText: 'Rich cells',
   }),
+  display_grid_async: (io) => io.display.grid('Remote cards', {
+    getData: async ({ offset, pageSize }) => ({ data: rows.slice(offset, offset + pageSize), totalRecords: 3 }),
+    renderItem: (r) => ({ label: r.name, url: 'https://x/' + r.id }),
+  }),
+  display_metadata_images: (io) => io.display.metadata('Profile', {
+    layout: 'list',
+    data: [
+      { label: 'Photo', value: 'Ada', image: { url: 'https://x/ada.png', alt: 'Ada', size: 'small' } },
+      { label: 'Big', value: 12345678901234567n },
+    ],
+  }),
+  search_images: (io) => io.search('Person', {
+    initialResults: rows,
+    onSearch: async () => rows,
+    renderResult: (r) => ({ label: r.name, description: r.email, image: { url: 'https://x/' + r.id + '.png', alt: r.name, size: 'thumbnail' } }),
+  }),
   display_table_async: (io) => io.display.table('Remote', {
     getData: async ({ offset, pageSize }) => ({ data: rows.slice(offset, offset + pageSize), totalRecords: 3 }),
     columns: ['id', 'name'],
@@ -158,6 +174,7 @@ const stateCases = {
   select_table: [{ queryTerm: 'a', sortColumn: 'name', sortDirection: 'desc', offset: 0, pageSize: 10, isSelectAll: true }],
   display_grid: [{ queryTerm: 'gr', offset: 0, pageSize: 12 }],
   display_table_async: [{ offset: 1, pageSize: 2 }],
+  display_grid_async: [{ queryTerm: 'x', offset: 1, pageSize: 2 }],
   display_table_cells: [{ offset: 0, pageSize: 2, sortColumn: 'active', sortDirection: 'asc' }],
 }
 
