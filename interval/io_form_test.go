@@ -202,3 +202,43 @@ func TestFormDefaultsAndNamedTypes(t *testing.T) {
 		t.Fatalf("result %v", res.Data)
 	}
 }
+
+// Tags bound a text field's length and set its placeholder and help; a
+// too short or too long answer is reported on that field only, and a
+// FormError naming the field by its json name lands on it too.
+func TestFormTextBoundsOnTheRightField(t *testing.T) {
+	type profile struct {
+		Handle string `json:"handle" interval:"Handle,min=2,max=5,placeholder=ada,help=Shown publicly"`
+		City   string `interval:"optional"`
+	}
+	a := startAction(t, func(ctx context.Context, tx *interval.Tx) (any, error) {
+		v, err := interval.Form[profile](tx.IO, "").Validate(func(p *profile) error {
+			if p.Handle == "root" {
+				return &interval.FormError{Field: "handle", Message: "This handle is reserved."}
+			}
+			return nil
+		}).Run(ctx)
+		return v.Handle + "|" + v.City, err
+	})
+	r := a.next()
+	if c := mustComponent(t, r, "Handle"); c.Props != `{"helpText":"Shown publicly","placeholder":"ada","minLength":2,"maxLength":5}` {
+		t.Fatalf("props %s", c.Props)
+	}
+	for _, b := range []struct{ handle, msg string }{
+		{"a", "Please enter at least 2 characters."},
+		{"abcdef", "Please enter no more than 5 characters."},
+		{"root", "This handle is reserved."},
+	} {
+		a.answer(r, intervaltest.Values{"Handle": b.handle, "City": "Paris"})
+		r = a.next()
+		h, _ := r.Component("Handle")
+		c, _ := r.Component("City")
+		if h.ValidationErrorMessage != b.msg || c.ValidationErrorMessage != "" || r.ValidationErrorMessage != "" {
+			t.Fatalf("%q: handle %q, city %q, form %q", b.handle, h.ValidationErrorMessage, c.ValidationErrorMessage, r.ValidationErrorMessage)
+		}
+	}
+	a.answer(r, intervaltest.Values{"Handle": "ada", "City": nil})
+	if res := a.result(); res.Data != "ada|" {
+		t.Fatalf("result %v", res.Data)
+	}
+}
