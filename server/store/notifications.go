@@ -68,7 +68,7 @@ func (s *sqlStore) CreateNotification(ctx context.Context, n Notification, recip
 	defer tx.Rollback()
 	r, err := tx.ExecContext(ctx, s.d.rebind(`INSERT INTO notifications (id, env, idempotency_key, title, message, transaction_id, action_slug, deliveries, created_at)
 		VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (env, idempotency_key) WHERE idempotency_key <> '' DO NOTHING`),
-		n.ID, n.Env, n.IdempotencyKey, n.Title, n.Message, n.TransactionID, n.ActionSlug, deliveries, ms(n.CreatedAt))
+		s.d.args([]any{n.ID, n.Env, n.IdempotencyKey, n.Title, n.Message, n.TransactionID, n.ActionSlug, deliveries, ms(n.CreatedAt)})...)
 	if err != nil {
 		return Notification{}, false, s.wrap(op, err)
 	}
@@ -76,7 +76,7 @@ func (s *sqlStore) CreateNotification(ctx context.Context, n Notification, recip
 		return Notification{}, false, s.wrap(op, err)
 	} else if c == 0 {
 		old, err := scanNotification(tx.QueryRowContext(ctx, s.d.rebind(`SELECT `+notificationCols+` FROM notifications n WHERE n.env = ? AND n.idempotency_key = ?`),
-			n.Env, n.IdempotencyKey), false)
+			s.d.args([]any{n.Env, n.IdempotencyKey})...), false)
 		return old, false, s.wrap(op, err)
 	}
 	for _, u := range recipients {

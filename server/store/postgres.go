@@ -46,6 +46,7 @@ var pgDialect = dialect{
 	queueSeq:  "seq",
 	forUpdate: " FOR UPDATE",
 	blob:      func(s string) any { return []byte(s) }, // never nil, which pgx would send as NULL
+	noNUL:     true,
 }
 
 var _ Store = (*Postgres)(nil)

@@ -47,6 +47,33 @@ type dialect struct {
 	// lines): TEXT in SQLite, bytea in PostgreSQL so that any bytes
 	// round-trip.
 	blob func(string) any
+	// noNUL, set for PostgreSQL, whose text type cannot hold a NUL byte
+	// (the write fails with "invalid byte sequence"): string arguments
+	// have theirs replaced by U+FFFD. JSON from hosts and browsers can
+	// carry one ("\u0000" in an action's name or a notification), which
+	// must not make a run or a notification impossible. Blobs, which are
+	// []byte there, keep every byte.
+	noNUL bool
+}
+
+// args returns the arguments of a statement as the dialect stores them.
+func (d dialect) args(args []any) []any {
+	if !d.noNUL {
+		return args
+	}
+	var out []any
+	for i, a := range args {
+		if v, ok := a.(string); ok && strings.IndexByte(v, 0) >= 0 {
+			if out == nil {
+				out = append([]any(nil), args...)
+			}
+			out[i] = strings.ReplaceAll(v, "\x00", "\uFFFD")
+		}
+	}
+	if out == nil {
+		return args
+	}
+	return out
 }
 
 var sqliteDialect = dialect{
@@ -86,15 +113,15 @@ func (d dialect) rebind(q string) string {
 }
 
 func (s *sqlStore) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return s.db.ExecContext(ctx, s.d.rebind(q), args...)
+	return s.db.ExecContext(ctx, s.d.rebind(q), s.d.args(args)...)
 }
 
 func (s *sqlStore) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return s.db.QueryContext(ctx, s.d.rebind(q), args...)
+	return s.db.QueryContext(ctx, s.d.rebind(q), s.d.args(args)...)
 }
 
 func (s *sqlStore) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
-	return s.db.QueryRowContext(ctx, s.d.rebind(q), args...)
+	return s.db.QueryRowContext(ctx, s.d.rebind(q), s.d.args(args)...)
 }
 
 func ms(t time.Time) int64 { return t.UnixMilli() }
@@ -174,10 +201,10 @@ func (s *sqlStore) setTeams(ctx context.Context, tx *sql.Tx, userID string, team
 		return err
 	}
 	for _, t := range teams {
-		if _, err := tx.ExecContext(ctx, s.d.rebind(`INSERT INTO teams (slug, name) VALUES (?, ?) ON CONFLICT DO NOTHING`), t, t); err != nil {
+		if _, err := tx.ExecContext(ctx, s.d.rebind(`INSERT INTO teams (slug, name) VALUES (?, ?) ON CONFLICT DO NOTHING`), s.d.args([]any{t, t})...); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, s.d.rebind(`INSERT INTO user_teams (user_id, team_slug) VALUES (?, ?) ON CONFLICT DO NOTHING`), userID, t); err != nil {
+		if _, err := tx.ExecContext(ctx, s.d.rebind(`INSERT INTO user_teams (user_id, team_slug) VALUES (?, ?) ON CONFLICT DO NOTHING`), s.d.args([]any{userID, t})...); err != nil {
 			return err
 		}
 	}
@@ -192,7 +219,7 @@ func (s *sqlStore) CreateUser(ctx context.Context, u User) error {
 	}
 	defer tx.Rollback()
 	if _, err := tx.ExecContext(ctx, s.d.rebind(`INSERT INTO users (id, email, first_name, last_name, role, password_hash, created_at) VALUES (?,?,?,?,?,?,?)`),
-		u.ID, u.Email, u.FirstName, u.LastName, u.Role, u.PasswordHash, ms(u.CreatedAt)); err != nil {
+		s.d.args([]any{u.ID, u.Email, u.FirstName, u.LastName, u.Role, u.PasswordHash, ms(u.CreatedAt)})...); err != nil {
 		return s.wrap("create user", err)
 	}
 	if err := s.setTeams(ctx, tx, u.ID, u.Teams); err != nil {
@@ -209,7 +236,7 @@ func (s *sqlStore) UpdateUser(ctx context.Context, u User) error {
 	}
 	defer tx.Rollback()
 	r, err := tx.ExecContext(ctx, s.d.rebind(`UPDATE users SET email=?, first_name=?, last_name=?, role=?, password_hash=? WHERE id=?`),
-		u.Email, u.FirstName, u.LastName, u.Role, u.PasswordHash, u.ID)
+		s.d.args([]any{u.Email, u.FirstName, u.LastName, u.Role, u.PasswordHash, u.ID})...)
 	if err := s.affected("update user", r, err); err != nil {
 		return err
 	}

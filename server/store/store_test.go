@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -646,6 +647,59 @@ func TestConcurrentOnce(t *testing.T) {
 		}
 		if n, _ := b.CountUsers(ctx); n != 6 {
 			t.Fatalf("%d users, want 6", n)
+		}
+	})
+}
+
+// A NUL byte, which JSON from hosts and browsers can carry ("\u0000"),
+// never fails a write: PostgreSQL's text cannot hold it, so there it is
+// stored as U+FFFD in text columns (names, emails, teams, notifications,
+// action names); payloads (params, results, log lines) keep every byte
+// on both stores.
+func TestNULInText(t *testing.T) {
+	each(t, func(t *testing.T, open opener) {
+		ctx := context.Background()
+		s := open(t)
+		_, pg := s.(*Postgres)
+		text := func(v string) string {
+			if pg {
+				return strings.ReplaceAll(v, "\x00", "\uFFFD")
+			}
+			return v
+		}
+		now := ts(0)
+		u := User{ID: "u1", Email: "a\x00@example.com", FirstName: "A\x00", Role: RoleMember, Teams: []string{"t\x00"}, CreatedAt: now}
+		must(t, s.CreateUser(ctx, u))
+		u.LastName = "B\x00"
+		must(t, s.UpdateUser(ctx, u))
+		got, err := s.UserByID(ctx, "u1")
+		if err != nil || got.Email != text(u.Email) || got.FirstName != text("A\x00") || got.LastName != text("B\x00") ||
+			len(got.Teams) != 1 || got.Teams[0] != text("t\x00") {
+			t.Fatalf("user %+v %v", got, err)
+		}
+		tx := Transaction{ID: "t1", Slug: "s", ActionName: "Run\x00", Env: EnvProduction, UserID: "u1", UserEmail: u.Email,
+			Status: StatusPending, Params: json.RawMessage(`{"a":"\u0000"}`), CreatedAt: now, UpdatedAt: now}
+		must(t, s.CreateTransaction(ctx, tx))
+		tx.Status, tx.Result = StatusCompleted, "res\x00ult"
+		must(t, s.UpdateTransaction(ctx, tx))
+		must(t, s.AppendLog(ctx, "t1", Log{Index: 0, Timestamp: 1, Data: "log\x00line"}))
+		gt, err := s.Transaction(ctx, "t1")
+		if err != nil || gt.ActionName != text("Run\x00") || gt.Result != "res\x00ult" || string(gt.Params) != `{"a":"\u0000"}` {
+			t.Fatalf("transaction %+v %v", gt, err)
+		}
+		if logs, err := s.Logs(ctx, "t1"); err != nil || len(logs) != 1 || logs[0].Data != "log\x00line" {
+			t.Fatalf("logs %+v %v", logs, err)
+		}
+		n := Notification{ID: "n1", Env: EnvProduction, IdempotencyKey: "k\x00", Title: "T\x00", Message: "M\x00", CreatedAt: now}
+		if _, created, err := s.CreateNotification(ctx, n, []string{"u1"}); err != nil || !created {
+			t.Fatalf("notification: %v %v", created, err)
+		}
+		if old, created, err := s.CreateNotification(ctx, Notification{ID: "n2", Env: EnvProduction, IdempotencyKey: "k\x00", Message: "again", CreatedAt: now}, nil); err != nil || created || old.ID != "n1" {
+			t.Fatalf("notification with the same idempotency key: %+v %v %v", old, created, err)
+		}
+		ns, _, err := s.ListNotifications(ctx, "u1", 0, 10)
+		if err != nil || len(ns) != 1 || ns[0].Title != text("T\x00") || ns[0].Message != text("M\x00") {
+			t.Fatalf("notifications %+v %v", ns, err)
 		}
 	})
 }
