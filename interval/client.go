@@ -33,14 +33,12 @@ const (
 
 // Errors returned by the client and by IO methods.
 var (
-	// ErrClosed is returned by Listen after Shutdown or Close, and by calls
-	// made after it.
+	// ErrClosed is returned by Listen after Shutdown or Close (also when
+	// Listen is called after them), and by calls made after it.
 	ErrClosed = errors.New("interval: client closed")
 	// ErrCanceled is returned by IO methods when the operator cancels the
 	// transaction (or the server closes it).
 	ErrCanceled = errors.New("interval: transaction canceled")
-	// ErrShuttingDown is returned by Listen when Shutdown was called before.
-	ErrShuttingDown = errors.New("interval: shutting down")
 	// ErrInitialize wraps an INITIALIZE_HOST refusal by the server.
 	ErrInitialize = errors.New("interval: server refused initialization")
 	// ErrRender wraps a server's refusal of an IO call.
@@ -182,9 +180,11 @@ func ptr[T any](v T) *T { return &v }
 // Listen connects to the server, declares the routes and serves
 // transactions until Shutdown or Close (then it returns ErrClosed) or until
 // ctx ends (then it closes the client and returns ctx's error). A refused API
-// key or a failed first connection returns at once; after the first
-// successful initialization, dropped connections are retried every
-// RetryInterval forever, keeping running transactions alive.
+// key (an error wrapping ErrUnauthorized, as soon as the server closes the
+// socket, not after ConnectTimeout) or a failed first connection returns at
+// once and closes the client; after the first successful initialization,
+// dropped connections are retried every RetryInterval forever, keeping
+// running transactions alive.
 func (c *Client) Listen(ctx context.Context) error {
 	c.mu.Lock()
 	switch {
@@ -196,11 +196,21 @@ func (c *Client) Listen(ctx context.Context) error {
 		return errors.New("interval: Listen called twice")
 	}
 	c.listening = true
+	n, watch := c.opts.Routes.(RoutesNotifier)
+	if watch {
+		c.bg.Add(1) // under c.mu, before closeNow can mark the client closed
+	}
 	c.mu.Unlock()
 
-	if n, ok := c.opts.Routes.(RoutesNotifier); ok {
-		c.unwatch = n.OnChange(c.routesChanged)
-		c.bg.Add(1)
+	if watch {
+		unwatch := n.OnChange(c.routesChanged)
+		c.mu.Lock()
+		c.unwatch = unwatch
+		closed := c.closed
+		c.mu.Unlock()
+		if closed { // closeNow ran before unwatch was set
+			unwatch()
+		}
 		go c.reinitLoop()
 	}
 	stop := context.AfterFunc(ctx, func() { c.closeNow() })
@@ -329,15 +339,44 @@ func (c *Client) connect(ctx context.Context, first bool) error {
 	}
 	c.mu.Lock()
 	close(c.ready)
+	resend := !first && !c.closed
+	// A host that reconnects while draining tells the new connection it
+	// is shutting down too, so the server sends it no new transactions.
+	announce := c.shutdown && !c.closed
+	if resend || announce {
+		c.bg.Add(1) // under c.mu: waitClosed's Wait comes after closed is set
+	}
 	c.mu.Unlock()
-	if !first {
-		c.bg.Add(1)
+	if resend || announce {
 		go func() {
 			defer c.bg.Done()
-			c.resendPending(peer)
+			if announce {
+				c.beginShutdown(c.life, peer)
+			}
+			if resend {
+				c.resendPending(peer)
+			}
 		}()
 	}
 	return nil
+}
+
+// beginShutdown tells the server, over peer, that this host takes no new
+// transactions (BEGIN_HOST_SHUTDOWN).
+func (c *Client) beginShutdown(ctx context.Context, peer *rpc.Peer) {
+	ctx, cancel := context.WithTimeout(ctx, c.opts.ResponseTimeout)
+	defer cancel()
+	raw, err := c.callPeer(ctx, time.Time{}, peer, protocol.MethodBeginHostShutdown, struct{}{})
+	var res protocol.TypedResult
+	if err == nil && len(raw) > 0 {
+		err = json.Unmarshal(raw, &res)
+	}
+	switch {
+	case err != nil:
+		c.log.Warn("BEGIN_HOST_SHUTDOWN failed", "err", err)
+	case res.Type != "success":
+		c.log.Warn("server refused BEGIN_HOST_SHUTDOWN", "message", res.Message)
+	}
 }
 
 // initialize calls INITIALIZE_HOST with the current routes.
@@ -522,24 +561,32 @@ func (c *Client) handleCall(method string, data json.RawMessage) (any, error) {
 }
 
 // Shutdown stops the client gracefully, like http.Server.Shutdown: it tells
-// the server to send no new transactions (BEGIN_HOST_SHUTDOWN), refuses new
-// ones, waits for running handlers to return, then closes. If ctx ends
-// first, the running handlers' contexts are cancelled, the client closes and
-// ctx's error is returned. Unlike the official SDK's safelyClose, the wait is
-// bounded by ctx, and it does not wait for the operator to leave finished
-// transactions. Calling it again, or after Close, returns nil at once.
+// the server to send no new transactions (BEGIN_HOST_SHUTDOWN, sent again
+// if the connection is re-established meanwhile), refuses new ones, waits
+// for running handlers to return, then closes; Listen then returns
+// ErrClosed. If ctx ends first, the running handlers' contexts are
+// cancelled, the client closes and ctx's error is returned. Unlike the
+// official SDK's safelyClose, the wait is bounded by ctx, and it does not
+// wait for the operator to leave finished transactions.
+//
+// Shutdown and Close may be called concurrently and more than once: a
+// Shutdown called while another drains waits for the same end (and, if its
+// own ctx ends first, cancels the handlers the same way); after the client
+// has closed, Shutdown returns nil at once.
 func (c *Client) Shutdown(ctx context.Context) error {
 	c.userClosed.Store(true)
 	c.mu.Lock()
-	if c.shutdown || c.closed {
+	if c.closed {
 		c.mu.Unlock()
+		c.waitClosed()
 		return nil
 	}
+	first := !c.shutdown
 	c.shutdown = true
 	peer := c.peer
 	c.mu.Unlock()
 
-	if peer != nil {
+	if first && peer != nil {
 		var res protocol.TypedResult
 		err := c.call(ctx, protocol.MethodBeginHostShutdown, struct{}{}, &res)
 		switch {
@@ -548,6 +595,9 @@ func (c *Client) Shutdown(ctx context.Context) error {
 		case res.Type != "success":
 			c.log.Warn("server refused BEGIN_HOST_SHUTDOWN", "message", res.Message)
 		}
+	}
+	if first {
+		c.log.Info("shutting down: no new transactions, waiting for the running ones", "running", c.running())
 	}
 	done := make(chan struct{})
 	go func() {
@@ -567,10 +617,31 @@ func (c *Client) Shutdown(ctx context.Context) error {
 	return err
 }
 
-// Close closes the client at once: running handlers' contexts are
-// cancelled, the connection is closed and Listen returns ErrClosed. It waits
-// for the client's goroutines (and the handlers, which must return once their
-// context is cancelled). Calling it again returns nil.
+// running counts the transactions whose handler has not returned.
+func (c *Client) running() int {
+	c.mu.Lock()
+	txs := make([]*txState, 0, len(c.txs))
+	for _, t := range c.txs {
+		txs = append(txs, t)
+	}
+	c.mu.Unlock()
+	n := 0
+	for _, t := range txs {
+		t.mu.Lock()
+		if !t.done {
+			n++
+		}
+		t.mu.Unlock()
+	}
+	return n
+}
+
+// Close closes the client at once, like the official SDK's
+// immediatelyClose: running handlers' contexts are cancelled, the
+// connection is closed and Listen returns ErrClosed. It waits for the
+// client's goroutines (and the handlers, which must return once their
+// context is cancelled). It is safe to call more than once and
+// concurrently with Shutdown; it always returns nil.
 func (c *Client) Close() error {
 	c.userClosed.Store(true)
 	c.closeNow()
@@ -588,8 +659,12 @@ func (c *Client) closeNow() {
 		c.mu.Unlock()
 		c.cancelAll()
 		c.kill()
-		if c.unwatch != nil {
-			c.unwatch()
+		c.mu.Lock()
+		unwatch := c.unwatch
+		c.unwatch = nil
+		c.mu.Unlock()
+		if unwatch != nil {
+			unwatch()
 		}
 		if peer != nil {
 			peer.Close()

@@ -2,9 +2,13 @@ package interval_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,6 +16,7 @@ import (
 
 	"github.com/interval-go/sdk/interval"
 	"github.com/interval-go/sdk/intervaltest"
+	"github.com/interval-go/sdk/router"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -200,6 +205,11 @@ func TestReconnectResendsPendingIOCall(t *testing.T) {
 		t.Fatal(err)
 	}
 	host, _ := h.WaitHost(ctx)
+	// Drop once the host has the server's answer, so that the IO call comes
+	// again only if the host re-sends it.
+	if err := host.WaitAnswered(ctx, "SEND_IO_CALL", 1); err != nil {
+		t.Fatal(err)
+	}
 	host.Drop()
 	// The host reconnects with the same instance id, initializes again and
 	// re-sends the byte-identical IO call.
@@ -301,12 +311,8 @@ func TestShutdownDrainsAndRefusesNew(t *testing.T) {
 	shut := make(chan error, 1)
 	go func() { shut <- h.Client.Shutdown(ctx) }()
 	host, _ := h.WaitHost(ctx)
-	for !host.IsShuttingDown() {
-		select {
-		case <-ctx.Done():
-			t.Fatal("no BEGIN_HOST_SHUTDOWN")
-		case <-time.After(5 * time.Millisecond):
-		}
+	if err := host.WaitShuttingDown(ctx); err != nil {
+		t.Fatal(err)
 	}
 	// A start during shutdown is not run.
 	late, err := h.Start(ctx, "work")
@@ -359,17 +365,20 @@ func TestRefusedAPIKeyFailsFast(t *testing.T) {
 	s := intervaltest.NewServer()
 	defer s.Close()
 	s.APIKey = "right"
-	c, err := interval.New(interval.Options{Endpoint: s.URL, APIKey: "wrong", Routes: routes{}})
+	// With a connect timeout longer than the test's context, only a
+	// refusal reported as it arrives can make Listen return
+	// ErrUnauthorized in time (the Node SDK waits for its timeout).
+	c, err := interval.New(interval.Options{Endpoint: s.URL, APIKey: "wrong", Routes: routes{},
+		ConnectTimeout: time.Hour, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	start := time.Now()
 	err = c.Listen(testCtx(t))
 	if !errors.Is(err, interval.ErrUnauthorized) || !strings.Contains(err.Error(), "Invalid API key") {
 		t.Fatalf("Listen = %v", err)
 	}
-	if time.Since(start) > interval.DefaultConnectTimeout/2 {
-		t.Fatal("refusal waited for the connect timeout")
+	if err := c.Listen(testCtx(t)); !errors.Is(err, interval.ErrClosed) {
+		t.Fatalf("Listen after a refusal = %v, want ErrClosed", err)
 	}
 }
 
@@ -463,5 +472,605 @@ func TestLogLoadingRedirect(t *testing.T) {
 	rs := run.RedirectsSent()
 	if len(rs) != 1 || rs[0].Route != "other" || rs[0].Params["id"] != float64(5) {
 		t.Fatalf("redirects = %+v", rs)
+	}
+}
+
+// logRecorder is a slog.Handler that keeps every record as one line
+// ("LEVEL message key=value ..."), for tests of what the client logs.
+type logRecorder struct {
+	*logLines
+	attrs []slog.Attr
+}
+
+type logLines struct {
+	mu      sync.Mutex
+	lines   []string
+	changed chan struct{}
+}
+
+func newLogRecorder() *logRecorder {
+	return &logRecorder{logLines: &logLines{changed: make(chan struct{})}}
+}
+
+func (h *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h *logRecorder) Handle(_ context.Context, r slog.Record) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s", r.Level, r.Message)
+	for _, a := range h.attrs {
+		fmt.Fprintf(&b, " %s", a)
+	}
+	r.Attrs(func(a slog.Attr) bool {
+		fmt.Fprintf(&b, " %s", a)
+		return true
+	})
+	h.mu.Lock()
+	h.lines = append(h.lines, b.String())
+	close(h.changed)
+	h.changed = make(chan struct{})
+	h.mu.Unlock()
+	return nil
+}
+
+func (h *logRecorder) WithAttrs(as []slog.Attr) slog.Handler {
+	return &logRecorder{logLines: h.logLines, attrs: append(slices.Clip(h.attrs), as...)}
+}
+
+func (h *logRecorder) WithGroup(string) slog.Handler { return h }
+
+// count is the number of lines logged so far.
+func (h *logRecorder) count() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.lines)
+}
+
+// find returns the first line from index from on that contains every part.
+func (h *logRecorder) find(from int, parts ...string) (string, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, l := range h.lines[min(from, len(h.lines)):] {
+		ok := true
+		for _, p := range parts {
+			ok = ok && strings.Contains(l, p)
+		}
+		if ok {
+			return l, true
+		}
+	}
+	return "", false
+}
+
+// wait waits for a line, logged at index from or later, that contains every
+// part.
+func (h *logRecorder) wait(ctx context.Context, from int, parts ...string) (string, error) {
+	for {
+		h.mu.Lock()
+		ch := h.changed
+		h.mu.Unlock()
+		if l, ok := h.find(from, parts...); ok {
+			return l, nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			return "", fmt.Errorf("no log line with %q in:\n%s", parts, strings.Join(h.lines, "\n"))
+		}
+	}
+}
+
+func withLogger(l *slog.Logger) func(*interval.Options) {
+	return func(o *interval.Options) { o.Logger = l }
+}
+
+// Bad input from the server is logged with a clear message and never
+// panics or stops the host: calls it cannot answer get no RESPONSE (the
+// protocol has none for errors), malformed messages are dropped, and a
+// transaction given a malformed answer keeps waiting for a good one.
+func TestBadInputFromServerLoggedHostKeepsServing(t *testing.T) {
+	logs := newLogRecorder()
+	h := intervaltest.New(t, routes{
+		"ask": func(ctx context.Context, tx *interval.Tx) (any, error) {
+			return tx.IO.Input.Number("Count").Run(ctx)
+		},
+		"ok": func(ctx context.Context, tx *interval.Tx) (any, error) { return "fine", nil },
+	}, withLogger(slog.New(logs)))
+	ctx := testCtx(t)
+	host, err := h.WaitHost(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	unanswered := []struct{ method, data, want string }{
+		{"FROBNICATE", `{}`, `unknown method "FROBNICATE"`},
+		{"START_TRANSACTION", `{"transactionId":5,"action":{"slug":"ok"}}`, "malformed"},
+		{"START_TRANSACTION", `{"transactionId":"t1","action":{"slug":"ok"},"environment":"development"}`, "START_TRANSACTION without user"},
+		{"START_TRANSACTION", `"not an object"`, "malformed"},
+		{"IO_RESPONSE", `{"transactionId":"t1","value":5}`, "malformed"},
+		{"CLOSE_TRANSACTION", `[]`, "malformed"},
+		{"OPEN_PAGE", `{"pageKey":{}}`, "malformed"},
+	}
+	for _, c := range unanswered {
+		from := logs.count()
+		cctx, cancel := context.WithCancel(ctx)
+		answered := make(chan error, 1)
+		go func() {
+			_, err := host.Call(cctx, c.method, json.RawMessage(c.data))
+			answered <- err
+		}()
+		_, werr := logs.wait(ctx, from, "WARN", "call not answered", "method="+c.method, c.want)
+		cancel()
+		if err := <-answered; !errors.Is(err, context.Canceled) {
+			t.Errorf("%s %s was answered: %v", c.method, c.data, err)
+		}
+		if werr != nil {
+			t.Errorf("%s %s: %v", c.method, c.data, werr)
+		}
+	}
+
+	// Messages that are not RPC envelopes are dropped with a warning.
+	for _, raw := range []string{`{not json`, `{"id":"1","kind":"SHOUT","methodName":"X"}`, `{"kind":"CALL"}`, `[]`} {
+		from := logs.count()
+		if err := host.SendRaw(ctx, raw); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := logs.wait(ctx, from, "WARN", "dropping malformed message"); err != nil {
+			t.Errorf("%s: %v", raw, err)
+		}
+	}
+
+	// An IO_RESPONSE whose value is not an IO response is answered (void)
+	// and logged; the transaction keeps waiting and completes with a good
+	// answer.
+	run, err := h.Start(ctx, "ask")
+	if err != nil {
+		t.Fatal(err)
+	}
+	form, err := run.Next(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{`not json`, `{"id":"x","transactionId":"` + run.ID + `","kind":"RETURN","values":"twelve"}`} {
+		from := logs.count()
+		if err := form.RespondRaw(ctx, bad); err != nil {
+			t.Fatalf("malformed IO response %s not answered: %v", bad, err)
+		}
+		if _, err := logs.wait(ctx, from, "WARN", "dropping malformed IO response"); err != nil {
+			t.Error(err)
+		}
+	}
+	if err := form.Answer(ctx, intervaltest.Values{"Count": 12}); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := run.Result(ctx); err != nil || res.Data != float64(12) {
+		t.Fatalf("transaction after malformed answers: %+v %v", res, err)
+	}
+
+	// A start for an action this host does not serve is answered and
+	// logged, and starts nothing.
+	from := logs.count()
+	ghost, err := h.Start(ctx, "no_such_action")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := logs.wait(ctx, from, "WARN", "no such action", "action=no_such_action"); err != nil {
+		t.Error(err)
+	}
+	run2, err := h.Start(ctx, "ok")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := run2.Result(ctx); err != nil || res.Data != "fine" {
+		t.Fatalf("host stopped serving after bad input: %+v %v", res, err)
+	}
+	if ghost.Completions() != 0 {
+		t.Fatal("an unknown action completed")
+	}
+}
+
+// The host sends the Node SDK's name and wire version (the server gates
+// features on them, like a User-Agent) and names itself honestly in the
+// extra implementation field and in its log line.
+func TestSDKIdentity(t *testing.T) {
+	logs := newLogRecorder()
+	h := intervaltest.New(t, routes{}, withLogger(slog.New(logs)))
+	ctx := testCtx(t)
+	host, err := h.WaitHost(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := host.Definitions()
+	if d.SDKName != "@interval/sdk" || d.SDKVersion != "2.0.0" {
+		t.Fatalf("sdkName %q, sdkVersion %q", d.SDKName, d.SDKVersion)
+	}
+	if d.Implementation == nil || d.Implementation.Name != "interval-go" || d.Implementation.Version != interval.Version {
+		t.Fatalf("implementation %+v", d.Implementation)
+	}
+	if _, err := logs.wait(ctx, 0, "INFO", "connected to Interval server", "sdk=interval-go/"+interval.Version, "component=interval"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := logs.find(0, "@interval/sdk"); ok {
+		t.Fatal("the log names the Node SDK as this host")
+	}
+}
+
+// LogLevel filters the client's own records: quiet keeps errors only,
+// debug adds per-transaction lines.
+func TestLogLevel(t *testing.T) {
+	for _, c := range []struct {
+		name        string
+		level       interval.LogLevel
+		info, debug bool
+	}{
+		{"quiet", interval.LogQuiet, false, false},
+		{"info", interval.LogInfo, true, false},
+		{"debug", interval.LogDebug, true, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			logs := newLogRecorder()
+			h := intervaltest.New(t, routes{"ok": func(ctx context.Context, tx *interval.Tx) (any, error) { return nil, nil }},
+				withLogger(slog.New(logs)), func(o *interval.Options) { o.LogLevel = c.level })
+			ctx := testCtx(t)
+			run, err := h.Start(ctx, "ok")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := run.Result(ctx); err != nil {
+				t.Fatal(err)
+			}
+			// Both lines are logged before the result is sent.
+			if _, ok := logs.find(0, "INFO", "connected to Interval server"); ok != c.info {
+				t.Errorf("info line logged: %v, want %v", ok, c.info)
+			}
+			if _, ok := logs.find(0, "DEBUG", "transaction started"); ok != c.debug {
+				t.Errorf("debug line logged: %v, want %v", ok, c.debug)
+			}
+		})
+	}
+}
+
+// APIKey and Endpoint fall back to INTERVAL_API_KEY and INTERVAL_ENDPOINT;
+// the options win over the environment.
+func TestOptionsFromEnvironment(t *testing.T) {
+	s := intervaltest.NewServer()
+	defer s.Close()
+	t.Setenv("INTERVAL_API_KEY", "env_key")
+	t.Setenv("INTERVAL_ENDPOINT", s.URL)
+	c, err := interval.New(interval.Options{Routes: routes{}, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := testCtx(t)
+	listened := make(chan error, 1)
+	go func() { listened <- c.Listen(ctx) }()
+	host, err := s.WaitHost(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if host.APIKey != "env_key" {
+		t.Fatalf("key sent %q, want the environment's", host.APIKey)
+	}
+	c.Close()
+	if err := <-listened; !errors.Is(err, interval.ErrClosed) {
+		t.Fatalf("Listen = %v", err)
+	}
+	if err := host.WaitClosed(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Setenv("INTERVAL_ENDPOINT", "ws://unused.invalid/websocket")
+	c2, err := interval.New(interval.Options{APIKey: "opt_key", Endpoint: s.URL, Routes: routes{}, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { listened <- c2.Listen(ctx) }()
+	host2, err := s.WaitHost(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if host2.APIKey != "opt_key" {
+		t.Fatalf("key sent %q, want the option's", host2.APIKey)
+	}
+	c2.Close()
+	<-listened
+
+	if _, err := interval.New(interval.Options{}); !errors.Is(err, interval.ErrMissingRoutes) {
+		t.Fatalf("New without routes = %v", err)
+	}
+}
+
+// After a reconnection the host re-sends the transaction's loading state
+// (the operator's progress bar comes back) and the handler carries on.
+func TestReconnectResendsLoadingState(t *testing.T) {
+	release := make(chan struct{})
+	h := intervaltest.New(t, routes{
+		"copy": func(ctx context.Context, tx *interval.Tx) (any, error) {
+			tx.Loading.Start(interval.LoadingState{Label: "Copying", ItemsInQueue: 3})
+			tx.Loading.CompleteOne()
+			select {
+			case <-release:
+				return "copied", nil
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		},
+	})
+	ctx := testCtx(t)
+	run, err := h.Start(ctx, "copy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := run.NextLoading(ctx)
+	if err != nil || first.Label != "Copying" || *first.ItemsCompleted != 1 {
+		t.Fatalf("loading state %+v, %v", first, err)
+	}
+	host, _ := h.WaitHost(ctx)
+	// Drop the connection once the host has the server's answer, so that
+	// the state comes again only if the host re-sends it.
+	if err := host.WaitAnswered(ctx, "SEND_LOADING_CALL", 1); err != nil {
+		t.Fatal(err)
+	}
+	host.Drop()
+	again, err := run.NextLoading(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Label != "Copying" || *again.ItemsInQueue != 3 || *again.ItemsCompleted != 1 {
+		t.Fatalf("re-sent loading state %+v", again)
+	}
+	if err := host.WaitClosed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if now, _ := h.WaitHost(ctx); now == host || now.InstanceID != host.InstanceID {
+		t.Fatal("the loading state did not come over a new connection of the same instance")
+	}
+	close(release)
+	if res, err := run.Result(ctx); err != nil || res.Data != "copied" {
+		t.Fatalf("result %+v, %v", res, err)
+	}
+}
+
+// After a reconnection the host re-sends the layout of every open page.
+func TestReconnectResendsPage(t *testing.T) {
+	r := router.New()
+	r.Route("dashboard", func(r router.Router) {
+		r.Index(func(ctx context.Context, p *interval.Page) (*interval.Layout, error) {
+			return &interval.Layout{Title: "Dashboard", Children: []interval.Component{p.Display.Heading("Overview")}}, nil
+		})
+	})
+	h := intervaltest.New(t, r)
+	ctx := testCtx(t)
+	p, err := h.OpenPage(ctx, "dashboard")
+	if err != nil || p.Answer.Type != "SUCCESS" {
+		t.Fatalf("OPEN_PAGE: %+v %v", p, err)
+	}
+	first, err := p.Next(ctx)
+	if err != nil || first == nil || *first.Title != "Dashboard" {
+		t.Fatalf("layout %+v, %v", first, err)
+	}
+	host, _ := h.WaitHost(ctx)
+	if err := host.WaitAnswered(ctx, "SEND_PAGE", 1); err != nil {
+		t.Fatal(err)
+	}
+	host.Drop()
+	again, err := p.Next(ctx)
+	if err != nil || again == nil {
+		t.Fatalf("no layout re-sent: %v", err)
+	}
+	if *again.Title != "Dashboard" || again.Children.ToRender[0].Label != "Overview" {
+		t.Fatalf("re-sent layout %+v", again)
+	}
+	if len(h.Hosts()) != 2 {
+		t.Fatalf("%d host connections, want 2", len(h.Hosts()))
+	}
+}
+
+// Listen after Shutdown or Close returns ErrClosed at once, without
+// dialing.
+func TestListenAfterCloseReturnsErrClosed(t *testing.T) {
+	ctx := testCtx(t)
+	for _, stop := range []struct {
+		name string
+		f    func(*interval.Client) error
+	}{
+		{"Close", (*interval.Client).Close},
+		{"Shutdown", func(c *interval.Client) error { return c.Shutdown(ctx) }},
+	} {
+		t.Run(stop.name, func(t *testing.T) {
+			// Nothing listens on this endpoint: a dial would fail
+			// with a connection error, not ErrClosed.
+			c, err := interval.New(interval.Options{APIKey: "k", Endpoint: "ws://127.0.0.1:1/websocket", Routes: routes{},
+				Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := stop.f(c); err != nil {
+				t.Fatalf("%s = %v", stop.name, err)
+			}
+			if err := c.Listen(ctx); !errors.Is(err, interval.ErrClosed) {
+				t.Fatalf("Listen = %v, want ErrClosed", err)
+			}
+			if err := c.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Shutdown(ctx); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// blockingRoutes serves "block", whose handler reports that it started and
+// returns when release is closed or its context ends (then with the cause).
+func blockingRoutes(started chan<- struct{}, release <-chan struct{}, returned chan<- error) routes {
+	return routes{"block": func(ctx context.Context, tx *interval.Tx) (any, error) {
+		started <- struct{}{}
+		select {
+		case <-release:
+			returned <- nil
+			return "done", nil
+		case <-ctx.Done():
+			err := context.Cause(ctx)
+			returned <- err
+			return nil, err
+		}
+	}}
+}
+
+// Shutdown called twice at once: both wait for the running transaction,
+// which finishes; then every further Shutdown and Close returns nil.
+func TestShutdownTwiceConcurrently(t *testing.T) {
+	started, release, returned := make(chan struct{}, 1), make(chan struct{}), make(chan error, 1)
+	h := intervaltest.New(t, blockingRoutes(started, release, returned))
+	ctx := testCtx(t)
+	run, err := h.Start(ctx, "block")
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	shut := make(chan error, 2)
+	go func() { shut <- h.Client.Shutdown(ctx) }()
+	go func() { shut <- h.Client.Shutdown(ctx) }()
+	host, _ := h.WaitHost(ctx)
+	if err := host.WaitShuttingDown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-shut:
+		t.Fatalf("a Shutdown returned %v while a transaction runs", err)
+	default:
+	}
+	close(release)
+	for range 2 {
+		if err := <-shut; err != nil {
+			t.Fatalf("Shutdown = %v", err)
+		}
+	}
+	if err := <-returned; err != nil {
+		t.Fatalf("handler ended with %v, want it to finish", err)
+	}
+	if res, err := run.Result(ctx); err != nil || res.Data != "done" {
+		t.Fatalf("result %+v, %v", res, err)
+	}
+	if err := h.ListenErr(ctx); err != nil {
+		t.Fatalf("Listen = %v, want ErrClosed", err)
+	}
+	if err := h.Client.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Client.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A second Shutdown whose context ends first cancels the running handlers
+// too, and returns its context's error.
+func TestSecondShutdownDeadlineCancels(t *testing.T) {
+	started, returned := make(chan struct{}, 1), make(chan error, 1)
+	h := intervaltest.New(t, blockingRoutes(started, nil, returned))
+	ctx := testCtx(t)
+	if _, err := h.Start(ctx, "block"); err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	first := make(chan error, 1)
+	go func() { first <- h.Client.Shutdown(context.Background()) }()
+	host, _ := h.WaitHost(ctx)
+	if err := host.WaitShuttingDown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	expired, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := h.Client.Shutdown(expired); !errors.Is(err, context.Canceled) {
+		t.Fatalf("second Shutdown = %v, want context.Canceled", err)
+	}
+	if err := <-returned; !errors.Is(err, interval.ErrClosed) {
+		t.Fatalf("handler ended with %v, want ErrClosed", err)
+	}
+	if err := <-first; err != nil {
+		t.Fatalf("first Shutdown = %v", err)
+	}
+	if err := h.ListenErr(ctx); err != nil {
+		t.Fatalf("Listen = %v, want ErrClosed", err)
+	}
+}
+
+// Close during a Shutdown that drains ends it at once: the handler is
+// cancelled and both return.
+func TestCloseDuringShutdown(t *testing.T) {
+	started, returned := make(chan struct{}, 1), make(chan error, 1)
+	h := intervaltest.New(t, blockingRoutes(started, nil, returned))
+	ctx := testCtx(t)
+	if _, err := h.Start(ctx, "block"); err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	shut := make(chan error, 1)
+	go func() { shut <- h.Client.Shutdown(context.Background()) }()
+	host, _ := h.WaitHost(ctx)
+	if err := host.WaitShuttingDown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan error, 2)
+	go func() { closed <- h.Client.Close() }()
+	go func() { closed <- h.Client.Close() }()
+	for range 2 {
+		if err := <-closed; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := <-returned; !errors.Is(err, interval.ErrClosed) {
+		t.Fatalf("handler ended with %v, want ErrClosed", err)
+	}
+	if err := <-shut; err != nil {
+		t.Fatalf("Shutdown = %v", err)
+	}
+	if err := h.ListenErr(ctx); err != nil {
+		t.Fatalf("Listen = %v, want ErrClosed", err)
+	}
+}
+
+// A host that reconnects while it drains tells the new connection that it
+// is shutting down, so the server sends it no new work.
+func TestReconnectDuringShutdownAnnouncesIt(t *testing.T) {
+	started, release, returned := make(chan struct{}, 1), make(chan struct{}), make(chan error, 1)
+	logs := newLogRecorder()
+	h := intervaltest.New(t, blockingRoutes(started, release, returned), withLogger(slog.New(logs)))
+	ctx := testCtx(t)
+	run, err := h.Start(ctx, "block")
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	shut := make(chan error, 1)
+	go func() { shut <- h.Client.Shutdown(ctx) }()
+	first, _ := h.WaitHost(ctx)
+	// Drop the connection once the first BEGIN_HOST_SHUTDOWN has been
+	// answered (an unanswered call would simply be sent again).
+	if _, err := logs.wait(ctx, 0, "INFO", "shutting down", "running=1"); err != nil {
+		t.Fatal(err)
+	}
+	if !first.IsShuttingDown() {
+		t.Fatal("no BEGIN_HOST_SHUTDOWN on the first connection")
+	}
+	first.Drop()
+	if err := first.WaitClosed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	second, err := h.WaitHost(ctx)
+	if err != nil || second == first {
+		t.Fatalf("no new connection: %v", err)
+	}
+	if err := second.WaitShuttingDown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	if err := <-shut; err != nil {
+		t.Fatalf("Shutdown = %v", err)
+	}
+	if res, err := run.Result(ctx); err != nil || res.Data != "done" {
+		t.Fatalf("result %+v, %v", res, err)
 	}
 }

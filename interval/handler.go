@@ -9,6 +9,8 @@ import "context"
 // *big.Int kept typed for the console); a non-nil error fails the
 // transaction with its message.
 type Handler interface {
+	// ServeAction runs the action for one transaction and returns its
+	// result or error.
 	ServeAction(ctx context.Context, tx *Tx) (any, error)
 }
 
@@ -41,6 +43,8 @@ func (c Chain) Then(h Handler) Handler {
 // called when an operator opens the page; ctx is cancelled when the page is
 // closed.
 type PageHandler interface {
+	// ServePage returns the layout of the page p; an error is shown to
+	// the operator instead of the page.
 	ServePage(ctx context.Context, p *Page) (*Layout, error)
 }
 
@@ -102,6 +106,8 @@ type RouteTable struct {
 
 // Routes is what a Client serves; router.Mux implements it.
 type Routes interface {
+	// RouteTable returns every action and page to declare. It is called
+	// by New and again after each change notified by a RoutesNotifier.
 	RouteTable() RouteTable
 }
 
@@ -110,5 +116,7 @@ type Routes interface {
 // the server, batched by Options.ReinitializeBatchTimeout, after every call
 // of the registered function. The returned func unregisters it.
 type RoutesNotifier interface {
+	// OnChange registers a function to call after each change of the
+	// routes and returns a function that unregisters it.
 	OnChange(func()) (unregister func())
 }

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/interval-go/sdk/internal/protocol"
 	"github.com/interval-go/sdk/interval"
@@ -27,7 +28,9 @@ func TestRoutesChangedWhileListening(t *testing.T) {
 	ok := func(ctx context.Context, tx *interval.Tx) (any, error) { return "ok", nil }
 	r := router.New()
 	r.Action("first", ok)
-	h := intervaltest.New(t, r)
+	// A batch window far longer than the three changes below take, so
+	// that they land in one window even on a loaded machine.
+	h := intervaltest.New(t, r, func(o *interval.Options) { o.ReinitializeBatchTimeout = time.Second })
 	ctx := testCtx(t)
 	host, err := h.WaitHost(ctx)
 	if err != nil {

@@ -241,6 +241,7 @@ func safeServe(ctx context.Context, h Handler, tx *Tx) (res any, err error) {
 // error's title in the console (the JavaScript error.name); the default is
 // "Error".
 type ErrorNamer interface {
+	// ErrorName returns the error's title, such as "ValidationError".
 	ErrorName() string
 }
 
@@ -305,15 +306,17 @@ func (c *Client) ioResponse(in protocol.IOResponseInputs) {
 		}
 		if resp.Kind == protocol.KindSetState {
 			if p := t.outOfBand(&resp); p != nil {
+				// Not a handler: Shutdown does not wait for it, Close
+				// does (bg.Add under c.mu, before closed is set).
 				c.mu.Lock()
 				if c.closed {
 					c.mu.Unlock()
 					return
 				}
-				c.handlers.Add(1)
+				c.bg.Add(1)
 				c.mu.Unlock()
 				go func() {
-					defer c.handlers.Done()
+					defer c.bg.Done()
 					ctx, cancel := context.WithTimeout(c.life, c.opts.ResponseTimeout)
 					defer cancel()
 					p.setState(ctx, &resp)

@@ -14,6 +14,9 @@ import (
 // package adapters/websocket; other transports (in-memory, serverless) fit
 // the same interface.
 type Transport interface {
+	// Dial opens one connection and returns once the server has
+	// authenticated it, or fails (an error wrapping ErrUnauthorized when
+	// the server refused the API key).
 	Dial(ctx context.Context, cfg DialConfig) (Conn, error)
 }
 
@@ -45,8 +48,9 @@ type Conn interface {
 	// the wait (no acknowledgement within timeout, connection closed).
 	// acked must not block; it is not called when Post returns an error.
 	Post(ctx context.Context, data string, timeout time.Duration, acked func(error)) error
-	// Done is closed when the connection has ended; Err then says why.
+	// Done is closed when the connection has ended.
 	Done() <-chan struct{}
+	// Err says why the connection ended, once Done is closed.
 	Err() error
 	// Close ends the connection and waits for its goroutines.
 	Close() error

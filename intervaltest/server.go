@@ -170,6 +170,7 @@ type Host struct {
 	inits        int
 	shuttingDown bool
 	closed       bool
+	answered     map[string]int // responses the host acknowledged, by method
 }
 
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
@@ -191,9 +192,8 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		c.Close(ws.StatusPolicyViolation, "Invalid API key, please check the apiKey property.")
 		return
 	}
-	h := &Host{s: s, InstanceID: r.Header.Get("x-instance-id"), APIKey: key}
-	h.peer = rpc.NewPeer(func(ctx context.Context, data string) error { return h.conn.Send(ctx, data) },
-		h.handle, &s.counter, s.log)
+	h := &Host{s: s, InstanceID: r.Header.Get("x-instance-id"), APIKey: key, answered: map[string]int{}}
+	h.peer = rpc.NewPeer(h.send, h.handle, &s.counter, s.log)
 	h.conn = wsadapter.NewConn(c, wsadapter.Config{OnMessage: h.peer.Receive, Logger: s.log})
 	s.mu.Lock()
 	s.hosts = append(s.hosts, h)
@@ -210,6 +210,21 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	h.closed = true
 	s.mu.Unlock()
 	s.notify()
+}
+
+// send writes one envelope and waits for its ACK, counting acknowledged
+// responses.
+func (h *Host) send(ctx context.Context, data string) error {
+	if err := h.conn.Send(ctx, data); err != nil {
+		return err
+	}
+	if env, err := protocol.DecodeEnvelope(data); err == nil && env.Kind == protocol.KindResponse {
+		h.s.mu.Lock()
+		h.answered[env.MethodName]++
+		h.s.mu.Unlock()
+		h.s.notify()
+	}
+	return nil
 }
 
 func (h *Host) handle(method string, data json.RawMessage) (any, error) {
@@ -372,6 +387,15 @@ func (h *Host) WaitShuttingDown(ctx context.Context) error {
 	return h.s.waitFor(ctx, "BEGIN_HOST_SHUTDOWN", func() bool { return h.shuttingDown })
 }
 
+// WaitAnswered waits until the host has acknowledged n answers of this
+// socket to its calls of method (such as SEND_LOADING_CALL): the host has
+// then received them, and a call it made is no longer in flight.
+func (h *Host) WaitAnswered(ctx context.Context, method string, n int) error {
+	return h.s.waitFor(ctx, fmt.Sprintf("%d acknowledged answers to %s", n, method), func() bool {
+		return h.answered[method] >= n
+	})
+}
+
 // IsClosed reports whether the host's socket has closed.
 func (h *Host) IsClosed() bool {
 	h.s.mu.Lock()
@@ -387,6 +411,13 @@ func (h *Host) WaitClosed(ctx context.Context) error {
 // Drop closes the host's socket abruptly, as a network failure would.
 func (h *Host) Drop() {
 	h.conn.CloseWith(ws.StatusServiceRestart, "Closing briefly for scheduled server restart.")
+}
+
+// SendRaw sends data as the string of one MESSAGE frame, bypassing the RPC
+// layer, and returns once the host has acknowledged it: for tests of how a
+// host copes with malformed messages.
+func (h *Host) SendRaw(ctx context.Context, data string) error {
+	return h.conn.Send(ctx, data)
 }
 
 // Call sends a raw call to the host and returns its raw answer (nil for
