@@ -25,8 +25,48 @@ type Page struct {
 	Organization Organization
 	// Display builds the layout's children.
 	Display DisplayIO
+	// Loading controls the loading indicator shown on the page, like a
+	// transaction's (SEND_LOADING_CALL with the page's key).
+	Loading *Loading
 
 	p *pageState
+}
+
+// Redirect sends the operator viewing the page elsewhere (SEND_REDIRECT
+// with the page's key): to an action or page (Route with Params) or to a
+// URL, like the official SDK's page ctx.redirect.
+func (p *Page) Redirect(ctx context.Context, r Redirect) error {
+	if p == nil || p.p == nil {
+		return ErrForeignComponent
+	}
+	return p.p.c.redirect(ctx, p.Key, r)
+}
+
+// redirect sends a redirect for a transaction or page (SEND_REDIRECT).
+func (c *Client) redirect(ctx context.Context, id string, r Redirect) error {
+	in := protocol.SendRedirectInputs{TransactionID: id}
+	switch {
+	case r.URL != "" && r.Route != "":
+		return fmt.Errorf("interval: redirect needs a Route or a URL, not both")
+	case r.URL != "":
+		in.URL = r.URL
+	case r.Route != "":
+		in.Route = r.Route
+		in.Params = r.Params
+	default:
+		return fmt.Errorf("interval: redirect needs a Route or a URL")
+	}
+	if r.Replace {
+		in.Replace = ptr(true)
+	}
+	var ok bool
+	if err := c.call(ctx, protocol.MethodSendRedirect, in, &ok); err != nil {
+		return fmt.Errorf("interval: sending redirect: %w", err)
+	}
+	if !ok {
+		return fmt.Errorf("interval: failed sending redirect")
+	}
+	return nil
 }
 
 // Layout is what a page shows: a title, a description, menu buttons and
@@ -44,6 +84,9 @@ type pageState struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 	io     *ioClient
+	// loading is the page's loading indicator state, kept like a
+	// transaction's (only its loading fields are used).
+	loading *txState
 
 	mu     sync.Mutex
 	page   *string
@@ -132,8 +175,9 @@ func (c *Client) openPage(in protocol.OpenPageInputs) protocol.OpenPageReturns {
 	ctx, cancel := context.WithCancelCause(c.life)
 	ps := &pageState{key: in.PageKey, c: c, ctx: ctx, cancel: cancel}
 	ps.io = &ioClient{}
+	ps.loading = &txState{id: in.PageKey, c: c, ctx: ctx, cancel: cancel}
 	pg := &Page{Key: in.PageKey, Slug: in.Page.Slug, User: userFromWire(in.User), Params: params,
-		Environment: in.Environment, Organization: org, Display: DisplayIO{ps.io}, p: ps}
+		Environment: in.Environment, Organization: org, Display: DisplayIO{ps.io}, Loading: &Loading{t: ps.loading}, p: ps}
 	c.mu.Lock()
 	if c.shutdown {
 		c.mu.Unlock()
@@ -221,5 +265,9 @@ func (c *Client) closePage(key string) {
 	c.mu.Unlock()
 	if p != nil {
 		p.cancel(ErrCanceled)
+		p.loading.mu.Lock()
+		p.loading.done = true // no more loading states for a closed page
+		p.loading.mu.Unlock()
+		p.loading.stopTimers()
 	}
 }

@@ -8,9 +8,11 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/interval-go/sdk/adapters/websocket"
 	"github.com/interval-go/sdk/interval"
 	"github.com/interval-go/sdk/intervaltest"
 	"github.com/interval-go/sdk/router"
@@ -229,5 +231,106 @@ func TestPageNestedErrorsAndClose(t *testing.T) {
 	defer cancel()
 	if extra, err := p.Next(short); err == nil {
 		t.Fatalf("closed page sent a layout: %+v", extra)
+	}
+}
+
+// spyTransport is the websocket transport recording every message the
+// host sends.
+type spyTransport struct {
+	mu   sync.Mutex
+	sent []string
+}
+
+func (s *spyTransport) Dial(ctx context.Context, cfg interval.DialConfig) (interval.Conn, error) {
+	c, err := websocket.Dial(ctx, websocket.DialOptions{Endpoint: strings.Replace(cfg.Endpoint, "http", "ws", 1), APIKey: cfg.APIKey, InstanceID: cfg.InstanceID},
+		websocket.Config{OnMessage: cfg.OnMessage, Logger: cfg.Logger, ConnectTimeout: cfg.ConnectTimeout, SendTimeout: cfg.SendTimeout})
+	if err != nil {
+		return nil, err
+	}
+	return spyConn{c, s}, nil
+}
+
+type spyConn struct {
+	*websocket.Conn
+	s *spyTransport
+}
+
+func (c spyConn) Post(ctx context.Context, data string, timeout time.Duration, acked func(error)) error {
+	c.s.mu.Lock()
+	c.s.sent = append(c.s.sent, data)
+	c.s.mu.Unlock()
+	return c.Conn.Post(ctx, data, timeout, acked)
+}
+
+func (c spyConn) SendTimeout(ctx context.Context, data string, timeout time.Duration) error {
+	c.s.mu.Lock()
+	c.s.sent = append(c.s.sent, data)
+	c.s.mu.Unlock()
+	return c.Conn.SendTimeout(ctx, data, timeout)
+}
+
+// calls returns the inputs of the host's calls of method.
+func (s *spyTransport) calls(t *testing.T, method string) []map[string]any {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []map[string]any
+	for _, d := range s.sent {
+		var env struct {
+			Kind, MethodName string
+			Data             map[string]any
+		}
+		if json.Unmarshal([]byte(d), &env) == nil && env.Kind == "CALL" && env.MethodName == method {
+			out = append(out, env.Data)
+		}
+	}
+	return out
+}
+
+// TestPageRedirectAndLoading: a page handler shows a loading indicator
+// and redirects the operator, both sent with the page's key as the
+// transaction id (PROTOCOL.md §6); a bad redirect is refused unsent.
+func TestPageRedirectAndLoading(t *testing.T) {
+	spy := &spyTransport{}
+	errs := make(chan error, 2)
+	r := router.New()
+	r.Page("moved", func(ctx context.Context, p *interval.Page) (*interval.Layout, error) {
+		p.Loading.Start(interval.LoadingState{Label: "Looking up", ItemsInQueue: 2})
+		p.Loading.CompleteOne()
+		errs <- p.Redirect(ctx, interval.Redirect{})
+		errs <- p.Redirect(ctx, interval.Redirect{Route: "billing/invoices", Params: map[string]any{"id": 7}, Replace: true})
+		return &interval.Layout{Title: "Moved"}, nil
+	})
+	h := intervaltest.New(t, r, func(o *interval.Options) { o.Transport = spy })
+	ctx := testCtx(t)
+	p, err := h.OpenPage(ctx, "moved")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-errs; err == nil {
+		t.Fatal("a redirect without a route or URL was accepted")
+	}
+	<-errs // the test server records redirects of transactions only and answers false for a page
+	if _, err := p.Next(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rs := spy.calls(t, "SEND_REDIRECT")
+	if len(rs) != 1 || rs[0]["transactionId"] != p.Key || rs[0]["route"] != "billing/invoices" ||
+		jsonOf(t, rs[0]["params"]) != `{"id":7}` || rs[0]["replace"] != true {
+		t.Fatalf("redirects %v", rs)
+	}
+	// The loading state is sent after its 100 ms coalescing window.
+	for {
+		if ls := spy.calls(t, "SEND_LOADING_CALL"); len(ls) > 0 {
+			if len(ls) != 1 || ls[0]["transactionId"] != p.Key || ls[0]["label"] != "Looking up" || ls[0]["itemsInQueue"] != float64(2) || ls[0]["itemsCompleted"] != float64(1) {
+				t.Fatalf("loading %v", ls)
+			}
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal("no loading state sent")
+		case <-time.After(10 * time.Millisecond):
+		}
 	}
 }
