@@ -48,7 +48,11 @@ func routes(log *slog.Logger) *router.Mux {
 			return nil, err
 		}
 		tx.Loading.Start(interval.LoadingState{Label: "Creating account"})
-		time.Sleep(500 * time.Millisecond)
+		select { // stands for the real work; an action honours ctx
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
 		return map[string]any{"email": email.Value(), "name": first.Value(), "admin": admin.Value(), "createdAt": time.Now()}, nil
 	}, router.Name("Create user"), router.Description("A form with validation, a confirmation and a result."))
 
