@@ -107,6 +107,13 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 	if !readJSON(w, r, &in) {
 		return
 	}
+	if len(in.Email) > maxEmailBytes {
+		// No user has such an email; not tracked by the throttle, whose
+		// memory is counted in emails.
+		s.log.Warn("password login failed: email too long", "bytes", len(in.Email), "remote", r.RemoteAddr)
+		writeErr(w, http.StatusUnauthorized, "Invalid email or password.")
+		return
+	}
 	now := time.Now()
 	if wait := s.logins.retryAfter(in.Email, now); wait > 0 {
 		s.log.Warn("password login refused: too many failures", "email", truncateStr(in.Email, 100), "remote", r.RemoteAddr)

@@ -66,6 +66,9 @@ func slugify(s string) string {
 	return s
 }
 
+// maxEmailBytes bounds an email address (RFC 5321 allows 254).
+const maxEmailBytes = 320
+
 func validRole(r string) bool {
 	return r == store.RoleAdmin || r == store.RoleDeveloper || r == store.RoleMember
 }
@@ -147,8 +150,8 @@ var ErrInvalid = errors.New("server: invalid input")
 
 func (s *Server) newUser(ctx context.Context, email, first, last, role, password string, teams []string) (store.User, error) {
 	email = strings.TrimSpace(email)
-	if email == "" || !strings.Contains(email, "@") {
-		return store.User{}, fmt.Errorf("%w: email %q", ErrInvalid, email)
+	if email == "" || !strings.Contains(email, "@") || len(email) > maxEmailBytes {
+		return store.User{}, fmt.Errorf("%w: email %q", ErrInvalid, truncateStr(email, 100))
 	}
 	if !validRole(role) {
 		return store.User{}, fmt.Errorf("%w: role %q (admin, developer or member)", ErrInvalid, role)
