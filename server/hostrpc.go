@@ -579,7 +579,8 @@ func (s *Server) notify(ctx context.Context, k store.APIKey, in protocol.NotifyI
 				return fmt.Errorf("notify: %w", err)
 			}
 		}
-		if rec.Env != k.Env {
+		if rec.Env != k.Env || (k.Env == store.EnvDevelopment && rec.DeveloperID != k.UserID) {
+			// Development runs are their developer's own, as everywhere.
 			return errNotify{"Transaction not found."}
 		}
 		n.ActionSlug, runner = rec.Slug, rec.UserID

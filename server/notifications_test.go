@@ -11,6 +11,7 @@ import (
 	"github.com/interval-go/sdk/internal/protocol"
 	"github.com/interval-go/sdk/interval"
 	"github.com/interval-go/sdk/router"
+	"github.com/interval-go/sdk/server/store"
 )
 
 type inbox struct {
@@ -228,5 +229,29 @@ func TestNotificationsInbox(t *testing.T) {
 	// Logged out: refused; state changes need the console header.
 	if code, _ := hostAPI(t, e, "", "/api/console/notifications/read-all", nil); code != http.StatusForbidden {
 		t.Fatalf("read-all without the console header: HTTP %d", code)
+	}
+}
+
+// A development run is its developer's own: another developer's key
+// cannot notify on it (the toast would show in that run), while its own
+// developer's key can.
+func TestNotifyOnAnotherDevelopersRunRefused(t *testing.T) {
+	e := newEnv(t, Options{})
+	admin := e.admin()
+	h := e.host(admin.key(store.EnvDevelopment), "", action("job"))
+	b := admin.browser()
+	id := admin.startRun(b, h, "job", store.EnvDevelopment)
+	other := e.newUser(admin, "dev2@example.com", store.RoleDeveloper)
+	body := map[string]any{"message": "hi", "transactionId": id, "deliveryInstructions": []any{}, "createdAt": "2026-01-01T00:00:00Z"}
+	if code, out := hostAPI(t, e, other.key(store.EnvDevelopment), "/api/notify", body); code != http.StatusNotFound {
+		t.Fatalf("another developer's key: HTTP %d %v", code, out)
+	}
+	if code, out := hostAPI(t, e, admin.key(store.EnvDevelopment), "/api/notify", body); code != http.StatusOK {
+		t.Fatalf("the developer's own key: HTTP %d %v", code, out)
+	}
+	var n protocol.ClientNotifyInputs
+	b.next(protocol.MethodClientNotify).decode(t, &n)
+	if n.TransactionID != id || n.Message != "hi" {
+		t.Fatalf("NOTIFY %+v", n)
 	}
 }
