@@ -9,8 +9,11 @@ import (
 	"net/http"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 
 	"github.com/interval-go/sdk/internal/protocol"
 	"github.com/interval-go/sdk/interval"
@@ -153,5 +156,51 @@ func TestSubcommandErrorsSayWhatToDo(t *testing.T) {
 	err = run(ctx, []string{"user", "create", "--data-dir", dir, "--email", "bob@example.com"}, &out, &errOut)
 	if err == nil || !strings.Contains(err.Error(), "exists already") || !strings.Contains(err.Error(), "user link --email bob@example.com") {
 		t.Fatalf("second user create: %v", err)
+	}
+}
+
+// SIGINT (Ctrl-C) shuts down as gracefully as SIGTERM: a connected host's
+// socket is closed with 1012 (restart), so it reconnects instead of giving
+// up, and the process exits 0 after saying it is shutting down.
+func TestSIGINTGraceful(t *testing.T) {
+	bin := serverBinary(t)
+	dir := t.TempDir()
+	common := []string{"--data-dir", dir}
+	out, err := exec.Command(bin, append([]string{"key", "create", "--env", "production"}, common...)...).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := startServer(t, bin, "127.0.0.1:0", common)
+	h := http.Header{}
+	h.Set("x-api-key", lastLine(string(out)))
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, srv.wsURL(), &websocket.DialOptions{HTTPHeader: h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.CloseNow()
+	_, p, err := ws.Read(ctx)
+	f, ferr := protocol.DecodeFrame(p)
+	if err != nil || ferr != nil || f.Data != "authenticated" {
+		t.Fatalf("first frame %s %v %v", p, err, ferr)
+	}
+	if err := ws.Write(ctx, websocket.MessageText, protocol.AppendAck(nil, f.ID)); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = ws.Read(ctx)
+	if code := websocket.CloseStatus(err); code != websocket.StatusServiceRestart {
+		t.Fatalf("host socket on SIGINT: %v", err)
+	}
+	select {
+	case <-srv.done:
+	case <-time.After(wait):
+		t.Fatal("server did not exit on SIGINT")
+	}
+	if !srv.cmd.ProcessState.Success() || !strings.Contains(srv.stderr.String(), "shutting down") {
+		t.Fatalf("exit %v\n%s", srv.cmd.ProcessState, srv.stderr.String())
 	}
 }
