@@ -88,6 +88,11 @@ type component struct {
 	// setPresent records whether an optional component was answered.
 	present bool
 	err     error // a construction error reported by Run
+	// shown, when set, runs once in the background after the component's
+	// first render was sent; it may call rerender to show new props (lazy
+	// metadata values).
+	shown     func(ctx context.Context, rerender func())
+	shownDone bool
 }
 
 func (c *component) core() *component { return c }
@@ -229,6 +234,7 @@ func (c *ioClient) run(ctx context.Context, comps []*component, choices []Choice
 		if err != nil {
 			return "", err
 		}
+		call.startShown()
 		if call.resolvesAtOnce {
 			return "", nil
 		}
@@ -241,6 +247,7 @@ func (c *ioClient) run(ctx context.Context, comps []*component, choices []Choice
 			}
 			call.mu.Lock()
 			rerender, done, choice := call.handle(ctx, resp)
+			call.finished = done
 			call.mu.Unlock()
 			if done {
 				return choice, nil
@@ -281,6 +288,51 @@ type pendingCall struct {
 	groupValidate  func(choice string) error
 	render         protocol.IORender
 	resolvesAtOnce bool
+	finished       bool // the operator's answer completed the call
+}
+
+// startShown starts, in one background goroutine, the shown hooks of the
+// call's components (once per component). Their re-renders update the call
+// where it is shown: always with the append UI; otherwise only while the
+// call waits for the operator, so that an old form never replaces the
+// next one. Close waits for the goroutine; Shutdown does not.
+func (p *pendingCall) startShown() {
+	var hooks []func(context.Context, func())
+	for _, cp := range p.comps {
+		if cp.shown != nil && !cp.shownDone {
+			cp.shownDone = true
+			hooks = append(hooks, cp.shown)
+		}
+	}
+	if len(hooks) == 0 || p.c.tx == nil {
+		return
+	}
+	cl := p.c.tx.c
+	cl.mu.Lock()
+	if cl.closed {
+		cl.mu.Unlock()
+		return
+	}
+	cl.bg.Add(1)
+	cl.mu.Unlock()
+	rerender := func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if p.finished && !p.c.dri {
+			return
+		}
+		ctx, cancel := context.WithTimeout(cl.life, cl.opts.ResponseTimeout)
+		defer cancel()
+		if err := p.send(ctx); err != nil {
+			p.c.logger().Warn("re-render with lazy values failed", "err", err)
+		}
+	}
+	go func() {
+		defer cl.bg.Done()
+		for _, h := range hooks {
+			h(cl.life, rerender)
+		}
+	}()
 }
 
 func newPendingCall(c *ioClient, comps []*component, choices []Choice, groupValidate func(string) error) *pendingCall {

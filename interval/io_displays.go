@@ -1,8 +1,15 @@
 package interval
 
 import (
+	"context"
 	"encoding/base64"
+	"encoding/json"
+	"fmt"
 	"net/http"
+	"strconv"
+	"sync"
+
+	"github.com/interval-go/sdk/internal/protocol"
 )
 
 // CodeDisplay shows a block of source code.
@@ -188,6 +195,12 @@ type MetaItem struct {
 	Image  *Image
 	// Error is shown instead of the value.
 	Error string
+	// Lazy, when set, computes Value after the metadata is shown (the
+	// official SDK's promise or function values): the item first appears
+	// without a value, then the display is shown again with the value, or
+	// with the error as Error. ctx ends when the client closes. In a page,
+	// lazy values are computed before the layout is sent.
+	Lazy func(ctx context.Context) (any, error)
 }
 
 type wireMetaItem struct {
@@ -203,7 +216,11 @@ type wireMetaItem struct {
 // MetadataDisplay shows labelled values.
 type MetadataDisplay struct {
 	display
-	p metadataProps
+	p     metadataProps
+	items []MetaItem
+
+	mu   sync.Mutex
+	lazy map[int]wireMetaItem // resolved lazy items
 }
 
 type metadataProps struct {
@@ -221,13 +238,119 @@ const (
 // Metadata shows labelled values (DISPLAY_METADATA) in a grid (default),
 // list or card layout.
 func (d DisplayIO) Metadata(label string, items ...MetaItem) *MetadataDisplay {
-	m := &MetadataDisplay{display: newDisplay(d.c, "DISPLAY_METADATA", label), p: metadataProps{Data: []wireMetaItem{}, Layout: LayoutGrid}}
+	m := &MetadataDisplay{display: newDisplay(d.c, "DISPLAY_METADATA", label), p: metadataProps{Layout: LayoutGrid},
+		items: items, lazy: map[int]wireMetaItem{}}
+	hasLazy := false
 	for _, it := range items {
-		m.p.Data = append(m.p.Data, wireMetaItem{Label: it.Label, Value: it.Value, URL: it.URL, Image: it.Image.wire(),
-			Route: it.Route, Params: it.Params, Error: it.Error})
+		hasLazy = hasLazy || it.Lazy != nil
 	}
-	m.props = func() any { return m.p }
+	// A lazy item not resolved yet is sent as the Node SDK sends a pending
+	// promise: value null, annotated undefined in the superjson meta.
+	m.rawProps = func() (any, json.RawMessage, error) {
+		p := m.p
+		p.Data = make([]wireMetaItem, len(m.items))
+		var pending []string
+		m.mu.Lock()
+		for i, it := range m.items {
+			w := wireMetaItem{Label: it.Label, Value: it.Value, URL: it.URL, Image: it.Image.wire(),
+				Route: it.Route, Params: it.Params, Error: it.Error}
+			if it.Lazy != nil {
+				if r, ok := m.lazy[i]; ok {
+					w.Value, w.Error = r.Value, r.Error
+				} else {
+					w.Value = nil
+					pending = append(pending, "data."+strconv.Itoa(i)+".value")
+				}
+			}
+			p.Data[i] = w
+		}
+		m.mu.Unlock()
+		plain, meta, err := protocol.Serialize(p)
+		if err != nil || len(pending) == 0 {
+			return plain, meta, err
+		}
+		meta, err = addUndefined(meta, pending)
+		return plain, meta, err
+	}
+	if hasLazy {
+		m.shown = func(ctx context.Context, rerender func()) {
+			var wg sync.WaitGroup
+			for i, it := range m.items {
+				if it.Lazy == nil {
+					continue
+				}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					m.resolve(ctx, i, it.Lazy)
+					rerender()
+				}()
+			}
+			wg.Wait()
+		}
+	}
 	return m
+}
+
+// addUndefined adds "undefined" annotations at paths to superjson meta.
+func addUndefined(meta json.RawMessage, paths []string) (json.RawMessage, error) {
+	values := map[string]any{}
+	if len(meta) > 0 {
+		var m struct {
+			Values map[string]any `json:"values"`
+		}
+		if err := json.Unmarshal(meta, &m); err != nil {
+			return nil, fmt.Errorf("props meta: %w", err)
+		}
+		if m.Values != nil {
+			values = m.Values
+		}
+	}
+	for _, p := range paths {
+		values[p] = []string{protocol.AnnotUndefined}
+	}
+	return json.Marshal(protocol.Meta{Values: values})
+}
+
+// resolve computes the lazy value of item i (a panic becomes its error).
+func (m *MetadataDisplay) resolve(ctx context.Context, i int, fn func(context.Context) (any, error)) {
+	var w wireMetaItem
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				w = wireMetaItem{Error: fmt.Sprintf("panic: %v", r)}
+			}
+		}()
+		v, err := fn(ctx)
+		if err != nil {
+			w.Error = err.Error()
+			return
+		}
+		w.Value = v
+	}()
+	m.mu.Lock()
+	m.lazy[i] = w
+	m.mu.Unlock()
+}
+
+// resolveAll computes every lazy value not known yet, in place (pages send
+// their layout once the values are known).
+func (m *MetadataDisplay) resolveAll(ctx context.Context) {
+	var wg sync.WaitGroup
+	for i, it := range m.items {
+		m.mu.Lock()
+		_, done := m.lazy[i]
+		m.mu.Unlock()
+		if it.Lazy == nil || done {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m.resolve(ctx, i, it.Lazy)
+		}()
+	}
+	wg.Wait()
 }
 
 // Layout sets LayoutGrid, LayoutList or LayoutCard.

@@ -2,6 +2,7 @@ package interval_test
 
 import (
 	"context"
+	"errors"
 	"math/big"
 	"testing"
 	"time"
@@ -76,5 +77,77 @@ func TestProgressDisplaysResolveImmediately(t *testing.T) {
 	a.answer(r, intervaltest.Values{})
 	if res := a.result(); res.Data != "done" {
 		t.Fatalf("result %v", res.Data)
+	}
+}
+
+// TestMetadataLazyValues: lazy items are first sent without a value, and
+// the display is shown again as each resolves (a value, or its error as
+// the item's error), as the official SDK does with promise values; in a
+// page they are resolved before the layout is sent.
+func TestMetadataLazyValues(t *testing.T) {
+	releaseA, releaseB := make(chan struct{}), make(chan struct{})
+	a := startAction(t, func(ctx context.Context, tx *interval.Tx) (any, error) {
+		return "shown", tx.IO.Display.Metadata("Account",
+			interval.MetaItem{Label: "Plan", Value: "pro"},
+			interval.MetaItem{Label: "Balance", URL: "https://x/b", Lazy: func(ctx context.Context) (any, error) {
+				<-releaseA
+				return 42.5, nil
+			}},
+			interval.MetaItem{Label: "Invoices", Lazy: func(ctx context.Context) (any, error) {
+				<-releaseB
+				return nil, errors.New("billing is down")
+			}},
+		).Run(ctx)
+	})
+	r := a.next()
+	if c := mustComponent(t, r, "Account"); c.Props != `{"data":[{"label":"Plan","value":"pro"},{"label":"Balance","value":null,"url":"https://x/b"},{"label":"Invoices","value":null}],"layout":"grid"}` ||
+		c.Meta != `{"values":{"data.1.value":["undefined"],"data.2.value":["undefined"]}}` {
+		t.Fatalf("first render %s %s", c.Props, c.Meta)
+	}
+	if res := a.result(); res.Data != "shown" { // the display resolved at once
+		t.Fatalf("result %v", res.Data)
+	}
+	close(releaseA)
+	r2 := a.next()
+	if c := mustComponent(t, r2, "Account"); c.Props != `{"data":[{"label":"Plan","value":"pro"},{"label":"Balance","value":42.5,"url":"https://x/b"},{"label":"Invoices","value":null}],"layout":"grid"}` ||
+		c.Meta != `{"values":{"data.2.value":["undefined"]}}` {
+		t.Fatalf("after the balance %s %s", c.Props, c.Meta)
+	}
+	if r2.InputGroupKey != r.InputGroupKey || r2.ID == r.ID {
+		t.Fatal("a lazy re-render keeps the inputGroupKey and gets a new id")
+	}
+	close(releaseB)
+	if c := mustComponent(t, a.next(), "Account"); c.Props != `{"data":[{"label":"Plan","value":"pro"},{"label":"Balance","value":42.5,"url":"https://x/b"},{"label":"Invoices","value":null,"error":"billing is down"}],"layout":"grid"}` || c.Meta != "" {
+		t.Fatalf("after the invoices %s %s", c.Props, c.Meta)
+	}
+}
+
+// Without the append UI, a lazy value that resolves after the operator
+// moved on does not bring the old display back.
+func TestMetadataLazyAfterContinue(t *testing.T) {
+	release, resolved := make(chan struct{}), make(chan struct{})
+	a := startAction(t, func(ctx context.Context, tx *interval.Tx) (any, error) {
+		if err := tx.IO.Display.Metadata("Slow", interval.MetaItem{Label: "N", Lazy: func(ctx context.Context) (any, error) {
+			<-release
+			defer close(resolved)
+			return 1, nil
+		}}).Run(ctx); err != nil {
+			return nil, err
+		}
+		return tx.IO.Input.Text("Next").Run(ctx)
+	}, intervaltest.WithoutAppendUI())
+	r := a.next()
+	a.answer(r, intervaltest.Values{"Slow": nil})
+	next := a.next()
+	if next.Labels()[0] != "Next" {
+		t.Fatalf("second render %v", next.Labels())
+	}
+	close(release)
+	<-resolved
+	a.answer(next, intervaltest.Values{"Next": "x"})
+	a.result()
+	a.h.Close() // waits for the lazy value's goroutine
+	for _, r := range a.run.Renders()[2:] {
+		t.Fatalf("render after the operator moved on: %v", r.Labels())
 	}
 }

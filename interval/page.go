@@ -226,6 +226,11 @@ func (p *pageState) send(ctx context.Context, l *Layout, herr error) {
 			out.MenuItems = append(out.MenuItems, protocol.ButtonItem{Label: m.Label, Theme: m.Theme, Route: m.Route, URL: m.URL, Params: m.Params, Disabled: m.Disabled})
 		}
 		if len(l.Children) > 0 {
+			for _, ch := range l.children() {
+				if m, ok := ch.(*MetadataDisplay); ok {
+					m.resolveAll(ctx)
+				}
+			}
 			r := &protocol.IORender{ID: uuid.NewString(), InputGroupKey: p.key, Kind: protocol.KindRender}
 			p.stateMu.Lock()
 			for _, ch := range l.children() {

@@ -334,3 +334,25 @@ func TestPageRedirectAndLoading(t *testing.T) {
 		}
 	}
 }
+
+// In a page, lazy metadata values are computed before the layout is sent.
+func TestPageLazyMetadata(t *testing.T) {
+	r := router.New()
+	r.Page("stats", func(ctx context.Context, p *interval.Page) (*interval.Layout, error) {
+		return &interval.Layout{Children: []interval.Component{p.Display.Metadata("Stats",
+			interval.MetaItem{Label: "Users", Lazy: func(ctx context.Context) (any, error) { return 12, nil }})}}, nil
+	})
+	h := intervaltest.New(t, r)
+	ctx := testCtx(t)
+	p, err := h.OpenPage(ctx, "stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := p.Next(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(l.Children.ToRender[0].Props); got != `{"data":[{"label":"Users","value":12}],"layout":"grid"}` {
+		t.Fatalf("props %s", got)
+	}
+}

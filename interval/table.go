@@ -1160,23 +1160,7 @@ func serializeTableProps(props any, rows []wireRow) (any, json.RawMessage, error
 	if len(undef) == 0 {
 		return plain, meta, nil
 	}
-	values := map[string]any{}
-	if len(meta) > 0 {
-		var m struct {
-			Values map[string]any `json:"values"`
-		}
-		if err := json.Unmarshal(meta, &m); err != nil {
-			return nil, nil, fmt.Errorf("table props meta: %w", err)
-		}
-		values = m.Values
-		if values == nil {
-			values = map[string]any{}
-		}
-	}
-	for _, p := range undef {
-		values[p] = []string{protocol.AnnotUndefined}
-	}
-	meta, err = json.Marshal(protocol.Meta{Values: values})
+	meta, err = addUndefined(meta, undef)
 	return plain, meta, err
 }
 

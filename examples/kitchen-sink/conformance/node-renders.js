@@ -153,6 +153,12 @@ const cases = {
       { label: 'Big', value: 12345678901234567n },
     ],
   }),
+  display_metadata_lazy: (io) => io.display.metadata('Account', {
+    data: [
+      { label: 'Plan', value: 'pro' },
+      { label: 'Balance', value: new Promise(() => {}), url: 'https://x/b' },
+    ],
+  }),
   search_images: (io) => io.search('Person', {
     initialResults: rows,
     onSearch: async () => rows,
