@@ -104,7 +104,7 @@ func internalErr(s *Server, w http.ResponseWriter, err error) {
 
 func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 	var in struct{ Email, Password string }
-	if !readJSON(w, r, &in) {
+	if !s.readJSON(w, r, &in) {
 		return
 	}
 	if len(in.Email) > maxEmailBytes {
@@ -167,7 +167,7 @@ func (s *Server) apiMe(w http.ResponseWriter, r *http.Request, u store.User) {
 
 func (s *Server) apiPassword(w http.ResponseWriter, r *http.Request, u store.User) {
 	var in struct{ Password string }
-	if !readJSON(w, r, &in) {
+	if !s.readJSON(w, r, &in) {
 		return
 	}
 	if len(in.Password) < 8 {
@@ -402,7 +402,7 @@ func (s *Server) apiCreateTx(w http.ResponseWriter, r *http.Request, u store.Use
 		Params         json.RawMessage `json:"params"`
 		QueuedActionID string          `json:"queuedActionId"`
 	}
-	if !readJSON(w, r, &in) {
+	if !s.readJSON(w, r, &in) {
 		return
 	}
 	if in.Env == "" {
@@ -646,7 +646,7 @@ func (s *Server) apiCreateUser(w http.ResponseWriter, r *http.Request, _ store.U
 		Password  string   `json:"password"`
 		Teams     []string `json:"teams"`
 	}
-	if !readJSON(w, r, &in) {
+	if !s.readJSON(w, r, &in) {
 		return
 	}
 	if in.Role == "" {
@@ -679,7 +679,7 @@ func (s *Server) apiPatchUser(w http.ResponseWriter, r *http.Request, _ store.Us
 		FirstName *string   `json:"firstName"`
 		LastName  *string   `json:"lastName"`
 	}
-	if !readJSON(w, r, &in) {
+	if !s.readJSON(w, r, &in) {
 		return
 	}
 	u, err := s.store.UserByID(r.Context(), chi.URLParam(r, "id"))
@@ -749,7 +749,7 @@ func (s *Server) apiListTeams(w http.ResponseWriter, r *http.Request, _ store.Us
 
 func (s *Server) apiCreateTeam(w http.ResponseWriter, r *http.Request, _ store.User) {
 	var in struct{ Slug, Name string }
-	if !readJSON(w, r, &in) {
+	if !s.readJSON(w, r, &in) {
 		return
 	}
 	if !actionSlugRe.MatchString(in.Slug) {
@@ -797,7 +797,7 @@ func (s *Server) apiListKeys(w http.ResponseWriter, r *http.Request, u store.Use
 
 func (s *Server) apiCreateKey(w http.ResponseWriter, r *http.Request, u store.User) {
 	var in struct{ Env, Label string }
-	if !readJSON(w, r, &in) {
+	if !s.readJSON(w, r, &in) {
 		return
 	}
 	if !validEnv(in.Env) {

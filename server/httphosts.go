@@ -752,7 +752,7 @@ func (s *Server) apiCreateHTTPHost(w http.ResponseWriter, r *http.Request, u sto
 	var in struct {
 		URL string `json:"url"`
 	}
-	if !readJSON(w, r, &in) {
+	if !s.readJSON(w, r, &in) {
 		return
 	}
 	clean, err := validHTTPHostURL(in.URL)

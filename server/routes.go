@@ -164,9 +164,12 @@ func writeErr(w http.ResponseWriter, status int, msg string) {
 // maxBodyBytes bounds JSON request bodies.
 const maxBodyBytes = 4 << 20
 
-func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+// readJSON decodes a console request's JSON body into v; a bad body is
+// answered 400 (413 when too large) and logged (without its content).
+func (s *Server) readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
 	if err := dec.Decode(v); err != nil {
+		s.log.Warn("console request refused: invalid JSON body", "method", r.Method, "path", r.URL.Path, "err", err)
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			writeErr(w, http.StatusRequestEntityTooLarge, "Request body too large.")
