@@ -188,6 +188,11 @@ func init() {
 				interval.MetaItem{Label: "Created", Value: time.Date(2024, 3, 9, 12, 0, 0, 0, time.UTC)},
 				interval.MetaItem{Label: "Docs", Value: "Open", URL: "https://example.com"},
 				interval.MetaItem{Label: "Plan", Value: "pro", Route: "select_single"},
+				// Computed after the metadata is shown, which is updated when
+				// it arrives (a slow lookup would not hold the display back).
+				interval.MetaItem{Label: "Open invoices", Lazy: func(ctx context.Context) (any, error) {
+					return len(all) / 80, nil
+				}},
 			).Layout("card").Run(ctx)
 		}},
 		action{"display_progress_steps", "Progress steps", func(ctx context.Context, tx *interval.Tx) (any, error) {
