@@ -106,13 +106,22 @@ func TestHostAuth(t *testing.T) {
 func TestBrowserOriginChecked(t *testing.T) {
 	e := newEnv(t, Options{})
 	admin := e.admin()
-	p, err := admin.dialBrowser("http://evil.example.com")
-	if err != nil {
-		t.Fatal(err)
+	// A foreign page, and a client sending no Origin at all, are refused
+	// even with a valid session cookie.
+	for _, origin := range []string{"http://evil.example.com", "", "null", "http://" + strings.TrimPrefix(e.hs.URL, "http://") + ".evil.example.com"} {
+		p, err := admin.dialBrowser(origin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		<-p.conn.Done()
+		if code, reason := closeStatus(p.conn.Err()); code != websocket.StatusPolicyViolation || reason != "Invalid origin" {
+			t.Fatalf("Origin %q: close %d %q", origin, code, reason)
+		}
 	}
-	<-p.conn.Done()
-	if code, reason := closeStatus(p.conn.Err()); code != websocket.StatusPolicyViolation || reason != "Invalid origin" {
-		t.Fatalf("close %d %q", code, reason)
+	// The console's own origin is accepted.
+	var ok bool
+	if err := admin.browser().call(protocol.MethodInitializeClient, nil, &ok); err != nil || !ok {
+		t.Fatalf("own origin: %v %v", err, ok)
 	}
 }
 
