@@ -167,6 +167,25 @@ func TestPageNestedErrorsAndClose(t *testing.T) {
 	h := intervaltest.New(t, r)
 	ctx := testCtx(t)
 
+	// The page is declared under its Route, and the action beside it is
+	// listed under the same group.
+	host, err := h.WaitHost(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defs := host.Definitions()
+	groups := map[string]bool{}
+	for _, g := range defs.Groups {
+		groups[g.Slug] = g.HasHandler
+	}
+	refundUnderBilling := false
+	for _, a := range defs.Actions {
+		refundUnderBilling = refundUnderBilling || a.GroupSlug == "billing" && a.Slug == "refund"
+	}
+	if has, ok := groups["billing"]; !ok || has || !groups["billing/invoices"] || !groups["broken"] || !refundUnderBilling {
+		t.Fatalf("definitions: groups %v, actions %+v", groups, defs.Actions)
+	}
+
 	p, err := h.OpenPage(ctx, "billing/invoices", intervaltest.WithParams(map[string]any{"n": 700}))
 	if err != nil || p.Answer.Type != "SUCCESS" {
 		t.Fatalf("OPEN_PAGE %+v %v", p, err)
