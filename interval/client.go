@@ -329,7 +329,7 @@ func (c *Client) connect(ctx context.Context, first bool) error {
 	c.peer, c.conn = peer, conn
 	c.mu.Unlock()
 
-	if err := c.initialize(ctx, peer); err != nil {
+	if err := c.initializeOn(ctx, conn, peer); err != nil {
 		c.mu.Lock()
 		c.peer, c.conn = nil, nil
 		c.mu.Unlock()
@@ -377,6 +377,32 @@ func (c *Client) beginShutdown(ctx context.Context, peer *rpc.Peer) {
 	case res.Type != "success":
 		c.log.Warn("server refused BEGIN_HOST_SHUTDOWN", "message", res.Message)
 	}
+}
+
+// errConnectionLost ends an INITIALIZE_HOST whose connection closed.
+var errConnectionLost = errors.New("interval: connection lost while initializing")
+
+// initializeOn initializes over a new connection, giving up as soon as the
+// connection ends: the answer can no longer come, and waiting for the
+// response timeout would only delay the next attempt.
+func (c *Client) initializeOn(ctx context.Context, conn Conn, peer *rpc.Peer) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		select {
+		case <-conn.Done():
+			cancel(errConnectionLost)
+		case <-ctx.Done():
+		}
+	}()
+	err := c.initialize(ctx, peer)
+	if cause := context.Cause(ctx); err != nil && errors.Is(cause, errConnectionLost) {
+		err = fmt.Errorf("interval: initializing: %w: %w", cause, conn.Err())
+	}
+	cancel(nil)
+	<-watched
+	return err
 }
 
 // initialize calls INITIALIZE_HOST with the current routes.
@@ -727,13 +753,22 @@ func (c *Client) reinitLoop() {
 		idx := buildIndex(c.opts.Routes.RouteTable())
 		c.mu.Lock()
 		c.table = idx
-		peer := c.peer
 		ready := c.ready
 		c.mu.Unlock()
+		// While (re)connecting, the connection may have read the table
+		// before this change: wait until it is ready, then declare
+		// again. Changes made meanwhile are in c.reinit for the next
+		// round.
 		select {
 		case <-ready:
-		default:
-			continue // the next connection initializes with the new table
+		case <-c.closing:
+			return
+		}
+		c.mu.Lock()
+		peer := c.peer
+		c.mu.Unlock()
+		if peer == nil {
+			continue // dropped again: the next connection declares the table
 		}
 		if err := c.initialize(c.life, peer); err != nil {
 			c.log.Error("re-initializing after route change", "err", err)

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -1071,6 +1072,65 @@ func TestReconnectDuringShutdownAnnouncesIt(t *testing.T) {
 		t.Fatalf("Shutdown = %v", err)
 	}
 	if res, err := run.Result(ctx); err != nil || res.Data != "done" {
+		t.Fatalf("result %+v, %v", res, err)
+	}
+}
+
+// A connection that drops while the host initializes is given up at once,
+// and the host connects again, rather than waiting for an answer that
+// cannot come (here the response timeout is an hour).
+func TestDropDuringInitializeRetriesAtOnce(t *testing.T) {
+	s := intervaltest.NewServer()
+	defer s.Close()
+	var inits atomic.Int32
+	s.OnInitialize = func(h *intervaltest.Host) {
+		if inits.Add(1) == 2 {
+			h.Drop()
+		}
+	}
+	c, err := interval.New(interval.Options{Endpoint: s.URL, APIKey: "k", Logger: slog.New(slog.DiscardHandler),
+		ResponseTimeout: time.Hour, RetryInterval: 10 * time.Millisecond,
+		Routes: routes{"ok": func(ctx context.Context, tx *interval.Tx) (any, error) { return "ok", nil }}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := testCtx(t)
+	listened := make(chan error, 1)
+	go func() { listened <- c.Listen(ctx) }()
+	defer func() {
+		c.Close()
+		<-listened
+	}()
+	first, err := s.WaitHost(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := first.WaitAnswered(ctx, "INITIALIZE_HOST", 1); err != nil {
+		t.Fatal(err)
+	}
+	first.Drop()
+	hosts, err := s.WaitHosts(ctx, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := hosts[1].WaitClosed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	third, err := s.WaitHost(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if third == first || third == hosts[1] {
+		t.Fatal("no third connection")
+	}
+	if err := third.WaitAnswered(ctx, "INITIALIZE_HOST", 1); err != nil {
+		t.Fatal(err)
+	}
+	run, err := s.Start(ctx, "ok")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := run.Result(ctx); err != nil || res.Data != "ok" {
 		t.Fatalf("result %+v, %v", res, err)
 	}
 }

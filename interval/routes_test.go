@@ -89,3 +89,33 @@ func TestRequireTeamsDenied(t *testing.T) {
 		t.Fatalf("allowed user: %+v %v", res, err)
 	}
 }
+
+// A route added while the connection is down is declared on the next
+// connection.
+func TestRouteAddedWhileDisconnected(t *testing.T) {
+	ok := func(ctx context.Context, tx *interval.Tx) (any, error) { return "ok", nil }
+	r := router.New()
+	r.Action("first", ok)
+	h := intervaltest.New(t, r, func(o *interval.Options) { o.ReinitializeBatchTimeout = time.Millisecond })
+	ctx := testCtx(t)
+	host, err := h.WaitHost(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host.Drop()
+	r.Action("late", ok)
+	if err := host.WaitClosed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	again, err := h.WaitHost(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := again.WaitDefinitions(ctx, func(in intervaltest.Definitions) bool { return slices.Contains(slugs(in), "late") }); err != nil {
+		t.Fatal(err)
+	}
+	run, _ := h.Start(ctx, "late")
+	if res, err := run.Result(ctx); err != nil || res.Data != "ok" {
+		t.Fatalf("late route: %+v %v", res, err)
+	}
+}

@@ -39,7 +39,12 @@ func New(tb testing.TB, routes interval.Routes, opts ...func(*interval.Options))
 	go func() { h.done <- c.Listen(context.Background()) }()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := s.WaitHost(ctx); err != nil {
+	host, err := s.WaitHost(ctx)
+	if err == nil {
+		// Initialized on the client's side too: it has the answer.
+		err = host.WaitAnswered(ctx, "INITIALIZE_HOST", 1)
+	}
+	if err != nil {
 		c.Close()
 		<-h.done
 		s.Close()

@@ -87,6 +87,12 @@ type Server struct {
 	// APIKey, if set, is the only key accepted; others are refused with close
 	// code 1008, as the Interval server does.
 	APIKey string
+	// OnInitialize, if set, is called with each host's INITIALIZE_HOST
+	// (already recorded) before it is answered, on the socket's reader:
+	// the answer, and the host's further messages, wait until it returns.
+	// Tests use it to act while a host initializes, such as dropping the
+	// connection. Set it before hosts connect.
+	OnInitialize func(*Host)
 
 	hs      *httptest.Server
 	log     *slog.Logger
@@ -198,6 +204,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.hosts = append(s.hosts, h)
 	s.mu.Unlock()
+	s.notify()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	err = h.conn.SendAuthenticated(ctx)
 	cancel()
@@ -238,8 +245,12 @@ func (h *Host) handle(method string, data json.RawMessage) (any, error) {
 		s.mu.Lock()
 		h.init = &in
 		h.inits++
+		hook := s.OnInitialize
 		s.mu.Unlock()
 		s.notify()
+		if hook != nil {
+			hook(h)
+		}
 		return protocol.InitializeHostReturns{Type: "success", Environment: "development",
 			Organization: &protocol.Organization{Name: "Test Org", Slug: "test"},
 			DashboardURL: strings.TrimSuffix(s.hs.URL, "/") + "/"}, nil
@@ -342,6 +353,17 @@ func (s *Server) WaitHost(ctx context.Context) (*Host, error) {
 		return false
 	})
 	return h, err
+}
+
+// WaitHosts waits until n host sockets have connected (open or closed since)
+// and returns them all, oldest first.
+func (s *Server) WaitHosts(ctx context.Context, n int) ([]*Host, error) {
+	var hs []*Host
+	err := s.waitFor(ctx, fmt.Sprintf("%d host connections", n), func() bool {
+		hs = append([]*Host(nil), s.hosts...)
+		return len(hs) >= n
+	})
+	return hs, err
 }
 
 // Hosts returns every host socket seen so far, open or closed.
