@@ -1134,3 +1134,34 @@ func TestDropDuringInitializeRetriesAtOnce(t *testing.T) {
 		t.Fatalf("result %+v, %v", res, err)
 	}
 }
+
+// Listen's context ending closes the client like Close (handlers see
+// ErrClosed) and Listen returns the context's error.
+func TestListenContextEndClosesClient(t *testing.T) {
+	s := intervaltest.NewServer()
+	defer s.Close()
+	started, returned := make(chan struct{}, 1), make(chan error, 1)
+	c, err := interval.New(interval.Options{Endpoint: s.URL, APIKey: "k", Logger: slog.New(slog.DiscardHandler),
+		Routes: blockingRoutes(started, nil, returned)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := testCtx(t)
+	lctx, stop := context.WithCancel(ctx)
+	listened := make(chan error, 1)
+	go func() { listened <- c.Listen(lctx) }()
+	if _, err := s.Start(ctx, "block"); err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	stop()
+	if err := <-listened; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Listen = %v, want context.Canceled", err)
+	}
+	if err := <-returned; !errors.Is(err, interval.ErrClosed) {
+		t.Fatalf("handler ended with %v, want ErrClosed", err)
+	}
+	if err := c.Listen(ctx); !errors.Is(err, interval.ErrClosed) {
+		t.Fatalf("Listen again = %v, want ErrClosed", err)
+	}
+}
