@@ -15,6 +15,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/interval-go/sdk/adapters/websocket"
 	"github.com/interval-go/sdk/interval"
 	"github.com/interval-go/sdk/intervaltest"
 	"github.com/interval-go/sdk/router"
@@ -1163,5 +1164,115 @@ func TestListenContextEndClosesClient(t *testing.T) {
 	}
 	if err := c.Listen(ctx); !errors.Is(err, interval.ErrClosed) {
 		t.Fatalf("Listen again = %v, want ErrClosed", err)
+	}
+}
+
+// lossyTransport is the websocket transport losing the messages drop
+// chooses: they are not written, and their ACK wait ends with the ACK
+// timeout, as when the server never received them. It records the ACK
+// timeout and RPC id of every message of method.
+type lossyTransport struct {
+	method string
+	drop   func(attempt int) bool
+
+	mu       sync.Mutex
+	timeouts []time.Duration
+	ids      []string
+}
+
+func (l *lossyTransport) Dial(ctx context.Context, cfg interval.DialConfig) (interval.Conn, error) {
+	c, err := websocket.Dial(ctx, websocket.DialOptions{Endpoint: cfg.Endpoint, APIKey: cfg.APIKey, InstanceID: cfg.InstanceID},
+		websocket.Config{OnMessage: cfg.OnMessage, Logger: cfg.Logger, ConnectTimeout: cfg.ConnectTimeout, SendTimeout: cfg.SendTimeout})
+	if err != nil {
+		return nil, err
+	}
+	return lossyConn{c, l}, nil
+}
+
+type lossyConn struct {
+	*websocket.Conn
+	l *lossyTransport
+}
+
+func (c lossyConn) Post(ctx context.Context, data string, timeout time.Duration, acked func(error)) error {
+	var env struct{ ID, MethodName string }
+	if json.Unmarshal([]byte(data), &env) == nil && env.MethodName == c.l.method {
+		c.l.mu.Lock()
+		c.l.timeouts = append(c.l.timeouts, timeout)
+		c.l.ids = append(c.l.ids, env.ID)
+		attempt := len(c.l.timeouts)
+		c.l.mu.Unlock()
+		if c.l.drop(attempt) {
+			go acked(websocket.ErrAckTimeout)
+			return nil
+		}
+	}
+	return c.Conn.Post(ctx, data, timeout, acked)
+}
+
+func (l *lossyTransport) attempts() ([]time.Duration, []string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.timeouts), slices.Clone(l.ids)
+}
+
+// A call whose ACK times out is sent again with a new id, attempt n waiting
+// n×SendTimeout for its ACK, as in the official SDK.
+func TestCallResentAfterAckTimeout(t *testing.T) {
+	const send = 40 * time.Millisecond
+	lossy := &lossyTransport{method: "SEND_IO_CALL", drop: func(n int) bool { return n <= 2 }}
+	h := intervaltest.New(t, routes{
+		"ask": func(ctx context.Context, tx *interval.Tx) (any, error) { return tx.IO.Input.Number("Count").Run(ctx) },
+	}, func(o *interval.Options) { o.Transport, o.SendTimeout = lossy, send })
+	ctx := testCtx(t)
+	run, err := h.Start(ctx, "ask")
+	if err != nil {
+		t.Fatal(err)
+	}
+	form, err := run.Next(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := form.Answer(ctx, intervaltest.Values{"Count": 3}); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := run.Result(ctx); err != nil || res.Data != float64(3) {
+		t.Fatalf("result %+v, %v", res, err)
+	}
+	timeouts, ids := lossy.attempts()
+	if !slices.Equal(timeouts, []time.Duration{send, 2 * send, 3 * send}) {
+		t.Fatalf("ACK timeouts of the attempts %v", timeouts)
+	}
+	if ids[0] == ids[1] || ids[1] == ids[2] || ids[0] == ids[2] {
+		t.Fatalf("attempts share a call id: %v", ids)
+	}
+	if n := len(run.Renders()); n != 1 {
+		t.Fatalf("%d renders reached the server, want 1", n)
+	}
+}
+
+// After MaxResendAttempts lost attempts the call fails with a clear error,
+// which is logged.
+func TestCallGivesUpAfterMaxResendAttempts(t *testing.T) {
+	logs := newLogRecorder()
+	lossy := &lossyTransport{method: "MARK_TRANSACTION_COMPLETE", drop: func(int) bool { return true }}
+	h := intervaltest.New(t, routes{
+		"ok": func(ctx context.Context, tx *interval.Tx) (any, error) { return "ok", nil },
+	}, withLogger(slog.New(logs)), func(o *interval.Options) {
+		o.Transport, o.SendTimeout, o.MaxResendAttempts = lossy, time.Millisecond, 3
+	})
+	ctx := testCtx(t)
+	run, err := h.Start(ctx, "ok")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := logs.wait(ctx, 0, "ERROR", "sending transaction result failed", "maximum resend attempts reached", "transaction="+run.ID); err != nil {
+		t.Fatal(err)
+	}
+	if timeouts, _ := lossy.attempts(); len(timeouts) != 3 {
+		t.Fatalf("%d attempts, want 3", len(timeouts))
+	}
+	if run.Completions() != 0 {
+		t.Fatal("a lost result reached the server")
 	}
 }
