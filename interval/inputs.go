@@ -31,6 +31,10 @@ func (f *field[T]) Answered() bool { return f.present }
 // bind sets the parse function: decode the raw value, check it, validate it.
 func (f *field[T]) bind(decode func(raw json.RawMessage) (T, string)) {
 	f.decode = decode
+	f.clear = func() {
+		var zero T
+		f.value = zero
+	}
 	f.parse = func(raw json.RawMessage) (func(), string) {
 		v, msg := decode(raw)
 		if msg != "" {

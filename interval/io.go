@@ -83,6 +83,8 @@ type component struct {
 	// function that stores the value (called once the whole call is valid)
 	// or a message shown on the component.
 	parse func(raw json.RawMessage) (commit func(), msg string)
+	// clear resets the value when an optional component is left empty.
+	clear func()
 	// onState handles a SET_STATE for a stateful component.
 	onState func(ctx context.Context, raw json.RawMessage) error
 	// setPresent records whether an optional component was answered.
@@ -440,7 +442,12 @@ func (p *pendingCall) handle(ctx context.Context, resp *protocol.IOResponse) (re
 			}
 			cp.errMsg = ""
 			cp := cp
-			commits = append(commits, func() { cp.present = false })
+			commits = append(commits, func() {
+				cp.present = false
+				if cp.clear != nil {
+					cp.clear() // no value left from an earlier answer
+				}
+			})
 			continue
 		}
 		commit, msg := cp.parse(raw)

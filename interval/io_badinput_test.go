@@ -305,3 +305,56 @@ func TestConfirmIsExclusive(t *testing.T) {
 	}
 	a.result()
 }
+
+// TestGroupChoicesAndFieldError: a display with choice buttons waits for a
+// click even with the append UI; a group's Validate gets the clicked
+// choice and can put its message on one component (FieldError) or on the
+// whole form; an unknown choice value is passed through as sent.
+func TestGroupChoicesAndFieldError(t *testing.T) {
+	a := startAction(t, func(ctx context.Context, tx *interval.Tx) (any, error) {
+		choice, err := tx.IO.Group(tx.IO.Display.Markdown("Ship it?")).WithChoices(interval.ChoiceOf("Ship"), interval.ChoiceOf("Wait")).Run(ctx)
+		if err != nil {
+			return nil, err
+		}
+		qty := tx.IO.Input.Number("Qty")
+		note := tx.IO.Input.Text("Note").Optional()
+		second, err := tx.IO.Group(qty, note).WithChoices(interval.ChoiceOf("Save"), interval.ChoiceOf("Discard")).Validate(func(c string) error {
+			switch {
+			case c == "Save" && qty.Value() > 10:
+				return interval.FieldError(qty, "At most 10 when saving.")
+			case c == "Save" && !note.Answered():
+				return errors.New("Saving needs a note.")
+			}
+			return nil
+		}).Run(ctx)
+		return choice + "|" + second + "|" + note.Value(), err
+	})
+	r := a.next()
+	if len(r.ChoiceButtons) != 2 {
+		t.Fatalf("choices %+v", r.ChoiceButtons)
+	}
+	if err := r.Choose(a.ctx, "Ship", intervaltest.Values{"Ship it?": nil}); err != nil {
+		t.Fatal(err)
+	}
+	r = a.next()
+	if err := r.Choose(a.ctx, "Save", intervaltest.Values{"Qty": 11, "Note": "x"}); err != nil {
+		t.Fatal(err)
+	}
+	r = a.next()
+	if q, _ := r.Component("Qty"); q.ValidationErrorMessage != "At most 10 when saving." || r.ValidationErrorMessage != "" {
+		t.Fatalf("qty %q, form %q", q.ValidationErrorMessage, r.ValidationErrorMessage)
+	}
+	if err := r.Choose(a.ctx, "Save", intervaltest.Values{"Qty": 3, "Note": nil}); err != nil {
+		t.Fatal(err)
+	}
+	r = a.next()
+	if q, _ := r.Component("Qty"); q.ValidationErrorMessage != "" || r.ValidationErrorMessage != "Saving needs a note." {
+		t.Fatalf("qty %q, form %q", q.ValidationErrorMessage, r.ValidationErrorMessage)
+	}
+	if err := r.Choose(a.ctx, "Discard", intervaltest.Values{"Qty": 30, "Note": nil}); err != nil {
+		t.Fatal(err)
+	}
+	if res := a.result(); res.Data != "Ship|Discard|" {
+		t.Fatalf("result %v", res.Data)
+	}
+}

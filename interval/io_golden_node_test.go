@@ -56,6 +56,8 @@ var nodeRenders = map[string]string{
 	"display_metadata_images":        `[{"toRender":[{"methodName":"DISPLAY_METADATA","label":"Profile","isStateful":false,"isOptional":false,"isMultiple":false,"props":{"data":[{"label":"Photo","value":"Ada","image":{"alt":"Ada","size":"small","url":"https://x/ada.png"}},{"label":"Big","value":"12345678901234567"}],"layout":"list"},"propsMeta":{"values":{"data.1.value":["bigint"]}}}],"kind":"RENDER"}]`,
 	"search_images":                  `[{"toRender":[{"methodName":"SEARCH","label":"Person","isStateful":true,"isOptional":false,"isMultiple":false,"props":{"results":[{"value":"0:0","label":"Ada Lovelace","description":"ada@example.com","image":{"alt":"Ada Lovelace","size":"thumbnail","url":"https://x/1.png"}},{"value":"0:1","label":"Alan Turing","description":"alan@example.com","image":{"alt":"Alan Turing","size":"thumbnail","url":"https://x/2.png"}},{"value":"0:2","label":"Grace Hopper","description":"grace@example.com","image":{"alt":"Grace Hopper","size":"thumbnail","url":"https://x/3.png"}}],"disabled":false}}],"kind":"RENDER"}]`,
 	"display_metadata_lazy":          `[{"toRender":[{"methodName":"DISPLAY_METADATA","label":"Account","isStateful":false,"isOptional":false,"isMultiple":false,"props":{"data":[{"label":"Plan","value":"pro"},{"label":"Balance","value":null,"url":"https://x/b"}],"layout":"grid"},"propsMeta":{"values":{"data.1.value":["undefined"]}}}],"kind":"RENDER"}]`,
+	"with_choices_single":            `[{"toRender":[{"methodName":"INPUT_TEXT","label":"Reason","isStateful":false,"isOptional":false,"isMultiple":false,"props":{}}],"kind":"RENDER","choiceButtons":[{"label":"Approve","value":"approve","theme":"primary"},{"label":"Reject","value":"Reject"}]}]`,
+	"with_choices_display":           `[{"toRender":[{"methodName":"DISPLAY_MARKDOWN","label":"Ship it?","isStateful":false,"isOptional":false,"isMultiple":false,"props":{}}],"kind":"RENDER","choiceButtons":[{"label":"Ship","value":"ship","theme":"danger"},{"label":"Wait","value":"wait","theme":"secondary"}]}]`,
 	"display_table_async":            `[{"toRender":[{"methodName":"DISPLAY_TABLE","label":"Remote","isStateful":true,"isOptional":false,"isMultiple":false,"props":{"columns":[{"label":"id","accessorKey":"id"},{"label":"name","accessorKey":"name"}],"data":[],"orientation":"horizontal","isSortable":true,"isFilterable":true,"isAsync":true}}],"kind":"RENDER"},{"toRender":[{"methodName":"DISPLAY_TABLE","label":"Remote","isStateful":true,"isOptional":false,"isMultiple":false,"props":{"columns":[{"label":"id","accessorKey":"id"},{"label":"name","accessorKey":"name"}],"data":[{"key":"1","data":{"id":2,"name":"Alan Turing"},"filterValue":"2 alan turing","menu":null},{"key":"2","data":{"id":3,"name":"Grace Hopper"},"filterValue":"3 grace hopper","menu":null}],"orientation":"horizontal","isSortable":true,"isFilterable":true,"totalRecords":3,"isAsync":true},"propsMeta":{"values":{"data.0.menu":["undefined"],"data.1.menu":["undefined"]}}}],"kind":"RENDER"}]`,
 	"display_progress_steps":         `[{"toRender":[{"methodName":"DISPLAY_PROGRESS_STEPS","label":"Import","isStateful":false,"isOptional":false,"isMultiple":false,"props":{"steps":{"completed":2,"total":5},"currentStep":"Rows","subTitle":"a.csv"}}],"kind":"RENDER"}]`,
 	"display_progress_indeterminate": `[{"toRender":[{"methodName":"DISPLAY_PROGRESS_INDETERMINATE","label":"Waiting","isStateful":false,"isOptional":false,"isMultiple":false,"props":{}}],"kind":"RENDER"}]`,
@@ -271,6 +273,15 @@ var nodeCases = map[string]nodeCase{
 				<-ctx.Done() // never resolves, like the Node case's promise
 				return nil, ctx.Err()
 			}}).Run(ctx)
+	}},
+	"with_choices_single": {run: func(ctx context.Context, tx *interval.Tx) error {
+		return runErr(tx.IO.Group(tx.IO.Input.Text("Reason")).WithChoices(
+			interval.Choice{Label: "Approve", Value: "approve", Theme: interval.ThemePrimary}, interval.ChoiceOf("Reject")).Run(ctx))
+	}},
+	"with_choices_display": {run: func(ctx context.Context, tx *interval.Tx) error {
+		return runErr(tx.IO.Group(tx.IO.Display.Markdown("Ship it?")).WithChoices(
+			interval.Choice{Label: "Ship", Value: "ship", Theme: interval.ThemeDanger},
+			interval.Choice{Label: "Wait", Value: "wait", Theme: interval.ThemeSecondary}).Run(ctx))
 	}},
 	"display_table_async": {label: "Remote", states: []any{map[string]any{"offset": 1, "pageSize": 2}}, run: func(ctx context.Context, tx *interval.Tx) error {
 		return interval.DisplayTableAsync(tx.IO, "Remote", func(ctx context.Context, st interval.TableState) ([]person, int, error) {

@@ -159,6 +159,8 @@ const cases = {
       { label: 'Balance', value: new Promise(() => {}), url: 'https://x/b' },
     ],
   }),
+  with_choices_single: (io) => io.input.text('Reason').withChoices([{ label: 'Approve', value: 'approve', theme: 'primary' }, 'Reject']),
+  with_choices_display: (io) => io.display.markdown('Ship it?').withChoices([{ label: 'Ship', value: 'ship', theme: 'danger' }, { label: 'Wait', value: 'wait', theme: 'secondary' }]),
   search_images: (io) => io.search('Person', {
     initialResults: rows,
     onSearch: async () => rows,
