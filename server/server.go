@@ -427,6 +427,11 @@ func (s *Server) end() error {
 		s.ended.Store(true)
 		s.bgCancel()
 		s.bgWG.Wait()
+		s.hub.mu.Lock()
+		if n := s.hub.retrySaves(); n > 0 {
+			s.log.Error("closing with transactions whose state the store did not take", "count", n)
+		}
+		s.hub.mu.Unlock()
 		if err := s.closeStore(); err != nil {
 			s.endErr = fmt.Errorf("server: closing store: %w", err)
 		}

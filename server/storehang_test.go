@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -59,5 +60,47 @@ func TestHangingStoreDoesNotStallServer(t *testing.T) {
 	b.next(protocol.MethodTransactionCompleted)
 	if s := admin.tx(id).Status; s != store.StatusCompleted {
 		t.Fatalf("status %s", s)
+	}
+}
+
+// failingStore is a store whose transaction writes fail on demand.
+type failingStore struct {
+	store.Store
+	fail atomic.Bool
+}
+
+func (f *failingStore) UpdateTransaction(ctx context.Context, t store.Transaction) error {
+	if f.fail.Load() {
+		return errors.New("disk I/O error")
+	}
+	return f.Store.UpdateTransaction(ctx, t)
+}
+
+// A run that finishes while the store refuses writes is not left RUNNING
+// in the history: its state is written again once the store works.
+func TestFailedSaveRetried(t *testing.T) {
+	st, err := store.Open(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := &failingStore{Store: st}
+	var logs logBuf
+	// A short grace makes the sweep, which retries, run often.
+	e := newEnv(t, Options{Store: fs, Logger: logs.logger(), HostDropGrace: 200 * time.Millisecond})
+	admin := e.admin()
+	h := e.host(admin.key(store.EnvDevelopment), "", action("job"))
+	b := admin.browser()
+	id := admin.startRun(b, h, "job", store.EnvDevelopment)
+	fs.fail.Store(true)
+	complete(t, h, id, "done")
+	b.next(protocol.MethodTransactionCompleted)
+	waitLogged(t, &logs, `msg="saving transaction failed; retrying" transaction=`+id+` status=COMPLETED`)
+	if rec, err := st.Transaction(context.Background(), id); err != nil || rec.Status != store.StatusRunning {
+		t.Fatalf("stored while failing: %+v %v", rec.Status, err)
+	}
+	fs.fail.Store(false)
+	waitLogged(t, &logs, `msg="saved transaction after a failed write" transaction=`+id)
+	if d := admin.tx(id); d.Status != store.StatusCompleted || d.ResultStatus != "SUCCESS" {
+		t.Fatalf("history after the retry: %+v", d)
 	}
 }
