@@ -66,14 +66,18 @@ func (d DisplayIO) Markdown(text string) *MarkdownDisplay {
 	return m
 }
 
-// MenuItem is a button in a page's or heading's menu: it links to an
-// action or page (Route with Params) or to a URL.
+// MenuItem is a button in a page's or heading's menu, or in a table row's
+// or grid item's menu: it links to an action or page (Route with Params) or
+// to a URL. An item with neither is shown disabled.
 type MenuItem struct {
-	Label    string
-	Route    string
-	Params   map[string]any
-	URL      string
-	Theme    string // "primary", "secondary", "danger"
+	Label  string
+	Route  string
+	Params map[string]any
+	URL    string
+	// Theme is ThemePrimary, ThemeSecondary or ThemeDanger in page and
+	// heading menus; row and grid item menus only know ThemeDanger (other
+	// themes are dropped there, as the console would refuse them).
+	Theme    string
 	Disabled bool
 }
 
@@ -93,6 +97,21 @@ func wireMenu(items []MenuItem) []buttonItem {
 	out := make([]buttonItem, len(items))
 	for i, m := range items {
 		out[i] = buttonItem{Label: m.Label, Theme: m.Theme, Route: m.Route, URL: m.URL, Params: m.Params, Disabled: m.Disabled}
+		if m.Route == "" && m.URL == "" {
+			out[i].Disabled = true // the protocol has no item without a target
+		}
+	}
+	return out
+}
+
+// wireRowMenu is wireMenu for table rows and grid items, whose menu items
+// take only the danger theme.
+func wireRowMenu(items []MenuItem) []buttonItem {
+	out := wireMenu(items)
+	for i := range out {
+		if out[i].Theme != ThemeDanger {
+			out[i].Theme = ""
+		}
 	}
 	return out
 }

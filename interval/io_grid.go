@@ -157,7 +157,7 @@ func (g *GridDisplay[T]) items(idx []int32, from, to int, withFilter bool) []wir
 		w.Key = strconv.Itoa(i)
 		w.Data.Label, w.Data.Description = it.Label, it.Description
 		w.Data.URL, w.Data.Route, w.Data.Params = it.URL, it.Route, it.Params
-		w.Data.Menu = wireMenu(it.Menu)
+		w.Data.Menu = wireRowMenu(it.Menu)
 		if im := it.Image; im != nil {
 			w.Data.Image = &struct {
 				URL         string  `json:"url,omitempty"`

@@ -1110,7 +1110,7 @@ func (e *tableEngine[T]) wireRows(idx []int32, from, to int, withFilter bool) []
 			wr.Data[c.key] = wireCellValue(c.get(row))
 		}
 		if e.menu != nil {
-			wr.Menu = wireMenu(e.menu(*row))
+			wr.Menu = wireRowMenu(e.menu(*row))
 			if wr.Menu == nil {
 				wr.Menu = []buttonItem{}
 			}

@@ -144,7 +144,11 @@ func init() {
 		action{"display_table", "Table", func(ctx context.Context, tx *interval.Tx) (any, error) {
 			return nil, interval.DisplayTable(tx.IO, "Customers", all).PageSize(10).
 				RowMenu(func(c customer) []interval.MenuItem {
-					return []interval.MenuItem{{Label: "Notify", Route: "select_table", Params: map[string]any{"id": c.ID}}}
+					return []interval.MenuItem{
+						{Label: "Notify", Route: "select_table", Params: map[string]any{"id": c.ID}, Theme: interval.ThemePrimary},
+						{Label: "Close account", Route: "confirm", Theme: interval.ThemeDanger},
+						{Label: "Export (soon)"},
+					}
 				}).Run(ctx)
 		}},
 		action{"display_table_async", "Table (async source)", func(ctx context.Context, tx *interval.Tx) (any, error) {
