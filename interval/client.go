@@ -215,13 +215,23 @@ func (c *Client) Listen(ctx context.Context) error {
 	}
 	stop := context.AfterFunc(ctx, func() { c.closeNow() })
 	defer stop()
+	// closed is what Listen returns once the client has closed: ctx's
+	// error if ctx ending closed it, else ErrClosed, after the client's
+	// goroutines and handlers have ended.
+	closed := func() error {
+		c.waitClosed()
+		if !c.userClosed.Load() && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return ErrClosed
+	}
 
 	first := true
 	for {
 		err := c.connect(ctx, first)
 		if err != nil {
 			if c.isClosed() {
-				return ErrClosed
+				return closed()
 			}
 			if first {
 				c.closeNow()
@@ -231,7 +241,7 @@ func (c *Client) Listen(ctx context.Context) error {
 			c.log.Warn("unable to reconnect", "err", err, "retryIn", c.opts.RetryInterval)
 			select {
 			case <-c.closing:
-				return ErrClosed
+				return closed()
 			case <-time.After(c.opts.RetryInterval):
 			}
 			continue
@@ -246,21 +256,17 @@ func (c *Client) Listen(ctx context.Context) error {
 		} // else Close ran since connect returned: c.closing is closed
 		select {
 		case <-c.closing:
-			c.waitClosed()
-			if !c.userClosed.Load() && ctx.Err() != nil {
-				return ctx.Err()
-			}
-			return ErrClosed
+			return closed()
 		case <-dropped:
 		}
 		c.dropConnection(conn)
-		if c.isClosed() {
-			return ErrClosed
+		if c.isClosed() { // closing the client closed the connection
+			return closed()
 		}
 		c.log.Warn("connection to server lost, reconnecting", "err", conn.Err(), "retryIn", c.opts.RetryInterval)
 		select {
 		case <-c.closing:
-			return ErrClosed
+			return closed()
 		case <-time.After(c.opts.RetryInterval):
 		}
 	}
@@ -613,14 +619,10 @@ func (c *Client) Shutdown(ctx context.Context) error {
 	c.mu.Unlock()
 
 	if first && peer != nil {
-		var res protocol.TypedResult
-		err := c.call(ctx, protocol.MethodBeginHostShutdown, struct{}{}, &res)
-		switch {
-		case err != nil:
-			c.log.Warn("BEGIN_HOST_SHUTDOWN failed", "err", err)
-		case res.Type != "success":
-			c.log.Warn("server refused BEGIN_HOST_SHUTDOWN", "message", res.Message)
-		}
+		// On this connection only: if it drops, the next one announces
+		// the shutdown (connect), and a server that never comes back
+		// must not hold up the drain.
+		c.beginShutdown(ctx, peer)
 	}
 	if first {
 		c.log.Info("shutting down: no new transactions, waiting for the running ones", "running", c.running())
