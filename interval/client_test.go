@@ -1276,3 +1276,38 @@ func TestCallGivesUpAfterMaxResendAttempts(t *testing.T) {
 		t.Fatal("a lost result reached the server")
 	}
 }
+
+// CLOSE_TRANSACTION alone (the operator left) cancels a running handler's
+// context with ErrCanceled; no result is sent for it.
+func TestCloseTransactionCancelsHandler(t *testing.T) {
+	started, returned := make(chan struct{}, 1), make(chan error, 1)
+	h := intervaltest.New(t, blockingRoutes(started, nil, returned))
+	ctx := testCtx(t)
+	run, err := h.Start(ctx, "block")
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	if err := run.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-returned; !errors.Is(err, interval.ErrCanceled) {
+		t.Fatalf("handler ended with %v, want ErrCanceled", err)
+	}
+	// The host still serves; the closed transaction sent nothing.
+	again, err := h.Start(ctx, "block")
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	if err := again.Cancel(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-returned; !errors.Is(err, interval.ErrCanceled) {
+		t.Fatalf("second handler ended with %v", err)
+	}
+	h.Client.Close()
+	if run.Completions() != 0 || again.Completions() != 0 {
+		t.Fatal("a result was sent for a closed transaction")
+	}
+}

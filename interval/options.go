@@ -141,7 +141,7 @@ func validateEndpoint(s string) (string, error) {
 	switch u.Scheme {
 	case "ws", "wss", "http", "https":
 	default:
-		return "", fmt.Errorf("interval: endpoint %q: scheme must be ws or wss", s)
+		return "", fmt.Errorf("interval: endpoint %q: scheme must be ws or wss (http and https are taken as ws and wss)", s)
 	}
 	return s, nil
 }
