@@ -605,6 +605,10 @@ func (c *Client) handleCall(method string, data json.RawMessage) (any, error) {
 // Shutdown called while another drains waits for the same end (and, if its
 // own ctx ends first, cancels the handlers the same way); after the client
 // has closed, Shutdown returns nil at once.
+//
+// Shutdown and Close wait for the handlers, so an action that stops its
+// own host must call them in a new goroutine (go client.Shutdown(ctx)) and
+// return.
 func (c *Client) Shutdown(ctx context.Context) error {
 	c.userClosed.Store(true)
 	c.mu.Lock()
