@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -386,13 +387,24 @@ func fullName(u store.User) string {
 	return strings.TrimSpace(u.FirstName + " " + u.LastName)
 }
 
-// validParams reports whether raw is a JSON object (or absent).
+// validParams reports whether raw is absent or a JSON object of scalars
+// (strings, numbers, booleans, null), the params of PROTOCOL.md §3.2/§3.4:
+// the official SDK silently ignores a START_TRANSACTION whose params hold
+// anything else, which would leave the run waiting forever.
 func validParams(raw json.RawMessage) bool {
 	if len(raw) == 0 || string(raw) == "null" {
 		return true
 	}
 	var m map[string]json.RawMessage
-	return json.Unmarshal(raw, &m) == nil
+	if json.Unmarshal(raw, &m) != nil || m == nil {
+		return false
+	}
+	for _, v := range m {
+		if v = bytes.TrimSpace(v); len(v) == 0 || v[0] == '{' || v[0] == '[' {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *Server) apiCreateTx(w http.ResponseWriter, r *http.Request, u store.User) {
@@ -413,7 +425,8 @@ func (s *Server) apiCreateTx(w http.ResponseWriter, r *http.Request, u store.Use
 		return
 	}
 	if !validParams(in.Params) {
-		writeErr(w, http.StatusBadRequest, "params must be an object.")
+		s.log.Warn("run refused: params not an object of strings, numbers, booleans or null", "user", u.ID)
+		writeErr(w, http.StatusBadRequest, "params must be an object whose values are strings, numbers, booleans or null.")
 		return
 	}
 	params := in.Params

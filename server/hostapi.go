@@ -132,7 +132,7 @@ func (s *Server) hostEnqueue(w http.ResponseWriter, r *http.Request, k store.API
 	}
 	if in.Slug == "" || !validParams(in.Params) {
 		s.log.Warn("enqueue refused: no slug or params not an object", "key", k.ID)
-		typedErr(w, http.StatusBadRequest, "slug is required and params must be an object.")
+		typedErr(w, http.StatusBadRequest, "slug is required and params must be an object whose values are strings, numbers, booleans or null.")
 		return
 	}
 	if len(in.Slug) > maxSlugBytes || !validGroupSlug(in.Slug) {
