@@ -3,6 +3,7 @@ package websocket
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -373,13 +374,41 @@ func TestMalformedFramesSkipped(t *testing.T) {
 		}
 		rawRead(ctx, ws)
 	})
-	c := dial(t, url, Config{OnMessage: func(s string) { got <- s }})
+	var logs lockedBuffer
+	c := dial(t, url, Config{OnMessage: func(s string) { got <- s },
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if s := recv(t, got); s != "valid" {
 		t.Fatalf("got %q", s)
 	}
 	if c.Err() != nil {
 		t.Fatalf("connection ended: %v", c.Err())
 	}
+	// Each bad frame was logged before the valid one was handled.
+	out := logs.String()
+	if n := strings.Count(out, "level=WARN msg=\"websocket: ignoring malformed frame\""); n != 7 {
+		t.Errorf("%d malformed frames logged, want 7 (every bad text frame but the ACK of an unknown id):\n%s", n, out)
+	}
+	if !strings.Contains(out, "ignoring binary frame") {
+		t.Errorf("binary frame not logged:\n%s", out)
+	}
+}
+
+// lockedBuffer is a strings.Builder safe for a logger's concurrent writes.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func TestLargeMessages(t *testing.T) {
