@@ -97,6 +97,9 @@ func wireMenu(items []MenuItem) []buttonItem {
 	out := make([]buttonItem, len(items))
 	for i, m := range items {
 		out[i] = buttonItem{Label: m.Label, Theme: m.Theme, Route: m.Route, URL: m.URL, Params: m.Params, Disabled: m.Disabled}
+		if !validTheme(m.Theme) {
+			out[i].Theme = "" // an unknown theme would make the console refuse the menu
+		}
 		if m.Route == "" && m.URL == "" {
 			out[i].Disabled = true // the protocol has no item without a target
 		}

@@ -274,9 +274,16 @@ func (n *NumberInput) Max(v float64) *NumberInput { n.p.Max = &v; return n }
 // Decimals allows that many decimal places (default 0: whole numbers).
 func (n *NumberInput) Decimals(d int) *NumberInput { n.p.Decimals = max(d, 0); return n }
 
-// Currency shows the value as money in this currency (USD, EUR, …), with
-// two decimal places unless Decimals says otherwise.
-func (n *NumberInput) Currency(code string) *NumberInput { n.p.Currency = code; return n }
+// Currency shows the value as money in this currency (USD, CAD, EUR, GBP,
+// AUD, CNY or JPY; another code makes Run fail), with two decimal places
+// unless Decimals says otherwise.
+func (n *NumberInput) Currency(code string) *NumberInput {
+	n.p.Currency = code
+	if !oneOf(code, USD, CAD, EUR, GBP, AUD, CNY, JPY) && n.err == nil {
+		n.err = badValue(n.method, n.label, "currency", code, "USD, CAD, EUR, GBP, AUD, CNY or JPY")
+	}
+	return n
+}
 
 // Prepend shows a short text before the field, such as a unit.
 func (n *NumberInput) Prepend(s string) *NumberInput { n.p.Prepend = s; return n }

@@ -192,6 +192,11 @@ func (c *ioClient) run(ctx context.Context, comps []*component, choices []Choice
 	if c == nil {
 		return "", ErrForeignComponent
 	}
+	for _, ch := range choices {
+		if !validTheme(ch.Theme) {
+			return "", fmt.Errorf("interval: choice %q: theme %q is not primary, secondary or danger", ch.Label, ch.Theme)
+		}
+	}
 	for _, cp := range comps {
 		if cp.err != nil {
 			return "", cp.err

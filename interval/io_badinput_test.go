@@ -358,3 +358,54 @@ func TestGroupChoicesAndFieldError(t *testing.T) {
 		t.Fatalf("result %v", res.Data)
 	}
 }
+
+// TestUnknownEnumValues: a builder given a value the protocol does not
+// know (image size, currency, theme) makes Run fail with an error naming
+// it, before anything is sent; such values computed per row or item
+// (highlight colours, fits, menu themes, option image sizes) are dropped
+// rather than sent, as the console would refuse the whole component.
+func TestUnknownEnumValues(t *testing.T) {
+	errs := make(chan error, 5)
+	a := startAction(t, func(ctx context.Context, tx *interval.Tx) (any, error) {
+		d := tx.IO.Display
+		errs <- d.Image("Logo", "https://x/l.png").Size("huge").Run(ctx)
+		errs <- d.Video("Clip", "https://x/c.mp4").Width("xl").Run(ctx)
+		_, err := tx.IO.Input.Number("Price").Currency("BTC").Run(ctx)
+		errs <- err
+		errs <- d.Link("Docs", "https://x").Theme("blue").Run(ctx)
+		_, err = tx.IO.Group(d.Markdown("x")).WithChoices(interval.Choice{Label: "Go", Theme: "blue"}).Run(ctx)
+		errs <- err
+		_, err = tx.IO.Group(
+			d.Heading("Head").MenuItems(interval.MenuItem{Label: "Open", Route: "a", Theme: "blue"}),
+			interval.DisplayTable(tx.IO, "Rows", people[:1]).Columns(interval.Column[person]{Label: "Name", Render: func(p person) interval.Cell {
+				return interval.Cell{Label: p.Name, HighlightColor: "teal"}
+			}}),
+			interval.DisplayGrid(tx.IO, "Cards", people[:1], func(p person) interval.GridItem {
+				return interval.GridItem{Label: p.Name, Image: &interval.GridImage{URL: "https://x/p.png", Fit: "fill"}}
+			}),
+			interval.SelectSingle(tx.IO, "Pick", []interval.Option[int]{{Label: "One", Value: 1, Image: &interval.Image{URL: "https://x/1.png", Size: "huge"}}}),
+		).Run(ctx)
+		return nil, err
+	})
+	for _, want := range []string{`size "huge"`, `size "xl"`, `currency "BTC"`, `theme "blue"`, `theme "blue"`} {
+		if err := <-errs; err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("err %v, want one naming %s", err, want)
+		}
+	}
+	r := a.next()
+	if labels := strings.Join(r.Labels(), ","); labels != "Head,Rows,Cards,Pick" {
+		t.Fatalf("the first render is %s: a refused call was sent", labels)
+	}
+	for label, want := range map[string]string{
+		"Head":  `"menuItems":[{"label":"Open","route":"a"}]`,
+		"Rows":  `"data":{"0":{"label":"Ada Lovelace"}}`,
+		"Cards": `"image":{"url":"https://x/p.png"}`,
+		"Pick":  `"image":{"url":"https://x/1.png"}`,
+	} {
+		if got := mustComponent(t, r, label).Props; !strings.Contains(got, want) {
+			t.Errorf("%s props %s, want %s", label, got, want)
+		}
+	}
+	a.answer(r, intervaltest.Values{"Pick": map[string]any{"label": "One", "value": 1}})
+	a.result()
+}

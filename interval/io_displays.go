@@ -76,14 +76,28 @@ func dataURL(data []byte, mime string) string {
 func (im *ImageDisplay) Alt(s string) *ImageDisplay { im.p.Alt = s; return im }
 
 // Size sets the width and height: SizeThumbnail, SizeSmall, SizeMedium or
-// SizeLarge.
-func (im *ImageDisplay) Size(s string) *ImageDisplay { im.p.Width, im.p.Height = s, s; return im }
+// SizeLarge (another value makes Run fail).
+func (im *ImageDisplay) Size(s string) *ImageDisplay { return im.Width(s).Height(s) }
 
 // Width sets the width (an image size name).
-func (im *ImageDisplay) Width(s string) *ImageDisplay { im.p.Width = s; return im }
+func (im *ImageDisplay) Width(s string) *ImageDisplay {
+	im.p.Width = s
+	im.checkSize(s)
+	return im
+}
 
 // Height sets the height (an image size name).
-func (im *ImageDisplay) Height(s string) *ImageDisplay { im.p.Height = s; return im }
+func (im *ImageDisplay) Height(s string) *ImageDisplay {
+	im.p.Height = s
+	im.checkSize(s)
+	return im
+}
+
+func (d *display) checkSize(s string) {
+	if s != "" && !validSize(s) && d.err == nil {
+		d.err = badValue(d.method, d.label, "size", s, "thumbnail, small, medium or large")
+	}
+}
 
 // VideoDisplay shows a video.
 type VideoDisplay struct {
@@ -106,14 +120,23 @@ func (d DisplayIO) Video(label, url string) *VideoDisplay {
 	return v
 }
 
-// Size sets the width and height (an image size name).
-func (v *VideoDisplay) Size(s string) *VideoDisplay { v.p.Width, v.p.Height = s, s; return v }
+// Size sets the width and height (an image size name; another value makes
+// Run fail).
+func (v *VideoDisplay) Size(s string) *VideoDisplay { return v.Width(s).Height(s) }
 
 // Width sets the width alone (an image size name).
-func (v *VideoDisplay) Width(s string) *VideoDisplay { v.p.Width = s; return v }
+func (v *VideoDisplay) Width(s string) *VideoDisplay {
+	v.p.Width = s
+	v.checkSize(s)
+	return v
+}
 
 // Height sets the height alone (an image size name).
-func (v *VideoDisplay) Height(s string) *VideoDisplay { v.p.Height = s; return v }
+func (v *VideoDisplay) Height(s string) *VideoDisplay {
+	v.p.Height = s
+	v.checkSize(s)
+	return v
+}
 
 // Loop plays the video in a loop.
 func (v *VideoDisplay) Loop() *VideoDisplay { v.p.Loop = true; return v }
@@ -162,8 +185,15 @@ func (l *LinkDisplay) Href(url string) *LinkDisplay {
 // Download makes a URL link download the file under this name.
 func (l *LinkDisplay) Download(name string) *LinkDisplay { l.p.Download = name; return l }
 
-// Theme sets the button theme: ThemePrimary, ThemeSecondary or ThemeDanger.
-func (l *LinkDisplay) Theme(t string) *LinkDisplay { l.p.Theme = t; return l }
+// Theme sets the button theme: ThemePrimary, ThemeSecondary or ThemeDanger
+// (another value makes Run fail).
+func (l *LinkDisplay) Theme(t string) *LinkDisplay {
+	l.p.Theme = t
+	if !validTheme(t) && l.err == nil {
+		l.err = badValue(l.method, l.label, "theme", t, "primary, secondary or danger")
+	}
+	return l
+}
 
 // ObjectDisplay shows nested data as a tree.
 type ObjectDisplay struct {

@@ -165,6 +165,9 @@ func (g *GridDisplay[T]) items(idx []int32, from, to int, withFilter bool) []wir
 				Fit         string  `json:"fit,omitempty"`
 				AspectRatio float64 `json:"aspectRatio,omitempty"`
 			}{im.URL, im.Alt, im.Fit, im.AspectRatio}
+			if !oneOf(im.Fit, "cover", "contain") {
+				w.Data.Image.Fit = "" // unknown to the protocol
+			}
 		}
 		if withFilter {
 			w.FilterValue = g.engine.rowFilter(i, &buf)

@@ -397,10 +397,14 @@ func TestMenuItemThemesAndTargets(t *testing.T) {
 	r := a.next()
 	var head struct{ MenuItems []map[string]any }
 	decodeFresh(t, mustRaw(t, r, "Head"), &head)
-	var rows struct{ Data []struct{ Menu []map[string]any } }
+	var rows struct {
+		Data []struct{ Menu []map[string]any }
+	}
 	decodeFresh(t, mustRaw(t, r, "Rows"), &rows)
 	var cards struct {
-		Data []struct{ Data struct{ Menu []map[string]any } }
+		Data []struct {
+			Data struct{ Menu []map[string]any }
+		}
 	}
 	decodeFresh(t, mustRaw(t, r, "Cards"), &cards)
 	if got := jsonOf(t, head.MenuItems); got != `[{"label":"Open","route":"a","theme":"primary"},{"label":"Delete","route":"b","theme":"danger"},{"disabled":true,"label":"Soon"}]` {

@@ -161,7 +161,38 @@ func (im *Image) wire() *wireImage {
 	if im == nil {
 		return nil
 	}
-	return &wireImage{Alt: im.Alt, Size: im.Size, URL: im.URL}
+	return &wireImage{Alt: im.Alt, Size: knownSize(im.Size), URL: im.URL}
+}
+
+// oneOf reports whether v is one of the allowed values.
+func oneOf(v string, allowed ...string) bool {
+	for _, a := range allowed {
+		if v == a {
+			return true
+		}
+	}
+	return false
+}
+
+func validSize(s string) bool { return oneOf(s, SizeThumbnail, SizeSmall, SizeMedium, SizeLarge) }
+
+// knownSize drops a size the protocol does not know (the console would
+// refuse the whole component's props).
+func knownSize(s string) string {
+	if validSize(s) {
+		return s
+	}
+	return ""
+}
+
+func validTheme(t string) bool {
+	return oneOf(t, "", ThemePrimary, ThemeSecondary, ThemeDanger, "default")
+}
+
+// badValue is the construction error of a builder given a value the
+// protocol does not know; Run returns it before anything is sent.
+func badValue(method, label, what, v string, allowed string) error {
+	return fmt.Errorf("interval: %s %q: %s %q is not %s", method, label, what, v, allowed)
 }
 
 // cellWire is the image of a table cell: like the Node SDK's table
@@ -169,7 +200,7 @@ func (im *Image) wire() *wireImage {
 func (im *Image) cellWire() *wireImage {
 	w := im.wire()
 	if w != nil {
-		w.Width, w.Height = im.Size, im.Size
+		w.Width, w.Height = w.Size, w.Size
 	}
 	return w
 }

@@ -51,6 +51,15 @@ type Cell struct {
 	HighlightColor string
 }
 
+// knownHighlight drops a colour the protocol does not know (the console
+// would refuse the table).
+func knownHighlight(c string) string {
+	if oneOf(c, HighlightRed, HighlightOrange, HighlightYellow, HighlightGreen, HighlightBlue, HighlightPurple, HighlightPink, HighlightGray) {
+		return c
+	}
+	return ""
+}
+
 type wireCell struct {
 	Label          string         `json:"label,omitempty"`
 	Value          any            `json:"value,omitempty"`
@@ -64,7 +73,7 @@ type wireCell struct {
 
 func (c Cell) wire() wireCell {
 	return wireCell{Label: c.Label, Value: c.Value, Href: c.Href, URL: c.URL, Image: c.Image.cellWire(),
-		Route: c.Route, Params: c.Params, HighlightColor: c.HighlightColor}
+		Route: c.Route, Params: c.Params, HighlightColor: knownHighlight(c.HighlightColor)}
 }
 
 // Column is one column of a table over rows of type T. Without columns, a
