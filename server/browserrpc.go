@@ -323,6 +323,13 @@ func (hb *hub) openPage(b *browser, in protocol.RequestPageInputs) func() protoc
 	if in.PageKey == "" || len(in.PageKey) > maxPageKey || !validEnv(env) {
 		return fail("Invalid request.")
 	}
+	for _, v := range in.Params {
+		switch v.(type) {
+		case map[string]any, []any:
+			// Hosts ignore an OPEN_PAGE with such params (as a run's).
+			return fail("Page params must be strings, numbers, booleans or null.")
+		}
+	}
 	hb.mu.Lock()
 	defer hb.mu.Unlock()
 	if _, ok := hb.pages[in.PageKey]; ok {

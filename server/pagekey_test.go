@@ -37,7 +37,13 @@ func TestPageKeyCannotTakeTransactionID(t *testing.T) {
 			t.Fatalf("REQUEST_PAGE with key %.20s…: %v %+v", key, err, r)
 		}
 	}
-	waitLogged(t, &logs, `msg="refusing REQUEST_PAGE" browser=`, `err="Page key already in use."`, `err="Invalid request."`)
+	var r protocol.OpenPageReturns
+	if err := ob.call(protocol.MethodRequestPage, protocol.RequestPageInputs{PageKey: "k1", PageSlug: "dash",
+		OrganizationEnvironmentID: store.EnvProduction, Params: map[string]any{"a": map[string]any{"b": 1}}}, &r); err != nil || r.Type != "ERROR" {
+		t.Fatalf("REQUEST_PAGE with nested params: %v %+v", err, r)
+	}
+	waitLogged(t, &logs, `msg="refusing REQUEST_PAGE" browser=`, `err="Page key already in use."`, `err="Invalid request."`,
+		`err="Page params must be strings, numbers, booleans or null."`)
 
 	// The run's loading state still reaches its own operator.
 	h.must(protocol.MethodSendLoadingCall, protocol.SendLoadingCallInputs{TransactionID: id, LoadingState: protocol.LoadingState{Label: "Working"}})
