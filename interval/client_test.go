@@ -1311,3 +1311,40 @@ func TestCloseTransactionCancelsHandler(t *testing.T) {
 		t.Fatal("a result was sent for a closed transaction")
 	}
 }
+
+// The Tx carries who runs which action where: the user of
+// START_TRANSACTION, its environment and action, the organization of the
+// last initialization; the client exposes the latter two as well.
+func TestTxContext(t *testing.T) {
+	got := make(chan *interval.Tx, 1)
+	h := intervaltest.New(t, routes{"who": func(ctx context.Context, tx *interval.Tx) (any, error) {
+		got <- tx
+		return nil, nil
+	}})
+	ctx := testCtx(t)
+	first, last := "Sue", "Smith"
+	run, err := h.Start(ctx, "who", intervaltest.As(intervaltest.User{Email: "sue@example.com", FirstName: &first, LastName: &last,
+		Role: interval.RoleDeveloper, Teams: []string{"support", "ops"}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run.Result(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tx := <-got
+	want := interval.User{Email: "sue@example.com", FirstName: "Sue", LastName: "Smith", Role: interval.RoleDeveloper, Teams: []string{"support", "ops"}}
+	if tx.User.Email != want.Email || tx.User.FirstName != want.FirstName || tx.User.LastName != want.LastName ||
+		tx.User.Role != want.Role || !slices.Equal(tx.User.Teams, want.Teams) || !tx.User.InTeam("ops") || tx.User.InTeam("sales") {
+		t.Errorf("user %+v", tx.User)
+	}
+	if tx.ID != run.ID || tx.Environment != "development" {
+		t.Errorf("id %q, environment %q", tx.ID, tx.Environment)
+	}
+	if tx.Action.Slug != "who" || !strings.HasSuffix(tx.Action.URL, "/actions/who") {
+		t.Errorf("action %+v", tx.Action)
+	}
+	org := interval.Organization{Name: "Test Org", Slug: "test"}
+	if tx.Organization != org || h.Client.Organization() != org || h.Client.Environment() != "development" {
+		t.Errorf("organization %+v, client %+v %q", tx.Organization, h.Client.Organization(), h.Client.Environment())
+	}
+}
