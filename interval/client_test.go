@@ -1348,3 +1348,47 @@ func TestTxContext(t *testing.T) {
 		t.Errorf("organization %+v, client %+v %q", tx.Organization, h.Client.Organization(), h.Client.Environment())
 	}
 }
+
+// OnError sees every error a handler returns, but not a cancellation.
+func TestOnError(t *testing.T) {
+	type seen struct {
+		slug string
+		err  error
+	}
+	errs := make(chan seen, 4)
+	started, returned := make(chan struct{}, 1), make(chan error, 1)
+	rs := blockingRoutes(started, nil, returned)
+	rs["fail"] = func(ctx context.Context, tx *interval.Tx) (any, error) { return nil, errors.New("card declined") }
+	rs["ok"] = func(ctx context.Context, tx *interval.Tx) (any, error) { return 1, nil }
+	h := intervaltest.New(t, rs, func(o *interval.Options) {
+		o.OnError = func(tx *interval.Tx, err error) { errs <- seen{tx.Action.Slug, err} }
+	})
+	ctx := testCtx(t)
+	for _, slug := range []string{"fail", "ok"} {
+		run, err := h.Start(ctx, slug)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := run.Result(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run, err := h.Start(ctx, "block")
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	if err := run.Cancel(ctx); err != nil {
+		t.Fatal(err)
+	}
+	<-returned
+	h.Client.Close() // the canceled handler has completed
+	close(errs)
+	var got []seen
+	for s := range errs {
+		got = append(got, s)
+	}
+	if len(got) != 1 || got[0].slug != "fail" || got[0].err.Error() != "card declined" {
+		t.Fatalf("OnError saw %v", got)
+	}
+}
