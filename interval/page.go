@@ -92,6 +92,10 @@ type pageState struct {
 	page   *string
 	sent   bool
 	layout *Layout
+	// rendered are the children in the order of the last render's
+	// toRender (children that failed to render are left out), which is
+	// the order of a state update's values.
+	rendered []Component
 	// stateMu serializes state updates of stateful children with the
 	// renders that read their state.
 	stateMu sync.Mutex
@@ -123,12 +127,12 @@ func (p *pageState) response(resp protocol.IOResponse) {
 	}
 	p.mu.Lock()
 	l := p.layout
+	children := p.rendered
 	p.mu.Unlock()
 	if l == nil {
 		return
 	}
 	changed := false
-	children := l.children()
 	p.stateMu.Lock()
 	defer p.stateMu.Unlock()
 	for i, raw := range resp.Values {
@@ -212,6 +216,7 @@ func safeServePage(ctx context.Context, h PageHandler, p *Page) (l *Layout, err 
 func (p *pageState) send(ctx context.Context, l *Layout, herr error) {
 	out := protocol.Layout{Kind: "BASIC", Errors: []protocol.LayoutError{}}
 	var page *string
+	var rendered []Component
 	if herr != nil {
 		out.Errors = append(out.Errors, protocol.LayoutError{Error: "Error", Message: herr.Error()})
 	}
@@ -234,12 +239,17 @@ func (p *pageState) send(ctx context.Context, l *Layout, herr error) {
 			r := &protocol.IORender{ID: uuid.NewString(), InputGroupKey: p.key, Kind: protocol.KindRender}
 			p.stateMu.Lock()
 			for _, ch := range l.children() {
-				cr, err := ch.core().render()
+				err := ch.core().err // a construction error (an unknown size, theme, …)
+				var cr protocol.ComponentRender
+				if err == nil {
+					cr, err = ch.core().render()
+				}
 				if err != nil {
 					out.Errors = append(out.Errors, protocol.LayoutError{LayoutKey: "children", Error: "Error", Message: err.Error()})
 					continue
 				}
 				r.ToRender = append(r.ToRender, cr)
+				rendered = append(rendered, ch)
 			}
 			p.stateMu.Unlock()
 			out.Children = r
@@ -255,7 +265,7 @@ func (p *pageState) send(ctx context.Context, l *Layout, herr error) {
 		page = &s
 	}
 	p.mu.Lock()
-	p.page, p.sent, p.layout = page, true, l
+	p.page, p.sent, p.layout, p.rendered = page, true, l, rendered
 	p.mu.Unlock()
 	var ok bool
 	if err := p.c.call(ctx, protocol.MethodSendPage, protocol.SendPageInputs{PageKey: p.key, Page: page}, &ok); err != nil && !errors.Is(err, context.Canceled) {

@@ -375,3 +375,42 @@ func TestPageLazyMetadata(t *testing.T) {
 		t.Fatalf("props %s", got)
 	}
 }
+
+// A page child with a construction error (an unknown image size) is left
+// out and its error shown in the layout's errors; the other children stay.
+func TestPageChildConstructionError(t *testing.T) {
+	r := router.New()
+	r.Page("p", func(ctx context.Context, p *interval.Page) (*interval.Layout, error) {
+		return &interval.Layout{Title: "P", Children: []interval.Component{
+			p.Display.Image("Logo", "https://x/l.png").Size("huge"),
+			p.Display.Markdown("still here"),
+			interval.DisplayTable(p, "Rows", people),
+		}}, nil
+	})
+	h := intervaltest.New(t, r)
+	ctx := testCtx(t)
+	pv, err := h.OpenPage(ctx, "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := pv.Next(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Children.ToRender) != 2 || l.Children.ToRender[0].Label != "still here" || len(l.Errors) != 1 ||
+		l.Errors[0].LayoutKey != "children" || !strings.Contains(l.Errors[0].Message, `size "huge"`) {
+		t.Fatalf("layout %+v", l)
+	}
+	// State updates follow the rendered children: the table is the second.
+	if err := pv.SetState(ctx, l, intervaltest.Values{"Rows": map[string]any{"offset": 0, "pageSize": 10, "queryTerm": "grace"}}); err != nil {
+		t.Fatal(err)
+	}
+	if l, err = pv.Next(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var props struct{ TotalRecords int }
+	decodeFresh(t, l.Children.ToRender[1].Props, &props)
+	if props.TotalRecords != 1 {
+		t.Fatalf("searched table: %d records", props.TotalRecords)
+	}
+}
