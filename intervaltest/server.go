@@ -68,6 +68,9 @@ type (
 	Redirect = protocol.Redirect
 	// Layout is a page's layout as the host sent it.
 	Layout = protocol.Layout
+	// StartInputs is the START_TRANSACTION (and OPEN_PAGE) a StartOption
+	// adjusts before it is sent.
+	StartInputs = protocol.StartTransactionInputs
 )
 
 // Errors of the test server.
@@ -457,7 +460,7 @@ var Admin = User{Email: "alice@example.com", FirstName: ptr("Alice"), LastName: 
 func ptr[T any](v T) *T { return &v }
 
 // StartOption configures a transaction started by Start.
-type StartOption func(*protocol.StartTransactionInputs) error
+type StartOption func(*StartInputs) error
 
 // As runs the transaction as u.
 func As(u User) StartOption {
