@@ -414,3 +414,62 @@ func TestPageChildConstructionError(t *testing.T) {
 		t.Fatalf("searched table: %d records", props.TotalRecords)
 	}
 }
+
+// A page table's slow fetch does not hold up the connection: while it
+// runs, an action on the same host starts and renders; the page's layout
+// follows once the fetch returns.
+func TestPageSlowFetchDoesNotBlockHost(t *testing.T) {
+	release := make(chan struct{})
+	fetching := make(chan struct{}, 1)
+	r := router.New()
+	r.Page("remote", func(ctx context.Context, p *interval.Page) (*interval.Layout, error) {
+		return &interval.Layout{Children: []interval.Component{interval.DisplayTableAsync(p, "Rows", func(ctx context.Context, st interval.TableState) ([]person, int, error) {
+			fetching <- struct{}{}
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+			return people, len(people), nil
+		})}}, nil
+	})
+	r.Action("ping", func(ctx context.Context, tx *interval.Tx) (any, error) {
+		return tx.IO.Input.Text("Still there?").Run(ctx)
+	})
+	h := intervaltest.New(t, r)
+	ctx := testCtx(t)
+	pv, err := h.OpenPage(ctx, "remote")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := pv.Next(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pv.SetState(ctx, l, intervaltest.Values{"Rows": map[string]any{"offset": 0, "pageSize": 10}}); err != nil {
+		t.Fatal(err)
+	}
+	<-fetching // the fetch now blocks until released
+	run, err := h.Start(ctx, "ping")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r0, err := run.Next(ctx)
+	if err != nil {
+		t.Fatalf("the action did not render while the page fetched: %v", err)
+	}
+	close(release)
+	if l, err = pv.Next(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var props struct{ TotalRecords int }
+	decodeFresh(t, l.Children.ToRender[0].Props, &props)
+	if props.TotalRecords != 3 {
+		t.Fatalf("fetched layout: %d records", props.TotalRecords)
+	}
+	if err := r0.Answer(ctx, intervaltest.Values{"Still there?": "yes"}); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := run.Result(ctx); err != nil || res.Data != "yes" {
+		t.Fatalf("result %+v %v", res, err)
+	}
+}
