@@ -1392,3 +1392,46 @@ func TestOnError(t *testing.T) {
 		t.Fatalf("OnError saw %v", got)
 	}
 }
+
+// A handler that returns a value after the operator canceled still
+// reports it, as in the official SDK; one that ends with the cancellation
+// sends nothing.
+func TestResultAfterCancelStillSent(t *testing.T) {
+	h := intervaltest.New(t, routes{
+		"cleanup": func(ctx context.Context, tx *interval.Tx) (any, error) {
+			if _, err := tx.IO.Input.Text("Name").Run(ctx); !errors.Is(err, interval.ErrCanceled) {
+				return nil, fmt.Errorf("Run = %v, want ErrCanceled", err)
+			}
+			return "cleaned up", nil
+		},
+		"propagate": func(ctx context.Context, tx *interval.Tx) (any, error) {
+			_, err := tx.IO.Input.Text("Name").Run(ctx)
+			if err == nil {
+				return nil, errors.New("not canceled")
+			}
+			return nil, ctx.Err() // context.Canceled, cause ErrCanceled
+		},
+	})
+	ctx := testCtx(t)
+	var runs []*intervaltest.Transaction
+	for _, slug := range []string{"cleanup", "propagate"} {
+		run, err := h.Start(ctx, slug)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := run.Next(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := run.Cancel(ctx); err != nil {
+			t.Fatal(err)
+		}
+		runs = append(runs, run)
+	}
+	if res, err := runs[0].Result(ctx); err != nil || res.Status != "SUCCESS" || res.Data != "cleaned up" {
+		t.Fatalf("result after cancel: %+v, %v", res, err)
+	}
+	h.Client.Close() // every handler has completed
+	if n := runs[1].Completions(); n != 0 {
+		t.Fatalf("%d results for a handler that ended with the cancellation", n)
+	}
+}

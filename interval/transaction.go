@@ -172,7 +172,12 @@ func (c *Client) runTransaction(t *txState, tx *Tx, h Handler) {
 // runTransaction so that a handler goroutine waiting on the operator keeps a
 // small stack.
 func (c *Client) complete(t *txState, tx *Tx, result any, err error) {
-	canceled := errors.Is(err, ErrCanceled) || errors.Is(context.Cause(t.ctx), ErrCanceled)
+	// A handler that ends with the cancellation (ErrCanceled, or its
+	// context's error after the operator canceled) sends no result, as in
+	// the official SDK; one that returns a value or its own error after
+	// the cancellation still reports it (PROTOCOL.md §7.5).
+	canceled := errors.Is(err, ErrCanceled) ||
+		errors.Is(err, context.Canceled) && errors.Is(context.Cause(t.ctx), ErrCanceled)
 	if err != nil && c.opts.OnError != nil && !canceled {
 		c.opts.OnError(tx, err)
 	}
