@@ -725,7 +725,7 @@ func (s *Server) apiPatchUser(w http.ResponseWriter, r *http.Request, _ store.Us
 		return
 	}
 	if u.Role+"\n"+strings.Join(u.Teams, ",") != before {
-		s.hub.refreshUser(u.ID)
+		s.hub.refreshUser(u.ID, u.Role)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"user": toUserJSON(u)})
 }

@@ -238,7 +238,9 @@ func (s *Server) createKey(ctx context.Context, userID, env, label string) (id, 
 	return k.ID, key, nil
 }
 
-// keyAuth looks up an unrevoked API key and its owner.
+// keyAuth looks up an unrevoked API key and its owner. A development key
+// works only while its owner may develop (developer or admin): a member
+// cannot create one, and a developer made a member keeps none.
 func (s *Server) keyAuth(ctx context.Context, key string) (store.APIKey, store.User, error) {
 	k, err := s.store.APIKeyByHash(ctx, hashToken(key))
 	if err != nil {
@@ -250,6 +252,9 @@ func (s *Server) keyAuth(ctx context.Context, key string) (store.APIKey, store.U
 	u, err := s.store.UserByID(ctx, k.UserID)
 	if err != nil {
 		return store.APIKey{}, store.User{}, err
+	}
+	if k.Env == store.EnvDevelopment && u.Role == store.RoleMember {
+		return store.APIKey{}, store.User{}, fmt.Errorf("development key of a user who is now a member: %w", store.ErrNotFound)
 	}
 	return k, u, nil
 }

@@ -755,12 +755,21 @@ func (hb *hub) disconnectUser(userID string) {
 // refreshUser closes the console sockets of a user whose role or teams
 // changed: each socket acts with the user it was opened with, so the
 // console reconnects and acts with the new ones (a demoted admin keeps no
-// admin socket).
-func (hb *hub) refreshUser(userID string) {
+// admin socket). A user made a member also loses the hosts of their
+// development keys, which keyAuth refuses from now on.
+func (hb *hub) refreshUser(userID, role string) {
 	hb.mu.Lock()
 	defer hb.mu.Unlock()
 	for b := range hb.browsers[userID] {
 		b.e.closeWith(1012, "Your role or teams changed; reconnecting.")
+	}
+	if role != store.RoleMember {
+		return
+	}
+	for _, h := range hb.hosts {
+		if h.key.UserID == userID && h.key.Env == store.EnvDevelopment {
+			h.e.closeWith(1008, "The API key's owner may no longer develop.")
+		}
 	}
 }
 

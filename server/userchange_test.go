@@ -1,11 +1,15 @@
 package server
 
 import (
+	"errors"
 	"net/http"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/coder/websocket"
 
+	wsa "github.com/interval-go/sdk/adapters/websocket"
 	"github.com/interval-go/sdk/internal/protocol"
 	"github.com/interval-go/sdk/server/store"
 )
@@ -72,4 +76,54 @@ func TestUserChangesReachOpenConsoles(t *testing.T) {
 	if code, reason := closeStatus(bb.conn.Err()); code != websocket.StatusPolicyViolation || reason != "User deleted." {
 		t.Fatalf("deleted user's console: close %d %q", code, reason)
 	}
+}
+
+// A developer made a member keeps no development host: the hosts of their
+// development keys are closed, the keys are refused from then on (socket
+// and host API alike), and a live key the admin made keeps working.
+func TestDemotedDeveloperLosesDevelopmentKeys(t *testing.T) {
+	e := newEnv(t, Options{})
+	admin := e.admin()
+	dev := e.newUser(admin, "dev@example.com", store.RoleDeveloper)
+	key := dev.key(store.EnvDevelopment)
+	h := e.host(key, "", action("mine"))
+	live := e.host(admin.key(store.EnvProduction), "", action("shared"))
+
+	var users struct{ Users []userJSON }
+	admin.do("GET", "/api/console/users", nil, http.StatusOK, &users)
+	var devID string
+	for _, u := range users.Users {
+		if u.Email == "dev@example.com" {
+			devID = u.ID
+		}
+	}
+	admin.do("PATCH", "/api/console/users/"+devID, map[string]any{"role": store.RoleMember}, http.StatusOK, nil)
+	select {
+	case <-h.conn.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the demoted developer's host stays connected")
+	}
+	if code, reason := closeStatus(h.conn.Err()); code != websocket.StatusPolicyViolation || !strings.Contains(reason, "may no longer develop") {
+		t.Fatalf("demoted developer's host: close %d %q", code, reason)
+	}
+	if _, err := dialHost(t, e, key, ""); !errors.Is(err, wsa.ErrUnauthorized) {
+		t.Fatalf("demoted developer's key reconnects: %v", err)
+	}
+	req, _ := http.NewRequest("POST", e.hs.URL+"/api/notify", strings.NewReader(`{"message":"hi"}`))
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("host API with a demoted developer's key: HTTP %d, want 403", resp.StatusCode)
+	}
+	if ret := live.init(action("shared")); ret.Type != "success" {
+		t.Fatalf("the live host after the demotion: %+v", ret)
+	}
+	// Made a developer again, the same key works.
+	admin.do("PATCH", "/api/console/users/"+devID, map[string]any{"role": store.RoleDeveloper}, http.StatusOK, nil)
+	e.host(key, "", action("mine"))
 }
