@@ -185,38 +185,57 @@ func ctxErr(ctx context.Context) error {
 // valid values (stored in each component), re-rendering with validation
 // messages and state changes. It returns the clicked choice ("" for the
 // default button).
+//
+// Thousands of transactions may wait here at once, each on its goroutine's
+// stack, so the frames under the wait are kept small: run, serve and await
+// hold only a few words each, and the work between waits (checks, rendering,
+// answers) lives in functions that are not inlined into them. With those
+// frames the runtime shrinks a waiting goroutine's stack back to 4 KiB after
+// a deep render (BENCHMARKS.md, memory per waiting transaction).
 func (c *ioClient) run(ctx context.Context, comps []*component, choices []Choice, groupValidate func(choice string) error) (string, error) {
+	call, err := c.begin(ctx, comps, choices, groupValidate)
+	if err != nil {
+		return "", err
+	}
+	defer c.end(ctx, call)
+	return call.serve(ctx)
+}
+
+// begin checks comps and choices, takes c.mu (released by end) and creates
+// the call.
+//
+//go:noinline
+func (c *ioClient) begin(ctx context.Context, comps []*component, choices []Choice, groupValidate func(choice string) error) (*pendingCall, error) {
 	if len(comps) == 0 {
-		return "", ErrEmptyGroup
+		return nil, ErrEmptyGroup
 	}
 	if c == nil {
-		return "", ErrForeignComponent
+		return nil, ErrForeignComponent
 	}
 	for _, ch := range choices {
 		if !validTheme(ch.Theme) {
-			return "", fmt.Errorf("interval: choice %q: theme %q is not primary, secondary or danger", ch.Label, ch.Theme)
+			return nil, fmt.Errorf("interval: choice %q: theme %q is not primary, secondary or danger", ch.Label, ch.Theme)
 		}
 	}
 	for _, cp := range comps {
 		if cp.err != nil {
-			return "", cp.err
+			return nil, cp.err
 		}
 		if cp.io != c {
-			return "", ErrForeignComponent
+			return nil, ErrForeignComponent
 		}
 		if cp.exclusive && len(comps) > 1 {
-			return "", fmt.Errorf("%w: %s %q", ErrExclusive, cp.method, cp.label)
+			return nil, fmt.Errorf("%w: %s %q", ErrExclusive, cp.method, cp.label)
 		}
 		cp.errMsg = ""
 	}
 	if c.send == nil {
-		return "", ErrPageComponent
+		return nil, ErrPageComponent
 	}
 	if ctx.Err() != nil {
-		return "", ctxErr(ctx)
+		return nil, ctxErr(ctx)
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	c.drainQueued(ctx)
 	call := newPendingCall(c, comps, choices, groupValidate)
 	if t := c.tx; t != nil && !call.resolvesAtOnce {
@@ -224,38 +243,38 @@ func (c *ioClient) run(ctx context.Context, comps []*component, choices []Choice
 		// updates of its tables go straight to the call (outOfBand), even
 		// the ones that arrive before Run returned.
 		t.setActive(call)
-		defer func() {
-			t.setActive(nil)
-			c.drainQueued(ctx)
-		}()
 	}
-	// The loop keeps a small stack frame: rendering and answer handling live
-	// in their own functions, so a goroutine waiting on the operator holds
-	// little stack (thousands of transactions may wait at once).
+	return call, nil
+}
+
+// end undoes begin: state updates that arrive from now on are handled out
+// of band, the ones queued meanwhile are applied, and c.mu is released.
+//
+//go:noinline
+func (c *ioClient) end(ctx context.Context, call *pendingCall) {
+	if t := c.tx; t != nil && !call.resolvesAtOnce {
+		t.setActive(nil)
+		c.drainQueued(ctx)
+	}
+	c.mu.Unlock()
+}
+
+// serve shows the call and handles the operator's responses until one
+// completes it.
+func (p *pendingCall) serve(ctx context.Context) (string, error) {
 	for {
-		// The call's lock orders this render with state updates handled
-		// out of band (a table shown with the append UI).
-		call.mu.Lock()
-		err := call.send(ctx)
-		call.mu.Unlock()
-		if err != nil {
+		if err := p.show(ctx); err != nil {
 			return "", err
 		}
-		call.startShown()
-		if call.resolvesAtOnce {
+		if p.resolvesAtOnce {
 			return "", nil
 		}
 		for {
-			var resp *protocol.IOResponse
-			select {
-			case <-ctx.Done():
+			resp := p.c.await(ctx)
+			if resp == nil {
 				return "", ctxErr(ctx)
-			case resp = <-c.responses:
 			}
-			call.mu.Lock()
-			rerender, done, choice := call.handle(ctx, resp)
-			call.finished = done
-			call.mu.Unlock()
+			rerender, done, choice := p.answer(ctx, resp)
 			if done {
 				return choice, nil
 			}
@@ -263,6 +282,45 @@ func (c *ioClient) run(ctx context.Context, comps []*component, choices []Choice
 				break
 			}
 		}
+	}
+}
+
+// show sends the call's render (ordered by the call's lock with state
+// updates handled out of band, for a table shown with the append UI) and
+// starts the components' shown hooks.
+//
+//go:noinline
+func (p *pendingCall) show(ctx context.Context) error {
+	p.mu.Lock()
+	err := p.send(ctx)
+	p.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	p.startShown()
+	return nil
+}
+
+// answer applies one response to the call under its lock.
+//
+//go:noinline
+func (p *pendingCall) answer(ctx context.Context, resp *protocol.IOResponse) (rerender, done bool, choice string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	rerender, done, choice = p.handle(ctx, resp)
+	p.finished = done
+	return rerender, done, choice
+}
+
+// await waits for the next response to c's calls; nil when ctx ends first.
+//
+//go:noinline
+func (c *ioClient) await(ctx context.Context) *protocol.IOResponse {
+	select {
+	case <-ctx.Done():
+		return nil
+	case resp := <-c.responses:
+		return resp
 	}
 }
 
