@@ -346,6 +346,7 @@ func (c *ioClient) drainQueued(ctx context.Context) {
 // pendingCall is one IO call (one inputGroupKey) being answered.
 type pendingCall struct {
 	mu             sync.Mutex // serializes state updates after the call returned
+	states         stateQueue // state updates that arrive after the call returned
 	stateful       bool
 	c              *ioClient
 	comps          []*component

@@ -99,10 +99,8 @@ type pageState struct {
 	// stateMu serializes state updates of stateful children with the
 	// renders that read their state.
 	stateMu sync.Mutex
-	// queue holds state updates waiting for the page's worker, which
-	// runs while working (both under mu).
-	queue   []protocol.IOResponse
-	working bool
+	// states applies the operator's state updates in order.
+	states stateQueue
 }
 
 // children returns the layout's non-nil children: the components rendered,
@@ -123,59 +121,19 @@ func (p *pageState) last() (*string, bool) {
 	return p.page, p.sent
 }
 
-// maxQueuedStates bounds the state updates of one page waiting to be
-// applied; past it the oldest is dropped (states are whole views).
-const maxQueuedStates = 64
-
 // response handles an IO_RESPONSE for the page (state changes of its
 // stateful children) by re-rendering the layout. It is called on the
-// connection's reader, so the work (a table's fetch or first sort can take
-// long) is queued to the page's own worker goroutine, which applies the
-// updates in order, each followed by a layout.
+// connection's reader, so the work is queued to the page's stateQueue,
+// which applies the updates in order, each followed by a layout.
 func (p *pageState) response(resp protocol.IOResponse) {
 	if resp.Kind != protocol.KindSetState {
 		return
 	}
-	p.mu.Lock()
-	if len(p.queue) == maxQueuedStates {
-		p.c.log.Warn("page state updates coming faster than they are applied; dropping the oldest", "page", p.key)
-		p.queue = p.queue[1:]
-	}
-	p.queue = append(p.queue, resp)
-	start := !p.working
-	p.working = true
-	p.mu.Unlock()
-	if !start {
-		return
-	}
-	// Not a handler: Close waits for it, Shutdown does not (bg.Add under
-	// c.mu, before closed is set, like a transaction's out-of-band state
-	// update).
-	c := p.c
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
-		return
-	}
-	c.bg.Add(1)
-	c.mu.Unlock()
-	go func() {
-		defer c.bg.Done()
-		for {
-			p.mu.Lock()
-			if len(p.queue) == 0 || p.ctx.Err() != nil {
-				p.queue, p.working = nil, false
-				p.mu.Unlock()
-				return
-			}
-			next := p.queue[0]
-			p.queue = p.queue[1:]
-			p.mu.Unlock()
-			if l, changed := p.applyState(next); changed {
-				p.send(p.ctx, l, nil)
-			}
+	p.states.push(p.c, p.ctx, resp, func(next protocol.IOResponse) {
+		if l, changed := p.applyState(next); changed {
+			p.send(p.ctx, l, nil)
 		}
-	}()
+	})
 }
 
 // applyState applies a state update to the rendered children.

@@ -311,21 +311,11 @@ func (c *Client) ioResponse(in protocol.IOResponseInputs) {
 		}
 		if resp.Kind == protocol.KindSetState {
 			if p := t.outOfBand(&resp); p != nil {
-				// Not a handler: Shutdown does not wait for it, Close
-				// does (bg.Add under c.mu, before closed is set).
-				c.mu.Lock()
-				if c.closed {
-					c.mu.Unlock()
-					return
-				}
-				c.bg.Add(1)
-				c.mu.Unlock()
-				go func() {
-					defer c.bg.Done()
+				p.states.push(c, c.life, resp, func(next protocol.IOResponse) {
 					ctx, cancel := context.WithTimeout(c.life, c.opts.ResponseTimeout)
 					defer cancel()
-					p.setState(ctx, &resp)
-				}()
+					p.setState(ctx, &next)
+				})
 				return
 			}
 		}
