@@ -589,7 +589,7 @@ func (c *Client) handleCall(method string, data json.RawMessage) (any, error) {
 		c.closePage(in.PageKey)
 		return nil, nil
 	}
-	return nil, fmt.Errorf("interval: unknown method %q from server", method)
+	return nil, fmt.Errorf("interval: unknown method %q from server", protocol.Clip(method, 64))
 }
 
 // Shutdown stops the client gracefully, like http.Server.Shutdown: it tells

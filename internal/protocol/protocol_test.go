@@ -247,3 +247,20 @@ func TestNoNullForRequiredCollections(t *testing.T) {
 		}
 	}
 }
+
+func TestClip(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"START_TRANSACTION", 64, "START_TRANSACTION"},
+		{"abcdef", 3, "abc…(6 bytes)"},
+		{"aé", 2, "a…(3 bytes)"}, // é is two bytes: not cut in half
+		{"", 0, ""},
+	} {
+		if got := Clip(c.in, c.n); got != c.want {
+			t.Errorf("Clip(%q, %d) = %q, want %q", c.in, c.n, got, c.want)
+		}
+	}
+}

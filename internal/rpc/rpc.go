@@ -220,6 +220,9 @@ func marshal(v any) (json.RawMessage, error) {
 	return bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}), nil
 }
 
+// logClip bounds the method names and ids a peer sends in our log lines.
+const logClip = 64
+
 // Receive handles one envelope string from the transport: a RESPONSE
 // completes the matching Call; a CALL is passed to the handler and its answer
 // sent (posted from this goroutine with NewPostPeer, else from a new
@@ -241,7 +244,7 @@ func (p *Peer) Receive(s string) {
 		p.shrink()
 		p.mu.Unlock()
 		if !ok {
-			p.log.Debug("rpc: response to unknown call", "id", env.ID, "method", env.MethodName)
+			p.log.Debug("rpc: response to unknown call", "id", protocol.Clip(env.ID, logClip), "method", protocol.Clip(env.MethodName, logClip))
 			return
 		}
 		deliver(ch, result{data: env.Data})
@@ -250,20 +253,20 @@ func (p *Peer) Receive(s string) {
 	out, err := p.safeHandle(env.MethodName, env.Data)
 	if err != nil {
 		if !errors.Is(err, ErrNoResponse) {
-			p.log.Warn("rpc: call not answered", "method", env.MethodName, "err", err)
+			p.log.Warn("rpc: call not answered", "method", protocol.Clip(env.MethodName, logClip), "err", err)
 		}
 		return
 	}
 	data, err := marshal(out)
 	if err != nil {
-		p.log.Error("rpc: encoding response", "method", env.MethodName, "err", err)
+		p.log.Error("rpc: encoding response", "method", protocol.Clip(env.MethodName, logClip), "err", err)
 		return
 	}
 	resp := string(protocol.AppendEnvelope(nil, protocol.Envelope{
 		ID: env.ID, Kind: protocol.KindResponse, MethodName: env.MethodName, Data: data,
 	}))
 	if p.post != nil {
-		method := env.MethodName
+		method := protocol.Clip(env.MethodName, logClip)
 		err := p.post(p.ctx, resp, func(err error) {
 			if err != nil {
 				p.log.Debug("rpc: response not acknowledged", "method", method, "err", err)
@@ -284,7 +287,7 @@ func (p *Peer) Receive(s string) {
 	go func() {
 		defer p.wg.Done()
 		if err := p.send(p.ctx, resp); err != nil {
-			p.log.Debug("rpc: response not sent", "method", env.MethodName, "err", err)
+			p.log.Debug("rpc: response not sent", "method", protocol.Clip(env.MethodName, logClip), "err", err)
 		}
 	}()
 }

@@ -1,10 +1,13 @@
 package rpc
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"reflect"
 	"strconv"
 	"strings"
@@ -549,4 +552,41 @@ func TestPendingShrinksAfterBurst(t *testing.T) {
 	if reflect.ValueOf(p.pending).UnsafePointer() == before {
 		t.Fatal("the grown pending map was kept")
 	}
+}
+
+// A method name or id is as long as the peer makes it: the log line about
+// a call that was not answered or a response nobody waits for holds a
+// bounded part of it.
+func TestLongNamesClippedInLog(t *testing.T) {
+	var buf bytes.Buffer
+	var mu sync.Mutex
+	log := slog.New(slog.NewTextHandler(&lockedWriter{w: &buf, mu: &mu}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	rec := newRecorder()
+	p := NewPeer(rec.send, func(method string, _ json.RawMessage) (any, error) {
+		return nil, errors.New("unknown method")
+	}, nil, log)
+	defer p.Close()
+	long := strings.Repeat("M", 1<<20)
+	p.Receive(`{"id":"1","kind":"CALL","data":{},"methodName":"` + long + `"}`)
+	p.Receive(`{"id":"` + long + `","kind":"RESPONSE","data":{},"methodName":"` + long + `"}`)
+	mu.Lock()
+	out := buf.String()
+	mu.Unlock()
+	if !strings.Contains(out, "call not answered") || !strings.Contains(out, "response to unknown call") {
+		t.Fatalf("log lacks the refusals:\n%.300s", out)
+	}
+	if len(out) > 2000 || !strings.Contains(out, "(1048576 bytes)") {
+		t.Fatalf("log of %d bytes; want the long names clipped:\n%.300s", len(out), out)
+	}
+}
+
+type lockedWriter struct {
+	w  io.Writer
+	mu *sync.Mutex
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
