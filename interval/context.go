@@ -65,35 +65,16 @@ type Redirect struct {
 	Params map[string]any
 	// URL is an absolute URL to open instead of a route.
 	URL string
+	// Download, with URL, makes the browser download the file at URL,
+	// saved under this name, instead of opening it.
+	Download string
 	// Replace replaces the current history entry instead of adding one.
 	Replace bool
 }
 
 // Redirect sends the operator elsewhere (SEND_REDIRECT).
 func (tx *Tx) Redirect(ctx context.Context, r Redirect) error {
-	in := protocol.SendRedirectInputs{TransactionID: tx.ID}
-	switch {
-	case r.URL != "" && r.Route != "":
-		return fmt.Errorf("interval: redirect needs a Route or a URL, not both")
-	case r.URL != "":
-		in.URL = r.URL
-	case r.Route != "":
-		in.Route = r.Route
-		in.Params = r.Params
-	default:
-		return fmt.Errorf("interval: redirect needs a Route or a URL")
-	}
-	if r.Replace {
-		in.Replace = ptr(true)
-	}
-	var ok bool
-	if err := tx.t.c.call(ctx, protocol.MethodSendRedirect, in, &ok); err != nil {
-		return fmt.Errorf("interval: sending redirect: %w", err)
-	}
-	if !ok {
-		return fmt.Errorf("interval: failed sending redirect")
-	}
-	return nil
+	return tx.t.c.redirect(ctx, tx.ID, r)
 }
 
 // LoadingState is what the console's loading indicator shows.

@@ -42,23 +42,29 @@ func TestClientNotifyOutsideTransaction(t *testing.T) {
 	}
 }
 
-// TestRedirectToURLAndBadRedirects: a redirect to a URL carries replace;
-// one with both a route and a URL, or neither, is refused and not sent.
+// TestRedirectToURLAndBadRedirects: a redirect to a URL carries replace,
+// or the file name to download it as; one with both a route and a URL,
+// neither, or a download name without a URL is refused and not sent.
 func TestRedirectToURLAndBadRedirects(t *testing.T) {
-	errs := make(chan error, 2)
+	errs := make(chan error, 3)
 	a := startAction(t, func(ctx context.Context, tx *interval.Tx) (any, error) {
 		errs <- tx.Redirect(ctx, interval.Redirect{Route: "a", URL: "https://x"})
 		errs <- tx.Redirect(ctx, interval.Redirect{})
+		errs <- tx.Redirect(ctx, interval.Redirect{Route: "a", Download: "a.csv"})
+		if err := tx.Redirect(ctx, interval.Redirect{URL: "https://example.com/report.csv", Download: "report.csv"}); err != nil {
+			return nil, err
+		}
 		return nil, tx.Redirect(ctx, interval.Redirect{URL: "https://example.com/done", Replace: true})
 	})
-	for range 2 {
+	for range 3 {
 		if err := <-errs; err == nil {
 			t.Fatal("a bad redirect was accepted")
 		}
 	}
 	a.result()
 	rs := a.run.RedirectsSent()
-	if len(rs) != 1 || rs[0].URL != "https://example.com/done" || rs[0].Route != "" || rs[0].Replace == nil || !*rs[0].Replace {
+	if len(rs) != 2 || rs[0].URL != "https://example.com/report.csv" || rs[0].Download != "report.csv" ||
+		rs[1].URL != "https://example.com/done" || rs[1].Route != "" || rs[1].Download != "" || rs[1].Replace == nil || !*rs[1].Replace {
 		t.Fatalf("redirects %+v", rs)
 	}
 }

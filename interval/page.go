@@ -48,8 +48,11 @@ func (c *Client) redirect(ctx context.Context, id string, r Redirect) error {
 	switch {
 	case r.URL != "" && r.Route != "":
 		return fmt.Errorf("interval: redirect needs a Route or a URL, not both")
+	case r.Download != "" && r.URL == "":
+		return fmt.Errorf("interval: a redirect's Download needs a URL")
 	case r.URL != "":
 		in.URL = r.URL
+		in.Download = r.Download
 	case r.Route != "":
 		in.Route = r.Route
 		in.Params = r.Params
