@@ -808,11 +808,7 @@ func (c *Client) resendPending(peer *rpc.Peer) {
 				c.log.Warn("re-sending IO call after reconnect failed", "transaction", t.id, "err", err, "message", ret.Message)
 			}
 		}
-		if loading != nil {
-			if _, err := c.callPeer(ctx, time.Time{}, peer, protocol.MethodSendLoadingCall, protocol.SendLoadingCallInputs{TransactionID: t.id, LoadingState: *loading}); err != nil {
-				c.log.Warn("re-sending loading state failed", "transaction", t.id, "err", err)
-			}
-		}
+		c.resendLoading(ctx, peer, t.id, loading)
 	}
 	for _, p := range pages {
 		if page, ok := p.last(); ok {
@@ -820,5 +816,18 @@ func (c *Client) resendPending(peer *rpc.Peer) {
 				c.log.Warn("re-sending page failed", "page", p.key, "err", err)
 			}
 		}
+		_, loading := p.loading.pending()
+		c.resendLoading(ctx, peer, p.key, loading)
+	}
+}
+
+// resendLoading re-sends the loading state of a transaction or page (by
+// id) after a reconnection, if it shows one.
+func (c *Client) resendLoading(ctx context.Context, peer *rpc.Peer, id string, loading *protocol.LoadingState) {
+	if loading == nil {
+		return
+	}
+	if _, err := c.callPeer(ctx, time.Time{}, peer, protocol.MethodSendLoadingCall, protocol.SendLoadingCallInputs{TransactionID: id, LoadingState: *loading}); err != nil {
+		c.log.Warn("re-sending loading state failed", "id", id, "err", err)
 	}
 }

@@ -869,6 +869,52 @@ func TestReconnectResendsPage(t *testing.T) {
 	}
 }
 
+// After a reconnection the host re-sends the loading state of a page whose
+// handler is still working, so the operator keeps seeing its progress.
+func TestReconnectResendsPageLoading(t *testing.T) {
+	release := make(chan struct{})
+	r := router.New()
+	r.Page("report", func(ctx context.Context, p *interval.Page) (*interval.Layout, error) {
+		p.Loading.Start(interval.LoadingState{Label: "Crunching", ItemsInQueue: 4})
+		p.Loading.CompleteOne()
+		select {
+		case <-release:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		return &interval.Layout{Title: "Report"}, nil
+	})
+	h := intervaltest.New(t, r)
+	ctx := testCtx(t)
+	p, err := h.OpenPage(ctx, "report")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := p.NextLoading(ctx)
+	if err != nil || first.Label != "Crunching" || *first.ItemsCompleted != 1 {
+		t.Fatalf("loading state %+v, %v", first, err)
+	}
+	host, _ := h.WaitHost(ctx)
+	if err := host.WaitAnswered(ctx, "SEND_LOADING_CALL", 1); err != nil {
+		t.Fatal(err)
+	}
+	host.Drop()
+	again, err := p.NextLoading(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Label != "Crunching" || *again.ItemsInQueue != 4 || *again.ItemsCompleted != 1 {
+		t.Fatalf("re-sent loading state %+v", again)
+	}
+	if now, _ := h.WaitHost(ctx); now == host || now.InstanceID != host.InstanceID {
+		t.Fatal("the loading state did not come over a new connection of the same instance")
+	}
+	close(release)
+	if l, err := p.Next(ctx); err != nil || l == nil || *l.Title != "Report" {
+		t.Fatalf("layout %+v, %v", l, err)
+	}
+}
+
 // Listen after Shutdown or Close returns ErrClosed at once, without
 // dialing.
 func TestListenAfterCloseReturnsErrClosed(t *testing.T) {

@@ -292,11 +292,17 @@ func (h *Host) handle(method string, data json.RawMessage) (any, error) {
 		if err := json.Unmarshal(data, &in); err != nil {
 			return nil, err
 		}
+		if s.recordPage(in.TransactionID, func(p *PageView) { p.loading = append(p.loading, in.LoadingState) }) {
+			return true, nil
+		}
 		return s.record(in.TransactionID, func(t *Transaction) { t.Loading = append(t.Loading, in.LoadingState) }), nil
 	case protocol.MethodSendRedirect:
 		var in protocol.SendRedirectInputs
 		if err := json.Unmarshal(data, &in); err != nil {
 			return nil, err
+		}
+		if s.recordPage(in.TransactionID, func(p *PageView) { p.redirects = append(p.redirects, in.Redirect) }) {
+			return true, nil
 		}
 		return s.record(in.TransactionID, func(t *Transaction) { t.Redirects = append(t.Redirects, in.Redirect) }), nil
 	case protocol.MethodMarkTransactionComplete:
@@ -329,6 +335,21 @@ func (s *Server) tx(id string) *Transaction {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.txs[id]
+}
+
+// recordPage is record for a page opened by OpenPage (loading states and
+// redirects carry its key as their transactionId).
+func (s *Server) recordPage(key string, f func(*PageView)) bool {
+	s.mu.Lock()
+	p := s.pages[key]
+	if p != nil {
+		f(p)
+	}
+	s.mu.Unlock()
+	if p != nil {
+		s.notify()
+	}
+	return p != nil
 }
 
 func (s *Server) record(id string, f func(*Transaction)) bool {

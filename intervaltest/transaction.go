@@ -273,6 +273,32 @@ type PageView struct {
 	Answer  protocol.OpenPageReturns
 	layouts []*string
 	seen    int
+
+	loading     []LoadingState
+	seenLoading int
+	redirects   []Redirect
+}
+
+// NextLoading waits for the next loading state the host sends for the page
+// (Page.Loading) and returns it.
+func (p *PageView) NextLoading(ctx context.Context) (LoadingState, error) {
+	var l LoadingState
+	err := p.s.waitFor(ctx, "a loading state of "+p.Slug, func() bool {
+		if p.seenLoading < len(p.loading) {
+			l = p.loading[p.seenLoading]
+			p.seenLoading++
+			return true
+		}
+		return false
+	})
+	return l, err
+}
+
+// RedirectsSent returns the redirects the host sent for the page so far.
+func (p *PageView) RedirectsSent() []Redirect {
+	p.s.mu.Lock()
+	defer p.s.mu.Unlock()
+	return append([]Redirect(nil), p.redirects...)
 }
 
 // OpenPage sends OPEN_PAGE for slug and returns the host's answer.
