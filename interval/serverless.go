@@ -93,7 +93,7 @@ func (c *Client) Declare(ctx context.Context, httpHostID string) error {
 	}
 	def := buildIndex(c.opts.Routes.RouteTable()).def
 	in := protocol.DeclareHostInputs{HTTPHostID: httpHostID, Actions: def.Actions, Groups: def.Groups,
-		SDKName: WireSDKName, SDKVersion: WireSDKVersion}
+		SDKName: WireSDKName, SDKVersion: WireSDKVersion, Implementation: &protocol.Implementation{Name: SDKName, Version: Version}}
 	var out protocol.DeclareHostReturns
 	if err := c.postAPI(ctx, "/api/hosts/declare", in, &out); err != nil {
 		return fmt.Errorf("interval: declaring HTTP host %s: %w", httpHostID, err)

@@ -75,6 +75,7 @@ type httpHost struct {
 	checking   bool
 	sdkName    string
 	sdkVersion string
+	impl       *protocol.Implementation // what the host says it is, when it says
 	actions    map[string]protocol.ActionDefinition
 	pages      map[string]protocol.PageDefinition
 	active     int // requests in flight
@@ -323,7 +324,7 @@ func (hb *hub) declareHTTPHost(k store.APIKey, in protocol.DeclareHostInputs, ac
 		return false
 	}
 	hh.actions, hh.pages = actions, pages
-	hh.sdkName, hh.sdkVersion = in.SDKName, in.SDKVersion
+	hh.sdkName, hh.sdkVersion, hh.impl = in.SDKName, in.SDKVersion, in.Implementation
 	hh.declaredAt = time.Now()
 	return true
 }
@@ -683,9 +684,12 @@ type httpHostJSON struct {
 	DeclaredAt *time.Time `json:"declaredAt,omitempty"`
 	SDKName    string     `json:"sdkName,omitempty"`
 	SDKVersion string     `json:"sdkVersion,omitempty"`
-	Actions    int        `json:"actions"`
-	Pages      int        `json:"pages"`
-	CreatedAt  time.Time  `json:"createdAt"`
+	// Implementation is the SDK behind the host when it names itself
+	// (this project's hosts do): "interval-go 0.1.0".
+	Implementation string    `json:"implementation,omitempty"`
+	Actions        int       `json:"actions"`
+	Pages          int       `json:"pages"`
+	CreatedAt      time.Time `json:"createdAt"`
 }
 
 func timePtr(t time.Time) *time.Time {
@@ -700,7 +704,7 @@ func timePtr(t time.Time) *time.Time {
 func (hh *httpHost) toJSON() httpHostJSON {
 	return httpHostJSON{ID: hh.rec.ID, URL: hh.rec.URL, Env: hh.rec.Env, Status: hh.status, LastError: hh.lastErr,
 		CheckedAt: timePtr(hh.checkedAt), DeclaredAt: timePtr(hh.declaredAt), SDKName: hh.sdkName, SDKVersion: hh.sdkVersion,
-		Actions: len(hh.actions), Pages: len(hh.pages), CreatedAt: hh.rec.CreatedAt.UTC()}
+		Implementation: hh.impl.String(), Actions: len(hh.actions), Pages: len(hh.pages), CreatedAt: hh.rec.CreatedAt.UTC()}
 }
 
 func (hb *hub) httpHostJSON(id string) (httpHostJSON, bool) {

@@ -185,7 +185,8 @@ func TestServerlessGoHost(t *testing.T) {
 	rh, _ := goServerless(t, e, admin.key("production"), r)
 
 	hh := admin.registerHTTPHost(rh.hs.URL)
-	if hh.Status != "ONLINE" || hh.Actions != 1 || hh.Pages != 1 || hh.SDKName != interval.WireSDKName || hh.LastError != "" {
+	if hh.Status != "ONLINE" || hh.Actions != 1 || hh.Pages != 1 || hh.SDKName != interval.WireSDKName || hh.LastError != "" ||
+		hh.Implementation != interval.SDKName+" "+interval.Version {
 		t.Fatalf("registered host: %+v", hh)
 	}
 	if a := rh.next("httpHostId"); a.status != http.StatusOK || a.id != hh.ID {

@@ -130,6 +130,14 @@ type Implementation struct {
 	Version string `json:"version"`
 }
 
+// String is "name version", or "" for nil.
+func (i *Implementation) String() string {
+	if i == nil {
+		return ""
+	}
+	return i.Name + " " + i.Version
+}
+
 // Organization is the organization a host belongs to.
 type Organization struct {
 	Name string `json:"name"`
@@ -430,6 +438,9 @@ type DeclareHostInputs struct {
 	Groups     []PageDefinition   `json:"groups,omitempty"`
 	SDKName    string             `json:"sdkName"`
 	SDKVersion string             `json:"sdkVersion"`
+	// Implementation is this project's extra field, as in
+	// InitializeHostInputs.
+	Implementation *Implementation `json:"implementation,omitempty"`
 }
 
 // DeclareHostReturns is the answer of POST /api/hosts/declare.
