@@ -709,6 +709,17 @@ func (s *Server) apiPatchUser(w http.ResponseWriter, r *http.Request, _ store.Us
 			writeErr(w, http.StatusBadRequest, "role must be admin, developer or member.")
 			return
 		}
+		if u.Role == store.RoleAdmin && *in.Role != store.RoleAdmin {
+			n, err := s.countAdmins(r.Context())
+			if err != nil {
+				internalErr(s, w, err)
+				return
+			}
+			if n <= 1 {
+				writeErr(w, http.StatusConflict, "This is the only admin: make someone else an admin first.")
+				return
+			}
+		}
 		u.Role = *in.Role
 	}
 	if in.Teams != nil {
@@ -728,6 +739,21 @@ func (s *Server) apiPatchUser(w http.ResponseWriter, r *http.Request, _ store.Us
 		s.hub.refreshUser(u.ID, u.Role)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"user": toUserJSON(u)})
+}
+
+// countAdmins counts the users who are admins.
+func (s *Server) countAdmins(ctx context.Context) (int, error) {
+	users, err := s.store.ListUsers(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, u := range users {
+		if u.Role == store.RoleAdmin {
+			n++
+		}
+	}
+	return n, nil
 }
 
 func (s *Server) apiDeleteUser(w http.ResponseWriter, r *http.Request, me store.User) {

@@ -127,3 +127,26 @@ func TestDemotedDeveloperLosesDevelopmentKeys(t *testing.T) {
 	admin.do("PATCH", "/api/console/users/"+devID, map[string]any{"role": store.RoleDeveloper}, http.StatusOK, nil)
 	e.host(key, "", action("mine"))
 }
+
+// The organization keeps an admin: the only admin cannot be made a
+// developer or member (409, nothing changes); once someone else is an
+// admin, they can.
+func TestOnlyAdminCannotBeDemoted(t *testing.T) {
+	e := newEnv(t, Options{})
+	admin := e.admin()
+	var me struct{ User userJSON }
+	admin.do("GET", "/api/auth/me", nil, http.StatusOK, &me)
+	if code := admin.try("PATCH", "/api/console/users/"+me.User.ID, map[string]any{"role": store.RoleDeveloper}, nil); code != http.StatusConflict {
+		t.Fatalf("demoting the only admin: HTTP %d, want 409", code)
+	}
+	admin.do("GET", "/api/auth/me", nil, http.StatusOK, &me)
+	if me.User.Role != store.RoleAdmin {
+		t.Fatalf("the only admin is now %q", me.User.Role)
+	}
+	e.newUser(admin, "second@example.com", store.RoleAdmin)
+	admin.do("PATCH", "/api/console/users/"+me.User.ID, map[string]any{"role": store.RoleDeveloper}, http.StatusOK, nil)
+	admin.do("GET", "/api/auth/me", nil, http.StatusOK, &me)
+	if me.User.Role != store.RoleDeveloper {
+		t.Fatalf("role after the demotion: %q", me.User.Role)
+	}
+}
