@@ -5,7 +5,13 @@ import { refreshUnread } from './notifications.js'
 
 let authCheck
 export const socket = new ConsoleSocket({
-  onClose: c => store.set({ socketClose: c }),
+  onClose: c => {
+    store.set({ socketClose: c })
+    // An admin changed this user's role or teams: the server closed the
+    // socket so it reconnects as the new user; the console follows (menus,
+    // links and what the dashboard lists).
+    if (c.code === 1012 && /role or teams/i.test(c.reason)) refreshMe()
+  },
   onStatus: s => {
     store.set({ socketStatus: s })
     // A socket that keeps failing may mean the session ended: check, and
@@ -41,6 +47,18 @@ export async function loadMe() {
     loadRoutes()
   } catch (e) {
     store.set({ me: null })
+  }
+}
+
+async function refreshMe() {
+  try {
+    store.set({ me: await api('GET', '/api/auth/me') })
+    loadRoutes()
+  } catch (e) {
+    if (e.status === 401) {
+      socket.stop()
+      store.set({ me: null, routes: null })
+    }
   }
 }
 
