@@ -16,14 +16,7 @@ func TestConsoleAPIBadBodiesLogged(t *testing.T) {
 	e := newEnv(t, Options{Logger: logs.logger()})
 	admin := e.admin()
 	other := e.newUser(admin, "m@example.com", store.RoleMember)
-	var users struct{ Users []userJSON }
-	admin.do("GET", "/api/console/users", nil, http.StatusOK, &users)
-	var memberID string
-	for _, u := range users.Users {
-		if u.Email == "m@example.com" {
-			memberID = u.ID
-		}
-	}
+	memberID := other.userID(t, e)
 	for _, c := range []struct {
 		method, path string
 		body         any

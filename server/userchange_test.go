@@ -28,14 +28,7 @@ func TestUserChangesReachOpenConsoles(t *testing.T) {
 	ab.next(protocol.MethodTransactionCompleted)
 
 	boss := e.newUser(admin, "boss@example.com", store.RoleAdmin)
-	var users struct{ Users []userJSON }
-	admin.do("GET", "/api/console/users", nil, http.StatusOK, &users)
-	var bossID string
-	for _, u := range users.Users {
-		if u.Email == "boss@example.com" {
-			bossID = u.ID
-		}
-	}
+	bossID := boss.userID(t, e)
 	connect := func(b *peer) bool {
 		t.Helper()
 		var ok bool
@@ -89,14 +82,7 @@ func TestDemotedDeveloperLosesDevelopmentKeys(t *testing.T) {
 	h := e.host(key, "", action("mine"))
 	live := e.host(admin.key(store.EnvProduction), "", action("shared"))
 
-	var users struct{ Users []userJSON }
-	admin.do("GET", "/api/console/users", nil, http.StatusOK, &users)
-	var devID string
-	for _, u := range users.Users {
-		if u.Email == "dev@example.com" {
-			devID = u.ID
-		}
-	}
+	devID := dev.userID(t, e)
 	admin.do("PATCH", "/api/console/users/"+devID, map[string]any{"role": store.RoleMember}, http.StatusOK, nil)
 	select {
 	case <-h.conn.Done():
