@@ -228,7 +228,24 @@ func (hb *hub) respond(b *browser, in protocol.RespondToIOCallInputs) bool {
 			t.identityAt = time.Time{}
 		}
 	}
-	t.host.e.call(protocol.MethodIOResponse, protocol.IOResponseInputs{Value: in.IOResponse, TransactionID: t.rec.ID}, nil)
+	var delivered func(json.RawMessage, error)
+	if resp.Kind == protocol.KindReturn && current && t.awaiting {
+		// The run waits on the operator no more once its host answered
+		// the IO_RESPONSE: before, the answer may be lost with the socket
+		// (and the host then re-sends the call after reconnecting).
+		renders := t.renders
+		delivered = func(_ json.RawMessage, err error) {
+			if err != nil {
+				return
+			}
+			hb.mu.Lock()
+			if t.renders == renders {
+				t.awaiting = false
+			}
+			hb.mu.Unlock()
+		}
+	}
+	t.host.e.call(protocol.MethodIOResponse, protocol.IOResponseInputs{Value: in.IOResponse, TransactionID: t.rec.ID}, delivered)
 	if resp.Kind == protocol.KindReturn && current && t.rec.Status == store.StatusAwaitingInput {
 		t.rec.Status = store.StatusRunning
 		hb.save(t)

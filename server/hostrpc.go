@@ -269,6 +269,7 @@ func (s *Server) initHost(h *host, in protocol.InitializeHostInputs) protocol.In
 	h.actions, h.pages = actions, pages
 	h.initialized = true
 	delete(hb.gone, h.id)
+	hb.reviveComputing(h)
 	hb.mu.Unlock()
 	h.e.log.Info("host initialized", "sdk", in.SDKName, "version", in.SDKVersion, "actions", len(actions), "pages", len(pages), "invalid", len(invalid))
 	return protocol.InitializeHostReturns{
@@ -335,6 +336,10 @@ func (s *Server) sendIOCall(h *host, in protocol.SendIOCallInputs) protocol.Send
 			break
 		}
 	}
+	// A host that does not resolve displays at once (before 0.38.0)
+	// waits for the operator on them too.
+	t.awaiting = status == store.StatusAwaitingInput || !h.atLeast("0.38.0")
+	t.renders++
 	if t.rec.Status != status {
 		t.rec.Status = status
 		hb.save(t)

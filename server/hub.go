@@ -83,6 +83,18 @@ type txn struct {
 	logCapped      bool // the limit was reached: further lines are dropped
 	closedOnHost   bool
 	viaHTTP        *httpRequest // a serverless host was asked to run it
+	// hostHas is set once the host proved it has the transaction: it
+	// answered START_TRANSACTION or acted for it. awaiting is set while
+	// its last render waits on the operator, from SEND_IO_CALL until the
+	// host answered the IO_RESPONSE returning it (an answer still in
+	// flight may not have reached the host); renders counts SEND_IO_CALLs,
+	// so that the answer to an older call does not clear a newer one's
+	// awaiting. With hostHas and not awaiting, a host dropping it was
+	// computing: reinitializing, it has nothing to re-send for it, so it
+	// continues then (reviveComputing).
+	hostHas  bool
+	awaiting bool
+	renders  uint64
 }
 
 func (t *txn) finished() bool {
@@ -326,6 +338,12 @@ func (hb *hub) removeHost(h *host) {
 			p.browser.e.call(protocol.MethodHostClosedUnexpectedly, protocol.TransactionRef{TransactionID: k}, nil)
 		}
 	}
+	if h2 := hb.hosts[h.id]; h2 != nil && h2 != h && h2.initialized && !h2.gone {
+		// The host reconnected, and initialized, before this socket's
+		// end was noticed (a half-open connection): what it was computing
+		// continues on the new socket, as when it initializes later.
+		hb.reviveComputing(h2)
+	}
 	if waiting && hb.hosts[h.id] == nil {
 		h.status = hostReconnecting
 		hb.gone[h.id] = h
@@ -497,6 +515,7 @@ func (hb *hub) startOn(t *txn, h *host) {
 	t.keyID = h.key.ID
 	t.rec.HostInstanceID, t.rec.HostKeyID = h.id, h.key.ID
 	t.rec.Status = store.StatusRunning
+	t.hostHas, t.awaiting = false, false
 	hb.save(t)
 	in := protocol.StartTransactionInputs{
 		TransactionID: t.rec.ID,
@@ -515,7 +534,15 @@ func (hb *hub) startOn(t *txn, h *host) {
 		in.DisplayResolvesImmediately = &yes
 	}
 	if !h.e.call(protocol.MethodStartTransaction, in, func(_ json.RawMessage, err error) {
-		if errors.Is(err, errNotSent) {
+		switch {
+		case err == nil:
+			// The host answered: it has the transaction.
+			hb.mu.Lock()
+			if t.rec.HostInstanceID == h.id {
+				t.hostHas = true
+			}
+			hb.mu.Unlock()
+		case errors.Is(err, errNotSent):
 			hb.mu.Lock()
 			hb.restart(t, h)
 			hb.mu.Unlock()
@@ -634,29 +661,65 @@ func (hb *hub) ownedBy(h *host, id string) (*txn, string) {
 		}
 		return &txn{rec: rec, closedOnHost: true}, ""
 	}
-	if t.rec.HostInstanceID != h.id || h.env() != t.rec.Env || (t.keyID != "" && t.keyID != h.key.ID) ||
-		(t.rec.Env == store.EnvDevelopment && h.key.UserID != t.rec.DeveloperID) {
+	if !servedBy(t, h) {
 		return nil, "Unauthorized."
 	}
 	if t.host != h && !t.finished() {
-		hb.uncount(t)
-		t.host = h
-		h.active++
-		t.counted = h
-		if t.rec.Status == store.StatusHostDropped {
-			t.rec.Status = store.StatusRunning
-			t.droppedAt = time.Time{}
-			hb.save(t)
-			if t.browser != nil {
-				t.browser.e.call(protocol.MethodHostReconnected, protocol.TransactionRef{TransactionID: t.rec.ID}, nil)
-			}
-			hb.s.log.Info("host reconnected; transaction continues", "transaction", t.rec.ID, "host", h.id)
-		}
+		hb.attach(t, h)
 		delete(hb.gone, h.id)
 	} else if t.host != h {
 		t.host = h
 	}
+	t.hostHas = true
 	return t, ""
+}
+
+// servedBy reports whether host h is the instance t runs on, with the API
+// key (and for development, the developer) it started with.
+func servedBy(t *txn, h *host) bool {
+	return t.rec.HostInstanceID == h.id && h.env() == t.rec.Env && (t.keyID == "" || t.keyID == h.key.ID) &&
+		(t.rec.Env != store.EnvDevelopment || h.key.UserID == t.rec.DeveloperID)
+}
+
+// attach makes h the host of unfinished t (hb.mu held); a transaction
+// that waited for its host (HOST_DROPPED) continues: RUNNING again, and
+// its browser gets HOST_RECONNECTED.
+func (hb *hub) attach(t *txn, h *host) {
+	hb.uncount(t)
+	t.host = h
+	h.active++
+	t.counted = h
+	if t.rec.Status != store.StatusHostDropped {
+		return
+	}
+	t.rec.Status = store.StatusRunning
+	t.droppedAt = time.Time{}
+	hb.save(t)
+	if t.browser != nil {
+		t.browser.e.call(protocol.MethodHostReconnected, protocol.TransactionRef{TransactionID: t.rec.ID}, nil)
+	}
+	hb.s.log.Info("host reconnected; transaction continues", "transaction", t.rec.ID, "host", h.id)
+}
+
+// reviveComputing continues, when host h (re)initializes, the transactions
+// that wait for its instance and that it was computing when it dropped
+// (hb.mu held): it has no IO call to re-send for them, which would
+// otherwise revive them, and they would fail after HostDropGrace while it
+// still runs them. Those that waited on the operator, or whose last
+// answer (or START_TRANSACTION) may not have reached it, continue as
+// before when the host acts for them (ownedBy): re-sending the IO call
+// proves it still has them. Runs recovered after a restart are not known
+// to be computing and wait likewise.
+func (hb *hub) reviveComputing(h *host) {
+	if h.request != nil {
+		return
+	}
+	for _, t := range hb.txs {
+		if t.rec.Status == store.StatusHostDropped && t.host == nil && t.viaHTTP == nil &&
+			t.hostHas && !t.awaiting && servedBy(t, h) {
+			hb.attach(t, h)
+		}
+	}
 }
 
 // sweepLoop fails transactions whose host did not come back in time,

@@ -516,6 +516,9 @@ func TestRestartKeepsHistory(t *testing.T) {
 	h.next(protocol.MethodStartTransaction)
 	c1 := ioCall("r1", "g1", "INPUT_TEXT")
 	h.must(protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: open, IOCall: c1})
+	busy := admin.createTx("a", "development") // computing, nothing sent yet
+	b.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: busy})
+	h.next(protocol.MethodStartTransaction)
 
 	// Shutdown closes host sockets with 1012.
 	e.hs.Close()
@@ -557,6 +560,19 @@ func TestRestartKeepsHistory(t *testing.T) {
 	b2.next(protocol.MethodTransactionCompleted)
 	if s := admin.tx(open).Status; s != store.StatusCompleted {
 		t.Fatalf("status %s", s)
+	}
+	// The store does not tell whether a recovered run was computing: the
+	// host's INITIALIZE_HOST did not continue it; acting for it does.
+	if s := admin.tx(busy).Status; s != store.StatusHostDropped {
+		t.Fatalf("recovered computing run after INITIALIZE_HOST: %s", s)
+	}
+	h2.must(protocol.MethodSendLog, protocol.SendLogInputs{TransactionID: busy, Data: "still computing"})
+	if s := admin.tx(busy).Status; s != store.StatusRunning {
+		t.Fatalf("recovered computing run after a log: %s", s)
+	}
+	complete(t, h2, busy, "ok")
+	if s := admin.tx(busy).Status; s != store.StatusCompleted {
+		t.Fatalf("recovered computing run after its result: %s", s)
 	}
 }
 

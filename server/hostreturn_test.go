@@ -1,0 +1,262 @@
+package server
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	wsa "github.com/interval-go/sdk/adapters/websocket"
+	"github.com/interval-go/sdk/internal/protocol"
+	"github.com/interval-go/sdk/server/store"
+)
+
+// freezableConn is a host's TCP connection that the test can make
+// half-open: once frozen it drops everything it receives (the host answers
+// nothing, not even the server's close frame) until cut, which closes it.
+type freezableConn struct {
+	net.Conn
+	frozen atomic.Bool
+	cut    chan struct{}
+	once   sync.Once
+}
+
+func (c *freezableConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	if c.frozen.Load() {
+		<-c.cut
+		return 0, net.ErrClosed
+	}
+	return n, err
+}
+
+func (c *freezableConn) Close() error {
+	c.once.Do(func() { close(c.cut) })
+	return c.Conn.Close()
+}
+
+// freezableHost dials and initializes a host whose connection the test can
+// freeze and cut.
+func (e *env) freezableHost(key, instanceID string, actions ...protocol.ActionDefinition) (*peer, *freezableConn) {
+	e.t.Helper()
+	var fc *freezableConn
+	tr := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		nc, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		fc = &freezableConn{Conn: nc, cut: make(chan struct{})}
+		return fc, nil
+	}}
+	p, err := newPeer(e.t, nil, func(cfg wsa.Config) (*wsa.Conn, error) {
+		return wsa.Dial(context.Background(), wsa.DialOptions{Endpoint: e.wsURL(), APIKey: key, InstanceID: instanceID,
+			HTTPClient: &http.Client{Transport: tr}}, cfg)
+	})
+	if err != nil {
+		e.t.Fatalf("dial host: %v", err)
+	}
+	e.t.Cleanup(func() { fc.Close() })
+	if ret := p.init(actions...); ret.Type != "success" {
+		e.t.Fatalf("INITIALIZE_HOST: %+v", ret)
+	}
+	return p, fc
+}
+
+// until waits for cond, checked under the hub's lock, to hold (the server
+// handles a host's answers to its calls in the background).
+func until(t *testing.T, e *env, what string, cond func(hb *hub) bool) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for {
+		e.s.hub.mu.Lock()
+		ok := cond(e.s.hub)
+		e.s.hub.mu.Unlock()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func statusOf(admin *client, ids ...string) []string {
+	admin.t.Helper()
+	var out []string
+	for _, id := range ids {
+		out = append(out, admin.tx(id).Status)
+	}
+	return out
+}
+
+func wantStatus(t *testing.T, admin *client, want string, ids ...string) {
+	t.Helper()
+	for i, s := range statusOf(admin, ids...) {
+		if s != want {
+			t.Fatalf("transaction %d (%s): status %s, want %s", i, ids[i], s, want)
+		}
+	}
+}
+
+// nextRefs returns the transaction ids of the next n calls of method to b.
+func nextRefs(t *testing.T, b *peer, method string, n int) []string {
+	t.Helper()
+	var ids []string
+	for range n {
+		var ref protocol.TransactionRef
+		b.next(method).decode(t, &ref)
+		ids = append(ids, ref.TransactionID)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+func sorted(ids ...string) []string {
+	ids = append([]string(nil), ids...)
+	sort.Strings(ids)
+	return ids
+}
+
+func sameIDs(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// A host that drops while computing runs (no IO call waiting on the
+// operator) and comes back with the same instance id has nothing to
+// re-send for them: they continue as soon as it initializes, and outlive
+// the grace. Runs waiting on the operator, or whose answer may not have
+// reached the host, wait for the host to re-send their call, as before;
+// another instance revives nothing.
+func TestHostReturnRevivesComputingRuns(t *testing.T) {
+	e := newEnv(t, Options{})
+	admin := e.admin()
+	key := admin.key("development")
+	inst := uuid.NewString()
+	h, fc := e.freezableHost(key, inst, action("calc"))
+	b := admin.browser()
+
+	// answered: its answer reached the host, which computes.
+	answered := admin.startRun(b, h, "calc", "development")
+	h.must(protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: answered, IOCall: ioCall("a1", "ga", "INPUT_TEXT")})
+	b.next(protocol.MethodRender)
+	b.must(protocol.MethodRespondToIOCall, protocol.RespondToIOCallInputs{TransactionID: answered, IOResponse: ioResponse(answered, "a1", "ga", "RETURN", "x")})
+	h.next(protocol.MethodIOResponse)
+	// busy: computing since it started, nothing sent yet.
+	busy := admin.startRun(b, h, "calc", "development")
+	// waiting: its form waits on the operator.
+	waiting := admin.startRun(b, h, "calc", "development")
+	h.must(protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: waiting, IOCall: ioCall("w1", "gw", "INPUT_TEXT")})
+	b.next(protocol.MethodRender)
+	// inflight: answered while the host's connection was already dead.
+	inflight := admin.startRun(b, h, "calc", "development")
+	cInflight := ioCall("i1", "gi", "INPUT_TEXT")
+	h.must(protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: inflight, IOCall: cInflight})
+	b.next(protocol.MethodRender)
+	until(t, e, "the host's answers to START_TRANSACTION and IO_RESPONSE", func(hb *hub) bool {
+		return hb.txs[answered].hostHas && !hb.txs[answered].awaiting && hb.txs[busy].hostHas
+	})
+	fc.frozen.Store(true)
+	b.must(protocol.MethodRespondToIOCall, protocol.RespondToIOCallInputs{TransactionID: inflight, IOResponse: ioResponse(inflight, "i1", "gi", "RETURN", "y")})
+	fc.Close()
+
+	all := sorted(answered, busy, waiting, inflight)
+	if got := nextRefs(t, b, protocol.MethodHostClosedUnexpectedly, 4); !sameIDs(got, all) {
+		t.Fatalf("HOST_CLOSED_UNEXPECTEDLY for %v, want %v", got, all)
+	}
+	wantStatus(t, admin, store.StatusHostDropped, all...)
+
+	// A new process (another instance id) does not have them.
+	other := e.host(key, "", action("calc"))
+	wantStatus(t, admin, store.StatusHostDropped, all...)
+	other.close()
+
+	h2 := e.host(key, inst, action("calc"))
+	// Continued by INITIALIZE_HOST alone.
+	wantStatus(t, admin, store.StatusRunning, answered, busy)
+	if got, want := nextRefs(t, b, protocol.MethodHostReconnected, 2), sorted(answered, busy); !sameIDs(got, want) {
+		t.Fatalf("HOST_RECONNECTED for %v, want %v", got, want)
+	}
+	wantStatus(t, admin, store.StatusHostDropped, waiting, inflight)
+
+	// The others continue when the host re-sends their calls.
+	for _, id := range []string{waiting, inflight} {
+		h2.must(protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: id, IOCall: ioCall("r-"+id, "g-"+id, "INPUT_TEXT")})
+		var ref protocol.TransactionRef
+		b.next(protocol.MethodHostReconnected).decode(t, &ref)
+		if ref.TransactionID != id {
+			t.Fatalf("HOST_RECONNECTED for %s, want %s", ref.TransactionID, id)
+		}
+	}
+	wantStatus(t, admin, store.StatusAwaitingInput, waiting, inflight)
+
+	// Past the grace nothing fails: the host has them all.
+	e.s.hub.sweep(time.Now().Add(2 * DefaultHostDropGrace))
+	wantStatus(t, admin, store.StatusRunning, answered, busy)
+	wantStatus(t, admin, store.StatusAwaitingInput, waiting, inflight)
+
+	for _, id := range all {
+		complete(t, h2, id, "done")
+	}
+	if got := nextRefs(t, b, protocol.MethodTransactionCompleted, 4); !sameIDs(got, all) {
+		t.Fatalf("TRANSACTION_COMPLETED for %v, want %v", got, all)
+	}
+	for _, id := range all {
+		if d := admin.tx(id); d.Status != store.StatusCompleted || d.ResultStatus != "SUCCESS" {
+			t.Fatalf("%s after its result: %+v", id, d)
+		}
+	}
+}
+
+// The host reconnects, and initializes, before the server notices that
+// its old connection is dead (half-open: the old socket ends only when the
+// server gives up on it): the run it was computing continues on the new
+// socket as soon as the old one's end is noticed.
+func TestHostReturnBeforeDropNoticedRevivesComputingRun(t *testing.T) {
+	e := newEnv(t, Options{})
+	admin := e.admin()
+	key := admin.key("development")
+	inst := uuid.NewString()
+	h, fc := e.freezableHost(key, inst, action("calc"))
+	b := admin.browser()
+	id := admin.startRun(b, h, "calc", "development")
+	h.must(protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: id, IOCall: ioCall("a1", "ga", "INPUT_TEXT")})
+	b.next(protocol.MethodRender)
+	b.must(protocol.MethodRespondToIOCall, protocol.RespondToIOCallInputs{TransactionID: id, IOResponse: ioResponse(id, "a1", "ga", "RETURN", "x")})
+	h.next(protocol.MethodIOResponse)
+	until(t, e, "the host's answer to IO_RESPONSE", func(hb *hub) bool { return !hb.txs[id].awaiting })
+
+	fc.frozen.Store(true)
+	h2 := e.host(key, inst, action("calc")) // the server closes the old socket, which does not answer
+	wantStatus(t, admin, store.StatusRunning, id)
+	fc.Close() // now the old socket ends
+
+	b.next(protocol.MethodHostClosedUnexpectedly)
+	// The call was queued under the hub's lock by the old socket's end,
+	// which has run to its end once the lock is free.
+	e.s.hub.mu.Lock()
+	e.s.hub.mu.Unlock() //nolint:staticcheck // a barrier
+	wantStatus(t, admin, store.StatusRunning, id)
+	b.next(protocol.MethodHostReconnected)
+	e.s.hub.sweep(time.Now().Add(2 * DefaultHostDropGrace))
+	wantStatus(t, admin, store.StatusRunning, id)
+	complete(t, h2, id, "done")
+	b.next(protocol.MethodTransactionCompleted)
+	if d := admin.tx(id); d.Status != store.StatusCompleted || d.ResultStatus != "SUCCESS" {
+		t.Fatalf("after its result: %+v", d)
+	}
+}
