@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/interval-go/sdk/server"
+	"github.com/interval-go/sdk/server/store"
 )
 
 // Server is an embedded server serving on localhost.
@@ -60,6 +61,10 @@ func Start(ctx context.Context, name, addr string, log *slog.Logger) (*Server, e
 	}
 	public := "http://" + ln.Addr().String()
 	srv, err := server.New(ctx, server.Options{DataDir: dataDir, PublicURL: public, Logger: log, OrgName: "Interval Go"})
+	if errors.Is(err, store.ErrInUse) {
+		ln.Close()
+		return nil, fmt.Errorf("embedded: %s is already running (its console is open in the other process: stop it first, or set INTERVAL_DATA_DIR to run a second one): %w", name, err)
+	}
 	if err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("embedded: %w", err)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/interval-go/sdk/interval"
 	"github.com/interval-go/sdk/router"
+	"github.com/interval-go/sdk/server/store"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -57,6 +58,10 @@ func TestKeyKeptBetweenRuns(t *testing.T) {
 	}
 	third := start()
 	defer stop(third)
+	// A second example on the same data while the first runs says so.
+	if _, err := Start(ctx, "test", "127.0.0.1:0", log); !errors.Is(err, store.ErrInUse) || !strings.Contains(err.Error(), "test is already running") {
+		t.Fatalf("second start on the same data: %v", err)
+	}
 	if third.APIKey == "dev_not-a-key" || third.APIKey == first.APIKey {
 		t.Fatalf("an unknown kept key was used: %q", third.APIKey)
 	}
