@@ -38,7 +38,7 @@ func (s *Server) csrf(next http.Handler) http.Handler {
 		default:
 			if r.Header.Get(ConsoleHeader) != "1" {
 				s.log.Warn("console request refused: no "+ConsoleHeader+" header (cross-site request?)",
-					"method", r.Method, "path", r.URL.Path, "origin", truncateStr(r.Header.Get("Origin"), 100))
+					"method", r.Method, "path", r.URL.Path, "origin", protocol.Clip(r.Header.Get("Origin"), 100))
 				writeErr(w, http.StatusForbidden, "Missing "+ConsoleHeader+" header.")
 				return
 			}
@@ -117,7 +117,7 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	now := time.Now()
 	if wait := s.logins.retryAfter(in.Email, now); wait > 0 {
-		s.log.Warn("password login refused: too many failures", "email", truncateStr(in.Email, 100), "remote", r.RemoteAddr)
+		s.log.Warn("password login refused: too many failures", "email", protocol.Clip(in.Email, 100), "remote", r.RemoteAddr)
 		mins := int(wait/time.Minute) + 1
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
 		writeErr(w, http.StatusTooManyRequests, fmt.Sprintf("Too many failed logins for this email; try again in %d minute(s), or use a login link.", mins))
@@ -136,7 +136,7 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	if !ok {
 		s.logins.fail(in.Email, now)
-		s.log.Warn("password login failed", "email", truncateStr(in.Email, 100), "remote", r.RemoteAddr)
+		s.log.Warn("password login failed", "email", protocol.Clip(in.Email, 100), "remote", r.RemoteAddr)
 		writeErr(w, http.StatusUnauthorized, "Invalid email or password.")
 		return
 	}
@@ -445,7 +445,7 @@ func (s *Server) apiCreateTx(w http.ResponseWriter, r *http.Request, u store.Use
 		if err != nil || q.Slug != in.Slug || q.Env != in.Env ||
 			(q.Assignee != "" && !strings.EqualFold(q.Assignee, u.Email)) ||
 			(q.Env == store.EnvDevelopment && q.DeveloperID != u.ID) {
-			s.log.Warn("run refused: unknown queued action", "user", u.ID, "queuedAction", truncateStr(in.QueuedActionID, 64))
+			s.log.Warn("run refused: unknown queued action", "user", u.ID, "queuedAction", protocol.Clip(in.QueuedActionID, 64))
 			writeErr(w, http.StatusNotFound, "Unknown queued action.")
 			return
 		}

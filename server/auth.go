@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/interval-go/sdk/internal/protocol"
 	"github.com/interval-go/sdk/server/store"
 )
 
@@ -151,7 +152,7 @@ var ErrInvalid = errors.New("server: invalid input")
 func (s *Server) newUser(ctx context.Context, email, first, last, role, password string, teams []string) (store.User, error) {
 	email = strings.TrimSpace(email)
 	if email == "" || !strings.Contains(email, "@") || len(email) > maxEmailBytes {
-		return store.User{}, fmt.Errorf("%w: email %q", ErrInvalid, truncateStr(email, 100))
+		return store.User{}, fmt.Errorf("%w: email %q", ErrInvalid, protocol.Clip(email, 100))
 	}
 	if !validRole(role) {
 		return store.User{}, fmt.Errorf("%w: role %q (admin, developer or member)", ErrInvalid, role)

@@ -100,7 +100,7 @@ func (s *Server) browserCall(b *browser, method string, data json.RawMessage) (a
 		}
 		return s.hub.leavePage(b, in.PageKey), nil
 	}
-	return nil, fmt.Errorf("%w %q from browser", errUnknownMethod, truncateStr(method, 64))
+	return nil, fmt.Errorf("%w %q from browser", errUnknownMethod, protocol.Clip(method, 64))
 }
 
 func mayView(u store.User, t *txn) bool {
@@ -193,7 +193,7 @@ func (hb *hub) respond(b *browser, in protocol.RespondToIOCallInputs) bool {
 		// The host routes by the transactionId inside the response: it
 		// must be this page's key.
 		if p.browser != b || p.host == nil || resp.TransactionID != p.key {
-			b.e.log.Warn("refusing RESPOND_TO_IO_CALL for a page", "page", truncateStr(in.TransactionID, 64),
+			b.e.log.Warn("refusing RESPOND_TO_IO_CALL for a page", "page", protocol.Clip(in.TransactionID, 64),
 				"reason", refusal(p.browser != b, p.host == nil))
 			return false
 		}
@@ -202,7 +202,7 @@ func (hb *hub) respond(b *browser, in protocol.RespondToIOCallInputs) bool {
 	}
 	t, ok := hb.txs[in.TransactionID]
 	if !ok || !mayView(b.user, t) || t.browser != b || t.host == nil || resp.TransactionID != t.rec.ID {
-		b.e.log.Warn("refusing RESPOND_TO_IO_CALL", "transaction", truncateStr(in.TransactionID, 64),
+		b.e.log.Warn("refusing RESPOND_TO_IO_CALL", "transaction", protocol.Clip(in.TransactionID, 64),
 			"reason", refusal(!ok || !mayView(b.user, t) || t.browser != b, ok && t.host == nil))
 		return false
 	}
@@ -330,7 +330,7 @@ func (hb *hub) requestPage(b *browser, in protocol.RequestPageInputs) protocol.O
 // calls. Registering first keeps the order of a LEAVE_PAGE that follows.
 func (hb *hub) openPage(b *browser, in protocol.RequestPageInputs) func() protocol.OpenPageReturns {
 	fail := func(msg string) func() protocol.OpenPageReturns {
-		b.e.log.Warn("refusing REQUEST_PAGE", "page", truncateStr(in.PageSlug, 64), "err", msg)
+		b.e.log.Warn("refusing REQUEST_PAGE", "page", protocol.Clip(in.PageSlug, 64), "err", msg)
 		return func() protocol.OpenPageReturns { return protocol.OpenPageReturns{Type: "ERROR", Message: msg} }
 	}
 	env := in.OrganizationEnvironmentID

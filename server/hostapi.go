@@ -136,7 +136,7 @@ func (s *Server) hostEnqueue(w http.ResponseWriter, r *http.Request, k store.API
 		return
 	}
 	if len(in.Slug) > maxSlugBytes || !validGroupSlug(in.Slug) {
-		s.log.Warn("enqueue refused: invalid slug", "key", k.ID, "slug", truncateStr(in.Slug, 64))
+		s.log.Warn("enqueue refused: invalid slug", "key", k.ID, "slug", protocol.Clip(in.Slug, 64))
 		typedErr(w, http.StatusBadRequest, "Invalid action slug: letters, digits, _ . - and / between group slugs.")
 		return
 	}
@@ -182,7 +182,7 @@ func (s *Server) hostDequeue(w http.ResponseWriter, r *http.Request, k store.API
 		q, err = s.store.Dequeue(r.Context(), in.ID, time.Now())
 	}
 	if errors.Is(err, store.ErrNotFound) {
-		s.log.Warn("dequeue refused: unknown queued action", "key", k.ID, "id", truncateStr(in.ID, 64))
+		s.log.Warn("dequeue refused: unknown queued action", "key", k.ID, "id", protocol.Clip(in.ID, 64))
 		typedErr(w, http.StatusNotFound, "Queued action not found.")
 		return
 	} else if err != nil {
@@ -203,7 +203,7 @@ func (s *Server) hostDeclare(w http.ResponseWriter, r *http.Request, k store.API
 		return
 	}
 	if k.Env != store.EnvProduction {
-		s.log.Warn("serverless host declaration refused: not a live key", "httpHost", truncateStr(in.HTTPHostID, 64))
+		s.log.Warn("serverless host declaration refused: not a live key", "httpHost", protocol.Clip(in.HTTPHostID, 64))
 		typedErr(w, http.StatusForbidden, "Serverless (HTTP) hosts need a live (production) API key.")
 		return
 	}
@@ -215,7 +215,7 @@ func (s *Server) hostDeclare(w http.ResponseWriter, r *http.Request, k store.API
 	actions, pages, invalid := parseRoutes(protocol.InitializeHostInputs{Actions: in.Actions, Groups: in.Groups})
 	warnings := s.teamWarnings(actions, pages)
 	if !s.hub.declareHTTPHost(k, in, actions, pages) {
-		s.log.Warn("serverless host declaration refused: unknown host", "httpHost", truncateStr(in.HTTPHostID, 64))
+		s.log.Warn("serverless host declaration refused: unknown host", "httpHost", protocol.Clip(in.HTTPHostID, 64))
 		typedErr(w, http.StatusNotFound, "Host not found.")
 		return
 	}

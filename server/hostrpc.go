@@ -181,14 +181,7 @@ func (s *Server) hostCall(h *host, method string, data json.RawMessage) (any, er
 		}
 		return s.markComplete(h, in), nil
 	}
-	return nil, fmt.Errorf("%w %q from host", errUnknownMethod, truncateStr(method, 64))
-}
-
-func truncateStr(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "…"
-	}
-	return s
+	return nil, fmt.Errorf("%w %q from host", errUnknownMethod, protocol.Clip(method, 64))
 }
 
 // parseRoutes keeps the valid routes a host declared, by full slug, and
@@ -365,7 +358,7 @@ func (s *Server) sendLoading(h *host, in protocol.SendLoadingCallInputs) bool {
 	}
 	t, msg := hb.ownedBy(h, in.TransactionID)
 	if t == nil {
-		h.e.log.Warn("refusing SEND_LOADING_CALL", "transaction", truncateStr(in.TransactionID, 64), "err", msg)
+		h.e.log.Warn("refusing SEND_LOADING_CALL", "transaction", protocol.Clip(in.TransactionID, 64), "err", msg)
 		return false
 	}
 	if t.finished() {
@@ -394,7 +387,7 @@ func (s *Server) sendLog(h *host, in protocol.SendLogInputs) bool {
 	defer hb.mu.Unlock()
 	t, msg := hb.ownedBy(h, in.TransactionID)
 	if t == nil {
-		h.e.log.Warn("refusing SEND_LOG", "transaction", truncateStr(in.TransactionID, 64), "err", msg)
+		h.e.log.Warn("refusing SEND_LOG", "transaction", protocol.Clip(in.TransactionID, 64), "err", msg)
 		return false
 	}
 	if t.closedOnHost && t.finished() {
@@ -461,7 +454,7 @@ func (s *Server) sendRedirect(h *host, in protocol.SendRedirectInputs) bool {
 		in.Route, in.Action = in.Action, ""
 	}
 	if in.URL == "" && in.Route == "" {
-		h.e.log.Warn("refusing SEND_REDIRECT: neither url nor route", "transaction", truncateStr(in.TransactionID, 64))
+		h.e.log.Warn("refusing SEND_REDIRECT: neither url nor route", "transaction", protocol.Clip(in.TransactionID, 64))
 		return false
 	}
 	r := protocol.RedirectInputs{TransactionID: in.TransactionID, Redirect: in.Redirect}
@@ -473,7 +466,7 @@ func (s *Server) sendRedirect(h *host, in protocol.SendRedirectInputs) bool {
 	}
 	t, msg := hb.ownedBy(h, in.TransactionID)
 	if t == nil {
-		h.e.log.Warn("refusing SEND_REDIRECT", "transaction", truncateStr(in.TransactionID, 64), "err", msg)
+		h.e.log.Warn("refusing SEND_REDIRECT", "transaction", protocol.Clip(in.TransactionID, 64), "err", msg)
 		return false
 	}
 	t.redirected = true
@@ -755,7 +748,7 @@ func (s *Server) markComplete(h *host, in protocol.MarkTransactionCompleteInputs
 	defer hb.mu.Unlock()
 	t, msg := hb.ownedBy(h, in.TransactionID)
 	if t == nil {
-		h.e.log.Warn("refusing MARK_TRANSACTION_COMPLETE", "transaction", truncateStr(in.TransactionID, 64), "err", msg)
+		h.e.log.Warn("refusing MARK_TRANSACTION_COMPLETE", "transaction", protocol.Clip(in.TransactionID, 64), "err", msg)
 		return false
 	}
 	if bad != "" {

@@ -174,7 +174,7 @@ func (sl *serverless) post(ctx context.Context, u string, body any) error {
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		msg := strings.TrimSpace(strings.ToValidUTF8(string(snippet), "?"))
 		if loc := resp.Header.Get("Location"); loc != "" && resp.StatusCode < 400 {
-			msg = "redirected to " + truncateStr(logURL(loc), 200) + "; register the final URL"
+			msg = "redirected to " + protocol.Clip(logURL(loc), 200) + "; register the final URL"
 		}
 		if msg == "" {
 			return fmt.Errorf("%w answered HTTP %d", errHTTPHost, resp.StatusCode)
@@ -619,7 +619,7 @@ func (s *Server) initRequestHost(h *host, in protocol.InitializeHostInputs) prot
 	}
 	if why != "" {
 		hb.mu.Unlock()
-		h.e.log.Warn("refusing serverless host initialization", "request", truncateStr(in.RequestID, 64), "err", why)
+		h.e.log.Warn("refusing serverless host initialization", "request", protocol.Clip(in.RequestID, 64), "err", why)
 		return protocol.InitializeHostReturns{Type: "error", Message: "Invalid action request"}
 	}
 	r.used, r.sock = true, h

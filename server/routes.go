@@ -8,6 +8,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/go-chi/chi/v5"
 
+	"github.com/interval-go/sdk/internal/protocol"
 	"github.com/interval-go/sdk/server/console"
 )
 
@@ -134,7 +135,7 @@ func (s *Server) handleSocket(w http.ResponseWriter, r *http.Request) {
 	}
 	if _, err := r.Cookie(SessionCookie); err == nil {
 		if !s.originOK(r) {
-			s.log.Warn("browser socket refused: invalid origin", "origin", truncateStr(r.Header.Get("Origin"), 100))
+			s.log.Warn("browser socket refused: invalid origin", "origin", protocol.Clip(r.Header.Get("Origin"), 100))
 			s.refuse(ws, "Invalid origin")
 			return
 		}
