@@ -27,7 +27,7 @@ const (
 	WireSDKName    = "@interval/sdk"
 	WireSDKVersion = "2.0.0"
 	// SDKName and Version identify this SDK.
-	SDKName = "interval-go"
+	SDKName = protocol.GoSDKName
 	Version = "0.1.0"
 )
 

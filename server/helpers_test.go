@@ -325,9 +325,19 @@ func (e *env) host(key, instanceID string, actions ...protocol.ActionDefinition)
 
 func (p *peer) init(actions ...protocol.ActionDefinition) protocol.InitializeHostReturns {
 	p.t.Helper()
+	return p.initAs(nil, actions...)
+}
+
+// goSDK is the implementation a Go SDK host names in INITIALIZE_HOST.
+var goSDK = &protocol.Implementation{Name: protocol.GoSDKName, Version: "test"}
+
+// initAs initializes the host naming impl as its implementation (nil: none,
+// as the official Node SDK sends).
+func (p *peer) initAs(impl *protocol.Implementation, actions ...protocol.ActionDefinition) protocol.InitializeHostReturns {
+	p.t.Helper()
 	var ret protocol.InitializeHostReturns
 	if err := p.call(protocol.MethodInitializeHost, protocol.InitializeHostInputs{Actions: actions, Groups: []protocol.PageDefinition{},
-		SDKName: "@interval/sdk", SDKVersion: "2.0.0", Timestamp: time.Now().UnixMilli()}, &ret); err != nil {
+		SDKName: "@interval/sdk", SDKVersion: "2.0.0", Implementation: impl, Timestamp: time.Now().UnixMilli()}, &ret); err != nil {
 		p.t.Fatalf("INITIALIZE_HOST: %v", err)
 	}
 	return ret

@@ -710,8 +710,14 @@ func (hb *hub) attach(t *txn, h *host) {
 // before when the host acts for them (ownedBy): re-sending the IO call
 // proves it still has them. Runs recovered after a restart are not known
 // to be computing and wait likewise.
+//
+// Only a host that re-delivers its calls after a reconnection (this
+// project's Go SDK, protocol.GoSDKName) is trusted this way: the official
+// Node SDK fails a call made while disconnected, so a run it finished
+// meanwhile would never send its result and, revived, would show as
+// running for good; its runs wait for it to act, or fail after the grace.
 func (hb *hub) reviveComputing(h *host) {
-	if h.request != nil {
+	if h.request != nil || h.impl == nil || h.impl.Name != protocol.GoSDKName {
 		return
 	}
 	for _, t := range hb.txs {

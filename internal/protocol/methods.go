@@ -124,6 +124,13 @@ type InitializeHostInputs struct {
 	Implementation *Implementation `json:"implementation,omitempty"`
 }
 
+// GoSDKName is the Implementation name of this project's Go SDK. Such a
+// host re-delivers every call it makes while disconnected (results
+// included) once it has reconnected, so a server may resume the runs it was
+// computing when its connection dropped; the official Node SDK fails those
+// calls instead.
+const GoSDKName = "interval-go"
+
 // Implementation names the SDK behind a host honestly.
 type Implementation struct {
 	Name    string `json:"name"`
