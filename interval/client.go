@@ -57,18 +57,24 @@ type Client struct {
 	instanceID string
 	counter    atomic.Uint64
 
-	mu        sync.Mutex
-	peer      *rpc.Peer // nil while disconnected
-	conn      Conn
-	ready     chan struct{} // closed while connected and initialized; replaced on drop
-	txs       map[string]*txState
-	pages     map[string]*pageState
-	table     routeIndex
-	org       Organization
-	env       string
-	listening bool
-	shutdown  bool // Shutdown called: no new transactions
-	closed    bool
+	mu    sync.Mutex
+	peer  *rpc.Peer // nil while disconnected
+	conn  Conn
+	ready chan struct{} // closed while connected and initialized; replaced on drop
+	txs   map[string]*txState
+	pages map[string]*pageState
+	table routeIndex
+	org   Organization
+	// orgKnown is closed once the first INITIALIZE_HOST answer (with the
+	// organization) is stored: a START_TRANSACTION the server sends right
+	// after that answer can reach the reader before the initializing
+	// goroutine has stored it.
+	orgKnown     chan struct{}
+	orgKnownOnce sync.Once
+	env          string
+	listening    bool
+	shutdown     bool // Shutdown called: no new transactions
+	closed       bool
 
 	life       context.Context // cancelled when the client closes
 	kill       context.CancelFunc
@@ -104,6 +110,7 @@ func New(opts Options) (*Client, error) {
 		txs:        map[string]*txState{},
 		pages:      map[string]*pageState{},
 		reinit:     make(chan struct{}, 1),
+		orgKnown:   make(chan struct{}),
 	}
 	c.life, c.kill = context.WithCancel(context.Background())
 	c.closing = c.life.Done()
@@ -456,12 +463,27 @@ func (c *Client) initialize(ctx context.Context, peer *rpc.Peer) error {
 	c.env = res.Environment
 	c.dashboard = res.DashboardURL
 	c.mu.Unlock()
+	c.orgKnownOnce.Do(func() { close(c.orgKnown) })
 	if first {
 		c.log.Info("connected to Interval server", "sdk", SDKName+"/"+Version, "environment", res.Environment, "dashboard", res.DashboardURL)
 	} else {
 		c.log.Info("reconnected to Interval server")
 	}
 	return nil
+}
+
+// organization returns the organization of the server's last
+// INITIALIZE_HOST answer, waiting for the first one (or ctx's end).
+//
+//go:noinline
+func (c *Client) organization(ctx context.Context) Organization {
+	select {
+	case <-c.orgKnown:
+	case <-ctx.Done():
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.org
 }
 
 // dropConnection forgets a connection that ended.

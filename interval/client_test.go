@@ -869,6 +869,43 @@ func TestReconnectResendsPage(t *testing.T) {
 	}
 }
 
+// A result produced while the host is disconnected waits for the next
+// connection, however long the outage lasts (the server keeps the run and
+// resumes it when the host is back): it is not dropped after one response
+// timeout.
+func TestResultWaitsForReconnection(t *testing.T) {
+	release := make(chan struct{})
+	h := intervaltest.New(t, routes{"job": func(ctx context.Context, tx *interval.Tx) (any, error) {
+		select {
+		case <-release:
+			return "done", nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}}, func(o *interval.Options) { o.ResponseTimeout = 100 * time.Millisecond })
+	ctx := testCtx(t)
+	run, err := h.Start(ctx, "job")
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, _ := h.WaitHost(ctx) // Start returned: the host has the run
+	h.Refuse(true)
+	host.Drop()
+	close(release) // the handler returns while the host is disconnected
+	// Stay down for many response timeouts and retry intervals.
+	for h.Refused() < 20 {
+		select {
+		case <-ctx.Done():
+			t.Fatal("the host stopped trying to reconnect")
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	h.Refuse(false)
+	if res, err := run.Result(ctx); err != nil || res.Data != "done" {
+		t.Fatalf("result after the outage: %+v, %v", res, err)
+	}
+}
+
 // After a reconnection the host re-sends the loading state of a page whose
 // handler is still working, so the operator keeps seeing its progress.
 func TestReconnectResendsPageLoading(t *testing.T) {

@@ -173,7 +173,6 @@ func (c *Client) openPage(in protocol.OpenPageInputs) protocol.OpenPageReturns {
 	c.mu.Lock()
 	route, ok := c.table.pages[in.Page.Slug]
 	shutdown := c.shutdown
-	org := c.org
 	c.mu.Unlock()
 	switch {
 	case shutdown:
@@ -191,7 +190,7 @@ func (c *Client) openPage(in protocol.OpenPageInputs) protocol.OpenPageReturns {
 	ps.io = &ioClient{}
 	ps.loading = &txState{id: in.PageKey, c: c, ctx: ctx, cancel: cancel}
 	pg := &Page{Key: in.PageKey, Slug: in.Page.Slug, User: userFromWire(in.User), Params: params,
-		Environment: in.Environment, Organization: org, Display: DisplayIO{ps.io}, Loading: &Loading{t: ps.loading}, p: ps}
+		Environment: in.Environment, Display: DisplayIO{ps.io}, Loading: &Loading{t: ps.loading}, p: ps}
 	c.mu.Lock()
 	if c.shutdown {
 		c.mu.Unlock()
@@ -206,6 +205,7 @@ func (c *Client) openPage(in protocol.OpenPageInputs) protocol.OpenPageReturns {
 	c.mu.Unlock()
 	go func() {
 		defer c.handlers.Done()
+		pg.Organization = c.organization(ctx)
 		layout, err := safeServePage(ctx, route.Handler, pg)
 		ps.send(ctx, layout, err)
 	}()

@@ -110,7 +110,6 @@ func (c *Client) startTransaction(in protocol.StartTransactionInputs) {
 	route, ok := c.table.actions[in.Action.Slug]
 	_, running := c.txs[in.TransactionID]
 	shutdown := c.shutdown
-	org := c.org
 	c.mu.Unlock()
 	switch {
 	case shutdown:
@@ -138,13 +137,12 @@ func (c *Client) startTransaction(in protocol.StartTransactionInputs) {
 		responses: make(chan *protocol.IOResponse, 16),
 	}
 	tx := &Tx{
-		ID:           in.TransactionID,
-		User:         userFromWire(in.User),
-		Params:       params,
-		Environment:  in.Environment,
-		Organization: org,
-		Action:       ActionRef{Slug: in.Action.Slug, URL: in.Action.URL},
-		t:            t,
+		ID:          in.TransactionID,
+		User:        userFromWire(in.User),
+		Params:      params,
+		Environment: in.Environment,
+		Action:      ActionRef{Slug: in.Action.Slug, URL: in.Action.URL},
+		t:           t,
 	}
 	tx.IO = newIO(&ioClient{tx: t, send: t.sendIOCall, responses: t.responses, dri: t.dri})
 	tx.Loading = &Loading{t: t}
@@ -164,6 +162,7 @@ func (c *Client) startTransaction(in protocol.StartTransactionInputs) {
 
 func (c *Client) runTransaction(t *txState, tx *Tx, h Handler) {
 	defer c.handlers.Done()
+	tx.Organization = c.organization(t.ctx)
 	result, err := safeServe(t.ctx, h, tx)
 	c.complete(t, tx, result, err)
 }
@@ -206,10 +205,13 @@ func (c *Client) complete(t *txState, tx *Tx, result any, err error) {
 	}
 	in := protocol.MarkTransactionCompleteInputs{TransactionID: t.id}
 	in.ResultStatus, in.Result = encodeResult(result, err)
-	ctx, cancel := context.WithTimeout(c.life, c.opts.ResponseTimeout+c.opts.RetryInterval)
-	defer cancel()
+	// The result waits for a connection as long as the client lives, each
+	// attempt bounded by ResponseTimeout (call): the server keeps a dropped
+	// host's runs and resumes the ones it was computing when the same
+	// instance is back, so a result must outlast an outage. Close (and a
+	// Shutdown whose ctx ends) ends the wait.
 	var ok bool
-	if cerr := c.call(ctx, protocol.MethodMarkTransactionComplete, in, &ok); cerr != nil {
+	if cerr := c.call(c.life, protocol.MethodMarkTransactionComplete, in, &ok); cerr != nil {
 		c.log.Error("sending transaction result failed", "transaction", t.id, "err", cerr)
 	}
 	c.finishTransaction(t)

@@ -109,6 +109,8 @@ type Server struct {
 	notifications []Notification
 	queue         map[string]protocol.EnqueueInputs
 	closed        bool
+	refusing      bool // Refuse
+	refused       int
 	handlers      sync.WaitGroup
 }
 
@@ -182,11 +184,35 @@ type Host struct {
 	answered     map[string]int // responses the host acknowledged, by method
 }
 
+// Refuse makes the server refuse new host connections (HTTP 503) while on
+// is true, as a server that is down would: with Host.Drop it lets a test
+// keep a host disconnected for as long as it needs. Refused counts the
+// attempts refused so far.
+func (s *Server) Refuse(on bool) {
+	s.mu.Lock()
+	s.refusing = on
+	s.mu.Unlock()
+}
+
+// Refused returns how many host connection attempts Refuse has refused.
+func (s *Server) Refused() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.refused
+}
+
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
 		http.Error(w, "closed", http.StatusServiceUnavailable)
+		return
+	}
+	if s.refusing {
+		s.refused++
+		s.mu.Unlock()
+		s.notify()
+		http.Error(w, "refusing connections", http.StatusServiceUnavailable)
 		return
 	}
 	s.handlers.Add(1)

@@ -40,7 +40,9 @@ const (
 
 // Errors returned by this package.
 var (
-	// ErrNotConnected is returned by Send on a closed connection.
+	// ErrNotConnected is returned by Send and Post on a closed connection,
+	// and wrapped in the error of a write that failed (which ends the
+	// connection): the message was not delivered.
 	ErrNotConnected = errors.New("websocket: not connected")
 	// ErrAckTimeout is returned by Send when the peer does not acknowledge
 	// a message within Config.SendTimeout.
@@ -361,7 +363,10 @@ func (c *Conn) write(ctx context.Context, frame []byte) error {
 			return ErrNotConnected
 		default:
 		}
-		return fmt.Errorf("websocket: write: %w", err)
+		// A failed write ends the connection (the library closes it), even
+		// when the reader has not seen the end yet: the message was not
+		// delivered, and callers may send it again on the next connection.
+		return fmt.Errorf("%w: write: %w", ErrNotConnected, err)
 	}
 	return nil
 }
