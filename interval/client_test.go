@@ -804,29 +804,12 @@ func TestReconnectResendsLoadingState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	first, err := run.NextLoading(ctx)
-	if err != nil || first.Label != "Copying" || *first.ItemsCompleted != 1 {
-		t.Fatalf("loading state %+v, %v", first, err)
-	}
-	host, _ := h.WaitHost(ctx)
-	// Drop the connection once the host has the server's answer, so that
-	// the state comes again only if the host re-sends it.
-	if err := host.WaitAnswered(ctx, "SEND_LOADING_CALL", 1); err != nil {
-		t.Fatal(err)
-	}
-	host.Drop()
-	again, err := run.NextLoading(ctx)
-	if err != nil {
-		t.Fatal(err)
+	first, again := resentLoading(t, ctx, h, run.NextLoading)
+	if first.Label != "Copying" || *first.ItemsCompleted != 1 {
+		t.Fatalf("loading state %+v", first)
 	}
 	if again.Label != "Copying" || *again.ItemsInQueue != 3 || *again.ItemsCompleted != 1 {
 		t.Fatalf("re-sent loading state %+v", again)
-	}
-	if err := host.WaitClosed(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if now, _ := h.WaitHost(ctx); now == host || now.InstanceID != host.InstanceID {
-		t.Fatal("the loading state did not come over a new connection of the same instance")
 	}
 	close(release)
 	if res, err := run.Result(ctx); err != nil || res.Data != "copied" {
@@ -906,6 +889,33 @@ func TestResultWaitsForReconnection(t *testing.T) {
 	}
 }
 
+// resentLoading reads the first loading state with next, drops the host's
+// connection once the host has the server's answer to it (so the state
+// comes again only if the host re-sends it) and returns the state read
+// next, checking that it came over a new connection of the same instance.
+func resentLoading(t *testing.T, ctx context.Context, h *intervaltest.Harness, next func(context.Context) (intervaltest.LoadingState, error)) (first, again intervaltest.LoadingState) {
+	t.Helper()
+	first, err := next(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, _ := h.WaitHost(ctx)
+	if err := host.WaitAnswered(ctx, "SEND_LOADING_CALL", 1); err != nil {
+		t.Fatal(err)
+	}
+	host.Drop()
+	if again, err = next(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := host.WaitClosed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if now, _ := h.WaitHost(ctx); now == host || now.InstanceID != host.InstanceID {
+		t.Fatal("the loading state did not come over a new connection of the same instance")
+	}
+	return first, again
+}
+
 // After a reconnection the host re-sends the loading state of a page whose
 // handler is still working, so the operator keeps seeing its progress.
 func TestReconnectResendsPageLoading(t *testing.T) {
@@ -927,24 +937,12 @@ func TestReconnectResendsPageLoading(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	first, err := p.NextLoading(ctx)
-	if err != nil || first.Label != "Crunching" || *first.ItemsCompleted != 1 {
-		t.Fatalf("loading state %+v, %v", first, err)
-	}
-	host, _ := h.WaitHost(ctx)
-	if err := host.WaitAnswered(ctx, "SEND_LOADING_CALL", 1); err != nil {
-		t.Fatal(err)
-	}
-	host.Drop()
-	again, err := p.NextLoading(ctx)
-	if err != nil {
-		t.Fatal(err)
+	first, again := resentLoading(t, ctx, h, p.NextLoading)
+	if first.Label != "Crunching" || *first.ItemsCompleted != 1 {
+		t.Fatalf("loading state %+v", first)
 	}
 	if again.Label != "Crunching" || *again.ItemsInQueue != 4 || *again.ItemsCompleted != 1 {
 		t.Fatalf("re-sent loading state %+v", again)
-	}
-	if now, _ := h.WaitHost(ctx); now == host || now.InstanceID != host.InstanceID {
-		t.Fatal("the loading state did not come over a new connection of the same instance")
 	}
 	close(release)
 	if l, err := p.Next(ctx); err != nil || l == nil || *l.Title != "Report" {

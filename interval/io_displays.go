@@ -80,20 +80,15 @@ func (im *ImageDisplay) Alt(s string) *ImageDisplay { im.p.Alt = s; return im }
 func (im *ImageDisplay) Size(s string) *ImageDisplay { return im.Width(s).Height(s) }
 
 // Width sets the width (an image size name).
-func (im *ImageDisplay) Width(s string) *ImageDisplay {
-	im.p.Width = s
-	im.checkSize(s)
-	return im
-}
+func (im *ImageDisplay) Width(s string) *ImageDisplay { im.setSize(&im.p.Width, s); return im }
 
 // Height sets the height (an image size name).
-func (im *ImageDisplay) Height(s string) *ImageDisplay {
-	im.p.Height = s
-	im.checkSize(s)
-	return im
-}
+func (im *ImageDisplay) Height(s string) *ImageDisplay { im.setSize(&im.p.Height, s); return im }
 
-func (d *display) checkSize(s string) {
+// setSize sets a width or height prop to s, an image size name; another
+// value makes Run fail.
+func (d *display) setSize(prop *string, s string) {
+	*prop = s
 	if s != "" && !validSize(s) && d.err == nil {
 		d.err = badValue(d.method, d.label, "size", s, "thumbnail, small, medium or large")
 	}
@@ -125,18 +120,10 @@ func (d DisplayIO) Video(label, url string) *VideoDisplay {
 func (v *VideoDisplay) Size(s string) *VideoDisplay { return v.Width(s).Height(s) }
 
 // Width sets the width alone (an image size name).
-func (v *VideoDisplay) Width(s string) *VideoDisplay {
-	v.p.Width = s
-	v.checkSize(s)
-	return v
-}
+func (v *VideoDisplay) Width(s string) *VideoDisplay { v.setSize(&v.p.Width, s); return v }
 
 // Height sets the height alone (an image size name).
-func (v *VideoDisplay) Height(s string) *VideoDisplay {
-	v.p.Height = s
-	v.checkSize(s)
-	return v
-}
+func (v *VideoDisplay) Height(s string) *VideoDisplay { v.setSize(&v.p.Height, s); return v }
 
 // Loop plays the video in a loop.
 func (v *VideoDisplay) Loop() *VideoDisplay { v.p.Loop = true; return v }

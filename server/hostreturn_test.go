@@ -82,6 +82,18 @@ func (e *env) goHost(key, instanceID string, actions ...protocol.ActionDefinitio
 	return p
 }
 
+// answeredRun starts a development run of slug on host h, opened in
+// browser b, whose one text input the operator answers; the host has the
+// answer (and computes) when it returns.
+func answeredRun(admin *client, b, h *peer, slug string) string {
+	id := admin.startRun(b, h, slug, "development")
+	h.must(protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: id, IOCall: ioCall("a1", "ga", "INPUT_TEXT")})
+	b.next(protocol.MethodRender)
+	b.must(protocol.MethodRespondToIOCall, protocol.RespondToIOCallInputs{TransactionID: id, IOResponse: ioResponse(id, "a1", "ga", "RETURN", "x")})
+	h.next(protocol.MethodIOResponse)
+	return id
+}
+
 // until waits for cond, checked under the hub's lock, to hold (the server
 // handles a host's answers to its calls in the background).
 func until(t *testing.T, e *env, what string, cond func(hb *hub) bool) {
@@ -165,11 +177,7 @@ func TestHostReturnRevivesComputingRuns(t *testing.T) {
 	b := admin.browser()
 
 	// answered: its answer reached the host, which computes.
-	answered := admin.startRun(b, h, "calc", "development")
-	h.must(protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: answered, IOCall: ioCall("a1", "ga", "INPUT_TEXT")})
-	b.next(protocol.MethodRender)
-	b.must(protocol.MethodRespondToIOCall, protocol.RespondToIOCallInputs{TransactionID: answered, IOResponse: ioResponse(answered, "a1", "ga", "RETURN", "x")})
-	h.next(protocol.MethodIOResponse)
+	answered := answeredRun(admin, b, h, "calc")
 	// busy: computing since it started, nothing sent yet.
 	busy := admin.startRun(b, h, "calc", "development")
 	// waiting: its form waits on the operator.
@@ -254,11 +262,7 @@ func TestHostReturnBeforeDropNoticedRevivesComputingRun(t *testing.T) {
 	inst := uuid.NewString()
 	h, fc := e.freezableHost(key, inst, action("calc"))
 	b := admin.browser()
-	id := admin.startRun(b, h, "calc", "development")
-	h.must(protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: id, IOCall: ioCall("a1", "ga", "INPUT_TEXT")})
-	b.next(protocol.MethodRender)
-	b.must(protocol.MethodRespondToIOCall, protocol.RespondToIOCallInputs{TransactionID: id, IOResponse: ioResponse(id, "a1", "ga", "RETURN", "x")})
-	h.next(protocol.MethodIOResponse)
+	id := answeredRun(admin, b, h, "calc")
 	until(t, e, "the host's answer to IO_RESPONSE", func(hb *hub) bool { return !hb.txs[id].awaiting })
 
 	fc.frozen.Store(true)
