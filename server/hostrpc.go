@@ -16,6 +16,7 @@ import (
 
 	wsa "github.com/interval-go/sdk/adapters/websocket"
 	"github.com/interval-go/sdk/internal/protocol"
+	"github.com/interval-go/sdk/server/internal/markup"
 	"github.com/interval-go/sdk/server/store"
 )
 
@@ -284,8 +285,13 @@ func (s *Server) ioCallErr(h *host, msg string) protocol.SendIOCallReturns {
 
 func (s *Server) sendIOCall(h *host, in protocol.SendIOCallInputs) protocol.SendIOCallReturns {
 	render, err := protocol.DecodeIORender(in.IOCall)
+	if err == nil {
+		// What reaches a browser holds no script or event handler: the
+		// host's HTML and markdown are sanitized here, once.
+		in.IOCall, err = markup.IOCall(in.IOCall)
+	}
 	if err != nil {
-		h.e.log.Warn("refusing SEND_IO_CALL", "transaction", in.TransactionID, "err", err)
+		h.e.log.Warn("refusing SEND_IO_CALL", "transaction", protocol.Clip(in.TransactionID, 64), "err", err)
 		return s.ioCallErr(h, "Invalid IO call.")
 	}
 	for _, c := range render.ToRender {
@@ -690,19 +696,25 @@ func (s *Server) notify(ctx context.Context, k store.APIKey, in protocol.NotifyI
 }
 
 func (s *Server) sendPage(h *host, in protocol.SendPageInputs) bool {
+	if in.Page != nil {
+		var l protocol.Layout
+		err := json.Unmarshal([]byte(*in.Page), &l)
+		var safe string
+		if err == nil {
+			safe, err = markup.Page(*in.Page) // as for SEND_IO_CALL
+		}
+		if err != nil {
+			h.e.log.Warn("refusing SEND_PAGE", "page", protocol.Clip(in.PageKey, 64), "err", err)
+			return false
+		}
+		in.Page = &safe
+	}
 	hb := s.hub
 	hb.mu.Lock()
 	defer hb.mu.Unlock()
 	p := hb.pageOwnedBy(h, in.PageKey)
 	if p == nil {
 		return false
-	}
-	if in.Page != nil {
-		var l protocol.Layout
-		if err := json.Unmarshal([]byte(*in.Page), &l); err != nil {
-			h.e.log.Warn("refusing SEND_PAGE", "err", err)
-			return false
-		}
 	}
 	if p.browser != nil {
 		p.browser.e.call(protocol.MethodRenderPage, protocol.RenderPageInputs{PageKey: p.key, Page: in.Page, HostInstanceID: h.id}, nil)

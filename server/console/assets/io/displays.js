@@ -1,27 +1,16 @@
 // Display components of PROTOCOL.md §5.4.
 import { useMemo, useState } from 'preact/hooks'
-import { marked } from 'marked'
 import DOMPurify from 'dompurify'
 import { html, classes, fmtValue, routeHref, copyText, isISODate, fmtDateTime } from '../lib/util.js'
 import { Icon, ButtonItem, themeClass, Spinner } from '../lib/ui.js'
 
-// Links in rendered markdown and HTML open in a new tab, safely.
-DOMPurify.addHook('afterSanitizeAttributes', node => {
-  if (node.tagName === 'A' && node.getAttribute('href')) {
-    const href = node.getAttribute('href')
-    if (!href.startsWith('/') && !href.startsWith('#')) {
-      node.setAttribute('target', '_blank')
-      node.setAttribute('rel', 'noopener noreferrer')
-    }
-  }
-})
-
+// Host HTML and markdown arrive sanitized by the server (display.html's
+// props.html, display.markdown rendered into props.html): no browser ever
+// parses a host's script or event handler, which Chromium reports as a CSP
+// violation even in an inert document. DOMPurify runs again here as a second
+// line, on HTML that it leaves as it is.
 export function sanitize(h) {
-  return DOMPurify.sanitize(h, { USE_PROFILES: { html: true }, FORBID_TAGS: ['style', 'form', 'input', 'button', 'textarea', 'select'] })
-}
-
-export function markdown(md) {
-  return sanitize(marked.parse(String(md || ''), { gfm: true, breaks: false, async: false }))
+  return DOMPurify.sanitize(h, { USE_PROFILES: { html: true }, FORBID_TAGS: ['style', 'form', 'input', 'button', 'textarea', 'select'], ADD_ATTR: ['target'] })
 }
 
 // brokenImage replaces an image of host markdown or HTML that does not load
@@ -35,8 +24,11 @@ function brokenImage(e) {
   img.replaceWith(note)
 }
 
-export function Markdown({ source, class: cls }) {
-  const h = useMemo(() => markdown(source), [source])
+// Markdown shows display.markdown as the server rendered it (p.html); a
+// render without it (none comes from this server) shows the source as text.
+export function Markdown({ source, p, class: cls }) {
+  const h = useMemo(() => p && typeof p.html === 'string' ? sanitize(p.html) : null, [p && p.html])
+  if (h === null) return html`<div class=${classes('prose', 'prose-source', cls)}>${source}</div>`
   return html`<div class=${classes('prose', cls)} onErrorCapture=${brokenImage} dangerouslySetInnerHTML=${{ __html: h }}></div>`
 }
 

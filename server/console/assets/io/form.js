@@ -72,7 +72,7 @@ function Component({ comp, i, gid, value, setValue, error, disabled, autoFocus, 
     let body
     switch (m) {
       case 'DISPLAY_HEADING': body = html`<${D.Heading} comp=${comp} p=${p} />`; break
-      case 'DISPLAY_MARKDOWN': body = html`<${D.Markdown} source=${comp.label} />`; break
+      case 'DISPLAY_MARKDOWN': body = html`<${D.Markdown} source=${comp.label} p=${p} />`; break
       case 'DISPLAY_LINK': body = html`<${D.Link} comp=${comp} p=${p} />`; break
       case 'DISPLAY_HTML': body = html`<${D.HTMLDisplay} p=${p} />`; break
       case 'DISPLAY_CODE': body = html`<${D.Code} comp=${comp} p=${p} />`; break

@@ -1,0 +1,227 @@
+// Package markup makes a host's HTML and markdown safe for the console
+// before they reach any browser.
+//
+// A host may send any HTML in display.html, in the raw HTML of
+// display.markdown and in a rich text input's default value. The console
+// sanitizes in the browser too (DOMPurify), but a browser that only parses
+// an element with an inline event handler, even in an inert document,
+// already reports a Content Security Policy violation (Chromium 156 does).
+// So the server sanitizes first, with bluemonday, and renders markdown with
+// goldmark: what a browser receives never holds a script, an event handler
+// or a javascript: URL.
+package markup
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	stdhtml "html"
+	"regexp"
+	"sync"
+
+	"github.com/microcosm-cc/bluemonday"
+	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/extension"
+	"github.com/yuin/goldmark/renderer/html"
+)
+
+// ErrMalformed is returned for an IO call or page layout that is not the
+// JSON shape of the protocol.
+var ErrMalformed = errors.New("markup: malformed")
+
+var (
+	policyOnce sync.Once
+	policy     *bluemonday.Policy
+	md         goldmark.Markdown
+)
+
+func setup() {
+	policyOnce.Do(func() {
+		p := bluemonday.UGCPolicy()
+		// Links that leave the console open in a new tab, without the
+		// console's address as referrer or window.opener.
+		p.RequireNoFollowOnLinks(false)
+		p.AddTargetBlankToFullyQualifiedLinks(true)
+		p.RequireNoReferrerOnFullyQualifiedLinks(true)
+		p.AllowDataURIImages()
+		p.AllowAttrs("class").Matching(regexp.MustCompile(`^language-[\w+#.-]{1,40}$`)).OnElements("code")
+		// The inline styles of an HTML email preview, limited to what
+		// cannot draw outside its box or load anything.
+		p.AllowStyles("color", "background-color", "text-align", "font-weight", "font-style",
+			"text-decoration", "vertical-align", "white-space").Globally()
+		policy = p
+		md = goldmark.New(
+			goldmark.WithExtensions(extension.Table, extension.Strikethrough, extension.Linkify),
+			// Raw HTML is kept by goldmark and filtered by the policy, as
+			// for display.html.
+			goldmark.WithRendererOptions(html.WithUnsafe()),
+		)
+	})
+}
+
+// HTML returns s with everything but safe formatting removed: no script,
+// style, form control, event handler or javascript: URL survives.
+func HTML(s string) string {
+	setup()
+	return policy.Sanitize(s)
+}
+
+// Markdown renders GitHub-flavoured markdown (tables, strikethrough,
+// autolinks) to sanitized HTML. Raw HTML in src goes through [HTML]'s
+// policy.
+func Markdown(src string) string {
+	setup()
+	var b bytes.Buffer
+	if err := md.Convert([]byte(src), &b); err != nil {
+		// goldmark fails only when writing to the buffer fails; keep the
+		// text readable rather than lose it.
+		return "<p>" + stdhtml.EscapeString(src) + "</p>"
+	}
+	return policy.Sanitize(b.String())
+}
+
+// IOCall returns the ioCall string of SEND_IO_CALL as the console gets it:
+// display.html's props.html sanitized, display.markdown given props.html
+// (its label rendered and sanitized; the label stays the source) and a rich
+// text input's props.defaultValue sanitized. Everything else is kept; an
+// IO call with none of these components is returned unchanged.
+func IOCall(ioCall string) (string, error) {
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(ioCall), &top); err != nil {
+		return "", fmt.Errorf("%w: ioCall: %v", ErrMalformed, err)
+	}
+	changed, err := rewriteRender(top)
+	if err != nil || !changed {
+		return ioCall, err
+	}
+	b, err := marshal(top)
+	return string(b), err
+}
+
+// Page returns the page string of SEND_PAGE with its children made safe as
+// [IOCall] does.
+func Page(page string) (string, error) {
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(page), &top); err != nil {
+		return "", fmt.Errorf("%w: page: %v", ErrMalformed, err)
+	}
+	raw, ok := top["children"]
+	if !ok || isNull(raw) {
+		return page, nil
+	}
+	var children map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &children); err != nil {
+		return "", fmt.Errorf("%w: page children: %v", ErrMalformed, err)
+	}
+	changed, err := rewriteRender(children)
+	if err != nil || !changed {
+		return page, err
+	}
+	if top["children"], err = marshal(children); err != nil {
+		return "", err
+	}
+	b, err := marshal(top)
+	return string(b), err
+}
+
+func rewriteRender(r map[string]json.RawMessage) (bool, error) {
+	raw, ok := r["toRender"]
+	if !ok || isNull(raw) {
+		return false, nil
+	}
+	var comps []map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &comps); err != nil {
+		return false, fmt.Errorf("%w: toRender: %v", ErrMalformed, err)
+	}
+	changed := false
+	for i, c := range comps {
+		var method string
+		json.Unmarshal(c["methodName"], &method) // a missing name rewrites nothing
+		var err error
+		var did bool
+		switch method {
+		case "DISPLAY_HTML":
+			did, err = rewriteProp(c, "html", func(s string) string { return HTML(s) })
+		case "DISPLAY_MARKDOWN":
+			var label string
+			json.Unmarshal(c["label"], &label)
+			did, err = setProp(c, "html", Markdown(label))
+		case "INPUT_RICH_TEXT":
+			did, err = rewriteProp(c, "defaultValue", func(s string) string { return HTML(s) })
+		}
+		if err != nil {
+			return false, fmt.Errorf("component %d (%s): %w", i, method, err)
+		}
+		changed = changed || did
+	}
+	if !changed {
+		return false, nil
+	}
+	b, err := marshal(comps)
+	if err != nil {
+		return false, err
+	}
+	r["toRender"] = b
+	return true, nil
+}
+
+func props(c map[string]json.RawMessage) (map[string]json.RawMessage, error) {
+	p := map[string]json.RawMessage{}
+	if raw, ok := c["props"]; ok && !isNull(raw) {
+		if err := json.Unmarshal(raw, &p); err != nil {
+			return nil, fmt.Errorf("%w: props: %v", ErrMalformed, err)
+		}
+	}
+	return p, nil
+}
+
+// rewriteProp replaces the string prop name with f of it. A prop that is
+// absent or not a string is removed (the console would have shown
+// nothing for it).
+func rewriteProp(c map[string]json.RawMessage, name string, f func(string) string) (bool, error) {
+	p, err := props(c)
+	if err != nil {
+		return false, err
+	}
+	raw, ok := p[name]
+	if !ok {
+		return false, nil
+	}
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		delete(p, name)
+	} else if p[name], err = marshal(f(s)); err != nil {
+		return false, err
+	}
+	c["props"], err = marshal(p)
+	return true, err
+}
+
+func setProp(c map[string]json.RawMessage, name, value string) (bool, error) {
+	p, err := props(c)
+	if err != nil {
+		return false, err
+	}
+	if p[name], err = marshal(value); err != nil {
+		return false, err
+	}
+	c["props"], err = marshal(p)
+	return true, err
+}
+
+func isNull(raw json.RawMessage) bool {
+	return len(bytes.TrimSpace(raw)) == 0 || string(bytes.TrimSpace(raw)) == "null"
+}
+
+// marshal encodes v without escaping <, > and & (the console reads JSON,
+// not HTML) and without encoding/json's trailing newline.
+func marshal(v any) (json.RawMessage, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(b.Bytes(), "\n"), nil
+}
