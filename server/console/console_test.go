@@ -37,7 +37,6 @@ func TestHandler(t *testing.T) {
 		"/assets/style.css":                      "text/css",
 		"/assets/vendor/preact/preact.module.js": "text/javascript",
 		"/assets/vendor/dompurify/purify.es.js":  "text/javascript",
-		"/assets/vendor/marked/marked.esm.js":    "text/javascript",
 		"/assets/vendor/htm/htm.module.js":       "text/javascript",
 		"/assets/favicon.svg":                    "image/svg+xml",
 		"/assets/vendor/preact/LICENSE":          "text/plain",
