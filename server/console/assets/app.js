@@ -1,9 +1,9 @@
 // The Interval console: shell, navigation and routing.
 import { render } from 'preact'
-import { useEffect, useMemo, useState } from 'preact/hooks'
-import { html, store, useStore, useLocation, navigate, classes, dismissToast, nav } from './lib/util.js'
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
+import { html, store, useStore, useLocation, navigate, classes, dismissToast } from './lib/util.js'
 import { socket, loadMe, setEnv, logout } from './lib/session.js'
-import { Icon, Spinner, Badge } from './lib/ui.js'
+import { Icon, Spinner, Badge, useMenuKeyboard } from './lib/ui.js'
 import { buildTree, searchActions, actionName, groupIcon } from './lib/routes.js'
 import { HomeView, GroupView } from './views/home.js'
 import { RunView, TransactionView } from './views/run.js'
@@ -53,6 +53,9 @@ function EnvSwitch({ env, envs }) {
 
 function UserMenu({ me }) {
   const [open, setOpen] = useState(false)
+  const btn = useRef()
+  const menu = useRef()
+  const onMenuKey = useMenuKeyboard(open, true, menu, btn, () => setOpen(false))
   const u = me.user
   const name = [u.firstName, u.lastName].filter(Boolean).join(' ') || u.email
   const initials = (name.match(/\b\w/g) || ['?']).slice(0, 2).join('').toUpperCase()
@@ -63,9 +66,9 @@ function UserMenu({ me }) {
     return () => document.removeEventListener('mousedown', close)
   }, [open])
   return html`<div class="user-menu menu-wrap">
-    <button type="button" class="avatar-btn" aria-haspopup="menu" aria-expanded=${open} aria-label=${`Account: ${name}`} onClick=${() => setOpen(!open)}>
+    <button type="button" class="avatar-btn" ref=${btn} aria-haspopup="menu" aria-expanded=${open} aria-label=${`Account: ${name}`} onClick=${() => setOpen(!open)}>
       <span class="avatar">${initials}</span><span class="user-inline">${name}</span><${Icon} name="chevronDown" size=${14} class="user-chevron" /></button>
-    ${open && html`<div class="menu menu-right" role="menu">
+    ${open && html`<div class="menu menu-right" role="menu" ref=${menu} onKeyDown=${onMenuKey}>
       <div class="menu-head"><div class="menu-name" data-testid="user-name">${name}</div><div class="muted small">${u.email} · ${u.role}</div></div>
       <a class="menu-item" role="menuitem" href="/settings/account" onClick=${() => setOpen(false)}><${Icon} name="user" /> Account</a>
       ${(u.role === 'admin' || u.role === 'developer') && html`<a class="menu-item" role="menuitem" href="/settings/keys" onClick=${() => setOpen(false)}><${Icon} name="key" /> API keys</a>`}
@@ -140,11 +143,11 @@ function Toasts({ toasts }) {
     <button type="button" class="btn btn-ghost btn-icon btn-sm" aria-label="Dismiss" onClick=${() => dismissToast(t.id)}><${Icon} name="x" /></button></div>`)}</div>`
 }
 
-function route(path, search) {
+function route(path, search, key) {
   const params = Object.fromEntries(new URLSearchParams(search))
   let m
   if (path === '/' || path === '') return html`<${HomeView} />`
-  if ((m = /^\/actions\/(.+)$/.exec(path))) return html`<${RunView} key=${path + search + nav.nonce} slug=${decodeURIComponent(m[1])} params=${params} />`
+  if ((m = /^\/actions\/(.+)$/.exec(path))) return html`<${RunView} key=${path + search + key} slug=${decodeURIComponent(m[1])} params=${params} />`
   if ((m = /^\/pages\/(.+)$/.exec(path))) return html`<${GroupView} key=${path + search} slug=${decodeURIComponent(m[1])} params=${params} />`
   if ((m = /^\/transactions\/([^/]+)$/.exec(path))) return html`<${TransactionView} key=${path} id=${decodeURIComponent(m[1])} />`
   if (path === '/history') return html`<${HistoryView} params=${params} />`
@@ -158,7 +161,7 @@ function App() {
   const s = useStore()
   const loc = useLocation()
   const [drawer, setDrawer] = useState(false)
-  const url = new URL(loc, location.origin)
+  const url = new URL(loc.href, location.origin)
   const path = url.pathname
 
   useEffect(() => { setDrawer(false) }, [loc])
@@ -186,7 +189,7 @@ function App() {
     <div class="layout">
       <${Sidebar} routes=${s.routes} path=${path} onNavigate=${() => setDrawer(false)} />
       ${drawer && html`<div class="scrim" onClick=${() => setDrawer(false)}></div>`}
-      <main class="main" id="main" tabindex="-1">${route(path, url.search)}</main>
+      <main class="main" id="main" tabindex="-1">${route(path, url.search, loc.key)}</main>
     </div>
     <${Toasts} toasts=${s.toasts} />
   </div>`

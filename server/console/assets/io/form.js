@@ -11,6 +11,26 @@ const DISPLAY_LABEL_IS_CONTENT = new Set(['DISPLAY_HEADING', 'DISPLAY_MARKDOWN',
 
 export function isDisplay(m) { return m.startsWith('DISPLAY_') }
 
+const FOCUSABLE = 'input:not([type=hidden]):not([disabled]), select:not([disabled]), textarea:not([disabled]), button:not([disabled]), [contenteditable=true], a[href], [tabindex]:not([tabindex="-1"])'
+
+/** focusable returns el when it takes focus, else its first descendant that does. */
+function focusable(el) {
+  if (!el) return null
+  return el.matches(FOCUSABLE) ? el : el.querySelector(FOCUSABLE)
+}
+
+/**
+ * busyElsewhere reports whether the operator works in another form or a
+ * dialog (an earlier step still on screen, a modal): a new step must not
+ * take their keys. Focus in the navigation (a link just clicked, the
+ * sidebar's search after Enter) moves to the new step.
+ */
+function busyElsewhere(root) {
+  const a = document.activeElement
+  if (!a || a === document.body || root.contains(a)) return false
+  return !!a.closest('.io-form, .modal')
+}
+
 /** parseRender decodes an ioCall string (or object) and its props. */
 export function parseRender(src) {
   const r = typeof src === 'string' ? JSON.parse(src) : src
@@ -25,7 +45,9 @@ export function parseRender(src) {
 
 function InfoTip({ text }) {
   if (!text) return null
-  return html`<span class="info" tabindex="0" aria-label=${text}><${Icon} name="info" size=${14} /><span class="tip" role="tooltip">${text}</span></span>`
+  // Not a tab stop: an operator tabbing through a form goes from field to
+  // field; the constraints are in the field's accessible name (role img).
+  return html`<span class="info" tabindex="-1" role="img" aria-label=${text}><${Icon} name="info" size=${14} /><span class="tip" role="tooltip">${text}</span></span>`
 }
 
 function Field({ id, comp, error, children, labelFor = true }) {
@@ -257,15 +279,42 @@ export function IOForm({ render, onRespond, mode = 'transaction', disabled, subm
     return () => document.removeEventListener('keydown', onKey)
   }, [])
 
+  // Focus follows the run, for operators on the keyboard: the first input
+  // of every new step (its primary button when it has none, the Confirm
+  // button of a confirmation), and the first invalid field after a
+  // validation error from the host. The HTML autofocus attribute works only
+  // on a page's first load, not on the steps that follow.
+  const firstInput = comps.findIndex(c => !isDisplay(c.methodName))
+  const firstInvalid = comps.findIndex(c => c.validationErrorMessage)
+  const focusKey = `${render.id}|${render.validationErrorMessage || ''}|${comps.map(c => c.validationErrorMessage || '').join('|')}`
+  useEffect(() => {
+    const root = formRef.current
+    if (mode !== 'transaction' || !root || busyElsewhere(root)) return
+    let el = null
+    if (exclusive) {
+      el = root.querySelector('#ci-pw, .confirm .btn-primary') || document.querySelector('.modal #ci-pw')
+    } else {
+      const i = firstInvalid >= 0 ? firstInvalid : firstInput
+      if (i >= 0) {
+        const ctl = root.querySelector(`#f-${gid}-${i}`)
+        el = focusable(ctl) || focusable(ctl && ctl.closest('[data-method]'))
+      }
+      if (!el && firstInvalid < 0) el = root.querySelector('.form-buttons button[type=submit]:not([disabled])')
+    }
+    if (el && document.activeElement !== el) {
+      el.focus()
+      if (firstInvalid >= 0 && el.scrollIntoView) el.scrollIntoView({ block: 'center' })
+    }
+  }, [focusKey, showButtons])
+
   if (exclusive) {
     const answer = ok => onRespond('RETURN', [ok])
     if (exclusive.methodName === 'CONFIRM_IDENTITY') {
-      return html`<div class="io-form"><div class="muted">Waiting for you to confirm your identity…</div>${!frozen && html`<${ConfirmIdentity} comp=${exclusive} onAnswer=${answer} disabled=${disabled || submitting} />`}</div>`
+      return html`<div class="io-form" ref=${formRef}><div class="muted">Waiting for you to confirm your identity…</div>${!frozen && html`<${ConfirmIdentity} comp=${exclusive} onAnswer=${answer} disabled=${disabled || submitting} />`}</div>`
     }
-    return html`<div class="io-form"><${ConfirmCard} comp=${exclusive} onAnswer=${answer} disabled=${disabled || submitting || frozen} /></div>`
+    return html`<div class="io-form" ref=${formRef}><${ConfirmCard} comp=${exclusive} onAnswer=${answer} disabled=${disabled || submitting || frozen} /></div>`
   }
 
-  const firstInput = comps.findIndex(c => !isDisplay(c.methodName))
   return html`<form class=${classes('io-form', frozen && 'is-frozen', mode === 'page' && 'is-page')} ref=${formRef} novalidate
       onSubmit=${e => { e.preventDefault(); submit(primary) }} aria-busy=${submitting ? 'true' : undefined}>
     ${comps.map((c, i) => html`<${Component} key=${`${i}-${c.methodName}`} comp=${c} i=${i} gid=${gid} value=${values[i]} setValue=${setValue(i)}

@@ -350,23 +350,40 @@ export function SelectSingle({ id, p, value, setValue, disabled, autoFocus, inva
     document.addEventListener('mousedown', close)
     return () => document.removeEventListener('mousedown', close)
   }, [open])
-  const choose = o => { setValue(o); setOpen(false); setQ('') ; ref.current && ref.current.querySelector('.select-trigger').focus() }
+  // An open searchable select takes the keys in its search box; choosing or
+  // Escape gives them back to its button, once closed (focused during the
+  // key's own events, the button would take the Enter and open again).
+  const search = useRef()
+  const refocus = useRef(false)
+  useEffect(() => {
+    if (open && search.current) search.current.focus()
+    if (!open && refocus.current && ref.current) ref.current.querySelector('.select-trigger').focus()
+    refocus.current = false
+  }, [open])
+  const trigger = () => { refocus.current = true }
+  const choose = o => { setValue(o); setOpen(false); setQ(''); trigger() }
+  const toggle = () => { setOpen(!open); setActive(Math.max(0, options.findIndex(o => sameOption(o, value)))) }
   const onKey = e => {
-    if (e.key === 'ArrowDown') { e.preventDefault(); if (!open) setOpen(true); setActive(a => Math.min(a + 1, shown.length - 1)) }
+    // The keyboard opens the select on its own keydown: the button's
+    // click from a key (detail 0) is ignored, so the Enter that chose an
+    // option cannot reach the button as a click and open it again.
+    if ((e.key === 'Enter' || e.key === ' ') && !open && e.target.classList.contains('select-trigger') && !(e.ctrlKey || e.metaKey)) { e.preventDefault(); toggle() }
+    else if (e.key === 'ArrowDown') { e.preventDefault(); if (!open) setOpen(true); setActive(a => Math.min(a + 1, shown.length - 1)) }
     else if (e.key === 'ArrowUp') { e.preventDefault(); setActive(a => Math.max(a - 1, 0)) }
     else if (e.key === 'Enter' && open && !(e.ctrlKey || e.metaKey)) { e.preventDefault(); if (shown[active]) choose(shown[active]) }
-    else if (e.key === 'Escape' && open) { e.stopPropagation(); setOpen(false) }
+    else if (e.key === 'Escape' && open) { e.stopPropagation(); setOpen(false); setQ(''); trigger() }
+    else if (e.key === 'Tab' && open) setOpen(false)
   }
   const off = disabled || p.disabled
   return html`<div class="select" ref=${ref} onKeyDown=${onKey}>
     <button type="button" id=${id} class=${classes('input', 'select-trigger', invalid && 'is-invalid')} disabled=${off} autoFocus=${autoFocus}
-      aria-haspopup="listbox" aria-expanded=${open} aria-describedby=${`${id}-help ${id}-err`} onClick=${() => { setOpen(!open); setActive(Math.max(0, options.findIndex(o => sameOption(o, value)))) }}>
+      aria-haspopup="listbox" aria-expanded=${open} aria-describedby=${`${id}-help ${id}-err`} onClick=${e => { if (e.detail !== 0) toggle() }}>
       ${value ? html`<span class="select-value"><${OptionBody} o=${value} /></span>` : html`<span class="placeholder">Select…</span>`}
       <${Icon} name="chevronDown" class="select-chevron" />
     </button>
     ${value && optional && !off && html`<button type="button" class="select-clear btn-icon btn btn-ghost btn-sm" aria-label="Clear selection" onClick=${() => setValue(undefined)}><${Icon} name="x" size=${14} /></button>`}
     ${open && html`<div class="select-pop">
-      ${searchable && html`<input class="input input-sm select-search" placeholder="Search…" aria-label="Search options" autoFocus value=${q} onInput=${e => { setQ(e.currentTarget.value); setActive(0) }} />`}
+      ${searchable && html`<input class="input input-sm select-search" ref=${search} placeholder="Search…" aria-label="Search options" value=${q} onInput=${e => { setQ(e.currentTarget.value); setActive(0) }} />`}
       <ul role="listbox" class="select-list">
         ${shown.length === 0 && html`<li class="select-empty">No options</li>`}
         ${shown.map((o, i) => html`<li role="option" aria-selected=${sameOption(o, value)} class=${classes('select-opt', sameOption(o, value) && 'is-selected', i === active && 'is-active')}

@@ -78,6 +78,40 @@ export function ButtonItem({ item, small }) {
   return html`<button type="button" class=${cls} disabled>${item.label}</button>`
 }
 
+const MENU_ITEM = '[role=menuitem]:not([aria-disabled=true])'
+
+/**
+ * useMenuKeyboard gives an open menu to the keyboard: its first item takes
+ * focus once the menu is placed (ready), the arrow keys, Home and End move
+ * between items, Escape closes it and gives focus back to its button (btn),
+ * Tab leaves and closes. It returns the menu element's onKeyDown.
+ */
+export function useMenuKeyboard(open, ready, menu, btn, close) {
+  useEffect(() => {
+    if (!open || !ready || !menu.current) return
+    const first = menu.current.querySelector(MENU_ITEM)
+    if (first) first.focus({ preventScroll: true })
+  }, [open, ready])
+  useEffect(() => {
+    if (!open) return
+    const esc = e => { if (e.key === 'Escape') { close(); if (btn.current) btn.current.focus() } }
+    document.addEventListener('keydown', esc)
+    return () => document.removeEventListener('keydown', esc)
+  }, [open])
+  return e => {
+    if (!menu.current) return
+    const all = [...menu.current.querySelectorAll(MENU_ITEM)]
+    const i = all.indexOf(document.activeElement)
+    let next = null
+    if (e.key === 'ArrowDown') next = all[(i + 1) % all.length]
+    else if (e.key === 'ArrowUp') next = all[(i - 1 + all.length) % all.length]
+    else if (e.key === 'Home') next = all[0]
+    else if (e.key === 'End') next = all[all.length - 1]
+    else if (e.key === 'Tab') close()
+    if (next) { e.preventDefault(); next.focus({ preventScroll: true }) }
+  }
+}
+
 /**
  * Popover menu opened by a "…" button; items are MenuItems. The menu is
  * fixed to the viewport, next to its button: inside a table it would be cut
@@ -94,16 +128,21 @@ export function RowMenu({ items, label = 'Actions' }) {
   useEffect(() => {
     if (!open) return
     const close = e => { if (!ref.current || !ref.current.contains(e.target)) setOpen(false) }
-    const esc = e => { if (e.key === 'Escape') setOpen(false) }
-    const away = e => { if (!menu.current || !menu.current.contains(e.target)) setOpen(false) }
+    // A scroll that moved the button closes the menu (it would float away
+    // from it). Scrolls that only arrive now, from before the menu opened
+    // (focusing the button scrolled it into view), leave it where it is.
+    const at = btn.current && btn.current.getBoundingClientRect()
+    const away = e => {
+      if (menu.current && menu.current.contains(e.target)) return
+      const now = btn.current && btn.current.getBoundingClientRect()
+      if (!at || !now || Math.abs(now.top - at.top) > 1 || Math.abs(now.left - at.left) > 1) setOpen(false)
+    }
     const resize = () => setOpen(false)
     document.addEventListener('mousedown', close)
-    document.addEventListener('keydown', esc)
     window.addEventListener('scroll', away, true)
     window.addEventListener('resize', resize)
     return () => {
       document.removeEventListener('mousedown', close)
-      document.removeEventListener('keydown', esc)
       window.removeEventListener('scroll', away, true)
       window.removeEventListener('resize', resize)
     }
@@ -119,11 +158,12 @@ export function RowMenu({ items, label = 'Actions' }) {
     const left = Math.min(Math.max(8, b.right - w), window.innerWidth - w - 8)
     setPos({ top, left })
   }, [open])
+  const onMenuKey = useMenuKeyboard(open, !!pos, menu, btn, () => setOpen(false))
   if (!items || !items.length) return null
   const style = pos ? `top:${pos.top}px;left:${pos.left}px` : 'visibility:hidden;top:0;left:0'
   return html`<div class=${classes('menu-wrap', open && 'is-open')} ref=${ref}>
     <button type="button" class="btn btn-ghost btn-icon btn-sm" ref=${btn} aria-label=${label} aria-haspopup="menu" aria-expanded=${open} onClick=${() => setOpen(!open)}><${Icon} name="dots" /></button>
-    ${open && html`<div class="menu menu-fixed" role="menu" ref=${menu} style=${style}>
+    ${open && html`<div class="menu menu-fixed" role="menu" ref=${menu} style=${style} onKeyDown=${onMenuKey}>
       ${items.map(it => {
         const cls = classes('menu-item', it.theme === 'danger' && 'menu-danger')
         if (it.disabled || !(it.url || it.route || it.action)) return html`<span class=${classes(cls, 'disabled')} role="menuitem" aria-disabled="true">${it.label}</span>`

@@ -94,11 +94,12 @@ export function dismissToast(id) {
 
 // ---- router ----
 
-/** nav.nonce changes to remount a view at the same URL (New transaction). */
-export const nav = { nonce: 0 }
-
-/** runIntent carries a queued action to RunView (see QueueView). */
-export const runIntent = { queued: null }
+// Every navigation gets its own key in history.state (like a browser tab's
+// history entry): a view keyed by it starts afresh even at the same URL
+// ("New transaction", the sidebar link of the action on screen), and back
+// and forward return to the entry's key. data carries what the next view
+// needs and the URL does not show (the queued action QueueView runs).
+let navSeq = 0
 
 const routeListeners = new Set()
 let guard = null // () => boolean: false blocks in-app navigation
@@ -106,7 +107,13 @@ let guard = null // () => boolean: false blocks in-app navigation
 /** setNavigationGuard installs fn (or null), asked before in-app navigation. */
 export function setNavigationGuard(fn) { guard = fn }
 
-export function navigate(to, { replace = false, force = false } = {}) {
+/**
+ * navigate moves the app to another address (a new history entry, or the
+ * current one replaced). force skips the navigation guard (a running
+ * transaction's leave prompt); data is kept in the entry's state for the
+ * next view (readLocation().data).
+ */
+export function navigate(to, { replace = false, force = false, data = null } = {}) {
   const url = new URL(to, location.href)
   if (url.origin !== location.origin) {
     location.assign(url.href)
@@ -114,16 +121,35 @@ export function navigate(to, { replace = false, force = false } = {}) {
   }
   if (!force && guard && !guard()) return
   const path = url.pathname + url.search + url.hash
-  if (replace) history.replaceState(null, '', path)
-  else history.pushState(null, '', path)
+  const state = { key: `${Date.now().toString(36)}.${++navSeq}`, data }
+  if (replace) history.replaceState(state, '', path)
+  else history.pushState(state, '', path)
   routeListeners.forEach(f => f())
   if (!replace) window.scrollTo(0, 0)
 }
 
+/**
+ * readLocation returns the address (href: path and query), the history
+ * entry's key ('initial' for the page's first entry) and its data.
+ */
+export function readLocation() {
+  const st = history.state || {}
+  return { href: location.pathname + location.search, key: st.key || 'initial', data: st.data || null }
+}
+
+/** takeLocationData returns the entry's data once: a reload does not see it again. */
+export function takeLocationData() {
+  const st = history.state
+  if (!st || !st.data) return null
+  history.replaceState({ ...st, data: null }, '')
+  return st.data
+}
+
+/** useLocation is the current location (readLocation), new at every navigation. */
 export function useLocation() {
-  const [loc, setLoc] = useState(() => location.pathname + location.search)
+  const [loc, setLoc] = useState(readLocation)
   useEffect(() => {
-    const f = () => setLoc(location.pathname + location.search)
+    const f = () => setLoc(readLocation())
     routeListeners.add(f)
     window.addEventListener('popstate', f)
     return () => { routeListeners.delete(f); window.removeEventListener('popstate', f) }

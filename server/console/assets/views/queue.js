@@ -1,6 +1,6 @@
 // Queue: queued actions assigned to the operator (GET /api/console/queue).
 import { useEffect, useState } from 'preact/hooks'
-import { html, api, useStore, fmtRelative, fmtDateTime, fmtValue, navigate, runIntent } from '../lib/util.js'
+import { html, api, useStore, fmtRelative, fmtDateTime, fmtValue, navigate } from '../lib/util.js'
 import { Icon, Spinner, Empty, ErrorBox } from '../lib/ui.js'
 import { findAction, actionName } from '../lib/routes.js'
 
@@ -26,7 +26,7 @@ export function QueueView() {
               <div class="muted small">${q.env && q.env !== s.env ? `${q.env} · ` : ''}Queued <time datetime=${q.createdAt} title=${fmtDateTime(q.createdAt)}>${fmtRelative(q.createdAt)}</time>${q.assignee ? ` for ${q.assignee}` : ''}</div>
               ${Object.keys(params).length > 0 && html`<div class="params">${Object.entries(params).map(([k, v]) => html`<span class="param"><span class="param-key">${k}</span><span class="param-val">${fmtValue(v)}</span></span>`)}</div>`}
             </div>
-            <button type="button" class="btn btn-primary" onClick=${() => { runIntent.queued = q; navigate(`/actions/${q.slug}`) }}><${Icon} name="play" />Run</button>
+            <button type="button" class="btn btn-primary" onClick=${() => navigate(`/actions/${q.slug}`, { data: { queued: q } })}><${Icon} name="play" />Run</button>
           </li>`
         })}</ul>`}
   </div>`

@@ -2,7 +2,7 @@
 // live stream over the socket (RENDER, LOADING_STATE, LOG, REDIRECT,
 // TRANSACTION_COMPLETED, HOST_CLOSED_UNEXPECTEDLY, HOST_RECONNECTED, ...).
 import { useEffect, useRef, useState } from 'preact/hooks'
-import { html, api, store, useStore, navigate, classes, routeHref, deserialize, fmtDateTime, fmtValue, fmtDuration, setNavigationGuard, toast, txStatus, paramsQuery, nav, runIntent } from '../lib/util.js'
+import { html, api, store, useStore, navigate, classes, routeHref, deserialize, fmtDateTime, fmtValue, fmtDuration, setNavigationGuard, toast, txStatus, paramsQuery, takeLocationData } from '../lib/util.js'
 import { socket } from '../lib/session.js'
 import { Icon, Spinner, ErrorBox, Empty, Badge } from '../lib/ui.js'
 import { findAction, actionName } from '../lib/routes.js'
@@ -97,9 +97,8 @@ export function RunView({ slug, params, txId: attachTo, summary }) {
   // A queued action being run (QueueView): the server dequeues it and
   // merges its params.
   const [queued] = useState(() => {
-    const q = runIntent.queued && runIntent.queued.slug === slug ? runIntent.queued : null
-    runIntent.queued = null
-    return q
+    const d = takeLocationData()
+    return d && d.queued && d.queued.slug === slug ? d.queued : null
   })
   const [startError, setStartError] = useState(null)
   const [items, setItems] = useState([]) // {render, frozen}
@@ -306,13 +305,21 @@ export function RunView({ slug, params, txId: attachTo, summary }) {
     if (warn && !window.confirm('Start over? This transaction will be canceled.')) return
     setNavigationGuard(null)
     const href = `/actions/${slug}${paramsQuery(params)}`
-    nav.nonce++
     navigate(href, { replace: true, force: true })
   }
   const back = () => {
     const group = action && action.groupSlug
     navigate(group ? `/pages/${group}` : '/', { force: !warn })
   }
+
+  // A finished run hands the keyboard to "New transaction" (Enter runs the
+  // action again), unless the operator is busy in a field or a dialog.
+  const newRunRef = useRef()
+  useEffect(() => {
+    const a = document.activeElement
+    if (!done || !newRunRef.current || (a && a !== document.body && a.closest('input, textarea, select, [contenteditable=true], .modal'))) return
+    newRunRef.current.focus()
+  }, [done])
 
   const active = items.length ? items[items.length - 1] : null
   const reconnecting = txId && !done && (s.socketStatus === 'reconnecting' || s.socketStatus === 'unauthorized')
@@ -325,7 +332,7 @@ export function RunView({ slug, params, txId: attachTo, summary }) {
         <${Params} params=${summary ? summary.params : queued ? { ...(queued.params || {}), ...params } : params} />
       </div>
       <div class="btn-row run-buttons">
-        ${(done || (startError && startError.status !== 404 && startError.status !== 403)) && html`<button type="button" class="btn btn-secondary" onClick=${restart}><${Icon} name="refresh" />New transaction</button>`}
+        ${(done || (startError && startError.status !== 404 && startError.status !== 403)) && html`<button type="button" class="btn btn-secondary" ref=${newRunRef} onClick=${restart} data-testid="new-transaction"><${Icon} name="refresh" />New transaction</button>`}
         ${running ? html`<button type="button" class="btn btn-secondary" onClick=${cancel} data-testid="cancel">Cancel</button>`
           : html`<button type="button" class="btn btn-secondary" onClick=${back}><${Icon} name="arrowLeft" />Go back</button>`}
       </div>
