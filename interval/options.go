@@ -35,6 +35,14 @@ const (
 	// DefaultResponseTimeout bounds the wait for the server's answer to one
 	// call once it was acknowledged (the Node SDK waits forever).
 	DefaultResponseTimeout = 60 * time.Second
+	// DefaultShutdownTimeout bounds the drain Listen starts when its
+	// context ends. It leaves actions that compute for a few seconds time
+	// to finish and fits well within the grace period of process managers
+	// (Kubernetes sends SIGKILL 30 s after SIGTERM, systemd after 90 s),
+	// while a Ctrl+C at a terminal still ends within seconds. An action
+	// waiting on an operator cannot finish in any bound: it is cancelled,
+	// and the operator sees it failed.
+	DefaultShutdownTimeout = 10 * time.Second
 )
 
 // Options configure a Client. They mirror the props of the Interval class of
@@ -74,6 +82,12 @@ type Options struct {
 	MaxResendAttempts int
 	// ResponseTimeout bounds the wait for an acknowledged call's answer.
 	ResponseTimeout time.Duration
+	// ShutdownTimeout bounds the drain Listen starts when its context
+	// ends (see Listen): how long running handlers may take to finish
+	// (and, with a development key, how long the connection stays open
+	// for the operator to leave finished transactions) before they are
+	// cancelled and the client closes. Default DefaultShutdownTimeout.
+	ShutdownTimeout time.Duration
 	// Transport carries the protocol; nil uses the websocket transport.
 	Transport Transport
 	// OnError is called, if set, with every error a handler returns (after
@@ -117,6 +131,7 @@ func (o *Options) resolve() error {
 	def(&o.CloseUnresponsiveTimeout, DefaultCloseUnresponsiveTimeout)
 	def(&o.ReinitializeBatchTimeout, DefaultReinitializeBatchTimeout)
 	def(&o.ResponseTimeout, DefaultResponseTimeout)
+	def(&o.ShutdownTimeout, DefaultShutdownTimeout)
 	if o.MaxResendAttempts <= 0 {
 		o.MaxResendAttempts = DefaultMaxResendAttempts
 	}
