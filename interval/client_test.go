@@ -710,17 +710,21 @@ func TestSDKIdentity(t *testing.T) {
 	}
 }
 
-// LogLevel filters the client's own records: quiet keeps errors only,
-// debug adds per-transaction lines.
+// LogLevel, a slog.Leveler, filters the client's own records: errors only,
+// the default (info), debug with per-transaction lines, and a LevelVar.
 func TestLogLevel(t *testing.T) {
+	debugVar := new(slog.LevelVar)
+	debugVar.Set(slog.LevelDebug)
 	for _, c := range []struct {
 		name        string
-		level       interval.LogLevel
+		level       slog.Leveler
 		info, debug bool
 	}{
-		{"quiet", interval.LogQuiet, false, false},
-		{"info", interval.LogInfo, true, false},
-		{"debug", interval.LogDebug, true, true},
+		{"error", slog.LevelError, false, false},
+		{"default", nil, true, false},
+		{"info", slog.LevelInfo, true, false},
+		{"debug", slog.LevelDebug, true, true},
+		{"LevelVar", debugVar, true, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			logs := newLogRecorder()

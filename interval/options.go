@@ -8,20 +8,6 @@ import (
 	"time"
 )
 
-// LogLevel selects how much the client logs, like the Interval class's
-// logLevel prop.
-type LogLevel int
-
-// Log levels.
-const (
-	// LogInfo logs connection changes, warnings and errors (the default).
-	LogInfo LogLevel = iota
-	// LogQuiet logs only errors.
-	LogQuiet
-	// LogDebug also logs every call and transaction.
-	LogDebug
-)
-
 // Default option values, the same as the official Node SDK's.
 const (
 	DefaultRetryInterval            = 3 * time.Second
@@ -57,8 +43,14 @@ type Options struct {
 	Routes Routes
 	// Logger receives the client's log lines; nil uses slog.Default().
 	Logger *slog.Logger
-	// LogLevel filters what the client logs.
-	LogLevel LogLevel
+	// LogLevel is the least level of the client's own records that reach
+	// Logger, like the Interval class's logLevel: slog.LevelError for
+	// errors only ("quiet"), slog.LevelDebug for every call and
+	// transaction, or a *slog.LevelVar to change it while the client runs.
+	// Nil means slog.LevelInfo (connection changes, warnings, errors). It
+	// only narrows what Logger's handler enables: the handler's own level
+	// applies too.
+	LogLevel slog.Leveler
 	// RetryInterval is the pause between reconnection attempts and the base
 	// of resend back-off.
 	RetryInterval time.Duration
