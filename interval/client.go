@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -72,20 +73,23 @@ type Client struct {
 	orgKnown     chan struct{}
 	orgKnownOnce sync.Once
 	env          string
-	listening    bool
-	shutdown     bool // Shutdown called: no new transactions
-	closed       bool
+	dashboard    string
 
-	life       context.Context // cancelled when the client closes
-	kill       context.CancelFunc
-	closing    <-chan struct{} // life.Done()
-	closeOnce  sync.Once
-	handlers   sync.WaitGroup // running handlers and page renders
-	bg         sync.WaitGroup // client goroutines (reinit batching, resends)
-	reinit     chan struct{}
-	unwatch    func()
-	userClosed atomic.Bool
-	dashboard  string
+	// The lifecycle (lifecycle.go): one state, its moves, and what they
+	// wait on.
+	state   lifeState
+	work    int                // goroutines running user code (goWork): handlers, page renders, state updates
+	changed chan struct{}      // closed and replaced when state or work change, or a transaction is closed, while draining
+	life    context.Context    // ends when the client closes; the parent of every handler's context
+	kill    context.CancelFunc // ends life; called by closeNow only
+	bg      sync.WaitGroup     // the client's own goroutines (route watch, announce and resend); Close waits for them
+	reinit  chan struct{}
+	unwatch func()
+	// closesUnanswered counts CLOSE_TRANSACTION calls whose answer is not
+	// posted yet: the answer goes out after the handler returns, and a
+	// drain that closed the connection in between would leave the
+	// server's call unanswered.
+	closesUnanswered atomic.Int64
 }
 
 type routeIndex struct {
@@ -111,9 +115,9 @@ func New(opts Options) (*Client, error) {
 		pages:      map[string]*pageState{},
 		reinit:     make(chan struct{}, 1),
 		orgKnown:   make(chan struct{}),
+		changed:    make(chan struct{}),
 	}
 	c.life, c.kill = context.WithCancel(context.Background())
-	c.closing = c.life.Done()
 	c.table = buildIndex(opts.Routes.RouteTable())
 	return c, nil
 }
@@ -184,25 +188,50 @@ func lastSlash(s string) int {
 
 func ptr[T any](v T) *T { return &v }
 
+// errListenTwice is returned by a second Listen while the first runs.
+var errListenTwice = errors.New("interval: Listen called twice")
+
 // Listen connects to the server, declares the routes and serves
-// transactions until Shutdown or Close (then it returns ErrClosed) or until
-// ctx ends (then it closes the client and returns ctx's error). A refused API
-// key (an error wrapping ErrUnauthorized, as soon as the server closes the
-// socket, not after ConnectTimeout) or a failed first connection returns at
-// once and closes the client; after the first successful initialization,
-// dropped connections are retried every RetryInterval forever, keeping
-// running transactions alive.
+// transactions, like http.Server.ListenAndServe, until the client closes;
+// then it returns ErrClosed.
+//
+// When ctx ends, Listen drains the client as Shutdown does (the server
+// sends no new transactions, running handlers finish and their results are
+// delivered; with a development key the finished transactions the operator
+// still looks at are kept until the server closes them), bounded by
+// Options.ShutdownTimeout, then returns ErrClosed. So the ordinary way to
+// run a host is
+//
+//	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+//	defer stop()
+//	if err := c.Listen(ctx); !errors.Is(err, interval.ErrClosed) {
+//		log.Fatal(err)
+//	}
+//
+// If the drain reaches ShutdownTimeout, the running handlers are cancelled
+// and the error wraps both ErrClosed and context.DeadlineExceeded. To stop
+// at once instead, call Close (a second signal does nothing while
+// signal.NotifyContext's stop has not been called: calling it when ctx ends,
+// with context.AfterFunc(ctx, stop), lets a second Ctrl+C end the process).
+//
+// Listen returns ErrClosed at once after Shutdown or Close, and after the
+// client has closed it returns without waiting for handlers that ignore
+// their context. A refused API key (an error wrapping ErrUnauthorized, as
+// soon as the server closes the socket, not after ConnectTimeout) or a
+// failed first connection returns that error at once and closes the
+// client; after the first successful initialization, dropped connections
+// are retried every RetryInterval until the client closes, keeping running
+// transactions alive, during a drain too.
 func (c *Client) Listen(ctx context.Context) error {
 	c.mu.Lock()
 	switch {
-	case c.closed:
+	case c.state == stateListening:
+		c.mu.Unlock()
+		return errListenTwice
+	case !c.moveLocked(stateListening):
 		c.mu.Unlock()
 		return ErrClosed
-	case c.listening:
-		c.mu.Unlock()
-		return errors.New("interval: Listen called twice")
 	}
-	c.listening = true
 	n, watch := c.opts.Routes.(RoutesNotifier)
 	if watch {
 		c.bg.Add(1) // under c.mu, before closeNow can mark the client closed
@@ -212,44 +241,50 @@ func (c *Client) Listen(ctx context.Context) error {
 	if watch {
 		unwatch := n.OnChange(c.routesChanged)
 		c.mu.Lock()
-		c.unwatch = unwatch
-		closed := c.closed
+		closed := c.state == stateClosed
+		if !closed {
+			c.unwatch = unwatch
+		}
 		c.mu.Unlock()
 		if closed { // closeNow ran before unwatch was set
 			unwatch()
 		}
 		go c.reinitLoop()
 	}
-	stop := context.AfterFunc(ctx, func() { c.closeNow() })
-	defer stop()
-	// closed is what Listen returns once the client has closed: ctx's
-	// error if ctx ending closed it, else ErrClosed, after the client's
-	// goroutines and handlers have ended.
-	closed := func() error {
-		c.waitClosed()
-		if !c.userClosed.Load() && ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return ErrClosed
+	drained := c.listenDrain(ctx)
+	err := c.serveConnections()
+	if err != nil {
+		c.closeNow()
 	}
+	c.bg.Wait()
+	if derr := drained(); err == nil {
+		err = derr
+	}
+	if err == nil {
+		err = ErrClosed
+	}
+	return err
+}
 
+// serveConnections connects, and reconnects whenever the connection drops,
+// until the client closes (then it returns nil). It returns the error of a
+// first connection that fails. Its waits end with the client's life, not
+// with Listen's context: a draining client still delivers results over a
+// new connection.
+func (c *Client) serveConnections() error {
 	first := true
 	for {
-		err := c.connect(ctx, first)
+		err := c.connect(c.life, first)
 		if err != nil {
 			if c.isClosed() {
-				return closed()
+				return nil
 			}
 			if first {
-				c.closeNow()
-				c.waitClosed()
 				return err
 			}
 			c.log.Warn("unable to reconnect", "err", err, "retryIn", c.opts.RetryInterval)
-			select {
-			case <-c.closing:
-				return closed()
-			case <-time.After(c.opts.RetryInterval):
+			if !c.sleep(c.opts.RetryInterval) {
+				return nil
 			}
 			continue
 		}
@@ -257,34 +292,34 @@ func (c *Client) Listen(ctx context.Context) error {
 		c.mu.Lock()
 		conn := c.conn
 		c.mu.Unlock()
-		var dropped <-chan struct{}
-		if conn != nil {
-			dropped = conn.Done()
-		} // else Close ran since connect returned: c.closing is closed
+		if conn == nil { // Close ran since connect returned
+			return nil
+		}
 		select {
-		case <-c.closing:
-			return closed()
-		case <-dropped:
+		case <-c.life.Done():
+			return nil
+		case <-conn.Done():
 		}
 		c.dropConnection(conn)
 		if c.isClosed() { // closing the client closed the connection
-			return closed()
+			return nil
 		}
 		c.log.Warn("connection to server lost, reconnecting", "err", conn.Err(), "retryIn", c.opts.RetryInterval)
-		select {
-		case <-c.closing:
-			return closed()
-		case <-time.After(c.opts.RetryInterval):
+		if !c.sleep(c.opts.RetryInterval) {
+			return nil
 		}
 	}
 }
 
-func (c *Client) isClosed() bool {
+// sleep waits d, or until the client closes (then it returns false).
+func (c *Client) sleep(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
 	select {
-	case <-c.closing:
-		return true
-	default:
+	case <-c.life.Done():
 		return false
+	case <-t.C:
+		return true
 	}
 }
 
@@ -301,6 +336,9 @@ type attemptKey struct{}
 func (c *Client) connect(ctx context.Context, first bool) error {
 	h := &connHolder{set: make(chan struct{})}
 	post := func(ctx context.Context, data string, acked func(error)) error {
+		if c.closesUnanswered.Load() > 0 && strings.HasSuffix(data, closeAnswerSuffix) {
+			defer c.closeAnswered() // sent, or failed
+		}
 		select {
 		case <-h.set:
 		case <-ctx.Done():
@@ -333,7 +371,7 @@ func (c *Client) connect(ctx context.Context, first bool) error {
 	close(h.set)
 
 	c.mu.Lock()
-	if c.closed {
+	if c.state == stateClosed {
 		c.mu.Unlock()
 		peer.Close()
 		conn.Close()
@@ -352,12 +390,12 @@ func (c *Client) connect(ctx context.Context, first bool) error {
 	}
 	c.mu.Lock()
 	close(c.ready)
-	resend := !first && !c.closed
+	resend := !first && c.state != stateClosed
 	// A host that reconnects while draining tells the new connection it
 	// is shutting down too, so the server sends it no new transactions.
-	announce := c.shutdown && !c.closed
+	announce := c.state == stateDraining || c.state == stateLingering
 	if resend || announce {
-		c.bg.Add(1) // under c.mu: waitClosed's Wait comes after closed is set
+		c.bg.Add(1) // under c.mu, not closed: every bg.Wait comes after the move to closed
 	}
 	c.mu.Unlock()
 	if resend || announce {
@@ -535,7 +573,7 @@ func (c *Client) callPeer(ctx context.Context, deadline time.Time, peer *rpc.Pee
 func (c *Client) call(ctx context.Context, method string, in any, out any) error {
 	for {
 		c.mu.Lock()
-		ready, peer, closed := c.ready, c.peer, c.closed
+		ready, peer, closed := c.ready, c.peer, c.state == stateClosed
 		c.mu.Unlock()
 		if closed {
 			return ErrClosed
@@ -544,7 +582,7 @@ func (c *Client) call(ctx context.Context, method string, in any, out any) error
 		case <-ready:
 		case <-ctx.Done():
 			return fmt.Errorf("%w: %s: %w", ErrNotConnected, method, ctx.Err())
-		case <-c.closing:
+		case <-c.life.Done():
 			return ErrClosed
 		}
 		if peer == nil {
@@ -595,6 +633,7 @@ func (c *Client) handleCall(method string, data json.RawMessage) (any, error) {
 		if err := json.Unmarshal(data, &in); err != nil {
 			return nil, fmt.Errorf("%w: CLOSE_TRANSACTION: %v", protocol.ErrMalformed, err)
 		}
+		c.closesUnanswered.Add(1) // until the answer is posted: a lingering drain waits for it
 		c.closeTransaction(in.TransactionID)
 		return nil, nil
 	case protocol.MethodOpenPage:
@@ -614,143 +653,6 @@ func (c *Client) handleCall(method string, data json.RawMessage) (any, error) {
 	return nil, fmt.Errorf("interval: unknown method %q from server", protocol.Clip(method, 64))
 }
 
-// Shutdown stops the client gracefully, like http.Server.Shutdown: it tells
-// the server to send no new transactions (BEGIN_HOST_SHUTDOWN, sent again
-// if the connection is re-established meanwhile), refuses new ones, waits
-// for running handlers to return, then closes; Listen then returns
-// ErrClosed. If ctx ends first, the running handlers' contexts are
-// cancelled, the client closes and ctx's error is returned. Unlike the
-// official SDK's safelyClose, the wait is bounded by ctx, and it does not
-// wait for the operator to leave finished transactions.
-//
-// Shutdown and Close may be called concurrently and more than once: a
-// Shutdown called while another drains waits for the same end (and, if its
-// own ctx ends first, cancels the handlers the same way); after the client
-// has closed, Shutdown returns nil at once.
-//
-// Shutdown and Close wait for the handlers, so an action that stops its
-// own host must call them in a new goroutine (go client.Shutdown(ctx)) and
-// return.
-func (c *Client) Shutdown(ctx context.Context) error {
-	c.userClosed.Store(true)
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
-		c.waitClosed()
-		return nil
-	}
-	first := !c.shutdown
-	c.shutdown = true
-	peer := c.peer
-	c.mu.Unlock()
-
-	if first && peer != nil {
-		// On this connection only: if it drops, the next one announces
-		// the shutdown (connect), and a server that never comes back
-		// must not hold up the drain.
-		c.beginShutdown(ctx, peer)
-	}
-	if first {
-		c.log.Info("shutting down: no new transactions, waiting for the running ones", "running", c.running())
-	}
-	done := make(chan struct{})
-	go func() {
-		c.handlers.Wait()
-		close(done)
-	}()
-	var err error
-	select {
-	case <-done:
-	case <-ctx.Done():
-		err = ctx.Err()
-		c.cancelAll()
-		<-done
-	}
-	c.closeNow()
-	c.waitClosed()
-	return err
-}
-
-// running counts the transactions whose handler has not returned.
-func (c *Client) running() int {
-	c.mu.Lock()
-	txs := make([]*txState, 0, len(c.txs))
-	for _, t := range c.txs {
-		txs = append(txs, t)
-	}
-	c.mu.Unlock()
-	n := 0
-	for _, t := range txs {
-		t.mu.Lock()
-		if !t.done {
-			n++
-		}
-		t.mu.Unlock()
-	}
-	return n
-}
-
-// Close closes the client at once, like the official SDK's
-// immediatelyClose: running handlers' contexts are cancelled, the
-// connection is closed and Listen returns ErrClosed. It waits for the
-// client's goroutines (and the handlers, which must return once their
-// context is cancelled). It is safe to call more than once and
-// concurrently with Shutdown; it always returns nil.
-func (c *Client) Close() error {
-	c.userClosed.Store(true)
-	c.closeNow()
-	c.waitClosed()
-	return nil
-}
-
-func (c *Client) closeNow() {
-	c.closeOnce.Do(func() {
-		c.mu.Lock()
-		c.closed = true
-		c.shutdown = true
-		peer, conn := c.peer, c.conn
-		c.peer, c.conn = nil, nil
-		c.mu.Unlock()
-		c.cancelAll()
-		c.kill()
-		c.mu.Lock()
-		unwatch := c.unwatch
-		c.unwatch = nil
-		c.mu.Unlock()
-		if unwatch != nil {
-			unwatch()
-		}
-		if peer != nil {
-			peer.Close()
-		}
-		if conn != nil {
-			conn.Close()
-		}
-	})
-}
-
-func (c *Client) waitClosed() {
-	c.handlers.Wait()
-	c.bg.Wait()
-	c.mu.Lock()
-	for id, t := range c.txs {
-		t.stopTimers()
-		delete(c.txs, id)
-	}
-	c.mu.Unlock()
-}
-
-func (c *Client) cancelAll() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, t := range c.txs {
-		t.cancel(ErrClosed)
-	}
-	for _, p := range c.pages {
-		p.cancel(ErrClosed)
-	}
-}
-
 // routesChanged is called by the router when routes change at run time.
 func (c *Client) routesChanged() {
 	select {
@@ -764,12 +666,12 @@ func (c *Client) reinitLoop() {
 	defer c.bg.Done()
 	for {
 		select {
-		case <-c.closing:
+		case <-c.life.Done():
 			return
 		case <-c.reinit:
 		}
 		select {
-		case <-c.closing:
+		case <-c.life.Done():
 			return
 		case <-time.After(c.opts.ReinitializeBatchTimeout):
 		}
@@ -789,7 +691,7 @@ func (c *Client) reinitLoop() {
 		// round.
 		select {
 		case <-ready:
-		case <-c.closing:
+		case <-c.life.Done():
 			return
 		}
 		c.mu.Lock()

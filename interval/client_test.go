@@ -306,7 +306,7 @@ func TestShutdownDrainsAndRefusesNew(t *testing.T) {
 				return nil, ctx.Err()
 			}
 		},
-	})
+	}, withLiveKey)
 	ctx := testCtx(t)
 	run, _ := h.Start(ctx, "work")
 	<-started
@@ -360,6 +360,14 @@ func TestShutdownDeadlineCancelsHandlers(t *testing.T) {
 	}
 	if err := <-canceled; !errors.Is(err, interval.ErrClosed) {
 		t.Fatalf("handler saw %v, want ErrClosed", err)
+	}
+	// The cancelled handler finishes in the background and still reports
+	// its failure; then the client closes by itself.
+	if res, err := run.Result(ctx); err != nil || res.Status != "FAILURE" {
+		t.Fatalf("cancelled transaction's result: %+v, %v", res, err)
+	}
+	if err := h.ListenErr(ctx); err != nil {
+		t.Fatalf("Listen = %v, want ErrClosed", err)
 	}
 }
 
@@ -567,6 +575,10 @@ func withLogger(l *slog.Logger) func(*interval.Options) {
 	return func(o *interval.Options) { o.Logger = l }
 }
 
+// withLiveKey gives the client a live key: the server answers in the
+// production environment.
+func withLiveKey(o *interval.Options) { o.APIKey = "live_test_key" }
+
 // Bad input from the server is logged with a clear message and never
 // panics or stops the host: calls it cannot answer get no RESPONSE (the
 // protocol has none for errors), malformed messages are dropped, and a
@@ -698,17 +710,21 @@ func TestSDKIdentity(t *testing.T) {
 	}
 }
 
-// LogLevel filters the client's own records: quiet keeps errors only,
-// debug adds per-transaction lines.
+// LogLevel, a slog.Leveler, filters the client's own records: errors only,
+// the default (info), debug with per-transaction lines, and a LevelVar.
 func TestLogLevel(t *testing.T) {
+	debugVar := new(slog.LevelVar)
+	debugVar.Set(slog.LevelDebug)
 	for _, c := range []struct {
 		name        string
-		level       interval.LogLevel
+		level       slog.Leveler
 		info, debug bool
 	}{
-		{"quiet", interval.LogQuiet, false, false},
-		{"info", interval.LogInfo, true, false},
-		{"debug", interval.LogDebug, true, true},
+		{"error", slog.LevelError, false, false},
+		{"default", nil, true, false},
+		{"info", slog.LevelInfo, true, false},
+		{"debug", slog.LevelDebug, true, true},
+		{"LevelVar", debugVar, true, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			logs := newLogRecorder()
@@ -1006,7 +1022,7 @@ func blockingRoutes(started chan<- struct{}, release <-chan struct{}, returned c
 // which finishes; then every further Shutdown and Close returns nil.
 func TestShutdownTwiceConcurrently(t *testing.T) {
 	started, release, returned := make(chan struct{}, 1), make(chan struct{}), make(chan error, 1)
-	h := intervaltest.New(t, blockingRoutes(started, release, returned))
+	h := intervaltest.New(t, blockingRoutes(started, release, returned), withLiveKey)
 	ctx := testCtx(t)
 	run, err := h.Start(ctx, "block")
 	if err != nil {
@@ -1120,7 +1136,7 @@ func TestCloseDuringShutdown(t *testing.T) {
 func TestReconnectDuringShutdownAnnouncesIt(t *testing.T) {
 	started, release, returned := make(chan struct{}, 1), make(chan struct{}), make(chan error, 1)
 	logs := newLogRecorder()
-	h := intervaltest.New(t, blockingRoutes(started, release, returned), withLogger(slog.New(logs)))
+	h := intervaltest.New(t, blockingRoutes(started, release, returned), withLogger(slog.New(logs)), withLiveKey)
 	ctx := testCtx(t)
 	run, err := h.Start(ctx, "block")
 	if err != nil {
@@ -1214,37 +1230,6 @@ func TestDropDuringInitializeRetriesAtOnce(t *testing.T) {
 	}
 	if res, err := run.Result(ctx); err != nil || res.Data != "ok" {
 		t.Fatalf("result %+v, %v", res, err)
-	}
-}
-
-// Listen's context ending closes the client like Close (handlers see
-// ErrClosed) and Listen returns the context's error.
-func TestListenContextEndClosesClient(t *testing.T) {
-	s := intervaltest.NewServer()
-	defer s.Close()
-	started, returned := make(chan struct{}, 1), make(chan error, 1)
-	c, err := interval.New(interval.Options{Endpoint: s.URL, APIKey: "k", Logger: slog.New(slog.DiscardHandler),
-		Routes: blockingRoutes(started, nil, returned)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := testCtx(t)
-	lctx, stop := context.WithCancel(ctx)
-	listened := make(chan error, 1)
-	go func() { listened <- c.Listen(lctx) }()
-	if _, err := s.Start(ctx, "block"); err != nil {
-		t.Fatal(err)
-	}
-	<-started
-	stop()
-	if err := <-listened; !errors.Is(err, context.Canceled) {
-		t.Fatalf("Listen = %v, want context.Canceled", err)
-	}
-	if err := <-returned; !errors.Is(err, interval.ErrClosed) {
-		t.Fatalf("handler ended with %v, want ErrClosed", err)
-	}
-	if err := c.Listen(ctx); !errors.Is(err, interval.ErrClosed) {
-		t.Fatalf("Listen again = %v, want ErrClosed", err)
 	}
 }
 

@@ -13,10 +13,18 @@
 //	})
 //	c, err := interval.New(interval.Options{APIKey: key, Endpoint: url, Routes: r})
 //	…
-//	err = c.Listen(ctx) // blocks like http.Server.ListenAndServe
+//	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+//	defer stop()
+//	err = c.Listen(ctx) // blocks like http.Server.ListenAndServe; a signal drains
+//	if !errors.Is(err, interval.ErrClosed) {
+//		log.Fatal(err)
+//	}
 //
 // A Client connects, declares its routes, runs each transaction the server
 // starts in its own goroutine, reconnects after a dropped connection and
-// re-sends what the operator was looking at. Shutdown drains running
-// transactions like http.Server.Shutdown; Close stops at once.
+// re-sends what the operator was looking at. When Listen's context ends it
+// drains like Shutdown, bounded by Options.ShutdownTimeout: the server sends
+// no new transactions and the running ones finish and report. Shutdown
+// drains on demand like http.Server.Shutdown (returning when its context
+// ends); Close stops at once.
 package interval

@@ -31,19 +31,22 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
+	// In a program: signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM).
+	sig, signal := context.WithCancel(context.Background())
 	listened := make(chan error, 1)
-	go func() { listened <- c.Listen(context.Background()) }()
+	go func() { listened <- c.Listen(sig) }()
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	run, _ := srv.Start(ctx, "hello")
 	form, _ := run.Next(ctx)
 	fmt.Println(form.Labels())
+	signal() // Listen drains: the running transaction finishes
 	form.Answer(ctx, intervaltest.Values{"Your name": "Ada"})
 	res, _ := run.Result(ctx)
 	fmt.Println(res.Status, res.Data)
 
-	c.Shutdown(ctx)
+	run.Close(ctx) // the operator leaves the result; with a development key the host waits for that
 	fmt.Println(errors.Is(<-listened, interval.ErrClosed))
 	// Output:
 	// [Your name]
@@ -89,7 +92,9 @@ func ExampleIO_Group() {
 }
 
 // Shutdown drains running transactions within a deadline, like
-// http.Server.Shutdown; Close stops at once.
+// http.Server.Shutdown; when the deadline passes first it returns the
+// context's error, the running handlers are cancelled and report in the
+// background, and Close stops at once.
 func ExampleClient_Shutdown() {
 	srv := intervaltest.NewServer()
 	defer srv.Close()

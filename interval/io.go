@@ -361,7 +361,8 @@ type pendingCall struct {
 // call's components (once per component). Their re-renders update the call
 // where it is shown: always with the append UI; otherwise only while the
 // call waits for the operator, so that an old form never replaces the
-// next one. Close waits for the goroutine; Shutdown does not.
+// next one. The goroutine is work (goWork): Shutdown waits for it, Close
+// does not.
 func (p *pendingCall) startShown() {
 	var hooks []func(context.Context, func())
 	for _, cp := range p.comps {
@@ -374,13 +375,6 @@ func (p *pendingCall) startShown() {
 		return
 	}
 	cl := p.c.tx.c
-	cl.mu.Lock()
-	if cl.closed {
-		cl.mu.Unlock()
-		return
-	}
-	cl.bg.Add(1)
-	cl.mu.Unlock()
 	rerender := func() {
 		p.mu.Lock()
 		defer p.mu.Unlock()
@@ -393,12 +387,11 @@ func (p *pendingCall) startShown() {
 			p.c.logger().Warn("re-render with lazy values failed", "err", err)
 		}
 	}
-	go func() {
-		defer cl.bg.Done()
+	cl.goWork(func() {
 		for _, h := range hooks {
 			h(cl.life, rerender)
 		}
-	}()
+	})
 }
 
 func newPendingCall(c *ioClient, comps []*component, choices []Choice, groupValidate func(string) error) *pendingCall {

@@ -7,25 +7,21 @@ import (
 
 var discardLogger = slog.New(slog.DiscardHandler)
 
-// levelLogger filters l by the client's LogLevel.
-func levelLogger(l *slog.Logger, lvl LogLevel) *slog.Logger {
-	min := slog.LevelInfo
-	switch lvl {
-	case LogQuiet:
-		min = slog.LevelError
-	case LogDebug:
-		min = slog.LevelDebug
+// levelLogger filters l by the client's LogLevel (nil: slog.LevelInfo).
+func levelLogger(l *slog.Logger, min slog.Leveler) *slog.Logger {
+	if min == nil {
+		min = slog.LevelInfo
 	}
 	return slog.New(&levelHandler{min: min, h: l.Handler()})
 }
 
 type levelHandler struct {
-	min slog.Level
+	min slog.Leveler
 	h   slog.Handler
 }
 
 func (h *levelHandler) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= h.min && h.h.Enabled(ctx, l)
+	return l >= h.min.Level() && h.h.Enabled(ctx, l)
 }
 
 func (h *levelHandler) Handle(ctx context.Context, r slog.Record) error { return h.h.Handle(ctx, r) }

@@ -8,20 +8,6 @@ import (
 	"time"
 )
 
-// LogLevel selects how much the client logs, like the Interval class's
-// logLevel prop.
-type LogLevel int
-
-// Log levels.
-const (
-	// LogInfo logs connection changes, warnings and errors (the default).
-	LogInfo LogLevel = iota
-	// LogQuiet logs only errors.
-	LogQuiet
-	// LogDebug also logs every call and transaction.
-	LogDebug
-)
-
 // Default option values, the same as the official Node SDK's.
 const (
 	DefaultRetryInterval            = 3 * time.Second
@@ -35,6 +21,14 @@ const (
 	// DefaultResponseTimeout bounds the wait for the server's answer to one
 	// call once it was acknowledged (the Node SDK waits forever).
 	DefaultResponseTimeout = 60 * time.Second
+	// DefaultShutdownTimeout bounds the drain Listen starts when its
+	// context ends. It leaves actions that compute for a few seconds time
+	// to finish and fits well within the grace period of process managers
+	// (Kubernetes sends SIGKILL 30 s after SIGTERM, systemd after 90 s),
+	// while a Ctrl+C at a terminal still ends within seconds. An action
+	// waiting on an operator cannot finish in any bound: it is cancelled,
+	// and the operator sees it failed.
+	DefaultShutdownTimeout = 10 * time.Second
 )
 
 // Options configure a Client. They mirror the props of the Interval class of
@@ -49,8 +43,14 @@ type Options struct {
 	Routes Routes
 	// Logger receives the client's log lines; nil uses slog.Default().
 	Logger *slog.Logger
-	// LogLevel filters what the client logs.
-	LogLevel LogLevel
+	// LogLevel is the least level of the client's own records that reach
+	// Logger, like the Interval class's logLevel: slog.LevelError for
+	// errors only ("quiet"), slog.LevelDebug for every call and
+	// transaction, or a *slog.LevelVar to change it while the client runs.
+	// Nil means slog.LevelInfo (connection changes, warnings, errors). It
+	// only narrows what Logger's handler enables: the handler's own level
+	// applies too.
+	LogLevel slog.Leveler
 	// RetryInterval is the pause between reconnection attempts and the base
 	// of resend back-off.
 	RetryInterval time.Duration
@@ -74,6 +74,12 @@ type Options struct {
 	MaxResendAttempts int
 	// ResponseTimeout bounds the wait for an acknowledged call's answer.
 	ResponseTimeout time.Duration
+	// ShutdownTimeout bounds the drain Listen starts when its context
+	// ends (see Listen): how long running handlers may take to finish
+	// (and, with a development key, how long the connection stays open
+	// for the operator to leave finished transactions) before they are
+	// cancelled and the client closes. Default DefaultShutdownTimeout.
+	ShutdownTimeout time.Duration
 	// Transport carries the protocol; nil uses the websocket transport.
 	Transport Transport
 	// OnError is called, if set, with every error a handler returns (after
@@ -117,6 +123,7 @@ func (o *Options) resolve() error {
 	def(&o.CloseUnresponsiveTimeout, DefaultCloseUnresponsiveTimeout)
 	def(&o.ReinitializeBatchTimeout, DefaultReinitializeBatchTimeout)
 	def(&o.ResponseTimeout, DefaultResponseTimeout)
+	def(&o.ShutdownTimeout, DefaultShutdownTimeout)
 	if o.MaxResendAttempts <= 0 {
 		o.MaxResendAttempts = DefaultMaxResendAttempts
 	}

@@ -172,7 +172,7 @@ func (p *pageState) applyState(resp protocol.IOResponse) (*Layout, bool) {
 func (c *Client) openPage(in protocol.OpenPageInputs) protocol.OpenPageReturns {
 	c.mu.Lock()
 	route, ok := c.table.pages[in.Page.Slug]
-	shutdown := c.shutdown
+	shutdown := !c.state.accepts()
 	c.mu.Unlock()
 	switch {
 	case shutdown:
@@ -192,7 +192,7 @@ func (c *Client) openPage(in protocol.OpenPageInputs) protocol.OpenPageReturns {
 	pg := &Page{Key: in.PageKey, Slug: in.Page.Slug, User: userFromWire(in.User), Params: params,
 		Environment: in.Environment, Display: DisplayIO{ps.io}, Loading: &Loading{t: ps.loading}, p: ps}
 	c.mu.Lock()
-	if c.shutdown {
+	if !c.state.accepts() {
 		c.mu.Unlock()
 		cancel(ErrClosed)
 		return protocol.OpenPageReturns{Type: "ERROR", Message: "Host shutting down."}
@@ -201,10 +201,10 @@ func (c *Client) openPage(in protocol.OpenPageInputs) protocol.OpenPageReturns {
 		old.cancel(ErrCanceled)
 	}
 	c.pages[in.PageKey] = ps
-	c.handlers.Add(1)
+	c.work++
 	c.mu.Unlock()
 	go func() {
-		defer c.handlers.Done()
+		defer c.workDone()
 		pg.Organization = c.organization(ctx)
 		layout, err := safeServePage(ctx, route.Handler, pg)
 		ps.send(ctx, layout, err)

@@ -148,7 +148,10 @@ func (c *Client) ServeRequest(ctx context.Context, requestID string, opts *Reque
 		return err
 	}
 	w.c = rc
-	defer rc.Close()
+	defer func() {
+		rc.Close()
+		rc.awaitWork() // the handler, cancelled by Close, has returned
+	}()
 	stop := context.AfterFunc(c.life, rc.closeNow) // the parent's Close ends it too
 	defer stop()
 
@@ -318,7 +321,7 @@ func (w *requestWatch) message(next func(string), data string) {
 		c.mu.Unlock()
 		select {
 		case <-ready:
-		case <-c.closing:
+		case <-c.life.Done():
 		}
 	}
 	next(data)

@@ -17,8 +17,8 @@ const maxQueuedStates = 64
 // one can take long (an async fetch, the first sort of a big table), so a
 // worker goroutine of the queue's own applies them while any are queued:
 // the reader and the host's other transactions never wait for them, and two
-// updates are never applied out of order. Close waits for the worker;
-// Shutdown does not (it is not a handler).
+// updates are never applied out of order. The worker is work (goWork):
+// Shutdown waits for it, Close does not.
 type stateQueue struct {
 	mu      sync.Mutex
 	queue   []protocol.IOResponse
@@ -40,19 +40,7 @@ func (q *stateQueue) push(c *Client, ctx context.Context, resp protocol.IORespon
 	if !start {
 		return
 	}
-	// bg.Add under c.mu, before closed is set, so Close waits for it.
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
-		q.mu.Lock()
-		q.queue, q.working = nil, false
-		q.mu.Unlock()
-		return
-	}
-	c.bg.Add(1)
-	c.mu.Unlock()
-	go func() {
-		defer c.bg.Done()
+	started := c.goWork(func() {
 		for {
 			q.mu.Lock()
 			if len(q.queue) == 0 || ctx.Err() != nil {
@@ -65,5 +53,10 @@ func (q *stateQueue) push(c *Client, ctx context.Context, resp protocol.IORespon
 			q.mu.Unlock()
 			apply(next)
 		}
-	}()
+	})
+	if !started { // closed
+		q.mu.Lock()
+		q.queue, q.working = nil, false
+		q.mu.Unlock()
+	}
 }

@@ -29,6 +29,7 @@ type txState struct {
 	loadTimer *time.Timer
 	logIndex  int
 	done      bool                    // handler returned
+	kept      bool                    // finished, kept until CLOSE_TRANSACTION; guarded by Client.mu
 	flushMu   sync.Mutex              // held while a loading state is sent
 	active    *pendingCall            // the IO call the handler waits on
 	stateful  map[string]*pendingCall // stateful calls by inputGroupKey
@@ -109,7 +110,7 @@ func (c *Client) startTransaction(in protocol.StartTransactionInputs) {
 	c.mu.Lock()
 	route, ok := c.table.actions[in.Action.Slug]
 	_, running := c.txs[in.TransactionID]
-	shutdown := c.shutdown
+	shutdown := !c.state.accepts()
 	c.mu.Unlock()
 	switch {
 	case shutdown:
@@ -148,20 +149,20 @@ func (c *Client) startTransaction(in protocol.StartTransactionInputs) {
 	tx.Loading = &Loading{t: t}
 
 	c.mu.Lock()
-	if c.shutdown {
+	if !c.state.accepts() {
 		c.mu.Unlock()
 		cancel(ErrClosed)
 		return
 	}
 	c.txs[t.id] = t
-	c.handlers.Add(1)
+	c.work++ // as goWork does; a plain go statement keeps the handler's stack small
 	c.mu.Unlock()
 	c.log.Debug("transaction started", "action", in.Action.Slug, "transaction", t.id, "user", tx.User.Email)
 	go c.runTransaction(t, tx, route.Handler)
 }
 
 func (c *Client) runTransaction(t *txState, tx *Tx, h Handler) {
-	defer c.handlers.Done()
+	defer c.workDone()
 	tx.Organization = c.organization(t.ctx)
 	result, err := safeServe(t.ctx, h, tx)
 	c.complete(t, tx, result, err)
@@ -225,11 +226,13 @@ func (c *Client) finishTransaction(t *txState) {
 	t.mu.Lock()
 	t.ioCall = ""
 	t.mu.Unlock()
+	c.mu.Lock()
 	if !t.dri {
-		c.mu.Lock()
 		delete(c.txs, t.id)
-		c.mu.Unlock()
+	} else if c.txs[t.id] == t {
+		t.kept = true // a drain with a development key waits for its CLOSE_TRANSACTION
 	}
+	c.mu.Unlock()
 }
 
 // safeServe runs the handler, turning a panic into an error so that one
@@ -339,6 +342,9 @@ func (c *Client) closeTransaction(id string) {
 	c.mu.Lock()
 	t := c.txs[id]
 	delete(c.txs, id)
+	if t != nil {
+		c.signalLocked() // a draining client may wait for it
+	}
 	c.mu.Unlock()
 	if t != nil {
 		t.cancel(ErrCanceled)

@@ -101,6 +101,11 @@ func TestHarnessLoadingAndHostState(t *testing.T) {
 	if host.IsShuttingDown() || host.IsClosed() {
 		t.Fatal("fresh host shutting down or closed")
 	}
+	// The operator leaves the result: with a development key (this
+	// server's default), Shutdown waits for that.
+	if err := run.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if err := h.Client.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}

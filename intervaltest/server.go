@@ -280,7 +280,7 @@ func (h *Host) handle(method string, data json.RawMessage) (any, error) {
 		if hook != nil {
 			hook(h)
 		}
-		return protocol.InitializeHostReturns{Type: "success", Environment: "development",
+		return protocol.InitializeHostReturns{Type: "success", Environment: h.Environment(),
 			Organization: &protocol.Organization{Name: "Test Org", Slug: "test"},
 			DashboardURL: strings.TrimSuffix(s.hs.URL, "/") + "/"}, nil
 	case protocol.MethodBeginHostShutdown:
@@ -447,6 +447,16 @@ func (h *Host) WaitDefinitions(ctx context.Context, cond func(Definitions) bool)
 	})
 }
 
+// Environment is the environment the server answers the host's
+// INITIALIZE_HOST with, as Interval's server does: "production" for an API
+// key that starts with "live_", else "development".
+func (h *Host) Environment() string {
+	if strings.HasPrefix(h.APIKey, "live_") {
+		return "production"
+	}
+	return "development"
+}
+
 // IsShuttingDown reports whether the host called BEGIN_HOST_SHUTDOWN.
 func (h *Host) IsShuttingDown() bool {
 	h.s.mu.Lock()
@@ -558,7 +568,7 @@ func (s *Server) Start(ctx context.Context, slug string, opts ...StartOption) (*
 		DisplayResolvesImmediately: ptr(true),
 		ActionName:                 slug,
 		Action:                     protocol.ActionRef{Slug: slug, URL: strings.TrimSuffix(s.hs.URL, "/") + "/actions/" + slug},
-		Environment:                "development",
+		Environment:                h.Environment(),
 		User:                       Admin,
 		Params:                     json.RawMessage(`{}`),
 	}

@@ -30,40 +30,49 @@ func (e *PanicError) Unwrap() error {
 }
 
 // Recoverer recovers a panic of the handler it wraps: that transaction fails
-// with a *PanicError ("panic: <value>"), the stack is logged at Error level
-// with slog.Default(), and the host keeps serving every other transaction.
-// Nothing is re-panicked.
+// with a *PanicError ("panic: <value>"), one structured record with the
+// stack is logged at Error level with slog.Default(), and the host keeps
+// serving every other transaction. Nothing is re-panicked.
 //
-// Use it on the root router of every host, right after Logger, so that one
-// bad action cannot take the process down. It only sees panics of the handler's
-// own goroutine: a goroutine the handler starts must recover its own.
-var Recoverer interval.Middleware = RecovererWithLogger(nil)
+// The client already recovers every handler, so a panic never takes the
+// host down without Recoverer. What Recoverer adds: the error is a typed
+// *PanicError (errors.As finds it, with the panic value and the stack, and
+// errors.Is sees through a panic(err)); the record goes through slog with
+// the action and transaction as attributes (RecovererWithLogger picks the
+// logger); and the middleware outside it (Logger, an access check,
+// Options.OnError) receives the failure as an error instead of being
+// unwound by the panic. Put it right after Logger on the root router, as
+// in chi. It only sees panics of the handler's own goroutine: a goroutine
+// the handler starts must recover its own.
+func Recoverer(next interval.Handler) interval.Handler { return recoverer(nil, next) }
 
 // RecovererWithLogger is Recoverer logging to l instead of slog.Default() (a
 // nil l means slog.Default() at the time of the panic). The record has the
 // message "interval: panic in action" and the attributes "action",
 // "transaction", "panic" and "stack".
 func RecovererWithLogger(l *slog.Logger) interval.Middleware {
-	return func(next interval.Handler) interval.Handler {
-		return interval.HandlerFunc(func(ctx context.Context, tx *interval.Tx) (res any, err error) {
-			defer func() {
-				v := recover()
-				if v == nil {
-					return
-				}
-				pe := &PanicError{Value: v, Stack: debug.Stack()}
-				log := l
-				if log == nil {
-					log = slog.Default()
-				}
-				log.LogAttrs(ctx, slog.LevelError, "interval: panic in action",
-					slog.String("action", tx.Action.Slug),
-					slog.String("transaction", tx.ID),
-					slog.String("panic", fmt.Sprint(v)),
-					slog.String("stack", string(pe.Stack)))
-				res, err = nil, pe
-			}()
-			return next.ServeAction(ctx, tx)
-		})
-	}
+	return func(next interval.Handler) interval.Handler { return recoverer(l, next) }
+}
+
+func recoverer(l *slog.Logger, next interval.Handler) interval.Handler {
+	return interval.HandlerFunc(func(ctx context.Context, tx *interval.Tx) (res any, err error) {
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			pe := &PanicError{Value: v, Stack: debug.Stack()}
+			log := l
+			if log == nil {
+				log = slog.Default()
+			}
+			log.LogAttrs(ctx, slog.LevelError, "interval: panic in action",
+				slog.String("action", tx.Action.Slug),
+				slog.String("transaction", tx.ID),
+				slog.String("panic", fmt.Sprint(v)),
+				slog.String("stack", string(pe.Stack)))
+			res, err = nil, pe
+		}()
+		return next.ServeAction(ctx, tx)
+	})
 }

@@ -63,7 +63,7 @@ func runHost() {
 	if os.Getenv("PERF_LOG") != "" { // host logs to stderr, for investigating stalls
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	c, err := interval.New(interval.Options{Routes: bench.PerfRoutes{}, Logger: log, LogLevel: interval.LogInfo})
+	c, err := interval.New(interval.Options{Routes: bench.PerfRoutes{}, Logger: log, LogLevel: slog.LevelInfo})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)

@@ -148,30 +148,42 @@ func routes(log *slog.Logger) *router.Mux {
 
 func main() {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if err := run(log); err != nil {
+		log.Error("kitchen-sink", "err", err)
+		os.Exit(1)
+	}
+}
+
+// run serves until SIGINT or SIGTERM, then drains: running actions finish
+// and their results reach the console (they were lost when the signal
+// closed the host at once).
+func run(log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	context.AfterFunc(ctx, stop) // a second Ctrl+C exits at once
+
 	opts := interval.Options{Routes: routes(log), Logger: log}
 	if os.Getenv("INTERVAL_ENDPOINT") == "" {
 		emb, err := embedded.Start(ctx, "kitchen-sink", "", log)
 		if err != nil {
-			log.Error("embedded server", "err", err)
-			os.Exit(1)
+			return err
 		}
 		defer func() {
 			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			emb.Shutdown(sctx)
+			if err := emb.Shutdown(sctx); err != nil {
+				log.Warn("embedded server shutdown", "err", err)
+			}
 		}()
 		opts.Endpoint, opts.APIKey = emb.Endpoint, emb.APIKey
 		fmt.Printf("\n  Interval console: %s\n  Log in (one-time link): %s\n\n", emb.URL, emb.LoginLink)
 	}
 	client, err := interval.New(opts)
 	if err != nil {
-		log.Error("configuration", "err", err)
-		os.Exit(2)
+		return err
 	}
-	if err := client.Listen(ctx); err != nil && !errors.Is(err, interval.ErrClosed) && !errors.Is(err, context.Canceled) {
-		log.Error("listen", "err", err)
-		os.Exit(1)
+	if err := client.Listen(ctx); !errors.Is(err, interval.ErrClosed) {
+		return err
 	}
+	return nil
 }

@@ -40,6 +40,7 @@ func main() {
 func run(log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	context.AfterFunc(ctx, stop) // a second Ctrl+C exits at once
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -85,19 +86,16 @@ func run(log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	err = client.Listen(ctx)
+	// A signal drains the host (running actions finish and report), then
+	// the server and the app stop.
+	if err = client.Listen(ctx); errors.Is(err, interval.ErrClosed) {
+		err = nil
+	}
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	err = errors.Join(ignoreClosed(err), srv.Shutdown(sctx), hs.Shutdown(sctx))
+	err = errors.Join(err, srv.Shutdown(sctx), hs.Shutdown(sctx))
 	if serr := <-served; !errors.Is(serr, http.ErrServerClosed) {
 		err = errors.Join(err, serr)
-	}
-	return err
-}
-
-func ignoreClosed(err error) error {
-	if errors.Is(err, interval.ErrClosed) || errors.Is(err, context.Canceled) {
-		return nil
 	}
 	return err
 }

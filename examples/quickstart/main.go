@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -79,18 +78,27 @@ func main() {
 	}
 }
 
+// run serves until SIGINT or SIGTERM, then drains: the running actions
+// finish (an operator may still answer a form) for up to the client's
+// ShutdownTimeout, and their results reach the console.
 func run(log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	context.AfterFunc(ctx, stop) // a second Ctrl+C exits at once
 
 	opts := interval.Options{Routes: routes(log), Logger: log}
-	var emb *embedded.Server
 	if os.Getenv("INTERVAL_ENDPOINT") == "" {
-		var err error
-		emb, err = embedded.Start(ctx, "quickstart", "", log)
+		emb, err := embedded.Start(ctx, "quickstart", "", log)
 		if err != nil {
 			return err
 		}
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := emb.Shutdown(sctx); err != nil {
+				log.Warn("embedded server shutdown", "err", err)
+			}
+		}()
 		opts.Endpoint, opts.APIKey = emb.Endpoint, emb.APIKey
 		fmt.Printf("\n  Interval console: %s\n  Log in (one-time link): %s\n\n", emb.URL, emb.LoginLink)
 	}
@@ -98,26 +106,8 @@ func run(log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	go func() {
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := client.Shutdown(sctx); err != nil {
-			client.Close()
-		}
-	}()
-	// Listen ends when Shutdown (above, on a signal) has drained the running
-	// transactions; passing ctx here would close at once instead.
-	err = client.Listen(context.Background())
-	if emb != nil {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if serr := emb.Shutdown(sctx); serr != nil && !strings.Contains(serr.Error(), "closed") {
-			log.Warn("embedded server shutdown", "err", serr)
-		}
+	if err := client.Listen(ctx); !errors.Is(err, interval.ErrClosed) {
+		return err
 	}
-	if errors.Is(err, interval.ErrClosed) || errors.Is(err, context.Canceled) {
-		return nil
-	}
-	return err
+	return nil
 }

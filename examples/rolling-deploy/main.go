@@ -1,10 +1,11 @@
 // Command rolling-deploy shows a host that can be replaced without losing
-// work: on SIGINT or SIGTERM it calls Shutdown, which asks the server to send
-// no new transactions and waits (up to a timeout) for the running ones, then
-// falls back to Close; a second signal closes at once. Start a new version
-// before stopping the old one and the server moves new transactions to it.
-// This is the official SDK's safelyClose example in Go, with the bound on
-// the wait that safelyClose lacks.
+// work: on SIGINT or SIGTERM, Listen drains it: the server is told to send
+// no new transactions (BEGIN_HOST_SHUTDOWN) and the running ones finish,
+// for up to -drain (Options.ShutdownTimeout); then the ones still running
+// are cancelled and the host exits. A second signal exits at once. Start a
+// new version before stopping the old one and the server moves new
+// transactions to it. This is the official SDK's safelyClose example in
+// Go, with the bound on the wait that safelyClose lacks.
 //
 //	INTERVAL_ENDPOINT=ws://127.0.0.1:8080/websocket INTERVAL_API_KEY=… go run ./examples/rolling-deploy
 package main
@@ -25,22 +26,36 @@ import (
 )
 
 func main() {
-	drain := flag.Duration("drain", 30*time.Second, "how long Shutdown waits for running transactions")
+	drain := flag.Duration("drain", 30*time.Second, "how long running transactions may take to finish after a signal")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-
-	client, err := interval.New(interval.Options{Routes: routes(log, time.Second), Logger: log})
-	if err != nil {
-		log.Error("configuration", "err", err)
-		os.Exit(2)
-	}
-	sig := make(chan os.Signal, 2)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-	if err := serve(client, sig, *drain, log); err != nil {
-		log.Error("listen", "err", err)
+	if err := run(log, time.Second, *drain); err != nil {
+		log.Error("rolling-deploy", "err", err)
 		os.Exit(1)
 	}
 	log.Info("stopped cleanly")
+}
+
+// run serves the routes (step per item of the long job) until SIGINT or
+// SIGTERM, then drains for up to drain. A drain cut short is logged, not
+// an error: the server was told the cancelled transactions failed.
+func run(log *slog.Logger, step, drain time.Duration) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	context.AfterFunc(ctx, stop) // a second signal exits at once
+
+	client, err := interval.New(interval.Options{Routes: routes(log, step), Logger: log, ShutdownTimeout: drain})
+	if err != nil {
+		return err
+	}
+	err = client.Listen(ctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		log.Warn("the drain timed out: the running transactions were cancelled", "err", err)
+	}
+	if !errors.Is(err, interval.ErrClosed) {
+		return err
+	}
+	return nil
 }
 
 // routes declares one action that runs for a while: step per item.
@@ -64,40 +79,4 @@ func routes(log *slog.Logger, step time.Duration) *router.Mux {
 		return int(n), nil
 	}, router.Name("Long job"), router.Description("Runs for a while; try a deploy meanwhile."))
 	return r
-}
-
-// serve runs client until the first signal on sig, then drains it:
-// Shutdown bounded by drain, and Close if the running transactions did not
-// finish in time or a second signal arrives. It returns nil once the client
-// has closed that way, or Listen's error.
-func serve(client *interval.Client, sig <-chan os.Signal, drain time.Duration, log *slog.Logger) error {
-	listened := make(chan error, 1)
-	go func() { listened <- client.Listen(context.Background()) }()
-	select {
-	case err := <-listened:
-		return err // never connected, or the key was refused
-	case s := <-sig:
-		log.Info("draining before exit", "signal", s.String(), "timeout", drain)
-	}
-	shut := make(chan error, 1)
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), drain)
-		defer cancel()
-		shut <- client.Shutdown(ctx)
-	}()
-	select {
-	case err := <-shut:
-		if err != nil {
-			log.Warn("drain timed out, closing now", "err", err)
-			client.Close()
-		}
-	case s := <-sig:
-		log.Warn("second signal, closing now", "signal", s.String())
-		client.Close()
-		<-shut
-	}
-	if err := <-listened; !errors.Is(err, interval.ErrClosed) {
-		return err
-	}
-	return nil
 }
