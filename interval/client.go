@@ -74,6 +74,10 @@ type Client struct {
 	orgKnownOnce sync.Once
 	env          string
 	dashboard    string
+	// serverKeepsDev: the server named itself this project's
+	// (protocol.GoServerName), which keeps finished development
+	// transactions when the host disconnects: no lingering shutdown.
+	serverKeepsDev bool
 
 	// The lifecycle (lifecycle.go): one state, its moves, and what they
 	// wait on.
@@ -499,6 +503,7 @@ func (c *Client) initialize(ctx context.Context, peer *rpc.Peer) error {
 		c.org = Organization{Name: res.Organization.Name, Slug: res.Organization.Slug}
 	}
 	c.env = res.Environment
+	c.serverKeepsDev = res.Implementation != nil && res.Implementation.Name == protocol.GoServerName
 	c.dashboard = res.DashboardURL
 	c.mu.Unlock()
 	c.orgKnownOnce.Do(func() { close(c.orgKnown) })

@@ -148,9 +148,10 @@ const envDevelopment = "development"
 // with a development key only (PROTOCOL.md, "Observed on the self-hosted
 // Interval server": that server deletes all of a development host's
 // transactions, finished ones included, when its socket closes, so the
-// operator would lose the result on screen). c.mu must be held.
+// operator would lose the result on screen), and only on a server that
+// does not say it keeps them (protocol.GoServerName). c.mu must be held.
 func (c *Client) lingerLocked() int {
-	if c.env != envDevelopment {
+	if c.env != envDevelopment || c.serverKeepsDev {
 		return 0
 	}
 	n := int(c.closesUnanswered.Load())

@@ -267,14 +267,20 @@ func (s *Server) initHost(h *host, in protocol.InitializeHostInputs) protocol.In
 	hb.mu.Unlock()
 	h.e.log.Info("host initialized", "sdk", in.SDKName, "version", in.SDKVersion, "actions", len(actions), "pages", len(pages), "invalid", len(invalid))
 	return protocol.InitializeHostReturns{
-		Type:         "success",
-		Environment:  h.env(),
-		InvalidSlugs: invalid,
-		Organization: &protocol.Organization{Name: s.org.Name, Slug: s.org.Slug},
-		DashboardURL: s.baseURL(nil) + "/",
-		Warnings:     warnings,
+		Type:           "success",
+		Environment:    h.env(),
+		InvalidSlugs:   invalid,
+		Organization:   &protocol.Organization{Name: s.org.Name, Slug: s.org.Slug},
+		DashboardURL:   s.baseURL(nil) + "/",
+		Warnings:       warnings,
+		Implementation: serverImplementation,
 	}
 }
+
+// serverImplementation names this server in INITIALIZE_HOST answers: a Go
+// host then knows its finished development transactions are kept when it
+// disconnects (protocol.GoServerName).
+var serverImplementation = &protocol.Implementation{Name: protocol.GoServerName, Version: "0.1.0"}
 
 func (s *Server) ioCallErr(h *host, msg string) protocol.SendIOCallReturns {
 	if h.atLeast("1.4.0") {

@@ -631,12 +631,13 @@ func (s *Server) initRequestHost(h *host, in protocol.InitializeHostInputs) prot
 	h.e.afterInitResponse(func(err error) { hb.startRequest(r, h, err) })
 	h.e.log.Info("serverless host connected for its request", "request", r.id, "sdk", in.SDKName, "version", in.SDKVersion)
 	return protocol.InitializeHostReturns{
-		Type:         "success",
-		Environment:  h.env(),
-		InvalidSlugs: invalid,
-		Organization: &protocol.Organization{Name: s.org.Name, Slug: s.org.Slug},
-		DashboardURL: s.baseURL(nil) + "/",
-		Warnings:     []string{},
+		Type:           "success",
+		Environment:    h.env(),
+		InvalidSlugs:   invalid,
+		Organization:   &protocol.Organization{Name: s.org.Name, Slug: s.org.Slug},
+		DashboardURL:   s.baseURL(nil) + "/",
+		Warnings:       []string{},
+		Implementation: serverImplementation,
 	}
 }
 

@@ -131,7 +131,14 @@ type InitializeHostInputs struct {
 // calls instead.
 const GoSDKName = "interval-go"
 
-// Implementation names the SDK behind a host honestly.
+// GoServerName is the Implementation name this project's server gives in
+// its INITIALIZE_HOST answer. Such a server keeps a development host's
+// transactions, finished ones included, when the host disconnects (the
+// self-hosted Interval server deletes them), so a host need not stay
+// connected for the operator to read a result.
+const GoServerName = "interval-go-server"
+
+// Implementation names the SDK behind a host, or the server, honestly.
 type Implementation struct {
 	Name    string `json:"name"`
 	Version string `json:"version"`
@@ -170,6 +177,9 @@ type InitializeHostReturns struct {
 	SDKAlert          *SDKAlert     `json:"sdkAlert,omitempty"`
 	Warnings          []string      `json:"warnings,omitempty"`
 	Message           string        `json:"message,omitempty"`
+	// Implementation is an extra field of this project's server, naming
+	// it (GoServerName); the Node SDK ignores it.
+	Implementation *Implementation `json:"implementation,omitempty"`
 }
 
 // MarshalJSON writes the success shape with every field the Node SDK
@@ -195,15 +205,16 @@ func (r InitializeHostReturns) MarshalJSON() ([]byte, error) {
 		org = *r.Organization
 	}
 	return marshalNoHTML(struct {
-		Type              string       `json:"type"`
-		Environment       string       `json:"environment"`
-		InvalidSlugs      []string     `json:"invalidSlugs"`
-		Organization      Organization `json:"organization"`
-		DashboardURL      string       `json:"dashboardUrl"`
-		ForcePeerMessages *bool        `json:"forcePeerMessages,omitempty"`
-		SDKAlert          *SDKAlert    `json:"sdkAlert,omitempty"`
-		Warnings          []string     `json:"warnings"`
-	}{r.Type, r.Environment, inv, org, r.DashboardURL, r.ForcePeerMessages, r.SDKAlert, warn})
+		Type              string          `json:"type"`
+		Environment       string          `json:"environment"`
+		InvalidSlugs      []string        `json:"invalidSlugs"`
+		Organization      Organization    `json:"organization"`
+		DashboardURL      string          `json:"dashboardUrl"`
+		ForcePeerMessages *bool           `json:"forcePeerMessages,omitempty"`
+		SDKAlert          *SDKAlert       `json:"sdkAlert,omitempty"`
+		Warnings          []string        `json:"warnings"`
+		Implementation    *Implementation `json:"implementation,omitempty"`
+	}{r.Type, r.Environment, inv, org, r.DashboardURL, r.ForcePeerMessages, r.SDKAlert, warn, r.Implementation})
 }
 
 // SendIOCallInputs is the input of SEND_IO_CALL. IOCall is the JSON text of
