@@ -188,31 +188,35 @@ func (s *Server) apiPassword(w http.ResponseWriter, r *http.Request, u store.Use
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// loginLink logs a user in with a one-time link and sends the browser to
+// the dashboard (a user without a password is asked there to set one). A
+// link that is missing, invalid, expired or already used sends it to the
+// login page, which says so and what to do next.
 func (s *Server) loginLink(w http.ResponseWriter, r *http.Request) {
+	bad := func(why string) {
+		s.log.Info("login link refused", "why", why, "client", r.RemoteAddr)
+		http.Redirect(w, r, "/login?link=invalid", http.StatusSeeOther)
+	}
 	tok := r.URL.Query().Get("token")
 	if tok == "" {
-		http.Error(w, "Missing token.", http.StatusBadRequest)
+		bad("no token")
 		return
 	}
 	id, err := s.store.ConsumeLoginToken(r.Context(), hashToken(tok), time.Now())
 	if err != nil {
-		http.Error(w, "This login link is invalid, expired or already used.", http.StatusUnauthorized)
+		bad("invalid, expired or used")
 		return
 	}
 	u, err := s.store.UserByID(r.Context(), id)
 	if err != nil {
-		http.Error(w, "Unknown user.", http.StatusUnauthorized)
+		bad("unknown user")
 		return
 	}
 	if err := s.startSession(w, r, u.ID); err != nil {
 		internalErr(s, w, err)
 		return
 	}
-	to := "/"
-	if u.PasswordHash == "" {
-		to = "/settings/account"
-	}
-	http.Redirect(w, r, to, http.StatusSeeOther)
+	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
 // --- routes ---

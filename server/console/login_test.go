@@ -126,3 +126,29 @@ func TestBrowserEnvStripAndSidebar(t *testing.T) {
 	e.waitJS(`scrollY > 0 && document.querySelector(".env-strip").getBoundingClientRect().top === 0 && document.querySelector(".topbar").getBoundingClientRect().top === 24`, "the strip and top bar on screen after scrolling")
 	e.do(chromedp.EmulateViewport(1280, 900))
 }
+
+// TestBrowserLoginLinkLanding: a one-time login link lands on the actions
+// (a user without a password sees a note there, with a link to set one);
+// the same link used again, or a made-up one, lands on the login page,
+// which says why and what to do, instead of a bare 401.
+func TestBrowserLoginLinkLanding(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, []testhost.Action{hello()}, nil)
+	e.do(chromedp.Navigate(e.loginLink))
+	e.waitJS(`location.pathname === "/"`, "the dashboard after the login link")
+	e.waitText(".page-title", "Actions")
+	e.waitText("[data-testid=set-password-note]", "Set a password")
+	e.waitJS(`document.querySelector(".action-card") !== null`, "the actions")
+	e.shot("login-link-landing")
+
+	if !evalAwaitWithin[bool](e, waitLimit, `fetch("/api/auth/logout", {method: "POST", headers: {"X-Interval-Console": "1"}}).then(() => fetch("/api/auth/me")).then(r => r.status === 401)`) {
+		t.Fatal("still logged in after logging out")
+	}
+	for _, link := range []string{e.loginLink, e.url + "/login/link?token=made-up", e.url + "/login/link"} {
+		e.do(chromedp.Navigate(link))
+		e.waitJS(`location.pathname === "/login"`, "the login page after a refused link")
+		e.waitText("[data-testid=bad-link]", "invalid, expired or already used")
+		e.waitJS(`document.activeElement && document.activeElement.id === "login-email"`, "the email field focused")
+	}
+	e.shot("login-link-refused")
+}

@@ -38,6 +38,8 @@ export function HomeView() {
   if (!s.routes) return html`<div class="page"><div class="center"><${Spinner} /></div></div>`
   const empty = !tree.groups.length && !tree.actions.length
   return html`<div class="page">
+    ${s.me.user.hasPassword === false && html`<div class="alert alert-info set-password-note" role="note" data-testid="set-password-note"><${Icon} name="info" />
+      <div>You logged in with a one-time link. <a class="link" href="/settings/account">Set a password</a> to log in again later.</div></div>`}
     <div class="page-head">
       <div><h1 class="page-title">Actions</h1><p class="page-desc">${s.env === 'production' ? 'Production' : 'Development'} actions you can run.</p></div>
       ${!empty && html`<label class="filter filter-lg"><${Icon} name="search" size=${14} /><input type="search" placeholder="Search actions" aria-label="Search all actions" value=${q} onInput=${e => setQ(e.currentTarget.value)} /></label>`}

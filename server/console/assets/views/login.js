@@ -7,6 +7,8 @@ export function LoginView({ onLogin }) {
   const [email, setEmail] = useState('')
   const [password, setPassword] = useState('')
   const [error, setError] = useState(null)
+  // The server sends a login link it refused here (/login?link=invalid).
+  const badLink = new URLSearchParams(location.search).get('link') === 'invalid'
   const [busy, setBusy] = useState(false)
   useEffect(() => { document.title = 'Log in · Interval' }, [])
   const submit = async e => {
@@ -32,6 +34,8 @@ export function LoginView({ onLogin }) {
       <input id="login-email" class="input" type="email" autocomplete="username" required autoFocus value=${email} onInput=${e => setEmail(e.currentTarget.value)} />
       <label class="field-label" for="login-password">Password</label>
       <input id="login-password" class="input" type="password" autocomplete="current-password" required value=${password} onInput=${e => setPassword(e.currentTarget.value)} />
+      ${badLink && !error && html`<div class="alert alert-warning" role="alert" data-testid="bad-link"><div>This login link is invalid, expired or already used: a link works once, for a limited time.
+        Log in with your password, or ask an admin for a new link.</div></div>`}
       ${error && html`<div class="alert alert-danger" role="alert">${error}</div>`}
       <button type="submit" class="btn btn-primary btn-block" disabled=${busy}>${busy && html`<${Spinner} size="sm" />`}Log in</button>
       <p class="muted small login-foot">No account or password yet? Ask an admin for a one-time login link. The server prints one for the first admin when it starts, and <code>interval-server user link</code> prints a new one.</p>
