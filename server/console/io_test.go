@@ -315,3 +315,20 @@ func TestBrowserConfirmIdentityWithoutPassword(t *testing.T) {
 	e.clickButton("Verify")
 	e.waitText("[data-testid=result]", "Completed")
 }
+
+// TestBrowserVideoThatDoesNotLoad: a display.video whose address does not
+// load says so, instead of an empty 0:00 player.
+func TestBrowserVideoThatDoesNotLoad(t *testing.T) {
+	t.Parallel()
+	action := testhost.Action{Slug: "video", Name: "Video", Handler: func(ctx context.Context, tx *testhost.Tx) (any, error) {
+		_, err := tx.IO([]*testhost.Comp{{Method: "DISPLAY_VIDEO", Label: "Walkthrough", Props: map[string]any{"url": "/assets/no-such-video.mp4"}}}, testhost.CallOptions{})
+		return "shown", err
+	}}
+	e := newEnv(t, []testhost.Action{action}, nil)
+	e.login()
+	e.navigate("/actions/video")
+	e.waitText("[data-method=DISPLAY_VIDEO] .io-video-missing", "The video could not be loaded.")
+	if eval[bool](e, `!!document.querySelector("[data-method=DISPLAY_VIDEO] video")`) {
+		t.Fatal("an empty player is still shown")
+	}
+}

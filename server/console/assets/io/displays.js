@@ -87,7 +87,14 @@ export function Image({ p }) {
 
 export function Video({ p }) {
   const size = p.size || p.width || p.height || 'large'
-  return html`<div class=${`io-video img-${size}`}><video src=${p.url} controls loop=${!!p.loop} muted=${!!p.muted} playsinline preload="metadata"></video></div>`
+  const [failed, setFailed] = useState(null)
+  if (!p.url) return html`<div class="muted">No video</div>`
+  // A video that does not load says so instead of an empty 0:00 player.
+  if (failed === p.url) {
+    return html`<div class="io-image-missing io-video-missing" role="img" aria-label="Video"><${Icon} name="alert" size=${15} />
+      <span>The video could not be loaded.</span></div>`
+  }
+  return html`<div class=${`io-video img-${size}`}><video src=${p.url} controls loop=${!!p.loop} muted=${!!p.muted} playsinline preload="metadata" onError=${() => setFailed(p.url)}></video></div>`
 }
 
 export function Link({ comp, p }) {
