@@ -227,13 +227,14 @@ func TestPasswordLoginAndLogout(t *testing.T) {
 	// A login link works once.
 	_, link, _ := e.s.EnsureAdmin(t.Context())
 	e.login(link)
-	resp, err := http.Get(link)
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.Get(link)
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusUnauthorized {
-		t.Fatalf("reused login link: HTTP %d", resp.StatusCode)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/login?link=invalid" || len(resp.Cookies()) != 0 {
+		t.Fatalf("reused login link: HTTP %d to %q, cookies %v", resp.StatusCode, resp.Header.Get("Location"), resp.Cookies())
 	}
 	// Members cannot administer.
 	m := e.newUser(admin, "m@example.com", "member")
