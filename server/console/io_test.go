@@ -332,3 +332,38 @@ func TestBrowserVideoThatDoesNotLoad(t *testing.T) {
 		t.Fatal("an empty player is still shown")
 	}
 }
+
+// TestBrowserCodeHighlighting: display.code and markdown code blocks are
+// highlighted for their language (highlight.js, vendored), the code itself
+// unchanged; markdown code blocks get display.code's copy and download
+// buttons; a language highlight.js does not know stays plain text.
+func TestBrowserCodeHighlighting(t *testing.T) {
+	t.Parallel()
+	action := testhost.Action{Slug: "code", Name: "Code", Handler: func(ctx context.Context, tx *testhost.Tx) (any, error) {
+		_, err := tx.IO([]*testhost.Comp{
+			{Method: "DISPLAY_CODE", Label: "Handler", Props: map[string]any{"code": "func main() {\n\tfmt.Println(\"<b>hi</b>\") // greet\n}", "language": "go"}},
+			{Method: "DISPLAY_CODE", Label: "Notes", Props: map[string]any{"code": "<i>not markup</i>", "language": "klingon"}},
+			{Method: "DISPLAY_MARKDOWN", Label: "Run it:\n\n```sql\nSELECT id FROM users WHERE email = 'a@b.c';\n```\n"},
+		}, testhost.CallOptions{})
+		return "shown", err
+	}}
+	e := newEnv(t, []testhost.Action{action}, nil)
+	e.login()
+	e.navigate("/actions/code")
+	e.waitJS(`document.querySelector("[data-label=Handler] code.hljs .hljs-keyword")`, "Go keywords highlighted")
+	if got := e.text("[data-label=Handler] pre.code"); !contains(got, `fmt.Println("<b>hi</b>") // greet`) {
+		t.Fatalf("the highlighted code reads %q", got)
+	}
+	if eval[bool](e, `!!document.querySelector("[data-label=Handler] pre b")`) {
+		t.Fatal("code was rendered as HTML")
+	}
+	if eval[bool](e, `!!document.querySelector("[data-label=Notes] .hljs") || document.querySelector("[data-label=Notes] pre").innerText !== "<i>not markup</i>"`) {
+		t.Fatal("an unknown language is not plain text")
+	}
+	e.waitJS(`document.querySelector(".prose pre.md-code code.hljs .hljs-keyword")`, "SQL keywords highlighted in markdown")
+	e.waitJS(`document.querySelector(".prose pre.md-code [aria-label='Download code']")`, "a download button on the markdown code block")
+	e.do(chromedp.Click(`.prose pre.md-code [aria-label="Copy code"]`, chromedp.NodeVisible))
+	e.waitText(".toasts", "Copied to clipboard")
+	e.shot("code-highlighting")
+	e.shotDark("code-highlighting")
+}

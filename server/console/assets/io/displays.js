@@ -1,6 +1,8 @@
 // Display components of PROTOCOL.md §5.4.
-import { useMemo, useState } from 'preact/hooks'
+import { render } from 'preact'
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import DOMPurify from 'dompurify'
+import hljs from 'highlight.js'
 import { html, classes, fmtValue, routeHref, copyText, isISODate, fmtDateTime } from '../lib/util.js'
 import { Icon, ButtonItem, themeClass, Spinner } from '../lib/ui.js'
 
@@ -28,8 +30,30 @@ function brokenImage(e) {
 // render without it (none comes from this server) shows the source as text.
 export function Markdown({ source, p, class: cls }) {
   const h = useMemo(() => p && typeof p.html === 'string' ? sanitize(p.html) : null, [p && p.html])
+  const ref = useRef()
+  // Code blocks are highlighted and get the copy and download buttons of
+  // display.code.
+  useEffect(() => {
+    const root = ref.current
+    if (!root) return
+    const tools = []
+    root.querySelectorAll('pre > code').forEach((el, i) => {
+      const pre = el.parentElement
+      const lang = ((el.className.match(/\blanguage-([\w+#.-]+)/) || [])[1] || '').toLowerCase()
+      const code = el.textContent
+      const hl = highlight(code, lang)
+      if (hl !== null) { el.innerHTML = hl; el.classList.add('hljs') }
+      const box = document.createElement('div')
+      box.className = 'md-code-tools'
+      pre.classList.add('md-code')
+      pre.insertBefore(box, el)
+      render(html`<${CodeTools} code=${code} name=${`code-${i + 1}`} language=${lang} />`, box)
+      tools.push(box)
+    })
+    return () => tools.forEach(box => render(null, box))
+  }, [h])
   if (h === null) return html`<div class=${classes('prose', 'prose-source', cls)}>${source}</div>`
-  return html`<div class=${classes('prose', cls)} onErrorCapture=${brokenImage} dangerouslySetInnerHTML=${{ __html: h }}></div>`
+  return html`<div class=${classes('prose', cls)} ref=${ref} onErrorCapture=${brokenImage} dangerouslySetInnerHTML=${{ __html: h }}></div>`
 }
 
 export function Heading({ comp, p }) {
@@ -60,15 +84,40 @@ function download(name, text, type = 'text/plain') {
 
 const EXT = { javascript: 'js', typescript: 'ts', json: 'json', python: 'py', go: 'go', bash: 'sh', sh: 'sh', sql: 'sql', html: 'html', css: 'css', yaml: 'yaml', ruby: 'rb' }
 
+// Highlighting stops here: a bigger block is shown as plain text at once.
+const HIGHLIGHT_MAX = 200000
+
+/**
+ * highlight returns code as highlight.js HTML (every character of code
+ * escaped, spans for its tokens), or null for a language it does not know,
+ * plain text, or a block too big to highlight without a pause.
+ */
+export function highlight(code, language) {
+  const lang = String(language || '').toLowerCase()
+  if (!lang || lang === 'text' || lang === 'plaintext' || code.length > HIGHLIGHT_MAX || !hljs.getLanguage(lang)) return null
+  try {
+    return hljs.highlight(code, { language: lang, ignoreIllegals: true }).value
+  } catch {
+    return null
+  }
+}
+
+function CodeTools({ code, name, language }) {
+  const ext = EXT[language] || 'txt'
+  return html`<span class="code-tools">
+    <button type="button" class="btn btn-ghost btn-icon btn-sm" aria-label="Copy code" title="Copy" onClick=${() => copyText(code)}><${Icon} name="copy" /></button>
+    <button type="button" class="btn btn-ghost btn-icon btn-sm" aria-label="Download code" title="Download" onClick=${() => download(`${name.replace(/[^\w.-]+/g, '-').slice(0, 40)}.${ext}`, code)}><${Icon} name="download" /></button>
+  </span>`
+}
+
 export function Code({ comp, p }) {
   const code = p.code || ''
+  const hl = useMemo(() => highlight(code, p.language), [code, p.language])
   return html`<div class="code-block">
     <div class="code-head"><span class="code-lang">${p.language || 'text'}</span>
-      <span class="code-tools">
-        <button type="button" class="btn btn-ghost btn-icon btn-sm" aria-label="Copy code" title="Copy" onClick=${() => copyText(code)}><${Icon} name="copy" /></button>
-        <button type="button" class="btn btn-ghost btn-icon btn-sm" aria-label="Download code" title="Download" onClick=${() => download(`${(comp.label || 'code').replace(/[^\w.-]+/g, '-').slice(0, 40)}.${EXT[p.language] || 'txt'}`, code)}><${Icon} name="download" /></button>
-      </span></div>
-    <pre class="code"><code>${code}</code></pre>
+      <${CodeTools} code=${code} name=${comp.label || 'code'} language=${p.language} /></div>
+    ${hl === null ? html`<pre class="code"><code>${code}</code></pre>`
+      : html`<pre class="code"><code class=${`hljs language-${p.language}`} dangerouslySetInnerHTML=${{ __html: hl }}></code></pre>`}
   </div>`
 }
 
