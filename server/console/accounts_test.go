@@ -94,11 +94,13 @@ func TestBrowserAccounts(t *testing.T) {
 	e.clickButton("Log in")
 	e.waitText(".brand-name", "Acme Corp")
 
-	// Grace's one-time link logs her in and asks her to set a password.
+	// Grace's one-time link logs her in and invites her to set a password.
 	e.clickAccountMenu()
 	e.clickButton("Log out")
 	e.waitText("h1", "Welcome back")
 	e.do(chromedp.Navigate(graceLink))
+	e.waitText("[data-testid=set-password-note]", "Set a password")
+	e.do(chromedp.Click(`[data-testid=set-password-note] a`, chromedp.NodeVisible))
 	e.waitText("h2", "Set a password")
 	e.clickAccountMenu()
 	e.waitText("[data-testid=user-name]", "Grace Hopper")

@@ -201,3 +201,51 @@ func TestBrowserKeyboardPopovers(t *testing.T) {
 	e.keys(kb.Escape)
 	e.waitJS(`!document.querySelector(".user-menu .menu") && document.activeElement === document.querySelector(".avatar-btn")`, "Escape closes the account menu")
 }
+
+// TestBrowserCommandPalette finds and starts an action from anywhere with
+// Ctrl+K, the keyboard only: the palette's search has focus, typing
+// filters, the arrow keys choose, Enter opens the action with its first
+// field focused, Escape closes and gives focus back. The run page offers a
+// link that starts the action again with its parameters.
+func TestBrowserCommandPalette(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, []testhost.Action{refund(), hello()}, nil)
+	e.acceptDialogs() // leaving the open run asks first
+	e.login()
+	e.navigate("/history")
+	e.waitText(".page-title", "History")
+
+	ctrlK := chromedp.KeyEvent("k", chromedp.KeyModifiers(chromedp.ModifierCtrl))
+	e.do(ctrlK)
+	e.waitJS(`document.activeElement && document.activeElement.closest("[data-testid=palette]")`, "the palette's search focused")
+	e.waitJS(`document.querySelectorAll(".palette-item").length >= 4`, "every action and screen listed before typing")
+	e.keys(kb.ArrowDown)
+	e.waitJS(`document.querySelector(".palette-item.is-active") === document.querySelectorAll(".palette-item")[1]`, "ArrowDown moves the choice")
+	e.keys(kb.ArrowUp + kb.ArrowUp)
+	e.waitJS(`document.querySelector(".palette-item.is-active") === [...document.querySelectorAll(".palette-item")].pop()`, "ArrowUp wraps to the last")
+	e.shot("command-palette")
+	e.keys("refu")
+	e.waitJS(`document.querySelector(".palette-item.is-active .palette-label").innerText === "Refund a charge"`, "the action first")
+	e.keys(kb.Enter)
+	e.waitJS(`location.pathname === "/actions/refund" && !document.querySelector("[data-testid=palette]")`, "the action opened")
+	e.waitFocus("Customer: INPUT", "the action's first field")
+
+	e.do(ctrlK)
+	e.waitJS(`document.activeElement && document.activeElement.closest("[data-testid=palette]")`, "the palette again")
+	e.keys("hist")
+	e.waitJS(`document.querySelector(".palette-item.is-active .palette-label").innerText === "History"`, "a console screen")
+	e.keys(kb.Escape)
+	e.waitJS(`!document.querySelector("[data-testid=palette]")`, "Escape closes the palette")
+	e.waitFocus("Customer: INPUT", "focus back where it was")
+	e.shot("command-palette-closed")
+
+	e.navigate("/actions/hello?customer=cus_42&amount=12.5")
+	e.waitJS(`document.querySelector("[data-testid=share-link]")`, "the share link")
+	href := eval[string](e, `document.querySelector("[data-testid=share-link]").href`)
+	if !strings.HasSuffix(href, "/actions/hello?customer=cus_42&amount=12.5") {
+		t.Fatalf("share link %q", href)
+	}
+	e.do(chromedp.Click(`[data-testid=share-link]`, chromedp.NodeVisible))
+	e.waitText(".toasts", "Copied to clipboard")
+}
+

@@ -3,7 +3,7 @@ import { render } from 'preact'
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { html, store, useStore, useLocation, navigate, classes, dismissToast } from './lib/util.js'
 import { socket, loadMe, setEnv, logout } from './lib/session.js'
-import { Icon, Spinner, Badge, useMenuKeyboard } from './lib/ui.js'
+import { Icon, Spinner, Badge, useMenuKeyboard, isMac } from './lib/ui.js'
 import { buildTree, searchActions, actionName, groupIcon } from './lib/routes.js'
 import { HomeView, GroupView } from './views/home.js'
 import { RunView, TransactionView } from './views/run.js'
@@ -13,6 +13,7 @@ import { NotificationsView, NotificationBell } from './views/notifications.js'
 import { startUnreadPolling } from './lib/notifications.js'
 import { SettingsView } from './views/settings.js'
 import { LoginView } from './views/login.js'
+import { CommandPalette, openPalette } from './views/palette.js'
 
 function HostStatus({ routes, socketStatus }) {
   if (socketStatus === 'reconnecting' || socketStatus === 'unauthorized') {
@@ -124,7 +125,8 @@ function Sidebar({ routes, path, onNavigate }) {
       ${role === 'admin' && link('/settings/users', 'users', 'Users and teams', '/settings/users')}
     </div>
     <label class="side-search"><${Icon} name="search" size=${14} /><input type="search" placeholder="Search actions" aria-label="Search actions" value=${q} onInput=${e => setQ(e.currentTarget.value)}
-      onKeyDown=${e => { if (e.key === 'Enter' && results[0]) { navigate(results[0].isPage ? `/pages/${results[0].slug}` : `/actions/${results[0].slug}`); setQ(''); onNavigate() } }} /></label>
+      onKeyDown=${e => { if (e.key === 'Enter' && results[0]) { navigate(results[0].isPage ? `/pages/${results[0].slug}` : `/actions/${results[0].slug}`); setQ(''); onNavigate() } }} />
+      <button type="button" class="kbd-hint side-palette" title="Find any action, page or screen" aria-label="Open the command palette" onClick=${() => { onNavigate(); openPalette() }}>${isMac ? '⌘' : 'Ctrl'}+K</button></label>
     ${!routes ? html`<div class="side-loading"><${Spinner} size="sm" /></div>` : q ? html`<ul class="tree tree-results">
         ${results.length === 0 && html`<li class="muted small tree-empty">No actions match “${q}”</li>`}
         ${results.map(r => html`<li><a class="tree-link" href=${r.isPage ? `/pages/${r.slug}` : `/actions/${r.slug}`} onClick=${() => setQ('')}>
@@ -191,6 +193,7 @@ function App() {
       ${drawer && html`<div class="scrim" onClick=${() => setDrawer(false)}></div>`}
       <main class="main" id="main" tabindex="-1">${route(path, url.search, loc.key)}</main>
     </div>
+    <${CommandPalette} />
     <${Toasts} toasts=${s.toasts} />
   </div>`
 }

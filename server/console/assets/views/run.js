@@ -2,7 +2,7 @@
 // live stream over the socket (RENDER, LOADING_STATE, LOG, REDIRECT,
 // TRANSACTION_COMPLETED, HOST_CLOSED_UNEXPECTEDLY, HOST_RECONNECTED, ...).
 import { useEffect, useRef, useState } from 'preact/hooks'
-import { html, api, store, useStore, navigate, classes, routeHref, deserialize, fmtDateTime, fmtValue, fmtDuration, setNavigationGuard, toast, txStatus, paramsQuery, takeLocationData } from '../lib/util.js'
+import { html, api, store, useStore, navigate, classes, routeHref, deserialize, fmtDateTime, fmtValue, fmtDuration, setNavigationGuard, toast, txStatus, paramsQuery, takeLocationData, copyText } from '../lib/util.js'
 import { socket } from '../lib/session.js'
 import { Icon, Spinner, ErrorBox, Empty, Badge } from '../lib/ui.js'
 import { findAction, actionName } from '../lib/routes.js'
@@ -322,6 +322,8 @@ export function RunView({ slug, params, txId: attachTo, summary }) {
   }, [done])
 
   const active = items.length ? items[items.length - 1] : null
+  // A link that starts this action again with the same parameters.
+  const shareLink = `/actions/${slug}${paramsQuery(params)}`
   const reconnecting = txId && !done && (s.socketStatus === 'reconnecting' || s.socketStatus === 'unauthorized')
   const waiting = txId && !done && !loading && !items.some(it => !it.frozen && !it.done) && !connectError
   return html`<div class="page run">
@@ -333,6 +335,8 @@ export function RunView({ slug, params, txId: attachTo, summary }) {
       </div>
       <div class="btn-row run-buttons">
         ${(done || (startError && startError.status !== 404 && startError.status !== 403)) && html`<button type="button" class="btn btn-secondary" ref=${newRunRef} onClick=${restart} data-testid="new-transaction"><${Icon} name="refresh" />New transaction</button>`}
+        ${!attachTo && html`<a class="btn btn-ghost btn-icon" href=${shareLink} data-testid="share-link" title="Copy a link that starts this action with these parameters" aria-label="Copy link"
+          onClick=${e => { e.preventDefault(); copyText(location.origin + shareLink) }}><${Icon} name="link" /></a>`}
         ${running ? html`<button type="button" class="btn btn-secondary" onClick=${cancel} data-testid="cancel">Cancel</button>`
           : html`<button type="button" class="btn btn-secondary" onClick=${back}><${Icon} name="arrowLeft" />Go back</button>`}
       </div>
