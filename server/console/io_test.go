@@ -367,3 +367,47 @@ func TestBrowserCodeHighlighting(t *testing.T) {
 	e.shot("code-highlighting")
 	e.shotDark("code-highlighting")
 }
+
+// TestBrowserTableCSVAndNumbers: a table's number columns are right-aligned
+// (rich cells with a number value too) and its CSV download holds every
+// filtered row, sorted as on screen, with numbers a spreadsheet can sum and
+// text that would run as a formula kept as text.
+func TestBrowserTableCSVAndNumbers(t *testing.T) {
+	t.Parallel()
+	rows := []map[string]any{}
+	for i, name := range []string{"Ava, Chen", `Bo "the" Chen`, "=HYPERLINK(\"chen\")", "Dee"} {
+		rows = append(rows, map[string]any{"key": fmt.Sprint(i), "data": map[string]any{
+			"name": name, "seats": 10 - i, "amount": map[string]any{"label": fmt.Sprintf("$%d,234.50", i+1), "value": float64(i+1)*1000 + 234.5}}})
+	}
+	action := testhost.Action{Slug: "csv", Name: "CSV", Handler: func(ctx context.Context, tx *testhost.Tx) (any, error) {
+		_, err := tx.IO([]*testhost.Comp{{Method: "DISPLAY_TABLE", Label: "Seats by customer", Props: map[string]any{
+			"columns": []map[string]any{{"label": "Name", "accessorKey": "name"}, {"label": "Seats", "accessorKey": "seats"}, {"label": "Amount", "accessorKey": "amount"}},
+			"data":    rows, "totalRecords": len(rows), "isSortable": true, "isFilterable": true}}}, testhost.CallOptions{})
+		return "shown", err
+	}}
+	e := newEnv(t, []testhost.Action{action}, nil)
+	e.login()
+	e.navigate("/actions/csv")
+	e.waitJS(`document.querySelectorAll(".table tbody tr").length === 4`, "the table")
+	if !eval[bool](e, `[...document.querySelectorAll(".table thead th")].map(th => th.classList.contains("num")).join() === "false,true,true" &&
+		getComputedStyle(document.querySelector(".table tbody td.num")).textAlign === "right"`) {
+		t.Fatal("number columns are not right-aligned")
+	}
+	// Sort by seats ascending, filter out Dee, then download.
+	e.do(chromedp.Click(`//th//button[normalize-space(.)="Seats"]`, chromedp.NodeVisible))
+	e.typeInto(`[data-label="Seats by customer"] input[type=search]`, "chen")
+	e.waitJS(`document.querySelectorAll(".table tbody tr").length === 3`, "three rows after the filter")
+	e.do(chromedp.Evaluate[chromedp.Void](`window.__csv = null; const mk = URL.createObjectURL, click = HTMLAnchorElement.prototype.click;
+		URL.createObjectURL = b => { b.text().then(t => { window.__csv = t }); return mk(b) };
+		HTMLAnchorElement.prototype.click = function () { if (this.download) window.__name = this.download; else click.call(this) }`))
+	e.do(chromedp.Click(`.table-csv`, chromedp.NodeVisible))
+	e.waitJS(`window.__csv !== null`, "the CSV")
+	want := "Name,Seats,Amount\r\n\"'=HYPERLINK(\"\"chen\"\")\",8,3234.5\r\n\"Bo \"\"the\"\" Chen\",9,2234.5\r\n\"Ava, Chen\",10,1234.5\r\n"
+	if got := eval[string](e, `window.__csv`); got != want {
+		t.Fatalf("CSV:\n%q\nwant\n%q", got, want)
+	}
+	e.shot("table-csv")
+	if got := eval[string](e, `window.__name`); got != "Seats-by-customer.csv" {
+		t.Fatalf("file name %q", got)
+	}
+}

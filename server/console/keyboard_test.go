@@ -248,4 +248,3 @@ func TestBrowserCommandPalette(t *testing.T) {
 	e.do(chromedp.Click(`[data-testid=share-link]`, chromedp.NodeVisible))
 	e.waitText(".toasts", "Copied to clipboard")
 }
-

@@ -47,6 +47,61 @@ export function Cell({ v }) {
   return html`<span class="cell-rich">${body}</span>`
 }
 
+/** isNumeric reports whether a cell's value (or its rich value) is a number. */
+function isNumeric(v) {
+  return typeof sortValue(v) === 'number'
+}
+
+/** numericColumns is the set of column keys whose shown values are all numbers. */
+function numericColumns(columns, rows) {
+  const out = new Set()
+  columns.forEach((c, i) => {
+    const k = colKey(c, i)
+    let seen = false
+    for (const r of rows) {
+      const v = r.data ? r.data[k] : undefined
+      if (v == null || v === '') continue
+      if (!isNumeric(v)) return
+      seen = true
+    }
+    if (seen) out.add(k)
+  })
+  return out
+}
+
+/** csvValue is a cell as a spreadsheet reads it: numbers plain, dates ISO. */
+function csvValue(v) {
+  const o = cellObj(v)
+  // A rich cell's number or date is what a spreadsheet computes with; its
+  // label ("$1,234.50") is only how it looks.
+  if (o) v = typeof o.value === 'number' || o.value instanceof Date ? o.value : o.label != null ? o.label : o.value
+  if (v == null) return ''
+  if (v instanceof Date) return v.toISOString()
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v)
+  if (typeof v === 'object') return JSON.stringify(v)
+  let s = String(v)
+  // A text a spreadsheet would run as a formula is kept as text.
+  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`
+  return s
+}
+
+/** toCSV writes rows as RFC 4180 CSV with a header of the column labels. */
+export function toCSV(columns, rows) {
+  const q = s => (/[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s)
+  const lines = [columns.map(c => q(csvValue(c.label))).join(',')]
+  for (const r of rows) lines.push(columns.map((c, i) => q(csvValue(r.data ? r.data[colKey(c, i)] : undefined))).join(','))
+  return lines.join('\r\n') + '\r\n'
+}
+
+function downloadCSV(name, text) {
+  const a = document.createElement('a')
+  a.href = URL.createObjectURL(new Blob([text], { type: 'text/csv;charset=utf-8' }))
+  a.download = `${String(name || 'table').replace(/[^\w.-]+/g, '-').slice(0, 60) || 'table'}.csv`
+  document.body.appendChild(a)
+  a.click()
+  setTimeout(() => { URL.revokeObjectURL(a.href); a.remove() }, 0)
+}
+
 function highlight(v) {
   const o = cellObj(v)
   const long = cellText(v).length > 60 ? ' cell-long' : ''
@@ -84,6 +139,7 @@ function useTableState({ props, stateful, onState, sortable, pageSizeDefault }) 
   }, [])
 
   let view, total, shown
+  let t_all = null
   if (stateful) {
     shown = buf.shown
     const start = Math.max(0, shown - buf.offset)
@@ -106,6 +162,7 @@ function useTableState({ props, stateful, onState, sortable, pageSizeDefault }) 
     total = all.length
     shown = offset
     view = all.slice(offset, offset + pageSize)
+    t_all = all
   }
 
   const change = (next) => {
@@ -122,6 +179,9 @@ function useTableState({ props, stateful, onState, sortable, pageSizeDefault }) 
 
   return {
     view, total, offset: shown, pageSize, query, sort, pending: buf.pending != null,
+    // Every row the filter and sort give (local tables), or the page on
+    // screen (a host-paged table has no other rows here).
+    all: t_all || view,
     setQuery: q => change({ query: q, offset: 0 }),
     toggleSort: col => {
       let s
@@ -190,12 +250,18 @@ export function Table({ comp, props, onState, selectable, value, setValue, disab
   const { minSelections: lo, maxSelections: hi } = props
   const rule = lo && lo === hi ? ` · select ${lo}` : `${lo ? ` · select at least ${lo}` : ''}${hi ? ` · at most ${hi}` : ''}`
   const selInfo = selectable && html`<span class="table-sel">${selected.size} selected${rule}</span>`
+  const nums = numericColumns(columns, t.view)
+  const csvTitle = comp.isStateful ? 'Download the rows on screen as CSV' : `Download ${t.all.length === 1 ? 'this row' : `these ${t.all.length} rows`} as CSV`
 
   return html`<div class=${classes('table-block', t.pending && 'is-pending')}>
     <div class="table-toolbar">
       ${filterable ? html`<${Filter} t=${t} label=${label} />` : html`<span></span>`}
       ${selInfo}
-      <${Pager} t=${t} count=${t.view.length} label=${label} />
+      <span class="table-tools">
+        <button type="button" class="btn btn-ghost btn-sm table-csv" title=${csvTitle} aria-label=${`Download ${label} as CSV`} disabled=${t.all.length === 0}
+          onClick=${() => downloadCSV(label, toCSV(columns, t.all))}><${Icon} name="download" size=${14} />CSV</button>
+        <${Pager} t=${t} count=${t.view.length} label=${label} />
+      </span>
     </div>
     <div class="table-scroll">
       <table class="table">
@@ -205,7 +271,7 @@ export function Table({ comp, props, onState, selectable, value, setValue, disab
           ${columns.map((c, i) => {
             const k = colKey(c, i)
             const active = t.sort.column === k && t.sort.direction
-            return html`<th scope="col" aria-sort=${active ? (t.sort.direction === 'asc' ? 'ascending' : 'descending') : undefined}>${sortable ? html`<button type="button" class=${classes('th-sort', active && 'active')} onClick=${() => t.toggleSort(k)}>
+            return html`<th scope="col" class=${nums.has(k) ? 'num' : undefined} aria-sort=${active ? (t.sort.direction === 'asc' ? 'ascending' : 'descending') : undefined}>${sortable ? html`<button type="button" class=${classes('th-sort', active && 'active')} onClick=${() => t.toggleSort(k)}>
               ${c.label}<${Icon} name=${active ? (t.sort.direction === 'asc' ? 'sortUp' : 'sortDown') : 'sortBoth'} size=${14} class="sort-icon" /></button>` : c.label}</th>`
           })}
           ${hasMenu && html`<th class="col-menu"><span class="sr-only">Row actions</span></th>`}
@@ -215,7 +281,7 @@ export function Table({ comp, props, onState, selectable, value, setValue, disab
           ${t.view.map(r => html`<tr key=${r.key} class=${classes(selectable && selected.has(r.key) && 'selected', selectable && 'selectable')}
               onClick=${selectable ? e => { if (!e.target.closest('a,button,input')) toggle(r.key) } : undefined}>
             ${selectable && html`<td class="col-check"><input type="checkbox" aria-label=${`Select row ${cellText(r.data[colKey(columns[0] || {}, 0)]) || r.key}`} checked=${selected.has(r.key)} onChange=${() => toggle(r.key)} disabled=${disabled} /></td>`}
-            ${columns.map((c, i) => { const v = r.data ? r.data[colKey(c, i)] : undefined; return html`<td class=${highlight(v)}><${Cell} v=${v} /></td>` })}
+            ${columns.map((c, i) => { const k = colKey(c, i); const v = r.data ? r.data[k] : undefined; return html`<td class=${classes(highlight(v), nums.has(k) && 'num')}><${Cell} v=${v} /></td>` })}
             ${hasMenu && html`<td class="col-menu"><${RowMenu} items=${r.menu} /></td>`}
           </tr>`)}
         </tbody>
