@@ -205,7 +205,7 @@ func TestInputSpreadsheet(t *testing.T) {
 		return fmt.Sprintf("%d %s %v %v", len(rows), rows[0].Name, rows[0].Qty == nil, *rows[1].Qty), nil
 	})
 	r := a.next()
-	if got := mustComponent(t, r, "Items").Props; got != `{"columns":{"gift":"boolean","name":"string","price":"number","qty":"number?"},"defaultValue":[{"gift":false,"name":"pen","price":1.5,"qty":null}]}` {
+	if got := mustComponent(t, r, "Items").Props; got != `{"columns":{"name":"string","qty":"number?","price":"number","gift":"boolean"},"defaultValue":[{"gift":false,"name":"pen","price":1.5,"qty":null}]}` {
 		t.Fatalf("props %s", got)
 	}
 	r = a.rejects(r, "Items", "x", "Please enter the rows as a table.")

@@ -23,9 +23,35 @@ type sheetColumn struct {
 }
 
 type spreadsheetProps struct {
-	HelpText     string            `json:"helpText,omitempty"`
-	Columns      map[string]string `json:"columns"`
-	DefaultValue []map[string]any  `json:"defaultValue,omitempty"`
+	HelpText     string           `json:"helpText,omitempty"`
+	Columns      sheetColumns     `json:"columns"`
+	DefaultValue []map[string]any `json:"defaultValue,omitempty"`
+}
+
+// sheetColumns is the columns prop: a JSON object of column name → type
+// ("string", "number?", ...) in the order of T's fields, which the console
+// shows them in (a Go map would sort them by name).
+type sheetColumns []sheetColumn
+
+// MarshalJSON writes the columns as one JSON object, in order.
+func (cs sheetColumns) MarshalJSON() ([]byte, error) {
+	b := []byte{'{'}
+	for i, c := range cs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		k, err := json.Marshal(c.key)
+		if err != nil {
+			return nil, err
+		}
+		kind := c.kind
+		if c.optional {
+			kind += "?"
+		}
+		b = append(append(append(b, k...), ':'), '"')
+		b = append(append(b, kind...), '"')
+	}
+	return append(b, '}'), nil
 }
 
 // Spreadsheet asks for rows of values (INPUT_SPREADSHEET). The columns come
@@ -35,7 +61,6 @@ type spreadsheetProps struct {
 func Spreadsheet[T any](src Source, label string) *SpreadsheetInput[T] {
 	s := &SpreadsheetInput[T]{field: newField[[]T](sourceOf(src), "INPUT_SPREADSHEET", label)}
 	t := reflect.TypeFor[T]()
-	s.p.Columns = map[string]string{}
 	if t.Kind() != reflect.Struct {
 		s.err = fmt.Errorf("interval: Spreadsheet %q: %s is not a struct", label, t)
 	}
@@ -70,11 +95,8 @@ func Spreadsheet[T any](src Source, label string) *SpreadsheetInput[T] {
 			continue
 		}
 		s.cols = append(s.cols, sheetColumn{key: name, kind: kind, optional: optional})
-		if optional {
-			kind += "?"
-		}
-		s.p.Columns[name] = kind
 	}
+	s.p.Columns = s.cols
 	s.props = func() any { return s.p }
 	s.bind(s.decodeRows)
 	return s
