@@ -180,11 +180,19 @@ func (s *Server) apiPassword(w http.ResponseWriter, r *http.Request, u store.Use
 		writeErr(w, http.StatusBadRequest, "Unusable password.")
 		return
 	}
-	u.PasswordHash = string(h)
-	if err := s.store.UpdateUser(r.Context(), u); err != nil {
+	// The request's own session stays; every other one ends, with the
+	// consoles open on them: a password is changed when it may be known
+	// to someone else, who must not keep a session it gave.
+	keep := ""
+	if c, err := r.Cookie(SessionCookie); err == nil {
+		keep = hashToken(c.Value)
+	}
+	if err := s.store.SetPassword(r.Context(), u.ID, string(h), keep); err != nil {
 		internalErr(s, w, err)
 		return
 	}
+	s.hub.endSessions(u.ID, keep)
+	s.log.Info("password changed; the user's other sessions and login links ended", "user", u.ID)
 	w.WriteHeader(http.StatusNoContent)
 }
 
