@@ -6,7 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"io/fs"
 	"mime"
 	"net/http"
 	"net/url"
@@ -909,25 +909,18 @@ func (s *Server) apiUpload(w http.ResponseWriter, r *http.Request, u store.User)
 		return
 	}
 	defer f.Close()
-	name := filepath.Base(filepath.Clean("/" + hdr.Filename))
+	name := strings.ToValidUTF8(filepath.Base(filepath.Clean("/"+hdr.Filename)), "\uFFFD")
 	if name == "/" || name == "." || name == "" {
 		name = "file"
 	}
+	if len(name) > maxUploadNameBytes {
+		s.log.Warn("upload refused: file name too long", "user", u.ID, "bytes", len(name))
+		writeErr(w, http.StatusBadRequest, fmt.Sprintf("The file name is longer than %d bytes; rename the file and upload it again.", maxUploadNameBytes))
+		return
+	}
 	id := uuid.NewString()
 	dir := filepath.Join(s.upDir, id)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		internalErr(s, w, fmt.Errorf("upload dir: %w", err))
-		return
-	}
-	out, err := os.Create(filepath.Join(dir, name))
-	if err != nil {
-		internalErr(s, w, fmt.Errorf("upload file: %w", err))
-		return
-	}
-	n, err := io.Copy(out, f)
-	if cerr := out.Close(); err == nil {
-		err = cerr
-	}
+	n, err := saveUpload(dir, name, f)
 	if err != nil {
 		os.RemoveAll(dir)
 		s.log.Error("upload failed", "user", u.ID, "err", err)
@@ -948,7 +941,26 @@ func (s *Server) apiUpload(w http.ResponseWriter, r *http.Request, u store.User)
 
 func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 	id, name := chi.URLParam(r, "id"), chi.URLParam(r, "name")
-	if _, err := uuid.Parse(id); err != nil || name != filepath.Base(name) || strings.HasPrefix(name, ".") {
+	if r.URL.RawPath != "" { // chi matched the escaped path
+		if n, err := url.PathUnescape(name); err == nil {
+			name = n
+		}
+	}
+	if _, err := uuid.Parse(id); err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	f, err := openUpload(filepath.Join(s.upDir, id), name)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			s.log.Warn("reading an upload", "upload", id, "err", err)
+		}
+		http.NotFound(w, r)
+		return
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
 		http.NotFound(w, r)
 		return
 	}
@@ -958,7 +970,9 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", "sandbox; default-src 'none'; img-src 'self' data:; media-src 'self'; style-src 'unsafe-inline'")
 	h.Set("Cache-Control", "private, max-age=3600")
-	http.ServeFile(w, r, filepath.Join(s.upDir, id, name))
+	// ServeContent, not ServeFile: no redirect of a name like index.html,
+	// and the type comes from the name the file was uploaded with.
+	http.ServeContent(w, r, name, st.ModTime(), f)
 }
 
 // --- notifications ---
