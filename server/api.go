@@ -116,11 +116,26 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := time.Now()
+	client := s.clientAddr(r)
+	// Limits before any password check, the same for every email, so a
+	// refusal tells nothing about whether the email is a user's.
+	if ok, wait := s.logins.allowClient(client, now); !ok {
+		s.log.Warn("password login refused: too many attempts from this client", "client", client, "remote", r.RemoteAddr)
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
+		writeErr(w, http.StatusTooManyRequests, fmt.Sprintf("Too many login attempts from your address; try again in %d second(s), or use a login link.", int(wait/time.Second)+1))
+		return
+	}
 	if wait := s.logins.retryAfter(in.Email, now); wait > 0 {
-		s.log.Warn("password login refused: too many failures", "email", protocol.Clip(in.Email, 100), "remote", r.RemoteAddr)
+		s.log.Warn("password login refused: too many failures", "email", protocol.Clip(in.Email, 100), "client", client)
 		mins := int(wait/time.Minute) + 1
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
 		writeErr(w, http.StatusTooManyRequests, fmt.Sprintf("Too many failed logins for this email; try again in %d minute(s), or use a login link.", mins))
+		return
+	}
+	if ok, wait := s.logins.allowGlobal(now); !ok {
+		s.log.Warn("password login refused: the server's password checks are at their ceiling", "client", client)
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
+		writeErr(w, http.StatusTooManyRequests, "The server is checking too many passwords at once; try again in a few seconds, or use a login link.")
 		return
 	}
 	u, err := s.store.UserByEmail(r.Context(), in.Email)
@@ -136,7 +151,7 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	if !ok {
 		s.logins.fail(in.Email, now)
-		s.log.Warn("password login failed", "email", protocol.Clip(in.Email, 100), "remote", r.RemoteAddr)
+		s.log.Warn("password login failed", "email", protocol.Clip(in.Email, 100), "client", client)
 		writeErr(w, http.StatusUnauthorized, "Invalid email or password.")
 		return
 	}

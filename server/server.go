@@ -175,8 +175,8 @@ type Server struct {
 	// them).
 	hostRate, browserRate int
 	apiLimits             keyLimiter // host HTTP API calls per key
-	// logins throttles password logins per email.
-	logins loginThrottle
+	// logins limits password logins per email, per client and in all.
+	logins *loginThrottle
 }
 
 type orgInfo struct{ Name, Slug string }
@@ -213,7 +213,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		opts.MaxMessageBytes = DefaultMaxMessageBytes
 	}
 	s := &Server{opts: opts, log: opts.Logger, conns: map[*endpoint]struct{}{},
-		hostRate: hostCallsPerSecond, browserRate: browserCallsPerSecond}
+		hostRate: hostCallsPerSecond, browserRate: browserCallsPerSecond, logins: newLoginThrottle()}
 	s.org = orgInfo{Name: opts.OrgName, Slug: slugify(opts.OrgName)}
 	if opts.PublicURL != "" {
 		u, err := url.Parse(strings.TrimRight(opts.PublicURL, "/"))
@@ -304,6 +304,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		s.closing = true
 		return s, nil
 	}
+	s.logins.prepareDummy()
 	s.bgWG.Add(1)
 	go func() {
 		defer s.bgWG.Done()
