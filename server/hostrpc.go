@@ -463,6 +463,12 @@ func (s *Server) sendRedirect(h *host, in protocol.SendRedirectInputs) bool {
 		h.e.log.Warn("refusing SEND_REDIRECT: neither url nor route", "transaction", protocol.Clip(in.TransactionID, 64))
 		return false
 	}
+	if in.URL != "" && !markup.SafeURL(in.URL) {
+		// The console checks too, and its CSP forbids such scripts; no
+		// browser is sent one.
+		h.e.log.Warn("refusing SEND_REDIRECT: a URL that runs script or holds a document", "transaction", protocol.Clip(in.TransactionID, 64), "url", protocol.Clip(in.URL, 64))
+		return false
+	}
 	r := protocol.RedirectInputs{TransactionID: in.TransactionID, Redirect: in.Redirect}
 	if p := hb.pageOwnedBy(h, in.TransactionID); p != nil {
 		if p.browser != nil && !in.SkipClientCall {
