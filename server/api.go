@@ -6,7 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"io/fs"
 	"mime"
 	"net/http"
 	"net/url"
@@ -116,11 +116,26 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := time.Now()
+	client := s.clientAddr(r)
+	// Limits before any password check, the same for every email, so a
+	// refusal tells nothing about whether the email is a user's.
+	if ok, wait := s.logins.allowClient(client, now); !ok {
+		s.log.Warn("password login refused: too many attempts from this client", "client", client, "remote", r.RemoteAddr)
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
+		writeErr(w, http.StatusTooManyRequests, fmt.Sprintf("Too many login attempts from your address; try again in %d second(s), or use a login link.", int(wait/time.Second)+1))
+		return
+	}
 	if wait := s.logins.retryAfter(in.Email, now); wait > 0 {
-		s.log.Warn("password login refused: too many failures", "email", protocol.Clip(in.Email, 100), "remote", r.RemoteAddr)
+		s.log.Warn("password login refused: too many failures", "email", protocol.Clip(in.Email, 100), "client", client)
 		mins := int(wait/time.Minute) + 1
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
 		writeErr(w, http.StatusTooManyRequests, fmt.Sprintf("Too many failed logins for this email; try again in %d minute(s), or use a login link.", mins))
+		return
+	}
+	if ok, wait := s.logins.allowGlobal(now); !ok {
+		s.log.Warn("password login refused: the server's password checks are at their ceiling", "client", client)
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
+		writeErr(w, http.StatusTooManyRequests, "The server is checking too many passwords at once; try again in a few seconds, or use a login link.")
 		return
 	}
 	u, err := s.store.UserByEmail(r.Context(), in.Email)
@@ -136,7 +151,7 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	if !ok {
 		s.logins.fail(in.Email, now)
-		s.log.Warn("password login failed", "email", protocol.Clip(in.Email, 100), "remote", r.RemoteAddr)
+		s.log.Warn("password login failed", "email", protocol.Clip(in.Email, 100), "client", client)
 		writeErr(w, http.StatusUnauthorized, "Invalid email or password.")
 		return
 	}
@@ -180,11 +195,19 @@ func (s *Server) apiPassword(w http.ResponseWriter, r *http.Request, u store.Use
 		writeErr(w, http.StatusBadRequest, "Unusable password.")
 		return
 	}
-	u.PasswordHash = string(h)
-	if err := s.store.UpdateUser(r.Context(), u); err != nil {
+	// The request's own session stays; every other one ends, with the
+	// consoles open on them: a password is changed when it may be known
+	// to someone else, who must not keep a session it gave.
+	keep := ""
+	if c, err := r.Cookie(SessionCookie); err == nil {
+		keep = hashToken(c.Value)
+	}
+	if err := s.store.SetPassword(r.Context(), u.ID, string(h), keep); err != nil {
 		internalErr(s, w, err)
 		return
 	}
+	s.hub.endSessions(u.ID, keep)
+	s.log.Info("password changed; the user's other sessions and login links ended", "user", u.ID)
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -905,25 +928,18 @@ func (s *Server) apiUpload(w http.ResponseWriter, r *http.Request, u store.User)
 		return
 	}
 	defer f.Close()
-	name := filepath.Base(filepath.Clean("/" + hdr.Filename))
+	name := strings.ToValidUTF8(filepath.Base(filepath.Clean("/"+hdr.Filename)), "\uFFFD")
 	if name == "/" || name == "." || name == "" {
 		name = "file"
 	}
+	if len(name) > maxUploadNameBytes {
+		s.log.Warn("upload refused: file name too long", "user", u.ID, "bytes", len(name))
+		writeErr(w, http.StatusBadRequest, fmt.Sprintf("The file name is longer than %d bytes; rename the file and upload it again.", maxUploadNameBytes))
+		return
+	}
 	id := uuid.NewString()
 	dir := filepath.Join(s.upDir, id)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		internalErr(s, w, fmt.Errorf("upload dir: %w", err))
-		return
-	}
-	out, err := os.Create(filepath.Join(dir, name))
-	if err != nil {
-		internalErr(s, w, fmt.Errorf("upload file: %w", err))
-		return
-	}
-	n, err := io.Copy(out, f)
-	if cerr := out.Close(); err == nil {
-		err = cerr
-	}
+	n, err := saveUpload(dir, name, f)
 	if err != nil {
 		os.RemoveAll(dir)
 		s.log.Error("upload failed", "user", u.ID, "err", err)
@@ -944,7 +960,26 @@ func (s *Server) apiUpload(w http.ResponseWriter, r *http.Request, u store.User)
 
 func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 	id, name := chi.URLParam(r, "id"), chi.URLParam(r, "name")
-	if _, err := uuid.Parse(id); err != nil || name != filepath.Base(name) || strings.HasPrefix(name, ".") {
+	if r.URL.RawPath != "" { // chi matched the escaped path
+		if n, err := url.PathUnescape(name); err == nil {
+			name = n
+		}
+	}
+	if _, err := uuid.Parse(id); err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	f, err := openUpload(filepath.Join(s.upDir, id), name)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			s.log.Warn("reading an upload", "upload", id, "err", err)
+		}
+		http.NotFound(w, r)
+		return
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
 		http.NotFound(w, r)
 		return
 	}
@@ -954,7 +989,9 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", "sandbox; default-src 'none'; img-src 'self' data:; media-src 'self'; style-src 'unsafe-inline'")
 	h.Set("Cache-Control", "private, max-age=3600")
-	http.ServeFile(w, r, filepath.Join(s.upDir, id, name))
+	// ServeContent, not ServeFile: no redirect of a name like index.html,
+	// and the type comes from the name the file was uploaded with.
+	http.ServeContent(w, r, name, st.ModTime(), f)
 }
 
 // --- notifications ---

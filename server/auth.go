@@ -297,24 +297,26 @@ func (s *Server) sessionUser(r *http.Request) (store.User, bool) {
 }
 
 // originOK reports whether a browser socket's Origin is the console's:
-// the public URL's origin, or the origin the request was made to.
+// the public URL's origin, or the origin the request was made to. Scheme,
+// host name and port are compared: https://host:8080 is another origin
+// than http://host:8080.
 func (s *Server) originOK(r *http.Request) bool {
 	origin := r.Header.Get("Origin")
 	if origin == "" {
 		return false
 	}
 	u, err := url.Parse(origin)
-	if err != nil {
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
 		return false
 	}
-	if s.public != nil && strings.EqualFold(u.Scheme, s.public.Scheme) && strings.EqualFold(u.Host, s.public.Host) {
+	if s.public != nil && sameOrigin(u, s.public) {
 		return true
 	}
 	// Same origin as the request (the console opened at another name of
 	// this server, say localhost for 127.0.0.1). A foreign page cannot
 	// pass: its Origin is its own, and the session cookie is not sent to
 	// a host name it was not set for.
-	return strings.EqualFold(u.Host, r.Host)
+	return sameOrigin(u, &url.URL{Scheme: s.requestScheme(r), Host: r.Host})
 }
 
 // bcryptCost is the cost of password hashes (lowered by tests only).

@@ -21,6 +21,9 @@ const maxPageKey = 128
 // serveBrowser runs a console socket (session cookie) until it ends.
 func (s *Server) serveBrowser(ws *websocket.Conn, r *http.Request, u store.User) {
 	b := &browser{user: u, txs: map[string]*txn{}, pages: map[string]*pageSess{}}
+	if c, err := r.Cookie(SessionCookie); err == nil {
+		b.sess = hashToken(c.Value)
+	}
 	log := s.log.With("browser", u.ID)
 	b.e = newEndpoint(ws, s.wsConfig(), s.browserRate, func(method string, data json.RawMessage) (any, error) {
 		return s.browserCall(b, method, data)
@@ -46,6 +49,19 @@ func (s *Server) serveBrowser(ws *websocket.Conn, r *http.Request, u store.User)
 	s.hub.addBrowser(b)
 	b.e.run()
 	s.hub.removeBrowser(b)
+}
+
+// endSessions closes the console sockets of userID opened with a session
+// other than keep (a hash): the password changed, and those sessions are
+// gone. The console then asks its user to log in again.
+func (hb *hub) endSessions(userID, keep string) {
+	hb.mu.Lock()
+	defer hb.mu.Unlock()
+	for b := range hb.browsers[userID] {
+		if b.sess != keep {
+			b.e.closeWith(1008, "Your password was changed: this session ended; please log in again.")
+		}
+	}
 }
 
 // addBrowser makes b reachable for its user's notifications.

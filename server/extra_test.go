@@ -430,3 +430,38 @@ func TestConfirmIdentityNotBypassedByStaleAnswers(t *testing.T) {
 		t.Fatalf("status %s after refused answers", st)
 	}
 }
+
+// A host's javascript: URLs never reach a browser: the server drops them
+// from an IO call's props (the console and its CSP are the next walls)
+// and refuses a redirect to one, with a log line; a safe redirect after
+// it is delivered.
+func TestScriptURLsNeverReachBrowser(t *testing.T) {
+	var logs logBuf
+	e := newEnv(t, Options{Logger: logs.logger()})
+	admin := e.admin()
+	h := e.host(admin.key("development"), "", action("go"))
+	b := admin.browser()
+	id := admin.startRun(b, h, "go", "development")
+	call := `{"id":"r1","inputGroupKey":"g1","kind":"RENDER","toRender":[{"methodName":"DISPLAY_LINK","label":"Open","props":{"href":" javascript:alert(document.cookie)"}},` +
+		`{"methodName":"DISPLAY_IMAGE","label":"Img","props":{"url":"JavaScript:alert(1)"}}]}`
+	var ok protocol.SendIOCallReturns
+	if err := h.call(protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: id, IOCall: call}, &ok); err != nil || !ok.OK {
+		t.Fatalf("SEND_IO_CALL: %v %+v", err, ok)
+	}
+	var rd protocol.RenderInputs
+	b.next(protocol.MethodRender).decode(t, &rd)
+	if strings.Contains(strings.ToLower(rd.ToRender), "javascript") || !strings.Contains(rd.ToRender, `"label":"Open"`) {
+		t.Fatalf("render %s", rd.ToRender)
+	}
+	var sent bool
+	if err := h.call(protocol.MethodSendRedirect, protocol.SendRedirectInputs{TransactionID: id, Redirect: protocol.Redirect{URL: "java\tscript:alert(1)"}}, &sent); err != nil || sent {
+		t.Fatalf("redirect to javascript: %v %v", err, sent)
+	}
+	waitLogged(t, &logs, `msg="refusing SEND_REDIRECT: a URL that runs script or holds a document"`)
+	h.must(protocol.MethodSendRedirect, protocol.SendRedirectInputs{TransactionID: id, Redirect: protocol.Redirect{URL: "https://example.com/done"}})
+	var r protocol.RedirectInputs
+	b.next(protocol.MethodRedirect).decode(t, &r)
+	if r.URL != "https://example.com/done" {
+		t.Fatalf("REDIRECT %+v", r)
+	}
+}

@@ -469,6 +469,12 @@ func (s *Server) sendRedirect(h *host, in protocol.SendRedirectInputs) bool {
 		h.e.log.Warn("refusing SEND_REDIRECT: neither url nor route", "transaction", protocol.Clip(in.TransactionID, 64))
 		return false
 	}
+	if in.URL != "" && !markup.SafeURL(in.URL) {
+		// The console checks too, and its CSP forbids such scripts; no
+		// browser is sent one.
+		h.e.log.Warn("refusing SEND_REDIRECT: a URL that runs script or holds a document", "transaction", protocol.Clip(in.TransactionID, 64), "url", protocol.Clip(in.URL, 64))
+		return false
+	}
 	r := protocol.RedirectInputs{TransactionID: in.TransactionID, Redirect: in.Redirect}
 	if p := hb.pageOwnedBy(h, in.TransactionID); p != nil {
 		if p.browser != nil && !in.SkipClientCall {
@@ -529,6 +535,7 @@ func (e errNotify) Error() string { return e.msg }
 const (
 	noteNoMail  = "not delivered: no mail delivery configured"
 	noteNoSlack = "not delivered: no Slack delivery configured"
+	noteDevOnly = "not delivered: a development key's notifications go to its owner only"
 )
 
 // notify stores a notification in the inbox of its recipients (PROTOCOL.md
@@ -536,7 +543,11 @@ const (
 // browser watching its transaction. Recipients: the console user of each
 // EMAIL delivery instruction's address; without instructions, the user
 // running the transaction, or outside one the development key's owner or,
-// with a live key, every admin. Other deliveries (addresses of no user,
+// with a live key, every admin. A development key's notification goes to
+// its owner only, as its runs do: in their console, and by mail when mail
+// is configured and it was addressed to them or to no one; its other
+// deliveries are kept with a note and neither mailed nor posted. Other
+// deliveries (addresses of no user,
 // Slack without Options.SlackToken, bad Slack destinations) are kept with a
 // note saying they were not delivered; Slack deliveries are posted by the
 // server's Slack app. It returns an
@@ -606,48 +617,64 @@ func (s *Server) notify(ctx context.Context, k store.APIKey, in protocol.NotifyI
 	}
 	undelivered := 0
 	var mailTo []string // EMAIL deliveries, when mail is configured
-	for i := range deliveries {
-		d := &deliveries[i]
-		if d.Method == store.DeliverySlack {
-			switch msg := slackDestination(d.To); {
-			case s.slack == nil:
-				d.Note = noteNoSlack
-				undelivered++
-			case msg != "":
-				d.Note = "not delivered: " + msg
-				undelivered++
-			} // else posted by deliverNotification
-			// A console user named by email also finds it in the console.
-			if u, err := s.store.UserByEmail(ctx, d.To); err == nil {
-				add(u.ID)
-			} else if !errors.Is(err, store.ErrNotFound) {
+	if k.Env == store.EnvDevelopment {
+		owner, err := s.store.UserByID(ctx, k.UserID)
+		if err != nil {
+			return fmt.Errorf("notify: development key's owner: %w", err)
+		}
+		add(owner.ID)
+		for i := range deliveries {
+			d := &deliveries[i]
+			if d.Method == store.DeliveryEmail && strings.EqualFold(d.To, owner.Email) {
+				if s.mail != nil {
+					mailTo = []string{owner.Email}
+				}
+				continue
+			}
+			d.Note = noteDevOnly
+			undelivered++
+		}
+	} else {
+		for i := range deliveries {
+			d := &deliveries[i]
+			if d.Method == store.DeliverySlack {
+				switch msg := slackDestination(d.To); {
+				case s.slack == nil:
+					d.Note = noteNoSlack
+					undelivered++
+				case msg != "":
+					d.Note = "not delivered: " + msg
+					undelivered++
+				} // else posted by deliverNotification
+				// A console user named by email also finds it in the console.
+				if u, err := s.store.UserByEmail(ctx, d.To); err == nil {
+					add(u.ID)
+				} else if !errors.Is(err, store.ErrNotFound) {
+					return fmt.Errorf("notify: %w", err)
+				}
+				continue
+			}
+			if s.mail != nil {
+				mailTo = append(mailTo, d.To)
+			}
+			u, err := s.store.UserByEmail(ctx, d.To)
+			if errors.Is(err, store.ErrNotFound) {
+				if s.mail == nil {
+					d.Note = noteNoMail
+					undelivered++
+				}
+				continue
+			} else if err != nil {
 				return fmt.Errorf("notify: %w", err)
 			}
-			continue
+			add(u.ID)
 		}
-		if s.mail != nil {
-			mailTo = append(mailTo, d.To)
-		}
-		u, err := s.store.UserByEmail(ctx, d.To)
-		if errors.Is(err, store.ErrNotFound) {
-			if s.mail == nil {
-				d.Note = noteNoMail
-				undelivered++
-			}
-			continue
-		} else if err != nil {
-			return fmt.Errorf("notify: %w", err)
-		}
-		add(u.ID)
 	}
 	n.Deliveries = deliveries
-	if len(deliveries) == 0 {
-		switch {
-		case runner != "":
+	if len(deliveries) == 0 && k.Env != store.EnvDevelopment {
+		if runner != "" {
 			add(runner)
-		case k.Env == store.EnvDevelopment:
-			add(k.UserID)
-		default:
+		} else {
 			users, err := s.store.ListUsers(ctx)
 			if err != nil {
 				return fmt.Errorf("notify: %w", err)
@@ -669,7 +696,7 @@ func (s *Server) notify(ctx context.Context, k store.APIKey, in protocol.NotifyI
 		return nil
 	}
 	if undelivered > 0 {
-		s.log.Info("notification not delivered by mail or Slack (no mail/Slack delivery configured); kept in the console",
+		s.log.Info("notification not delivered to some of its addresses (no mail/Slack delivery configured, or a development key's); kept in the console",
 			"notification", n.ID, "env", k.Env, "undelivered", undelivered, "recipients", len(recipients))
 	}
 	if s.mail != nil && len(deliveries) == 0 {
@@ -818,7 +845,7 @@ func (s *Server) deliverNotification(n store.Notification, mailTo []string) {
 			if err := s.mail.send(ctx, mailTo, subject, body); err != nil {
 				s.log.Warn("notification email not sent", "notification", n.ID, "err", err)
 				for i, d := range n.Deliveries {
-					if d.Method == store.DeliveryEmail {
+					if d.Method == store.DeliveryEmail && d.Note == "" {
 						notes[i] = "not delivered: " + err.Error()
 					}
 				}

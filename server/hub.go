@@ -55,6 +55,7 @@ type browser struct {
 	user  store.User
 	txs   map[string]*txn
 	pages map[string]*pageSess
+	sess  string // hash of the session the socket was opened with
 }
 
 // txn is the live state of an unfinished transaction (or a finished one a

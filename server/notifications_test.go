@@ -255,3 +255,68 @@ func TestNotifyOnAnotherDevelopersRunRefused(t *testing.T) {
 		t.Fatalf("NOTIFY %+v", n)
 	}
 }
+
+// A development key's notification goes to its owner only, as its runs
+// do: instructions naming other users, other addresses or Slack reach
+// nobody else (kept with a note saying why), and mail goes to the owner
+// alone; a live key's notification still reaches everyone it names.
+func TestDevelopmentNotificationsOwnerOnly(t *testing.T) {
+	sink := startSMTP(t, "", "")
+	api := startSlackAPI(t, "xoxb-server")
+	e := newEnv(t, Options{SMTPURL: "smtp://" + sink.addr, SMTPFrom: "Interval <interval@example.com>",
+		SlackToken: "xoxb-server", SlackAPIURL: api.URL + "/api/"})
+	admin := e.admin()
+	member := e.newUser(admin, "member@example.com", "member")
+	dev := e.newUser(admin, "dev@example.com", "developer")
+	devKey := dev.key("development")
+
+	notifyOK(t, e, devKey, map[string]any{"title": "Urgent", "message": "click here", "deliveryInstructions": []any{
+		map[string]any{"to": "member@example.com", "method": "EMAIL"},
+		map[string]any{"to": "admin@localhost"},
+		map[string]any{"to": "DEV@example.com", "method": "EMAIL"},
+		map[string]any{"to": "outside@example.org"},
+		map[string]any{"to": "#ops", "method": "SLACK"},
+	}})
+	for _, c := range []*client{member, admin} {
+		if in := c.inbox(); len(in.Notifications) != 0 || in.Unread != 0 {
+			t.Fatalf("%s got a development key's notification: %+v", c.email, in)
+		}
+	}
+	in := dev.inbox()
+	if len(in.Notifications) != 1 || in.Notifications[0].Message != "click here" {
+		t.Fatalf("owner's inbox %+v", in)
+	}
+	ds := in.Notifications[0].Deliveries
+	if len(ds) != 5 || ds[2].Note != "" {
+		t.Fatalf("deliveries %+v", ds)
+	}
+	for _, i := range []int{0, 1, 3, 4} {
+		if ds[i].Note != noteDevOnly {
+			t.Fatalf("delivery %d to %s: note %q, want %q", i, ds[i].To, ds[i].Note, noteDevOnly)
+		}
+	}
+	var mails []sunkMail
+	for deadline := time.Now().Add(wait); len(mails) < 1 && time.Now().Before(deadline); mails = sink.mails() {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if len(mails) != 1 || strings.Join(mails[0].to, ",") != "dev@example.com" {
+		t.Fatalf("mails %+v, want one to dev@example.com", mails)
+	}
+
+	// A live key's notification after it is posted to Slack; the
+	// development one never was.
+	notifyOK(t, e, admin.key("production"), map[string]any{"message": "deployed", "deliveryInstructions": []any{
+		map[string]any{"to": "#general", "method": "SLACK"},
+		map[string]any{"to": "member@example.com"},
+	}})
+	var posts []slackPost
+	for deadline := time.Now().Add(wait); len(posts) < 1 && time.Now().Before(deadline); posts = api.posted() {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if len(posts) != 1 || posts[0].Channel != "#general" {
+		t.Fatalf("Slack posts %+v, want only the live key's to #general", posts)
+	}
+	if got := messages(member.inbox()); len(got) != 1 || got[0] != "deployed" {
+		t.Fatalf("member's inbox %v", got)
+	}
+}

@@ -246,6 +246,7 @@ func TestBrowserSocketForgedSession(t *testing.T) {
 func TestPasswordLoginThrottled(t *testing.T) {
 	var logs logBuf
 	e := newEnv(t, Options{Logger: logs.logger()})
+	e.s.logins.setClientLimit(loginClientEvery, 100) // one client guesses here
 	admin := e.admin()
 	admin.do("POST", "/api/auth/password", map[string]string{"password": "correct horse"}, http.StatusNoContent, nil)
 	bob := e.newUser(admin, "bob@example.com", "member")

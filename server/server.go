@@ -129,6 +129,14 @@ type Options struct {
 	// token never appears in logs or errors.
 	SlackToken  string
 	SlackAPIURL string
+	// TrustedProxies lists the reverse proxies in front of the server, by
+	// address ("10.0.0.7") or prefix ("10.0.0.0/8"). A request from one of
+	// them is taken to come from the last address of its X-Forwarded-For
+	// that is not a trusted proxy, over the scheme of its
+	// X-Forwarded-Proto; the client's address is what login limits count
+	// by. Empty (the default) trusts no proxy and ignores those headers:
+	// behind a proxy, every client then counts as the proxy.
+	TrustedProxies []string
 	// AdminOnly opens the store for administration (EnsureAdmin,
 	// CreateAPIKey, CreateUser, LoginLink) beside a server that may be
 	// running on the same DataDir: transactions are not recovered, no
@@ -143,6 +151,7 @@ type Server struct {
 	log     *slog.Logger
 	store   store.Store
 	public  *url.URL // nil when PublicURL is empty
+	proxies proxies  // Options.TrustedProxies
 	router  chi.Router
 	org     orgInfo
 	hub     *hub
@@ -166,8 +175,8 @@ type Server struct {
 	// them).
 	hostRate, browserRate int
 	apiLimits             keyLimiter // host HTTP API calls per key
-	// logins throttles password logins per email.
-	logins loginThrottle
+	// logins limits password logins per email, per client and in all.
+	logins *loginThrottle
 }
 
 type orgInfo struct{ Name, Slug string }
@@ -204,7 +213,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		opts.MaxMessageBytes = DefaultMaxMessageBytes
 	}
 	s := &Server{opts: opts, log: opts.Logger, conns: map[*endpoint]struct{}{},
-		hostRate: hostCallsPerSecond, browserRate: browserCallsPerSecond}
+		hostRate: hostCallsPerSecond, browserRate: browserCallsPerSecond, logins: newLoginThrottle()}
 	s.org = orgInfo{Name: opts.OrgName, Slug: slugify(opts.OrgName)}
 	if opts.PublicURL != "" {
 		u, err := url.Parse(strings.TrimRight(opts.PublicURL, "/"))
@@ -213,6 +222,11 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		}
 		s.public = u
 	}
+	ps, err := parseProxies(opts.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
+	s.proxies = ps
 	if opts.SMTPURL != "" {
 		m, err := newMailer(opts.SMTPURL, opts.SMTPFrom)
 		if err != nil {
@@ -290,6 +304,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		s.closing = true
 		return s, nil
 	}
+	s.logins.prepareDummy()
 	s.bgWG.Add(1)
 	go func() {
 		defer s.bgWG.Done()

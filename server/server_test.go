@@ -3,9 +3,12 @@ package server
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/coder/websocket"
 	"github.com/google/uuid"
@@ -103,25 +106,95 @@ func TestHostAuth(t *testing.T) {
 	}
 }
 
+// The console socket accepts the console's own origin only: the public
+// URL's scheme, host and port (a page at https://HOST:PORT is another
+// origin than the console at http://HOST:PORT), or the origin the request
+// was made to, with the scheme a trusted proxy reports.
 func TestBrowserOriginChecked(t *testing.T) {
 	e := newEnv(t, Options{})
 	admin := e.admin()
 	// A foreign page, and a client sending no Origin at all, are refused
 	// even with a valid session cookie.
-	for _, origin := range []string{"http://evil.example.com", "", "null", "http://" + strings.TrimPrefix(e.hs.URL, "http://") + ".evil.example.com"} {
+	hostPort := strings.TrimPrefix(e.hs.URL, "http://")
+	_, port, _ := net.SplitHostPort(hostPort)
+	for _, origin := range []string{"http://evil.example.com", "", "null", "http://" + hostPort + ".evil.example.com",
+		// The console's host and port over another scheme, or the same
+		// host on another port, is another origin.
+		"https://" + hostPort, "ws://" + hostPort, "http://127.0.0.1", "http://127.0.0.1:1" + port, "http://user@" + hostPort} {
 		p, err := admin.dialBrowser(origin)
 		if err != nil {
 			t.Fatal(err)
 		}
-		<-p.conn.Done()
+		refused(t, p, origin)
 		if code, reason := closeStatus(p.conn.Err()); code != websocket.StatusPolicyViolation || reason != "Invalid origin" {
 			t.Fatalf("Origin %q: close %d %q", origin, code, reason)
 		}
 	}
-	// The console's own origin is accepted.
+	// The console's own origin is accepted, with the default port spelt
+	// out or not.
 	var ok bool
 	if err := admin.browser().call(protocol.MethodInitializeClient, nil, &ok); err != nil || !ok {
 		t.Fatalf("own origin: %v %v", err, ok)
+	}
+	u, _ := url.Parse(e.hs.URL)
+	if !sameOrigin(&url.URL{Scheme: "https", Host: "example.com"}, &url.URL{Scheme: "HTTPS", Host: "EXAMPLE.com:443"}) ||
+		sameOrigin(&url.URL{Scheme: "https", Host: "example.com"}, &url.URL{Scheme: "http", Host: "example.com:443"}) || !sameOrigin(u, u) {
+		t.Fatal("sameOrigin")
+	}
+}
+
+// refused waits for the server to close p, and fails the test when it
+// keeps p open.
+func refused(t *testing.T, p *peer, what string) {
+	t.Helper()
+	select {
+	case <-p.conn.Done():
+	case <-time.After(wait):
+		p.close()
+		t.Fatalf("%s: socket accepted", what)
+	}
+}
+
+// Behind a TLS-terminating proxy the server trusts (Options.TrustedProxies),
+// the console's origin is https (X-Forwarded-Proto); the same header from a
+// client that is not a trusted proxy changes nothing.
+func TestBrowserOriginBehindProxy(t *testing.T) {
+	for _, c := range []struct {
+		proxies []string
+		ok      bool
+	}{{[]string{"127.0.0.0/8"}, true}, {[]string{"10.0.0.1"}, false}, {nil, false}} {
+		e := newEnv(t, Options{TrustedProxies: c.proxies})
+		admin := e.admin()
+		u, _ := url.Parse(e.hs.URL)
+		h := http.Header{}
+		for _, ck := range admin.http.Jar.Cookies(u) {
+			h.Add("Cookie", ck.Name+"="+ck.Value)
+		}
+		h.Set("Origin", "https://"+u.Host)
+		h.Set("X-Forwarded-Proto", "https")
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		ws, _, err := websocket.Dial(ctx, e.wsURL(), &websocket.DialOptions{HTTPHeader: h})
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := newPeer(t, ws, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.answer = func(call) any { return true }
+		var ok bool
+		err = p.call(protocol.MethodInitializeClient, nil, &ok)
+		if c.ok && (err != nil || !ok) {
+			t.Fatalf("proxies %v: https origin with X-Forwarded-Proto https: %v %v", c.proxies, err, ok)
+		}
+		if !c.ok {
+			refused(t, p, "https with X-Forwarded-Proto")
+			if code, reason := closeStatus(p.conn.Err()); code != websocket.StatusPolicyViolation || reason != "Invalid origin" {
+				t.Fatalf("proxies %v: close %d %q", c.proxies, code, reason)
+			}
+		}
+		p.close()
 	}
 }
 

@@ -1,10 +1,76 @@
 package server
 
 import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
 )
+
+// maxUploadNameBytes bounds the name of an uploaded file. File systems take
+// 255 bytes, but the name is not used on disk: a name of 255 UTF-16 units
+// (macOS) may be longer in UTF-8.
+const maxUploadNameBytes = 1024
+
+// An upload is a directory of the uploads dir named by a random id,
+// holding the file's bytes (uploadData) and the name it was uploaded with
+// (uploadName), which its URL carries and serveUpload checks. The name is
+// never a path on disk, so any name is readable: one of any length, one
+// starting with a dot, index.html. Uploads made before held the file under
+// its own name; openUpload still reads them.
+const (
+	uploadData = "data"
+	uploadName = "name"
+)
+
+// saveUpload stores an upload in dir (which must not exist) and returns
+// its size. The caller removes dir when it fails.
+func saveUpload(dir, name string, src io.Reader) (int64, error) {
+	if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
+		return 0, fmt.Errorf("upload dir: %w", err)
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		return 0, fmt.Errorf("upload dir: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, uploadName), []byte(name), 0o600); err != nil {
+		return 0, fmt.Errorf("upload name: %w", err)
+	}
+	out, err := os.OpenFile(filepath.Join(dir, uploadData), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return 0, fmt.Errorf("upload file: %w", err)
+	}
+	n, err := io.Copy(out, src)
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return 0, fmt.Errorf("upload file: %w", err)
+	}
+	return n, nil
+}
+
+// openUpload opens the file of the upload in dir when name is the name it
+// was uploaded with; an error wrapping fs.ErrNotExist otherwise.
+func openUpload(dir, name string) (*os.File, error) {
+	stored, err := os.ReadFile(filepath.Join(dir, uploadName))
+	if err == nil {
+		if string(stored) != name {
+			return nil, fmt.Errorf("upload %s is not named %q: %w", filepath.Base(dir), name, fs.ErrNotExist)
+		}
+		return os.Open(filepath.Join(dir, uploadData))
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	// An upload stored under its own name by an earlier version.
+	if name == "" || name == "." || name == ".." || name != filepath.Base(name) {
+		return nil, fmt.Errorf("upload name %q: %w", name, fs.ErrNotExist)
+	}
+	return os.Open(filepath.Join(dir, name))
+}
 
 // Defaults of Options.UploadRetention and Options.UploadDiskReserve.
 const (

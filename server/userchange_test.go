@@ -136,3 +136,69 @@ func TestOnlyAdminCannotBeDemoted(t *testing.T) {
 		t.Fatalf("role after the demotion: %q", me.User.Role)
 	}
 }
+
+// Changing a password ends the user's other sessions (another browser, or
+// whoever had the old password) and closes the consoles open on them; the
+// session that changed it, and its console, carry on. Unused login links
+// of the user end too. Another user's session is untouched.
+func TestPasswordChangeEndsOtherSessions(t *testing.T) {
+	e := newEnv(t, Options{})
+	admin := e.admin()
+	bob := e.newUser(admin, "bob@example.com", store.RoleDeveloper)
+	bobID := bob.userID(t, e)
+	other := e.admin() // the admin in a second browser
+	unused, err := e.s.LoginLink(t.Context(), "admin@localhost")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine, theirs, bobs := admin.browser(), other.browser(), bob.browser()
+
+	admin.do("POST", "/api/auth/password", map[string]string{"password": "a new long password"}, http.StatusNoContent, nil)
+
+	select {
+	case <-theirs.conn.Done():
+	case <-time.After(wait):
+		t.Fatal("the other session's console stayed open")
+	}
+	if code, reason := closeStatus(theirs.conn.Err()); code != websocket.StatusPolicyViolation || !strings.Contains(reason, "log in again") {
+		t.Fatalf("other session's console: close %d %q", code, reason)
+	}
+	if code := other.try("GET", "/api/auth/me", nil, nil); code != http.StatusUnauthorized {
+		t.Fatalf("other session after the password change: HTTP %d", code)
+	}
+	if p, err := other.dialBrowser(e.hs.URL); err != nil {
+		t.Fatal(err)
+	} else {
+		refused(t, p, "the ended session's socket")
+		if _, reason := closeStatus(p.conn.Err()); !strings.Contains(reason, "Invalid session") {
+			t.Fatalf("ended session's new socket: %q", reason)
+		}
+	}
+	resp, err := http.Get(unused)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("login link made before the password change: HTTP %d", resp.StatusCode)
+	}
+
+	// The session that changed it, its console and other users carry on.
+	for name, p := range map[string]*peer{"own": mine, "bob's": bobs} {
+		var ok bool
+		if err := p.call(protocol.MethodInitializeClient, nil, &ok); err != nil || !ok {
+			t.Fatalf("%s console after the password change: %v %v", name, err, ok)
+		}
+	}
+	admin.do("GET", "/api/auth/me", nil, http.StatusOK, nil)
+	var me struct{ User userJSON }
+	bob.do("GET", "/api/auth/me", nil, http.StatusOK, &me)
+	if me.User.ID != bobID {
+		t.Fatalf("bob is %+v", me.User)
+	}
+	// The new password logs in; the user's role was not rewritten.
+	other.do("POST", "/api/auth/login", map[string]string{"email": "admin@localhost", "password": "a new long password"}, http.StatusOK, &me)
+	if me.User.Role != store.RoleAdmin || !me.User.HasPassword {
+		t.Fatalf("after login %+v", me.User)
+	}
+}

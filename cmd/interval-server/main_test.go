@@ -391,3 +391,18 @@ func TestMaxUploadMiBRefused(t *testing.T) {
 		t.Fatalf("INTERVAL_MAX_UPLOAD_MIB=lots: %v", err)
 	}
 }
+
+// A --trusted-proxies (INTERVAL_TRUSTED_PROXIES) item that is neither an
+// address nor a prefix is refused, naming the flag and the item.
+func TestTrustedProxiesRefused(t *testing.T) {
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), []string{"--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--trusted-proxies", "10.0.0.1, proxy.internal"}, &out, &errOut)
+	if !errors.Is(err, errUsage) || !strings.Contains(err.Error(), "--trusted-proxies") || !strings.Contains(err.Error(), `"proxy.internal"`) {
+		t.Fatalf("--trusted-proxies with a host name: %v", err)
+	}
+	t.Setenv("INTERVAL_TRUSTED_PROXIES", "10.0.0.0/33")
+	err = run(context.Background(), []string{"--addr", "127.0.0.1:0", "--data-dir", t.TempDir()}, &out, &errOut)
+	if !errors.Is(err, errUsage) || !strings.Contains(err.Error(), "INTERVAL_TRUSTED_PROXIES") {
+		t.Fatalf("INTERVAL_TRUSTED_PROXIES=10.0.0.0/33: %v", err)
+	}
+}

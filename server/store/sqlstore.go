@@ -246,6 +246,27 @@ func (s *sqlStore) UpdateUser(ctx context.Context, u User) error {
 	return s.wrap("update user", tx.Commit())
 }
 
+// SetPassword sets a user's password hash and deletes their other sessions
+// and their login tokens, in one transaction.
+func (s *sqlStore) SetPassword(ctx context.Context, userID, hash, keepSession string) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return s.wrap("set password", err)
+	}
+	defer tx.Rollback()
+	r, err := tx.ExecContext(ctx, s.d.rebind(`UPDATE users SET password_hash=? WHERE id=?`), s.d.args([]any{hash, userID})...)
+	if err := s.affected("set password", r, err); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, s.d.rebind(`DELETE FROM sessions WHERE user_id = ? AND hash <> ?`), s.d.args([]any{userID, keepSession})...); err != nil {
+		return s.wrap("set password: ending sessions", err)
+	}
+	if _, err := tx.ExecContext(ctx, s.d.rebind(`DELETE FROM login_tokens WHERE user_id = ?`), s.d.args([]any{userID})...); err != nil {
+		return s.wrap("set password: deleting login tokens", err)
+	}
+	return s.wrap("set password", tx.Commit())
+}
+
 // DeleteUser deletes a user with its sessions, keys and team memberships.
 func (s *sqlStore) DeleteUser(ctx context.Context, id string) error {
 	r, err := s.exec(ctx, `DELETE FROM users WHERE id = ?`, id)

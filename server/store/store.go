@@ -193,6 +193,12 @@ type Store interface {
 	// UpdateUser writes every field of u (by id) and replaces its teams;
 	// ErrNotFound for an unknown id.
 	UpdateUser(ctx context.Context, u User) error
+	// SetPassword sets a user's password hash and, in the same
+	// transaction, ends every other way in that the old password may have
+	// given: all the user's sessions but the one whose hash is
+	// keepSession ("" keeps none) and their unused login tokens;
+	// ErrNotFound for an unknown id.
+	SetPassword(ctx context.Context, userID, hash, keepSession string) error
 	// DeleteUser deletes a user with its sessions, keys and team
 	// memberships; ErrNotFound for an unknown id.
 	DeleteUser(ctx context.Context, id string) error

@@ -368,6 +368,47 @@ func TestSessionsAndLoginTokens(t *testing.T) {
 	})
 }
 
+// SetPassword ends the user's other sessions and unused login tokens with
+// the same write; the kept session and other users' are untouched.
+func TestSetPasswordEndsOtherSessions(t *testing.T) {
+	each(t, func(t *testing.T, open opener) {
+		ctx := context.Background()
+		s := open(t)
+		must(t, s.CreateUser(ctx, User{ID: "u1", Email: "a@example.com", Role: RoleAdmin, Teams: []string{"ops"}, CreatedAt: ts(0)}))
+		must(t, s.CreateUser(ctx, User{ID: "u2", Email: "b@example.com", Role: RoleMember, CreatedAt: ts(0)}))
+		for _, h := range []string{"mine", "other", "stolen"} {
+			must(t, s.CreateSession(ctx, h, "u1", ts(100)))
+		}
+		must(t, s.CreateSession(ctx, "theirs", "u2", ts(100)))
+		must(t, s.CreateLoginToken(ctx, "link", "u1", ts(100)))
+		must(t, s.CreateLoginToken(ctx, "their-link", "u2", ts(100)))
+
+		must(t, s.SetPassword(ctx, "u1", "new-hash", "mine"))
+		if u, err := s.UserByID(ctx, "u1"); err != nil || u.PasswordHash != "new-hash" || u.Role != RoleAdmin || len(u.Teams) != 1 {
+			t.Fatalf("user after SetPassword %+v %v", u, err)
+		}
+		if id, err := s.SessionUserID(ctx, "mine", ts(1)); err != nil || id != "u1" {
+			t.Fatalf("kept session: %q %v", id, err)
+		}
+		for _, h := range []string{"other", "stolen"} {
+			_, err := s.SessionUserID(ctx, h, ts(1))
+			isErr(t, "other session "+h, err, ErrNotFound)
+		}
+		_, err := s.ConsumeLoginToken(ctx, "link", ts(1))
+		isErr(t, "login token", err, ErrNotFound)
+		if id, err := s.SessionUserID(ctx, "theirs", ts(1)); err != nil || id != "u2" {
+			t.Fatalf("another user's session: %q %v", id, err)
+		}
+		if id, err := s.ConsumeLoginToken(ctx, "their-link", ts(1)); err != nil || id != "u2" {
+			t.Fatalf("another user's login token: %q %v", id, err)
+		}
+		must(t, s.SetPassword(ctx, "u1", "newer", ""))
+		_, err = s.SessionUserID(ctx, "mine", ts(1))
+		isErr(t, "no session kept", err, ErrNotFound)
+		isErr(t, "unknown user", s.SetPassword(ctx, "nope", "h", ""), ErrNotFound)
+	})
+}
+
 func TestTransactionFields(t *testing.T) {
 	each(t, func(t *testing.T, open opener) {
 		ctx := context.Background()

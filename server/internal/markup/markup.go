@@ -82,6 +82,8 @@ func Markdown(src string) string {
 }
 
 // IOCall returns the ioCall string of SEND_IO_CALL as the console gets it:
+// every URL SafeURL refuses, under a URL prop (href, url, imageUrl, src) at
+// any depth of any component's props, made "" (no link, image or video);
 // display.html's props.html sanitized, display.markdown given props.html
 // (its label rendered and sanitized; the label stays the source) and a rich
 // text input's props.defaultValue sanitized. Everything else is kept; an
@@ -99,27 +101,45 @@ func IOCall(ioCall string) (string, error) {
 	return string(b), err
 }
 
-// Page returns the page string of SEND_PAGE with its children made safe as
-// [IOCall] does.
+// Page returns the page string of SEND_PAGE with its children, and the
+// URLs of its own menu items, made safe as [IOCall] does.
 func Page(page string) (string, error) {
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal([]byte(page), &top); err != nil {
 		return "", fmt.Errorf("%w: page: %v", ErrMalformed, err)
 	}
-	raw, ok := top["children"]
-	if !ok || isNull(raw) {
+	// The layout's own URLs (menu items) first, then its children.
+	changed := false
+	for k, v := range top {
+		if k == "children" {
+			continue
+		}
+		nv, did, err := dropUnsafeURLs(v)
+		if err != nil {
+			return "", fmt.Errorf("page %s: %w", k, err)
+		}
+		if did {
+			top[k], changed = nv, true
+		}
+	}
+	if raw, ok := top["children"]; ok && !isNull(raw) {
+		var children map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &children); err != nil {
+			return "", fmt.Errorf("%w: page children: %v", ErrMalformed, err)
+		}
+		did, err := rewriteRender(children)
+		if err != nil {
+			return "", err
+		}
+		if did {
+			if top["children"], err = marshal(children); err != nil {
+				return "", err
+			}
+			changed = true
+		}
+	}
+	if !changed {
 		return page, nil
-	}
-	var children map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &children); err != nil {
-		return "", fmt.Errorf("%w: page children: %v", ErrMalformed, err)
-	}
-	changed, err := rewriteRender(children)
-	if err != nil || !changed {
-		return page, err
-	}
-	if top["children"], err = marshal(children); err != nil {
-		return "", err
 	}
 	b, err := marshal(top)
 	return string(b), err
@@ -140,6 +160,14 @@ func rewriteRender(r map[string]json.RawMessage) (bool, error) {
 		json.Unmarshal(c["methodName"], &method) // a missing name rewrites nothing
 		var err error
 		var did bool
+		if p, ok := c["props"]; ok {
+			var np json.RawMessage
+			if np, did, err = dropUnsafeURLs(p); err != nil {
+				return false, fmt.Errorf("component %d (%s): props: %w", i, method, err)
+			} else if did {
+				c["props"], changed = np, true
+			}
+		}
 		switch method {
 		case "DISPLAY_HTML":
 			did, err = rewriteProp(c, "html", func(s string) string { return HTML(s) })

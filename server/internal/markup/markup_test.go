@@ -23,9 +23,15 @@ var hostile = []string{
 	`<details open ontoggle=alert(1)>d</details>`,
 	`<a href="  JaVaScRiPt:alert(1)">x</a>`,
 	`<img src="data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==">`,
+	// Styles that would lay something over the console.
+	`<a href="https://evil.example" style="position:fixed;inset:0;z-index:2147483647;display:block;width:100vw;height:100vh;opacity:0">x</a>`,
+	`<p style="color: red; position: absolute; top: 0; left: 0; transform: scale(50); margin: -100px">x</p>`,
+	`<span style="background-color: url(javascript:alert(1)); color: expression(alert(1))">x</span>`,
+	`<div style="background-image: url(https://evil.example/x.png); font-size: 900px; line-height: 900px">x</div>`,
 }
 
-var forbidden = []string{"onerror", "onload", "onclick", "ontoggle", "javascript:", "<script", "<iframe", "<form", "<input", "<button", "<style", "<object", "<embed", "position:", "url(", "data:text/html", "alert("}
+var forbidden = []string{"onerror", "onload", "onclick", "ontoggle", "javascript:", "<script", "<iframe", "<form", "<input", "<button", "<style", "<object", "<embed", "position:", "url(", "data:text/html", "alert(",
+	"inset", "z-index", "display:", "width:", "height:", "opacity", "transform", "margin", "top:", "font-size", "line-height", "expression", "background-image"}
 
 func assertSafe(t *testing.T, what, out string) {
 	t.Helper()
@@ -171,4 +177,82 @@ func FuzzIOCall(f *testing.F) {
 			t.Fatalf("IOCall(%q) = %q: not JSON", in, out)
 		}
 	})
+}
+
+// SafeURL refuses what browsers would run as script or open as a document,
+// however it is spelt, and nothing else.
+func TestSafeURL(t *testing.T) {
+	for _, u := range []string{
+		"javascript:alert(1)", "JaVaScRiPt:alert(1)", "  javascript:alert(1)", "\x00\x1fjavascript:alert(1)",
+		"java\tscript:alert(1)", "java\nscr\ript:alert(1)", "vbscript:msgbox(1)", "livescript:x",
+		"data:text/html,<script>alert(1)</script>", "data:text/html;base64,PHNjcmlwdD4=", "DATA:application/xhtml+xml,x",
+		"data:,hello",
+	} {
+		if SafeURL(u) {
+			t.Errorf("SafeURL(%q) = true", u)
+		}
+	}
+	for _, u := range []string{
+		"https://example.com/a?b=javascript:1", "http://x", "mailto:a@example.com", "tel:+1", "/actions/hello",
+		"relative/path", "?q=1", "#frag", "", "slack://open", "data:image/png;base64,iVBOR", "data:video/mp4;base64,AAAA",
+		"javascript", "./javascript:alert(1)", "1javascript:alert(1)",
+	} {
+		if !SafeURL(u) {
+			t.Errorf("SafeURL(%q) = false", u)
+		}
+	}
+}
+
+// Every place a host puts a URL the console opens or loads — a link, menu
+// items (headings, tables, grids), table cells and their images, metadata
+// and its images, grid items and their images, images, videos, options'
+// images — loses a javascript: URL on the server; safe URLs, other props
+// and large numbers are kept as they were.
+func TestIOCallDropsScriptURLs(t *testing.T) {
+	bad := []string{"javascript:alert(1)", " JAVASCRIPT:alert(1)", "java\\tscript:alert(1)", "\\u006aavascript:alert(1)", "data:text/html,<script>alert(1)</script>"}
+	for _, js := range bad {
+		comps := []string{
+			`{"methodName":"DISPLAY_LINK","label":"l","props":{"href":"` + js + `","url":"` + js + `","theme":"danger"}}`,
+			`{"methodName":"DISPLAY_IMAGE","label":"i","props":{"url":"` + js + `","alt":"a"}}`,
+			`{"methodName":"DISPLAY_VIDEO","label":"v","props":{"url":"` + js + `"}}`,
+			`{"methodName":"DISPLAY_HEADING","label":"h","props":{"menuItems":[{"label":"m","url":"` + js + `"},{"label":"ok","url":"https://example.com"}]}}`,
+			`{"methodName":"DISPLAY_METADATA","label":"md","props":{"data":[{"label":"a","value":1,"url":"` + js + `","image":{"url":"` + js + `"}}]}}`,
+			`{"methodName":"DISPLAY_TABLE","label":"t","props":{"data":[{"key":"0","data":{"id":12345678901234567890,"c":{"label":"x","url":"` + js + `","image":{"url":"` + js + `"}}},"menu":[{"label":"m","url":"` + js + `"}]}]}}`,
+			`{"methodName":"DISPLAY_GRID","label":"g","props":{"data":[{"key":"0","data":{"label":"x","url":"` + js + `","image":{"url":"` + js + `"},"menu":[{"label":"m","url":"` + js + `"}]}}]}}`,
+			`{"methodName":"SELECT_SINGLE","label":"s","props":{"options":[{"label":"o","value":"v","image":{"url":"` + js + `"},"imageUrl":"` + js + `"}]}}`,
+		}
+		in := `{"id":"1","inputGroupKey":"g","kind":"RENDER","toRender":[` + strings.Join(comps, ",") + `]}`
+		out, err := IOCall(in)
+		if err != nil {
+			t.Fatalf("%s: %v", js, err)
+		}
+		low := strings.ToLower(out)
+		for _, f := range []string{"javascript", "script:", "text/html", `\u006a`} {
+			if strings.Contains(low, f) {
+				t.Errorf("%q survives: %s", f, out)
+			}
+		}
+		for _, want := range []string{`"url":"https://example.com"`, `12345678901234567890`, `"theme":"danger"`, `"alt":"a"`, `"value":"v"`} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%s: %q lost: %s", js, want, out)
+			}
+		}
+	}
+	// Safe URLs: unchanged, byte for byte.
+	ok := `{"id":"1","inputGroupKey":"g","kind":"RENDER","toRender":[{"methodName":"DISPLAY_LINK","label":"l","props":{"href":"https://example.com/data:x?javascript","url":"/x"}}]}`
+	if out, err := IOCall(ok); err != nil || out != ok {
+		t.Fatalf("safe link rewritten: %s %v", out, err)
+	}
+}
+
+// A page's own menu items lose script URLs too.
+func TestPageDropsScriptURLs(t *testing.T) {
+	in := `{"kind":"BASIC","title":"t","menuItems":[{"label":"evil","url":"javascript:alert(1)"},{"label":"ok","url":"https://example.com"}],"children":{"id":"1","inputGroupKey":"g","kind":"RENDER","toRender":[{"methodName":"DISPLAY_LINK","label":"l","props":{"href":"javascript:alert(2)"}}]}}`
+	out, err := Page(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out, "javascript") || !strings.Contains(out, `"url":"https://example.com"`) || !strings.Contains(out, `"title":"t"`) {
+		t.Fatalf("page %s", out)
+	}
 }

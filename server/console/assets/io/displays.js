@@ -1,19 +1,15 @@
 // Display components of PROTOCOL.md §5.4.
 import { render } from 'preact'
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
-import DOMPurify from 'dompurify'
 import hljs from 'highlight.js'
-import { html, classes, fmtValue, routeHref, copyText, isISODate, fmtDateTime } from '../lib/util.js'
+import { html, classes, fmtValue, routeHref, copyText, isISODate, fmtDateTime, safeURL, sanitize } from '../lib/util.js'
 import { Icon, ButtonItem, themeClass, Spinner } from '../lib/ui.js'
 
 // Host HTML and markdown arrive sanitized by the server (display.html's
 // props.html, display.markdown rendered into props.html): no browser ever
 // parses a host's script or event handler, which Chromium reports as a CSP
-// violation even in an inert document. DOMPurify runs again here as a second
-// line, on HTML that it leaves as it is.
-export function sanitize(h) {
-  return DOMPurify.sanitize(h, { USE_PROFILES: { html: true }, FORBID_TAGS: ['style', 'form', 'input', 'button', 'textarea', 'select'], ADD_ATTR: ['target'] })
-}
+// violation even in an inert document. The same policy runs again here as a
+// second line (lib/util.js sanitize), on HTML that it leaves as it is.
 
 // brokenImage replaces an image of host markdown or HTML that does not load
 // with a short note (its alt text), instead of the browser's broken icon.
@@ -124,31 +120,33 @@ export function Code({ comp, p }) {
 export function Image({ p }) {
   const size = p.size || p.width || p.height || 'medium'
   const [failed, setFailed] = useState(null)
-  if (!p.url) return html`<div class="muted">No image</div>`
+  const url = safeURL(p.url)
+  if (!url) return html`<div class="muted">No image</div>`
   // A URL that does not load shows a plain note, not the browser's broken
   // image icon.
-  if (failed === p.url) {
+  if (failed === url) {
     return html`<div class="io-image-missing" role="img" aria-label=${p.alt || 'Image'}><${Icon} name="alert" size=${15} />
       <span>The image could not be loaded.${p.alt && html` <span class="muted">(${p.alt})</span>`}</span></div>`
   }
-  return html`<figure class=${`io-image img-${size}`}><img src=${p.url} alt=${p.alt || ''} loading="lazy" onError=${() => setFailed(p.url)} /></figure>`
+  return html`<figure class=${`io-image img-${size}`}><img src=${url} alt=${p.alt || ''} loading="lazy" onError=${() => setFailed(url)} /></figure>`
 }
 
 export function Video({ p }) {
   const size = p.size || p.width || p.height || 'large'
+  const url = safeURL(p.url)
   const [failed, setFailed] = useState(null)
-  if (!p.url) return html`<div class="muted">No video</div>`
+  if (!url) return html`<div class="muted">No video</div>`
   // A video that does not load says so instead of an empty 0:00 player.
-  if (failed === p.url) {
+  if (failed === url) {
     return html`<div class="io-image-missing io-video-missing" role="img" aria-label="Video"><${Icon} name="alert" size=${15} />
       <span>The video could not be loaded.</span></div>`
   }
-  return html`<div class=${`io-video img-${size}`}><video src=${p.url} controls loop=${!!p.loop} muted=${!!p.muted} playsinline preload="metadata" onError=${() => setFailed(p.url)}></video></div>`
+  return html`<div class=${`io-video img-${size}`}><video src=${url} controls loop=${!!p.loop} muted=${!!p.muted} playsinline preload="metadata" onError=${() => setFailed(url)}></video></div>`
 }
 
 export function Link({ comp, p }) {
   const cls = classes('btn', themeClass(p.theme || 'primary'))
-  const href = p.href || p.url
+  const href = safeURL(p.href) || safeURL(p.url)
   if (href) return html`<div><a class=${cls} href=${href} target="_blank" rel="noopener noreferrer" download=${p.download}>${comp.label}</a></div>`
   const slug = p.route || p.action
   if (slug) return html`<div><a class=${cls} href=${routeHref(slug, p.params)}>${comp.label}</a></div>`
@@ -159,9 +157,10 @@ function MetaValue({ item }) {
   if (item.error) return html`<span class="meta-error" role="alert"><${Icon} name="alert" size=${14} /> ${item.error}</span>`
   if (!('value' in item) && !item.image) return html`<span class="skeleton" aria-label="Loading"></span>`
   const text = item.value == null ? '—' : fmtValue(item.value)
-  const img = item.image && item.image.url && html`<img class=${`meta-img img-${item.image.size || 'thumbnail'}`} src=${item.image.url} alt=${item.image.alt || ''} />`
+  const imgURL = item.image && safeURL(item.image.url)
+  const img = imgURL && html`<img class=${`meta-img img-${item.image.size || 'thumbnail'}`} src=${imgURL} alt=${item.image.alt || ''} />`
   const body = html`${img}${item.value != null || !img ? html`<span>${text}</span>` : null}`
-  if (item.url) return html`<a class="link" href=${item.url} target="_blank" rel="noopener noreferrer">${body}</a>`
+  if (safeURL(item.url)) return html`<a class="link" href=${safeURL(item.url)} target="_blank" rel="noopener noreferrer">${body}</a>`
   if (item.route || item.action) return html`<a class="link" href=${routeHref(item.route || item.action, item.params)}>${body}</a>`
   return body
 }

@@ -1,8 +1,7 @@
 // Input components of PROTOCOL.md §5.3. Each receives the component render
 // (comp), its decoded props, the current wire value and setValue.
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
-import DOMPurify from 'dompurify'
-import { html, classes, api } from '../lib/util.js'
+import { html, classes, api, safeURL, sanitize } from '../lib/util.js'
 import { Icon, Spinner } from '../lib/ui.js'
 
 const CURRENCY_SYMBOLS = { USD: '$', CAD: '$', EUR: '€', GBP: '£', AUD: '$', CNY: '¥', JPY: '¥' }
@@ -206,7 +205,7 @@ export function DateInput({ id, comp, p, value, setValue, disabled, autoFocus, i
 export function RichTextInput({ id, p, value, setValue, disabled, autoFocus, invalid }) {
   const ref = useRef()
   useEffect(() => {
-    if (ref.current) ref.current.innerHTML = DOMPurify.sanitize(value || '')
+    if (ref.current) ref.current.innerHTML = sanitize(value || '')
     if (autoFocus && ref.current) ref.current.focus()
   }, [])
   const cmd = (c, arg) => {
@@ -215,7 +214,7 @@ export function RichTextInput({ id, p, value, setValue, disabled, autoFocus, inv
     sync()
   }
   const sync = () => {
-    const h = DOMPurify.sanitize(ref.current.innerHTML)
+    const h = sanitize(ref.current.innerHTML)
     const empty = ref.current.textContent.trim() === '' && !/<(img|hr)/.test(h)
     setValue(empty ? undefined : h)
   }
@@ -310,7 +309,7 @@ export function FileInput({ id, comp, p, value, setValue, disabled, onState, inv
   const remove = i => setValue(multiple ? files.filter((_, j) => j !== i) : undefined)
   return html`<div>
     ${files.length > 0 && html`<ul class="file-list">${files.map((f, i) => html`<li class="file-item">
-      <${Icon} name="copy" /><div class="file-meta"><a class="link" href=${f.url} target="_blank" rel="noopener noreferrer">${f.name}</a><span class="muted">${fmtSize(f.size || 0)}</span></div>
+      <${Icon} name="copy" /><div class="file-meta"><a class="link" href=${safeURL(f.url)} target="_blank" rel="noopener noreferrer">${f.name}</a><span class="muted">${fmtSize(f.size || 0)}</span></div>
       <button type="button" class="btn btn-ghost btn-icon btn-sm" aria-label=${`Remove ${f.name}`} disabled=${off} onClick=${() => remove(i)}><${Icon} name="x" /></button></li>`)}</ul>`}
     ${(multiple || files.length === 0) && html`<label class=${classes('dropzone', drag && 'is-drag', (invalid || err) && 'is-invalid', off && 'is-disabled')}
       onDragOver=${e => { e.preventDefault(); setDrag(true) }} onDragLeave=${() => setDrag(false)}
@@ -328,7 +327,7 @@ function optText(v) { return v instanceof Date ? v.toISOString() : String(v) }
 function sameOption(a, b) { return a && b && typeof a.value === typeof b.value && optText(a.value) === optText(b.value) }
 
 function OptionBody({ o }) {
-  const img = (o.image && o.image.url) || o.imageUrl
+  const img = safeURL(o.image && o.image.url) || safeURL(o.imageUrl)
   return html`${img && html`<img class="opt-img" src=${img} alt=${(o.image && o.image.alt) || ''} />`}<span class="opt-text"><span class="opt-label">${optText(o.label)}</span>${o.description && html`<span class="opt-desc">${o.description}</span>`}</span>`
 }
 
@@ -464,7 +463,7 @@ export function SearchInput({ id, comp, p, value, setValue, disabled, autoFocus,
 const SHEET_TYPES = { string: 'text', number: 'number', boolean: 'checkbox' }
 
 /** Spreadsheet edits an array of records with typed columns. */
-export function SpreadsheetInput({ id, p, value, setValue, disabled }) {
+export function SpreadsheetInput({ id, p, value, setValue, disabled, invalid }) {
   const cols = Object.entries(p.columns || {})
   const rows = value || []
   const blank = () => Object.fromEntries(cols.map(([k, t]) => [k, t.endsWith('?') ? null : t.startsWith('boolean') ? false : t.startsWith('number') ? null : '']))
@@ -490,7 +489,10 @@ export function SpreadsheetInput({ id, p, value, setValue, disabled }) {
         ${rows.map((r, i) => html`<tr key=${i}><td class="col-idx muted">${i + 1}</td>${cols.map(([k, t]) => {
           const base = t.replace('?', '')
           if (base === 'boolean') return html`<td><input type="checkbox" aria-label=${`${k} row ${i + 1}`} checked=${!!r[k]} disabled=${disabled} onChange=${e => update(i, k, e.currentTarget.checked)} /></td>`
-          return html`<td><input class="input input-cell" type=${SHEET_TYPES[base]} aria-label=${`${k} row ${i + 1}`} disabled=${disabled} value=${r[k] == null ? '' : r[k]}
+          // After a refusal only the required cells left empty are marked,
+          // not the whole sheet.
+          const missing = invalid && !t.endsWith('?') && (r[k] == null || r[k] === '')
+          return html`<td><input class=${classes('input', 'input-cell', missing && 'is-missing')} type=${SHEET_TYPES[base]} aria-label=${`${k} row ${i + 1}`} aria-invalid=${missing ? 'true' : undefined} disabled=${disabled} value=${r[k] == null ? '' : r[k]}
             onInput=${e => { const s = e.currentTarget.value; update(i, k, base === 'number' ? (s === '' ? null : Number(s)) : (s === '' && t.endsWith('?') ? null : s)) }} /></td>`
         })}<td class="col-menu"><button type="button" class="btn btn-ghost btn-icon btn-sm" aria-label=${`Delete row ${i + 1}`} disabled=${disabled} onClick=${() => setValue(rows.filter((_, j) => j !== i))}><${Icon} name="x" /></button></td></tr>`)}
       </tbody>

@@ -2,7 +2,7 @@
 // sorting and search, through SET_STATE when the host made them stateful
 // and in the browser otherwise.
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
-import { html, classes, fmtValue, routeHref } from '../lib/util.js'
+import { html, classes, fmtValue, routeHref, safeURL } from '../lib/util.js'
 import { Icon, RowMenu } from '../lib/ui.js'
 
 function colKey(col, i) { return col.accessorKey != null ? col.accessorKey : String(i) }
@@ -38,9 +38,10 @@ export function Cell({ v }) {
     return html`<span>${v == null ? '' : fmtValue(v)}</span>`
   }
   const text = cellText(v)
-  const img = o.image && o.image.url && html`<img class=${classes('cell-img', `img-${o.image.size || 'thumbnail'}`)} src=${o.image.url} alt=${o.image.alt || ''} loading="lazy" />`
+  const imgURL = o.image && safeURL(o.image.url)
+  const img = imgURL && html`<img class=${classes('cell-img', `img-${o.image.size || 'thumbnail'}`)} src=${imgURL} alt=${o.image.alt || ''} loading="lazy" />`
   const body = html`${img}${text && html`<span>${text}</span>`}`
-  const href = o.url || o.href
+  const href = safeURL(o.url) || safeURL(o.href)
   if (href) return html`<a class="link" href=${href} target="_blank" rel="noopener noreferrer">${body}</a>`
   const route = o.route || o.action
   if (route) return html`<a class="link" href=${routeHref(route, o.params)}>${body}</a>`
@@ -291,6 +292,8 @@ export function Table({ comp, props, onState, selectable, value, setValue, disab
   </div>`
 }
 
+const FITS = ['cover', 'contain', 'fill', 'none', 'scale-down']
+
 /** Grid renders DISPLAY_GRID. */
 export function Grid({ comp, props, onState }) {
   const t = useTableState({ props, stateful: !!comp.isStateful, onState, sortable: false, pageSizeDefault: 20 })
@@ -305,13 +308,18 @@ export function Grid({ comp, props, onState }) {
       ${t.view.length === 0 && html`<div class="muted">No items</div>`}
       ${t.view.map(it => {
         const d = it.data || {}
-        const img = d.image && d.image.url
+        const img = d.image && safeURL(d.image.url)
         const title = d.label || d.title
-        const inner = html`${img && html`<div class="grid-img" style=${`aspect-ratio: ${d.image.aspectRatio || 16 / 9}`}><img src=${d.image.url} alt=${d.image.alt || ''} style=${`object-fit: ${d.image.fit || 'cover'}`} loading="lazy" /></div>`}
+        // Only a number and a keyword reach the style: a string could
+        // carry more declarations (position: fixed, …).
+        const ratio = img && Number(d.image.aspectRatio) > 0 ? Number(d.image.aspectRatio) : 16 / 9
+        const fit = img && FITS.includes(d.image.fit) ? d.image.fit : 'cover'
+        const inner = html`${img && html`<div class="grid-img" style=${{ aspectRatio: String(ratio) }}><img src=${img} alt=${d.image.alt || ''} style=${{ objectFit: fit }} loading="lazy" /></div>`}
           <div class="grid-body">${title && html`<div class="grid-title">${title}</div>`}${d.label && d.title && d.title !== d.label && html`<div class="grid-sub">${d.title}</div>`}${d.description && html`<div class="grid-desc">${d.description}</div>`}</div>`
-        const href = d.url || (d.route && routeHref(d.route, d.params))
+        const url = safeURL(d.url)
+        const href = url || (d.route && routeHref(d.route, d.params))
         return html`<div class="grid-item" key=${it.key}>
-          ${href ? html`<a class="grid-link" href=${href} target=${d.url ? '_blank' : undefined} rel=${d.url ? 'noopener noreferrer' : undefined}>${inner}</a>` : inner}
+          ${href ? html`<a class="grid-link" href=${href} target=${url ? '_blank' : undefined} rel=${url ? 'noopener noreferrer' : undefined}>${inner}</a>` : inner}
           ${d.menu && d.menu.length > 0 && html`<div class="grid-menu"><${RowMenu} items=${d.menu} /></div>`}
         </div>`
       })}

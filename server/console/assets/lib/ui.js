@@ -1,6 +1,6 @@
 // Small shared UI pieces: icons, buttons, badges, menus, empty states.
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks'
-import { html, classes, routeHref } from './util.js'
+import { html, classes, routeHref, safeURL } from './util.js'
 
 const PATHS = {
   search: 'M21 21l-4.3-4.3M10.5 18a7.5 7.5 0 1 1 0-15 7.5 7.5 0 0 1 0 15z',
@@ -72,7 +72,8 @@ export function themeClass(theme) {
 export function ButtonItem({ item, small }) {
   const cls = classes('btn', themeClass(item.theme || 'secondary'), small && 'btn-sm')
   if (item.disabled) return html`<button type="button" class=${cls} disabled>${item.label}</button>`
-  if (item.url) return html`<a class=${cls} href=${item.url} target="_blank" rel="noopener noreferrer">${item.label}</a>`
+  const url = safeURL(item.url)
+  if (url) return html`<a class=${cls} href=${url} target="_blank" rel="noopener noreferrer">${item.label}</a>`
   const slug = item.route || item.action
   if (slug) return html`<a class=${cls} href=${routeHref(slug, item.params)}>${item.label}</a>`
   return html`<button type="button" class=${cls} disabled>${item.label}</button>`
@@ -166,8 +167,9 @@ export function RowMenu({ items, label = 'Actions' }) {
     ${open && html`<div class="menu menu-fixed" role="menu" ref=${menu} style=${style} onKeyDown=${onMenuKey}>
       ${items.map(it => {
         const cls = classes('menu-item', it.theme === 'danger' && 'menu-danger')
-        if (it.disabled || !(it.url || it.route || it.action)) return html`<span class=${classes(cls, 'disabled')} role="menuitem" aria-disabled="true">${it.label}</span>`
-        if (it.url) return html`<a class=${cls} role="menuitem" href=${it.url} target="_blank" rel="noopener noreferrer" onClick=${() => setOpen(false)}>${it.label}</a>`
+        const url = safeURL(it.url)
+        if (it.disabled || !(url || it.route || it.action)) return html`<span class=${classes(cls, 'disabled')} role="menuitem" aria-disabled="true">${it.label}</span>`
+        if (url) return html`<a class=${cls} role="menuitem" href=${url} target="_blank" rel="noopener noreferrer" onClick=${() => setOpen(false)}>${it.label}</a>`
         return html`<a class=${cls} role="menuitem" href=${routeHref(it.route || it.action, it.params)} onClick=${() => setOpen(false)}>${it.label}</a>`
       })}
     </div>`}

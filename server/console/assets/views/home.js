@@ -1,6 +1,6 @@
 // The dashboard (actions and pages) and page views (REQUEST_PAGE/RENDER_PAGE).
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
-import { html, store, useStore, navigate, classes, routeHref } from '../lib/util.js'
+import { html, store, useStore, navigate, classes, routeHref, safeURL } from '../lib/util.js'
 import { socket } from '../lib/session.js'
 import { uuid } from '../lib/socket.js'
 import { Icon, Spinner, Empty, ErrorBox, ButtonItem, Badge, Dots } from '../lib/ui.js'
@@ -107,7 +107,9 @@ function PageLayout({ page, params, env }) {
       socket.on('HOST_RECONNECTED', d => { if (mine(d)) setHostGone(false) }),
       socket.on('REDIRECT', d => {
         if (!mine(d)) return
-        if (d.url) { if (d.replace) location.replace(d.url); else location.assign(d.url) } else if (d.route || d.action) navigate(routeHref(d.route || d.action, d.params), { replace: !!d.replace, force: true })
+        const url = safeURL(d.url)
+        if (d.url && !url) { console.warn('Ignored a redirect to a script URL.'); return }
+        if (url) { if (d.replace) location.replace(url); else location.assign(url) } else if (d.route || d.action) navigate(routeHref(d.route || d.action, d.params), { replace: !!d.replace, force: true })
       }),
     ]
     const request = async () => {

@@ -2,7 +2,7 @@
 // live stream over the socket (RENDER, LOADING_STATE, LOG, REDIRECT,
 // TRANSACTION_COMPLETED, HOST_CLOSED_UNEXPECTEDLY, HOST_RECONNECTED, ...).
 import { useEffect, useRef, useState } from 'preact/hooks'
-import { html, api, store, useStore, navigate, classes, routeHref, deserialize, fmtDateTime, fmtValue, fmtDuration, setNavigationGuard, toast, txStatus, paramsQuery, takeLocationData, copyText } from '../lib/util.js'
+import { html, api, store, useStore, navigate, classes, routeHref, safeURL, deserialize, fmtDateTime, fmtValue, fmtDuration, setNavigationGuard, toast, txStatus, paramsQuery, takeLocationData, copyText } from '../lib/util.js'
 import { socket } from '../lib/session.js'
 import { Icon, Spinner, ErrorBox, Empty, Badge } from '../lib/ui.js'
 import { findAction, actionName } from '../lib/routes.js'
@@ -179,16 +179,22 @@ export function RunView({ slug, params, txId: attachTo, summary }) {
       }),
       socket.on('REDIRECT', d => {
         if (!mine(d)) return
+        const url = safeURL(d.url)
+        if (d.url && !url) {
+          // The server refuses these; never follow one that got through.
+          console.warn('Ignored a redirect to a script URL.')
+          return
+        }
         setNavigationGuard(null)
-        if (d.url) {
+        if (url) {
           if (d.download != null) {
-            const a = document.createElement('a'); a.href = d.url; a.download = d.download || ''; document.body.appendChild(a); a.click(); a.remove()
+            const a = document.createElement('a'); a.href = url; a.download = d.download || ''; document.body.appendChild(a); a.click(); a.remove()
           } else {
             // The host sends the operator away: no leave prompt, and the
             // unload does not cancel the run (it may still complete).
             redirecting.current = true
-            if (d.replace) location.replace(d.url)
-            else location.assign(d.url)
+            if (d.replace) location.replace(url)
+            else location.assign(url)
           }
         } else if (d.route || d.action) {
           navigate(routeHref(d.route || d.action, d.params), { replace: !!d.replace, force: true })
