@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -410,4 +411,51 @@ func TestBrowserTableCSVAndNumbers(t *testing.T) {
 	if got := eval[string](e, `window.__name`); got != "Seats-by-customer.csv" {
 		t.Fatalf("file name %q", got)
 	}
+}
+
+// TestBrowserSpreadsheet: a spreadsheet shows its columns in the order the
+// host declared them; after the host refuses the rows, only the required
+// cells left empty are marked, not the whole sheet.
+func TestBrowserSpreadsheet(t *testing.T) {
+	t.Parallel()
+	action := testhost.Action{Slug: "sheet", Name: "Sheet", Handler: func(ctx context.Context, tx *testhost.Tx) (any, error) {
+		a, err := tx.IO([]*testhost.Comp{{Method: "INPUT_SPREADSHEET", Label: "Line items",
+			Props: map[string]any{"columns": json.RawMessage(`{"sku":"string","quantity":"number","note":"string?","gift":"boolean"}`)},
+			Validate: func(v json.RawMessage) string {
+				var rows []map[string]any
+				json.Unmarshal(v, &rows)
+				for i, r := range rows {
+					if r["quantity"] == nil {
+						return fmt.Sprintf("Row %d: quantity is required.", i+1)
+					}
+				}
+				return ""
+			}}}, testhost.CallOptions{})
+		if err != nil {
+			return nil, err
+		}
+		return string(a.Values[0]), nil
+	}}
+	e := newEnv(t, []testhost.Action{action}, nil)
+	e.login()
+	e.navigate("/actions/sheet")
+	e.waitJS(`document.querySelector(".table-sheet")`, "the sheet")
+	if got := eval[string](e, `[...document.querySelectorAll(".table-sheet thead th")].map(th => th.innerText.trim()).join("|")`); got != "#|sku|quantity|note (optional)|gift|" {
+		t.Fatalf("columns %q, want the declared order", got)
+	}
+	e.clickButton("Add row")
+	e.typeInto(`.table-sheet input[aria-label="sku row 1"]`, "SKU-1")
+	e.clickButton("Continue")
+	e.waitText(field("Line items", ".field-error"), "quantity is required")
+	if got := eval[string](e, `[...document.querySelectorAll(".table-sheet .input-cell.is-missing")].map(i => i.getAttribute("aria-label")).join("|")`); got != "quantity row 1" {
+		t.Fatalf("marked cells %q, want only the empty required one", got)
+	}
+	if eval[string](e, `getComputedStyle(document.querySelector('.table-sheet input[aria-label="sku row 1"]')).backgroundColor`) ==
+		eval[string](e, `getComputedStyle(document.querySelector('.table-sheet input[aria-label="quantity row 1"]')).backgroundColor`) {
+		t.Fatal("a filled cell looks like the missing one")
+	}
+	e.shot("spreadsheet-refused")
+	e.typeInto(`.table-sheet input[aria-label="quantity row 1"]`, "3")
+	e.clickButton("Continue")
+	e.waitText("[data-testid=result]", "SKU-1")
 }
