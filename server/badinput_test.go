@@ -504,7 +504,23 @@ func TestRestartKeepsHostKey(t *testing.T) {
 	}
 	thief.close()
 	<-thief.conn.Done()
-	real := e.host(key, "inst", action("a"))
+	// The server may not have seen the thief's socket end yet: it refuses
+	// the instance id until then, and a host retries.
+	var real *peer
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		p, err := dialHost(t, e, key, "inst")
+		if err == nil {
+			real = p
+			break
+		}
+		if !strings.Contains(err.Error(), "Another host is connected") || time.Now().After(deadline) {
+			t.Fatalf("dial host: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if ret := real.init(action("a")); ret.Type != "success" {
+		t.Fatalf("INITIALIZE_HOST: %+v", ret)
+	}
 	real.must(protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: open, IOCall: c1})
 	complete(t, real, open, "ok")
 	if d := admin.tx(open); d.Status != store.StatusCompleted {

@@ -174,13 +174,14 @@ func TestPasswordChangeEndsOtherSessions(t *testing.T) {
 			t.Fatalf("ended session's new socket: %q", reason)
 		}
 	}
-	resp, err := http.Get(unused)
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.Get(unused)
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusUnauthorized {
-		t.Fatalf("login link made before the password change: HTTP %d", resp.StatusCode)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/login?link=invalid" || len(resp.Cookies()) != 0 {
+		t.Fatalf("login link made before the password change: HTTP %d to %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
 
 	// The session that changed it, its console and other users carry on.
