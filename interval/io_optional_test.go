@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/interval-go/sdk/interval"
+	"github.com/interval-go/sdk/intervaltest"
+	"github.com/interval-go/sdk/router"
 )
 
 // The zero Date, DateTime (what an optional date input left empty gives)
@@ -126,5 +128,74 @@ func TestOptionalInputsLeftEmpty(t *testing.T) {
 	a.answer(r, nil)
 	if res := a.result(); res.Data != "" {
 		t.Fatalf("optional inputs left empty: %v", res.Data)
+	}
+}
+
+// A *Tx is a Source: typed selects, tables and forms built from tx in an
+// action run in its transaction, and from the Tx a page's middleware
+// receives they join the page.
+func TestTxIsASource(t *testing.T) {
+	type row struct {
+		N int `json:"n"`
+	}
+	rows := []row{{1}, {2}, {3}}
+	type pick struct {
+		Count int `interval:"min=1"`
+	}
+	r := router.New()
+	r.Action("a", func(ctx context.Context, tx *interval.Tx) (any, error) {
+		picked, err := interval.SelectTable(tx, "Rows", rows).Run(ctx)
+		if err != nil {
+			return nil, err
+		}
+		plan, err := interval.SelectSingle(tx, "Plan", interval.OptionsOf(1, 2)).Run(ctx)
+		if err != nil {
+			return nil, err
+		}
+		f, err := interval.Form[pick](tx, "").Run(ctx)
+		return fmt.Sprint(picked, plan, f.Count), err
+	})
+	banner := func(next interval.Handler) interval.Handler {
+		return interval.HandlerFunc(func(ctx context.Context, tx *interval.Tx) (any, error) {
+			res, err := next.ServeAction(ctx, tx)
+			if l, ok := res.(*interval.Layout); ok && tx.Page != nil {
+				l.Children = append([]interval.Component{interval.DisplayTable(tx, "Audit", rows)}, l.Children...)
+			}
+			return res, err
+		})
+	}
+	r.With(banner).Page("p", func(ctx context.Context, p *interval.Page) (*interval.Layout, error) {
+		return &interval.Layout{Title: "P", Children: []interval.Component{p.Display.Heading("Body")}}, nil
+	})
+	h := intervaltest.New(t, r)
+	ctx := testCtx(t)
+
+	run, err := h.Start(ctx, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &act{t: t, ctx: ctx, h: h, run: run}
+	a.answer(a.next(), intervaltest.Values{"Rows": []map[string]any{{"key": "1"}}})
+	plan := a.next()
+	var props struct{ Options []map[string]any }
+	if err := plan.Props("Plan", &props); err != nil || len(props.Options) != 2 {
+		t.Fatalf("Plan props %+v %v", props, err)
+	}
+	a.answer(plan, intervaltest.Values{"Plan": props.Options[1]})
+	a.answer(a.next(), intervaltest.Values{"Count": 4})
+	if res := a.result(); res.Data != "[{2}] 2 4" {
+		t.Fatalf("result %v", res.Data)
+	}
+
+	p, err := h.OpenPage(ctx, "p")
+	if err != nil || p.Answer.Type != "SUCCESS" {
+		t.Fatalf("OPEN_PAGE %+v %v", p, err)
+	}
+	l, err := p.Next(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Errors) != 0 || l.Children == nil || len(l.Children.ToRender) != 2 || l.Children.ToRender[0].Label != "Audit" {
+		t.Fatalf("page layout %+v", l)
 	}
 }

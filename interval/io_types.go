@@ -7,12 +7,26 @@ import (
 	"time"
 )
 
-// Source is where IO components are built: tx.IO and its families
-// (tx.IO.Input, tx.IO.Display, tx.IO.Select) in actions, and page.Display in
-// pages. The package-level generic constructors (SelectSingle, DisplayTable,
-// Form, …) take a Source because Go methods cannot have type parameters.
+// Source is where IO components are built: the *Tx in an action and the
+// *Page in a page, as in interval.SelectTable(tx, …) and
+// interval.DisplayTable(page, …). tx.IO and its families (tx.IO.Input,
+// tx.IO.Display, tx.IO.Select) and page.Display are Sources too. The
+// package-level generic constructors (SelectSingle, DisplayTable, Form, …)
+// take a Source because Go methods cannot have type parameters.
 type Source interface {
 	ioc() *ioClient
+}
+
+// ioc makes a Tx a Source: its transaction's IO, or the page's for the Tx a
+// page's middleware receives.
+func (tx *Tx) ioc() *ioClient {
+	switch {
+	case tx == nil:
+		return nil
+	case tx.Page != nil:
+		return tx.Page.ioc()
+	}
+	return tx.IO.ioc()
 }
 
 func (io *IO) ioc() *ioClient {
