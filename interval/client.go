@@ -45,8 +45,11 @@ var (
 	// ErrRender wraps a server's refusal of an IO call.
 	ErrRender = errors.New("interval: server refused the IO call")
 	// ErrNotConnected is returned by a call that could not reach the server
-	// before its context ended.
-	ErrNotConnected = errors.New("interval: not connected")
+	// before its context ended. A Transport's Conn returns it (wrapped or
+	// not) for a message it could not deliver because the connection is
+	// gone; the client then sends the call again on the next connection.
+	// The websocket adapter's ErrNotConnected is the same error.
+	ErrNotConnected = protocol.ErrNotConnected
 )
 
 // Client is an Interval host: it connects to a server, declares its routes

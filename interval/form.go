@@ -9,7 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
+
+	"github.com/interval-go/sdk/internal/naming"
 )
 
 // FormInput renders a struct type as a form: one input per exported field.
@@ -115,8 +116,9 @@ func (e *FormError) Error() string { return e.Field + ": " + e.Message }
 //	Start time.Time `interval:"label=Starts at"`
 //	Notes string    `interval:"-"` // not in the form
 //
-// A first item without "=" is the label (default: the field name split
-// into words). min/max bound lengths of strings, values of numbers and the
+// A first item without "=" is the label (default: the field name in
+// words, by the rule that names slugs: "FirstName" → "First name", "UserID"
+// → "User id"). min/max bound lengths of strings, values of numbers and the
 // count of []string choices; other keys: help, placeholder, optional,
 // multiline[=lines], email, richtext, url, decimals, currency, options.
 func Form[T any](src Source, title string) *FormInput[T] {
@@ -150,32 +152,6 @@ var (
 	dateTimeType  = reflect.TypeFor[DateTime]()
 )
 
-// humanize splits a Go name into words: "FirstName" → "First name",
-// "UserID" → "User ID".
-func humanize(name string) string {
-	rs := []rune(name)
-	var words []string
-	start := 0
-	for i := 1; i < len(rs); i++ {
-		lowerBefore := unicode.IsLower(rs[i-1]) || unicode.IsDigit(rs[i-1])
-		acronymEnd := unicode.IsUpper(rs[i-1]) && i+1 < len(rs) && unicode.IsLower(rs[i+1])
-		if unicode.IsUpper(rs[i]) && (lowerBefore || acronymEnd) || rs[i] == '_' {
-			words = append(words, string(rs[start:i]))
-			start = i
-			if rs[i] == '_' {
-				start++
-			}
-		}
-	}
-	words = append(words, string(rs[start:]))
-	for i, w := range words {
-		if i > 0 && strings.ToUpper(w) != w {
-			words[i] = strings.ToLower(w)
-		}
-	}
-	return strings.TrimSpace(strings.Join(words, " "))
-}
-
 func tagFloat(tag map[string]string, key string) (*float64, error) {
 	s, ok := tag[key]
 	if !ok {
@@ -192,7 +168,7 @@ func (f *FormInput[T]) buildField(sf structField) (*formField, error) {
 	tag := sf.tag
 	label := tag["label"]
 	if label == "" {
-		label = humanize(sf.f.Name)
+		label = naming.Humanize(sf.f.Name)
 	}
 	ff := &formField{name: sf.f.Name, key: sf.key, index: sf.f.Index}
 	ft := sf.f.Type

@@ -22,6 +22,18 @@ func (f HandlerFunc) ServeAction(ctx context.Context, tx *Tx) (any, error) { ret
 
 // Middleware wraps a Handler, like net/http middleware wraps an
 // http.Handler. The first middleware of a chain is the outermost.
+//
+// The same middleware wraps actions and pages. For an action, the chain
+// runs once around the action's handler. For a page, it runs around the
+// page's handler (with the lazy values of its metadata children), and again
+// around each update of its children's data (an async table or grid
+// fetching the operator's page, search or sort): there the *Tx describes the
+// page (Tx.Page is non-nil, Tx.ID is the page key, Tx.Action.Slug the page's
+// slug, Tx.IO has no inputs), and the result is the *Layout for a render and
+// nil for a data update. A middleware that returns an error without calling
+// next (an access check) keeps the page's handler or data from running, and
+// the operator sees the error on the page; a context it derives (a deadline,
+// a value) is the one the handler or the fetch receives.
 type Middleware func(Handler) Handler
 
 // Chain composes middlewares: Chain(a, b).Then(h) runs a, then b, then h.
@@ -96,6 +108,9 @@ type ActionRoute struct {
 type PageRoute struct {
 	PageInfo
 	Handler PageHandler
+	// Middlewares wrap the page's handler and its children's data updates,
+	// outermost first (see Middleware).
+	Middlewares []Middleware
 }
 
 // RouteTable is the flat list of everything a host serves.

@@ -18,7 +18,7 @@ func ExampleForm() {
 		Note   *string `interval:"multiline=3"` // pointer: optional
 	}
 	_ = func(ctx context.Context, tx *interval.Tx) (any, error) {
-		r, err := interval.Form[Refund](tx.IO, "Refund an order").
+		r, err := interval.Form[Refund](tx, "Refund an order").
 			Validate(func(r *Refund) error {
 				if r.Reason == "other" && r.Note == nil {
 					return &interval.FormError{Field: "Note", Message: "Please explain."}
@@ -36,7 +36,7 @@ func ExampleForm() {
 func ExampleSelectSingle() {
 	type Plan struct{ Name, Price string }
 	_ = func(ctx context.Context, tx *interval.Tx) (any, error) {
-		plan, err := interval.SelectSingle(tx.IO, "Plan", []interval.Option[Plan]{
+		plan, err := interval.SelectSingle(tx, "Plan", []interval.Option[Plan]{
 			{Label: "Free", Value: Plan{"free", "$0"}},
 			{Label: "Pro", Value: Plan{"pro", "$10"}, Description: "For teams"},
 		}).Run(ctx)
@@ -54,7 +54,7 @@ func ExampleDisplayTable() {
 	}
 	var users []User // loaded from somewhere
 	_ = func(ctx context.Context, tx *interval.Tx) (any, error) {
-		err := interval.DisplayTable(tx.IO, "Users", users).
+		err := interval.DisplayTable(tx, "Users", users).
 			Columns(
 				interval.Column[User]{Label: "ID", Accessor: "id"},
 				interval.Column[User]{Label: "Email", Accessor: "email", Render: func(u User) interval.Cell {
@@ -68,4 +68,26 @@ func ExampleDisplayTable() {
 			PageSize(20).Run(ctx)
 		return nil, err
 	}
+}
+
+// The *Tx is the Source of the generic constructors in an action, the
+// *Page in a page; among plain strings, tx.IO.Select.Single and Multiple.
+func ExampleSelectTable() {
+	type Order struct {
+		ID    int     `json:"id"`
+		Total float64 `json:"total"`
+	}
+	var orders []Order // loaded from somewhere
+	refund := func(ctx context.Context, tx *interval.Tx) (any, error) {
+		picked, err := interval.SelectTable(tx, "Orders to refund", orders).MinSelections(1).Run(ctx)
+		if err != nil {
+			return nil, err
+		}
+		reason, err := tx.IO.Select.Single("Reason", "damaged", "late", "other").Run(ctx)
+		return fmt.Sprintf("%d orders refunded (%s)", len(picked), reason), err
+	}
+	overview := func(ctx context.Context, p *interval.Page) (*interval.Layout, error) {
+		return &interval.Layout{Title: "Orders", Children: []interval.Component{interval.DisplayTable(p, "Recent", orders)}}, nil
+	}
+	_, _ = refund, overview
 }

@@ -48,7 +48,7 @@ func TestFormFromStruct(t *testing.T) {
 	})
 	r := a.next()
 	labels := strings.Join(r.Labels(), "|")
-	if labels != "Refund|Customer email|Amount|Count|Reason|Tags|Note|Notify|Ship on|At|Small|User ID" {
+	if labels != "Refund|Customer email|Amount|Count|Reason|Tags|Note|Notify|Ship on|At|Small|User id" {
 		t.Fatalf("labels %s", labels)
 	}
 	checks := map[string][2]string{
@@ -69,7 +69,7 @@ func TestFormFromStruct(t *testing.T) {
 			t.Errorf("%s: %s %s, want %s %s", label, c.MethodName, c.Props, w[0], w[1])
 		}
 	}
-	for _, label := range []string{"Tags", "Note", "User ID"} {
+	for _, label := range []string{"Tags", "Note", "User id"} {
 		if c, _ := r.Component(label); !c.IsOptional {
 			t.Errorf("%s should be optional", label)
 		}

@@ -207,19 +207,20 @@ func (in InputIO) Date(label string) *DateInput {
 // HelpText sets the text shown under the label.
 func (d *DateInput) HelpText(s string) *DateInput { d.p.HelpText = s; return d }
 
-// Default sets the initial day.
-func (d *DateInput) Default(v Date) *DateInput { d.p.DefaultValue = &v; return d }
+// Default sets the initial day; the zero Date removes it.
+func (d *DateInput) Default(v Date) *DateInput { d.p.DefaultValue = nonZero(v); return d }
 
-// Min sets the earliest accepted day.
-func (d *DateInput) Min(v Date) *DateInput { d.p.Min = &v; return d }
+// Min sets the earliest accepted day; the zero Date removes the bound.
+func (d *DateInput) Min(v Date) *DateInput { d.p.Min = nonZero(v); return d }
 
-// Max sets the latest accepted day.
-func (d *DateInput) Max(v Date) *DateInput { d.p.Max = &v; return d }
+// Max sets the latest accepted day; the zero Date removes the bound.
+func (d *DateInput) Max(v Date) *DateInput { d.p.Max = nonZero(v); return d }
 
 // Disabled shows the picker read-only.
 func (d *DateInput) Disabled() *DateInput { d.p.Disabled = true; return d }
 
-// Optional lets the operator leave the field empty.
+// Optional lets the operator leave the field empty: Run then returns the
+// zero Date (IsZero true, Time the zero time.Time) and Answered is false.
 func (d *DateInput) Optional() *DateInput { d.optional = true; return d }
 
 // Validate sets a check of the value.
@@ -269,7 +270,9 @@ func (t *TimeInput) Max(v TimeOfDay) *TimeInput { t.p.Max = &v; return t }
 // Disabled shows the picker read-only.
 func (t *TimeInput) Disabled() *TimeInput { t.p.Disabled = true; return t }
 
-// Optional lets the operator leave the field empty.
+// Optional lets the operator leave the field empty: Run then returns the
+// zero TimeOfDay, which is also midnight, so tell an empty field by
+// Answered (false).
 func (t *TimeInput) Optional() *TimeInput { t.optional = true; return t }
 
 // Validate sets a check of the value.
@@ -308,22 +311,32 @@ func (in InputIO) DateTime(label string) *DateTimeInput {
 // HelpText sets the text shown under the label.
 func (d *DateTimeInput) HelpText(s string) *DateTimeInput { d.p.HelpText = s; return d }
 
-// Default sets the initial value.
-func (d *DateTimeInput) Default(v DateTime) *DateTimeInput { d.p.DefaultValue = &v; return d }
+// Default sets the initial value; a DateTime without a day removes it.
+func (d *DateTimeInput) Default(v DateTime) *DateTimeInput { d.p.DefaultValue = nonZero(v); return d }
 
-// DefaultTime sets the initial value from t's day and time in t's location.
-func (d *DateTimeInput) DefaultTime(t time.Time) *DateTimeInput { return d.Default(DateTimeOf(t)) }
+// DefaultTime sets the initial value from t's day and time in t's location;
+// the zero time.Time removes it.
+func (d *DateTimeInput) DefaultTime(t time.Time) *DateTimeInput {
+	if t.IsZero() {
+		return d.Default(DateTime{})
+	}
+	return d.Default(DateTimeOf(t))
+}
 
-// Min sets the earliest accepted value.
-func (d *DateTimeInput) Min(v DateTime) *DateTimeInput { d.p.Min = &v; return d }
+// Min sets the earliest accepted value; a DateTime without a day removes
+// the bound.
+func (d *DateTimeInput) Min(v DateTime) *DateTimeInput { d.p.Min = nonZero(v); return d }
 
-// Max sets the latest accepted value.
-func (d *DateTimeInput) Max(v DateTime) *DateTimeInput { d.p.Max = &v; return d }
+// Max sets the latest accepted value; a DateTime without a day removes the
+// bound.
+func (d *DateTimeInput) Max(v DateTime) *DateTimeInput { d.p.Max = nonZero(v); return d }
 
 // Disabled shows the picker read-only.
 func (d *DateTimeInput) Disabled() *DateTimeInput { d.p.Disabled = true; return d }
 
-// Optional lets the operator leave the field empty.
+// Optional lets the operator leave the field empty: Run then returns the
+// zero DateTime (IsZero true, Time the zero time.Time) and Answered is
+// false.
 func (d *DateTimeInput) Optional() *DateTimeInput { d.optional = true; return d }
 
 // Validate sets a check of the value.
@@ -366,3 +379,12 @@ func (c *ConfirmIdentityInput) GracePeriod(d time.Duration) *ConfirmIdentityInpu
 
 // Run asks for the confirmation and returns whether it was given.
 func (c *ConfirmIdentityInput) Run(ctx context.Context) (bool, error) { return c.run(ctx) }
+
+// nonZero returns a pointer to v, or nil for a value without a day (a
+// bound or default that is not set).
+func nonZero[T interface{ IsZero() bool }](v T) *T {
+	if v.IsZero() {
+		return nil
+	}
+	return &v
+}

@@ -7,12 +7,26 @@ import (
 	"time"
 )
 
-// Source is where IO components are built: tx.IO and its families
-// (tx.IO.Input, tx.IO.Display, tx.IO.Select) in actions, and page.Display in
-// pages. The package-level generic constructors (SelectSingle, DisplayTable,
-// Form, …) take a Source because Go methods cannot have type parameters.
+// Source is where IO components are built: the *Tx in an action and the
+// *Page in a page, as in interval.SelectTable(tx, …) and
+// interval.DisplayTable(page, …). tx.IO and its families (tx.IO.Input,
+// tx.IO.Display, tx.IO.Select) and page.Display are Sources too. The
+// package-level generic constructors (SelectSingle, DisplayTable, Form, …)
+// take a Source because Go methods cannot have type parameters.
 type Source interface {
 	ioc() *ioClient
+}
+
+// ioc makes a Tx a Source: its transaction's IO, or the page's for the Tx a
+// page's middleware receives.
+func (tx *Tx) ioc() *ioClient {
+	switch {
+	case tx == nil:
+		return nil
+	case tx.Page != nil:
+		return tx.Page.ioc()
+	}
+	return tx.IO.ioc()
 }
 
 func (io *IO) ioc() *ioClient {
@@ -38,6 +52,8 @@ func sourceOf(s Source) *ioClient {
 }
 
 // Date is a calendar day without a time zone, as INPUT_DATE returns it.
+// The zero Date is no day: it is what an optional date input left empty
+// gives, its Time is the zero time.Time and its String is "".
 type Date struct {
 	Year  int `json:"year"`
 	Month int `json:"month"` // 1-12
@@ -50,19 +66,30 @@ func DateOf(t time.Time) Date {
 	return Date{Year: y, Month: int(m), Day: d}
 }
 
-// Time returns midnight of the day in loc (time.UTC when nil).
+// Time returns midnight of the day in loc (time.UTC when nil). The zero
+// Date (an optional date left empty) gives the zero time.Time, whose
+// IsZero is true, not a day of year -1.
 func (d Date) Time(loc *time.Location) time.Time {
+	if d.IsZero() {
+		return time.Time{}
+	}
 	if loc == nil {
 		loc = time.UTC
 	}
 	return time.Date(d.Year, time.Month(d.Month), d.Day, 0, 0, 0, 0, loc)
 }
 
-// IsZero reports whether d is the zero Date.
+// IsZero reports whether d is the zero Date: no day, as an optional date
+// input left empty gives.
 func (d Date) IsZero() bool { return d == Date{} }
 
-// String formats the day as YYYY-MM-DD.
-func (d Date) String() string { return fmt.Sprintf("%04d-%02d-%02d", d.Year, d.Month, d.Day) }
+// String formats the day as YYYY-MM-DD, and the zero Date as "".
+func (d Date) String() string {
+	if d.IsZero() {
+		return ""
+	}
+	return fmt.Sprintf("%04d-%02d-%02d", d.Year, d.Month, d.Day)
+}
 
 // valid reports whether d names a real calendar day.
 func (d Date) valid() bool {
@@ -82,7 +109,9 @@ func (d Date) before(o Date) bool {
 	return d.Day < o.Day
 }
 
-// TimeOfDay is a wall-clock time (24-hour), as INPUT_TIME returns it.
+// TimeOfDay is a wall-clock time (24-hour), as INPUT_TIME returns it. Its
+// zero value is midnight, a real time: an optional time input left empty
+// also gives it, so ask the input's Answered to tell the two apart.
 type TimeOfDay struct {
 	Hour   int `json:"hour"`
 	Minute int `json:"minute"`
@@ -92,7 +121,11 @@ type TimeOfDay struct {
 func TimeOfDayOf(t time.Time) TimeOfDay { return TimeOfDay{Hour: t.Hour(), Minute: t.Minute()} }
 
 // On returns the instant of this time on day d in loc (time.UTC when nil).
+// On the zero Date (no day) it returns the zero time.Time.
 func (t TimeOfDay) On(d Date, loc *time.Location) time.Time {
+	if d.IsZero() {
+		return time.Time{}
+	}
 	if loc == nil {
 		loc = time.UTC
 	}
@@ -108,7 +141,9 @@ func (t TimeOfDay) minutes() int { return t.Hour*60 + t.Minute }
 
 // DateTime is a day and a wall-clock time without a time zone, as
 // INPUT_DATETIME returns it. On the wire it is one flat object
-// {year, month, day, hour, minute}.
+// {year, month, day, hour, minute}. A DateTime whose Date is zero (the zero
+// DateTime: an optional input left empty) is no instant: IsZero is true,
+// Time returns the zero time.Time and String "".
 type DateTime struct {
 	Date
 	TimeOfDay
@@ -117,11 +152,22 @@ type DateTime struct {
 // DateTimeOf returns the day and time of t in t's location.
 func DateTimeOf(t time.Time) DateTime { return DateTime{DateOf(t), TimeOfDayOf(t)} }
 
-// Time returns the instant in loc (time.UTC when nil).
+// Time returns the instant in loc (time.UTC when nil); the zero time.Time
+// when dt's Date is zero (an optional input left empty), never a day of
+// year -1.
 func (dt DateTime) Time(loc *time.Location) time.Time { return dt.TimeOfDay.On(dt.Date, loc) }
 
-// String formats the value as YYYY-MM-DD HH:MM.
-func (dt DateTime) String() string { return dt.Date.String() + " " + dt.TimeOfDay.String() }
+// IsZero reports whether dt has no day (its Date is zero), as an optional
+// date and time input left empty gives.
+func (dt DateTime) IsZero() bool { return dt.Date.IsZero() }
+
+// String formats the value as YYYY-MM-DD HH:MM, and "" when dt has no day.
+func (dt DateTime) String() string {
+	if dt.IsZero() {
+		return ""
+	}
+	return dt.Date.String() + " " + dt.TimeOfDay.String()
+}
 
 func (dt DateTime) before(o DateTime) bool {
 	if dt.Date != o.Date {

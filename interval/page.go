@@ -104,6 +104,35 @@ type pageState struct {
 	stateMu sync.Mutex
 	// states applies the operator's state updates in order.
 	states stateQueue
+
+	// tx is what the page's middlewares see (guarded by mu: its
+	// Organization is filled in once known); each run gets a copy.
+	tx  Tx
+	mws []Middleware
+}
+
+// through runs fn, the page's handler or a data update, inside the page's
+// middleware chain with a copy of the page's Tx. A panic anywhere in the
+// chain becomes the error "panic: <value>", logged with its stack.
+func (p *pageState) through(ctx context.Context, fn func(ctx context.Context) (any, error)) (res any, err error) {
+	p.mu.Lock()
+	tx := p.tx
+	p.mu.Unlock()
+	defer func() {
+		if r := recover(); r != nil {
+			p.c.log.Error("panic in page handler", "page", tx.Action.Slug, "panic", r, "stack", string(debug.Stack()))
+			res, err = nil, fmt.Errorf("panic: %v", r)
+		}
+	}()
+	inner := HandlerFunc(func(ctx context.Context, _ *Tx) (any, error) { return fn(ctx) })
+	return Chain(p.mws).Then(inner).ServeAction(ctx, &tx)
+}
+
+// current returns the layout last rendered.
+func (p *pageState) current() *Layout {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.layout
 }
 
 // children returns the layout's non-nil children: the components rendered,
@@ -133,24 +162,45 @@ func (p *pageState) response(resp protocol.IOResponse) {
 		return
 	}
 	p.states.push(p.c, p.ctx, resp, func(next protocol.IOResponse) {
-		if l, changed := p.applyState(next); changed {
+		var l *Layout
+		changed := false
+		_, err := p.through(p.ctx, func(ctx context.Context) (any, error) {
+			var err error
+			l, changed, err = p.applyState(ctx, next)
+			if changed {
+				l.resolve(ctx)
+			}
+			return nil, err
+		})
+		switch {
+		case p.ctx.Err() != nil:
+		case err != nil:
+			// Show the failure (a fetch error, an access check, a
+			// deadline) with the layout, with whatever did update.
+			p.c.log.Warn("page data update failed", "page", p.key, "err", err)
+			if l = p.current(); l != nil {
+				p.send(p.ctx, l, err)
+			}
+		case changed:
 			p.send(p.ctx, l, nil)
 		}
 	})
 }
 
-// applyState applies a state update to the rendered children.
-func (p *pageState) applyState(resp protocol.IOResponse) (*Layout, bool) {
+// applyState applies a state update to the rendered children. It returns
+// the layout, whether a child changed, and the children's errors.
+func (p *pageState) applyState(ctx context.Context, resp protocol.IOResponse) (*Layout, bool, error) {
 	p.mu.Lock()
 	l := p.layout
 	children := p.rendered
 	p.mu.Unlock()
 	if l == nil {
-		return nil, false
+		return nil, false, nil
 	}
 	p.stateMu.Lock()
 	defer p.stateMu.Unlock()
 	changed := false
+	var errs []error
 	for i, raw := range resp.Values {
 		if i >= len(children) || isNull(raw) {
 			continue
@@ -159,13 +209,26 @@ func (p *pageState) applyState(resp protocol.IOResponse) (*Layout, bool) {
 		if cp.onState == nil {
 			continue
 		}
-		if err := cp.onState(p.ctx, raw); err != nil {
-			p.c.log.Warn("page state update failed", "page", p.key, "err", err)
+		if err := cp.onState(ctx, raw); err != nil {
+			errs = append(errs, err)
 			continue
 		}
 		changed = true
 	}
-	return l, changed
+	return l, changed, errors.Join(errs...)
+}
+
+// resolve computes the lazy values of the layout's metadata children (a
+// nil layout has none).
+func (l *Layout) resolve(ctx context.Context) {
+	if l == nil {
+		return
+	}
+	for _, ch := range l.children() {
+		if m, ok := ch.(*MetadataDisplay); ok {
+			m.resolveAll(ctx)
+		}
+	}
 }
 
 // openPage answers OPEN_PAGE and renders the page in its own goroutine.
@@ -191,6 +254,9 @@ func (c *Client) openPage(in protocol.OpenPageInputs) protocol.OpenPageReturns {
 	ps.loading = &txState{id: in.PageKey, c: c, ctx: ctx, cancel: cancel}
 	pg := &Page{Key: in.PageKey, Slug: in.Page.Slug, User: userFromWire(in.User), Params: params,
 		Environment: in.Environment, Display: DisplayIO{ps.io}, Loading: &Loading{t: ps.loading}, p: ps}
+	ps.tx = Tx{ID: in.PageKey, IO: newIO(nil), User: pg.User, Params: params, Environment: in.Environment,
+		Action: ActionRef{Slug: in.Page.Slug}, Loading: pg.Loading, Page: pg, t: ps.loading}
+	ps.mws = route.Middlewares
 	c.mu.Lock()
 	if !c.state.accepts() {
 		c.mu.Unlock()
@@ -205,21 +271,20 @@ func (c *Client) openPage(in protocol.OpenPageInputs) protocol.OpenPageReturns {
 	c.mu.Unlock()
 	go func() {
 		defer c.workDone()
-		pg.Organization = c.organization(ctx)
-		layout, err := safeServePage(ctx, route.Handler, pg)
+		org := c.organization(ctx)
+		pg.Organization = org
+		ps.mu.Lock()
+		ps.tx.Organization = org
+		ps.mu.Unlock()
+		res, err := ps.through(ctx, func(ctx context.Context) (any, error) {
+			l, err := route.Handler.ServePage(ctx, pg)
+			l.resolve(ctx)
+			return l, err
+		})
+		layout, _ := res.(*Layout)
 		ps.send(ctx, layout, err)
 	}()
 	return protocol.OpenPageReturns{Type: "SUCCESS", PageKey: in.PageKey}
-}
-
-func safeServePage(ctx context.Context, h PageHandler, p *Page) (l *Layout, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			p.p.c.log.Error("panic in page handler", "page", p.Slug, "panic", r, "stack", string(debug.Stack()))
-			err = fmt.Errorf("panic: %v", r)
-		}
-	}()
-	return h.ServePage(ctx, p)
 }
 
 // send renders the layout (or the handler's error) and sends SEND_PAGE.
@@ -241,11 +306,6 @@ func (p *pageState) send(ctx context.Context, l *Layout, herr error) {
 			out.MenuItems = append(out.MenuItems, protocol.ButtonItem{Label: m.Label, Theme: m.Theme, Route: m.Route, URL: m.URL, Params: m.Params, Disabled: m.Disabled})
 		}
 		if len(l.Children) > 0 {
-			for _, ch := range l.children() {
-				if m, ok := ch.(*MetadataDisplay); ok {
-					m.resolveAll(ctx)
-				}
-			}
 			r := &protocol.IORender{ID: uuid.NewString(), InputGroupKey: p.key, Kind: protocol.KindRender}
 			p.stateMu.Lock()
 			for _, ch := range l.children() {

@@ -473,3 +473,49 @@ func TestPageSlowFetchDoesNotBlockHost(t *testing.T) {
 		t.Fatalf("result %+v %v", res, err)
 	}
 }
+
+// A page's async table whose fetch fails or panics (no middleware) shows
+// the error with the layout it had, and the host keeps serving: the panic
+// used to escape the page's state worker and end the process.
+func TestPageDataFailureShownAndRecovered(t *testing.T) {
+	r := router.New()
+	r.Page("data", func(ctx context.Context, p *interval.Page) (*interval.Layout, error) {
+		return &interval.Layout{Title: "Data", Children: []interval.Component{
+			interval.DisplayTableAsync(p, "Rows", func(ctx context.Context, s interval.TableState) ([]map[string]any, int, error) {
+				switch s.Offset {
+				case 1:
+					return nil, 0, fmt.Errorf("warehouse down")
+				case 2:
+					panic("fetch bug")
+				}
+				return []map[string]any{{"n": s.Offset}}, 10, nil
+			}),
+		}}, nil
+	})
+	h := intervaltest.New(t, r)
+	ctx := testCtx(t)
+	p, err := h.OpenPage(ctx, "data")
+	if err != nil || p.Answer.Type != "SUCCESS" {
+		t.Fatalf("OPEN_PAGE: %+v %v", p, err)
+	}
+	l, err := p.Next(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for offset, want := range []string{"", `table "Rows" data: warehouse down`, "panic: fetch bug", ""} {
+		if err := p.SetState(ctx, l, intervaltest.Values{"Rows": map[string]any{"offset": offset % 3, "pageSize": 5}}); err != nil {
+			t.Fatal(err)
+		}
+		next, err := p.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got string
+		if len(next.Errors) > 0 {
+			got = next.Errors[0].Message
+		}
+		if got != want || *next.Title != "Data" || len(next.Children.ToRender) != 1 {
+			t.Fatalf("update %d: error %q, want %q; layout %+v", offset, got, want, next)
+		}
+	}
+}

@@ -173,9 +173,10 @@ type selectSingleProps struct {
 }
 
 // SelectSingle asks for one of options (SELECT_SINGLE) and returns the
-// chosen option's Value, typed:
+// chosen option's Value, typed (among plain strings, use
+// tx.IO.Select.Single):
 //
-//	plan, err := interval.SelectSingle(tx.IO, "Plan", []interval.Option[Plan]{
+//	plan, err := interval.SelectSingle(tx, "Plan", []interval.Option[Plan]{
 //		{Label: "Free", Value: Free}, {Label: "Pro", Value: Pro, Description: "$10/month"},
 //	}).Run(ctx)
 func SelectSingle[T any](src Source, label string, options []Option[T]) *SelectSingleInput[T] {
@@ -202,7 +203,9 @@ func SelectSingle[T any](src Source, label string, options []Option[T]) *SelectS
 	return s
 }
 
-// Single asks for one of the given strings (SELECT_SINGLE).
+// Single asks for one of the given strings (SELECT_SINGLE): the way to
+// select among strings. For options of another type, or with
+// descriptions and images, use SelectSingle.
 func (s SelectIO) Single(label string, options ...string) *SelectSingleInput[string] {
 	return SelectSingle(s, label, OptionsOf(options...))
 }
@@ -256,7 +259,8 @@ type selectMultipleProps struct {
 }
 
 // SelectMultiple asks for any number of options (SELECT_MULTIPLE) and
-// returns the chosen values. The wire shows only labels (no descriptions or
+// returns the chosen values (among plain strings, use
+// tx.IO.Select.Multiple). The wire shows only labels (no descriptions or
 // images), as the protocol allows.
 func SelectMultiple[T any](src Source, label string, options []Option[T]) *SelectMultipleInput[T] {
 	s := &SelectMultipleInput[T]{field: newField[[]T](sourceOf(src), "SELECT_MULTIPLE", label)}
@@ -306,7 +310,9 @@ func SelectMultiple[T any](src Source, label string, options []Option[T]) *Selec
 	return s
 }
 
-// Multiple asks for any of the given strings (SELECT_MULTIPLE).
+// Multiple asks for any of the given strings (SELECT_MULTIPLE): the way to
+// select several among strings. For options of another type, or with
+// descriptions and images, use SelectMultiple.
 func (s SelectIO) Multiple(label string, options ...string) *SelectMultipleInput[string] {
 	return SelectMultiple(s, label, OptionsOf(options...))
 }

@@ -63,7 +63,7 @@ var errAckTimeout = websocket.ErrAckTimeout
 
 func isAckTimeout(err error) bool { return errors.Is(err, errAckTimeout) }
 
-func isNotConnected(err error) bool { return errors.Is(err, websocket.ErrNotConnected) }
+func isNotConnected(err error) bool { return errors.Is(err, ErrNotConnected) }
 
 type defaultTransport struct{}
 

@@ -9,6 +9,9 @@ type ActionRef struct {
 // Tx is the context of one transaction: who runs which action with what
 // params, and the IO methods that talk to the operator. A Tx is valid only
 // while its handler runs; its methods are safe for concurrent use.
+//
+// Middleware also receives a Tx for the work of a page, with Page set; see
+// Middleware.
 type Tx struct {
 	// ID is the transaction id chosen by the server.
 	ID string
@@ -28,6 +31,10 @@ type Tx struct {
 	Action ActionRef
 	// Loading controls the operator's loading indicator.
 	Loading *Loading
+	// Page is the page being served when a middleware runs for a page's
+	// handler or its children's data (see Middleware); it is nil in an
+	// action.
+	Page *Page
 
 	t *txState
 }

@@ -11,14 +11,16 @@ import (
 )
 
 // ErrForbidden is wrapped by the error RequireRole and RequireTeams return
-// when the operator may not run the action. Its message is "access denied".
+// when the operator may not run the action or open the page. Its message is
+// "access denied".
 var ErrForbidden = errors.New("access denied")
 
-// RequireRole lets the action run only for operators whose role is one of
-// roles (interval.RoleAdmin, interval.RoleDeveloper, interval.RoleMember).
-// Anyone else gets an error wrapping ErrForbidden, such as
-// `access denied: requires role "admin"`, which fails the transaction; the
-// handler is never called.
+// RequireRole lets the action run, or the page render and load its
+// children's data, only for operators whose role is one of roles
+// (interval.RoleAdmin, interval.RoleDeveloper, interval.RoleMember). Anyone
+// else gets an error wrapping ErrForbidden, such as
+// `access denied: requires role "admin"`, which fails the transaction or is
+// shown on the page; the handler (or the page's data fetch) is never called.
 //
 // Use it for actions that only some roles may run but whose team access is
 // not configured on the server. RequireRole panics when called without a
@@ -31,10 +33,12 @@ func RequireRole(roles ...string) interval.Middleware {
 	return require(requirement("role", roles), func(u interval.User) bool { return slices.Contains(roles, u.Role) })
 }
 
-// RequireTeams lets the action run only for operators who belong to at
-// least one of teams (team slugs). Anyone else gets an error wrapping
-// ErrForbidden, such as `access denied: requires team "support"`, which
-// fails the transaction; the handler is never called.
+// RequireTeams lets the action run, or the page render and load its
+// children's data, only for operators who belong to at least one of teams
+// (team slugs). Anyone else gets an error wrapping ErrForbidden, such as
+// `access denied: requires team "support"`, which fails the transaction or
+// is shown on the page; the handler (or the page's data fetch) is never
+// called.
 //
 // The server already enforces router.Teams; use RequireTeams as well when
 // the host must not trust the server's configuration, or for a check inside

@@ -2,7 +2,9 @@
 // each, in the spirit of chi's middleware package: logging, panic recovery,
 // access control by role or team, time limits and context values.
 //
-// A middleware wraps an action's handler; register it with a router:
+// A middleware wraps an action's handler, and a page's handler with its
+// children's data updates (see interval.Middleware); register it with a
+// router:
 //
 //	r := router.New()
 //	r.Use(middleware.Logger(slog.Default()), middleware.Recoverer)

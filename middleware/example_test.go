@@ -48,6 +48,20 @@ func ExampleLogger() {
 	// level=ERROR msg="interval: transaction" action=billing/refund user=ada@example.com transaction=tx1 status=error error="card declined"
 }
 
+// The same middleware wraps pages: registered with r.Use or r.With before
+// r.Page or r.Index, it runs around the page's handler and each update of
+// its children's data, with a Tx whose Page is set.
+func ExampleLogger_page() {
+	h := middleware.Logger(quiet())(interval.HandlerFunc(func(ctx context.Context, tx *interval.Tx) (any, error) {
+		return &interval.Layout{Title: "Dashboard"}, nil
+	}))
+	p := &interval.Page{Key: "pk1", Slug: "dashboard"}
+	tx := &interval.Tx{ID: p.Key, User: interval.User{Email: "ada@example.com"}, Action: interval.ActionRef{Slug: p.Slug}, Page: p}
+	_, _ = h.ServeAction(context.Background(), tx)
+	// Output:
+	// level=INFO msg="interval: page" page=dashboard user=ada@example.com key=pk1 status=ok
+}
+
 func ExampleRequireTeams() {
 	h := middleware.RequireTeams("support")(interval.HandlerFunc(func(ctx context.Context, tx *interval.Tx) (any, error) {
 		return "refunded", nil

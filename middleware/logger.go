@@ -18,6 +18,10 @@ import (
 // interval.ErrCanceled or context.Canceled (the operator left, the
 // transaction was closed, the client shut down).
 //
+// On a page it logs one record "interval: page" per render and per update
+// of its children's data, with the page's slug ("page") and key ("key")
+// instead of "action" and "transaction".
+//
 // Use it on the root router so every action is logged, before (outside)
 // Recoverer so that panics are logged as failed transactions. A nil l logs to slog.Default() at the time of
 // each record.
@@ -40,17 +44,21 @@ func Logger(l *slog.Logger) interval.Middleware {
 			default:
 				status, level = "error", slog.LevelError
 			}
+			msg, slugKey, idKey := "interval: transaction", "action", "transaction"
+			if tx.Page != nil {
+				msg, slugKey, idKey = "interval: page", "page", "key"
+			}
 			attrs := []slog.Attr{
-				slog.String("action", tx.Action.Slug),
+				slog.String(slugKey, tx.Action.Slug),
 				slog.String("user", tx.User.Email),
-				slog.String("transaction", tx.ID),
+				slog.String(idKey, tx.ID),
 				slog.Duration("duration", d),
 				slog.String("status", status),
 			}
 			if err != nil {
 				attrs = append(attrs, slog.String("error", err.Error()))
 			}
-			log.LogAttrs(ctx, level, "interval: transaction", attrs...)
+			log.LogAttrs(ctx, level, msg, attrs...)
 			return res, err
 		})
 	}

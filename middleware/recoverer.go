@@ -32,7 +32,9 @@ func (e *PanicError) Unwrap() error {
 // Recoverer recovers a panic of the handler it wraps: that transaction fails
 // with a *PanicError ("panic: <value>"), one structured record with the
 // stack is logged at Error level with slog.Default(), and the host keeps
-// serving every other transaction. Nothing is re-panicked.
+// serving every other transaction. Nothing is re-panicked. On a page it
+// recovers the page's handler and each update of its children's data (an
+// async table's fetch): the operator sees the error on the page.
 //
 // The client already recovers every handler, so a panic never takes the
 // host down without Recoverer. What Recoverer adds: the error is a typed
@@ -49,7 +51,9 @@ func Recoverer(next interval.Handler) interval.Handler { return recoverer(nil, n
 // RecovererWithLogger is Recoverer logging to l instead of slog.Default() (a
 // nil l means slog.Default() at the time of the panic). The record has the
 // message "interval: panic in action" and the attributes "action",
-// "transaction", "panic" and "stack".
+// "transaction", "panic" and "stack"; for a page's handler or data update,
+// "interval: panic in page" with "page" and "key" instead of "action" and
+// "transaction".
 func RecovererWithLogger(l *slog.Logger) interval.Middleware {
 	return func(next interval.Handler) interval.Handler { return recoverer(l, next) }
 }
@@ -66,9 +70,13 @@ func recoverer(l *slog.Logger, next interval.Handler) interval.Handler {
 			if log == nil {
 				log = slog.Default()
 			}
-			log.LogAttrs(ctx, slog.LevelError, "interval: panic in action",
-				slog.String("action", tx.Action.Slug),
-				slog.String("transaction", tx.ID),
+			msg, slugKey, idKey := "interval: panic in action", "action", "transaction"
+			if tx.Page != nil {
+				msg, slugKey, idKey = "interval: panic in page", "page", "key"
+			}
+			log.LogAttrs(ctx, slog.LevelError, msg,
+				slog.String(slugKey, tx.Action.Slug),
+				slog.String(idKey, tx.ID),
 				slog.String("panic", fmt.Sprint(v)),
 				slog.String("stack", string(pe.Stack)))
 			res, err = nil, pe

@@ -30,11 +30,15 @@
 // # Middleware
 //
 // Middleware (interval.Middleware, a func(interval.Handler) interval.Handler)
-// wraps every action registered through the Router it was added to, or
-// through a Router derived from it by With, Group, Route or Mount. The first
-// middleware is the outermost: after r.Use(a, b) and r.With(c).Action("x",
-// h), running "x" runs a, then b, then c, then h. Page handlers are not
-// wrapped: a middleware wraps actions only; restrict a page with Teams.
+// wraps every action and page handler registered through the Router it was
+// added to, or through a Router derived from it by With, Group, Route or
+// Mount. The first middleware is the outermost: after r.Use(a, b) and
+// r.With(c).Action("x", h), running "x" runs a, then b, then c, then h. A
+// page's middlewares are those of the Router its Index was called on
+// (Page calls Index on the Route it declares); they run around the page's
+// handler and around each update of its children's data, with a Tx whose
+// Page is set (see interval.Middleware), so r.Use(middleware.RequireRole(
+// "admin")) guards the pages declared after it as well as the actions.
 //
 // # Registration errors panic
 //

@@ -14,15 +14,17 @@ import (
 // Remove never panics.
 type Router interface {
 	// Use appends middlewares to this Router's stack. They wrap every
-	// action registered afterwards through this Router or a Router derived
-	// from it, the first one outermost. Use panics when a middleware is nil
+	// action and page handler registered afterwards through this Router or
+	// a Router derived from it, the first one outermost (a page's
+	// middlewares also wrap its children's data updates; see
+	// interval.Middleware). Use panics when a middleware is nil
 	// or when a route (action, page or sub-router) has already been
 	// registered through this Router or one derived from it.
 	Use(mw ...interval.Middleware)
 
-	// With returns an inline Router for the same page whose actions are
-	// also wrapped by mw (after this Router's middlewares), like chi's
-	// r.With(mw).Get(...). It panics when a middleware is nil.
+	// With returns an inline Router for the same page whose actions and
+	// pages are also wrapped by mw (after this Router's middlewares), like
+	// chi's r.With(mw).Get(...). It panics when a middleware is nil.
 	With(mw ...interval.Middleware) Router
 
 	// Group calls fn with a new inline Router for the same page: middleware
@@ -57,9 +59,11 @@ type Router interface {
 	Handle(slug string, h interval.Handler, opts ...Option)
 
 	// Index sets the handler of this Router's page: opening the page in the
-	// console renders the layout h returns. On a Mux that is never mounted
-	// (the root has no page in Interval) it is unused. It panics on a nil
-	// handler or when the page already has one.
+	// console renders the layout h returns. h and the page's children's
+	// data updates are wrapped by this Router's middlewares, as an action
+	// registered here would be. On a Mux that is never mounted (the root
+	// has no page in Interval) it is unused. It panics on a nil handler or
+	// when the page already has one.
 	Index(h interval.PageHandlerFunc)
 
 	// Page declares the page at slug with h as its handler: shorthand for
@@ -116,7 +120,17 @@ type page struct {
 	declared bool // by Route, Page or Mount (not only as an intermediate)
 	cfg      config
 	handler  interval.PageHandler
+	scope    *scope   // the Router Index was called on: its chain wraps handler
 	entries  []*entry // actions and sub-pages in registration order
+}
+
+// chain returns the middlewares wrapping the page's handler and its
+// children's data, outermost first; none for a page without a handler.
+func (p *page) chain() []interval.Middleware {
+	if p.scope == nil {
+		return nil
+	}
+	return p.scope.chain()
 }
 
 type entry struct {
@@ -316,7 +330,7 @@ func (s *scope) Index(h interval.PageHandlerFunc) {
 		if s.node.handler != nil {
 			panic(fmt.Sprintf("router: Index: page %q already has an Index handler", s.node.path()))
 		}
-		s.node.handler = h
+		s.node.handler, s.node.scope = h, s
 		s.seal()
 		return true
 	})

@@ -724,3 +724,78 @@ func TestHumanize(t *testing.T) {
 		}
 	}
 }
+
+// A page's handler gets the middlewares of the Router its Index was
+// registered on, as an action there would: Use outside, With, Use inside a
+// Route before Index, and the middlewares of the Router a Mux is mounted
+// on; a page without Index has none.
+func TestPageMiddlewares(t *testing.T) {
+	rec := &recorder{}
+	m := router.New()
+	m.Use(rec.mw("root"))
+	m.With(rec.mw("with")).Page("w", page)
+	m.Route("r", func(r router.Router) {
+		r.Use(rec.mw("inner"))
+		r.Index(page)
+		r.Action("a", noop)
+	})
+	m.Route("bare", nil)
+	sub := router.New()
+	sub.Use(rec.mw("sub"))
+	sub.Index(page)
+	m.Group(func(g router.Router) {
+		g.Use(rec.mw("group"))
+		g.Mount("mounted", sub)
+	})
+
+	rt := m.RouteTable()
+	chain := func(slug string) []string {
+		t.Helper()
+		p := pageRoute(t, rt, slug)
+		var h interval.Handler = interval.HandlerFunc(func(context.Context, *interval.Tx) (any, error) {
+			rec.add("page")
+			return nil, nil
+		})
+		if _, err := interval.Chain(p.Middlewares).Then(h).ServeAction(context.Background(), &interval.Tx{}); err != nil {
+			t.Fatal(err)
+		}
+		return rec.take()
+	}
+	for slug, want := range map[string][]string{
+		"w":       {"root", "with", "page"},
+		"r":       {"root", "inner", "page"},
+		"bare":    {"page"},
+		"mounted": {"root", "group", "sub", "page"},
+	} {
+		if got := chain(slug); !reflect.DeepEqual(got, want) {
+			t.Errorf("page %s: chain %v, want %v", slug, got, want)
+		}
+	}
+
+	// Walk reports the same middlewares for pages.
+	n := map[string]int{}
+	if err := router.Walk(m, func(d router.Definition) error {
+		if d.IsPage {
+			n[d.Slug] = len(d.Middlewares)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]int{"w": 2, "r": 2, "bare": 0, "mounted": 3}; !reflect.DeepEqual(n, want) {
+		t.Errorf("Walk: page middlewares %v, want %v", n, want)
+	}
+
+	// Use after Index on the same Router is a programming error, as after
+	// an action.
+	defer func() {
+		if r := recover(); r == nil {
+			t.Error("Use after Index did not panic")
+		}
+	}()
+	late := router.New()
+	late.Route("p", func(r router.Router) {
+		r.Index(page)
+		r.Use(rec.mw("late"))
+	})
+}

@@ -105,15 +105,15 @@ func (m *Mux) OnChange(fn func()) (unregister func()) {
 // RouteTable flattens the Mux into the full-slug list the client declares
 // to the server: every page (pre-order, in registration order; a page
 // created only as an intermediate of a path has no handler and its default
-// name) and every action with its handler already wrapped in its middleware
-// chain. For a Mux mounted in another, slugs are full paths in that tree.
+// name) with its middlewares, and every action with its handler already
+// wrapped in its middleware chain. For a Mux mounted in another, slugs are full paths in that tree.
 func (m *Mux) RouteTable() interval.RouteTable {
 	t := interval.RouteTable{Actions: []interval.ActionRoute{}, Pages: []interval.PageRoute{}}
 	reg := m.root.reg.lock()
 	defer reg.mu.Unlock()
 	walk(m.root.node, m.root.node.path(), func(d Definition, a *action) {
 		if d.IsPage {
-			t.Pages = append(t.Pages, interval.PageRoute{PageInfo: d.PageInfo, Handler: d.PageHandler})
+			t.Pages = append(t.Pages, interval.PageRoute{PageInfo: d.PageInfo, Handler: d.PageHandler, Middlewares: d.Middlewares})
 			return
 		}
 		t.Actions = append(t.Actions, interval.ActionRoute{ActionInfo: d.ActionInfo, Handler: a.wrap()})
@@ -134,7 +134,8 @@ type Definition struct {
 	Handler interval.Handler
 	// PageHandler is the page's handler; nil for a page without Index.
 	PageHandler interval.PageHandler
-	// Middlewares wrap Handler, outermost first.
+	// Middlewares wrap Handler, or PageHandler and the page's children's
+	// data updates, outermost first; none for a page without Index.
 	Middlewares []interval.Middleware
 }
 
@@ -153,9 +154,6 @@ func Walk(m *Mux, fn WalkFunc) error {
 		reg := m.root.reg.lock()
 		defer reg.mu.Unlock()
 		walk(m.root.node, m.root.node.path(), func(d Definition, a *action) {
-			if !d.IsPage {
-				d.Middlewares = a.scope.chain()
-			}
 			defs = append(defs, d)
 		})
 	}()
@@ -184,7 +182,8 @@ func walk(p *page, prefix string, visit func(d Definition, a *action)) {
 					WarnOnClose:    clonePtr(a.cfg.warnOnClose),
 					Teams:          slices.Clone(a.cfg.teams),
 				},
-				Handler: a.handler,
+				Handler:     a.handler,
+				Middlewares: a.scope.chain(),
 			}, a)
 			continue
 		}
@@ -200,6 +199,7 @@ func walk(p *page, prefix string, visit func(d Definition, a *action)) {
 				Teams:       slices.Clone(n.cfg.teams),
 			},
 			PageHandler: n.handler,
+			Middlewares: n.chain(),
 		}, nil)
 		walk(n, full, visit)
 	}

@@ -3,7 +3,8 @@ package router
 import (
 	"fmt"
 	"strings"
-	"unicode"
+
+	"github.com/interval-go/sdk/internal/naming"
 )
 
 func validSegment(s string) bool {
@@ -51,63 +52,11 @@ func checkPagePath(method, path string) []string {
 }
 
 // Humanize returns the name the console shows for a slug without an explicit
-// Name, the way Interval names routesDirectory folders: the last path
+// Name, by the rule of Interval's server (sentence case): the last path
 // segment, split at "-", "_", "." and camelCase humps, lower-cased, with the
 // first letter upper-cased. An all-capitals slug is lower-cased first, and a
-// run of capitals stays one word: "refund_user" and "refundUser" → "Refund
-// user", "parseURLQuery" → "Parse url query", "APIKeys" → "Api keys".
-func Humanize(slug string) string {
-	if i := strings.LastIndexByte(slug, '/'); i >= 0 {
-		slug = slug[i+1:]
-	}
-	if slug == strings.ToUpper(slug) {
-		slug = strings.ToLower(slug)
-	}
-	rs := []rune(slug)
-	var words []string
-	var cur []rune
-	flush := func() {
-		if len(cur) > 0 {
-			words = append(words, strings.ToLower(string(cur)))
-			cur = cur[:0]
-		}
-	}
-	for i := 0; i < len(rs); i++ {
-		r := rs[i]
-		switch {
-		case r == '-' || r == '_' || r == '.' || unicode.IsSpace(r):
-			flush()
-		case unicode.IsUpper(r):
-			// A run of capitals: all but the last form one word when the
-			// last starts a new camelCase word ("URLQuery"), all of them
-			// otherwise ("parseURL", "URL2").
-			j := i
-			for j < len(rs) && unicode.IsUpper(rs[j]) {
-				j++
-			}
-			if j-i == 1 {
-				flush()
-				cur = append(cur, r)
-				continue
-			}
-			flush()
-			end := j
-			if j < len(rs) && unicode.IsLower(rs[j]) {
-				end = j - 1
-			}
-			cur = append(cur, rs[i:end]...)
-			flush()
-			i = end - 1
-		default:
-			cur = append(cur, r)
-		}
-	}
-	flush()
-	name := strings.Join(words, " ")
-	if name == "" {
-		return ""
-	}
-	first := []rune(name)
-	first[0] = unicode.ToUpper(first[0])
-	return string(first)
-}
+// run of capitals stays one word: "refund_user", "refundUser" and
+// "RefundUser" → "Refund user", "parseURLQuery" → "Parse url query",
+// "APIKeys" → "Api keys". The embedded server names a host's actions and
+// pages, and interval.Form its fields' labels, by the same rule.
+func Humanize(slug string) string { return naming.Humanize(slug) }

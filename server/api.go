@@ -21,6 +21,7 @@ import (
 	"github.com/google/uuid"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/interval-go/sdk/internal/naming"
 	"github.com/interval-go/sdk/internal/protocol"
 	"github.com/interval-go/sdk/server/store"
 )
@@ -322,7 +323,7 @@ func (s *Server) apiRoutes(w http.ResponseWriter, r *http.Request, u store.User)
 			}
 			name := d.Name
 			if name == "" {
-				name = humanize(d.Slug)
+				name = naming.Humanize(d.Slug)
 			}
 			actions[slug] = actionJSON{Slug: slug, GroupSlug: d.GroupSlug, Name: name, Description: d.Description,
 				Backgroundable: boolOr(d.Backgroundable, false), Unlisted: boolOr(d.Unlisted, false),
@@ -337,7 +338,7 @@ func (s *Server) apiRoutes(w http.ResponseWriter, r *http.Request, u store.User)
 			}
 			name := p.Name
 			if name == "" {
-				name = humanize(slug)
+				name = naming.Humanize(slug)
 			}
 			pages[slug] = pageJSON{Slug: slug, Name: name, Description: p.Description, HasHandler: p.HasHandler,
 				Unlisted: boolOr(p.Unlisted, false), Online: online}
@@ -510,7 +511,7 @@ func (s *Server) apiCreateTx(w http.ResponseWriter, r *http.Request, u store.Use
 	now := time.Now()
 	name := def.Name
 	if name == "" {
-		name = humanize(def.Slug)
+		name = naming.Humanize(def.Slug)
 	}
 	rec := store.Transaction{ID: newTxID(), Slug: in.Slug, ActionName: name, Env: in.Env, UserID: u.ID,
 		UserEmail: u.Email, UserName: fullName(u), Status: store.StatusPending, Params: params,

@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -463,5 +464,38 @@ func TestScriptURLsNeverReachBrowser(t *testing.T) {
 	b.next(protocol.MethodRedirect).decode(t, &r)
 	if r.URL != "https://example.com/done" {
 		t.Fatalf("REDIRECT %+v", r)
+	}
+}
+
+// Actions and pages declared without a name are named from their slug by
+// the rule the SDK's router and Interval's server use (sentence case):
+// "refundUser" is "Refund user" (it was "Refund User"), "APIKeys" is "Api
+// keys" (it was "APIKeys").
+func TestRoutesNamedFromSlugs(t *testing.T) {
+	e := newEnv(t, Options{})
+	admin := e.admin()
+	h, err := dialHost(t, e, admin.key("development"), "naming-host")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ret protocol.InitializeHostReturns
+	h.call(protocol.MethodInitializeHost, protocol.InitializeHostInputs{
+		Actions: []protocol.ActionDefinition{{GroupSlug: "APIKeys", Slug: "refundUser"}, {Slug: "SCREAMING_SNAKE"}},
+		Groups:  []protocol.PageDefinition{{Slug: "APIKeys", HasHandler: true}}, SDKName: "@interval/sdk", SDKVersion: "2.0.0"}, &ret)
+	var routes struct {
+		Actions []actionJSON
+		Pages   []pageJSON
+	}
+	admin.do("GET", "/api/console/routes?env=development", nil, http.StatusOK, &routes)
+	names := map[string]string{}
+	for _, a := range routes.Actions {
+		names[a.Slug] = a.Name
+	}
+	for _, p := range routes.Pages {
+		names[p.Slug] = p.Name
+	}
+	want := map[string]string{"APIKeys/refundUser": "Refund user", "SCREAMING_SNAKE": "Screaming snake", "APIKeys": "Api keys"}
+	if !reflect.DeepEqual(names, want) {
+		t.Fatalf("names %v, want %v", names, want)
 	}
 }

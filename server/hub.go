@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -852,31 +851,6 @@ func (hb *hub) disconnectKey(keyID string) {
 			h.e.closeWith(1008, "API key revoked.")
 		}
 	}
-}
-
-func humanize(slug string) string {
-	if i := strings.LastIndex(slug, "/"); i >= 0 {
-		slug = slug[i+1:]
-	}
-	var b strings.Builder
-	prevLower := false
-	for i, r := range slug {
-		switch {
-		case r == '_' || r == '-' || r == '.':
-			b.WriteByte(' ')
-			prevLower = false
-			continue
-		case r >= 'A' && r <= 'Z' && prevLower:
-			b.WriteByte(' ')
-		}
-		if i == 0 {
-			b.WriteString(strings.ToUpper(string(r)))
-		} else {
-			b.WriteRune(r)
-		}
-		prevLower = r >= 'a' && r <= 'z'
-	}
-	return b.String()
 }
 
 // notePassword records that user proved their password now.

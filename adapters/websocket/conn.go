@@ -42,8 +42,9 @@ const (
 var (
 	// ErrNotConnected is returned by Send and Post on a closed connection,
 	// and wrapped in the error of a write that failed (which ends the
-	// connection): the message was not delivered.
-	ErrNotConnected = errors.New("websocket: not connected")
+	// connection): the message was not delivered. It is the same error as
+	// interval.ErrNotConnected.
+	ErrNotConnected = protocol.ErrNotConnected
 	// ErrAckTimeout is returned by Send when the peer does not acknowledge
 	// a message within Config.SendTimeout.
 	ErrAckTimeout = errors.New("websocket: no ACK within send timeout")

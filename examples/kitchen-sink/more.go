@@ -98,7 +98,7 @@ func init() {
 			return plan, err
 		}},
 		action{"select_multiple", "Select several", func(ctx context.Context, tx *interval.Tx) (any, error) {
-			return interval.SelectMultiple(tx.IO, "Channels", interval.OptionsOf("email", "slack", "sms", "push")).
+			return tx.IO.Select.Multiple("Channels", "email", "slack", "sms", "push").
 				MinSelections(1).MaxSelections(3).Default("email").Run(ctx)
 		}},
 		action{"select_table", "Select rows from a table", func(ctx context.Context, tx *interval.Tx) (any, error) {

@@ -365,9 +365,16 @@ export function fmtValue(v) {
   return String(v)
 }
 
+// humanize names a slug the way the server does (internal/naming.Humanize,
+// Interval's rule): the last segment in words split at - _ . spaces and
+// camelCase humps, a run of capitals one word, sentence case:
+// "refundUser" → "Refund user", "APIKeys" → "Api keys".
 export function humanize(slug) {
-  const s = String(slug).split('/').pop().replace(/[-_.]+/g, ' ').replace(/([a-z])([A-Z])/g, '$1 $2').trim()
-  return s.charAt(0).toUpperCase() + s.slice(1)
+  let s = String(slug).split('/').pop()
+  if (s === s.toUpperCase()) s = s.toLowerCase()
+  const words = s.split(/[-_.\s]+/).flatMap(part => part.match(/\p{Lu}+(?=\p{Lu}\p{Ll})|\p{Lu}?[^\p{Lu}]+|\p{Lu}+/gu) || [])
+  const name = words.map(w => w.toLowerCase()).join(' ')
+  return name.charAt(0).toUpperCase() + name.slice(1)
 }
 
 export function classes(...xs) { return xs.filter(Boolean).join(' ') }
