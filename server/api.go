@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -540,29 +541,126 @@ func mergeParams(base, over json.RawMessage) json.RawMessage {
 	return out
 }
 
-func (s *Server) apiListTx(w http.ResponseWriter, r *http.Request, u store.User) {
+// txFilter reads the history filters of a console request (server/API.md)
+// and limits them to what u may see: members their own runs, developers
+// also the production runs of others, admins all. A bad value is an error
+// for the operator.
+func txFilter(r *http.Request, u store.User) (store.TransactionFilter, error) {
 	q := r.URL.Query()
 	f := store.TransactionFilter{Slug: q.Get("slug"), Status: q.Get("status"), UserEmail: q.Get("user"),
-		Env: q.Get("env"), Before: q.Get("before")}
-	if n, err := strconv.Atoi(q.Get("limit")); err == nil {
-		f.Limit = n
+		Env: q.Get("env"), Before: q.Get("before"), Search: protocol.Clip(q.Get("q"), 200)}
+	switch res := q.Get("result"); res {
+	case "", protocol.StatusSuccess, protocol.StatusFailure, protocol.StatusRedirected:
+		f.ResultStatus = res
+	default:
+		return f, fmt.Errorf("result must be SUCCESS, FAILURE or REDIRECTED")
+	}
+	for name, dst := range map[string]*int64{"from": &f.From, "to": &f.To} {
+		if v := q.Get(name); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 0 {
+				return f, fmt.Errorf("%s must be a time in milliseconds since 1970", name)
+			}
+			*dst = n
+		}
+	}
+	for name, dst := range map[string]*int{"limit": &f.Limit, "offset": &f.Offset} {
+		if v := q.Get(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return f, fmt.Errorf("%s must be a whole number", name)
+			}
+			*dst = n
+		}
 	}
 	if u.Role == store.RoleMember {
 		f.UserEmail = u.Email
+	}
+	if u.Role != store.RoleAdmin {
+		f.VisibleTo = u.ID
+	}
+	return f, nil
+}
+
+func (s *Server) apiListTx(w http.ResponseWriter, r *http.Request, u store.User) {
+	f, err := txFilter(r, u)
+	if err != nil {
+		writeErr(w, http.StatusBadRequest, err.Error())
+		return
 	}
 	txs, err := s.store.ListTransactions(r.Context(), f)
 	if err != nil {
 		internalErr(s, w, err)
 		return
 	}
+	total, err := s.store.CountTransactions(r.Context(), f)
+	if err != nil {
+		internalErr(s, w, err)
+		return
+	}
 	out := []txSummary{}
 	for _, t := range txs {
-		if t.Env == store.EnvDevelopment && t.UserID != u.ID && u.Role != store.RoleAdmin {
-			continue
-		}
 		out = append(out, summarize(t))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"transactions": out})
+	writeJSON(w, http.StatusOK, map[string]any{"transactions": out, "total": total})
+}
+
+// maxExport is the most runs one history export holds.
+const maxExport = 10000
+
+// apiExportTx writes the runs the history filters select (newest first, at
+// most maxExport) as CSV: one row per run, its params as JSON.
+func (s *Server) apiExportTx(w http.ResponseWriter, r *http.Request, u store.User) {
+	f, err := txFilter(r, u)
+	if err != nil {
+		writeErr(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	var all []store.Transaction
+	f.Before, f.Limit = "", store.MaxListTransactions
+	for f.Offset = 0; len(all) < maxExport; f.Offset += f.Limit {
+		txs, err := s.store.ListTransactions(r.Context(), f)
+		if err != nil {
+			internalErr(s, w, err)
+			return
+		}
+		all = append(all, txs...)
+		if len(txs) < f.Limit {
+			break
+		}
+	}
+	if len(all) > maxExport {
+		all = all[:maxExport]
+	}
+	var b bytes.Buffer
+	cw := csv.NewWriter(&b)
+	cw.UseCRLF = true
+	cw.Write([]string{"id", "action", "slug", "environment", "status", "result", "run by", "email", "started", "completed", "duration ms", "params"})
+	for _, t := range all {
+		sum := summarize(t)
+		completed, dur := "", ""
+		if t.CompletedAt != nil {
+			completed = t.CompletedAt.UTC().Format(time.RFC3339Nano)
+			dur = strconv.FormatInt(*sum.DurationMs, 10)
+		}
+		cw.Write([]string{t.ID, csvText(t.ActionName), csvText(t.Slug), t.Env, t.Status, t.ResultStatus, csvText(t.UserName), csvText(t.UserEmail),
+			t.CreatedAt.UTC().Format(time.RFC3339Nano), completed, dur, csvText(string(t.Params))})
+	}
+	cw.Flush()
+	h := w.Header()
+	h.Set("Content-Type", "text/csv; charset=utf-8")
+	h.Set("Content-Disposition", `attachment; filename="history-`+time.Now().UTC().Format("2006-01-02")+`.csv"`)
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.Write(b.Bytes())
+}
+
+// csvText keeps a text that a spreadsheet would run as a formula (it
+// starts with =, +, -, @, a tab or a carriage return) as text.
+func csvText(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
 }
 
 func (s *Server) loadTx(w http.ResponseWriter, r *http.Request, u store.User) (store.Transaction, bool) {

@@ -35,6 +35,7 @@ func (s *Server) routes() chi.Router {
 		r.Get("/routes", s.authed(s.apiRoutes))
 		r.Post("/transactions", s.authed(s.apiCreateTx))
 		r.Get("/transactions", s.authed(s.apiListTx))
+		r.Get("/transactions/export.csv", s.authed(s.apiExportTx))
 		r.Get("/transactions/{id}", s.authed(s.apiGetTx))
 		r.Post("/transactions/{id}/cancel", s.authed(s.apiCancelTx))
 		r.Get("/queue", s.authed(s.apiQueue))

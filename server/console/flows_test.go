@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/interval-go/sdk/internal/protocol"
 	"github.com/interval-go/sdk/server/console/internal/testhost"
@@ -159,12 +160,19 @@ func TestBrowserPage(t *testing.T) {
 	e.waitText("h1", "Hello, world")
 }
 
-// TestBrowserHistory runs an action twice and cancels a third run, then
-// finds them in the history, filters it and opens a run's details.
+// TestBrowserHistory runs an action twice, cancels a third run and fails a
+// fourth, then finds them in the history: filters by outcome (Error
+// included), text search, dates, the pager's count, the CSV export, and a
+// run's details.
 func TestBrowserHistory(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, []testhost.Action{hello()}, nil)
+	fail := testhost.Action{Slug: "charge", Name: "Charge card", Handler: func(ctx context.Context, tx *testhost.Tx) (any, error) {
+		return nil, fmt.Errorf("card declined")
+	}}
+	e := newEnv(t, []testhost.Action{hello(), fail}, nil)
 	e.login()
+	e.navigate("/actions/charge")
+	e.waitText("[data-testid=result]", "card declined")
 	for _, name := range []string{"Ada", "Grace"} {
 		e.navigate("/actions/hello")
 		e.typeInto(field("Your name", "input"), name)
@@ -178,11 +186,12 @@ func TestBrowserHistory(t *testing.T) {
 
 	e.clickButton("History")
 	e.waitText("h1", "History")
-	e.waitJS(`document.querySelectorAll('[data-testid=history-table] tbody tr').length === 3`, "three runs")
+	e.waitJS(`document.querySelectorAll('[data-testid=history-table] tbody tr').length === 4`, "four runs")
 	txt := e.text("[data-testid=history-table]")
-	if strings.Count(txt, "Completed") != 2 || strings.Count(txt, "Canceled") != 1 || !strings.Contains(txt, "Hello, world") || !strings.Contains(txt, opEmail) {
+	if strings.Count(txt, "Completed") != 2 || strings.Count(txt, "Canceled") != 1 || strings.Count(txt, "Error") != 1 || !strings.Contains(txt, "Hello, world") || !strings.Contains(txt, opEmail) {
 		t.Errorf("history table:\n%s", txt)
 	}
+	e.waitText("[data-testid=history-pager]", "1 – 4 of 4")
 	e.shot("history")
 	// On a phone every run's status is on screen, not in a column scrolled away.
 	e.do(chromedp.EmulateViewport(390, 844))
@@ -194,8 +203,39 @@ func TestBrowserHistory(t *testing.T) {
 	e.waitJS(`document.querySelectorAll('[data-testid=history-table] tbody tr').length === 1`, "one canceled run")
 	e.waitText("[data-testid=history-table]", "Canceled")
 
-	e.do(chromedp.SetValue(chromedp.CSS(`select[aria-label="Filter by status"]`), "COMPLETED"))
-	e.do(chromedp.Evaluate[chromedp.Void](`document.querySelector('select[aria-label="Filter by status"]').dispatchEvent(new Event('change', {bubbles: true}))`))
+	choose := func(label, value string) {
+		e.do(chromedp.SetValue(chromedp.CSS(`[aria-label="`+label+`"]`), value))
+		e.do(chromedp.Evaluate[chromedp.Void](`document.querySelector('[aria-label="` + label + `"]').dispatchEvent(new Event('change', {bubbles: true}))`))
+	}
+	choose("Filter by status", "result:FAILURE")
+	e.waitJS(`document.querySelectorAll('[data-testid=history-table] tbody tr').length === 1`, "one failed run")
+	e.waitText("[data-testid=history-table]", "Charge card")
+	if !strings.Contains(eval[string](e, `location.search`), "result=FAILURE") {
+		t.Errorf("the address does not keep the filter: %s", eval[string](e, `location.search`))
+	}
+
+	// Text search, then a start date after today: nothing.
+	choose("Filter by status", "")
+	e.typeInto(`[aria-label="Search the history"]`, "charge")
+	e.waitJS(`document.querySelectorAll('[data-testid=history-table] tbody tr').length === 1`, "one run found by its action")
+	e.replaceInto(`[aria-label="Search the history"]`, kb.Backspace)
+	e.waitJS(`document.querySelectorAll('[data-testid=history-table] tbody tr').length === 4`, "every run again")
+	choose("Started on or after", time.Now().AddDate(0, 0, 2).Format("2006-01-02"))
+	e.waitText(".empty", "Nothing matches these filters.")
+	choose("Started on or after", time.Now().AddDate(0, 0, -1).Format("2006-01-02"))
+	e.waitJS(`document.querySelectorAll('[data-testid=history-table] tbody tr').length === 4`, "every run since yesterday")
+
+	// The export holds every run the filters select.
+	e.do(chromedp.Evaluate[chromedp.Void](`window.__csv = null; const mk = URL.createObjectURL, click = HTMLAnchorElement.prototype.click;
+		URL.createObjectURL = b => { b.text().then(t => { window.__csv = t }); return mk(b) };
+		HTMLAnchorElement.prototype.click = function () { if (!this.download) click.call(this) }`))
+	e.clickButton("Export CSV")
+	e.waitJS(`window.__csv !== null`, "the export")
+	csv := eval[string](e, `window.__csv`)
+	if lines := strings.Split(strings.TrimSpace(csv), "\r\n"); len(lines) != 5 || !strings.HasPrefix(lines[0], "id,action,slug") || !strings.Contains(csv, ",FAILURE,") || !strings.Contains(csv, "Hello, world") {
+		t.Errorf("export:\n%s", csv)
+	}
+	choose("Filter by status", "result:SUCCESS")
 	e.waitJS(`document.querySelectorAll('[data-testid=history-table] tbody tr').length === 2`, "two completed runs")
 	// Newest first: Grace.
 	e.do(chromedp.Click(chromedp.CSS(`[data-testid=history-table] tbody tr:first-child a.row-title`), chromedp.NodeVisible))

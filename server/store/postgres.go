@@ -46,6 +46,8 @@ var pgDialect = dialect{
 	queueSeq:  "seq",
 	forUpdate: " FOR UPDATE",
 	blob:      func(s string) any { return []byte(s) }, // never nil, which pgx would send as NULL
+	blobText:  "encode(%s, 'escape')",
+	blobTerm:  byteaEscape,
 	noNUL:     true,
 }
 
@@ -151,4 +153,23 @@ func (s *Postgres) Close() error {
 	err := s.db.Close()
 	s.pool.Close()
 	return err
+}
+
+// byteaEscape writes s as PostgreSQL's encode(…, 'escape') writes its
+// bytes: a byte from 0x80 up (and NUL) as \ooo in octal, a backslash
+// doubled.
+func byteaEscape(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '\\':
+			b.WriteString(`\\`)
+		case c == 0 || c >= 0x80:
+			fmt.Fprintf(&b, `\%03o`, c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }

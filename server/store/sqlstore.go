@@ -47,6 +47,12 @@ type dialect struct {
 	// lines): TEXT in SQLite, bytea in PostgreSQL so that any bytes
 	// round-trip.
 	blob func(string) any
+	// blobText is the text of a payload column (a fmt format of its name),
+	// for LIKE: bytes with no valid text escaped, never an error.
+	blobText string
+	// blobTerm, when set, writes a search term as blobText shows the same
+	// bytes.
+	blobTerm func(string) string
 	// noNUL, set for PostgreSQL, whose text type cannot hold a NUL byte
 	// (the write fails with "invalid byte sequence"): string arguments
 	// have theirs replaced by U+FFFD. JSON from hosts and browsers can
@@ -80,6 +86,7 @@ var sqliteDialect = dialect{
 	lower:    "lower",
 	queueSeq: "rowid",
 	blob:     func(s string) any { return s },
+	blobText: "CAST(%s AS TEXT)",
 }
 
 // rebind turns the ? placeholders of q (outside quoted strings and
@@ -590,7 +597,51 @@ func (s *sqlStore) queryTxs(ctx context.Context, op, q string, args ...any) ([]T
 // creation order); Before pages past a transaction, Limit defaults to 50
 // and is at most 500.
 func (s *sqlStore) ListTransactions(ctx context.Context, f TransactionFilter) ([]Transaction, error) {
-	q := `SELECT ` + txCols + ` FROM transactions WHERE 1=1`
+	where, args := s.txWhere(f)
+	if f.Before != "" {
+		where += ` AND seq < coalesce((SELECT seq FROM transactions WHERE id = ?), -1)`
+		args = append(args, f.Before)
+	}
+	if f.Limit <= 0 || f.Limit > MaxListTransactions {
+		f.Limit = 50
+	}
+	q := `SELECT ` + txCols + ` FROM transactions WHERE ` + where + ` ORDER BY seq DESC LIMIT ?`
+	args = append(args, f.Limit)
+	if f.Offset > 0 {
+		q += ` OFFSET ?`
+		args = append(args, f.Offset)
+	}
+	return s.queryTxs(ctx, "list transactions", q, args...)
+}
+
+// MaxListTransactions is the most transactions one ListTransactions returns.
+const MaxListTransactions = 500
+
+// CountTransactions counts the transactions f selects.
+func (s *sqlStore) CountTransactions(ctx context.Context, f TransactionFilter) (int, error) {
+	where, args := s.txWhere(f)
+	var n int
+	err := s.queryRow(ctx, `SELECT count(*) FROM transactions WHERE `+where, args...).Scan(&n)
+	return n, s.wrap("count transactions", err)
+}
+
+// asciiLower folds ASCII letters, and only them, to lower case.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+// likeEscaper escapes LIKE's wildcards (with \ as the ESCAPE character).
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+// txWhere is the WHERE clause (and its arguments) of f's selection.
+func (s *sqlStore) txWhere(f TransactionFilter) (string, []any) {
+	q := `1=1`
 	var args []any
 	if f.Slug != "" {
 		q += ` AND slug = ?`
@@ -600,6 +651,15 @@ func (s *sqlStore) ListTransactions(ctx context.Context, f TransactionFilter) ([
 		q += ` AND status = ?`
 		args = append(args, f.Status)
 	}
+	switch f.ResultStatus {
+	case "":
+	case "SUCCESS":
+		q += ` AND status = ? AND (result_status = ? OR result_status = '' OR result_status IS NULL)`
+		args = append(args, StatusCompleted, f.ResultStatus)
+	default:
+		q += ` AND status = ? AND result_status = ?`
+		args = append(args, StatusCompleted, f.ResultStatus)
+	}
 	if f.UserEmail != "" {
 		q += ` AND ` + s.d.lower + `(user_email) = ` + s.d.lower + `(?)`
 		args = append(args, f.UserEmail)
@@ -608,16 +668,32 @@ func (s *sqlStore) ListTransactions(ctx context.Context, f TransactionFilter) ([
 		q += ` AND env = ?`
 		args = append(args, f.Env)
 	}
-	if f.Before != "" {
-		q += ` AND seq < coalesce((SELECT seq FROM transactions WHERE id = ?), -1)`
-		args = append(args, f.Before)
+	if f.VisibleTo != "" {
+		q += ` AND (env <> ? OR user_id = ?)`
+		args = append(args, EnvDevelopment, f.VisibleTo)
 	}
-	if f.Limit <= 0 || f.Limit > 500 {
-		f.Limit = 50
+	if f.From > 0 {
+		q += ` AND created_at >= ?`
+		args = append(args, f.From)
 	}
-	q += ` ORDER BY seq DESC LIMIT ?`
-	args = append(args, f.Limit)
-	return s.queryTxs(ctx, "list transactions", q, args...)
+	if f.To > 0 {
+		q += ` AND created_at < ?`
+		args = append(args, f.To)
+	}
+	if term := asciiLower(strings.TrimSpace(f.Search)); term != "" {
+		// The columns are folded to lower case in ASCII only (s.d.lower),
+		// so is the term.
+		like := "%" + likeEscaper.Replace(term) + "%"
+		blobLike := like
+		if s.d.blobTerm != nil {
+			blobLike = "%" + likeEscaper.Replace(s.d.blobTerm(term)) + "%"
+		}
+		l := s.d.lower
+		q += ` AND (` + l + `(action_name) LIKE ? ESCAPE '\' OR ` + l + `(slug) LIKE ? ESCAPE '\' OR ` + l + `(user_email) LIKE ? ESCAPE '\' OR ` +
+			l + `(user_name) LIKE ? ESCAPE '\' OR ` + l + `(` + fmt.Sprintf(s.d.blobText, "params") + `) LIKE ? ESCAPE '\')`
+		args = append(args, like, like, like, like, blobLike)
+	}
+	return q, args
 }
 
 // UnfinishedTransactions returns transactions that are neither completed

@@ -109,13 +109,26 @@ type Log struct {
 	Data      string
 }
 
-// TransactionFilter selects transactions for ListTransactions.
+// TransactionFilter selects transactions for ListTransactions and
+// CountTransactions. Empty fields select everything.
 type TransactionFilter struct {
 	Slug      string
 	Status    string
 	UserEmail string
 	Env       string
+	// ResultStatus selects completed runs by outcome: SUCCESS (also a
+	// completed run without one), FAILURE or REDIRECTED.
+	ResultStatus string
+	// Search matches, case-insensitively, the action's name and slug, the
+	// operator's email and name, and the params' JSON text.
+	Search string
+	// From and To bound the creation time (ms since epoch; 0 = open),
+	// From included, To excluded.
+	From, To int64
+	// VisibleTo, a user id, hides the development runs of other users.
+	VisibleTo string
 	Before    string // transaction id; only older ones are returned
+	Offset    int    // rows skipped (after Before), for pages
 	Limit     int
 }
 
@@ -255,6 +268,9 @@ type Store interface {
 	Transaction(ctx context.Context, id string) (Transaction, error)
 	// ListTransactions returns the transactions f selects, newest first.
 	ListTransactions(ctx context.Context, f TransactionFilter) ([]Transaction, error)
+	// CountTransactions counts the transactions f selects (its Before,
+	// Offset and Limit aside).
+	CountTransactions(ctx context.Context, f TransactionFilter) (int, error)
 	// UnfinishedTransactions returns transactions not COMPLETED or CANCELED.
 	UnfinishedTransactions(ctx context.Context) ([]Transaction, error)
 

@@ -744,3 +744,69 @@ func TestNULInText(t *testing.T) {
 		}
 	})
 }
+
+func TestListTransactionsSearchOutcomeTimeAndPages(t *testing.T) {
+	each(t, func(t *testing.T, open opener) {
+		ctx := context.Background()
+		s := open(t)
+		type row struct {
+			id, slug, name, user, email, env, status, result, params string
+		}
+		rows := []row{
+			{"a", "refund", "Refund a charge", "u1", "ada@example.com", EnvProduction, StatusCompleted, "SUCCESS", `{"order":"ord_100%"}`},
+			{"b", "refund", "Refund a charge", "u2", "bob@example.com", EnvProduction, StatusCompleted, "FAILURE", `{"order":"ord_200"}`},
+			{"c", "export", "Export CSV", "u1", "ada@example.com", EnvDevelopment, StatusCompleted, "REDIRECTED", `{}`},
+			{"d", "export", "Export CSV", "u2", "bob@example.com", EnvDevelopment, StatusCompleted, "", `{"note":"Ünïcode_x"}`},
+			{"e", "refund", "Refund a charge", "u2", "bob@example.com", EnvProduction, StatusRunning, "", `{"order":"ORD_300"}`},
+		}
+		for i, r := range rows {
+			must(t, s.CreateTransaction(ctx, Transaction{ID: r.id, Slug: r.slug, ActionName: r.name, Env: r.env, UserID: r.user,
+				UserEmail: r.email, UserName: strings.ToUpper(r.email[:1]) + r.email[1:3], Status: r.status, ResultStatus: r.result,
+				Params: json.RawMessage(r.params), CreatedAt: ts(10 * (i + 1)), UpdatedAt: ts(10 * (i + 1))}))
+		}
+		ids := func(f TransactionFilter) string {
+			t.Helper()
+			list, err := s.ListTransactions(ctx, f)
+			must(t, err)
+			n, err := s.CountTransactions(ctx, f)
+			must(t, err)
+			out := ""
+			for _, x := range list {
+				out += x.ID
+			}
+			if f.Offset == 0 && f.Limit == 0 && n != len(list) {
+				t.Errorf("%+v: count %d, listed %d", f, n, len(list))
+			}
+			return out
+		}
+		for _, c := range []struct {
+			f    TransactionFilter
+			want string
+		}{
+			{TransactionFilter{ResultStatus: "SUCCESS"}, "da"},
+			{TransactionFilter{ResultStatus: "FAILURE"}, "b"},
+			{TransactionFilter{ResultStatus: "REDIRECTED"}, "c"},
+			{TransactionFilter{Search: "ord_"}, "eba"},            // params, case-insensitive
+			{TransactionFilter{Search: "100%"}, "a"},              // % is a character, not a wildcard
+			{TransactionFilter{Search: "o_d"}, ""},                // _ too
+			{TransactionFilter{Search: "export csv"}, "dc"},       // the action's name
+			{TransactionFilter{Search: "BOB@"}, "edb"},            // the email
+			{TransactionFilter{Search: "  refund  "}, "eba"},      // the slug, trimmed
+			{TransactionFilter{Search: "Ünïcode"}, "d"},           // non-ASCII as stored
+			{TransactionFilter{From: ts(20).UnixMilli()}, "edcb"}, // From included
+			{TransactionFilter{To: ts(30).UnixMilli()}, "ba"},     // To excluded
+			{TransactionFilter{From: ts(20).UnixMilli(), To: ts(40).UnixMilli(), Slug: "export"}, "c"},
+			{TransactionFilter{VisibleTo: "u1"}, "ecba"}, // bob's development run is hidden from u1
+			{TransactionFilter{VisibleTo: "u2", Env: EnvDevelopment}, "d"},
+			{TransactionFilter{Offset: 1, Limit: 2}, "dc"},
+			{TransactionFilter{Offset: 4, Limit: 2}, "a"},
+		} {
+			if got := ids(c.f); got != c.want {
+				t.Errorf("%+v: %q, want %q", c.f, got, c.want)
+			}
+		}
+		if n, err := s.CountTransactions(ctx, TransactionFilter{Slug: "refund", Offset: 2, Limit: 1}); err != nil || n != 3 {
+			t.Fatalf("count ignores paging: %d, %v", n, err)
+		}
+	})
+}
