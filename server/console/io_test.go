@@ -459,3 +459,34 @@ func TestBrowserSpreadsheet(t *testing.T) {
 	e.clickButton("Continue")
 	e.waitText("[data-testid=result]", "SKU-1")
 }
+
+// TestBrowserSearchMultipleKeepsDefaultLabel: a multiple search's default
+// keeps its label after a search replaced the results it came from (it
+// read "default:0").
+func TestBrowserSearchMultipleKeepsDefaultLabel(t *testing.T) {
+	t.Parallel()
+	action := testhost.Action{Slug: "find", Name: "Find", Handler: func(ctx context.Context, tx *testhost.Tx) (any, error) {
+		a, err := tx.IO([]*testhost.Comp{{Method: "SEARCH", Label: "Customers", Multiple: true, MultipleDefault: []any{"default:0"},
+			Props: map[string]any{"results": []any{map[string]any{"value": "default:0", "label": "Ava Chen"}}},
+			OnState: func(json.RawMessage) map[string]any {
+				return map[string]any{"results": []any{map[string]any{"value": "0", "label": "Bo Li"}}}
+			}}}, testhost.CallOptions{})
+		if err != nil {
+			return nil, err
+		}
+		return string(a.Values[0]), nil
+	}}
+	e := newEnv(t, []testhost.Action{action}, nil)
+	e.login()
+	e.navigate("/actions/find")
+	e.waitText(field("Customers", ".chosen"), "Ava Chen")
+	e.typeInto(field("Customers", "input[type=search]"), "bo")
+	e.waitText(field("Customers", "li[role=option]"), "Bo Li")
+	e.do(chromedp.Click(field("Customers", "li[role=option]"), chromedp.NodeVisible))
+	e.waitText(field("Customers", ".chosen"), "Bo Li")
+	if got := e.text(field("Customers", ".chosen")); !contains(got, "Ava Chen") || contains(got, "default:0") {
+		t.Fatalf("chips after a search: %q", got)
+	}
+	e.clickButton("Continue")
+	e.waitText("[data-testid=result]", `default:0`)
+}

@@ -410,7 +410,13 @@ export function SearchInput({ id, comp, p, value, setValue, disabled, autoFocus,
   const [open, setOpen] = useState(false)
   const [pending, setPending] = useState(false)
   const [active, setActive] = useState(0)
-  const [chosen, setChosen] = useState({}) // value → result, to show labels of chosen results
+  // value → result, to show the labels of chosen results once a search
+  // has replaced the results they came from: the defaults among the first
+  // results, then each result chosen.
+  const [chosen, setChosen] = useState(() => {
+    const first = comp.isMultiple ? (Array.isArray(value) ? value : []) : value != null ? [value] : []
+    return Object.fromEntries((p.results || []).filter(r => first.includes(r.value)).map(r => [r.value, r]))
+  })
   const timer = useRef()
   const ref = useRef()
   const results = p.results || []

@@ -368,6 +368,8 @@ type Comp struct {
 	Props    map[string]any
 	Optional bool
 	Multiple bool
+	// MultipleDefault is a .multiple() component's default values.
+	MultipleDefault []any
 	// OnState answers a SET_STATE with props merged over Props; nil makes
 	// the component stateless.
 	OnState func(state json.RawMessage) map[string]any
@@ -409,6 +411,9 @@ func buildRender(id, gk string, comps []*Comp, groupErr string, choices []protoc
 		}
 		r.ToRender[i] = protocol.ComponentRender{MethodName: c.Method, Label: c.Label, Props: pj, PropsMeta: meta,
 			IsStateful: c.OnState != nil, IsOptional: c.Optional, IsMultiple: c.Multiple, ValidationErrorMessage: c.errMsg}
+		if c.MultipleDefault != nil {
+			r.ToRender[i].MultipleProps = &protocol.MultipleProps{DefaultValue: c.MultipleDefault}
+		}
 	}
 	return r, nil
 }
