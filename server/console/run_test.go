@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -109,8 +110,15 @@ func TestBrowserKitchenSink(t *testing.T) {
 	// Search.
 	e.typeInto("[data-label=Orders] .filter input", "failed")
 	e.waitText("[data-label=Orders] .pager-text", "1 – 10 of 10")
-	if st := tbl.States(); st[len(st)-1].QueryTerm != "failed" || st[len(st)-1].SortColumn != "amount" {
-		t.Errorf("host state after search = %+v", st[len(st)-1])
+	// A slow typist's "fai" may be sent before "failed" (the filter waits
+	// 300 ms for a pause): the last state the host gets is the whole term.
+	for deadline := time.Now().Add(waitLimit); ; time.Sleep(20 * time.Millisecond) {
+		st := tbl.States()
+		if last := st[len(st)-1]; last.QueryTerm == "failed" && last.SortColumn == "amount" {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("host state after search = %+v", last)
+		}
 	}
 	var failed []map[string]any
 	for _, o := range byAmount {
