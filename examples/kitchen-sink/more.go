@@ -1,9 +1,11 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -153,11 +155,7 @@ func init() {
 		}},
 		action{"display_table_async", "Table (async source)", func(ctx context.Context, tx *interval.Tx) (any, error) {
 			return nil, interval.DisplayTableAsync(tx.IO, "Customers (server-side paging)", func(ctx context.Context, st interval.TableState) ([]customer, int, error) {
-				end := min(st.Offset+st.PageSize, len(all))
-				if st.Offset >= end {
-					return nil, len(all), nil
-				}
-				return all[st.Offset:end], len(all), nil
+				return queryCustomers(all, st)
 			}).Run(ctx)
 		}},
 		action{"display_grid", "Grid", func(ctx context.Context, tx *interval.Tx) (any, error) {
@@ -212,11 +210,7 @@ func init() {
 		}},
 		action{"display_grid_async", "Grid (async source)", func(ctx context.Context, tx *interval.Tx) (any, error) {
 			return nil, interval.DisplayGridAsync(tx.IO, "Customers (server-side paging)", func(ctx context.Context, st interval.TableState) ([]customer, int, error) {
-				end := min(st.Offset+st.PageSize, len(all))
-				if st.Offset >= end {
-					return nil, len(all), nil
-				}
-				return all[st.Offset:end], len(all), nil
+				return queryCustomers(all, st)
 			}, func(c customer) interval.GridItem {
 				return interval.GridItem{Label: c.Name, Description: c.Email, Menu: []interval.MenuItem{{Label: "Find", Route: "search"}}}
 			}).Run(ctx)
@@ -240,4 +234,38 @@ func init() {
 			return len(files), err
 		}},
 	)
+}
+
+// queryCustomers answers an async table or grid as a database query would:
+// the rows matching the operator's filter, sorted by the column they chose,
+// one page of them, and how many matched.
+func queryCustomers(all []customer, st interval.TableState) ([]customer, int, error) {
+	q := strings.ToLower(strings.TrimSpace(st.Query))
+	var rows []customer
+	for _, c := range all {
+		if q == "" || strings.Contains(strings.ToLower(c.Name+" "+c.Email+" "+c.Plan), q) {
+			rows = append(rows, c)
+		}
+	}
+	by := map[string]func(a, b customer) int{
+		"id":      func(a, b customer) int { return cmp.Compare(a.ID, b.ID) },
+		"name":    func(a, b customer) int { return strings.Compare(a.Name, b.Name) },
+		"email":   func(a, b customer) int { return strings.Compare(a.Email, b.Email) },
+		"plan":    func(a, b customer) int { return strings.Compare(a.Plan, b.Plan) },
+		"mrr":     func(a, b customer) int { return cmp.Compare(a.MRR, b.MRR) },
+		"created": func(a, b customer) int { return a.Created.Compare(b.Created) },
+	}
+	if f, ok := by[strings.ToLower(st.SortColumn)]; ok {
+		slices.SortStableFunc(rows, func(a, b customer) int {
+			if st.SortDirection == "desc" {
+				return f(b, a)
+			}
+			return f(a, b)
+		})
+	}
+	end := min(st.Offset+st.PageSize, len(rows))
+	if st.Offset >= end {
+		return nil, len(rows), nil
+	}
+	return rows[st.Offset:end], len(rows), nil
 }
