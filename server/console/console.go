@@ -1,5 +1,5 @@
 // Package console serves the Interval web console: a single-page app written
-// as plain ES modules (Preact + htm, DOMPurify and highlight.js vendored under
+// as plain ES modules (Preact + htm, DOMPurify, highlight.js and Squire vendored under
 // assets/vendor) and embedded in the binary with go:embed, so running the
 // server needs no Node and no build step.
 //

@@ -248,3 +248,49 @@ func TestBrowserCommandPalette(t *testing.T) {
 	e.do(chromedp.Click(`[data-testid=share-link]`, chromedp.NodeVisible))
 	e.waitText(".toasts", "Copied to clipboard")
 }
+
+// TestBrowserRichTextEditor edits rich text as an operator does, on the
+// keyboard: typing, a bulleted list made from the toolbar keeps the text
+// and the caret (the next words land in the item), Ctrl+B, undo and redo,
+// a placeholder while empty; the host receives the sanitized HTML.
+func TestBrowserRichTextEditor(t *testing.T) {
+	t.Parallel()
+	action := testhost.Action{Slug: "note", Name: "Note", Handler: func(ctx context.Context, tx *testhost.Tx) (any, error) {
+		a, err := tx.IO([]*testhost.Comp{{Method: "INPUT_RICH_TEXT", Label: "Message", Props: map[string]any{"placeholder": "Write to the customer"}}}, testhost.CallOptions{})
+		if err != nil {
+			return nil, err
+		}
+		var v string
+		json.Unmarshal(a.Values[0], &v)
+		return v, nil
+	}}
+	e := newEnv(t, []testhost.Action{action}, nil)
+	e.login()
+	e.navigate("/actions/note")
+	body := field("Message", ".rte-body")
+	e.waitFocus("Message: DIV", "the editor focused on the first step")
+	e.waitText(field("Message", ".rte-placeholder"), "Write to the customer")
+	e.keys("first")
+	e.waitJS(`!document.querySelector(`+js(field("Message", ".rte-placeholder"))+`)`, "the placeholder gone")
+	e.do(chromedp.Click(field("Message", `button[aria-label="Bulleted list"]`), chromedp.NodeVisible))
+	e.waitJS(`document.querySelector(`+js(body+" ul li")+`) && document.querySelector(`+js(body+" ul li")+`).innerText.trim() === "first"`, "the line became a list item")
+	e.keys(" item")
+	e.waitJS(`document.querySelector(`+js(body+" ul li")+`).innerText.trim() === "first item"`, "typing continues in the item, where the caret was")
+	e.keys(kb.Enter + "second")
+	e.waitJS(`document.querySelectorAll(`+js(body+" ul li")+`).length === 2`, "Enter makes a second item")
+	e.do(chromedp.KeyEvent("b", chromedp.KeyModifiers(chromedp.ModifierCtrl)))
+	e.keys(" bold")
+	e.waitJS(`[...document.querySelectorAll(`+js(body+" b, "+body+" strong")+`)].some(b => b.innerText.includes("bold"))`, "Ctrl+B")
+	e.waitJS(`document.querySelector(`+js(field("Message", `button[aria-label="Bold"]`))+`).getAttribute("aria-pressed") === "true"`, "the Bold button shows it is on")
+	e.do(chromedp.KeyEvent("z", chromedp.KeyModifiers(chromedp.ModifierCtrl)))
+	e.waitJS(`![...document.querySelectorAll(`+js(body+" b, "+body+" strong")+`)].some(b => b.innerText.includes("bold"))`, "undo")
+	e.do(chromedp.Click(field("Message", `button[aria-label="Redo"]`), chromedp.NodeVisible))
+	e.waitJS(`[...document.querySelectorAll(`+js(body+" b, "+body+" strong")+`)].some(b => b.innerText.includes("bold"))`, "redo")
+	e.shot("rich-text")
+	e.clickButton("Continue")
+	e.waitText("[data-testid=result]", "first item")
+	res := e.text("[data-testid=result]")
+	if !contains(res, "<ul><li>") || !contains(res, "first item</li><li>") || !contains(res, "bold") {
+		t.Fatalf("the host got %q", res)
+	}
+}

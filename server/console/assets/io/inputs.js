@@ -1,7 +1,8 @@
 // Input components of PROTOCOL.md §5.3. Each receives the component render
 // (comp), its decoded props, the current wire value and setValue.
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
-import { html, classes, api, safeURL, sanitize } from '../lib/util.js'
+import { html, classes, api, safeURL, sanitize, sanitizeToFragment } from '../lib/util.js'
+import Squire from 'squire'
 import { Icon, Spinner } from '../lib/ui.js'
 
 const CURRENCY_SYMBOLS = { USD: '$', CAD: '$', EUR: '€', GBP: '£', AUD: '$', CNY: '¥', JPY: '¥' }
@@ -202,39 +203,88 @@ export function DateInput({ id, comp, p, value, setValue, disabled, autoFocus, i
     onInput=${e => { const [d, t] = e.currentTarget.value.split('T'); const dd = parseDate(d); const tt = parseTime(t); setValue(dd && tt ? { ...dd, ...tt } : undefined) }} />`
 }
 
+// The rich text editor's toolbar: [label, title, apply, active path test].
+const RTE_TOOLS = [
+  ['B', 'Bold (Ctrl+B)', ed => (ed.hasFormat('B') ? ed.removeBold() : ed.bold()), /(^|>)(B|STRONG)(>|$)/],
+  ['I', 'Italic (Ctrl+I)', ed => (ed.hasFormat('I') ? ed.removeItalic() : ed.italic()), /(^|>)(I|EM)(>|$)/],
+  ['U', 'Underline (Ctrl+U)', ed => (ed.hasFormat('U') ? ed.removeUnderline() : ed.underline()), /(^|>)U(>|$)/],
+  ['S', 'Strikethrough', ed => (ed.hasFormat('S') ? ed.removeStrikethrough() : ed.strikethrough()), /(^|>)(S|DEL)(>|$)/],
+  ['•≡', 'Bulleted list', ed => (ed.hasFormat('UL') ? ed.removeList() : ed.makeUnorderedList()), /(^|>)UL(>|$)/],
+  ['1≡', 'Numbered list', ed => (ed.hasFormat('OL') ? ed.removeList() : ed.makeOrderedList()), /(^|>)OL(>|$)/],
+  ['❝', 'Quote', ed => (ed.hasFormat('BLOCKQUOTE') ? ed.decreaseQuoteLevel() : ed.increaseQuoteLevel()), /(^|>)BLOCKQUOTE(>|$)/],
+  ['</>', 'Code', ed => ed.toggleCode(), /(^|>)(CODE|PRE)(>|$)/],
+]
+
+/** setBlock turns the selected blocks into tag (P, H2, H3). */
+function setBlock(ed, tag) {
+  ed.modifyBlocks(frag => {
+    for (const b of [...frag.childNodes]) {
+      if (b.nodeType !== 1 || !/^(P|DIV|H[1-6])$/.test(b.nodeName)) continue
+      const n = document.createElement(tag)
+      n.append(...b.childNodes)
+      b.replaceWith(n)
+    }
+    return frag
+  })
+}
+
+/**
+ * RichTextInput edits HTML with Squire (vendored): lists, quotes, code,
+ * headings, links, undo and redo (Ctrl+Z, Ctrl+Shift+Z), the usual
+ * shortcuts. What it holds is sanitized by the console's one policy on the
+ * way in (the host's default, a paste) and on the way out.
+ */
 export function RichTextInput({ id, p, value, setValue, disabled, autoFocus, invalid }) {
   const ref = useRef()
-  useEffect(() => {
-    if (ref.current) ref.current.innerHTML = sanitize(value || '')
-    if (autoFocus && ref.current) ref.current.focus()
-  }, [])
-  const cmd = (c, arg) => {
-    ref.current.focus()
-    document.execCommand(c, false, arg)
-    sync()
-  }
-  const sync = () => {
-    const h = sanitize(ref.current.innerHTML)
-    const empty = ref.current.textContent.trim() === '' && !/<(img|hr)/.test(h)
-    setValue(empty ? undefined : h)
-  }
-  const tools = [
-    ['B', 'bold', 'Bold'], ['I', 'italic', 'Italic'], ['U', 'underline', 'Underline'], ['S', 'strikeThrough', 'Strikethrough'],
-  ]
+  const ed = useRef(null)
+  const [state, setState] = useState({ path: '', canUndo: false, canRedo: false })
+  const [empty, setEmpty] = useState(!value)
   const off = disabled || p.disabled
+  useEffect(() => {
+    const editor = new Squire(ref.current, { blockTag: 'P', sanitizeToDOMFragment: h => sanitizeToFragment(h), didError: () => {} })
+    ed.current = editor
+    editor.setHTML(sanitize(value || ''))
+    const root = editor.getRoot()
+    setEmpty(root.textContent.trim() === '' && !root.querySelector('img, hr'))
+    const sync = () => {
+      const h = sanitize(editor.getHTML())
+      const root = editor.getRoot()
+      const empty = root.textContent.trim() === '' && !root.querySelector('img, hr')
+      setEmpty(empty)
+      setValue(empty ? undefined : h)
+    }
+    editor.addEventListener('input', sync)
+    editor.addEventListener('pathChange', e => setState(s => ({ ...s, path: e.detail.path })))
+    editor.addEventListener('undoStateChange', e => setState(s => ({ ...s, canUndo: e.detail.canUndo, canRedo: e.detail.canRedo })))
+    if (autoFocus) editor.focus()
+    return () => { editor.destroy(); ed.current = null }
+  }, [])
+  useEffect(() => { if (ref.current) ref.current.setAttribute('contenteditable', off ? 'false' : 'true') }, [off])
+  const act = f => e => { e.preventDefault(); if (ed.current && !off) { f(ed.current); ed.current.focus() } }
+  const link = ed => {
+    const u = window.prompt('Link address (https://…)')
+    if (u && safeURL(u)) ed.makeLink(u, { target: '_blank', rel: 'noopener noreferrer' })
+  }
+  const block = (/(^|>)(H2|H3)(>|$)/.exec(state.path) || [])[2] || ''
   return html`<div class=${classes('rte', invalid && 'is-invalid', off && 'is-disabled')}>
     <div class="rte-toolbar" role="toolbar" aria-label="Formatting">
-      <select class="rte-block" aria-label="Block style" disabled=${off} onChange=${e => { cmd('formatBlock', e.currentTarget.value); e.currentTarget.value = '' }}>
-        <option value="">Style</option><option value="p">Paragraph</option><option value="h2">Heading 2</option><option value="h3">Heading 3</option><option value="blockquote">Quote</option><option value="pre">Code</option>
+      <select class="rte-block" aria-label="Block style" disabled=${off} value=${block}
+        onChange=${e => { const t = e.currentTarget.value || 'P'; if (ed.current) { setBlock(ed.current, t); ed.current.focus() } }}>
+        <option value="">Paragraph</option><option value="H2">Heading 2</option><option value="H3">Heading 3</option>
       </select>
-      ${tools.map(([t, c, l]) => html`<button type="button" class=${`rte-btn rte-${c}`} title=${l} aria-label=${l} disabled=${off} onMouseDown=${e => { e.preventDefault(); cmd(c) }}>${t}</button>`)}
-      <button type="button" class="rte-btn" title="Bulleted list" aria-label="Bulleted list" disabled=${off} onMouseDown=${e => { e.preventDefault(); cmd('insertUnorderedList') }}>•≡</button>
-      <button type="button" class="rte-btn" title="Numbered list" aria-label="Numbered list" disabled=${off} onMouseDown=${e => { e.preventDefault(); cmd('insertOrderedList') }}>1≡</button>
-      <button type="button" class="rte-btn" title="Link" aria-label="Link" disabled=${off} onMouseDown=${e => { e.preventDefault(); const u = prompt('Link URL'); if (u) cmd('createLink', u) }}><${Icon} name="link" size=${14} /></button>
-      <button type="button" class="rte-btn" title="Clear formatting" aria-label="Clear formatting" disabled=${off} onMouseDown=${e => { e.preventDefault(); cmd('removeFormat') }}><${Icon} name="x" size=${14} /></button>
+      ${RTE_TOOLS.map(([t, l, f, on]) => html`<button type="button" class=${classes('rte-btn', on.test(state.path) && 'is-on')} title=${l} aria-label=${l.replace(/ \(.*\)$/, '')}
+        aria-pressed=${on.test(state.path) ? 'true' : 'false'} disabled=${off} onMouseDown=${act(f)}>${t}</button>`)}
+      <button type="button" class="rte-btn" title="Link" aria-label="Link" disabled=${off} onMouseDown=${act(link)}><${Icon} name="link" size=${14} /></button>
+      <button type="button" class="rte-btn" title="Clear formatting" aria-label="Clear formatting" disabled=${off} onMouseDown=${act(e => e.removeAllFormatting())}><${Icon} name="x" size=${14} /></button>
+      <span class="rte-sep"></span>
+      <button type="button" class="rte-btn" title="Undo (Ctrl+Z)" aria-label="Undo" disabled=${off || !state.canUndo} onMouseDown=${act(e => e.undo())}>↶</button>
+      <button type="button" class="rte-btn" title="Redo (Ctrl+Shift+Z)" aria-label="Redo" disabled=${off || !state.canRedo} onMouseDown=${act(e => e.redo())}>↷</button>
     </div>
-    <div id=${id} ref=${ref} class="rte-body prose" contenteditable=${off ? 'false' : 'true'} role="textbox" aria-multiline="true"
-      aria-describedby=${`${id}-help ${id}-err`} data-placeholder=${p.placeholder || ''} onInput=${sync} onBlur=${sync}></div>
+    <div class="rte-area">
+      ${empty && p.placeholder && html`<div class="rte-placeholder" aria-hidden="true">${p.placeholder}</div>`}
+      <div id=${id} ref=${ref} class="rte-body prose" role="textbox" aria-multiline="true" aria-placeholder=${p.placeholder || undefined}
+        aria-describedby=${`${id}-help ${id}-err`}></div>
+    </div>
   </div>`
 }
 

@@ -66,8 +66,16 @@ DOMPurify.addHook('afterSanitizeAttributes', node => {
  * it passed is left as it is. No script, handler, form control, <style>,
  * style that positions or sizes, console class, or script URL survives.
  */
+const SANITIZE = { USE_PROFILES: { html: true }, FORBID_TAGS: ['style', 'form', 'input', 'button', 'textarea', 'select', 'link', 'meta', 'base'], ADD_ATTR: ['target'] }
+
 export function sanitize(h) {
-  return DOMPurify.sanitize(h, { USE_PROFILES: { html: true }, FORBID_TAGS: ['style', 'form', 'input', 'button', 'textarea', 'select', 'link', 'meta', 'base'], ADD_ATTR: ['target'] })
+  return DOMPurify.sanitize(h, SANITIZE)
+}
+
+/** sanitizeToFragment is sanitize returning a DocumentFragment of this document (the rich text editor's paste and setHTML). */
+export function sanitizeToFragment(h) {
+  const f = DOMPurify.sanitize(h, { ...SANITIZE, RETURN_DOM_FRAGMENT: true })
+  return f ? document.importNode(f, true) : document.createDocumentFragment()
 }
 
 // ---- HTTP API (server/API.md) ----
