@@ -318,8 +318,12 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	return s, nil
 }
 
-// ServeHTTP serves the console, its API, the host API and /websocket.
+// ServeHTTP serves the console, its API, the host API, /websocket and the
+// health endpoints (HealthzPath, ReadyzPath).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.serveHealth(w, r) {
+		return
+	}
 	if s.opts.AdminOnly {
 		writeErr(w, http.StatusServiceUnavailable, "This server was opened for administration only.")
 		return
