@@ -63,6 +63,7 @@ func (s *Server) authed(h userHandler) http.HandlerFunc {
 func (s *Server) admin(h userHandler) http.HandlerFunc {
 	return s.authed(func(w http.ResponseWriter, r *http.Request, u store.User) {
 		if u.Role != store.RoleAdmin {
+			s.metrics.refused(refusedRole)
 			writeErr(w, http.StatusForbidden, "Admins only.")
 			return
 		}
@@ -73,6 +74,7 @@ func (s *Server) admin(h userHandler) http.HandlerFunc {
 func (s *Server) developer(h userHandler) http.HandlerFunc {
 	return s.authed(func(w http.ResponseWriter, r *http.Request, u store.User) {
 		if u.Role != store.RoleAdmin && u.Role != store.RoleDeveloper {
+			s.metrics.refused(refusedRole)
 			writeErr(w, http.StatusForbidden, "Admins and developers only.")
 			return
 		}
@@ -114,6 +116,7 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 		// No user has such an email; not tracked by the throttle, whose
 		// memory is counted in emails.
 		s.log.Warn("password login failed: email too long", "bytes", len(in.Email), "remote", r.RemoteAddr)
+		s.metrics.refused(refusedPassword)
 		writeErr(w, http.StatusUnauthorized, "Invalid email or password.")
 		return
 	}
@@ -123,12 +126,14 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 	// refusal tells nothing about whether the email is a user's.
 	if ok, wait := s.logins.allowClient(client, now); !ok {
 		s.log.Warn("password login refused: too many attempts from this client", "client", client, "remote", r.RemoteAddr)
+		s.metrics.limited(limitLogin)
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
 		writeErr(w, http.StatusTooManyRequests, fmt.Sprintf("Too many login attempts from your address; try again in %d second(s), or use a login link.", int(wait/time.Second)+1))
 		return
 	}
 	if wait := s.logins.retryAfter(in.Email, now); wait > 0 {
 		s.log.Warn("password login refused: too many failures", "email", protocol.Clip(in.Email, 100), "client", client)
+		s.metrics.limited(limitLogin)
 		mins := int(wait/time.Minute) + 1
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
 		writeErr(w, http.StatusTooManyRequests, fmt.Sprintf("Too many failed logins for this email; try again in %d minute(s), or use a login link.", mins))
@@ -154,6 +159,7 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		s.logins.fail(in.Email, now)
 		s.log.Warn("password login failed", "email", protocol.Clip(in.Email, 100), "client", client)
+		s.metrics.refused(refusedPassword)
 		writeErr(w, http.StatusUnauthorized, "Invalid email or password.")
 		return
 	}
@@ -525,6 +531,7 @@ func (s *Server) apiCreateTx(w http.ResponseWriter, r *http.Request, u store.Use
 		return
 	}
 	hb.txs[rec.ID] = &txn{rec: rec, user: u, detachedAt: now, backgroundable: boolOr(def.Backgroundable, false)}
+	s.metrics.created(hb.txs[rec.ID])
 	writeJSON(w, http.StatusCreated, map[string]string{"id": rec.ID, "slug": rec.Slug})
 }
 

@@ -27,7 +27,7 @@ func (s *Server) serveBrowser(ws *websocket.Conn, r *http.Request, u store.User)
 	log := s.log.With("browser", u.ID)
 	b.e = newEndpoint(ws, s.wsConfig(), s.browserRate, func(method string, data json.RawMessage) (any, error) {
 		return s.browserCall(b, method, data)
-	}, log)
+	}, log, func() { s.metrics.limited(limitBrowserSocket) })
 	if !s.register(b.e) {
 		b.e.closeWith(1012, restartReason)
 		b.e.run()
@@ -262,6 +262,9 @@ func (hb *hub) respond(b *browser, in protocol.RespondToIOCallInputs) bool {
 		}
 	}
 	t.host.e.call(protocol.MethodIOResponse, protocol.IOResponseInputs{Value: in.IOResponse, TransactionID: t.rec.ID}, delivered)
+	if resp.Kind == protocol.KindReturn && current {
+		hb.s.metrics.answered(t)
+	}
 	if resp.Kind == protocol.KindReturn && current && t.rec.Status == store.StatusAwaitingInput {
 		t.rec.Status = store.StatusRunning
 		hb.save(t)

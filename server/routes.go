@@ -137,12 +137,14 @@ func (s *Server) handleSocket(w http.ResponseWriter, r *http.Request) {
 	if _, err := r.Cookie(SessionCookie); err == nil {
 		if !s.originOK(r) {
 			s.log.Warn("browser socket refused: invalid origin", "origin", protocol.Clip(r.Header.Get("Origin"), 100))
+			s.metrics.refused(refusedOrigin)
 			s.refuse(ws, "Invalid origin")
 			return
 		}
 		u, ok := s.sessionUser(r)
 		if !ok {
 			s.log.Warn("browser socket refused: unknown or expired session", "remote", r.RemoteAddr)
+			s.metrics.refused(refusedSession)
 			s.refuse(ws, "Invalid session, please log in again.")
 			return
 		}
@@ -150,6 +152,7 @@ func (s *Server) handleSocket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Warn("socket refused: missing API key", "remote", r.RemoteAddr)
+	s.metrics.refused(refusedNoAPIKey)
 	s.refuse(ws, "Missing API key, please set the apiKey property.")
 }
 
