@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -223,7 +224,11 @@ func (hb *hub) respond(b *browser, in protocol.RespondToIOCallInputs) bool {
 		return false
 	}
 	if resp.Kind == protocol.KindCanceled {
+		canceled := !t.finished()
 		hb.cancel(t)
+		if canceled {
+			hb.s.audit(context.Background(), nil, b.user, auditRunCanceled, t.rec.ID, map[string]any{"slug": t.rec.Slug, "env": t.rec.Env})
+		}
 		return true
 	}
 	// Hosts drop answers to another input group as stale (and route an

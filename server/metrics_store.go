@@ -245,3 +245,13 @@ func (s *instrumentedStore) SetSetting(ctx context.Context, key string, value st
 	defer s.observe("set_setting", true, time.Now(), &err)
 	return s.Store.SetSetting(ctx, key, value)
 }
+
+func (s *instrumentedStore) AppendAudit(ctx context.Context, e store.AuditEvent) (err error) {
+	defer s.observe("append_audit", true, time.Now(), &err)
+	return s.Store.AppendAudit(ctx, e)
+}
+
+func (s *instrumentedStore) ListAudit(ctx context.Context, f store.AuditFilter) (r0 []store.AuditEvent, err error) {
+	defer s.observe("list_audit", false, time.Now(), &err)
+	return s.Store.ListAudit(ctx, f)
+}

@@ -48,6 +48,8 @@ func (s *Server) routes() chi.Router {
 		r.Get("/keys", s.developer(s.apiListKeys))
 		r.Post("/keys", s.developer(s.apiCreateKey))
 		r.Delete("/keys/{id}", s.developer(s.apiDeleteKey))
+		r.Get("/audit", s.admin(s.apiListAudit))
+		r.Get("/audit/export", s.admin(s.apiExportAudit))
 		r.Get("/http-hosts", s.admin(s.apiListHTTPHosts))
 		r.Post("/http-hosts", s.admin(s.apiCreateHTTPHost))
 		r.Delete("/http-hosts/{id}", s.admin(s.apiDeleteHTTPHost))
