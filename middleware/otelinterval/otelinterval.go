@@ -1,12 +1,15 @@
 // Package otelinterval traces and measures a host's actions and pages with
-// OpenTelemetry: a span per action run, per page opening and per IO call,
-// and metrics of the runs, through the OTel API
+// OpenTelemetry: a span per action run, per page render or data update
+// and per IO call, and metrics of the runs, through the OTel API
 // (go.opentelemetry.io/otel). A host that does not import it does not
 // build it.
 //
 //	r := router.New()
 //	r.Use(otelinterval.Middleware(), middleware.Logger(nil), middleware.Recoverer)
-//	r.Page("dashboard", otelinterval.PageFunc(dashboard))
+//
+// Like every middleware, it wraps the pages registered after it too: a
+// page's handler, and each update of its children's data, is a span
+// ("page SLUG").
 //
 // The action's span is in the ctx its handler gets, so the handler's own
 // instrumented calls (a database driver, an HTTP client with otelhttp)
@@ -51,6 +54,8 @@ const (
 	AttrAction = attribute.Key("interval.action.slug")
 	// AttrPage is the page's full slug, on page spans.
 	AttrPage = attribute.Key("interval.page.slug")
+	// AttrPageKey identifies one opening of a page, on page spans.
+	AttrPageKey = attribute.Key("interval.page.key")
 	// AttrEnvironment is the environment ("production", "development").
 	AttrEnvironment = attribute.Key("interval.environment")
 	// AttrTransaction is the transaction id (the console's run URL ends
@@ -77,7 +82,7 @@ const (
 	OutcomePanic    = "panic"
 )
 
-// Option configures Middleware, PageFunc and PageHandler.
+// Option configures Middleware.
 type Option func(*config)
 
 type config struct {
@@ -139,7 +144,7 @@ func newInstruments(opts []Option) func() *instruments {
 		in := &instruments{cfg: cfg, tracer: tp.Tracer(ScopeName)}
 		var err error
 		if in.active, err = meter.Int64UpDownCounter("interval.host.runs.active",
-			metric.WithDescription("Action runs and page openings the host's handlers are serving."),
+			metric.WithDescription("Action runs, page renders and page data updates the host's handlers are serving."),
 			metric.WithUnit("{run}")); err != nil {
 			otel.Handle(fmt.Errorf("otelinterval: %w", err))
 		}
@@ -159,8 +164,9 @@ func newInstruments(opts []Option) func() *instruments {
 	})
 }
 
-// Middleware returns the tracing middleware. Put it first (outermost) on
-// the root router, so that its span covers every other middleware and
+// Middleware returns the tracing middleware: a span per action run, page
+// render and page data update, and per IO call under a run's span. Put it
+// first (outermost) on the root router, so that its span covers every other middleware and
 // records panics before Recoverer turns them into errors (a
 // *middleware.PanicError is recorded as a panic too).
 func Middleware(opts ...Option) interval.Middleware {
@@ -169,12 +175,16 @@ func Middleware(opts ...Option) interval.Middleware {
 		return interval.HandlerFunc(func(ctx context.Context, tx *interval.Tx) (res any, err error) {
 			in := get()
 			attrs := []attribute.KeyValue{AttrAction.String(tx.Action.Slug), AttrEnvironment.String(tx.Environment)}
-			spanAttrs := append([]attribute.KeyValue{AttrTransaction.String(tx.ID)}, attrs...)
+			name, spanAttrs := "action "+tx.Action.Slug, []attribute.KeyValue{AttrTransaction.String(tx.ID)}
+			if tx.Page != nil {
+				// The page's key is per opening, like a transaction id.
+				name, spanAttrs = "page "+tx.Action.Slug, []attribute.KeyValue{AttrPage.String(tx.Action.Slug), AttrPageKey.String(tx.ID)}
+			}
+			spanAttrs = append(spanAttrs, attrs...)
 			if in.cfg.user {
 				spanAttrs = append(spanAttrs, AttrUserEmail.String(tx.User.Email))
 			}
-			ctx, span := in.tracer.Start(ctx, "action "+tx.Action.Slug,
-				trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(spanAttrs...))
+			ctx, span := in.tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(spanAttrs...))
 			ctx = interval.WithIOHook(ctx, in.ioHook(interval.IOHookFrom(ctx)))
 			start := time.Now()
 			in.add(ctx, 1, attrs)
@@ -188,38 +198,6 @@ func Middleware(opts ...Option) interval.Middleware {
 			return next.ServeAction(ctx, tx)
 		})
 	}
-}
-
-// PageHandler wraps a page's handler with a span ("page SLUG") and the
-// same metrics as an action run. The layout's IO (page displays) is not
-// traced: a page's components are sent with its layout.
-func PageHandler(h interval.PageHandler, opts ...Option) interval.PageHandler {
-	get := newInstruments(opts)
-	return interval.PageHandlerFunc(func(ctx context.Context, p *interval.Page) (l *interval.Layout, err error) {
-		in := get()
-		attrs := []attribute.KeyValue{AttrAction.String(p.Slug), AttrEnvironment.String(p.Environment)}
-		spanAttrs := append([]attribute.KeyValue{AttrPage.String(p.Slug)}, attrs...)
-		if in.cfg.user {
-			spanAttrs = append(spanAttrs, AttrUserEmail.String(p.User.Email))
-		}
-		ctx, span := in.tracer.Start(ctx, "page "+p.Slug,
-			trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(spanAttrs...))
-		start := time.Now()
-		in.add(ctx, 1, attrs)
-		defer func() {
-			v := recover()
-			in.end(ctx, span, start, attrs, err, v)
-			if v != nil {
-				panic(v)
-			}
-		}()
-		return h.ServePage(ctx, p)
-	})
-}
-
-// PageFunc is PageHandler for a function, as router.Page takes it.
-func PageFunc(f interval.PageHandlerFunc, opts ...Option) interval.PageHandlerFunc {
-	return PageHandler(f, opts...).ServePage
 }
 
 func (in *instruments) add(ctx context.Context, n int64, attrs []attribute.KeyValue) {

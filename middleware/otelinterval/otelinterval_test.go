@@ -132,11 +132,11 @@ func routes(tel *telemetry, extra ...otelinterval.Option) *router.Mux {
 		_, err := tx.IO.Input.Text("Anything").Run(ctx)
 		return nil, err
 	})
-	r.Page("dashboard", otelinterval.PageFunc(func(ctx context.Context, p *interval.Page) (*interval.Layout, error) {
+	r.Page("dashboard", func(ctx context.Context, p *interval.Page) (*interval.Layout, error) {
 		_, s := user.Start(ctx, "load.stats")
 		s.End()
 		return &interval.Layout{Title: "Dashboard"}, nil
-	}, tel.opts(extra...)...))
+	})
 	return r
 }
 
@@ -317,7 +317,8 @@ func TestPanicWithoutRecoverer(t *testing.T) {
 	}
 }
 
-// A page opening is a span too, with the handler's spans under it.
+// The middleware wraps pages too: a page's render is a span, with the
+// handler's spans under it.
 func TestPageSpan(t *testing.T) {
 	tel := newTelemetry(t)
 	h := intervaltest.New(t, routes(tel))
@@ -331,6 +332,10 @@ func TestPageSpan(t *testing.T) {
 	}
 	page := tel.span(t, "page dashboard")
 	wantAttr(t, page, otelinterval.AttrPage, "dashboard")
+	wantAttr(t, page, otelinterval.AttrPageKey, p.Key)
+	if page.SpanKind != trace.SpanKindServer {
+		t.Errorf("page span kind %v", page.SpanKind)
+	}
 	wantAttr(t, page, otelinterval.AttrOutcome, otelinterval.OutcomeSuccess)
 	if s := tel.span(t, "load.stats"); s.Parent.SpanID() != page.SpanContext.SpanID() {
 		t.Error("the page handler's span is not under the page's")
