@@ -40,7 +40,11 @@ func (s *Server) audit(ctx context.Context, r *http.Request, actor store.User, a
 	e := store.AuditEvent{At: time.Now(), ActorID: actor.ID, ActorEmail: protocol.Clip(actor.Email, auditEmailMaxSize),
 		Action: action, Target: target}
 	if r != nil {
-		e.Remote = r.RemoteAddr
+		// The client's address: behind Options.TrustedProxies, the one
+		// they forwarded.
+		if a := s.clientAddr(r); a.IsValid() {
+			e.Remote = a.String()
+		}
 	}
 	if detail != nil {
 		b, err := json.Marshal(detail)

@@ -26,7 +26,8 @@ type AuditEvent struct {
 	Target string
 	// Detail is a JSON object with the action's particulars; nil stores {}.
 	Detail json.RawMessage
-	// Remote is the client's address, as the server saw it.
+	// Remote is the client's address (behind trusted proxies, the one
+	// they forwarded).
 	Remote string
 }
 
