@@ -193,6 +193,9 @@ func ctxErr(ctx context.Context) error {
 // frames the runtime shrinks a waiting goroutine's stack back to 4 KiB after
 // a deep render (BENCHMARKS.md, memory per waiting transaction).
 func (c *ioClient) run(ctx context.Context, comps []*component, choices []Choice, groupValidate func(choice string) error) (string, error) {
+	if h := IOHookFrom(ctx); h != nil {
+		return c.runHooked(ctx, h, comps, choices, groupValidate)
+	}
 	call, err := c.begin(ctx, comps, choices, groupValidate)
 	if err != nil {
 		return "", err

@@ -18,4 +18,8 @@
 // Errors returned by the middlewares wrap the exported sentinels
 // (ErrForbidden, ErrTimeout) or are a *PanicError, for errors.Is and
 // errors.As.
+//
+// Tracing with OpenTelemetry lives in its own package,
+// middleware/otelinterval, so that a host without it builds none of the
+// OpenTelemetry API.
 package middleware

@@ -63,6 +63,7 @@ func (s *Server) authed(h userHandler) http.HandlerFunc {
 func (s *Server) admin(h userHandler) http.HandlerFunc {
 	return s.authed(func(w http.ResponseWriter, r *http.Request, u store.User) {
 		if u.Role != store.RoleAdmin {
+			s.metrics.refused(refusedRole)
 			writeErr(w, http.StatusForbidden, "Admins only.")
 			return
 		}
@@ -73,6 +74,7 @@ func (s *Server) admin(h userHandler) http.HandlerFunc {
 func (s *Server) developer(h userHandler) http.HandlerFunc {
 	return s.authed(func(w http.ResponseWriter, r *http.Request, u store.User) {
 		if u.Role != store.RoleAdmin && u.Role != store.RoleDeveloper {
+			s.metrics.refused(refusedRole)
 			writeErr(w, http.StatusForbidden, "Admins and developers only.")
 			return
 		}
@@ -114,6 +116,8 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 		// No user has such an email; not tracked by the throttle, whose
 		// memory is counted in emails.
 		s.log.Warn("password login failed: email too long", "bytes", len(in.Email), "remote", r.RemoteAddr)
+		s.metrics.refused(refusedPassword)
+		s.audit(r.Context(), r, store.User{Email: in.Email}, auditLoginFailed, "", map[string]any{"reason": "password"})
 		writeErr(w, http.StatusUnauthorized, "Invalid email or password.")
 		return
 	}
@@ -123,12 +127,15 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 	// refusal tells nothing about whether the email is a user's.
 	if ok, wait := s.logins.allowClient(client, now); !ok {
 		s.log.Warn("password login refused: too many attempts from this client", "client", client, "remote", r.RemoteAddr)
+		s.metrics.limited(limitLogin)
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
 		writeErr(w, http.StatusTooManyRequests, fmt.Sprintf("Too many login attempts from your address; try again in %d second(s), or use a login link.", int(wait/time.Second)+1))
 		return
 	}
 	if wait := s.logins.retryAfter(in.Email, now); wait > 0 {
 		s.log.Warn("password login refused: too many failures", "email", protocol.Clip(in.Email, 100), "client", client)
+		s.metrics.limited(limitLogin)
+		s.audit(r.Context(), r, store.User{Email: in.Email}, auditLoginFailed, "", map[string]any{"reason": "throttled"})
 		mins := int(wait/time.Minute) + 1
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
 		writeErr(w, http.StatusTooManyRequests, fmt.Sprintf("Too many failed logins for this email; try again in %d minute(s), or use a login link.", mins))
@@ -154,6 +161,12 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		s.logins.fail(in.Email, now)
 		s.log.Warn("password login failed", "email", protocol.Clip(in.Email, 100), "client", client)
+		s.metrics.refused(refusedPassword)
+		actor := store.User{Email: in.Email}
+		if err == nil {
+			actor = u
+		}
+		s.audit(r.Context(), r, actor, auditLoginFailed, "", map[string]any{"reason": "password"})
 		writeErr(w, http.StatusUnauthorized, "Invalid email or password.")
 		return
 	}
@@ -163,6 +176,7 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.hub.notePassword(u.ID)
+	s.audit(r.Context(), r, u, auditLogin, u.ID, map[string]any{"method": "password"})
 	writeJSON(w, http.StatusOK, map[string]any{"user": toUserJSON(u)})
 }
 
@@ -241,6 +255,7 @@ func (s *Server) loginLink(w http.ResponseWriter, r *http.Request) {
 		internalErr(s, w, err)
 		return
 	}
+	s.audit(r.Context(), r, u, auditLogin, u.ID, map[string]any{"method": "link"})
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
@@ -525,6 +540,8 @@ func (s *Server) apiCreateTx(w http.ResponseWriter, r *http.Request, u store.Use
 		return
 	}
 	hb.txs[rec.ID] = &txn{rec: rec, user: u, detachedAt: now, backgroundable: boolOr(def.Backgroundable, false)}
+	s.metrics.created(hb.txs[rec.ID])
+	s.audit(ctx, r, u, auditRunStarted, rec.ID, map[string]any{"slug": rec.Slug, "env": rec.Env, "params": auditParams(rec.Params)})
 	writeJSON(w, http.StatusCreated, map[string]string{"id": rec.ID, "slug": rec.Slug})
 }
 
@@ -732,6 +749,7 @@ func (s *Server) apiCancelTx(w http.ResponseWriter, r *http.Request, u store.Use
 		return
 	}
 	hb.cancel(lt)
+	s.audit(r.Context(), r, u, auditRunCanceled, t.ID, map[string]any{"slug": t.Slug, "env": t.Env})
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -776,7 +794,7 @@ func (s *Server) apiListUsers(w http.ResponseWriter, r *http.Request, _ store.Us
 	writeJSON(w, http.StatusOK, map[string]any{"users": out})
 }
 
-func (s *Server) apiCreateUser(w http.ResponseWriter, r *http.Request, _ store.User) {
+func (s *Server) apiCreateUser(w http.ResponseWriter, r *http.Request, me store.User) {
 	var in struct {
 		Email     string   `json:"email"`
 		FirstName string   `json:"firstName"`
@@ -803,6 +821,7 @@ func (s *Server) apiCreateUser(w http.ResponseWriter, r *http.Request, _ store.U
 		internalErr(s, w, err)
 		return
 	}
+	s.audit(r.Context(), r, me, auditUserCreated, u.ID, map[string]any{"email": u.Email, "role": u.Role, "teams": nonNil(u.Teams)})
 	link, err := s.loginLinkFor(r.Context(), r, u.ID)
 	if err != nil {
 		internalErr(s, w, err)
@@ -811,7 +830,7 @@ func (s *Server) apiCreateUser(w http.ResponseWriter, r *http.Request, _ store.U
 	writeJSON(w, http.StatusCreated, map[string]any{"user": toUserJSON(u), "loginLink": link})
 }
 
-func (s *Server) apiPatchUser(w http.ResponseWriter, r *http.Request, _ store.User) {
+func (s *Server) apiPatchUser(w http.ResponseWriter, r *http.Request, me store.User) {
 	var in struct {
 		Role      *string   `json:"role"`
 		Teams     *[]string `json:"teams"`
@@ -830,6 +849,7 @@ func (s *Server) apiPatchUser(w http.ResponseWriter, r *http.Request, _ store.Us
 		return
 	}
 	before := u.Role + "\n" + strings.Join(u.Teams, ",")
+	old := u
 	if in.Role != nil {
 		if !validRole(*in.Role) {
 			writeErr(w, http.StatusBadRequest, "role must be admin, developer or member.")
@@ -864,6 +884,9 @@ func (s *Server) apiPatchUser(w http.ResponseWriter, r *http.Request, _ store.Us
 	if u.Role+"\n"+strings.Join(u.Teams, ",") != before {
 		s.hub.refreshUser(u.ID, u.Role)
 	}
+	for _, c := range userDiff(old, u) {
+		s.audit(r.Context(), r, me, c.action, u.ID, c.detail)
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"user": toUserJSON(u)})
 }
 
@@ -888,6 +911,7 @@ func (s *Server) apiDeleteUser(w http.ResponseWriter, r *http.Request, me store.
 		writeErr(w, http.StatusBadRequest, "You cannot delete yourself.")
 		return
 	}
+	gone, _ := s.store.UserByID(r.Context(), id) // for the audit trail
 	if err := s.store.DeleteUser(r.Context(), id); errors.Is(err, store.ErrNotFound) {
 		writeErr(w, http.StatusNotFound, "Unknown user.")
 		return
@@ -896,6 +920,7 @@ func (s *Server) apiDeleteUser(w http.ResponseWriter, r *http.Request, me store.
 		return
 	}
 	s.hub.disconnectUser(id)
+	s.audit(r.Context(), r, me, auditUserDeleted, id, map[string]any{"email": gone.Email, "role": gone.Role})
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -978,6 +1003,7 @@ func (s *Server) apiCreateKey(w http.ResponseWriter, r *http.Request, u store.Us
 		internalErr(s, w, err)
 		return
 	}
+	s.audit(r.Context(), r, u, auditKeyCreated, id, map[string]any{"env": in.Env, "label": protocol.Clip(in.Label, 200)})
 	writeJSON(w, http.StatusCreated, map[string]string{"id": id, "key": key})
 }
 
@@ -996,6 +1022,7 @@ func (s *Server) apiDeleteKey(w http.ResponseWriter, r *http.Request, u store.Us
 		return
 	}
 	s.hub.disconnectKey(id)
+	s.audit(r.Context(), r, u, auditKeyRevoked, id, map[string]any{"env": k.Env, "label": k.Label, "prefix": k.Prefix, "ownerId": k.UserID})
 	w.WriteHeader(http.StatusNoContent)
 }
 

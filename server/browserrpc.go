@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -27,7 +28,7 @@ func (s *Server) serveBrowser(ws *websocket.Conn, r *http.Request, u store.User)
 	log := s.log.With("browser", u.ID)
 	b.e = newEndpoint(ws, s.wsConfig(), s.browserRate, func(method string, data json.RawMessage) (any, error) {
 		return s.browserCall(b, method, data)
-	}, log)
+	}, log, func() { s.metrics.limited(limitBrowserSocket) })
 	if !s.register(b.e) {
 		b.e.closeWith(1012, restartReason)
 		b.e.run()
@@ -223,7 +224,11 @@ func (hb *hub) respond(b *browser, in protocol.RespondToIOCallInputs) bool {
 		return false
 	}
 	if resp.Kind == protocol.KindCanceled {
+		canceled := !t.finished()
 		hb.cancel(t)
+		if canceled {
+			hb.s.audit(context.Background(), nil, b.user, auditRunCanceled, t.rec.ID, map[string]any{"slug": t.rec.Slug, "env": t.rec.Env})
+		}
 		return true
 	}
 	// Hosts drop answers to another input group as stale (and route an
@@ -262,6 +267,9 @@ func (hb *hub) respond(b *browser, in protocol.RespondToIOCallInputs) bool {
 		}
 	}
 	t.host.e.call(protocol.MethodIOResponse, protocol.IOResponseInputs{Value: in.IOResponse, TransactionID: t.rec.ID}, delivered)
+	if resp.Kind == protocol.KindReturn && current {
+		hb.s.metrics.answered(t)
+	}
 	if resp.Kind == protocol.KindReturn && current && t.rec.Status == store.StatusAwaitingInput {
 		t.rec.Status = store.StatusRunning
 		hb.save(t)

@@ -105,7 +105,8 @@ func isResponse(data string) bool {
 	return strings.Contains(data, `"kind":"RESPONSE"`)
 }
 
-func newEndpoint(ws *websocket.Conn, cfg wsa.Config, limit int, handle rpc.HandlerFunc, log *slog.Logger) *endpoint {
+// limited, when not nil, is called when the socket is closed for its rate.
+func newEndpoint(ws *websocket.Conn, cfg wsa.Config, limit int, handle rpc.HandlerFunc, log *slog.Logger, limited func()) *endpoint {
 	e := &endpoint{
 		log:       log,
 		in:        make(chan string, inboxSize),
@@ -123,6 +124,9 @@ func newEndpoint(ws *websocket.Conn, cfg wsa.Config, limit int, handle rpc.Handl
 			if e.rateN > e.limit {
 				if e.rateN == e.limit+1 {
 					e.log.Warn("closing socket: rate limit exceeded", "callsPerSecond", e.limit)
+					if limited != nil {
+						limited()
+					}
 				}
 				e.closeWith(websocket.StatusPolicyViolation, "Rate limit exceeded.")
 				return

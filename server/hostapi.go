@@ -62,17 +62,20 @@ func (s *Server) bearer(h keyHandler) http.HandlerFunc {
 		key, ok := strings.CutPrefix(auth, "Bearer ")
 		if !ok || key == "" {
 			s.log.Warn("host API refused: missing API key (Authorization: Bearer)", "path", r.URL.Path)
+			s.metrics.refused(refusedNoAPIKey)
 			typedErr(w, http.StatusUnauthorized, "Missing API key.")
 			return
 		}
 		k, owner, err := s.keyAuth(r.Context(), strings.TrimSpace(key))
 		if err != nil {
 			s.log.Warn("host API refused: invalid API key", "path", r.URL.Path)
+			s.metrics.refused(refusedAPIKey)
 			typedErr(w, http.StatusForbidden, "Invalid API key.")
 			return
 		}
 		if !s.apiLimits.allow(k.ID) {
 			s.log.Warn("host API refused: rate limit", "path", r.URL.Path, "key", k.ID)
+			s.metrics.limited(limitHostAPI)
 			w.Header().Set("Retry-After", "1")
 			typedErr(w, http.StatusTooManyRequests, fmt.Sprintf("Too many requests: at most %d per second with one API key.", hostAPIRate))
 			return

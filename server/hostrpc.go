@@ -57,6 +57,7 @@ func (s *Server) serveHost(ws *websocket.Conn, r *http.Request, apiKey string) {
 	k, owner, err := s.keyAuth(ctx, apiKey)
 	if err != nil {
 		s.log.Warn("host refused: invalid API key", "remote", r.RemoteAddr, "err", err)
+		s.metrics.refused(refusedAPIKey)
 		msg := "Invalid API key, please check the apiKey property."
 		if b := s.baseURL(r); len(msg)+len(b)+40 <= closeReasonMax {
 			msg += " Get an API key at " + b + "/settings/keys."
@@ -73,7 +74,7 @@ func (s *Server) serveHost(ws *websocket.Conn, r *http.Request, apiKey string) {
 	log := s.log.With("host", id, "env", k.Env)
 	h.e = newEndpoint(ws, s.wsConfig(), s.hostRate, func(method string, data json.RawMessage) (any, error) {
 		return s.hostCall(h, method, data)
-	}, log)
+	}, log, func() { s.metrics.limited(limitHostSocket) })
 	if !s.register(h.e) {
 		h.e.closeWith(1012, restartReason)
 		h.e.run()
@@ -264,6 +265,7 @@ func (s *Server) initHost(h *host, in protocol.InitializeHostInputs) protocol.In
 	h.initialized = true
 	delete(hb.gone, h.id)
 	hb.reviveComputing(h)
+	s.metrics.declared(h)
 	hb.mu.Unlock()
 	h.e.log.Info("host initialized", "sdk", in.SDKName, "version", in.SDKVersion, "actions", len(actions), "pages", len(pages), "invalid", len(invalid))
 	return protocol.InitializeHostReturns{
@@ -320,6 +322,7 @@ func (s *Server) sendIOCall(h *host, in protocol.SendIOCallInputs) protocol.Send
 		}
 		return protocol.SendIOCallReturns{OK: true}
 	}
+	s.metrics.rendered(t)
 	t.render, t.renderID, t.groupKey, t.loading, t.redirect = in.IOCall, render.ID, render.InputGroupKey, nil, nil
 	t.identityAt, t.identityGrace = time.Time{}, 0
 	for _, c := range render.ToRender {

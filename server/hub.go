@@ -95,6 +95,9 @@ type txn struct {
 	hostHas  bool
 	awaiting bool
 	renders  uint64
+	// answeredAt is when the operator's answer to the current render
+	// arrived, until the host renders again (metrics.rendered).
+	answeredAt time.Time
 }
 
 func (t *txn) finished() bool {
@@ -517,6 +520,7 @@ func (hb *hub) startOn(t *txn, h *host) {
 	t.rec.Status = store.StatusRunning
 	t.hostHas, t.awaiting = false, false
 	hb.save(t)
+	hb.s.metrics.started(t)
 	in := protocol.StartTransactionInputs{
 		TransactionID: t.rec.ID,
 		ActionName:    t.rec.Slug,
@@ -594,6 +598,7 @@ func (hb *hub) complete(t *txn, status, resultStatus, result string) {
 	t.rec.CompletedAt = &now
 	t.render, t.loading = "", nil
 	hb.save(t)
+	hb.s.metrics.completed(t)
 	hb.uncount(t)
 	if t.browser != nil {
 		t.browser.e.call(protocol.MethodTransactionCompleted, protocol.TransactionCompletedInputs{

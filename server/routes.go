@@ -48,6 +48,8 @@ func (s *Server) routes() chi.Router {
 		r.Get("/keys", s.developer(s.apiListKeys))
 		r.Post("/keys", s.developer(s.apiCreateKey))
 		r.Delete("/keys/{id}", s.developer(s.apiDeleteKey))
+		r.Get("/audit", s.admin(s.apiListAudit))
+		r.Get("/audit/export", s.admin(s.apiExportAudit))
 		r.Get("/http-hosts", s.admin(s.apiListHTTPHosts))
 		r.Post("/http-hosts", s.admin(s.apiCreateHTTPHost))
 		r.Delete("/http-hosts/{id}", s.admin(s.apiDeleteHTTPHost))
@@ -137,12 +139,14 @@ func (s *Server) handleSocket(w http.ResponseWriter, r *http.Request) {
 	if _, err := r.Cookie(SessionCookie); err == nil {
 		if !s.originOK(r) {
 			s.log.Warn("browser socket refused: invalid origin", "origin", protocol.Clip(r.Header.Get("Origin"), 100))
+			s.metrics.refused(refusedOrigin)
 			s.refuse(ws, "Invalid origin")
 			return
 		}
 		u, ok := s.sessionUser(r)
 		if !ok {
 			s.log.Warn("browser socket refused: unknown or expired session", "remote", r.RemoteAddr)
+			s.metrics.refused(refusedSession)
 			s.refuse(ws, "Invalid session, please log in again.")
 			return
 		}
@@ -150,6 +154,7 @@ func (s *Server) handleSocket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Warn("socket refused: missing API key", "remote", r.RemoteAddr)
+	s.metrics.refused(refusedNoAPIKey)
 	s.refuse(ws, "Missing API key, please set the apiKey property.")
 }
 

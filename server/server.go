@@ -142,6 +142,17 @@ type Options struct {
 	// running on the same DataDir: transactions are not recovered, no
 	// background work runs, and ServeHTTP answers 503.
 	AdminOnly bool
+	// MetricsToken, when set, serves the Prometheus metrics on the main
+	// listener at MetricsPath to requests with "Authorization: Bearer
+	// MetricsToken" (401 without it). Empty, the default, keeps metrics
+	// off the main listener, which browsers reach: serve MetricsHandler on
+	// a separate address instead (cmd/interval-server -metrics-addr).
+	MetricsToken string
+	// MetricsMaxActions caps the distinct action slugs used as metric
+	// label values (default DefaultMetricsMaxActions); runs of further
+	// actions are labelled OtherAction. Hosts declare slugs, so without
+	// a cap an API key could grow the metrics without end.
+	MetricsMaxActions int
 }
 
 // Server is the embedded Interval server. It is an http.Handler; create it
@@ -177,6 +188,8 @@ type Server struct {
 	apiLimits             keyLimiter // host HTTP API calls per key
 	// logins limits password logins per email, per client and in all.
 	logins *loginThrottle
+	// metrics are the Prometheus metrics (metrics.go).
+	metrics *metrics
 }
 
 type orgInfo struct{ Name, Slug string }
@@ -212,9 +225,13 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if opts.MaxMessageBytes <= 0 {
 		opts.MaxMessageBytes = DefaultMaxMessageBytes
 	}
+	if opts.MetricsMaxActions <= 0 {
+		opts.MetricsMaxActions = DefaultMetricsMaxActions
+	}
 	s := &Server{opts: opts, log: opts.Logger, conns: map[*endpoint]struct{}{},
 		hostRate: hostCallsPerSecond, browserRate: browserCallsPerSecond, logins: newLoginThrottle()}
 	s.org = orgInfo{Name: opts.OrgName, Slug: slugify(opts.OrgName)}
+	s.metrics = newMetrics(s, opts.MetricsMaxActions)
 	if opts.PublicURL != "" {
 		u, err := url.Parse(strings.TrimRight(opts.PublicURL, "/"))
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -265,11 +282,12 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		}
 		s.store = st
 	}
+	s.store = &instrumentedStore{Store: s.store, m: s.metrics}
 	s.hub = newHub(s)
 	if !opts.AdminOnly {
 		// One server at a time serves from a store: recover below takes
 		// every unfinished transaction as this server's own.
-		if c, ok := s.store.(store.Claimer); ok {
+		if c, ok := unwrapStore(s.store).(store.Claimer); ok {
 			release, err := c.Claim(ctx)
 			if err != nil {
 				s.store.Close()
@@ -318,10 +336,17 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	return s, nil
 }
 
-// ServeHTTP serves the console, its API, the host API and /websocket.
+// ServeHTTP serves the console, its API, the host API, /websocket and the
+// health endpoints (HealthzPath, ReadyzPath).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.serveHealth(w, r) {
+		return
+	}
 	if s.opts.AdminOnly {
 		writeErr(w, http.StatusServiceUnavailable, "This server was opened for administration only.")
+		return
+	}
+	if s.serveMetricsAuthorized(w, r) {
 		return
 	}
 	if s.isClosing() {

@@ -2,7 +2,7 @@
 // hosts (this project's Go SDK or the official Node SDK) connect to
 // ws://ADDR/websocket with an API key, operators use the web console.
 //
-//	interval-server [--addr 127.0.0.1:8080] [--data-dir DIR] [--public-url URL] [--database-url URL] [--smtp-url URL --smtp-from ADDR] [--slack-token T]
+//	interval-server [--addr 127.0.0.1:8080] [--data-dir DIR] [--public-url URL] [--database-url URL] [--smtp-url URL --smtp-from ADDR] [--slack-token T] [--metrics-addr ADDR] [--metrics-token T]
 //	interval-server key create --data-dir DIR --env development|production [--email E]
 //	interval-server user create --data-dir DIR --email E --role admin|developer|member [--password P] [--teams a,b]
 //	interval-server user link --data-dir DIR [--email E]   (a fresh one-time login link; default: the admin)
@@ -17,12 +17,21 @@
 // INTERVAL_SLACK_TOKEN than on a command line others can list), their
 // SLACK deliveries are posted to Slack.
 //
+// /healthz and /readyz answer on --addr. Prometheus metrics are off the
+// main listener, which browsers reach: --metrics-addr serves /metrics (and
+// /healthz, /readyz) on a listener of its own, for the monitoring network
+// only; --metrics-token (better INTERVAL_METRICS_TOKEN) serves them on
+// --addr too, to "Authorization: Bearer TOKEN" only. See
+// docs/operations.md.
+//
 // Every flag of serve has an environment variable, which the flag
 // overrides: --addr INTERVAL_ADDR, --data-dir INTERVAL_DATA_DIR,
 // --database-url INTERVAL_DATABASE_URL, --public-url INTERVAL_PUBLIC_URL,
 // --smtp-url INTERVAL_SMTP_URL, --smtp-from INTERVAL_SMTP_FROM,
 // --slack-token INTERVAL_SLACK_TOKEN, --upload-retention
-// INTERVAL_UPLOAD_RETENTION, --max-upload-mib INTERVAL_MAX_UPLOAD_MIB. The
+// INTERVAL_UPLOAD_RETENTION, --max-upload-mib INTERVAL_MAX_UPLOAD_MIB,
+// --metrics-addr INTERVAL_METRICS_ADDR, --metrics-token
+// INTERVAL_METRICS_TOKEN. The
 // subcommands read the same INTERVAL_DATA_DIR, INTERVAL_DATABASE_URL and
 // INTERVAL_PUBLIC_URL (and user create INTERVAL_USER_PASSWORD); their
 // --env, --email, --role and --teams have none. The subcommands print the new
@@ -232,6 +241,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	maxUploadMiB := fs.Int64("max-upload-mib", maxMiB, "largest file an operator may upload, in MiB (env INTERVAL_MAX_UPLOAD_MIB)")
 	trustedProxies := fs.String("trusted-proxies", env("INTERVAL_TRUSTED_PROXIES", ""), "comma-separated addresses or prefixes (10.0.0.0/8) of reverse proxies in front of the server, whose X-Forwarded-For and X-Forwarded-Proto are believed; login limits count by the client address they give (env INTERVAL_TRUSTED_PROXIES; default none)")
+	metricsAddr := fs.String("metrics-addr", env("INTERVAL_METRICS_ADDR", ""), "serve Prometheus metrics at http://ADDR/metrics (and /healthz, /readyz) on a listener of their own, e.g. 127.0.0.1:9464 or an internal address; default none (env INTERVAL_METRICS_ADDR)")
+	metricsToken := fs.String("metrics-token", env("INTERVAL_METRICS_TOKEN", ""), "also serve /metrics on --addr, to requests with Authorization: Bearer TOKEN only (env INTERVAL_METRICS_TOKEN, which keeps it out of process listings)")
 	slackToken := fs.String("slack-token", env("INTERVAL_SLACK_TOKEN", ""), "post SLACK notification deliveries with this Slack bot token, xoxb-… (env INTERVAL_SLACK_TOKEN, which keeps it out of process listings)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), commands, "\nFlags of serve:\n")
@@ -258,6 +269,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	var ml net.Listener
+	if *metricsAddr != "" {
+		ml, err = net.Listen("tcp", *metricsAddr)
+		if err != nil {
+			l.Close()
+			return fmt.Errorf("metrics listener (--metrics-addr, INTERVAL_METRICS_ADDR): %w", err)
+		}
+	}
 	public := c.publicURL
 	if public == "" {
 		host, port, _ := net.SplitHostPort(l.Addr().String())
@@ -269,9 +288,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	s, err := server.New(ctx, server.Options{DataDir: c.dataDir, DatabaseURL: c.databaseURL, PublicURL: public, Logger: log,
 		SMTPURL: *smtpURL, SMTPFrom: *smtpFrom, SlackToken: *slackToken, UploadRetention: *uploadRetention, MaxUploadBytes: *maxUploadMiB << 20,
-		TrustedProxies: proxies})
+		TrustedProxies: proxies, MetricsToken: *metricsToken})
 	if err != nil {
 		l.Close()
+		if ml != nil {
+			ml.Close()
+		}
 		return err
 	}
 	if c.databaseURL != "" {
@@ -280,6 +302,18 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	hs := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute} // no ReadTimeout: websockets and large uploads
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(l) }()
+	var ms *http.Server
+	metricsDone := make(chan struct{})
+	if ml != nil {
+		ms = &http.Server{Handler: s.MetricsHandler(), ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			defer close(metricsDone)
+			ms.Serve(ml)
+		}()
+		fmt.Fprintf(stdout, "Metrics: http://%s%s\n", ml.Addr(), server.MetricsPath)
+	} else {
+		close(metricsDone)
+	}
 	fmt.Fprintf(stdout, "Interval server: %s (hosts connect to %s/websocket)\n", s.URL(), "ws"+strings.TrimPrefix(s.URL(), "http"))
 	if link := s.FirstRunLoginLink(); link != "" {
 		fmt.Fprintf(stdout, "First start: log in as the admin with this one-time link:\n%s\n", link)
@@ -297,6 +331,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		log.Warn("graceful shutdown incomplete; closing", "err", err)
 		s.Close()
 	}
+	if ms != nil {
+		// Last: the drain shows in the metrics until the end.
+		ms.Shutdown(sctx)
+	}
+	<-metricsDone
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
 		return serveErr
 	}

@@ -47,7 +47,7 @@ var startTime = time.Now()
 // "Console URLs"). "/" itself is matched exactly.
 var appPrefixes = []string{
 	"/actions/", "/pages/", "/transactions/", "/history", "/queue",
-	"/settings", "/login", "/notifications",
+	"/settings", "/login", "/notifications", "/audit",
 }
 
 // IsAppPath reports whether path is a console URL that Handler answers with

@@ -1,7 +1,8 @@
 // Package store is the persistence of the embedded Interval server: users,
 // teams, API keys, sessions, login links, transactions with their logs,
-// queued actions, serverless (HTTP) hosts and notifications. Store is the interface the
-// server uses; Open returns the SQLite implementation. Every write is
+// queued actions, serverless (HTTP) hosts, notifications and the audit
+// trail. Store is the interface the server uses; Open returns the SQLite
+// implementation. Every write is
 // committed before the method returns, so anything the server acknowledged
 // survives a crash.
 package store
@@ -326,6 +327,11 @@ type Store interface {
 	Setting(ctx context.Context, key string) (string, error)
 	// SetSetting stores value under key, replacing any earlier value.
 	SetSetting(ctx context.Context, key, value string) error
+
+	// AppendAudit adds an event at the end of the audit trail.
+	AppendAudit(ctx context.Context, e AuditEvent) error
+	// ListAudit returns the audit events f selects, newest first.
+	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
 
 	// Close releases the store.
 	Close() error

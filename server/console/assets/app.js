@@ -9,6 +9,7 @@ import { HomeView, GroupView } from './views/home.js'
 import { RunView, TransactionView } from './views/run.js'
 import { HistoryView } from './views/history.js'
 import { QueueView } from './views/queue.js'
+import { AuditView } from './views/audit.js'
 import { NotificationsView, NotificationBell } from './views/notifications.js'
 import { startUnreadPolling } from './lib/notifications.js'
 import { SettingsView } from './views/settings.js'
@@ -123,6 +124,7 @@ function Sidebar({ routes, path, onNavigate }) {
       ${link('/notifications', 'bell', 'Notifications', '/notifications')}
       ${role && role !== 'member' && link('/settings/keys', 'key', 'API keys', '/settings/keys')}
       ${role === 'admin' && link('/settings/users', 'users', 'Users and teams', '/settings/users')}
+      ${role === 'admin' && link('/audit', 'clock', 'Audit log', '/audit')}
     </div>
     <label class="side-search"><${Icon} name="search" size=${14} /><input type="search" placeholder="Search actions" aria-label="Search actions" value=${q} onInput=${e => setQ(e.currentTarget.value)}
       onKeyDown=${e => { if (e.key === 'Enter' && results[0]) { navigate(results[0].isPage ? `/pages/${results[0].slug}` : `/actions/${results[0].slug}`); setQ(''); onNavigate() } }} />
@@ -154,6 +156,7 @@ function route(path, search, key) {
   if ((m = /^\/transactions\/([^/]+)$/.exec(path))) return html`<${TransactionView} key=${path} id=${decodeURIComponent(m[1])} />`
   if (path === '/history') return html`<${HistoryView} params=${params} />`
   if (path === '/queue') return html`<${QueueView} />`
+  if (path === '/audit') return html`<${AuditView} />`
   if (path === '/notifications') return html`<${NotificationsView} />`
   if ((m = /^\/settings(?:\/(\w+))?$/.exec(path))) return html`<${SettingsView} tab=${m[1] || 'account'} />`
   return html`<div class="page"><h1 class="page-title">Not found</h1><p class="muted">There is nothing at ${path}.</p><a class="btn btn-secondary" href="/">Go to the dashboard</a></div>`
