@@ -14,8 +14,8 @@ const (
 	HealthzPath = "/healthz"
 	// ReadyzPath answers 200 when the server takes new sockets and runs:
 	// its store answers and it is not shutting down. It answers 503 from
-	// the moment Shutdown or Close begins, so a load balancer stops
-	// sending new hosts and browsers to a server that is draining.
+	// the moment Drain, Shutdown or Close is called, so a load balancer
+	// stops sending new hosts and browsers to a server that is leaving.
 	ReadyzPath = "/readyz"
 )
 
@@ -53,6 +53,9 @@ func (s *Server) ready(ctx context.Context) error {
 	}
 	if s.isClosing() || s.ended.Load() {
 		return readyErr("shutting down")
+	}
+	if s.draining.Load() {
+		return readyErr("draining")
 	}
 	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()

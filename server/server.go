@@ -181,6 +181,7 @@ type Server struct {
 	endOnce  sync.Once
 	endErr   error
 	ended    atomic.Bool
+	draining atomic.Bool // Drain was called: /readyz says so, work goes on
 
 	// Calls per second allowed on one socket (constants; benchmarks raise
 	// them).
@@ -411,6 +412,17 @@ func (s *Server) baseURL(r *http.Request) string {
 		return scheme + "://" + r.Host
 	}
 	return ""
+}
+
+// Drain marks the server as leaving before Shutdown: /readyz answers 503
+// ("draining") so that a load balancer stops sending it new hosts and
+// browsers, while everything it serves goes on as before. A process
+// calls it on SIGTERM, waits for its load balancer to notice (a few of its
+// probe intervals), then calls Shutdown.
+func (s *Server) Drain() {
+	if !s.draining.Swap(true) {
+		s.log.Info("draining: /readyz answers 503; still serving until the shutdown")
+	}
 }
 
 func (s *Server) isClosing() bool {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"os/exec"
@@ -201,6 +202,56 @@ func TestSIGINTGraceful(t *testing.T) {
 		t.Fatal("server did not exit on SIGINT")
 	}
 	if !srv.cmd.ProcessState.Success() || !strings.Contains(srv.stderr.String(), "shutting down") {
+		t.Fatalf("exit %v\n%s", srv.cmd.ProcessState, srv.stderr.String())
+	}
+}
+
+// With --drain-delay, SIGTERM first turns /readyz to 503 ("draining")
+// while the server goes on serving (liveness, new host sockets), so a load
+// balancer stops sending it work; only then does it shut down and exit.
+func TestDrainDelayOnSIGTERM(t *testing.T) {
+	bin := serverBinary(t)
+	srv := startServer(t, bin, "127.0.0.1:0", []string{"--data-dir", t.TempDir(), "--drain-delay", "3s"})
+	get := func(path string) (int, string) {
+		resp, err := http.Get(srv.url + path)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, strings.TrimSpace(string(b))
+	}
+	if code, _ := get("/readyz"); code != http.StatusOK {
+		t.Fatalf("/readyz before the signal: %d", code)
+	}
+	if err := srv.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(wait)
+	for {
+		code, body := get("/readyz")
+		if code == http.StatusServiceUnavailable && body == "draining" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz after SIGTERM: %d %q", code, body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if code, _ := get("/healthz"); code != http.StatusOK {
+		t.Fatalf("/healthz while draining: %d", code)
+	}
+	select {
+	case <-srv.done:
+		t.Fatal("the server exited before its drain delay")
+	default:
+	}
+	select {
+	case <-srv.done:
+	case <-time.After(wait):
+		t.Fatal("server did not exit after draining")
+	}
+	if !srv.cmd.ProcessState.Success() || !strings.Contains(srv.stderr.String(), "draining before the shutdown") {
 		t.Fatalf("exit %v\n%s", srv.cmd.ProcessState, srv.stderr.String())
 	}
 }

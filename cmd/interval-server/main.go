@@ -235,6 +235,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	uploadRetention := fs.Duration("upload-retention", retention, "how long uploaded files are kept, e.g. 720h; negative keeps them forever (env INTERVAL_UPLOAD_RETENTION)")
+	drainDef, err := envDuration("INTERVAL_DRAIN_DELAY", 0)
+	if err != nil {
+		return err
+	}
+	drainDelay := fs.Duration("drain-delay", drainDef, "on SIGTERM or SIGINT, answer 503 on /readyz and keep serving this long before shutting down, so a load balancer stops sending new sockets first, e.g. 10s (env INTERVAL_DRAIN_DELAY; default 0)")
 	maxMiB, err := envInt("INTERVAL_MAX_UPLOAD_MIB", server.DefaultMaxUploadBytes>>20)
 	if err != nil {
 		return err
@@ -322,6 +327,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	select {
 	case <-ctx.Done():
 	case serveErr = <-served:
+	}
+	if *drainDelay > 0 && serveErr == nil {
+		s.Drain()
+		log.Info("draining before the shutdown; a second interrupt quits at once", "delay", *drainDelay)
+		time.Sleep(*drainDelay) // a second signal ends the process (see run)
 	}
 	log.Info("shutting down; a second interrupt quits at once")
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
