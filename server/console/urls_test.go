@@ -12,7 +12,7 @@ import (
 // their images and row menus, metadata and its images, grid items and their
 // images, images, videos) give no link or source with a script URL, no
 // style a host string wrote, and no CSP violation; the server drops such
-// URLs, the console's own check (lib/util.js safeURL, sanitize) is tested
+// URLs, the console's own check (lib/markup.js safeURL, sanitize) is tested
 // on its own below, without the server in front, on the real modules.
 func TestBrowserHostURLsNeutralized(t *testing.T) {
 	t.Parallel()
@@ -73,7 +73,7 @@ func TestBrowserConsoleURLAndHTMLPolicy(t *testing.T) {
 	recordCSP(e)
 	e.login()
 	eval[bool](e, `(window.__done = null, Promise.all([
-		import('/assets/lib/util.js'), import('/assets/io/displays.js'), import('/assets/io/table.js'), import('/assets/lib/ui.js'), import('preact'),
+		import('/assets/lib/markup.js'), import('/assets/io/displays.js'), import('/assets/io/table.js'), import('/assets/lib/ui.js'), import('preact'),
 	]).then(([u, d, tb, ui, p]) => {
 		const bad = ['javascript:alert(1)', ' JaVaScRiPt:alert(1)', 'java\tscript:alert(1)', '\x01javascript:alert(1)', 'vbscript:x', 'data:text/html,<script>x</script>', 'data:,x']
 		const good = ['https://example.com', '/actions/x', 'mailto:a@example.com', 'data:image/png;base64,AAAA', 'relative?javascript:x']

@@ -1,7 +1,9 @@
 // The Interval console: shell, navigation and routing.
 import { render } from 'preact'
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
-import { html, store, useStore, useLocation, navigate, classes, dismissToast } from './lib/util.js'
+import { html, classes } from './lib/html.js'
+import { store, useStore, dismissToast } from './lib/store.js'
+import { useLocation, navigate } from './lib/router.js'
 import { socket, loadMe, setEnv, logout } from './lib/session.js'
 import { Icon, Spinner, Badge, useMenuKeyboard, isMac } from './lib/ui.js'
 import { buildTree, searchActions, actionName, groupIcon } from './lib/routes.js'

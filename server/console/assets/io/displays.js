@@ -2,14 +2,18 @@
 import { render } from 'preact'
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import hljs from 'highlight.js'
-import { html, classes, fmtValue, routeHref, copyText, isISODate, fmtDateTime, safeURL, sanitize } from '../lib/util.js'
+import { html, classes } from '../lib/html.js'
+import { fmtValue, isISODate, fmtDateTime } from '../lib/format.js'
+import { routeHref } from '../lib/router.js'
+import { copyText } from '../lib/clipboard.js'
+import { safeURL, sanitize } from '../lib/markup.js'
 import { Icon, ButtonItem, themeClass, Spinner } from '../lib/ui.js'
 
 // Host HTML and markdown arrive sanitized by the server (display.html's
 // props.html, display.markdown rendered into props.html): no browser ever
 // parses a host's script or event handler, which Chromium reports as a CSP
 // violation even in an inert document. The same policy runs again here as a
-// second line (lib/util.js sanitize), on HTML that it leaves as it is.
+// second line (lib/markup.js sanitize), on HTML that it leaves as it is.
 
 // brokenImage replaces an image of host markdown or HTML that does not load
 // with a short note (its alt text), instead of the browser's broken icon.

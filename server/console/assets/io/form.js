@@ -1,7 +1,10 @@
 // IOForm renders one IO render object (PROTOCOL.md §4.1): every component of
 // its toRender, validation messages, choice buttons and keyboard submit.
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
-import { html, classes, deserialize, api, store, throttled } from '../lib/util.js'
+import { html, classes } from '../lib/html.js'
+import { deserialize } from '../lib/superjson.js'
+import { api, throttled } from '../lib/api.js'
+import { store } from '../lib/store.js'
 import { Icon, Kbd, Modal, Spinner, themeClass, ErrorBox } from '../lib/ui.js'
 import * as I from './inputs.js'
 import * as D from './displays.js'

@@ -1,7 +1,9 @@
 // Input components of PROTOCOL.md §5.3. Each receives the component render
 // (comp), its decoded props, the current wire value and setValue.
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
-import { html, classes, api, safeURL, sanitize, sanitizeToFragment } from '../lib/util.js'
+import { html, classes } from '../lib/html.js'
+import { api } from '../lib/api.js'
+import { safeURL, sanitize, sanitizeToFragment } from '../lib/markup.js'
 import Squire from 'squire'
 import { Icon, Spinner } from '../lib/ui.js'
 

@@ -2,7 +2,10 @@
 // sorting and search, through SET_STATE when the host made them stateful
 // and in the browser otherwise.
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
-import { html, classes, fmtValue, routeHref, safeURL } from '../lib/util.js'
+import { html, classes } from '../lib/html.js'
+import { fmtValue } from '../lib/format.js'
+import { routeHref } from '../lib/router.js'
+import { safeURL } from '../lib/markup.js'
 import { Icon, RowMenu } from '../lib/ui.js'
 
 function colKey(col, i) { return col.accessorKey != null ? col.accessorKey : String(i) }

@@ -1,7 +1,8 @@
 // The unread count of the operator's notifications (the top bar's bell):
 // fetched at start, every 30 s, when the tab comes back and after a
 // notification toast or a change on the Notifications page.
-import { api, store } from './util.js'
+import { api } from './api.js'
+import { store } from './store.js'
 
 const POLL_MS = 30000
 let timer = null

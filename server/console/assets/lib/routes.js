@@ -1,5 +1,5 @@
 // The action/page tree built from GET /api/console/routes.
-import { humanize } from './util.js'
+import { humanize } from './format.js'
 
 /**
  * buildTree returns the root group: {slug:'', name, page, actions, groups}.

@@ -1,5 +1,7 @@
 // Session state shared by the views: the socket, the user and the routes.
-import { api, store, navigate, toast } from './util.js'
+import { api } from './api.js'
+import { store, toast } from './store.js'
+import { navigate } from './router.js'
 import { ConsoleSocket } from './socket.js'
 import { refreshUnread } from './notifications.js'
 

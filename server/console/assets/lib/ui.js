@@ -1,6 +1,8 @@
 // Small shared UI pieces: icons, buttons, badges, menus, empty states.
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks'
-import { html, classes, routeHref, safeURL } from './util.js'
+import { html, classes } from './html.js'
+import { routeHref } from './router.js'
+import { safeURL } from './markup.js'
 
 const PATHS = {
   search: 'M21 21l-4.3-4.3M10.5 18a7.5 7.5 0 1 1 0-15 7.5 7.5 0 0 1 0 15z',

@@ -1,7 +1,9 @@
 // Audit log (admins): who did what on the server, with filters, and its
 // export as JSON lines (GET /api/console/audit, /api/console/audit/export).
 import { useEffect, useState } from 'preact/hooks'
-import { html, api, fmtRelative, fmtDateTime } from '../lib/util.js'
+import { html } from '../lib/html.js'
+import { api } from '../lib/api.js'
+import { fmtRelative, fmtDateTime } from '../lib/format.js'
 import { Icon, Spinner, Empty, ErrorBox } from '../lib/ui.js'
 
 // Filterable actions: a dotted prefix selects every action under it.

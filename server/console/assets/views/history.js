@@ -1,7 +1,11 @@
 // History: transactions with filters, search, pages and a CSV export
 // (GET /api/console/transactions, /api/console/transactions/export.csv).
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
-import { html, api, useStore, navigate, fmtRelative, fmtDateTime, fmtDuration, txStatus, toast } from '../lib/util.js'
+import { html } from '../lib/html.js'
+import { api } from '../lib/api.js'
+import { useStore, toast } from '../lib/store.js'
+import { navigate } from '../lib/router.js'
+import { fmtRelative, fmtDateTime, fmtDuration, txStatus } from '../lib/format.js'
 import { Icon, Spinner, Empty, ErrorBox, Badge } from '../lib/ui.js'
 import { actionName } from '../lib/routes.js'
 

@@ -1,6 +1,9 @@
 // The dashboard (actions and pages) and page views (REQUEST_PAGE/RENDER_PAGE).
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
-import { html, store, useStore, navigate, classes, routeHref, safeURL } from '../lib/util.js'
+import { html, classes } from '../lib/html.js'
+import { store, useStore } from '../lib/store.js'
+import { navigate, routeHref } from '../lib/router.js'
+import { safeURL } from '../lib/markup.js'
 import { socket } from '../lib/session.js'
 import { uuid } from '../lib/socket.js'
 import { Icon, Spinner, Empty, ErrorBox, ButtonItem, Badge, Dots } from '../lib/ui.js'

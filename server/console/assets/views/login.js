@@ -1,6 +1,8 @@
 // Login (POST /api/auth/login).
 import { useEffect, useState } from 'preact/hooks'
-import { html, api, navigate, throttled } from '../lib/util.js'
+import { html } from '../lib/html.js'
+import { api, throttled } from '../lib/api.js'
+import { navigate } from '../lib/router.js'
 import { Spinner } from '../lib/ui.js'
 
 export function LoginView({ onLogin }) {

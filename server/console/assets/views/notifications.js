@@ -1,7 +1,10 @@
 // Notifications: what hosts sent the operator (ctx.notify), newest first
 // (GET /api/console/notifications). Messages are text, never HTML.
 import { useEffect, useState } from 'preact/hooks'
-import { html, api, store, useStore, fmtRelative, fmtDateTime, classes, toast } from '../lib/util.js'
+import { html, classes } from '../lib/html.js'
+import { api } from '../lib/api.js'
+import { store, useStore, toast } from '../lib/store.js'
+import { fmtRelative, fmtDateTime } from '../lib/format.js'
 import { Icon, Spinner, Empty, ErrorBox, Badge } from '../lib/ui.js'
 import { findAction, actionName } from '../lib/routes.js'
 import { refreshUnread } from '../lib/notifications.js'

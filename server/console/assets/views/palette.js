@@ -1,7 +1,9 @@
 // The command palette (Ctrl/⌘+K): find any action, page or console screen
 // by name and go there with the keyboard.
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
-import { html, classes, navigate, store, useStore } from '../lib/util.js'
+import { html, classes } from '../lib/html.js'
+import { navigate } from '../lib/router.js'
+import { store, useStore } from '../lib/store.js'
 import { Icon, isMac } from '../lib/ui.js'
 import { searchActions, actionName } from '../lib/routes.js'
 

@@ -1,6 +1,10 @@
 // Queue: queued actions assigned to the operator (GET /api/console/queue).
 import { useEffect, useState } from 'preact/hooks'
-import { html, api, useStore, fmtRelative, fmtDateTime, fmtValue, navigate } from '../lib/util.js'
+import { html } from '../lib/html.js'
+import { api } from '../lib/api.js'
+import { useStore } from '../lib/store.js'
+import { fmtRelative, fmtDateTime, fmtValue } from '../lib/format.js'
+import { navigate } from '../lib/router.js'
 import { Icon, Spinner, Empty, ErrorBox } from '../lib/ui.js'
 import { findAction, actionName } from '../lib/routes.js'
 

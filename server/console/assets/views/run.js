@@ -2,7 +2,14 @@
 // live stream over the socket (RENDER, LOADING_STATE, LOG, REDIRECT,
 // TRANSACTION_COMPLETED, HOST_CLOSED_UNEXPECTEDLY, HOST_RECONNECTED, ...).
 import { useEffect, useRef, useState } from 'preact/hooks'
-import { html, api, store, useStore, navigate, classes, routeHref, safeURL, deserialize, fmtDateTime, fmtValue, fmtDuration, setNavigationGuard, toast, txStatus, paramsQuery, takeLocationData, copyText } from '../lib/util.js'
+import { html, classes } from '../lib/html.js'
+import { api } from '../lib/api.js'
+import { store, useStore, toast } from '../lib/store.js'
+import { navigate, routeHref, setNavigationGuard, paramsQuery, takeLocationData } from '../lib/router.js'
+import { safeURL } from '../lib/markup.js'
+import { deserialize } from '../lib/superjson.js'
+import { fmtDateTime, fmtValue, fmtDuration, txStatus } from '../lib/format.js'
+import { copyText } from '../lib/clipboard.js'
 import { socket } from '../lib/session.js'
 import { Icon, Spinner, ErrorBox, Empty, Badge } from '../lib/ui.js'
 import { findAction, actionName } from '../lib/routes.js'

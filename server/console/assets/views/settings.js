@@ -1,7 +1,11 @@
 // Settings: account password, API keys (admins, developers), users and teams
 // and serverless hosts (admins).
 import { useEffect, useState } from 'preact/hooks'
-import { html, api, store, useStore, classes, fmtRelative, fmtDateTime, copyText, toast } from '../lib/util.js'
+import { html, classes } from '../lib/html.js'
+import { api } from '../lib/api.js'
+import { store, useStore, toast } from '../lib/store.js'
+import { fmtRelative, fmtDateTime } from '../lib/format.js'
+import { copyText } from '../lib/clipboard.js'
 import { Icon, Spinner, Empty, ErrorBox, Badge, Modal } from '../lib/ui.js'
 
 function Tabs({ tab, role }) {

@@ -1,0 +1,64 @@
+// @ts-check
+// The console HTTP API client (server/API.md).
+import { store } from './store.js'
+
+/** APIError is a refused or failed API call: its HTTP status (0: no answer) and the server's message. */
+export class APIError extends Error {
+  /**
+   * @param {number} status
+   * @param {string} message
+   */
+  constructor(status, message) {
+    super(message)
+    this.status = status
+    /** @type {number|undefined} seconds to wait, from a 429's Retry-After */
+    this.retryAfter = undefined
+  }
+}
+
+/**
+ * api calls the console API and returns its JSON answer (null for 204).
+ * @param {string} method
+ * @param {string} path
+ * @param {any} [body] JSON, or FormData for uploads
+ * @returns {Promise<any>}
+ */
+export async function api(method, path, body) {
+  /** @type {RequestInit & {headers: Record<string, string>}} */
+  const opts = { method, headers: { Accept: 'application/json' }, credentials: 'same-origin' }
+  if (method !== 'GET' && method !== 'HEAD') opts.headers['X-Interval-Console'] = '1'
+  if (body instanceof FormData) {
+    opts.body = body
+  } else if (body !== undefined) {
+    opts.headers['Content-Type'] = 'application/json'
+    opts.body = JSON.stringify(body)
+  }
+  let res
+  try {
+    res = await fetch(path, opts)
+  } catch (e) {
+    throw new APIError(0, 'Could not reach the server. Check your connection and try again.')
+  }
+  if (res.status === 204) return null
+  const text = await res.text()
+  let data = null
+  if (text) {
+    try { data = JSON.parse(text) } catch { data = null }
+  }
+  if (!res.ok) {
+    const msg = (data && (data.error || data.message)) || `${res.status} ${res.statusText}`
+    const err = new APIError(res.status, msg)
+    const ra = Number(res.headers.get('Retry-After'))
+    if (ra > 0) err.retryAfter = ra // seconds (429)
+    if (res.status === 401 && !path.startsWith('/api/auth/')) store.set({ me: null })
+    throw err
+  }
+  return data
+}
+
+/** throttled says how long a throttled password login (429, Retry-After) waits. */
+export function throttled(x) {
+  if (!x.retryAfter) return x.message
+  const m = Math.max(1, Math.ceil(x.retryAfter / 60))
+  return `Too many failed logins for this email. Try again in ${m} minute${m === 1 ? '' : 's'}, or ask an admin for a one-time login link.`
+}
