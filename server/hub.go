@@ -95,6 +95,8 @@ type txn struct {
 	hostHas  bool
 	awaiting bool
 	renders  uint64
+	// starts counts the START_TRANSACTIONs sent for t (sendStart).
+	starts uint64
 }
 
 func (t *txn) finished() bool {
@@ -517,6 +519,15 @@ func (hb *hub) startOn(t *txn, h *host) {
 	t.rec.Status = store.StatusRunning
 	t.hostHas, t.awaiting = false, false
 	hb.save(t)
+	hb.sendStart(t, h, true)
+}
+
+// sendStart queues START_TRANSACTION for t on h (hb.mu held). first is
+// set for the first start of t: no socket can have had it before, so one
+// that closes without writing it lets t start on another host (restart).
+// A start sent again (resendStarts) may have reached the host on an
+// earlier socket: t then waits for that instance only.
+func (hb *hub) sendStart(t *txn, h *host, first bool) {
 	in := protocol.StartTransactionInputs{
 		TransactionID: t.rec.ID,
 		ActionName:    t.rec.Slug,
@@ -533,21 +544,21 @@ func (hb *hub) startOn(t *txn, h *host) {
 		yes := true
 		in.DisplayResolvesImmediately = &yes
 	}
+	t.starts++
+	n := t.starts
 	if !h.e.call(protocol.MethodStartTransaction, in, func(_ json.RawMessage, err error) {
+		hb.mu.Lock()
+		defer hb.mu.Unlock()
 		switch {
 		case err == nil:
 			// The host answered: it has the transaction.
-			hb.mu.Lock()
 			if t.rec.HostInstanceID == h.id {
 				t.hostHas = true
 			}
-			hb.mu.Unlock()
-		case errors.Is(err, errNotSent):
-			hb.mu.Lock()
+		case errors.Is(err, errNotSent) && first && t.starts == n:
 			hb.restart(t, h)
-			hb.mu.Unlock()
 		}
-	}) {
+	}) && first {
 		hb.restart(t, h)
 	}
 }
@@ -706,23 +717,36 @@ func (hb *hub) attach(t *txn, h *host) {
 // (hb.mu held): it has no IO call to re-send for them, which would
 // otherwise revive them, and they would fail after HostDropGrace while it
 // still runs them. Those that waited on the operator, or whose last
-// answer (or START_TRANSACTION) may not have reached it, continue as
-// before when the host acts for them (ownedBy): re-sending the IO call
-// proves it still has them. Runs recovered after a restart are not known
-// to be computing and wait likewise.
+// answer may not have reached it, continue as before when the host acts
+// for them (ownedBy): re-sending the IO call proves it still has them.
 //
-// Only a host that re-delivers its calls after a reconnection (this
-// project's Go SDK, protocol.GoSDKName) is trusted this way: the official
-// Node SDK fails a call made while disconnected, so a run it finished
-// meanwhile would never send its result and, revived, would show as
-// running for good; its runs wait for it to act, or fail after the grace.
+// A transaction whose START_TRANSACTION the host never acknowledged (it
+// was written into a connection that stalled and died, or the server
+// restarted since) is started on it again: a host that never got it
+// would otherwise never run it, and one that did ignores a start of a
+// transaction it has (the Go SDK keeps it until CLOSE_TRANSACTION).
+//
+// Only a host that re-delivers its calls after a reconnection and ignores
+// a duplicate start (this project's Go SDK, protocol.GoSDKName) is
+// trusted this way: the official Node SDK fails a call made while
+// disconnected, so a run it finished meanwhile would never send its
+// result and, revived, would show as running for good; and it runs a
+// START_TRANSACTION it gets twice twice. Its runs wait for it to act, or
+// fail after the grace.
 func (hb *hub) reviveComputing(h *host) {
 	if h.request != nil || h.impl == nil || h.impl.Name != protocol.GoSDKName {
 		return
 	}
 	for _, t := range hb.txs {
-		if t.rec.Status == store.StatusHostDropped && t.host == nil && t.viaHTTP == nil &&
-			t.hostHas && !t.awaiting && servedBy(t, h) {
+		if t.rec.Status != store.StatusHostDropped || t.host != nil || t.viaHTTP != nil || !servedBy(t, h) {
+			continue
+		}
+		switch {
+		case !t.hostHas:
+			hb.s.log.Info("host back; sending again a start it never acknowledged", "transaction", t.rec.ID, "host", h.id)
+			hb.attach(t, h)
+			hb.sendStart(t, h, false)
+		case !t.awaiting:
 			hb.attach(t, h)
 		}
 	}
