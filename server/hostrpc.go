@@ -263,7 +263,9 @@ func (s *Server) initHost(h *host, in protocol.InitializeHostInputs) protocol.In
 	h.actions, h.pages = actions, pages
 	h.initialized = true
 	delete(hb.gone, h.id)
+	delete(hb.left, h.id)
 	hb.reviveComputing(h)
+	hb.startAwaiting(h)
 	hb.mu.Unlock()
 	h.e.log.Info("host initialized", "sdk", in.SDKName, "version", in.SDKVersion, "actions", len(actions), "pages", len(pages), "invalid", len(invalid))
 	return protocol.InitializeHostReturns{

@@ -36,6 +36,7 @@ type host struct {
 	active      int // transactions running on it
 	connectedAt time.Time
 	gone        bool
+	leftAt      time.Time // when its socket ended (hub.left)
 	// request is the serverless request this socket was opened for
 	// (INITIALIZE_HOST with a requestId): it runs that request only and
 	// is never picked for other work nor listed.
@@ -141,6 +142,11 @@ type hub struct {
 	mu    sync.Mutex
 	hosts map[string]*host // connected, by instance id
 	gone  map[string]*host // dropped with transactions waiting for them
+	// left are the initialized hosts whose socket ended (without
+	// BEGIN_HOST_SHUTDOWN) less than HostReturnWait ago, by instance id: a run of an action one of them
+	// served waits for a host (awaitHost) rather than fail at once, as
+	// the host is likely reconnecting.
+	left map[string]*host
 	txs   map[string]*txn
 	pages map[string]*pageSess
 	rr    uint64
@@ -163,7 +169,7 @@ type hub struct {
 }
 
 func newHub(s *Server) *hub {
-	return &hub{s: s, hosts: map[string]*host{}, gone: map[string]*host{},
+	return &hub{s: s, hosts: map[string]*host{}, gone: map[string]*host{}, left: map[string]*host{},
 		txs: map[string]*txn{}, pages: map[string]*pageSess{}, passwordAt: map[string]time.Time{},
 		browsers:  map[string]map[*browser]struct{}{},
 		httpHosts: map[string]*httpHost{}, requests: map[string]*httpRequest{}, sl: newServerless(),
@@ -346,9 +352,80 @@ func (hb *hub) removeHost(h *host) {
 		// continues on the new socket, as when it initializes later.
 		hb.reviveComputing(h2)
 	}
-	if waiting && hb.hosts[h.id] == nil {
-		h.status = hostReconnecting
-		hb.gone[h.id] = h
+	if hb.hosts[h.id] == nil {
+		if waiting {
+			hb.gone[h.id] = h
+		}
+		if h.initialized && h.request == nil && h.status != hostShuttingDown {
+			h.leftAt = now
+			hb.left[h.id] = h
+		}
+		if waiting || (h.initialized && h.status != hostShuttingDown) {
+			h.status = hostReconnecting
+		}
+	}
+}
+
+// serves reports whether h declared action slug for env and, in
+// development, for developer devID.
+func serves(h *host, env, devID, slug string) bool {
+	if !h.initialized || h.request != nil || h.env() != env || (env == store.EnvDevelopment && h.key.UserID != devID) {
+		return false
+	}
+	_, ok := h.actions[slug]
+	return ok
+}
+
+// hadHost reports whether a host served action slug a moment ago (hb.mu
+// held): one whose socket ended, without shutting down, less than
+// HostReturnWait ago.
+func (hb *hub) hadHost(env, devID, slug string, now time.Time) bool {
+	for _, h := range hb.left {
+		if now.Sub(h.leftAt) <= hb.s.opts.HostReturnWait && serves(h, env, devID, slug) {
+			return true
+		}
+	}
+	return false
+}
+
+// awaitHost makes t, which no ONLINE host serves, wait for one (hb.mu
+// held): HOST_DROPPED with no host instance, its browser told that the
+// host is away. A host initializing with its action starts it
+// (startAwaiting); after HostReturnWait it fails (sweep).
+func (hb *hub) awaitHost(t *txn) {
+	hb.s.log.Info("no host online for the action; the run waits for one", "transaction", t.rec.ID, "action", t.rec.Slug,
+		"wait", hb.s.opts.HostReturnWait)
+	hb.uncount(t)
+	t.host = nil
+	t.rec.HostInstanceID, t.rec.HostKeyID = "", ""
+	t.rec.Status = store.StatusHostDropped
+	t.droppedAt = time.Now()
+	hb.save(t)
+	if t.browser != nil {
+		t.browser.e.call(protocol.MethodHostClosedUnexpectedly, protocol.TransactionRef{TransactionID: t.rec.ID}, nil)
+	}
+}
+
+// awaitsHost reports whether t waits for any host to start it (awaitHost):
+// it was never given to one.
+func awaitsHost(t *txn) bool {
+	return t.rec.Status == store.StatusHostDropped && t.rec.HostInstanceID == "" && t.viaHTTP == nil
+}
+
+// startAwaiting starts the runs that wait for a host (awaitHost) of the
+// actions h serves, now that it initialized (hb.mu held).
+func (hb *hub) startAwaiting(h *host) {
+	if h.request != nil || h.status != hostOnline {
+		return
+	}
+	for _, t := range hb.txs {
+		devID := ""
+		if t.rec.Env == store.EnvDevelopment {
+			devID = t.rec.DeveloperID
+		}
+		if awaitsHost(t) && serves(h, t.rec.Env, devID, t.rec.Slug) {
+			hb.start(t)
+		}
 	}
 }
 
@@ -415,8 +492,14 @@ func (hb *hub) visibleHosts(env string, u store.User) []*host {
 			add(h)
 		}
 	}
-	for _, h := range hb.gone {
-		add(h)
+	seen := map[*host]bool{}
+	for _, m := range []map[string]*host{hb.gone, hb.left} {
+		for id, h := range m {
+			if !seen[h] && hb.hosts[id] == nil {
+				seen[h] = true
+				add(h)
+			}
+		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
 	return out
@@ -496,6 +579,10 @@ func (hb *hub) start(t *txn) {
 			hb.startViaHTTP(t, hh)
 			return
 		}
+		if hb.hadHost(t.rec.Env, devID, t.rec.Slug, time.Now()) {
+			hb.awaitHost(t)
+			return
+		}
 		hb.fail(t, "NoHostOnline", "No host is online for this action.")
 		return
 	}
@@ -510,6 +597,13 @@ func (hb *hub) startOn(t *txn, h *host) {
 	}
 	if d, ok := h.actions[t.rec.Slug]; ok && d.Backgroundable != nil {
 		t.backgroundable = *d.Backgroundable
+	}
+	if awaitsHost(t) {
+		hb.s.log.Info("a host for the action is online; the run starts", "transaction", t.rec.ID, "host", h.id)
+		t.droppedAt = time.Time{}
+		if t.browser != nil {
+			t.browser.e.call(protocol.MethodHostReconnected, protocol.TransactionRef{TransactionID: t.rec.ID}, nil)
+		}
 	}
 	t.host = h
 	h.active++
@@ -574,7 +668,9 @@ func (hb *hub) restart(t *txn, h *host) {
 	t.host = nil
 	t.viaHTTP = nil
 	t.rec.HostInstanceID, t.rec.HostKeyID = "", ""
-	t.rec.Status = store.StatusPending
+	if t.rec.Status != store.StatusHostDropped {
+		t.rec.Status = store.StatusPending
+	} // else its browser was told the host dropped: it now waits for any host (awaitsHost), and hears when one starts it
 	hb.start(t)
 }
 
@@ -757,7 +853,7 @@ func (hb *hub) reviveComputing(h *host) {
 // uploads, until ctx ends.
 func (hb *hub) sweepLoop(ctx context.Context) {
 	grace := hb.s.opts.HostDropGrace
-	every := grace / 10
+	every := min(grace/10, hb.s.opts.HostReturnWait/4)
 	if every < 10*time.Millisecond {
 		every = 10 * time.Millisecond
 	}
@@ -795,6 +891,9 @@ func (hb *hub) sweep(now time.Time) {
 	grace := hb.s.opts.HostDropGrace
 	for _, t := range hb.txs {
 		switch {
+		case awaitsHost(t) && now.Sub(t.droppedAt) > hb.s.opts.HostReturnWait:
+			hb.s.log.Warn("no host came online for the action; failing the run", "transaction", t.rec.ID, "action", t.rec.Slug)
+			hb.fail(t, "NoHostOnline", fmt.Sprintf("No host is online for this action (waited %v for one to come back).", hb.s.opts.HostReturnWait))
 		case t.rec.Status == store.StatusHostDropped && now.Sub(t.droppedAt) > grace:
 			hb.s.log.Warn("host did not come back; failing transaction", "transaction", t.rec.ID, "host", t.rec.HostInstanceID)
 			hb.fail(t, "HostDropped", fmt.Sprintf("The host running this action disconnected and did not come back within %v.", grace))
@@ -814,6 +913,11 @@ func (hb *hub) sweep(now time.Time) {
 			if p.browser != nil {
 				delete(p.browser.pages, k)
 			}
+		}
+	}
+	for id, h := range hb.left {
+		if now.Sub(h.leftAt) > hb.s.opts.HostReturnWait || hb.hosts[id] != nil {
+			delete(hb.left, id)
 		}
 	}
 	for id := range hb.gone {
