@@ -146,7 +146,7 @@ type hub struct {
 	// BEGIN_HOST_SHUTDOWN) less than HostReturnWait ago, by instance id: a run of an action one of them
 	// served waits for a host (awaitHost) rather than fail at once, as
 	// the host is likely reconnecting.
-	left map[string]*host
+	left  map[string]*host
 	txs   map[string]*txn
 	pages map[string]*pageSess
 	rr    uint64
@@ -699,6 +699,7 @@ func (hb *hub) complete(t *txn, status, resultStatus, result string) {
 	t.rec.ResultStatus = resultStatus
 	t.rec.Result = result
 	t.rec.CompletedAt = &now
+	t.rec.PendingAnswer = ""
 	t.render, t.loading = "", nil
 	hb.save(t)
 	hb.uncount(t)
