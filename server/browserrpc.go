@@ -255,7 +255,7 @@ func (hb *hub) respond(b *browser, in protocol.RespondToIOCallInputs) bool {
 		// acknowledged is never lost, nor asked for again.
 		t.rec.PendingAnswer = in.IOResponse
 		dirty = true
-		delivered = hb.answerDelivered(t, t.renders)
+		delivered = hb.answerDelivered(t, t.renders, t.render)
 	}
 	if resp.Kind == protocol.KindReturn && current && t.rec.Status == store.StatusAwaitingInput {
 		t.rec.Status = store.StatusRunning
@@ -269,10 +269,11 @@ func (hb *hub) respond(b *browser, in protocol.RespondToIOCallInputs) bool {
 }
 
 // answerDelivered returns the done function of an IO_RESPONSE carrying the
-// operator's answer to t's render number renders: once the host answered
-// it, the host has the answer, so t no longer waits on the operator and
-// keeps no pending answer (hb.mu not held).
-func (hb *hub) answerDelivered(t *txn, renders uint64) func(json.RawMessage, error) {
+// operator's answer to t's render number renders, ioCall: once the host
+// answered it, the host has the answer, so t no longer waits on the
+// operator, keeps no pending answer, and a re-send of ioCall is not shown
+// again (hb.mu not held).
+func (hb *hub) answerDelivered(t *txn, renders uint64, ioCall string) func(json.RawMessage, error) {
 	return func(_ json.RawMessage, err error) {
 		if err != nil {
 			return
@@ -283,6 +284,7 @@ func (hb *hub) answerDelivered(t *txn, renders uint64) func(json.RawMessage, err
 			return
 		}
 		t.awaiting = false
+		t.answered = ioCall
 		if t.rec.PendingAnswer != "" && !t.finished() {
 			t.rec.PendingAnswer = "" // not kept at rest longer than needed
 			hb.save(t)

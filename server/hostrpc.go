@@ -322,6 +322,15 @@ func (s *Server) sendIOCall(h *host, in protocol.SendIOCallInputs) protocol.Send
 		}
 		return protocol.SendIOCallReturns{OK: true}
 	}
+	if t.answered != "" {
+		if in.IOCall == t.answered {
+			// The host re-sent, after reconnecting, the call whose
+			// answer it acknowledged: it has the answer.
+			h.e.log.Debug("host re-sent an IO call it had the answer to; not shown again", "transaction", t.rec.ID)
+			return protocol.SendIOCallReturns{OK: true}
+		}
+		t.answered = ""
+	}
 	dirty := false
 	if t.rec.PendingAnswer != "" {
 		pa, err := protocol.DecodeIOResponse(t.rec.PendingAnswer)
@@ -339,7 +348,7 @@ func (s *Server) sendIOCall(h *host, in protocol.SendIOCallInputs) protocol.Send
 			}
 			h.e.log.Info("host re-sent an answered IO call; delivering the answer again", "transaction", t.rec.ID)
 			h.e.call(protocol.MethodIOResponse, protocol.IOResponseInputs{Value: t.rec.PendingAnswer, TransactionID: t.rec.ID},
-				hb.answerDelivered(t, t.renders))
+				hb.answerDelivered(t, t.renders, in.IOCall))
 			return protocol.SendIOCallReturns{OK: true}
 		}
 		t.rec.PendingAnswer = "" // another call: the host had the answer

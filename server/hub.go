@@ -98,6 +98,10 @@ type txn struct {
 	renders  uint64
 	// starts counts the START_TRANSACTIONs sent for t (sendStart).
 	starts uint64
+	// answered is the IO call whose answer the host acknowledged: the SDKs
+	// keep re-sending their last call after a reconnection until the next
+	// one, so the same call again is not shown to the operator again.
+	answered string
 }
 
 func (t *txn) finished() bool {
@@ -285,6 +289,7 @@ func (hb *hub) addHost(h *host) bool {
 		}
 		old.e.closeWith(1008, "New connection established for same ID, closing previous connection.")
 		old.gone = true
+		hb.noteLeft(old, time.Now()) // until the new socket initializes
 	}
 	hb.hosts[h.id] = h
 	return true
@@ -356,14 +361,24 @@ func (hb *hub) removeHost(h *host) {
 		if waiting {
 			hb.gone[h.id] = h
 		}
-		if h.initialized && h.request == nil && h.status != hostShuttingDown {
-			h.leftAt = now
-			hb.left[h.id] = h
-		}
+		hb.noteLeft(h, now)
 		if waiting || (h.initialized && h.status != hostShuttingDown) {
 			h.status = hostReconnecting
 		}
 	}
+}
+
+// noteLeft records that initialized host h is away (hb.mu held), unless it
+// shut down or another socket of its instance initialized.
+func (hb *hub) noteLeft(h *host, now time.Time) {
+	if !h.initialized || h.request != nil || h.status == hostShuttingDown {
+		return
+	}
+	if h2 := hb.hosts[h.id]; h2 != nil && h2 != h && h2.initialized {
+		return
+	}
+	h.leftAt = now
+	hb.left[h.id] = h
 }
 
 // serves reports whether h declared action slug for env and, in
@@ -495,7 +510,7 @@ func (hb *hub) visibleHosts(env string, u store.User) []*host {
 	seen := map[*host]bool{}
 	for _, m := range []map[string]*host{hb.gone, hb.left} {
 		for id, h := range m {
-			if !seen[h] && hb.hosts[id] == nil {
+			if h2 := hb.hosts[id]; !seen[h] && (h2 == nil || !h2.initialized || h2.gone) {
 				seen[h] = true
 				add(h)
 			}
@@ -917,7 +932,7 @@ func (hb *hub) sweep(now time.Time) {
 		}
 	}
 	for id, h := range hb.left {
-		if now.Sub(h.leftAt) > hb.s.opts.HostReturnWait || hb.hosts[id] != nil {
+		if h2 := hb.hosts[id]; now.Sub(h.leftAt) > hb.s.opts.HostReturnWait || (h2 != nil && h2.initialized) {
 			delete(hb.left, id)
 		}
 	}
