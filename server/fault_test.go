@@ -137,6 +137,9 @@ func faultTest(t *testing.T, name string, cfg faultConfig) {
 	if st.duplicated > 0 {
 		t.Errorf("%d runs executed more than once", st.duplicated)
 	}
+	if st.reaskedAcked > 0 {
+		t.Errorf("%d answers the server had acknowledged were asked for again", st.reaskedAcked)
+	}
 	if total == 0 {
 		t.Error("no fault was injected")
 	}
