@@ -393,10 +393,16 @@ func serves(h *host, env, devID, slug string) bool {
 
 // hadHost reports whether a host served action slug a moment ago (hb.mu
 // held): one whose socket ended, without shutting down, less than
-// HostReturnWait ago.
+// HostReturnWait ago, or one still listed whose socket is closing (its
+// end not yet handled, so not in left yet).
 func (hb *hub) hadHost(env, devID, slug string, now time.Time) bool {
 	for _, h := range hb.left {
 		if now.Sub(h.leftAt) <= hb.s.opts.HostReturnWait && serves(h, env, devID, slug) {
+			return true
+		}
+	}
+	for _, h := range hb.hosts {
+		if h.status != hostShuttingDown && (h.gone || h.e.ctx.Err() != nil) && serves(h, env, devID, slug) {
 			return true
 		}
 	}
