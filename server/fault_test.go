@@ -79,7 +79,7 @@ func (s *faultStats) fault(kind string) {
 //
 // whose figures are in RELIABILITY.md.
 func TestFault(t *testing.T) {
-	cfg := faultConfig{runs: 400, operators: 8, hosts: 2, every: 150 * time.Millisecond, maxFreeze: 3 * time.Second, runWait: 90 * time.Second}
+	cfg := faultConfig{runs: 250, operators: 8, hosts: 2, every: 150 * time.Millisecond, maxFreeze: 3 * time.Second, runWait: 90 * time.Second}
 	if *faultLong {
 		cfg = faultConfig{runs: 1000, operators: 8, hosts: 3, every: 60 * time.Millisecond, maxFreeze: 6 * time.Second, runWait: 3 * time.Minute}
 	}
