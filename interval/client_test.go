@@ -16,6 +16,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/interval-go/sdk/adapters/websocket"
+	"github.com/interval-go/sdk/internal/protocol"
 	"github.com/interval-go/sdk/interval"
 	"github.com/interval-go/sdk/intervaltest"
 	"github.com/interval-go/sdk/router"
@@ -1501,3 +1502,57 @@ func TestResultAfterCancelStillSent(t *testing.T) {
 		t.Fatalf("%d results for a handler that ended with the cancellation", n)
 	}
 }
+
+// A START_TRANSACTION for a transaction the host already has (a server
+// sends a start again when it never saw it acknowledged: the connection
+// died first) is ignored: while the handler runs, and after it returned
+// until the server closes the transaction. The action runs once.
+func TestDuplicateStartIgnored(t *testing.T) {
+	var runs atomic.Int32
+	h := intervaltest.New(t, routes{"once": func(ctx context.Context, tx *interval.Tx) (any, error) {
+		runs.Add(1)
+		name, err := tx.IO.Input.Text("Name").Run(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return "hi " + name, nil
+	}})
+	ctx := testCtx(t)
+	run, err := h.Start(ctx, "once")
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, _ := h.WaitHost(ctx)
+	again := func() {
+		t.Helper()
+		in := protocol.StartTransactionInputs{TransactionID: run.ID, ActionName: "once", Action: protocol.ActionRef{Slug: "once"},
+			Environment: "development", User: intervaltest.Admin, Params: json.RawMessage(`{}`),
+			DisplayResolvesImmediately: ptrTo(true)}
+		if _, err := host.Call(ctx, protocol.MethodStartTransaction, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := run.Next(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again() // while it waits on the operator
+	if err := r.Answer(ctx, intervaltest.Values{"Name": "Ada"}); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := run.Result(ctx); err != nil || res.Data != "hi Ada" {
+		t.Fatalf("result: %+v, %v", res, err)
+	}
+	again() // finished, not yet closed by the server
+	// Close waits for every handler the host started: a second run has
+	// counted itself by then.
+	h.Client.Close()
+	if n := runs.Load(); n != 1 {
+		t.Fatalf("the action ran %d times, want 1", n)
+	}
+	if n := run.Completions(); n != 1 {
+		t.Fatalf("%d results sent, want 1", n)
+	}
+}
+
+func ptrTo[T any](v T) *T { return &v }

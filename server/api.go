@@ -511,7 +511,11 @@ func (s *Server) apiCreateTx(w http.ResponseWriter, r *http.Request, u store.Use
 		writeErr(w, http.StatusForbidden, "You do not have access to this action.")
 		return
 	}
-	if !online {
+	devID := ""
+	if in.Env == store.EnvDevelopment {
+		devID = u.ID
+	}
+	if !online && !hb.hadHost(in.Env, devID, in.Slug, time.Now()) {
 		writeErr(w, http.StatusConflict, "No host is online for this action")
 		return
 	}

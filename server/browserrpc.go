@@ -250,31 +250,54 @@ func (hb *hub) respond(b *browser, in protocol.RespondToIOCallInputs) bool {
 		}
 	}
 	var delivered func(json.RawMessage, error)
+	dirty := false
 	if resp.Kind == protocol.KindReturn && current && t.awaiting {
 		// The run waits on the operator no more once its host answered
 		// the IO_RESPONSE: before, the answer may be lost with the socket
-		// (and the host then re-sends the call after reconnecting).
-		renders := t.renders
-		delivered = func(_ json.RawMessage, err error) {
-			if err != nil {
-				return
-			}
-			hb.mu.Lock()
-			if t.renders == renders {
-				t.awaiting = false
-			}
-			hb.mu.Unlock()
-		}
+		// or with the server's process. It is stored before the operator
+		// hears it was taken, and delivered again when the host re-sends
+		// the call it answers (sendIOCall): an answer the operator saw
+		// acknowledged is never lost, nor asked for again.
+		t.rec.PendingAnswer = in.IOResponse
+		dirty = true
+		delivered = hb.answerDelivered(t, t.renders, t.render)
 	}
-	t.host.e.call(protocol.MethodIOResponse, protocol.IOResponseInputs{Value: in.IOResponse, TransactionID: t.rec.ID}, delivered)
 	if resp.Kind == protocol.KindReturn && current {
 		hb.s.metrics.answered(t)
 	}
 	if resp.Kind == protocol.KindReturn && current && t.rec.Status == store.StatusAwaitingInput {
 		t.rec.Status = store.StatusRunning
+		dirty = true
+	}
+	if dirty {
 		hb.save(t)
 	}
+	t.host.e.call(protocol.MethodIOResponse, protocol.IOResponseInputs{Value: in.IOResponse, TransactionID: t.rec.ID}, delivered)
 	return true
+}
+
+// answerDelivered returns the done function of an IO_RESPONSE carrying the
+// operator's answer to t's render number renders, ioCall: once the host
+// answered it, the host has the answer, so t no longer waits on the
+// operator, keeps no pending answer, and a re-send of ioCall is not shown
+// again (hb.mu not held).
+func (hb *hub) answerDelivered(t *txn, renders uint64, ioCall string) func(json.RawMessage, error) {
+	return func(_ json.RawMessage, err error) {
+		if err != nil {
+			return
+		}
+		hb.mu.Lock()
+		defer hb.mu.Unlock()
+		if t.renders != renders {
+			return
+		}
+		t.awaiting = false
+		t.answered = ioCall
+		if t.rec.PendingAnswer != "" && !t.finished() {
+			t.rec.PendingAnswer = "" // not kept at rest longer than needed
+			hb.save(t)
+		}
+	}
 }
 
 // refusal says why an answer was refused, for the log.

@@ -23,6 +23,7 @@ import (
 type freezableConn struct {
 	net.Conn
 	frozen atomic.Bool
+	lost   atomic.Int64 // bytes dropped while frozen
 	cut    chan struct{}
 	once   sync.Once
 }
@@ -30,6 +31,7 @@ type freezableConn struct {
 func (c *freezableConn) Read(b []byte) (int, error) {
 	n, err := c.Conn.Read(b)
 	if c.frozen.Load() {
+		c.lost.Add(int64(n))
 		<-c.cut
 		return 0, net.ErrClosed
 	}
@@ -283,5 +285,107 @@ func TestHostReturnBeforeDropNoticedRevivesComputingRun(t *testing.T) {
 	b.next(protocol.MethodTransactionCompleted)
 	if d := admin.tx(id); d.Status != store.StatusCompleted || d.ResultStatus != "SUCCESS" {
 		t.Fatalf("after its result: %+v", d)
+	}
+}
+
+// A START_TRANSACTION written into a connection that stalls and then dies
+// never reached the host: when the same instance returns, the Go SDK (which
+// ignores a start of a run it has) gets it again and the run goes on.
+func TestHostReturnRestartsUnacknowledgedStart(t *testing.T) {
+	e := newEnv(t, Options{})
+	admin := e.admin()
+	key := admin.key("development")
+	b := admin.browser()
+	inst := uuid.NewString()
+	_, fc := e.freezableHost(key, inst, action("calc"))
+	fc.frozen.Store(true)
+	id := frozenStart(t, admin, b, fc)
+	var ref protocol.TransactionRef
+	b.next(protocol.MethodHostClosedUnexpectedly).decode(t, &ref)
+	if ref.TransactionID != id {
+		t.Fatalf("HOST_CLOSED_UNEXPECTEDLY for %s, want %s", ref.TransactionID, id)
+	}
+	wantStatus(t, admin, store.StatusHostDropped, id)
+
+	h2 := e.goHost(key, inst, action("calc"))
+	if in := h2.expect(protocol.MethodStartTransaction).start(t); in.TransactionID != id || in.Action.Slug != "calc" {
+		t.Fatalf("START_TRANSACTION sent again: %+v", in)
+	}
+	b.next(protocol.MethodHostReconnected)
+	wantStatus(t, admin, store.StatusRunning, id)
+	until(t, e, "the host's answer to the start", func(hb *hub) bool { return hb.txs[id].hostHas })
+	// Once acknowledged it is not sent a third time, even after another
+	// drop.
+	h2.close()
+	b.next(protocol.MethodHostClosedUnexpectedly)
+	h3 := e.goHost(key, inst, action("calc"))
+	b.next(protocol.MethodHostReconnected)
+	complete(t, h3, id, "done")
+	b.next(protocol.MethodTransactionCompleted)
+	for _, c := range drain(h3) {
+		if c.method == protocol.MethodStartTransaction {
+			t.Fatalf("START_TRANSACTION sent a third time: %s", c.data)
+		}
+	}
+	if d := admin.tx(id); d.Status != store.StatusCompleted || d.ResultStatus != "SUCCESS" {
+		t.Fatalf("after its result: %+v", d)
+	}
+}
+
+// A host that runs a duplicate start twice (the official Node SDK names no
+// implementation) is not sent an unacknowledged start again: its run
+// waits, as before, rather than risk running twice.
+func TestNodeHostReturnGetsNoSecondStart(t *testing.T) {
+	e := newEnv(t, Options{})
+	admin := e.admin()
+	key := admin.key("development")
+	b := admin.browser()
+	inst := uuid.NewString()
+	_, fc := e.freezableHost(key, inst, action("calc"))
+	fc.frozen.Store(true)
+	id := frozenStart(t, admin, b, fc)
+	b.next(protocol.MethodHostClosedUnexpectedly)
+	node := e.host(key, inst, action("calc"))
+	// A barrier: the host's next call is answered after anything the
+	// initialization queued for it.
+	node.init(action("calc"))
+	for _, c := range drain(node) {
+		if c.method == protocol.MethodStartTransaction {
+			t.Fatalf("START_TRANSACTION sent again to a host that would run it twice: %s", c.data)
+		}
+	}
+	wantStatus(t, admin, store.StatusHostDropped, id)
+	// It goes on when the host acts for it, as before.
+	complete(t, node, id, "done")
+	b.next(protocol.MethodTransactionCompleted)
+}
+
+// frozenStart opens a run of calc whose START_TRANSACTION is written into
+// the frozen connection fc (the host never reads it), then cuts fc.
+func frozenStart(t *testing.T, admin *client, b *peer, fc *freezableConn) string {
+	t.Helper()
+	id := admin.createTx("calc", "development")
+	b.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id})
+	deadline := time.Now().Add(wait)
+	for fc.lost.Load() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("START_TRANSACTION never written to the host's connection")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	fc.Close()
+	return id
+}
+
+// drain returns the calls p received so far.
+func drain(p *peer) []call {
+	var out []call
+	for {
+		select {
+		case c := <-p.calls:
+			out = append(out, c)
+		default:
+			return out
+		}
 	}
 }

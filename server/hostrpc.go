@@ -264,8 +264,10 @@ func (s *Server) initHost(h *host, in protocol.InitializeHostInputs) protocol.In
 	h.actions, h.pages = actions, pages
 	h.initialized = true
 	delete(hb.gone, h.id)
+	delete(hb.left, h.id)
 	hb.reviveComputing(h)
 	s.metrics.declared(h)
+	hb.startAwaiting(h)
 	hb.mu.Unlock()
 	h.e.log.Info("host initialized", "sdk", in.SDKName, "version", in.SDKVersion, "actions", len(actions), "pages", len(pages), "invalid", len(invalid))
 	return protocol.InitializeHostReturns{
@@ -322,6 +324,38 @@ func (s *Server) sendIOCall(h *host, in protocol.SendIOCallInputs) protocol.Send
 		}
 		return protocol.SendIOCallReturns{OK: true}
 	}
+	if t.answered != "" {
+		if in.IOCall == t.answered {
+			// The host re-sent, after reconnecting, the call whose
+			// answer it acknowledged: it has the answer.
+			h.e.log.Debug("host re-sent an IO call it had the answer to; not shown again", "transaction", t.rec.ID)
+			return protocol.SendIOCallReturns{OK: true}
+		}
+		t.answered = ""
+	}
+	dirty := false
+	if t.rec.PendingAnswer != "" {
+		pa, err := protocol.DecodeIOResponse(t.rec.PendingAnswer)
+		if err == nil && pa.ID == render.ID && (pa.InputGroupKey == "" || pa.InputGroupKey == render.InputGroupKey) {
+			// The host re-sent the call the operator answered: the
+			// answer did not reach it (its connection, or the server's
+			// process, ended first). It gets the answer again; the
+			// operator, who saw it acknowledged, is not asked again.
+			t.renderID, t.groupKey, t.loading = render.ID, render.InputGroupKey, nil
+			t.renders++
+			t.awaiting = true
+			if t.rec.Status != store.StatusRunning {
+				t.rec.Status = store.StatusRunning
+				hb.save(t)
+			}
+			h.e.log.Info("host re-sent an answered IO call; delivering the answer again", "transaction", t.rec.ID)
+			h.e.call(protocol.MethodIOResponse, protocol.IOResponseInputs{Value: t.rec.PendingAnswer, TransactionID: t.rec.ID},
+				hb.answerDelivered(t, t.renders, in.IOCall))
+			return protocol.SendIOCallReturns{OK: true}
+		}
+		t.rec.PendingAnswer = "" // another call: the host had the answer
+		dirty = true
+	}
 	s.metrics.rendered(t)
 	t.render, t.renderID, t.groupKey, t.loading, t.redirect = in.IOCall, render.ID, render.InputGroupKey, nil, nil
 	t.identityAt, t.identityGrace = time.Time{}, 0
@@ -348,7 +382,7 @@ func (s *Server) sendIOCall(h *host, in protocol.SendIOCallInputs) protocol.Send
 	// waits for the operator on them too.
 	t.awaiting = status == store.StatusAwaitingInput || !h.atLeast("0.38.0")
 	t.renders++
-	if t.rec.Status != status {
+	if t.rec.Status != status || dirty {
 		t.rec.Status = status
 		hb.save(t)
 	}

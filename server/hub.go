@@ -36,6 +36,7 @@ type host struct {
 	active      int // transactions running on it
 	connectedAt time.Time
 	gone        bool
+	leftAt      time.Time // when its socket ended (hub.left)
 	// request is the serverless request this socket was opened for
 	// (INITIALIZE_HOST with a requestId): it runs that request only and
 	// is never picked for other work nor listed.
@@ -98,6 +99,12 @@ type txn struct {
 	// answeredAt is when the operator's answer to the current render
 	// arrived, until the host renders again (metrics.rendered).
 	answeredAt time.Time
+	// starts counts the START_TRANSACTIONs sent for t (sendStart).
+	starts uint64
+	// answered is the IO call whose answer the host acknowledged: the SDKs
+	// keep re-sending their last call after a reconnection until the next
+	// one, so the same call again is not shown to the operator again.
+	answered string
 }
 
 func (t *txn) finished() bool {
@@ -142,6 +149,11 @@ type hub struct {
 	mu    sync.Mutex
 	hosts map[string]*host // connected, by instance id
 	gone  map[string]*host // dropped with transactions waiting for them
+	// left are the initialized hosts whose socket ended (without
+	// BEGIN_HOST_SHUTDOWN) less than HostReturnWait ago, by instance id: a run of an action one of them
+	// served waits for a host (awaitHost) rather than fail at once, as
+	// the host is likely reconnecting.
+	left  map[string]*host
 	txs   map[string]*txn
 	pages map[string]*pageSess
 	rr    uint64
@@ -164,7 +176,7 @@ type hub struct {
 }
 
 func newHub(s *Server) *hub {
-	return &hub{s: s, hosts: map[string]*host{}, gone: map[string]*host{},
+	return &hub{s: s, hosts: map[string]*host{}, gone: map[string]*host{}, left: map[string]*host{},
 		txs: map[string]*txn{}, pages: map[string]*pageSess{}, passwordAt: map[string]time.Time{},
 		browsers:  map[string]map[*browser]struct{}{},
 		httpHosts: map[string]*httpHost{}, requests: map[string]*httpRequest{}, sl: newServerless(),
@@ -280,6 +292,7 @@ func (hb *hub) addHost(h *host) bool {
 		}
 		old.e.closeWith(1008, "New connection established for same ID, closing previous connection.")
 		old.gone = true
+		hb.noteLeft(old, time.Now()) // until the new socket initializes
 	}
 	hb.hosts[h.id] = h
 	return true
@@ -347,9 +360,96 @@ func (hb *hub) removeHost(h *host) {
 		// continues on the new socket, as when it initializes later.
 		hb.reviveComputing(h2)
 	}
-	if waiting && hb.hosts[h.id] == nil {
-		h.status = hostReconnecting
-		hb.gone[h.id] = h
+	if hb.hosts[h.id] == nil {
+		if waiting {
+			hb.gone[h.id] = h
+		}
+		hb.noteLeft(h, now)
+		if waiting || (h.initialized && h.status != hostShuttingDown) {
+			h.status = hostReconnecting
+		}
+	}
+}
+
+// noteLeft records that initialized host h is away (hb.mu held), unless it
+// shut down or another socket of its instance initialized.
+func (hb *hub) noteLeft(h *host, now time.Time) {
+	if !h.initialized || h.request != nil || h.status == hostShuttingDown {
+		return
+	}
+	if h2 := hb.hosts[h.id]; h2 != nil && h2 != h && h2.initialized {
+		return
+	}
+	h.leftAt = now
+	hb.left[h.id] = h
+}
+
+// serves reports whether h declared action slug for env and, in
+// development, for developer devID.
+func serves(h *host, env, devID, slug string) bool {
+	if !h.initialized || h.request != nil || h.env() != env || (env == store.EnvDevelopment && h.key.UserID != devID) {
+		return false
+	}
+	_, ok := h.actions[slug]
+	return ok
+}
+
+// hadHost reports whether a host served action slug a moment ago (hb.mu
+// held): one whose socket ended, without shutting down, less than
+// HostReturnWait ago, or one still listed whose socket is closing (its
+// end not yet handled, so not in left yet).
+func (hb *hub) hadHost(env, devID, slug string, now time.Time) bool {
+	for _, h := range hb.left {
+		if now.Sub(h.leftAt) <= hb.s.opts.HostReturnWait && serves(h, env, devID, slug) {
+			return true
+		}
+	}
+	for _, h := range hb.hosts {
+		if h.status != hostShuttingDown && (h.gone || h.e.ctx.Err() != nil) && serves(h, env, devID, slug) {
+			return true
+		}
+	}
+	return false
+}
+
+// awaitHost makes t, which no ONLINE host serves, wait for one (hb.mu
+// held): HOST_DROPPED with no host instance, its browser told that the
+// host is away. A host initializing with its action starts it
+// (startAwaiting); after HostReturnWait it fails (sweep).
+func (hb *hub) awaitHost(t *txn) {
+	hb.s.log.Info("no host online for the action; the run waits for one", "transaction", t.rec.ID, "action", t.rec.Slug,
+		"wait", hb.s.opts.HostReturnWait)
+	hb.uncount(t)
+	t.host = nil
+	t.rec.HostInstanceID, t.rec.HostKeyID = "", ""
+	t.rec.Status = store.StatusHostDropped
+	t.droppedAt = time.Now()
+	hb.save(t)
+	if t.browser != nil {
+		t.browser.e.call(protocol.MethodHostClosedUnexpectedly, protocol.TransactionRef{TransactionID: t.rec.ID}, nil)
+	}
+}
+
+// awaitsHost reports whether t waits for any host to start it (awaitHost):
+// it was never given to one.
+func awaitsHost(t *txn) bool {
+	return t.rec.Status == store.StatusHostDropped && t.rec.HostInstanceID == "" && t.viaHTTP == nil
+}
+
+// startAwaiting starts the runs that wait for a host (awaitHost) of the
+// actions h serves, now that it initialized (hb.mu held).
+func (hb *hub) startAwaiting(h *host) {
+	if h.request != nil || h.status != hostOnline {
+		return
+	}
+	for _, t := range hb.txs {
+		devID := ""
+		if t.rec.Env == store.EnvDevelopment {
+			devID = t.rec.DeveloperID
+		}
+		if awaitsHost(t) && serves(h, t.rec.Env, devID, t.rec.Slug) {
+			hb.start(t)
+		}
 	}
 }
 
@@ -416,8 +516,14 @@ func (hb *hub) visibleHosts(env string, u store.User) []*host {
 			add(h)
 		}
 	}
-	for _, h := range hb.gone {
-		add(h)
+	seen := map[*host]bool{}
+	for _, m := range []map[string]*host{hb.gone, hb.left} {
+		for id, h := range m {
+			if h2 := hb.hosts[id]; !seen[h] && (h2 == nil || !h2.initialized || h2.gone) {
+				seen[h] = true
+				add(h)
+			}
+		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
 	return out
@@ -497,6 +603,10 @@ func (hb *hub) start(t *txn) {
 			hb.startViaHTTP(t, hh)
 			return
 		}
+		if hb.hadHost(t.rec.Env, devID, t.rec.Slug, time.Now()) {
+			hb.awaitHost(t)
+			return
+		}
 		hb.fail(t, "NoHostOnline", "No host is online for this action.")
 		return
 	}
@@ -512,6 +622,13 @@ func (hb *hub) startOn(t *txn, h *host) {
 	if d, ok := h.actions[t.rec.Slug]; ok && d.Backgroundable != nil {
 		t.backgroundable = *d.Backgroundable
 	}
+	if awaitsHost(t) {
+		hb.s.log.Info("a host for the action is online; the run starts", "transaction", t.rec.ID, "host", h.id)
+		t.droppedAt = time.Time{}
+		if t.browser != nil {
+			t.browser.e.call(protocol.MethodHostReconnected, protocol.TransactionRef{TransactionID: t.rec.ID}, nil)
+		}
+	}
 	t.host = h
 	h.active++
 	t.counted = h
@@ -521,6 +638,15 @@ func (hb *hub) startOn(t *txn, h *host) {
 	t.hostHas, t.awaiting = false, false
 	hb.save(t)
 	hb.s.metrics.started(t)
+	hb.sendStart(t, h, true)
+}
+
+// sendStart queues START_TRANSACTION for t on h (hb.mu held). first is
+// set for the first start of t: no socket can have had it before, so one
+// that closes without writing it lets t start on another host (restart).
+// A start sent again (resendStarts) may have reached the host on an
+// earlier socket: t then waits for that instance only.
+func (hb *hub) sendStart(t *txn, h *host, first bool) {
 	in := protocol.StartTransactionInputs{
 		TransactionID: t.rec.ID,
 		ActionName:    t.rec.Slug,
@@ -537,21 +663,21 @@ func (hb *hub) startOn(t *txn, h *host) {
 		yes := true
 		in.DisplayResolvesImmediately = &yes
 	}
+	t.starts++
+	n := t.starts
 	if !h.e.call(protocol.MethodStartTransaction, in, func(_ json.RawMessage, err error) {
+		hb.mu.Lock()
+		defer hb.mu.Unlock()
 		switch {
 		case err == nil:
 			// The host answered: it has the transaction.
-			hb.mu.Lock()
 			if t.rec.HostInstanceID == h.id {
 				t.hostHas = true
 			}
-			hb.mu.Unlock()
-		case errors.Is(err, errNotSent):
-			hb.mu.Lock()
+		case errors.Is(err, errNotSent) && first && t.starts == n:
 			hb.restart(t, h)
-			hb.mu.Unlock()
 		}
-	}) {
+	}) && first {
 		hb.restart(t, h)
 	}
 }
@@ -567,7 +693,9 @@ func (hb *hub) restart(t *txn, h *host) {
 	t.host = nil
 	t.viaHTTP = nil
 	t.rec.HostInstanceID, t.rec.HostKeyID = "", ""
-	t.rec.Status = store.StatusPending
+	if t.rec.Status != store.StatusHostDropped {
+		t.rec.Status = store.StatusPending
+	} // else its browser was told the host dropped: it now waits for any host (awaitsHost), and hears when one starts it
 	hb.start(t)
 }
 
@@ -596,6 +724,7 @@ func (hb *hub) complete(t *txn, status, resultStatus, result string) {
 	t.rec.ResultStatus = resultStatus
 	t.rec.Result = result
 	t.rec.CompletedAt = &now
+	t.rec.PendingAnswer = ""
 	t.render, t.loading = "", nil
 	hb.save(t)
 	hb.s.metrics.completed(t)
@@ -711,23 +840,36 @@ func (hb *hub) attach(t *txn, h *host) {
 // (hb.mu held): it has no IO call to re-send for them, which would
 // otherwise revive them, and they would fail after HostDropGrace while it
 // still runs them. Those that waited on the operator, or whose last
-// answer (or START_TRANSACTION) may not have reached it, continue as
-// before when the host acts for them (ownedBy): re-sending the IO call
-// proves it still has them. Runs recovered after a restart are not known
-// to be computing and wait likewise.
+// answer may not have reached it, continue as before when the host acts
+// for them (ownedBy): re-sending the IO call proves it still has them.
 //
-// Only a host that re-delivers its calls after a reconnection (this
-// project's Go SDK, protocol.GoSDKName) is trusted this way: the official
-// Node SDK fails a call made while disconnected, so a run it finished
-// meanwhile would never send its result and, revived, would show as
-// running for good; its runs wait for it to act, or fail after the grace.
+// A transaction whose START_TRANSACTION the host never acknowledged (it
+// was written into a connection that stalled and died, or the server
+// restarted since) is started on it again: a host that never got it
+// would otherwise never run it, and one that did ignores a start of a
+// transaction it has (the Go SDK keeps it until CLOSE_TRANSACTION).
+//
+// Only a host that re-delivers its calls after a reconnection and ignores
+// a duplicate start (this project's Go SDK, protocol.GoSDKName) is
+// trusted this way: the official Node SDK fails a call made while
+// disconnected, so a run it finished meanwhile would never send its
+// result and, revived, would show as running for good; and it runs a
+// START_TRANSACTION it gets twice twice. Its runs wait for it to act, or
+// fail after the grace.
 func (hb *hub) reviveComputing(h *host) {
 	if h.request != nil || h.impl == nil || h.impl.Name != protocol.GoSDKName {
 		return
 	}
 	for _, t := range hb.txs {
-		if t.rec.Status == store.StatusHostDropped && t.host == nil && t.viaHTTP == nil &&
-			t.hostHas && !t.awaiting && servedBy(t, h) {
+		if t.rec.Status != store.StatusHostDropped || t.host != nil || t.viaHTTP != nil || !servedBy(t, h) {
+			continue
+		}
+		switch {
+		case !t.hostHas:
+			hb.s.log.Info("host back; sending again a start it never acknowledged", "transaction", t.rec.ID, "host", h.id)
+			hb.attach(t, h)
+			hb.sendStart(t, h, false)
+		case !t.awaiting:
 			hb.attach(t, h)
 		}
 	}
@@ -738,7 +880,7 @@ func (hb *hub) reviveComputing(h *host) {
 // uploads, until ctx ends.
 func (hb *hub) sweepLoop(ctx context.Context) {
 	grace := hb.s.opts.HostDropGrace
-	every := grace / 10
+	every := min(grace/10, hb.s.opts.HostReturnWait/4)
 	if every < 10*time.Millisecond {
 		every = 10 * time.Millisecond
 	}
@@ -776,6 +918,9 @@ func (hb *hub) sweep(now time.Time) {
 	grace := hb.s.opts.HostDropGrace
 	for _, t := range hb.txs {
 		switch {
+		case awaitsHost(t) && now.Sub(t.droppedAt) > hb.s.opts.HostReturnWait:
+			hb.s.log.Warn("no host came online for the action; failing the run", "transaction", t.rec.ID, "action", t.rec.Slug)
+			hb.fail(t, "NoHostOnline", fmt.Sprintf("No host is online for this action (waited %v for one to come back).", hb.s.opts.HostReturnWait))
 		case t.rec.Status == store.StatusHostDropped && now.Sub(t.droppedAt) > grace:
 			hb.s.log.Warn("host did not come back; failing transaction", "transaction", t.rec.ID, "host", t.rec.HostInstanceID)
 			hb.fail(t, "HostDropped", fmt.Sprintf("The host running this action disconnected and did not come back within %v.", grace))
@@ -795,6 +940,11 @@ func (hb *hub) sweep(now time.Time) {
 			if p.browser != nil {
 				delete(p.browser.pages, k)
 			}
+		}
+	}
+	for id, h := range hb.left {
+		if h2 := hb.hosts[id]; now.Sub(h.leftAt) > hb.s.opts.HostReturnWait || (h2 != nil && h2.initialized) {
+			delete(hb.left, id)
 		}
 	}
 	for id := range hb.gone {

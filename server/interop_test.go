@@ -31,6 +31,13 @@ type nodeScript struct {
 // the test's cleanup stops it.
 func startNode(t *testing.T, e *env, dir, key string) *nodeScript {
 	t.Helper()
+	return startNodeScript(t, dir, "host.js", e.wsURL(), key)
+}
+
+// startNodeScript runs testdata/<dir>/<script> under Node with ENDPOINT and
+// API_KEY; the test's cleanup stops it.
+func startNodeScript(t *testing.T, dir, script, endpoint, key string) *nodeScript {
+	t.Helper()
 	node, err := exec.LookPath("node")
 	if err != nil {
 		t.Fatal("node is required for the interop test: install Node.js (scripts/test does)")
@@ -39,9 +46,9 @@ func startNode(t *testing.T, e *env, dir, key string) *nodeScript {
 	if _, err := os.Stat(filepath.Join(abs, "node_modules", "@interval", "sdk")); err != nil {
 		t.Fatalf("run `npm ci` in server/testdata/%s first (scripts/test does)", dir)
 	}
-	cmd := exec.Command(node, "host.js")
+	cmd := exec.Command(node, script)
 	cmd.Dir = abs
-	cmd.Env = append(os.Environ(), "ENDPOINT="+e.wsURL(), "API_KEY="+key)
+	cmd.Env = append(os.Environ(), "ENDPOINT="+endpoint, "API_KEY="+key)
 	out, _ := cmd.StdoutPipe()
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {

@@ -50,6 +50,7 @@ const (
 	DefaultAdminEmail        = "admin@localhost"
 	DefaultOrgName           = "Interval"
 	DefaultHostDropGrace     = 10 * time.Minute
+	DefaultHostReturnWait    = 10 * time.Second
 	DefaultMaxMessageBytes   = 16 << 20
 	DefaultLoginLinkLifetime = 24 * time.Hour
 	DefaultSessionLifetime   = 30 * 24 * time.Hour
@@ -86,6 +87,16 @@ type Options struct {
 	// back after the host's socket dropped (default 10 minutes); also how
 	// long an unfinished transaction survives without any browser.
 	HostDropGrace time.Duration
+	// HostReturnWait is how long a run waits for a host when none is
+	// online for its action but one served it less than HostReturnWait
+	// ago (its socket ended without BEGIN_HOST_SHUTDOWN: it is likely
+	// reconnecting): the operator sees that the host is away,
+	// and the run starts as soon as a host with the action initializes,
+	// or fails after the wait (default DefaultHostReturnWait, 10 s: the
+	// server cannot know a host's RetryInterval; 10 s is three times the
+	// SDKs' default of 3 s, with slack). A run of an action no host
+	// served lately fails at once.
+	HostReturnWait time.Duration
 	// MaxUploadBytes bounds one file an operator uploads (default
 	// DefaultMaxUploadBytes, 512 MiB); a larger one is refused (413).
 	MaxUploadBytes int64
@@ -222,6 +233,9 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}
 	if opts.HostDropGrace <= 0 {
 		opts.HostDropGrace = DefaultHostDropGrace
+	}
+	if opts.HostReturnWait <= 0 {
+		opts.HostReturnWait = DefaultHostReturnWait
 	}
 	if opts.MaxMessageBytes <= 0 {
 		opts.MaxMessageBytes = DefaultMaxMessageBytes

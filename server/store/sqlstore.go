@@ -545,13 +545,13 @@ func (s *sqlStore) CreateTransaction(ctx context.Context, t Transaction) error {
 
 // UpdateTransaction writes t's mutable fields.
 func (s *sqlStore) UpdateTransaction(ctx context.Context, t Transaction) error {
-	r, err := s.exec(ctx, `UPDATE transactions SET status=?, result_status=?, result=?, host_instance_id=?, host_key_id=?, via_http_host=?, updated_at=?, completed_at=? WHERE id=?`,
-		t.Status, t.ResultStatus, s.d.blob(t.Result), t.HostInstanceID, t.HostKeyID, t.ViaHTTPHost, ms(t.UpdatedAt), nullMS(t.CompletedAt), t.ID)
+	r, err := s.exec(ctx, `UPDATE transactions SET status=?, result_status=?, result=?, host_instance_id=?, host_key_id=?, via_http_host=?, updated_at=?, completed_at=?, pending_answer=? WHERE id=?`,
+		t.Status, t.ResultStatus, s.d.blob(t.Result), t.HostInstanceID, t.HostKeyID, t.ViaHTTPHost, ms(t.UpdatedAt), nullMS(t.CompletedAt), s.d.blob(t.PendingAnswer), t.ID)
 	return s.affected("update transaction", r, err)
 }
 
 const txCols = `id, slug, action_name, env, user_id, user_email, user_name, developer_id, status, result_status,
-	params, params_meta, result, host_instance_id, created_at, updated_at, completed_at, via_http_host, host_key_id`
+	params, params_meta, result, host_instance_id, created_at, updated_at, completed_at, via_http_host, host_key_id, pending_answer`
 
 func scanTx(sc interface{ Scan(...any) error }) (Transaction, error) {
 	var t Transaction
@@ -559,7 +559,7 @@ func scanTx(sc interface{ Scan(...any) error }) (Transaction, error) {
 	var created, updated int64
 	var completed sql.NullInt64
 	if err := sc.Scan(&t.ID, &t.Slug, &t.ActionName, &t.Env, &t.UserID, &t.UserEmail, &t.UserName, &t.DeveloperID,
-		&t.Status, &t.ResultStatus, &params, &meta, &t.Result, &t.HostInstanceID, &created, &updated, &completed, &t.ViaHTTPHost, &t.HostKeyID); err != nil {
+		&t.Status, &t.ResultStatus, &params, &meta, &t.Result, &t.HostInstanceID, &created, &updated, &completed, &t.ViaHTTPHost, &t.HostKeyID, &t.PendingAnswer); err != nil {
 		return Transaction{}, err
 	}
 	t.Params = json.RawMessage(params)

@@ -98,9 +98,13 @@ type Transaction struct {
 	// ViaHTTPHost is set when a serverless host runs the transaction over
 	// a request's connection, which never reconnects.
 	ViaHTTPHost bool
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
-	CompletedAt *time.Time
+	// PendingAnswer is the operator's last answer (an IO response) that
+	// the server acknowledged and forwarded to the host, until the host
+	// proves it has it; "" when none. Written with every update.
+	PendingAnswer string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	CompletedAt   *time.Time
 }
 
 // Log is one log line of a transaction.

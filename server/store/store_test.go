@@ -441,14 +441,14 @@ func TestTransactionFields(t *testing.T) {
 		upd := bare
 		upd.Slug, upd.UserEmail = "changed", "changed@example.com"
 		upd.Status, upd.ResultStatus, upd.Result, upd.HostInstanceID, upd.UpdatedAt, upd.CompletedAt = StatusCompleted, "FAILURE", "oops", "h2", ts(4), &done
-		upd.ViaHTTPHost, upd.HostKeyID = true, "k2"
+		upd.ViaHTTPHost, upd.HostKeyID, upd.PendingAnswer = true, "k2", `{"id":"a","values":["Ada"]}`
 		must(t, s.UpdateTransaction(ctx, upd))
 		got, err = s.Transaction(ctx, "t2")
 		must(t, err)
 		want := bare
 		want.Params = json.RawMessage("{}")
 		want.Status, want.ResultStatus, want.Result, want.HostInstanceID, want.UpdatedAt, want.CompletedAt = StatusCompleted, "FAILURE", "oops", "h2", ts(4), &done
-		want.ViaHTTPHost, want.HostKeyID = true, "k2"
+		want.ViaHTTPHost, want.HostKeyID, want.PendingAnswer = true, "k2", `{"id":"a","values":["Ada"]}`
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("after update\n got %+v\nwant %+v", got, want)
 		}
