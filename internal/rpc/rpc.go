@@ -147,15 +147,24 @@ func (p *Peer) CallRawTimeout(ctx context.Context, timeout time.Duration, method
 		defer t.Stop()
 		expired = t.C
 	}
+	var err2 error
 	select {
 	case r := <-ch:
 		return r.data, r.err
 	case <-ctx.Done():
-		return nil, fmt.Errorf("rpc: waiting for %s: %w", method, ctx.Err())
+		err2 = fmt.Errorf("rpc: waiting for %s: %w", method, ctx.Err())
 	case <-expired:
-		return nil, fmt.Errorf("rpc: waiting for %s: %w", method, context.DeadlineExceeded)
+		err2 = fmt.Errorf("rpc: waiting for %s: %w", method, context.DeadlineExceeded)
 	case <-p.ctx.Done():
-		return nil, ErrClosed
+		err2 = ErrClosed
+	}
+	// A RESPONSE that arrived as the peer closed (or the wait ended) is
+	// the answer: select picks among ready cases at random.
+	select {
+	case r := <-ch:
+		return r.data, r.err
+	default:
+		return nil, err2
 	}
 }
 

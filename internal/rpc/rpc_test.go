@@ -590,3 +590,29 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+// A RESPONSE that arrives as the peer closes is the call's answer, not
+// ErrClosed (the select between the two picked at random: a host that
+// answered CLOSE_TRANSACTION and then disconnected was reported as closed
+// about half the time).
+func TestResponseBeforeCloseWins(t *testing.T) {
+	for i := range 200 {
+		var p *Peer
+		p = NewPeer(func(ctx context.Context, data string) error {
+			env, err := protocol.DecodeEnvelope(data)
+			if err != nil {
+				return err
+			}
+			resp := protocol.AppendEnvelope(nil, protocol.Envelope{ID: env.ID, Kind: protocol.KindResponse, MethodName: env.MethodName, Data: json.RawMessage(`"bye"`)})
+			p.Receive(string(resp)) // the answer arrives, then the socket ends
+			go p.Close()
+			<-p.ctx.Done()
+			return nil
+		}, nil, nil, slog.New(slog.DiscardHandler))
+		var got string
+		if err := p.Call(context.Background(), "CLOSE_TRANSACTION", map[string]string{}, &got); err != nil || got != "bye" {
+			t.Fatalf("call %d: %q, %v", i, got, err)
+		}
+		p.Close()
+	}
+}
