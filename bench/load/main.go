@@ -38,7 +38,9 @@
 // second; an operator therefore spreads its calls over several sockets
 // (tabs) at high rates (-socket-calls per socket per second, up to
 // -max-sockets). -cpuprofile writes a CPU profile of the embedded server
-// (the child alone with -server child; this whole process with inproc).
+// (the child alone with -server child; this whole process with inproc);
+// -memprofile a heap profile of the child server with every run of a
+// scale run waiting.
 package main
 
 import (
@@ -79,6 +81,7 @@ type config struct {
 	Probe      int
 	ProbeRate  float64
 	CPUProfile string
+	MemProfile string
 	JSON       bool
 	Log        *slog.Logger
 }
@@ -111,12 +114,13 @@ func main() {
 	flag.DurationVar(&cfg.Warmup, "warmup", time.Second, "unmeasured runs before each level")
 	flag.DurationVar(&cfg.Timeout, "timeout", 30*time.Second, "a run not rendered or completed within this is lost")
 	flag.IntVar(&cfg.Budget, "socket-calls", 90, "calls a console socket makes per second at most (the server closes one past 100)")
-	flag.IntVar(&cfg.MaxSockets, "max-sockets", 16, "console sockets one operator opens at most")
+	flag.IntVar(&cfg.MaxSockets, "max-sockets", 64, "console sockets one operator opens at most")
 	flag.IntVar(&cfg.Scale, "scale", 0, "scale mode: open this many runs waiting on operators instead of the levels")
 	flag.IntVar(&cfg.Sockets, "sockets", 0, "scale mode: browser sockets the waiting runs share (0: one each)")
 	flag.IntVar(&cfg.Probe, "probe", 200, "scale mode: full runs that probe latency while the others wait")
 	flag.Float64Var(&cfg.ProbeRate, "probe-rate", 20, "scale mode: probe runs per second")
 	flag.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the embedded server to this file")
+	flag.StringVar(&cfg.MemProfile, "memprofile", "", "scale mode, -server child: write the server's heap profile, taken with every run waiting, to this file")
 	flag.BoolVar(&cfg.JSON, "json", false, "print one JSON line per result instead of the table")
 	flag.BoolVar(&verbose, "v", false, "log the server's and hosts' warnings to stderr")
 	flag.Parse()
@@ -162,7 +166,7 @@ func run(ctx context.Context, cfg config, w io.Writer) (rep report, err error) {
 			defer os.RemoveAll(dir)
 		}
 		if cfg.Server == "child" {
-			t, err = childProcess(ctx, dir, cfg.CPUProfile, cfg.Log.Enabled(ctx, slog.LevelWarn))
+			t, err = childProcess(ctx, dir, cfg.CPUProfile, cfg.MemProfile, cfg.Log.Enabled(ctx, slog.LevelWarn))
 		} else {
 			if cfg.CPUProfile != "" {
 				f, err := os.Create(cfg.CPUProfile)
@@ -238,7 +242,7 @@ func run(ctx context.Context, cfg config, w io.Writer) (rep report, err error) {
 	var tw *tabwriter.Writer
 	if !cfg.JSON {
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "operators\truns\truns/s\tanswer→done p50\tp99\tmax ms\trender p50\tp99 ms\tlost\twrong\tnot created\tsockets\tserver CPU s\tCPU/run ms\tRSS MiB\tload avg\t")
+		fmt.Fprintln(tw, "operators\truns\truns/s\tanswer→done p50\tp99\tmax ms\trender p50\tp99 ms\tlost\twrong\tnot created\tsockets\tserver CPU s\tCPU/run ms\tRSS MiB\tdriver CPU s\tload avg\t")
 	}
 	for _, n := range cfg.Operators {
 		if cfg.Warmup > 0 {
@@ -255,8 +259,8 @@ func run(ctx context.Context, cfg config, w io.Writer) (rep report, err error) {
 			fmt.Fprintf(w, "%s\n", b)
 			continue
 		}
-		fmt.Fprintf(tw, "%d\t%d\t%.0f\t%.2f\t%.2f\t%.1f\t%.2f\t%.2f\t%d\t%d\t%d\t%d\t%.2f\t%.2f\t%.0f\t%s\t\n", r.Operators, r.Runs, r.RunsPerS,
-			r.AnswerP50, r.AnswerP99, r.AnswerMax, r.RenderP50, r.RenderP99, r.Lost, r.Wrong, r.Failed, r.Sockets, r.CPUSeconds, r.CPUPerRun, r.RSSMiB, r.LoadAvg)
+		fmt.Fprintf(tw, "%d\t%d\t%.0f\t%.2f\t%.2f\t%.1f\t%.2f\t%.2f\t%d\t%d\t%d\t%d\t%.2f\t%.2f\t%.0f\t%.2f\t%s\t\n", r.Operators, r.Runs, r.RunsPerS,
+			r.AnswerP50, r.AnswerP99, r.AnswerMax, r.RenderP50, r.RenderP99, r.Lost, r.Wrong, r.Failed, r.Sockets, r.CPUSeconds, r.CPUPerRun, r.RSSMiB, r.DriverCPUSeconds, r.LoadAvg)
 	}
 	if tw != nil {
 		tw.Flush()

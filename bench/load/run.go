@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -246,8 +247,11 @@ type levelResult struct {
 	CPUSeconds float64 `json:"serverCpuSeconds"`
 	CPUPerRun  float64 `json:"serverCpuPerRunMs"`
 	RSSMiB     float64 `json:"serverRssMiB"`
-	LoadAvg    string  `json:"loadAverage"`
-	FirstError string  `json:"firstError,omitempty"`
+	// DriverCPUSeconds is this process's CPU time (operators and hosts;
+	// the server too when it runs in this process).
+	DriverCPUSeconds float64 `json:"driverCpuSeconds"`
+	LoadAvg          string  `json:"loadAverage"`
+	FirstError       string  `json:"firstError,omitempty"`
 }
 
 // level runs operators concurrently until runs runs were started (runs >
@@ -265,7 +269,7 @@ func (d *driver) level(ctx context.Context, operators, runs int, duration time.D
 		startCtx, cancel = context.WithTimeout(ctx, duration)
 		defer cancel()
 	}
-	cpu0 := procCPU(d.pid)
+	cpu0, self0 := procCPU(d.pid), procCPU(os.Getpid())
 	t0 := time.Now()
 	var wg sync.WaitGroup
 	for range operators {
@@ -282,7 +286,7 @@ func (d *driver) level(ctx context.Context, operators, runs int, duration time.D
 	wg.Wait()
 	elapsed := time.Since(t0)
 	cpu := procCPU(d.pid) - cpu0
-	r := levelResult{Mode: "load", Operators: operators, Completed: t.n[completed], Wrong: t.n[wrong], Lost: t.n[lost], Failed: t.n[failed],
+	r := levelResult{DriverCPUSeconds: procCPU(os.Getpid()) - self0, Mode: "load", Operators: operators, Completed: t.n[completed], Wrong: t.n[wrong], Lost: t.n[lost], Failed: t.n[failed],
 		Seconds: elapsed.Seconds(), CPUSeconds: cpu, RSSMiB: float64(procRSS(d.pid)) / (1 << 20), LoadAvg: loadAverage()}
 	r.Runs = r.Completed + r.Wrong + r.Lost + r.Failed
 	r.RunsPerS = float64(r.Completed) / elapsed.Seconds()
@@ -375,23 +379,23 @@ const scaleWorkers = 8
 // scale opens n runs waiting on operators over sockets sockets (0: one
 // each), probes with probe full runs at probeRate a second, then answers
 // every waiting run; mem, when set, reads the server's heap.
-func (d *driver) scale(ctx context.Context, n, sockets, probe int, probeRate float64, mem func(context.Context) (uint64, error)) (scaleResult, error) {
+func (d *driver) scale(ctx context.Context, n, sockets, probe int, probeRate float64, mem func(context.Context, bool) (uint64, error)) (scaleResult, error) {
 	if sockets <= 0 || sockets > n {
 		sockets = n
 	}
 	res := scaleResult{Mode: "scale", Waiting: n, Sockets: sockets, ProbeRuns: probe}
-	heap := func() float64 {
+	heap := func(profile bool) float64 {
 		if mem == nil {
 			return 0
 		}
-		h, err := mem(ctx)
+		h, err := mem(ctx, profile)
 		if err != nil {
 			d.noteErr(err)
 			return 0
 		}
 		return float64(h) / (1 << 20)
 	}
-	res.HeapBeforeMiB = heap()
+	res.HeapBeforeMiB = heap(false)
 	res.RSSBeforeMiB = float64(procRSS(d.pid)) / (1 << 20)
 	cpu0 := procCPU(d.pid)
 
@@ -451,7 +455,7 @@ func (d *driver) scale(ctx context.Context, n, sockets, probe int, probeRate flo
 		}
 	}
 	res.OpenFailed = n - res.Opened
-	res.HeapWaitingMiB = heap()
+	res.HeapWaitingMiB = heap(true)
 	res.RSSWaitingMiB = float64(procRSS(d.pid)) / (1 << 20)
 	if res.Opened > 0 {
 		res.RSSPerRunKiB = (res.RSSWaitingMiB - res.RSSBeforeMiB) * 1024 / float64(res.Opened)
@@ -523,7 +527,7 @@ func (d *driver) scale(ctx context.Context, n, sockets, probe int, probeRate flo
 		socks[i] = nil
 	}
 	res.CPUSeconds = procCPU(d.pid) - cpu0
-	res.HeapAfterMiB = heap()
+	res.HeapAfterMiB = heap(false)
 	res.RSSAfterMiB = float64(procRSS(d.pid)) / (1 << 20)
 	res.LoadAvg = loadAverage()
 	d.mu.Lock()

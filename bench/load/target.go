@@ -43,8 +43,9 @@ type target struct {
 	// Kind says where the server runs, for the report.
 	Kind string
 	// mem, when set, returns the server's Go heap in use after a GC and
-	// asks it to return freed memory to the OS.
-	mem func(ctx context.Context) (uint64, error)
+	// asks it to return freed memory to the OS; with profile, it also
+	// writes the server's heap profile (-memprofile).
+	mem func(ctx context.Context, profile bool) (uint64, error)
 	// stop ends the server (nil for an external one).
 	stop func(ctx context.Context) error
 }
@@ -112,7 +113,7 @@ func inProcess(ctx context.Context, dir string, log *slog.Logger) (*target, erro
 		return nil, err
 	}
 	return &target{LoginLink: e.Link, PID: os.Getpid(), Kind: "embedded, in this process (CPU and RSS include the driver and the hosts)",
-		mem:  func(context.Context) (uint64, error) { return heapNow(), nil },
+		mem:  func(_ context.Context, profile bool) (uint64, error) { return heapNow(), nil },
 		stop: e.shutdown}, nil
 }
 
@@ -124,6 +125,19 @@ func heapNow() uint64 {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	return ms.HeapInuse
+}
+
+// writeHeapProfile writes a heap profile of this process to path.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("heap profile: %w", err)
+	}
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		f.Close()
+		return fmt.Errorf("heap profile: %w", err)
+	}
+	return f.Close()
 }
 
 // roleEnv selects the server role of this program (the child process of
@@ -138,7 +152,9 @@ type childReady struct {
 // runChildServer is the child process: an embedded server on dir
 // ($LOAD_DIR) that prints childReady as a JSON line, then answers each
 // line read on stdin with "heap N" (after a GC), and ends at EOF. With
-// $LOAD_CPUPROFILE it writes a CPU profile of its whole life there.
+// $LOAD_CPUPROFILE it writes a CPU profile of its whole life there; with
+// $LOAD_MEMPROFILE a heap profile when the line is "heap profile" (the
+// driver asks for one with every run waiting).
 func runChildServer() error {
 	if path := os.Getenv("LOAD_CPUPROFILE"); path != "" {
 		f, err := os.Create(path)
@@ -163,7 +179,13 @@ func runChildServer() error {
 	fmt.Printf("%s\n", b)
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() {
-		fmt.Printf("heap %d\n", heapNow())
+		h := heapNow()
+		if path := os.Getenv("LOAD_MEMPROFILE"); path != "" && in.Text() == "heap profile" {
+			if err := writeHeapProfile(path); err != nil {
+				fmt.Fprintln(os.Stderr, "load (server):", err)
+			}
+		}
+		fmt.Printf("heap %d\n", h)
 	}
 	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -173,14 +195,15 @@ func runChildServer() error {
 // childProcess starts the embedded server in a child process (this
 // program again, in the server role) on dir: its CPU and RSS are the
 // server's alone. cpuprofile, when set, is where the child writes its CPU
-// profile.
-func childProcess(ctx context.Context, dir, cpuprofile string, verbose bool) (*target, error) {
+// profile, memprofile where it writes a heap profile when asked (see
+// runChildServer).
+func childProcess(ctx context.Context, dir, cpuprofile, memprofile string, verbose bool) (*target, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("child server: %w", err)
 	}
 	cmd := exec.Command(self)
-	cmd.Env = append(os.Environ(), roleEnv+"=server", "LOAD_DIR="+dir, "LOAD_CPUPROFILE="+cpuprofile)
+	cmd.Env = append(os.Environ(), roleEnv+"=server", "LOAD_DIR="+dir, "LOAD_CPUPROFILE="+cpuprofile, "LOAD_MEMPROFILE="+memprofile)
 	if verbose {
 		cmd.Env = append(cmd.Env, "LOAD_LOG=1")
 	}
@@ -215,10 +238,14 @@ func childProcess(ctx context.Context, dir, cpuprofile string, verbose bool) (*t
 		return nil, fmt.Errorf("child server: %w", err)
 	}
 	var mu sync.Mutex
-	mem := func(ctx context.Context) (uint64, error) {
+	mem := func(ctx context.Context, profile bool) (uint64, error) {
 		mu.Lock()
 		defer mu.Unlock()
-		if _, err := io.WriteString(stdin, "heap\n"); err != nil {
+		line := "heap\n"
+		if profile {
+			line = "heap profile\n"
+		}
+		if _, err := io.WriteString(stdin, line); err != nil {
 			return 0, fmt.Errorf("child server: %w", err)
 		}
 		if !lines.Scan() {
