@@ -213,8 +213,12 @@ func run(ctx context.Context, cfg config, w io.Writer) (rep report, err error) {
 		endpoint = "wss://" + u.Host + "/websocket"
 	}
 	hctx, cancelHosts := context.WithCancel(context.Background())
-	h := startHosts(hctx, cfg.Hosts, endpoint, key, cfg.Log)
-	defer func() { cancelHosts(); h.stop() }()
+	defer cancelHosts()
+	h, err := startHosts(hctx, cfg.Hosts, endpoint, key, cfg.Log)
+	if err != nil {
+		return rep, err
+	}
+	defer h.stop()
 	if err := waitHosts(ctx, con, cfg.Hosts); err != nil {
 		return rep, err
 	}

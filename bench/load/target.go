@@ -269,7 +269,7 @@ type hosts struct {
 }
 
 // startHosts connects n Go SDK hosts with key to endpoint.
-func startHosts(ctx context.Context, n int, endpoint, key string, log *slog.Logger) *hosts {
+func startHosts(ctx context.Context, n int, endpoint, key string, log *slog.Logger) (*hosts, error) {
 	r := router.New()
 	r.Action(slug, func(ctx context.Context, tx *interval.Tx) (any, error) {
 		s, err := tx.IO.Input.Text("Answer").Run(ctx)
@@ -281,8 +281,9 @@ func startHosts(ctx context.Context, n int, endpoint, key string, log *slog.Logg
 	h := &hosts{}
 	for range n {
 		c, err := interval.New(interval.Options{APIKey: key, Endpoint: endpoint, Routes: r, Logger: log, LogLevel: slog.LevelWarn})
-		if err != nil { // only bad options fail here, and these are fixed
-			panic(err)
+		if err != nil {
+			h.stop()
+			return nil, fmt.Errorf("host: %w", err)
 		}
 		h.clients = append(h.clients, c)
 		h.wg.Add(1)
@@ -293,7 +294,7 @@ func startHosts(ctx context.Context, n int, endpoint, key string, log *slog.Logg
 			}
 		}()
 	}
-	return h
+	return h, nil
 }
 
 // stop closes the hosts and waits for them.
