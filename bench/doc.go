@@ -3,7 +3,9 @@
 // program (bench/perf), which runs a Go host in its own process against an
 // in-process server and reports throughput, host CPU per transaction and
 // host memory per waiting transaction, like the Node SDK baseline in
-// ../shared/conformance/node-sdk-traces.
+// ../shared/conformance/node-sdk-traces. The load program (bench/load)
+// measures the server: operators over the console API and socket, Go SDK
+// hosts, runs/s, latency, lost runs, the server's CPU and memory.
 package bench
 
 import (

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/interval-go/sdk/internal/protocol"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// out is where the tests' reports go: stderr with -v.
+func out() io.Writer {
+	if testing.Verbose() {
+		return os.Stderr
+	}
+	return io.Discard
+}
+
+// TestSmoke: 300 runs by 10 operators against an embedded server (SQLite,
+// real sockets on loopback) all complete with the operator's answer as
+// their result: none lost, none wrong, none refused. A correctness check
+// of the server under concurrent load and of the load program; no timing.
+func TestSmoke(t *testing.T) {
+	ctx := context.Background()
+	rep, err := run(ctx, config{Server: "inproc", Dir: t.TempDir(), Hosts: 2, Operators: []int{10}, Runs: 300,
+		Timeout: 30 * time.Second, Budget: 90, MaxSockets: 16, Log: slog.New(slog.DiscardHandler)}, out())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Levels) != 1 {
+		t.Fatalf("levels: %+v", rep.Levels)
+	}
+	r := rep.Levels[0]
+	if r.Runs != 300 || r.Completed != 300 || r.Lost != 0 || r.Wrong != 0 || r.Failed != 0 {
+		t.Fatalf("300 runs: %d started, %d completed, %d lost, %d wrong, %d not created (first error: %s)",
+			r.Runs, r.Completed, r.Lost, r.Wrong, r.Failed, r.FirstError)
+	}
+	if r.Sockets < 10 || r.CPUSeconds <= 0 || r.RSSMiB <= 0 {
+		t.Fatalf("figures missing: %+v", r)
+	}
+}
+
+// TestSmokeScale: 60 runs left waiting on 6 shared browser sockets, probed
+// by 10 more runs, are then all answered and complete with their answers.
+func TestSmokeScale(t *testing.T) {
+	ctx := context.Background()
+	rep, err := run(ctx, config{Server: "inproc", Dir: t.TempDir(), Hosts: 1, Scale: 60, Sockets: 6, Probe: 10, ProbeRate: 50,
+		Timeout: 30 * time.Second, Budget: 90, MaxSockets: 4, Log: slog.New(slog.DiscardHandler)}, out())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := rep.Scale
+	if s == nil || s.Opened != 60 || s.OpenFailed != 0 || s.ProbeCompleted != 10 || s.ProbeLost != 0 ||
+		s.Completed != 60 || s.Lost != 0 || s.Wrong != 0 {
+		t.Fatalf("scale: %+v", s)
+	}
+	if s.HeapWaitingMiB <= 0 || s.RSSWaitingMiB <= 0 {
+		t.Fatalf("memory figures missing: %+v", s)
+	}
+}
+
+// TestWrongResultCounted: a result that is not the operator's answer is
+// counted wrong, not completed (the check the smoke test relies on).
+func TestWrongResultCounted(t *testing.T) {
+	for _, tc := range []struct {
+		status, result string
+		ok             bool
+	}{
+		{"SUCCESS", `{"schemaVersion":1,"status":"SUCCESS","data":"answer 1"}`, true},
+		{"SUCCESS", `{"schemaVersion":1,"status":"SUCCESS","data":"answer 2"}`, false},
+		{"FAILURE", `{"schemaVersion":1,"status":"FAILURE","data":{"error":"Error","message":"x"}}`, false},
+		{"SUCCESS", `not json`, false},
+	} {
+		got, ok := resultData(protocol.TransactionCompletedInputs{TransactionID: "tx", ResultStatus: tc.status, Result: tc.result})
+		if (ok && got == "answer 1") != tc.ok {
+			t.Errorf("%s %s: read %q %v", tc.status, tc.result, got, ok)
+		}
+	}
+	if !strings.Contains(ioResponse("tx", protocol.IORender{ID: "c1", InputGroupKey: "g1"}, `a "quoted" answer`), `"values":["a \"quoted\" answer"]`) {
+		t.Error("the answer is not the response's value")
+	}
+}

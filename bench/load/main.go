@@ -1,0 +1,323 @@
+// Command load drives an Interval server the way its users do, and reports
+// what the server can take: operators over the real console HTTP API and
+// console websocket (each run: POST /api/console/transactions,
+// CONNECT_TO_TRANSACTION_AS_CLIENT, wait for the RENDER, answer with
+// RESPOND_TO_IO_CALL, wait for TRANSACTION_COMPLETED, LEAVE_TRANSACTION),
+// and Go SDK hosts over the real host socket with a production key, whose
+// action asks one text input and returns it, so every result is checked
+// against the answer.
+//
+//	go run ./bench/load -operators 1,10,50 -duration 10s
+//	go run ./bench/load -scale 2000 -sockets 0 -probe 200 -probe-rate 20
+//
+// For each level of concurrency it reports completed runs/s, answer →
+// completion latency (p50, p99, max), creation → render latency, runs lost
+// (created, never seen completed within -timeout), runs finished wrong
+// (result not the answer), runs not created, and the server's CPU seconds,
+// CPU per completed run and RSS from /proc. -json prints one JSON line per
+// level instead of the table.
+//
+// The server under load is, by default, an embedded server (server.New,
+// SQLite on a fresh temp dir) in a child process: this program run again
+// in the server role, so the CPU and RSS figures are the server's alone
+// (the hosts and the operators run in the driver). -server inproc runs it
+// in this process instead: the figures are then this process's, driver
+// and hosts included (the smoke test does this). An external server is
+// driven with -login-link (a one-time login link of an admin, from
+// `interval-server user link`; the server's URL is the link's): the
+// program creates a production key for its hosts through the console API;
+// -pid gives the server's process for the CPU and RSS figures.
+//
+// -scale N opens N runs waiting on their operators (one browser socket
+// each, or -sockets M shared), reports the server's RSS (and, for an
+// embedded server, its Go heap after a GC), probes with -probe full runs
+// at -probe-rate runs/s while they wait, then answers them all and reports
+// those lost, and the memory once they are done and the sockets closed.
+//
+// The server closes a console socket that makes more than 100 calls in a
+// second; an operator therefore spreads its calls over several sockets
+// (tabs) at high rates (-socket-calls per socket per second, up to
+// -max-sockets). -cpuprofile writes a CPU profile of the embedded server
+// (the child alone with -server child; this whole process with inproc);
+// -memprofile a heap profile of the child server with every run of a
+// scale run waiting.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// config is what one invocation measures.
+type config struct {
+	Server     string // "child", "inproc" or "" with LoginLink (external)
+	Dir        string // the embedded server's data dir ("": a temp dir)
+	LoginLink  string
+	PID        int
+	Hosts      int
+	Operators  []int
+	Runs       int // per level; 0: Duration
+	Duration   time.Duration
+	Warmup     time.Duration
+	Timeout    time.Duration
+	Budget     int
+	MaxSockets int
+	Scale      int
+	Sockets    int
+	Probe      int
+	ProbeRate  float64
+	CPUProfile string
+	MemProfile string
+	JSON       bool
+	Log        *slog.Logger
+}
+
+// report is everything one invocation measured.
+type report struct {
+	Server string
+	Levels []levelResult
+	Scale  *scaleResult
+}
+
+func main() {
+	if os.Getenv(roleEnv) == "server" {
+		if err := runChildServer(); err != nil {
+			fmt.Fprintln(os.Stderr, "load (server):", err)
+			os.Exit(1)
+		}
+		return
+	}
+	var cfg config
+	var ops string
+	var verbose bool
+	flag.StringVar(&cfg.Server, "server", "child", "embedded server: child (own process, clean figures) or inproc (this process); ignored with -login-link")
+	flag.StringVar(&cfg.LoginLink, "login-link", "", "drive an external server: a one-time login link of an admin (interval-server user link)")
+	flag.IntVar(&cfg.PID, "pid", 0, "the external server's process id, for CPU and RSS figures")
+	flag.IntVar(&cfg.Hosts, "hosts", 2, "Go SDK hosts (one host socket each; the server allows a socket 1024 calls/s, a run costs a host 2)")
+	flag.StringVar(&ops, "operators", "1,10,50", "levels of concurrency: operators running the action over and over")
+	flag.IntVar(&cfg.Runs, "runs", 0, "runs per level (0: run for -duration)")
+	flag.DurationVar(&cfg.Duration, "duration", 10*time.Second, "time per level when -runs is 0")
+	flag.DurationVar(&cfg.Warmup, "warmup", time.Second, "unmeasured runs before each level")
+	flag.DurationVar(&cfg.Timeout, "timeout", 30*time.Second, "a run not rendered or completed within this is lost")
+	flag.IntVar(&cfg.Budget, "socket-calls", 90, "calls a console socket makes per second at most (the server closes one past 100)")
+	flag.IntVar(&cfg.MaxSockets, "max-sockets", 64, "console sockets one operator opens at most")
+	flag.IntVar(&cfg.Scale, "scale", 0, "scale mode: open this many runs waiting on operators instead of the levels")
+	flag.IntVar(&cfg.Sockets, "sockets", 0, "scale mode: browser sockets the waiting runs share (0: one each)")
+	flag.IntVar(&cfg.Probe, "probe", 200, "scale mode: full runs that probe latency while the others wait")
+	flag.Float64Var(&cfg.ProbeRate, "probe-rate", 20, "scale mode: probe runs per second")
+	flag.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the embedded server to this file")
+	flag.StringVar(&cfg.MemProfile, "memprofile", "", "scale mode, -server child: write the server's heap profile, taken with every run waiting, to this file")
+	flag.BoolVar(&cfg.JSON, "json", false, "print one JSON line per result instead of the table")
+	flag.BoolVar(&verbose, "v", false, "log the server's and hosts' warnings to stderr")
+	flag.Parse()
+	for f := range strings.SplitSeq(ops, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			fmt.Fprintf(os.Stderr, "load: -operators %q: want a list of positive counts\n", ops)
+			os.Exit(2)
+		}
+		cfg.Operators = append(cfg.Operators, n)
+	}
+	cfg.Log = slog.New(slog.DiscardHandler)
+	if verbose {
+		cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if _, err := run(ctx, cfg, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "load:", err)
+		os.Exit(1)
+	}
+}
+
+// run starts or reaches the server, connects the hosts, measures what cfg
+// asks and writes the report to w.
+func run(ctx context.Context, cfg config, w io.Writer) (rep report, err error) {
+	if cfg.Hosts < 1 {
+		return rep, errors.New("at least one host is needed")
+	}
+	var t *target
+	switch {
+	case cfg.LoginLink != "":
+		t = &target{LoginLink: cfg.LoginLink, PID: cfg.PID, Kind: "external"}
+		if cfg.PID != 0 {
+			t.Kind = fmt.Sprintf("external, process %d", cfg.PID)
+		}
+	case cfg.Server == "child" || cfg.Server == "inproc":
+		dir := cfg.Dir
+		if dir == "" {
+			if dir, err = os.MkdirTemp("", "interval-load-"); err != nil {
+				return rep, fmt.Errorf("data dir: %w", err)
+			}
+			defer os.RemoveAll(dir)
+		}
+		if cfg.Server == "child" {
+			t, err = childProcess(ctx, dir, cfg.CPUProfile, cfg.MemProfile, cfg.Log.Enabled(ctx, slog.LevelWarn))
+		} else {
+			if cfg.CPUProfile != "" {
+				f, err := os.Create(cfg.CPUProfile)
+				if err != nil {
+					return rep, fmt.Errorf("cpu profile: %w", err)
+				}
+				if err := pprof.StartCPUProfile(f); err != nil {
+					f.Close()
+					return rep, fmt.Errorf("cpu profile: %w", err)
+				}
+				defer func() { pprof.StopCPUProfile(); f.Close() }()
+			}
+			t, err = inProcess(ctx, dir, cfg.Log)
+		}
+		if err != nil {
+			return rep, err
+		}
+	default:
+		return rep, fmt.Errorf("-server %q: want child or inproc", cfg.Server)
+	}
+	if t.stop != nil {
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			defer cancel()
+			if serr := t.stop(sctx); serr != nil {
+				err = errors.Join(err, serr)
+			}
+		}()
+	}
+	rep.Server = summary(t.Kind, cfg.Hosts)
+
+	con, err := login(ctx, t.LoginLink, 256)
+	if err != nil {
+		return rep, err
+	}
+	defer con.close()
+	key, err := con.createKey(ctx, env)
+	if err != nil {
+		return rep, err
+	}
+	u, _ := url.Parse(con.base)
+	endpoint := "ws://" + u.Host + "/websocket"
+	if u.Scheme == "https" {
+		endpoint = "wss://" + u.Host + "/websocket"
+	}
+	hctx, cancelHosts := context.WithCancel(context.Background())
+	defer cancelHosts()
+	h, err := startHosts(hctx, cfg.Hosts, endpoint, key, cfg.Log)
+	if err != nil {
+		return rep, err
+	}
+	defer h.stop()
+	if err := waitHosts(ctx, con, cfg.Hosts); err != nil {
+		return rep, err
+	}
+
+	d := &driver{con: con, pid: t.PID, log: cfg.Log, budget: cfg.Budget, maxSockets: cfg.MaxSockets, timeout: cfg.Timeout}
+	if d.budget <= callsPerRun {
+		d.budget = callsPerRun
+	}
+	if d.maxSockets < 1 {
+		d.maxSockets = 1
+	}
+	if !cfg.JSON {
+		fmt.Fprintf(w, "%s\nmachine: %d CPUs (GOMAXPROCS %d), shared with other work: the figures are noisy\n", rep.Server, runtime.NumCPU(), runtime.GOMAXPROCS(0))
+	}
+	if cfg.Scale > 0 {
+		res, err := d.scale(ctx, cfg.Scale, cfg.Sockets, cfg.Probe, cfg.ProbeRate, t.mem)
+		if err != nil {
+			return rep, err
+		}
+		res.Hosts = cfg.Hosts
+		rep.Scale = &res
+		writeScale(w, res, cfg.JSON)
+		return rep, ctx.Err()
+	}
+	var tw *tabwriter.Writer
+	if !cfg.JSON {
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "operators\truns\truns/s\tanswer→done p50\tp99\tmax ms\trender p50\tp99 ms\tlost\twrong\tnot created\tsockets\tserver CPU s\tCPU/run ms\tRSS MiB\tdriver CPU s\tload avg\t")
+	}
+	for _, n := range cfg.Operators {
+		if cfg.Warmup > 0 {
+			d.level(ctx, n, 0, cfg.Warmup)
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		r := d.level(ctx, n, cfg.Runs, cfg.Duration)
+		r.Hosts = cfg.Hosts
+		rep.Levels = append(rep.Levels, r)
+		if cfg.JSON {
+			b, _ := json.Marshal(r)
+			fmt.Fprintf(w, "%s\n", b)
+			continue
+		}
+		fmt.Fprintf(tw, "%d\t%d\t%.0f\t%.2f\t%.2f\t%.1f\t%.2f\t%.2f\t%d\t%d\t%d\t%d\t%.2f\t%.2f\t%.0f\t%.2f\t%s\t\n", r.Operators, r.Runs, r.RunsPerS,
+			r.AnswerP50, r.AnswerP99, r.AnswerMax, r.RenderP50, r.RenderP99, r.Lost, r.Wrong, r.Failed, r.Sockets, r.CPUSeconds, r.CPUPerRun, r.RSSMiB, r.DriverCPUSeconds, r.LoadAvg)
+	}
+	if tw != nil {
+		tw.Flush()
+		for _, r := range rep.Levels {
+			if r.FirstError != "" {
+				fmt.Fprintf(w, "first error at %d operators: %s\n", r.Operators, r.FirstError)
+			}
+		}
+	}
+	return rep, ctx.Err()
+}
+
+// waitHosts waits until n hosts are online and serve the action.
+func waitHosts(ctx context.Context, con *console, n int) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		online, served, err := con.onlineHosts(ctx, env, slug)
+		if err == nil && served && online >= n {
+			return nil
+		}
+		t := time.NewTimer(20 * time.Millisecond)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("waiting for %d hosts online (%d are; last error %v): %w", n, online, err, ctx.Err())
+		}
+	}
+}
+
+// writeScale prints a scale result.
+func writeScale(w io.Writer, r scaleResult, asJSON bool) {
+	if asJSON {
+		b, _ := json.Marshal(r)
+		fmt.Fprintf(w, "%s\n", b)
+		return
+	}
+	fmt.Fprintf(w, "scale: %d runs waiting on %d browser sockets, %d hosts\n", r.Waiting, r.Sockets, r.Hosts)
+	fmt.Fprintf(w, "  opened %d (not opened %d) in %.1f s\n", r.Opened, r.OpenFailed, r.OpenSeconds)
+	fmt.Fprintf(w, "  server RSS %.0f MiB before, %.0f MiB waiting (%.1f KiB per waiting run and its share of sockets)", r.RSSBeforeMiB, r.RSSWaitingMiB, r.RSSPerRunKiB)
+	if r.HeapWaitingMiB > 0 {
+		fmt.Fprintf(w, "; Go heap in use after a GC %.1f MiB before, %.1f MiB waiting (%.1f KiB per waiting run)", r.HeapBeforeMiB, r.HeapWaitingMiB, r.HeapPerRunKiB)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "  probe while waiting: %d of %d runs completed, answer→done p50 %.2f ms, p99 %.2f ms, max %.1f ms\n", r.ProbeCompleted, r.ProbeRuns, r.ProbeP50, r.ProbeP99, r.ProbeMax)
+	fmt.Fprintf(w, "  answered all in %.1f s: %d completed, %d lost, %d wrong (answer→done p50 %.1f ms, p99 %.1f ms)\n", r.AnswerSeconds, r.Completed, r.Lost, r.Wrong, r.AnswerP50, r.AnswerP99)
+	fmt.Fprintf(w, "  after, sockets closed: server RSS %.0f MiB", r.RSSAfterMiB)
+	if r.HeapAfterMiB > 0 {
+		fmt.Fprintf(w, ", Go heap in use after a GC %.1f MiB", r.HeapAfterMiB)
+	}
+	fmt.Fprintf(w, "; server CPU %.1f s in all; load avg %s\n", r.CPUSeconds, r.LoadAvg)
+	if r.FirstError != "" {
+		fmt.Fprintf(w, "  first error: %s\n", r.FirstError)
+	}
+}
