@@ -38,6 +38,7 @@ func (s *Server) routes() chi.Router {
 		r.Get("/transactions/export.csv", s.authed(s.apiExportTx))
 		r.Get("/transactions/{id}", s.authed(s.apiGetTx))
 		r.Post("/transactions/{id}/cancel", s.authed(s.apiCancelTx))
+		r.Get("/transactions/{id}/host", s.authed(s.apiTxHost))
 		r.Get("/queue", s.authed(s.apiQueue))
 		r.Get("/users", s.admin(s.apiListUsers))
 		r.Post("/users", s.admin(s.apiCreateUser))

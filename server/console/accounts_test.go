@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/interval-go/sdk/server/console/internal/testhost"
 )
@@ -128,4 +129,40 @@ func TestBrowserHostReconnect(t *testing.T) {
 	}
 	e.clickButton("Continue")
 	e.waitText("[data-testid=result]", "Hello, Ada!")
+}
+
+// TestBrowserHostRestartSaysTheTruth: the host process running a run is
+// killed and a new one starts. The console does not promise that the run
+// continues: it says a new process cannot continue it, when it fails, and
+// offers to start it again, which runs on the new process.
+func TestBrowserHostRestartSaysTheTruth(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, []testhost.Action{hello()}, nil)
+	e.acceptDialogs() // "Start over?" is answered yes
+	e.login()
+	e.navigate("/actions/hello?customer=cus_42")
+	e.typeInto(field("Your name", "input"), "Ada")
+	e.host.Close() // the process dies
+	e.waitText("[data-testid=host-reconnecting]", "The host disconnected")
+	e.waitText("[data-testid=host-reconnecting]", "It fails at")
+
+	h2, err := testhost.Start(context.Background(), testhost.Options{Endpoint: "ws" + strings.TrimPrefix(e.url, "http") + "/websocket", APIKey: e.key, Actions: []testhost.Action{hello()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(h2.Close)
+	e.waitText("[data-testid=host-reconnecting]", "This run cannot continue")
+	if got := e.text("[data-testid=host-reconnecting]"); contains(got, "continue where it left off") {
+		t.Fatalf("the notice still promises the run goes on: %q", got)
+	}
+	e.waitText("[data-testid=host-status]", "1 host online")
+	e.shot("host-restarted")
+	e.do(chromedp.Click(`[data-testid=start-again]`, chromedp.NodeVisible))
+	e.waitFocus("Your name: INPUT", "the new run's first field")
+	if !strings.HasSuffix(eval[string](e, `location.href`), "/actions/hello?customer=cus_42") {
+		t.Fatalf("started again at %s, want the same parameters", eval[string](e, `location.href`))
+	}
+	e.keys("Grace")
+	e.keys(kb.Enter)
+	e.waitText("[data-testid=result]", "Hello, Grace!")
 }

@@ -10,7 +10,7 @@ import { safeURL } from '../lib/markup.js'
 import { deserialize } from '../lib/superjson.js'
 import { fmtDateTime, fmtValue, fmtDuration, txStatus } from '../lib/format.js'
 import { copyText } from '../lib/clipboard.js'
-import { socket } from '../lib/session.js'
+import { socket, loadRoutes } from '../lib/session.js'
 import { Icon, Spinner, ErrorBox, Empty, Badge } from '../lib/ui.js'
 import { findAction, actionName } from '../lib/routes.js'
 import { IOForm, parseRender, isDisplay } from '../io/form.js'
@@ -85,6 +85,52 @@ export function LogsPanel({ logs, live }) {
       <${Icon} name=${open ? 'chevronDown' : 'chevronRight'} size=${14} /><span>Logs</span><span class="count">${logs.length}</span></button>
     ${open && html`<ol class="logs-body" ref=${ref}>${logs.map(l => html`<li class="log-line" key=${l.index}><time class="log-time" datetime=${new Date(l.timestamp).toISOString()}>${new Date(l.timestamp).toLocaleTimeString()}</time><pre>${l.data == null ? '' : l.data}</pre></li>`)}</ol>`}
   </section>`
+}
+
+/**
+ * HostAway tells the operator what is true about a run whose host is away
+ * (GET /api/console/transactions/{id}/host, asked every few seconds): its
+ * host may still come back and the run continue; or a new process of the
+ * host is online, which cannot continue a handler that ran in the process
+ * that stopped, so the run should be started again; and when it fails.
+ */
+function HostAway({ txId, onRestart }) {
+  const [a, setA] = useState(null)
+  useEffect(() => {
+    let alive = true
+    let timer
+    const ask = () => api('GET', `/api/console/transactions/${encodeURIComponent(txId)}/host`)
+      .then(r => {
+        if (!alive) return
+        // A new instance came up: the host chip and the sidebar show it.
+        setA(prev => { if (r.replaced && !(prev && prev.replaced)) loadRoutes(); return r })
+      }).catch(() => {})
+      .finally(() => { if (alive) timer = setTimeout(ask, 3000) })
+    ask()
+    return () => { alive = false; clearTimeout(timer) }
+  }, [txId])
+  const at = a && a.failsAt ? html` <span class="nowrap">It fails at <time datetime=${a.failsAt}>${fmtTime(a.failsAt)}</time> otherwise.</span>` : null
+  if (a && a.replaced) {
+    return html`<div class="alert alert-warning host-gone" role="status" data-testid="host-reconnecting"><${Icon} name="alert" />
+      <div><strong>This run cannot continue.</strong> The host process that ran it stopped, and a new one is online: a new process cannot pick up
+        a run that was in progress in the one that stopped. Start the action again (with the same parameters). This run waits in case the old
+        process comes back.${at}
+        <div class="btn-row host-gone-actions"><button type="button" class="btn btn-primary btn-sm" data-testid="start-again" onClick=${onRestart}><${Icon} name="refresh" />Start again</button></div></div></div>`
+  }
+  if (a && a.anyHost) {
+    return html`<div class="alert alert-warning host-gone" role="status" data-testid="host-reconnecting"><${Spinner} size="sm" />
+      <div><strong>Waiting for a host.</strong> No host serving this action is online right now (it is probably restarting); the run starts as soon as one connects.${at}</div></div>`
+  }
+  return html`<div class="alert alert-warning host-gone" role="status" data-testid="host-reconnecting"><${Spinner} size="sm" />
+    <div><strong>The host disconnected.</strong> Waiting for it to reconnect — if it does, your transaction continues where it left off.${at}</div></div>`
+}
+
+/** fmtTime is a time of day, with the date when it is not today. */
+function fmtTime(iso) {
+  const d = new Date(iso)
+  if (isNaN(d.getTime())) return ''
+  const same = d.toDateString() === new Date().toDateString()
+  return same ? d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' }) : fmtDateTime(d)
 }
 
 function Params({ params }) {
@@ -361,7 +407,7 @@ export function RunView({ slug, params, txId: attachTo, summary }) {
         ? html`<${Empty} icon="search" title="Action not found"><p>There is no action <code>${slug}</code> in the ${s.env} environment. It may have been renamed or removed, or be served in the other environment.</p><p><a class="btn btn-secondary" href="/">Go to the dashboard</a></p></${Empty}>`
         : html`<${ErrorBox} title=${startError.status === 403 ? 'You do not have access to this action' : 'Could not start the action'} message=${startError.message} />`)}
     ${connectError && html`<${ErrorBox} title="Could not open this transaction" message=${connectError} />`}
-    ${hostGone && !done && html`<div class="alert alert-warning host-gone" role="status" data-testid="host-reconnecting"><${Spinner} size="sm" /><div><strong>The host disconnected.</strong> Waiting for it to reconnect — your transaction will continue where it left off.</div></div>`}
+    ${hostGone && !done && txId && html`<${HostAway} txId=${txId} onRestart=${restart} />`}
     ${reconnecting && html`<div class="alert alert-warning" role="status" data-testid="socket-reconnecting"><${Spinner} size="sm" /><div><strong>Reconnecting to the server…</strong> ${closeText(s.socketClose)}Your transaction will continue where it left off.</div></div>`}
     ${usurped && html`<div class="alert alert-info" role="status"><${Icon} name="info" /><div>This transaction was opened in another tab or window. <button type="button" class="btn btn-secondary btn-sm" onClick=${() => window.__intervalReconnect && window.__intervalReconnect()}>Continue here</button></div></div>`}
 
