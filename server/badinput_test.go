@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -580,5 +581,44 @@ func TestUnopenedTransactionCanceled(t *testing.T) {
 	}
 	if st := admin.tx(open).Status; st == "CANCELED" || st == "PENDING" {
 		t.Fatalf("the opened run: %s", st)
+	}
+}
+
+// A browser that stops acknowledging (a page reloaded or closed while a
+// message was on its way) is closed as a host would be, but that is no
+// fault of anyone's: the line is at debug level, not a warning.
+func TestBrowserThatLeavesIsNoWarning(t *testing.T) {
+	var logs logBuf
+	e := newEnv(t, Options{Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	admin := e.admin()
+	u, _ := url.Parse(e.hs.URL)
+	h := http.Header{}
+	for _, ck := range admin.http.Jar.Cookies(u) {
+		h.Add("Cookie", ck.Name+"="+ck.Value)
+	}
+	h.Set("Origin", e.hs.URL)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*wait)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, e.wsURL(), &websocket.DialOptions{HTTPHeader: h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.CloseNow()
+	env := protocol.AppendEnvelope(nil, protocol.Envelope{ID: "1", Kind: "CALL", MethodName: protocol.MethodInitializeClient})
+	if err := ws.Write(ctx, websocket.MessageText, protocol.AppendMessage(nil, "m1", string(env))); err != nil {
+		t.Fatal(err)
+	}
+	for { // read, never acknowledge, until the server closes
+		if _, _, err := ws.Read(ctx); err != nil {
+			if code, reason := closeStatus(err); code != websocket.StatusPolicyViolation || reason != unackedReason {
+				t.Fatalf("close %d %q (%v)", code, reason, err)
+			}
+			break
+		}
+	}
+	waitFor(t, func() bool { return strings.Contains(logs.String(), "not acknowledged in time") }, "the close logged")
+	out := logs.String()
+	if !strings.Contains(out, `level=DEBUG msg="closing socket: a message was not acknowledged in time"`) || strings.Contains(out, `level=WARN msg="closing socket: a message was not acknowledged`) {
+		t.Fatalf("log:\n%s", out)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -28,7 +29,7 @@ func (s *Server) serveBrowser(ws *websocket.Conn, r *http.Request, u store.User)
 	log := s.log.With("browser", u.ID)
 	b.e = newEndpoint(ws, s.wsConfig(), s.browserRate, func(method string, data json.RawMessage) (any, error) {
 		return s.browserCall(b, method, data)
-	}, log, func() { s.metrics.limited(limitBrowserSocket) })
+	}, log, slog.LevelDebug, func() { s.metrics.limited(limitBrowserSocket) })
 	if !s.register(b.e) {
 		b.e.closeWith(1012, restartReason)
 		b.e.run()

@@ -57,9 +57,10 @@ type outCall struct {
 // (handlers may touch the store without stalling ACKs and pongs), and an
 // outbox of calls sent in order. Every goroutine it starts ends in run.
 type endpoint struct {
-	conn *wsa.Conn
-	peer *rpc.Peer
-	log  *slog.Logger
+	conn    *wsa.Conn
+	peer    *rpc.Peer
+	log     *slog.Logger
+	unacked slog.Level // of the line for a message not acknowledged
 
 	in     chan string
 	ctx    context.Context
@@ -106,9 +107,13 @@ func isResponse(data string) bool {
 }
 
 // limited, when not nil, is called when the socket is closed for its rate.
-func newEndpoint(ws *websocket.Conn, cfg wsa.Config, limit int, handle rpc.HandlerFunc, log *slog.Logger, limited func()) *endpoint {
+// unacked is the level of the log line for a message the peer did not
+// acknowledge in time: a fault for a host (Warn), a browser that left (a
+// reload, a closed tab) for the console (Debug).
+func newEndpoint(ws *websocket.Conn, cfg wsa.Config, limit int, handle rpc.HandlerFunc, log *slog.Logger, unacked slog.Level, limited func()) *endpoint {
 	e := &endpoint{
 		log:       log,
+		unacked:   unacked,
 		in:        make(chan string, inboxSize),
 		outSig:    make(chan struct{}, 1),
 		closeCode: websocket.StatusNormalClosure,
@@ -152,7 +157,7 @@ func (e *endpoint) send(ctx context.Context, data string) error {
 		// is stuck or gone. Closing it ends the stall of the outbox (and
 		// a host's transactions wait for its reconnection, as on a drop)
 		// instead of leaving a run it never got marked RUNNING forever.
-		e.log.Warn("closing socket: a message was not acknowledged in time")
+		e.log.Log(context.Background(), e.unacked, "closing socket: a message was not acknowledged in time")
 		e.closeWith(websocket.StatusPolicyViolation, unackedReason)
 	}
 	if e.afterInitArmed.Load() {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"net/http"
 	"regexp"
@@ -74,7 +75,7 @@ func (s *Server) serveHost(ws *websocket.Conn, r *http.Request, apiKey string) {
 	log := s.log.With("host", id, "env", k.Env)
 	h.e = newEndpoint(ws, s.wsConfig(), s.hostRate, func(method string, data json.RawMessage) (any, error) {
 		return s.hostCall(h, method, data)
-	}, log, func() { s.metrics.limited(limitHostSocket) })
+	}, log, slog.LevelWarn, func() { s.metrics.limited(limitHostSocket) })
 	if !s.register(h.e) {
 		h.e.closeWith(1012, restartReason)
 		h.e.run()
