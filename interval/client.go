@@ -277,11 +277,33 @@ func (c *Client) Listen(ctx context.Context) error {
 // until the client closes (then it returns nil). It returns the error of a
 // first connection that fails. Its waits end with the client's life, not
 // with Listen's context: a draining client still delivers results over a
-// new connection.
+// new connection. It reports the connection's changes to
+// Options.OnConnection.
 func (c *Client) serveConnections() error {
 	first := true
+	// up: a Connected or Reconnected was reported, its Disconnected not
+	// yet; attempts: the connection attempts since the last drop, noticed
+	// at down.
+	up, attempts, down := false, 0, time.Time{}
+	defer func() {
+		if up {
+			c.report(ConnectionEvent{Kind: Disconnected, Err: fmt.Errorf("interval: connection closed: %w", ErrClosed)})
+		}
+	}()
+	connected := func() {
+		up = true
+		if c.opts.OnConnection == nil {
+			return
+		}
+		if first {
+			c.report(ConnectionEvent{Kind: Connected})
+		} else {
+			c.report(ConnectionEvent{Kind: Reconnected, Attempts: attempts, Downtime: time.Since(down)})
+		}
+	}
 	for {
-		err := c.connect(c.life, first)
+		attempts++
+		err := c.connect(c.life, first, connected)
 		if err != nil {
 			if c.isClosed() {
 				return nil
@@ -295,7 +317,7 @@ func (c *Client) serveConnections() error {
 			}
 			continue
 		}
-		first = false
+		first, attempts = false, 0
 		c.mu.Lock()
 		conn := c.conn
 		c.mu.Unlock()
@@ -310,6 +332,14 @@ func (c *Client) serveConnections() error {
 		c.dropConnection(conn)
 		if c.isClosed() { // closing the client closed the connection
 			return nil
+		}
+		up, down = false, time.Now()
+		if c.opts.OnConnection != nil {
+			err := conn.Err()
+			if err == nil {
+				err = ErrNotConnected
+			}
+			c.report(ConnectionEvent{Kind: Disconnected, Err: err})
 		}
 		c.log.Warn("connection to server lost, reconnecting", "err", conn.Err(), "retryIn", c.opts.RetryInterval)
 		if !c.sleep(c.opts.RetryInterval) {
@@ -340,7 +370,9 @@ type connHolder struct {
 type attemptKey struct{}
 
 // connect dials, initializes and, on reconnection, re-sends pending state.
-func (c *Client) connect(ctx context.Context, first bool) error {
+// connected, if not nil, is called once the connection is initialized,
+// before anything is re-sent.
+func (c *Client) connect(ctx context.Context, first bool, connected func()) error {
 	h := &connHolder{set: make(chan struct{})}
 	post := func(ctx context.Context, data string, acked func(error)) error {
 		if c.closesUnanswered.Load() > 0 && strings.HasSuffix(data, closeAnswerSuffix) {
@@ -394,6 +426,9 @@ func (c *Client) connect(ctx context.Context, first bool) error {
 		peer.Close()
 		conn.Close()
 		return err
+	}
+	if connected != nil {
+		connected()
 	}
 	c.mu.Lock()
 	close(c.ready)
@@ -579,6 +614,7 @@ func (c *Client) callPeer(ctx context.Context, deadline time.Time, peer *rpc.Pee
 // by ctx), and decodes the answer into out. If the connection drops while
 // the call is in flight it is sent again after reconnection.
 func (c *Client) call(ctx context.Context, method string, in any, out any) error {
+	resent := false // the connection dropped under an attempt: the next one sends it again
 	for {
 		c.mu.Lock()
 		ready, peer, closed := c.ready, c.peer, c.state == stateClosed
@@ -601,10 +637,14 @@ func (c *Client) call(ctx context.Context, method string, in any, out any) error
 		// registration (a map) behind in that context for its whole life.
 		raw, err := c.callPeer(ctx, time.Now().Add(c.opts.ResponseTimeout), peer, method, in)
 		if errors.Is(err, rpc.ErrClosed) || isNotConnected(err) {
+			resent = true
 			continue // the connection dropped: wait for the next one
 		}
 		if err != nil {
 			return err
+		}
+		if resent {
+			c.reportResent(method)
 		}
 		if out != nil && len(raw) > 0 {
 			if err := json.Unmarshal(raw, out); err != nil {
@@ -736,6 +776,9 @@ func (c *Client) resendPending(peer *rpc.Peer) {
 			if err == nil && len(raw) > 0 {
 				err = json.Unmarshal(raw, &ret)
 			}
+			if err == nil {
+				c.reportResent(protocol.MethodSendIOCall)
+			}
 			if err != nil || !ret.OK {
 				c.log.Warn("re-sending IO call after reconnect failed", "transaction", t.id, "err", err, "message", ret.Message)
 			}
@@ -746,6 +789,8 @@ func (c *Client) resendPending(peer *rpc.Peer) {
 		if page, ok := p.last(); ok {
 			if _, err := c.callPeer(ctx, time.Time{}, peer, protocol.MethodSendPage, protocol.SendPageInputs{PageKey: p.key, Page: page}); err != nil {
 				c.log.Warn("re-sending page failed", "page", p.key, "err", err)
+			} else {
+				c.reportResent(protocol.MethodSendPage)
 			}
 		}
 		_, loading := p.loading.pending()
@@ -761,5 +806,7 @@ func (c *Client) resendLoading(ctx context.Context, peer *rpc.Peer, id string, l
 	}
 	if _, err := c.callPeer(ctx, time.Time{}, peer, protocol.MethodSendLoadingCall, protocol.SendLoadingCallInputs{TransactionID: id, LoadingState: *loading}); err != nil {
 		c.log.Warn("re-sending loading state failed", "id", id, "err", err)
+	} else {
+		c.reportResent(protocol.MethodSendLoadingCall)
 	}
 }

@@ -85,6 +85,13 @@ type Options struct {
 	// OnError is called, if set, with every error a handler returns (after
 	// middleware), from the transaction's goroutine.
 	OnError func(tx *Tx, err error)
+	// OnConnection, if set, is told of the connection's changes:
+	// connected, disconnected, reconnected (after how many attempts and
+	// how long), and each call re-sent after a reconnection. It must not
+	// block, and is called concurrently (see ConnectionHook). Nil costs
+	// nothing. otelinterval.ConnectionHook records them as OpenTelemetry
+	// metrics.
+	OnConnection ConnectionHook
 }
 
 // ErrMissingAPIKey and ErrMissingEndpoint are returned by New when neither

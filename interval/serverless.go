@@ -155,7 +155,7 @@ func (c *Client) ServeRequest(ctx context.Context, requestID string, opts *Reque
 	stop := context.AfterFunc(c.life, rc.closeNow) // the parent's Close ends it too
 	defer stop()
 
-	if err := rc.connect(ctx, true); err != nil {
+	if err := rc.connect(ctx, true, nil); err != nil {
 		if c.isClosed() {
 			return ErrClosed
 		}
@@ -236,6 +236,7 @@ func linger(ctx context.Context, conn Conn, closed <-chan struct{}, d time.Durat
 func (c *Client) requestClient(requestID string, w *requestWatch) (*Client, error) {
 	opts := c.opts
 	opts.Transport = watchTransport{inner: c.opts.Transport, w: w}
+	opts.OnConnection = nil // a request's connection is not the host's (ConnectionHook)
 	rc, err := New(opts)
 	if err != nil {
 		return nil, fmt.Errorf("interval: serving request %s: %w", requestID, err)
