@@ -23,9 +23,41 @@
 // the IO calls' labels (the action's code may put data in them). Options
 // add the operator's email, or the labels, where a team accepts it.
 //
+// The host's connection to the server is measured by ConnectionHook, set as
+// the client's interval.Options.OnConnection: the connection's state, the
+// reconnections and the calls re-sent after them. A host wires both:
+//
+//	r := router.New()
+//	r.Use(otelinterval.Middleware(), middleware.Logger(nil), middleware.Recoverer)
+//	// … routes …
+//	client, err := interval.New(interval.Options{
+//		Routes:       r,
+//		OnConnection: otelinterval.ConnectionHook(),
+//	})
+//
+// The metrics, all under the scope ScopeName:
+//
+//   - interval.host.runs.active (up/down counter, by action and
+//     environment): action runs, page renders and page data updates being
+//     served.
+//   - interval.host.run.duration (histogram, s, by action, environment and
+//     outcome): how long a run or page took.
+//   - interval.host.io.duration (histogram, s, by outcome): how long an IO
+//     call waited, mostly on the operator.
+//   - interval.host.connections (up/down counter, ConnectionHook): 1 while
+//     the host's connection is up, 0 while it is away or closed.
+//   - interval.host.reconnects (counter, ConnectionHook): connections
+//     initialized again after a drop.
+//   - interval.host.reconnect.downtime (histogram, s, ConnectionHook): from
+//     a drop to the reconnection.
+//   - interval.host.resends (counter, by AttrResendKind, ConnectionHook):
+//     calls delivered again over a new connection: IO calls, loading
+//     states, page layouts, results, log lines, redirects.
+//
 // Without options the global TracerProvider and MeterProvider
 // (otel.SetTracerProvider, otel.SetMeterProvider) are used when a run
-// starts, so the middleware may be built before the providers are set.
+// starts (when the first connection event comes, for ConnectionHook), so
+// the middleware and the hook may be built before the providers are set.
 package otelinterval
 
 import (
@@ -72,6 +104,10 @@ const (
 	// AttrUserEmail identifies the operator (WithUser only), with
 	// OpenTelemetry's name for it.
 	AttrUserEmail = attribute.Key("user.email")
+	// AttrResendKind is what a re-sent call carried, on
+	// interval.host.resends: an interval.ResendKind ("io_call",
+	// "loading", "page", "result", "log", "redirect").
+	AttrResendKind = attribute.Key("interval.resend.kind")
 )
 
 // Outcomes of a run, page or IO call (AttrOutcome).
@@ -82,7 +118,7 @@ const (
 	OutcomePanic    = "panic"
 )
 
-// Option configures Middleware.
+// Option configures Middleware and ConnectionHook.
 type Option func(*config)
 
 type config struct {
@@ -289,4 +325,90 @@ func outcomeOf(err error, panicked any) string {
 		return OutcomeCanceled
 	}
 	return OutcomeError
+}
+
+// connInstruments are the instruments of ConnectionHook.
+type connInstruments struct {
+	connections metric.Int64UpDownCounter
+	reconnects  metric.Int64Counter
+	downtime    metric.Float64Histogram
+	resends     metric.Int64Counter
+}
+
+// ConnectionHook returns a hook recording the host's connection metrics;
+// set it as the client's interval.Options.OnConnection (the package's doc
+// shows the wiring, with Middleware). It records
+// interval.host.connections (1 while connected, 0 while away or closed),
+// interval.host.reconnects, interval.host.reconnect.downtime and
+// interval.host.resends by AttrResendKind. Of the options only
+// WithMeterProvider applies; without it the global MeterProvider is read
+// when the first event comes.
+//
+// The hook does not block: it adds to the instruments and returns. Clients
+// sharing one MeterProvider, or one hook, add up
+// (interval.host.connections counts the connected clients).
+func ConnectionHook(opts ...Option) interval.ConnectionHook {
+	var cfg config
+	for _, o := range opts {
+		o(&cfg)
+	}
+	get := sync.OnceValue(func() *connInstruments {
+		mp := cfg.mp
+		if mp == nil {
+			mp = otel.GetMeterProvider()
+		}
+		meter := mp.Meter(ScopeName)
+		in := &connInstruments{}
+		var err error
+		if in.connections, err = meter.Int64UpDownCounter("interval.host.connections",
+			metric.WithDescription("Connections of the host to the Interval server that are open and initialized: 1 while connected, 0 while away or closed."),
+			metric.WithUnit("{connection}")); err != nil {
+			otel.Handle(fmt.Errorf("otelinterval: %w", err))
+		}
+		if in.reconnects, err = meter.Int64Counter("interval.host.reconnects",
+			metric.WithDescription("Connections to the Interval server initialized again after a drop."),
+			metric.WithUnit("{reconnection}")); err != nil {
+			otel.Handle(fmt.Errorf("otelinterval: %w", err))
+		}
+		if in.downtime, err = meter.Float64Histogram("interval.host.reconnect.downtime",
+			metric.WithDescription("Time from a dropped connection to the Interval server to the reconnection."),
+			metric.WithUnit("s"),
+			metric.WithExplicitBucketBoundaries(0.1, 0.5, 1, 3, 5, 10, 30, 60, 300, 900, 3600)); err != nil {
+			otel.Handle(fmt.Errorf("otelinterval: %w", err))
+		}
+		if in.resends, err = meter.Int64Counter("interval.host.resends",
+			metric.WithDescription("Calls delivered again to the Interval server over a new connection after a drop, by what they carried."),
+			metric.WithUnit("{call}")); err != nil {
+			otel.Handle(fmt.Errorf("otelinterval: %w", err))
+		}
+		return in
+	})
+	return func(ev interval.ConnectionEvent) {
+		in := get()
+		ctx := context.Background()
+		switch ev.Kind {
+		case interval.Connected:
+			if in.connections != nil {
+				in.connections.Add(ctx, 1)
+			}
+		case interval.Reconnected:
+			if in.connections != nil {
+				in.connections.Add(ctx, 1)
+			}
+			if in.reconnects != nil {
+				in.reconnects.Add(ctx, 1)
+			}
+			if in.downtime != nil {
+				in.downtime.Record(ctx, ev.Downtime.Seconds())
+			}
+		case interval.Disconnected:
+			if in.connections != nil {
+				in.connections.Add(ctx, -1)
+			}
+		case interval.Resent:
+			if in.resends != nil {
+				in.resends.Add(ctx, 1, metric.WithAttributes(AttrResendKind.String(string(ev.Resend))))
+			}
+		}
+	}
 }

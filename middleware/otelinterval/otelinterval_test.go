@@ -399,3 +399,134 @@ func TestMetrics(t *testing.T) {
 		t.Errorf("runs.active %d after the runs, want 0", active)
 	}
 }
+
+// connMetrics are the connection metrics read from a collection.
+type connMetrics struct {
+	connections, reconnects int64
+	downtimes               uint64
+	resends                 map[string]int64 // by AttrResendKind
+}
+
+func (tel *telemetry) connMetrics(t *testing.T, ctx context.Context) connMetrics {
+	t.Helper()
+	var rm metricdata.ResourceMetrics
+	if err := tel.reader.Collect(ctx, &rm); err != nil {
+		t.Fatal(err)
+	}
+	cm := connMetrics{resends: map[string]int64{}}
+	for _, sm := range rm.ScopeMetrics {
+		if sm.Scope.Name != otelinterval.ScopeName {
+			continue
+		}
+		for _, m := range sm.Metrics {
+			switch m.Name {
+			case "interval.host.connections":
+				for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+					cm.connections += dp.Value
+				}
+			case "interval.host.reconnects":
+				for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+					cm.reconnects += dp.Value
+				}
+			case "interval.host.reconnect.downtime":
+				for _, dp := range m.Data.(metricdata.Histogram[float64]).DataPoints {
+					cm.downtimes += dp.Count
+				}
+			case "interval.host.resends":
+				for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+					kind, _ := dp.Attributes.Value(otelinterval.AttrResendKind)
+					if dp.Attributes.Len() != 1 {
+						t.Errorf("resends attributes %v, want the kind only", dp.Attributes.ToSlice())
+					}
+					cm.resends[kind.AsString()] += dp.Value
+				}
+			}
+		}
+	}
+	return cm
+}
+
+// waitRefused waits until the server has refused n connection attempts.
+func waitRefused(t *testing.T, ctx context.Context, h *intervaltest.Harness, n int) {
+	t.Helper()
+	for h.Refused() < n {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the host stopped trying to reconnect after %d attempts", h.Refused())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// ConnectionHook's metrics move with a real drop of the host's socket: the
+// connection goes down and up again, the reconnection and its downtime are
+// counted, and the pending IO call and the open page's layout re-sent over
+// the new connection are counted by kind.
+func TestConnectionMetrics(t *testing.T) {
+	tel := newTelemetry(t)
+	h := intervaltest.New(t, routes(tel), func(o *interval.Options) {
+		o.OnConnection = otelinterval.ConnectionHook(otelinterval.WithMeterProvider(tel.mp))
+	})
+	ctx := ctxFor(t)
+	run, err := h.Start(ctx, "wait")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run.Next(ctx); err != nil {
+		t.Fatal(err)
+	}
+	page, err := h.OpenPage(ctx, "dashboard")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := page.Next(ctx); err != nil {
+		t.Fatal(err)
+	}
+	host, _ := h.WaitHost(ctx)
+	// Nothing in flight: the IO call and the layout come again only
+	// because the host re-sends them.
+	for _, m := range []string{"SEND_IO_CALL", "SEND_PAGE"} {
+		if err := host.WaitAnswered(ctx, m, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if cm := tel.connMetrics(t, ctx); cm.connections != 1 || cm.reconnects != 0 {
+		t.Fatalf("connected: %+v, want 1 connection, no reconnection", cm)
+	}
+
+	h.Refuse(true)
+	host.Drop()
+	// A refused attempt: the host noticed the drop (and reported it)
+	// before it tried again.
+	waitRefused(t, ctx, h, 2)
+	if cm := tel.connMetrics(t, ctx); cm.connections != 0 {
+		t.Fatalf("away: %d connections, want 0", cm.connections)
+	}
+	h.Refuse(false)
+	if _, err := run.Next(ctx); err != nil { // the IO call, re-sent
+		t.Fatal(err)
+	}
+	if _, err := page.Next(ctx); err != nil { // the layout, re-sent
+		t.Fatal(err)
+	}
+	again, _ := h.WaitHost(ctx)
+	for _, m := range []string{"SEND_IO_CALL", "SEND_PAGE"} {
+		if err := again.WaitAnswered(ctx, m, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if cm := tel.connMetrics(t, ctx); cm.connections != 1 || cm.reconnects != 1 || cm.downtimes != 1 {
+		t.Fatalf("reconnected: %+v, want 1 connection, 1 reconnection and its downtime", cm)
+	}
+
+	// Closing waits for the client's re-sending goroutine: every re-send
+	// is counted, and the connection is down.
+	h.Client.Close()
+	cm := tel.connMetrics(t, ctx)
+	if cm.resends["io_call"] != 1 || cm.resends["page"] != 1 || len(cm.resends) != 2 {
+		t.Errorf("resends %v, want 1 io_call and 1 page", cm.resends)
+	}
+	if cm.connections != 0 || cm.reconnects != 1 {
+		t.Errorf("closed: %+v, want no connection, 1 reconnection", cm)
+	}
+}
