@@ -455,6 +455,13 @@ func TestBrowserSpreadsheet(t *testing.T) {
 		t.Fatal("a filled cell looks like the missing one")
 	}
 	e.shot("spreadsheet-refused")
+	// On a phone every column of a row is on screen, under its name.
+	e.do(chromedp.EmulateViewport(390, 844))
+	e.settle()
+	if off := eval[string](e, `[...document.querySelectorAll(".table-sheet tbody td[data-col]")].filter(td => { const r = td.getBoundingClientRect(); return r.width === 0 || r.right > innerWidth || r.left < 0 }).map(td => td.dataset.col).join(", ")`); off != "" {
+		t.Fatalf("cells out of sight at 390 px: %s", off)
+	}
+	e.do(chromedp.EmulateViewport(1280, 900))
 	e.typeInto(`.table-sheet input[aria-label="quantity row 1"]`, "3")
 	e.clickButton("Continue")
 	e.waitText("[data-testid=result]", "SKU-1")

@@ -546,11 +546,11 @@ export function SpreadsheetInput({ id, p, value, setValue, disabled, invalid }) 
         ${rows.length === 0 && html`<tr><td class="table-empty" colspan=${cols.length + 2}>No rows yet. Add one, or paste cells from a spreadsheet.</td></tr>`}
         ${rows.map((r, i) => html`<tr key=${i}><td class="col-idx muted">${i + 1}</td>${cols.map(([k, t]) => {
           const base = t.replace('?', '')
-          if (base === 'boolean') return html`<td><input type="checkbox" aria-label=${`${k} row ${i + 1}`} checked=${!!r[k]} disabled=${disabled} onChange=${e => update(i, k, e.currentTarget.checked)} /></td>`
+          if (base === 'boolean') return html`<td data-col=${k}><input type="checkbox" aria-label=${`${k} row ${i + 1}`} checked=${!!r[k]} disabled=${disabled} onChange=${e => update(i, k, e.currentTarget.checked)} /></td>`
           // After a refusal only the required cells left empty are marked,
           // not the whole sheet.
           const missing = invalid && !t.endsWith('?') && (r[k] == null || r[k] === '')
-          return html`<td><input class=${classes('input', 'input-cell', missing && 'is-missing')} type=${SHEET_TYPES[base]} aria-label=${`${k} row ${i + 1}`} aria-invalid=${missing ? 'true' : undefined} disabled=${disabled} value=${r[k] == null ? '' : r[k]}
+          return html`<td data-col=${t.endsWith('?') ? `${k} (optional)` : k}><input class=${classes('input', 'input-cell', missing && 'is-missing')} type=${SHEET_TYPES[base]} aria-label=${`${k} row ${i + 1}`} aria-invalid=${missing ? 'true' : undefined} disabled=${disabled} value=${r[k] == null ? '' : r[k]}
             onInput=${e => { const s = e.currentTarget.value; update(i, k, base === 'number' ? (s === '' ? null : Number(s)) : (s === '' && t.endsWith('?') ? null : s)) }} /></td>`
         })}<td class="col-menu"><button type="button" class="btn btn-ghost btn-icon btn-sm" aria-label=${`Delete row ${i + 1}`} disabled=${disabled} onClick=${() => setValue(rows.filter((_, j) => j !== i))}><${Icon} name="x" /></button></td></tr>`)}
       </tbody>
