@@ -189,6 +189,12 @@ func (s *Server) apiLogout(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// apiOrganization names the organization to anyone (the login page shows
+// whose console it is).
+func (s *Server) apiOrganization(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"name": s.org.Name})
+}
+
 func (s *Server) apiMe(w http.ResponseWriter, r *http.Request, u store.User) {
 	writeJSON(w, http.StatusOK, map[string]any{
 		"user":         toUserJSON(u),

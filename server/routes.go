@@ -26,6 +26,7 @@ func (s *Server) routes() chi.Router {
 		r.Post("/login", s.apiLogin)
 		r.Post("/logout", s.apiLogout)
 		r.Get("/me", s.authed(s.apiMe))
+		r.Get("/organization", s.apiOrganization)
 		r.Post("/password", s.authed(s.apiPassword))
 	})
 	r.Get("/login/link", s.loginLink)

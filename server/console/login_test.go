@@ -144,6 +144,9 @@ func TestBrowserLoginLinkLanding(t *testing.T) {
 	if !evalAwaitWithin[bool](e, waitLimit, `fetch("/api/auth/logout", {method: "POST", headers: {"X-Interval-Console": "1"}}).then(() => fetch("/api/auth/me")).then(r => r.status === 401)`) {
 		t.Fatal("still logged in after logging out")
 	}
+	e.navigate("/login")
+	e.waitText("[data-testid=login-org]", "Acme Corp") // whose console this is
+	e.waitJS(`document.title === "Log in · Acme Corp"`, "the title names the organization")
 	for _, link := range []string{e.loginLink, e.url + "/login/link?token=made-up", e.url + "/login/link"} {
 		e.do(chromedp.Navigate(link))
 		e.waitJS(`location.pathname === "/login"`, "the login page after a refused link")

@@ -12,7 +12,14 @@ export function LoginView({ onLogin }) {
   // The server sends a login link it refused here (/login?link=invalid).
   const badLink = new URLSearchParams(location.search).get('link') === 'invalid'
   const [busy, setBusy] = useState(false)
-  useEffect(() => { document.title = 'Log in · Interval' }, [])
+  // Whose console this is: the organization's name, as in the console.
+  const [org, setOrg] = useState('')
+  useEffect(() => {
+    document.title = 'Log in · Interval'
+    api('GET', '/api/auth/organization').then(r => {
+      if (r && r.name) { setOrg(r.name); document.title = `Log in · ${r.name}` }
+    }).catch(() => {})
+  }, [])
   const submit = async e => {
     e.preventDefault()
     setBusy(true)
@@ -29,7 +36,7 @@ export function LoginView({ onLogin }) {
   }
   return html`<main class="login">
     <form class="login-box" onSubmit=${submit} aria-labelledby="login-title">
-      <div class="brand brand-lg"><span class="brand-mark" aria-hidden="true"></span><span class="brand-name">Interval</span></div>
+      <div class="brand brand-lg"><span class="brand-mark" aria-hidden="true"></span><span class="brand-name" data-testid="login-org">${org || 'Interval'}</span></div>
       <h1 id="login-title" class="login-title">Welcome back</h1>
       <p class="muted">Log in to run your team's tools.</p>
       <label class="field-label" for="login-email">Email</label>
