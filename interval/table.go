@@ -18,6 +18,11 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"golang.org/x/text/currency"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+	xnumber "golang.org/x/text/number"
+
 	"github.com/interval-go/sdk/internal/protocol"
 )
 
@@ -351,7 +356,7 @@ func resolveColumns[T any](cols []Column[T], rows []T) ([]colDef[T], error) {
 			return nil, fmt.Errorf("interval: table column %q: %s has no such field", name, t)
 		}
 		fastAccessor = func(d *colDef[T]) { fastField(d, f.f.Type, f.f.Index) }
-		return fieldGetter[T](f.f.Index), nil
+		return moneyGetter(f, fieldGetter[T](f.f.Index))
 	}
 	if len(cols) == 0 {
 		var out []colDef[T]
@@ -373,7 +378,11 @@ func resolveColumns[T any](cols []Column[T], rows []T) ([]colDef[T], error) {
 			}
 		case len(fields) > 0:
 			for _, f := range fields {
-				d := colDef[T]{label: f.label, key: f.key, accessor: f.key, get: fieldGetter[T](f.f.Index)}
+				get, err := moneyGetter(f, fieldGetter[T](f.f.Index))
+				if err != nil {
+					return nil, err
+				}
+				d := colDef[T]{label: f.label, key: f.key, accessor: f.key, get: get}
 				fastField(&d, f.f.Type, f.f.Index)
 				out = append(out, d)
 			}
@@ -414,6 +423,58 @@ func resolveColumns[T any](cols []Column[T], rows []T) ([]colDef[T], error) {
 		out[i] = d
 	}
 	return out, nil
+}
+
+// moneyGetter returns get, or for a number field tagged
+// `interval:"currency=USD"` (any ISO 4217 code) a getter of cells that
+// show the amount as money ("$1,234.50", the currency's own decimals) and
+// keep the number as their value, which the console sorts, aligns and
+// exports by.
+func moneyGetter[T any](f structField, get func(*T) any) (func(*T) any, error) {
+	code, ok := f.tag["currency"]
+	if !ok {
+		return get, nil
+	}
+	ft := f.f.Type
+	if ft.Kind() == reflect.Pointer {
+		ft = ft.Elem()
+	}
+	if !isNumberKind(ft.Kind()) {
+		return nil, fmt.Errorf("interval: table column %q: currency=%s needs a number field, not %s", f.key, code, f.f.Type)
+	}
+	unit, err := currency.ParseISO(code)
+	if err != nil {
+		return nil, fmt.Errorf("interval: table column %q: currency=%q: %w", f.key, code, err)
+	}
+	scale, _ := currency.Standard.Rounding(unit)
+	p := message.NewPrinter(language.AmericanEnglish)
+	symbol := p.Sprint(currency.Symbol(unit))
+	return func(r *T) any {
+		v := reflect.ValueOf(get(r))
+		if !v.IsValid() || (v.Kind() == reflect.Pointer && v.IsNil()) {
+			return nil
+		}
+		v = reflect.Indirect(v)
+		var n float64
+		switch {
+		case v.CanInt():
+			n = float64(v.Int())
+		case v.CanUint():
+			n = float64(v.Uint())
+		case v.CanFloat():
+			n = v.Float()
+		default:
+			return get(r)
+		}
+		if math.IsNaN(n) || math.IsInf(n, 0) {
+			return n
+		}
+		label := symbol + p.Sprint(xnumber.Decimal(math.Abs(n), xnumber.Scale(scale)))
+		if n < 0 {
+			label = "-" + label
+		}
+		return Cell{Label: label, Value: n}
+	}, nil
 }
 
 // TableState is the operator's view of a table: the rows wanted (Offset,

@@ -121,8 +121,9 @@ type displayTableProps struct {
 
 // DisplayTable shows rows (a slice of structs, pointers to structs or
 // maps) as a table (DISPLAY_TABLE). Columns default to the exported
-// fields (labelled by an `interval:"Label"` tag, keyed by the json name).
-// The first 500 rows are sent at once; paging beyond them, search and sort
+// fields (labelled by an `interval:"Label"` tag, keyed by the json name;
+// a number field tagged `interval:"MRR,currency=USD"` shows as money,
+// "$1,234.50", and sorts as a number). The first 500 rows are sent at once; paging beyond them, search and sort
 // are answered by the host from rows, so millions of rows work.
 func DisplayTable[T any](src Source, label string, rows []T) *TableDisplay[T] {
 	d := &TableDisplay[T]{display: newDisplay(sourceOf(src), "DISPLAY_TABLE", label)}

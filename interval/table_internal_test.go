@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -135,4 +136,55 @@ func FuzzComponentInput(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A number column tagged currency=CODE shows money (symbol, grouping, the
+// currency's decimals) and keeps the number as the cell's value, which
+// the console sorts, aligns and exports by; a bad tag is an error.
+func TestTableCurrencyColumns(t *testing.T) {
+	type invoice struct {
+		Amount float64  `json:"amount" interval:"Amount,currency=USD"`
+		Yen    int      `json:"yen" interval:"currency=JPY"`
+		Tip    *float64 `json:"tip" interval:"currency=EUR"`
+	}
+	tip := 0.5
+	cols, err := resolveColumns[invoice](nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cells := func(r invoice) []any {
+		var out []any
+		for _, c := range cols {
+			out = append(out, c.get(&r))
+		}
+		return out
+	}
+	got := cells(invoice{Amount: 1234.5, Yen: 98765, Tip: &tip})
+	want := []any{Cell{Label: "$1,234.50", Value: 1234.5}, Cell{Label: "¥98,765", Value: 98765.0}, Cell{Label: "€0.50", Value: 0.5}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("cells %#v, want %#v", got, want)
+	}
+	if got := cells(invoice{Amount: -5})[0]; !reflect.DeepEqual(got, Cell{Label: "-$5.00", Value: -5.0}) {
+		t.Fatalf("negative: %#v", got)
+	}
+	if got := cells(invoice{})[2]; got != nil {
+		t.Fatalf("a nil amount: %#v", got)
+	}
+	b, _ := json.Marshal(wireCellValue(cells(invoice{Amount: 1})[0]))
+	if string(b) != `{"label":"$1.00","value":1}` {
+		t.Fatalf("wire %s", b)
+	}
+
+	type badKind struct {
+		Name string `interval:"currency=USD"`
+	}
+	if _, err := resolveColumns[badKind](nil, nil); err == nil || !strings.Contains(err.Error(), "needs a number") {
+		t.Fatalf("currency on a string: %v", err)
+	}
+	type badCode struct {
+		N float64 `interval:"currency=DOLLARS"`
+	}
+	if _, err := resolveColumns[badCode](nil, nil); err == nil {
+		t.Fatal("an unknown currency was accepted")
+	}
 }

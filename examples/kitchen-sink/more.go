@@ -18,7 +18,7 @@ type customer struct {
 	Name    string    `json:"name" interval:"Name"`
 	Email   string    `json:"email" interval:"Email"`
 	Plan    string    `json:"plan" interval:"Plan"`
-	MRR     float64   `json:"mrr" interval:"MRR"`
+	MRR     float64   `json:"mrr" interval:"MRR,currency=USD"`
 	Created time.Time `json:"created" interval:"Created"`
 }
 
