@@ -24,6 +24,7 @@ import (
 
 	"github.com/interval-go/sdk/internal/naming"
 	"github.com/interval-go/sdk/internal/protocol"
+	"github.com/interval-go/sdk/server/internal/markup"
 	"github.com/interval-go/sdk/server/store"
 )
 
@@ -735,10 +736,11 @@ func (s *Server) apiGetTx(w http.ResponseWriter, r *http.Request, u store.User) 
 	}
 	writeJSON(w, http.StatusOK, struct {
 		txSummary
-		Params json.RawMessage `json:"params"`
-		Result *string         `json:"result"`
-		Logs   []logJSON       `json:"logs"`
-	}{summarize(t), params, result, ls})
+		Params     json.RawMessage `json:"params"`
+		Result     *string         `json:"result"`
+		ResultHTML string          `json:"resultHtml,omitempty"`
+		Logs       []logJSON       `json:"logs"`
+	}{summarize(t), params, result, markup.ResultHTML(t.Result), ls})
 }
 
 func (s *Server) apiCancelTx(w http.ResponseWriter, r *http.Request, u store.User) {

@@ -11,6 +11,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/interval-go/sdk/internal/protocol"
+	"github.com/interval-go/sdk/server/internal/markup"
 	"github.com/interval-go/sdk/server/store"
 )
 
@@ -141,7 +142,7 @@ func (hb *hub) connect(b *browser, id string) bool {
 		hb.replayLogs(b, id)
 		if rec.Status == store.StatusCompleted || rec.Status == store.StatusCanceled {
 			b.e.call(protocol.MethodTransactionCompleted, protocol.TransactionCompletedInputs{
-				TransactionID: id, ResultStatus: rec.ResultStatus, Result: rec.Result}, nil)
+				TransactionID: id, ResultStatus: rec.ResultStatus, Result: rec.Result, ResultHTML: markup.ResultHTML(rec.Result)}, nil)
 		}
 		return true
 	}
@@ -167,7 +168,7 @@ func (hb *hub) connect(b *browser, id string) bool {
 	}
 	if t.finished() {
 		b.e.call(protocol.MethodTransactionCompleted, protocol.TransactionCompletedInputs{
-			TransactionID: id, ResultStatus: t.rec.ResultStatus, Result: t.rec.Result}, nil)
+			TransactionID: id, ResultStatus: t.rec.ResultStatus, Result: t.rec.Result, ResultHTML: markup.ResultHTML(t.rec.Result)}, nil)
 		return true
 	}
 	if t.render != "" {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/interval-go/sdk/internal/protocol"
+	"github.com/interval-go/sdk/server/internal/markup"
 	"github.com/interval-go/sdk/server/store"
 )
 
@@ -731,7 +732,7 @@ func (hb *hub) complete(t *txn, status, resultStatus, result string) {
 	hb.uncount(t)
 	if t.browser != nil {
 		t.browser.e.call(protocol.MethodTransactionCompleted, protocol.TransactionCompletedInputs{
-			TransactionID: t.rec.ID, ResultStatus: resultStatus, Result: result}, nil)
+			TransactionID: t.rec.ID, ResultStatus: resultStatus, Result: result, ResultHTML: markup.ResultHTML(result)}, nil)
 		return
 	}
 	hb.forget(t)

@@ -95,6 +95,10 @@ type TransactionCompletedInputs struct {
 	TransactionID string `json:"transactionId"`
 	ResultStatus  string `json:"resultStatus"`
 	Result        string `json:"result,omitempty"`
+	// ResultHTML is this project's: a result that is HTML (a rich text
+	// answer returned, say), sanitized by the server, for the console to
+	// show formatted.
+	ResultHTML string `json:"resultHtml,omitempty"`
 }
 
 // ClientNotifyInputs is the input of NOTIFY sent to a browser.

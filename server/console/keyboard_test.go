@@ -288,8 +288,16 @@ func TestBrowserRichTextEditor(t *testing.T) {
 	e.waitJS(`[...document.querySelectorAll(`+js(body+" b, "+body+" strong")+`)].some(b => b.innerText.includes("bold"))`, "redo")
 	e.shot("rich-text")
 	e.clickButton("Continue")
-	e.waitText("[data-testid=result]", "first item")
-	res := e.text("[data-testid=result]")
+	// The action returns the HTML it got: shown formatted, its source a
+	// click away.
+	e.waitJS(`document.querySelectorAll("[data-testid=result-html] ul li").length === 2`, "the result formatted")
+	if eval[bool](e, `document.querySelector("[data-testid=result]").innerText.includes("<ul>")`) {
+		t.Fatal("the result shows raw markup")
+	}
+	e.shot("rich-text-result")
+	e.clickButton("Show HTML")
+	e.waitText("[data-testid=result] .result-source", "first item")
+	res := e.text("[data-testid=result] .result-source")
 	if !contains(res, "<ul><li>") || !contains(res, "first item</li><li>") || !contains(res, "bold") {
 		t.Fatalf("the host got %q", res)
 	}

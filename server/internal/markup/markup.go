@@ -18,6 +18,7 @@ import (
 	"fmt"
 	stdhtml "html"
 	"regexp"
+	"strings"
 	"sync"
 
 	"github.com/microcosm-cc/bluemonday"
@@ -252,4 +253,29 @@ func marshal(v any) (json.RawMessage, error) {
 		return nil, err
 	}
 	return bytes.TrimRight(b.Bytes(), "\n"), nil
+}
+
+// looksHTML matches text that starts with an element a rich text editor or
+// a template writes: such a result is shown formatted.
+var looksHTML = regexp.MustCompile(`(?is)^\s*<(p|div|h[1-6]|ul|ol|li|blockquote|pre|table|b|strong|i|em|u|s|a|br|hr|span|img)\b[^>]*>`)
+
+// ResultHTML returns, for an action result (the JSON text of
+// MARK_TRANSACTION_COMPLETE's result, {status, data, meta}) whose data is
+// an HTML string, that HTML sanitized by [HTML]'s policy; "" for any other
+// result.
+func ResultHTML(result string) string {
+	if !strings.Contains(result, "<") && !strings.Contains(result, `\u003c`) { // JSON may escape it
+		return ""
+	}
+	var r struct {
+		Data json.RawMessage `json:"data"`
+	}
+	if json.Unmarshal([]byte(result), &r) != nil {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(r.Data, &s) != nil || !looksHTML.MatchString(s) {
+		return ""
+	}
+	return HTML(s)
 }

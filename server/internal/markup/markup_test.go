@@ -256,3 +256,20 @@ func TestPageDropsScriptURLs(t *testing.T) {
 		t.Fatalf("page %s", out)
 	}
 }
+
+func TestResultHTML(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"status":"SUCCESS","data":"<p>Hi <b>there</b></p><img src=x onerror=alert(1)>"}`: `<p>Hi <b>there</b></p><img src="x">`,
+		`{"status":"SUCCESS","data":"  <ul><li>a</li></ul>"}`:                              `  <ul><li>a</li></ul>`,
+		`{"status":"SUCCESS","data":"a < b and c > d"}`:                                    "",
+		`{"status":"SUCCESS","data":{"html":"<p>x</p>"}}`:                                  "",
+		`{"status":"SUCCESS","data":42}`:                                                   "",
+		`not json <p>`:                                                                     "",
+		`{"status":"SUCCESS","data":"\u003cp\u003eescaped\u003c/p\u003e"}`:                 `<p>escaped</p>`,
+		`{"status":"SUCCESS","data":"<script>alert(1)</script>"}`:                          "",
+	} {
+		if got := ResultHTML(in); got != want {
+			t.Errorf("ResultHTML(%s) = %q, want %q", in, got, want)
+		}
+	}
+}

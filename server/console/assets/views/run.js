@@ -1,12 +1,12 @@
 // Running an action: POST /api/console/transactions, then the transaction's
 // live stream over the socket (RENDER, LOADING_STATE, LOG, REDIRECT,
 // TRANSACTION_COMPLETED, HOST_CLOSED_UNEXPECTEDLY, HOST_RECONNECTED, ...).
-import { useEffect, useRef, useState } from 'preact/hooks'
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { html, classes } from '../lib/html.js'
 import { api } from '../lib/api.js'
 import { store, useStore, toast } from '../lib/store.js'
 import { navigate, routeHref, setNavigationGuard, paramsQuery, takeLocationData } from '../lib/router.js'
-import { safeURL } from '../lib/markup.js'
+import { safeURL, sanitize } from '../lib/markup.js'
 import { deserialize } from '../lib/superjson.js'
 import { fmtDateTime, fmtValue, fmtDuration, txStatus } from '../lib/format.js'
 import { copyText } from '../lib/clipboard.js'
@@ -68,11 +68,26 @@ export function ResultView({ result, at }) {
       body = html`<dl class="kv">${Object.entries(data).map(([k, v]) => html`<div class="kv-row"><dt>${k}</dt><dd><${ResultValue} v=${v} /></dd></div>`)}</dl>`
     } else if (typeof data === 'object') {
       body = html`<${ObjectView} data=${data} label="result" />`
+    } else if (typeof data === 'string' && result.html) {
+      body = html`<${HTMLResult} html=${result.html} source=${data} />`
     } else {
       body = html`<div class="result-value"><${ResultValue} v=${data} /></div>`
     }
   }
   return html`<div class="result" data-testid="result">${head}${body && html`<div class="result-body"><div class="result-label">Result</div>${body}</div>`}</div>`
+}
+
+/**
+ * HTMLResult shows a result that is HTML (a rich text answer returned) as
+ * formatted text, as the server sanitized it; its source is a click away.
+ */
+function HTMLResult({ html: h, source }) {
+  const [raw, setRaw] = useState(false)
+  const safe = useMemo(() => sanitize(h), [h])
+  return html`<div class="result-value result-html">
+    ${raw ? html`<pre class="code result-source">${source}</pre>` : html`<div class="prose" data-testid="result-html" dangerouslySetInnerHTML=${{ __html: safe }}></div>`}
+    <button type="button" class="btn btn-ghost btn-sm result-toggle" aria-pressed=${raw ? 'true' : 'false'} onClick=${() => setRaw(!raw)}>${raw ? 'Show formatted' : 'Show HTML'}</button>
+  </div>`
 }
 
 export function LogsPanel({ logs, live }) {
@@ -255,7 +270,7 @@ export function RunView({ slug, params, txId: attachTo, summary }) {
       }),
       socket.on('TRANSACTION_COMPLETED', d => {
         if (!mine(d)) return
-        setResult(parseResult(d.result, d.resultStatus))
+        setResult({ ...parseResult(d.result, d.resultStatus), html: d.resultHtml || null })
         setCompletedAt(new Date())
         setLoading(null)
         setSubmitting(false)
@@ -445,7 +460,7 @@ export function TransactionView({ id }) {
   if (!tx) return html`<div class="page"><div class="center"><${Spinner} /></div></div>`
   if (LIVE.has(tx.status)) return html`<${RunView} slug=${tx.slug} txId=${tx.id} summary=${tx} params=${tx.params} />`
   const st = txStatus(tx)
-  const result = tx.status === 'CANCELED' ? { status: 'CANCELED', data: null } : parseResult(tx.result, tx.resultStatus)
+  const result = tx.status === 'CANCELED' ? { status: 'CANCELED', data: null } : { ...parseResult(tx.result, tx.resultStatus), html: tx.resultHtml || null }
   return html`<div class="page">
     <nav class="crumbs" aria-label="Breadcrumb"><a href="/history">History</a></nav>
     <div class="page-head">
