@@ -15,6 +15,7 @@ const SCREENS = [
   { label: 'Account settings', href: '/settings/account', icon: 'user' },
   { label: 'API keys', href: '/settings/keys', icon: 'key', roles: ['admin', 'developer'] },
   { label: 'Users and teams', href: '/settings/users', icon: 'users', roles: ['admin'] },
+  { label: 'Audit log', href: '/audit', icon: 'clock', roles: ['admin'] },
 ]
 
 const MAX = 12
