@@ -295,7 +295,18 @@ func (e *env) waitJS(expr, what string) {
 	ctx, cancel := context.WithTimeout(e.ctx, waitLimit)
 	defer cancel()
 	guarded := "(() => { try { return !!(" + expr + ") } catch (e) { return false } })()"
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](guarded, chromedp.WithPollingInterval(50*time.Millisecond))); err != nil {
+	for {
+		_, err := chromedp.Run(ctx, chromedp.Poll[bool](guarded, chromedp.WithPollingInterval(50*time.Millisecond)))
+		if err == nil {
+			return
+		}
+		// A navigation that commits while the poll runs (a leave prompt
+		// accepted late, say) destroys the page's context: the condition
+		// is then waited for on the new page.
+		if ctx.Err() == nil && (strings.Contains(err.Error(), "Cannot find context with specified id") || strings.Contains(err.Error(), "Execution context was destroyed")) {
+			time.Sleep(50 * time.Millisecond)
+			continue
+		}
 		e.t.Fatalf("waiting for %s: %v\n%s", what, err, e.pageText())
 	}
 }
