@@ -128,6 +128,11 @@ func TestCutEndsConnection(t *testing.T) {
 func TestRefuse(t *testing.T) {
 	p := newProxy(t)
 	c, r := dial(t, p)
+	// The proxy has taken c (a dial returns once the kernel accepted it,
+	// maybe before the proxy did, which Refuse would then close).
+	if got, err := roundTrip(t, c, r, "first"); err != nil || got != "first" {
+		t.Fatalf("before Refuse: %q %v", got, err)
+	}
 	p.Refuse(true)
 	c2, r2 := dial(t, p)
 	if got, err := roundTrip(t, c2, r2, "no"); err == nil {
