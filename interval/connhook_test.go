@@ -219,14 +219,25 @@ func (c closeOnSendConn) Post(ctx context.Context, data string, timeout time.Dur
 func TestOnConnectionReportsResentResult(t *testing.T) {
 	rec := newConnEvents()
 	tr := &closeOnSendTransport{method: "MARK_TRANSACTION_COMPLETE"}
+	// The handler returns once the server has the start's answer: the
+	// connection closed with the result must not take that answer along.
+	started := make(chan struct{})
 	h := intervaltest.New(t, routes{
-		"job": func(ctx context.Context, tx *interval.Tx) (any, error) { return "done", nil },
+		"job": func(ctx context.Context, tx *interval.Tx) (any, error) {
+			select {
+			case <-started:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+			return "done", nil
+		},
 	}, func(o *interval.Options) { o.Transport, o.OnConnection = tr, rec.hook })
 	ctx := testCtx(t)
 	run, err := h.Start(ctx, "job")
 	if err != nil {
 		t.Fatal(err)
 	}
+	close(started)
 	if res, err := run.Result(ctx); err != nil || res.Data != "done" {
 		t.Fatalf("result %+v, %v", res, err)
 	}
