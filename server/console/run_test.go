@@ -110,6 +110,12 @@ func TestBrowserKitchenSink(t *testing.T) {
 	// Search.
 	e.typeInto("[data-label=Orders] .filter input", "failed")
 	e.waitText("[data-label=Orders] .pager-text", "1 – 10 of 10")
+	// The host's re-renders (each a new render of the same step) leave the
+	// keyboard in the filter: a re-render once moved it to Continue, and
+	// the rest of the term went nowhere.
+	if !eval[bool](e, `document.activeElement === document.querySelector("[data-label=Orders] .filter input")`) {
+		t.Fatalf("focus left the filter for %s", focused(e))
+	}
 	// A slow typist's "fai" may be sent before "failed" (the filter waits
 	// 300 ms for a pause): the last state the host gets is the whole term.
 	for deadline := time.Now().Add(waitLimit); ; time.Sleep(20 * time.Millisecond) {

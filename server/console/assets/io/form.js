@@ -289,10 +289,16 @@ export function IOForm({ render, onRespond, mode = 'transaction', disabled, subm
   // on a page's first load, not on the steps that follow.
   const firstInput = comps.findIndex(c => !isDisplay(c.methodName))
   const firstInvalid = comps.findIndex(c => c.validationErrorMessage)
-  const focusKey = `${render.id}|${render.validationErrorMessage || ''}|${comps.map(c => c.validationErrorMessage || '').join('|')}`
+  // A step is an input group: a host's re-render of the same group (a
+  // state update: a table's page, a search's results) keeps the focus where
+  // the operator has it, unless it brings validation errors.
+  const invalidKey = `${render.validationErrorMessage || ''}|${comps.map(c => c.validationErrorMessage || '').join('|')}`
+  const focusKey = `${render.inputGroupKey}|${invalidKey}`
   useEffect(() => {
     const root = formRef.current
     if (mode !== 'transaction' || !root || busyElsewhere(root)) return
+    const errors = invalidKey.replace(/\|/g, '') !== ''
+    if (!errors && root.contains(document.activeElement) && document.activeElement !== root) return
     let el = null
     if (exclusive) {
       el = root.querySelector('#ci-pw, .confirm .btn-primary') || document.querySelector('.modal #ci-pw')
