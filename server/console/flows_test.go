@@ -226,12 +226,7 @@ func TestBrowserHistory(t *testing.T) {
 	e.waitJS(`document.querySelectorAll('[data-testid=history-table] tbody tr').length === 4`, "every run since yesterday")
 
 	// The export holds every run the filters select.
-	e.do(chromedp.Evaluate[chromedp.Void](`window.__csv = null; const mk = URL.createObjectURL, click = HTMLAnchorElement.prototype.click;
-		URL.createObjectURL = b => { b.text().then(t => { window.__csv = t }); return mk(b) };
-		HTMLAnchorElement.prototype.click = function () { if (!this.download) click.call(this) }`))
-	e.clickButton("Export CSV")
-	e.waitJS(`window.__csv !== null`, "the export")
-	csv := eval[string](e, `window.__csv`)
+	csv, _ := e.download(func() { e.clickButton("Export CSV") })
 	if lines := strings.Split(strings.TrimSpace(csv), "\r\n"); len(lines) != 5 || !strings.HasPrefix(lines[0], "id,action,slug") || !strings.Contains(csv, ",FAILURE,") || !strings.Contains(csv, "Hello, world") {
 		t.Errorf("export:\n%s", csv)
 	}

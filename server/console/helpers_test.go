@@ -529,3 +529,15 @@ const overflowJS = `(() => {
 	}
 	return out.slice(0, 5).join(", ") || "document scrollWidth " + document.documentElement.scrollWidth
 })()`
+
+// download runs act, which makes the console save a file (lib/download.js),
+// and returns the file's text and name instead of saving it.
+func (e *env) download(act func()) (text, name string) {
+	e.t.Helper()
+	e.do(chromedp.Evaluate[chromedp.Void](`window.__dl = null; window.__dlName = ""; const mk = URL.createObjectURL, click = HTMLAnchorElement.prototype.click;
+		URL.createObjectURL = b => { b.text().then(t => { window.__dl = t }); return mk(b) };
+		HTMLAnchorElement.prototype.click = function () { if (this.download) window.__dlName = this.download; else click.call(this) }`))
+	act()
+	e.waitJS(`window.__dl !== null`, "the downloaded file")
+	return eval[string](e, `window.__dl`), eval[string](e, `window.__dlName`)
+}

@@ -363,6 +363,9 @@ func TestBrowserCodeHighlighting(t *testing.T) {
 	}
 	e.waitJS(`document.querySelector(".prose pre.md-code code.hljs .hljs-keyword")`, "SQL keywords highlighted in markdown")
 	e.waitJS(`document.querySelector(".prose pre.md-code [aria-label='Download code']")`, "a download button on the markdown code block")
+	if text, name := e.download(func() { e.do(chromedp.Click(`.prose pre.md-code [aria-label="Download code"]`, chromedp.NodeVisible)) }); name != "code-1.sql" || text != "SELECT id FROM users WHERE email = 'a@b.c';\n" {
+		t.Fatalf("markdown code downloaded as %q: %q", name, text)
+	}
 	e.do(chromedp.Click(`.prose pre.md-code [aria-label="Copy code"]`, chromedp.NodeVisible))
 	e.waitText(".toasts", "Copied to clipboard")
 	e.shot("code-highlighting")
@@ -398,18 +401,14 @@ func TestBrowserTableCSVAndNumbers(t *testing.T) {
 	e.do(chromedp.Click(`//th//button[normalize-space(.)="Seats"]`, chromedp.NodeVisible))
 	e.typeInto(`[data-label="Seats by customer"] input[type=search]`, "chen")
 	e.waitJS(`document.querySelectorAll(".table tbody tr").length === 3`, "three rows after the filter")
-	e.do(chromedp.Evaluate[chromedp.Void](`window.__csv = null; const mk = URL.createObjectURL, click = HTMLAnchorElement.prototype.click;
-		URL.createObjectURL = b => { b.text().then(t => { window.__csv = t }); return mk(b) };
-		HTMLAnchorElement.prototype.click = function () { if (this.download) window.__name = this.download; else click.call(this) }`))
-	e.do(chromedp.Click(`.table-csv`, chromedp.NodeVisible))
-	e.waitJS(`window.__csv !== null`, "the CSV")
+	got, name := e.download(func() { e.do(chromedp.Click(`.table-csv`, chromedp.NodeVisible)) })
 	want := "Name,Seats,Amount\r\n\"'=HYPERLINK(\"\"chen\"\")\",8,3234.5\r\n\"Bo \"\"the\"\" Chen\",9,2234.5\r\n\"Ava, Chen\",10,1234.5\r\n"
-	if got := eval[string](e, `window.__csv`); got != want {
+	if got != want {
 		t.Fatalf("CSV:\n%q\nwant\n%q", got, want)
 	}
 	e.shot("table-csv")
-	if got := eval[string](e, `window.__name`); got != "Seats-by-customer.csv" {
-		t.Fatalf("file name %q", got)
+	if name != "Seats-by-customer.csv" {
+		t.Fatalf("file name %q", name)
 	}
 }
 

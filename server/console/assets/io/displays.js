@@ -7,6 +7,7 @@ import { fmtValue, isISODate, fmtDateTime } from '../lib/format.js'
 import { routeHref } from '../lib/router.js'
 import { copyText } from '../lib/clipboard.js'
 import { safeURL, sanitize } from '../lib/markup.js'
+import { downloadText } from '../lib/download.js'
 import { Icon, ButtonItem, themeClass, Spinner } from '../lib/ui.js'
 
 // Host HTML and markdown arrive sanitized by the server (display.html's
@@ -73,15 +74,6 @@ export function HTMLDisplay({ p }) {
   return html`<div class="prose html-display" onErrorCapture=${brokenImage} dangerouslySetInnerHTML=${{ __html: h }}></div>`
 }
 
-function download(name, text, type = 'text/plain') {
-  const a = document.createElement('a')
-  a.href = URL.createObjectURL(new Blob([text], { type }))
-  a.download = name
-  document.body.appendChild(a)
-  a.click()
-  setTimeout(() => { URL.revokeObjectURL(a.href); a.remove() }, 0)
-}
-
 const EXT = { javascript: 'js', typescript: 'ts', json: 'json', python: 'py', go: 'go', bash: 'sh', sh: 'sh', sql: 'sql', html: 'html', css: 'css', yaml: 'yaml', ruby: 'rb' }
 
 // Highlighting stops here: a bigger block is shown as plain text at once.
@@ -106,7 +98,7 @@ function CodeTools({ code, name, language }) {
   const ext = EXT[language] || 'txt'
   return html`<span class="code-tools">
     <button type="button" class="btn btn-ghost btn-icon btn-sm" aria-label="Copy code" title="Copy" onClick=${() => copyText(code)}><${Icon} name="copy" /></button>
-    <button type="button" class="btn btn-ghost btn-icon btn-sm" aria-label="Download code" title="Download" onClick=${() => download(`${name.replace(/[^\w.-]+/g, '-').slice(0, 40)}.${ext}`, code)}><${Icon} name="download" /></button>
+    <button type="button" class="btn btn-ghost btn-icon btn-sm" aria-label="Download code" title="Download" onClick=${() => downloadText(`${name.replace(/[^\w.-]+/g, '-').slice(0, 40)}.${ext}`, code)}><${Icon} name="download" /></button>
   </span>`
 }
 
@@ -202,7 +194,7 @@ export function ObjectView({ data, label }) {
   return html`<div class="obj">
     <div class="obj-tools">
       <button type="button" class="btn btn-ghost btn-icon btn-sm" aria-label="Copy JSON" title="Copy JSON" onClick=${() => copyText(text())}><${Icon} name="copy" /></button>
-      <button type="button" class="btn btn-ghost btn-icon btn-sm" aria-label="Download JSON" title="Download JSON" onClick=${() => download(`${(label || 'data').replace(/[^\w.-]+/g, '-').slice(0, 40)}.json`, text(), 'application/json')}><${Icon} name="download" /></button>
+      <button type="button" class="btn btn-ghost btn-icon btn-sm" aria-label="Download JSON" title="Download JSON" onClick=${() => downloadText(`${(label || 'data').replace(/[^\w.-]+/g, '-').slice(0, 40)}.json`, text(), 'application/json')}><${Icon} name="download" /></button>
     </div>
     <${ObjNode} v=${data} depth=${0} />
   </div>`

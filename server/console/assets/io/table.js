@@ -7,6 +7,7 @@ import { fmtValue } from '../lib/format.js'
 import { routeHref } from '../lib/router.js'
 import { safeURL } from '../lib/markup.js'
 import { Icon, RowMenu } from '../lib/ui.js'
+import { downloadText } from '../lib/download.js'
 
 function colKey(col, i) { return col.accessorKey != null ? col.accessorKey : String(i) }
 
@@ -98,12 +99,7 @@ export function toCSV(columns, rows) {
 }
 
 function downloadCSV(name, text) {
-  const a = document.createElement('a')
-  a.href = URL.createObjectURL(new Blob([text], { type: 'text/csv;charset=utf-8' }))
-  a.download = `${String(name || 'table').replace(/[^\w.-]+/g, '-').slice(0, 60) || 'table'}.csv`
-  document.body.appendChild(a)
-  a.click()
-  setTimeout(() => { URL.revokeObjectURL(a.href); a.remove() }, 0)
+  downloadText(`${String(name || 'table').replace(/[^\w.-]+/g, '-').slice(0, 60) || 'table'}.csv`, text, 'text/csv;charset=utf-8')
 }
 
 function highlight(v) {

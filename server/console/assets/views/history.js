@@ -7,6 +7,7 @@ import { useStore, toast } from '../lib/store.js'
 import { navigate } from '../lib/router.js'
 import { fmtRelative, fmtDateTime, fmtDuration, txStatus } from '../lib/format.js'
 import { Icon, Spinner, Empty, ErrorBox, Badge } from '../lib/ui.js'
+import { downloadBlob } from '../lib/download.js'
 import { actionName } from '../lib/routes.js'
 
 // Outcomes of finished runs are results; the others are statuses.
@@ -87,12 +88,7 @@ export function HistoryView({ params }) {
       const res = await fetch(`/api/console/transactions/export.csv?${apiQuery(s.env, filters)}`, { credentials: 'same-origin', headers: { 'X-Interval-Console': '1' } })
       if (!res.ok) throw new Error(`HTTP ${res.status}`)
       const name = (/filename="([^"]+)"/.exec(res.headers.get('Content-Disposition') || '') || [])[1] || 'history.csv'
-      const a = document.createElement('a')
-      a.href = URL.createObjectURL(await res.blob())
-      a.download = name
-      document.body.appendChild(a)
-      a.click()
-      setTimeout(() => { URL.revokeObjectURL(a.href); a.remove() }, 0)
+      downloadBlob(name, await res.blob())
     } catch (e) {
       toast(e.message, { kind: 'error', title: 'Could not export the history' })
     } finally {
