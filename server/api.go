@@ -108,6 +108,14 @@ func internalErr(s *Server, w http.ResponseWriter, err error) {
 
 // --- auth ---
 
+// plural is "1 minute", "15 minutes".
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return strconv.Itoa(n) + " " + unit + "s"
+}
+
 func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 	var in struct{ Email, Password string }
 	if !s.readJSON(w, r, &in) {
@@ -130,7 +138,7 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 		s.log.Warn("password login refused: too many attempts from this client", "client", client, "remote", r.RemoteAddr)
 		s.metrics.limited(limitLogin)
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
-		writeErr(w, http.StatusTooManyRequests, fmt.Sprintf("Too many login attempts from your address; try again in %d second(s), or use a login link.", int(wait/time.Second)+1))
+		writeErr(w, http.StatusTooManyRequests, fmt.Sprintf("Too many login attempts from your address. Try again in %s, or use a one-time login link.", plural(int(wait/time.Second)+1, "second")))
 		return
 	}
 	if wait := s.logins.retryAfter(in.Email, now); wait > 0 {
@@ -139,7 +147,7 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 		s.audit(r.Context(), r, store.User{Email: in.Email}, auditLoginFailed, "", map[string]any{"reason": "throttled"})
 		mins := int(wait/time.Minute) + 1
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
-		writeErr(w, http.StatusTooManyRequests, fmt.Sprintf("Too many failed logins for this email; try again in %d minute(s), or use a login link.", mins))
+		writeErr(w, http.StatusTooManyRequests, fmt.Sprintf("Too many failed logins for this email. Try again in %s, or ask an admin for a one-time login link.", plural(mins, "minute")))
 		return
 	}
 	if ok, wait := s.logins.allowGlobal(now); !ok {

@@ -58,7 +58,7 @@ export async function api(method, path, body) {
 
 /** throttled says how long a throttled password login (429, Retry-After) waits. */
 export function throttled(x) {
-  if (!x.retryAfter) return x.message
-  const m = Math.max(1, Math.ceil(x.retryAfter / 60))
-  return `Too many failed logins for this email. Try again in ${m} minute${m === 1 ? '' : 's'}, or ask an admin for a one-time login link.`
+  // The server says which limit it is (this address, this email, or the
+  // server's own ceiling) and how long to wait.
+  return x.message
 }
