@@ -184,7 +184,7 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 		internalErr(s, w, err)
 		return
 	}
-	s.hub.notePassword(u.ID)
+	s.userEvent(userEvent{Op: "password", User: u.ID, At: time.Now()})
 	s.audit(r.Context(), r, u, auditLogin, u.ID, map[string]any{"method": "password"})
 	writeJSON(w, http.StatusOK, map[string]any{"user": toUserJSON(u)})
 }
@@ -237,7 +237,7 @@ func (s *Server) apiPassword(w http.ResponseWriter, r *http.Request, u store.Use
 		internalErr(s, w, err)
 		return
 	}
-	s.hub.endSessions(u.ID, keep)
+	s.userEvent(userEvent{Op: "sessions", User: u.ID, Keep: keep})
 	s.log.Info("password changed; the user's other sessions and login links ended", "user", u.ID)
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -558,6 +558,13 @@ func (s *Server) apiCreateTx(w http.ResponseWriter, r *http.Request, u store.Use
 		internalErr(s, w, err)
 		return
 	}
+	if s.cl != nil {
+		// Held here until a console opens it (and it starts).
+		if _, err := s.cl.db.ClaimTransaction(ctx, rec.ID, s.cl.id); err != nil {
+			internalErr(s, w, err)
+			return
+		}
+	}
 	hb.txs[rec.ID] = &txn{rec: rec, user: u, detachedAt: now, backgroundable: boolOr(def.Backgroundable, false)}
 	s.metrics.created(hb.txs[rec.ID])
 	s.audit(ctx, r, u, auditRunStarted, rec.ID, map[string]any{"slug": rec.Slug, "env": rec.Env, "params": auditParams(rec.Params)})
@@ -761,6 +768,27 @@ func (s *Server) apiCancelTx(w http.ResponseWriter, r *http.Request, u store.Use
 		return
 	}
 	hb := s.hub
+	if s.cl != nil {
+		hb.mu.Lock()
+		_, here := hb.txs[t.ID]
+		hb.mu.Unlock()
+		if owner, alive, err := s.cl.db.TransactionOwner(r.Context(), t.ID); !here && err == nil && alive && owner != s.cl.id {
+			rep, err := s.cl.request(r.Context(), owner, busMsg{Kind: kindCancel, Tx: t.ID})
+			if err != nil {
+				internalErr(s, w, err)
+				return
+			}
+			var canceled bool
+			json.Unmarshal(rep.Data, &canceled)
+			if !canceled {
+				writeErr(w, http.StatusConflict, "The transaction has already finished.")
+				return
+			}
+			s.audit(r.Context(), r, u, auditRunCanceled, t.ID, map[string]any{"slug": t.Slug, "env": t.Env})
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+	}
 	hb.mu.Lock()
 	defer hb.mu.Unlock()
 	lt, ok := hb.txs[t.ID]
@@ -902,7 +930,7 @@ func (s *Server) apiPatchUser(w http.ResponseWriter, r *http.Request, me store.U
 		return
 	}
 	if u.Role+"\n"+strings.Join(u.Teams, ",") != before {
-		s.hub.refreshUser(u.ID, u.Role)
+		s.userEvent(userEvent{Op: "refresh", User: u.ID, Role: u.Role})
 	}
 	for _, c := range userDiff(old, u) {
 		s.audit(r.Context(), r, me, c.action, u.ID, c.detail)
@@ -939,7 +967,7 @@ func (s *Server) apiDeleteUser(w http.ResponseWriter, r *http.Request, me store.
 		internalErr(s, w, err)
 		return
 	}
-	s.hub.disconnectUser(id)
+	s.userEvent(userEvent{Op: "disconnect", User: id})
 	s.audit(r.Context(), r, me, auditUserDeleted, id, map[string]any{"email": gone.Email, "role": gone.Role})
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -1041,7 +1069,7 @@ func (s *Server) apiDeleteKey(w http.ResponseWriter, r *http.Request, u store.Us
 		internalErr(s, w, err)
 		return
 	}
-	s.hub.disconnectKey(id)
+	s.userEvent(userEvent{Op: "key", Key: id})
 	s.audit(r.Context(), r, u, auditKeyRevoked, id, map[string]any{"env": k.Env, "label": k.Label, "prefix": k.Prefix, "ownerId": k.UserID})
 	w.WriteHeader(http.StatusNoContent)
 }

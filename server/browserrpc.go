@@ -23,11 +23,12 @@ const maxPageKey = 128
 
 // serveBrowser runs a console socket (session cookie) until it ends.
 func (s *Server) serveBrowser(ws *websocket.Conn, r *http.Request, u store.User) {
-	b := &browser{user: u, txs: map[string]*txn{}, pages: map[string]*pageSess{}}
+	b := &browser{user: u, txs: map[string]*txn{}, pages: map[string]*pageSess{}, sid: newSocketID(), remote: map[string]string{}}
 	if c, err := r.Cookie(SessionCookie); err == nil {
 		b.sess = hashToken(c.Value)
 	}
 	log := s.log.With("browser", u.ID)
+	b.log = log
 	b.e = newEndpoint(ws, s.wsConfig(), s.browserRate, func(method string, data json.RawMessage) (any, error) {
 		return s.browserCall(b, method, data)
 	}, log, slog.LevelDebug, func() { s.metrics.limited(limitBrowserSocket) })
@@ -62,7 +63,7 @@ func (hb *hub) endSessions(userID, keep string) {
 	defer hb.mu.Unlock()
 	for b := range hb.browsers[userID] {
 		if b.sess != keep {
-			b.e.closeWith(1008, "Your password was changed: this session ended; please log in again.")
+			b.closeWith(1008, "Your password was changed: this session ended; please log in again.")
 		}
 	}
 }
@@ -77,6 +78,7 @@ func (hb *hub) addBrowser(b *browser) {
 		hb.browsers[b.user.ID] = m
 	}
 	m[b] = struct{}{}
+	hb.sids[b.sid] = b
 }
 
 func (s *Server) browserCall(b *browser, method string, data json.RawMessage) (any, error) {
@@ -86,40 +88,62 @@ func (s *Server) browserCall(b *browser, method string, data json.RawMessage) (a
 	case protocol.MethodConnectToTransactionAsClient:
 		var in protocol.ConnectToTransactionInputs
 		if err := decode(data, &in); err != nil {
-			b.e.log.Warn("refusing call with invalid input", "method", method, "err", err)
+			b.log.Warn("refusing call with invalid input", "method", method, "err", err)
 			return false, nil
+		}
+		if s.cl != nil && b.peer == "" {
+			if ok, handled := s.cl.connect(b, in.TransactionID); handled {
+				return ok, nil
+			}
 		}
 		return s.hub.connect(b, in.TransactionID), nil
 	case protocol.MethodRespondToIOCall:
 		var in protocol.RespondToIOCallInputs
 		if err := decode(data, &in); err != nil {
-			b.e.log.Warn("refusing call with invalid input", "method", method, "err", err)
+			b.log.Warn("refusing call with invalid input", "method", method, "err", err)
 			return false, nil
+		}
+		if owner := s.hub.remoteOwner(b, in.TransactionID); owner != "" {
+			return s.cl.forward(b, owner, method, data)
 		}
 		return s.hub.respond(b, in), nil
 	case protocol.MethodLeaveTransaction:
 		var in protocol.TransactionRef
 		if err := decode(data, &in); err != nil {
-			b.e.log.Warn("refusing call with invalid input", "method", method, "err", err)
+			b.log.Warn("refusing call with invalid input", "method", method, "err", err)
 			return false, nil
+		}
+		if owner := s.hub.remoteOwner(b, in.TransactionID); owner != "" {
+			return s.cl.forward(b, owner, method, data)
 		}
 		return s.hub.leave(b, in.TransactionID), nil
 	case protocol.MethodRequestPage:
 		var in protocol.RequestPageInputs
 		if err := decode(data, &in); err != nil {
-			b.e.log.Warn("refusing call with invalid input", "method", method, "err", err)
+			b.log.Warn("refusing call with invalid input", "method", method, "err", err)
 			return protocol.OpenPageReturns{Type: "ERROR", Message: "Invalid request."}, nil
 		}
 		return s.hub.requestPage(b, in), nil
 	case protocol.MethodLeavePage:
 		var in protocol.PageKeyRef
 		if err := decode(data, &in); err != nil {
-			b.e.log.Warn("refusing call with invalid input", "method", method, "err", err)
+			b.log.Warn("refusing call with invalid input", "method", method, "err", err)
 			return false, nil
 		}
 		return s.hub.leavePage(b, in.PageKey), nil
 	}
 	return nil, fmt.Errorf("%w %q from browser", errUnknownMethod, protocol.Clip(method, 64))
+}
+
+// remoteOwner returns the replica holding run (or page) id that local
+// console socket b watches, or "" when it is held here.
+func (hb *hub) remoteOwner(b *browser, id string) string {
+	if b.peer != "" || hb.s.cl == nil {
+		return ""
+	}
+	hb.mu.Lock()
+	defer hb.mu.Unlock()
+	return b.remote[id]
 }
 
 func mayView(u store.User, t *txn) bool {
@@ -141,7 +165,7 @@ func (hb *hub) connect(b *browser, id string) bool {
 		}
 		hb.replayLogs(b, id)
 		if rec.Status == store.StatusCompleted || rec.Status == store.StatusCanceled {
-			b.e.call(protocol.MethodTransactionCompleted, protocol.TransactionCompletedInputs{
+			b.call(protocol.MethodTransactionCompleted, protocol.TransactionCompletedInputs{
 				TransactionID: id, ResultStatus: rec.ResultStatus, Result: rec.Result, ResultHTML: markup.ResultHTML(rec.Result)}, nil)
 		}
 		return true
@@ -152,7 +176,7 @@ func (hb *hub) connect(b *browser, id string) bool {
 	if t.browser != nil && t.browser != b {
 		old := t.browser
 		delete(old.txs, id)
-		old.e.call(protocol.MethodClientUsurped, protocol.TransactionRef{TransactionID: id}, nil)
+		old.call(protocol.MethodClientUsurped, protocol.TransactionRef{TransactionID: id}, nil)
 	}
 	t.browser = b
 	t.detachedAt = time.Time{}
@@ -163,23 +187,23 @@ func (hb *hub) connect(b *browser, id string) bool {
 	}
 	hb.replayLogs(b, id)
 	if t.redirect != nil {
-		b.e.call(protocol.MethodRedirect, *t.redirect, nil)
+		b.call(protocol.MethodRedirect, *t.redirect, nil)
 		t.redirect = nil
 	}
 	if t.finished() {
-		b.e.call(protocol.MethodTransactionCompleted, protocol.TransactionCompletedInputs{
+		b.call(protocol.MethodTransactionCompleted, protocol.TransactionCompletedInputs{
 			TransactionID: id, ResultStatus: t.rec.ResultStatus, Result: t.rec.Result, ResultHTML: markup.ResultHTML(t.rec.Result)}, nil)
 		return true
 	}
 	if t.render != "" {
-		b.e.call(protocol.MethodRender, protocol.RenderInputs{TransactionID: id, ToRender: t.render}, nil)
+		b.call(protocol.MethodRender, protocol.RenderInputs{TransactionID: id, ToRender: t.render}, nil)
 	}
 	if t.loading != nil {
-		b.e.call(protocol.MethodLoadingState, protocol.LoadingStateInputs{TransactionID: id, LoadingState: *t.loading}, nil)
+		b.call(protocol.MethodLoadingState, protocol.LoadingStateInputs{TransactionID: id, LoadingState: *t.loading}, nil)
 	}
 	// Last, so that the console shows the form it last had as waiting.
 	if t.rec.Status == store.StatusHostDropped {
-		b.e.call(protocol.MethodHostClosedUnexpectedly, protocol.TransactionRef{TransactionID: id}, nil)
+		b.call(protocol.MethodHostClosedUnexpectedly, protocol.TransactionRef{TransactionID: id}, nil)
 	}
 	return true
 }
@@ -194,7 +218,7 @@ func (hb *hub) replayLogs(b *browser, id string) {
 	}
 	for _, l := range logs {
 		d := l.Data
-		b.e.call(protocol.MethodLog, protocol.LogInputs{TransactionID: id, Data: &d, Index: l.Index, Timestamp: l.Timestamp}, nil)
+		b.call(protocol.MethodLog, protocol.LogInputs{TransactionID: id, Data: &d, Index: l.Index, Timestamp: l.Timestamp}, nil)
 	}
 }
 
@@ -203,7 +227,7 @@ func (hb *hub) replayLogs(b *browser, id string) {
 func (hb *hub) respond(b *browser, in protocol.RespondToIOCallInputs) bool {
 	resp, err := protocol.DecodeIOResponse(in.IOResponse)
 	if err != nil {
-		b.e.log.Warn("refusing RESPOND_TO_IO_CALL", "err", err)
+		b.log.Warn("refusing RESPOND_TO_IO_CALL", "err", err)
 		return false
 	}
 	hb.mu.Lock()
@@ -212,7 +236,7 @@ func (hb *hub) respond(b *browser, in protocol.RespondToIOCallInputs) bool {
 		// The host routes by the transactionId inside the response: it
 		// must be this page's key.
 		if p.browser != b || p.host == nil || resp.TransactionID != p.key {
-			b.e.log.Warn("refusing RESPOND_TO_IO_CALL for a page", "page", protocol.Clip(in.TransactionID, 64),
+			b.log.Warn("refusing RESPOND_TO_IO_CALL for a page", "page", protocol.Clip(in.TransactionID, 64),
 				"reason", refusal(p.browser != b, p.host == nil))
 			return false
 		}
@@ -221,7 +245,7 @@ func (hb *hub) respond(b *browser, in protocol.RespondToIOCallInputs) bool {
 	}
 	t, ok := hb.txs[in.TransactionID]
 	if !ok || !mayView(b.user, t) || t.browser != b || t.host == nil || resp.TransactionID != t.rec.ID {
-		b.e.log.Warn("refusing RESPOND_TO_IO_CALL", "transaction", protocol.Clip(in.TransactionID, 64),
+		b.log.Warn("refusing RESPOND_TO_IO_CALL", "transaction", protocol.Clip(in.TransactionID, 64),
 			"reason", refusal(!ok || !mayView(b.user, t) || t.browser != b, ok && t.host == nil))
 		return false
 	}
@@ -244,7 +268,7 @@ func (hb *hub) respond(b *browser, in protocol.RespondToIOCallInputs) bool {
 		var yes bool
 		declined := len(resp.Values) == 1 && json.Unmarshal(resp.Values[0], &yes) == nil && !yes
 		if !declined && !hb.identityConfirmed(t, b.user) {
-			b.e.log.Warn("refusing CONFIRM_IDENTITY without a fresh password login", "transaction", t.rec.ID)
+			b.log.Warn("refusing CONFIRM_IDENTITY without a fresh password login", "transaction", t.rec.ID)
 			return false
 		}
 		if current {
@@ -348,6 +372,12 @@ func (hb *hub) detach(t *txn, leaving bool) {
 func (hb *hub) removeBrowser(b *browser) {
 	hb.mu.Lock()
 	defer hb.mu.Unlock()
+	if b.peer == "" && hb.sids[b.sid] == b {
+		delete(hb.sids, b.sid)
+		if hb.s.cl != nil {
+			hb.s.cl.socketGone(b)
+		}
+	}
 	if m := hb.browsers[b.user.ID]; m != nil {
 		delete(m, b)
 		if len(m) == 0 {
@@ -379,7 +409,7 @@ func (hb *hub) requestPage(b *browser, in protocol.RequestPageInputs) protocol.O
 // calls. Registering first keeps the order of a LEAVE_PAGE that follows.
 func (hb *hub) openPage(b *browser, in protocol.RequestPageInputs) func() protocol.OpenPageReturns {
 	fail := func(msg string) func() protocol.OpenPageReturns {
-		b.e.log.Warn("refusing REQUEST_PAGE", "page", protocol.Clip(in.PageSlug, 64), "err", msg)
+		b.log.Warn("refusing REQUEST_PAGE", "page", protocol.Clip(in.PageSlug, 64), "err", msg)
 		return func() protocol.OpenPageReturns { return protocol.OpenPageReturns{Type: "ERROR", Message: msg} }
 	}
 	env := in.OrganizationEnvironmentID
@@ -425,7 +455,7 @@ func (hb *hub) openPage(b *browser, in protocol.RequestPageInputs) func() protoc
 	if !canAccess(b.user, def.Access) {
 		return fail("You do not have access to this page.")
 	}
-	h := hb.pickHost(env, b.user.ID, in.PageSlug, true)
+	h := hb.pickHost(env, b.user.ID, in.PageSlug, true, false)
 	var hh *httpHost
 	if h == nil {
 		if hh = hb.pickHTTPHost(env, in.PageSlug, true); hh == nil {
@@ -495,7 +525,7 @@ func (hb *hub) awaitOpenPage(b *browser, p *pageSess, answer chan protocol.OpenP
 	case r = <-answer:
 	case <-time.After(pageOpenTimeout):
 		r = protocol.OpenPageReturns{Type: "ERROR", Message: "The host did not answer."}
-	case <-b.e.ctx.Done():
+	case <-b.ctx().Done():
 		r = protocol.OpenPageReturns{Type: "ERROR", Message: "Closed."}
 	}
 	if r.Type != "SUCCESS" {

@@ -25,11 +25,20 @@ import (
 	wsa "github.com/interval-go/sdk/adapters/websocket"
 	"github.com/interval-go/sdk/internal/protocol"
 	"github.com/interval-go/sdk/internal/rpc"
+	"github.com/interval-go/sdk/server/store/pgtest"
 )
 
 func TestMain(m *testing.M) {
 	bcryptCost = bcrypt.MinCost
-	goleak.VerifyTestMain(m)
+	code := m.Run()
+	pgtest.StopShared() // before looking for leaks: it owns a process waiter
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
 }
 
 // wait bounds every wait of a test; reaching it is a failure, not a

@@ -96,6 +96,9 @@ func (s *Server) serveHost(ws *websocket.Conn, r *http.Request, apiKey string) {
 	}
 	h.e.run()
 	s.hub.removeHost(h)
+	if s.cl != nil {
+		s.cl.hostsChanged()
+	}
 	log.Info("host disconnected", "err", h.e.conn.Err())
 }
 
@@ -128,6 +131,9 @@ func (s *Server) hostCall(h *host, method string, data json.RawMessage) (any, er
 		hb.mu.Lock()
 		h.status = hostShuttingDown
 		hb.mu.Unlock()
+		if s.cl != nil {
+			s.cl.hostsChanged()
+		}
 		h.e.log.Info("host shutting down; out of rotation")
 		return protocol.TypedResult{Type: "success"}, nil
 	case protocol.MethodSendIOCall:
@@ -259,6 +265,12 @@ func (s *Server) initHost(h *host, in protocol.InitializeHostInputs) protocol.In
 	}
 	actions, pages, invalid := parseRoutes(in)
 	warnings := s.teamWarnings(actions, pages)
+	if s.cl != nil {
+		// Its runs held by another replica (it was connected there)
+		// come here first, so that the calls it re-sends find them.
+		s.cl.claimForHost(h)
+		defer s.cl.hostsChanged()
+	}
 	hb := s.hub
 	hb.mu.Lock()
 	h.sdkName, h.sdkVersion, h.impl = in.SDKName, in.SDKVersion, in.Implementation
@@ -321,7 +333,7 @@ func (s *Server) sendIOCall(h *host, in protocol.SendIOCallInputs) protocol.Send
 	if t.finished() {
 		// Append UI: stateful displays keep rendering after completion.
 		if t.browser != nil && !in.SkipClientCall && t.rec.Status == store.StatusCompleted {
-			t.browser.e.call(protocol.MethodRender, protocol.RenderInputs{TransactionID: t.rec.ID, ToRender: in.IOCall}, nil)
+			t.browser.call(protocol.MethodRender, protocol.RenderInputs{TransactionID: t.rec.ID, ToRender: in.IOCall}, nil)
 		}
 		return protocol.SendIOCallReturns{OK: true}
 	}
@@ -388,7 +400,7 @@ func (s *Server) sendIOCall(h *host, in protocol.SendIOCallInputs) protocol.Send
 		hb.save(t)
 	}
 	if t.browser != nil && !in.SkipClientCall {
-		t.browser.e.call(protocol.MethodRender, protocol.RenderInputs{TransactionID: t.rec.ID, ToRender: in.IOCall}, nil)
+		t.browser.call(protocol.MethodRender, protocol.RenderInputs{TransactionID: t.rec.ID, ToRender: in.IOCall}, nil)
 	}
 	return protocol.SendIOCallReturns{OK: true}
 }
@@ -402,7 +414,7 @@ func (s *Server) sendLoading(h *host, in protocol.SendLoadingCallInputs) bool {
 	}
 	if p := hb.pageOwnedBy(h, in.TransactionID); p != nil {
 		if p.browser != nil && !in.SkipClientCall {
-			p.browser.e.call(protocol.MethodLoadingState, protocol.LoadingStateInputs{TransactionID: p.key, LoadingState: in.LoadingState}, nil)
+			p.browser.call(protocol.MethodLoadingState, protocol.LoadingStateInputs{TransactionID: p.key, LoadingState: in.LoadingState}, nil)
 		}
 		return true
 	}
@@ -417,7 +429,7 @@ func (s *Server) sendLoading(h *host, in protocol.SendLoadingCallInputs) bool {
 	ls := in.LoadingState
 	t.loading = &ls
 	if t.browser != nil && !in.SkipClientCall {
-		t.browser.e.call(protocol.MethodLoadingState, protocol.LoadingStateInputs{TransactionID: t.rec.ID, LoadingState: ls}, nil)
+		t.browser.call(protocol.MethodLoadingState, protocol.LoadingStateInputs{TransactionID: t.rec.ID, LoadingState: ls}, nil)
 	}
 	return true
 }
@@ -491,7 +503,7 @@ func (s *Server) sendLog(h *host, in protocol.SendLogInputs) bool {
 	}
 	if t.browser != nil && !in.SkipClientCall {
 		d := l.Data
-		t.browser.e.call(protocol.MethodLog, protocol.LogInputs{TransactionID: t.rec.ID, Data: &d, Index: l.Index, Timestamp: l.Timestamp}, nil)
+		t.browser.call(protocol.MethodLog, protocol.LogInputs{TransactionID: t.rec.ID, Data: &d, Index: l.Index, Timestamp: l.Timestamp}, nil)
 	}
 	return true
 }
@@ -516,7 +528,7 @@ func (s *Server) sendRedirect(h *host, in protocol.SendRedirectInputs) bool {
 	r := protocol.RedirectInputs{TransactionID: in.TransactionID, Redirect: in.Redirect}
 	if p := hb.pageOwnedBy(h, in.TransactionID); p != nil {
 		if p.browser != nil && !in.SkipClientCall {
-			p.browser.e.call(protocol.MethodRedirect, r, nil)
+			p.browser.call(protocol.MethodRedirect, r, nil)
 		}
 		return true
 	}
@@ -537,7 +549,7 @@ func (s *Server) sendRedirect(h *host, in protocol.SendRedirectInputs) bool {
 // when there is none or the sending fails (hb.mu held).
 func (hb *hub) deliverRedirect(t *txn, r protocol.RedirectInputs) {
 	b := t.browser
-	if b == nil || !b.e.call(protocol.MethodRedirect, r, func(_ json.RawMessage, err error) {
+	if b == nil || !b.call(protocol.MethodRedirect, r, func(_ json.RawMessage, err error) {
 		if err == nil {
 			return
 		}
@@ -757,11 +769,14 @@ func (s *Server) notify(ctx context.Context, k store.APIKey, in protocol.NotifyI
 	for _, id := range recipients {
 		for b := range hb.browsers[id] {
 			told[b] = true
-			b.e.call(protocol.MethodClientNotify, push, nil)
+			b.call(protocol.MethodClientNotify, push, nil)
 		}
 	}
+	if s.cl != nil {
+		s.cl.send("", busMsg{Kind: kindUser, Data: rawJSON(userEvent{Op: "notify", Users: recipients, Push: &push})})
+	}
 	if t, ok := hb.txs[in.TransactionID]; ok && in.TransactionID != "" && t.browser != nil && !told[t.browser] {
-		t.browser.e.call(protocol.MethodClientNotify, push, nil)
+		t.browser.call(protocol.MethodClientNotify, push, nil)
 	}
 	return nil
 }
@@ -788,7 +803,7 @@ func (s *Server) sendPage(h *host, in protocol.SendPageInputs) bool {
 		return false
 	}
 	if p.browser != nil {
-		p.browser.e.call(protocol.MethodRenderPage, protocol.RenderPageInputs{PageKey: p.key, Page: in.Page, HostInstanceID: h.id}, nil)
+		p.browser.call(protocol.MethodRenderPage, protocol.RenderPageInputs{PageKey: p.key, Page: in.Page, HostInstanceID: h.id}, nil)
 	}
 	return true
 }

@@ -402,7 +402,7 @@ func (hb *hub) startViaHTTP(t *txn, hh *httpHost) {
 	ls := protocol.LoadingState{Label: "Starting the serverless host…"}
 	t.loading = &ls
 	if t.browser != nil {
-		t.browser.e.call(protocol.MethodLoadingState, protocol.LoadingStateInputs{TransactionID: t.rec.ID, LoadingState: ls}, nil)
+		t.browser.call(protocol.MethodLoadingState, protocol.LoadingStateInputs{TransactionID: t.rec.ID, LoadingState: ls}, nil)
 	}
 }
 
@@ -857,7 +857,7 @@ func (hb *hub) awaitRequestHost(b *browser, p *pageSess, hh *httpHost, env strin
 	hb.mu.Unlock()
 	select {
 	case <-r.ready:
-	case <-b.e.ctx.Done():
+	case <-b.ctx().Done():
 	}
 	hb.mu.Lock()
 	msg := ""
@@ -866,7 +866,7 @@ func (hb *hub) awaitRequestHost(b *browser, p *pageSess, hh *httpHost, env strin
 		return nil, r.failMsg
 	case r.sock == nil || r.sock.gone:
 		return nil, "The serverless host's connection closed."
-	case b.e.ctx.Err() != nil:
+	case b.ctx().Err() != nil:
 		msg = "Closed."
 	case hb.pages[p.key] != p:
 		msg = "The page was closed."

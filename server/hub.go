@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/coder/websocket"
 
 	"github.com/interval-go/sdk/internal/protocol"
 	"github.com/interval-go/sdk/server/internal/markup"
@@ -42,6 +45,9 @@ type host struct {
 	// (INITIALIZE_HOST with a requestId): it runs that request only and
 	// is never picked for other work nor listed.
 	request *httpRequest
+	// replica is set for a host connected to another replica (listed in
+	// the store; e is nil): runs for it are handed to that replica.
+	replica string
 }
 
 func (h *host) env() string { return h.key.Env }
@@ -50,13 +56,56 @@ func (h *host) env() string { return h.key.Env }
 // (PROTOCOL.md §8.5).
 func (h *host) atLeast(v string) bool { return h.sdkVersion >= v }
 
-// browser is one console socket.
+// browser is one console socket, or (peer set) the stand-in for a console
+// socket of another replica watching a transaction this replica holds
+// (cluster.go).
 type browser struct {
-	e     *endpoint
+	e     *endpoint // nil for a stand-in
 	user  store.User
 	txs   map[string]*txn
 	pages map[string]*pageSess
 	sess  string // hash of the session the socket was opened with
+	log   *slog.Logger
+	// sid names the socket across replicas.
+	sid string
+	// peer is the replica of the socket a stand-in stands for; cl sends
+	// to it, and pctx ends when the stand-in is dropped.
+	peer  string
+	cl    *cluster
+	pctx  context.Context
+	pstop context.CancelFunc
+	// remote are the transactions this socket watches that another
+	// replica holds, by id: its calls for them go to that replica (hb.mu).
+	remote map[string]string
+}
+
+// call queues a call to the console socket (through the bus for a
+// stand-in, whose done is never called); false when it is closed.
+func (b *browser) call(method string, in any, done func(json.RawMessage, error)) bool {
+	if b.peer != "" {
+		if b.pctx.Err() != nil {
+			return false
+		}
+		b.cl.push(b.peer, b.sid, method, in)
+		return true
+	}
+	return b.e.call(method, in, done)
+}
+
+// closeWith closes a local console socket; a stand-in's replica closes its
+// own (user events reach every replica).
+func (b *browser) closeWith(code websocket.StatusCode, reason string) {
+	if b.e != nil {
+		b.e.closeWith(code, reason)
+	}
+}
+
+// ctx ends when the socket (or the stand-in) does.
+func (b *browser) ctx() context.Context {
+	if b.e == nil {
+		return b.pctx
+	}
+	return b.e.ctx
 }
 
 // txn is the live state of an unfinished transaction (or a finished one a
@@ -102,6 +151,8 @@ type txn struct {
 	answeredAt time.Time
 	// starts counts the START_TRANSACTIONs sent for t (sendStart).
 	starts uint64
+	// hops counts the replicas t was handed to as it started (handOff).
+	hops int
 	// answered is the IO call whose answer the host acknowledged: the SDKs
 	// keep re-sending their last call after a reconnection until the next
 	// one, so the same call again is not shown to the operator again.
@@ -134,7 +185,7 @@ func (hb *hub) pageOwnedBy(h *host, key string) *pageSess {
 	case p.host == nil && p.hostID == h.id && p.keyID == h.key.ID:
 		p.host, p.droppedAt = h, time.Time{}
 		if p.browser != nil {
-			p.browser.e.call(protocol.MethodHostReconnected, protocol.TransactionRef{TransactionID: key}, nil)
+			p.browser.call(protocol.MethodHostReconnected, protocol.TransactionRef{TransactionID: key}, nil)
 		}
 		return p
 	}
@@ -174,6 +225,12 @@ type hub struct {
 	// the server's end once more), so a run that finished while the store
 	// failed does not stay RUNNING in the history.
 	unsaved map[string]store.Transaction
+	// With replicas (cluster.go): the local console sockets by sid, the
+	// stand-ins of other replicas' sockets by replica/sid, and the hosts
+	// of the other replicas by instance id.
+	sids        map[string]*browser
+	standIns    map[string]*browser
+	remoteHosts map[string]*host
 }
 
 func newHub(s *Server) *hub {
@@ -181,7 +238,8 @@ func newHub(s *Server) *hub {
 		txs: map[string]*txn{}, pages: map[string]*pageSess{}, passwordAt: map[string]time.Time{},
 		browsers:  map[string]map[*browser]struct{}{},
 		httpHosts: map[string]*httpHost{}, requests: map[string]*httpRequest{}, sl: newServerless(),
-		unsaved: map[string]store.Transaction{}}
+		unsaved: map[string]store.Transaction{}, sids: map[string]*browser{}, standIns: map[string]*browser{},
+		remoteHosts: map[string]*host{}}
 }
 
 // storeTimeout bounds one store call the hub makes, most of them under
@@ -207,39 +265,18 @@ func (hb *hub) recover(ctx context.Context) error {
 	}
 	now := time.Now()
 	for _, rec := range txs {
-		u, err := hb.s.store.UserByID(ctx, rec.UserID)
+		t, err := hb.loadRec(ctx, rec, now)
 		if err != nil {
-			u = store.User{ID: rec.UserID, Email: rec.UserEmail, Role: store.RoleMember, Teams: []string{}}
+			return err
 		}
-		t := &txn{rec: rec, user: u, detachedAt: now, keyID: rec.HostKeyID}
-		logs, err := hb.s.store.Logs(ctx, rec.ID)
-		if err == nil && len(logs) > 0 {
-			t.nextLog = logs[len(logs)-1].Index + 1
-		}
-		for _, l := range logs {
-			t.logLines, t.logBytes = t.logLines+1, t.logBytes+len(l.Data)
-		}
-		t.logCapped = t.logLines > runLogLimit.lines || t.logBytes > runLogLimit.bytes
-		if rec.ViaHTTPHost {
-			// A serverless host's request connection never comes back:
-			// fail the run now rather than wait HostDropGrace for it.
-			done := now
-			t.rec.Status, t.rec.ResultStatus = store.StatusCompleted, protocol.StatusFailure
-			t.rec.Result = failureResult("ServerRestarted", "The server restarted while a serverless host ran this action; run it again.")
-			t.rec.UpdatedAt, t.rec.CompletedAt = now, &done
+		if t.rec.Status != rec.Status {
 			if err := hb.s.store.UpdateTransaction(ctx, t.rec); err != nil {
 				return fmt.Errorf("server: recovering transaction %s: %w", rec.ID, err)
 			}
+		}
+		if t.finished() {
 			hb.s.log.Warn("failed a serverless run interrupted by the restart", "transaction", rec.ID)
 			continue
-		}
-		if rec.Status != store.StatusPending {
-			t.rec.Status = store.StatusHostDropped
-			t.rec.UpdatedAt = now
-			t.droppedAt = now
-			if err := hb.s.store.UpdateTransaction(ctx, t.rec); err != nil {
-				return fmt.Errorf("server: recovering transaction %s: %w", rec.ID, err)
-			}
 		}
 		hb.txs[rec.ID] = t
 	}
@@ -247,6 +284,42 @@ func (hb *hub) recover(ctx context.Context) error {
 		hb.s.log.Info("recovered unfinished transactions", "count", len(txs))
 	}
 	return nil
+}
+
+// loadRec makes the live state of unfinished transaction rec, read from
+// the store after a restart or taken from another replica: a started one
+// waits for its host (HOST_DROPPED), a serverless one fails (its request's
+// connection never comes back). The caller saves it when its status
+// changed.
+func (hb *hub) loadRec(ctx context.Context, rec store.Transaction, now time.Time) (*txn, error) {
+	u, err := hb.s.store.UserByID(ctx, rec.UserID)
+	if err != nil {
+		u = store.User{ID: rec.UserID, Email: rec.UserEmail, Role: store.RoleMember, Teams: []string{}}
+	}
+	t := &txn{rec: rec, user: u, detachedAt: now, keyID: rec.HostKeyID}
+	logs, err := hb.s.store.Logs(ctx, rec.ID)
+	if err == nil && len(logs) > 0 {
+		t.nextLog = logs[len(logs)-1].Index + 1
+	}
+	for _, l := range logs {
+		t.logLines, t.logBytes = t.logLines+1, t.logBytes+len(l.Data)
+	}
+	t.logCapped = t.logLines > runLogLimit.lines || t.logBytes > runLogLimit.bytes
+	if rec.ViaHTTPHost {
+		// A serverless host's request connection never comes back:
+		// fail the run now rather than wait HostDropGrace for it.
+		done := now
+		t.rec.Status, t.rec.ResultStatus = store.StatusCompleted, protocol.StatusFailure
+		t.rec.Result = failureResult("ServerRestarted", "The server restarted while a serverless host ran this action; run it again.")
+		t.rec.UpdatedAt, t.rec.CompletedAt = now, &done
+		return t, nil
+	}
+	if rec.Status != store.StatusPending {
+		t.rec.Status = store.StatusHostDropped
+		t.rec.UpdatedAt = now
+		t.droppedAt = now
+	}
+	return t, nil
 }
 
 // save writes t's state to the store (hb.mu held); when that fails it is
@@ -342,7 +415,7 @@ func (hb *hub) removeHost(h *host) {
 		t.droppedAt = now
 		hb.save(t)
 		if t.browser != nil {
-			t.browser.e.call(protocol.MethodHostClosedUnexpectedly, protocol.TransactionRef{TransactionID: t.rec.ID}, nil)
+			t.browser.call(protocol.MethodHostClosedUnexpectedly, protocol.TransactionRef{TransactionID: t.rec.ID}, nil)
 		}
 	}
 	for k, p := range hb.pages {
@@ -352,7 +425,7 @@ func (hb *hub) removeHost(h *host) {
 		// The page waits for its host like a transaction does.
 		p.host, p.droppedAt = nil, now
 		if p.browser != nil {
-			p.browser.e.call(protocol.MethodHostClosedUnexpectedly, protocol.TransactionRef{TransactionID: k}, nil)
+			p.browser.call(protocol.MethodHostClosedUnexpectedly, protocol.TransactionRef{TransactionID: k}, nil)
 		}
 	}
 	if h2 := hb.hosts[h.id]; h2 != nil && h2 != h && h2.initialized && !h2.gone {
@@ -427,7 +500,7 @@ func (hb *hub) awaitHost(t *txn) {
 	t.droppedAt = time.Now()
 	hb.save(t)
 	if t.browser != nil {
-		t.browser.e.call(protocol.MethodHostClosedUnexpectedly, protocol.TransactionRef{TransactionID: t.rec.ID}, nil)
+		t.browser.call(protocol.MethodHostClosedUnexpectedly, protocol.TransactionRef{TransactionID: t.rec.ID}, nil)
 	}
 }
 
@@ -464,10 +537,11 @@ func (hb *hub) uncount(t *txn) {
 // pickHost chooses the ONLINE host serving slug in env (for development,
 // one of the developer's own hosts) with the fewest running transactions,
 // rotating among equally loaded ones.
-func (hb *hub) pickHost(env, developerID, slug string, page bool) *host {
+func (hb *hub) pickHost(env, developerID, slug string, page, remote bool) *host {
 	var cands []*host
-	for _, h := range hb.hosts {
-		if !h.initialized || h.status != hostOnline || h.gone || h.request != nil || h.env() != env || h.e.ctx.Err() != nil {
+	for _, h := range hb.candidateHosts() {
+		if !h.initialized || h.status != hostOnline || h.gone || h.request != nil || h.env() != env || (h.e != nil && h.e.ctx.Err() != nil) ||
+			(h.replica != "" && !remote) {
 			continue
 		}
 		if env == store.EnvDevelopment && h.key.UserID != developerID {
@@ -503,6 +577,21 @@ func (hb *hub) pickHost(env, developerID, slug string, page bool) *host {
 	return h
 }
 
+// candidateHosts are the hosts a run may start on: this replica's and,
+// with replicas, the other replicas' (hb.mu held).
+func (hb *hub) candidateHosts() []*host {
+	out := make([]*host, 0, len(hb.hosts)+len(hb.remoteHosts))
+	for _, h := range hb.hosts {
+		out = append(out, h)
+	}
+	for id, h := range hb.remoteHosts {
+		if _, here := hb.hosts[id]; !here {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
 // visibleHosts are the hosts (connected or awaited) whose routes user sees
 // in env.
 func (hb *hub) visibleHosts(env string, u store.User) []*host {
@@ -514,6 +603,11 @@ func (hb *hub) visibleHosts(env string, u store.User) []*host {
 	}
 	for _, h := range hb.hosts {
 		if !h.gone {
+			add(h)
+		}
+	}
+	for id, h := range hb.remoteHosts {
+		if _, here := hb.hosts[id]; !here {
 			add(h)
 		}
 	}
@@ -598,7 +692,7 @@ func (hb *hub) start(t *txn) {
 	if t.rec.Env == store.EnvDevelopment {
 		devID = t.rec.DeveloperID
 	}
-	h := hb.pickHost(t.rec.Env, devID, t.rec.Slug, false)
+	h := hb.pickHost(t.rec.Env, devID, t.rec.Slug, false, t.hops < maxHops)
 	if h == nil {
 		if hh := hb.pickHTTPHost(t.rec.Env, t.rec.Slug, false); hh != nil {
 			hb.startViaHTTP(t, hh)
@@ -609,6 +703,10 @@ func (hb *hub) start(t *txn) {
 			return
 		}
 		hb.fail(t, "NoHostOnline", "No host is online for this action.")
+		return
+	}
+	if h.replica != "" {
+		hb.handOff(t, h)
 		return
 	}
 	hb.startOn(t, h)
@@ -627,7 +725,7 @@ func (hb *hub) startOn(t *txn, h *host) {
 		hb.s.log.Info("a host for the action is online; the run starts", "transaction", t.rec.ID, "host", h.id)
 		t.droppedAt = time.Time{}
 		if t.browser != nil {
-			t.browser.e.call(protocol.MethodHostReconnected, protocol.TransactionRef{TransactionID: t.rec.ID}, nil)
+			t.browser.call(protocol.MethodHostReconnected, protocol.TransactionRef{TransactionID: t.rec.ID}, nil)
 		}
 	}
 	t.host = h
@@ -731,7 +829,7 @@ func (hb *hub) complete(t *txn, status, resultStatus, result string) {
 	hb.s.metrics.completed(t)
 	hb.uncount(t)
 	if t.browser != nil {
-		t.browser.e.call(protocol.MethodTransactionCompleted, protocol.TransactionCompletedInputs{
+		t.browser.call(protocol.MethodTransactionCompleted, protocol.TransactionCompletedInputs{
 			TransactionID: t.rec.ID, ResultStatus: resultStatus, Result: result, ResultHTML: markup.ResultHTML(result)}, nil)
 		return
 	}
@@ -831,7 +929,7 @@ func (hb *hub) attach(t *txn, h *host) {
 	t.droppedAt = time.Time{}
 	hb.save(t)
 	if t.browser != nil {
-		t.browser.e.call(protocol.MethodHostReconnected, protocol.TransactionRef{TransactionID: t.rec.ID}, nil)
+		t.browser.call(protocol.MethodHostReconnected, protocol.TransactionRef{TransactionID: t.rec.ID}, nil)
 	}
 	hb.s.log.Info("host reconnected; transaction continues", "transaction", t.rec.ID, "host", h.id)
 }
@@ -973,7 +1071,7 @@ func (hb *hub) disconnectUser(userID string) {
 		}
 	}
 	for b := range hb.browsers[userID] {
-		b.e.closeWith(1008, "User deleted.")
+		b.closeWith(1008, "User deleted.")
 	}
 }
 
@@ -986,7 +1084,7 @@ func (hb *hub) refreshUser(userID, role string) {
 	hb.mu.Lock()
 	defer hb.mu.Unlock()
 	for b := range hb.browsers[userID] {
-		b.e.closeWith(1012, "Your role or teams changed; reconnecting.")
+		b.closeWith(1012, "Your role or teams changed; reconnecting.")
 	}
 	if role != store.RoleMember {
 		return
@@ -1007,13 +1105,6 @@ func (hb *hub) disconnectKey(keyID string) {
 			h.e.closeWith(1008, "API key revoked.")
 		}
 	}
-}
-
-// notePassword records that user proved their password now.
-func (hb *hub) notePassword(userID string) {
-	hb.mu.Lock()
-	hb.passwordAt[userID] = time.Now()
-	hb.mu.Unlock()
 }
 
 // identityConfirmed reports whether u proved their password after t's

@@ -164,6 +164,16 @@ type Options struct {
 	// actions are labelled OtherAction. Hosts declare slugs, so without
 	// a cap an API key could grow the metrics without end.
 	MetricsMaxActions int
+	// ReplicaLease is how long a replica is taken for alive after its last
+	// heartbeat (default DefaultReplicaLease), with a PostgreSQL store,
+	// where every server started on the same database is a replica of one
+	// installation: when a replica is killed, the others adopt its runs
+	// this long after its last heartbeat.
+	ReplicaLease time.Duration
+	// ReplicaHeartbeat is how often a replica renews its lease and reads
+	// the other replicas' hosts (default DefaultReplicaHeartbeat); it must
+	// be well under ReplicaLease.
+	ReplicaHeartbeat time.Duration
 }
 
 // Server is the embedded Interval server. It is an http.Handler; create it
@@ -182,6 +192,7 @@ type Server struct {
 	mail    *mailer  // nil without Options.SMTPURL
 	slack   *slacker // nil without Options.SlackToken
 	release func()   // gives up the claim on the store (store.Claimer)
+	cl      *cluster // with replicas (a PostgreSQL store); nil on SQLite
 
 	mu       sync.Mutex
 	closing  bool
@@ -239,6 +250,15 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}
 	if opts.MaxMessageBytes <= 0 {
 		opts.MaxMessageBytes = DefaultMaxMessageBytes
+	}
+	if opts.ReplicaLease <= 0 {
+		opts.ReplicaLease = DefaultReplicaLease
+	}
+	if opts.ReplicaHeartbeat <= 0 {
+		opts.ReplicaHeartbeat = DefaultReplicaHeartbeat
+	}
+	if opts.ReplicaHeartbeat*2 > opts.ReplicaLease {
+		return nil, fmt.Errorf("%w: ReplicaHeartbeat %v must be at most half of ReplicaLease %v", ErrBadOptions, opts.ReplicaHeartbeat, opts.ReplicaLease)
 	}
 	if opts.MetricsMaxActions <= 0 {
 		opts.MetricsMaxActions = DefaultMetricsMaxActions
@@ -299,7 +319,14 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}
 	s.store = &instrumentedStore{Store: s.store, m: s.metrics}
 	s.hub = newHub(s)
-	if !opts.AdminOnly {
+	if bs, ok := unwrapStore(s.store).(busStore); ok && !opts.AdminOnly {
+		// Every server on this database is a replica of one
+		// installation: this one holds no run until it takes one.
+		if err := s.joinCluster(ctx, bs); err != nil {
+			s.store.Close()
+			return nil, err
+		}
+	} else if !opts.AdminOnly {
 		// One server at a time serves from a store: recover below takes
 		// every unfinished transaction as this server's own.
 		if c, ok := unwrapStore(s.store).(store.Claimer); ok {
@@ -338,6 +365,9 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		return s, nil
 	}
 	s.logins.prepareDummy()
+	if s.cl != nil {
+		s.cl.start()
+	}
 	s.bgWG.Add(1)
 	go func() {
 		defer s.bgWG.Done()
@@ -507,6 +537,9 @@ func (s *Server) end() error {
 
 // closeStore closes the store and gives up the claim on it.
 func (s *Server) closeStore() error {
+	if s.cl != nil {
+		s.cl.stop()
+	}
 	err := s.store.Close()
 	if s.release != nil {
 		s.release()

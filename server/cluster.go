@@ -1,0 +1,972 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/interval-go/sdk/internal/protocol"
+	"github.com/interval-go/sdk/server/store"
+)
+
+// Several servers on one PostgreSQL (replicas). Each replica keeps in
+// memory the transactions it holds (store column owner) and the sockets
+// connected to it; PostgreSQL is the shared state and the bus between
+// them (store.Bus: LISTEN/NOTIFY).
+//
+//   - A transaction lives on the replica of the host running it. A run
+//     created on one replica whose host is on another is handed over when
+//     it starts (kind start). A console socket on another replica
+//     watching it is stood in for by a stand-in browser there: its calls
+//     go over the bus (bcall) and the calls for it come back (push).
+//   - A host that reconnects to another replica takes its transactions
+//     along: the replica it reaches asks the one holding them to let go
+//     (release), or claims them outright from a replica that died.
+//   - A replica renews a lease every ReplicaHeartbeat; one whose lease
+//     ran out is dead: the others adopt its transactions (as a restarted
+//     server recovers its own: they wait for their host) and close the
+//     console sockets that watched them there, which reconnect and find
+//     them again.
+//   - Hosts are listed in replica_hosts, so that every replica's console
+//     lists every action and spreads runs over every replica's hosts.
+
+// Defaults of the replica options.
+const (
+	DefaultReplicaLease     = 6 * time.Second
+	DefaultReplicaHeartbeat = time.Second
+)
+
+// busTimeout bounds the wait for another replica's answer.
+const busTimeout = 10 * time.Second
+
+// errNoReplica is the answer to a request whose replica did not answer.
+var errNoReplica = errors.New("server: the replica holding it did not answer")
+
+// Bus message kinds.
+const (
+	kindReply   = "reply"
+	kindPush    = "push"    // a call for a console socket
+	kindBCall   = "bcall"   // a console socket's call (request)
+	kindBGone   = "bgone"   // a console socket closed
+	kindStart   = "start"   // take a run and start it on a host (request)
+	kindRelease = "release" // let go of a host instance's runs (request)
+	kindRelink  = "relink"  // a watched run moved to another replica
+	kindCancel  = "cancel"  // cancel a run (request)
+	kindHosts   = "hosts"   // a replica's hosts changed (broadcast)
+	kindUser    = "user"    // a user event (broadcast)
+)
+
+// busMsg is one message between replicas.
+type busMsg struct {
+	From   string          `json:"f"`
+	Kind   string          `json:"k"`
+	ID     uint64          `json:"id,omitempty"` // of a request
+	Re     uint64          `json:"re,omitempty"` // the request a reply answers
+	Sid    string          `json:"sid,omitempty"`
+	Peer   string          `json:"peer,omitempty"` // replica of Sid when not From
+	User   string          `json:"u,omitempty"`
+	Tx     string          `json:"tx,omitempty"`
+	Host   string          `json:"h,omitempty"`
+	Key    string          `json:"key,omitempty"`
+	Method string          `json:"m,omitempty"`
+	Data   json.RawMessage `json:"d,omitempty"`
+	Err    string          `json:"err,omitempty"`
+}
+
+// runLink is a console socket watching a run: its replica and sid.
+type runLink struct {
+	Tx      string `json:"tx"`
+	Replica string `json:"r,omitempty"`
+	Sid     string `json:"sid,omitempty"`
+}
+
+// hostCard is what a replica lists of one of its hosts.
+type hostCard struct {
+	ID          string                               `json:"id"`
+	KeyID       string                               `json:"keyId"`
+	Env         string                               `json:"env"`
+	UserID      string                               `json:"userId"`
+	Status      string                               `json:"status"`
+	Active      int                                  `json:"active"`
+	SDKName     string                               `json:"sdkName"`
+	SDKVersion  string                               `json:"sdkVersion"`
+	Impl        *protocol.Implementation             `json:"impl,omitempty"`
+	Actions     map[string]protocol.ActionDefinition `json:"actions"`
+	Pages       map[string]protocol.PageDefinition   `json:"pages"`
+	ConnectedAt time.Time                            `json:"connectedAt"`
+}
+
+// userEvent is a change of a user or key every replica applies to its
+// sockets.
+type userEvent struct {
+	Op    string    `json:"op"` // disconnect, refresh, key, password, sessions, notify
+	User  string    `json:"user,omitempty"`
+	Role  string    `json:"role,omitempty"`
+	Key   string    `json:"key,omitempty"`
+	Keep  string    `json:"keep,omitempty"`
+	At    time.Time `json:"at,omitzero"`
+	Users []string  `json:"users,omitempty"`
+	// Push is a notification for Users' consoles.
+	Push *protocol.ClientNotifyInputs `json:"push,omitempty"`
+}
+
+// busStore is the store of a cluster: shared state and bus.
+type busStore interface {
+	store.Cluster
+	OpenBus(ctx context.Context, self string, deliver func([]byte), reset func(), logf func(string, error)) (*store.Bus, error)
+}
+
+// cluster is a replica's part in an installation of several.
+type cluster struct {
+	s    *Server
+	db   busStore
+	id   string
+	bus  *store.Bus
+	seq  atomic.Uint64
+	kick chan struct{} // hosts changed here
+
+	stopOnce sync.Once
+	mu       sync.Mutex
+	pending  map[uint64]chan busMsg
+	alive    map[string]bool
+	lastCard string
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+func newSocketID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// joinCluster makes s a replica of the installation on st.
+func (s *Server) joinCluster(ctx context.Context, st busStore) error {
+	c := &cluster{s: s, db: st, id: newSocketID(), kick: make(chan struct{}, 1),
+		pending: map[uint64]chan busMsg{}, alive: map[string]bool{}}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	if err := st.Join(ctx, c.id, s.opts.PublicURL, s.opts.ReplicaLease); err != nil {
+		return fmt.Errorf("server: joining the replicas: %w", err)
+	}
+	bus, err := st.OpenBus(ctx, c.id, c.deliver, c.busReset, func(msg string, err error) { s.log.Warn(msg, "err", err) })
+	if err != nil {
+		st.Leave(context.Background(), c.id)
+		return fmt.Errorf("server: joining the replicas: %w", err)
+	}
+	c.bus = bus
+	s.cl = c
+	s.log.Info("serving as a replica", "replica", c.id)
+	return nil
+}
+
+// start runs the heartbeat until stop.
+func (c *cluster) start() {
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		c.heartbeat()
+	}()
+}
+
+// stop leaves the installation: the others adopt what is left at once.
+func (c *cluster) stop() {
+	c.stopOnce.Do(c.leave)
+}
+
+func (c *cluster) leave() {
+	c.cancel()
+	c.wg.Wait()
+	c.bus.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.db.Leave(ctx, c.id); err != nil {
+		c.s.log.Warn("leaving the replicas failed; the others notice when the lease runs out", "err", err)
+	}
+}
+
+// --- sending ---
+
+func (c *cluster) send(to string, m busMsg) {
+	m.From = c.id
+	body, err := json.Marshal(m)
+	if err != nil {
+		c.s.log.Error("encoding a bus message", "kind", m.Kind, "err", err)
+		return
+	}
+	c.bus.Send(to, body)
+}
+
+// request sends m to replica to and waits for its reply.
+func (c *cluster) request(ctx context.Context, to string, m busMsg) (busMsg, error) {
+	m.ID = c.seq.Add(1)
+	ch := make(chan busMsg, 1)
+	c.mu.Lock()
+	c.pending[m.ID] = ch
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		delete(c.pending, m.ID)
+		c.mu.Unlock()
+	}()
+	c.send(to, m)
+	ctx, cancel := context.WithTimeout(ctx, busTimeout)
+	defer cancel()
+	select {
+	case r := <-ch:
+		if r.Err != "" {
+			return r, fmt.Errorf("server: replica %s: %s", to, r.Err)
+		}
+		return r, nil
+	case <-ctx.Done():
+		return busMsg{}, fmt.Errorf("%w (%s, %s): %w", errNoReplica, to, m.Kind, ctx.Err())
+	case <-c.ctx.Done():
+		return busMsg{}, fmt.Errorf("%w (%s, %s): %w", errNoReplica, to, m.Kind, ErrServerClosed)
+	}
+}
+
+func (c *cluster) reply(m busMsg, data any, err error) {
+	r := busMsg{Kind: kindReply, Re: m.ID}
+	if err != nil {
+		r.Err = err.Error()
+	} else if data != nil {
+		b, merr := json.Marshal(data)
+		if merr != nil {
+			r.Err = merr.Error()
+		}
+		r.Data = b
+	}
+	c.send(m.From, r)
+}
+
+// push sends a call to console socket sid of replica peer.
+func (c *cluster) push(peer, sid, method string, in any) {
+	b, err := json.Marshal(in)
+	if err != nil {
+		c.s.log.Error("encoding a call for a console socket", "method", method, "err", err)
+		return
+	}
+	c.send(peer, busMsg{Kind: kindPush, Sid: sid, Method: method, Data: b})
+}
+
+// --- receiving ---
+
+func (c *cluster) deliver(body []byte) {
+	var m busMsg
+	if err := json.Unmarshal(body, &m); err != nil {
+		c.s.log.Warn("ignoring a bus message that does not decode", "err", err)
+		return
+	}
+	if m.From == c.id && m.Kind != kindReply {
+		return // a broadcast of ours, applied when sent
+	}
+	hb := c.s.hub
+	switch m.Kind {
+	case kindReply:
+		c.mu.Lock()
+		ch := c.pending[m.Re]
+		c.mu.Unlock()
+		if ch != nil {
+			ch <- m
+		}
+	case kindPush:
+		hb.pushLocal(m)
+	case kindRelink:
+		hb.mu.Lock()
+		if b := hb.sids[m.Sid]; b != nil {
+			b.remote[m.Tx] = m.From
+		}
+		hb.mu.Unlock()
+	case kindBGone:
+		hb.dropStandIn(m.From, m.Sid)
+	case kindHosts:
+		c.reloadHosts()
+	case kindUser:
+		var ev userEvent
+		if err := json.Unmarshal(m.Data, &ev); err == nil {
+			c.s.applyUserEvent(ev)
+		}
+	case kindBCall, kindStart, kindRelease, kindCancel:
+		// Answered off the bus's goroutine: these take the hub's lock
+		// and the store.
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			c.answer(m)
+		}()
+	default:
+		c.s.log.Warn("ignoring a bus message of an unknown kind", "kind", protocol.Clip(m.Kind, 32))
+	}
+}
+
+func (c *cluster) answer(m busMsg) {
+	hb := c.s.hub
+	switch m.Kind {
+	case kindBCall:
+		b, err := hb.standIn(c, m.From, m.Sid, m.User)
+		if err != nil {
+			c.reply(m, nil, err)
+			return
+		}
+		out, err := c.s.browserCall(b, m.Method, m.Data)
+		c.reply(m, out, err)
+	case kindStart:
+		c.reply(m, nil, hb.takeStart(c, m))
+	case kindRelease:
+		c.reply(m, hb.release(c, m.Host, m.Key, m.From), nil)
+	case kindCancel:
+		hb.mu.Lock()
+		t, ok := hb.txs[m.Tx]
+		done := !ok || t.finished()
+		if !done {
+			hb.cancel(t)
+		}
+		hb.mu.Unlock()
+		c.reply(m, !done, nil)
+	}
+}
+
+// busReset: the listening connection came back; messages may have been
+// missed, so the console sockets watching runs elsewhere reconnect (and
+// find them again), and the hosts are read again.
+func (c *cluster) busReset() {
+	hb := c.s.hub
+	hb.mu.Lock()
+	for _, b := range hb.sids {
+		if len(b.remote) > 0 {
+			b.closeWith(1012, "Reconnecting to the server.")
+		}
+	}
+	hb.mu.Unlock()
+	c.reloadHosts()
+}
+
+// --- heartbeat: leases, dead replicas, hosts ---
+
+func (c *cluster) heartbeat() {
+	tk := time.NewTicker(c.s.opts.ReplicaHeartbeat)
+	defer tk.Stop()
+	for {
+		c.beat()
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-tk.C:
+		case <-c.kick:
+			c.publishHosts()
+			continue
+		}
+	}
+}
+
+func (c *cluster) beat() {
+	ctx, cancel := context.WithTimeout(c.ctx, busTimeout)
+	defer cancel()
+	ids, err := c.db.Renew(ctx, c.id, c.s.opts.ReplicaLease)
+	if errors.Is(err, store.ErrLeaseLost) {
+		c.leaseLost(ctx)
+		return
+	}
+	if err != nil {
+		if c.ctx.Err() == nil {
+			c.s.log.Warn("renewing the replica lease failed", "err", err)
+		}
+		return
+	}
+	alive := map[string]bool{}
+	for _, id := range ids {
+		alive[id] = true
+	}
+	c.mu.Lock()
+	var gone []string
+	for id := range c.alive {
+		if !alive[id] {
+			gone = append(gone, id)
+		}
+	}
+	changed := len(gone) > 0 || len(alive) != len(c.alive)
+	c.alive = alive
+	c.mu.Unlock()
+	for _, id := range gone {
+		c.s.log.Warn("a replica is gone; its runs continue on the others", "replica", id)
+		c.s.hub.replicaGone(id)
+	}
+	if _, err := c.db.Reap(ctx); err != nil && c.ctx.Err() == nil {
+		c.s.log.Warn("removing dead replicas failed", "err", err)
+	}
+	if adopted, err := c.db.AdoptOrphans(ctx, c.id); err != nil {
+		if c.ctx.Err() == nil {
+			c.s.log.Warn("adopting the runs of dead replicas failed", "err", err)
+		}
+	} else if len(adopted) > 0 {
+		c.s.log.Info("adopted the runs of a dead replica; they wait for their hosts", "count", len(adopted))
+		c.s.hub.load(ctx, adopted, nil)
+	}
+	c.publishHosts()
+	if changed {
+		c.reloadHosts()
+	} else {
+		c.reloadHostsQuiet()
+	}
+}
+
+// leaseLost: the others took this replica for dead and adopted its runs
+// (a pause longer than the lease). What it holds is theirs now: every
+// socket reconnects and it joins again, empty.
+func (c *cluster) leaseLost(ctx context.Context) {
+	c.s.log.Error("this replica's lease ran out and the others adopted its runs; reconnecting every socket")
+	hb := c.s.hub
+	hb.mu.Lock()
+	for _, h := range hb.hosts {
+		h.e.closeWith(1012, restartReason)
+	}
+	for _, b := range hb.sids {
+		b.closeWith(1012, restartReason)
+	}
+	for id := range hb.txs {
+		delete(hb.txs, id)
+	}
+	hb.mu.Unlock()
+	if err := c.db.Join(ctx, c.id, c.s.opts.PublicURL, c.s.opts.ReplicaLease); err != nil {
+		c.s.log.Error("joining the replicas again failed", "err", err)
+	}
+}
+
+// hostsChanged asks for this replica's hosts to be listed again soon.
+func (c *cluster) hostsChanged() {
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (c *cluster) publishHosts() {
+	hb := c.s.hub
+	hb.mu.Lock()
+	cards := map[string][]byte{}
+	var ids []string
+	for _, h := range hb.hosts {
+		if !h.initialized || h.gone || h.request != nil {
+			continue
+		}
+		b, err := json.Marshal(hostCard{ID: h.id, KeyID: h.key.ID, Env: h.key.Env, UserID: h.key.UserID, Status: h.status,
+			Active: h.active, SDKName: h.sdkName, SDKVersion: h.sdkVersion, Impl: h.impl, Actions: h.actions, Pages: h.pages,
+			ConnectedAt: h.connectedAt})
+		if err != nil {
+			continue
+		}
+		cards[h.id] = b
+		ids = append(ids, h.id)
+	}
+	hb.mu.Unlock()
+	sort.Strings(ids)
+	var all []byte
+	for _, id := range ids {
+		all = append(all, cards[id]...)
+	}
+	c.mu.Lock()
+	same := string(all) == c.lastCard
+	c.mu.Unlock()
+	if same {
+		return
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, busTimeout)
+	defer cancel()
+	if err := c.db.PutHosts(ctx, c.id, cards); err != nil {
+		if c.ctx.Err() == nil {
+			c.s.log.Warn("listing this replica's hosts failed", "err", err)
+		}
+		return
+	}
+	c.mu.Lock()
+	c.lastCard = string(all)
+	c.mu.Unlock()
+	c.send("", busMsg{Kind: kindHosts})
+}
+
+func (c *cluster) reloadHosts() { c.loadHosts(true) }
+
+func (c *cluster) reloadHostsQuiet() { c.loadHosts(false) }
+
+// loadHosts reads the hosts of the other replicas.
+func (c *cluster) loadHosts(bool) {
+	ctx, cancel := context.WithTimeout(c.ctx, busTimeout)
+	defer cancel()
+	byReplica, err := c.db.ReplicaHosts(ctx, c.id)
+	if err != nil {
+		if c.ctx.Err() == nil {
+			c.s.log.Warn("reading the other replicas' hosts failed", "err", err)
+		}
+		return
+	}
+	remote := map[string]*host{}
+	for r, cards := range byReplica {
+		for _, raw := range cards {
+			var hc hostCard
+			if err := json.Unmarshal(raw, &hc); err != nil {
+				continue
+			}
+			remote[hc.ID] = &host{id: hc.ID, replica: r, key: store.APIKey{ID: hc.KeyID, Env: hc.Env, UserID: hc.UserID},
+				sdkName: hc.SDKName, sdkVersion: hc.SDKVersion, impl: hc.Impl, status: hc.Status, initialized: true,
+				actions: hc.Actions, pages: hc.Pages, active: hc.Active, connectedAt: hc.ConnectedAt}
+		}
+	}
+	hb := c.s.hub
+	hb.mu.Lock()
+	hb.remoteHosts = remote
+	hb.mu.Unlock()
+}
+
+// --- console sockets across replicas ---
+
+// connect routes a console socket's CONNECT_TO_TRANSACTION_AS_CLIENT: to
+// the replica holding the run, or here, claiming it first when nobody
+// alive holds it. handled is false when the local path answers.
+func (c *cluster) connect(b *browser, id string) (ok, handled bool) {
+	hb := c.s.hub
+	hb.mu.Lock()
+	_, here := hb.txs[id]
+	hb.mu.Unlock()
+	if here {
+		return false, false
+	}
+	ctx, cancel := context.WithTimeout(b.ctx(), busTimeout)
+	defer cancel()
+	for try := 0; try < 3; try++ {
+		owner, alive, err := c.db.TransactionOwner(ctx, id)
+		if err != nil {
+			return false, false
+		}
+		if alive && owner != c.id && owner != "" {
+			r, err := c.request(ctx, owner, busMsg{Kind: kindBCall, Sid: b.sid, User: b.user.ID,
+				Method: protocol.MethodConnectToTransactionAsClient, Data: rawJSON(protocol.ConnectToTransactionInputs{TransactionID: id})})
+			if err != nil {
+				b.log.Warn("the replica holding the run did not answer", "transaction", id, "err", err)
+				return false, true
+			}
+			var yes bool
+			json.Unmarshal(r.Data, &yes)
+			if yes {
+				hb.mu.Lock()
+				b.remote[id] = owner
+				hb.mu.Unlock()
+			}
+			return yes, true
+		}
+		got, err := c.db.ClaimTransaction(ctx, id, c.id)
+		if err != nil {
+			return false, false
+		}
+		if got {
+			hb.load(ctx, []string{id}, nil)
+			return false, false
+		}
+		// Finished, or another replica claimed it meanwhile: look again.
+	}
+	return false, false
+}
+
+// forward sends a console socket's call for a run another replica holds.
+func (c *cluster) forward(b *browser, owner, method string, data json.RawMessage) (any, error) {
+	r, err := c.request(b.ctx(), owner, busMsg{Kind: kindBCall, Sid: b.sid, User: b.user.ID, Method: method, Data: data})
+	if err != nil {
+		b.log.Warn("the replica holding the run did not answer", "method", method, "err", err)
+		return false, nil
+	}
+	return json.RawMessage(r.Data), nil
+}
+
+// socketGone tells the replicas holding runs b watched that it closed.
+func (c *cluster) socketGone(b *browser) {
+	seen := map[string]bool{}
+	for _, r := range b.remote {
+		if !seen[r] {
+			seen[r] = true
+			c.send(r, busMsg{Kind: kindBGone, Sid: b.sid})
+		}
+	}
+}
+
+func rawJSON(v any) json.RawMessage {
+	b, _ := json.Marshal(v)
+	return b
+}
+
+// pushLocal delivers a call another replica made for a console socket here.
+func (hb *hub) pushLocal(m busMsg) {
+	hb.mu.Lock()
+	defer hb.mu.Unlock()
+	b := hb.sids[m.Sid]
+	if b == nil {
+		return
+	}
+	if m.Method == protocol.MethodClientUsurped {
+		var ref protocol.TransactionRef
+		if json.Unmarshal(m.Data, &ref) == nil {
+			delete(b.remote, ref.TransactionID)
+		}
+	}
+	b.e.call(m.Method, m.Data, nil)
+}
+
+// standIn returns the stand-in for console socket sid of replica peer,
+// making it for user on first use.
+func (hb *hub) standIn(c *cluster, peer, sid, userID string) (*browser, error) {
+	k := peer + "/" + sid
+	hb.mu.Lock()
+	b := hb.standIns[k]
+	hb.mu.Unlock()
+	if b != nil {
+		return b, nil
+	}
+	ctx, cancel := hb.ctx()
+	u, err := hb.s.store.UserByID(ctx, userID)
+	cancel()
+	if err != nil {
+		return nil, fmt.Errorf("console user %s: %w", protocol.Clip(userID, 64), err)
+	}
+	pctx, stop := context.WithCancel(c.ctx)
+	nb := &browser{user: u, txs: map[string]*txn{}, pages: map[string]*pageSess{}, sid: sid, peer: peer, cl: c,
+		pctx: pctx, pstop: stop, remote: map[string]string{}, log: hb.s.log.With("browser", u.ID, "replica", peer)}
+	hb.mu.Lock()
+	defer hb.mu.Unlock()
+	if b := hb.standIns[k]; b != nil {
+		stop()
+		return b, nil
+	}
+	hb.standIns[k] = nb
+	return nb, nil
+}
+
+// dropStandIn ends the stand-in of a console socket that closed.
+func (hb *hub) dropStandIn(peer, sid string) {
+	hb.mu.Lock()
+	b := hb.standIns[peer+"/"+sid]
+	delete(hb.standIns, peer+"/"+sid)
+	hb.mu.Unlock()
+	if b != nil {
+		b.pstop()
+		hb.removeBrowser(b)
+	}
+}
+
+// replicaGone: replica r died or left. The console sockets here watching
+// its runs reconnect (and find them where they went); its stand-ins and
+// hosts are dropped.
+func (hb *hub) replicaGone(r string) {
+	var drop []*browser
+	hb.mu.Lock()
+	for _, b := range hb.sids {
+		for _, owner := range b.remote {
+			if owner == r {
+				b.closeWith(1012, "The server holding this run restarted; reconnecting.")
+				break
+			}
+		}
+	}
+	for k, b := range hb.standIns {
+		if b.peer == r {
+			delete(hb.standIns, k)
+			drop = append(drop, b)
+		}
+	}
+	for id, h := range hb.remoteHosts {
+		if h.replica == r {
+			delete(hb.remoteHosts, id)
+		}
+	}
+	hb.mu.Unlock()
+	for _, b := range drop {
+		b.pstop()
+		hb.removeBrowser(b)
+	}
+}
+
+// --- runs moving between replicas ---
+
+// handOff gives t, which is to start on remote host h, to h's replica
+// (hb.mu held): t leaves this replica's memory; its console socket, if
+// here, now calls that replica for it.
+func (hb *hub) handOff(t *txn, h *host) {
+	c := hb.s.cl
+	id := t.rec.ID
+	link := runLink{Tx: id}
+	if b := t.browser; b != nil {
+		link.Replica, link.Sid = c.id, b.sid
+		if b.peer != "" {
+			link.Replica = b.peer
+		} else {
+			delete(b.txs, id)
+			b.remote[id] = h.replica
+		}
+	}
+	hb.uncount(t)
+	delete(hb.txs, id)
+	h.active++ // until its replica lists it again
+	user := t.user.ID
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		ctx, cancel := context.WithTimeout(c.ctx, busTimeout)
+		defer cancel()
+		moved, err := c.db.HandTransaction(ctx, id, c.id, h.replica)
+		if err == nil && !moved {
+			err = errors.New("no longer held here")
+		}
+		if err == nil {
+			_, err = c.request(ctx, h.replica, busMsg{Kind: kindStart, Tx: id, Host: h.id, User: user, Sid: link.Sid, Peer: link.Replica})
+		}
+		if err == nil {
+			return
+		}
+		hb.s.log.Error("handing a run to the replica of its host failed", "transaction", id, "replica", h.replica, "err", err)
+		if !moved {
+			return
+		}
+		// Take it back (unless that replica took it after all) and
+		// start it again from here.
+		if back, berr := c.db.HandTransaction(ctx, id, h.replica, c.id); berr != nil || !back {
+			return
+		}
+		hb.load(ctx, []string{id}, []runLink{link})
+		hb.mu.Lock()
+		if t2 := hb.txs[id]; t2 != nil && !t2.finished() {
+			t2.hops = maxHops
+			hb.start(t2)
+		}
+		hb.mu.Unlock()
+	}()
+}
+
+// maxHops is how many times a run may be handed to another replica as it
+// starts: one, then it starts where it is (or waits).
+const maxHops = 1
+
+// takeStart takes a run another replica handed over and starts it on
+// host m.Host here.
+func (hb *hub) takeStart(c *cluster, m busMsg) error {
+	ctx, cancel := hb.ctx()
+	defer cancel()
+	link := runLink{Tx: m.Tx, Replica: m.Peer, Sid: m.Sid}
+	if link.Sid == "" {
+		link.Replica = ""
+	}
+	if n := hb.load(ctx, []string{m.Tx}, []runLink{link}); n == 0 {
+		return fmt.Errorf("run %s could not be loaded", m.Tx)
+	}
+	hb.mu.Lock()
+	defer hb.mu.Unlock()
+	t := hb.txs[m.Tx]
+	if t == nil || t.finished() {
+		return nil
+	}
+	t.hops = maxHops
+	if h := hb.hosts[m.Host]; h != nil && h.initialized && !h.gone && h.status == hostOnline && t.rec.Status == store.StatusPending {
+		hb.startOn(t, h)
+		return nil
+	}
+	if t.rec.Status == store.StatusPending {
+		hb.start(t)
+	}
+	return nil
+}
+
+// release lets go of the unfinished runs of host instance inst (API key
+// keyID), which reconnected to replica to: they are saved as waiting for
+// their host, handed to to, and their console sockets told where they
+// went. It returns the console sockets watching them.
+func (hb *hub) release(c *cluster, inst, keyID, to string) []runLink {
+	hb.mu.Lock()
+	defer hb.mu.Unlock()
+	if h := hb.hosts[inst]; h != nil && h.key.ID == keyID {
+		h.e.closeWith(1008, "New connection established for same ID, closing previous connection.")
+	}
+	delete(hb.gone, inst)
+	delete(hb.left, inst)
+	var links []runLink
+	now := time.Now()
+	for id, t := range hb.txs {
+		if t.rec.HostInstanceID != inst || t.finished() || t.viaHTTP != nil || (t.keyID != "" && t.keyID != keyID) {
+			continue
+		}
+		if t.host != nil {
+			hb.uncount(t)
+			t.host = nil
+		}
+		if t.rec.Status != store.StatusHostDropped {
+			t.rec.Status, t.droppedAt = store.StatusHostDropped, now
+		}
+		hb.save(t)
+		ctx, cancel := hb.ctx()
+		moved, err := c.db.HandTransaction(ctx, id, c.id, to)
+		cancel()
+		if err != nil || !moved {
+			hb.s.log.Error("handing a run to the replica its host moved to failed", "transaction", id, "replica", to, "err", err)
+			continue
+		}
+		link := runLink{Tx: id}
+		if b := t.browser; b != nil {
+			link.Replica, link.Sid = c.id, b.sid
+			if b.peer != "" {
+				link.Replica = b.peer
+			} else {
+				delete(b.txs, id)
+				b.remote[id] = to
+			}
+		}
+		delete(hb.txs, id)
+		links = append(links, link)
+	}
+	if len(links) > 0 {
+		hb.s.log.Info("a host moved to another replica; its runs went along", "host", inst, "replica", to, "runs", len(links))
+	}
+	return links
+}
+
+// claimForHost brings here, before host h initializes, the unfinished
+// runs of its instance held elsewhere: from the replica still holding
+// them (release), or outright from a dead one. A replica that does not
+// answer is waited for until its lease runs out.
+func (c *cluster) claimForHost(h *host) {
+	deadline := time.Now().Add(c.s.opts.ReplicaLease + 2*c.s.opts.ReplicaHeartbeat)
+	for {
+		ctx, cancel := context.WithTimeout(h.e.ctx, busTimeout)
+		claimed, heldBy, err := c.db.ClaimForHost(ctx, c.id, h.id)
+		if err != nil {
+			cancel()
+			c.s.log.Warn("claiming a host's runs failed", "host", h.id, "err", err)
+			return
+		}
+		if len(claimed) > 0 {
+			c.s.hub.load(ctx, claimed, nil)
+		}
+		failed := false
+		for _, r := range heldBy {
+			rctx, rcancel := context.WithTimeout(ctx, 2*time.Second)
+			rep, err := c.request(rctx, r, busMsg{Kind: kindRelease, Host: h.id, Key: h.key.ID})
+			rcancel()
+			if err != nil {
+				failed = true
+				continue
+			}
+			var links []runLink
+			json.Unmarshal(rep.Data, &links)
+			ids := make([]string, len(links))
+			for i, l := range links {
+				ids[i] = l.Tx
+			}
+			c.s.hub.load(ctx, ids, links)
+		}
+		cancel()
+		if !failed || time.Now().After(deadline) || h.e.ctx.Err() != nil {
+			return
+		}
+		select {
+		case <-h.e.ctx.Done():
+			return
+		case <-time.After(c.s.opts.ReplicaHeartbeat / 2):
+		}
+	}
+}
+
+// load reads runs this replica now holds into memory, as a restarted
+// server recovers its own (started ones wait for their host), attaching
+// the console sockets of links. It returns how many it loaded.
+func (hb *hub) load(ctx context.Context, ids []string, links []runLink) int {
+	byTx := map[string]runLink{}
+	for _, l := range links {
+		byTx[l.Tx] = l
+	}
+	n := 0
+	now := time.Now()
+	for _, id := range ids {
+		rec, err := hb.s.store.Transaction(ctx, id)
+		if err != nil {
+			hb.s.log.Error("loading a run taken from another replica failed", "transaction", id, "err", err)
+			continue
+		}
+		if rec.Status == store.StatusCompleted || rec.Status == store.StatusCanceled {
+			continue
+		}
+		t, err := hb.loadRec(ctx, rec, now)
+		if err != nil {
+			hb.s.log.Error("loading a run taken from another replica failed", "transaction", id, "err", err)
+			continue
+		}
+		var b *browser
+		if l, ok := byTx[id]; ok && l.Sid != "" {
+			if l.Replica == hb.s.cl.id {
+				hb.mu.Lock()
+				b = hb.sids[l.Sid]
+				hb.mu.Unlock()
+			} else if sb, err := hb.standIn(hb.s.cl, l.Replica, l.Sid, rec.UserID); err == nil {
+				b = sb
+				hb.s.cl.send(l.Replica, busMsg{Kind: kindRelink, Sid: l.Sid, Tx: id})
+			}
+		}
+		hb.mu.Lock()
+		if _, dup := hb.txs[id]; !dup {
+			if t.rec.Status != rec.Status {
+				hb.save(t)
+			}
+			hb.txs[id] = t
+			if b != nil && b.ctx().Err() == nil {
+				t.browser, t.detachedAt = b, time.Time{}
+				b.txs[id] = t
+				delete(b.remote, id)
+			}
+			n++
+		}
+		hb.mu.Unlock()
+	}
+	return n
+}
+
+// --- user events ---
+
+// userEvent applies ev here and on every other replica.
+func (s *Server) userEvent(ev userEvent) {
+	s.applyUserEvent(ev)
+	if s.cl != nil {
+		s.cl.send("", busMsg{Kind: kindUser, Data: rawJSON(ev)})
+	}
+}
+
+func (s *Server) applyUserEvent(ev userEvent) {
+	hb := s.hub
+	switch ev.Op {
+	case "disconnect":
+		hb.disconnectUser(ev.User)
+	case "refresh":
+		hb.refreshUser(ev.User, ev.Role)
+	case "key":
+		hb.disconnectKey(ev.Key)
+	case "password":
+		hb.mu.Lock()
+		if ev.At.After(hb.passwordAt[ev.User]) {
+			hb.passwordAt[ev.User] = ev.At
+		}
+		hb.mu.Unlock()
+	case "sessions":
+		hb.endSessions(ev.User, ev.Keep)
+	case "notify":
+		if ev.Push == nil {
+			return
+		}
+		hb.mu.Lock()
+		for _, id := range ev.Users {
+			for b := range hb.browsers[id] {
+				b.call(protocol.MethodClientNotify, *ev.Push, nil)
+			}
+		}
+		hb.mu.Unlock()
+	}
+}

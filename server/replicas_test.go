@@ -1,0 +1,199 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/interval-go/sdk/internal/protocol"
+	"github.com/interval-go/sdk/server/store"
+	"github.com/interval-go/sdk/server/store/pgtest"
+)
+
+// replicaOpts are the options of a replica on database url, with a short
+// lease so that a lost replica is noticed within a test.
+func replicaOpts(url string) Options {
+	return Options{DatabaseURL: url, ReplicaLease: 1500 * time.Millisecond, ReplicaHeartbeat: 200 * time.Millisecond}
+}
+
+// replicas starts n servers on one new PostgreSQL database.
+func replicas(t *testing.T, n int) []*env {
+	t.Helper()
+	url := pgtest.NewDatabase(t)
+	out := make([]*env, n)
+	for i := range out {
+		out[i] = newEnv(t, replicaOpts(url))
+	}
+	return out
+}
+
+// awaitAction waits until c's replica lists slug as served by an online
+// host (the host may be on another replica).
+func awaitAction(t *testing.T, c *client, slug string) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for time.Now().Before(deadline) {
+		c.e.s.hub.mu.Lock()
+		_, _, online := c.e.s.hub.findAction(store.EnvProduction, mustUser(t, c), slug)
+		c.e.s.hub.mu.Unlock()
+		if online {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("%s never listed as online on %s", slug, c.e.hs.URL)
+}
+
+func mustUser(t *testing.T, c *client) store.User {
+	t.Helper()
+	u, err := c.e.s.store.UserByEmail(context.Background(), c.email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// loginOn logs the admin of the installation in on replica e.
+func loginOn(t *testing.T, e *env) *client {
+	t.Helper()
+	return e.admin()
+}
+
+// TestReplicasRunAcrossReplicas: a run created on replica A whose action
+// only a host on replica B serves starts on that host, renders in A's
+// console socket, takes the answer there, completes, and is in the
+// history of replica C.
+func TestReplicasRunAcrossReplicas(t *testing.T) {
+	rs := replicas(t, 3)
+	a, b, c := rs[0], rs[1], rs[2]
+	adminA := loginOn(t, a)
+	key := adminA.key(store.EnvProduction)
+	h := b.host(key, "", action("hello"))
+	awaitAction(t, adminA, "hello")
+
+	br := adminA.browser()
+	id := adminA.startRun(br, h, "hello", store.EnvProduction)
+	h.must(protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: id, IOCall: ioCall("c1", "g1", "INPUT_TEXT")})
+	var render protocol.RenderInputs
+	br.next(protocol.MethodRender).decode(t, &render)
+	if render.TransactionID != id {
+		t.Fatalf("render for %s, want %s", render.TransactionID, id)
+	}
+	h.must(protocol.MethodSendLog, protocol.SendLogInputs{TransactionID: id, Data: "a log line", Index: new(int), Timestamp: time.Now().UnixMilli()})
+	br.next(protocol.MethodLog)
+	br.must(protocol.MethodRespondToIOCall, protocol.RespondToIOCallInputs{TransactionID: id,
+		IOResponse: ioResponse(id, "c1", "g1", protocol.KindReturn, "Ada")})
+	var resp protocol.IOResponseInputs
+	h.next(protocol.MethodIOResponse).decode(t, &resp)
+	if resp.TransactionID != id || !json.Valid([]byte(resp.Value)) {
+		t.Fatalf("IO_RESPONSE %+v", resp)
+	}
+	complete(t, h, id, "Hello, Ada")
+	var done protocol.TransactionCompletedInputs
+	br.next(protocol.MethodTransactionCompleted).decode(t, &done)
+	if done.TransactionID != id || done.ResultStatus != protocol.StatusSuccess {
+		t.Fatalf("TRANSACTION_COMPLETED %+v", done)
+	}
+	adminC := loginOn(t, c)
+	d := adminC.tx(id)
+	if d.Status != store.StatusCompleted || d.Result == nil || len(d.Logs) != 1 {
+		t.Fatalf("history on C: status %s result %v logs %d", d.Status, d.Result, len(d.Logs))
+	}
+}
+
+// TestReplicaGoneRunsMove: the replica of a host goes away (its sockets
+// cut, its lease left to run out, as after kill -9); the host reconnects
+// to another replica, the run waiting on the operator continues there and
+// the console socket on a third replica is told to reconnect, finds the
+// run again and completes it. Nothing runs twice.
+func TestReplicaGoneRunsMove(t *testing.T) {
+	rs := replicas(t, 3)
+	a, b, c := rs[0], rs[1], rs[2]
+	adminA := loginOn(t, a)
+	key := adminA.key(store.EnvProduction)
+	h := b.host(key, "inst-1", action("hello"))
+	awaitAction(t, adminA, "hello")
+	br := adminA.browser()
+	id := adminA.startRun(br, h, "hello", store.EnvProduction)
+	h.must(protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: id, IOCall: ioCall("c1", "g1", "INPUT_TEXT")})
+	br.next(protocol.MethodRender)
+
+	// B dies: its bus and heartbeat stop, its sockets drop, its lease
+	// is never renewed nor released.
+	b.s.cl.cancel()
+	b.s.cl.wg.Wait()
+	b.s.cl.bus.Close()
+	h.close()
+
+	// A notices B's lease ran out and closes the console socket that
+	// watched B's run.
+	var closed bool
+	select {
+	case <-br.conn.Done():
+		closed = true
+	case <-time.After(wait):
+	}
+	if !closed {
+		t.Fatal("the console socket watching the dead replica's run was not closed")
+	}
+
+	// The host comes back on C and re-sends its pending call.
+	h2 := c.host(key, "inst-1", action("hello"))
+	h2.must(protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: id, IOCall: ioCall("c1", "g1", "INPUT_TEXT")})
+	if got := h2.drainStarts(); got != 0 {
+		t.Fatalf("the host got %d START_TRANSACTION after moving, want none (it never ran twice)", got)
+	}
+	br2 := adminA.browser()
+	br2.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id})
+	br2.next(protocol.MethodRender)
+	br2.must(protocol.MethodRespondToIOCall, protocol.RespondToIOCallInputs{TransactionID: id,
+		IOResponse: ioResponse(id, "c1", "g1", protocol.KindReturn, "Ada")})
+	h2.next(protocol.MethodIOResponse)
+	complete(t, h2, id, "done")
+	br2.next(protocol.MethodTransactionCompleted)
+	if d := adminA.tx(id); d.Status != store.StatusCompleted {
+		t.Fatalf("status %s after the move, want COMPLETED", d.Status)
+	}
+	// B's own end (its store and sockets) is the test's cleanup.
+}
+
+// drainStarts counts the START_TRANSACTIONs among the calls received so far.
+func (p *peer) drainStarts() int {
+	n := 0
+	for {
+		select {
+		case c := <-p.calls:
+			if c.method == protocol.MethodStartTransaction {
+				n++
+			}
+		default:
+			return n
+		}
+	}
+}
+
+// TestReplicasCancelAcrossReplicas: canceling a run from a replica that
+// does not hold it reaches its host.
+func TestReplicasCancelAcrossReplicas(t *testing.T) {
+	rs := replicas(t, 2)
+	a, b := rs[0], rs[1]
+	adminA := loginOn(t, a)
+	key := adminA.key(store.EnvProduction)
+	h := b.host(key, "", action("hello"))
+	awaitAction(t, adminA, "hello")
+	br := adminA.browser()
+	id := adminA.startRun(br, h, "hello", store.EnvProduction)
+	h.must(protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: id, IOCall: ioCall("c1", "g1", "INPUT_TEXT")})
+	br.next(protocol.MethodRender)
+	adminA.do("POST", "/api/console/transactions/"+id+"/cancel", nil, http.StatusNoContent, nil)
+	var resp protocol.IOResponseInputs
+	h.next(protocol.MethodIOResponse).decode(t, &resp)
+	if resp.TransactionID != id {
+		t.Fatalf("cancel reached %s", resp.TransactionID)
+	}
+	if d := adminA.tx(id); d.Status != store.StatusCanceled {
+		t.Fatalf("status %s, want CANCELED", d.Status)
+	}
+}

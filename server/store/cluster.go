@@ -1,0 +1,439 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// ErrLeaseLost is returned by Renew when the replica's row is gone: the
+// others took it for dead (its lease ran out) and adopted its work.
+var ErrLeaseLost = errors.New("store: replica lease lost")
+
+// Cluster is implemented by stores that several server processes
+// (replicas) may serve from at once: PostgreSQL. It keeps who is alive
+// (a lease each replica renews), which hosts each replica has, which
+// replica holds each unfinished transaction, and a bus between replicas
+// (OpenBus). SQLite is single-process and does not implement it.
+type Cluster interface {
+	// Join registers replica id, alive for lease.
+	Join(ctx context.Context, id, addr string, lease time.Duration) error
+	// Renew extends id's lease and returns the replicas alive now (id
+	// among them); ErrLeaseLost when id's row is gone.
+	Renew(ctx context.Context, id string, lease time.Duration) ([]string, error)
+	// Leave removes id (its hosts with it): the others adopt its work at
+	// once instead of when its lease would run out.
+	Leave(ctx context.Context, id string) error
+	// Reap removes the replicas whose lease ran out and returns their ids.
+	Reap(ctx context.Context) ([]string, error)
+	// PutHosts replaces the hosts listed for replica (instance id →
+	// opaque JSON).
+	PutHosts(ctx context.Context, replica string, hosts map[string][]byte) error
+	// ReplicaHosts returns the hosts of the live replicas but self, by
+	// replica.
+	ReplicaHosts(ctx context.Context, self string) (map[string][][]byte, error)
+	// TransactionOwner returns the replica holding transaction id ("" for
+	// none) and whether that replica is alive.
+	TransactionOwner(ctx context.Context, id string) (owner string, alive bool, err error)
+	// ClaimTransaction makes self the owner of unfinished transaction id
+	// if it has no live owner (or self owns it already).
+	ClaimTransaction(ctx context.Context, id, self string) (bool, error)
+	// HandTransaction moves transaction id from owner from to owner to;
+	// false when from no longer owns it.
+	HandTransaction(ctx context.Context, id, from, to string) (bool, error)
+	// ClaimForHost makes self the owner of the unfinished transactions of
+	// host instance instanceID that no live replica holds, returning their
+	// ids, and returns the other live replicas holding some of them.
+	ClaimForHost(ctx context.Context, self, instanceID string) (claimed, heldBy []string, err error)
+	// AdoptOrphans makes self the owner of the unfinished transactions
+	// that were held by a replica no longer alive, returning their ids.
+	AdoptOrphans(ctx context.Context, self string) ([]string, error)
+}
+
+var _ Cluster = (*Postgres)(nil)
+
+const unfinished = `status NOT IN ('COMPLETED', 'CANCELED')`
+
+// aliveReplicas is the SQL set of the replicas whose lease runs.
+const aliveReplicas = `(SELECT id FROM replicas WHERE lease_until > now())`
+
+func (s *Postgres) wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("store: %s: %w", op, redactErr(err, s.secrets))
+}
+
+func interval(d time.Duration) string {
+	return strconv.FormatInt(d.Milliseconds(), 10) + " milliseconds"
+}
+
+// Join implements Cluster.
+func (s *Postgres) Join(ctx context.Context, id, addr string, lease time.Duration) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO replicas (id, addr, lease_until) VALUES ($1, $2, now() + $3::interval)`, id, addr, interval(lease))
+	return s.wrap("join", err)
+}
+
+// Renew implements Cluster.
+func (s *Postgres) Renew(ctx context.Context, id string, lease time.Duration) ([]string, error) {
+	tag, err := s.pool.Exec(ctx, `UPDATE replicas SET lease_until = now() + $2::interval WHERE id = $1`, id, interval(lease))
+	if err != nil {
+		return nil, s.wrap("renew", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return nil, ErrLeaseLost
+	}
+	rows, err := s.pool.Query(ctx, `SELECT id FROM replicas WHERE lease_until > now() ORDER BY id`)
+	if err != nil {
+		return nil, s.wrap("renew", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	return ids, s.wrap("renew", err)
+}
+
+// Leave implements Cluster.
+func (s *Postgres) Leave(ctx context.Context, id string) error {
+	_, err := s.pool.Exec(ctx, `DELETE FROM replicas WHERE id = $1`, id)
+	return s.wrap("leave", err)
+}
+
+// Reap implements Cluster.
+func (s *Postgres) Reap(ctx context.Context) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `DELETE FROM replicas WHERE lease_until <= now() RETURNING id`)
+	if err != nil {
+		return nil, s.wrap("reap", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err == nil {
+		// Old bus messages nobody fetched (their receiver died).
+		_, err = s.pool.Exec(ctx, `DELETE FROM replica_messages WHERE created_at < now() - interval '5 minutes'`)
+	}
+	return ids, s.wrap("reap", err)
+}
+
+// PutHosts implements Cluster.
+func (s *Postgres) PutHosts(ctx context.Context, replica string, hosts map[string][]byte) error {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return s.wrap("put hosts", err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `DELETE FROM replica_hosts WHERE replica = $1`, replica); err != nil {
+		return s.wrap("put hosts", err)
+	}
+	for id, h := range hosts {
+		if _, err := tx.Exec(ctx, `INSERT INTO replica_hosts (replica, instance_id, host) VALUES ($1, $2, $3)`, replica, id, string(h)); err != nil {
+			return s.wrap("put hosts", err)
+		}
+	}
+	return s.wrap("put hosts", tx.Commit(ctx))
+}
+
+// ReplicaHosts implements Cluster.
+func (s *Postgres) ReplicaHosts(ctx context.Context, self string) (map[string][][]byte, error) {
+	rows, err := s.pool.Query(ctx, `SELECT h.replica, h.host::text FROM replica_hosts h JOIN replicas r ON r.id = h.replica
+		WHERE r.lease_until > now() AND h.replica <> $1`, self)
+	if err != nil {
+		return nil, s.wrap("replica hosts", err)
+	}
+	defer rows.Close()
+	out := map[string][][]byte{}
+	for rows.Next() {
+		var r, h string
+		if err := rows.Scan(&r, &h); err != nil {
+			return nil, s.wrap("replica hosts", err)
+		}
+		out[r] = append(out[r], []byte(h))
+	}
+	return out, s.wrap("replica hosts", rows.Err())
+}
+
+// TransactionOwner implements Cluster.
+func (s *Postgres) TransactionOwner(ctx context.Context, id string) (string, bool, error) {
+	var owner string
+	var alive bool
+	err := s.pool.QueryRow(ctx, `SELECT owner, owner IN `+aliveReplicas+` FROM transactions WHERE id = $1`, id).Scan(&owner, &alive)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", false, ErrNotFound
+	}
+	return owner, alive, s.wrap("transaction owner", err)
+}
+
+// ClaimTransaction implements Cluster.
+func (s *Postgres) ClaimTransaction(ctx context.Context, id, self string) (bool, error) {
+	tag, err := s.pool.Exec(ctx, `UPDATE transactions SET owner = $2 WHERE id = $1 AND `+unfinished+`
+		AND (owner = $2 OR owner NOT IN `+aliveReplicas+`)`, id, self)
+	if err != nil {
+		return false, s.wrap("claim transaction", err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// HandTransaction implements Cluster.
+func (s *Postgres) HandTransaction(ctx context.Context, id, from, to string) (bool, error) {
+	tag, err := s.pool.Exec(ctx, `UPDATE transactions SET owner = $3 WHERE id = $1 AND owner = $2`, id, from, to)
+	if err != nil {
+		return false, s.wrap("hand transaction", err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// ClaimForHost implements Cluster.
+func (s *Postgres) ClaimForHost(ctx context.Context, self, instanceID string) ([]string, []string, error) {
+	rows, err := s.pool.Query(ctx, `UPDATE transactions SET owner = $1 WHERE host_instance_id = $2 AND `+unfinished+`
+		AND owner <> $1 AND owner NOT IN `+aliveReplicas+` RETURNING id`, self, instanceID)
+	if err != nil {
+		return nil, nil, s.wrap("claim for host", err)
+	}
+	claimed, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, nil, s.wrap("claim for host", err)
+	}
+	rows, err = s.pool.Query(ctx, `SELECT DISTINCT owner FROM transactions WHERE host_instance_id = $2 AND `+unfinished+`
+		AND owner <> $1 AND owner IN `+aliveReplicas, self, instanceID)
+	if err != nil {
+		return nil, nil, s.wrap("claim for host", err)
+	}
+	held, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	return claimed, held, s.wrap("claim for host", err)
+}
+
+// AdoptOrphans implements Cluster.
+func (s *Postgres) AdoptOrphans(ctx context.Context, self string) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `UPDATE transactions SET owner = $1 WHERE `+unfinished+`
+		AND owner <> '' AND owner <> $1 AND owner NOT IN `+aliveReplicas+` RETURNING id`, self)
+	if err != nil {
+		return nil, s.wrap("adopt", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	return ids, s.wrap("adopt", err)
+}
+
+// notifyLimit is the largest payload sent inline with NOTIFY (PostgreSQL
+// refuses 8000 bytes and more); larger ones go through replica_messages.
+const notifyLimit = 7900
+
+// BroadcastChannel is the bus channel every replica listens on.
+const BroadcastChannel = "interval_all"
+
+// ReplicaChannel is the bus channel of replica id.
+func ReplicaChannel(id string) string { return "interval_r_" + strings.ToLower(id) }
+
+// Bus carries messages between replicas on LISTEN/NOTIFY: one connection
+// listens, another sends in order, so a replica receives the messages of
+// another in the order they were sent. A message larger than NOTIFY takes
+// is stored in replica_messages and its id notified. Delivery is at most
+// once: a replica that loses its listening connection is told (OnReset)
+// and must assume it missed messages.
+type Bus struct {
+	s       *Postgres
+	self    string
+	deliver func(body []byte)
+	reset   func()
+	log     func(msg string, err error)
+
+	mu     sync.Mutex
+	queue  []busOut
+	sig    chan struct{}
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	ready  chan struct{}
+}
+
+type busOut struct {
+	channel string
+	body    []byte
+}
+
+// OpenBus starts the bus of replica self: deliver gets every message sent
+// to self or broadcast (in order, from one goroutine; it must not block
+// long); reset is called when the listening connection was lost and
+// came back (messages may have been missed); logf reports errors. It
+// returns once self listens.
+func (s *Postgres) OpenBus(ctx context.Context, self string, deliver func([]byte), reset func(), logf func(string, error)) (*Bus, error) {
+	bctx, cancel := context.WithCancel(context.Background())
+	b := &Bus{s: s, self: self, deliver: deliver, reset: reset, log: logf, sig: make(chan struct{}, 1),
+		ctx: bctx, cancel: cancel, ready: make(chan struct{})}
+	conn, err := b.listenConn(ctx)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	b.wg.Add(2)
+	go b.listen(conn)
+	go b.send()
+	return b, nil
+}
+
+func (b *Bus) listenConn(ctx context.Context) (*pgx.Conn, error) {
+	conn, err := pgx.ConnectConfig(ctx, b.s.pool.Config().ConnConfig.Copy())
+	if err != nil {
+		return nil, b.s.wrap("bus", err)
+	}
+	for _, ch := range []string{ReplicaChannel(b.self), BroadcastChannel} {
+		if _, err := conn.Exec(ctx, `LISTEN `+pgx.Identifier{ch}.Sanitize()); err != nil {
+			conn.Close(context.Background())
+			return nil, b.s.wrap("bus", err)
+		}
+	}
+	return conn, nil
+}
+
+func (b *Bus) listen(conn *pgx.Conn) {
+	defer b.wg.Done()
+	defer func() {
+		if conn != nil {
+			conn.Close(context.Background())
+		}
+	}()
+	for b.ctx.Err() == nil {
+		if conn == nil {
+			c, err := b.listenConn(b.ctx)
+			if err != nil {
+				b.log("bus: listening again failed; retrying", err)
+				select {
+				case <-b.ctx.Done():
+					return
+				case <-time.After(time.Second):
+				}
+				continue
+			}
+			conn = c
+			b.reset()
+		}
+		n, err := conn.WaitForNotification(b.ctx)
+		if err != nil {
+			if b.ctx.Err() != nil {
+				return
+			}
+			b.log("bus: listening connection lost", err)
+			conn.Close(context.Background())
+			conn = nil
+			continue
+		}
+		body := []byte(n.Payload)
+		if strings.HasPrefix(n.Payload, "@") {
+			body, err = b.fetch(n.Payload[1:], n.Channel != BroadcastChannel)
+			if err != nil {
+				b.log("bus: fetching a large message failed", err)
+				continue
+			}
+		}
+		b.deliver(body)
+	}
+}
+
+func (b *Bus) fetch(id string, take bool) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	q := `SELECT body FROM replica_messages WHERE id = $1`
+	if take {
+		q = `DELETE FROM replica_messages WHERE id = $1 RETURNING body`
+	}
+	var body string
+	if err := b.s.pool.QueryRow(ctx, q, id).Scan(&body); err != nil {
+		return nil, b.s.wrap("bus fetch", err)
+	}
+	return []byte(body), nil
+}
+
+// Send queues body for replica to ("" for every replica, self included);
+// messages are sent in the order of Send.
+func (b *Bus) Send(to string, body []byte) {
+	ch := BroadcastChannel
+	if to != "" {
+		ch = ReplicaChannel(to)
+	}
+	b.mu.Lock()
+	b.queue = append(b.queue, busOut{ch, body})
+	b.mu.Unlock()
+	select {
+	case b.sig <- struct{}{}:
+	default:
+	}
+}
+
+func (b *Bus) send() {
+	defer b.wg.Done()
+	var conn *pgx.Conn
+	defer func() {
+		if conn != nil {
+			conn.Close(context.Background())
+		}
+	}()
+	for {
+		b.mu.Lock()
+		q := b.queue
+		b.queue = nil
+		b.mu.Unlock()
+		if len(q) == 0 {
+			select {
+			case <-b.ctx.Done():
+				return
+			case <-b.sig:
+			}
+			continue
+		}
+		for _, m := range q {
+			for try := 0; ; try++ {
+				if conn == nil {
+					c, err := pgx.ConnectConfig(b.ctx, b.s.pool.Config().ConnConfig.Copy())
+					if err != nil {
+						if b.ctx.Err() != nil {
+							return
+						}
+						b.log("bus: sending connection failed; retrying", err)
+						select {
+						case <-b.ctx.Done():
+							return
+						case <-time.After(200 * time.Millisecond):
+						}
+						continue
+					}
+					conn = c
+				}
+				err := b.notify(conn, m)
+				if err == nil {
+					break
+				}
+				conn.Close(context.Background())
+				conn = nil
+				if b.ctx.Err() != nil {
+					return
+				}
+				if try >= 2 {
+					b.log("bus: message dropped", err)
+					break
+				}
+			}
+		}
+	}
+}
+
+func (b *Bus) notify(conn *pgx.Conn, m busOut) error {
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	payload := string(m.body)
+	if len(payload) > notifyLimit {
+		var id int64
+		if err := conn.QueryRow(ctx, `INSERT INTO replica_messages (body) VALUES ($1) RETURNING id`, payload).Scan(&id); err != nil {
+			return b.s.wrap("bus send", err)
+		}
+		payload = "@" + strconv.FormatInt(id, 10)
+	}
+	_, err := conn.Exec(ctx, `SELECT pg_notify($1, $2)`, m.channel, payload)
+	return b.s.wrap("bus send", err)
+}
+
+// Close stops the bus; messages still queued are dropped.
+func (b *Bus) Close() {
+	b.cancel()
+	b.wg.Wait()
+}
