@@ -130,6 +130,13 @@ func (s *Server) browserCall(b *browser, method string, data json.RawMessage) (a
 			b.log.Warn("refusing call with invalid input", "method", method, "err", err)
 			return false, nil
 		}
+		if owner := s.hub.remoteOwner(b, in.PageKey); owner != "" {
+			out, err := s.cl.forward(b, owner, method, data)
+			s.hub.mu.Lock()
+			delete(b.remote, in.PageKey)
+			s.hub.mu.Unlock()
+			return out, err
+		}
 		return s.hub.leavePage(b, in.PageKey), nil
 	}
 	return nil, fmt.Errorf("%w %q from browser", errUnknownMethod, protocol.Clip(method, 64))
@@ -458,6 +465,9 @@ func (hb *hub) openPage(b *browser, in protocol.RequestPageInputs) func() protoc
 	h := hb.pickHost(env, b.user.ID, in.PageSlug, true, false)
 	var hh *httpHost
 	if h == nil {
+		if r := hb.pickHost(env, b.user.ID, in.PageSlug, true, true); r != nil && r.replica != "" && b.peer == "" {
+			return hb.openRemotePage(b, r.replica, in)
+		}
 		if hh = hb.pickHTTPHost(env, in.PageSlug, true); hh == nil {
 			return fail("No host is online for this page.")
 		}
@@ -489,6 +499,27 @@ func (hb *hub) openPage(b *browser, in protocol.RequestPageInputs) func() protoc
 		answer := hb.sendOpenPage(b, p, h, env, in)
 		hb.mu.Unlock()
 		return hb.awaitOpenPage(b, p, answer)
+	}
+}
+
+// openRemotePage opens a page whose host is on replica r (hb.mu held): the
+// stand-in of b there opens it, and b's calls for it go there.
+func (hb *hub) openRemotePage(b *browser, r string, in protocol.RequestPageInputs) func() protocol.OpenPageReturns {
+	b.remote[in.PageKey] = r
+	return func() protocol.OpenPageReturns {
+		out, _ := hb.s.cl.forward(b, r, protocol.MethodRequestPage, rawJSON(in))
+		var ret protocol.OpenPageReturns
+		if raw, ok := out.(json.RawMessage); !ok || json.Unmarshal(raw, &ret) != nil {
+			ret = protocol.OpenPageReturns{Type: "ERROR", Message: "The server of the page's host did not answer."}
+		}
+		if ret.Type != "SUCCESS" {
+			hb.mu.Lock()
+			if b.remote[in.PageKey] == r {
+				delete(b.remote, in.PageKey)
+			}
+			hb.mu.Unlock()
+		}
+		return ret
 	}
 }
 

@@ -56,7 +56,8 @@ func FuzzCalls(f *testing.F) {
 		actions: map[string]protocol.ActionDefinition{}, pages: map[string]protocol.PageDefinition{}}
 	s.hub.addHost(h)
 	s.hostCall(h, protocol.MethodInitializeHost, json.RawMessage(`{"actions":[{"slug":"a"}],"groups":[{"slug":"p","name":"P","hasHandler":true}],"sdkName":"@interval/sdk","sdkVersion":"2.0.0"}`))
-	b := &browser{e: detachedEndpoint(), user: admin, txs: map[string]*txn{}, pages: map[string]*pageSess{}}
+	b := &browser{e: detachedEndpoint(), user: admin, txs: map[string]*txn{}, pages: map[string]*pageSess{},
+		sid: newSocketID(), remote: map[string]string{}, log: s.log}
 	// One real transaction "T"-like id for the inputs to hit.
 	now := time.Now()
 	rec := store.Transaction{ID: "T", Slug: "a", Env: store.EnvDevelopment, UserID: admin.ID, UserEmail: admin.Email,

@@ -197,3 +197,85 @@ func TestReplicasCancelAcrossReplicas(t *testing.T) {
 		t.Fatalf("status %s, want CANCELED", d.Status)
 	}
 }
+
+// TestReplicasPageAcrossReplicas: a page whose host is on another replica
+// opens, renders, takes state answers and closes through that replica.
+func TestReplicasPageAcrossReplicas(t *testing.T) {
+	rs := replicas(t, 2)
+	a, b := rs[0], rs[1]
+	adminA := loginOn(t, a)
+	key := adminA.key(store.EnvProduction)
+	h, err := dialHost(t, b, key, "page-host")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ret protocol.InitializeHostReturns
+	h.call(protocol.MethodInitializeHost, protocol.InitializeHostInputs{Actions: []protocol.ActionDefinition{{GroupSlug: "billing", Slug: "refund"}},
+		Groups: []protocol.PageDefinition{{Slug: "billing", Name: "Billing", HasHandler: true}}, SDKName: "@interval/sdk", SDKVersion: "2.0.0"}, &ret)
+	awaitAction(t, adminA, "billing/refund")
+	br := adminA.browser()
+	var r protocol.OpenPageReturns
+	if err := br.call(protocol.MethodRequestPage, protocol.RequestPageInputs{PageKey: "pk1", PageSlug: "billing"}, &r); err != nil || r.Type != "SUCCESS" || r.PageKey != "pk1" {
+		t.Fatalf("REQUEST_PAGE: %v %+v", err, r)
+	}
+	var op protocol.OpenPageInputs
+	h.next(protocol.MethodOpenPage).decode(t, &op)
+	if op.PageKey != "pk1" || op.User.Email != adminA.email {
+		t.Fatalf("OPEN_PAGE %+v", op)
+	}
+	layout := `{"kind":"BASIC","title":"Billing","children":{"id":"a","inputGroupKey":"b","toRender":[],"kind":"RENDER"}}`
+	h.must(protocol.MethodSendPage, protocol.SendPageInputs{PageKey: "pk1", Page: &layout})
+	var rp protocol.RenderPageInputs
+	br.next(protocol.MethodRenderPage).decode(t, &rp)
+	if rp.Page == nil || *rp.Page != layout {
+		t.Fatalf("RENDER_PAGE %+v", rp)
+	}
+	br.must(protocol.MethodRespondToIOCall, protocol.RespondToIOCallInputs{TransactionID: "pk1", IOResponse: ioResponse("pk1", "a", "b", "SET_STATE", map[string]any{"offset": 0})})
+	h.next(protocol.MethodIOResponse)
+	br.must(protocol.MethodLeavePage, protocol.PageKeyRef{PageKey: "pk1"})
+	h.next(protocol.MethodClosePage)
+}
+
+// TestReplicasNotifyAndIdentity: a notification reaches its recipient's
+// console on another replica, and a password login on one replica
+// confirms the operator's identity for a run held on another.
+func TestReplicasNotifyAndIdentity(t *testing.T) {
+	rs := replicas(t, 2)
+	a, b := rs[0], rs[1]
+	adminA := loginOn(t, a)
+	key := adminA.key(store.EnvProduction)
+	h := b.host(key, "", action("secure"))
+	awaitAction(t, adminA, "secure")
+	br := adminA.browser()
+
+	h.must(protocol.MethodNotify, protocol.NotifyInputs{Message: "hello from B", DeliveryInstructions: []protocol.DeliveryInstruction{{To: adminA.email}}})
+	var n protocol.ClientNotifyInputs
+	br.next(protocol.MethodClientNotify).decode(t, &n)
+	if n.Message != "hello from B" {
+		t.Fatalf("CLIENT_NOTIFY %+v", n)
+	}
+
+	id := adminA.startRun(br, h, "secure", store.EnvProduction)
+	confirm := `{"id":"c1","inputGroupKey":"g1","kind":"RENDER","toRender":[{"methodName":"CONFIRM_IDENTITY","label":"Confirm","props":{"gracePeriodMs":0}}]}`
+	h.must(protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: id, IOCall: confirm})
+	br.next(protocol.MethodRender)
+	answer := protocol.RespondToIOCallInputs{TransactionID: id, IOResponse: ioResponse(id, "c1", "g1", protocol.KindReturn, true)}
+	var ok bool
+	if err := br.call(protocol.MethodRespondToIOCall, answer, &ok); err != nil || ok {
+		t.Fatalf("identity confirmed without a password login: %v %v", err, ok)
+	}
+	// The password login happens on A; the run is held on B.
+	adminA.do("POST", "/api/auth/password", map[string]string{"password": "correct horse battery"}, http.StatusNoContent, nil)
+	adminA.do("POST", "/api/auth/login", map[string]string{"email": adminA.email, "password": "correct horse battery"}, http.StatusOK, nil)
+	deadline := time.Now().Add(wait)
+	for {
+		if err := br.call(protocol.MethodRespondToIOCall, answer, &ok); err == nil && ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the login on A never confirmed the identity for the run held on B")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	h.next(protocol.MethodIOResponse)
+}
