@@ -98,7 +98,15 @@ func (s *Server) EnsureAdmin(ctx context.Context) (email string, loginLink strin
 	}
 	if admin == nil {
 		u := store.User{ID: uuid.NewString(), Email: s.opts.AdminEmail, FirstName: "Admin", Role: store.RoleAdmin, CreatedAt: time.Now()}
-		if err := s.store.CreateUser(ctx, u); err != nil {
+		err := s.store.CreateUser(ctx, u)
+		if errors.Is(err, store.ErrConflict) {
+			// Another replica starting at the same moment created it.
+			existing, uerr := s.store.UserByEmail(ctx, u.Email)
+			if uerr == nil && existing.Role == store.RoleAdmin {
+				u, err = existing, nil
+			}
+		}
+		if err != nil {
 			return "", "", fmt.Errorf("server: creating admin: %w", err)
 		}
 		admin = &u

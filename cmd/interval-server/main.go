@@ -248,6 +248,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	trustedProxies := fs.String("trusted-proxies", env("INTERVAL_TRUSTED_PROXIES", ""), "comma-separated addresses or prefixes (10.0.0.0/8) of reverse proxies in front of the server, whose X-Forwarded-For and X-Forwarded-Proto are believed; login limits count by the client address they give (env INTERVAL_TRUSTED_PROXIES; default none)")
 	metricsAddr := fs.String("metrics-addr", env("INTERVAL_METRICS_ADDR", ""), "serve Prometheus metrics at http://ADDR/metrics (and /healthz, /readyz) on a listener of their own, e.g. 127.0.0.1:9464 or an internal address; default none (env INTERVAL_METRICS_ADDR)")
 	metricsToken := fs.String("metrics-token", env("INTERVAL_METRICS_TOKEN", ""), "also serve /metrics on --addr, to requests with Authorization: Bearer TOKEN only (env INTERVAL_METRICS_TOKEN, which keeps it out of process listings)")
+	leaseDef, err := envDuration("INTERVAL_REPLICA_LEASE", server.DefaultReplicaLease)
+	if err != nil {
+		return err
+	}
+	replicaLease := fs.Duration("replica-lease", leaseDef, "with PostgreSQL (--database-url postgres://…), every server on the database is a replica of one installation; a replica that stops renewing its lease for this long is taken for dead and the others adopt its runs (env INTERVAL_REPLICA_LEASE; heartbeats every fifth of it)")
 	slackToken := fs.String("slack-token", env("INTERVAL_SLACK_TOKEN", ""), "post SLACK notification deliveries with this Slack bot token, xoxb-… (env INTERVAL_SLACK_TOKEN, which keeps it out of process listings)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), commands, "\nFlags of serve:\n")
@@ -255,6 +260,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *replicaLease < 500*time.Millisecond {
+		return fmt.Errorf("%w: --replica-lease (INTERVAL_REPLICA_LEASE) must be at least 500ms", errUsage)
 	}
 	if *maxUploadMiB <= 0 || *maxUploadMiB > 1<<30 {
 		return fmt.Errorf("%w: --max-upload-mib (INTERVAL_MAX_UPLOAD_MIB) must be from 1 to %d", errUsage, 1<<30)
@@ -293,7 +301,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	s, err := server.New(ctx, server.Options{DataDir: c.dataDir, DatabaseURL: c.databaseURL, PublicURL: public, Logger: log,
 		SMTPURL: *smtpURL, SMTPFrom: *smtpFrom, SlackToken: *slackToken, UploadRetention: *uploadRetention, MaxUploadBytes: *maxUploadMiB << 20,
-		TrustedProxies: proxies, MetricsToken: *metricsToken})
+		TrustedProxies: proxies, MetricsToken: *metricsToken, ReplicaLease: *replicaLease, ReplicaHeartbeat: *replicaLease / 5})
 	if err != nil {
 		l.Close()
 		if ml != nil {
