@@ -46,9 +46,9 @@ var (
 	ErrRender = errors.New("interval: server refused the IO call")
 	// ErrNotConnected is returned by a call that could not reach the server
 	// before its context ended. A Transport's Conn returns it (wrapped or
-	// not) for a message it could not deliver because the connection is
-	// gone; the client then sends the call again on the next connection.
-	// The websocket adapter's ErrNotConnected is the same error.
+	// not) for a message it could not deliver because the connection was
+	// lost or is gone; the client then sends the call again on the next
+	// connection (see Transport).
 	ErrNotConnected = protocol.ErrNotConnected
 )
 

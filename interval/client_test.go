@@ -1248,8 +1248,7 @@ type lossyTransport struct {
 }
 
 func (l *lossyTransport) Dial(ctx context.Context, cfg interval.DialConfig) (interval.Conn, error) {
-	c, err := websocket.Dial(ctx, websocket.DialOptions{Endpoint: cfg.Endpoint, APIKey: cfg.APIKey, InstanceID: cfg.InstanceID},
-		websocket.Config{OnMessage: cfg.OnMessage, Logger: cfg.Logger, ConnectTimeout: cfg.ConnectTimeout, SendTimeout: cfg.SendTimeout})
+	c, err := (&websocket.Transport{}).Dial(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -1257,7 +1256,7 @@ func (l *lossyTransport) Dial(ctx context.Context, cfg interval.DialConfig) (int
 }
 
 type lossyConn struct {
-	*websocket.Conn
+	interval.Conn
 	l *lossyTransport
 }
 
@@ -1270,7 +1269,7 @@ func (c lossyConn) Post(ctx context.Context, data string, timeout time.Duration,
 		attempt := len(c.l.timeouts)
 		c.l.mu.Unlock()
 		if c.l.drop(attempt) {
-			go acked(websocket.ErrAckTimeout)
+			go acked(fmt.Errorf("lossy: %w", interval.ErrAckTimeout))
 			return nil
 		}
 	}
