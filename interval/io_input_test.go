@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -110,68 +110,6 @@ func TestInputDateTimeKinds(t *testing.T) {
 	}
 }
 
-func TestInputFile(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "a,b\n1,2\n") }))
-	defer srv.Close()
-	a := startAction(t, func(ctx context.Context, tx *interval.Tx) (any, error) {
-		f, err := tx.IO.Input.File("Data").AllowedExtensions(".csv").Run(ctx)
-		if err != nil {
-			return nil, err
-		}
-		b, err := f.Bytes(ctx, 1<<20)
-		if err != nil {
-			return nil, err
-		}
-		return fmt.Sprintf("%s %s %d %s %q", f.Name, f.Extension(), f.Size, f.LastModified.Format(time.RFC3339), b), nil
-	})
-	r := a.next()
-	c, _ := r.Component("Data")
-	if !c.IsStateful || string(c.Props) != `{"allowedExtensions":[".csv"]}` {
-		t.Fatalf("render %+v %s", c, c.Props)
-	}
-	file := func(name string) map[string]any {
-		return map[string]any{"name": name, "type": "text/csv", "size": 8, "lastModified": 1704067200000, "url": srv.URL + "/f"}
-	}
-	r = a.rejects(r, "Data", file("virus.exe"), "Please upload a file of type .csv.")
-	r = a.rejects(r, "Data", map[string]any{"name": "x.csv"}, "Please upload a file.")
-	a.answer(r, intervaltest.Values{"Data": file("Report.CSV")})
-	if res := a.result(); res.Data != `Report.CSV .CSV 8 2024-01-01T00:00:00Z "a,b\n1,2\n"` {
-		t.Fatalf("result %v", res.Data)
-	}
-}
-
-func TestInputFileMultiplePresigned(t *testing.T) {
-	a := startAction(t, func(ctx context.Context, tx *interval.Tx) (any, error) {
-		files, err := tx.IO.Input.File("Docs").PresignedURLs(func(ctx context.Context, name, typ string) (string, string, error) {
-			if name == "bad" {
-				return "", "", errors.New("no")
-			}
-			return "https://s3/up/" + name, "https://s3/down/" + name, nil
-		}).Multiple().Run(ctx)
-		return len(files), err
-	})
-	r := a.next()
-	c, _ := r.Component("Docs")
-	if !c.IsMultiple || string(c.Props) != `{"fileUrls":null}` || jsonOf(t, c.MultipleProps) != `{}` {
-		t.Fatalf("render %+v %s", c, c.Props)
-	}
-	// A failing presigner is logged and changes nothing; a good state
-	// re-renders with the URLs.
-	a.setState(r, intervaltest.Values{"Docs": map[string]any{"files": []map[string]string{{"name": "bad", "type": "x"}}}})
-	a.setState(r, intervaltest.Values{"Docs": map[string]any{"files": []map[string]string{{"name": "a.pdf", "type": "application/pdf"}}}})
-	r = a.next()
-	if got := string(mustComponent(t, r, "Docs").Props); got != `{"fileUrls":[{"uploadUrl":"https://s3/up/a.pdf","downloadUrl":"https://s3/down/a.pdf"}]}` {
-		t.Fatalf("props after state %s", got)
-	}
-	r = a.rejects(r, "Docs", "a.pdf", "Please choose one or more values.")
-	r = a.rejects(r, "Docs", []any{map[string]any{"name": "a"}}, "Please upload a file.")
-	f := map[string]any{"name": "a.pdf", "type": "application/pdf", "size": 1, "lastModified": 0, "url": "https://s3/down/a.pdf"}
-	a.answer(r, intervaltest.Values{"Docs": []any{f, f}})
-	if res := a.result(); res.Data != float64(2) {
-		t.Fatalf("result %v", res.Data)
-	}
-}
-
 func mustComponent(t *testing.T, r *intervaltest.Render, label string) struct {
 	MethodName string
 	Props      string
@@ -196,30 +134,6 @@ type lineItem struct {
 	Gift  bool    `json:"gift"`
 }
 
-func TestInputSpreadsheet(t *testing.T) {
-	a := startAction(t, func(ctx context.Context, tx *interval.Tx) (any, error) {
-		rows, err := interval.Spreadsheet[lineItem](tx.IO, "Items").Default(lineItem{Name: "pen", Price: 1.5}).Run(ctx)
-		if err != nil {
-			return nil, err
-		}
-		return fmt.Sprintf("%d %s %v %v", len(rows), rows[0].Name, rows[0].Qty == nil, *rows[1].Qty), nil
-	})
-	r := a.next()
-	if got := mustComponent(t, r, "Items").Props; got != `{"columns":{"name":"string","qty":"number?","price":"number","gift":"boolean"},"defaultValue":[{"gift":false,"name":"pen","price":1.5,"qty":null}]}` {
-		t.Fatalf("props %s", got)
-	}
-	r = a.rejects(r, "Items", "x", "Please enter the rows as a table.")
-	r = a.rejects(r, "Items", []any{map[string]any{"price": 1, "gift": true}}, "Row 1: name is required.")
-	r = a.rejects(r, "Items", []any{map[string]any{"name": "a", "price": "cheap", "gift": true}}, "Row 1: price must be a number.")
-	a.answer(r, intervaltest.Values{"Items": []any{
-		map[string]any{"name": "a", "price": 1, "gift": true, "qty": nil},
-		map[string]any{"name": "b", "price": 2.5, "gift": false, "qty": 3},
-	}})
-	if res := a.result(); res.Data != "2 a true 3" {
-		t.Fatalf("result %v", res.Data)
-	}
-}
-
 func TestConfirmIdentityIsExclusive(t *testing.T) {
 	errs := make(chan error, 1)
 	a := startAction(t, func(ctx context.Context, tx *interval.Tx) (any, error) {
@@ -241,64 +155,85 @@ func TestConfirmIdentityIsExclusive(t *testing.T) {
 	}
 }
 
-func TestSearch(t *testing.T) {
-	type user struct {
-		ID   int
-		Name string
+// Every optional input left empty reads as absent: Run of the group
+// succeeds, Answered is false and Value is the zero value (nil for a URL,
+// no instant for the date types), and a Form's optional fields stay zero or
+// nil; an empty Default, Min or Max of a date input is not sent as a date
+// of year 0.
+func TestOptionalInputsLeftEmpty(t *testing.T) {
+	type form struct {
+		When  time.Time     `interval:"optional"`
+		At    *time.Time    `interval:"label=At ptr"`
+		Day   interval.Date `interval:"optional"`
+		Slot  *interval.DateTime
+		Hour  *interval.TimeOfDay
+		Count *int
+		Note  string `interval:"optional"`
 	}
-	all := []user{{1, "Ada"}, {2, "Alan"}, {3, "Grace"}}
+	type person struct{ Name string }
 	a := startAction(t, func(ctx context.Context, tx *interval.Tx) (any, error) {
-		u, err := interval.Search(tx.IO, "User", func(ctx context.Context, q string) ([]user, error) {
-			if q == "fail" {
-				return nil, errors.New("backend down")
+		in := tx.IO.Input
+		text := in.Text("Text").Optional()
+		email := in.Email("Email").Optional()
+		number := in.Number("Number").Optional()
+		boolean := in.Boolean("Boolean").Optional()
+		slider := in.Slider("Slider", 0, 10).Optional()
+		u := in.URL("URL").Optional()
+		rich := in.RichText("Rich").Optional()
+		date := in.Date("Date").Optional().Default(interval.Date{}).Min(interval.Date{})
+		tm := in.Time("Time").Optional()
+		dt := in.DateTime("DateTime").Optional().DefaultTime(time.Time{}).Max(interval.DateTime{})
+		single := tx.IO.Select.Single("Single", "a", "b").Optional()
+		multiple := tx.IO.Select.Multiple("Multiple", "a", "b").Optional()
+		table := interval.SelectTable(tx.IO, "Table", []person{{"Ada"}}).Optional()
+		sheet := interval.Spreadsheet[person](tx.IO, "Sheet").Optional()
+		search := interval.Search(tx.IO, "Search", func(ctx context.Context, q string) ([]person, error) { return nil, nil },
+			func(p person) interval.SearchResult { return interval.SearchResult{Label: p.Name} }).Optional()
+		file := in.File("File").Optional()
+		if _, err := tx.IO.Group(text, email, number, boolean, slider, u, rich, date, tm, dt, single, multiple, table, sheet, search, file).Run(ctx); err != nil {
+			return nil, err
+		}
+		var problems []string
+		for _, c := range []struct {
+			name     string
+			answered bool
+			value    any
+		}{
+			{"Text", text.Answered(), text.Value()}, {"Email", email.Answered(), email.Value()},
+			{"Number", number.Answered(), number.Value()}, {"Boolean", boolean.Answered(), boolean.Value()},
+			{"Slider", slider.Answered(), slider.Value()}, {"URL", u.Answered(), u.Value()},
+			{"Rich", rich.Answered(), rich.Value()}, {"Date", date.Answered(), date.Value()},
+			{"Time", tm.Answered(), tm.Value()}, {"DateTime", dt.Answered(), dt.Value()},
+			{"Single", single.Answered(), single.Value()}, {"Multiple", multiple.Answered(), multiple.Value()},
+			{"Table", table.Answered(), table.Value()}, {"Sheet", sheet.Answered(), sheet.Value()},
+			{"Search", search.Answered(), search.Value()}, {"File", file.Answered(), file.Value()},
+		} {
+			if c.answered || (c.value != nil && !reflect.ValueOf(c.value).IsZero()) {
+				problems = append(problems, fmt.Sprintf("%s answered=%v value=%#v", c.name, c.answered, c.value))
 			}
-			var out []user
-			for _, u := range all {
-				if len(q) > 0 && u.Name[0] == q[0] {
-					out = append(out, u)
-				}
-			}
-			return out, nil
-		}, func(u user) interval.SearchResult {
-			return interval.SearchResult{Label: u.Name, Description: fmt.Sprintf("#%d", u.ID)}
-		}).InitialResults(all[2]).Placeholder("Name").Run(ctx)
-		return u.ID, err
+		}
+		if !date.Value().Time(nil).IsZero() || !dt.Value().Time(time.Local).IsZero() || !dt.Value().IsZero() {
+			problems = append(problems, fmt.Sprintf("date times %v %v", date.Value().Time(nil), dt.Value().Time(time.Local)))
+		}
+		f, err := interval.Form[form](tx.IO, "").Run(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if !reflect.ValueOf(f).IsZero() {
+			problems = append(problems, fmt.Sprintf("form %+v", f))
+		}
+		return strings.Join(problems, "; "), nil
 	})
 	r := a.next()
-	if got := mustComponent(t, r, "User").Props; got != `{"results":[{"value":"0:0","label":"Grace","description":"#3"}],"placeholder":"Name","disabled":false}` {
-		t.Fatalf("props %s", got)
+	for _, label := range []string{"Date", "DateTime"} {
+		if p := props(t, r, label); len(p) != 0 {
+			t.Errorf("%s props %v: an empty default or bound was sent", label, p)
+		}
 	}
-	a.setState(r, intervaltest.Values{"User": map[string]any{"queryTerm": "fail"}}) // logged, ignored
-	a.setState(r, intervaltest.Values{"User": map[string]any{"unexpected": true}})  // bad state, ignored
-	a.setState(r, intervaltest.Values{"User": map[string]any{"queryTerm": "A"}})
+	a.answer(r, nil) // every value null: nothing entered
 	r = a.next()
-	if got := mustComponent(t, r, "User").Props; got != `{"results":[{"value":"1:0","label":"Ada","description":"#1"},{"value":"1:1","label":"Alan","description":"#2"}],"placeholder":"Name","disabled":false}` {
-		t.Fatalf("props after search %s", got)
-	}
-	r = a.rejects(r, "User", "7:0", "Please choose a result.")
-	r = a.rejects(r, "User", 12, "Please choose a result.")
-	a.answer(r, intervaltest.Values{"User": "1:1"})
-	if res := a.result(); res.Data != float64(2) {
-		t.Fatalf("result %v", res.Data)
-	}
-}
-
-func TestSearchMultipleDefaults(t *testing.T) {
-	a := startAction(t, func(ctx context.Context, tx *interval.Tx) (any, error) {
-		return interval.Search(tx.IO, "Tags", func(ctx context.Context, q string) ([]string, error) {
-			return []string{q + "1", q + "2"}, nil
-		}, func(s string) interval.SearchResult { return interval.SearchResult{Label: s} }).Multiple().Default("go").Run(ctx)
-	})
-	r := a.next()
-	c, _ := r.Component("Tags")
-	if !c.IsMultiple || jsonOf(t, c.MultipleProps) != `{"defaultValue":["default:0"]}` ||
-		string(c.Props) != `{"results":[{"value":"default:0","label":"go"}],"disabled":false}` {
-		t.Fatalf("render %s %s", jsonOf(t, c.MultipleProps), c.Props)
-	}
-	a.setState(r, intervaltest.Values{"Tags": map[string]any{"queryTerm": "x"}})
-	r = a.next()
-	a.answer(r, intervaltest.Values{"Tags": []string{"default:0", "1:1"}})
-	if res := a.result(); jsonOf(t, res.Data) != `["go","x2"]` {
-		t.Fatalf("result %v", res.Data)
+	a.answer(r, nil)
+	if res := a.result(); res.Data != "" {
+		t.Fatalf("optional inputs left empty: %v", res.Data)
 	}
 }
