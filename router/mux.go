@@ -50,9 +50,10 @@ type Router interface {
 	// handler, the page's options are those given to New(opts...) for sub,
 	// then opts, and a Mux can be mounted once. Any other interval.Routes
 	// is read through its RouteTable each time this tree is (its slugs
-	// prefixed with the page's path); if it is an interval.RoutesNotifier,
-	// its changes are notified to this tree's OnChange functions until the
-	// page is removed.
+	// prefixed with the page's path), under this tree's lock, so it must
+	// not read this tree; if it is an interval.RoutesNotifier, its changes
+	// are notified to this tree's OnChange functions until the page is
+	// removed.
 	//
 	// Mount panics on a nil sub, an already mounted Mux, mounting a Mux into
 	// its own tree, an invalid or taken slug, or an action-only option.
