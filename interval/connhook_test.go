@@ -193,8 +193,7 @@ type closeOnSendTransport struct {
 }
 
 func (tr *closeOnSendTransport) Dial(ctx context.Context, cfg interval.DialConfig) (interval.Conn, error) {
-	c, err := websocket.Dial(ctx, websocket.DialOptions{Endpoint: cfg.Endpoint, APIKey: cfg.APIKey, InstanceID: cfg.InstanceID},
-		websocket.Config{OnMessage: cfg.OnMessage, Logger: cfg.Logger, ConnectTimeout: cfg.ConnectTimeout, SendTimeout: cfg.SendTimeout})
+	c, err := (&websocket.Transport{}).Dial(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("dialing: %w", err)
 	}
@@ -202,7 +201,7 @@ func (tr *closeOnSendTransport) Dial(ctx context.Context, cfg interval.DialConfi
 }
 
 type closeOnSendConn struct {
-	*websocket.Conn
+	interval.Conn
 	tr *closeOnSendTransport
 }
 

@@ -5,21 +5,34 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/interval-go/sdk/adapters/websocket"
+	"github.com/interval-go/sdk/internal/isocket"
 	"github.com/interval-go/sdk/interval"
 )
 
-// "Not connected" is one error under two names: a failed write of the
-// websocket adapter is interval.ErrNotConnected for errors.Is (the client
-// re-sends such a call on the next connection), and a Transport of the
-// user's own reports the same condition with interval.ErrNotConnected
-// without importing the adapter.
-func TestOneErrNotConnected(t *testing.T) {
-	if interval.ErrNotConnected != websocket.ErrNotConnected {
-		t.Fatalf("interval.ErrNotConnected (%v) and websocket.ErrNotConnected (%v) are two errors", interval.ErrNotConnected, websocket.ErrNotConnected)
-	}
-	write := fmt.Errorf("%w: write: %w", websocket.ErrNotConnected, errors.New("broken pipe"))
-	if !errors.Is(write, interval.ErrNotConnected) || interval.ErrNotConnected.Error() != "interval: not connected" {
-		t.Fatalf("%v is not interval.ErrNotConnected", write)
+// Each transport error is one error under two names: what the ISocket
+// framing returns is interval's sentinel for errors.Is (the client re-sends
+// a call that was not connected or not acknowledged), and a Transport of
+// the user's own reports the same conditions with interval's sentinels
+// without importing any transport package.
+func TestTransportSentinels(t *testing.T) {
+	for _, c := range []struct {
+		name         string
+		iv, framing  error
+		wantInterval string
+	}{
+		{"ErrNotConnected", interval.ErrNotConnected, isocket.ErrNotConnected, "interval: not connected"},
+		{"ErrAckTimeout", interval.ErrAckTimeout, isocket.ErrAckTimeout, "interval: no ACK within the send timeout"},
+		{"ErrUnauthorized", interval.ErrUnauthorized, isocket.ErrUnauthorized, "interval: server refused the connection"},
+	} {
+		if c.iv != c.framing {
+			t.Errorf("interval.%s (%v) and isocket.%s (%v) are two errors", c.name, c.iv, c.name, c.framing)
+		}
+		if c.iv.Error() != c.wantInterval {
+			t.Errorf("interval.%s = %q, want %q", c.name, c.iv, c.wantInterval)
+		}
+		wrapped := fmt.Errorf("%w: write: %w", c.framing, errors.New("broken pipe"))
+		if !errors.Is(wrapped, c.iv) {
+			t.Errorf("%v is not interval.%s", wrapped, c.name)
+		}
 	}
 }

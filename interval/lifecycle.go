@@ -2,6 +2,7 @@ package interval
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -393,4 +394,82 @@ func (c *Client) listenDrain(ctx context.Context) (wait func() error) {
 		}
 		return nil
 	}
+}
+
+// errListenTwice is returned by a second Listen while the first runs.
+var errListenTwice = errors.New("interval: Listen called twice")
+
+// Listen connects to the server, declares the routes and serves
+// transactions, like http.Server.ListenAndServe, until the client closes;
+// then it returns ErrClosed.
+//
+// When ctx ends, Listen drains the client as Shutdown does (the server
+// sends no new transactions, running handlers finish and their results are
+// delivered; with a development key the finished transactions the operator
+// still looks at are kept until the server closes them), bounded by
+// Options.ShutdownTimeout, then returns ErrClosed. So the ordinary way to
+// run a host is
+//
+//	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+//	defer stop()
+//	if err := c.Listen(ctx); !errors.Is(err, interval.ErrClosed) {
+//		log.Fatal(err)
+//	}
+//
+// If the drain reaches ShutdownTimeout, the running handlers are cancelled
+// and the error wraps both ErrClosed and context.DeadlineExceeded. To stop
+// at once instead, call Close (a second signal does nothing while
+// signal.NotifyContext's stop has not been called: calling it when ctx ends,
+// with context.AfterFunc(ctx, stop), lets a second Ctrl+C end the process).
+//
+// Listen returns ErrClosed at once after Shutdown or Close, and after the
+// client has closed it returns without waiting for handlers that ignore
+// their context. A refused API key (an error wrapping ErrUnauthorized, as
+// soon as the server closes the socket, not after ConnectTimeout) or a
+// failed first connection returns that error at once and closes the
+// client; after the first successful initialization, dropped connections
+// are retried every RetryInterval until the client closes, keeping running
+// transactions alive, during a drain too.
+func (c *Client) Listen(ctx context.Context) error {
+	c.mu.Lock()
+	switch {
+	case c.state == stateListening:
+		c.mu.Unlock()
+		return errListenTwice
+	case !c.moveLocked(stateListening):
+		c.mu.Unlock()
+		return ErrClosed
+	}
+	n, watch := c.opts.Routes.(RoutesNotifier)
+	if watch {
+		c.bg.Add(1) // under c.mu, before closeNow can mark the client closed
+	}
+	c.mu.Unlock()
+
+	if watch {
+		unwatch := n.OnChange(c.routesChanged)
+		c.mu.Lock()
+		closed := c.state == stateClosed
+		if !closed {
+			c.unwatch = unwatch
+		}
+		c.mu.Unlock()
+		if closed { // closeNow ran before unwatch was set
+			unwatch()
+		}
+		go c.reinitLoop()
+	}
+	drained := c.listenDrain(ctx)
+	err := c.serveConnections()
+	if err != nil {
+		c.closeNow()
+	}
+	c.bg.Wait()
+	if derr := drained(); err == nil {
+		err = derr
+	}
+	if err == nil {
+		err = ErrClosed
+	}
+	return err
 }

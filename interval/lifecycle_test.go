@@ -307,3 +307,246 @@ func TestDevelopmentLingerEndsWithContext(t *testing.T) {
 		t.Fatalf("Listen = %v, want ErrClosed", err)
 	}
 }
+
+func TestShutdownDrainsAndRefusesNew(t *testing.T) {
+	release := make(chan struct{})
+	started := make(chan struct{}, 4)
+	h := intervaltest.New(t, routes{
+		"work": func(ctx context.Context, tx *interval.Tx) (any, error) {
+			started <- struct{}{}
+			select {
+			case <-release:
+				return "done", nil
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		},
+	}, withLiveKey)
+	ctx := testCtx(t)
+	run, _ := h.Start(ctx, "work")
+	<-started
+	shut := make(chan error, 1)
+	go func() { shut <- h.Client.Shutdown(ctx) }()
+	host, _ := h.WaitHost(ctx)
+	if err := host.WaitShuttingDown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// A start during shutdown is not run.
+	late, err := h.Start(ctx, "work")
+	if err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	if err := <-shut; err != nil {
+		t.Fatalf("Shutdown = %v", err)
+	}
+	if res, err := run.Result(ctx); err != nil || res.Data != "done" {
+		t.Fatalf("running transaction did not finish: %+v %v", res, err)
+	}
+	if late.Completions() != 0 || len(started) != 0 {
+		t.Fatal("a transaction started during shutdown ran")
+	}
+	if err := h.ListenErr(ctx); err != nil {
+		t.Fatalf("Listen returned %v, want ErrClosed", err)
+	}
+	if err := h.Client.Shutdown(ctx); err != nil {
+		t.Fatalf("second Shutdown = %v", err)
+	}
+}
+
+func TestShutdownDeadlineCancelsHandlers(t *testing.T) {
+	canceled := make(chan error, 1)
+	h := intervaltest.New(t, routes{
+		"stuck": func(ctx context.Context, tx *interval.Tx) (any, error) {
+			_, err := tx.IO.Input.Text("Waiting for a person").Run(ctx)
+			canceled <- err
+			return nil, err
+		},
+	})
+	ctx := testCtx(t)
+	run, _ := h.Start(ctx, "stuck")
+	if _, err := run.Next(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	if err := h.Client.Shutdown(sctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Shutdown = %v, want DeadlineExceeded", err)
+	}
+	if err := <-canceled; !errors.Is(err, interval.ErrClosed) {
+		t.Fatalf("handler saw %v, want ErrClosed", err)
+	}
+	// The cancelled handler finishes in the background and still reports
+	// its failure; then the client closes by itself.
+	if res, err := run.Result(ctx); err != nil || res.Status != "FAILURE" {
+		t.Fatalf("cancelled transaction's result: %+v, %v", res, err)
+	}
+	if err := h.ListenErr(ctx); err != nil {
+		t.Fatalf("Listen = %v, want ErrClosed", err)
+	}
+}
+
+// Listen after Shutdown or Close returns ErrClosed at once, without
+// dialing.
+func TestListenAfterCloseReturnsErrClosed(t *testing.T) {
+	ctx := testCtx(t)
+	for _, stop := range []struct {
+		name string
+		f    func(*interval.Client) error
+	}{
+		{"Close", (*interval.Client).Close},
+		{"Shutdown", func(c *interval.Client) error { return c.Shutdown(ctx) }},
+	} {
+		t.Run(stop.name, func(t *testing.T) {
+			// Nothing listens on this endpoint: a dial would fail
+			// with a connection error, not ErrClosed.
+			c, err := interval.New(interval.Options{APIKey: "k", Endpoint: "ws://127.0.0.1:1/websocket", Routes: routes{},
+				Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := stop.f(c); err != nil {
+				t.Fatalf("%s = %v", stop.name, err)
+			}
+			if err := c.Listen(ctx); !errors.Is(err, interval.ErrClosed) {
+				t.Fatalf("Listen = %v, want ErrClosed", err)
+			}
+			if err := c.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Shutdown(ctx); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// blockingRoutes serves "block", whose handler reports that it started and
+// returns when release is closed or its context ends (then with the cause).
+func blockingRoutes(started chan<- struct{}, release <-chan struct{}, returned chan<- error) routes {
+	return routes{"block": func(ctx context.Context, tx *interval.Tx) (any, error) {
+		started <- struct{}{}
+		select {
+		case <-release:
+			returned <- nil
+			return "done", nil
+		case <-ctx.Done():
+			err := context.Cause(ctx)
+			returned <- err
+			return nil, err
+		}
+	}}
+}
+
+// Shutdown called twice at once: both wait for the running transaction,
+// which finishes; then every further Shutdown and Close returns nil.
+func TestShutdownTwiceConcurrently(t *testing.T) {
+	started, release, returned := make(chan struct{}, 1), make(chan struct{}), make(chan error, 1)
+	h := intervaltest.New(t, blockingRoutes(started, release, returned), withLiveKey)
+	ctx := testCtx(t)
+	run, err := h.Start(ctx, "block")
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	shut := make(chan error, 2)
+	go func() { shut <- h.Client.Shutdown(ctx) }()
+	go func() { shut <- h.Client.Shutdown(ctx) }()
+	host, _ := h.WaitHost(ctx)
+	if err := host.WaitShuttingDown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-shut:
+		t.Fatalf("a Shutdown returned %v while a transaction runs", err)
+	default:
+	}
+	close(release)
+	for range 2 {
+		if err := <-shut; err != nil {
+			t.Fatalf("Shutdown = %v", err)
+		}
+	}
+	if err := <-returned; err != nil {
+		t.Fatalf("handler ended with %v, want it to finish", err)
+	}
+	if res, err := run.Result(ctx); err != nil || res.Data != "done" {
+		t.Fatalf("result %+v, %v", res, err)
+	}
+	if err := h.ListenErr(ctx); err != nil {
+		t.Fatalf("Listen = %v, want ErrClosed", err)
+	}
+	if err := h.Client.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Client.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A second Shutdown whose context ends first cancels the running handlers
+// too, and returns its context's error.
+func TestSecondShutdownDeadlineCancels(t *testing.T) {
+	started, returned := make(chan struct{}, 1), make(chan error, 1)
+	h := intervaltest.New(t, blockingRoutes(started, nil, returned))
+	ctx := testCtx(t)
+	if _, err := h.Start(ctx, "block"); err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	first := make(chan error, 1)
+	go func() { first <- h.Client.Shutdown(context.Background()) }()
+	host, _ := h.WaitHost(ctx)
+	if err := host.WaitShuttingDown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	expired, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := h.Client.Shutdown(expired); !errors.Is(err, context.Canceled) {
+		t.Fatalf("second Shutdown = %v, want context.Canceled", err)
+	}
+	if err := <-returned; !errors.Is(err, interval.ErrClosed) {
+		t.Fatalf("handler ended with %v, want ErrClosed", err)
+	}
+	if err := <-first; err != nil {
+		t.Fatalf("first Shutdown = %v", err)
+	}
+	if err := h.ListenErr(ctx); err != nil {
+		t.Fatalf("Listen = %v, want ErrClosed", err)
+	}
+}
+
+// Close during a Shutdown that drains ends it at once: the handler is
+// cancelled and both return.
+func TestCloseDuringShutdown(t *testing.T) {
+	started, returned := make(chan struct{}, 1), make(chan error, 1)
+	h := intervaltest.New(t, blockingRoutes(started, nil, returned))
+	ctx := testCtx(t)
+	if _, err := h.Start(ctx, "block"); err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	shut := make(chan error, 1)
+	go func() { shut <- h.Client.Shutdown(context.Background()) }()
+	host, _ := h.WaitHost(ctx)
+	if err := host.WaitShuttingDown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan error, 2)
+	go func() { closed <- h.Client.Close() }()
+	go func() { closed <- h.Client.Close() }()
+	for range 2 {
+		if err := <-closed; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := <-returned; !errors.Is(err, interval.ErrClosed) {
+		t.Fatalf("handler ended with %v, want ErrClosed", err)
+	}
+	if err := <-shut; err != nil {
+		t.Fatalf("Shutdown = %v", err)
+	}
+	if err := h.ListenErr(ctx); err != nil {
+		t.Fatalf("Listen = %v, want ErrClosed", err)
+	}
+}

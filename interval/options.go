@@ -80,7 +80,8 @@ type Options struct {
 	// for the operator to leave finished transactions) before they are
 	// cancelled and the client closes. Default DefaultShutdownTimeout.
 	ShutdownTimeout time.Duration
-	// Transport carries the protocol; nil uses the websocket transport.
+	// Transport carries the protocol; nil uses the websocket transport
+	// (adapters/websocket.Transport sets its HTTP header and client).
 	Transport Transport
 	// OnError is called, if set, with every error a handler returns (after
 	// middleware), from the transaction's goroutine.

@@ -261,8 +261,7 @@ type spyTransport struct {
 }
 
 func (s *spyTransport) Dial(ctx context.Context, cfg interval.DialConfig) (interval.Conn, error) {
-	c, err := websocket.Dial(ctx, websocket.DialOptions{Endpoint: strings.Replace(cfg.Endpoint, "http", "ws", 1), APIKey: cfg.APIKey, InstanceID: cfg.InstanceID},
-		websocket.Config{OnMessage: cfg.OnMessage, Logger: cfg.Logger, ConnectTimeout: cfg.ConnectTimeout, SendTimeout: cfg.SendTimeout})
+	c, err := (&websocket.Transport{}).Dial(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -270,7 +269,7 @@ func (s *spyTransport) Dial(ctx context.Context, cfg interval.DialConfig) (inter
 }
 
 type spyConn struct {
-	*websocket.Conn
+	interval.Conn
 	s *spyTransport
 }
 

@@ -7,12 +7,23 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/interval-go/sdk/adapters/websocket"
+	"github.com/interval-go/sdk/internal/isocket"
+	"github.com/interval-go/sdk/internal/protocol"
 )
 
-// Transport dials a server. The default is the websocket transport of
-// package adapters/websocket; other transports (in-memory, serverless) fit
+// Transport dials a server. The default (a nil Options.Transport) is the
+// websocket transport with no extra settings; package adapters/websocket
+// offers the same transport with an HTTP header and client of the user's
+// (proxies, auth gateways). Other transports (in-memory, serverless) fit
 // the same interface.
+//
+// A Transport reports its failures with this package's sentinels, wrapped
+// with %w or not, so it never needs to import another transport's package:
+// ErrUnauthorized from Dial for a refused API key, ErrAckTimeout from a
+// Conn when the server did not acknowledge a message in time (the client
+// then sends it again), ErrNotConnected when the connection was lost, or
+// was not there, before a message was delivered (the client sends it again
+// on the next connection).
 type Transport interface {
 	// Dial opens one connection and returns once the server has
 	// authenticated it, or fails (an error wrapping ErrUnauthorized when
@@ -40,13 +51,16 @@ type DialConfig struct {
 // Conn is one open connection of a Transport.
 type Conn interface {
 	// SendTimeout sends one message and waits until the server has
-	// acknowledged it, for at most timeout.
+	// acknowledged it, for at most timeout (then it fails with an error
+	// wrapping ErrAckTimeout).
 	SendTimeout(ctx context.Context, data string, timeout time.Duration) error
 	// Post sends one message without waiting for the acknowledgement: it
 	// returns once the message is written, then calls acked exactly once,
 	// with nil when the server acknowledged it, or the error that ended
-	// the wait (no acknowledgement within timeout, connection closed).
-	// acked must not block; it is not called when Post returns an error.
+	// the wait: one wrapping ErrAckTimeout (no acknowledgement within
+	// timeout) or ErrNotConnected (the connection ended first). acked must
+	// not block; it is not called when Post returns an error (which wraps
+	// ErrNotConnected when the message could not be written).
 	Post(ctx context.Context, data string, timeout time.Duration, acked func(error)) error
 	// Done is closed when the connection has ended.
 	Done() <-chan struct{}
@@ -56,23 +70,33 @@ type Conn interface {
 	Close() error
 }
 
-// ErrUnauthorized is returned by Listen when the server refuses the API key.
-var ErrUnauthorized = websocket.ErrUnauthorized
+// The transport errors, for errors.Is. A Transport of the user's own wraps
+// them (see Transport).
+var (
+	// ErrUnauthorized is returned by Listen when the server refuses the API
+	// key; a Transport's Dial returns it (wrapped) then.
+	ErrUnauthorized = protocol.ErrUnauthorized
+	// ErrAckTimeout is reported by a Transport's Conn when the server did
+	// not acknowledge a message within the send timeout. The client sends
+	// the message again, up to Options.MaxResendAttempts times; a call
+	// that runs out of attempts fails with an error wrapping it.
+	ErrAckTimeout = protocol.ErrAckTimeout
+)
 
-var errAckTimeout = websocket.ErrAckTimeout
-
-func isAckTimeout(err error) bool { return errors.Is(err, errAckTimeout) }
+func isAckTimeout(err error) bool { return errors.Is(err, ErrAckTimeout) }
 
 func isNotConnected(err error) bool { return errors.Is(err, ErrNotConnected) }
 
+// defaultTransport is the websocket transport of a nil Options.Transport;
+// adapters/websocket.Transport is the same with the user's HTTP settings.
 type defaultTransport struct{}
 
 func (defaultTransport) Dial(ctx context.Context, cfg DialConfig) (Conn, error) {
-	c, err := websocket.Dial(ctx, websocket.DialOptions{
-		Endpoint:   wsURL(cfg.Endpoint),
+	c, err := isocket.Dial(ctx, isocket.DialOptions{
+		Endpoint:   cfg.Endpoint,
 		APIKey:     cfg.APIKey,
 		InstanceID: cfg.InstanceID,
-	}, websocket.Config{
+	}, isocket.Config{
 		OnMessage:                cfg.OnMessage,
 		Logger:                   cfg.Logger,
 		ConnectTimeout:           cfg.ConnectTimeout,
@@ -88,21 +112,6 @@ func (defaultTransport) Dial(ctx context.Context, cfg DialConfig) (Conn, error) 
 }
 
 func parseURL(s string) (*url.URL, error) { return url.Parse(s) }
-
-// wsURL accepts http(s) endpoints too, turning them into ws(s).
-func wsURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return s
-	}
-	switch u.Scheme {
-	case "http":
-		u.Scheme = "ws"
-	case "https":
-		u.Scheme = "wss"
-	}
-	return u.String()
-}
 
 // httpBase derives the HTTP API base URL from the websocket endpoint:
 // wss://x.example.com/websocket → https://x.example.com.

@@ -48,7 +48,7 @@ import (
 	ws "github.com/coder/websocket"
 	"github.com/google/uuid"
 
-	wsadapter "github.com/interval-go/sdk/adapters/websocket"
+	wsadapter "github.com/interval-go/sdk/internal/isocket"
 	"github.com/interval-go/sdk/internal/protocol"
 	"github.com/interval-go/sdk/internal/rpc"
 )

@@ -14,7 +14,7 @@
 //		r.With(middleware.RequireTeams("support")). // inline middleware
 //			Action("refund_user", refund, router.Backgroundable())
 //	}, router.Description("Money in, money out"))
-//	r.Mount("users", users.Routes()) // a *router.Mux built in another package
+//	r.Mount("users", users.Routes()) // an interval.Routes from another package
 //
 // # Slugs
 //
@@ -62,8 +62,11 @@
 // # Mounting: the Go routesDirectory
 //
 // Interval's Node SDK can load a directory tree of route files. Go has no
-// run-time equivalent; instead each package exports a *Mux and the program
-// mounts it as a page: r.Mount("billing", billing.Routes()). The mounted
-// Mux keeps its own middleware, nested inside the middleware of the Router
-// it is mounted on, and its root Index becomes the page's handler.
+// run-time equivalent; instead each package exports its routes and the
+// program mounts them as a page: r.Mount("billing", billing.Routes()).
+// Like chi's Mount, which takes any http.Handler, Mount takes any
+// interval.Routes, so a feature package can return interval.Routes and its
+// callers need not know it is a *Mux. The mounted routes keep their own
+// middleware, nested inside the middleware of the Router they are mounted
+// on; a mounted Mux's root Index becomes the page's handler.
 package router

@@ -45,7 +45,7 @@ func ExampleMux_Route() {
 }
 
 func ExampleMux_Mount() {
-	// In package billing: func Routes() *router.Mux { ... }
+	// In package billing: func Routes() interval.Routes { r := router.New(...); ...; return r }
 	billing := router.New(router.Name("Billing department"))
 	billing.Action("refund", refund)
 
@@ -62,6 +62,38 @@ func ExampleMux_Mount() {
 	// billing - Billing department
 	// running billing/refund
 	// refunded
+}
+
+// shipping stands for a feature package that exposes its routes as an
+// interval.Routes, so its callers need no concrete router type.
+type shipping struct{}
+
+func (shipping) RouteTable() interval.RouteTable {
+	return interval.RouteTable{Actions: []interval.ActionRoute{{
+		ActionInfo: interval.ActionInfo{Slug: "track", Name: "Track a parcel"},
+		Handler:    interval.HandlerFunc(refund),
+	}}}
+}
+
+// Mount takes any interval.Routes, as chi's Mount takes any http.Handler: a
+// feature package can return interval.Routes (a *router.Mux it builds, or
+// its own type) and the main router nests it under a page.
+func ExampleRouter_Mount() {
+	var routes interval.Routes = shipping{} // e.g. shipping.Routes()
+
+	r := router.New()
+	r.Use(logged)
+	r.Mount("shipping", routes, router.Description("Parcels"))
+
+	t := r.RouteTable()
+	fmt.Println(t.Pages[0].Slug, "-", t.Pages[0].Description)
+	res, _ := t.Actions[0].Handler.ServeAction(context.Background(),
+		&interval.Tx{Action: interval.ActionRef{Slug: t.Actions[0].Slug}})
+	fmt.Println(t.Actions[0].Name, res)
+	// Output:
+	// shipping - Parcels
+	// running shipping/track
+	// Track a parcel refunded
 }
 
 func ExampleMux_With() {

@@ -40,15 +40,24 @@ type Router interface {
 	// nil.
 	Route(slug string, fn func(r Router), opts ...Option) Router
 
-	// Mount makes sub, a Mux built elsewhere (typically in another package),
-	// the page at slug; sub's actions and pages are nested under it, wrapped
-	// by this Router's middleware outside sub's own, and sub's root Index
-	// becomes the page's handler. The page's options are those given to
-	// New(opts...) for sub, then opts. Later changes to sub (at run time
-	// too) change this tree. It panics on a nil or already mounted sub,
-	// mounting a Mux into its own tree, an invalid or taken slug, or an
-	// action-only option.
-	Mount(slug string, sub *Mux, opts ...Option)
+	// Mount makes sub, routes built elsewhere (typically in another
+	// package), the page at slug, as chi's Mount takes any http.Handler:
+	// sub's actions and pages are nested under it, wrapped by this Router's
+	// middleware outside sub's own. Later changes to sub (at run time too)
+	// change this tree.
+	//
+	// A *Mux is grafted into the tree: its root Index becomes the page's
+	// handler, the page's options are those given to New(opts...) for sub,
+	// then opts, and a Mux can be mounted once. Any other interval.Routes
+	// is read through its RouteTable each time this tree is (its slugs
+	// prefixed with the page's path), under this tree's lock, so it must
+	// not read this tree; if it is an interval.RoutesNotifier, its changes
+	// are notified to this tree's OnChange functions until the page is
+	// removed.
+	//
+	// Mount panics on a nil sub, an already mounted Mux, mounting a Mux into
+	// its own tree, an invalid or taken slug, or an action-only option.
+	Mount(slug string, sub interval.Routes, opts ...Option)
 
 	// Action registers the action at slug (a local slug, without "/") on
 	// this Router's page. It panics on a nil handler, an invalid slug, a
@@ -122,6 +131,15 @@ type page struct {
 	handler  interval.PageHandler
 	scope    *scope   // the Router Index was called on: its chain wraps handler
 	entries  []*entry // actions and sub-pages in registration order
+	ext      *external
+}
+
+// external is an interval.Routes other than a *Mux mounted on a page: its
+// table is read at every walk and nested under the page.
+type external struct {
+	routes     interval.Routes
+	scope      *scope // the Router Mount was called on: its chain wraps routes
+	unregister func() // stops forwarding routes' changes; nil if it has none
 }
 
 // chain returns the middlewares wrapping the page's handler and its
@@ -367,8 +385,56 @@ func (s *scope) handle(method, slug string, h interval.Handler, opts []Option) {
 	})
 }
 
-func (s *scope) Mount(slug string, sub *Mux, opts ...Option) {
+func (s *scope) Mount(slug string, sub interval.Routes, opts ...Option) {
 	segs := checkPagePath("Mount", slug)
+	if sub == nil {
+		panic(fmt.Sprintf("router: Mount(%q): nil Routes", slug))
+	}
+	m, ok := sub.(*Mux)
+	if !ok {
+		s.mountExternal(slug, segs, sub, opts)
+		return
+	}
+	s.mountMux(slug, segs, m, opts)
+}
+
+// mountExternal mounts routes that are not a *Mux: the page at slug holds
+// them and walk expands them.
+func (s *scope) mountExternal(slug string, segs []string, sub interval.Routes, opts []Option) {
+	cfg := newConfig(opts).forPage("Mount", slug)
+	ext := &external{routes: sub, scope: s}
+	s.update(func() bool {
+		n := s.declarePage("Mount", slug, segs, cfg, &page{})
+		n.ext = ext
+		return true
+	})
+	n, ok := sub.(interval.RoutesNotifier)
+	if !ok {
+		return
+	}
+	// Registered after the page exists, so a change notified at once
+	// already sees it. The registry is looked up at each call: this tree
+	// may be mounted into another later.
+	unregister := n.OnChange(func() {
+		reg := s.reg.lock()
+		ls := append([]*listener(nil), reg.listeners...)
+		reg.mu.Unlock()
+		for _, l := range ls {
+			l.fn()
+		}
+	})
+	reg := s.reg.lock()
+	removed := ext.scope == nil
+	if !removed {
+		ext.unregister = unregister
+	}
+	reg.mu.Unlock()
+	if removed { // Remove ran between the two locks
+		unregister()
+	}
+}
+
+func (s *scope) mountMux(slug string, segs []string, sub *Mux, opts []Option) {
 	if sub == nil || sub.root == nil {
 		panic(fmt.Sprintf("router: Mount(%q): nil Mux (create it with router.New)", slug))
 	}
@@ -420,6 +486,7 @@ func (s *scope) Remove(slug string) bool {
 		return false
 	}
 	removed := false
+	var detached []func()
 	s.update(func() bool {
 		p := s.node
 		for _, seg := range segs[:len(segs)-1] {
@@ -433,11 +500,35 @@ func (s *scope) Remove(slug string) bool {
 		if i < 0 {
 			return false
 		}
+		if e := p.entries[i]; e.page != nil {
+			detached = externals(e.page, detached)
+		}
 		p.entries = append(p.entries[:i:i], p.entries[i+1:]...)
 		removed = true
 		return true
 	})
+	for _, ext := range detached {
+		ext()
+	}
 	return removed
+}
+
+// externals detaches the external routes mounted at or under p: it appends
+// their unregister functions to fns (to be called once the lock is
+// released) and marks them removed. Callers hold the lock.
+func externals(p *page, fns []func()) []func() {
+	if p.ext != nil {
+		if p.ext.unregister != nil {
+			fns = append(fns, p.ext.unregister)
+		}
+		p.ext.scope, p.ext.unregister = nil, nil
+	}
+	for _, e := range p.entries {
+		if e.page != nil {
+			fns = externals(e.page, fns)
+		}
+	}
+	return fns
 }
 
 // chain returns the middlewares wrapping actions of s, outermost first.

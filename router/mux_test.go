@@ -424,7 +424,8 @@ func TestRegistrationPanics(t *testing.T) {
 		{"nil option", `nil Option`, func(m *router.Mux) { m.Action("x", noop, nil) }},
 		{"Teams without slugs", `Teams needs at least one team slug`, func(*router.Mux) { router.Teams() }},
 		{"Teams with empty slug", `Teams: empty team slug`, func(*router.Mux) { router.Teams("a", "") }},
-		{"mount nil", `Mount("s"): nil Mux`, func(m *router.Mux) { m.Mount("s", nil) }},
+		{"mount nil", `Mount("s"): nil Routes`, func(m *router.Mux) { m.Mount("s", nil) }},
+		{"mount nil Mux", `Mount("s"): nil Mux`, func(m *router.Mux) { m.Mount("s", (*router.Mux)(nil)) }},
 		{"mount zero Mux", `Mount("s"): nil Mux`, func(m *router.Mux) { m.Mount("s", &router.Mux{}) }},
 		{"mount into itself", `already part of this tree`, func(m *router.Mux) { m.Mount("s", m) }},
 		{"mount into own descendant", `already part of this tree`, func(m *router.Mux) {
@@ -798,4 +799,154 @@ func TestPageMiddlewares(t *testing.T) {
 		r.Index(page)
 		r.Use(rec.mw("late"))
 	})
+}
+
+// feature is interval.Routes written without the router package, as a
+// feature package may expose its routes; it notifies changes like a Mux.
+type feature struct {
+	mu        sync.Mutex
+	table     interval.RouteTable
+	listeners map[int]func()
+	next      int
+}
+
+func (f *feature) RouteTable() interval.RouteTable {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return interval.RouteTable{Actions: slicesClone(f.table.Actions), Pages: slicesClone(f.table.Pages)}
+}
+
+func slicesClone[T any](s []T) []T { return append([]T(nil), s...) }
+
+func (f *feature) OnChange(fn func()) func() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.listeners == nil {
+		f.listeners = map[int]func(){}
+	}
+	id := f.next
+	f.next++
+	f.listeners[id] = fn
+	return func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		delete(f.listeners, id)
+	}
+}
+
+func (f *feature) add(a interval.ActionRoute) {
+	f.mu.Lock()
+	f.table.Actions = append(f.table.Actions, a)
+	var fns []func()
+	for _, fn := range f.listeners {
+		fns = append(fns, fn)
+	}
+	f.mu.Unlock()
+	for _, fn := range fns {
+		fn()
+	}
+}
+
+func (f *feature) subscribers() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.listeners)
+}
+
+func TestMountRoutesInterface(t *testing.T) {
+	rec := &recorder{}
+	f := &feature{table: interval.RouteTable{
+		Actions: []interval.ActionRoute{
+			{ActionInfo: interval.ActionInfo{Slug: "refund", Name: "Refund", Teams: []string{"finance"}}, Handler: rec.h("refund")},
+			{ActionInfo: interval.ActionInfo{Slug: "reports/monthly", Name: "Monthly"}, Handler: rec.h("monthly")},
+		},
+		Pages: []interval.PageRoute{
+			{PageInfo: interval.PageInfo{Slug: "reports", Name: "Reports"}, Handler: interval.PageHandlerFunc(page), Middlewares: []interval.Middleware{rec.mw("own")}},
+		},
+	}}
+	var routes interval.Routes = f // all a feature package has to return
+
+	m := router.New()
+	m.Use(rec.mw("root"))
+	m.Route("admin", func(r router.Router) {
+		r.Use(rec.mw("admin"))
+		r.Mount("billing", routes, router.Name("Billing dept"))
+	})
+	var n atomic.Int32
+	m.OnChange(func() { n.Add(1) })
+
+	rt := m.RouteTable()
+	want := []string{"p:admin", "p:admin/billing", "p:admin/billing/reports", "a:admin/billing/refund", "a:admin/billing/reports/monthly"}
+	if got := slugs(rt); !reflect.DeepEqual(got, want) {
+		t.Fatalf("slugs = %v, want %v", got, want)
+	}
+	if p := pageRoute(t, rt, "admin/billing"); p.Name != "Billing dept" || p.Handler != nil {
+		t.Errorf("mount page = %+v (handler %v), want Mount's name and no handler", p.PageInfo, p.Handler != nil)
+	}
+	if a := action(t, rt, "admin/billing/refund"); a.Name != "Refund" || !reflect.DeepEqual(a.Teams, []string{"finance"}) {
+		t.Errorf("mounted action = %+v", a.ActionInfo)
+	}
+	// The page keeps its own middlewares inside the mounting Router's.
+	p := pageRoute(t, rt, "admin/billing/reports")
+	if len(p.Middlewares) != 3 {
+		t.Fatalf("page middlewares = %d, want root, admin, own", len(p.Middlewares))
+	}
+	if _, err := interval.Chain(p.Middlewares).Then(rec.h("page")).ServeAction(context.Background(), &interval.Tx{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := rec.take(), []string{"root", "admin", "own", "page"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("page chain calls = %v, want %v", got, want)
+	}
+	if _, err := serve(t, m, "admin/billing/reports/monthly"); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := rec.take(), []string{"root", "admin", "monthly"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("calls = %v, want %v", got, want)
+	}
+
+	// Its changes are read at once and notified to the tree's listeners.
+	f.add(interval.ActionRoute{ActionInfo: interval.ActionInfo{Slug: "late"}, Handler: rec.h("late")})
+	if n.Load() != 1 {
+		t.Errorf("OnChange calls after the feature changed = %d, want 1", n.Load())
+	}
+	if _, err := serve(t, m, "admin/billing/late"); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := rec.take(), []string{"root", "admin", "late"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("calls = %v, want %v", got, want)
+	}
+	// Walk sees them too, with the mounting Router's middlewares.
+	var walked []string
+	_ = router.Walk(m, func(d router.Definition) error {
+		walked = append(walked, fmt.Sprintf("%s:%d", d.Slug, len(d.Middlewares)))
+		return nil
+	})
+	if want := []string{"admin:0", "admin/billing:0", "admin/billing/reports:3", "admin/billing/refund:2", "admin/billing/reports/monthly:2", "admin/billing/late:2"}; !reflect.DeepEqual(walked, want) {
+		t.Errorf("Walk = %v, want %v", walked, want)
+	}
+
+	// Removing the page stops listening to the feature.
+	if !m.Remove("admin/billing") {
+		t.Fatal("Remove(admin/billing) = false")
+	}
+	if got := f.subscribers(); got != 0 {
+		t.Errorf("feature subscribers after Remove = %d, want 0", got)
+	}
+	n.Store(0)
+	f.add(interval.ActionRoute{ActionInfo: interval.ActionInfo{Slug: "later"}, Handler: rec.h("later")})
+	if n.Load() != 0 {
+		t.Errorf("OnChange calls after removal = %d, want 0", n.Load())
+	}
+
+	// The same routes may be mounted again, and a slug mounted twice panics.
+	m.Mount("billing", routes)
+	if got := slugs(m.RouteTable()); len(got) != 7 {
+		t.Errorf("slugs after remount = %v", got)
+	}
+	defer func() {
+		if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "duplicate slug") {
+			t.Errorf("second Mount at one slug: recover() = %v", r)
+		}
+	}()
+	m.Mount("billing", routes)
 }

@@ -49,9 +49,12 @@ func (m *Mux) Route(slug string, fn func(r Router), opts ...Option) Router {
 	return m.root.Route(slug, fn, opts...)
 }
 
-// Mount makes sub the page at slug; see Router.Mount. It panics on a nil or
-// already mounted sub, an invalid or duplicate slug.
-func (m *Mux) Mount(slug string, sub *Mux, opts ...Option) { m.root.Mount(slug, sub, opts...) }
+// Mount makes sub the page at slug; sub is a *Mux or any other
+// interval.Routes. See Router.Mount. It panics on a nil or already mounted
+// sub, an invalid or duplicate slug.
+func (m *Mux) Mount(slug string, sub interval.Routes, opts ...Option) {
+	m.root.Mount(slug, sub, opts...)
+}
 
 // Action registers an action at the root; see Router.Action. It panics on a
 // nil handler, an invalid or duplicate slug.
@@ -116,7 +119,13 @@ func (m *Mux) RouteTable() interval.RouteTable {
 			t.Pages = append(t.Pages, interval.PageRoute{PageInfo: d.PageInfo, Handler: d.PageHandler, Middlewares: d.Middlewares})
 			return
 		}
-		t.Actions = append(t.Actions, interval.ActionRoute{ActionInfo: d.ActionInfo, Handler: a.wrap()})
+		h := d.Handler
+		if a != nil {
+			h = a.wrap()
+		} else { // from mounted routes: wrapped in their own chain already
+			h = interval.Chain(d.Middlewares).Then(h)
+		}
+		t.Actions = append(t.Actions, interval.ActionRoute{ActionInfo: d.ActionInfo, Handler: h})
 	})
 	return t
 }
@@ -130,7 +139,9 @@ type Definition struct {
 	Slug       string
 	ActionInfo interval.ActionInfo
 	PageInfo   interval.PageInfo
-	// Handler is the action's own handler, not wrapped.
+	// Handler is the action's own handler, not wrapped. For an action of
+	// routes mounted that are not a *Mux, it is the handler their
+	// RouteTable gives, already wrapped in their own middlewares.
 	Handler interval.Handler
 	// PageHandler is the page's handler; nil for a page without Index.
 	PageHandler interval.PageHandler
@@ -201,7 +212,36 @@ func walk(p *page, prefix string, visit func(d Definition, a *action)) {
 			PageHandler: n.handler,
 			Middlewares: n.chain(),
 		}, nil)
+		if n.ext != nil {
+			walkExternal(n.ext, full, visit)
+			continue
+		}
 		walk(n, full, visit)
+	}
+}
+
+// walkExternal visits the table of routes mounted at prefix, their slugs
+// prefixed and the chain of the Router they were mounted on outside their
+// own middlewares; callers hold the lock.
+func walkExternal(ext *external, prefix string, visit func(d Definition, a *action)) {
+	chain := ext.scope.chain()
+	t := ext.routes.RouteTable()
+	for _, p := range t.Pages {
+		info := p.PageInfo
+		info.Slug = join(prefix, p.Slug)
+		info.Teams = slices.Clone(p.Teams)
+		var mws []interval.Middleware
+		if p.Handler != nil {
+			mws = append(slices.Clone(chain), p.Middlewares...)
+		}
+		visit(Definition{IsPage: true, Slug: info.Slug, PageInfo: info, PageHandler: p.Handler, Middlewares: mws}, nil)
+	}
+	for _, r := range t.Actions {
+		info := r.ActionInfo
+		info.Slug = join(prefix, r.Slug)
+		info.Teams = slices.Clone(r.Teams)
+		info.WarnOnClose = clonePtr(r.WarnOnClose)
+		visit(Definition{Slug: info.Slug, ActionInfo: info, Handler: r.Handler, Middlewares: slices.Clone(chain)}, nil)
 	}
 }
 

@@ -12,7 +12,7 @@ import (
 
 	"github.com/coder/websocket"
 
-	wsa "github.com/interval-go/sdk/adapters/websocket"
+	wsa "github.com/interval-go/sdk/internal/isocket"
 	"github.com/interval-go/sdk/internal/protocol"
 	"github.com/interval-go/sdk/internal/rpc"
 )

@@ -22,7 +22,7 @@ import (
 	"go.uber.org/goleak"
 	"golang.org/x/crypto/bcrypt"
 
-	wsa "github.com/interval-go/sdk/adapters/websocket"
+	wsa "github.com/interval-go/sdk/internal/isocket"
 	"github.com/interval-go/sdk/internal/protocol"
 	"github.com/interval-go/sdk/internal/rpc"
 	"github.com/interval-go/sdk/server/store/pgtest"

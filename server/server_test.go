@@ -13,7 +13,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/google/uuid"
 
-	wsa "github.com/interval-go/sdk/adapters/websocket"
+	wsa "github.com/interval-go/sdk/internal/isocket"
 	"github.com/interval-go/sdk/internal/protocol"
 	"github.com/interval-go/sdk/server/store"
 )

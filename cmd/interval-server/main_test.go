@@ -17,7 +17,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	wsa "github.com/interval-go/sdk/adapters/websocket"
+	wsa "github.com/interval-go/sdk/internal/isocket"
 	"github.com/interval-go/sdk/server"
 	"github.com/interval-go/sdk/server/store"
 	"github.com/interval-go/sdk/server/store/pgtest"

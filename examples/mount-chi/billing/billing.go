@@ -12,8 +12,10 @@ import (
 	"github.com/interval-go/sdk/router"
 )
 
-// Routes returns the billing actions, restricted to the finance team.
-func Routes() *router.Mux {
+// Routes returns the billing actions, restricted to the finance team. It
+// returns the interface, as a chi feature package returns an http.Handler:
+// the main program mounts it without depending on how it is built.
+func Routes() interval.Routes {
 	r := router.New(router.Name("Billing"), router.Description("Invoices and refunds"))
 	r.Use(middleware.RequireTeams("finance"))
 	r.Action("refund", func(ctx context.Context, tx *interval.Tx) (any, error) {

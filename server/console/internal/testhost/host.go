@@ -1,5 +1,5 @@
 // Package testhost is a small Interval host written directly on the wire
-// protocol (adapters/websocket, internal/rpc, internal/protocol). The
+// protocol (internal/isocket, internal/rpc, internal/protocol). The
 // console's browser tests and its demo program use it to drive every IO
 // method, including stateful tables, without depending on the SDK's IO
 // surface.
@@ -17,7 +17,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/interval-go/sdk/adapters/websocket"
+	"github.com/interval-go/sdk/internal/isocket"
 	"github.com/interval-go/sdk/internal/protocol"
 	"github.com/interval-go/sdk/internal/rpc"
 )
@@ -58,7 +58,7 @@ type Page struct {
 type Host struct {
 	opts    Options
 	log     *slog.Logger
-	conn    *websocket.Conn
+	conn    *isocket.Conn
 	peer    *rpc.Peer
 	actions map[string]Action
 	pages   map[string]Page
@@ -102,7 +102,7 @@ func Start(ctx context.Context, opts Options) (*Host, error) {
 		c := h.conn
 		h.connMu.Unlock()
 		if c == nil {
-			return websocket.ErrNotConnected
+			return isocket.ErrNotConnected
 		}
 		return c.Send(ctx, data)
 	}, h.handle, nil, log)
@@ -133,8 +133,8 @@ func Start(ctx context.Context, opts Options) (*Host, error) {
 
 // connect dials with the host's instance id and declares its routes.
 func (h *Host) connect(ctx context.Context) error {
-	conn, err := websocket.Dial(ctx, websocket.DialOptions{Endpoint: h.opts.Endpoint, APIKey: h.opts.APIKey, InstanceID: h.instanceID},
-		websocket.Config{OnMessage: h.peer.Receive, Logger: h.log})
+	conn, err := isocket.Dial(ctx, isocket.DialOptions{Endpoint: h.opts.Endpoint, APIKey: h.opts.APIKey, InstanceID: h.instanceID},
+		isocket.Config{OnMessage: h.peer.Receive, Logger: h.log})
 	if err != nil {
 		return err
 	}

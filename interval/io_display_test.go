@@ -151,3 +151,42 @@ func TestMetadataLazyAfterContinue(t *testing.T) {
 		t.Fatalf("render after the operator moved on: %v", r.Labels())
 	}
 }
+
+// Row and grid item menus drop the themes their schema lacks (only danger
+// is known there), heading menus keep them; an item without a route or a
+// URL is sent disabled, the protocol having no other form for it.
+func TestMenuItemThemesAndTargets(t *testing.T) {
+	menu := []interval.MenuItem{{Label: "Open", Route: "a", Theme: interval.ThemePrimary}, {Label: "Delete", Route: "b", Theme: interval.ThemeDanger}, {Label: "Soon"}}
+	a := startAction(t, func(ctx context.Context, tx *interval.Tx) (any, error) {
+		_, err := tx.IO.Group(
+			tx.IO.Display.Heading("Head").MenuItems(menu...),
+			interval.DisplayTable(tx.IO, "Rows", people[:1]).RowMenu(func(person) []interval.MenuItem { return menu }),
+			interval.DisplayGrid(tx.IO, "Cards", people[:1], func(p person) interval.GridItem { return interval.GridItem{Label: p.Name, Menu: menu} }),
+		).Run(ctx)
+		return nil, err
+	})
+	r := a.next()
+	var head struct{ MenuItems []map[string]any }
+	decodeFresh(t, mustRaw(t, r, "Head"), &head)
+	var rows struct {
+		Data []struct{ Menu []map[string]any }
+	}
+	decodeFresh(t, mustRaw(t, r, "Rows"), &rows)
+	var cards struct {
+		Data []struct {
+			Data struct{ Menu []map[string]any }
+		}
+	}
+	decodeFresh(t, mustRaw(t, r, "Cards"), &cards)
+	if got := jsonOf(t, head.MenuItems); got != `[{"label":"Open","route":"a","theme":"primary"},{"label":"Delete","route":"b","theme":"danger"},{"disabled":true,"label":"Soon"}]` {
+		t.Errorf("heading menu %s", got)
+	}
+	want := `[{"label":"Open","route":"a"},{"label":"Delete","route":"b","theme":"danger"},{"disabled":true,"label":"Soon"}]`
+	if got := jsonOf(t, rows.Data[0].Menu); got != want {
+		t.Errorf("row menu %s", got)
+	}
+	if got := jsonOf(t, cards.Data[0].Data.Menu); got != want {
+		t.Errorf("grid item menu %s", got)
+	}
+	a.result()
+}

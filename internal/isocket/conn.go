@@ -1,14 +1,18 @@
-// Package websocket carries Interval's ISocket framing over a websocket
+// Package isocket carries Interval's ISocket framing over a websocket
 // connection (github.com/coder/websocket): MESSAGE frames acknowledged by ACK
 // frames, "authenticated" and "ping" control messages, websocket pings with a
 // pong deadline, and closing a connection that stays unresponsive. It serves
-// both ends: Dial for hosts, NewConn on an accepted socket for servers.
+// both ends: Dial for hosts (the interval client and the websocket adapter
+// use it), NewConn on an accepted socket for servers (package server and
+// intervaltest).
 //
 // The package knows nothing about RPC or actions: it hands the data string of
 // every MESSAGE to Config.OnMessage and offers Send, which returns once the
 // peer has acknowledged the message, and Post, which returns once the
-// message is written and reports its ACK through a callback.
-package websocket
+// message is written and reports its ACK through a callback. A *Conn is an
+// interval.Conn as it is: its errors are the sentinels of internal/protocol,
+// which package interval exports.
+package isocket
 
 import (
 	"context"
@@ -16,6 +20,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -46,11 +51,13 @@ var (
 	// interval.ErrNotConnected.
 	ErrNotConnected = protocol.ErrNotConnected
 	// ErrAckTimeout is returned by Send when the peer does not acknowledge
-	// a message within Config.SendTimeout.
-	ErrAckTimeout = errors.New("websocket: no ACK within send timeout")
+	// a message within Config.SendTimeout. It is the same error as
+	// interval.ErrAckTimeout.
+	ErrAckTimeout = protocol.ErrAckTimeout
 	// ErrUnauthorized is returned by Dial when the server refuses the API
-	// key (close code 1008 before "authenticated").
-	ErrUnauthorized = errors.New("websocket: server refused the connection")
+	// key (HTTP 401 or 403, or close code 1008 before "authenticated"). It
+	// is the same error as interval.ErrUnauthorized.
+	ErrUnauthorized = protocol.ErrUnauthorized
 	// ErrUnresponsive is the cause of a close after CloseUnresponsiveTimeout
 	// without a pong.
 	ErrUnresponsive = errors.New("websocket: peer unresponsive")
@@ -165,13 +172,32 @@ func newConn(ws *websocket.Conn, cfg Config, cork *corkConn) *Conn {
 
 // DialOptions are the host side's connection parameters.
 type DialOptions struct {
+	// Endpoint is the server's websocket URL; http and https are taken as
+	// ws and wss.
 	Endpoint   string
 	APIKey     string
 	InstanceID string
 	// Header holds extra upgrade headers.
 	Header http.Header
-	// HTTPClient is used for the upgrade request; nil uses the default.
+	// HTTPClient is used for the upgrade request; nil uses a client of
+	// this package's, which batches the ACK and the answer of a message
+	// into one write.
 	HTTPClient *http.Client
+}
+
+// wsURL turns an http(s) endpoint into ws(s).
+func wsURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return s
+	}
+	switch u.Scheme {
+	case "http":
+		u.Scheme = "ws"
+	case "https":
+		u.Scheme = "wss"
+	}
+	return u.String()
 }
 
 // Dial connects to an Interval server as a host: it sends the x-api-key and
@@ -197,7 +223,8 @@ func Dial(ctx context.Context, opts DialOptions, cfg Config) (*Conn, error) {
 	if client == nil {
 		client = corkingClient(&cork, cfg.SendTimeout)
 	}
-	ws, resp, err := websocket.Dial(ctx, opts.Endpoint, &websocket.DialOptions{
+	endpoint := wsURL(opts.Endpoint)
+	ws, resp, err := websocket.Dial(ctx, endpoint, &websocket.DialOptions{
 		HTTPHeader: h,
 		HTTPClient: client,
 	})
@@ -205,7 +232,7 @@ func Dial(ctx context.Context, opts DialOptions, cfg Config) (*Conn, error) {
 		if resp != nil && (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden) {
 			return nil, fmt.Errorf("%w: HTTP %d", ErrUnauthorized, resp.StatusCode)
 		}
-		return nil, fmt.Errorf("websocket: dial %s: %w", opts.Endpoint, err)
+		return nil, fmt.Errorf("websocket: dial %s: %w", endpoint, err)
 	}
 	c := newConn(ws, cfg, cork)
 	select {

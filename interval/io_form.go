@@ -4,13 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"reflect"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/interval-go/sdk/internal/naming"
 )
 
 // FormInput renders a struct type as a form: one input per exported field.
@@ -132,7 +129,7 @@ func Form[T any](src Source, title string) *FormInput[T] {
 		return f
 	}
 	for _, sf := range structFields(t) {
-		ff, err := f.buildField(sf)
+		ff, err := buildField(f.c, func() *time.Location { return f.loc }, sf)
 		if err != nil {
 			f.err = fmt.Errorf("interval: Form field %s: %w", sf.f.Name, err)
 			return f
@@ -162,235 +159,6 @@ func tagFloat(tag map[string]string, key string) (*float64, error) {
 		return nil, fmt.Errorf("tag %s=%q is not a number", key, s)
 	}
 	return &v, nil
-}
-
-func (f *FormInput[T]) buildField(sf structField) (*formField, error) {
-	tag := sf.tag
-	label := tag["label"]
-	if label == "" {
-		label = naming.Humanize(sf.f.Name)
-	}
-	ff := &formField{name: sf.f.Name, key: sf.key, index: sf.f.Index}
-	ft := sf.f.Type
-	optional := false
-	if ft.Kind() == reflect.Pointer {
-		ft, optional = ft.Elem(), true
-	}
-	if _, ok := tag["optional"]; ok {
-		optional = true
-	}
-	help := tag["help"]
-	minV, err := tagFloat(tag, "min")
-	if err != nil {
-		return nil, err
-	}
-	maxV, err := tagFloat(tag, "max")
-	if err != nil {
-		return nil, err
-	}
-	var options []string
-	if o, ok := tag["options"]; ok {
-		options = strings.Split(o, "|")
-	}
-	in := InputIO{f.c}
-	switch {
-	case ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.String:
-		if len(options) == 0 {
-			return nil, errors.New("a []string field needs options")
-		}
-		s := SelectMultiple(in, label, OptionsOf(options...)).HelpText(help)
-		if minV != nil {
-			s.MinSelections(int(*minV))
-		}
-		if maxV != nil {
-			s.MaxSelections(int(*maxV))
-		}
-		if optional {
-			s.Optional()
-		}
-		ff.comp = s
-		ff.set = func(dst reflect.Value) {
-			dst.FieldByIndex(ff.index).Set(reflect.ValueOf(s.Value()).Convert(dst.FieldByIndex(ff.index).Type()))
-		}
-		ff.def = func(src reflect.Value) {
-			fv := src.FieldByIndex(ff.index)
-			vals := make([]string, fv.Len())
-			for i := range vals {
-				vals[i] = fv.Index(i).String()
-			}
-			s.Default(vals...)
-		}
-		return ff, nil
-	case len(options) > 0:
-		if !isPrimitiveType(ft) || ft == timeType {
-			return nil, fmt.Errorf("options on a %s field", ft)
-		}
-		parse := func(o string) (reflect.Value, error) { return parseScalar(ft, o) }
-		for _, o := range options {
-			if _, err := parse(o); err != nil {
-				return nil, err
-			}
-		}
-		s := SelectSingle(in, label, OptionsOf(options...)).HelpText(help)
-		if optional {
-			s.Optional()
-		}
-		ff.comp = s
-		ff.set = func(dst reflect.Value) {
-			v, _ := parse(s.Value())
-			ff.store(dst, v, s.Answered())
-		}
-		ff.def = func(src reflect.Value) {
-			if v, ok := ff.current(src); ok {
-				s.Default(fmt.Sprint(v.Interface()))
-			}
-		}
-		return ff, nil
-	}
-
-	switch {
-	case ft == timeType || ft == dateTimeType:
-		d := in.DateTime(label).HelpText(help)
-		if optional {
-			d.Optional()
-		}
-		ff.comp = d
-		ff.set = func(dst reflect.Value) {
-			var v reflect.Value
-			if ft == timeType {
-				v = reflect.ValueOf(d.Value().Time(f.loc))
-			} else {
-				v = reflect.ValueOf(d.Value())
-			}
-			ff.store(dst, v, d.Answered())
-		}
-		ff.def = func(src reflect.Value) {
-			if v, ok := ff.current(src); ok {
-				if t, isTime := v.Interface().(time.Time); isTime {
-					d.Default(DateTimeOf(t.In(f.loc)))
-				} else {
-					d.Default(v.Interface().(DateTime))
-				}
-			}
-		}
-	case ft == dateType:
-		d := in.Date(label).HelpText(help)
-		bindValue(ff, d, optional, func(v Date) { d.Default(v) })
-	case ft == timeOfDayType:
-		t := in.Time(label).HelpText(help)
-		bindValue(ff, t, optional, func(v TimeOfDay) { t.Default(v) })
-	case ft.Kind() == reflect.Bool:
-		b := in.Boolean(label).HelpText(help)
-		bindValue(ff, b, optional, func(v bool) { b.Default(v) })
-	case ft.Kind() == reflect.String:
-		placeholder := tag["placeholder"]
-		_, isEmail := tag["email"]
-		_, isRich := tag["richtext"]
-		_, isURL := tag["url"]
-		switch {
-		case isEmail:
-			e := in.Email(label).HelpText(help).Placeholder(placeholder)
-			bindValue(ff, e, optional, func(v string) { e.Default(v) })
-		case isRich:
-			r := in.RichText(label).HelpText(help).Placeholder(placeholder)
-			bindValue(ff, r, optional, func(v string) { r.Default(v) })
-		case isURL:
-			u := in.URL(label).HelpText(help).Placeholder(placeholder)
-			u.optional = optional // a *url.URL, kept in the field as text
-			ff.comp = u
-			ff.set = func(dst reflect.Value) {
-				if u.Value() == nil {
-					ff.store(dst, reflect.Value{}, false)
-					return
-				}
-				ff.store(dst, reflect.ValueOf(u.Value().String()), u.Answered())
-			}
-			ff.def = func(src reflect.Value) {
-				if v, ok := ff.current(src); ok {
-					u.Default(v.String())
-				}
-			}
-		default:
-			t := in.Text(label).HelpText(help).Placeholder(placeholder)
-			if lines, ok := tag["multiline"]; ok {
-				n, _ := strconv.Atoi(lines)
-				t.Multiline(n)
-			}
-			if minV != nil {
-				t.MinLength(int(*minV))
-			}
-			if maxV != nil {
-				t.MaxLength(int(*maxV))
-			}
-			bindValue(ff, t, optional, func(v string) { t.Default(v) })
-		}
-	case isNumberKind(ft.Kind()):
-		n := in.Number(label).HelpText(help).Placeholder(tag["placeholder"])
-		isInt := ft.Kind() != reflect.Float32 && ft.Kind() != reflect.Float64
-		if !isInt {
-			d := 2
-			if s, ok := tag["decimals"]; ok {
-				if d, err = strconv.Atoi(s); err != nil || d < 0 {
-					return nil, fmt.Errorf("tag decimals=%q is not a count", s)
-				}
-			}
-			n.Decimals(d)
-		}
-		if c, ok := tag["currency"]; ok {
-			n.Currency(c)
-		}
-		if minV != nil {
-			n.Min(*minV)
-		} else if isUintKind(ft.Kind()) {
-			n.Min(0)
-		}
-		if maxV != nil {
-			n.Max(*maxV)
-		}
-		if optional {
-			n.Optional()
-		}
-		zero := reflect.New(ft).Elem()
-		n.Validate(func(v float64) error {
-			switch {
-			case isUintKind(ft.Kind()):
-				if v < 0 || v > math.MaxUint64 || zero.OverflowUint(uint64(v)) {
-					return errors.New("This number is out of range.")
-				}
-			case isInt:
-				if v < math.MinInt64 || v > math.MaxInt64 || zero.OverflowInt(int64(v)) {
-					return errors.New("This number is out of range.")
-				}
-			case ft.Kind() == reflect.Float32:
-				if zero.OverflowFloat(v) {
-					return errors.New("This number is out of range.")
-				}
-			}
-			return nil
-		})
-		ff.comp = n
-		ff.set = func(dst reflect.Value) {
-			var v reflect.Value
-			switch {
-			case isUintKind(ft.Kind()):
-				v = reflect.ValueOf(uint64(n.Value()))
-			case isInt:
-				v = reflect.ValueOf(int64(n.Value()))
-			default:
-				v = reflect.ValueOf(n.Value())
-			}
-			ff.store(dst, v, n.Answered())
-		}
-		ff.def = func(src reflect.Value) {
-			if v, ok := ff.current(src); ok {
-				f, _ := number(v.Interface())
-				n.Default(f)
-			}
-		}
-	default:
-		return nil, fmt.Errorf("unsupported type %s", sf.f.Type)
-	}
-	return ff, nil
 }
 
 func isNumberKind(k reflect.Kind) bool {

@@ -3,8 +3,6 @@ package interval_test
 import (
 	"context"
 	"fmt"
-	"reflect"
-	"strings"
 	"testing"
 	"time"
 
@@ -45,89 +43,6 @@ func TestZeroDatesAreNoInstant(t *testing.T) {
 	dt := interval.DateTime{Date: interval.Date{Year: 2024, Month: 2, Day: 29}}
 	if got := dt.Time(loc); !got.Equal(time.Date(2024, 2, 29, 0, 0, 0, 0, loc)) || dt.String() != "2024-02-29 00:00" {
 		t.Errorf("midnight of 2024-02-29 = %v %q", got, dt.String())
-	}
-}
-
-// Every optional input left empty reads as absent: Run of the group
-// succeeds, Answered is false and Value is the zero value (nil for a URL,
-// no instant for the date types), and a Form's optional fields stay zero or
-// nil; an empty Default, Min or Max of a date input is not sent as a date
-// of year 0.
-func TestOptionalInputsLeftEmpty(t *testing.T) {
-	type form struct {
-		When  time.Time     `interval:"optional"`
-		At    *time.Time    `interval:"label=At ptr"`
-		Day   interval.Date `interval:"optional"`
-		Slot  *interval.DateTime
-		Hour  *interval.TimeOfDay
-		Count *int
-		Note  string `interval:"optional"`
-	}
-	type person struct{ Name string }
-	a := startAction(t, func(ctx context.Context, tx *interval.Tx) (any, error) {
-		in := tx.IO.Input
-		text := in.Text("Text").Optional()
-		email := in.Email("Email").Optional()
-		number := in.Number("Number").Optional()
-		boolean := in.Boolean("Boolean").Optional()
-		slider := in.Slider("Slider", 0, 10).Optional()
-		u := in.URL("URL").Optional()
-		rich := in.RichText("Rich").Optional()
-		date := in.Date("Date").Optional().Default(interval.Date{}).Min(interval.Date{})
-		tm := in.Time("Time").Optional()
-		dt := in.DateTime("DateTime").Optional().DefaultTime(time.Time{}).Max(interval.DateTime{})
-		single := tx.IO.Select.Single("Single", "a", "b").Optional()
-		multiple := tx.IO.Select.Multiple("Multiple", "a", "b").Optional()
-		table := interval.SelectTable(tx.IO, "Table", []person{{"Ada"}}).Optional()
-		sheet := interval.Spreadsheet[person](tx.IO, "Sheet").Optional()
-		search := interval.Search(tx.IO, "Search", func(ctx context.Context, q string) ([]person, error) { return nil, nil },
-			func(p person) interval.SearchResult { return interval.SearchResult{Label: p.Name} }).Optional()
-		file := in.File("File").Optional()
-		if _, err := tx.IO.Group(text, email, number, boolean, slider, u, rich, date, tm, dt, single, multiple, table, sheet, search, file).Run(ctx); err != nil {
-			return nil, err
-		}
-		var problems []string
-		for _, c := range []struct {
-			name     string
-			answered bool
-			value    any
-		}{
-			{"Text", text.Answered(), text.Value()}, {"Email", email.Answered(), email.Value()},
-			{"Number", number.Answered(), number.Value()}, {"Boolean", boolean.Answered(), boolean.Value()},
-			{"Slider", slider.Answered(), slider.Value()}, {"URL", u.Answered(), u.Value()},
-			{"Rich", rich.Answered(), rich.Value()}, {"Date", date.Answered(), date.Value()},
-			{"Time", tm.Answered(), tm.Value()}, {"DateTime", dt.Answered(), dt.Value()},
-			{"Single", single.Answered(), single.Value()}, {"Multiple", multiple.Answered(), multiple.Value()},
-			{"Table", table.Answered(), table.Value()}, {"Sheet", sheet.Answered(), sheet.Value()},
-			{"Search", search.Answered(), search.Value()}, {"File", file.Answered(), file.Value()},
-		} {
-			if c.answered || (c.value != nil && !reflect.ValueOf(c.value).IsZero()) {
-				problems = append(problems, fmt.Sprintf("%s answered=%v value=%#v", c.name, c.answered, c.value))
-			}
-		}
-		if !date.Value().Time(nil).IsZero() || !dt.Value().Time(time.Local).IsZero() || !dt.Value().IsZero() {
-			problems = append(problems, fmt.Sprintf("date times %v %v", date.Value().Time(nil), dt.Value().Time(time.Local)))
-		}
-		f, err := interval.Form[form](tx.IO, "").Run(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if !reflect.ValueOf(f).IsZero() {
-			problems = append(problems, fmt.Sprintf("form %+v", f))
-		}
-		return strings.Join(problems, "; "), nil
-	})
-	r := a.next()
-	for _, label := range []string{"Date", "DateTime"} {
-		if p := props(t, r, label); len(p) != 0 {
-			t.Errorf("%s props %v: an empty default or bound was sent", label, p)
-		}
-	}
-	a.answer(r, nil) // every value null: nothing entered
-	r = a.next()
-	a.answer(r, nil)
-	if res := a.result(); res.Data != "" {
-		t.Fatalf("optional inputs left empty: %v", res.Data)
 	}
 }
 

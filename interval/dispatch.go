@@ -1,0 +1,131 @@
+package interval
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/interval-go/sdk/internal/protocol"
+	"github.com/interval-go/sdk/internal/rpc"
+)
+
+// attemptKey holds a call's attempt number in its context: connect's post
+// function waits attempt×SendTimeout for the ACK.
+type attemptKey struct{}
+
+// callPeer sends one call on peer, retrying with new ids when the ACK times
+// out (attempt n waits n×SendTimeout), like the official SDK, but waiting
+// between attempts. A non-zero deadline bounds all attempts together.
+func (c *Client) callPeer(ctx context.Context, deadline time.Time, peer *rpc.Peer, method string, in any) (json.RawMessage, error) {
+	var err error
+	for attempt := 1; attempt <= c.opts.MaxResendAttempts; attempt++ {
+		actx := context.WithValue(ctx, attemptKey{}, attempt)
+		var raw json.RawMessage
+		var timeout time.Duration // none: ctx bounds the call
+		if !deadline.IsZero() {
+			timeout = max(time.Until(deadline), 1)
+		}
+		raw, err = peer.CallRawTimeout(actx, timeout, method, in)
+		if err == nil {
+			return raw, nil
+		}
+		if !isAckTimeout(err) {
+			return nil, err
+		}
+		c.log.Debug("no ACK, resending", "method", method, "attempt", attempt)
+	}
+	return nil, fmt.Errorf("interval: %s: maximum resend attempts reached: %w", method, err)
+}
+
+// call sends a call to the server, waiting for a connection first (bounded
+// by ctx), and decodes the answer into out. If the connection drops while
+// the call is in flight it is sent again after reconnection.
+func (c *Client) call(ctx context.Context, method string, in any, out any) error {
+	resent := false // the connection dropped under an attempt: the next one sends it again
+	for {
+		c.mu.Lock()
+		ready, peer, closed := c.ready, c.peer, c.state == stateClosed
+		c.mu.Unlock()
+		if closed {
+			return ErrClosed
+		}
+		select {
+		case <-ready:
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %s: %w", ErrNotConnected, method, ctx.Err())
+		case <-c.life.Done():
+			return ErrClosed
+		}
+		if peer == nil {
+			continue
+		}
+		// The response timeout is a timer in the call, not a child context:
+		// a child of a transaction's context would leave its cancel
+		// registration (a map) behind in that context for its whole life.
+		raw, err := c.callPeer(ctx, time.Now().Add(c.opts.ResponseTimeout), peer, method, in)
+		if errors.Is(err, rpc.ErrClosed) || isNotConnected(err) {
+			resent = true
+			continue // the connection dropped: wait for the next one
+		}
+		if err != nil {
+			return err
+		}
+		if resent {
+			c.reportResent(method)
+		}
+		if out != nil && len(raw) > 0 {
+			if err := json.Unmarshal(raw, out); err != nil {
+				return fmt.Errorf("interval: %s returned %w: %v", method, protocol.ErrMalformed, err)
+			}
+		}
+		return nil
+	}
+}
+
+// handleCall answers the server's calls. It runs on the connection's reader
+// goroutine and does not block.
+func (c *Client) handleCall(method string, data json.RawMessage) (any, error) {
+	switch method {
+	case protocol.MethodStartTransaction:
+		var in protocol.StartTransactionInputs
+		if err := json.Unmarshal(data, &in); err != nil {
+			return nil, fmt.Errorf("%w: START_TRANSACTION: %v", protocol.ErrMalformed, err)
+		}
+		if err := in.Validate(); err != nil {
+			return nil, err
+		}
+		c.startTransaction(in)
+		return nil, nil
+	case protocol.MethodIOResponse:
+		var in protocol.IOResponseInputs
+		if err := json.Unmarshal(data, &in); err != nil {
+			return nil, fmt.Errorf("%w: IO_RESPONSE: %v", protocol.ErrMalformed, err)
+		}
+		c.ioResponse(in)
+		return nil, nil
+	case protocol.MethodCloseTransaction:
+		var in protocol.CloseTransactionInputs
+		if err := json.Unmarshal(data, &in); err != nil {
+			return nil, fmt.Errorf("%w: CLOSE_TRANSACTION: %v", protocol.ErrMalformed, err)
+		}
+		c.closesUnanswered.Add(1) // until the answer is posted: a lingering drain waits for it
+		c.closeTransaction(in.TransactionID)
+		return nil, nil
+	case protocol.MethodOpenPage:
+		var in protocol.OpenPageInputs
+		if err := json.Unmarshal(data, &in); err != nil {
+			return nil, fmt.Errorf("%w: OPEN_PAGE: %v", protocol.ErrMalformed, err)
+		}
+		return c.openPage(in), nil
+	case protocol.MethodClosePage:
+		var in protocol.ClosePageInputs
+		if err := json.Unmarshal(data, &in); err != nil {
+			return nil, fmt.Errorf("%w: CLOSE_PAGE: %v", protocol.ErrMalformed, err)
+		}
+		c.closePage(in.PageKey)
+		return nil, nil
+	}
+	return nil, fmt.Errorf("interval: unknown method %q from server", protocol.Clip(method, 64))
+}
