@@ -22,6 +22,7 @@ import (
 
 	"github.com/interval-go/sdk/server"
 	"github.com/interval-go/sdk/server/console/internal/testhost"
+	"github.com/interval-go/sdk/server/store/pgtest"
 )
 
 const (
@@ -96,6 +97,7 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	browserCancel()
+	pgtest.StopShared()
 	if code == 0 {
 		if err := goleak.Find(goleak.IgnoreTopFunction("net/http.(*persistConn).readLoop"),
 			goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop")); err != nil {
@@ -145,7 +147,7 @@ func newEnvWith(t *testing.T, actions []testhost.Action, pages []testhost.Page, 
 
 func startEnv(t *testing.T, actions []testhost.Action, pages []testhost.Page, password bool, opt func(*server.Options)) *env {
 	t.Helper()
-	exec := chromiumPath(t)
+	chromiumPath(t) // fails at once without a browser
 	ctx := context.Background()
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -198,7 +200,15 @@ func startEnv(t *testing.T, actions []testhost.Action, pages []testhost.Page, pa
 		t.Cleanup(h.Close)
 	}
 
-	tctx, tcancel := chromedp.NewContext(browser(t, exec), chromedp.WithNewBrowserContext())
+	openTab(t, e)
+	return e
+}
+
+// openTab gives e a browser tab of its own, ended by the test's cleanup;
+// every uncaught exception and console error of its pages fails the test.
+func openTab(t *testing.T, e *env) {
+	t.Helper()
+	tctx, tcancel := chromedp.NewContext(browser(t, chromiumPath(t)), chromedp.WithNewBrowserContext())
 	e.ctx = tctx
 	if err := chromedp.Do(tctx, chromedp.EmulateViewport(1280, 900)); err != nil {
 		tcancel()
@@ -246,7 +256,6 @@ func startEnv(t *testing.T, actions []testhost.Action, pages []testhost.Page, pa
 		}
 	})
 	t.Cleanup(tcancel)
-	return e
 }
 
 // do runs browser actions with a deadline, failing the test on error.

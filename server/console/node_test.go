@@ -18,10 +18,6 @@ import (
 // interop test (server/testdata/nodehost) against e.
 func startNodeHost(t *testing.T, e *env) {
 	t.Helper()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatal("Node.js is required: the console must work with the official Node SDK as a host")
-	}
 	dir, _ := filepath.Abs(filepath.Join("..", "testdata", "nodehost"))
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@interval", "sdk")); err != nil {
 		t.Fatalf("run `npm ci` in %s first (scripts/test does)", dir)
@@ -30,9 +26,22 @@ func startNodeHost(t *testing.T, e *env) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(node, "host.js")
+	runNodeHost(t, "host.js", "ws"+strings.TrimPrefix(e.url, "http")+"/websocket", key)
+}
+
+// runNodeHost runs script of server/testdata/nodehost (a host built with
+// the official Node SDK) against endpoint with key, until the test ends;
+// it returns once the script printed LISTENING.
+func runNodeHost(t *testing.T, script, endpoint, key string) {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatal("Node.js is required: the console must work with the official Node SDK as a host")
+	}
+	dir, _ := filepath.Abs(filepath.Join("..", "testdata", "nodehost"))
+	cmd := exec.Command(node, script)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "ENDPOINT=ws"+strings.TrimPrefix(e.url, "http")+"/websocket", "API_KEY="+key)
+	cmd.Env = append(os.Environ(), "ENDPOINT="+endpoint, "API_KEY="+key)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
