@@ -1084,7 +1084,7 @@ func (s *Server) apiUpload(w http.ResponseWriter, r *http.Request, u store.User)
 	if size < 0 || size > s.opts.MaxUploadBytes {
 		size = s.opts.MaxUploadBytes
 	}
-	if ok, free := s.uploadRoom(size); !ok {
+	if ok, free := s.uploadRoom(size); !ok && s.cl == nil {
 		s.log.Warn("upload refused: the data dir's disk is nearly full", "user", u.ID, "free", free, "reserve", s.opts.UploadDiskReserve)
 		writeErr(w, http.StatusInsufficientStorage, "The server is low on disk space; ask an administrator to free some.")
 		return
@@ -1112,10 +1112,17 @@ func (s *Server) apiUpload(w http.ResponseWriter, r *http.Request, u store.User)
 		return
 	}
 	id := uuid.NewString()
-	dir := filepath.Join(s.upDir, id)
-	n, err := saveUpload(dir, name, f)
+	var n int64
+	if s.cl != nil {
+		// Any replica may be asked for it: it goes in the database.
+		n, err = s.cl.db.PutUpload(r.Context(), id, name, f)
+	} else {
+		dir := filepath.Join(s.upDir, id)
+		if n, err = saveUpload(dir, name, f); err != nil {
+			os.RemoveAll(dir)
+		}
+	}
 	if err != nil {
-		os.RemoveAll(dir)
 		s.log.Error("upload failed", "user", u.ID, "err", err)
 		writeErr(w, http.StatusInternalServerError, "Upload failed.")
 		return
@@ -1143,6 +1150,19 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
+	if s.cl != nil {
+		up, err := s.cl.db.OpenUpload(r.Context(), id, name)
+		if err != nil {
+			if !errors.Is(err, store.ErrNotFound) {
+				s.log.Warn("reading an upload", "upload", id, "err", err)
+			}
+			http.NotFound(w, r)
+			return
+		}
+		uploadHeaders(w)
+		http.ServeContent(w, r, name, up.Created, up)
+		return
+	}
 	f, err := openUpload(filepath.Join(s.upDir, id), name)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
@@ -1157,15 +1177,19 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	// Uploaded files are served from the console's origin: never let one
-	// run as a page there.
+	uploadHeaders(w)
+	// ServeContent, not ServeFile: no redirect of a name like index.html,
+	// and the type comes from the name the file was uploaded with.
+	http.ServeContent(w, r, name, st.ModTime(), f)
+}
+
+// uploadHeaders: uploaded files are served from the console's origin;
+// never let one run as a page there.
+func uploadHeaders(w http.ResponseWriter) {
 	h := w.Header()
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", "sandbox; default-src 'none'; img-src 'self' data:; media-src 'self'; style-src 'unsafe-inline'")
 	h.Set("Cache-Control", "private, max-age=3600")
-	// ServeContent, not ServeFile: no redirect of a name like index.html,
-	// and the type comes from the name the file was uploaded with.
-	http.ServeContent(w, r, name, st.ModTime(), f)
 }
 
 // --- notifications ---

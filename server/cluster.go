@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -121,6 +122,10 @@ type userEvent struct {
 type busStore interface {
 	store.Cluster
 	OpenBus(ctx context.Context, self string, deliver func([]byte), reset func(), logf func(string, error)) (*store.Bus, error)
+	// Uploads live in the database, where every replica finds them.
+	PutUpload(ctx context.Context, id, name string, r io.Reader) (int64, error)
+	OpenUpload(ctx context.Context, id, name string) (*store.Upload, error)
+	DeleteUploadsBefore(ctx context.Context, t time.Time) (int, error)
 }
 
 // cluster is a replica's part in an installation of several.

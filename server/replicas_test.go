@@ -1,9 +1,13 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"mime/multipart"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -278,4 +282,76 @@ func TestReplicasNotifyAndIdentity(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	h.next(protocol.MethodIOResponse)
+}
+
+// TestReplicasUploadReadAnywhere: a file uploaded through one replica is
+// served by every other (a host's download may reach any of them), byte
+// for byte, ranges included, and only under the name it was uploaded as.
+func TestReplicasUploadReadAnywhere(t *testing.T) {
+	rs := replicas(t, 2)
+	a, b := rs[0], rs[1]
+	adminA := loginOn(t, a)
+	data := bytes.Repeat([]byte("0123456789abcdef"), 3<<16) // 3 MiB: several chunks
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	fw, _ := mw.CreateFormFile("file", "big.bin")
+	fw.Write(data)
+	mw.Close()
+	req, _ := http.NewRequest("POST", a.hs.URL+"/api/console/uploads", &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set(ConsoleHeader, "1")
+	resp, err := adminA.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out struct {
+		URL  string
+		Size int64
+	}
+	json.NewDecoder(resp.Body).Decode(&out)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || out.Size != int64(len(data)) {
+		t.Fatalf("upload: %d %+v", resp.StatusCode, out)
+	}
+	onB := b.hs.URL + out.URL[strings.Index(out.URL, "/uploads/"):]
+	resp, err = http.Get(onB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !bytes.Equal(got, data) || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "sandbox") {
+		t.Fatalf("download from B: %d bytes (want %d), headers %v", len(got), len(data), resp.Header)
+	}
+	rreq, _ := http.NewRequest("GET", onB, nil)
+	rreq.Header.Set("Range", "bytes=1048570-1048585")
+	resp, err = http.DefaultClient.Do(rreq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusPartialContent || !bytes.Equal(got, data[1048570:1048586]) {
+		t.Fatalf("range across a chunk boundary: %d %q", resp.StatusCode, got)
+	}
+	resp, err = http.Get(strings.TrimSuffix(onB, "big.bin") + "other.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("another name: HTTP %d, want 404", resp.StatusCode)
+	}
+	// Past the retention, any replica's sweep deletes it for all.
+	if n := b.s.sweepUploads(time.Now().Add(DefaultUploadRetention + time.Hour)); n != 1 {
+		t.Fatalf("sweep deleted %d uploads, want 1", n)
+	}
+	resp, err = http.Get(a.hs.URL + out.URL[strings.Index(out.URL, "/uploads/"):])
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("after the sweep: HTTP %d, want 404", resp.StatusCode)
+	}
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -85,6 +86,17 @@ func (s *Server) sweepUploads(now time.Time) int {
 	keep := s.opts.UploadRetention
 	if keep < 0 {
 		return 0
+	}
+	if s.cl != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+		defer cancel()
+		n, err := s.cl.db.DeleteUploadsBefore(ctx, now.Add(-keep))
+		if err != nil {
+			s.log.Warn("deleting old uploads", "err", err)
+		} else if n > 0 {
+			s.log.Info("deleted old uploads", "count", n, "olderThan", keep.String())
+		}
+		return n
 	}
 	ents, err := os.ReadDir(s.upDir)
 	if err != nil {

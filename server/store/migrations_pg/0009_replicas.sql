@@ -32,3 +32,18 @@ CREATE TABLE replica_messages (
   body text NOT NULL,
   created_at timestamptz NOT NULL DEFAULT now()
 );
+
+-- uploads hold the files operators upload when several replicas serve
+-- (any of them may be asked for one), in chunks of upload_chunks.
+CREATE TABLE uploads (
+  id text PRIMARY KEY,
+  name text NOT NULL,
+  size bigint NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE upload_chunks (
+  upload_id text NOT NULL REFERENCES uploads(id) ON DELETE CASCADE,
+  seq integer NOT NULL,
+  data bytea NOT NULL,
+  PRIMARY KEY (upload_id, seq)
+);
