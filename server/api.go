@@ -141,7 +141,7 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusTooManyRequests, fmt.Sprintf("Too many login attempts from your address. Try again in %s, or use a one-time login link.", plural(int(wait/time.Second)+1, "second")))
 		return
 	}
-	if wait := s.logins.retryAfter(in.Email, now); wait > 0 {
+	if wait := s.emailRetryAfter(r.Context(), in.Email, now); wait > 0 {
 		s.log.Warn("password login refused: too many failures", "email", protocol.Clip(in.Email, 100), "client", client)
 		s.metrics.limited(limitLogin)
 		s.audit(r.Context(), r, store.User{Email: in.Email}, auditLoginFailed, "", map[string]any{"reason": "throttled"})
@@ -168,7 +168,7 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 		s.logins.compareDummy(in.Password)
 	}
 	if !ok {
-		s.logins.fail(in.Email, now)
+		s.loginFailed(r.Context(), in.Email, now)
 		s.log.Warn("password login failed", "email", protocol.Clip(in.Email, 100), "client", client)
 		s.metrics.refused(refusedPassword)
 		actor := store.User{Email: in.Email}
@@ -179,7 +179,7 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusUnauthorized, "Invalid email or password.")
 		return
 	}
-	s.logins.succeed(in.Email)
+	s.loginSucceeded(r.Context(), in.Email)
 	if err := s.startSession(w, r, u.ID); err != nil {
 		internalErr(s, w, err)
 		return
@@ -769,10 +769,7 @@ func (s *Server) apiCancelTx(w http.ResponseWriter, r *http.Request, u store.Use
 	}
 	hb := s.hub
 	if s.cl != nil {
-		hb.mu.Lock()
-		_, here := hb.txs[t.ID]
-		hb.mu.Unlock()
-		if owner, alive, err := s.cl.db.TransactionOwner(r.Context(), t.ID); !here && err == nil && alive && owner != s.cl.id {
+		if owner := s.cl.remoteHolder(r.Context(), t.ID); owner != "" {
 			rep, err := s.cl.request(r.Context(), owner, busMsg{Kind: kindCancel, Tx: t.ID})
 			if err != nil {
 				internalErr(s, w, err)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -60,6 +61,7 @@ const (
 	kindRelease = "release" // let go of a host instance's runs (request)
 	kindRelink  = "relink"  // a watched run moved to another replica
 	kindCancel  = "cancel"  // cancel a run (request)
+	kindAway    = "away"    // a run's host state (request)
 	kindHosts   = "hosts"   // a replica's hosts changed (broadcast)
 	kindUser    = "user"    // a user event (broadcast)
 )
@@ -126,6 +128,10 @@ type busStore interface {
 	PutUpload(ctx context.Context, id, name string, r io.Reader) (int64, error)
 	OpenUpload(ctx context.Context, id, name string) (*store.Upload, error)
 	DeleteUploadsBefore(ctx context.Context, t time.Time) (int, error)
+	// Failed password logins count against one limit per email.
+	NoteLoginFailure(ctx context.Context, email string, at time.Time, keep time.Duration) error
+	LoginFailures(ctx context.Context, email string, since time.Time) ([]time.Time, error)
+	ClearLoginFailures(ctx context.Context, email string) error
 }
 
 // cluster is a replica's part in an installation of several.
@@ -299,7 +305,7 @@ func (c *cluster) deliver(body []byte) {
 		if err := json.Unmarshal(m.Data, &ev); err == nil {
 			c.s.applyUserEvent(ev)
 		}
-	case kindBCall, kindStart, kindRelease, kindCancel:
+	case kindBCall, kindStart, kindRelease, kindCancel, kindAway:
 		// Answered off the bus's goroutine: these take the hub's lock
 		// and the store.
 		c.wg.Add(1)
@@ -327,6 +333,8 @@ func (c *cluster) answer(m busMsg) {
 		c.reply(m, nil, hb.takeStart(c, m))
 	case kindRelease:
 		c.reply(m, hb.release(c, m.Host, m.Key, m.From), nil)
+	case kindAway:
+		c.reply(m, hb.hostAway(m.Tx), nil)
 	case kindCancel:
 		hb.mu.Lock()
 		t, ok := hb.txs[m.Tx]
@@ -974,4 +982,61 @@ func (s *Server) applyUserEvent(ev userEvent) {
 		}
 		hb.mu.Unlock()
 	}
+}
+
+// --- login limits ---
+
+// emailRetryAfter is how long email must wait before its next password
+// attempt: with replicas, its failures on every replica count.
+func (s *Server) emailRetryAfter(ctx context.Context, email string, now time.Time) time.Duration {
+	wait := s.logins.retryAfter(email, now)
+	if s.cl == nil {
+		return wait
+	}
+	fs, err := s.cl.db.LoginFailures(ctx, strings.ToLower(email), now.Add(-loginFailWindow))
+	if err != nil {
+		s.log.Warn("reading the installation's failed logins failed; counting this replica's", "err", err)
+		return wait
+	}
+	if len(fs) >= loginMaxFails {
+		wait = max(wait, fs[len(fs)-loginMaxFails].Add(loginFailWindow).Sub(now))
+	}
+	return wait
+}
+
+// loginFailed records a failed password login for email.
+func (s *Server) loginFailed(ctx context.Context, email string, now time.Time) {
+	s.logins.fail(email, now)
+	if s.cl != nil {
+		if err := s.cl.db.NoteLoginFailure(ctx, strings.ToLower(email), now, loginFailWindow); err != nil {
+			s.log.Warn("recording a failed login for the other replicas failed", "err", err)
+		}
+	}
+}
+
+// loginSucceeded forgets email's failed logins.
+func (s *Server) loginSucceeded(ctx context.Context, email string) {
+	s.logins.succeed(email)
+	if s.cl != nil {
+		if err := s.cl.db.ClearLoginFailures(ctx, strings.ToLower(email)); err != nil {
+			s.log.Warn("clearing failed logins failed", "err", err)
+		}
+	}
+}
+
+// remoteHolder returns the live replica other than this one holding
+// unfinished run id, or "" when it is held here or by nobody alive.
+func (c *cluster) remoteHolder(ctx context.Context, id string) string {
+	hb := c.s.hub
+	hb.mu.Lock()
+	_, here := hb.txs[id]
+	hb.mu.Unlock()
+	if here {
+		return ""
+	}
+	owner, alive, err := c.db.TransactionOwner(ctx, id)
+	if err != nil || !alive || owner == c.id {
+		return ""
+	}
+	return owner
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/json"
 	"net/http"
 	"time"
 
@@ -67,5 +68,18 @@ func (s *Server) apiTxHost(w http.ResponseWriter, r *http.Request, u store.User)
 	if _, ok := s.loadTx(w, r, u); !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, s.hub.hostAway(chi.URLParam(r, "id")))
+	id := chi.URLParam(r, "id")
+	if s.cl != nil {
+		if owner := s.cl.remoteHolder(r.Context(), id); owner != "" {
+			var out hostAwayJSON
+			rep, err := s.cl.request(r.Context(), owner, busMsg{Kind: kindAway, Tx: id})
+			if err == nil && json.Unmarshal(rep.Data, &out) == nil {
+				writeJSON(w, http.StatusOK, out)
+				return
+			}
+			// The replica holding it did not answer: it may have died,
+			// and the run waits for its host to come back.
+		}
+	}
+	writeJSON(w, http.StatusOK, s.hub.hostAway(id))
 }

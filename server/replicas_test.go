@@ -355,3 +355,55 @@ func TestReplicasUploadReadAnywhere(t *testing.T) {
 		t.Fatalf("after the sweep: HTTP %d, want 404", resp.StatusCode)
 	}
 }
+
+// TestReplicasLoginLimitShared: failed password logins for one email count
+// against one limit whichever replica they reach.
+func TestReplicasLoginLimitShared(t *testing.T) {
+	rs := replicas(t, 2)
+	a, b := rs[0], rs[1]
+	adminA := loginOn(t, a)
+	adminA.do("POST", "/api/auth/password", map[string]string{"password": "correct horse battery"}, http.StatusNoContent, nil)
+	try := func(e *env, pw string) int {
+		c := &client{t: t, e: e, http: &http.Client{}}
+		return c.try("POST", "/api/auth/login", map[string]string{"email": adminA.email, "password": pw}, nil)
+	}
+	for _, e := range rs {
+		e.s.logins.mu.Lock()
+		e.s.logins.clientBurst = 1000 // this test is about the email's limit
+		e.s.logins.mu.Unlock()
+	}
+	for i := 0; i < loginMaxFails; i++ {
+		e := rs[i%2]
+		if code := try(e, "wrong guess"); code != http.StatusUnauthorized {
+			t.Fatalf("guess %d: HTTP %d, want 401", i, code)
+		}
+	}
+	for _, e := range []*env{a, b} {
+		if code := try(e, "correct horse battery"); code != http.StatusTooManyRequests {
+			t.Fatalf("the right password after %d failures spread over two replicas: HTTP %d, want 429", loginMaxFails, code)
+		}
+	}
+}
+
+// TestReplicasHostAwayAcrossReplicas: the console's replica reports the
+// host state of a run held by another (the host dropped: away, and when
+// the run fails).
+func TestReplicasHostAwayAcrossReplicas(t *testing.T) {
+	rs := replicas(t, 2)
+	a, b := rs[0], rs[1]
+	adminA := loginOn(t, a)
+	key := adminA.key(store.EnvProduction)
+	h := b.host(key, "inst-away", action("hello"))
+	awaitAction(t, adminA, "hello")
+	br := adminA.browser()
+	id := adminA.startRun(br, h, "hello", store.EnvProduction)
+	h.must(protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: id, IOCall: ioCall("c1", "g1", "INPUT_TEXT")})
+	br.next(protocol.MethodRender)
+	h.close()
+	br.next(protocol.MethodHostClosedUnexpectedly)
+	var away hostAwayJSON
+	adminA.do("GET", "/api/console/transactions/"+id+"/host", nil, http.StatusOK, &away)
+	if !away.Away || away.FailsAt == nil {
+		t.Fatalf("host state from the console's replica: %+v, want away with a failure time", away)
+	}
+}

@@ -437,3 +437,30 @@ func (b *Bus) Close() {
 	b.cancel()
 	b.wg.Wait()
 }
+
+// NoteLoginFailure records a failed password login for email (lower-cased
+// by the caller) at at, and forgets failures older than keep.
+func (s *Postgres) NoteLoginFailure(ctx context.Context, email string, at time.Time, keep time.Duration) error {
+	if _, err := s.pool.Exec(ctx, `INSERT INTO login_failures (email, at) VALUES ($1, $2)`, email, at); err != nil {
+		return s.wrap("login failure", err)
+	}
+	_, err := s.pool.Exec(ctx, `DELETE FROM login_failures WHERE at < $1`, at.Add(-keep))
+	return s.wrap("login failure", err)
+}
+
+// LoginFailures returns the failed logins for email since since, oldest
+// first.
+func (s *Postgres) LoginFailures(ctx context.Context, email string, since time.Time) ([]time.Time, error) {
+	rows, err := s.pool.Query(ctx, `SELECT at FROM login_failures WHERE email = $1 AND at >= $2 ORDER BY at`, email, since)
+	if err != nil {
+		return nil, s.wrap("login failures", err)
+	}
+	ats, err := pgx.CollectRows(rows, pgx.RowTo[time.Time])
+	return ats, s.wrap("login failures", err)
+}
+
+// ClearLoginFailures forgets email's failed logins (it logged in).
+func (s *Postgres) ClearLoginFailures(ctx context.Context, email string) error {
+	_, err := s.pool.Exec(ctx, `DELETE FROM login_failures WHERE email = $1`, email)
+	return s.wrap("login failures", err)
+}

@@ -47,3 +47,11 @@ CREATE TABLE upload_chunks (
   data bytea NOT NULL,
   PRIMARY KEY (upload_id, seq)
 );
+
+-- login_failures are the failed password logins of the last minutes, by
+-- lower-cased email: every replica counts them against one limit.
+CREATE TABLE login_failures (
+  email text NOT NULL,
+  at timestamptz NOT NULL
+);
+CREATE INDEX login_failures_email ON login_failures(email, at);
