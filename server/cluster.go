@@ -132,6 +132,8 @@ type busStore interface {
 	NoteLoginFailure(ctx context.Context, email string, at time.Time, keep time.Duration) error
 	LoginFailures(ctx context.Context, email string, since time.Time) ([]time.Time, error)
 	ClearLoginFailures(ctx context.Context, email string) error
+	// SingleServerPresent reports a server of the release before replicas.
+	SingleServerPresent(ctx context.Context) (bool, error)
 }
 
 // cluster is a replica's part in an installation of several.
@@ -165,6 +167,11 @@ func (s *Server) joinCluster(ctx context.Context, st busStore) error {
 	c := &cluster{s: s, db: st, id: newSocketID(), kick: make(chan struct{}, 1),
 		pending: map[uint64]chan busMsg{}, alive: map[string]bool{}}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
+	if old, err := st.SingleServerPresent(ctx); err != nil {
+		return fmt.Errorf("server: joining the replicas: %w", err)
+	} else if old {
+		return fmt.Errorf("server: joining the replicas: %w: a server of an earlier release (one server per database) serves from it; stop it, then start the replicas", store.ErrInUse)
+	}
 	if err := st.Join(ctx, c.id, s.opts.PublicURL, s.opts.ReplicaLease); err != nil {
 		return fmt.Errorf("server: joining the replicas: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -406,4 +407,31 @@ func TestReplicasHostAwayAcrossReplicas(t *testing.T) {
 	if !away.Away || away.FailsAt == nil {
 		t.Fatalf("host state from the console's replica: %+v, want away with a failure time", away)
 	}
+}
+
+// TestReplicaRefusesSingleServer: a replica does not start beside a server
+// of the release before replicas (which holds the single-server claim and
+// would fail the replicas' runs as its own).
+func TestReplicaRefusesSingleServer(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	st, err := store.OpenPostgres(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	release, err := st.Claim(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	_, err = New(context.Background(), Options{DataDir: t.TempDir(), DatabaseURL: url})
+	if !errors.Is(err, store.ErrInUse) || !strings.Contains(err.Error(), "earlier release") {
+		t.Fatalf("New beside a single server: %v, want store.ErrInUse naming the earlier release", err)
+	}
+	release()
+	s, err := New(context.Background(), Options{DataDir: t.TempDir(), DatabaseURL: url})
+	if err != nil {
+		t.Fatalf("New once it stopped: %v", err)
+	}
+	s.Close()
 }

@@ -58,3 +58,28 @@ func (s *Postgres) Claim(ctx context.Context) (func(), error) {
 	}
 	return func() { conn.Close(context.Background()) }, nil
 }
+
+// SingleServerPresent reports whether a server of the release before
+// replicas serves from this database: it holds the claim (Claim), knows
+// nothing of replicas and would fail their runs as its own.
+func (s *Postgres) SingleServerPresent(ctx context.Context) (bool, error) {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return false, fmt.Errorf("store: %w", redactErr(err, s.secrets))
+	}
+	var got bool
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, pgServerLock).Scan(&got); err != nil {
+		conn.Release()
+		return false, fmt.Errorf("store: %w", redactErr(err, s.secrets))
+	}
+	if got {
+		if _, err := conn.Exec(ctx, `SELECT pg_advisory_unlock($1)`, pgServerLock); err != nil {
+			// Ending the session ends its lock.
+			c := conn.Hijack()
+			c.Close(context.Background())
+			return false, nil
+		}
+	}
+	conn.Release()
+	return !got, nil
+}
