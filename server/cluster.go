@@ -64,6 +64,7 @@ const (
 	kindAway    = "away"    // a run's host state (request)
 	kindHosts   = "hosts"   // a replica's hosts changed (broadcast)
 	kindUser    = "user"    // a user event (broadcast)
+	kindHTTP    = "http"    // serverless hosts registered or removed (broadcast)
 )
 
 // busMsg is one message between replicas.
@@ -307,6 +308,14 @@ func (c *cluster) deliver(body []byte) {
 		hb.dropStandIn(m.From, m.Sid)
 	case kindHosts:
 		c.reloadHosts()
+	case kindHTTP:
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			ctx, cancel := context.WithTimeout(c.ctx, busTimeout)
+			defer cancel()
+			hb.syncHTTPHosts(ctx, true)
+		}()
 	case kindUser:
 		var ev userEvent
 		if err := json.Unmarshal(m.Data, &ev); err == nil {
@@ -1046,4 +1055,12 @@ func (c *cluster) remoteHolder(ctx context.Context, id string) string {
 		return ""
 	}
 	return owner
+}
+
+// httpHostsChanged tells the other replicas that serverless hosts were
+// registered or removed.
+func (s *Server) httpHostsChanged() {
+	if s.cl != nil {
+		s.cl.send("", busMsg{Kind: kindHTTP})
+	}
 }

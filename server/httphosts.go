@@ -221,17 +221,7 @@ func (hb *hub) httpHostLoop(ctx context.Context) {
 	if retry <= 0 {
 		retry = DefaultHTTPHostRetryInterval
 	}
-	recs, err := hb.s.store.ListHTTPHosts(ctx)
-	if err != nil && ctx.Err() == nil {
-		hb.s.log.Error("loading serverless hosts", "err", err)
-	}
-	hb.mu.Lock()
-	for _, rec := range recs {
-		if _, ok := hb.httpHosts[rec.ID]; !ok {
-			hb.httpHosts[rec.ID] = newHTTPHost(rec)
-		}
-	}
-	hb.mu.Unlock()
+	hb.syncHTTPHosts(ctx, false)
 	tick := min(retry, check)
 	for {
 		now := time.Now()
@@ -254,6 +244,35 @@ func (hb *hub) httpHostLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-time.After(tick):
+		}
+	}
+}
+
+// syncHTTPHosts loads the registered HTTP hosts from the store; with
+// prune, it also forgets those no longer registered (another replica
+// registered or removed one).
+func (hb *hub) syncHTTPHosts(ctx context.Context, prune bool) {
+	recs, err := hb.s.store.ListHTTPHosts(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			hb.s.log.Error("loading serverless hosts", "err", err)
+		}
+		return
+	}
+	hb.mu.Lock()
+	defer hb.mu.Unlock()
+	listed := map[string]bool{}
+	for _, rec := range recs {
+		listed[rec.ID] = true
+		if _, ok := hb.httpHosts[rec.ID]; !ok {
+			hb.httpHosts[rec.ID] = newHTTPHost(rec)
+		}
+	}
+	if prune {
+		for id := range hb.httpHosts {
+			if !listed[id] {
+				delete(hb.httpHosts, id) // requests in flight carry on
+			}
 		}
 	}
 }
@@ -780,6 +799,7 @@ func (s *Server) apiCreateHTTPHost(w http.ResponseWriter, r *http.Request, u sto
 	hb.httpHosts[rec.ID] = hh
 	hb.mu.Unlock()
 	s.log.Info("serverless host registered", "httpHost", rec.ID, "url", logURL(rec.URL), "by", u.Email)
+	s.httpHostsChanged()
 	hb.runCheck(r.Context(), hh)
 	out, _ := hb.httpHostJSON(rec.ID)
 	resp := map[string]any{"httpHost": out}
@@ -816,6 +836,7 @@ func (s *Server) apiDeleteHTTPHost(w http.ResponseWriter, r *http.Request, u sto
 	delete(hb.httpHosts, id) // requests in flight carry on
 	hb.mu.Unlock()
 	s.log.Info("serverless host removed", "httpHost", id, "by", u.Email)
+	s.httpHostsChanged()
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -434,4 +435,44 @@ func TestReplicaRefusesSingleServer(t *testing.T) {
 		t.Fatalf("New once it stopped: %v", err)
 	}
 	s.Close()
+}
+
+// TestReplicasServerlessHostsListed: a serverless host registered or
+// removed on one replica is known to the others.
+func TestReplicasServerlessHostsListed(t *testing.T) {
+	rs := replicas(t, 2)
+	a, b := rs[0], rs[1]
+	adminA, adminB := loginOn(t, a), loginOn(t, b)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "http://" + l.Addr().String() + "/interval"
+	l.Close()
+	hh := adminA.registerHTTPHost(dead)
+	listed := func() bool {
+		var list struct{ HTTPHosts []httpHostJSON }
+		adminB.do("GET", "/api/console/http-hosts", nil, http.StatusOK, &list)
+		for _, h := range list.HTTPHosts {
+			if h.ID == hh.ID {
+				return true
+			}
+		}
+		return false
+	}
+	awaitTrue(t, "the serverless host registered on A listed on B", listed)
+	adminA.do("DELETE", "/api/console/http-hosts/"+hh.ID, nil, http.StatusNoContent, nil)
+	awaitTrue(t, "the serverless host removed on A gone from B", func() bool { return !listed() })
+}
+
+// awaitTrue waits until f holds.
+func awaitTrue(t *testing.T, what string, f func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for !f() {
+		if time.Now().After(deadline) {
+			t.Fatalf("never: %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
