@@ -46,7 +46,7 @@ const (
 )
 
 // busTimeout bounds the wait for another replica's answer.
-const busTimeout = 10 * time.Second
+const busTimeout = 20 * time.Second
 
 // errNoReplica is the answer to a request whose replica did not answer.
 var errNoReplica = errors.New("server: the replica holding it did not answer")
