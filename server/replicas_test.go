@@ -96,10 +96,22 @@ func TestReplicasRunAcrossReplicas(t *testing.T) {
 	if resp.TransactionID != id || !json.Valid([]byte(resp.Value)) {
 		t.Fatalf("IO_RESPONSE %+v", resp)
 	}
+	h.must(protocol.MethodSendLoadingCall, protocol.SendLoadingCallInputs{TransactionID: id, LoadingState: protocol.LoadingState{Label: "Saving"}})
+	var ls protocol.LoadingStateInputs
+	br.next(protocol.MethodLoadingState).decode(t, &ls)
+	if ls.LoadingState.Label != "Saving" {
+		t.Fatalf("LOADING_STATE %+v", ls)
+	}
+	h.must(protocol.MethodSendRedirect, protocol.SendRedirectInputs{TransactionID: id, Redirect: protocol.Redirect{URL: "https://example.com/next"}})
+	var rd protocol.RedirectInputs
+	br.next(protocol.MethodRedirect).decode(t, &rd)
+	if rd.URL != "https://example.com/next" {
+		t.Fatalf("REDIRECT %+v", rd)
+	}
 	complete(t, h, id, "Hello, Ada")
 	var done protocol.TransactionCompletedInputs
 	br.next(protocol.MethodTransactionCompleted).decode(t, &done)
-	if done.TransactionID != id || done.ResultStatus != protocol.StatusSuccess {
+	if done.TransactionID != id || done.ResultStatus != protocol.StatusRedirected {
 		t.Fatalf("TRANSACTION_COMPLETED %+v", done)
 	}
 	adminC := loginOn(t, c)
@@ -474,5 +486,36 @@ func awaitTrue(t *testing.T, what string, f func() bool) {
 			t.Fatalf("never: %s", what)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestReplicasQueuedAction: an action queued through one replica's host API
+// is listed on another and runs there, on a host of a third, with its
+// params; it is dequeued once.
+func TestReplicasQueuedAction(t *testing.T) {
+	rs := replicas(t, 3)
+	a, b, c := rs[0], rs[1], rs[2]
+	adminA := loginOn(t, a)
+	live := adminA.key(store.EnvProduction)
+	h := c.host(live, "", action("refund"))
+	code, out := hostAPI(t, b, live, "/api/actions/enqueue", map[string]any{"slug": "refund", "assignee": adminA.email, "params": map[string]any{"id": 7}})
+	if code != http.StatusOK {
+		t.Fatalf("enqueue on B: %d %v", code, out)
+	}
+	qid := out["id"].(string)
+	if ids := queuedIDs(adminA); len(ids) != 1 || ids[0] != qid {
+		t.Fatalf("queue on A: %v, want [%s]", ids, qid)
+	}
+	awaitAction(t, adminA, "refund")
+	var created struct{ ID string }
+	adminA.do("POST", "/api/console/transactions", map[string]any{"slug": "refund", "env": "production", "queuedActionId": qid}, http.StatusCreated, &created)
+	br := adminA.browser()
+	br.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: created.ID})
+	st := h.next(protocol.MethodStartTransaction).start(t)
+	if st.TransactionID != created.ID || !strings.Contains(string(st.Params), `"id":7`) {
+		t.Fatalf("START_TRANSACTION on C: %+v", st)
+	}
+	if ids := queuedIDs(adminA); len(ids) != 0 {
+		t.Fatalf("queue after the run: %v, want empty", ids)
 	}
 }
