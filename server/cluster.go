@@ -148,6 +148,7 @@ type cluster struct {
 
 	stopOnce sync.Once
 	mu       sync.Mutex
+	closed   bool // by leave: spawn starts nothing more
 	pending  map[uint64]chan busMsg
 	alive    map[string]bool
 	lastCard string
@@ -189,11 +190,9 @@ func (s *Server) joinCluster(ctx context.Context, st busStore) error {
 
 // start runs the heartbeat until stop.
 func (c *cluster) start() {
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
+	c.spawn(func() {
 		c.heartbeat()
-	}()
+	})
 }
 
 // stop leaves the installation: the others adopt what is left at once.
@@ -201,15 +200,33 @@ func (c *cluster) stop() {
 	c.stopOnce.Do(c.leave)
 }
 
+// spawn runs f on a goroutine leave waits for; nothing once leaving.
+func (c *cluster) spawn(f func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		f()
+	}()
+}
+
 func (c *cluster) leave() {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
 	c.cancel()
 	c.wg.Wait()
-	c.bus.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := c.db.Leave(ctx, c.id); err != nil {
 		c.s.log.Warn("leaving the replicas failed; the others notice when the lease runs out", "err", err)
 	}
+	// What is queued (console sockets gone, last pushes) still goes out.
+	c.bus.Close(2 * time.Second)
 }
 
 // --- sending ---
@@ -309,13 +326,11 @@ func (c *cluster) deliver(body []byte) {
 	case kindHosts:
 		c.reloadHosts()
 	case kindHTTP:
-		c.wg.Add(1)
-		go func() {
-			defer c.wg.Done()
+		c.spawn(func() {
 			ctx, cancel := context.WithTimeout(c.ctx, busTimeout)
 			defer cancel()
 			hb.syncHTTPHosts(ctx, true)
-		}()
+		})
 	case kindUser:
 		var ev userEvent
 		if err := json.Unmarshal(m.Data, &ev); err == nil {
@@ -324,11 +339,9 @@ func (c *cluster) deliver(body []byte) {
 	case kindBCall, kindStart, kindRelease, kindCancel, kindAway:
 		// Answered off the bus's goroutine: these take the hub's lock
 		// and the store.
-		c.wg.Add(1)
-		go func() {
-			defer c.wg.Done()
+		c.spawn(func() {
 			c.answer(m)
-		}()
+		})
 	default:
 		c.s.log.Warn("ignoring a bus message of an unknown kind", "kind", protocol.Clip(m.Kind, 32))
 	}
@@ -741,9 +754,7 @@ func (hb *hub) handOff(t *txn, h *host) {
 	delete(hb.txs, id)
 	h.active++ // until its replica lists it again
 	user := t.user.ID
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
+	c.spawn(func() {
 		ctx, cancel := context.WithTimeout(c.ctx, busTimeout)
 		defer cancel()
 		moved, err := c.db.HandTransaction(ctx, id, c.id, h.replica)
@@ -772,7 +783,7 @@ func (hb *hub) handOff(t *txn, h *host) {
 			hb.start(t2)
 		}
 		hb.mu.Unlock()
-	}()
+	})
 }
 
 // maxHops is how many times a run may be handed to another replica as it

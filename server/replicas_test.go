@@ -140,9 +140,13 @@ func TestReplicaGoneRunsMove(t *testing.T) {
 
 	// B dies: its bus and heartbeat stop, its sockets drop, its lease
 	// is never renewed nor released.
-	b.s.cl.cancel()
-	b.s.cl.wg.Wait()
-	b.s.cl.bus.Close()
+	cl := b.s.cl
+	cl.mu.Lock()
+	cl.closed = true
+	cl.mu.Unlock()
+	cl.cancel()
+	cl.wg.Wait()
+	cl.bus.Close(0)
 	h.close()
 
 	// A notices B's lease ran out and closes the console socket that

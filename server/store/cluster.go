@@ -240,11 +240,11 @@ type Bus struct {
 
 	mu     sync.Mutex
 	queue  []busOut
+	busy   bool // the sender holds messages taken off queue
 	sig    chan struct{}
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
-	ready  chan struct{}
 }
 
 type busOut struct {
@@ -260,7 +260,7 @@ type busOut struct {
 func (s *Postgres) OpenBus(ctx context.Context, self string, deliver func([]byte), reset func(), logf func(string, error)) (*Bus, error) {
 	bctx, cancel := context.WithCancel(context.Background())
 	b := &Bus{s: s, self: self, deliver: deliver, reset: reset, log: logf, sig: make(chan struct{}, 1),
-		ctx: bctx, cancel: cancel, ready: make(chan struct{})}
+		ctx: bctx, cancel: cancel}
 	conn, err := b.listenConn(ctx)
 	if err != nil {
 		cancel()
@@ -372,6 +372,7 @@ func (b *Bus) send() {
 		b.mu.Lock()
 		q := b.queue
 		b.queue = nil
+		b.busy = len(q) > 0
 		b.mu.Unlock()
 		if len(q) == 0 {
 			select {
@@ -432,8 +433,19 @@ func (b *Bus) notify(conn *pgx.Conn, m busOut) error {
 	return b.s.wrap("bus send", err)
 }
 
-// Close stops the bus; messages still queued are dropped.
-func (b *Bus) Close() {
+// Close stops the bus once the messages queued are sent, or after flush
+// (then the rest is dropped).
+func (b *Bus) Close(flush time.Duration) {
+	deadline := time.Now().Add(flush)
+	for time.Now().Before(deadline) {
+		b.mu.Lock()
+		idle := len(b.queue) == 0 && !b.busy
+		b.mu.Unlock()
+		if idle {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	b.cancel()
 	b.wg.Wait()
 }
