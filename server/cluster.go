@@ -324,7 +324,7 @@ func (c *cluster) deliver(body []byte) {
 	case kindBGone:
 		hb.dropStandIn(m.From, m.Sid)
 	case kindHosts:
-		c.reloadHosts()
+		c.spawn(c.reloadHosts)
 	case kindHTTP:
 		c.spawn(func() {
 			ctx, cancel := context.WithTimeout(c.ctx, busTimeout)
@@ -396,15 +396,15 @@ func (c *cluster) busReset() {
 func (c *cluster) heartbeat() {
 	tk := time.NewTicker(c.s.opts.ReplicaHeartbeat)
 	defer tk.Stop()
+	c.beat()
 	for {
-		c.beat()
 		select {
 		case <-c.ctx.Done():
 			return
 		case <-tk.C:
+			c.beat()
 		case <-c.kick:
 			c.publishHosts()
-			continue
 		}
 	}
 }
@@ -434,7 +434,6 @@ func (c *cluster) beat() {
 			gone = append(gone, id)
 		}
 	}
-	changed := len(gone) > 0 || len(alive) != len(c.alive)
 	c.alive = alive
 	c.mu.Unlock()
 	for _, id := range gone {
@@ -453,11 +452,7 @@ func (c *cluster) beat() {
 		c.s.hub.load(ctx, adopted, nil)
 	}
 	c.publishHosts()
-	if changed {
-		c.reloadHosts()
-	} else {
-		c.reloadHostsQuiet()
-	}
+	c.reloadHosts()
 }
 
 // leaseLost: the others took this replica for dead and adopted its runs
@@ -534,12 +529,8 @@ func (c *cluster) publishHosts() {
 	c.send("", busMsg{Kind: kindHosts})
 }
 
-func (c *cluster) reloadHosts() { c.loadHosts(true) }
-
-func (c *cluster) reloadHostsQuiet() { c.loadHosts(false) }
-
-// loadHosts reads the hosts of the other replicas.
-func (c *cluster) loadHosts(bool) {
+// reloadHosts reads the hosts of the other replicas.
+func (c *cluster) reloadHosts() {
 	ctx, cancel := context.WithTimeout(c.ctx, busTimeout)
 	defer cancel()
 	byReplica, err := c.db.ReplicaHosts(ctx, c.id)
