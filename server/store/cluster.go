@@ -382,55 +382,55 @@ func (b *Bus) send() {
 			}
 			continue
 		}
-		for _, m := range q {
-			for try := 0; ; try++ {
-				if conn == nil {
-					c, err := pgx.ConnectConfig(b.ctx, b.s.pool.Config().ConnConfig.Copy())
-					if err != nil {
-						if b.ctx.Err() != nil {
-							return
-						}
-						b.log("bus: sending connection failed; retrying", err)
-						select {
-						case <-b.ctx.Done():
-							return
-						case <-time.After(200 * time.Millisecond):
-						}
-						continue
+		for try := 0; ; try++ {
+			if conn == nil {
+				c, err := pgx.ConnectConfig(b.ctx, b.s.pool.Config().ConnConfig.Copy())
+				if err != nil {
+					if b.ctx.Err() != nil {
+						return
 					}
-					conn = c
+					b.log("bus: sending connection failed; retrying", err)
+					select {
+					case <-b.ctx.Done():
+						return
+					case <-time.After(200 * time.Millisecond):
+					}
+					continue
 				}
-				err := b.notify(conn, m)
-				if err == nil {
-					break
-				}
-				conn.Close(context.Background())
-				conn = nil
-				if b.ctx.Err() != nil {
-					return
-				}
-				if try >= 2 {
-					b.log("bus: message dropped", err)
-					break
-				}
+				conn = c
+			}
+			err := b.notify(conn, q)
+			if err == nil {
+				break
+			}
+			conn.Close(context.Background())
+			conn = nil
+			if b.ctx.Err() != nil {
+				return
+			}
+			if try >= 2 {
+				b.log("bus: messages dropped", err)
+				break
 			}
 		}
 	}
 }
 
-func (b *Bus) notify(conn *pgx.Conn, m busOut) error {
+// notify sends q in one round trip and one implicit transaction: all of
+// them are delivered, in order, or none.
+func (b *Bus) notify(conn *pgx.Conn, q []busOut) error {
 	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
 	defer cancel()
-	payload := string(m.body)
-	if len(payload) > notifyLimit {
-		var id int64
-		if err := conn.QueryRow(ctx, `INSERT INTO replica_messages (body) VALUES ($1) RETURNING id`, payload).Scan(&id); err != nil {
-			return b.s.wrap("bus send", err)
+	batch := &pgx.Batch{}
+	for _, m := range q {
+		if len(m.body) > notifyLimit {
+			batch.Queue(`WITH m AS (INSERT INTO replica_messages (body) VALUES ($1) RETURNING id)
+				SELECT pg_notify($2, '@' || id) FROM m`, string(m.body), m.channel)
+		} else {
+			batch.Queue(`SELECT pg_notify($1, $2)`, m.channel, string(m.body))
 		}
-		payload = "@" + strconv.FormatInt(id, 10)
 	}
-	_, err := conn.Exec(ctx, `SELECT pg_notify($1, $2)`, m.channel, payload)
-	return b.s.wrap("bus send", err)
+	return b.s.wrap("bus send", conn.SendBatch(ctx, batch).Close())
 }
 
 // Close stops the bus once the messages queued are sent, or after flush

@@ -1,0 +1,177 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/interval-go/sdk/server/store/pgtest"
+)
+
+func openPG(t *testing.T) *Postgres {
+	t.Helper()
+	s, err := OpenPostgres(context.Background(), pgtest.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// TestClusterLeases: a replica is alive while its lease runs; one whose
+// lease ran out is reaped, and renewing it then says the lease was lost.
+func TestClusterLeases(t *testing.T) {
+	t.Parallel()
+	s := openPG(t)
+	ctx := context.Background()
+	must(t, s.Join(ctx, "a", "", time.Minute))
+	must(t, s.Join(ctx, "b", "", 50*time.Millisecond))
+	ids, err := s.Renew(ctx, "a", time.Minute)
+	must(t, err)
+	if !slices.Equal(ids, []string{"a", "b"}) {
+		t.Fatalf("alive %v, want [a b]", ids)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if ids, _ := s.Renew(ctx, "a", time.Minute); !slices.Equal(ids, []string{"a"}) {
+		t.Fatalf("alive after b's lease ran out: %v, want [a]", ids)
+	}
+	reaped, err := s.Reap(ctx)
+	must(t, err)
+	if !slices.Equal(reaped, []string{"b"}) {
+		t.Fatalf("reaped %v, want [b]", reaped)
+	}
+	if _, err := s.Renew(ctx, "b", time.Minute); !errors.Is(err, ErrLeaseLost) {
+		t.Fatalf("renewing a reaped replica: %v, want ErrLeaseLost", err)
+	}
+	must(t, s.Leave(ctx, "a"))
+	if _, err := s.Renew(ctx, "a", time.Minute); !errors.Is(err, ErrLeaseLost) {
+		t.Fatalf("renewing a replica that left: %v, want ErrLeaseLost", err)
+	}
+}
+
+// TestClusterOwnership: a run is claimed by one replica at a time, moves
+// only from its owner, follows its host away from a dead replica, and is
+// adopted once when its owner dies.
+func TestClusterOwnership(t *testing.T) {
+	t.Parallel()
+	s := openPG(t)
+	ctx := context.Background()
+	must(t, s.Join(ctx, "a", "", time.Minute))
+	must(t, s.Join(ctx, "b", "", time.Minute))
+	must(t, s.Join(ctx, "dying", "", 50*time.Millisecond))
+	now := time.Now()
+	tx := func(id, status, host string) {
+		must(t, s.CreateTransaction(ctx, Transaction{ID: id, Slug: "s", Env: EnvProduction, UserID: "u", UserEmail: "u@example.com",
+			Status: status, HostInstanceID: host, CreatedAt: now, UpdatedAt: now}))
+	}
+	tx("t1", StatusPending, "")
+	claim := func(id, who string, want bool) {
+		t.Helper()
+		got, err := s.ClaimTransaction(ctx, id, who)
+		must(t, err)
+		if got != want {
+			t.Fatalf("%s claims %s: %v, want %v", who, id, got, want)
+		}
+	}
+	claim("t1", "a", true)
+	claim("t1", "b", false) // a is alive
+	claim("t1", "a", true)  // its own
+	if owner, alive, err := s.TransactionOwner(ctx, "t1"); err != nil || owner != "a" || !alive {
+		t.Fatalf("owner %q %v %v", owner, alive, err)
+	}
+	if moved, _ := s.HandTransaction(ctx, "t1", "b", "a"); moved {
+		t.Fatal("a run moved from a replica that does not hold it")
+	}
+	if moved, _ := s.HandTransaction(ctx, "t1", "a", "b"); !moved {
+		t.Fatal("a run did not move from its owner")
+	}
+
+	// Runs of host h1 held by the dying replica and by a.
+	tx("t2", StatusRunning, "h1")
+	tx("t3", StatusRunning, "h1")
+	tx("t4", StatusHostDropped, "h2")
+	claim("t2", "dying", true)
+	claim("t3", "a", true)
+	claim("t4", "dying", true)
+	time.Sleep(100 * time.Millisecond) // the dying replica's lease runs out
+	claimed, heldBy, err := s.ClaimForHost(ctx, "b", "h1")
+	must(t, err)
+	if !slices.Equal(claimed, []string{"t2"}) || !slices.Equal(heldBy, []string{"a"}) {
+		t.Fatalf("b claims h1's runs: claimed %v held by %v, want [t2] and [a]", claimed, heldBy)
+	}
+	adopted, err := s.AdoptOrphans(ctx, "a")
+	must(t, err)
+	if !slices.Equal(adopted, []string{"t4"}) {
+		t.Fatalf("a adopted %v, want [t4]", adopted)
+	}
+	if again, _ := s.AdoptOrphans(ctx, "b"); len(again) != 0 {
+		t.Fatalf("adopted twice: %v", again)
+	}
+	// A finished run is nobody's to claim.
+	tx("t5", StatusCompleted, "h1")
+	claim("t5", "a", false)
+}
+
+// TestClusterBus: messages reach their replica in the order they were sent,
+// large ones included; a broadcast reaches every replica.
+func TestClusterBus(t *testing.T) {
+	t.Parallel()
+	s := openPG(t)
+	ctx := context.Background()
+	type inbox struct {
+		mu  sync.Mutex
+		got []string
+	}
+	var a, b inbox
+	open := func(id string, in *inbox) *Bus {
+		bus, err := s.OpenBus(ctx, id, func(body []byte) {
+			in.mu.Lock()
+			in.got = append(in.got, string(body))
+			in.mu.Unlock()
+		}, func() {}, func(msg string, err error) { t.Logf("%s: %v", msg, err) })
+		must(t, err)
+		return bus
+	}
+	busA, busB := open("a", &a), open("b", &b)
+	defer busB.Close(0)
+	defer busA.Close(0)
+	large := strings.Repeat("x", 20000)
+	var want []string
+	for i := range 50 {
+		m := strings.Repeat("m", i+1)
+		if i%10 == 5 {
+			m = large + m
+		}
+		want = append(want, m)
+		busA.Send("b", []byte(m))
+	}
+	busA.Send("", []byte("to all"))
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		b.mu.Lock()
+		n := len(b.got)
+		b.mu.Unlock()
+		a.mu.Lock()
+		na := len(a.got)
+		a.mu.Unlock()
+		if n == len(want)+1 && na == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("b got %d messages, a %d; want %d and 1", n, na, len(want)+1)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !slices.Equal(b.got[:len(want)], want) || b.got[len(want)] != "to all" {
+		t.Fatal("messages out of order or changed")
+	}
+	if a.got[0] != "to all" {
+		t.Fatalf("a got %q, want the broadcast", a.got[0])
+	}
+}
