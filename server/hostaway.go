@@ -52,7 +52,7 @@ func (hb *hub) hostAway(id string) hostAwayJSON {
 			if t.rec.Env == store.EnvDevelopment {
 				devID = t.rec.DeveloperID
 			}
-			for _, o := range hb.hosts {
+			for _, o := range hb.candidateHosts() {
 				if o.id != t.rec.HostInstanceID && o.initialized && o.status == hostOnline && serves(o, t.rec.Env, devID, t.rec.Slug) {
 					out.Replaced = true
 					break
