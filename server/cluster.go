@@ -105,6 +105,10 @@ type hostCard struct {
 	Actions     map[string]protocol.ActionDefinition `json:"actions"`
 	Pages       map[string]protocol.PageDefinition   `json:"pages"`
 	ConnectedAt time.Time                            `json:"connectedAt"`
+	// LeftAt is set for a host whose socket ended a moment ago (it is
+	// likely reconnecting, maybe to another replica): runs of its
+	// actions wait for it (hub.hadHost) rather than fail.
+	LeftAt time.Time `json:"leftAt,omitzero"`
 }
 
 // userEvent is a change of a user or key every replica applies to its
@@ -490,18 +494,25 @@ func (c *cluster) publishHosts() {
 	hb.mu.Lock()
 	cards := map[string][]byte{}
 	var ids []string
-	for _, h := range hb.hosts {
-		if !h.initialized || h.gone || h.request != nil {
-			continue
-		}
-		b, err := json.Marshal(hostCard{ID: h.id, KeyID: h.key.ID, Env: h.key.Env, UserID: h.key.UserID, Status: h.status,
+	card := func(h *host, status string, leftAt time.Time) {
+		b, err := json.Marshal(hostCard{ID: h.id, KeyID: h.key.ID, Env: h.key.Env, UserID: h.key.UserID, Status: status,
 			Active: h.active, SDKName: h.sdkName, SDKVersion: h.sdkVersion, Impl: h.impl, Actions: h.actions, Pages: h.pages,
-			ConnectedAt: h.connectedAt})
-		if err != nil {
-			continue
+			ConnectedAt: h.connectedAt, LeftAt: leftAt})
+		if err == nil {
+			cards[h.id] = b
+			ids = append(ids, h.id)
 		}
-		cards[h.id] = b
-		ids = append(ids, h.id)
+	}
+	for _, h := range hb.hosts {
+		if h.initialized && !h.gone && h.request == nil {
+			card(h, h.status, time.Time{})
+		}
+	}
+	now := time.Now()
+	for id, h := range hb.left {
+		if _, listed := cards[id]; !listed && now.Sub(h.leftAt) <= hb.s.opts.HostReturnWait {
+			card(h, hostReconnecting, h.leftAt)
+		}
 	}
 	hb.mu.Unlock()
 	sort.Strings(ids)
@@ -547,14 +558,24 @@ func (c *cluster) reloadHosts() {
 			if err := json.Unmarshal(raw, &hc); err != nil {
 				continue
 			}
+			if old := remote[hc.ID]; old != nil && old.leftAt.IsZero() && !hc.LeftAt.IsZero() {
+				continue // connected to one replica, just left another
+			}
 			remote[hc.ID] = &host{id: hc.ID, replica: r, key: store.APIKey{ID: hc.KeyID, Env: hc.Env, UserID: hc.UserID},
 				sdkName: hc.SDKName, sdkVersion: hc.SDKVersion, impl: hc.Impl, status: hc.Status, initialized: true,
-				actions: hc.Actions, pages: hc.Pages, active: hc.Active, connectedAt: hc.ConnectedAt}
+				actions: hc.Actions, pages: hc.Pages, active: hc.Active, connectedAt: hc.ConnectedAt, leftAt: hc.LeftAt}
 		}
 	}
 	hb := c.s.hub
 	hb.mu.Lock()
 	hb.remoteHosts = remote
+	// Runs waiting for a host (awaitHost) start on one that came up on
+	// another replica.
+	for _, h := range remote {
+		if h.status == hostOnline {
+			hb.startAwaiting(h)
+		}
+	}
 	hb.mu.Unlock()
 }
 
@@ -800,13 +821,14 @@ func (hb *hub) takeStart(c *cluster, m busMsg) error {
 		return nil
 	}
 	t.hops = maxHops
-	if h := hb.hosts[m.Host]; h != nil && h.initialized && !h.gone && h.status == hostOnline && t.rec.Status == store.StatusPending {
+	if t.rec.Status != store.StatusPending && !awaitsHost(t) {
+		return nil // started already (a second delivery)
+	}
+	if h := hb.hosts[m.Host]; h != nil && h.initialized && !h.gone && h.status == hostOnline {
 		hb.startOn(t, h)
 		return nil
 	}
-	if t.rec.Status == store.StatusPending {
-		hb.start(t)
-	}
+	hb.start(t)
 	return nil
 }
 

@@ -523,3 +523,34 @@ func TestReplicasQueuedAction(t *testing.T) {
 		t.Fatalf("queue after the run: %v, want empty", ids)
 	}
 }
+
+// TestReplicasRunWaitsForHostMovingReplicas: a run created while the only
+// host of its action is between replicas (it left one a moment ago) waits
+// for it, and starts when it comes up on another replica.
+func TestReplicasRunWaitsForHostMovingReplicas(t *testing.T) {
+	rs := replicas(t, 3)
+	a, b, c := rs[0], rs[1], rs[2]
+	adminA := loginOn(t, a)
+	key := adminA.key(store.EnvProduction)
+	h := b.host(key, "mover", action("hello"))
+	awaitAction(t, adminA, "hello")
+	h.close()
+	// A learns that the host left B (it is listed as reconnecting).
+	awaitTrue(t, "the host listed as away on A", func() bool {
+		a.s.hub.mu.Lock()
+		defer a.s.hub.mu.Unlock()
+		r := a.s.hub.remoteHosts["mover"]
+		return r != nil && !r.leftAt.IsZero()
+	})
+	br := adminA.browser()
+	id := adminA.createTx("hello", store.EnvProduction)
+	br.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id})
+	br.next(protocol.MethodHostClosedUnexpectedly) // waiting for a host
+	h2 := c.host(key, "mover", action("hello"))
+	if st := h2.next(protocol.MethodStartTransaction).start(t); st.TransactionID != id {
+		t.Fatalf("START_TRANSACTION for %s, want %s", st.TransactionID, id)
+	}
+	br.next(protocol.MethodHostReconnected)
+	h2.must(protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: id, IOCall: ioCall("c1", "g1", "INPUT_TEXT")})
+	br.next(protocol.MethodRender)
+}
