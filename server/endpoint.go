@@ -20,13 +20,15 @@ import (
 // Limits of one socket.
 const (
 	// inboxSize is how many received messages may wait for processing
-	// before the socket is closed as misbehaving.
+	// before the socket is closed as misbehaving (the default of
+	// Options.InboxSize; the inbox holds what waits, no more).
 	inboxSize = 1024
 	// callTimeout bounds the wait for the answer to a call we make.
 	callTimeout = 30 * time.Second
 	// hostCallsPerSecond and browserCallsPerSecond are the most calls a
 	// socket may make in one second before it is closed (1008), as in
-	// Interval's server (which allows browsers 50).
+	// Interval's server (which allows browsers 50): the defaults of
+	// Options.HostCallsPerSecond and BrowserCallsPerSecond.
 	hostCallsPerSecond    = 1024
 	browserCallsPerSecond = 100
 	// maxDeferred is how many calls of a socket may wait for their
@@ -62,7 +64,13 @@ type endpoint struct {
 	log     *slog.Logger
 	unacked slog.Level // of the line for a message not acknowledged
 
-	in     chan string
+	// The inbox: received messages waiting for inLoop, at most inMax;
+	// nil when empty, so that an idle socket holds no buffer for it.
+	inMu  sync.Mutex
+	inQ   []string
+	inMax int
+	inSig chan struct{}
+
 	ctx    context.Context
 	cancel context.CancelFunc
 
@@ -95,6 +103,10 @@ type endpoint struct {
 	afterInitArmed atomic.Bool
 	afterInitMu    sync.Mutex
 	afterInit      func(error)
+
+	// barrier, when set before run, is waited for before each message is
+	// written (Server.syncSaves).
+	barrier func(context.Context) error
 }
 
 // isResponse reports whether an envelope is a RESPONSE (answers do not
@@ -110,14 +122,15 @@ func isResponse(data string) bool {
 // unacked is the level of the log line for a message the peer did not
 // acknowledge in time: a fault for a host (Warn), a browser that left (a
 // reload, a closed tab) for the console (Debug).
-func newEndpoint(ws *websocket.Conn, cfg wsa.Config, limit int, handle rpc.HandlerFunc, log *slog.Logger, unacked slog.Level, limited func()) *endpoint {
+func newEndpoint(ws *websocket.Conn, cfg wsa.Config, lim socketLimits, handle rpc.HandlerFunc, log *slog.Logger, unacked slog.Level, limited func()) *endpoint {
 	e := &endpoint{
 		log:       log,
 		unacked:   unacked,
-		in:        make(chan string, inboxSize),
+		inMax:     lim.inbox,
+		inSig:     make(chan struct{}, 1),
 		outSig:    make(chan struct{}, 1),
 		closeCode: websocket.StatusNormalClosure,
-		limit:     limit,
+		limit:     lim.rate,
 	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	cfg.OnMessage = func(data string) {
@@ -137,9 +150,7 @@ func newEndpoint(ws *websocket.Conn, cfg wsa.Config, limit int, handle rpc.Handl
 				return
 			}
 		}
-		select {
-		case e.in <- data:
-		default:
+		if !e.push(data) {
 			e.log.Warn("closing socket: too many unprocessed messages")
 			e.closeWith(websocket.StatusPolicyViolation, "Rate limit exceeded.")
 		}
@@ -151,7 +162,14 @@ func newEndpoint(ws *websocket.Conn, cfg wsa.Config, limit int, handle rpc.Handl
 }
 
 func (e *endpoint) send(ctx context.Context, data string) error {
-	err := e.conn.Send(ctx, data)
+	var err error
+	if e.barrier != nil {
+		// Nothing goes out before the store writes queued until now.
+		err = e.barrier(ctx)
+	}
+	if err == nil {
+		err = e.conn.Send(ctx, data)
+	}
 	if errors.Is(err, wsa.ErrAckTimeout) {
 		// Peers acknowledge every message on receipt: one that does not
 		// is stuck or gone. Closing it ends the stall of the outbox (and
@@ -261,13 +279,51 @@ func (e *endpoint) drain() {
 	}
 }
 
+// push adds a received message to the inbox; false when it is full.
+func (e *endpoint) push(data string) bool {
+	e.inMu.Lock()
+	if len(e.inQ) >= e.inMax {
+		e.inMu.Unlock()
+		return false
+	}
+	e.inQ = append(e.inQ, data)
+	e.inMu.Unlock()
+	select {
+	case e.inSig <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// pop takes the oldest message of the inbox.
+func (e *endpoint) pop() (string, bool) {
+	e.inMu.Lock()
+	defer e.inMu.Unlock()
+	if len(e.inQ) == 0 {
+		return "", false
+	}
+	d := e.inQ[0]
+	e.inQ[0] = ""
+	e.inQ = e.inQ[1:]
+	if len(e.inQ) == 0 {
+		e.inQ = nil
+	}
+	return d, true
+}
+
 func (e *endpoint) inLoop() {
 	defer e.wg.Done()
 	for {
 		select {
 		case <-e.ctx.Done():
 			return
-		case d := <-e.in:
+		case <-e.inSig:
+		}
+		for e.ctx.Err() == nil {
+			d, ok := e.pop()
+			if !ok {
+				break
+			}
 			if !e.receiveDeferred(d) {
 				e.peer.Receive(d)
 			}

@@ -169,19 +169,17 @@ type hub struct {
 	httpHosts map[string]*httpHost
 	requests  map[string]*httpRequest
 	sl        *serverless
-	// unsaved holds the latest state of transactions whose last store
-	// write failed, by id: sweep writes them again until it works (and
-	// the server's end once more), so a run that finished while the store
-	// failed does not stay RUNNING in the history.
-	unsaved map[string]store.Transaction
+	// The latest state of transactions whose last store write failed is
+	// kept by the group commit (s.saves): sweep writes them again until it
+	// works (and the server's end once more), so a run that finished while
+	// the store failed does not stay RUNNING in the history.
 }
 
 func newHub(s *Server) *hub {
 	return &hub{s: s, hosts: map[string]*host{}, gone: map[string]*host{}, left: map[string]*host{},
 		txs: map[string]*txn{}, pages: map[string]*pageSess{}, passwordAt: map[string]time.Time{},
 		browsers:  map[string]map[*browser]struct{}{},
-		httpHosts: map[string]*httpHost{}, requests: map[string]*httpRequest{}, sl: newServerless(),
-		unsaved: map[string]store.Transaction{}}
+		httpHosts: map[string]*httpHost{}, requests: map[string]*httpRequest{}, sl: newServerless()}
 }
 
 // storeTimeout bounds one store call the hub makes, most of them under
@@ -249,34 +247,23 @@ func (hb *hub) recover(ctx context.Context) error {
 	return nil
 }
 
-// save writes t's state to the store (hb.mu held); when that fails it is
-// kept in unsaved and written again by the sweep.
+// save queues t's state for the store (hb.mu held) and returns at once:
+// the group commit writes it, with the other runs' writes of the moment,
+// outside the lock, in the order of the saves; nothing a socket or an
+// HTTP response sends afterwards goes out before it is written
+// (savequeue.go). When the write fails it is logged and written again by
+// the sweep.
 func (hb *hub) save(t *txn) {
 	t.rec.UpdatedAt = time.Now()
-	ctx, cancel := hb.ctx()
-	defer cancel()
-	if err := hb.s.store.UpdateTransaction(ctx, t.rec); err != nil {
-		hb.s.log.Error("saving transaction failed; retrying", "transaction", t.rec.ID, "status", t.rec.Status, "err", err)
-		hb.unsaved[t.rec.ID] = t.rec
-		return
-	}
-	delete(hb.unsaved, t.rec.ID)
+	hb.s.saves.Queue(t.rec)
 }
 
 // retrySaves writes again the transactions whose last write failed
 // (hb.mu held), and returns how many are still unsaved.
 func (hb *hub) retrySaves() int {
-	for id, rec := range hb.unsaved {
-		ctx, cancel := hb.ctx()
-		err := hb.s.store.UpdateTransaction(ctx, rec)
-		cancel()
-		if err != nil {
-			continue // logged when it failed first
-		}
-		delete(hb.unsaved, id)
-		hb.s.log.Info("saved transaction after a failed write", "transaction", id, "status", rec.Status)
-	}
-	return len(hb.unsaved)
+	ctx, cancel := hb.ctx()
+	defer cancel()
+	return hb.s.saves.Retry(ctx)
 }
 
 // --- hosts ---

@@ -164,6 +164,19 @@ type Options struct {
 	// actions are labelled OtherAction. Hosts declare slugs, so without
 	// a cap an API key could grow the metrics without end.
 	MetricsMaxActions int
+	// HostCallsPerSecond and BrowserCallsPerSecond are the most calls a
+	// host's, or a console's, socket may make in one second; one making
+	// more is closed (1008, "Rate limit exceeded."), and its peer
+	// reconnects. Defaults DefaultHostCallsPerSecond (1024: a run costs a
+	// host two calls, so one host socket serves about 500 runs a second)
+	// and DefaultBrowserCallsPerSecond (100).
+	HostCallsPerSecond    int
+	BrowserCallsPerSecond int
+	// InboxSize is how many received messages a socket may have waiting
+	// for processing; one that sends more before the server catches up
+	// is closed (1008). Default DefaultInboxSize (1024). The inbox holds
+	// only what waits: an idle socket costs nothing for it.
+	InboxSize int
 }
 
 // Server is the embedded Interval server. It is an http.Handler; create it
@@ -194,14 +207,16 @@ type Server struct {
 	ended    atomic.Bool
 	draining atomic.Bool // Drain was called: /readyz says so, work goes on
 
-	// Calls per second allowed on one socket (constants; benchmarks raise
-	// them).
-	hostRate, browserRate int
+	// Calls per second allowed on one socket and its inbox's size
+	// (Options; benchmarks raise them).
+	hostRate, browserRate socketLimits
 	apiLimits             keyLimiter // host HTTP API calls per key
 	// logins limits password logins per email, per client and in all.
 	logins *loginThrottle
 	// metrics are the Prometheus metrics (metrics.go).
 	metrics *metrics
+	// saves is the group commit of transaction writes (savequeue.go).
+	saves *store.GroupCommit
 }
 
 type orgInfo struct{ Name, Slug string }
@@ -243,8 +258,12 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if opts.MetricsMaxActions <= 0 {
 		opts.MetricsMaxActions = DefaultMetricsMaxActions
 	}
+	hostLim, browserLim, err := limitsFrom(&opts)
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{opts: opts, log: opts.Logger, conns: map[*endpoint]struct{}{},
-		hostRate: hostCallsPerSecond, browserRate: browserCallsPerSecond, logins: newLoginThrottle()}
+		hostRate: hostLim, browserRate: browserLim, logins: newLoginThrottle()}
 	s.org = orgInfo{Name: opts.OrgName, Slug: slugify(opts.OrgName)}
 	s.metrics = newMetrics(s, opts.MetricsMaxActions)
 	if opts.PublicURL != "" {
@@ -297,7 +316,8 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		}
 		s.store = st
 	}
-	s.store = &instrumentedStore{Store: s.store, m: s.metrics}
+	s.saves = s.newGroupCommit(s.store)
+	s.store = &instrumentedStore{Store: s.saves, m: s.metrics}
 	s.hub = newHub(s)
 	if !opts.AdminOnly {
 		// One server at a time serves from a store: recover below takes

@@ -248,6 +248,21 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	trustedProxies := fs.String("trusted-proxies", env("INTERVAL_TRUSTED_PROXIES", ""), "comma-separated addresses or prefixes (10.0.0.0/8) of reverse proxies in front of the server, whose X-Forwarded-For and X-Forwarded-Proto are believed; login limits count by the client address they give (env INTERVAL_TRUSTED_PROXIES; default none)")
 	metricsAddr := fs.String("metrics-addr", env("INTERVAL_METRICS_ADDR", ""), "serve Prometheus metrics at http://ADDR/metrics (and /healthz, /readyz) on a listener of their own, e.g. 127.0.0.1:9464 or an internal address; default none (env INTERVAL_METRICS_ADDR)")
 	metricsToken := fs.String("metrics-token", env("INTERVAL_METRICS_TOKEN", ""), "also serve /metrics on --addr, to requests with Authorization: Bearer TOKEN only (env INTERVAL_METRICS_TOKEN, which keeps it out of process listings)")
+	hostCalls, err := envInt("INTERVAL_HOST_CALLS_PER_SECOND", server.DefaultHostCallsPerSecond)
+	if err != nil {
+		return err
+	}
+	hostCallsPerSecond := fs.Int64("host-calls-per-second", hostCalls, "calls a host socket may make in one second before it is closed; a run costs a host 2 (env INTERVAL_HOST_CALLS_PER_SECOND)")
+	browserCalls, err := envInt("INTERVAL_BROWSER_CALLS_PER_SECOND", server.DefaultBrowserCallsPerSecond)
+	if err != nil {
+		return err
+	}
+	browserCallsPerSecond := fs.Int64("browser-calls-per-second", browserCalls, "calls a console socket may make in one second before it is closed (env INTERVAL_BROWSER_CALLS_PER_SECOND)")
+	inbox, err := envInt("INTERVAL_INBOX_SIZE", server.DefaultInboxSize)
+	if err != nil {
+		return err
+	}
+	inboxSize := fs.Int64("inbox-size", inbox, "received messages a socket may have waiting for the server before it is closed (env INTERVAL_INBOX_SIZE)")
 	slackToken := fs.String("slack-token", env("INTERVAL_SLACK_TOKEN", ""), "post SLACK notification deliveries with this Slack bot token, xoxb-… (env INTERVAL_SLACK_TOKEN, which keeps it out of process listings)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), commands, "\nFlags of serve:\n")
@@ -258,6 +273,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if *maxUploadMiB <= 0 || *maxUploadMiB > 1<<30 {
 		return fmt.Errorf("%w: --max-upload-mib (INTERVAL_MAX_UPLOAD_MIB) must be from 1 to %d", errUsage, 1<<30)
+	}
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{{"host-calls-per-second", *hostCallsPerSecond}, {"browser-calls-per-second", *browserCallsPerSecond}, {"inbox-size", *inboxSize}} {
+		if f.v < 1 || f.v > 1<<30 {
+			return fmt.Errorf("%w: --%s must be from 1 to %d", errUsage, f.name, 1<<30)
+		}
 	}
 	proxies := splitList(*trustedProxies)
 	for _, p := range proxies {
@@ -293,7 +316,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	s, err := server.New(ctx, server.Options{DataDir: c.dataDir, DatabaseURL: c.databaseURL, PublicURL: public, Logger: log,
 		SMTPURL: *smtpURL, SMTPFrom: *smtpFrom, SlackToken: *slackToken, UploadRetention: *uploadRetention, MaxUploadBytes: *maxUploadMiB << 20,
-		TrustedProxies: proxies, MetricsToken: *metricsToken})
+		TrustedProxies: proxies, MetricsToken: *metricsToken,
+		HostCallsPerSecond: int(*hostCallsPerSecond), BrowserCallsPerSecond: int(*browserCallsPerSecond), InboxSize: int(*inboxSize)})
 	if err != nil {
 		l.Close()
 		if ml != nil {
