@@ -14,13 +14,14 @@ var ErrClosed = errors.New("store: closed")
 
 // Write is one write of a batch: an update of a transaction's mutable
 // fields (Tx set, as UpdateTransaction), a new transaction (Create set, as
-// CreateTransaction) or a log line of transaction TxID (Log set, as
-// AppendLog).
+// CreateTransaction), a log line of transaction TxID (Log set, as
+// AppendLog) or an audit event (Audit set, as AppendAudit).
 type Write struct {
 	Tx     *Transaction
 	Create *Transaction
 	TxID   string
 	Log    *Log
+	Audit  *AuditEvent
 }
 
 // Batcher is implemented by stores that commit many writes in one database
@@ -31,7 +32,7 @@ type Batcher interface {
 	// none of ws is written. errs (as long as ws) gets the error of a
 	// write that failed alone without spoiling the others: an update of a
 	// transaction that does not exist (ErrNotFound), a new one whose id
-	// is taken (ErrConflict).
+	// is taken (ErrConflict), an audit event whose detail is not JSON.
 	WriteBatch(ctx context.Context, ws []Write, errs []error) error
 }
 
@@ -51,6 +52,7 @@ const (
 	// batch's transaction is not spoiled by it (PostgreSQL aborts one on
 	// a unique violation).
 	qCreateTxOnce = qCreateTx + ` ON CONFLICT (id) DO NOTHING`
+	qAppendAudit  = `INSERT INTO audit_events (at, actor_id, actor_email, action, target, detail, remote) VALUES (?, ?, ?, ?, ?, ?, ?)`
 	qAppendLog    = `INSERT INTO transaction_logs (transaction_id, idx, ts, data) VALUES (?,?,?,?)
 		ON CONFLICT (transaction_id, idx) DO UPDATE SET ts = excluded.ts, data = excluded.data`
 )
@@ -62,22 +64,57 @@ type stmts struct {
 }
 
 // stmt returns the statement of q (? placeholders), prepared on first use:
-// the database then parses it once, not on every exec.
+// the database then parses it once, not on every exec. The cache's lock is
+// not held while preparing, which waits for a connection (SQLite's one may
+// be in a batch's transaction, which looks statements up).
 func (s *sqlStore) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
 	s.prep.mu.Lock()
-	defer s.prep.mu.Unlock()
-	if st, ok := s.prep.m[q]; ok {
+	st, ok := s.prep.m[q]
+	s.prep.mu.Unlock()
+	if ok {
 		return st, nil
 	}
 	st, err := s.db.PrepareContext(ctx, s.d.rebind(q))
 	if err != nil {
 		return nil, err
 	}
+	s.prep.mu.Lock()
+	defer s.prep.mu.Unlock()
+	if had, ok := s.prep.m[q]; ok {
+		st.Close() // prepared meanwhile by another caller
+		return had, nil
+	}
 	if s.prep.m == nil {
 		s.prep.m = map[string]*sql.Stmt{}
 	}
 	s.prep.m[q] = st
 	return st, nil
+}
+
+// maxStmts bounds the statements cached: queries built from filters
+// (ListTransactions) come in many shapes, and those past the bound run
+// unprepared.
+const maxStmts = 256
+
+// cached returns the prepared statement of q, or nil when the cache is
+// full or q could not be prepared (the caller then runs it directly, and
+// gets the error there).
+func (s *sqlStore) cached(ctx context.Context, q string) *sql.Stmt {
+	s.prep.mu.Lock()
+	st, ok := s.prep.m[q]
+	full := len(s.prep.m) >= maxStmts
+	s.prep.mu.Unlock()
+	if ok {
+		return st
+	}
+	if full {
+		return nil
+	}
+	st, err := s.stmt(ctx, q)
+	if err != nil {
+		return nil
+	}
+	return st
 }
 
 // closeStmts closes the prepared statements (before the database).
@@ -130,7 +167,7 @@ func (s *sqlStore) appendLog(ctx context.Context, tx *sql.Tx, txID string, l Log
 
 // WriteBatch commits ws in one database transaction (see Batcher).
 func (s *sqlStore) WriteBatch(ctx context.Context, ws []Write, errs []error) error {
-	for _, q := range []string{qUpdateTx, qAppendLog, qCreateTxOnce} {
+	for _, q := range []string{qUpdateTx, qAppendLog, qCreateTxOnce, qAppendAudit} {
 		if _, err := s.stmt(ctx, q); err != nil {
 			return s.wrap("write batch", err)
 		}
@@ -162,6 +199,16 @@ func (s *sqlStore) WriteBatch(ctx context.Context, ws []Write, errs []error) err
 				tx.Rollback()
 				return s.wrap("append log", err)
 			}
+		case w.Audit != nil:
+			detail, err := auditDetail(*w.Audit)
+			if err != nil {
+				errs[i] = err
+				continue
+			}
+			if _, err := s.execPrepared(ctx, tx, qAppendAudit, auditArgs(*w.Audit, detail)...); err != nil {
+				tx.Rollback()
+				return s.wrap("append audit event", err)
+			}
 		}
 	}
 	if err := tx.Commit(); err != nil {
@@ -189,17 +236,18 @@ type GroupCommitOptions struct {
 }
 
 // GroupCommit is a Store whose transaction writes are committed in groups:
-// UpdateTransaction, AppendLog and Queue add the write to the open batch,
+// UpdateTransaction, CreateTransaction, AppendLog, AppendAudit, Queue and
+// QueueCreate add the write to the open batch,
 // and one goroutine commits each batch in one database transaction, so
 // writes made at the same moment by many runs share one commit and one
-// fsync instead of taking turns for theirs. UpdateTransaction and
-// AppendLog return once their batch committed, with its outcome, as the
-// wrapped store's do; Queue returns at once, and Sync waits for every
+// fsync instead of taking turns for theirs. The methods of Store return
+// once their batch committed, with its outcome, as the wrapped store's
+// do; Queue and QueueCreate return at once, and Sync waits for every
 // write queued before it. A later state of a transaction replaces an
 // earlier one not yet written (the batch then writes the latest only).
 //
-// The transaction reads (Transaction, ListTransactions,
-// CountTransactions, UnfinishedTransactions, Logs) first wait for the
+// The reads of what it writes (Transaction, ListTransactions,
+// CountTransactions, UnfinishedTransactions, Logs, ListAudit) first wait for the
 // writes queued before them, so a read sees every write made before it.
 // The other methods pass through to the wrapped store.
 //
@@ -292,13 +340,23 @@ func (g *GroupCommit) Queue(t Transaction) {
 
 // write adds w and waits for its batch.
 func (g *GroupCommit) write(ctx context.Context, w Write) error {
+	return g.enqueue(w)(ctx)
+}
+
+// enqueue adds w and returns the wait for its batch.
+func (g *GroupCommit) enqueue(w Write) func(context.Context) error {
 	g.mu.Lock()
 	if g.closed {
 		g.mu.Unlock()
-		return ErrClosed
+		return func(context.Context) error { return ErrClosed }
 	}
 	b, i := g.add(w, false)
 	g.mu.Unlock()
+	return func(ctx context.Context) error { return b.wait(ctx, i) }
+}
+
+// wait waits for b to be committed and returns the error of its write i.
+func (b *batch) wait(ctx context.Context, i int) error {
 	select {
 	case <-b.done:
 		return b.errs[i]
@@ -317,6 +375,20 @@ func (g *GroupCommit) UpdateTransaction(ctx context.Context, t Transaction) erro
 // once it committed.
 func (g *GroupCommit) CreateTransaction(ctx context.Context, t Transaction) error {
 	return g.write(ctx, Write{Create: &t})
+}
+
+// QueueCreate adds a new transaction to the next batch and returns at once
+// the wait for its outcome (what CreateTransaction returns): a caller
+// holding a lock queues the write under it, in order with its other
+// writes, and waits once it let go.
+func (g *GroupCommit) QueueCreate(t Transaction) (wait func(context.Context) error) {
+	return g.enqueue(Write{Create: &t})
+}
+
+// AppendAudit stores an audit event in the next batch and returns once it
+// committed.
+func (g *GroupCommit) AppendAudit(ctx context.Context, e AuditEvent) error {
+	return g.write(ctx, Write{Audit: &e})
 }
 
 // AppendLog stores a log line in the next batch and returns once it
@@ -481,6 +553,8 @@ func (g *GroupCommit) commit(b *batch) {
 				b.errs[i] = g.Store.UpdateTransaction(ctx, *w.Tx)
 			case w.Create != nil:
 				b.errs[i] = g.Store.CreateTransaction(ctx, *w.Create)
+			case w.Audit != nil:
+				b.errs[i] = g.Store.AppendAudit(ctx, *w.Audit)
 			default:
 				b.errs[i] = g.Store.AppendLog(ctx, w.TxID, *w.Log)
 			}
@@ -528,6 +602,15 @@ func (g *GroupCommit) UnfinishedTransactions(ctx context.Context) ([]Transaction
 		return nil, err
 	}
 	return g.Store.UnfinishedTransactions(ctx)
+}
+
+// ListAudit lists audit events once the writes queued before were
+// committed.
+func (g *GroupCommit) ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error) {
+	if err := g.Sync(ctx); err != nil {
+		return nil, err
+	}
+	return g.Store.ListAudit(ctx, f)
 }
 
 // Logs returns a transaction's logs once the writes queued before were

@@ -121,15 +121,26 @@ func (d dialect) rebind(q string) string {
 	return b.String()
 }
 
+// exec, query and queryRow run q as a prepared statement (cached, so the
+// database parses it once), or directly when it cannot be prepared.
 func (s *sqlStore) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if st := s.cached(ctx, q); st != nil {
+		return st.ExecContext(ctx, s.d.args(args)...)
+	}
 	return s.db.ExecContext(ctx, s.d.rebind(q), s.d.args(args)...)
 }
 
 func (s *sqlStore) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if st := s.cached(ctx, q); st != nil {
+		return st.QueryContext(ctx, s.d.args(args)...)
+	}
 	return s.db.QueryContext(ctx, s.d.rebind(q), s.d.args(args)...)
 }
 
 func (s *sqlStore) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	if st := s.cached(ctx, q); st != nil {
+		return st.QueryRowContext(ctx, s.d.args(args)...)
+	}
 	return s.db.QueryRowContext(ctx, s.d.rebind(q), s.d.args(args)...)
 }
 
