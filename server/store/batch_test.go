@@ -123,6 +123,20 @@ func TestGroupCommitConcurrentWritesDurable(t *testing.T) {
 				}
 			}
 		}
+		// Audit events join the batches, in order.
+		g2 := NewGroupCommit(open(t), GroupCommitOptions{})
+		for i := range 5 {
+			must(t, g2.AppendAudit(ctx, AuditEvent{At: ts(i), Action: "run.started", Target: fmt.Sprint("tx", i)}))
+		}
+		if err := g2.AppendAudit(ctx, AuditEvent{At: ts(9), Action: "x", Detail: []byte("{")}); err == nil {
+			t.Fatal("an audit event whose detail is not JSON was stored")
+		}
+		evs, err := g2.ListAudit(ctx, AuditFilter{Action: "run.started"})
+		must(t, err)
+		if len(evs) != 5 || evs[0].Target != "tx4" || evs[4].Target != "tx0" {
+			t.Fatalf("audit trail %+v", evs)
+		}
+		must(t, g2.Close())
 		if writes.Load() == 0 || batches.Load() > writes.Load() {
 			t.Fatalf("%d batches for %d writes", batches.Load(), writes.Load())
 		}
