@@ -64,12 +64,15 @@ type endpoint struct {
 	log     *slog.Logger
 	unacked slog.Level // of the line for a message not acknowledged
 
-	// The inbox: received messages waiting for inLoop, at most inMax;
-	// nil when empty, so that an idle socket holds no buffer for it.
-	inMu  sync.Mutex
-	inQ   []string
-	inMax int
-	inSig chan struct{}
+	// The inbox: received messages waiting for inWorker, at most inMax;
+	// nil when empty, so that an idle socket holds no buffer for it. The
+	// worker runs only while there is work (inRunning), once run started
+	// (inStarted): an idle socket has no goroutine, nor stack, for it.
+	inMu      sync.Mutex
+	inQ       []string
+	inMax     int
+	inStarted bool
+	inRunning bool
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -78,10 +81,13 @@ type endpoint struct {
 	closeCode   websocket.StatusCode
 	closeReason string
 
-	outMu     sync.Mutex
-	outQ      []outCall
-	outClosed bool
-	outSig    chan struct{}
+	// The outbox, sent in order by outWorker, which runs only while there
+	// is work, like inWorker.
+	outMu      sync.Mutex
+	outQ       []outCall
+	outClosed  bool
+	outStarted bool
+	outRunning bool
 
 	wg sync.WaitGroup
 
@@ -127,8 +133,6 @@ func newEndpoint(ws *websocket.Conn, cfg wsa.Config, lim socketLimits, handle rp
 		log:       log,
 		unacked:   unacked,
 		inMax:     lim.inbox,
-		inSig:     make(chan struct{}, 1),
-		outSig:    make(chan struct{}, 1),
 		closeCode: websocket.StatusNormalClosure,
 		limit:     lim.rate,
 	}
@@ -233,20 +237,40 @@ func (e *endpoint) call(method string, in any, done func(json.RawMessage, error)
 		return false
 	}
 	e.outQ = append(e.outQ, outCall{method: method, in: in, done: done})
+	e.kickOut()
 	e.outMu.Unlock()
-	select {
-	case e.outSig <- struct{}{}:
-	default:
-	}
 	return true
+}
+
+// kickOut starts outWorker when calls wait and none runs (e.outMu held).
+func (e *endpoint) kickOut() {
+	if e.outStarted && !e.outRunning && len(e.outQ) > 0 && e.ctx.Err() == nil {
+		e.outRunning = true
+		e.wg.Add(1)
+		go e.outWorker()
+	}
+}
+
+// kickIn starts inWorker when messages wait and none runs (e.inMu held).
+func (e *endpoint) kickIn() {
+	if e.inStarted && !e.inRunning && len(e.inQ) > 0 && e.ctx.Err() == nil {
+		e.inRunning = true
+		e.wg.Add(1)
+		go e.inWorker()
+	}
 }
 
 // run serves the socket until it closes or closeWith is called, then stops
 // every goroutine of the endpoint.
 func (e *endpoint) run() {
-	e.wg.Add(2)
-	go e.inLoop()
-	go e.outLoop()
+	e.inMu.Lock()
+	e.inStarted = true
+	e.kickIn()
+	e.inMu.Unlock()
+	e.outMu.Lock()
+	e.outStarted = true
+	e.kickOut()
+	e.outMu.Unlock()
 	select {
 	case <-e.conn.Done():
 		e.closeOnce.Do(func() {})
@@ -260,6 +284,12 @@ func (e *endpoint) run() {
 		e.log.Warn("closing socket: message larger than the limit", "err", err)
 	}
 	e.peer.Close()
+	// No worker starts once ctx ended (kickIn and kickOut look under
+	// their locks): after these, none is added to wg while it is waited.
+	e.inMu.Lock()
+	e.inMu.Unlock()
+	e.outMu.Lock()
+	e.outMu.Unlock()
 	e.wg.Wait()
 	e.drain()
 }
@@ -287,19 +317,18 @@ func (e *endpoint) push(data string) bool {
 		return false
 	}
 	e.inQ = append(e.inQ, data)
+	e.kickIn()
 	e.inMu.Unlock()
-	select {
-	case e.inSig <- struct{}{}:
-	default:
-	}
 	return true
 }
 
-// pop takes the oldest message of the inbox.
+// pop takes the oldest message of the inbox; false, with the worker marked
+// stopped, when it is empty.
 func (e *endpoint) pop() (string, bool) {
 	e.inMu.Lock()
 	defer e.inMu.Unlock()
 	if len(e.inQ) == 0 {
+		e.inRunning = false
 		return "", false
 	}
 	d := e.inQ[0]
@@ -311,22 +340,17 @@ func (e *endpoint) pop() (string, bool) {
 	return d, true
 }
 
-func (e *endpoint) inLoop() {
+// inWorker handles the inbox's messages in order until it is empty or the
+// socket closes.
+func (e *endpoint) inWorker() {
 	defer e.wg.Done()
-	for {
-		select {
-		case <-e.ctx.Done():
+	for e.ctx.Err() == nil {
+		d, ok := e.pop()
+		if !ok {
 			return
-		case <-e.inSig:
 		}
-		for e.ctx.Err() == nil {
-			d, ok := e.pop()
-			if !ok {
-				break
-			}
-			if !e.receiveDeferred(d) {
-				e.peer.Receive(d)
-			}
+		if !e.receiveDeferred(d) {
+			e.peer.Receive(d)
 		}
 	}
 }
@@ -368,46 +392,44 @@ func (e *endpoint) receiveDeferred(d string) bool {
 	return true
 }
 
-func (e *endpoint) outLoop() {
+// outWorker sends the queued calls in order, each once the previous one
+// was written, until the outbox is empty or the socket closes.
+func (e *endpoint) outWorker() {
 	defer e.wg.Done()
 	for {
+		e.outMu.Lock()
+		if len(e.outQ) == 0 {
+			e.outRunning = false
+			e.outQ = nil
+			e.outMu.Unlock()
+			return
+		}
+		c := e.outQ[0]
+		e.outQ[0] = outCall{}
+		e.outQ = e.outQ[1:]
+		e.outMu.Unlock()
+		sent := make(chan error, 1)
+		ctx, cancel := context.WithTimeout(context.WithValue(e.ctx, sentKey{}, sent), callTimeout)
+		e.wg.Add(1)
+		go func() {
+			defer e.wg.Done()
+			defer cancel()
+			raw, err := e.peer.CallRaw(ctx, c.method, c.in)
+			if err != nil {
+				e.log.Debug("call failed", "method", c.method, "err", err)
+			}
+			if c.done != nil {
+				c.done(raw, err)
+			}
+			select {
+			case sent <- err:
+			default:
+			}
+		}()
 		select {
+		case <-sent:
 		case <-e.ctx.Done():
 			return
-		case <-e.outSig:
-		}
-		for {
-			e.outMu.Lock()
-			if len(e.outQ) == 0 {
-				e.outMu.Unlock()
-				break
-			}
-			c := e.outQ[0]
-			e.outQ = e.outQ[1:]
-			e.outMu.Unlock()
-			sent := make(chan error, 1)
-			ctx, cancel := context.WithTimeout(context.WithValue(e.ctx, sentKey{}, sent), callTimeout)
-			e.wg.Add(1)
-			go func() {
-				defer e.wg.Done()
-				defer cancel()
-				raw, err := e.peer.CallRaw(ctx, c.method, c.in)
-				if err != nil {
-					e.log.Debug("call failed", "method", c.method, "err", err)
-				}
-				if c.done != nil {
-					c.done(raw, err)
-				}
-				select {
-				case sent <- err:
-				default:
-				}
-			}()
-			select {
-			case <-sent:
-			case <-e.ctx.Done():
-				return
-			}
 		}
 	}
 }

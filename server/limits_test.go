@@ -56,7 +56,7 @@ func TestNegativeLimitsRefused(t *testing.T) {
 // The inbox holds what waits, in order, up to its size, and nothing once
 // it is empty.
 func TestInboxBounded(t *testing.T) {
-	e := &endpoint{inMax: 2, inSig: make(chan struct{}, 1)}
+	e := &endpoint{inMax: 2}
 	if !e.push("a") || !e.push("b") || e.push("c") {
 		t.Fatal("an inbox of 2 took other than 2 messages")
 	}
@@ -71,4 +71,35 @@ func TestInboxBounded(t *testing.T) {
 	if !e.push("d") {
 		t.Fatal("a drained inbox refused a message")
 	}
+}
+
+// A socket with nothing to do keeps no worker goroutine: they start with
+// work and end with it.
+func TestIdleSocketHasNoWorkers(t *testing.T) {
+	e := newEnv(t, Options{})
+	b := e.admin().browser()
+	var ok bool
+	if err := b.call(protocol.MethodRespondToIOCall, map[string]any{"transactionId": "x", "ioResponse": "garbage"}, &ok); err != nil {
+		t.Fatal(err)
+	}
+	idle := func() bool {
+		e.s.mu.Lock()
+		defer e.s.mu.Unlock()
+		if len(e.s.conns) == 0 {
+			return false
+		}
+		for ep := range e.s.conns {
+			ep.inMu.Lock()
+			in := ep.inRunning || ep.inQ != nil
+			ep.inMu.Unlock()
+			ep.outMu.Lock()
+			out := ep.outRunning || ep.outQ != nil
+			ep.outMu.Unlock()
+			if in || out {
+				return false
+			}
+		}
+		return true
+	}
+	waitFor(t, idle, "the socket's workers to end once it is idle")
 }

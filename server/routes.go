@@ -109,6 +109,9 @@ func (s *Server) unregister(e *endpoint) {
 	s.mu.Lock()
 	delete(s.conns, e)
 	s.mu.Unlock()
+	if s.trim != nil {
+		s.trim.closedSocket()
+	}
 }
 
 // enter counts a socket handler for Shutdown; false when closing.

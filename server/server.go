@@ -217,6 +217,8 @@ type Server struct {
 	metrics *metrics
 	// saves is the group commit of transaction writes (savequeue.go).
 	saves *store.GroupCommit
+	// trim returns memory to the system after a burst of socket closes.
+	trim *memTrim
 }
 
 type orgInfo struct{ Name, Slug string }
@@ -317,6 +319,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		s.store = st
 	}
 	s.saves = s.newGroupCommit(s.store)
+	s.trim = newMemTrim(s.ended.Load)
 	s.store = &instrumentedStore{Store: s.saves, m: s.metrics}
 	s.hub = newHub(s)
 	if !opts.AdminOnly {
