@@ -142,9 +142,10 @@ func (hb *hub) pageOwnedBy(h *host, key string) *pageSess {
 }
 
 // hub holds the in-memory state of hosts, browsers, transactions and
-// pages. One mutex guards it; store writes happen under it so that the
-// order of the store is the order of events. Nothing under the mutex
-// waits on the network: calls to peers are queued on their endpoints.
+// pages. One mutex guards it; store writes are queued under it (save) so
+// that the order of the store is the order of events, and committed
+// outside it. Nothing under the mutex waits on the network: calls to peers
+// are queued on their endpoints.
 type hub struct {
 	s     *Server
 	mu    sync.Mutex
