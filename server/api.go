@@ -516,7 +516,12 @@ func (s *Server) apiCreateTx(w http.ResponseWriter, r *http.Request, u store.Use
 	ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
 	defer cancel()
 	hb.mu.Lock()
-	defer hb.mu.Unlock()
+	locked := true // until the run is queued for the store
+	defer func() {
+		if locked {
+			hb.mu.Unlock()
+		}
+	}()
 	def, found, online := hb.findAction(in.Env, u, in.Slug)
 	if !found {
 		writeErr(w, http.StatusNotFound, "Unknown action.")
@@ -554,19 +559,42 @@ func (s *Server) apiCreateTx(w http.ResponseWriter, r *http.Request, u store.Use
 	if in.Env == store.EnvDevelopment {
 		rec.DeveloperID = u.ID
 	}
-	if err := s.store.CreateTransaction(ctx, rec); err != nil {
+	// Queued under the lock, in order with the hub's writes, waited for
+	// without it: the next runs' creations share the commit. No one knows
+	// the run before the answer below, so none acts on it meanwhile.
+	start := time.Now()
+	created := s.saves.QueueCreate(rec)
+	t := &txn{rec: rec, user: u, detachedAt: now, backgroundable: boolOr(def.Backgroundable, false)}
+	hb.txs[rec.ID] = t
+	locked = false
+	hb.mu.Unlock()
+	err := created(ctx)
+	s.metrics.storeWrite.WithLabelValues("create_transaction").Observe(time.Since(start).Seconds())
+	if err != nil {
+		s.metrics.storeErrors.WithLabelValues("create_transaction").Inc()
+		hb.mu.Lock()
+		if hb.txs[rec.ID] == t {
+			delete(hb.txs, rec.ID)
+		}
+		hb.mu.Unlock()
 		internalErr(s, w, err)
 		return
 	}
 	if s.cl != nil {
 		// Held here until a console opens it (and it starts).
 		if _, err := s.cl.db.ClaimTransaction(ctx, rec.ID, s.cl.id); err != nil {
+			hb.mu.Lock()
+			if hb.txs[rec.ID] == t {
+				delete(hb.txs, rec.ID)
+			}
+			hb.mu.Unlock()
 			internalErr(s, w, err)
 			return
 		}
 	}
-	hb.txs[rec.ID] = &txn{rec: rec, user: u, detachedAt: now, backgroundable: boolOr(def.Backgroundable, false)}
-	s.metrics.created(hb.txs[rec.ID])
+	hb.mu.Lock()
+	s.metrics.created(t)
+	hb.mu.Unlock()
 	s.audit(ctx, r, u, auditRunStarted, rec.ID, map[string]any{"slug": rec.Slug, "env": rec.Env, "params": auditParams(rec.Params)})
 	writeJSON(w, http.StatusCreated, map[string]string{"id": rec.ID, "slug": rec.Slug})
 }

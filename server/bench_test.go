@@ -12,7 +12,7 @@ import (
 // answered by the browser, completion.
 func BenchmarkTransaction(b *testing.B) {
 	e := newEnv(b, Options{})
-	e.s.browserRate = 1 << 30 // a benchmark is not an operator
+	e.s.browserRate.rate = 1 << 30 // a benchmark is not an operator
 	admin := e.admin()
 	h := e.host(admin.key("production"), "", action("bench"))
 	h.answer = func(c call) any {

@@ -769,7 +769,12 @@ func (hb *hub) handOff(t *txn, h *host) {
 	c.spawn(func() {
 		ctx, cancel := context.WithTimeout(c.ctx, busTimeout)
 		defer cancel()
-		moved, err := c.db.HandTransaction(ctx, id, c.id, h.replica)
+		// Its last state is committed before the other replica reads it.
+		err := hb.s.saves.Sync(ctx)
+		moved := false
+		if err == nil {
+			moved, err = c.db.HandTransaction(ctx, id, c.id, h.replica)
+		}
 		if err == nil && !moved {
 			err = errors.New("no longer held here")
 		}
@@ -859,6 +864,12 @@ func (hb *hub) release(c *cluster, inst, keyID, to string) []runLink {
 		}
 		hb.save(t)
 		ctx, cancel := hb.ctx()
+		// Committed before the other replica reads it.
+		if err := hb.s.saves.Sync(ctx); err != nil {
+			cancel()
+			hb.s.log.Error("handing a run to the replica its host moved to failed", "transaction", id, "replica", to, "err", err)
+			continue
+		}
 		moved, err := c.db.HandTransaction(ctx, id, c.id, to)
 		cancel()
 		if err != nil || !moved {

@@ -20,13 +20,15 @@ import (
 // Limits of one socket.
 const (
 	// inboxSize is how many received messages may wait for processing
-	// before the socket is closed as misbehaving.
+	// before the socket is closed as misbehaving (the default of
+	// Options.InboxSize; the inbox holds what waits, no more).
 	inboxSize = 1024
 	// callTimeout bounds the wait for the answer to a call we make.
 	callTimeout = 30 * time.Second
 	// hostCallsPerSecond and browserCallsPerSecond are the most calls a
 	// socket may make in one second before it is closed (1008), as in
-	// Interval's server (which allows browsers 50).
+	// Interval's server (which allows browsers 50): the defaults of
+	// Options.HostCallsPerSecond and BrowserCallsPerSecond.
 	hostCallsPerSecond    = 1024
 	browserCallsPerSecond = 100
 	// maxDeferred is how many calls of a socket may wait for their
@@ -62,7 +64,16 @@ type endpoint struct {
 	log     *slog.Logger
 	unacked slog.Level // of the line for a message not acknowledged
 
-	in     chan string
+	// The inbox: received messages waiting for inWorker, at most inMax;
+	// nil when empty, so that an idle socket holds no buffer for it. The
+	// worker runs only while there is work (inRunning), once run started
+	// (inStarted): an idle socket has no goroutine, nor stack, for it.
+	inMu      sync.Mutex
+	inQ       []string
+	inMax     int
+	inStarted bool
+	inRunning bool
+
 	ctx    context.Context
 	cancel context.CancelFunc
 
@@ -70,10 +81,13 @@ type endpoint struct {
 	closeCode   websocket.StatusCode
 	closeReason string
 
-	outMu     sync.Mutex
-	outQ      []outCall
-	outClosed bool
-	outSig    chan struct{}
+	// The outbox, sent in order by outWorker, which runs only while there
+	// is work, like inWorker.
+	outMu      sync.Mutex
+	outQ       []outCall
+	outClosed  bool
+	outStarted bool
+	outRunning bool
 
 	wg sync.WaitGroup
 
@@ -95,6 +109,10 @@ type endpoint struct {
 	afterInitArmed atomic.Bool
 	afterInitMu    sync.Mutex
 	afterInit      func(error)
+
+	// barrier, when set before run, is waited for before each message is
+	// written (Server.syncSaves).
+	barrier func(context.Context) error
 }
 
 // isResponse reports whether an envelope is a RESPONSE (answers do not
@@ -110,14 +128,13 @@ func isResponse(data string) bool {
 // unacked is the level of the log line for a message the peer did not
 // acknowledge in time: a fault for a host (Warn), a browser that left (a
 // reload, a closed tab) for the console (Debug).
-func newEndpoint(ws *websocket.Conn, cfg wsa.Config, limit int, handle rpc.HandlerFunc, log *slog.Logger, unacked slog.Level, limited func()) *endpoint {
+func newEndpoint(ws *websocket.Conn, cfg wsa.Config, lim socketLimits, handle rpc.HandlerFunc, log *slog.Logger, unacked slog.Level, limited func()) *endpoint {
 	e := &endpoint{
 		log:       log,
 		unacked:   unacked,
-		in:        make(chan string, inboxSize),
-		outSig:    make(chan struct{}, 1),
+		inMax:     lim.inbox,
 		closeCode: websocket.StatusNormalClosure,
-		limit:     limit,
+		limit:     lim.rate,
 	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	cfg.OnMessage = func(data string) {
@@ -137,9 +154,7 @@ func newEndpoint(ws *websocket.Conn, cfg wsa.Config, limit int, handle rpc.Handl
 				return
 			}
 		}
-		select {
-		case e.in <- data:
-		default:
+		if !e.push(data) {
 			e.log.Warn("closing socket: too many unprocessed messages")
 			e.closeWith(websocket.StatusPolicyViolation, "Rate limit exceeded.")
 		}
@@ -151,7 +166,14 @@ func newEndpoint(ws *websocket.Conn, cfg wsa.Config, limit int, handle rpc.Handl
 }
 
 func (e *endpoint) send(ctx context.Context, data string) error {
-	err := e.conn.Send(ctx, data)
+	var err error
+	if e.barrier != nil {
+		// Nothing goes out before the store writes queued until now.
+		err = e.barrier(ctx)
+	}
+	if err == nil {
+		err = e.conn.Send(ctx, data)
+	}
 	if errors.Is(err, wsa.ErrAckTimeout) {
 		// Peers acknowledge every message on receipt: one that does not
 		// is stuck or gone. Closing it ends the stall of the outbox (and
@@ -215,20 +237,40 @@ func (e *endpoint) call(method string, in any, done func(json.RawMessage, error)
 		return false
 	}
 	e.outQ = append(e.outQ, outCall{method: method, in: in, done: done})
+	e.kickOut()
 	e.outMu.Unlock()
-	select {
-	case e.outSig <- struct{}{}:
-	default:
-	}
 	return true
+}
+
+// kickOut starts outWorker when calls wait and none runs (e.outMu held).
+func (e *endpoint) kickOut() {
+	if e.outStarted && !e.outRunning && len(e.outQ) > 0 && e.ctx.Err() == nil {
+		e.outRunning = true
+		e.wg.Add(1)
+		go e.outWorker()
+	}
+}
+
+// kickIn starts inWorker when messages wait and none runs (e.inMu held).
+func (e *endpoint) kickIn() {
+	if e.inStarted && !e.inRunning && len(e.inQ) > 0 && e.ctx.Err() == nil {
+		e.inRunning = true
+		e.wg.Add(1)
+		go e.inWorker()
+	}
 }
 
 // run serves the socket until it closes or closeWith is called, then stops
 // every goroutine of the endpoint.
 func (e *endpoint) run() {
-	e.wg.Add(2)
-	go e.inLoop()
-	go e.outLoop()
+	e.inMu.Lock()
+	e.inStarted = true
+	e.kickIn()
+	e.inMu.Unlock()
+	e.outMu.Lock()
+	e.outStarted = true
+	e.kickOut()
+	e.outMu.Unlock()
 	select {
 	case <-e.conn.Done():
 		e.closeOnce.Do(func() {})
@@ -242,6 +284,12 @@ func (e *endpoint) run() {
 		e.log.Warn("closing socket: message larger than the limit", "err", err)
 	}
 	e.peer.Close()
+	// No worker starts once ctx ended (kickIn and kickOut look under
+	// their locks): after these, none is added to wg while it is waited.
+	e.inMu.Lock()
+	e.inMu.Unlock()
+	e.outMu.Lock()
+	e.outMu.Unlock()
 	e.wg.Wait()
 	e.drain()
 }
@@ -261,16 +309,48 @@ func (e *endpoint) drain() {
 	}
 }
 
-func (e *endpoint) inLoop() {
+// push adds a received message to the inbox; false when it is full.
+func (e *endpoint) push(data string) bool {
+	e.inMu.Lock()
+	if len(e.inQ) >= e.inMax {
+		e.inMu.Unlock()
+		return false
+	}
+	e.inQ = append(e.inQ, data)
+	e.kickIn()
+	e.inMu.Unlock()
+	return true
+}
+
+// pop takes the oldest message of the inbox; false, with the worker marked
+// stopped, when it is empty.
+func (e *endpoint) pop() (string, bool) {
+	e.inMu.Lock()
+	defer e.inMu.Unlock()
+	if len(e.inQ) == 0 {
+		e.inRunning = false
+		return "", false
+	}
+	d := e.inQ[0]
+	e.inQ[0] = ""
+	e.inQ = e.inQ[1:]
+	if len(e.inQ) == 0 {
+		e.inQ = nil
+	}
+	return d, true
+}
+
+// inWorker handles the inbox's messages in order until it is empty or the
+// socket closes.
+func (e *endpoint) inWorker() {
 	defer e.wg.Done()
-	for {
-		select {
-		case <-e.ctx.Done():
+	for e.ctx.Err() == nil {
+		d, ok := e.pop()
+		if !ok {
 			return
-		case d := <-e.in:
-			if !e.receiveDeferred(d) {
-				e.peer.Receive(d)
-			}
+		}
+		if !e.receiveDeferred(d) {
+			e.peer.Receive(d)
 		}
 	}
 }
@@ -312,46 +392,44 @@ func (e *endpoint) receiveDeferred(d string) bool {
 	return true
 }
 
-func (e *endpoint) outLoop() {
+// outWorker sends the queued calls in order, each once the previous one
+// was written, until the outbox is empty or the socket closes.
+func (e *endpoint) outWorker() {
 	defer e.wg.Done()
 	for {
+		e.outMu.Lock()
+		if len(e.outQ) == 0 {
+			e.outRunning = false
+			e.outQ = nil
+			e.outMu.Unlock()
+			return
+		}
+		c := e.outQ[0]
+		e.outQ[0] = outCall{}
+		e.outQ = e.outQ[1:]
+		e.outMu.Unlock()
+		sent := make(chan error, 1)
+		ctx, cancel := context.WithTimeout(context.WithValue(e.ctx, sentKey{}, sent), callTimeout)
+		e.wg.Add(1)
+		go func() {
+			defer e.wg.Done()
+			defer cancel()
+			raw, err := e.peer.CallRaw(ctx, c.method, c.in)
+			if err != nil {
+				e.log.Debug("call failed", "method", c.method, "err", err)
+			}
+			if c.done != nil {
+				c.done(raw, err)
+			}
+			select {
+			case sent <- err:
+			default:
+			}
+		}()
 		select {
+		case <-sent:
 		case <-e.ctx.Done():
 			return
-		case <-e.outSig:
-		}
-		for {
-			e.outMu.Lock()
-			if len(e.outQ) == 0 {
-				e.outMu.Unlock()
-				break
-			}
-			c := e.outQ[0]
-			e.outQ = e.outQ[1:]
-			e.outMu.Unlock()
-			sent := make(chan error, 1)
-			ctx, cancel := context.WithTimeout(context.WithValue(e.ctx, sentKey{}, sent), callTimeout)
-			e.wg.Add(1)
-			go func() {
-				defer e.wg.Done()
-				defer cancel()
-				raw, err := e.peer.CallRaw(ctx, c.method, c.in)
-				if err != nil {
-					e.log.Debug("call failed", "method", c.method, "err", err)
-				}
-				if c.done != nil {
-					c.done(raw, err)
-				}
-				select {
-				case sent <- err:
-				default:
-				}
-			}()
-			select {
-			case <-sent:
-			case <-e.ctx.Done():
-				return
-			}
 		}
 	}
 }

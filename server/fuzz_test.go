@@ -13,7 +13,7 @@ import (
 
 // detachedEndpoint is an endpoint with no socket: calls queue up unsent.
 func detachedEndpoint() *endpoint {
-	e := &endpoint{log: slog.New(slog.DiscardHandler), outSig: make(chan struct{}, 1)}
+	e := &endpoint{log: slog.New(slog.DiscardHandler)}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	return e
 }

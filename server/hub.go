@@ -193,9 +193,10 @@ func (hb *hub) pageOwnedBy(h *host, key string) *pageSess {
 }
 
 // hub holds the in-memory state of hosts, browsers, transactions and
-// pages. One mutex guards it; store writes happen under it so that the
-// order of the store is the order of events. Nothing under the mutex
-// waits on the network: calls to peers are queued on their endpoints.
+// pages. One mutex guards it; store writes are queued under it (save) so
+// that the order of the store is the order of events, and committed
+// outside it. Nothing under the mutex waits on the network: calls to peers
+// are queued on their endpoints.
 type hub struct {
 	s     *Server
 	mu    sync.Mutex
@@ -220,11 +221,10 @@ type hub struct {
 	httpHosts map[string]*httpHost
 	requests  map[string]*httpRequest
 	sl        *serverless
-	// unsaved holds the latest state of transactions whose last store
-	// write failed, by id: sweep writes them again until it works (and
-	// the server's end once more), so a run that finished while the store
-	// failed does not stay RUNNING in the history.
-	unsaved map[string]store.Transaction
+	// The latest state of transactions whose last store write failed is
+	// kept by the group commit (s.saves): sweep writes them again until it
+	// works (and the server's end once more), so a run that finished while
+	// the store failed does not stay RUNNING in the history.
 	// With replicas (cluster.go): the local console sockets by sid, the
 	// stand-ins of other replicas' sockets by replica/sid, and the hosts
 	// of the other replicas by instance id.
@@ -238,8 +238,7 @@ func newHub(s *Server) *hub {
 		txs: map[string]*txn{}, pages: map[string]*pageSess{}, passwordAt: map[string]time.Time{},
 		browsers:  map[string]map[*browser]struct{}{},
 		httpHosts: map[string]*httpHost{}, requests: map[string]*httpRequest{}, sl: newServerless(),
-		unsaved: map[string]store.Transaction{}, sids: map[string]*browser{}, standIns: map[string]*browser{},
-		remoteHosts: map[string]*host{}}
+		sids: map[string]*browser{}, standIns: map[string]*browser{}, remoteHosts: map[string]*host{}}
 }
 
 // storeTimeout bounds one store call the hub makes, most of them under
@@ -322,34 +321,23 @@ func (hb *hub) loadRec(ctx context.Context, rec store.Transaction, now time.Time
 	return t, nil
 }
 
-// save writes t's state to the store (hb.mu held); when that fails it is
-// kept in unsaved and written again by the sweep.
+// save queues t's state for the store (hb.mu held) and returns at once:
+// the group commit writes it, with the other runs' writes of the moment,
+// outside the lock, in the order of the saves; nothing a socket or an
+// HTTP response sends afterwards goes out before it is written
+// (savequeue.go). When the write fails it is logged and written again by
+// the sweep.
 func (hb *hub) save(t *txn) {
 	t.rec.UpdatedAt = time.Now()
-	ctx, cancel := hb.ctx()
-	defer cancel()
-	if err := hb.s.store.UpdateTransaction(ctx, t.rec); err != nil {
-		hb.s.log.Error("saving transaction failed; retrying", "transaction", t.rec.ID, "status", t.rec.Status, "err", err)
-		hb.unsaved[t.rec.ID] = t.rec
-		return
-	}
-	delete(hb.unsaved, t.rec.ID)
+	hb.s.saves.Queue(t.rec)
 }
 
 // retrySaves writes again the transactions whose last write failed
 // (hb.mu held), and returns how many are still unsaved.
 func (hb *hub) retrySaves() int {
-	for id, rec := range hb.unsaved {
-		ctx, cancel := hb.ctx()
-		err := hb.s.store.UpdateTransaction(ctx, rec)
-		cancel()
-		if err != nil {
-			continue // logged when it failed first
-		}
-		delete(hb.unsaved, id)
-		hb.s.log.Info("saved transaction after a failed write", "transaction", id, "status", rec.Status)
-	}
-	return len(hb.unsaved)
+	ctx, cancel := hb.ctx()
+	defer cancel()
+	return hb.s.saves.Retry(ctx)
 }
 
 // --- hosts ---

@@ -22,7 +22,10 @@ type instrumentedStore struct {
 // assertions on optional interfaces (store.Claimer).
 func unwrapStore(st store.Store) store.Store {
 	if i, ok := st.(*instrumentedStore); ok {
-		return i.Store
+		st = i.Store
+	}
+	if g, ok := st.(*store.GroupCommit); ok {
+		st = g.Unwrap()
 	}
 	return st
 }

@@ -19,6 +19,7 @@ func consoleHandler() http.Handler { return console.Handler() }
 func (s *Server) routes() chi.Router {
 	r := chi.NewRouter()
 	r.Use(s.recoverer)
+	r.Use(s.durableResponses)
 	r.Get("/websocket", s.handleSocket)
 
 	r.Route("/api/auth", func(r chi.Router) {
@@ -94,6 +95,7 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 // register tracks a live socket so Shutdown closes it; false when the
 // server is closing.
 func (s *Server) register(e *endpoint) bool {
+	e.barrier = s.syncSaves // before run starts the goroutines that send
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closing {
@@ -107,6 +109,9 @@ func (s *Server) unregister(e *endpoint) {
 	s.mu.Lock()
 	delete(s.conns, e)
 	s.mu.Unlock()
+	if s.trim != nil {
+		s.trim.closedSocket()
+	}
 }
 
 // enter counts a socket handler for Shutdown; false when closing.

@@ -174,6 +174,19 @@ type Options struct {
 	// the other replicas' hosts (default DefaultReplicaHeartbeat); it must
 	// be well under ReplicaLease.
 	ReplicaHeartbeat time.Duration
+	// HostCallsPerSecond and BrowserCallsPerSecond are the most calls a
+	// host's, or a console's, socket may make in one second; one making
+	// more is closed (1008, "Rate limit exceeded."), and its peer
+	// reconnects. Defaults DefaultHostCallsPerSecond (1024: a run costs a
+	// host two calls, so one host socket serves about 500 runs a second)
+	// and DefaultBrowserCallsPerSecond (100).
+	HostCallsPerSecond    int
+	BrowserCallsPerSecond int
+	// InboxSize is how many received messages a socket may have waiting
+	// for processing; one that sends more before the server catches up
+	// is closed (1008). Default DefaultInboxSize (1024). The inbox holds
+	// only what waits: an idle socket costs nothing for it.
+	InboxSize int
 }
 
 // Server is the embedded Interval server. It is an http.Handler; create it
@@ -205,14 +218,18 @@ type Server struct {
 	ended    atomic.Bool
 	draining atomic.Bool // Drain was called: /readyz says so, work goes on
 
-	// Calls per second allowed on one socket (constants; benchmarks raise
-	// them).
-	hostRate, browserRate int
+	// Calls per second allowed on one socket and its inbox's size
+	// (Options; benchmarks raise them).
+	hostRate, browserRate socketLimits
 	apiLimits             keyLimiter // host HTTP API calls per key
 	// logins limits password logins per email, per client and in all.
 	logins *loginThrottle
 	// metrics are the Prometheus metrics (metrics.go).
 	metrics *metrics
+	// saves is the group commit of transaction writes (savequeue.go).
+	saves *store.GroupCommit
+	// trim returns memory to the system after a burst of socket closes.
+	trim *memTrim
 }
 
 type orgInfo struct{ Name, Slug string }
@@ -263,8 +280,12 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if opts.MetricsMaxActions <= 0 {
 		opts.MetricsMaxActions = DefaultMetricsMaxActions
 	}
+	hostLim, browserLim, err := limitsFrom(&opts)
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{opts: opts, log: opts.Logger, conns: map[*endpoint]struct{}{},
-		hostRate: hostCallsPerSecond, browserRate: browserCallsPerSecond, logins: newLoginThrottle()}
+		hostRate: hostLim, browserRate: browserLim, logins: newLoginThrottle()}
 	s.org = orgInfo{Name: opts.OrgName, Slug: slugify(opts.OrgName)}
 	s.metrics = newMetrics(s, opts.MetricsMaxActions)
 	if opts.PublicURL != "" {
@@ -317,7 +338,9 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		}
 		s.store = st
 	}
-	s.store = &instrumentedStore{Store: s.store, m: s.metrics}
+	s.saves = s.newGroupCommit(s.store)
+	s.trim = newMemTrim(s.ended.Load)
+	s.store = &instrumentedStore{Store: s.saves, m: s.metrics}
 	s.hub = newHub(s)
 	if bs, ok := unwrapStore(s.store).(busStore); ok && !opts.AdminOnly {
 		// Every server on this database is a replica of one
@@ -538,6 +561,13 @@ func (s *Server) end() error {
 // closeStore closes the store and gives up the claim on it.
 func (s *Server) closeStore() error {
 	if s.cl != nil {
+		// The runs' last states are committed before the others adopt
+		// them.
+		ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+		if s.saves != nil {
+			s.saves.Sync(ctx)
+		}
+		cancel()
 		s.cl.stop()
 	}
 	err := s.store.Close()

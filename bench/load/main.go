@@ -312,6 +312,9 @@ func writeScale(w io.Writer, r scaleResult, asJSON bool) {
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "  probe while waiting: %d of %d runs completed, answer→done p50 %.2f ms, p99 %.2f ms, max %.1f ms\n", r.ProbeCompleted, r.ProbeRuns, r.ProbeP50, r.ProbeP99, r.ProbeMax)
 	fmt.Fprintf(w, "  answered all in %.1f s: %d completed, %d lost, %d wrong (answer→done p50 %.1f ms, p99 %.1f ms)\n", r.AnswerSeconds, r.Completed, r.Lost, r.Wrong, r.AnswerP50, r.AnswerP99)
+	if len(r.RSSLeftAloneMiB) == 3 {
+		fmt.Fprintf(w, "  after, sockets closed, server left alone: RSS %.0f MiB at once, %.0f MiB 3 s later, %.0f MiB 6 s later\n", r.RSSLeftAloneMiB[0], r.RSSLeftAloneMiB[1], r.RSSLeftAloneMiB[2])
+	}
 	fmt.Fprintf(w, "  after, sockets closed: server RSS %.0f MiB", r.RSSAfterMiB)
 	if r.HeapAfterMiB > 0 {
 		fmt.Fprintf(w, ", Go heap in use after a GC %.1f MiB", r.HeapAfterMiB)

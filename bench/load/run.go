@@ -335,12 +335,15 @@ type scaleResult struct {
 	AnswerSeconds float64 `json:"answerSeconds"`
 	AnswerP50     float64 `json:"answerP50Ms"`
 	AnswerP99     float64 `json:"answerP99Ms"`
-	// After: every run answered, every socket closed.
-	RSSAfterMiB  float64 `json:"serverRssAfterMiB"`
-	HeapAfterMiB float64 `json:"serverHeapAfterMiB,omitempty"`
-	CPUSeconds   float64 `json:"serverCpuSeconds"`
-	LoadAvg      string  `json:"loadAverage"`
-	FirstError   string  `json:"firstError,omitempty"`
+	// After: every run answered, every socket closed. RSSLeftAloneMiB is
+	// the server's RSS at once, 3 s and 6 s after the sockets closed, the
+	// server left alone; RSSAfterMiB once it was asked for its heap.
+	RSSLeftAloneMiB []float64 `json:"serverRssLeftAloneMiB"`
+	RSSAfterMiB     float64   `json:"serverRssAfterMiB"`
+	HeapAfterMiB    float64   `json:"serverHeapAfterMiB,omitempty"`
+	CPUSeconds      float64   `json:"serverCpuSeconds"`
+	LoadAvg         string    `json:"loadAverage"`
+	FirstError      string    `json:"firstError,omitempty"`
 }
 
 // waitingRun is a run rendered and waiting on its operator.
@@ -527,6 +530,17 @@ func (d *driver) scale(ctx context.Context, n, sockets, probe int, probeRate flo
 		socks[i] = nil
 	}
 	res.CPUSeconds = procCPU(d.pid) - cpu0
+	// The server left alone (asking for its heap returns its free memory
+	// to the system): how soon its RSS follows the load down.
+	start := time.Now()
+	for _, at := range []time.Duration{0, 3 * time.Second, 6 * time.Second} {
+		select {
+		case <-time.After(time.Until(start.Add(at))):
+		case <-ctx.Done():
+			return res, ctx.Err()
+		}
+		res.RSSLeftAloneMiB = append(res.RSSLeftAloneMiB, float64(procRSS(d.pid))/(1<<20))
+	}
 	res.HeapAfterMiB = heap(false)
 	res.RSSAfterMiB = float64(procRSS(d.pid)) / (1 << 20)
 	res.LoadAvg = loadAverage()

@@ -253,6 +253,21 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	replicaLease := fs.Duration("replica-lease", leaseDef, "with PostgreSQL (--database-url postgres://…), every server on the database is a replica of one installation; a replica that stops renewing its lease for this long is taken for dead and the others adopt its runs (env INTERVAL_REPLICA_LEASE; heartbeats every fifth of it)")
+	hostCalls, err := envInt("INTERVAL_HOST_CALLS_PER_SECOND", server.DefaultHostCallsPerSecond)
+	if err != nil {
+		return err
+	}
+	hostCallsPerSecond := fs.Int64("host-calls-per-second", hostCalls, "calls a host socket may make in one second before it is closed; a run costs a host 2 (env INTERVAL_HOST_CALLS_PER_SECOND)")
+	browserCalls, err := envInt("INTERVAL_BROWSER_CALLS_PER_SECOND", server.DefaultBrowserCallsPerSecond)
+	if err != nil {
+		return err
+	}
+	browserCallsPerSecond := fs.Int64("browser-calls-per-second", browserCalls, "calls a console socket may make in one second before it is closed (env INTERVAL_BROWSER_CALLS_PER_SECOND)")
+	inbox, err := envInt("INTERVAL_INBOX_SIZE", server.DefaultInboxSize)
+	if err != nil {
+		return err
+	}
+	inboxSize := fs.Int64("inbox-size", inbox, "received messages a socket may have waiting for the server before it is closed (env INTERVAL_INBOX_SIZE)")
 	slackToken := fs.String("slack-token", env("INTERVAL_SLACK_TOKEN", ""), "post SLACK notification deliveries with this Slack bot token, xoxb-… (env INTERVAL_SLACK_TOKEN, which keeps it out of process listings)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), commands, "\nFlags of serve:\n")
@@ -266,6 +281,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if *maxUploadMiB <= 0 || *maxUploadMiB > 1<<30 {
 		return fmt.Errorf("%w: --max-upload-mib (INTERVAL_MAX_UPLOAD_MIB) must be from 1 to %d", errUsage, 1<<30)
+	}
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{{"host-calls-per-second", *hostCallsPerSecond}, {"browser-calls-per-second", *browserCallsPerSecond}, {"inbox-size", *inboxSize}} {
+		if f.v < 1 || f.v > 1<<30 {
+			return fmt.Errorf("%w: --%s must be from 1 to %d", errUsage, f.name, 1<<30)
+		}
 	}
 	proxies := splitList(*trustedProxies)
 	for _, p := range proxies {
@@ -301,7 +324,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	s, err := server.New(ctx, server.Options{DataDir: c.dataDir, DatabaseURL: c.databaseURL, PublicURL: public, Logger: log,
 		SMTPURL: *smtpURL, SMTPFrom: *smtpFrom, SlackToken: *slackToken, UploadRetention: *uploadRetention, MaxUploadBytes: *maxUploadMiB << 20,
-		TrustedProxies: proxies, MetricsToken: *metricsToken, ReplicaLease: *replicaLease, ReplicaHeartbeat: *replicaLease / 5})
+		TrustedProxies: proxies, MetricsToken: *metricsToken, ReplicaLease: *replicaLease, ReplicaHeartbeat: *replicaLease / 5,
+		HostCallsPerSecond: int(*hostCallsPerSecond), BrowserCallsPerSecond: int(*browserCallsPerSecond), InboxSize: int(*inboxSize)})
 	if err != nil {
 		l.Close()
 		if ml != nil {

@@ -51,15 +51,29 @@ const auditCols = `seq, at, actor_id, actor_email, action, target, detail, remot
 
 // AppendAudit stores e at the end of the trail.
 func (s *sqlStore) AppendAudit(ctx context.Context, e AuditEvent) error {
-	detail := string(e.Detail)
-	if len(e.Detail) == 0 {
-		detail = "{}"
-	} else if !json.Valid(e.Detail) {
-		return fmt.Errorf("store: append audit event: detail is not JSON")
+	detail, err := auditDetail(e)
+	if err != nil {
+		return err
 	}
-	_, err := s.exec(ctx, `INSERT INTO audit_events (at, actor_id, actor_email, action, target, detail, remote) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		ms(e.At), e.ActorID, e.ActorEmail, e.Action, e.Target, detail, e.Remote)
+	_, err = s.exec(ctx, qAppendAudit, auditArgs(e, detail)...)
 	return s.wrap("append audit event", err)
+}
+
+// auditDetail is the stored detail of e: {} for none; an error when it is
+// not JSON.
+func auditDetail(e AuditEvent) (string, error) {
+	if len(e.Detail) == 0 {
+		return "{}", nil
+	}
+	if !json.Valid(e.Detail) {
+		return "", fmt.Errorf("store: append audit event: detail is not JSON")
+	}
+	return string(e.Detail), nil
+}
+
+// auditArgs are the arguments of qAppendAudit.
+func auditArgs(e AuditEvent, detail string) []any {
+	return []any{ms(e.At), e.ActorID, e.ActorEmail, e.Action, e.Target, detail, e.Remote}
 }
 
 // ListAudit returns the events f selects, newest first.

@@ -150,6 +150,7 @@ func (s *Postgres) migrate(ctx context.Context) error {
 
 // Close closes the connection pool.
 func (s *Postgres) Close() error {
+	s.closeStmts()
 	err := s.db.Close()
 	s.pool.Close()
 	return err

@@ -140,4 +140,7 @@ func (s *SQLite) beginFirst(ctx context.Context) (*sql.Tx, error) {
 }
 
 // Close closes the database.
-func (s *SQLite) Close() error { return s.db.Close() }
+func (s *SQLite) Close() error {
+	s.closeStmts()
+	return s.db.Close()
+}

@@ -24,6 +24,8 @@ type sqlStore struct {
 	// secrets (a PostgreSQL URL's password and the like) are kept out of
 	// errors.
 	secrets []string
+	// prep holds the prepared statements of the hot paths (batch.go).
+	prep stmts
 }
 
 // dialect is what the SQL of the two databases does differently.
@@ -119,15 +121,26 @@ func (d dialect) rebind(q string) string {
 	return b.String()
 }
 
+// exec, query and queryRow run q as a prepared statement (cached, so the
+// database parses it once), or directly when it cannot be prepared.
 func (s *sqlStore) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if st := s.cached(ctx, q); st != nil {
+		return st.ExecContext(ctx, s.d.args(args)...)
+	}
 	return s.db.ExecContext(ctx, s.d.rebind(q), s.d.args(args)...)
 }
 
 func (s *sqlStore) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if st := s.cached(ctx, q); st != nil {
+		return st.QueryContext(ctx, s.d.args(args)...)
+	}
 	return s.db.QueryContext(ctx, s.d.rebind(q), s.d.args(args)...)
 }
 
 func (s *sqlStore) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	if st := s.cached(ctx, q); st != nil {
+		return st.QueryRowContext(ctx, s.d.args(args)...)
+	}
 	return s.db.QueryRowContext(ctx, s.d.rebind(q), s.d.args(args)...)
 }
 
@@ -534,19 +547,13 @@ func rawOr(v json.RawMessage, def string) string {
 
 // CreateTransaction inserts t; ErrConflict when its id is taken.
 func (s *sqlStore) CreateTransaction(ctx context.Context, t Transaction) error {
-	_, err := s.exec(ctx, `INSERT INTO transactions (id, slug, action_name, env, user_id, user_email, user_name, developer_id,
-		status, result_status, params, params_meta, result, host_instance_id, created_at, updated_at, completed_at, via_http_host, host_key_id)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-		t.ID, t.Slug, t.ActionName, t.Env, t.UserID, t.UserEmail, t.UserName, t.DeveloperID,
-		t.Status, t.ResultStatus, s.d.blob(rawOr(t.Params, "{}")), s.d.blob(rawOr(t.ParamsMeta, "")), s.d.blob(t.Result), t.HostInstanceID,
-		ms(t.CreatedAt), ms(t.UpdatedAt), nullMS(t.CompletedAt), t.ViaHTTPHost, t.HostKeyID)
+	_, err := s.createTx(ctx, nil, qCreateTx, t)
 	return s.wrap("create transaction", err)
 }
 
 // UpdateTransaction writes t's mutable fields.
 func (s *sqlStore) UpdateTransaction(ctx context.Context, t Transaction) error {
-	r, err := s.exec(ctx, `UPDATE transactions SET status=?, result_status=?, result=?, host_instance_id=?, host_key_id=?, via_http_host=?, updated_at=?, completed_at=?, pending_answer=? WHERE id=?`,
-		t.Status, t.ResultStatus, s.d.blob(t.Result), t.HostInstanceID, t.HostKeyID, t.ViaHTTPHost, ms(t.UpdatedAt), nullMS(t.CompletedAt), s.d.blob(t.PendingAnswer), t.ID)
+	r, err := s.updateTx(ctx, nil, t)
 	return s.affected("update transaction", r, err)
 }
 
@@ -572,7 +579,11 @@ func scanTx(sc interface{ Scan(...any) error }) (Transaction, error) {
 
 // Transaction returns the transaction with that id.
 func (s *sqlStore) Transaction(ctx context.Context, id string) (Transaction, error) {
-	t, err := scanTx(s.queryRow(ctx, `SELECT `+txCols+` FROM transactions WHERE id = ?`, id))
+	st, err := s.stmt(ctx, qTx)
+	if err != nil {
+		return Transaction{}, s.wrap("transaction", err)
+	}
+	t, err := scanTx(st.QueryRowContext(ctx, s.d.args([]any{id})...))
 	return t, s.wrap("transaction", err)
 }
 
@@ -705,10 +716,7 @@ func (s *sqlStore) UnfinishedTransactions(ctx context.Context) ([]Transaction, e
 
 // AppendLog stores a log line (a repeated index replaces the line).
 func (s *sqlStore) AppendLog(ctx context.Context, txID string, l Log) error {
-	_, err := s.exec(ctx, `INSERT INTO transaction_logs (transaction_id, idx, ts, data) VALUES (?,?,?,?)
-		ON CONFLICT (transaction_id, idx) DO UPDATE SET ts = excluded.ts, data = excluded.data`,
-		txID, l.Index, l.Timestamp, s.d.blob(l.Data))
-	return s.wrap("append log", err)
+	return s.wrap("append log", s.appendLog(ctx, nil, txID, l))
 }
 
 // Logs returns a transaction's logs by index.

@@ -1,0 +1,100 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/interval-go/sdk/server/store"
+)
+
+// What an acknowledged write promises (server/README.md, "Durability"):
+// the hub queues the transaction states it saves (hub.save) on a
+// store.GroupCommit, which commits the writes of many runs in one database
+// transaction, outside the hub's lock. Nothing the server sends may
+// overtake a write queued before it: every message a socket writes
+// (endpoint.send: RPC answers and calls alike) and every HTTP response
+// (durableResponses) first waits for the writes queued until then
+// (GroupCommit.Sync). So whatever a host or a browser hears after a state
+// change, the change is on disk first, as when each save was its own
+// commit under the lock.
+
+// newGroupCommit wraps the server's store (before its instrumentation) in
+// the group commit of transaction writes; a failed write is logged and
+// written again by the sweep (hub.retrySaves).
+func (s *Server) newGroupCommit(st store.Store) *store.GroupCommit {
+	return store.NewGroupCommit(st, store.GroupCommitOptions{
+		Timeout: storeTimeout,
+		OnFail: func(t store.Transaction, err error) {
+			s.log.Error("saving transaction failed; retrying", "transaction", t.ID, "status", t.Status, "err", err)
+		},
+		OnRetried: func(t store.Transaction) {
+			s.log.Info("saved transaction after a failed write", "transaction", t.ID, "status", t.Status)
+		},
+		OnBatch: func(_ int, d time.Duration, err error) {
+			s.metrics.storeWrite.WithLabelValues("write_batch").Observe(d.Seconds())
+			if err != nil {
+				s.metrics.storeErrors.WithLabelValues("write_batch").Inc()
+			}
+		},
+	})
+}
+
+// syncSaves waits for the transaction writes queued so far (a no-op
+// before New set them up).
+func (s *Server) syncSaves(ctx context.Context) error {
+	if s.saves == nil {
+		return nil
+	}
+	return s.saves.Sync(ctx)
+}
+
+// durableResponses makes every HTTP response wait, before its status goes
+// out, for the transaction writes queued until then.
+func (s *Server) durableResponses(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(&durableWriter{ResponseWriter: w, s: s, ctx: r.Context()}, r)
+	})
+}
+
+// durableWriter is an http.ResponseWriter that calls syncSaves once, before
+// the response's header is written.
+type durableWriter struct {
+	http.ResponseWriter
+	s      *Server
+	ctx    context.Context
+	synced bool
+}
+
+func (w *durableWriter) sync() {
+	if !w.synced {
+		w.synced = true
+		w.s.syncSaves(w.ctx)
+	}
+}
+
+func (w *durableWriter) WriteHeader(code int) {
+	w.sync()
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *durableWriter) Write(b []byte) (int, error) {
+	w.sync()
+	return w.ResponseWriter.Write(b)
+}
+
+// Flush flushes the response, as http.Flusher.
+func (w *durableWriter) Flush() {
+	w.sync()
+	http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Hijack takes the connection over, as http.Hijacker (websockets).
+func (w *durableWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return http.NewResponseController(w.ResponseWriter).Hijack()
+}
+
+// Unwrap returns the wrapped writer, for http.ResponseController.
+func (w *durableWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

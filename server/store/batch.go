@@ -1,0 +1,623 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// ErrClosed is returned for a write given to a GroupCommit after Close.
+var ErrClosed = errors.New("store: closed")
+
+// Write is one write of a batch: an update of a transaction's mutable
+// fields (Tx set, as UpdateTransaction), a new transaction (Create set, as
+// CreateTransaction), a log line of transaction TxID (Log set, as
+// AppendLog) or an audit event (Audit set, as AppendAudit).
+type Write struct {
+	Tx     *Transaction
+	Create *Transaction
+	TxID   string
+	Log    *Log
+	Audit  *AuditEvent
+}
+
+// Batcher is implemented by stores that commit many writes in one database
+// transaction (one fsync for all of them).
+type Batcher interface {
+	// WriteBatch applies ws in order in one database transaction and
+	// commits it. It returns an error when the transaction failed: then
+	// none of ws is written. errs (as long as ws) gets the error of a
+	// write that failed alone without spoiling the others: an update of a
+	// transaction that does not exist (ErrNotFound), a new one whose id
+	// is taken (ErrConflict), an audit event whose detail is not JSON.
+	WriteBatch(ctx context.Context, ws []Write, errs []error) error
+}
+
+var (
+	_ Batcher = (*SQLite)(nil)
+	_ Batcher = (*Postgres)(nil)
+)
+
+// Statements of the hot paths, prepared once per store (stmt).
+const (
+	qCreateTx = `INSERT INTO transactions (id, slug, action_name, env, user_id, user_email, user_name, developer_id,
+		status, result_status, params, params_meta, result, host_instance_id, created_at, updated_at, completed_at, via_http_host, host_key_id)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+	qUpdateTx = `UPDATE transactions SET status=?, result_status=?, result=?, host_instance_id=?, host_key_id=?, via_http_host=?, updated_at=?, completed_at=?, pending_answer=? WHERE id=?`
+	qTx       = `SELECT ` + txCols + ` FROM transactions WHERE id = ?`
+	// qCreateTxOnce is qCreateTx that leaves a taken id alone, so that a
+	// batch's transaction is not spoiled by it (PostgreSQL aborts one on
+	// a unique violation).
+	qCreateTxOnce = qCreateTx + ` ON CONFLICT (id) DO NOTHING`
+	qAppendAudit  = `INSERT INTO audit_events (at, actor_id, actor_email, action, target, detail, remote) VALUES (?, ?, ?, ?, ?, ?, ?)`
+	qAppendLog    = `INSERT INTO transaction_logs (transaction_id, idx, ts, data) VALUES (?,?,?,?)
+		ON CONFLICT (transaction_id, idx) DO UPDATE SET ts = excluded.ts, data = excluded.data`
+)
+
+// stmts holds a store's prepared statements by query text.
+type stmts struct {
+	mu sync.Mutex
+	m  map[string]*sql.Stmt
+}
+
+// stmt returns the statement of q (? placeholders), prepared on first use:
+// the database then parses it once, not on every exec. The cache's lock is
+// not held while preparing, which waits for a connection (SQLite's one may
+// be in a batch's transaction, which looks statements up).
+func (s *sqlStore) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	s.prep.mu.Lock()
+	st, ok := s.prep.m[q]
+	s.prep.mu.Unlock()
+	if ok {
+		return st, nil
+	}
+	st, err := s.db.PrepareContext(ctx, s.d.rebind(q))
+	if err != nil {
+		return nil, err
+	}
+	s.prep.mu.Lock()
+	defer s.prep.mu.Unlock()
+	if had, ok := s.prep.m[q]; ok {
+		st.Close() // prepared meanwhile by another caller
+		return had, nil
+	}
+	if s.prep.m == nil {
+		s.prep.m = map[string]*sql.Stmt{}
+	}
+	s.prep.m[q] = st
+	return st, nil
+}
+
+// maxStmts bounds the statements cached: queries built from filters
+// (ListTransactions) come in many shapes, and those past the bound run
+// unprepared.
+const maxStmts = 256
+
+// cached returns the prepared statement of q, or nil when the cache is
+// full or q could not be prepared (the caller then runs it directly, and
+// gets the error there).
+func (s *sqlStore) cached(ctx context.Context, q string) *sql.Stmt {
+	s.prep.mu.Lock()
+	st, ok := s.prep.m[q]
+	full := len(s.prep.m) >= maxStmts
+	s.prep.mu.Unlock()
+	if ok {
+		return st
+	}
+	if full {
+		return nil
+	}
+	st, err := s.stmt(ctx, q)
+	if err != nil {
+		return nil
+	}
+	return st
+}
+
+// closeStmts closes the prepared statements (before the database).
+func (s *sqlStore) closeStmts() {
+	s.prep.mu.Lock()
+	defer s.prep.mu.Unlock()
+	for _, st := range s.prep.m {
+		st.Close()
+	}
+	s.prep.m = nil
+}
+
+// execPrepared runs q as a prepared statement, in tx when it is not nil.
+// In tx, q must have been prepared before the transaction began: with
+// SQLite's single connection, preparing would wait for the transaction's
+// own connection.
+func (s *sqlStore) execPrepared(ctx context.Context, tx *sql.Tx, q string, args ...any) (sql.Result, error) {
+	if tx == nil {
+		st, err := s.stmt(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		return st.ExecContext(ctx, s.d.args(args)...)
+	}
+	s.prep.mu.Lock()
+	st := s.prep.m[q]
+	s.prep.mu.Unlock()
+	if st == nil {
+		return tx.ExecContext(ctx, s.d.rebind(q), s.d.args(args)...)
+	}
+	return tx.StmtContext(ctx, st).ExecContext(ctx, s.d.args(args)...)
+}
+
+func (s *sqlStore) updateTx(ctx context.Context, tx *sql.Tx, t Transaction) (sql.Result, error) {
+	return s.execPrepared(ctx, tx, qUpdateTx,
+		t.Status, t.ResultStatus, s.d.blob(t.Result), t.HostInstanceID, t.HostKeyID, t.ViaHTTPHost, ms(t.UpdatedAt), nullMS(t.CompletedAt), s.d.blob(t.PendingAnswer), t.ID)
+}
+
+func (s *sqlStore) createTx(ctx context.Context, tx *sql.Tx, q string, t Transaction) (sql.Result, error) {
+	return s.execPrepared(ctx, tx, q,
+		t.ID, t.Slug, t.ActionName, t.Env, t.UserID, t.UserEmail, t.UserName, t.DeveloperID,
+		t.Status, t.ResultStatus, s.d.blob(rawOr(t.Params, "{}")), s.d.blob(rawOr(t.ParamsMeta, "")), s.d.blob(t.Result), t.HostInstanceID,
+		ms(t.CreatedAt), ms(t.UpdatedAt), nullMS(t.CompletedAt), t.ViaHTTPHost, t.HostKeyID)
+}
+
+func (s *sqlStore) appendLog(ctx context.Context, tx *sql.Tx, txID string, l Log) error {
+	_, err := s.execPrepared(ctx, tx, qAppendLog, txID, l.Index, l.Timestamp, s.d.blob(l.Data))
+	return err
+}
+
+// WriteBatch commits ws in one database transaction (see Batcher).
+func (s *sqlStore) WriteBatch(ctx context.Context, ws []Write, errs []error) error {
+	for _, q := range []string{qUpdateTx, qAppendLog, qCreateTxOnce, qAppendAudit} {
+		if _, err := s.stmt(ctx, q); err != nil {
+			return s.wrap("write batch", err)
+		}
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return s.wrap("write batch", err)
+	}
+	for i, w := range ws {
+		switch {
+		case w.Tx != nil:
+			r, err := s.updateTx(ctx, tx, *w.Tx)
+			if err = s.affected("update transaction", r, err); err != nil && !errors.Is(err, ErrNotFound) {
+				tx.Rollback()
+				return err
+			}
+			errs[i] = err
+		case w.Create != nil:
+			r, err := s.createTx(ctx, tx, qCreateTxOnce, *w.Create)
+			if err = s.affected("create transaction", r, err); errors.Is(err, ErrNotFound) {
+				err = fmt.Errorf("store: create transaction: %w", ErrConflict)
+			} else if err != nil {
+				tx.Rollback()
+				return err
+			}
+			errs[i] = err
+		case w.Log != nil:
+			if err := s.appendLog(ctx, tx, w.TxID, *w.Log); err != nil {
+				tx.Rollback()
+				return s.wrap("append log", err)
+			}
+		case w.Audit != nil:
+			detail, err := auditDetail(*w.Audit)
+			if err != nil {
+				errs[i] = err
+				continue
+			}
+			if _, err := s.execPrepared(ctx, tx, qAppendAudit, auditArgs(*w.Audit, detail)...); err != nil {
+				tx.Rollback()
+				return s.wrap("append audit event", err)
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return s.wrap("write batch", err)
+	}
+	return nil
+}
+
+// GroupCommitOptions configure a GroupCommit.
+type GroupCommitOptions struct {
+	// Timeout bounds the writing of one batch (default 30 s): a database
+	// that stops answering fails the batch, and its waiters, instead of
+	// holding them forever.
+	Timeout time.Duration
+	// OnFail, if set, is called (from the committing goroutine) with the
+	// state of a transaction given to Queue whose write failed; Retry
+	// writes it again.
+	OnFail func(t Transaction, err error)
+	// OnRetried, if set, is called when the state of a transaction whose
+	// queued write had failed was written.
+	OnRetried func(t Transaction)
+	// OnBatch, if set, is called after each batch with its size, how long
+	// it took and its error (for metrics).
+	OnBatch func(n int, d time.Duration, err error)
+}
+
+// GroupCommit is a Store whose transaction writes are committed in groups:
+// UpdateTransaction, CreateTransaction, AppendLog, AppendAudit, Queue and
+// QueueCreate add the write to the open batch,
+// and one goroutine commits each batch in one database transaction, so
+// writes made at the same moment by many runs share one commit and one
+// fsync instead of taking turns for theirs. The methods of Store return
+// once their batch committed, with its outcome, as the wrapped store's
+// do; Queue and QueueCreate return at once, and Sync waits for every
+// write queued before it. A later state of a transaction replaces an
+// earlier one not yet written (the batch then writes the latest only).
+//
+// The reads of what it writes (Transaction, ListTransactions,
+// CountTransactions, UnfinishedTransactions, Logs, ListAudit) first wait for the
+// writes queued before them, so a read sees every write made before it.
+// The other methods pass through to the wrapped store.
+//
+// When the wrapped store is a Batcher a batch is one WriteBatch; when
+// that fails as a whole (the database refused the transaction), each
+// write of the batch is tried again alone, so that one bad write fails
+// alone. Other stores get the writes one by one.
+type GroupCommit struct {
+	Store
+	b    Batcher // nil: one write at a time
+	opts GroupCommitOptions
+
+	mu     sync.Mutex
+	open   *batch
+	flying *batch                 // being committed
+	failed map[string]Transaction // queued writes that failed, by id
+	closed bool
+	wake   chan struct{}
+	exited chan struct{}
+}
+
+// batch is a group of writes committed together.
+type batch struct {
+	ws     []Write
+	queued []bool         // given to Queue: a failure goes to failed
+	upd    map[string]int // index in ws of the update of each transaction
+	errs   []error
+	done   chan struct{} // closed once committed (or failed)
+}
+
+func newBatch() *batch {
+	return &batch{upd: map[string]int{}, done: make(chan struct{})}
+}
+
+// NewGroupCommit starts the committing goroutine of a GroupCommit over st
+// (Close ends it, and closes st).
+func NewGroupCommit(st Store, opts GroupCommitOptions) *GroupCommit {
+	if opts.Timeout <= 0 {
+		opts.Timeout = 30 * time.Second
+	}
+	g := &GroupCommit{Store: st, opts: opts, open: newBatch(), failed: map[string]Transaction{},
+		wake: make(chan struct{}, 1), exited: make(chan struct{})}
+	g.b, _ = st.(Batcher)
+	go g.loop()
+	return g
+}
+
+// Unwrap returns the wrapped store.
+func (g *GroupCommit) Unwrap() Store { return g.Store }
+
+// add puts w in the open batch (g.mu held) and returns the batch and the
+// index of w, which a later state of the same transaction may take over.
+func (g *GroupCommit) add(w Write, queued bool) (*batch, int) {
+	b := g.open
+	if w.Tx != nil {
+		if i, ok := b.upd[w.Tx.ID]; ok {
+			b.ws[i].Tx = w.Tx
+			b.queued[i] = b.queued[i] || queued
+			return b, i
+		}
+		b.upd[w.Tx.ID] = len(b.ws)
+	}
+	b.ws = append(b.ws, w)
+	b.queued = append(b.queued, queued)
+	if len(b.ws) == 1 {
+		select {
+		case g.wake <- struct{}{}:
+		default:
+		}
+	}
+	return b, len(b.ws) - 1
+}
+
+// Queue adds the write of t's mutable fields to the open batch and returns
+// at once. Sync (or any later read) waits for it. When it fails, OnFail is
+// called and Retry writes it again.
+func (g *GroupCommit) Queue(t Transaction) {
+	g.mu.Lock()
+	if g.closed {
+		g.failed[t.ID] = t
+		g.mu.Unlock()
+		if g.opts.OnFail != nil {
+			g.opts.OnFail(t, ErrClosed)
+		}
+		return
+	}
+	g.add(Write{Tx: &t}, true)
+	g.mu.Unlock()
+}
+
+// write adds w and waits for its batch.
+func (g *GroupCommit) write(ctx context.Context, w Write) error {
+	return g.enqueue(w)(ctx)
+}
+
+// enqueue adds w and returns the wait for its batch.
+func (g *GroupCommit) enqueue(w Write) func(context.Context) error {
+	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		return func(context.Context) error { return ErrClosed }
+	}
+	b, i := g.add(w, false)
+	g.mu.Unlock()
+	return func(ctx context.Context) error { return b.wait(ctx, i) }
+}
+
+// wait waits for b to be committed and returns the error of its write i.
+func (b *batch) wait(ctx context.Context, i int) error {
+	select {
+	case <-b.done:
+		return b.errs[i]
+	case <-ctx.Done():
+		return fmt.Errorf("store: waiting for the commit: %w", ctx.Err())
+	}
+}
+
+// UpdateTransaction writes t's mutable fields in the next batch and
+// returns once it committed.
+func (g *GroupCommit) UpdateTransaction(ctx context.Context, t Transaction) error {
+	return g.write(ctx, Write{Tx: &t})
+}
+
+// CreateTransaction stores a new transaction in the next batch and returns
+// once it committed.
+func (g *GroupCommit) CreateTransaction(ctx context.Context, t Transaction) error {
+	return g.write(ctx, Write{Create: &t})
+}
+
+// QueueCreate adds a new transaction to the next batch and returns at once
+// the wait for its outcome (what CreateTransaction returns): a caller
+// holding a lock queues the write under it, in order with its other
+// writes, and waits once it let go.
+func (g *GroupCommit) QueueCreate(t Transaction) (wait func(context.Context) error) {
+	return g.enqueue(Write{Create: &t})
+}
+
+// AppendAudit stores an audit event in the next batch and returns once it
+// committed.
+func (g *GroupCommit) AppendAudit(ctx context.Context, e AuditEvent) error {
+	return g.write(ctx, Write{Audit: &e})
+}
+
+// AppendLog stores a log line in the next batch and returns once it
+// committed.
+func (g *GroupCommit) AppendLog(ctx context.Context, txID string, l Log) error {
+	return g.write(ctx, Write{TxID: txID, Log: &l})
+}
+
+// Sync waits until every write queued before it was committed (or
+// failed), or ctx ends. It returns at once when none is pending.
+func (g *GroupCommit) Sync(ctx context.Context) error {
+	g.mu.Lock()
+	b := g.flying
+	if len(g.open.ws) > 0 {
+		b = g.open // committed after the flying one
+	}
+	g.mu.Unlock()
+	if b == nil {
+		return nil
+	}
+	select {
+	case <-b.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("store: waiting for the commit: %w", ctx.Err())
+	}
+}
+
+// Retry queues again the failed writes of Queue that no later write of
+// the same transaction replaces, waits for them, and returns how many
+// transactions still have a failed write.
+func (g *GroupCommit) Retry(ctx context.Context) int {
+	g.mu.Lock()
+	if len(g.failed) == 0 {
+		g.mu.Unlock()
+		return 0
+	}
+	for id, t := range g.failed {
+		if g.closed {
+			break
+		}
+		if _, ok := g.open.upd[id]; ok {
+			continue
+		}
+		if g.flying != nil {
+			if _, ok := g.flying.upd[id]; ok {
+				continue
+			}
+		}
+		g.add(Write{Tx: &t}, true)
+	}
+	g.mu.Unlock()
+	g.Sync(ctx)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.failed)
+}
+
+// Failed returns how many transactions have a queued write that failed
+// and was not written since.
+func (g *GroupCommit) Failed() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.failed)
+}
+
+// Close commits the writes queued, ends the committing goroutine and
+// closes the wrapped store. Writes given after Close fail with ErrClosed.
+func (g *GroupCommit) Close() error {
+	g.mu.Lock()
+	if !g.closed {
+		g.closed = true
+		close(g.wake)
+	}
+	g.mu.Unlock()
+	<-g.exited
+	return g.Store.Close()
+}
+
+// loop commits batches one after the other until Close.
+func (g *GroupCommit) loop() {
+	defer close(g.exited)
+	for {
+		g.mu.Lock()
+		for len(g.open.ws) == 0 {
+			if g.closed {
+				g.mu.Unlock()
+				return
+			}
+			g.mu.Unlock()
+			<-g.wake
+			g.mu.Lock()
+		}
+		b := g.open
+		g.open, g.flying = newBatch(), b
+		g.mu.Unlock()
+
+		g.commit(b)
+
+		type failure struct {
+			t   Transaction
+			err error
+		}
+		var failed []failure
+		var retried []Transaction
+		g.mu.Lock()
+		g.flying = nil
+		for i, w := range b.ws {
+			if w.Tx == nil {
+				continue
+			}
+			_, had := g.failed[w.Tx.ID]
+			switch {
+			case b.errs[i] == nil && had:
+				delete(g.failed, w.Tx.ID)
+				retried = append(retried, *w.Tx)
+			case b.errs[i] != nil && b.queued[i]:
+				g.failed[w.Tx.ID] = *w.Tx
+				failed = append(failed, failure{*w.Tx, b.errs[i]})
+			}
+		}
+		g.mu.Unlock()
+		close(b.done)
+		for _, f := range failed {
+			if g.opts.OnFail != nil {
+				g.opts.OnFail(f.t, f.err)
+			}
+		}
+		for _, t := range retried {
+			if g.opts.OnRetried != nil {
+				g.opts.OnRetried(t)
+			}
+		}
+	}
+}
+
+// commit writes b, setting b.errs.
+func (g *GroupCommit) commit(b *batch) {
+	ctx, cancel := context.WithTimeout(context.Background(), g.opts.Timeout)
+	defer cancel()
+	start := time.Now()
+	b.errs = make([]error, len(b.ws))
+	var err error
+	switch {
+	case g.b != nil:
+		err = g.b.WriteBatch(ctx, b.ws, b.errs)
+		if err != nil && len(b.ws) == 1 {
+			b.errs[0] = err
+		} else if err != nil {
+			// Each alone: one bad write must not fail the others.
+			for i := range b.ws {
+				b.errs[i] = nil
+				if werr := g.b.WriteBatch(ctx, b.ws[i:i+1], b.errs[i:i+1]); werr != nil {
+					b.errs[i] = werr
+				}
+			}
+		}
+	default:
+		for i, w := range b.ws {
+			switch {
+			case w.Tx != nil:
+				b.errs[i] = g.Store.UpdateTransaction(ctx, *w.Tx)
+			case w.Create != nil:
+				b.errs[i] = g.Store.CreateTransaction(ctx, *w.Create)
+			case w.Audit != nil:
+				b.errs[i] = g.Store.AppendAudit(ctx, *w.Audit)
+			default:
+				b.errs[i] = g.Store.AppendLog(ctx, w.TxID, *w.Log)
+			}
+			if err == nil {
+				err = b.errs[i]
+			}
+		}
+	}
+	if g.opts.OnBatch != nil {
+		g.opts.OnBatch(len(b.ws), time.Since(start), err)
+	}
+}
+
+// Transaction returns a transaction once the writes queued before were
+// committed.
+func (g *GroupCommit) Transaction(ctx context.Context, id string) (Transaction, error) {
+	if err := g.Sync(ctx); err != nil {
+		return Transaction{}, err
+	}
+	return g.Store.Transaction(ctx, id)
+}
+
+// ListTransactions lists transactions once the writes queued before were
+// committed.
+func (g *GroupCommit) ListTransactions(ctx context.Context, f TransactionFilter) ([]Transaction, error) {
+	if err := g.Sync(ctx); err != nil {
+		return nil, err
+	}
+	return g.Store.ListTransactions(ctx, f)
+}
+
+// CountTransactions counts transactions once the writes queued before
+// were committed.
+func (g *GroupCommit) CountTransactions(ctx context.Context, f TransactionFilter) (int, error) {
+	if err := g.Sync(ctx); err != nil {
+		return 0, err
+	}
+	return g.Store.CountTransactions(ctx, f)
+}
+
+// UnfinishedTransactions lists them once the writes queued before were
+// committed.
+func (g *GroupCommit) UnfinishedTransactions(ctx context.Context) ([]Transaction, error) {
+	if err := g.Sync(ctx); err != nil {
+		return nil, err
+	}
+	return g.Store.UnfinishedTransactions(ctx)
+}
+
+// ListAudit lists audit events once the writes queued before were
+// committed.
+func (g *GroupCommit) ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error) {
+	if err := g.Sync(ctx); err != nil {
+		return nil, err
+	}
+	return g.Store.ListAudit(ctx, f)
+}
+
+// Logs returns a transaction's logs once the writes queued before were
+// committed.
+func (g *GroupCommit) Logs(ctx context.Context, txID string) ([]Log, error) {
+	if err := g.Sync(ctx); err != nil {
+		return nil, err
+	}
+	return g.Store.Logs(ctx, txID)
+}

@@ -1,0 +1,251 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// gated is a store whose batches can be held (hold) and made to fail
+// (fail); it records the size of each batch it was given.
+type gated struct {
+	Store
+	b       Batcher
+	hold    chan struct{} // when not nil, a batch waits until it is closed
+	fail    atomic.Bool
+	mu      sync.Mutex
+	sizes   []int
+	entered chan struct{}
+}
+
+func newGated(st Store) *gated {
+	return &gated{Store: st, b: st.(Batcher), entered: make(chan struct{}, 100)}
+}
+
+func (g *gated) WriteBatch(ctx context.Context, ws []Write, errs []error) error {
+	g.mu.Lock()
+	g.sizes = append(g.sizes, len(ws))
+	hold := g.hold
+	g.mu.Unlock()
+	select {
+	case g.entered <- struct{}{}:
+	default:
+	}
+	if hold != nil {
+		<-hold
+	}
+	if g.fail.Load() {
+		return errors.New("disk I/O error")
+	}
+	return g.b.WriteBatch(ctx, ws, errs)
+}
+
+func (g *gated) batchSizes() []int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return append([]int(nil), g.sizes...)
+}
+
+func newTx(id string) Transaction {
+	return Transaction{ID: id, Slug: "act", ActionName: "Act", Env: EnvProduction, UserID: "u1", UserEmail: "a@example.com",
+		Status: StatusPending, CreatedAt: ts(1), UpdatedAt: ts(1)}
+}
+
+// Concurrent writers, each updating its own transaction and appending its
+// logs: once Close returns, a store opened again has every transaction in
+// its last state and every log line, in order.
+func TestGroupCommitConcurrentWritesDurable(t *testing.T) {
+	each(t, func(t *testing.T, open opener) {
+		ctx := context.Background()
+		st := open(t)
+		const writers, steps = 12, 25
+		var batches, writes atomic.Int64
+		g := NewGroupCommit(st, GroupCommitOptions{OnBatch: func(n int, _ time.Duration, err error) {
+			batches.Add(1)
+			writes.Add(int64(n))
+		}})
+		var wg sync.WaitGroup
+		errs := make(chan error, writers*steps*2)
+		for w := range writers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				id := fmt.Sprint("tx", w)
+				if err := g.CreateTransaction(ctx, newTx(id)); err != nil {
+					errs <- err
+				}
+				if err := g.CreateTransaction(ctx, newTx(id)); !errors.Is(err, ErrConflict) {
+					errs <- fmt.Errorf("creating %s again: %v", id, err)
+				}
+				for i := range steps {
+					rec := newTx(id)
+					rec.Status, rec.Result = StatusRunning, fmt.Sprint("step ", i)
+					if i%2 == 0 {
+						g.Queue(rec)
+					} else if err := g.UpdateTransaction(ctx, rec); err != nil {
+						errs <- err
+					}
+					if err := g.AppendLog(ctx, id, Log{Index: i, Timestamp: int64(i), Data: fmt.Sprint(id, " line ", i)}); err != nil {
+						errs <- err
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		must(t, g.Close())
+		if g.Failed() != 0 {
+			t.Fatalf("%d failed", g.Failed())
+		}
+		again := open(t)
+		for w := range writers {
+			id := fmt.Sprint("tx", w)
+			rec, err := again.Transaction(ctx, id)
+			must(t, err)
+			if rec.Status != StatusRunning || rec.Result != fmt.Sprint("step ", steps-1) {
+				t.Fatalf("%s: %s %q", id, rec.Status, rec.Result)
+			}
+			logs, err := again.Logs(ctx, id)
+			must(t, err)
+			if len(logs) != steps {
+				t.Fatalf("%s: %d log lines", id, len(logs))
+			}
+			for i, l := range logs {
+				if l.Index != i || l.Data != fmt.Sprint(id, " line ", i) {
+					t.Fatalf("%s: line %d is %+v", id, i, l)
+				}
+			}
+		}
+		// Audit events join the batches, in order.
+		g2 := NewGroupCommit(open(t), GroupCommitOptions{})
+		for i := range 5 {
+			must(t, g2.AppendAudit(ctx, AuditEvent{At: ts(i), Action: "run.started", Target: fmt.Sprint("tx", i)}))
+		}
+		if err := g2.AppendAudit(ctx, AuditEvent{At: ts(9), Action: "x", Detail: []byte("{")}); err == nil {
+			t.Fatal("an audit event whose detail is not JSON was stored")
+		}
+		evs, err := g2.ListAudit(ctx, AuditFilter{Action: "run.started"})
+		must(t, err)
+		if len(evs) != 5 || evs[0].Target != "tx4" || evs[4].Target != "tx0" {
+			t.Fatalf("audit trail %+v", evs)
+		}
+		must(t, g2.Close())
+		if writes.Load() == 0 || batches.Load() > writes.Load() {
+			t.Fatalf("%d batches for %d writes", batches.Load(), writes.Load())
+		}
+		if err := g.UpdateTransaction(ctx, newTx("tx0")); !errors.Is(err, ErrClosed) {
+			t.Fatalf("write after Close: %v", err)
+		}
+	})
+}
+
+// Writes queued while a batch commits share the next batch; a later state
+// of a transaction replaces its earlier one there; a read waits for the
+// writes queued before it.
+func TestGroupCommitGroupsAndCoalesces(t *testing.T) {
+	each(t, func(t *testing.T, open opener) {
+		ctx := context.Background()
+		st := newGated(open(t))
+		for i := range 6 {
+			must(t, st.CreateTransaction(ctx, newTx(fmt.Sprint("g", i))))
+		}
+		st.hold = make(chan struct{})
+		g := NewGroupCommit(st, GroupCommitOptions{})
+		defer g.Close()
+		first := newTx("g0")
+		first.Status = StatusRunning
+		g.Queue(first)
+		<-st.entered // the first batch is being committed, held
+		for i := 1; i < 6; i++ {
+			rec := newTx(fmt.Sprint("g", i))
+			rec.Status = StatusAwaitingInput
+			g.Queue(rec)
+			rec.Status = StatusCompleted
+			g.Queue(rec)
+		}
+		close(st.hold)
+		rec, err := g.Transaction(ctx, "g5")
+		must(t, err)
+		if rec.Status != StatusCompleted {
+			t.Fatalf("read after queued writes: %s", rec.Status)
+		}
+		if got := st.batchSizes(); len(got) != 2 || got[0] != 1 || got[1] != 5 {
+			t.Fatalf("batch sizes %v, want [1 5]", got)
+		}
+	})
+}
+
+// A batch the database refuses fails every write in it: each waiter gets
+// the error, a queued write is reported and kept for Retry, which writes
+// it once the database works again. A write that fails alone (an unknown
+// transaction) does not fail the others of its batch.
+func TestGroupCommitFailure(t *testing.T) {
+	each(t, func(t *testing.T, open opener) {
+		ctx := context.Background()
+		st := newGated(open(t))
+		for i := range 4 {
+			must(t, st.CreateTransaction(ctx, newTx(fmt.Sprint("f", i))))
+		}
+		var mu sync.Mutex
+		var failed, retried []string
+		g := NewGroupCommit(st, GroupCommitOptions{
+			OnFail:    func(t Transaction, err error) { mu.Lock(); failed = append(failed, t.ID+" "+t.Status); mu.Unlock() },
+			OnRetried: func(t Transaction) { mu.Lock(); retried = append(retried, t.ID); mu.Unlock() },
+		})
+		defer g.Close()
+
+		st.fail.Store(true)
+		st.hold = make(chan struct{})
+		g.Queue(newTx("f0")) // a batch of its own, held
+		<-st.entered
+		var wg sync.WaitGroup
+		errs := make([]error, 3)
+		for i := 1; i < 4; i++ {
+			g.Queue(newTx("never")) // replaced below, keeps the batch's order
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				rec := newTx(fmt.Sprint("f", i))
+				rec.Status = StatusRunning
+				errs[i-1] = g.UpdateTransaction(ctx, rec)
+			}()
+		}
+		rec := newTx("f0")
+		rec.Status = StatusCompleted
+		g.Queue(rec)
+		close(st.hold)
+		wg.Wait()
+		for i, err := range errs {
+			if err == nil {
+				t.Fatalf("waiter %d: no error from a failed batch", i)
+			}
+		}
+		if n := g.Failed(); n != 2 {
+			t.Fatalf("%d transactions failed, want f0 and never", n)
+		}
+		st.fail.Store(false)
+		if n := g.Retry(ctx); n != 1 {
+			t.Fatalf("after the retry %d still failed, want 1 (never does not exist)", n)
+		}
+		got, err := st.Transaction(ctx, "f0")
+		must(t, err)
+		if got.Status != StatusCompleted {
+			t.Fatalf("f0 after the retry: %s", got.Status)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if len(retried) != 1 || retried[0] != "f0" {
+			t.Fatalf("retried %v", retried)
+		}
+		if len(failed) < 3 || failed[0] != "f0 PENDING" {
+			t.Fatalf("failures reported: %v", failed)
+		}
+	})
+}
