@@ -49,6 +49,14 @@ const busTimeout = 10 * time.Second
 // errNoReplica is the answer to a request whose replica did not answer.
 var errNoReplica = errors.New("server: the replica holding it did not answer")
 
+// notHeld is the error text of a console socket's call for a run the
+// replica it was sent to no longer holds (it moved on meanwhile).
+const notHeld = "run not held here"
+
+// reconnectReason is what a console socket is closed with when where its
+// run lives changed under it: the console reconnects and finds it again.
+const reconnectReason = "The run moved to another server; reconnecting."
+
 // Bus message kinds.
 const (
 	kindReply   = "reply"
@@ -61,6 +69,7 @@ const (
 	kindCancel  = "cancel"  // cancel a run (request)
 	kindHosts   = "hosts"   // a replica's hosts changed (broadcast)
 	kindUser    = "user"    // a user event (broadcast)
+	kindRecon   = "recon"   // close a console socket: its run moved
 )
 
 // busMsg is one message between replicas.
@@ -136,6 +145,7 @@ type cluster struct {
 	mu       sync.Mutex
 	pending  map[uint64]chan busMsg
 	alive    map[string]bool
+	dead     map[string]bool // replicas noticed gone
 	lastCard string
 
 	ctx    context.Context
@@ -152,7 +162,7 @@ func newSocketID() string {
 // joinCluster makes s a replica of the installation on st.
 func (s *Server) joinCluster(ctx context.Context, st busStore) error {
 	c := &cluster{s: s, db: st, id: newSocketID(), kick: make(chan struct{}, 1),
-		pending: map[uint64]chan busMsg{}, alive: map[string]bool{}}
+		pending: map[uint64]chan busMsg{}, alive: map[string]bool{}, dead: map[string]bool{}}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	if err := st.Join(ctx, c.id, s.opts.PublicURL, s.opts.ReplicaLease); err != nil {
 		return fmt.Errorf("server: joining the replicas: %w", err)
@@ -220,16 +230,29 @@ func (c *cluster) request(ctx context.Context, to string, m busMsg) (busMsg, err
 	c.send(to, m)
 	ctx, cancel := context.WithTimeout(ctx, busTimeout)
 	defer cancel()
-	select {
-	case r := <-ch:
-		if r.Err != "" {
-			return r, fmt.Errorf("server: replica %s: %s", to, r.Err)
+	// A replica noticed gone meanwhile answers no more: stop waiting
+	// then rather than at busTimeout.
+	tk := time.NewTicker(c.s.opts.ReplicaHeartbeat)
+	defer tk.Stop()
+	for {
+		select {
+		case r := <-ch:
+			if r.Err != "" {
+				return r, fmt.Errorf("server: replica %s: %s", to, r.Err)
+			}
+			return r, nil
+		case <-tk.C:
+			c.mu.Lock()
+			dead := c.dead[to]
+			c.mu.Unlock()
+			if dead {
+				return busMsg{}, fmt.Errorf("%w (%s, %s): it is gone", errNoReplica, to, m.Kind)
+			}
+		case <-ctx.Done():
+			return busMsg{}, fmt.Errorf("%w (%s, %s): %w", errNoReplica, to, m.Kind, ctx.Err())
+		case <-c.ctx.Done():
+			return busMsg{}, fmt.Errorf("%w (%s, %s): %w", errNoReplica, to, m.Kind, ErrServerClosed)
 		}
-		return r, nil
-	case <-ctx.Done():
-		return busMsg{}, fmt.Errorf("%w (%s, %s): %w", errNoReplica, to, m.Kind, ctx.Err())
-	case <-c.ctx.Done():
-		return busMsg{}, fmt.Errorf("%w (%s, %s): %w", errNoReplica, to, m.Kind, ErrServerClosed)
 	}
 }
 
@@ -287,6 +310,12 @@ func (c *cluster) deliver(body []byte) {
 		hb.mu.Unlock()
 	case kindBGone:
 		hb.dropStandIn(m.From, m.Sid)
+	case kindRecon:
+		hb.mu.Lock()
+		if b := hb.sids[m.Sid]; b != nil {
+			b.closeWith(1012, reconnectReason)
+		}
+		hb.mu.Unlock()
 	case kindHosts:
 		c.reloadHosts()
 	case kindUser:
@@ -311,6 +340,12 @@ func (c *cluster) answer(m busMsg) {
 	hb := c.s.hub
 	switch m.Kind {
 	case kindBCall:
+		if id := callRun(m.Method, m.Data); id != "" && !hb.holds(id) {
+			// The run moved on since the caller looked: a stand-in
+			// connected here would watch nothing.
+			c.reply(m, nil, errors.New(notHeld))
+			return
+		}
 		b, err := hb.standIn(c, m.From, m.Sid, m.User)
 		if err != nil {
 			c.reply(m, nil, err)
@@ -394,6 +429,9 @@ func (c *cluster) beat() {
 	}
 	changed := len(gone) > 0 || len(alive) != len(c.alive)
 	c.alive = alive
+	for _, id := range gone {
+		c.dead[id] = true
+	}
 	c.mu.Unlock()
 	for _, id := range gone {
 		c.s.log.Warn("a replica is gone; its runs continue on the others", "replica", id)
@@ -540,23 +578,48 @@ func (c *cluster) connect(b *browser, id string) (ok, handled bool) {
 	}
 	ctx, cancel := context.WithTimeout(b.ctx(), busTimeout)
 	defer cancel()
-	for try := 0; try < 3; try++ {
+	const tries = 5
+	for try := 0; try < tries; try++ {
+		if try > 0 {
+			select {
+			case <-ctx.Done():
+				return false, true
+			case <-time.After(time.Duration(try) * 50 * time.Millisecond):
+			}
+		}
 		owner, alive, err := c.db.TransactionOwner(ctx, id)
 		if err != nil {
 			return false, false
 		}
 		if alive && owner != c.id && owner != "" {
+			// A relink arriving while the owner answers says where
+			// the run went since: it wins over this answer.
+			hb.mu.Lock()
+			delete(b.remote, id)
+			hb.mu.Unlock()
 			r, err := c.request(ctx, owner, busMsg{Kind: kindBCall, Sid: b.sid, User: b.user.ID,
 				Method: protocol.MethodConnectToTransactionAsClient, Data: rawJSON(protocol.ConnectToTransactionInputs{TransactionID: id})})
+			if err != nil && r.Err == notHeld {
+				if finished(ctx, c.s, id) {
+					return false, false // history: answered here
+				}
+				continue // it moved meanwhile: look again
+			}
 			if err != nil {
-				b.log.Warn("the replica holding the run did not answer", "transaction", id, "err", err)
+				// The owner is going (or gone): the console
+				// reconnects and finds the run where it went.
+				b.log.Warn("the replica holding the run did not answer; reconnecting the console", "transaction", id, "err", err)
+				b.closeWith(1012, reconnectReason)
 				return false, true
 			}
 			var yes bool
 			json.Unmarshal(r.Data, &yes)
 			if yes {
 				hb.mu.Lock()
-				b.remote[id] = owner
+				_, relinked := b.remote[id]
+				if _, here := hb.txs[id]; !here && !relinked {
+					b.remote[id] = owner
+				}
 				hb.mu.Unlock()
 			}
 			return yes, true
@@ -571,17 +634,76 @@ func (c *cluster) connect(b *browser, id string) (ok, handled bool) {
 		}
 		// Finished, or another replica claimed it meanwhile: look again.
 	}
-	return false, false
+	if hb.holds(id) || finished(ctx, c.s, id) {
+		return false, false
+	}
+	// Still moving between replicas: the console reconnects and tries
+	// again rather than watch nothing.
+	b.closeWith(1012, reconnectReason)
+	return false, true
+}
+
+// finished reports whether run id is over (or unknown) in the store.
+func finished(ctx context.Context, s *Server, id string) bool {
+	rec, err := s.store.Transaction(ctx, id)
+	return err != nil || rec.Status == store.StatusCompleted || rec.Status == store.StatusCanceled
+}
+
+// holds reports whether run (or page) id is held here.
+func (hb *hub) holds(id string) bool {
+	hb.mu.Lock()
+	defer hb.mu.Unlock()
+	_, t := hb.txs[id]
+	_, p := hb.pages[id]
+	return t || p
+}
+
+// callRun returns the run a console socket's call is about, for the calls
+// that need the run held where they are answered.
+func callRun(method string, data json.RawMessage) string {
+	switch method {
+	case protocol.MethodConnectToTransactionAsClient, protocol.MethodRespondToIOCall, protocol.MethodLeaveTransaction:
+		var ref protocol.TransactionRef
+		if json.Unmarshal(data, &ref) == nil {
+			return ref.TransactionID
+		}
+	}
+	return ""
 }
 
 // forward sends a console socket's call for a run another replica holds.
 func (c *cluster) forward(b *browser, owner, method string, data json.RawMessage) (any, error) {
 	r, err := c.request(b.ctx(), owner, busMsg{Kind: kindBCall, Sid: b.sid, User: b.user.ID, Method: method, Data: data})
+	if err != nil && r.Err == notHeld && method == protocol.MethodRespondToIOCall {
+		// The run moved without this socket being told: the console
+		// reconnects and finds it where it is.
+		b.log.Warn("a run moved under its console socket; reconnecting it", "method", method, "replica", owner)
+		b.closeWith(1012, reconnectReason)
+		return false, nil
+	}
 	if err != nil {
 		b.log.Warn("the replica holding the run did not answer", "method", method, "err", err)
 		return false, nil
 	}
 	return json.RawMessage(r.Data), nil
+}
+
+// reconnect closes the console socket of link, wherever it is, so that
+// the console reconnects and finds its run again.
+func (c *cluster) reconnect(link runLink) {
+	if link.Sid == "" {
+		return
+	}
+	if link.Replica != c.id {
+		c.send(link.Replica, busMsg{Kind: kindRecon, Sid: link.Sid})
+		return
+	}
+	hb := c.s.hub
+	hb.mu.Lock()
+	if b := hb.sids[link.Sid]; b != nil {
+		b.closeWith(1012, reconnectReason)
+	}
+	hb.mu.Unlock()
 }
 
 // socketGone tells the replicas holding runs b watched that it closed.
@@ -732,13 +854,24 @@ func (hb *hub) handOff(t *txn, h *host) {
 			return
 		}
 		// Take it back (unless that replica took it after all) and
-		// start it again from here.
+		// start it again from here; with a context of its own, the
+		// request's may have run out.
+		cancel()
+		ctx, cancel = context.WithTimeout(c.ctx, busTimeout)
+		defer cancel()
 		if back, berr := c.db.HandTransaction(ctx, id, h.replica, c.id); berr != nil || !back {
+			// Another replica has it now (it adopted the runs of
+			// the one that went): the console watching it
+			// reconnects and finds it there.
+			c.reconnect(link)
 			return
 		}
 		hb.load(ctx, []string{id}, []runLink{link})
 		hb.mu.Lock()
-		if t2 := hb.txs[id]; t2 != nil && !t2.finished() {
+		// Only if it never started: one the other replica gave a host
+		// before it went waits for that host (loadRec), as adopted
+		// runs do; starting it again would run it twice.
+		if t2 := hb.txs[id]; t2 != nil && !t2.finished() && t2.rec.Status == store.StatusPending {
 			t2.hops = maxHops
 			hb.start(t2)
 		}
