@@ -69,6 +69,7 @@ const (
 	kindCancel  = "cancel"  // cancel a run (request)
 	kindHosts   = "hosts"   // a replica's hosts changed (broadcast)
 	kindUser    = "user"    // a user event (broadcast)
+	kindLeft    = "left"    // the hosts that left a moment ago (request)
 	kindRecon   = "recon"   // close a console socket: its run moved
 )
 
@@ -110,6 +111,8 @@ type hostCard struct {
 	Actions     map[string]protocol.ActionDefinition `json:"actions"`
 	Pages       map[string]protocol.PageDefinition   `json:"pages"`
 	ConnectedAt time.Time                            `json:"connectedAt"`
+	// LeftAt is when a host that left was noticed gone (kindLeft).
+	LeftAt time.Time `json:"leftAt,omitzero"`
 }
 
 // userEvent is a change of a user or key every replica applies to its
@@ -323,7 +326,7 @@ func (c *cluster) deliver(body []byte) {
 		if err := json.Unmarshal(m.Data, &ev); err == nil {
 			c.s.applyUserEvent(ev)
 		}
-	case kindBCall, kindStart, kindRelease, kindCancel:
+	case kindBCall, kindStart, kindRelease, kindCancel, kindLeft:
 		// Answered off the bus's goroutine: these take the hub's lock
 		// and the store.
 		c.wg.Add(1)
@@ -357,6 +360,8 @@ func (c *cluster) answer(m busMsg) {
 		c.reply(m, nil, hb.takeStart(c, m))
 	case kindRelease:
 		c.reply(m, hb.release(c, m.Host, m.Key, m.From), nil)
+	case kindLeft:
+		c.reply(m, hb.leftCards(), nil)
 	case kindCancel:
 		hb.mu.Lock()
 		t, ok := hb.txs[m.Tx]
@@ -389,8 +394,11 @@ func (c *cluster) busReset() {
 func (c *cluster) heartbeat() {
 	tk := time.NewTicker(c.s.opts.ReplicaHeartbeat)
 	defer tk.Stop()
-	for {
+	for first := true; ; first = false {
 		c.beat()
+		if first {
+			c.learnLeft()
+		}
 		select {
 		case <-c.ctx.Done():
 			return
@@ -558,9 +566,111 @@ func (c *cluster) loadHosts(bool) {
 		}
 	}
 	hb := c.s.hub
+	now := time.Now()
 	hb.mu.Lock()
+	for id, h := range hb.remoteHosts {
+		if _, still := remote[id]; !still {
+			hb.noteLeftRemote(h, now)
+		}
+	}
+	for id := range remote {
+		delete(hb.left, id) // back, on another replica
+	}
 	hb.remoteHosts = remote
+	hb.startAwaitingRemote()
 	hb.mu.Unlock()
+}
+
+// noteLeftRemote records that host h of another replica is away (hb.mu
+// held): it left that replica (or that replica left) without shutting
+// down, so it is likely reconnecting to another, and runs of its actions
+// wait for it (hadHost) rather than fail at once, as with a host of this
+// replica.
+func (hb *hub) noteLeftRemote(h *host, now time.Time) {
+	if h.status == hostShuttingDown || h.request != nil {
+		return
+	}
+	if h2 := hb.hosts[h.id]; h2 != nil && h2.initialized {
+		return
+	}
+	if _, known := hb.left[h.id]; known {
+		return
+	}
+	h.leftAt, h.status = now, hostReconnecting
+	hb.left[h.id] = h
+}
+
+// leftCards lists the hosts that left a moment ago (hub.left), for a
+// replica that just started (kindLeft).
+func (hb *hub) leftCards() []hostCard {
+	hb.mu.Lock()
+	defer hb.mu.Unlock()
+	var out []hostCard
+	for _, h := range hb.left {
+		out = append(out, hostCard{ID: h.id, KeyID: h.key.ID, Env: h.key.Env, UserID: h.key.UserID, Status: hostReconnecting,
+			SDKName: h.sdkName, SDKVersion: h.sdkVersion, Impl: h.impl, Actions: h.actions, Pages: h.pages,
+			ConnectedAt: h.connectedAt, LeftAt: h.leftAt})
+	}
+	return out
+}
+
+// learnLeft asks the other replicas, as this one starts, which hosts left
+// a moment ago: a host whose replica restarted just before this one is
+// likely reconnecting, and runs of its actions created here wait for it
+// as they would on the others.
+func (c *cluster) learnLeft() {
+	c.mu.Lock()
+	var peers []string
+	for id := range c.alive {
+		if id != c.id {
+			peers = append(peers, id)
+		}
+	}
+	c.mu.Unlock()
+	hb := c.s.hub
+	for _, r := range peers {
+		ctx, cancel := context.WithTimeout(c.ctx, 2*time.Second)
+		rep, err := c.request(ctx, r, busMsg{Kind: kindLeft})
+		cancel()
+		if err != nil {
+			continue
+		}
+		var cards []hostCard
+		if json.Unmarshal(rep.Data, &cards) != nil {
+			continue
+		}
+		hb.mu.Lock()
+		for _, hc := range cards {
+			if _, known := hb.left[hc.ID]; known || hb.hosts[hc.ID] != nil || hb.remoteHosts[hc.ID] != nil {
+				continue
+			}
+			hb.left[hc.ID] = &host{id: hc.ID, replica: r, key: store.APIKey{ID: hc.KeyID, Env: hc.Env, UserID: hc.UserID},
+				sdkName: hc.SDKName, sdkVersion: hc.SDKVersion, impl: hc.Impl, status: hostReconnecting, initialized: true,
+				actions: hc.Actions, pages: hc.Pages, connectedAt: hc.ConnectedAt, leftAt: hc.LeftAt}
+		}
+		hb.mu.Unlock()
+	}
+}
+
+// startAwaitingRemote starts the runs here that wait for any host of their
+// action (awaitHost) once another replica lists one (hb.mu held): a host
+// initializing elsewhere does not call startAwaiting here.
+func (hb *hub) startAwaitingRemote() {
+	for _, t := range hb.txs {
+		if !awaitsHost(t) || t.hops >= maxHops {
+			continue
+		}
+		devID := ""
+		if t.rec.Env == store.EnvDevelopment {
+			devID = t.rec.DeveloperID
+		}
+		for _, h := range hb.remoteHosts {
+			if h.status == hostOnline && serves(h, t.rec.Env, devID, t.rec.Slug) {
+				hb.start(t)
+				break
+			}
+		}
+	}
 }
 
 // --- console sockets across replicas ---
@@ -800,9 +910,11 @@ func (hb *hub) replicaGone(r string) {
 			drop = append(drop, b)
 		}
 	}
+	now := time.Now()
 	for id, h := range hb.remoteHosts {
 		if h.replica == r {
 			delete(hb.remoteHosts, id)
+			hb.noteLeftRemote(h, now)
 		}
 	}
 	hb.mu.Unlock()
@@ -902,11 +1014,14 @@ func (hb *hub) takeStart(c *cluster, m busMsg) error {
 		return nil
 	}
 	t.hops = maxHops
-	if h := hb.hosts[m.Host]; h != nil && h.initialized && !h.gone && h.status == hostOnline && t.rec.Status == store.StatusPending {
+	// A run that waited for any host of its action (awaitHost) starts
+	// like one never started: it was given to no host.
+	unstarted := t.rec.Status == store.StatusPending || awaitsHost(t)
+	if h := hb.hosts[m.Host]; h != nil && h.initialized && !h.gone && h.status == hostOnline && unstarted {
 		hb.startOn(t, h)
 		return nil
 	}
-	if t.rec.Status == store.StatusPending {
+	if unstarted {
 		hb.start(t)
 	}
 	return nil
