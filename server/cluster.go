@@ -181,8 +181,12 @@ func (s *Server) joinCluster(ctx context.Context, st busStore) error {
 	return nil
 }
 
-// start runs the heartbeat until stop.
+// start runs the heartbeat until stop. The first beat is done before the
+// replica serves: until then it would know no host of the others, and
+// refuse their actions as unknown.
 func (c *cluster) start() {
+	c.beat()
+	c.learnLeft()
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
@@ -394,11 +398,8 @@ func (c *cluster) busReset() {
 func (c *cluster) heartbeat() {
 	tk := time.NewTicker(c.s.opts.ReplicaHeartbeat)
 	defer tk.Stop()
-	for first := true; ; first = false {
+	for {
 		c.beat()
-		if first {
-			c.learnLeft()
-		}
 		select {
 		case <-c.ctx.Done():
 			return

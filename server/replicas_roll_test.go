@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -162,4 +163,44 @@ func TestReplicasConnectNeverWatchesNothing(t *testing.T) {
 	h.next(protocol.MethodIOResponse)
 	complete(t, h, id, "done")
 	brC2.next(protocol.MethodTransactionCompleted)
+}
+
+// TestReplicasNewReplicaListsHostsAtOnce: a replica serves only once it
+// knows the hosts of the others: its first request for an action a host
+// of another replica serves finds it online. (Before: the first
+// heartbeat ran beside the first requests, which were refused as an
+// unknown action for a moment after every restart.)
+func TestReplicasNewReplicaListsHostsAtOnce(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	a := newEnv(t, replicaOpts(url))
+	adminA := loginOn(t, a)
+	key := adminA.key(store.EnvProduction)
+	a.host(key, "inst-1", action("hello"))
+	awaitPublished(t, a, "inst-1")
+
+	b := newEnv(t, replicaOpts(url))
+	adminB := loginOn(t, b)
+	b.s.hub.mu.Lock()
+	_, _, online := b.s.hub.findAction(store.EnvProduction, mustUser(t, adminB), "hello")
+	b.s.hub.mu.Unlock()
+	if !online {
+		t.Fatal("a replica just started does not list the host of another as online")
+	}
+}
+
+// awaitPublished waits until replica e has listed its host inst for the
+// others.
+func awaitPublished(t *testing.T, e *env, inst string) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for time.Now().Before(deadline) {
+		e.s.cl.mu.Lock()
+		listed := strings.Contains(e.s.cl.lastCard, inst)
+		e.s.cl.mu.Unlock()
+		if listed {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("host %s never listed by %s", inst, e.hs.URL)
 }
