@@ -153,7 +153,13 @@ func TestRollingRestart(t *testing.T) {
 	})
 	defer func() {
 		if t.Failed() {
-			t.Logf("the load program printed:\n%s%s", stdout.String(), tail(stderr.String(), 60))
+			var errs []string
+			for _, l := range strings.Split(stderr.String(), "\n") {
+				if strings.Contains(l, "msg=operator") && !strings.Contains(l, "browser socket closed") && len(errs) < 40 {
+					errs = append(errs, l)
+				}
+			}
+			t.Logf("the load program printed:\n%s%s\nits operators' errors (socket closes left out):\n%s", stdout.String(), tail(stderr.String(), 60), strings.Join(errs, "\n"))
 		}
 	}()
 
