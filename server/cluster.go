@@ -51,6 +51,14 @@ const busTimeout = 20 * time.Second
 // errNoReplica is the answer to a request whose replica did not answer.
 var errNoReplica = errors.New("server: the replica holding it did not answer")
 
+// notHeld is the error text of a console socket's call for a run the
+// replica it was sent to no longer holds (it moved on meanwhile).
+const notHeld = "run not held here"
+
+// reconnectReason is what a console socket is closed with when where its
+// run lives changed under it: the console reconnects and finds it again.
+const reconnectReason = "The run moved to another server; reconnecting."
+
 // Bus message kinds.
 const (
 	kindReply   = "reply"
@@ -62,9 +70,11 @@ const (
 	kindRelink  = "relink"  // a watched run moved to another replica
 	kindCancel  = "cancel"  // cancel a run (request)
 	kindAway    = "away"    // a run's host state (request)
+	kindHTTP    = "http"    // serverless hosts registered or removed (broadcast)
 	kindHosts   = "hosts"   // a replica's hosts changed (broadcast)
 	kindUser    = "user"    // a user event (broadcast)
-	kindHTTP    = "http"    // serverless hosts registered or removed (broadcast)
+	kindLeft    = "left"    // the hosts that left a moment ago (request)
+	kindRecon   = "recon"   // close a console socket: its run moved
 )
 
 // busMsg is one message between replicas.
@@ -105,9 +115,7 @@ type hostCard struct {
 	Actions     map[string]protocol.ActionDefinition `json:"actions"`
 	Pages       map[string]protocol.PageDefinition   `json:"pages"`
 	ConnectedAt time.Time                            `json:"connectedAt"`
-	// LeftAt is set for a host whose socket ended a moment ago (it is
-	// likely reconnecting, maybe to another replica): runs of its
-	// actions wait for it (hub.hadHost) rather than fail.
+	// LeftAt is when a host that left was noticed gone (kindLeft).
 	LeftAt time.Time `json:"leftAt,omitzero"`
 }
 
@@ -155,6 +163,7 @@ type cluster struct {
 	closed   bool // by leave: spawn starts nothing more
 	pending  map[uint64]chan busMsg
 	alive    map[string]bool
+	dead     map[string]bool // replicas noticed gone
 	lastCard string
 
 	ctx    context.Context
@@ -171,7 +180,7 @@ func newSocketID() string {
 // joinCluster makes s a replica of the installation on st.
 func (s *Server) joinCluster(ctx context.Context, st busStore) error {
 	c := &cluster{s: s, db: st, id: newSocketID(), kick: make(chan struct{}, 1),
-		pending: map[uint64]chan busMsg{}, alive: map[string]bool{}}
+		pending: map[uint64]chan busMsg{}, alive: map[string]bool{}, dead: map[string]bool{}}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	if old, err := st.SingleServerPresent(ctx); err != nil {
 		return fmt.Errorf("server: joining the replicas: %w", err)
@@ -192,11 +201,13 @@ func (s *Server) joinCluster(ctx context.Context, st busStore) error {
 	return nil
 }
 
-// start runs the heartbeat until stop.
+// start runs the heartbeat until stop. The first beat is done before the
+// replica serves: until then it would know no host of the others, and
+// refuse their actions as unknown.
 func (c *cluster) start() {
-	c.spawn(func() {
-		c.heartbeat()
-	})
+	c.beat()
+	c.learnLeft()
+	c.spawn(c.heartbeat)
 }
 
 // stop leaves the installation: the others adopt what is left at once.
@@ -260,16 +271,29 @@ func (c *cluster) request(ctx context.Context, to string, m busMsg) (busMsg, err
 	c.send(to, m)
 	ctx, cancel := context.WithTimeout(ctx, busTimeout)
 	defer cancel()
-	select {
-	case r := <-ch:
-		if r.Err != "" {
-			return r, fmt.Errorf("server: replica %s: %s", to, r.Err)
+	// A replica noticed gone meanwhile answers no more: stop waiting
+	// then rather than at busTimeout.
+	tk := time.NewTicker(c.s.opts.ReplicaHeartbeat)
+	defer tk.Stop()
+	for {
+		select {
+		case r := <-ch:
+			if r.Err != "" {
+				return r, fmt.Errorf("server: replica %s: %s", to, r.Err)
+			}
+			return r, nil
+		case <-tk.C:
+			c.mu.Lock()
+			dead := c.dead[to]
+			c.mu.Unlock()
+			if dead {
+				return busMsg{}, fmt.Errorf("%w (%s, %s): it is gone", errNoReplica, to, m.Kind)
+			}
+		case <-ctx.Done():
+			return busMsg{}, fmt.Errorf("%w (%s, %s): %w", errNoReplica, to, m.Kind, ctx.Err())
+		case <-c.ctx.Done():
+			return busMsg{}, fmt.Errorf("%w (%s, %s): %w", errNoReplica, to, m.Kind, ErrServerClosed)
 		}
-		return r, nil
-	case <-ctx.Done():
-		return busMsg{}, fmt.Errorf("%w (%s, %s): %w", errNoReplica, to, m.Kind, ctx.Err())
-	case <-c.ctx.Done():
-		return busMsg{}, fmt.Errorf("%w (%s, %s): %w", errNoReplica, to, m.Kind, ErrServerClosed)
 	}
 }
 
@@ -327,6 +351,12 @@ func (c *cluster) deliver(body []byte) {
 		hb.mu.Unlock()
 	case kindBGone:
 		hb.dropStandIn(m.From, m.Sid)
+	case kindRecon:
+		hb.mu.Lock()
+		if b := hb.sids[m.Sid]; b != nil {
+			b.closeWith(1012, reconnectReason)
+		}
+		hb.mu.Unlock()
 	case kindHosts:
 		c.spawn(c.reloadHosts)
 	case kindHTTP:
@@ -340,12 +370,10 @@ func (c *cluster) deliver(body []byte) {
 		if err := json.Unmarshal(m.Data, &ev); err == nil {
 			c.s.applyUserEvent(ev)
 		}
-	case kindBCall, kindStart, kindRelease, kindCancel, kindAway:
+	case kindBCall, kindStart, kindRelease, kindCancel, kindLeft, kindAway:
 		// Answered off the bus's goroutine: these take the hub's lock
 		// and the store.
-		c.spawn(func() {
-			c.answer(m)
-		})
+		c.spawn(func() { c.answer(m) })
 	default:
 		c.s.log.Warn("ignoring a bus message of an unknown kind", "kind", protocol.Clip(m.Kind, 32))
 	}
@@ -355,6 +383,12 @@ func (c *cluster) answer(m busMsg) {
 	hb := c.s.hub
 	switch m.Kind {
 	case kindBCall:
+		if id := callRun(m.Method, m.Data); id != "" && !hb.holds(id) {
+			// The run moved on since the caller looked: a stand-in
+			// connected here would watch nothing.
+			c.reply(m, nil, errors.New(notHeld))
+			return
+		}
 		b, err := hb.standIn(c, m.From, m.Sid, m.User)
 		if err != nil {
 			c.reply(m, nil, err)
@@ -366,6 +400,8 @@ func (c *cluster) answer(m busMsg) {
 		c.reply(m, nil, hb.takeStart(c, m))
 	case kindRelease:
 		c.reply(m, hb.release(c, m.Host, m.Key, m.From), nil)
+	case kindLeft:
+		c.reply(m, hb.leftCards(), nil)
 	case kindAway:
 		c.reply(m, hb.hostAway(m.Tx), nil)
 	case kindCancel:
@@ -439,6 +475,9 @@ func (c *cluster) beat() {
 		}
 	}
 	c.alive = alive
+	for _, id := range gone {
+		c.dead[id] = true
+	}
 	c.mu.Unlock()
 	for _, id := range gone {
 		c.s.log.Warn("a replica is gone; its runs continue on the others", "replica", id)
@@ -494,25 +533,18 @@ func (c *cluster) publishHosts() {
 	hb.mu.Lock()
 	cards := map[string][]byte{}
 	var ids []string
-	card := func(h *host, status string, leftAt time.Time) {
-		b, err := json.Marshal(hostCard{ID: h.id, KeyID: h.key.ID, Env: h.key.Env, UserID: h.key.UserID, Status: status,
-			Active: h.active, SDKName: h.sdkName, SDKVersion: h.sdkVersion, Impl: h.impl, Actions: h.actions, Pages: h.pages,
-			ConnectedAt: h.connectedAt, LeftAt: leftAt})
-		if err == nil {
-			cards[h.id] = b
-			ids = append(ids, h.id)
-		}
-	}
 	for _, h := range hb.hosts {
-		if h.initialized && !h.gone && h.request == nil {
-			card(h, h.status, time.Time{})
+		if !h.initialized || h.gone || h.request != nil {
+			continue
 		}
-	}
-	now := time.Now()
-	for id, h := range hb.left {
-		if _, listed := cards[id]; !listed && now.Sub(h.leftAt) <= hb.s.opts.HostReturnWait {
-			card(h, hostReconnecting, h.leftAt)
+		b, err := json.Marshal(hostCard{ID: h.id, KeyID: h.key.ID, Env: h.key.Env, UserID: h.key.UserID, Status: h.status,
+			Active: h.active, SDKName: h.sdkName, SDKVersion: h.sdkVersion, Impl: h.impl, Actions: h.actions, Pages: h.pages,
+			ConnectedAt: h.connectedAt})
+		if err != nil {
+			continue
 		}
+		cards[h.id] = b
+		ids = append(ids, h.id)
 	}
 	hb.mu.Unlock()
 	sort.Strings(ids)
@@ -558,25 +590,117 @@ func (c *cluster) reloadHosts() {
 			if err := json.Unmarshal(raw, &hc); err != nil {
 				continue
 			}
-			if old := remote[hc.ID]; old != nil && old.leftAt.IsZero() && !hc.LeftAt.IsZero() {
-				continue // connected to one replica, just left another
-			}
 			remote[hc.ID] = &host{id: hc.ID, replica: r, key: store.APIKey{ID: hc.KeyID, Env: hc.Env, UserID: hc.UserID},
 				sdkName: hc.SDKName, sdkVersion: hc.SDKVersion, impl: hc.Impl, status: hc.Status, initialized: true,
-				actions: hc.Actions, pages: hc.Pages, active: hc.Active, connectedAt: hc.ConnectedAt, leftAt: hc.LeftAt}
+				actions: hc.Actions, pages: hc.Pages, active: hc.Active, connectedAt: hc.ConnectedAt}
 		}
 	}
 	hb := c.s.hub
+	now := time.Now()
 	hb.mu.Lock()
-	hb.remoteHosts = remote
-	// Runs waiting for a host (awaitHost) start on one that came up on
-	// another replica.
-	for _, h := range remote {
-		if h.status == hostOnline {
-			hb.startAwaiting(h)
+	for id, h := range hb.remoteHosts {
+		if _, still := remote[id]; !still {
+			hb.noteLeftRemote(h, now)
 		}
 	}
+	for id := range remote {
+		delete(hb.left, id) // back, on another replica
+	}
+	hb.remoteHosts = remote
+	hb.startAwaitingRemote()
 	hb.mu.Unlock()
+}
+
+// noteLeftRemote records that host h of another replica is away (hb.mu
+// held): it left that replica (or that replica left) without shutting
+// down, so it is likely reconnecting to another, and runs of its actions
+// wait for it (hadHost) rather than fail at once, as with a host of this
+// replica.
+func (hb *hub) noteLeftRemote(h *host, now time.Time) {
+	if h.status == hostShuttingDown || h.request != nil {
+		return
+	}
+	if h2 := hb.hosts[h.id]; h2 != nil && h2.initialized {
+		return
+	}
+	if _, known := hb.left[h.id]; known {
+		return
+	}
+	h.leftAt, h.status = now, hostReconnecting
+	hb.left[h.id] = h
+}
+
+// leftCards lists the hosts that left a moment ago (hub.left), for a
+// replica that just started (kindLeft).
+func (hb *hub) leftCards() []hostCard {
+	hb.mu.Lock()
+	defer hb.mu.Unlock()
+	var out []hostCard
+	for _, h := range hb.left {
+		out = append(out, hostCard{ID: h.id, KeyID: h.key.ID, Env: h.key.Env, UserID: h.key.UserID, Status: hostReconnecting,
+			SDKName: h.sdkName, SDKVersion: h.sdkVersion, Impl: h.impl, Actions: h.actions, Pages: h.pages,
+			ConnectedAt: h.connectedAt, LeftAt: h.leftAt})
+	}
+	return out
+}
+
+// learnLeft asks the other replicas, as this one starts, which hosts left
+// a moment ago: a host whose replica restarted just before this one is
+// likely reconnecting, and runs of its actions created here wait for it
+// as they would on the others.
+func (c *cluster) learnLeft() {
+	c.mu.Lock()
+	var peers []string
+	for id := range c.alive {
+		if id != c.id {
+			peers = append(peers, id)
+		}
+	}
+	c.mu.Unlock()
+	hb := c.s.hub
+	for _, r := range peers {
+		ctx, cancel := context.WithTimeout(c.ctx, 2*time.Second)
+		rep, err := c.request(ctx, r, busMsg{Kind: kindLeft})
+		cancel()
+		if err != nil {
+			continue
+		}
+		var cards []hostCard
+		if json.Unmarshal(rep.Data, &cards) != nil {
+			continue
+		}
+		hb.mu.Lock()
+		for _, hc := range cards {
+			if _, known := hb.left[hc.ID]; known || hb.hosts[hc.ID] != nil || hb.remoteHosts[hc.ID] != nil {
+				continue
+			}
+			hb.left[hc.ID] = &host{id: hc.ID, replica: r, key: store.APIKey{ID: hc.KeyID, Env: hc.Env, UserID: hc.UserID},
+				sdkName: hc.SDKName, sdkVersion: hc.SDKVersion, impl: hc.Impl, status: hostReconnecting, initialized: true,
+				actions: hc.Actions, pages: hc.Pages, connectedAt: hc.ConnectedAt, leftAt: hc.LeftAt}
+		}
+		hb.mu.Unlock()
+	}
+}
+
+// startAwaitingRemote starts the runs here that wait for any host of their
+// action (awaitHost) once another replica lists one (hb.mu held): a host
+// initializing elsewhere does not call startAwaiting here.
+func (hb *hub) startAwaitingRemote() {
+	for _, t := range hb.txs {
+		if !awaitsHost(t) || t.hops >= maxHops {
+			continue
+		}
+		devID := ""
+		if t.rec.Env == store.EnvDevelopment {
+			devID = t.rec.DeveloperID
+		}
+		for _, h := range hb.remoteHosts {
+			if h.status == hostOnline && serves(h, t.rec.Env, devID, t.rec.Slug) {
+				hb.start(t)
+				break
+			}
+		}
+	}
 }
 
 // --- console sockets across replicas ---
@@ -594,23 +718,48 @@ func (c *cluster) connect(b *browser, id string) (ok, handled bool) {
 	}
 	ctx, cancel := context.WithTimeout(b.ctx(), busTimeout)
 	defer cancel()
-	for try := 0; try < 3; try++ {
+	const tries = 5
+	for try := 0; try < tries; try++ {
+		if try > 0 {
+			select {
+			case <-ctx.Done():
+				return false, true
+			case <-time.After(time.Duration(try) * 50 * time.Millisecond):
+			}
+		}
 		owner, alive, err := c.db.TransactionOwner(ctx, id)
 		if err != nil {
 			return false, false
 		}
 		if alive && owner != c.id && owner != "" {
+			// A relink arriving while the owner answers says where
+			// the run went since: it wins over this answer.
+			hb.mu.Lock()
+			delete(b.remote, id)
+			hb.mu.Unlock()
 			r, err := c.request(ctx, owner, busMsg{Kind: kindBCall, Sid: b.sid, User: b.user.ID,
 				Method: protocol.MethodConnectToTransactionAsClient, Data: rawJSON(protocol.ConnectToTransactionInputs{TransactionID: id})})
+			if err != nil && r.Err == notHeld {
+				if finished(ctx, c.s, id) {
+					return false, false // history: answered here
+				}
+				continue // it moved meanwhile: look again
+			}
 			if err != nil {
-				b.log.Warn("the replica holding the run did not answer", "transaction", id, "err", err)
+				// The owner is going (or gone): the console
+				// reconnects and finds the run where it went.
+				b.log.Warn("the replica holding the run did not answer; reconnecting the console", "transaction", id, "err", err)
+				b.closeWith(1012, reconnectReason)
 				return false, true
 			}
 			var yes bool
 			json.Unmarshal(r.Data, &yes)
 			if yes {
 				hb.mu.Lock()
-				b.remote[id] = owner
+				_, relinked := b.remote[id]
+				if _, here := hb.txs[id]; !here && !relinked {
+					b.remote[id] = owner
+				}
 				hb.mu.Unlock()
 			}
 			return yes, true
@@ -625,17 +774,76 @@ func (c *cluster) connect(b *browser, id string) (ok, handled bool) {
 		}
 		// Finished, or another replica claimed it meanwhile: look again.
 	}
-	return false, false
+	if hb.holds(id) || finished(ctx, c.s, id) {
+		return false, false
+	}
+	// Still moving between replicas: the console reconnects and tries
+	// again rather than watch nothing.
+	b.closeWith(1012, reconnectReason)
+	return false, true
+}
+
+// finished reports whether run id is over (or unknown) in the store.
+func finished(ctx context.Context, s *Server, id string) bool {
+	rec, err := s.store.Transaction(ctx, id)
+	return err != nil || rec.Status == store.StatusCompleted || rec.Status == store.StatusCanceled
+}
+
+// holds reports whether run (or page) id is held here.
+func (hb *hub) holds(id string) bool {
+	hb.mu.Lock()
+	defer hb.mu.Unlock()
+	_, t := hb.txs[id]
+	_, p := hb.pages[id]
+	return t || p
+}
+
+// callRun returns the run a console socket's call is about, for the calls
+// that need the run held where they are answered.
+func callRun(method string, data json.RawMessage) string {
+	switch method {
+	case protocol.MethodConnectToTransactionAsClient, protocol.MethodRespondToIOCall, protocol.MethodLeaveTransaction:
+		var ref protocol.TransactionRef
+		if json.Unmarshal(data, &ref) == nil {
+			return ref.TransactionID
+		}
+	}
+	return ""
 }
 
 // forward sends a console socket's call for a run another replica holds.
 func (c *cluster) forward(b *browser, owner, method string, data json.RawMessage) (any, error) {
 	r, err := c.request(b.ctx(), owner, busMsg{Kind: kindBCall, Sid: b.sid, User: b.user.ID, Method: method, Data: data})
+	if err != nil && r.Err == notHeld && method == protocol.MethodRespondToIOCall {
+		// The run moved without this socket being told: the console
+		// reconnects and finds it where it is.
+		b.log.Warn("a run moved under its console socket; reconnecting it", "method", method, "replica", owner)
+		b.closeWith(1012, reconnectReason)
+		return false, nil
+	}
 	if err != nil {
 		b.log.Warn("the replica holding the run did not answer", "method", method, "err", err)
 		return false, nil
 	}
 	return json.RawMessage(r.Data), nil
+}
+
+// reconnect closes the console socket of link, wherever it is, so that
+// the console reconnects and finds its run again.
+func (c *cluster) reconnect(link runLink) {
+	if link.Sid == "" {
+		return
+	}
+	if link.Replica != c.id {
+		c.send(link.Replica, busMsg{Kind: kindRecon, Sid: link.Sid})
+		return
+	}
+	hb := c.s.hub
+	hb.mu.Lock()
+	if b := hb.sids[link.Sid]; b != nil {
+		b.closeWith(1012, reconnectReason)
+	}
+	hb.mu.Unlock()
 }
 
 // socketGone tells the replicas holding runs b watched that it closed.
@@ -732,9 +940,11 @@ func (hb *hub) replicaGone(r string) {
 			drop = append(drop, b)
 		}
 	}
+	now := time.Now()
 	for id, h := range hb.remoteHosts {
 		if h.replica == r {
 			delete(hb.remoteHosts, id)
+			hb.noteLeftRemote(h, now)
 		}
 	}
 	hb.mu.Unlock()
@@ -786,16 +996,36 @@ func (hb *hub) handOff(t *txn, h *host) {
 		}
 		hb.s.log.Error("handing a run to the replica of its host failed", "transaction", id, "replica", h.replica, "err", err)
 		if !moved {
+			// Still held here: back in memory, started from here (or
+			// waiting for a host here).
+			hb.load(ctx, []string{id}, []runLink{link})
+			hb.mu.Lock()
+			if t2 := hb.txs[id]; t2 != nil && (t2.rec.Status == store.StatusPending || awaitsHost(t2)) {
+				t2.hops = maxHops
+				hb.start(t2)
+			}
+			hb.mu.Unlock()
 			return
 		}
 		// Take it back (unless that replica took it after all) and
-		// start it again from here.
+		// start it again from here; with a context of its own, the
+		// request's may have run out.
+		cancel()
+		ctx, cancel = context.WithTimeout(c.ctx, busTimeout)
+		defer cancel()
 		if back, berr := c.db.HandTransaction(ctx, id, h.replica, c.id); berr != nil || !back {
+			// Another replica has it now (it adopted the runs of
+			// the one that went): the console watching it
+			// reconnects and finds it there.
+			c.reconnect(link)
 			return
 		}
 		hb.load(ctx, []string{id}, []runLink{link})
 		hb.mu.Lock()
-		if t2 := hb.txs[id]; t2 != nil && !t2.finished() {
+		// Only if it never started: one the other replica gave a host
+		// before it went waits for that host (loadRec), as adopted
+		// runs do; starting it again would run it twice.
+		if t2 := hb.txs[id]; t2 != nil && !t2.finished() && t2.rec.Status == store.StatusPending {
 			t2.hops = maxHops
 			hb.start(t2)
 		}
@@ -826,14 +1056,16 @@ func (hb *hub) takeStart(c *cluster, m busMsg) error {
 		return nil
 	}
 	t.hops = maxHops
-	if t.rec.Status != store.StatusPending && !awaitsHost(t) {
-		return nil // started already (a second delivery)
-	}
-	if h := hb.hosts[m.Host]; h != nil && h.initialized && !h.gone && h.status == hostOnline {
+	// A run that waited for any host of its action (awaitHost) starts
+	// like one never started: it was given to no host.
+	unstarted := t.rec.Status == store.StatusPending || awaitsHost(t)
+	if h := hb.hosts[m.Host]; h != nil && h.initialized && !h.gone && h.status == hostOnline && unstarted {
 		hb.startOn(t, h)
 		return nil
 	}
-	hb.start(t)
+	if unstarted {
+		hb.start(t)
+	}
 	return nil
 }
 

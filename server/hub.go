@@ -471,11 +471,6 @@ func (hb *hub) hadHost(env, devID, slug string, now time.Time) bool {
 			return true
 		}
 	}
-	for _, h := range hb.remoteHosts {
-		if !h.leftAt.IsZero() && now.Sub(h.leftAt) <= hb.s.opts.HostReturnWait && serves(h, env, devID, slug) {
-			return true
-		}
-	}
 	return false
 }
 

@@ -539,8 +539,8 @@ func TestReplicasRunWaitsForHostMovingReplicas(t *testing.T) {
 	awaitTrue(t, "the host listed as away on A", func() bool {
 		a.s.hub.mu.Lock()
 		defer a.s.hub.mu.Unlock()
-		r := a.s.hub.remoteHosts["mover"]
-		return r != nil && !r.leftAt.IsZero()
+		_, away := a.s.hub.left["mover"]
+		return away
 	})
 	br := adminA.browser()
 	id := adminA.createTx("hello", store.EnvProduction)

@@ -32,6 +32,17 @@ type console struct {
 // unexpected HTTP status.
 var errStatus = errors.New("unexpected HTTP status")
 
+// statusError is an API call's unexpected HTTP status; it wraps
+// errStatus.
+type statusError struct {
+	code int
+	body string
+}
+
+func (e *statusError) Error() string { return fmt.Sprintf("%v %d: %s", errStatus, e.code, e.body) }
+
+func (e *statusError) Unwrap() error { return errStatus }
+
 // login opens a console session with a one-time login link, as a browser
 // following it does.
 func login(ctx context.Context, link string, conns int) (*console, error) {
@@ -96,7 +107,7 @@ func (c *console) do(ctx context.Context, method, path string, body, out any, wa
 		return fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	if resp.StatusCode != want {
-		return fmt.Errorf("%s %s: %w %d: %s", method, path, errStatus, resp.StatusCode, protocol.Clip(strings.TrimSpace(string(data)), 200))
+		return fmt.Errorf("%s %s: %w", method, path, &statusError{code: resp.StatusCode, body: protocol.Clip(strings.TrimSpace(string(data)), 200)})
 	}
 	if out != nil {
 		if err := json.Unmarshal(data, out); err != nil {

@@ -26,7 +26,19 @@
 // driven with -login-link (a one-time login link of an admin, from
 // `interval-server user link`; the server's URL is the link's): the
 // program creates a production key for its hosts through the console API;
-// -pid gives the server's process for the CPU and RSS figures.
+// -pid gives the server's process for the CPU and RSS figures. The hosts
+// connect to the link's host too: for an installation of several replicas,
+// give a link through its load balancer, and hosts and operators reach the
+// replicas as users do.
+//
+// Operators behave as the web console does when a socket closes under a
+// run (a replica restarting closes its sockets with 1012; the network
+// drops): they open another after the console's back-off, connect to the
+// run again and answer its form again if it comes again; a run's creation
+// answered 502/503/504 or not reached is tried again (follow.go). A run
+// counts as lost only if it is not seen completed within -timeout. The
+// hosts count each start of a run: a second start of one run is reported
+// as duplicated (it executed twice), beside lost and wrong.
 //
 // -scale N opens N runs waiting on their operators (one browser socket
 // each, or -sockets M shared), reports the server's RSS (and, for an
@@ -214,7 +226,8 @@ func run(ctx context.Context, cfg config, w io.Writer) (rep report, err error) {
 	}
 	hctx, cancelHosts := context.WithCancel(context.Background())
 	defer cancelHosts()
-	h, err := startHosts(hctx, cfg.Hosts, endpoint, key, cfg.Log)
+	st := &starts{}
+	h, err := startHosts(hctx, cfg.Hosts, endpoint, key, st, cfg.Log)
 	if err != nil {
 		return rep, err
 	}
@@ -223,7 +236,7 @@ func run(ctx context.Context, cfg config, w io.Writer) (rep report, err error) {
 		return rep, err
 	}
 
-	d := &driver{con: con, pid: t.PID, log: cfg.Log, budget: cfg.Budget, maxSockets: cfg.MaxSockets, timeout: cfg.Timeout}
+	d := &driver{con: con, pid: t.PID, log: cfg.Log, starts: st, budget: cfg.Budget, maxSockets: cfg.MaxSockets, timeout: cfg.Timeout}
 	if d.budget <= callsPerRun {
 		d.budget = callsPerRun
 	}
@@ -246,7 +259,7 @@ func run(ctx context.Context, cfg config, w io.Writer) (rep report, err error) {
 	var tw *tabwriter.Writer
 	if !cfg.JSON {
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "operators\truns\truns/s\tanswer→done p50\tp99\tmax ms\trender p50\tp99 ms\tlost\twrong\tnot created\tsockets\tserver CPU s\tCPU/run ms\tRSS MiB\tdriver CPU s\tload avg\t")
+		fmt.Fprintln(tw, "operators\truns\truns/s\tanswer→done p50\tp99\tmax ms\trender p50\tp99 ms\tlost\twrong\tduplicated\tnot created\tsockets\tserver CPU s\tCPU/run ms\tRSS MiB\tdriver CPU s\tload avg\t")
 	}
 	for _, n := range cfg.Operators {
 		if cfg.Warmup > 0 {
@@ -263,8 +276,8 @@ func run(ctx context.Context, cfg config, w io.Writer) (rep report, err error) {
 			fmt.Fprintf(w, "%s\n", b)
 			continue
 		}
-		fmt.Fprintf(tw, "%d\t%d\t%.0f\t%.2f\t%.2f\t%.1f\t%.2f\t%.2f\t%d\t%d\t%d\t%d\t%.2f\t%.2f\t%.0f\t%.2f\t%s\t\n", r.Operators, r.Runs, r.RunsPerS,
-			r.AnswerP50, r.AnswerP99, r.AnswerMax, r.RenderP50, r.RenderP99, r.Lost, r.Wrong, r.Failed, r.Sockets, r.CPUSeconds, r.CPUPerRun, r.RSSMiB, r.DriverCPUSeconds, r.LoadAvg)
+		fmt.Fprintf(tw, "%d\t%d\t%.0f\t%.2f\t%.2f\t%.1f\t%.2f\t%.2f\t%d\t%d\t%d\t%d\t%d\t%.2f\t%.2f\t%.0f\t%.2f\t%s\t\n", r.Operators, r.Runs, r.RunsPerS,
+			r.AnswerP50, r.AnswerP99, r.AnswerMax, r.RenderP50, r.RenderP99, r.Lost, r.Wrong, r.Duplicated, r.Failed, r.Sockets, r.CPUSeconds, r.CPUPerRun, r.RSSMiB, r.DriverCPUSeconds, r.LoadAvg)
 	}
 	if tw != nil {
 		tw.Flush()
@@ -311,7 +324,7 @@ func writeScale(w io.Writer, r scaleResult, asJSON bool) {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "  probe while waiting: %d of %d runs completed, answer→done p50 %.2f ms, p99 %.2f ms, max %.1f ms\n", r.ProbeCompleted, r.ProbeRuns, r.ProbeP50, r.ProbeP99, r.ProbeMax)
-	fmt.Fprintf(w, "  answered all in %.1f s: %d completed, %d lost, %d wrong (answer→done p50 %.1f ms, p99 %.1f ms)\n", r.AnswerSeconds, r.Completed, r.Lost, r.Wrong, r.AnswerP50, r.AnswerP99)
+	fmt.Fprintf(w, "  answered all in %.1f s: %d completed, %d lost, %d wrong, %d duplicated (answer→done p50 %.1f ms, p99 %.1f ms)\n", r.AnswerSeconds, r.Completed, r.Lost, r.Wrong, r.Duplicated, r.AnswerP50, r.AnswerP99)
 	if len(r.RSSLeftAloneMiB) == 3 {
 		fmt.Fprintf(w, "  after, sockets closed, server left alone: RSS %.0f MiB at once, %.0f MiB 3 s later, %.0f MiB 6 s later\n", r.RSSLeftAloneMiB[0], r.RSSLeftAloneMiB[1], r.RSSLeftAloneMiB[2])
 	}

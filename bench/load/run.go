@@ -31,6 +31,13 @@ type driver struct {
 	// timeout bounds each wait of a run (render, completion).
 	timeout time.Duration
 	seq     atomic.Uint64
+	// starts counts the hosts' starts of each run (duplicates); nil
+	// when the hosts are not this program's.
+	starts *starts
+	// reconnects counts console sockets that closed under a run and
+	// were replaced (follow.go); retried, creations tried again.
+	reconnects atomic.Int64
+	retried    atomic.Int64
 
 	mu       sync.Mutex
 	sockets  int    // sockets opened, in all
@@ -38,6 +45,7 @@ type driver struct {
 }
 
 func (d *driver) noteErr(err error) {
+	d.log.Warn("operator", "err", err)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.firstErr == "" {
@@ -135,38 +143,20 @@ func (o *operator) runOnce(ctx context.Context) sample {
 		o.d.noteErr(err)
 		return sample{outcome: failed}
 	}
-	return o.d.run(ctx, b)
+	return o.d.run(ctx, o, b)
 }
 
-// run runs the action once on socket b, its calls already reserved.
-func (d *driver) run(ctx context.Context, b *browser) sample {
+// run runs the action once as o, starting on socket b, its calls already
+// reserved; a socket that closes under the run is replaced (follow).
+func (d *driver) run(ctx context.Context, o *operator, b *browser) sample {
 	answer := fmt.Sprintf("answer %d", d.seq.Add(1))
 	t0 := time.Now()
-	id, err := d.con.createRun(ctx, slug, env)
+	id, err := d.create(ctx)
 	if err != nil {
 		d.noteErr(err)
 		return sample{outcome: failed}
 	}
-	w := b.watch(id)
-	defer b.unwatch(id)
-	ctx, cancel := context.WithTimeout(ctx, d.timeout)
-	defer cancel()
-	if err := b.must(ctx, protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id}); err != nil {
-		d.noteErr(fmt.Errorf("run %s: %w", id, err))
-		return sample{outcome: lost}
-	}
-	r, err := b.waitRender(ctx, w)
-	if err != nil {
-		d.noteErr(fmt.Errorf("run %s: %w", id, err))
-		return sample{outcome: lost}
-	}
-	s, ok := d.answer(ctx, b, w, id, r, answer, sample{render: time.Since(t0)})
-	if ok {
-		if err := b.must(ctx, protocol.MethodLeaveTransaction, protocol.TransactionRef{TransactionID: id}); err != nil {
-			d.noteErr(fmt.Errorf("run %s: %w", id, err))
-		}
-	}
-	return s
+	return d.follow(ctx, o, b, id, answer, t0)
 }
 
 // answer answers run id's render r and waits for its completion.
@@ -225,16 +215,23 @@ func ms(ds []time.Duration) (p50, p99, top float64) {
 
 // levelResult is the report of one level of concurrency.
 type levelResult struct {
-	Mode      string  `json:"mode"` // "load"
-	Operators int     `json:"operators"`
-	Hosts     int     `json:"hosts"`
-	Runs      int     `json:"runs"` // started (completed + wrong + lost + failed)
-	Completed int     `json:"completed"`
-	Wrong     int     `json:"wrong"`
-	Lost      int     `json:"lost"`
-	Failed    int     `json:"failed"` // not created
-	Seconds   float64 `json:"seconds"`
-	RunsPerS  float64 `json:"runsPerSecond"` // completed runs per second
+	Mode      string `json:"mode"` // "load"
+	Operators int    `json:"operators"`
+	Hosts     int    `json:"hosts"`
+	Runs      int    `json:"runs"` // started (completed + wrong + lost + failed)
+	Completed int    `json:"completed"`
+	Wrong     int    `json:"wrong"`
+	Lost      int    `json:"lost"`
+	// Duplicated is how many times a host started a run it had
+	// already started (the run executed twice).
+	Duplicated int `json:"duplicated"`
+	Failed     int `json:"failed"` // not created
+	// Reconnects is how many console sockets closed under a run and
+	// were replaced; Retried, how many run creations were tried again.
+	Reconnects int     `json:"reconnects"`
+	Retried    int     `json:"createRetried"`
+	Seconds    float64 `json:"seconds"`
+	RunsPerS   float64 `json:"runsPerSecond"` // completed runs per second
 	// Answer → completion and creation → render latencies, ms.
 	AnswerP50 float64 `json:"answerP50Ms"`
 	AnswerP99 float64 `json:"answerP99Ms"`
@@ -270,6 +267,7 @@ func (d *driver) level(ctx context.Context, operators, runs int, duration time.D
 		defer cancel()
 	}
 	cpu0, self0 := procCPU(d.pid), procCPU(os.Getpid())
+	dup0, rec0, ret0 := d.starts.duplicates(), d.reconnects.Load(), d.retried.Load()
 	t0 := time.Now()
 	var wg sync.WaitGroup
 	for range operators {
@@ -289,6 +287,8 @@ func (d *driver) level(ctx context.Context, operators, runs int, duration time.D
 	r := levelResult{DriverCPUSeconds: procCPU(os.Getpid()) - self0, Mode: "load", Operators: operators, Completed: t.n[completed], Wrong: t.n[wrong], Lost: t.n[lost], Failed: t.n[failed],
 		Seconds: elapsed.Seconds(), CPUSeconds: cpu, RSSMiB: float64(procRSS(d.pid)) / (1 << 20), LoadAvg: loadAverage()}
 	r.Runs = r.Completed + r.Wrong + r.Lost + r.Failed
+	r.Duplicated = d.starts.duplicates() - dup0
+	r.Reconnects, r.Retried = int(d.reconnects.Load()-rec0), int(d.retried.Load()-ret0)
 	r.RunsPerS = float64(r.Completed) / elapsed.Seconds()
 	if r.Completed > 0 {
 		r.CPUPerRun = cpu * 1000 / float64(r.Completed)
@@ -332,6 +332,7 @@ type scaleResult struct {
 	Completed     int     `json:"completed"`
 	Wrong         int     `json:"wrong"`
 	Lost          int     `json:"lost"`
+	Duplicated    int     `json:"duplicated"` // over the whole scale run
 	AnswerSeconds float64 `json:"answerSeconds"`
 	AnswerP50     float64 `json:"answerP50Ms"`
 	AnswerP99     float64 `json:"answerP99Ms"`
@@ -401,6 +402,7 @@ func (d *driver) scale(ctx context.Context, n, sockets, probe int, probeRate flo
 	res.HeapBeforeMiB = heap(false)
 	res.RSSBeforeMiB = float64(procRSS(d.pid)) / (1 << 20)
 	cpu0 := procCPU(d.pid)
+	dup0 := d.starts.duplicates()
 
 	socks := make([]*browser, sockets)
 	defer func() {
@@ -530,6 +532,7 @@ func (d *driver) scale(ctx context.Context, n, sockets, probe int, probeRate flo
 		socks[i] = nil
 	}
 	res.CPUSeconds = procCPU(d.pid) - cpu0
+	res.Duplicated = d.starts.duplicates() - dup0
 	// The server left alone (asking for its heap returns its free memory
 	// to the system): how soon its RSS follows the load down.
 	start := time.Now()

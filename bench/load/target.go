@@ -268,10 +268,12 @@ type hosts struct {
 	wg      sync.WaitGroup
 }
 
-// startHosts connects n Go SDK hosts with key to endpoint.
-func startHosts(ctx context.Context, n int, endpoint, key string, log *slog.Logger) (*hosts, error) {
+// startHosts connects n Go SDK hosts with key to endpoint; their action
+// records each start of a run in st.
+func startHosts(ctx context.Context, n int, endpoint, key string, st *starts, log *slog.Logger) (*hosts, error) {
 	r := router.New()
 	r.Action(slug, func(ctx context.Context, tx *interval.Tx) (any, error) {
+		st.start(tx.ID)
 		s, err := tx.IO.Input.Text("Answer").Run(ctx)
 		if err != nil {
 			return nil, err

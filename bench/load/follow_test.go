@@ -1,0 +1,30 @@
+package main
+
+import (
+	"testing"
+	"time"
+)
+
+// TestDuplicatesCounted: a second start of one run is a duplicate; starts
+// of different runs are not.
+func TestDuplicatesCounted(t *testing.T) {
+	var s starts
+	for _, id := range []string{"a", "b", "a", "c", "a"} {
+		s.start(id)
+	}
+	if got := s.duplicates(); got != 2 {
+		t.Fatalf("duplicates %d, want 2", got)
+	}
+	if (*starts)(nil).duplicates() != 0 {
+		t.Fatal("no hosts of ours: no duplicates")
+	}
+}
+
+// TestReconnectDelay: the console's back-off, 500 ms doubling to 8 s, ±20 %.
+func TestReconnectDelay(t *testing.T) {
+	for n, want := range []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 8 * time.Second} {
+		if d := reconnectDelay(n); d < want*8/10 || d > want*12/10 {
+			t.Errorf("attempt %d: %v, want %v ±20%%", n, d, want)
+		}
+	}
+}

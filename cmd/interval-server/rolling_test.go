@@ -1,0 +1,398 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/interval-go/sdk/server"
+	"github.com/interval-go/sdk/server/store/pgtest"
+)
+
+var rollLong = flag.Bool("long", false, "TestRollingRestart: the long form (5 rolls of the 3 replicas under load); see RELIABILITY.md")
+
+var loadBuilt struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// loadBinary builds the load program (bench/load) beside the server
+// binary, once per test binary (removeBinary removes both).
+func loadBinary(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Dir(serverBinary(t))
+	loadBuilt.once.Do(func() {
+		loadBuilt.path = filepath.Join(dir, "load")
+		args := []string{"build", "-o", loadBuilt.path}
+		if raceBuild {
+			args = append(args, "-race")
+		}
+		out, err := exec.Command("go", append(args, "../../bench/load")...).CombinedOutput()
+		if err != nil {
+			loadBuilt.err = fmt.Errorf("go build bench/load: %w\n%s", err, out)
+		}
+	})
+	if loadBuilt.err != nil {
+		t.Fatal(loadBuilt.err)
+	}
+	return loadBuilt.path
+}
+
+// loadLevel is the part of the load program's JSON result the test reads.
+type loadLevel struct {
+	Runs, Completed, Wrong, Lost, Duplicated, Failed, Reconnects int
+	Retried                                                      int     `json:"createRetried"`
+	RunsPerS                                                     float64 `json:"runsPerSecond"`
+	AnswerP50                                                    float64 `json:"answerP50Ms"`
+	AnswerP99                                                    float64 `json:"answerP99Ms"`
+	AnswerMax                                                    float64 `json:"answerMaxMs"`
+	RenderP99                                                    float64 `json:"renderP99Ms"`
+	FirstError                                                   string  `json:"firstError"`
+}
+
+// TestRollingRestart restarts every replica of an installation, one after
+// another, under a steady load of runs, as a deploy does. Three
+// interval-server processes on one PostgreSQL database (lease 2 s) sit
+// behind a round-robin TCP balancer; the load program (8 operators over
+// the console API and sockets, 2 Go SDK hosts, all through the balancer)
+// runs the echo action over and over. Each replica in turn gets SIGTERM
+// (it closes its sockets with 1012 and leaves; the others adopt its runs),
+// exits, and starts again on the same address; the next one follows once
+// it serves and a pause of 2 s has passed. Every run the load program
+// started must complete with its operator's answer: none lost, none wrong,
+// none started twice on a host, none not created; and runs must have
+// completed during the roll. The short form rolls once; -long rolls five
+// times:
+//
+//	go test ./cmd/interval-server -run 'TestRollingRestart$' -long -timeout 30m -v
+func TestRollingRestart(t *testing.T) {
+	// between is the steady load between two rolls.
+	rolls, between := 1, time.Duration(0)
+	if *rollLong {
+		rolls, between = 5, 20*time.Second
+	}
+	const replicas, operators, pause = 3, 8, 2 * time.Second
+	bin := serverBinary(t)
+	loadBin := loadBinary(t)
+	dbURL := pgtest.NewDatabase(t)
+	ctx := context.Background()
+
+	adm, err := server.New(ctx, server.Options{DataDir: t.TempDir(), DatabaseURL: dbURL, AdminOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	link, err := adm.CreateUser(ctx, "roll@example.com", "admin", "", nil)
+	adm.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	addrs := make([]string, replicas)
+	args := make([][]string, replicas)
+	procs := make([]*serverProc, replicas)
+	var old []*serverProc // the replicas' earlier processes
+	for i := range procs {
+		addrs[i] = freeAddr(t)
+		args[i] = []string{"--data-dir", t.TempDir(), "--database-url", dbURL, "--replica-lease", "2s"}
+		procs[i] = startServer(t, bin, addrs[i], args[i])
+		waitReady(t, addrs[i])
+	}
+	defer func() {
+		if t.Failed() {
+			for i, p := range append(old, procs...) {
+				t.Logf("server process %d (%s, in start order) printed:\n%s", i, p.addr, tail(p.stderr.String(), 40))
+			}
+		}
+	}()
+	lb := roundRobin(t, addrs...)
+	u, err := url.Parse(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	link = "http://" + lb + u.RequestURI()
+
+	// The load: long enough for the roll, with a margin; the roll must
+	// end before it does (else the test says so and fails).
+	perRestart := 5 * time.Second // a restart and the pause after it, with room to spare
+	if raceBuild {
+		perRestart = 10 * time.Second // the servers start slower
+	}
+	duration := time.Duration(rolls*replicas)*perRestart + time.Duration(rolls-1)*between + 10*time.Second
+	var stdout, stderr syncBuf
+	load := exec.Command(loadBin, "-login-link", link, "-json", "-v", "-operators", fmt.Sprint(operators), "-hosts", "2",
+		"-duration", duration.String(), "-warmup", "0", "-timeout", "30s")
+	load.Stdout, load.Stderr = &stdout, &stderr
+	if err := load.Start(); err != nil {
+		t.Fatal(err)
+	}
+	loadDone := make(chan struct{})
+	go func() {
+		load.Wait()
+		close(loadDone)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-loadDone:
+		default:
+			load.Process.Kill()
+			<-loadDone
+		}
+	})
+	defer func() {
+		if t.Failed() {
+			var errs []string
+			for _, l := range strings.Split(stderr.String(), "\n") {
+				if strings.Contains(l, "msg=operator") && !strings.Contains(l, "browser socket closed") && len(errs) < 40 {
+					errs = append(errs, l)
+				}
+			}
+			t.Logf("the load program printed:\n%s%s\nits operators' errors (socket closes left out):\n%s", stdout.String(), tail(stderr.String(), 60), strings.Join(errs, "\n"))
+		}
+	}()
+
+	db, err := sql.Open("pgx", dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	completedRuns := func(from, to time.Time) (n int, p99 time.Duration) {
+		t.Helper()
+		rows, err := db.QueryContext(ctx, `SELECT completed_at - created_at FROM transactions
+			WHERE status = 'COMPLETED' AND completed_at >= $1 AND completed_at <= $2`, from.UnixMilli(), to.UnixMilli())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var ds []int64
+		for rows.Next() {
+			var d int64
+			if err := rows.Scan(&d); err != nil {
+				t.Fatal(err)
+			}
+			ds = append(ds, d)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if len(ds) == 0 {
+			return 0, 0
+		}
+		slices.Sort(ds)
+		return len(ds), time.Duration(ds[(len(ds)-1)*99/100]) * time.Millisecond
+	}
+
+	// The roll starts once runs complete.
+	deadline := time.Now().Add(wait)
+	for {
+		if n, _ := completedRuns(time.Unix(0, 0), time.Now()); n > 0 {
+			break
+		}
+		select {
+		case <-loadDone:
+			t.Fatalf("the load program ended before any run completed")
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no run completed within %v of the load's start", wait)
+		}
+	}
+	rollStart := time.Now()
+	restarts := 0
+	var slowest time.Duration
+	for roll := range rolls {
+		if roll > 0 {
+			select {
+			case <-loadDone:
+				t.Fatalf("the load ended during the roll (after %d restarts): lengthen its -duration", restarts)
+			case <-time.After(between):
+			}
+		}
+		for i := range procs {
+			t0 := time.Now()
+			procs[i].stop(t) // SIGTERM; waits for the exit, wants status 0
+			down := time.Since(t0)
+			old = append(old, procs[i])
+			procs[i] = startServer(t, bin, addrs[i], args[i])
+			waitReady(t, addrs[i])
+			gap := time.Since(t0)
+			slowest = max(slowest, gap)
+			restarts++
+			t.Logf("roll %d, replica %d: stopped in %v, serving again %v after SIGTERM", roll+1, i, down.Round(time.Millisecond), gap.Round(time.Millisecond))
+			select {
+			case <-loadDone:
+				t.Fatalf("the load ended during the roll (after %d restarts): lengthen its -duration", restarts)
+			case <-time.After(pause):
+			}
+		}
+	}
+	rollEnd := time.Now()
+
+	select {
+	case <-loadDone:
+	case <-time.After(duration + 2*time.Minute):
+		t.Fatal("the load program did not end")
+	}
+	if !load.ProcessState.Success() {
+		t.Fatalf("the load program failed: %v", load.ProcessState)
+	}
+	var r loadLevel
+	line := strings.TrimSpace(stdout.String())
+	if err := json.Unmarshal([]byte(line), &r); err != nil {
+		t.Fatalf("the load program's result %q: %v", line, err)
+	}
+	during, p99 := completedRuns(rollStart, rollEnd)
+	t.Logf("%d rolls of %d replicas (%d restarts, each serving again within %v of its SIGTERM) in %v under %d operators",
+		rolls, replicas, restarts, slowest.Round(time.Millisecond), rollEnd.Sub(rollStart).Round(time.Second), operators)
+	t.Logf("runs: %d started, %d completed (%.0f/s), %d lost, %d wrong, %d duplicated, %d not created; %d sockets replaced under a run, %d creations retried",
+		r.Runs, r.Completed, r.RunsPerS, r.Lost, r.Wrong, r.Duplicated, r.Failed, r.Reconnects, r.Retried)
+	t.Logf("answer → completion over the whole load: p50 %.1f ms, p99 %.1f ms, max %.0f ms; creation → render p99 %.1f ms",
+		r.AnswerP50, r.AnswerP99, r.AnswerMax, r.RenderP99)
+	t.Logf("during the roll: %d runs completed; creation → completion p99 %v (server clock)", during, p99)
+	if r.FirstError != "" {
+		t.Logf("first error the load program saw: %s", r.FirstError)
+	}
+	if r.Lost != 0 || r.Wrong != 0 || r.Duplicated != 0 || r.Failed != 0 {
+		t.Errorf("runs across the roll: %d lost, %d wrong, %d duplicated, %d not created; want none", r.Lost, r.Wrong, r.Duplicated, r.Failed)
+	}
+	if r.Completed == 0 || during == 0 {
+		t.Errorf("%d runs completed, %d during the roll; want some", r.Completed, during)
+	}
+	if r.Runs != r.Completed+r.Wrong+r.Lost+r.Failed {
+		t.Errorf("the load's counts do not add up: %+v", r)
+	}
+	for i, p := range procs {
+		p.stop(t)
+		procs[i] = p
+	}
+}
+
+// freeAddr returns a loopback address with a port free now, for a server
+// that restarts on the same address.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// waitReady waits until the server on addr answers /readyz with 200.
+func waitReady(t *testing.T, addr string) {
+	t.Helper()
+	c := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	deadline := time.Now().Add(wait)
+	for {
+		resp, err := c.Get("http://" + addr + "/readyz")
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not ready within %v (last: %v)", addr, wait, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// roundRobin is a TCP load balancer as nginx's upstream with
+// proxy_next_upstream error: each new connection goes to the next backend
+// in turn, or the one after when that one refuses it. It stops with the
+// test.
+func roundRobin(t *testing.T, backends ...string) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	conns := map[net.Conn]bool{}
+	track := func(c net.Conn, on bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if on {
+			conns[c] = true
+		} else {
+			delete(conns, c)
+		}
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for next := 0; ; next++ {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			var up net.Conn
+			for k := range backends {
+				if up, err = net.DialTimeout("tcp", backends[(next+k)%len(backends)], time.Second); err == nil {
+					break
+				}
+			}
+			if up == nil {
+				c.Close()
+				continue
+			}
+			track(c, true)
+			track(up, true)
+			wg.Add(2)
+			pipe := func(dst, src net.Conn) {
+				defer wg.Done()
+				io.Copy(dst, src)
+				dst.Close()
+				src.Close()
+				track(dst, false)
+				track(src, false)
+			}
+			go pipe(c, up)
+			go pipe(up, c)
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		mu.Lock()
+		for c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	return l.Addr().String()
+}
+
+// tail returns the last n lines of s.
+func tail(s string, n int) string {
+	var lines []string
+	sc := bufio.NewScanner(strings.NewReader(s))
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+	}
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
