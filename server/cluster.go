@@ -994,6 +994,12 @@ func (hb *hub) handOff(t *txn, h *host) {
 		if err == nil {
 			return
 		}
+		if c.ctx.Err() != nil {
+			// This replica is leaving: the run, held here or there,
+			// is adopted by a replica that stays.
+			hb.s.log.Info("leaving while handing a run over; another replica adopts it", "transaction", id)
+			return
+		}
 		hb.s.log.Error("handing a run to the replica of its host failed", "transaction", id, "replica", h.replica, "err", err)
 		if !moved {
 			// Still held here: back in memory, started from here (or
