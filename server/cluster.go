@@ -995,9 +995,15 @@ func (hb *hub) handOff(t *txn, h *host) {
 			return
 		}
 		if c.ctx.Err() != nil {
-			// This replica is leaving: the run, held here or there,
-			// is adopted by a replica that stays.
-			hb.s.log.Info("leaving while handing a run over; another replica adopts it", "transaction", id)
+			// This replica is leaving. A run still held here is
+			// adopted by a replica that stays; one already moved is
+			// told to its new replica once more, without waiting for
+			// the answer (the bus sends what is queued before it
+			// closes, and a second start of a run is ignored).
+			if moved {
+				c.send(h.replica, busMsg{Kind: kindStart, Tx: id, Host: h.id, User: user, Sid: link.Sid, Peer: link.Replica})
+			}
+			hb.s.log.Info("leaving while handing a run over", "transaction", id, "moved", moved)
 			return
 		}
 		hb.s.log.Error("handing a run to the replica of its host failed", "transaction", id, "replica", h.replica, "err", err)
