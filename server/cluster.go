@@ -974,9 +974,15 @@ func (hb *hub) handOff(t *txn, h *host) {
 	}
 	hb.uncount(t)
 	delete(hb.txs, id)
-	h.active++ // until its replica lists it again
+	hb.moving[id] = true // out of memory, still ours in the database: heal keeps off
+	h.active++           // until its replica lists it again
 	user := t.user.ID
 	c.spawn(func() {
+		defer func() {
+			hb.mu.Lock()
+			delete(hb.moving, id)
+			hb.mu.Unlock()
+		}()
 		ctx, cancel := context.WithTimeout(c.ctx, busTimeout)
 		defer cancel()
 		// Its last state is committed before the other replica reads it.
@@ -1158,7 +1164,7 @@ func (c *cluster) claimForHost(h *host) {
 		}
 		failed := false
 		for _, r := range heldBy {
-			rctx, rcancel := context.WithTimeout(ctx, 2*time.Second)
+			rctx, rcancel := context.WithTimeout(ctx, 5*time.Second)
 			rep, err := c.request(rctx, r, busMsg{Kind: kindRelease, Host: h.id, Key: h.key.ID})
 			rcancel()
 			if err != nil {
@@ -1173,10 +1179,15 @@ func (c *cluster) claimForHost(h *host) {
 			}
 			c.s.hub.load(ctx, ids, links)
 		}
-		cancel()
 		if !failed || time.Now().After(deadline) || h.e.ctx.Err() != nil {
+			// A release whose answer was lost left runs held here
+			// in the database only: take them up now, before the
+			// host re-sends its calls for them.
+			c.heal(ctx, h.id)
+			cancel()
 			return
 		}
+		cancel()
 		select {
 		case <-h.e.ctx.Done():
 			return
@@ -1189,6 +1200,43 @@ func (c *cluster) claimForHost(h *host) {
 // server recovers its own (started ones wait for their host), attaching
 // the console sockets of links. It returns how many it loaded.
 func (hb *hub) load(ctx context.Context, ids []string, links []runLink) int {
+	return hb.loadRuns(ctx, ids, links, false)
+}
+
+// heal loads the unfinished runs of host instance inst, initializing here,
+// that the database says this replica holds and its memory does not: a
+// release whose answer was lost (the other replica let go of them and
+// handed them here, the answer never came). Without it nobody would ever
+// continue them, as their owner is alive.
+func (c *cluster) heal(ctx context.Context, inst string) {
+	ids, err := c.db.OwnedTransactions(ctx, c.id, inst)
+	if err != nil {
+		if c.ctx.Err() == nil {
+			c.s.log.Warn("reading the runs this replica holds failed", "err", err)
+		}
+		return
+	}
+	hb := c.s.hub
+	var missing []string
+	hb.mu.Lock()
+	for _, id := range ids {
+		if _, here := hb.txs[id]; !here && !hb.moving[id] {
+			missing = append(missing, id)
+		}
+	}
+	hb.mu.Unlock()
+	if len(missing) == 0 {
+		return
+	}
+	if n := hb.loadRuns(ctx, missing, nil, true); n > 0 {
+		c.s.log.Warn("took up runs this replica held only in the database (a hand-over message was lost)", "count", n)
+	}
+}
+
+// loadRuns is load; with verify, a run is taken up only if, under the
+// hub's lock, it is not being handed away and the database still says
+// this replica holds it (heal races with hand-overs).
+func (hb *hub) loadRuns(ctx context.Context, ids []string, links []runLink, verify bool) int {
 	byTx := map[string]runLink{}
 	for _, l := range links {
 		byTx[l.Tx] = l
@@ -1221,6 +1269,10 @@ func (hb *hub) load(ctx context.Context, ids []string, links []runLink) int {
 			}
 		}
 		hb.mu.Lock()
+		if verify && !hb.ownsNow(ctx, id) {
+			hb.mu.Unlock()
+			continue
+		}
 		if _, dup := hb.txs[id]; !dup {
 			if t.rec.Status != rec.Status {
 				hb.save(t)
@@ -1236,6 +1288,16 @@ func (hb *hub) load(ctx context.Context, ids []string, links []runLink) int {
 		hb.mu.Unlock()
 	}
 	return n
+}
+
+// ownsNow reports whether run id is held here by the database and not
+// being handed away (hb.mu held).
+func (hb *hub) ownsNow(ctx context.Context, id string) bool {
+	if hb.moving[id] {
+		return false
+	}
+	owner, _, err := hb.s.cl.db.TransactionOwner(ctx, id)
+	return err == nil && owner == hb.s.cl.id
 }
 
 // --- user events ---

@@ -231,6 +231,9 @@ type hub struct {
 	sids        map[string]*browser
 	standIns    map[string]*browser
 	remoteHosts map[string]*host
+	// moving are the runs being handed to another replica: out of
+	// memory, still this replica's in the database until it took them.
+	moving map[string]bool
 }
 
 func newHub(s *Server) *hub {
@@ -238,7 +241,8 @@ func newHub(s *Server) *hub {
 		txs: map[string]*txn{}, pages: map[string]*pageSess{}, passwordAt: map[string]time.Time{},
 		browsers:  map[string]map[*browser]struct{}{},
 		httpHosts: map[string]*httpHost{}, requests: map[string]*httpRequest{}, sl: newServerless(),
-		sids: map[string]*browser{}, standIns: map[string]*browser{}, remoteHosts: map[string]*host{}}
+		sids: map[string]*browser{}, standIns: map[string]*browser{}, remoteHosts: map[string]*host{},
+		moving: map[string]bool{}}
 }
 
 // storeTimeout bounds one store call the hub makes, most of them under

@@ -554,3 +554,42 @@ func TestReplicasRunWaitsForHostMovingReplicas(t *testing.T) {
 	h2.must(protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: id, IOCall: ioCall("c1", "g1", "INPUT_TEXT")})
 	br.next(protocol.MethodRender)
 }
+
+// TestReplicaTakesUpRunsOfLostRelease: a replica let go of a host's runs
+// for another (release) but its answer never arrived; when the host
+// initializes there, that replica takes the runs up from the database
+// (their owner is alive: nobody else would), and the host's re-sent call
+// finds its run.
+func TestReplicaTakesUpRunsOfLostRelease(t *testing.T) {
+	rs := replicas(t, 2)
+	a, b := rs[0], rs[1]
+	adminA := loginOn(t, a)
+	key := adminA.key(store.EnvProduction)
+	h := a.host(key, "inst-lost", action("hello"))
+	br := adminA.browser()
+	id := adminA.startRun(br, h, "hello", store.EnvProduction)
+	h.must(protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: id, IOCall: ioCall("c1", "g1", "INPUT_TEXT")})
+	br.next(protocol.MethodRender)
+	a.s.hub.mu.Lock()
+	keyID := a.s.hub.txs[id].keyID
+	a.s.hub.mu.Unlock()
+	apiKey, err := a.s.store.APIKeyByID(context.Background(), keyID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A lets go of the host's runs for B; the answer is lost.
+	if links := a.s.hub.release(a.s.cl, "inst-lost", apiKey.ID, b.s.cl.id); len(links) != 1 {
+		t.Fatalf("released %d runs, want 1", len(links))
+	}
+	h2 := b.host(key, "inst-lost", action("hello"))
+	var ok bool
+	if err := h2.call(protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: id, IOCall: ioCall("c1", "g1", "INPUT_TEXT")}, &ok); err != nil || !ok {
+		t.Fatalf("the host's re-sent call on B: %v %v, want it accepted", err, ok)
+	}
+	b.s.hub.mu.Lock()
+	_, held := b.s.hub.txs[id]
+	b.s.hub.mu.Unlock()
+	if !held {
+		t.Fatal("B does not hold the run the database gives it")
+	}
+}

@@ -51,6 +51,9 @@ type Cluster interface {
 	// host instance instanceID that no live replica holds, returning their
 	// ids, and returns the other live replicas holding some of them.
 	ClaimForHost(ctx context.Context, self, instanceID string) (claimed, heldBy []string, err error)
+	// OwnedTransactions returns the unfinished transactions of host
+	// instance instanceID that self holds.
+	OwnedTransactions(ctx context.Context, self, instanceID string) ([]string, error)
 	// AdoptOrphans makes self the owner of the unfinished transactions
 	// that were held by a replica no longer alive, returning their ids.
 	AdoptOrphans(ctx context.Context, self string) ([]string, error)
@@ -475,4 +478,14 @@ func (s *Postgres) LoginFailures(ctx context.Context, email string, since time.T
 func (s *Postgres) ClearLoginFailures(ctx context.Context, email string) error {
 	_, err := s.pool.Exec(ctx, `DELETE FROM login_failures WHERE email = $1`, email)
 	return s.wrap("login failures", err)
+}
+
+// OwnedTransactions implements Cluster.
+func (s *Postgres) OwnedTransactions(ctx context.Context, self, instanceID string) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id FROM transactions WHERE owner = $1 AND host_instance_id = $2 AND `+unfinished, self, instanceID)
+	if err != nil {
+		return nil, s.wrap("owned transactions", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	return ids, s.wrap("owned transactions", err)
 }
