@@ -215,6 +215,13 @@ func (c *cluster) stop() {
 	c.stopOnce.Do(c.leave)
 }
 
+// isDead reports whether replica r was noticed gone.
+func (c *cluster) isDead(r string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.dead[r]
+}
+
 // spawn runs f on a goroutine leave waits for; nothing once leaving.
 func (c *cluster) spawn(f func()) {
 	c.mu.Lock()
@@ -994,8 +1001,18 @@ func (hb *hub) handOff(t *txn, h *host) {
 		if err == nil && !moved {
 			err = errors.New("no longer held here")
 		}
+		start := busMsg{Kind: kindStart, Tx: id, Host: h.id, User: user, Sid: link.Sid, Peer: link.Replica}
 		if err == nil {
-			_, err = c.request(ctx, h.replica, busMsg{Kind: kindStart, Tx: id, Host: h.id, User: user, Sid: link.Sid, Peer: link.Replica})
+			_, err = c.request(ctx, h.replica, start)
+		}
+		// The run is that replica's now: ask again (a start it got
+		// already is ignored) while it is alive; taking the run back
+		// from a live replica that may have started it would run it
+		// twice.
+		for try := 0; err != nil && moved && try < 2 && c.ctx.Err() == nil && !c.isDead(h.replica); try++ {
+			rctx, rcancel := context.WithTimeout(c.ctx, busTimeout)
+			_, err = c.request(rctx, h.replica, start)
+			rcancel()
 		}
 		if err == nil {
 			return
@@ -1025,9 +1042,14 @@ func (hb *hub) handOff(t *txn, h *host) {
 			hb.mu.Unlock()
 			return
 		}
-		// Take it back (unless that replica took it after all) and
-		// start it again from here; with a context of its own, the
-		// request's may have run out.
+		if !c.isDead(h.replica) {
+			hb.s.log.Error("a live replica does not take a run handed to it; it stays there", "transaction", id, "replica", h.replica)
+			c.reconnect(link)
+			return
+		}
+		// That replica is gone: take the run back (unless a replica
+		// adopted it meanwhile) and start it again from here; with a
+		// context of its own, the request's may have run out.
 		cancel()
 		ctx, cancel = context.WithTimeout(c.ctx, busTimeout)
 		defer cancel()
