@@ -397,6 +397,14 @@ func (g *GroupCommit) AppendLog(ctx context.Context, txID string, l Log) error {
 	return g.write(ctx, Write{TxID: txID, Log: &l})
 }
 
+// QueueLog adds a log line of transaction txID to the next batch and
+// returns at once the wait for its outcome (what AppendLog returns): a
+// caller holding a lock queues the line under it, in order with its other
+// writes, and waits once it let go.
+func (g *GroupCommit) QueueLog(txID string, l Log) (wait func(context.Context) error) {
+	return g.enqueue(Write{TxID: txID, Log: &l})
+}
+
 // Sync waits until every write queued before it was committed (or
 // failed), or ctx ends. It returns at once when none is pending.
 func (g *GroupCommit) Sync(ctx context.Context) error {
