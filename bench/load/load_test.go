@@ -90,11 +90,12 @@ func TestWrongResultCounted(t *testing.T) {
 }
 
 // TestSmokeRate: the open-loop mode offers runs at a rate, many at once
-// over shared sockets, and every run it started completes with its
-// answer: none lost, none wrong, none refused. No timing asserted.
+// over shared sockets, and every run it started (its action logging two
+// lines once answered) completes with its answer: none lost, none wrong,
+// none refused. No timing asserted.
 func TestSmokeRate(t *testing.T) {
 	ctx := context.Background()
-	rep, err := run(ctx, config{Server: "inproc", Dir: t.TempDir(), Hosts: 2, Rates: []float64{150}, Poisson: true, Duration: time.Second,
+	rep, err := run(ctx, config{Server: "inproc", Dir: t.TempDir(), Hosts: 2, Logs: 2, Rates: []float64{150}, Poisson: true, Duration: time.Second,
 		Timeout: 30 * time.Second, Budget: 90, MaxSockets: 16, Log: slog.New(slog.DiscardHandler)}, out())
 	if err != nil {
 		t.Fatal(err)

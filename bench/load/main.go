@@ -89,6 +89,7 @@ type config struct {
 	LoginLink  string
 	PID        int
 	Hosts      int
+	Logs       int // log lines the action writes after the answer
 	Operators  []int
 	Rates      []float64 // open-loop mode when set
 	Poisson    bool
@@ -130,6 +131,7 @@ func main() {
 	flag.StringVar(&cfg.LoginLink, "login-link", "", "drive an external server: a one-time login link of an admin (interval-server user link)")
 	flag.IntVar(&cfg.PID, "pid", 0, "the external server's process id, for CPU and RSS figures")
 	flag.IntVar(&cfg.Hosts, "hosts", 2, "Go SDK hosts (one host socket each; the server allows a socket 1024 calls/s, a run costs a host 2)")
+	flag.IntVar(&cfg.Logs, "logs", 0, "log lines the action writes once answered (SEND_LOG, each committed before the host hears of it)")
 	flag.StringVar(&ops, "operators", "1,10,50", "levels of concurrency: operators running the action over and over")
 	flag.StringVar(&rates, "rate", "", "open-loop mode: offer these runs per second, one level each (e.g. 500,1000) instead of the -operators levels")
 	flag.StringVar(&arr, "arrivals", "poisson", "open-loop mode: poisson or even arrivals")
@@ -258,7 +260,7 @@ func run(ctx context.Context, cfg config, w io.Writer) (rep report, err error) {
 	hctx, cancelHosts := context.WithCancel(context.Background())
 	defer cancelHosts()
 	st := &starts{}
-	h, err := startHosts(hctx, cfg.Hosts, endpoint, key, st, cfg.Log)
+	h, err := startHosts(hctx, cfg.Hosts, cfg.Logs, endpoint, key, st, cfg.Log)
 	if err != nil {
 		return rep, err
 	}
