@@ -293,11 +293,10 @@ func (s *Server) sessionUser(r *http.Request) (store.User, bool) {
 	if err != nil || c.Value == "" {
 		return store.User{}, false
 	}
-	id, err := s.store.SessionUserID(r.Context(), hashToken(c.Value), time.Now())
-	if err != nil {
-		return store.User{}, false
-	}
-	u, err := s.store.UserByID(r.Context(), id)
+	// One query, on every request: no cache, so a session deleted or
+	// ended by a password change is refused at once and a role or team
+	// change applies to the next request.
+	u, err := s.store.SessionUser(r.Context(), hashToken(c.Value), time.Now())
 	if err != nil {
 		return store.User{}, false
 	}

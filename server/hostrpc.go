@@ -106,10 +106,48 @@ func decode(data json.RawMessage, v any) error {
 	if len(data) == 0 {
 		data = json.RawMessage(`{}`)
 	}
+	if decodeFlat(data, v) {
+		return nil
+	}
 	if err := json.Unmarshal(data, v); err != nil {
 		return fmt.Errorf("%w: %w", errBadInput, err)
 	}
 	return nil
+}
+
+// decodeFlat decodes the inputs of the calls every run makes (flat
+// objects of strings and booleans) without encoding/json's reflection, and
+// reports whether it did; v is left zeroed when it did not, for
+// encoding/json. The fields listed must be every field of their type
+// (TestFlatInputsComplete): a key missing here would be ignored.
+func decodeFlat(data []byte, v any) bool {
+	switch in := v.(type) {
+	case *protocol.SendIOCallInputs:
+		if protocol.DecodeFlat(data, protocol.FlatField{Name: "transactionId", S: &in.TransactionID},
+			protocol.FlatField{Name: "ioCall", S: &in.IOCall}, protocol.FlatField{Name: "skipClientCall", B: &in.SkipClientCall}) {
+			return true
+		}
+		*in = protocol.SendIOCallInputs{}
+	case *protocol.MarkTransactionCompleteInputs:
+		if protocol.DecodeFlat(data, protocol.FlatField{Name: "transactionId", S: &in.TransactionID},
+			protocol.FlatField{Name: "resultStatus", S: &in.ResultStatus}, protocol.FlatField{Name: "result", S: &in.Result},
+			protocol.FlatField{Name: "skipClientCall", B: &in.SkipClientCall}) {
+			return true
+		}
+		*in = protocol.MarkTransactionCompleteInputs{}
+	case *protocol.RespondToIOCallInputs:
+		if protocol.DecodeFlat(data, protocol.FlatField{Name: "transactionId", S: &in.TransactionID},
+			protocol.FlatField{Name: "ioResponse", S: &in.IOResponse}) {
+			return true
+		}
+		*in = protocol.RespondToIOCallInputs{}
+	case *protocol.TransactionRef:
+		if protocol.DecodeFlat(data, protocol.FlatField{Name: "transactionId", S: &in.TransactionID}) {
+			return true
+		}
+		*in = protocol.TransactionRef{}
+	}
+	return false
 }
 
 // hostCall answers one call from a host. Refused calls are logged by the
@@ -443,10 +481,23 @@ const maxLogBytes = 64 << 10
 // host could do nothing else with them). A variable for tests.
 var runLogLimit = struct{ lines, bytes int }{lines: 10_000, bytes: 32 << 20}
 
+// sendLog stores a log line of one of h's runs and shows it to the run's
+// console. The line is queued on the group commit under the hub's lock (in
+// order with the run's other writes) and waited for without it, so that a
+// host logging does not hold every other socket for a commit; the host
+// hears true, and the console gets the line, only once it is committed.
+// The host's next call is handled after this one returns (a socket's
+// calls are handled in order), so the console sees the line before what
+// follows it.
 func (s *Server) sendLog(h *host, in protocol.SendLogInputs) bool {
 	hb := s.hub
 	hb.mu.Lock()
-	defer hb.mu.Unlock()
+	locked := true
+	defer func() {
+		if locked {
+			hb.mu.Unlock()
+		}
+	}()
 	t, msg := hb.ownedBy(h, in.TransactionID)
 	if t == nil {
 		h.e.log.Warn("refusing SEND_LOG", "transaction", protocol.Clip(in.TransactionID, 64), "err", msg)
@@ -495,16 +546,29 @@ func (s *Server) sendLog(h *host, in protocol.SendLogInputs) bool {
 	if l.Index >= t.nextLog {
 		t.nextLog = l.Index + 1
 	}
+	id := t.rec.ID
+	start := time.Now()
+	stored := s.saves.QueueLog(id, l)
+	locked = false
+	hb.mu.Unlock()
 	ctx, cancel := hb.ctx()
 	defer cancel()
-	if err := s.store.AppendLog(ctx, t.rec.ID, l); err != nil {
-		s.log.Error("storing log", "transaction", t.rec.ID, "err", err)
+	err := stored(ctx)
+	s.metrics.storeWrite.WithLabelValues("append_log").Observe(time.Since(start).Seconds())
+	if err != nil {
+		s.metrics.storeErrors.WithLabelValues("append_log").Inc()
+		s.log.Error("storing log", "transaction", id, "err", err)
 		return false
 	}
-	if t.browser != nil && !in.SkipClientCall {
-		d := l.Data
-		t.browser.call(protocol.MethodLog, protocol.LogInputs{TransactionID: t.rec.ID, Data: &d, Index: l.Index, Timestamp: l.Timestamp}, nil)
+	if in.SkipClientCall {
+		return true
 	}
+	hb.mu.Lock()
+	if t.browser != nil {
+		d := l.Data
+		t.browser.call(protocol.MethodLog, protocol.LogInputs{TransactionID: id, Data: &d, Index: l.Index, Timestamp: l.Timestamp}, nil)
+	}
+	hb.mu.Unlock()
 	return true
 }
 

@@ -119,6 +119,11 @@ func (s *instrumentedStore) SessionUserID(ctx context.Context, hash string, now 
 	return s.Store.SessionUserID(ctx, hash, now)
 }
 
+func (s *instrumentedStore) SessionUser(ctx context.Context, hash string, now time.Time) (r0 store.User, err error) {
+	defer s.observe("session_user", false, time.Now(), &err)
+	return s.Store.SessionUser(ctx, hash, now)
+}
+
 func (s *instrumentedStore) DeleteSession(ctx context.Context, hash string) (err error) {
 	defer s.observe("delete_session", true, time.Now(), &err)
 	return s.Store.DeleteSession(ctx, hash)

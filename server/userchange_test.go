@@ -3,6 +3,9 @@ package server
 import (
 	"errors"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -201,5 +204,56 @@ func TestPasswordChangeEndsOtherSessions(t *testing.T) {
 	other.do("POST", "/api/auth/login", map[string]string{"email": "admin@localhost", "password": "a new long password"}, http.StatusOK, &me)
 	if me.User.Role != store.RoleAdmin || !me.User.HasPassword {
 		t.Fatalf("after login %+v", me.User)
+	}
+}
+
+// TestSessionLookupSeesChangesAtOnce: the console API looks a session's
+// user up on every request (one query, no cache): a role or team change
+// applies to the very next request, and a session logged out, expired or
+// whose user was deleted is refused at once.
+func TestSessionLookupSeesChangesAtOnce(t *testing.T) {
+	e := newEnv(t, Options{})
+	admin := e.admin()
+	admin.do("POST", "/api/console/teams", map[string]string{"slug": "support", "name": "Support"}, http.StatusCreated, nil)
+	admin.do("POST", "/api/console/teams", map[string]string{"slug": "billing", "name": "Billing"}, http.StatusCreated, nil)
+	bob := e.newUser(admin, "bob@example.com", store.RoleMember, "support")
+	bobID := bob.userID(t, e)
+	me := func(c *client) userJSON {
+		t.Helper()
+		var out struct{ User userJSON }
+		c.do("GET", "/api/auth/me", nil, http.StatusOK, &out)
+		return out.User
+	}
+	if u := me(bob); u.Role != store.RoleMember || !slices.Equal(u.Teams, []string{"support"}) {
+		t.Fatalf("bob before: %+v", u)
+	}
+	admin.do("PATCH", "/api/console/users/"+bobID, map[string]any{"role": store.RoleDeveloper, "teams": []string{"support", "billing"}}, http.StatusOK, nil)
+	if u := me(bob); u.Role != store.RoleDeveloper || !slices.Equal(u.Teams, []string{"billing", "support"}) {
+		t.Fatalf("bob after the change: %+v (want developer of billing, support)", u)
+	}
+	if code := bob.try("GET", "/api/console/users", nil, nil); code != http.StatusForbidden {
+		t.Fatalf("a developer listing users: HTTP %d", code)
+	}
+	admin.do("PATCH", "/api/console/users/"+bobID, map[string]any{"role": store.RoleAdmin, "teams": []string{}}, http.StatusOK, nil)
+	if u := me(bob); u.Role != store.RoleAdmin || len(u.Teams) != 0 || u.Teams == nil {
+		t.Fatalf("bob made admin without teams: %+v", u)
+	}
+	bob.do("GET", "/api/console/users", nil, http.StatusOK, nil)
+
+	// Logged out: the same cookie is refused on the next request.
+	carol := e.newUser(admin, "carol@example.com", store.RoleMember)
+	base, _ := url.Parse(e.hs.URL)
+	stolen, _ := cookiejar.New(nil)
+	stolen.SetCookies(base, carol.http.Jar.Cookies(base))
+	carol.do("POST", "/api/auth/logout", nil, http.StatusNoContent, nil)
+	replay := &client{t: t, e: e, http: &http.Client{Jar: stolen}}
+	if code := replay.try("GET", "/api/auth/me", nil, nil); code != http.StatusUnauthorized {
+		t.Fatalf("a logged-out session's cookie: HTTP %d", code)
+	}
+
+	// Deleted: bob's session ends with him.
+	admin.do("DELETE", "/api/console/users/"+bobID, nil, http.StatusNoContent, nil)
+	if code := bob.try("GET", "/api/auth/me", nil, nil); code != http.StatusUnauthorized {
+		t.Fatalf("a deleted user's session: HTTP %d", code)
 	}
 }

@@ -285,6 +285,13 @@ func (b *browser) tryReserve(n int) bool {
 	return true
 }
 
+// reservedSec returns the wall-clock second of the last reservation.
+func (b *browser) reservedSec() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.sec
+}
+
 // reserve waits until n calls fit in a second's budget and takes them.
 func (b *browser) reserve(ctx context.Context, n int) error {
 	for !b.tryReserve(n) {

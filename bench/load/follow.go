@@ -76,16 +76,21 @@ type followed struct {
 	rendered   time.Duration // creation → first RENDER
 	answered   time.Time     // first RESPOND_TO_IO_CALL sent
 	last       protocol.IORender
-	// credit is the calls reserved on the current socket and not made.
-	credit int
+	// credit is the calls reserved on the current socket and not made,
+	// in the wall-clock second creditSec: the server counts calls per
+	// second, so a call made in a later second (a run that waited
+	// across it) takes a call of that second's budget instead.
+	credit    int
+	creditSec int64
 }
 
 // use takes one call from b's reserved calls, or reserves one.
 func (f *followed) use(ctx context.Context, b *browser) error {
-	if f.credit > 0 {
+	if f.credit > 0 && time.Now().Unix() == f.creditSec {
 		f.credit--
 		return nil
 	}
+	f.credit = 0
 	return b.reserve(ctx, 1)
 }
 
@@ -96,7 +101,7 @@ func (f *followed) use(ctx context.Context, b *browser) error {
 func (d *driver) follow(ctx context.Context, o *operator, b *browser, id, answer string, t0 time.Time) sample {
 	ctx, cancel := context.WithTimeout(ctx, d.timeout)
 	defer cancel()
-	f := &followed{id: id, answer: answer, t0: t0, credit: callsPerRun}
+	f := &followed{id: id, answer: answer, t0: t0, credit: callsPerRun, creditSec: b.reservedSec()}
 	for attempt := 0; ; attempt++ {
 		s, err := d.attached(ctx, b, f)
 		if err == nil {
@@ -136,7 +141,7 @@ func (d *driver) follow(ctx context.Context, o *operator, b *browser, id, answer
 				err = derr
 				continue
 			}
-			b, f.credit = nb, callsPerRun
+			b, f.credit, f.creditSec = nb, callsPerRun, nb.reservedSec()
 		}
 	}
 }
@@ -195,7 +200,7 @@ func (d *driver) attached(ctx context.Context, b *browser, f *followed) (sample,
 				return sample{}, err
 			}
 		case c := <-w.completed:
-			s := sample{outcome: completed, render: f.rendered}
+			s := sample{outcome: completed, render: f.rendered, total: time.Since(f.t0)}
 			if !f.answered.IsZero() {
 				s.answer = time.Since(f.answered)
 			}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math/rand/v2"
 	"testing"
 	"time"
 )
@@ -26,5 +27,29 @@ func TestReconnectDelay(t *testing.T) {
 		if d := reconnectDelay(n); d < want*8/10 || d > want*12/10 {
 			t.Errorf("attempt %d: %v, want %v ±20%%", n, d, want)
 		}
+	}
+}
+
+// TestArrivals: even arrivals are spaced by 1/rate; Poisson arrivals vary
+// and average 1/rate.
+func TestArrivals(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	even := arrivals(1000, false, rng)
+	for range 10 {
+		if g := even(); g != time.Millisecond {
+			t.Fatalf("even gap %v, want 1ms", g)
+		}
+	}
+	poisson := arrivals(1000, true, rng)
+	var sum time.Duration
+	distinct := map[time.Duration]bool{}
+	const n = 20000
+	for range n {
+		g := poisson()
+		sum += g
+		distinct[g] = true
+	}
+	if mean := sum / n; mean < 950*time.Microsecond || mean > 1050*time.Microsecond || len(distinct) < n/2 {
+		t.Fatalf("poisson: mean gap %v over %d, %d distinct", mean, n, len(distinct))
 	}
 }

@@ -88,3 +88,27 @@ func TestWrongResultCounted(t *testing.T) {
 		t.Error("the answer is not the response's value")
 	}
 }
+
+// TestSmokeRate: the open-loop mode offers runs at a rate, many at once
+// over shared sockets, and every run it started (its action logging two
+// lines once answered) completes with its answer: none lost, none wrong,
+// none refused. No timing asserted.
+func TestSmokeRate(t *testing.T) {
+	ctx := context.Background()
+	rep, err := run(ctx, config{Server: "inproc", Dir: t.TempDir(), Hosts: 2, Logs: 2, Rates: []float64{150}, Poisson: true, Duration: time.Second,
+		Timeout: 30 * time.Second, Budget: 90, MaxSockets: 16, Log: slog.New(slog.DiscardHandler)}, out())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Levels) != 1 {
+		t.Fatalf("levels: %+v", rep.Levels)
+	}
+	r := rep.Levels[0]
+	if r.Mode != "rate" || r.Rate != 150 || r.Runs == 0 || r.Completed != r.Runs || r.Lost != 0 || r.Wrong != 0 || r.Failed != 0 || r.Duplicated != 0 {
+		t.Fatalf("rate 150/s: %d started, %d completed, %d lost, %d wrong, %d not created, %d duplicated (first error: %s)",
+			r.Runs, r.Completed, r.Lost, r.Wrong, r.Failed, r.Duplicated, r.FirstError)
+	}
+	if r.TotalP50 <= 0 || r.TotalMax < r.AnswerMax {
+		t.Fatalf("create→completion must cover answer→completion: %+v", r)
+	}
+}

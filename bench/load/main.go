@@ -9,6 +9,14 @@
 //
 //	go run ./bench/load -operators 1,10,50 -duration 10s
 //	go run ./bench/load -scale 2000 -sockets 0 -probe 200 -probe-rate 20
+//	go run ./bench/load -rate 500,1000 -hosts 4 -duration 10s
+//
+// -rate N,M… is the open-loop mode (rate.go): runs arrive at N a second
+// (Poisson arrivals; -arrivals even spaces them evenly) whatever the
+// server's pace, each run by the next of a few operators on whichever
+// socket has calls left, many at once; it reports the achieved runs/s
+// and the answer→completion and arrival→completion latencies beside the
+// closed-loop figures.
 //
 // For each level of concurrency it reports completed runs/s, answer →
 // completion latency (p50, p99, max), creation → render latency, runs lost
@@ -81,7 +89,10 @@ type config struct {
 	LoginLink  string
 	PID        int
 	Hosts      int
+	Logs       int // log lines the action writes after the answer
 	Operators  []int
+	Rates      []float64 // open-loop mode when set
+	Poisson    bool
 	Runs       int // per level; 0: Duration
 	Duration   time.Duration
 	Warmup     time.Duration
@@ -114,13 +125,16 @@ func main() {
 		return
 	}
 	var cfg config
-	var ops string
+	var ops, rates, arr string
 	var verbose bool
 	flag.StringVar(&cfg.Server, "server", "child", "embedded server: child (own process, clean figures) or inproc (this process); ignored with -login-link")
 	flag.StringVar(&cfg.LoginLink, "login-link", "", "drive an external server: a one-time login link of an admin (interval-server user link)")
 	flag.IntVar(&cfg.PID, "pid", 0, "the external server's process id, for CPU and RSS figures")
 	flag.IntVar(&cfg.Hosts, "hosts", 2, "Go SDK hosts (one host socket each; the server allows a socket 1024 calls/s, a run costs a host 2)")
+	flag.IntVar(&cfg.Logs, "logs", 0, "log lines the action writes once answered (SEND_LOG, each committed before the host hears of it)")
 	flag.StringVar(&ops, "operators", "1,10,50", "levels of concurrency: operators running the action over and over")
+	flag.StringVar(&rates, "rate", "", "open-loop mode: offer these runs per second, one level each (e.g. 500,1000) instead of the -operators levels")
+	flag.StringVar(&arr, "arrivals", "poisson", "open-loop mode: poisson or even arrivals")
 	flag.IntVar(&cfg.Runs, "runs", 0, "runs per level (0: run for -duration)")
 	flag.DurationVar(&cfg.Duration, "duration", 10*time.Second, "time per level when -runs is 0")
 	flag.DurationVar(&cfg.Warmup, "warmup", time.Second, "unmeasured runs before each level")
@@ -143,6 +157,25 @@ func main() {
 			os.Exit(2)
 		}
 		cfg.Operators = append(cfg.Operators, n)
+	}
+	for f := range strings.SplitSeq(rates, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		n, err := strconv.ParseFloat(f, 64)
+		if err != nil || n <= 0 {
+			fmt.Fprintf(os.Stderr, "load: -rate %q: want a list of positive rates\n", rates)
+			os.Exit(2)
+		}
+		cfg.Rates = append(cfg.Rates, n)
+	}
+	switch arr {
+	case "poisson":
+		cfg.Poisson = true
+	case "even":
+	default:
+		fmt.Fprintf(os.Stderr, "load: -arrivals %q: want poisson or even\n", arr)
+		os.Exit(2)
 	}
 	cfg.Log = slog.New(slog.DiscardHandler)
 	if verbose {
@@ -227,7 +260,7 @@ func run(ctx context.Context, cfg config, w io.Writer) (rep report, err error) {
 	hctx, cancelHosts := context.WithCancel(context.Background())
 	defer cancelHosts()
 	st := &starts{}
-	h, err := startHosts(hctx, cfg.Hosts, endpoint, key, st, cfg.Log)
+	h, err := startHosts(hctx, cfg.Hosts, cfg.Logs, endpoint, key, st, cfg.Log)
 	if err != nil {
 		return rep, err
 	}
@@ -255,6 +288,9 @@ func run(ctx context.Context, cfg config, w io.Writer) (rep report, err error) {
 		rep.Scale = &res
 		writeScale(w, res, cfg.JSON)
 		return rep, ctx.Err()
+	}
+	if len(cfg.Rates) > 0 {
+		return d.rates(ctx, cfg, rep, w)
 	}
 	var tw *tabwriter.Writer
 	if !cfg.JSON {
@@ -336,4 +372,40 @@ func writeScale(w io.Writer, r scaleResult, asJSON bool) {
 	if r.FirstError != "" {
 		fmt.Fprintf(w, "  first error: %s\n", r.FirstError)
 	}
+}
+
+// rates measures the open-loop levels of cfg.Rates and writes them to w.
+func (d *driver) rates(ctx context.Context, cfg config, rep report, w io.Writer) (report, error) {
+	var tw *tabwriter.Writer
+	if !cfg.JSON {
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "offered/s\truns\truns/s\tanswer→done p50\tp99\tmax ms\tcreate→done p50\tp99\tmax ms\tlost\twrong\tduplicated\tnot created\tsockets\tserver CPU s\tCPU/run ms\tRSS MiB\tdriver CPU s\tload avg\t")
+	}
+	for _, rate := range cfg.Rates {
+		if cfg.Warmup > 0 {
+			d.rateLevel(ctx, rate, cfg.Poisson, cfg.Warmup)
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		r := d.rateLevel(ctx, rate, cfg.Poisson, cfg.Duration)
+		r.Hosts = cfg.Hosts
+		rep.Levels = append(rep.Levels, r)
+		if cfg.JSON {
+			b, _ := json.Marshal(r)
+			fmt.Fprintf(w, "%s\n", b)
+			continue
+		}
+		fmt.Fprintf(tw, "%.0f\t%d\t%.0f\t%.2f\t%.2f\t%.1f\t%.2f\t%.2f\t%.1f\t%d\t%d\t%d\t%d\t%d\t%.2f\t%.2f\t%.0f\t%.2f\t%s\t\n", r.Rate, r.Runs, r.RunsPerS,
+			r.AnswerP50, r.AnswerP99, r.AnswerMax, r.TotalP50, r.TotalP99, r.TotalMax, r.Lost, r.Wrong, r.Duplicated, r.Failed, r.Sockets, r.CPUSeconds, r.CPUPerRun, r.RSSMiB, r.DriverCPUSeconds, r.LoadAvg)
+	}
+	if tw != nil {
+		tw.Flush()
+		for _, r := range rep.Levels {
+			if r.FirstError != "" {
+				fmt.Fprintf(w, "first error at %.0f runs/s offered: %s\n", r.Rate, r.FirstError)
+			}
+		}
+	}
+	return rep, ctx.Err()
 }

@@ -131,6 +131,7 @@ type sample struct {
 	outcome outcome
 	render  time.Duration // creation → RENDER
 	answer  time.Duration // RESPOND_TO_IO_CALL sent → TRANSACTION_COMPLETED
+	total   time.Duration // creation (in rate mode: the arrival) → TRANSACTION_COMPLETED
 }
 
 // runOnce runs the action once as o: create over HTTP, connect on the
@@ -143,14 +144,14 @@ func (o *operator) runOnce(ctx context.Context) sample {
 		o.d.noteErr(err)
 		return sample{outcome: failed}
 	}
-	return o.d.run(ctx, o, b)
+	return o.d.run(ctx, o, b, time.Now())
 }
 
 // run runs the action once as o, starting on socket b, its calls already
-// reserved; a socket that closes under the run is replaced (follow).
-func (d *driver) run(ctx context.Context, o *operator, b *browser) sample {
+// reserved; a socket that closes under the run is replaced (follow). t0
+// is when the run was asked for, from which create→completion counts.
+func (d *driver) run(ctx context.Context, o *operator, b *browser, t0 time.Time) sample {
 	answer := fmt.Sprintf("answer %d", d.seq.Add(1))
-	t0 := time.Now()
 	id, err := d.create(ctx)
 	if err != nil {
 		d.noteErr(err)
@@ -187,6 +188,7 @@ type tally struct {
 	n       [4]int
 	renders []time.Duration
 	answers []time.Duration
+	totals  []time.Duration
 }
 
 func (t *tally) add(s sample) {
@@ -196,6 +198,7 @@ func (t *tally) add(s sample) {
 	if s.outcome == completed || s.outcome == wrong {
 		t.renders = append(t.renders, s.render)
 		t.answers = append(t.answers, s.answer)
+		t.totals = append(t.totals, s.total)
 	}
 }
 
@@ -215,13 +218,17 @@ func ms(ds []time.Duration) (p50, p99, top float64) {
 
 // levelResult is the report of one level of concurrency.
 type levelResult struct {
-	Mode      string `json:"mode"` // "load"
-	Operators int    `json:"operators"`
-	Hosts     int    `json:"hosts"`
-	Runs      int    `json:"runs"` // started (completed + wrong + lost + failed)
-	Completed int    `json:"completed"`
-	Wrong     int    `json:"wrong"`
-	Lost      int    `json:"lost"`
+	Mode string `json:"mode"` // "load" (closed loop) or "rate" (open loop)
+	// Rate is the offered runs a second of the rate mode, Arrivals how
+	// they were spaced ("poisson" or "even").
+	Rate      float64 `json:"offeredRunsPerSecond,omitempty"`
+	Arrivals  string  `json:"arrivals,omitempty"`
+	Operators int     `json:"operators"`
+	Hosts     int     `json:"hosts"`
+	Runs      int     `json:"runs"` // started (completed + wrong + lost + failed)
+	Completed int     `json:"completed"`
+	Wrong     int     `json:"wrong"`
+	Lost      int     `json:"lost"`
 	// Duplicated is how many times a host started a run it had
 	// already started (the run executed twice).
 	Duplicated int `json:"duplicated"`
@@ -238,7 +245,11 @@ type levelResult struct {
 	AnswerMax float64 `json:"answerMaxMs"`
 	RenderP50 float64 `json:"renderP50Ms"`
 	RenderP99 float64 `json:"renderP99Ms"`
-	Sockets   int     `json:"sockets"`
+	// Creation (in rate mode: the run's arrival) → completion, ms.
+	TotalP50 float64 `json:"createToDoneP50Ms"`
+	TotalP99 float64 `json:"createToDoneP99Ms"`
+	TotalMax float64 `json:"createToDoneMaxMs"`
+	Sockets  int     `json:"sockets"`
 	// Server process figures (see Server in the report for what they
 	// include).
 	CPUSeconds float64 `json:"serverCpuSeconds"`
@@ -295,6 +306,7 @@ func (d *driver) level(ctx context.Context, operators, runs int, duration time.D
 	}
 	r.AnswerP50, r.AnswerP99, r.AnswerMax = ms(t.answers)
 	r.RenderP50, r.RenderP99, _ = ms(t.renders)
+	r.TotalP50, r.TotalP99, r.TotalMax = ms(t.totals)
 	d.mu.Lock()
 	r.Sockets, r.FirstError = d.sockets, d.firstErr
 	d.mu.Unlock()

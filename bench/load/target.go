@@ -269,14 +269,20 @@ type hosts struct {
 }
 
 // startHosts connects n Go SDK hosts with key to endpoint; their action
-// records each start of a run in st.
-func startHosts(ctx context.Context, n int, endpoint, key string, st *starts, log *slog.Logger) (*hosts, error) {
+// records each start of a run in st and, once answered, writes logs log
+// lines (each a SEND_LOG the server commits before it answers).
+func startHosts(ctx context.Context, n, logs int, endpoint, key string, st *starts, log *slog.Logger) (*hosts, error) {
 	r := router.New()
 	r.Action(slug, func(ctx context.Context, tx *interval.Tx) (any, error) {
 		st.start(tx.ID)
 		s, err := tx.IO.Input.Text("Answer").Run(ctx)
 		if err != nil {
 			return nil, err
+		}
+		for i := range logs {
+			if err := tx.Log(ctx, "line", i); err != nil {
+				return nil, fmt.Errorf("log line %d: %w", i, err)
+			}
 		}
 		return s, nil
 	})

@@ -110,6 +110,23 @@ func cpuMs(pid int) float64 {
 	return (ut + st) * 1000 / 100
 }
 
+// writeSyscalls returns the write system calls process pid has made
+// (syscw of /proc/PID/io): the host's socket writes, for how many frames
+// share one (0 when it cannot be read).
+func writeSyscalls(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "syscw:"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
 // settle waits until the host has finished its work in flight (the
 // RESPONSEs to the last IO calls may still be on their way when the driver
 // has seen every render): until its CPU time stops growing, at most 10 s.
@@ -188,7 +205,7 @@ func drive(duration time.Duration, concs string, open int) error {
 		var count atomic.Int64
 		var lat sync.Mutex
 		var lats []time.Duration
-		cpu0 := cpuMs(pid)
+		cpu0, w0 := cpuMs(pid), writeSyscalls(pid)
 		start := time.Now()
 		rctx, cancel := context.WithTimeout(ctx, duration)
 		var wg sync.WaitGroup
@@ -212,10 +229,11 @@ func drive(duration time.Duration, concs string, open int) error {
 		cancel()
 		el := time.Since(start).Seconds()
 		cpu := cpuMs(pid) - cpu0
+		writes := writeSyscalls(pid) - w0
 		c := float64(count.Load())
 		p50, p99 := pct(lats, 50), pct(lats, 99)
-		fmt.Printf("N=%-3d %7.0f txn/s  host CPU %.3f ms/txn (%.0f%% of a core)  latency p50 %v p99 %v\n",
-			n, c/el, cpu/c, cpu/10/el, p50, p99)
+		fmt.Printf("N=%-3d %7.0f txn/s  host CPU %.3f ms/txn (%.0f%% of a core)  %.2f socket writes/txn  latency p50 %v p99 %v\n",
+			n, c/el, cpu/c, cpu/10/el, float64(writes)/c, p50, p99)
 	}
 	// Memory with `open` transactions waiting on input.
 	lines := bufio.NewScanner(stdout)

@@ -223,12 +223,14 @@ type GroupCommitOptions struct {
 	// that stops answering fails the batch, and its waiters, instead of
 	// holding them forever.
 	Timeout time.Duration
-	// OnFail, if set, is called (from the committing goroutine) with the
-	// state of a transaction given to Queue whose write failed; Retry
-	// writes it again.
+	// OnFail, if set, is called (from the committing goroutine, before
+	// the batch's waiters are released: it must not wait for the group
+	// commit) with the state of a transaction given to Queue whose write
+	// failed; Retry writes it again.
 	OnFail func(t Transaction, err error)
 	// OnRetried, if set, is called when the state of a transaction whose
-	// queued write had failed was written.
+	// queued write had failed was written (as OnFail, before the batch's
+	// waiters are released).
 	OnRetried func(t Transaction)
 	// OnBatch, if set, is called after each batch with its size, how long
 	// it took and its error (for metrics).
@@ -397,6 +399,14 @@ func (g *GroupCommit) AppendLog(ctx context.Context, txID string, l Log) error {
 	return g.write(ctx, Write{TxID: txID, Log: &l})
 }
 
+// QueueLog adds a log line of transaction txID to the next batch and
+// returns at once the wait for its outcome (what AppendLog returns): a
+// caller holding a lock queues the line under it, in order with its other
+// writes, and waits once it let go.
+func (g *GroupCommit) QueueLog(txID string, l Log) (wait func(context.Context) error) {
+	return g.enqueue(Write{TxID: txID, Log: &l})
+}
+
 // Sync waits until every write queued before it was committed (or
 // failed), or ctx ends. It returns at once when none is pending.
 func (g *GroupCommit) Sync(ctx context.Context) error {
@@ -511,7 +521,8 @@ func (g *GroupCommit) loop() {
 			}
 		}
 		g.mu.Unlock()
-		close(b.done)
+		// Reported before the batch's waiters go on: a Retry or Sync
+		// that returned has had its outcome reported.
 		for _, f := range failed {
 			if g.opts.OnFail != nil {
 				g.opts.OnFail(f.t, f.err)
@@ -522,6 +533,7 @@ func (g *GroupCommit) loop() {
 				g.opts.OnRetried(t)
 			}
 		}
+		close(b.done)
 	}
 }
 

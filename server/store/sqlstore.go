@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -497,6 +498,48 @@ func (s *sqlStore) SessionUserID(ctx context.Context, hash string, now time.Time
 	var id string
 	err := s.queryRow(ctx, `SELECT user_id FROM sessions WHERE hash = ? AND expires_at > ?`, hash, ms(now)).Scan(&id)
 	return id, s.wrap("session", err)
+}
+
+// qSessionUser selects the user of an unexpired session with each of its
+// teams, one row per team (one row with a NULL team when it has none):
+// one query where the session, the user and the teams were three.
+const qSessionUser = `SELECT u.id, u.email, u.first_name, u.last_name, u.role, u.password_hash, u.created_at, t.team_slug
+	FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN user_teams t ON t.user_id = u.id
+	WHERE s.hash = ? AND s.expires_at > ?`
+
+// SessionUser returns the user, with its teams, of a session unexpired at
+// now, as it is in the store at the call (one query).
+func (s *sqlStore) SessionUser(ctx context.Context, hash string, now time.Time) (User, error) {
+	rows, err := s.query(ctx, qSessionUser, hash, ms(now))
+	if err != nil {
+		return User{}, s.wrap("session user", err)
+	}
+	defer rows.Close()
+	var u User
+	found := false
+	for rows.Next() {
+		var created int64
+		var team sql.NullString
+		if err := rows.Scan(&u.ID, &u.Email, &u.FirstName, &u.LastName, &u.Role, &u.PasswordHash, &created, &team); err != nil {
+			return User{}, s.wrap("session user", err)
+		}
+		u.CreatedAt = fromMS(created)
+		if team.Valid {
+			u.Teams = append(u.Teams, team.String)
+		}
+		found = true
+	}
+	if err := rows.Err(); err != nil {
+		return User{}, s.wrap("session user", err)
+	}
+	if !found {
+		return User{}, s.wrap("session user", sql.ErrNoRows)
+	}
+	if u.Teams == nil {
+		u.Teams = []string{}
+	}
+	slices.Sort(u.Teams) // bytewise, as teamsOf orders them
+	return u, nil
 }
 
 // DeleteSession deletes a session.

@@ -252,6 +252,11 @@ type Store interface {
 	// SessionUserID returns the user of a session unexpired at now;
 	// ErrNotFound otherwise.
 	SessionUserID(ctx context.Context, hash string, now time.Time) (string, error)
+	// SessionUser returns the user, with its teams, of a session
+	// unexpired at now, as the store has it at the call (a role or team
+	// changed, a session deleted or ended by a new password are seen at
+	// once); ErrNotFound otherwise.
+	SessionUser(ctx context.Context, hash string, now time.Time) (User, error)
 	// DeleteSession deletes a session (none is no error).
 	DeleteSession(ctx context.Context, hash string) error
 

@@ -810,3 +810,50 @@ func TestListTransactionsSearchOutcomeTimeAndPages(t *testing.T) {
 		}
 	})
 }
+
+// TestSessionUser: the one-query lookup of a session's user returns the
+// user with its teams (sorted, none as an empty list) as the store has
+// them at the call, and refuses a session expired, deleted, ended by a
+// new password or whose user was deleted.
+func TestSessionUser(t *testing.T) {
+	each(t, func(t *testing.T, open opener) {
+		ctx := context.Background()
+		s := open(t)
+		must(t, s.CreateUser(ctx, User{ID: "u1", Email: "a@example.com", Role: RoleMember, Teams: []string{"support", "billing"}, CreatedAt: ts(0)}))
+		must(t, s.CreateUser(ctx, User{ID: "u2", Email: "b@example.com", Role: RoleAdmin, CreatedAt: ts(0)}))
+		for _, h := range []string{"s1", "s2", "s3"} {
+			must(t, s.CreateSession(ctx, h, "u1", ts(10)))
+		}
+		must(t, s.CreateSession(ctx, "b", "u2", ts(10)))
+		u, err := s.SessionUser(ctx, "s1", ts(9))
+		if err != nil || u.ID != "u1" || u.Email != "a@example.com" || u.Role != RoleMember || !reflect.DeepEqual(u.Teams, []string{"billing", "support"}) {
+			t.Fatalf("session user %+v %v", u, err)
+		}
+		if byID, _ := s.UserByID(ctx, "u1"); !reflect.DeepEqual(u, byID) {
+			t.Fatalf("session user %+v, UserByID %+v", u, byID)
+		}
+		if u, err := s.SessionUser(ctx, "b", ts(9)); err != nil || u.ID != "u2" || u.Teams == nil || len(u.Teams) != 0 {
+			t.Fatalf("user without teams %+v %v", u, err)
+		}
+		_, err = s.SessionUser(ctx, "s1", ts(10))
+		isErr(t, "session at its expiry", err, ErrNotFound)
+		_, err = s.SessionUser(ctx, "nope", ts(0))
+		isErr(t, "unknown session", err, ErrNotFound)
+
+		// A change of role and teams is seen by the next lookup.
+		u.Role, u.Teams = RoleDeveloper, []string{"support"}
+		must(t, s.UpdateUser(ctx, u))
+		if got, err := s.SessionUser(ctx, "s1", ts(1)); err != nil || got.Role != RoleDeveloper || !reflect.DeepEqual(got.Teams, []string{"support"}) {
+			t.Fatalf("after the change %+v %v", got, err)
+		}
+		must(t, s.DeleteSession(ctx, "s2"))
+		_, err = s.SessionUser(ctx, "s2", ts(1))
+		isErr(t, "deleted session", err, ErrNotFound)
+		must(t, s.SetPassword(ctx, "u1", "h", "s1"))
+		_, err = s.SessionUser(ctx, "s3", ts(1))
+		isErr(t, "session ended by a new password", err, ErrNotFound)
+		must(t, s.DeleteUser(ctx, "u1"))
+		_, err = s.SessionUser(ctx, "s1", ts(1))
+		isErr(t, "session of a deleted user", err, ErrNotFound)
+	})
+}
