@@ -1161,6 +1161,18 @@ func (hb *hub) release(c *cluster, inst, keyID, to string) []runLink {
 		delete(hb.txs, id)
 		links = append(links, link)
 	}
+	// Runs of the host held here in the database but not (yet) in
+	// memory: adopted a moment ago and still being read. They go too;
+	// the reading, which checks who holds them, drops them.
+	ctx, cancel := hb.ctx()
+	rest, err := c.db.HandHostTransactions(ctx, inst, keyID, c.id, to)
+	cancel()
+	if err != nil {
+		hb.s.log.Error("handing a host's runs to the replica it moved to failed", "host", inst, "replica", to, "err", err)
+	}
+	for _, id := range rest {
+		links = append(links, runLink{Tx: id})
+	}
 	if len(links) > 0 {
 		hb.s.log.Info("a host moved to another replica; its runs went along", "host", inst, "replica", to, "runs", len(links))
 	}
@@ -1222,7 +1234,7 @@ func (c *cluster) claimForHost(h *host) {
 // server recovers its own (started ones wait for their host), attaching
 // the console sockets of links. It returns how many it loaded.
 func (hb *hub) load(ctx context.Context, ids []string, links []runLink) int {
-	return hb.loadRuns(ctx, ids, links, false)
+	return hb.loadRuns(ctx, ids, links, true)
 }
 
 // heal loads the unfinished runs of host instance inst, initializing here,
@@ -1257,7 +1269,8 @@ func (c *cluster) heal(ctx context.Context, inst string) {
 
 // loadRuns is load; with verify, a run is taken up only if, under the
 // hub's lock, it is not being handed away and the database still says
-// this replica holds it (heal races with hand-overs).
+// this replica holds it: a run adopted or claimed here may be released
+// to another replica while it is being read.
 func (hb *hub) loadRuns(ctx context.Context, ids []string, links []runLink, verify bool) int {
 	byTx := map[string]runLink{}
 	for _, l := range links {

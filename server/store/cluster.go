@@ -51,6 +51,10 @@ type Cluster interface {
 	// host instance instanceID that no live replica holds, returning their
 	// ids, and returns the other live replicas holding some of them.
 	ClaimForHost(ctx context.Context, self, instanceID string) (claimed, heldBy []string, err error)
+	// HandHostTransactions moves the unfinished transactions of host
+	// instance instanceID (API key keyID, or none recorded) from owner
+	// from to owner to, returning their ids.
+	HandHostTransactions(ctx context.Context, instanceID, keyID, from, to string) ([]string, error)
 	// OwnedTransactions returns the unfinished transactions of host
 	// instance instanceID that self holds.
 	OwnedTransactions(ctx context.Context, self, instanceID string) ([]string, error)
@@ -488,4 +492,15 @@ func (s *Postgres) OwnedTransactions(ctx context.Context, self, instanceID strin
 	}
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	return ids, s.wrap("owned transactions", err)
+}
+
+// HandHostTransactions implements Cluster.
+func (s *Postgres) HandHostTransactions(ctx context.Context, instanceID, keyID, from, to string) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `UPDATE transactions SET owner = $4 WHERE host_instance_id = $1 AND owner = $3
+		AND (host_key_id = '' OR host_key_id = $2) AND NOT via_http_host AND `+unfinished+` RETURNING id`, instanceID, keyID, from, to)
+	if err != nil {
+		return nil, s.wrap("hand host transactions", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	return ids, s.wrap("hand host transactions", err)
 }
