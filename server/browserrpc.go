@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"time"
 
 	"github.com/coder/websocket"
@@ -21,15 +20,15 @@ const pageOpenTimeout = 15 * time.Second
 // maxPageKey bounds the key a browser picks for a page (a UUID).
 const maxPageKey = 128
 
-// serveBrowser runs a console socket (session cookie) until it ends.
-func (s *Server) serveBrowser(ws *websocket.Conn, r *http.Request, u store.User) {
+// serveBrowser runs a console socket until it ends, on the goroutine that
+// reads it (the socket's only goroutine while it is idle). sess is the hash
+// of the session cookie it was opened with.
+func (s *Server) serveBrowser(ws *websocket.Conn, sess string, u store.User) {
 	b := &browser{user: u, txs: map[string]*txn{}, pages: map[string]*pageSess{}, sid: newSocketID(), remote: map[string]string{}}
-	if c, err := r.Cookie(SessionCookie); err == nil {
-		b.sess = hashToken(c.Value)
-	}
+	b.sess = sess
 	log := s.log.With("browser", u.ID)
 	b.log = log
-	b.e = newEndpoint(ws, s.wsConfig(), s.browserRate, func(method string, data json.RawMessage) (any, error) {
+	b.e = newEndpoint(ws, s.wsConfig(), true, s.browserRate, func(method string, data json.RawMessage) (any, error) {
 		return s.browserCall(b, method, data)
 	}, log, slog.LevelDebug, func() { s.metrics.limited(limitBrowserSocket) })
 	if !s.register(b.e) {

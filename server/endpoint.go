@@ -60,6 +60,7 @@ type outCall struct {
 // outbox of calls sent in order. Every goroutine it starts ends in run.
 type endpoint struct {
 	conn    *wsa.Conn
+	inline  bool // run reads the socket (wsa.Start)
 	peer    *rpc.Peer
 	log     *slog.Logger
 	unacked slog.Level // of the line for a message not acknowledged
@@ -128,7 +129,12 @@ func isResponse(data string) bool {
 // unacked is the level of the log line for a message the peer did not
 // acknowledge in time: a fault for a host (Warn), a browser that left (a
 // reload, a closed tab) for the console (Debug).
-func newEndpoint(ws *websocket.Conn, cfg wsa.Config, lim socketLimits, handle rpc.HandlerFunc, log *slog.Logger, unacked slog.Level, limited func()) *endpoint {
+//
+// inline makes the goroutine that calls run the socket's reader (a console
+// socket's only goroutine while idle); without it the connection has a
+// reader goroutine of its own from the start, so that what the caller
+// sends before run (a host's "authenticated") gets its ACK.
+func newEndpoint(ws *websocket.Conn, cfg wsa.Config, inline bool, lim socketLimits, handle rpc.HandlerFunc, log *slog.Logger, unacked slog.Level, limited func()) *endpoint {
 	e := &endpoint{
 		log:       log,
 		unacked:   unacked,
@@ -160,7 +166,12 @@ func newEndpoint(ws *websocket.Conn, cfg wsa.Config, lim socketLimits, handle rp
 		}
 	}
 	cfg.Logger = log
-	e.conn = wsa.NewConn(ws, cfg)
+	if inline {
+		e.conn = wsa.Start(ws, cfg)
+		e.inline = true
+	} else {
+		e.conn = wsa.NewConn(ws, cfg)
+	}
 	e.peer = rpc.NewPeer(e.send, handle, nil, log)
 	return e
 }
@@ -271,10 +282,26 @@ func (e *endpoint) run() {
 	e.outStarted = true
 	e.kickOut()
 	e.outMu.Unlock()
-	select {
-	case <-e.conn.Done():
+	if e.inline {
+		// This goroutine reads the socket; a close asked by closeWith
+		// ends the reading by closing the socket, from a goroutine
+		// that exists only then.
+		closed := make(chan struct{})
+		stop := context.AfterFunc(e.ctx, func() {
+			defer close(closed)
+			e.conn.CloseWith(e.closeCode, e.closeReason)
+		})
+		e.conn.Serve()
+		if !stop() {
+			<-closed
+		}
 		e.closeOnce.Do(func() {})
-	case <-e.ctx.Done():
+	} else {
+		select {
+		case <-e.conn.Done():
+			e.closeOnce.Do(func() {})
+		case <-e.ctx.Done():
+		}
 	}
 	e.cancel()
 	e.conn.CloseWith(e.closeCode, e.closeReason)
