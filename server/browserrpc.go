@@ -20,10 +20,15 @@ const pageOpenTimeout = 15 * time.Second
 // maxPageKey bounds the key a browser picks for a page (a UUID).
 const maxPageKey = 128
 
-// serveBrowser runs a console socket until it ends, on the goroutine that
-// reads it (the socket's only goroutine while it is idle). sess is the hash
-// of the session cookie it was opened with.
-func (s *Server) serveBrowser(ws *websocket.Conn, sess string, u store.User) {
+// startBrowser sets up a console socket and starts the goroutine that
+// serves it until it ends: the socket's reader, its only goroutine while
+// it is idle, which calls done at the end. sess is the hash of the session
+// cookie it was opened with.
+//
+// The setup runs on the caller's goroutine (the HTTP handler's, which then
+// returns), so that the socket's goroutine starts afresh in endpoint.run:
+// its stack holds the read path only, not what the setup needed.
+func (s *Server) startBrowser(ws *websocket.Conn, sess string, u store.User, done func()) {
 	b := &browser{user: u, txs: map[string]*txn{}, pages: map[string]*pageSess{}, sid: newSocketID(), remote: map[string]string{}}
 	b.sess = sess
 	log := s.log.With("browser", u.ID)
@@ -33,10 +38,12 @@ func (s *Server) serveBrowser(ws *websocket.Conn, sess string, u store.User) {
 	}, log, slog.LevelDebug, func() { s.metrics.limited(limitBrowserSocket) })
 	if !s.register(b.e) {
 		b.e.closeWith(1012, restartReason)
-		b.e.run()
+		go func() {
+			defer done()
+			b.e.run()
+		}()
 		return
 	}
-	defer s.unregister(b.e)
 	b.e.deferredMethod = protocol.MethodRequestPage
 	b.e.deferred = func(method string, data json.RawMessage) (func() any, bool) {
 		if method != protocol.MethodRequestPage {
@@ -50,8 +57,12 @@ func (s *Server) serveBrowser(ws *websocket.Conn, sess string, u store.User) {
 		return func() any { return wait() }, true
 	}
 	s.hub.addBrowser(b)
-	b.e.run()
-	s.hub.removeBrowser(b)
+	go func() {
+		defer done()
+		b.e.run()
+		s.hub.removeBrowser(b)
+		s.unregister(b.e)
+	}()
 }
 
 // endSessions closes the console sockets of userID opened with a session

@@ -82,6 +82,14 @@ type endpoint struct {
 	closeCode   websocket.StatusCode
 	closeReason string
 
+	// An inline endpoint's run reads the socket (serving); closeWith
+	// then closes the socket from a goroutine of its own (the closer,
+	// started once) so that the reading ends.
+	closerMu      sync.Mutex
+	serving       bool
+	closerStarted bool
+	closer        sync.WaitGroup
+
 	// The outbox, sent in order by outWorker, which runs only while there
 	// is work, like inWorker.
 	outMu      sync.Mutex
@@ -236,7 +244,29 @@ func (e *endpoint) closeWith(code websocket.StatusCode, reason string) {
 	e.closeOnce.Do(func() {
 		e.closeCode, e.closeReason = code, reason
 		e.cancel()
+		e.startCloser()
 	})
+}
+
+// startCloser closes the socket of an inline endpoint that run reads, once
+// closeWith was called, from a goroutine of its own: CloseWith waits for
+// the close handshake, which this reader completes. Until run reads, or
+// once it stopped, it does nothing (run looks at ctx before reading).
+func (e *endpoint) startCloser() {
+	if !e.inline {
+		return
+	}
+	e.closerMu.Lock()
+	defer e.closerMu.Unlock()
+	if !e.serving || e.closerStarted || e.ctx.Err() == nil {
+		return
+	}
+	e.closerStarted = true
+	e.closer.Add(1)
+	go func() {
+		defer e.closer.Done()
+		e.conn.CloseWith(e.closeCode, e.closeReason)
+	}()
 }
 
 // call queues a call; it never blocks. It returns false, without calling
@@ -285,16 +315,16 @@ func (e *endpoint) run() {
 	if e.inline {
 		// This goroutine reads the socket; a close asked by closeWith
 		// ends the reading by closing the socket, from a goroutine
-		// that exists only then.
-		closed := make(chan struct{})
-		stop := context.AfterFunc(e.ctx, func() {
-			defer close(closed)
-			e.conn.CloseWith(e.closeCode, e.closeReason)
-		})
+		// that exists only then (startCloser).
+		e.closerMu.Lock()
+		e.serving = true
+		e.closerMu.Unlock()
+		e.startCloser() // closeWith called before
 		e.conn.Serve()
-		if !stop() {
-			<-closed
-		}
+		e.closerMu.Lock()
+		e.serving = false
+		e.closerMu.Unlock()
+		e.closer.Wait()
 		e.closeOnce.Do(func() {})
 	} else {
 		select {

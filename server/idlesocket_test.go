@@ -38,8 +38,7 @@ func goroutinesWith(frames ...string) int {
 	return count
 }
 
-// An idle console socket keeps one goroutine: serveBrowser's, which reads
-// it. The HTTP handler that accepted it has returned (so the HTTP server
+// An idle console socket keeps one goroutine, which reads it. The HTTP handler that accepted it has returned (so the HTTP server
 // dropped its request and buffers), no inbox or outbox worker runs, and no
 // ping goroutine of its own: one pinger serves every socket, and it ends
 // with the server.
@@ -58,7 +57,7 @@ func TestIdleBrowserSocketGoroutines(t *testing.T) {
 		"Pinger).loop":     1,
 	}
 	frames := map[string][]string{
-		"serveBrowser":     {"server.(*Server).serveBrowser", "isocket.(*Conn).readLoop"},
+		"serveBrowser":     {"server.(*endpoint).run", "isocket.(*Conn).readLoop"},
 		"handleSocket":     {"server.(*Server).handleSocket("}, // not its closures
 		"endpoint).inWork": {"server.(*endpoint).inWorker"},
 		"endpoint).outWor": {"server.(*endpoint).outWorker"},

@@ -173,10 +173,7 @@ func (s *Server) handleSocket(w http.ResponseWriter, r *http.Request) {
 		// handler's stack), which an idle console socket would
 		// otherwise hold for its whole life. s.wg counts it still.
 		handedOff = true
-		go func() {
-			defer s.wg.Done()
-			s.serveBrowser(ws, sess, u)
-		}()
+		s.startBrowser(ws, sess, u, s.wg.Done)
 		return
 	}
 	s.log.Warn("socket refused: missing API key", "remote", r.RemoteAddr)

@@ -147,8 +147,8 @@ type Conn struct {
 	// that a Close from inside OnMessage does not wait for itself.
 	dispatching atomic.Bool
 	// manual is set by Start: the caller runs the reader with Serve.
-	manual    bool
-	serveOnce sync.Once
+	manual bool
+	served atomic.Bool // Serve was called (or wait found it never was)
 
 	// The shared pinger's state of this connection, guarded by its mu:
 	// when the next ping is due, the connection's index in its heap (-1
@@ -176,7 +176,9 @@ func (c *Conn) Serve() {
 	if !c.manual {
 		panic("isocket: Serve on a connection with a reader goroutine")
 	}
-	c.serveOnce.Do(c.readLoop)
+	if c.served.CompareAndSwap(false, true) {
+		c.readLoop()
+	}
 }
 
 func newConn(ws *websocket.Conn, cfg Config, cork *corkConn, manual bool) *Conn {
@@ -590,10 +592,10 @@ func (c *Conn) wait() {
 	if c.dispatching.Load() {
 		return
 	}
-	if c.manual {
-		// Serve never called: no reader to wait for. (Called or
-		// running, this waits for it to return.)
-		c.serveOnce.Do(func() { close(c.readDone) })
+	if c.manual && c.served.CompareAndSwap(false, true) {
+		// Serve never called (and now never reads): no reader to
+		// wait for.
+		close(c.readDone)
 	}
 	<-c.readDone
 }
