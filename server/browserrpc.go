@@ -29,7 +29,7 @@ const maxPageKey = 128
 // returns), so that the socket's goroutine starts afresh in endpoint.run:
 // its stack holds the read path only, not what the setup needed.
 func (s *Server) startBrowser(ws *websocket.Conn, sess string, u store.User, done func()) {
-	b := &browser{user: u, txs: map[string]*txn{}, pages: map[string]*pageSess{}, sid: newSocketID(), remote: map[string]string{}}
+	b := &browser{user: u, txs: map[string]*txn{}, sid: newSocketID()}
 	b.sess = sess
 	log := s.log.With("browser", u.ID)
 	b.log = log
@@ -484,7 +484,7 @@ func (hb *hub) openPage(b *browser, in protocol.RequestPageInputs) func() protoc
 	}
 	p := &pageSess{key: in.PageKey, slug: in.PageSlug, browser: b}
 	hb.pages[p.key] = p
-	b.pages[p.key] = p
+	b.addPage(p)
 	if hh == nil {
 		answer := hb.sendOpenPage(b, p, h, env, in)
 		return func() protocol.OpenPageReturns { return hb.awaitOpenPage(b, p, answer) }
@@ -515,7 +515,7 @@ func (hb *hub) openPage(b *browser, in protocol.RequestPageInputs) func() protoc
 // openRemotePage opens a page whose host is on replica r (hb.mu held): the
 // stand-in of b there opens it, and b's calls for it go there.
 func (hb *hub) openRemotePage(b *browser, r string, in protocol.RequestPageInputs) func() protocol.OpenPageReturns {
-	b.remote[in.PageKey] = r
+	b.setRemote(in.PageKey, r)
 	return func() protocol.OpenPageReturns {
 		out, _ := hb.s.cl.forward(b, r, protocol.MethodRequestPage, rawJSON(in))
 		var ret protocol.OpenPageReturns

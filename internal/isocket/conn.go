@@ -123,8 +123,11 @@ type Conn struct {
 	ws  *websocket.Conn
 	cfg Config
 
+	// authenticated is made on demand (authChan): a server's socket,
+	// whose peer never sends "authenticated", goes without.
+	authMu        sync.Mutex
 	authenticated chan struct{}
-	authOnce      sync.Once
+	authDone      bool
 
 	mu      sync.Mutex
 	pending map[string]*ackWait // messages sent, waiting for their ACK
@@ -137,7 +140,8 @@ type Conn struct {
 	wg        sync.WaitGroup // the ping goroutine
 	readDone  chan struct{}  // closed when the reader goroutine ends
 	// closeWSOnce makes the first CloseWith the one whose code is sent;
-	// wsClosed is closed when that close handshake has ended.
+	// wsClosed, made in closeWSOnce, is closed when that close handshake
+	// has ended.
 	closeWSOnce sync.Once
 	wsClosed    chan struct{}
 	// cork, when set, is the socket under ws (dialed connections): the
@@ -185,16 +189,14 @@ func newConn(ws *websocket.Conn, cfg Config, cork *corkConn, manual bool) *Conn 
 	cfg.defaults()
 	ws.SetReadLimit(cfg.ReadLimit)
 	c := &Conn{
-		ws:            ws,
-		cfg:           cfg,
-		cork:          cork,
-		authenticated: make(chan struct{}),
-		pending:       map[string]*ackWait{},
-		done:          make(chan struct{}),
-		readDone:      make(chan struct{}),
-		wsClosed:      make(chan struct{}),
-		manual:        manual,
-		pingIdx:       -1,
+		ws:       ws,
+		cfg:      cfg,
+		cork:     cork,
+		pending:  map[string]*ackWait{},
+		done:     make(chan struct{}),
+		readDone: make(chan struct{}),
+		manual:   manual,
+		pingIdx:  -1,
 	}
 	c.lastPong.Store(time.Now().UnixNano())
 	if !manual {
@@ -277,11 +279,11 @@ func Dial(ctx context.Context, opts DialOptions, cfg Config) (*Conn, error) {
 	}
 	c := newConn(ws, cfg, cork, false)
 	select {
-	case <-c.authenticated:
+	case <-c.Authenticated():
 		return c, nil
 	case <-c.done:
 		select {
-		case <-c.authenticated:
+		case <-c.Authenticated():
 			// Authenticated, then closed at once: the select above
 			// may pick either. Connected it was; the caller sees the
 			// close through Done/Err like any later close.
@@ -309,7 +311,30 @@ func closeReason(err error) string {
 }
 
 // Authenticated is closed once the peer sent "authenticated".
-func (c *Conn) Authenticated() <-chan struct{} { return c.authenticated }
+func (c *Conn) Authenticated() <-chan struct{} {
+	c.authMu.Lock()
+	defer c.authMu.Unlock()
+	if c.authenticated == nil {
+		c.authenticated = make(chan struct{})
+		if c.authDone {
+			close(c.authenticated)
+		}
+	}
+	return c.authenticated
+}
+
+// setAuthenticated closes Authenticated, once.
+func (c *Conn) setAuthenticated() {
+	c.authMu.Lock()
+	defer c.authMu.Unlock()
+	if c.authDone {
+		return
+	}
+	c.authDone = true
+	if c.authenticated != nil {
+		close(c.authenticated)
+	}
+}
 
 // Done is closed when the connection has ended.
 func (c *Conn) Done() <-chan struct{} { return c.done }
@@ -473,7 +498,7 @@ func (c *Conn) readLoop() {
 		}
 		switch f.Data {
 		case protocol.DataAuthenticated:
-			c.authOnce.Do(func() { close(c.authenticated) })
+			c.setAuthenticated()
 		case protocol.DataPing:
 			c.lastPong.Store(time.Now().UnixNano())
 		default:
@@ -564,6 +589,7 @@ func (c *Conn) CloseWith(code websocket.StatusCode, reason string) error {
 	// marked done inside the Once, so whoever sees Done and calls Close in
 	// turn finds the first code already chosen.
 	c.closeWSOnce.Do(func() {
+		c.wsClosed = make(chan struct{})
 		c.finish(ErrClosedLocally)
 		if c.cork != nil {
 			c.cork.stop()
