@@ -281,7 +281,7 @@ func frame(op byte, n int) []byte {
 	default:
 		h = []byte{0x80 | op, 127, 0, 0, 0, 0, byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}
 	}
-	p := bytes.Repeat([]byte{'p'}, n)
+	p := make([]byte, n)
 	for i := range p {
 		p[i] = byte('a' + i%26)
 	}
@@ -377,11 +377,6 @@ func TestLeanConnReadReleasesChunk(t *testing.T) {
 			t.Fatal(err)
 		}
 		got = append(got, p[:n]...)
-		if len(got) < len(msg) && lc.chunk == nil && n == 16 {
-			// Fine: TCP may deliver in pieces; the chunk
-			// went back with the piece.
-			continue
-		}
 	}
 	if !bytes.Equal(got, msg) {
 		t.Fatalf("read %q", got)
