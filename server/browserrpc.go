@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"time"
 
 	"github.com/coder/websocket"
@@ -21,23 +20,30 @@ const pageOpenTimeout = 15 * time.Second
 // maxPageKey bounds the key a browser picks for a page (a UUID).
 const maxPageKey = 128
 
-// serveBrowser runs a console socket (session cookie) until it ends.
-func (s *Server) serveBrowser(ws *websocket.Conn, r *http.Request, u store.User) {
-	b := &browser{user: u, txs: map[string]*txn{}, pages: map[string]*pageSess{}, sid: newSocketID(), remote: map[string]string{}}
-	if c, err := r.Cookie(SessionCookie); err == nil {
-		b.sess = hashToken(c.Value)
-	}
+// startBrowser sets up a console socket and starts the goroutine that
+// serves it until it ends: the socket's reader, its only goroutine while
+// it is idle, which calls done at the end. sess is the hash of the session
+// cookie it was opened with.
+//
+// The setup runs on the caller's goroutine (the HTTP handler's, which then
+// returns), so that the socket's goroutine starts afresh in endpoint.run:
+// its stack holds the read path only, not what the setup needed.
+func (s *Server) startBrowser(ws *websocket.Conn, sess string, u store.User, done func()) {
+	b := &browser{user: u, txs: map[string]*txn{}, sid: newSocketID()}
+	b.sess = sess
 	log := s.log.With("browser", u.ID)
 	b.log = log
-	b.e = newEndpoint(ws, s.wsConfig(), s.browserRate, func(method string, data json.RawMessage) (any, error) {
+	b.e = newEndpoint(ws, s.wsConfig(), true, s.browserRate, func(method string, data json.RawMessage) (any, error) {
 		return s.browserCall(b, method, data)
 	}, log, slog.LevelDebug, func() { s.metrics.limited(limitBrowserSocket) })
 	if !s.register(b.e) {
 		b.e.closeWith(1012, restartReason)
-		b.e.run()
+		go func() {
+			defer done()
+			b.e.run()
+		}()
 		return
 	}
-	defer s.unregister(b.e)
 	b.e.deferredMethod = protocol.MethodRequestPage
 	b.e.deferred = func(method string, data json.RawMessage) (func() any, bool) {
 		if method != protocol.MethodRequestPage {
@@ -51,8 +57,12 @@ func (s *Server) serveBrowser(ws *websocket.Conn, r *http.Request, u store.User)
 		return func() any { return wait() }, true
 	}
 	s.hub.addBrowser(b)
-	b.e.run()
-	s.hub.removeBrowser(b)
+	go func() {
+		defer done()
+		b.e.run()
+		s.hub.removeBrowser(b)
+		s.unregister(b.e)
+	}()
 }
 
 // endSessions closes the console sockets of userID opened with a session
@@ -474,7 +484,7 @@ func (hb *hub) openPage(b *browser, in protocol.RequestPageInputs) func() protoc
 	}
 	p := &pageSess{key: in.PageKey, slug: in.PageSlug, browser: b}
 	hb.pages[p.key] = p
-	b.pages[p.key] = p
+	b.addPage(p)
 	if hh == nil {
 		answer := hb.sendOpenPage(b, p, h, env, in)
 		return func() protocol.OpenPageReturns { return hb.awaitOpenPage(b, p, answer) }
@@ -505,7 +515,7 @@ func (hb *hub) openPage(b *browser, in protocol.RequestPageInputs) func() protoc
 // openRemotePage opens a page whose host is on replica r (hb.mu held): the
 // stand-in of b there opens it, and b's calls for it go there.
 func (hb *hub) openRemotePage(b *browser, r string, in protocol.RequestPageInputs) func() protocol.OpenPageReturns {
-	b.remote[in.PageKey] = r
+	b.setRemote(in.PageKey, r)
 	return func() protocol.OpenPageReturns {
 		out, _ := hb.s.cl.forward(b, r, protocol.MethodRequestPage, rawJSON(in))
 		var ret protocol.OpenPageReturns

@@ -353,7 +353,7 @@ func (c *cluster) deliver(body []byte) {
 	case kindRelink:
 		hb.mu.Lock()
 		if b := hb.sids[m.Sid]; b != nil {
-			b.remote[m.Tx] = m.From
+			b.setRemote(m.Tx, m.From)
 		}
 		hb.mu.Unlock()
 	case kindBGone:
@@ -765,7 +765,7 @@ func (c *cluster) connect(b *browser, id string) (ok, handled bool) {
 				hb.mu.Lock()
 				_, relinked := b.remote[id]
 				if _, here := hb.txs[id]; !here && !relinked {
-					b.remote[id] = owner
+					b.setRemote(id, owner)
 				}
 				hb.mu.Unlock()
 			}
@@ -976,7 +976,7 @@ func (hb *hub) handOff(t *txn, h *host) {
 			link.Replica = b.peer
 		} else {
 			delete(b.txs, id)
-			b.remote[id] = h.replica
+			b.setRemote(id, h.replica)
 		}
 	}
 	hb.uncount(t)
@@ -1155,7 +1155,7 @@ func (hb *hub) release(c *cluster, inst, keyID, to string) []runLink {
 				link.Replica = b.peer
 			} else {
 				delete(b.txs, id)
-				b.remote[id] = to
+				b.setRemote(id, to)
 			}
 		}
 		delete(hb.txs, id)

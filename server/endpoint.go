@@ -60,6 +60,7 @@ type outCall struct {
 // outbox of calls sent in order. Every goroutine it starts ends in run.
 type endpoint struct {
 	conn    *wsa.Conn
+	inline  bool // run reads the socket (wsa.Start)
 	peer    *rpc.Peer
 	log     *slog.Logger
 	unacked slog.Level // of the line for a message not acknowledged
@@ -80,6 +81,14 @@ type endpoint struct {
 	closeOnce   sync.Once
 	closeCode   websocket.StatusCode
 	closeReason string
+
+	// An inline endpoint's run reads the socket (serving); closeWith
+	// then closes the socket from a goroutine of its own (the closer,
+	// started once) so that the reading ends.
+	closerMu      sync.Mutex
+	serving       bool
+	closerStarted bool
+	closer        sync.WaitGroup
 
 	// The outbox, sent in order by outWorker, which runs only while there
 	// is work, like inWorker.
@@ -128,7 +137,12 @@ func isResponse(data string) bool {
 // unacked is the level of the log line for a message the peer did not
 // acknowledge in time: a fault for a host (Warn), a browser that left (a
 // reload, a closed tab) for the console (Debug).
-func newEndpoint(ws *websocket.Conn, cfg wsa.Config, lim socketLimits, handle rpc.HandlerFunc, log *slog.Logger, unacked slog.Level, limited func()) *endpoint {
+//
+// inline makes the goroutine that calls run the socket's reader (a console
+// socket's only goroutine while idle); without it the connection has a
+// reader goroutine of its own from the start, so that what the caller
+// sends before run (a host's "authenticated") gets its ACK.
+func newEndpoint(ws *websocket.Conn, cfg wsa.Config, inline bool, lim socketLimits, handle rpc.HandlerFunc, log *slog.Logger, unacked slog.Level, limited func()) *endpoint {
 	e := &endpoint{
 		log:       log,
 		unacked:   unacked,
@@ -160,7 +174,12 @@ func newEndpoint(ws *websocket.Conn, cfg wsa.Config, lim socketLimits, handle rp
 		}
 	}
 	cfg.Logger = log
-	e.conn = wsa.NewConn(ws, cfg)
+	if inline {
+		e.conn = wsa.Start(ws, cfg)
+		e.inline = true
+	} else {
+		e.conn = wsa.NewConn(ws, cfg)
+	}
 	e.peer = rpc.NewPeer(e.send, handle, nil, log)
 	return e
 }
@@ -225,7 +244,29 @@ func (e *endpoint) closeWith(code websocket.StatusCode, reason string) {
 	e.closeOnce.Do(func() {
 		e.closeCode, e.closeReason = code, reason
 		e.cancel()
+		e.startCloser()
 	})
+}
+
+// startCloser closes the socket of an inline endpoint that run reads, once
+// closeWith was called, from a goroutine of its own: CloseWith waits for
+// the close handshake, which this reader completes. Until run reads, or
+// once it stopped, it does nothing (run looks at ctx before reading).
+func (e *endpoint) startCloser() {
+	if !e.inline {
+		return
+	}
+	e.closerMu.Lock()
+	defer e.closerMu.Unlock()
+	if !e.serving || e.closerStarted || e.ctx.Err() == nil {
+		return
+	}
+	e.closerStarted = true
+	e.closer.Add(1)
+	go func() {
+		defer e.closer.Done()
+		e.conn.CloseWith(e.closeCode, e.closeReason)
+	}()
 }
 
 // call queues a call; it never blocks. It returns false, without calling
@@ -271,10 +312,26 @@ func (e *endpoint) run() {
 	e.outStarted = true
 	e.kickOut()
 	e.outMu.Unlock()
-	select {
-	case <-e.conn.Done():
+	if e.inline {
+		// This goroutine reads the socket; a close asked by closeWith
+		// ends the reading by closing the socket, from a goroutine
+		// that exists only then (startCloser).
+		e.closerMu.Lock()
+		e.serving = true
+		e.closerMu.Unlock()
+		e.startCloser() // closeWith called before
+		e.conn.Serve()
+		e.closerMu.Lock()
+		e.serving = false
+		e.closerMu.Unlock()
+		e.closer.Wait()
 		e.closeOnce.Do(func() {})
-	case <-e.ctx.Done():
+	} else {
+		select {
+		case <-e.conn.Done():
+			e.closeOnce.Do(func() {})
+		case <-e.ctx.Done():
+		}
 	}
 	e.cancel()
 	e.conn.CloseWith(e.closeCode, e.closeReason)

@@ -38,7 +38,7 @@ func validGroupSlug(s string) bool {
 }
 
 func (s *Server) wsConfig() wsa.Config {
-	return wsa.Config{ReadLimit: s.opts.MaxMessageBytes, PingInterval: s.opts.PingInterval}
+	return wsa.Config{ReadLimit: s.opts.MaxMessageBytes, PingInterval: s.opts.PingInterval, Pinger: s.pinger}
 }
 
 // closeReasonMax is the longest close reason a close frame carries.
@@ -73,7 +73,7 @@ func (s *Server) serveHost(ws *websocket.Conn, r *http.Request, apiKey string) {
 	h := &host{id: id, key: k, owner: owner, status: hostOnline, connectedAt: time.Now(),
 		actions: map[string]protocol.ActionDefinition{}, pages: map[string]protocol.PageDefinition{}}
 	log := s.log.With("host", id, "env", k.Env)
-	h.e = newEndpoint(ws, s.wsConfig(), s.hostRate, func(method string, data json.RawMessage) (any, error) {
+	h.e = newEndpoint(ws, s.wsConfig(), false, s.hostRate, func(method string, data json.RawMessage) (any, error) {
 		return s.hostCall(h, method, data)
 	}, log, slog.LevelWarn, func() { s.metrics.limited(limitHostSocket) })
 	if !s.register(h.e) {

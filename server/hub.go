@@ -76,7 +76,26 @@ type browser struct {
 	pstop context.CancelFunc
 	// remote are the transactions this socket watches that another
 	// replica holds, by id: its calls for them go to that replica (hb.mu).
+	// pages and remote are nil until their first entry (setRemote,
+	// addPage): most console sockets never have one.
 	remote map[string]string
+}
+
+// setRemote records that the transaction id this socket watches is held by
+// the replica owner (hb.mu held).
+func (b *browser) setRemote(id, owner string) {
+	if b.remote == nil {
+		b.remote = map[string]string{}
+	}
+	b.remote[id] = owner
+}
+
+// addPage records a page open on this socket (hb.mu held).
+func (b *browser) addPage(p *pageSess) {
+	if b.pages == nil {
+		b.pages = map[string]*pageSess{}
+	}
+	b.pages[p.key] = p
 }
 
 // call queues a call to the console socket (through the bus for a

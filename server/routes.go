@@ -8,6 +8,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/go-chi/chi/v5"
 
+	wsa "github.com/interval-go/sdk/internal/isocket"
 	"github.com/interval-go/sdk/internal/protocol"
 	"github.com/interval-go/sdk/server/console"
 )
@@ -132,9 +133,14 @@ func (s *Server) handleSocket(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusServiceUnavailable, restartReason)
 		return
 	}
-	defer s.wg.Done()
+	handedOff := false
+	defer func() {
+		if !handedOff {
+			s.wg.Done()
+		}
+	}()
 	// Origin is checked below for browsers only; hosts send none.
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+	ws, err := wsa.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
 	if err != nil {
 		s.log.Debug("websocket upgrade failed", "err", err)
 		return
@@ -157,7 +163,17 @@ func (s *Server) handleSocket(w http.ResponseWriter, r *http.Request) {
 			s.refuse(ws, "Invalid session, please log in again.")
 			return
 		}
-		s.serveBrowser(ws, r, u)
+		var sess string
+		if c, err := r.Cookie(SessionCookie); err == nil {
+			sess = hashToken(c.Value)
+		}
+		// The socket goes on in a goroutine of its own and this handler
+		// returns: the HTTP server then drops what it kept for the
+		// connection (its request, its 4 KiB reader and writer, the
+		// handler's stack), which an idle console socket would
+		// otherwise hold for its whole life. s.wg counts it still.
+		handedOff = true
+		s.startBrowser(ws, sess, u, s.wg.Done)
 		return
 	}
 	s.log.Warn("socket refused: missing API key", "remote", r.RemoteAddr)

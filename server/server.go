@@ -31,6 +31,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	wsa "github.com/interval-go/sdk/internal/isocket"
 	"github.com/interval-go/sdk/server/store"
 )
 
@@ -207,10 +208,13 @@ type Server struct {
 	release func()   // gives up the claim on the store (store.Claimer)
 	cl      *cluster // with replicas (a PostgreSQL store); nil on SQLite
 
-	mu       sync.Mutex
-	closing  bool
-	conns    map[*endpoint]struct{}
-	wg       sync.WaitGroup // websocket handlers and closers
+	mu      sync.Mutex
+	closing bool
+	conns   map[*endpoint]struct{}
+	wg      sync.WaitGroup // websocket handlers and closers
+	// pinger pings every socket from one goroutine, stopped by end
+	// (once no socket is left).
+	pinger   *wsa.Pinger
 	bgCancel context.CancelFunc
 	bgWG     sync.WaitGroup // background loops
 	endOnce  sync.Once
@@ -285,7 +289,8 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{opts: opts, log: opts.Logger, conns: map[*endpoint]struct{}{},
-		hostRate: hostLim, browserRate: browserLim, logins: newLoginThrottle()}
+		hostRate: hostLim, browserRate: browserLim, logins: newLoginThrottle(),
+		pinger: wsa.NewPinger()}
 	s.org = orgInfo{Name: opts.OrgName, Slug: slugify(opts.OrgName)}
 	s.metrics = newMetrics(s, opts.MetricsMaxActions)
 	if opts.PublicURL != "" {
@@ -546,6 +551,7 @@ func (s *Server) end() error {
 		s.ended.Store(true)
 		s.bgCancel()
 		s.bgWG.Wait()
+		s.pinger.Close()
 		s.hub.mu.Lock()
 		if n := s.hub.retrySaves(); n > 0 {
 			s.log.Error("closing with transactions whose state the store did not take", "count", n)

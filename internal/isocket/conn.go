@@ -84,6 +84,11 @@ type Config struct {
 	// DisablePing turns off websocket pings from this side (the peer's
 	// pings are still answered).
 	DisablePing bool
+	// Pinger, when set, pings the connection (every PingInterval, as
+	// the connection's own ping goroutine would) from one goroutine it
+	// shares with other connections: a server with many sockets keeps
+	// one goroutine for their pings instead of one per socket.
+	Pinger *Pinger
 }
 
 func (c *Config) defaults() {
@@ -118,8 +123,11 @@ type Conn struct {
 	ws  *websocket.Conn
 	cfg Config
 
+	// authenticated is made on demand (authChan): a server's socket,
+	// whose peer never sends "authenticated", goes without.
+	authMu        sync.Mutex
 	authenticated chan struct{}
-	authOnce      sync.Once
+	authDone      bool
 
 	mu      sync.Mutex
 	pending map[string]*ackWait // messages sent, waiting for their ACK
@@ -132,7 +140,8 @@ type Conn struct {
 	wg        sync.WaitGroup // the ping goroutine
 	readDone  chan struct{}  // closed when the reader goroutine ends
 	// closeWSOnce makes the first CloseWith the one whose code is sent;
-	// wsClosed is closed when that close handshake has ended.
+	// wsClosed, made in closeWSOnce, is closed when that close handshake
+	// has ended.
 	closeWSOnce sync.Once
 	wsClosed    chan struct{}
 	// cork, when set, is the socket under ws (dialed connections): the
@@ -141,31 +150,65 @@ type Conn struct {
 	// dispatching is set while the reader goroutine runs OnMessage, so
 	// that a Close from inside OnMessage does not wait for itself.
 	dispatching atomic.Bool
+	// manual is set by Start: the caller runs the reader with Serve.
+	manual bool
+	served atomic.Bool // Serve was called (or wait found it never was)
+
+	// The shared pinger's state of this connection, guarded by its mu:
+	// when the next ping is due, the connection's index in its heap (-1
+	// when not in it) and whether a ping waits for its pong.
+	pingAt  time.Time
+	pingIdx int
+	pinging bool
 }
 
 // NewConn starts the ISocket protocol on an open websocket (a server's
 // accepted socket, or a dialed one). It starts a reader goroutine and, unless
 // disabled, a ping goroutine; both end when the connection closes.
-func NewConn(ws *websocket.Conn, cfg Config) *Conn { return newConn(ws, cfg, nil) }
+func NewConn(ws *websocket.Conn, cfg Config) *Conn { return newConn(ws, cfg, nil, false) }
 
-func newConn(ws *websocket.Conn, cfg Config, cork *corkConn) *Conn {
+// Start starts the ISocket protocol on an open websocket like NewConn, but
+// without a reader goroutine: the caller's goroutine reads by calling Serve,
+// so that a server's idle socket needs no goroutine besides the one serving
+// it. Nothing is read, and no ACK arrives, until Serve is called.
+func Start(ws *websocket.Conn, cfg Config) *Conn { return newConn(ws, cfg, nil, true) }
+
+// Serve reads the connection of Start until it ends, in the calling
+// goroutine; it then returns. It panics on a connection made otherwise,
+// which has its reader already, and returns at once when called again.
+func (c *Conn) Serve() {
+	if !c.manual {
+		panic("isocket: Serve on a connection with a reader goroutine")
+	}
+	if c.served.CompareAndSwap(false, true) {
+		c.readLoop()
+	}
+}
+
+func newConn(ws *websocket.Conn, cfg Config, cork *corkConn, manual bool) *Conn {
 	cfg.defaults()
 	ws.SetReadLimit(cfg.ReadLimit)
 	c := &Conn{
-		ws:            ws,
-		cfg:           cfg,
-		cork:          cork,
-		authenticated: make(chan struct{}),
-		pending:       map[string]*ackWait{},
-		done:          make(chan struct{}),
-		readDone:      make(chan struct{}),
-		wsClosed:      make(chan struct{}),
+		ws:       ws,
+		cfg:      cfg,
+		cork:     cork,
+		pending:  map[string]*ackWait{},
+		done:     make(chan struct{}),
+		readDone: make(chan struct{}),
+		manual:   manual,
+		pingIdx:  -1,
 	}
 	c.lastPong.Store(time.Now().UnixNano())
-	go c.readLoop()
+	if !manual {
+		go c.readLoop()
+	}
 	if !cfg.DisablePing {
-		c.wg.Add(1)
-		go c.pingLoop()
+		if cfg.Pinger != nil {
+			cfg.Pinger.add(c)
+		} else {
+			c.wg.Add(1)
+			go c.pingLoop()
+		}
 	}
 	return c
 }
@@ -234,13 +277,13 @@ func Dial(ctx context.Context, opts DialOptions, cfg Config) (*Conn, error) {
 		}
 		return nil, fmt.Errorf("websocket: dial %s: %w", endpoint, err)
 	}
-	c := newConn(ws, cfg, cork)
+	c := newConn(ws, cfg, cork, false)
 	select {
-	case <-c.authenticated:
+	case <-c.Authenticated():
 		return c, nil
 	case <-c.done:
 		select {
-		case <-c.authenticated:
+		case <-c.Authenticated():
 			// Authenticated, then closed at once: the select above
 			// may pick either. Connected it was; the caller sees the
 			// close through Done/Err like any later close.
@@ -268,7 +311,30 @@ func closeReason(err error) string {
 }
 
 // Authenticated is closed once the peer sent "authenticated".
-func (c *Conn) Authenticated() <-chan struct{} { return c.authenticated }
+func (c *Conn) Authenticated() <-chan struct{} {
+	c.authMu.Lock()
+	defer c.authMu.Unlock()
+	if c.authenticated == nil {
+		c.authenticated = make(chan struct{})
+		if c.authDone {
+			close(c.authenticated)
+		}
+	}
+	return c.authenticated
+}
+
+// setAuthenticated closes Authenticated, once.
+func (c *Conn) setAuthenticated() {
+	c.authMu.Lock()
+	defer c.authMu.Unlock()
+	if c.authDone {
+		return
+	}
+	c.authDone = true
+	if c.authenticated != nil {
+		close(c.authenticated)
+	}
+}
 
 // Done is closed when the connection has ended.
 func (c *Conn) Done() <-chan struct{} { return c.done }
@@ -432,7 +498,7 @@ func (c *Conn) readLoop() {
 		}
 		switch f.Data {
 		case protocol.DataAuthenticated:
-			c.authOnce.Do(func() { close(c.authenticated) })
+			c.setAuthenticated()
 		case protocol.DataPing:
 			c.lastPong.Store(time.Now().UnixNano())
 		default:
@@ -456,22 +522,32 @@ func (c *Conn) pingLoop() {
 			return
 		case <-t.C:
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), c.cfg.PingTimeout)
-		err := c.ws.Ping(ctx)
-		cancel()
-		if err == nil {
-			c.lastPong.Store(time.Now().UnixNano())
-			continue
-		}
-		since := time.Since(time.Unix(0, c.lastPong.Load()))
-		c.cfg.Logger.Debug("websocket: ping failed", "err", err, "sinceLastPong", since)
-		if since >= c.cfg.CloseUnresponsiveTimeout {
-			c.cfg.Logger.Warn("websocket: closing unresponsive connection", "sinceLastPong", since)
-			c.finish(ErrUnresponsive)
-			c.ws.CloseNow()
+		if c.ping() {
 			return
 		}
 	}
+}
+
+// ping pings the peer and waits up to PingTimeout for the pong; it closes
+// the connection, and returns true, when the peer has given no sign of
+// life for CloseUnresponsiveTimeout.
+func (c *Conn) ping() (closed bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.PingTimeout)
+	err := c.ws.Ping(ctx)
+	cancel()
+	if err == nil {
+		c.lastPong.Store(time.Now().UnixNano())
+		return false
+	}
+	since := time.Since(time.Unix(0, c.lastPong.Load()))
+	c.cfg.Logger.Debug("websocket: ping failed", "err", err, "sinceLastPong", since)
+	if since >= c.cfg.CloseUnresponsiveTimeout {
+		c.cfg.Logger.Warn("websocket: closing unresponsive connection", "sinceLastPong", since)
+		c.finish(ErrUnresponsive)
+		c.ws.CloseNow()
+		return true
+	}
+	return false
 }
 
 // LastPong is when the peer last proved alive (pong or "ping" message).
@@ -481,6 +557,9 @@ func (c *Conn) finish(err error) {
 	c.closeOnce.Do(func() {
 		c.err = err
 		close(c.done)
+		if c.cfg.Pinger != nil {
+			c.cfg.Pinger.remove(c)
+		}
 		c.mu.Lock()
 		c.ended = true
 		waits := c.pending
@@ -510,6 +589,7 @@ func (c *Conn) CloseWith(code websocket.StatusCode, reason string) error {
 	// marked done inside the Once, so whoever sees Done and calls Close in
 	// turn finds the first code already chosen.
 	c.closeWSOnce.Do(func() {
+		c.wsClosed = make(chan struct{})
 		c.finish(ErrClosedLocally)
 		if c.cork != nil {
 			c.cork.stop()
@@ -535,9 +615,15 @@ func (c *Conn) CloseWith(code websocket.StatusCode, reason string) error {
 // OnMessage returns, the socket being closed).
 func (c *Conn) wait() {
 	c.wg.Wait()
-	if !c.dispatching.Load() {
-		<-c.readDone
+	if c.dispatching.Load() {
+		return
 	}
+	if c.manual && c.served.CompareAndSwap(false, true) {
+		// Serve never called (and now never reads): no reader to
+		// wait for.
+		close(c.readDone)
+	}
+	<-c.readDone
 }
 
 // ErrClosedLocally is the Err of a connection closed by Close.
