@@ -963,22 +963,31 @@ func (hb *hub) replicaGone(r string) {
 
 // --- runs moving between replicas ---
 
+// watcherFor says where the console socket watching t is, as t leaves
+// for replica to (hb.mu held): a socket here calls to for it from now on.
+func (hb *hub) watcherFor(t *txn, to string) runLink {
+	link := runLink{Tx: t.rec.ID}
+	b := t.browser
+	if b == nil {
+		return link
+	}
+	link.Replica, link.Sid = hb.s.cl.id, b.sid
+	if b.peer != "" {
+		link.Replica = b.peer
+	} else {
+		delete(b.txs, t.rec.ID)
+		b.setRemote(t.rec.ID, to)
+	}
+	return link
+}
+
 // handOff gives t, which is to start on remote host h, to h's replica
 // (hb.mu held): t leaves this replica's memory; its console socket, if
 // here, now calls that replica for it.
 func (hb *hub) handOff(t *txn, h *host) {
 	c := hb.s.cl
 	id := t.rec.ID
-	link := runLink{Tx: id}
-	if b := t.browser; b != nil {
-		link.Replica, link.Sid = c.id, b.sid
-		if b.peer != "" {
-			link.Replica = b.peer
-		} else {
-			delete(b.txs, id)
-			b.setRemote(id, h.replica)
-		}
-	}
+	link := hb.watcherFor(t, h.replica)
 	hb.uncount(t)
 	delete(hb.txs, id)
 	hb.moving[id] = true // out of memory, still ours in the database: heal keeps off
@@ -1148,16 +1157,7 @@ func (hb *hub) release(c *cluster, inst, keyID, to string) []runLink {
 			hb.s.log.Error("handing a run to the replica its host moved to failed", "transaction", id, "replica", to, "err", err)
 			continue
 		}
-		link := runLink{Tx: id}
-		if b := t.browser; b != nil {
-			link.Replica, link.Sid = c.id, b.sid
-			if b.peer != "" {
-				link.Replica = b.peer
-			} else {
-				delete(b.txs, id)
-				b.setRemote(id, to)
-			}
-		}
+		link := hb.watcherFor(t, to)
 		delete(hb.txs, id)
 		links = append(links, link)
 	}

@@ -148,15 +148,6 @@ func TestReplicasConnectNeverWatchesNothing(t *testing.T) {
 	}()
 	select {
 	case <-brC.conn.Done():
-	case yes := <-answered:
-		if yes {
-			t.Fatal("CONNECT answered true for a run the replica asked does not hold")
-		}
-		select {
-		case <-brC.conn.Done():
-		case <-time.After(wait):
-			t.Fatal("the console socket was not closed to reconnect")
-		}
 	case <-time.After(wait):
 		t.Fatal("the console socket was not closed to reconnect")
 	}

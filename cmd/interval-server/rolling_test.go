@@ -21,6 +21,7 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 
+	"github.com/interval-go/sdk/internal/balancer"
 	"github.com/interval-go/sdk/server"
 	"github.com/interval-go/sdk/server/store/pgtest"
 )
@@ -316,71 +317,16 @@ func waitReady(t *testing.T, addr string) {
 	}
 }
 
-// roundRobin is a TCP load balancer as nginx's upstream with
-// proxy_next_upstream error: each new connection goes to the next backend
-// in turn, or the one after when that one refuses it. It stops with the
-// test.
+// roundRobin starts a round-robin balancer in front of backends, closed
+// with the test.
 func roundRobin(t *testing.T, backends ...string) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	lb, err := balancer.Start(balancer.RoundRobin, backends...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	conns := map[net.Conn]bool{}
-	track := func(c net.Conn, on bool) {
-		mu.Lock()
-		defer mu.Unlock()
-		if on {
-			conns[c] = true
-		} else {
-			delete(conns, c)
-		}
-	}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for next := 0; ; next++ {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			var up net.Conn
-			for k := range backends {
-				if up, err = net.DialTimeout("tcp", backends[(next+k)%len(backends)], time.Second); err == nil {
-					break
-				}
-			}
-			if up == nil {
-				c.Close()
-				continue
-			}
-			track(c, true)
-			track(up, true)
-			wg.Add(2)
-			pipe := func(dst, src net.Conn) {
-				defer wg.Done()
-				io.Copy(dst, src)
-				dst.Close()
-				src.Close()
-				track(dst, false)
-				track(src, false)
-			}
-			go pipe(c, up)
-			go pipe(up, c)
-		}
-	}()
-	t.Cleanup(func() {
-		l.Close()
-		mu.Lock()
-		for c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	})
-	return l.Addr().String()
+	t.Cleanup(lb.Close)
+	return lb.Addr()
 }
 
 // tail returns the last n lines of s.

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/interval-go/sdk/internal/balancer"
 	"github.com/interval-go/sdk/interval"
 	"github.com/interval-go/sdk/router"
 	"github.com/interval-go/sdk/server"
@@ -134,70 +134,16 @@ func (w *testWriter) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-// failover is a TCP load balancer as nginx's upstream with
-// proxy_next_upstream error: each connection goes to the first backend
-// that accepts it, in order. It stops with the test.
+// failover starts a balancer that sends each connection to the first of
+// backends that accepts it, closed with the test.
 func failover(t *testing.T, backends ...string) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	lb, err := balancer.Start(balancer.Failover, backends...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	conns := map[net.Conn]bool{}
-	track := func(c net.Conn, on bool) {
-		mu.Lock()
-		defer mu.Unlock()
-		if on {
-			conns[c] = true
-		} else {
-			delete(conns, c)
-		}
-	}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			var up net.Conn
-			for _, b := range backends {
-				if up, err = net.DialTimeout("tcp", b, time.Second); err == nil {
-					break
-				}
-			}
-			if up == nil {
-				c.Close()
-				continue
-			}
-			track(c, true)
-			track(up, true)
-			wg.Add(2)
-			pipe := func(dst, src net.Conn) {
-				defer wg.Done()
-				io.Copy(dst, src)
-				dst.Close()
-				src.Close()
-				track(dst, false)
-				track(src, false)
-			}
-			go pipe(c, up)
-			go pipe(up, c)
-		}
-	}()
-	t.Cleanup(func() {
-		l.Close()
-		mu.Lock()
-		for c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	})
-	return l.Addr().String()
+	t.Cleanup(lb.Close)
+	return lb.Addr()
 }
 
 // TestBrowserReplicasKill9 runs three interval-server processes on one
