@@ -1130,9 +1130,8 @@ func (hb *hub) release(c *cluster, inst, keyID, to string) []runLink {
 	}
 	delete(hb.gone, inst)
 	delete(hb.left, inst)
-	var links []runLink
 	now := time.Now()
-	for id, t := range hb.txs {
+	for _, t := range hb.txs {
 		if t.rec.HostInstanceID != inst || t.finished() || t.viaHTTP != nil || (t.keyID != "" && t.keyID != keyID) {
 			continue
 		}
@@ -1142,36 +1141,31 @@ func (hb *hub) release(c *cluster, inst, keyID, to string) []runLink {
 		}
 		if t.rec.Status != store.StatusHostDropped {
 			t.rec.Status, t.droppedAt = store.StatusHostDropped, now
+			hb.save(t)
 		}
-		hb.save(t)
-		ctx, cancel := hb.ctx()
-		// Committed before the other replica reads it.
-		if err := hb.s.saves.Sync(ctx); err != nil {
-			cancel()
-			hb.s.log.Error("handing a run to the replica its host moved to failed", "transaction", id, "replica", to, "err", err)
-			continue
-		}
-		moved, err := c.db.HandTransaction(ctx, id, c.id, to)
-		cancel()
-		if err != nil || !moved {
-			hb.s.log.Error("handing a run to the replica its host moved to failed", "transaction", id, "replica", to, "err", err)
-			continue
-		}
-		link := hb.watcherFor(t, to)
-		delete(hb.txs, id)
-		links = append(links, link)
 	}
-	// Runs of the host held here in the database but not (yet) in
-	// memory: adopted a moment ago and still being read. They go too;
-	// the reading, which checks who holds them, drops them.
+	// The runs' last states are committed before the other replica
+	// reads them; then one update hands over every run of the host held
+	// here: those in memory and those adopted a moment ago and still
+	// being read (that reading, which checks who holds them, drops them).
 	ctx, cancel := hb.ctx()
-	rest, err := c.db.HandHostTransactions(ctx, inst, keyID, c.id, to)
-	cancel()
+	defer cancel()
+	var ids []string
+	err := hb.s.saves.Sync(ctx)
+	if err == nil {
+		ids, err = c.db.HandHostTransactions(ctx, inst, keyID, c.id, to)
+	}
 	if err != nil {
 		hb.s.log.Error("handing a host's runs to the replica it moved to failed", "host", inst, "replica", to, "err", err)
 	}
-	for _, id := range rest {
-		links = append(links, runLink{Tx: id})
+	links := make([]runLink, 0, len(ids))
+	for _, id := range ids {
+		link := runLink{Tx: id}
+		if t := hb.txs[id]; t != nil {
+			link = hb.watcherFor(t, to)
+			delete(hb.txs, id)
+		}
+		links = append(links, link)
 	}
 	if len(links) > 0 {
 		hb.s.log.Info("a host moved to another replica; its runs went along", "host", inst, "replica", to, "runs", len(links))

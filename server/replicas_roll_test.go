@@ -127,9 +127,7 @@ func TestReplicasConnectNeverWatchesNothing(t *testing.T) {
 	h := a.host(key, "inst-1", action("hello"))
 	awaitAction(t, adminA, "hello")
 	br := adminA.browser()
-	id := adminA.startRun(br, h, "hello", store.EnvProduction)
-	h.must(protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: id, IOCall: ioCall("c1", "g1", "INPUT_TEXT")})
-	br.next(protocol.MethodRender)
+	id := adminA.waitingRun(br, h, "hello")
 
 	// The store names B as the run's owner, B has not loaded it.
 	ctx := context.Background()

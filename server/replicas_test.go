@@ -134,9 +134,7 @@ func TestReplicaGoneRunsMove(t *testing.T) {
 	h := b.host(key, "inst-1", action("hello"))
 	awaitAction(t, adminA, "hello")
 	br := adminA.browser()
-	id := adminA.startRun(br, h, "hello", store.EnvProduction)
-	h.must(protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: id, IOCall: ioCall("c1", "g1", "INPUT_TEXT")})
-	br.next(protocol.MethodRender)
+	id := adminA.waitingRun(br, h, "hello")
 
 	// B dies: its bus and heartbeat stop, its sockets drop, its lease
 	// is never renewed nor released.
@@ -206,9 +204,7 @@ func TestReplicasCancelAcrossReplicas(t *testing.T) {
 	h := b.host(key, "", action("hello"))
 	awaitAction(t, adminA, "hello")
 	br := adminA.browser()
-	id := adminA.startRun(br, h, "hello", store.EnvProduction)
-	h.must(protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: id, IOCall: ioCall("c1", "g1", "INPUT_TEXT")})
-	br.next(protocol.MethodRender)
+	id := adminA.waitingRun(br, h, "hello")
 	adminA.do("POST", "/api/console/transactions/"+id+"/cancel", nil, http.StatusNoContent, nil)
 	var resp protocol.IOResponseInputs
 	h.next(protocol.MethodIOResponse).decode(t, &resp)
@@ -414,9 +410,7 @@ func TestReplicasHostAwayAcrossReplicas(t *testing.T) {
 	h := b.host(key, "inst-away", action("hello"))
 	awaitAction(t, adminA, "hello")
 	br := adminA.browser()
-	id := adminA.startRun(br, h, "hello", store.EnvProduction)
-	h.must(protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: id, IOCall: ioCall("c1", "g1", "INPUT_TEXT")})
-	br.next(protocol.MethodRender)
+	id := adminA.waitingRun(br, h, "hello")
 	h.close()
 	br.next(protocol.MethodHostClosedUnexpectedly)
 	var away hostAwayJSON
@@ -567,9 +561,7 @@ func TestReplicaTakesUpRunsOfLostRelease(t *testing.T) {
 	key := adminA.key(store.EnvProduction)
 	h := a.host(key, "inst-lost", action("hello"))
 	br := adminA.browser()
-	id := adminA.startRun(br, h, "hello", store.EnvProduction)
-	h.must(protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: id, IOCall: ioCall("c1", "g1", "INPUT_TEXT")})
-	br.next(protocol.MethodRender)
+	id := adminA.waitingRun(br, h, "hello")
 	a.s.hub.mu.Lock()
 	keyID := a.s.hub.txs[id].keyID
 	a.s.hub.mu.Unlock()
@@ -592,4 +584,15 @@ func TestReplicaTakesUpRunsOfLostRelease(t *testing.T) {
 	if !held {
 		t.Fatal("B does not hold the run the database gives it")
 	}
+}
+
+// waitingRun runs production action slug as c, opened in browser br on
+// host h, which renders a text input (id c1, group g1): the run waits on
+// the operator. It returns the run's id.
+func (c *client) waitingRun(br, h *peer, slug string) string {
+	c.t.Helper()
+	id := c.startRun(br, h, slug, store.EnvProduction)
+	h.must(protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: id, IOCall: ioCall("c1", "g1", "INPUT_TEXT")})
+	br.next(protocol.MethodRender)
+	return id
 }
