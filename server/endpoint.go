@@ -122,7 +122,21 @@ type endpoint struct {
 	// barrier, when set before run, is waited for before each message is
 	// written (Server.syncSaves).
 	barrier func(context.Context) error
+
+	// held are the RESPONSEs the peer posted while inWorker handled a
+	// batch of messages: they go out together once the batch is done,
+	// after one wait for the barrier (flushHeld). Only inWorker touches
+	// it: the peer posts a RESPONSE only from Receive, which only
+	// inWorker calls.
+	held []string
+	// ackTimeout bounds the wait for the peer's ACK of a message posted.
+	ackTimeout time.Duration
 }
+
+// maxBatch is how many received messages inWorker handles before it
+// writes their answers: a bound on how long an answer waits for the
+// others of its batch.
+const maxBatch = 64
 
 // isResponse reports whether an envelope is a RESPONSE (answers do not
 // count against the rate limit), looking only at its start.
@@ -174,14 +188,117 @@ func newEndpoint(ws *websocket.Conn, cfg wsa.Config, inline bool, lim socketLimi
 		}
 	}
 	cfg.Logger = log
+	e.ackTimeout = cfg.SendTimeout
+	if e.ackTimeout <= 0 {
+		e.ackTimeout = wsa.DefaultSendTimeout
+	}
 	if inline {
 		e.conn = wsa.Start(ws, cfg)
 		e.inline = true
 	} else {
 		e.conn = wsa.NewConn(ws, cfg)
 	}
-	e.peer = rpc.NewPeer(e.send, handle, nil, log)
+	e.peer = rpc.NewPostPeer(e.post, handle, nil, log)
 	return e
+}
+
+// post is the RPC peer's transport: it writes a CALL once the store writes
+// queued until then are committed and reports its ACK through acked; a
+// RESPONSE (posted by the peer's Receive, in inWorker) is held until the
+// batch inWorker handles is done (flushHeld).
+func (e *endpoint) post(ctx context.Context, data string, acked func(error)) error {
+	if isResponse(data) {
+		e.held = append(e.held, data)
+		acked(nil) // the peer only logs a response's failure; flushHeld does
+		return nil
+	}
+	err := e.write(ctx, data, acked)
+	if ch, ok := ctx.Value(sentKey{}).(chan error); ok {
+		select {
+		case ch <- err:
+		default:
+		}
+	}
+	return err
+}
+
+// write waits for the barrier and posts data; acked gets the ACK's
+// outcome, and a message the peer did not acknowledge in time closes the
+// socket (see send).
+func (e *endpoint) write(ctx context.Context, data string, acked func(error)) error {
+	if e.barrier != nil {
+		// Nothing goes out before the store writes queued until now.
+		if err := e.barrier(ctx); err != nil {
+			return err
+		}
+	}
+	return e.postNow(ctx, data, acked)
+}
+
+// postNow posts data (the barrier was waited for).
+func (e *endpoint) postNow(ctx context.Context, data string, acked func(error)) error {
+	return e.conn.Post(ctx, data, e.ackTimeout, func(err error) {
+		if errors.Is(err, wsa.ErrAckTimeout) {
+			e.unacknowledged()
+		}
+		if acked != nil {
+			acked(err)
+		}
+	})
+}
+
+// unacknowledged closes a socket whose peer did not acknowledge a
+// message in time.
+func (e *endpoint) unacknowledged() {
+	// Peers acknowledge every message on receipt: one that does not is
+	// stuck or gone. Closing it ends the stall of the outbox (and a
+	// host's transactions wait for its reconnection, as on a drop)
+	// instead of leaving a run it never got marked RUNNING forever.
+	e.log.Log(context.Background(), e.unacked, "closing socket: a message was not acknowledged in time")
+	e.closeWith(websocket.StatusPolicyViolation, unackedReason)
+}
+
+// flushHeld writes the RESPONSEs held while inWorker handled a batch, in
+// order, after one wait for the barrier. The RESPONSE to INITIALIZE_HOST
+// armed by afterInitResponse is sent by send, from a goroutine of its own,
+// which runs the armed function once the host acknowledged it.
+func (e *endpoint) flushHeld() {
+	if len(e.held) == 0 {
+		return
+	}
+	held := e.held
+	e.held = nil
+	if e.barrier != nil {
+		if err := e.barrier(e.ctx); err != nil {
+			e.log.Debug("responses not sent", "n", len(held), "err", err)
+			return
+		}
+	}
+	for _, d := range held {
+		if e.afterInitArmed.Load() && isInitializeHost(d) {
+			e.wg.Add(1)
+			go func() {
+				defer e.wg.Done()
+				ctx, cancel := context.WithTimeout(e.ctx, callTimeout)
+				defer cancel()
+				if err := e.send(ctx, d); err != nil {
+					e.log.Debug("response not sent", "err", err)
+				}
+			}()
+			continue
+		}
+		if err := e.postNow(e.ctx, d, nil); err != nil {
+			e.log.Debug("response not sent", "err", err)
+			return // the socket ended: the rest cannot go either
+		}
+	}
+}
+
+// isInitializeHost reports whether data is the RESPONSE to
+// INITIALIZE_HOST.
+func isInitializeHost(data string) bool {
+	env, err := protocol.DecodeEnvelope(data)
+	return err == nil && env.Kind == protocol.KindResponse && env.MethodName == protocol.MethodInitializeHost
 }
 
 func (e *endpoint) send(ctx context.Context, data string) error {
@@ -194,23 +311,10 @@ func (e *endpoint) send(ctx context.Context, data string) error {
 		err = e.conn.Send(ctx, data)
 	}
 	if errors.Is(err, wsa.ErrAckTimeout) {
-		// Peers acknowledge every message on receipt: one that does not
-		// is stuck or gone. Closing it ends the stall of the outbox (and
-		// a host's transactions wait for its reconnection, as on a drop)
-		// instead of leaving a run it never got marked RUNNING forever.
-		e.log.Log(context.Background(), e.unacked, "closing socket: a message was not acknowledged in time")
-		e.closeWith(websocket.StatusPolicyViolation, unackedReason)
+		e.unacknowledged()
 	}
-	if e.afterInitArmed.Load() {
-		if env, derr := protocol.DecodeEnvelope(data); derr == nil && env.Kind == protocol.KindResponse && env.MethodName == protocol.MethodInitializeHost {
-			e.fireAfterInit(err)
-		}
-	}
-	if ch, ok := ctx.Value(sentKey{}).(chan error); ok {
-		select {
-		case ch <- err:
-		default:
-		}
+	if e.afterInitArmed.Load() && isInitializeHost(data) {
+		e.fireAfterInit(err)
 	}
 	return err
 }
@@ -379,37 +483,47 @@ func (e *endpoint) push(data string) bool {
 	return true
 }
 
-// pop takes the oldest message of the inbox; false, with the worker marked
-// stopped, when it is empty.
-func (e *endpoint) pop() (string, bool) {
+// popBatch takes the oldest messages of the inbox, at most maxBatch, into
+// batch[:0]; none, with the worker marked stopped, when it is empty.
+func (e *endpoint) popBatch(batch []string) []string {
 	e.inMu.Lock()
 	defer e.inMu.Unlock()
+	batch = batch[:0]
 	if len(e.inQ) == 0 {
 		e.inRunning = false
-		return "", false
+		return batch
 	}
-	d := e.inQ[0]
-	e.inQ[0] = ""
-	e.inQ = e.inQ[1:]
+	n := min(len(e.inQ), maxBatch)
+	batch = append(batch, e.inQ[:n]...)
+	clear(e.inQ[:n])
+	e.inQ = e.inQ[n:]
 	if len(e.inQ) == 0 {
 		e.inQ = nil
 	}
-	return d, true
+	return batch
 }
 
 // inWorker handles the inbox's messages in order until it is empty or the
-// socket closes.
+// socket closes. It takes what waits as a batch, handles all of it, then
+// writes the batch's answers together (flushHeld): the store writes of
+// the whole batch are waited for once.
 func (e *endpoint) inWorker() {
 	defer e.wg.Done()
+	var batch []string
 	for e.ctx.Err() == nil {
-		d, ok := e.pop()
-		if !ok {
+		batch = e.popBatch(batch)
+		if len(batch) == 0 {
 			return
 		}
-		if !e.receiveDeferred(d) {
-			e.peer.Receive(d)
+		for i, d := range batch {
+			if !e.receiveDeferred(d) {
+				e.peer.Receive(d)
+			}
+			batch[i] = ""
 		}
+		e.flushHeld()
 	}
+	e.held = nil
 }
 
 // receiveDeferred handles a CALL that e.deferred takes, answering it from
