@@ -285,7 +285,15 @@ func newPeer(t testing.TB, ws *websocket.Conn, dial func(cfg wsa.Config) (*wsa.C
 	}()
 	t.Cleanup(func() {
 		p.close()
-		<-done
+		// A test that stopped reading calls may have left the reader
+		// blocked on a full p.calls: drain it so the reader can end.
+		for {
+			select {
+			case <-done:
+				return
+			case <-p.calls:
+			}
+		}
 	})
 	return p, nil
 }

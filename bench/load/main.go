@@ -78,7 +78,6 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 )
 
@@ -290,40 +289,19 @@ func run(ctx context.Context, cfg config, w io.Writer) (rep report, err error) {
 		return rep, ctx.Err()
 	}
 	if len(cfg.Rates) > 0 {
-		return d.rates(ctx, cfg, rep, w)
-	}
-	var tw *tabwriter.Writer
-	if !cfg.JSON {
-		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "operators\truns\truns/s\tanswer→done p50\tp99\tmax ms\trender p50\tp99 ms\tlost\twrong\tduplicated\tnot created\tsockets\tserver CPU s\tCPU/run ms\tRSS MiB\tdriver CPU s\tload avg\t")
-	}
-	for _, n := range cfg.Operators {
-		if cfg.Warmup > 0 {
-			d.level(ctx, n, 0, cfg.Warmup)
-		}
-		if ctx.Err() != nil {
-			break
-		}
-		r := d.level(ctx, n, cfg.Runs, cfg.Duration)
-		r.Hosts = cfg.Hosts
-		rep.Levels = append(rep.Levels, r)
-		if cfg.JSON {
-			b, _ := json.Marshal(r)
-			fmt.Fprintf(w, "%s\n", b)
-			continue
-		}
-		fmt.Fprintf(tw, "%d\t%d\t%.0f\t%.2f\t%.2f\t%.1f\t%.2f\t%.2f\t%d\t%d\t%d\t%d\t%d\t%.2f\t%.2f\t%.0f\t%.2f\t%s\t\n", r.Operators, r.Runs, r.RunsPerS,
-			r.AnswerP50, r.AnswerP99, r.AnswerMax, r.RenderP50, r.RenderP99, r.Lost, r.Wrong, r.Duplicated, r.Failed, r.Sockets, r.CPUSeconds, r.CPUPerRun, r.RSSMiB, r.DriverCPUSeconds, r.LoadAvg)
-	}
-	if tw != nil {
-		tw.Flush()
-		for _, r := range rep.Levels {
-			if r.FirstError != "" {
-				fmt.Fprintf(w, "first error at %d operators: %s\n", r.Operators, r.FirstError)
+		return levels(ctx, cfg, rep, w, ratesTable, len(cfg.Rates), func(i int, warmup bool) levelResult {
+			if warmup {
+				return d.rateLevel(ctx, cfg.Rates[i], cfg.Poisson, cfg.Warmup)
 			}
-		}
+			return d.rateLevel(ctx, cfg.Rates[i], cfg.Poisson, cfg.Duration)
+		})
 	}
-	return rep, ctx.Err()
+	return levels(ctx, cfg, rep, w, operatorsTable, len(cfg.Operators), func(i int, warmup bool) levelResult {
+		if warmup {
+			return d.level(ctx, cfg.Operators[i], 0, cfg.Warmup)
+		}
+		return d.level(ctx, cfg.Operators[i], cfg.Runs, cfg.Duration)
+	})
 }
 
 // waitHosts waits until n hosts are online and serve the action.
@@ -372,40 +350,4 @@ func writeScale(w io.Writer, r scaleResult, asJSON bool) {
 	if r.FirstError != "" {
 		fmt.Fprintf(w, "  first error: %s\n", r.FirstError)
 	}
-}
-
-// rates measures the open-loop levels of cfg.Rates and writes them to w.
-func (d *driver) rates(ctx context.Context, cfg config, rep report, w io.Writer) (report, error) {
-	var tw *tabwriter.Writer
-	if !cfg.JSON {
-		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "offered/s\truns\truns/s\tanswer→done p50\tp99\tmax ms\tcreate→done p50\tp99\tmax ms\tlost\twrong\tduplicated\tnot created\tsockets\tserver CPU s\tCPU/run ms\tRSS MiB\tdriver CPU s\tload avg\t")
-	}
-	for _, rate := range cfg.Rates {
-		if cfg.Warmup > 0 {
-			d.rateLevel(ctx, rate, cfg.Poisson, cfg.Warmup)
-		}
-		if ctx.Err() != nil {
-			break
-		}
-		r := d.rateLevel(ctx, rate, cfg.Poisson, cfg.Duration)
-		r.Hosts = cfg.Hosts
-		rep.Levels = append(rep.Levels, r)
-		if cfg.JSON {
-			b, _ := json.Marshal(r)
-			fmt.Fprintf(w, "%s\n", b)
-			continue
-		}
-		fmt.Fprintf(tw, "%.0f\t%d\t%.0f\t%.2f\t%.2f\t%.1f\t%.2f\t%.2f\t%.1f\t%d\t%d\t%d\t%d\t%d\t%.2f\t%.2f\t%.0f\t%.2f\t%s\t\n", r.Rate, r.Runs, r.RunsPerS,
-			r.AnswerP50, r.AnswerP99, r.AnswerMax, r.TotalP50, r.TotalP99, r.TotalMax, r.Lost, r.Wrong, r.Duplicated, r.Failed, r.Sockets, r.CPUSeconds, r.CPUPerRun, r.RSSMiB, r.DriverCPUSeconds, r.LoadAvg)
-	}
-	if tw != nil {
-		tw.Flush()
-		for _, r := range rep.Levels {
-			if r.FirstError != "" {
-				fmt.Fprintf(w, "first error at %.0f runs/s offered: %s\n", r.Rate, r.FirstError)
-			}
-		}
-	}
-	return rep, ctx.Err()
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"math/rand/v2"
-	"os"
 	"sync"
 	"time"
 )
@@ -38,9 +37,6 @@ func arrivals(rate float64, poisson bool, rng *rand.Rand) func() time.Duration {
 // poisson is set, evenly spaced otherwise), waits for every run started
 // to end (completed, or lost after the timeout), and reports.
 func (d *driver) rateLevel(ctx context.Context, rate float64, poisson bool, duration time.Duration) levelResult {
-	d.mu.Lock()
-	d.sockets, d.firstErr = 0, ""
-	d.mu.Unlock()
 	ops := make([]*operator, rateOperators)
 	for i := range ops {
 		ops[i] = &operator{d: d}
@@ -53,10 +49,9 @@ func (d *driver) rateLevel(ctx context.Context, rate float64, poisson bool, dura
 		}
 	}()
 	var t tally
-	cpu0, self0 := procCPU(d.pid), procCPU(os.Getpid())
-	dup0, rec0, ret0 := d.starts.duplicates(), d.reconnects.Load(), d.retried.Load()
 	gap := arrivals(rate, poisson, rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 15)))
-	t0 := time.Now()
+	start := d.startLevel()
+	t0 := start.t0
 	end := t0.Add(duration)
 	var wg sync.WaitGroup
 	timer := time.NewTimer(0)
@@ -94,27 +89,11 @@ func (d *driver) rateLevel(ctx context.Context, rate float64, poisson bool, dura
 		}()
 	}
 	wg.Wait()
-	elapsed := time.Since(t0)
-	cpu := procCPU(d.pid) - cpu0
-	r := levelResult{DriverCPUSeconds: procCPU(os.Getpid()) - self0, Mode: "rate", Rate: rate, Operators: len(ops),
-		Completed: t.n[completed], Wrong: t.n[wrong], Lost: t.n[lost], Failed: t.n[failed],
-		Seconds: elapsed.Seconds(), CPUSeconds: cpu, RSSMiB: float64(procRSS(d.pid)) / (1 << 20), LoadAvg: loadAverage()}
+	r := d.endLevel(start, &t, "rate", len(ops))
+	r.Rate = rate
 	r.Arrivals = "even"
 	if poisson {
 		r.Arrivals = "poisson"
 	}
-	r.Runs = r.Completed + r.Wrong + r.Lost + r.Failed
-	r.Duplicated = d.starts.duplicates() - dup0
-	r.Reconnects, r.Retried = int(d.reconnects.Load()-rec0), int(d.retried.Load()-ret0)
-	r.RunsPerS = float64(r.Completed) / elapsed.Seconds()
-	if r.Completed > 0 {
-		r.CPUPerRun = cpu * 1000 / float64(r.Completed)
-	}
-	r.AnswerP50, r.AnswerP99, r.AnswerMax = ms(t.answers)
-	r.RenderP50, r.RenderP99, _ = ms(t.renders)
-	r.TotalP50, r.TotalP99, r.TotalMax = ms(t.totals)
-	d.mu.Lock()
-	r.Sockets, r.FirstError = d.sockets, d.firstErr
-	d.mu.Unlock()
 	return r
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -265,9 +264,6 @@ type levelResult struct {
 // level runs operators concurrently until runs runs were started (runs >
 // 0) or for duration, and reports.
 func (d *driver) level(ctx context.Context, operators, runs int, duration time.Duration) levelResult {
-	d.mu.Lock()
-	d.sockets, d.firstErr = 0, ""
-	d.mu.Unlock()
 	var t tally
 	var left atomic.Int64
 	left.Store(int64(runs))
@@ -277,9 +273,7 @@ func (d *driver) level(ctx context.Context, operators, runs int, duration time.D
 		startCtx, cancel = context.WithTimeout(ctx, duration)
 		defer cancel()
 	}
-	cpu0, self0 := procCPU(d.pid), procCPU(os.Getpid())
-	dup0, rec0, ret0 := d.starts.duplicates(), d.reconnects.Load(), d.retried.Load()
-	t0 := time.Now()
+	start := d.startLevel()
 	var wg sync.WaitGroup
 	for range operators {
 		wg.Add(1)
@@ -293,24 +287,7 @@ func (d *driver) level(ctx context.Context, operators, runs int, duration time.D
 		}()
 	}
 	wg.Wait()
-	elapsed := time.Since(t0)
-	cpu := procCPU(d.pid) - cpu0
-	r := levelResult{DriverCPUSeconds: procCPU(os.Getpid()) - self0, Mode: "load", Operators: operators, Completed: t.n[completed], Wrong: t.n[wrong], Lost: t.n[lost], Failed: t.n[failed],
-		Seconds: elapsed.Seconds(), CPUSeconds: cpu, RSSMiB: float64(procRSS(d.pid)) / (1 << 20), LoadAvg: loadAverage()}
-	r.Runs = r.Completed + r.Wrong + r.Lost + r.Failed
-	r.Duplicated = d.starts.duplicates() - dup0
-	r.Reconnects, r.Retried = int(d.reconnects.Load()-rec0), int(d.retried.Load()-ret0)
-	r.RunsPerS = float64(r.Completed) / elapsed.Seconds()
-	if r.Completed > 0 {
-		r.CPUPerRun = cpu * 1000 / float64(r.Completed)
-	}
-	r.AnswerP50, r.AnswerP99, r.AnswerMax = ms(t.answers)
-	r.RenderP50, r.RenderP99, _ = ms(t.renders)
-	r.TotalP50, r.TotalP99, r.TotalMax = ms(t.totals)
-	d.mu.Lock()
-	r.Sockets, r.FirstError = d.sockets, d.firstErr
-	d.mu.Unlock()
-	return r
+	return d.endLevel(start, &t, "load", operators)
 }
 
 // scaleResult is the report of a scale run.
