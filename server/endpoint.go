@@ -50,7 +50,9 @@ var errNotSent = errors.New("server: call not sent: socket closed")
 type outCall struct {
 	method string
 	in     any
-	// done, if set, receives the answer (from the call's own goroutine).
+	// done, if set, receives the answer or the error that ended the call,
+	// once, from the goroutine that handles the socket's inbox, a timer's,
+	// or the one closing the socket: it must not block.
 	done func(raw json.RawMessage, err error)
 }
 
@@ -67,13 +69,12 @@ type endpoint struct {
 
 	// The inbox: received messages waiting for inWorker, at most inMax;
 	// nil when empty, so that an idle socket holds no buffer for it. The
-	// worker runs only while there is work (inRunning), once run started
-	// (inStarted): an idle socket has no goroutine, nor stack, for it.
-	inMu      sync.Mutex
-	inQ       []string
-	inMax     int
-	inStarted bool
-	inRunning bool
+	// worker runs only while there is work (in.running), once run started
+	// (in.started): an idle socket has no goroutine, nor stack, for it.
+	inMu  sync.Mutex
+	inQ   []string
+	inMax int
+	in    worker
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -92,11 +93,10 @@ type endpoint struct {
 
 	// The outbox, sent in order by outWorker, which runs only while there
 	// is work, like inWorker.
-	outMu      sync.Mutex
-	outQ       []outCall
-	outClosed  bool
-	outStarted bool
-	outRunning bool
+	outMu     sync.Mutex
+	outQ      []outCall
+	outClosed bool
+	out       worker
 
 	wg sync.WaitGroup
 
@@ -131,6 +131,73 @@ type endpoint struct {
 	held []string
 	// ackTimeout bounds the wait for the peer's ACK of a message posted.
 	ackTimeout time.Duration
+}
+
+// workerLinger is how long an inbox or outbox worker waits for more work
+// once it has none before it ends: the workers of a socket busy with runs
+// live on between messages (a goroutine started afresh grows its stack
+// again, which costs more than the message), an idle socket has none.
+const workerLinger = 50 * time.Millisecond
+
+// worker is the state of the inbox's or the outbox's worker goroutine,
+// guarded by the box's lock: it starts with work once run started, and
+// ends once it found none for workerLinger.
+type worker struct {
+	started bool          // run started: work may start the worker
+	running bool          // the goroutine exists
+	idle    bool          // it lingers, waiting on wake
+	wake    chan struct{} // made when it first lingers
+	timer   *time.Timer   // its linger timer, touched by the goroutine only
+}
+
+// linger waits, as an idle worker, up to workerLinger for work (has
+// reports it, mu held) or for ctx to end; mu guards w and is not held. It
+// returns true with work to do; false with the worker marked stopped.
+func (w *worker) linger(ctx context.Context, mu *sync.Mutex, has func() bool) bool {
+	mu.Lock()
+	if has() && ctx.Err() == nil {
+		mu.Unlock()
+		return true
+	}
+	if w.wake == nil {
+		w.wake = make(chan struct{}, 1)
+	}
+	wake := w.wake
+	select { // a wake-up meant for an earlier wait
+	case <-wake:
+	default:
+	}
+	w.idle = true
+	mu.Unlock()
+	if w.timer == nil {
+		w.timer = time.NewTimer(workerLinger)
+	} else {
+		w.timer.Reset(workerLinger)
+	}
+	select {
+	case <-wake:
+	case <-w.timer.C:
+	case <-ctx.Done():
+	}
+	w.timer.Stop()
+	mu.Lock()
+	defer mu.Unlock()
+	w.idle = false
+	if has() && ctx.Err() == nil {
+		return true
+	}
+	w.running = false
+	return false
+}
+
+// wakeIdle wakes the worker if it lingers (its box's lock held).
+func (w *worker) wakeIdle() {
+	if w.idle {
+		select {
+		case w.wake <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // maxBatch is how many received messages inWorker handles before it
@@ -387,19 +454,23 @@ func (e *endpoint) call(method string, in any, done func(json.RawMessage, error)
 	return true
 }
 
-// kickOut starts outWorker when calls wait and none runs (e.outMu held).
+// kickOut starts outWorker when calls wait and none runs, or wakes it
+// when it lingers (e.outMu held).
 func (e *endpoint) kickOut() {
-	if e.outStarted && !e.outRunning && len(e.outQ) > 0 && e.ctx.Err() == nil {
-		e.outRunning = true
+	e.out.wakeIdle()
+	if e.out.started && !e.out.running && len(e.outQ) > 0 && e.ctx.Err() == nil {
+		e.out.running = true
 		e.wg.Add(1)
 		go e.outWorker()
 	}
 }
 
-// kickIn starts inWorker when messages wait and none runs (e.inMu held).
+// kickIn starts inWorker when messages wait and none runs, or wakes it
+// when it lingers (e.inMu held).
 func (e *endpoint) kickIn() {
-	if e.inStarted && !e.inRunning && len(e.inQ) > 0 && e.ctx.Err() == nil {
-		e.inRunning = true
+	e.in.wakeIdle()
+	if e.in.started && !e.in.running && len(e.inQ) > 0 && e.ctx.Err() == nil {
+		e.in.running = true
 		e.wg.Add(1)
 		go e.inWorker()
 	}
@@ -409,11 +480,11 @@ func (e *endpoint) kickIn() {
 // every goroutine of the endpoint.
 func (e *endpoint) run() {
 	e.inMu.Lock()
-	e.inStarted = true
+	e.in.started = true
 	e.kickIn()
 	e.inMu.Unlock()
 	e.outMu.Lock()
-	e.outStarted = true
+	e.out.started = true
 	e.kickOut()
 	e.outMu.Unlock()
 	if e.inline {
@@ -484,13 +555,12 @@ func (e *endpoint) push(data string) bool {
 }
 
 // popBatch takes the oldest messages of the inbox, at most maxBatch, into
-// batch[:0]; none, with the worker marked stopped, when it is empty.
+// batch[:0]; none when it is empty.
 func (e *endpoint) popBatch(batch []string) []string {
 	e.inMu.Lock()
 	defer e.inMu.Unlock()
 	batch = batch[:0]
 	if len(e.inQ) == 0 {
-		e.inRunning = false
 		return batch
 	}
 	n := min(len(e.inQ), maxBatch)
@@ -510,9 +580,13 @@ func (e *endpoint) popBatch(batch []string) []string {
 func (e *endpoint) inWorker() {
 	defer e.wg.Done()
 	var batch []string
+	has := func() bool { return len(e.inQ) > 0 }
 	for e.ctx.Err() == nil {
 		batch = e.popBatch(batch)
 		if len(batch) == 0 {
+			if e.in.linger(e.ctx, &e.inMu, has) {
+				continue
+			}
 			return
 		}
 		for i, d := range batch {
@@ -567,12 +641,15 @@ func (e *endpoint) receiveDeferred(d string) bool {
 // was written, until the outbox is empty or the socket closes.
 func (e *endpoint) outWorker() {
 	defer e.wg.Done()
+	has := func() bool { return len(e.outQ) > 0 }
 	for {
 		e.outMu.Lock()
 		if len(e.outQ) == 0 {
-			e.outRunning = false
 			e.outQ = nil
 			e.outMu.Unlock()
+			if e.out.linger(e.ctx, &e.outMu, has) {
+				continue
+			}
 			return
 		}
 		c := e.outQ[0]
@@ -580,23 +657,19 @@ func (e *endpoint) outWorker() {
 		e.outQ = e.outQ[1:]
 		e.outMu.Unlock()
 		sent := make(chan error, 1)
-		ctx, cancel := context.WithTimeout(context.WithValue(e.ctx, sentKey{}, sent), callTimeout)
-		e.wg.Add(1)
-		go func() {
-			defer e.wg.Done()
-			defer cancel()
-			raw, err := e.peer.CallRaw(ctx, c.method, c.in)
+		ctx := context.WithValue(e.ctx, sentKey{}, sent)
+		e.peer.Go(ctx, callTimeout, c.method, c.in, func(raw json.RawMessage, err error) {
 			if err != nil {
 				e.log.Debug("call failed", "method", c.method, "err", err)
 			}
 			if c.done != nil {
 				c.done(raw, err)
 			}
-			select {
+			select { // a call that ended before it was written
 			case sent <- err:
 			default:
 			}
-		}()
+		})
 		select {
 		case <-sent:
 		case <-e.ctx.Done():

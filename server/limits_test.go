@@ -89,10 +89,10 @@ func TestIdleSocketHasNoWorkers(t *testing.T) {
 		}
 		for ep := range e.s.conns {
 			ep.inMu.Lock()
-			in := ep.inRunning || ep.inQ != nil
+			in := ep.in.running || ep.inQ != nil
 			ep.inMu.Unlock()
 			ep.outMu.Lock()
-			out := ep.outRunning || ep.outQ != nil
+			out := ep.out.running || ep.outQ != nil
 			ep.outMu.Unlock()
 			if in || out {
 				return false

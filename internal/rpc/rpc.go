@@ -54,7 +54,7 @@ type Peer struct {
 	counter *atomic.Uint64
 
 	mu      sync.Mutex
-	pending map[string]chan result
+	pending map[string]*waiter
 	peak    int // the most calls pending at once since pending was made
 	closed  bool
 	wg      sync.WaitGroup
@@ -65,6 +65,47 @@ type Peer struct {
 type result struct {
 	data json.RawMessage
 	err  error
+}
+
+// waiter is a call waiting for its RESPONSE: a CallRaw blocked on ch, or a
+// Go whose done is called once.
+type waiter struct {
+	ch    chan result
+	done  func(json.RawMessage, error)
+	fired atomic.Bool
+	mu    sync.Mutex
+	timer *time.Timer // Go's timeout
+	stop  func() bool // Go's context.AfterFunc
+}
+
+// release stops Go's timer and context watch.
+func (w *waiter) release() {
+	w.mu.Lock()
+	t, stop := w.timer, w.stop
+	w.mu.Unlock()
+	if t != nil {
+		t.Stop()
+	}
+	if stop != nil {
+		stop()
+	}
+}
+
+// deliver hands r to the call without blocking; only the first result (a
+// RESPONSE, a failed send, the end of the wait) counts.
+func (w *waiter) deliver(r result) {
+	if w.done == nil {
+		select {
+		case w.ch <- r:
+		default:
+		}
+		return
+	}
+	if !w.fired.CompareAndSwap(false, true) {
+		return
+	}
+	w.release()
+	w.done(r.data, r.err)
 }
 
 // NewPeer returns a Peer that sends with send and answers calls with handle.
@@ -79,7 +120,7 @@ func NewPeer(send SendFunc, handle HandlerFunc, counter *atomic.Uint64, log *slo
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Peer{send: send, handle: handle, log: log, counter: counter,
-		pending: map[string]chan result{}, ctx: ctx, cancel: cancel}
+		pending: map[string]*waiter{}, ctx: ctx, cancel: cancel}
 }
 
 // NewPostPeer is NewPeer over a transport that posts: a CALL's sender waits
@@ -131,14 +172,15 @@ func (p *Peer) CallRawTimeout(ctx context.Context, timeout time.Duration, method
 		p.mu.Unlock()
 		return nil, ErrClosed
 	}
-	p.pending[id] = ch
+	w := &waiter{ch: ch}
+	p.pending[id] = w
 	p.peak = max(p.peak, len(p.pending))
 	p.mu.Unlock()
 	defer p.forget(id)
 	env := protocol.AppendEnvelope(make([]byte, 0, len(data)+64), protocol.Envelope{
 		ID: id, Kind: protocol.KindCall, MethodName: method, Data: data,
 	})
-	if err := p.transmit(ctx, string(env), ch); err != nil {
+	if err := p.transmit(ctx, string(env), w); err != nil {
 		return nil, fmt.Errorf("rpc: sending %s: %w", method, err)
 	}
 	var expired <-chan time.Time
@@ -168,6 +210,55 @@ func (p *Peer) CallRawTimeout(ctx context.Context, timeout time.Duration, method
 	}
 }
 
+// Go sends a CALL of method with input in, as CallRawTimeout does, without
+// a goroutine waiting for its answer: done is called exactly once, with the
+// RESPONSE's raw data (nil for void) or the error that ended the call (its
+// sending failed, ctx ended, timeout passed, the peer closed). done runs on
+// the goroutine that called Receive, a timer's, Close's or, for a call
+// that could not be sent, this one's, before Go returns; it must not block.
+func (p *Peer) Go(ctx context.Context, timeout time.Duration, method string, in any, done func(json.RawMessage, error)) {
+	data, err := marshal(in)
+	if err != nil {
+		done(nil, fmt.Errorf("rpc: encoding %s input: %w", method, err))
+		return
+	}
+	id := strconv.FormatUint(p.counter.Add(1), 10)
+	w := &waiter{}
+	w.done = func(raw json.RawMessage, err error) {
+		p.forget(id)
+		if err != nil {
+			err = fmt.Errorf("rpc: waiting for %s: %w", method, err)
+		}
+		done(raw, err)
+	}
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		done(nil, ErrClosed)
+		return
+	}
+	p.pending[id] = w
+	p.peak = max(p.peak, len(p.pending))
+	p.mu.Unlock()
+	w.mu.Lock()
+	if timeout > 0 {
+		w.timer = time.AfterFunc(timeout, func() { w.deliver(result{err: context.DeadlineExceeded}) })
+	}
+	if ctx.Done() != nil {
+		w.stop = context.AfterFunc(ctx, func() { w.deliver(result{err: ctx.Err()}) })
+	}
+	w.mu.Unlock()
+	if w.fired.Load() { // ended meanwhile (ctx was done): stop what was set
+		w.release()
+	}
+	env := protocol.AppendEnvelope(make([]byte, 0, len(data)+64), protocol.Envelope{
+		ID: id, Kind: protocol.KindCall, MethodName: method, Data: data,
+	})
+	if err := p.transmit(ctx, string(env), w); err != nil {
+		w.deliver(result{err: fmt.Errorf("sending: %w", err)})
+	}
+}
+
 // shrinkAfter is the burst of pending calls after which an emptied pending
 // map is replaced: a Go map keeps its largest size, and a host that once
 // had 10,000 calls in flight should not keep their table for its life.
@@ -184,31 +275,22 @@ func (p *Peer) forget(id string) {
 // shrink replaces an empty pending map that grew large; p.mu is held.
 func (p *Peer) shrink() {
 	if len(p.pending) == 0 && p.peak > shrinkAfter {
-		p.pending = map[string]chan result{}
+		p.pending = map[string]*waiter{}
 		p.peak = 0
 	}
 }
 
 // transmit sends a CALL's envelope. With a posting transport a failed
 // send arrives later, on ch, like the RESPONSE would.
-func (p *Peer) transmit(ctx context.Context, env string, ch chan result) error {
+func (p *Peer) transmit(ctx context.Context, env string, w *waiter) error {
 	if p.post == nil {
 		return p.send(ctx, env)
 	}
 	return p.post(ctx, env, func(err error) {
 		if err != nil {
-			deliver(ch, result{err: err})
+			w.deliver(result{err: err})
 		}
 	})
-}
-
-// deliver hands r to a waiting call without blocking: the channel holds one
-// result, and only the first (a RESPONSE or a failed send) counts.
-func deliver(ch chan result, r result) {
-	select {
-	case ch <- r:
-	default:
-	}
 }
 
 // marshal encodes v like JSON.stringify: no HTML escaping of <, > and &
@@ -248,7 +330,7 @@ func (p *Peer) Receive(s string) {
 		// finds nothing (the channel holds one result; a second send on
 		// it would block the transport's reader forever).
 		p.mu.Lock()
-		ch, ok := p.pending[env.ID]
+		w, ok := p.pending[env.ID]
 		delete(p.pending, env.ID)
 		p.shrink()
 		p.mu.Unlock()
@@ -256,7 +338,7 @@ func (p *Peer) Receive(s string) {
 			p.log.Debug("rpc: response to unknown call", "id", protocol.Clip(env.ID, logClip), "method", protocol.Clip(env.MethodName, logClip))
 			return
 		}
-		deliver(ch, result{data: env.Data})
+		w.deliver(result{data: env.Data})
 		return
 	}
 	out, err := p.safeHandle(env.MethodName, env.Data)
@@ -315,7 +397,16 @@ func (p *Peer) safeHandle(method string, data json.RawMessage) (out any, err err
 func (p *Peer) Close() {
 	p.mu.Lock()
 	p.closed = true
+	var gone []*waiter
+	for _, w := range p.pending {
+		if w.done != nil {
+			gone = append(gone, w)
+		}
+	}
 	p.mu.Unlock()
 	p.cancel()
+	for _, w := range gone {
+		w.deliver(result{err: ErrClosed})
+	}
 	p.wg.Wait()
 }

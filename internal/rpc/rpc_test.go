@@ -616,3 +616,96 @@ func TestResponseBeforeCloseWins(t *testing.T) {
 		p.Close()
 	}
 }
+
+// goResult is what Go's done got.
+type goResult struct {
+	raw string
+	err error
+}
+
+// Go calls done exactly once for every way a call ends: its RESPONSE, a
+// failed send, its timeout, its context, the peer's close; and leaves
+// nothing pending.
+func TestGoEndsOnce(t *testing.T) {
+	rec := newRecorder()
+	p := NewPeer(rec.send, noHandler, nil, nil)
+	results := make(chan goResult, 10)
+	done := func(raw json.RawMessage, err error) { results <- goResult{string(raw), err} }
+	next := func(what string) goResult {
+		t.Helper()
+		select {
+		case r := <-results:
+			return r
+		case <-time.After(hang):
+			t.Fatalf("%s: done never called", what)
+		}
+		panic("unreachable")
+	}
+
+	p.Go(context.Background(), hang, "ANSWERED", map[string]int{"n": 1}, done)
+	call := rec.next(t)
+	if call.Kind != protocol.KindCall || call.MethodName != "ANSWERED" || string(call.Data) != `{"n":1}` {
+		t.Fatalf("sent %+v", call)
+	}
+	p.Receive(`{"id":"` + call.ID + `","kind":"RESPONSE","methodName":"ANSWERED","data":7}`)
+	if r := next("response"); r.err != nil || r.raw != "7" {
+		t.Fatalf("answered call: %+v", r)
+	}
+	// A duplicated RESPONSE calls nothing again.
+	p.Receive(`{"id":"` + call.ID + `","kind":"RESPONSE","methodName":"ANSWERED","data":8}`)
+
+	p.Go(context.Background(), time.Millisecond, "SLOW", nil, done)
+	rec.next(t)
+	if r := next("timeout"); !errors.Is(r.err, context.DeadlineExceeded) || !strings.Contains(r.err.Error(), "SLOW") {
+		t.Fatalf("timed-out call: %+v", r)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	p.Go(ctx, hang, "CANCELED", nil, done)
+	rec.next(t)
+	cancel()
+	if r := next("cancel"); !errors.Is(r.err, context.Canceled) {
+		t.Fatalf("canceled call: %+v", r)
+	}
+
+	p.Go(context.Background(), hang, "OPEN", nil, done)
+	rec.next(t)
+	p.Close()
+	if r := next("close"); !errors.Is(r.err, ErrClosed) {
+		t.Fatalf("call pending at close: %+v", r)
+	}
+	p.Go(context.Background(), hang, "LATE", nil, done)
+	if r := next("after close"); !errors.Is(r.err, ErrClosed) {
+		t.Fatalf("call after close: %+v", r)
+	}
+	select {
+	case r := <-results:
+		t.Fatalf("done called again: %+v", r)
+	case <-time.After(20 * time.Millisecond):
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.pending) != 0 {
+		t.Fatalf("%d calls still pending", len(p.pending))
+	}
+}
+
+// A posted call whose sending fails ends with that error.
+func TestGoSendFails(t *testing.T) {
+	lost := errors.New("no ACK")
+	p := NewPostPeer(func(_ context.Context, _ string, acked func(error)) error {
+		go acked(lost)
+		return nil
+	}, noHandler, nil, nil)
+	defer p.Close()
+	got := make(chan error, 1)
+	p.Go(context.Background(), hang, "LOST", nil, func(_ json.RawMessage, err error) { got <- err })
+	select {
+	case err := <-got:
+		if !errors.Is(err, lost) {
+			t.Fatalf("got %v, want %v", err, lost)
+		}
+	case <-time.After(hang):
+		t.Fatal("done never called")
+	}
+}
