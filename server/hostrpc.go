@@ -38,7 +38,9 @@ func validGroupSlug(s string) bool {
 }
 
 func (s *Server) wsConfig() wsa.Config {
-	return wsa.Config{ReadLimit: s.opts.MaxMessageBytes, PingInterval: s.opts.PingInterval, Pinger: s.pinger}
+	// Every socket comes from wsa.Accept (handleSocket), whose writes are
+	// bounded by a deadline.
+	return wsa.Config{ReadLimit: s.opts.MaxMessageBytes, PingInterval: s.opts.PingInterval, Pinger: s.pinger, BoundedWrites: true}
 }
 
 // closeReasonMax is the longest close reason a close frame carries.

@@ -15,6 +15,7 @@
 package isocket
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -84,6 +85,11 @@ type Config struct {
 	// DisablePing turns off websocket pings from this side (the peer's
 	// pings are still answered).
 	DisablePing bool
+	// BoundedWrites says that the websocket is one of Accept, whose
+	// connection bounds each write by a deadline (DefaultSendTimeout):
+	// a message's write then needs no context with a timeout, which
+	// costs a timer and the library's cancel hook per frame.
+	BoundedWrites bool
 	// Pinger, when set, pings the connection (every PingInterval, as
 	// the connection's own ping goroutine would) from one goroutine it
 	// shares with other connections: a server with many sockets keeps
@@ -444,9 +450,10 @@ func (c *Conn) write(ctx context.Context, frame []byte) error {
 	// ends mid-write, so one caller giving up (an operator cancel, a call's
 	// deadline) must not reach the write: only the send timeout bounds it,
 	// and a write stuck that long does mean the connection is dead. On a
-	// dialed socket the corkConn's write deadline is that bound.
+	// dialed socket the corkConn's write deadline is that bound, on one of
+	// Accept (BoundedWrites) the leanConn's.
 	wctx := context.Background()
-	if c.cork == nil {
+	if c.cork == nil && !c.cfg.BoundedWrites {
 		var cancel context.CancelFunc
 		wctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), c.cfg.SendTimeout)
 		defer cancel()
@@ -469,18 +476,21 @@ func (c *Conn) readLoop() {
 	defer close(c.readDone)
 	ctx := context.Background()
 	for {
-		typ, p, err := c.ws.Read(ctx)
+		typ, msg, err := readMessage(ctx, c.ws)
 		if err != nil {
 			c.finish(err)
 			return
 		}
 		if typ != websocket.MessageText {
-			c.cfg.Logger.Warn("websocket: ignoring binary frame", "bytes", len(p))
+			c.cfg.Logger.Warn("websocket: ignoring binary frame", "bytes", msg.Len())
+			putMessage(msg)
 			continue
 		}
-		f, err := protocol.DecodeFrame(p)
+		f, err := protocol.DecodeFrame(msg.Bytes()) // copies what it keeps
+		n := msg.Len()
+		putMessage(msg)
 		if err != nil {
-			c.cfg.Logger.Warn("websocket: ignoring malformed frame", "err", err, "bytes", len(p))
+			c.cfg.Logger.Warn("websocket: ignoring malformed frame", "err", err, "bytes", n)
 			continue
 		}
 		if f.Type == protocol.FrameAck {
@@ -509,6 +519,37 @@ func (c *Conn) readLoop() {
 		if c.cork != nil {
 			c.cork.uncork()
 		}
+	}
+}
+
+// messages holds the buffers messages are read into: a connection holds
+// one only while it reads a message, and its size is that of the messages
+// read before, not grown again from nothing for each one.
+var messages = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledMessage is the largest buffer put back in messages: a large
+// table's message is not kept around.
+const maxPooledMessage = 64 << 10
+
+// readMessage reads the next websocket message of ws into a buffer of
+// messages; putMessage gives it back.
+func readMessage(ctx context.Context, ws *websocket.Conn) (websocket.MessageType, *bytes.Buffer, error) {
+	typ, r, err := ws.Reader(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	b := messages.Get().(*bytes.Buffer)
+	b.Reset()
+	if _, err := b.ReadFrom(r); err != nil {
+		putMessage(b)
+		return 0, nil, err
+	}
+	return typ, b, nil
+}
+
+func putMessage(b *bytes.Buffer) {
+	if b.Cap() <= maxPooledMessage {
+		messages.Put(b)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/coder/websocket"
 )
@@ -50,7 +51,11 @@ func (w leanWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	}
 	lc := newLeanConn(nc)
 	if lc == nil {
-		return nc, brw, nil
+		// Not a plain socket: the library keeps the HTTP server's
+		// reader, and writes through a buffer of its own over a
+		// connection that bounds each write by a deadline.
+		dc := &deadlineConn{Conn: nc}
+		return dc, bufio.NewReadWriter(brw.Reader, bufio.NewWriterSize(dc, 4<<10)), nil
 	}
 	if n := brw.Reader.Buffered(); n > 0 {
 		// Bytes the client sent right after its upgrade request.
@@ -88,6 +93,7 @@ func putChunk(b *[]byte) { chunkPool.Put(b) }
 type leanConn struct {
 	net.Conn
 	rd rawReader
+	wd writeDeadline
 
 	// Read side.
 	chunk *[]byte // pooled; nil when no received byte waits
@@ -134,6 +140,17 @@ func (c *leanConn) Read(p []byte) (int, error) {
 // Write takes the bytes of websocket frames, in order, and writes each
 // frame's header together with its payload.
 func (c *leanConn) Write(p []byte) (int, error) {
+	n, err := c.write(p)
+	if err != nil {
+		// The library leaves the connection open after a failed write;
+		// closing it ends the reader, so the connection ends and every
+		// message waiting for its ACK learns of it.
+		c.Conn.Close()
+	}
+	return n, err
+}
+
+func (c *leanConn) write(p []byte) (int, error) {
 	total := len(p)
 	for len(p) > 0 {
 		if !c.hdrDone {
@@ -158,6 +175,9 @@ func (c *leanConn) Write(p []byte) (int, error) {
 			c.hdrDone = true
 			c.left = c.payloadLen()
 			if c.left == 0 {
+				if err := c.wd.arm(c.Conn); err != nil {
+					return total - len(p), err
+				}
 				if _, err := c.Conn.Write(c.hdr[:c.hn]); err != nil {
 					return total - len(p), err
 				}
@@ -167,6 +187,9 @@ func (c *leanConn) Write(p []byte) (int, error) {
 		}
 		k := min(int64(len(p)), c.left)
 		part := p[:k]
+		if err := c.wd.arm(c.Conn); err != nil {
+			return total - len(p), err
+		}
 		var err error
 		if !c.hdrSent {
 			c.vec[0], c.vec[1] = c.hdr[:c.hn], part
@@ -207,4 +230,49 @@ func (c *leanConn) payloadLen() int64 {
 
 func (c *leanConn) resetFrame() {
 	c.hn, c.hlen, c.left, c.hdrDone, c.hdrSent = 0, 0, 0, false, false
+}
+
+// writeTimeout bounds every write to a socket of Accept: a write stuck
+// that long means the connection is dead (the peer reads nothing), and
+// fails, which closes the connection. It is DefaultSendTimeout, the bound
+// of a message's trip on any connection.
+var writeTimeout = DefaultSendTimeout
+
+// writeDeadline keeps a connection's write deadline between half and all
+// of writeTimeout ahead: moved only when less than half is left, so most
+// writes set nothing, and a write never waits past writeTimeout.
+// Writes of a socket of Accept then need no context with a timeout of
+// their own, which costs a timer and a hook in the library per frame
+// (Config.BoundedWrites).
+type writeDeadline struct{ at time.Time }
+
+// arm moves the deadline of nc forward if needed; the caller writes next.
+func (d *writeDeadline) arm(nc net.Conn) error {
+	if now := time.Now(); d.at.Sub(now) < writeTimeout/2 {
+		d.at = now.Add(writeTimeout)
+		if err := nc.SetWriteDeadline(d.at); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deadlineConn is a hijacked connection other than a plain socket whose
+// writes are bounded by writeTimeout (under the library's frame lock, so
+// by one goroutine at a time).
+type deadlineConn struct {
+	net.Conn
+	wd writeDeadline
+}
+
+func (c *deadlineConn) Write(p []byte) (int, error) {
+	err := c.wd.arm(c.Conn)
+	n := 0
+	if err == nil {
+		n, err = c.Conn.Write(p)
+	}
+	if err != nil {
+		c.Conn.Close() // as leanConn.Write
+	}
+	return n, err
 }

@@ -392,3 +392,67 @@ func TestLeanConnReadReleasesChunk(t *testing.T) {
 		t.Fatal("chunk kept at the end of the stream")
 	}
 }
+
+// On a socket of Accept with BoundedWrites, a write to a peer that reads
+// nothing fails once the connection's write deadline passes, and ends the
+// connection, with no context of its own bounding it.
+func TestAcceptedStuckWriteEndsConnection(t *testing.T) {
+	old := writeTimeout
+	writeTimeout = 200 * time.Millisecond
+	t.Cleanup(func() { writeTimeout = old })
+	conns := make(chan *Conn, 1)
+	url := leanServer(t, Config{BoundedWrites: true}, conns)
+	ctx, cancel := context.WithTimeout(context.Background(), hang)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.CloseNow()
+	// The authenticated message, left unacknowledged; then nothing is read.
+	if _, _, err := ws.Read(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sc := <-conns
+	big := strings.Repeat("x", 1<<20)
+	errc := make(chan error, 1)
+	go func() {
+		var err error
+		for i := 0; i < 256 && err == nil; i++ {
+			err = sc.Post(context.Background(), big, hang, func(error) {})
+		}
+		errc <- err
+	}()
+	select {
+	case err = <-errc:
+	case <-time.After(hang):
+		t.Fatal("a write to a peer that reads nothing is still blocked")
+	}
+	if err == nil {
+		t.Fatal("256 MiB written to a peer that reads nothing")
+	}
+	waitDone(t, sc)
+}
+
+// Messages are read into pooled buffers: what a frame's data became stays
+// intact while later messages reuse the buffer.
+func TestPooledReadsKeepData(t *testing.T) {
+	conns := make(chan *Conn, 1)
+	url := leanServer(t, Config{BoundedWrites: true}, conns)
+	msgs := make(chan string, 100)
+	c := dial(t, url, Config{OnMessage: func(s string) { msgs <- s }})
+	<-conns
+	var got []string
+	for i := range 20 {
+		m := strings.Repeat(string(rune('a'+i)), 100+i*50)
+		if err := c.SendTimeout(context.Background(), m, hang); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, recv(t, msgs))
+	}
+	for i, g := range got {
+		if want := "echo:" + strings.Repeat(string(rune('a'+i)), 100+i*50); g != want {
+			t.Fatalf("message %d changed after later reads: %.20q…", i, g)
+		}
+	}
+}
