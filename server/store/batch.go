@@ -172,6 +172,9 @@ func (s *sqlStore) WriteBatch(ctx context.Context, ws []Write, errs []error) err
 			return s.wrap("write batch", err)
 		}
 	}
+	if s.d.uninterruptible {
+		ctx = context.WithoutCancel(ctx)
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return s.wrap("write batch", err)
@@ -221,7 +224,8 @@ func (s *sqlStore) WriteBatch(ctx context.Context, ws []Write, errs []error) err
 type GroupCommitOptions struct {
 	// Timeout bounds the writing of one batch (default 30 s): a database
 	// that stops answering fails the batch, and its waiters, instead of
-	// holding them forever.
+	// holding them forever. SQLite's batches run to their end (a write
+	// there cannot be interrupted where it could hang; see dialect).
 	Timeout time.Duration
 	// OnFail, if set, is called (from the committing goroutine, before
 	// the batch's waiters are released: it must not wait for the group

@@ -53,6 +53,13 @@ type dialect struct {
 	// blobText is the text of a payload column (a fmt format of its name),
 	// for LIKE: bytes with no valid text escaped, never an error.
 	blobText string
+	// uninterruptible: a batch of writes runs to its end whatever its
+	// context (WriteBatch). SQLite's single-row writes cannot hang where
+	// an interrupt reaches them (a stalled fsync is a syscall; a lock
+	// held by another process is bounded by busy_timeout), and its driver
+	// and database/sql start a goroutine per statement and per transaction
+	// to watch a context that can end.
+	uninterruptible bool
 	// blobTerm, when set, writes a search term as blobText shows the same
 	// bytes.
 	blobTerm func(string) string
@@ -86,10 +93,11 @@ func (d dialect) args(args []any) []any {
 }
 
 var sqliteDialect = dialect{
-	lower:    "lower",
-	queueSeq: "rowid",
-	blob:     func(s string) any { return s },
-	blobText: "CAST(%s AS TEXT)",
+	lower:           "lower",
+	queueSeq:        "rowid",
+	uninterruptible: true,
+	blob:            func(s string) any { return s },
+	blobText:        "CAST(%s AS TEXT)",
 }
 
 // rebind turns the ? placeholders of q (outside quoted strings and
