@@ -73,6 +73,19 @@ func TestStuckWriteEndsConnection(t *testing.T) {
 	})
 	defer close(stop)
 	c := dial(t, url, Config{SendTimeout: 200 * time.Millisecond})
+	err := writeUntilStuck(t, c)
+	select {
+	case <-c.Done():
+	case <-time.After(hang):
+		t.Fatalf("connection still open after a write failed with %v", err)
+	}
+}
+
+// writeUntilStuck posts 1 MiB messages on c, whose peer reads nothing,
+// until a write fails, and returns that error; it fails the test when the
+// writes block or all of 256 MiB went through.
+func writeUntilStuck(t *testing.T, c *Conn) error {
+	t.Helper()
 	big := strings.Repeat("x", 1<<20)
 	errc := make(chan error, 1)
 	go func() {
@@ -91,9 +104,5 @@ func TestStuckWriteEndsConnection(t *testing.T) {
 	if err == nil {
 		t.Fatal("256 MiB written to a peer that reads nothing")
 	}
-	select {
-	case <-c.Done():
-	case <-time.After(hang):
-		t.Fatalf("connection still open after a write failed with %v", err)
-	}
+	return err
 }

@@ -414,23 +414,7 @@ func TestAcceptedStuckWriteEndsConnection(t *testing.T) {
 		t.Fatal(err)
 	}
 	sc := <-conns
-	big := strings.Repeat("x", 1<<20)
-	errc := make(chan error, 1)
-	go func() {
-		var err error
-		for i := 0; i < 256 && err == nil; i++ {
-			err = sc.Post(context.Background(), big, hang, func(error) {})
-		}
-		errc <- err
-	}()
-	select {
-	case err = <-errc:
-	case <-time.After(hang):
-		t.Fatal("a write to a peer that reads nothing is still blocked")
-	}
-	if err == nil {
-		t.Fatal("256 MiB written to a peer that reads nothing")
-	}
+	writeUntilStuck(t, sc)
 	waitDone(t, sc)
 }
 
