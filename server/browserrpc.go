@@ -7,7 +7,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/coder/websocket"
+	wsa "github.com/interval-go/sdk/internal/isocket"
 
 	"github.com/interval-go/sdk/internal/protocol"
 	"github.com/interval-go/sdk/server/internal/markup"
@@ -28,7 +28,7 @@ const maxPageKey = 128
 // The setup runs on the caller's goroutine (the HTTP handler's, which then
 // returns), so that the socket's goroutine starts afresh in endpoint.run:
 // its stack holds the read path only, not what the setup needed.
-func (s *Server) startBrowser(ws *websocket.Conn, sess string, u store.User, done func()) {
+func (s *Server) startBrowser(ws *wsa.Socket, sess string, u store.User, done func()) {
 	b := &browser{user: u, txs: map[string]*txn{}, sid: newSocketID()}
 	b.sess = sess
 	log := s.log.With("browser", u.ID)

@@ -40,14 +40,18 @@ const (
 // a message within the send timeout.
 const unackedReason = "Message not acknowledged in time."
 
-type sentKey struct{}
+// barrierPassed marks the context of a call the outbox writes after its
+// own wait for the barrier (post does not wait again).
+type barrierPassed struct{}
 
 // errNotSent is given to the done function of a queued call that was never
 // written to the socket (it closed first).
 var errNotSent = errors.New("server: call not sent: socket closed")
 
-// outCall is a call queued for a peer.
+// outCall is a call queued for a peer, or an answer (encoded) to one of
+// the peer's calls.
 type outCall struct {
+	answer string // when set, the RESPONSE to write; the rest is unused
 	method string
 	in     any
 	// done, if set, receives the answer or the error that ended the call,
@@ -223,7 +227,7 @@ func isResponse(data string) bool {
 // socket's only goroutine while idle); without it the connection has a
 // reader goroutine of its own from the start, so that what the caller
 // sends before run (a host's "authenticated") gets its ACK.
-func newEndpoint(ws *websocket.Conn, cfg wsa.Config, inline bool, lim socketLimits, handle rpc.HandlerFunc, log *slog.Logger, unacked slog.Level, limited func()) *endpoint {
+func newEndpoint(ws *wsa.Socket, cfg wsa.Config, inline bool, lim socketLimits, handle rpc.HandlerFunc, log *slog.Logger, unacked slog.Level, limited func()) *endpoint {
 	e := &endpoint{
 		log:       log,
 		unacked:   unacked,
@@ -260,10 +264,10 @@ func newEndpoint(ws *websocket.Conn, cfg wsa.Config, inline bool, lim socketLimi
 		e.ackTimeout = wsa.DefaultSendTimeout
 	}
 	if inline {
-		e.conn = wsa.Start(ws, cfg)
+		e.conn = ws.Start(cfg)
 		e.inline = true
 	} else {
-		e.conn = wsa.NewConn(ws, cfg)
+		e.conn = ws.NewConn(cfg)
 	}
 	e.peer = rpc.NewPostPeer(e.post, handle, nil, log)
 	return e
@@ -279,14 +283,10 @@ func (e *endpoint) post(ctx context.Context, data string, acked func(error)) err
 		acked(nil) // the peer only logs a response's failure; flushHeld does
 		return nil
 	}
-	err := e.write(ctx, data, acked)
-	if ch, ok := ctx.Value(sentKey{}).(chan error); ok {
-		select {
-		case ch <- err:
-		default:
-		}
+	if ctx.Value(barrierPassed{}) != nil {
+		return e.postNow(ctx, data, acked)
 	}
-	return err
+	return e.write(ctx, data, acked)
 }
 
 // write waits for the barrier and posts data; acked gets the ACK's
@@ -325,39 +325,51 @@ func (e *endpoint) unacknowledged() {
 	e.closeWith(websocket.StatusPolicyViolation, unackedReason)
 }
 
-// flushHeld writes the RESPONSEs held while inWorker handled a batch, in
-// order, after one wait for the barrier. The RESPONSE to INITIALIZE_HOST
-// armed by afterInitResponse is sent by send, from a goroutine of its own,
-// which runs the armed function once the host acknowledged it.
+// ackHold is the longest the ACK of a received message waits to go out
+// with its answer (wsa.Config.AckHold): the answer waits for the store.
+const ackHold = 5 * time.Millisecond
+
+// flushHeld hands the RESPONSEs held while inWorker handled a batch to the
+// outbox, which writes them in order after what was queued before (a call
+// the server made before it took the answer goes out before the answer),
+// with the ACKs the connection holds for the batch's messages
+// (wsa.Config.AckHold); with no RESPONSE it writes those ACKs at once. The
+// RESPONSE to INITIALIZE_HOST armed by afterInitResponse is sent by send,
+// from a goroutine of its own, which runs the armed function once the
+// host acknowledged it.
 func (e *endpoint) flushHeld() {
-	if len(e.held) == 0 {
-		return
-	}
 	held := e.held
 	e.held = nil
-	if e.barrier != nil {
-		if err := e.barrier(e.ctx); err != nil {
-			e.log.Debug("responses not sent", "n", len(held), "err", err)
-			return
-		}
-	}
+	answers := held[:0]
 	for _, d := range held {
-		if e.afterInitArmed.Load() && isInitializeHost(d) {
-			e.wg.Add(1)
-			go func() {
-				defer e.wg.Done()
-				ctx, cancel := context.WithTimeout(e.ctx, callTimeout)
-				defer cancel()
-				if err := e.send(ctx, d); err != nil {
-					e.log.Debug("response not sent", "err", err)
-				}
-			}()
+		if !e.afterInitArmed.Load() || !isInitializeHost(d) {
+			answers = append(answers, d)
 			continue
 		}
-		if err := e.postNow(e.ctx, d, nil); err != nil {
-			e.log.Debug("response not sent", "err", err)
-			return // the socket ended: the rest cannot go either
+		e.wg.Add(1)
+		go func() {
+			defer e.wg.Done()
+			ctx, cancel := context.WithTimeout(e.ctx, callTimeout)
+			defer cancel()
+			if err := e.send(ctx, d); err != nil {
+				e.log.Debug("response not sent", "err", err)
+			}
+		}()
+	}
+	queued := false
+	if len(answers) > 0 {
+		e.outMu.Lock()
+		if !e.outClosed && e.ctx.Err() == nil {
+			for _, d := range answers {
+				e.outQ = append(e.outQ, outCall{answer: d})
+			}
+			e.kickOut()
+			queued = true
 		}
+		e.outMu.Unlock()
+	}
+	if !queued {
+		e.conn.FlushAcks()
 	}
 }
 
@@ -637,11 +649,14 @@ func (e *endpoint) receiveDeferred(d string) bool {
 	return true
 }
 
-// outWorker sends the queued calls in order, each once the previous one
-// was written, until the outbox is empty or the socket closes.
+// outWorker sends what the outbox holds, in order, until it is empty (and
+// stays so for workerLinger) or the socket closes: each time all that
+// waits, after one wait for the barrier, in one write with the ACKs the
+// connection holds.
 func (e *endpoint) outWorker() {
 	defer e.wg.Done()
 	has := func() bool { return len(e.outQ) > 0 }
+	var batch []outCall
 	for {
 		e.outMu.Lock()
 		if len(e.outQ) == 0 {
@@ -652,28 +667,46 @@ func (e *endpoint) outWorker() {
 			}
 			return
 		}
-		c := e.outQ[0]
-		e.outQ[0] = outCall{}
-		e.outQ = e.outQ[1:]
+		batch = append(batch[:0], e.outQ...)
+		clear(e.outQ)
+		e.outQ = e.outQ[:0]
 		e.outMu.Unlock()
-		sent := make(chan error, 1)
-		ctx := context.WithValue(e.ctx, sentKey{}, sent)
-		e.peer.Go(ctx, callTimeout, c.method, c.in, func(raw json.RawMessage, err error) {
-			if err != nil {
-				e.log.Debug("call failed", "method", c.method, "err", err)
+		e.sendBatch(batch)
+		clear(batch)
+	}
+}
+
+// sendBatch writes a batch of the outbox after one wait for the barrier.
+func (e *endpoint) sendBatch(batch []outCall) {
+	if e.barrier != nil {
+		if err := e.barrier(e.ctx); err != nil {
+			// The socket is closing: none of it was written.
+			for _, c := range batch {
+				if c.done != nil {
+					c.done(nil, errNotSent)
+				}
 			}
-			if c.done != nil {
-				c.done(raw, err)
-			}
-			select { // a call that ended before it was written
-			case sent <- err:
-			default:
-			}
-		})
-		select {
-		case <-sent:
-		case <-e.ctx.Done():
 			return
 		}
 	}
+	ctx := context.WithValue(e.ctx, barrierPassed{}, true)
+	e.conn.Batch(func() {
+		e.conn.FlushAcks()
+		for _, c := range batch {
+			if c.answer != "" {
+				if err := e.postNow(ctx, c.answer, nil); err != nil {
+					e.log.Debug("response not sent", "err", err)
+				}
+				continue
+			}
+			e.peer.Go(ctx, callTimeout, c.method, c.in, func(raw json.RawMessage, err error) {
+				if err != nil {
+					e.log.Debug("call failed", "method", c.method, "err", err)
+				}
+				if c.done != nil {
+					c.done(raw, err)
+				}
+			})
+		}
+	})
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -16,19 +17,19 @@ import (
 	"github.com/interval-go/sdk/internal/protocol"
 )
 
-// The answers to the messages an endpoint handles as one batch wait once
-// for the store (the barrier) and go out together, in order, never before
-// the barrier let them: five calls, of which the last four arrive while the
-// first is being handled, take two waits, not five.
+// The answers to the messages a socket gets wait for the store (the
+// barrier) and go out in order, never before the barrier let them, each
+// batch of them after one wait: five calls, the last four arriving while
+// the first is handled, take at most two waits, not five. Their ACKs, held
+// to go with the answers, do not wait for a slow store past ackHold.
 func TestEndpointAnswersBatchWaitOnce(t *testing.T) {
 	var (
-		barriers atomic.Int32
-		hold     = make(chan struct{}) // closed: the second barrier may pass
-		started  = make(chan struct{}) // closed as the first call is handled
-		first    = make(chan struct{}) // closed once the first call is handled
-		ep       *endpoint
-		handled  []string
-		mu       sync.Mutex
+		passed  atomic.Int32          // waits for the store passed
+		hold    = make(chan struct{}) // closed: the store lets answers go
+		started = make(chan struct{}) // closed as the first call is handled
+		ep      *endpoint
+		handled []string
+		mu      sync.Mutex
 	)
 	queued := func() int {
 		ep.inMu.Lock()
@@ -46,7 +47,6 @@ func TestEndpointAnswersBatchWaitOnce(t *testing.T) {
 			for deadline := time.Now().Add(10 * time.Second); queued() < 4 && time.Now().Before(deadline); {
 				time.Sleep(time.Millisecond)
 			}
-			close(first)
 		}
 		return method, nil
 	}
@@ -55,15 +55,14 @@ func TestEndpointAnswersBatchWaitOnce(t *testing.T) {
 		if err != nil {
 			return
 		}
-		e := newEndpoint(ws, isocket.Config{DisablePing: true}, false, socketLimits{rate: 1000, inbox: 100}, handle, slog.New(slog.DiscardHandler), slog.LevelDebug, nil)
+		e := newEndpoint(ws, isocket.Config{DisablePing: true, AckHold: ackHold}, false, socketLimits{rate: 1000, inbox: 100}, handle, slog.New(slog.DiscardHandler), slog.LevelDebug, nil)
 		e.barrier = func(ctx context.Context) error {
-			if barriers.Add(1) == 2 {
-				select {
-				case <-hold:
-				case <-ctx.Done():
-					return ctx.Err()
-				}
+			select {
+			case <-hold:
+			case <-ctx.Done():
+				return ctx.Err()
 			}
+			passed.Add(1)
 			return nil
 		}
 		ep = e
@@ -76,6 +75,7 @@ func TestEndpointAnswersBatchWaitOnce(t *testing.T) {
 	defer srv.Close()
 
 	answers := make(chan string, 10)
+	acks := make(chan error, 10)
 	conn, err := isocket.Dial(t.Context(), isocket.DialOptions{Endpoint: srv.URL, APIKey: "k"}, isocket.Config{
 		DisablePing: true,
 		OnMessage: func(data string) {
@@ -93,13 +93,20 @@ func TestEndpointAnswersBatchWaitOnce(t *testing.T) {
 			<-started // the first is handled alone
 		}
 		env := protocol.AppendEnvelope(nil, protocol.Envelope{ID: fmt.Sprint(i), Kind: protocol.KindCall, MethodName: fmt.Sprintf("m%d", i)})
-		if err := conn.Post(t.Context(), string(env), 5*time.Second, func(error) {}); err != nil {
+		if err := conn.Post(t.Context(), string(env), 5*time.Second, func(err error) { acks <- err }); err != nil {
 			t.Fatal(err)
 		}
 	}
-	<-first
-	if got := <-answers; got != `0="m0"` {
-		t.Fatalf("first answer %s, want 0=\"m0\"", got)
+	// The store holds the answers; the ACKs come all the same.
+	for i := range 5 {
+		select {
+		case err := <-acks:
+			if err != nil {
+				t.Fatalf("ACK %d: %v", i, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("only %d of 5 ACKs came while the store held the answers", i)
+		}
 	}
 	select {
 	case got := <-answers:
@@ -107,7 +114,7 @@ func TestEndpointAnswersBatchWaitOnce(t *testing.T) {
 	case <-time.After(100 * time.Millisecond):
 	}
 	close(hold)
-	for i := 1; i < 5; i++ {
+	for i := range 5 {
 		want := fmt.Sprintf(`%d="m%d"`, i, i)
 		select {
 		case got := <-answers:
@@ -118,12 +125,91 @@ func TestEndpointAnswersBatchWaitOnce(t *testing.T) {
 			t.Fatalf("answer %s never came", want)
 		}
 	}
-	if n := barriers.Load(); n != 2 {
-		t.Fatalf("the store was waited for %d times for two batches, want 2", n)
+	if n := passed.Load(); n < 1 || n > 2 {
+		t.Fatalf("the store was waited for %d times for two batches of answers, want 1 or 2", n)
 	}
 	mu.Lock()
 	defer mu.Unlock()
 	if len(handled) != 5 {
 		t.Fatalf("handled %v", handled)
+	}
+}
+
+// What a socket sends leaves in the order the server decided it: a call
+// queued before the answer to one of the peer's calls (a render the
+// server sent before it took the operator's answer) reaches the peer
+// before that answer, even when the store makes both wait.
+func TestEndpointCallBeforeAnswerKeepsOrder(t *testing.T) {
+	var ep *endpoint
+	gate := make(chan struct{})
+	handle := func(method string, data json.RawMessage) (any, error) {
+		if method == "ASK" {
+			ep.call("FIRST", map[string]int{"n": 1}, nil)
+		}
+		return "answer", nil
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ws, err := isocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		e := newEndpoint(ws, isocket.Config{DisablePing: true, AckHold: ackHold}, false, socketLimits{rate: 1000, inbox: 100}, handle, slog.New(slog.DiscardHandler), slog.LevelDebug, nil)
+		e.barrier = func(ctx context.Context) error {
+			select {
+			case <-gate:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		ep = e
+		if err := e.conn.SendAuthenticated(r.Context()); err != nil {
+			t.Error(err)
+			return
+		}
+		e.run()
+	}))
+	defer srv.Close()
+	got := make(chan string, 10)
+	conn, err := isocket.Dial(t.Context(), isocket.DialOptions{Endpoint: srv.URL, APIKey: "k"}, isocket.Config{
+		DisablePing: true,
+		OnMessage: func(data string) {
+			if env, err := protocol.DecodeEnvelope(data); err == nil {
+				got <- string(env.Kind) + " " + env.MethodName + " " + env.ID
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for i := range 20 {
+		env := protocol.AppendEnvelope(nil, protocol.Envelope{ID: fmt.Sprint(i), Kind: protocol.KindCall, MethodName: "ASK"})
+		if err := conn.Post(t.Context(), string(env), 5*time.Second, func(error) {}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(20 * time.Millisecond) // let some of them queue behind the store
+	close(gate)
+	// Answer i comes after the call its handling queued, and those of
+	// the answers before it; answers come in order.
+	firsts, answered := 0, 0
+	for answered < 20 {
+		select {
+		case g := <-got:
+			switch {
+			case strings.HasPrefix(g, "CALL FIRST "):
+				firsts++
+			case g == fmt.Sprint("RESPONSE ASK ", answered):
+				answered++
+				if firsts < answered {
+					t.Fatalf("answer %d came after %d of the calls queued before it", answered-1, firsts)
+				}
+			default:
+				t.Fatalf("got %q, want the call or answer %d", g, answered)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("answer %d never came", answered)
+		}
 	}
 }

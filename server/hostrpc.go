@@ -38,15 +38,14 @@ func validGroupSlug(s string) bool {
 }
 
 func (s *Server) wsConfig() wsa.Config {
-	// Every socket comes from wsa.Accept (handleSocket), whose writes are
-	// bounded by a deadline.
-	return wsa.Config{ReadLimit: s.opts.MaxMessageBytes, PingInterval: s.opts.PingInterval, Pinger: s.pinger, BoundedWrites: true}
+	// The endpoint writes the ACKs held with its answers (flushHeld).
+	return wsa.Config{ReadLimit: s.opts.MaxMessageBytes, PingInterval: s.opts.PingInterval, Pinger: s.pinger, AckHold: ackHold}
 }
 
 // closeReasonMax is the longest close reason a close frame carries.
 const closeReasonMax = 123
 
-func (s *Server) refuse(ws *websocket.Conn, reason string) {
+func (s *Server) refuse(ws *wsa.Socket, reason string) {
 	if len(reason) > closeReasonMax {
 		reason = reason[:closeReasonMax]
 	}
@@ -54,7 +53,7 @@ func (s *Server) refuse(ws *websocket.Conn, reason string) {
 }
 
 // serveHost runs a host socket (x-api-key) until it ends.
-func (s *Server) serveHost(ws *websocket.Conn, r *http.Request, apiKey string) {
+func (s *Server) serveHost(ws *wsa.Socket, r *http.Request, apiKey string) {
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
 	k, owner, err := s.keyAuth(ctx, apiKey)

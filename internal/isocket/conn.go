@@ -3,8 +3,10 @@
 // frames, "authenticated" and "ping" control messages, websocket pings with a
 // pong deadline, and closing a connection that stays unresponsive. It serves
 // both ends: Dial for hosts (the interval client and the websocket adapter
-// use it), NewConn on an accepted socket for servers (package server and
-// intervaltest).
+// use it), Accept and Socket.Start or Socket.NewConn for servers (package
+// server; NewConn on a socket accepted otherwise, as intervaltest does). A
+// server's socket can hold the ACKs of the messages it gets for a moment
+// (Config.AckHold) and write them with its answers in one write (Batch).
 //
 // The package knows nothing about RPC or actions: it hands the data string of
 // every MESSAGE to Config.OnMessage and offers Send, which returns once the
@@ -85,11 +87,12 @@ type Config struct {
 	// DisablePing turns off websocket pings from this side (the peer's
 	// pings are still answered).
 	DisablePing bool
-	// BoundedWrites says that the websocket is one of Accept, whose
-	// connection bounds each write by a deadline (DefaultSendTimeout):
-	// a message's write then needs no context with a timeout, which
-	// costs a timer and the library's cancel hook per frame.
-	BoundedWrites bool
+	// AckHold, when positive, holds the ACK of each message given to
+	// OnMessage for at most AckHold, so that it can leave in one write
+	// with the message's answer: FlushAcks (in a Batch with the answer)
+	// sends the ACKs held sooner. Control messages are acknowledged at
+	// once.
+	AckHold time.Duration
 	// Pinger, when set, pings the connection (every PingInterval, as
 	// the connection's own ping goroutine would) from one goroutine it
 	// shares with other connections: a server with many sockets keeps
@@ -153,6 +156,15 @@ type Conn struct {
 	// cork, when set, is the socket under ws (dialed connections): the
 	// reader batches the frames it writes while handling one message.
 	cork *corkConn
+	// lean, when set, is the socket under ws (Socket of Accept): Batch
+	// corks it. bounded: ws's connection bounds each write by a deadline
+	// (a Socket's), so a write needs no context with a timeout.
+	lean    *leanConn
+	bounded bool
+	// owed are the ids of the messages whose ACK is held (AckHold), until
+	// FlushAcks or ackTimer, armed when the first is held.
+	owed     []string
+	ackTimer *time.Timer
 	// dispatching is set while the reader goroutine runs OnMessage, so
 	// that a Close from inside OnMessage does not wait for itself.
 	dispatching atomic.Bool
@@ -171,13 +183,13 @@ type Conn struct {
 // NewConn starts the ISocket protocol on an open websocket (a server's
 // accepted socket, or a dialed one). It starts a reader goroutine and, unless
 // disabled, a ping goroutine; both end when the connection closes.
-func NewConn(ws *websocket.Conn, cfg Config) *Conn { return newConn(ws, cfg, nil, false) }
+func NewConn(ws *websocket.Conn, cfg Config) *Conn { return newConn(ws, cfg, nil, nil, false) }
 
 // Start starts the ISocket protocol on an open websocket like NewConn, but
 // without a reader goroutine: the caller's goroutine reads by calling Serve,
 // so that a server's idle socket needs no goroutine besides the one serving
 // it. Nothing is read, and no ACK arrives, until Serve is called.
-func Start(ws *websocket.Conn, cfg Config) *Conn { return newConn(ws, cfg, nil, true) }
+func Start(ws *websocket.Conn, cfg Config) *Conn { return newConn(ws, cfg, nil, nil, true) }
 
 // Serve reads the connection of Start until it ends, in the calling
 // goroutine; it then returns. It panics on a connection made otherwise,
@@ -191,18 +203,22 @@ func (c *Conn) Serve() {
 	}
 }
 
-func newConn(ws *websocket.Conn, cfg Config, cork *corkConn, manual bool) *Conn {
+func newConn(ws *websocket.Conn, cfg Config, cork *corkConn, sock *Socket, manual bool) *Conn {
 	cfg.defaults()
 	ws.SetReadLimit(cfg.ReadLimit)
 	c := &Conn{
 		ws:       ws,
 		cfg:      cfg,
 		cork:     cork,
+		bounded:  cork != nil || sock != nil,
 		pending:  map[string]*ackWait{},
 		done:     make(chan struct{}),
 		readDone: make(chan struct{}),
 		manual:   manual,
 		pingIdx:  -1,
+	}
+	if sock != nil {
+		c.lean = sock.lean
 	}
 	c.lastPong.Store(time.Now().UnixNano())
 	if !manual {
@@ -283,7 +299,7 @@ func Dial(ctx context.Context, opts DialOptions, cfg Config) (*Conn, error) {
 		}
 		return nil, fmt.Errorf("websocket: dial %s: %w", endpoint, err)
 	}
-	c := newConn(ws, cfg, cork, false)
+	c := newConn(ws, cfg, cork, nil, false)
 	select {
 	case <-c.Authenticated():
 		return c, nil
@@ -450,10 +466,10 @@ func (c *Conn) write(ctx context.Context, frame []byte) error {
 	// ends mid-write, so one caller giving up (an operator cancel, a call's
 	// deadline) must not reach the write: only the send timeout bounds it,
 	// and a write stuck that long does mean the connection is dead. On a
-	// dialed socket the corkConn's write deadline is that bound, on one of
-	// Accept (BoundedWrites) the leanConn's.
+	// dialed socket the corkConn's write deadline is that bound, on a
+	// Socket of Accept its connection's.
 	wctx := context.Background()
-	if c.cork == nil && !c.cfg.BoundedWrites {
+	if !c.bounded {
 		var cancel context.CancelFunc
 		wctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), c.cfg.SendTimeout)
 		defer cancel()
@@ -503,7 +519,9 @@ func (c *Conn) readLoop() {
 		if c.cork != nil {
 			c.cork.cork()
 		}
-		if err := c.write(ctx, protocol.AppendAck(nil, f.ID)); err != nil {
+		if c.cfg.AckHold > 0 && f.Data != protocol.DataAuthenticated && f.Data != protocol.DataPing {
+			c.holdAck(f.ID)
+		} else if err := c.write(ctx, protocol.AppendAck(nil, f.ID)); err != nil {
 			c.cfg.Logger.Debug("websocket: ACK not written", "err", err)
 		}
 		switch f.Data {
@@ -520,6 +538,62 @@ func (c *Conn) readLoop() {
 			c.cork.uncork()
 		}
 	}
+}
+
+// holdAck holds the ACK of message id (AckHold).
+func (c *Conn) holdAck(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.owed = append(c.owed, id)
+	if len(c.owed) > 1 {
+		return // the timer runs
+	}
+	if c.ackTimer == nil {
+		c.ackTimer = time.AfterFunc(c.cfg.AckHold, c.FlushAcks)
+	} else {
+		c.ackTimer.Reset(c.cfg.AckHold)
+	}
+}
+
+// FlushAcks writes the ACKs held (AckHold), in order; inside Batch they
+// join its write.
+func (c *Conn) FlushAcks() {
+	c.mu.Lock()
+	owed := c.owed
+	c.owed = nil
+	if len(owed) > 0 {
+		c.ackTimer.Stop()
+	}
+	c.mu.Unlock()
+	if len(owed) == 0 {
+		return
+	}
+	c.Batch(func() {
+		for _, id := range owed {
+			if err := c.write(context.Background(), protocol.AppendAck(nil, id)); err != nil {
+				c.cfg.Logger.Debug("websocket: ACK not written", "err", err)
+				return
+			}
+		}
+	})
+}
+
+// Batch runs f, and the frames written to a Socket's connection while it
+// runs (by f or by other goroutines) leave in one write when it returns:
+// each is still its own websocket frame, in order. On other connections
+// it just runs f.
+func (c *Conn) Batch(f func()) {
+	if c.lean == nil {
+		f()
+		return
+	}
+	c.lean.cork()
+	defer func() {
+		if err := c.lean.uncork(); err != nil {
+			c.cfg.Logger.Debug("websocket: batched write failed", "err", err)
+		}
+	}()
+	f()
 }
 
 // messages holds the buffers messages are read into: a connection holds

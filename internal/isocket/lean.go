@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -24,23 +25,46 @@ import (
 // buffer) and writes each frame, header and payload, in one writev. When the
 // hijacked connection is not a plain socket (TLS, say), the library keeps
 // the HTTP server's buffers as websocket.Accept would.
-func Accept(w http.ResponseWriter, r *http.Request, opts *websocket.AcceptOptions) (*websocket.Conn, error) {
-	ws, err := websocket.Accept(leanWriter{w}, r, opts)
+//
+// Every write to the socket is bounded by a write deadline
+// (DefaultSendTimeout), so that a Conn made with Socket.Start or
+// Socket.NewConn needs no context per message to bound it.
+func Accept(w http.ResponseWriter, r *http.Request, opts *websocket.AcceptOptions) (*Socket, error) {
+	lw := &leanWriter{ResponseWriter: w}
+	ws, err := websocket.Accept(lw, r, opts)
 	if err != nil {
 		return nil, fmt.Errorf("isocket: accept: %w", err)
 	}
-	return ws, nil
+	return &Socket{Conn: ws, lean: lw.lean}, nil
 }
 
-// leanWriter is an http.ResponseWriter whose Hijack hands out a leanConn.
-type leanWriter struct{ http.ResponseWriter }
+// Socket is a websocket of Accept, to refuse (its Close) or to serve as a
+// Conn (Start, NewConn).
+type Socket struct {
+	*websocket.Conn
+	lean *leanConn // nil when the hijacked connection is not a plain socket
+}
+
+// NewConn is NewConn on the socket: its writes are bounded by their
+// deadline and may be gathered by Conn.Batch.
+func (s *Socket) NewConn(cfg Config) *Conn { return newConn(s.Conn, cfg, nil, s, false) }
+
+// Start is Start on the socket (see NewConn).
+func (s *Socket) Start(cfg Config) *Conn { return newConn(s.Conn, cfg, nil, s, true) }
+
+// leanWriter is an http.ResponseWriter whose Hijack hands out a leanConn
+// (kept in lean).
+type leanWriter struct {
+	http.ResponseWriter
+	lean *leanConn
+}
 
 // Unwrap returns the ResponseWriter under w (for http.ResponseController).
-func (w leanWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+func (w *leanWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // Hijack hijacks the HTTP connection and, where it can, wraps it in a
 // leanConn with small bufio buffers over it.
-func (w leanWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+func (w *leanWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	nc, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
 	if err != nil {
 		return nil, nil, fmt.Errorf("isocket: hijack: %w", err)
@@ -57,6 +81,7 @@ func (w leanWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		dc := &deadlineConn{Conn: nc}
 		return dc, bufio.NewReadWriter(brw.Reader, bufio.NewWriterSize(dc, 4<<10)), nil
 	}
+	w.lean = lc
 	if n := brw.Reader.Buffered(); n > 0 {
 		// Bytes the client sent right after its upgrade request.
 		b, _ := brw.Reader.Peek(n)
@@ -108,6 +133,16 @@ type leanConn struct {
 	hdrSent bool  // and written
 	vec     [2][]byte
 	bufs    net.Buffers
+
+	// corkMu guards the writing of frames (the library's writer, under
+	// its frame lock) against cork and uncork (Conn.Batch, from another
+	// goroutine): while corked, the frames' bytes gather in corkBuf, in
+	// order, and uncork writes them in one write.
+	corkMu  sync.Mutex
+	corks   int     // nested corks
+	corkBuf *[]byte // from corkBufs while frames are held; nil otherwise
+
+	writes atomic.Int64 // socket writes made, for tests
 }
 
 // Read reads into p what waits in the chunk, or else waits for data and
@@ -140,6 +175,8 @@ func (c *leanConn) Read(p []byte) (int, error) {
 // Write takes the bytes of websocket frames, in order, and writes each
 // frame's header together with its payload.
 func (c *leanConn) Write(p []byte) (int, error) {
+	c.corkMu.Lock()
+	defer c.corkMu.Unlock()
 	n, err := c.write(p)
 	if err != nil {
 		// The library leaves the connection open after a failed write;
@@ -175,10 +212,7 @@ func (c *leanConn) write(p []byte) (int, error) {
 			c.hdrDone = true
 			c.left = c.payloadLen()
 			if c.left == 0 {
-				if err := c.wd.arm(c.Conn); err != nil {
-					return total - len(p), err
-				}
-				if _, err := c.Conn.Write(c.hdr[:c.hn]); err != nil {
+				if err := c.out(c.hdr[:c.hn], nil); err != nil {
 					return total - len(p), err
 				}
 				c.resetFrame()
@@ -187,18 +221,12 @@ func (c *leanConn) write(p []byte) (int, error) {
 		}
 		k := min(int64(len(p)), c.left)
 		part := p[:k]
-		if err := c.wd.arm(c.Conn); err != nil {
-			return total - len(p), err
-		}
 		var err error
 		if !c.hdrSent {
-			c.vec[0], c.vec[1] = c.hdr[:c.hn], part
-			c.bufs = c.vec[:]
-			_, err = c.bufs.WriteTo(c.Conn)
-			c.vec[1], c.bufs = nil, nil
+			err = c.out(c.hdr[:c.hn], part)
 			c.hdrSent = true
 		} else {
-			_, err = c.Conn.Write(part)
+			err = c.out(part, nil)
 		}
 		if err != nil {
 			return total - len(p), err
@@ -211,6 +239,66 @@ func (c *leanConn) write(p []byte) (int, error) {
 	}
 	return total, nil
 }
+
+// out writes a then b (which may be nil) to the socket in one syscall, or
+// appends them to corkBuf while corked; c.corkMu is held.
+func (c *leanConn) out(a, b []byte) error {
+	if c.corks > 0 {
+		if c.corkBuf == nil {
+			c.corkBuf = corkBufs.Get().(*[]byte)
+		}
+		*c.corkBuf = append(append(*c.corkBuf, a...), b...)
+		return nil
+	}
+	if err := c.wd.arm(c.Conn); err != nil {
+		return err
+	}
+	c.writes.Add(1)
+	var err error
+	if b == nil {
+		_, err = c.Conn.Write(a)
+	} else {
+		c.vec[0], c.vec[1] = a, b
+		c.bufs = c.vec[:]
+		_, err = c.bufs.WriteTo(c.Conn)
+		c.vec[0], c.vec[1], c.bufs = nil, nil, nil
+	}
+	return err
+}
+
+// cork holds the frames written from now on until uncork (corks nest:
+// the last uncork writes).
+func (c *leanConn) cork() {
+	c.corkMu.Lock()
+	c.corks++
+	c.corkMu.Unlock()
+}
+
+// uncork ends a cork; the last writes the frames held in one write. A
+// failed write closes the socket, as Write does.
+func (c *leanConn) uncork() error {
+	c.corkMu.Lock()
+	defer c.corkMu.Unlock()
+	c.corks--
+	if c.corks > 0 || c.corkBuf == nil {
+		return nil
+	}
+	b := c.corkBuf
+	c.corkBuf = nil
+	err := c.out(*b, nil)
+	if cap(*b) <= maxPooledMessage { // a large table's frame is not kept
+		*b = (*b)[:0]
+		corkBufs.Put(b)
+	}
+	if err != nil {
+		c.Conn.Close()
+	}
+	return err
+}
+
+// corkBufs holds the buffers of corked frames: a socket holds one only
+// while it is corked, so an idle socket keeps none.
+var corkBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
 
 // payloadLen decodes the payload length of the complete header in c.hdr.
 func (c *leanConn) payloadLen() int64 {
@@ -242,8 +330,7 @@ var writeTimeout = DefaultSendTimeout
 // of writeTimeout ahead: moved only when less than half is left, so most
 // writes set nothing, and a write never waits past writeTimeout.
 // Writes of a socket of Accept then need no context with a timeout of
-// their own, which costs a timer and a hook in the library per frame
-// (Config.BoundedWrites).
+// their own, which costs a timer and a hook in the library per frame.
 type writeDeadline struct{ at time.Time }
 
 // arm moves the deadline of nc forward if needed; the caller writes next.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -41,7 +42,7 @@ func leanServer(t testing.TB, cfg Config, conns chan<- *Conn) string {
 				c.Send(context.Background(), "echo:"+s) //nolint:errcheck
 			}()
 		}
-		c = Start(ws, cfg)
+		c = ws.Start(cfg)
 		if conns != nil {
 			conns <- c
 		}
@@ -128,7 +129,7 @@ func wsPair(t testing.TB) (server, client *websocket.Conn) {
 			t.Errorf("Accept: %v", err)
 			return
 		}
-		ch <- ws
+		ch <- ws.Conn
 	}))
 	t.Cleanup(srv.Close)
 	client, _, err := websocket.Dial(context.Background(), srv.URL, nil)
@@ -393,7 +394,7 @@ func TestLeanConnReadReleasesChunk(t *testing.T) {
 	}
 }
 
-// On a socket of Accept with BoundedWrites, a write to a peer that reads
+// On a Socket of Accept, a write to a peer that reads
 // nothing fails once the connection's write deadline passes, and ends the
 // connection, with no context of its own bounding it.
 func TestAcceptedStuckWriteEndsConnection(t *testing.T) {
@@ -401,7 +402,7 @@ func TestAcceptedStuckWriteEndsConnection(t *testing.T) {
 	writeTimeout = 200 * time.Millisecond
 	t.Cleanup(func() { writeTimeout = old })
 	conns := make(chan *Conn, 1)
-	url := leanServer(t, Config{BoundedWrites: true}, conns)
+	url := leanServer(t, Config{}, conns)
 	ctx, cancel := context.WithTimeout(context.Background(), hang)
 	defer cancel()
 	ws, _, err := websocket.Dial(ctx, url, nil)
@@ -422,7 +423,7 @@ func TestAcceptedStuckWriteEndsConnection(t *testing.T) {
 // intact while later messages reuse the buffer.
 func TestPooledReadsKeepData(t *testing.T) {
 	conns := make(chan *Conn, 1)
-	url := leanServer(t, Config{BoundedWrites: true}, conns)
+	url := leanServer(t, Config{}, conns)
 	msgs := make(chan string, 100)
 	c := dial(t, url, Config{OnMessage: func(s string) { msgs <- s }})
 	<-conns
@@ -438,5 +439,106 @@ func TestPooledReadsKeepData(t *testing.T) {
 		if want := "echo:" + strings.Repeat(string(rune('a'+i)), 100+i*50); g != want {
 			t.Fatalf("message %d changed after later reads: %.20q…", i, g)
 		}
+	}
+}
+
+// heldServer accepts one socket holding ACKs for hold and hands its Conn
+// and the messages it gets to the test.
+func heldServer(t *testing.T, hold time.Duration) (url string, conns <-chan *Conn, msgs <-chan string) {
+	t.Helper()
+	cc := make(chan *Conn, 1)
+	mc := make(chan string, 100)
+	var wg sync.WaitGroup
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sock, err := Accept(w, r, nil)
+		if err != nil {
+			t.Errorf("Accept: %v", err)
+			return
+		}
+		wg.Add(1)
+		defer wg.Done()
+		c := sock.NewConn(Config{AckHold: hold, OnMessage: func(s string) { mc <- s }})
+		if err := c.SendAuthenticated(context.Background()); err != nil {
+			t.Errorf("authenticated: %v", err)
+		}
+		cc <- c
+		<-c.Done()
+	}))
+	t.Cleanup(func() {
+		srv.CloseClientConnections()
+		srv.Close()
+		wg.Wait()
+	})
+	return "ws" + strings.TrimPrefix(srv.URL, "http") + "/websocket", cc, mc
+}
+
+// With AckHold the ACK of a message waits for FlushAcks; in a Batch the
+// held ACKs and the messages posted leave in one write to the socket, each
+// its own frame, in order.
+func TestHeldAcksLeaveWithTheAnswer(t *testing.T) {
+	url, conns, msgs := heldServer(t, hang)
+	got := make(chan string, 10)
+	c := dial(t, url, Config{OnMessage: func(s string) { got <- s }})
+	sc := <-conns
+
+	acked := make(chan error, 2)
+	for _, m := range []string{"one", "two"} {
+		if err := c.Post(context.Background(), m, hang, func(err error) { acked <- err }); err != nil {
+			t.Fatal(err)
+		}
+		if s := recv(t, msgs); s != m {
+			t.Fatalf("server got %q, want %q", s, m)
+		}
+	}
+	select {
+	case err := <-acked:
+		t.Fatalf("a held ACK arrived before FlushAcks (%v)", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+
+	before := sc.lean.writes.Load()
+	sc.Batch(func() {
+		sc.FlushAcks()
+		for _, m := range []string{"answer one", "answer two"} {
+			if err := sc.Post(context.Background(), m, hang, func(error) {}); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	if n := sc.lean.writes.Load() - before; n != 1 {
+		t.Fatalf("two ACKs and two messages took %d writes, want 1", n)
+	}
+	for range 2 {
+		select {
+		case err := <-acked:
+			if err != nil {
+				t.Fatalf("ACK: %v", err)
+			}
+		case <-time.After(hang):
+			t.Fatal("held ACK never came")
+		}
+	}
+	for _, want := range []string{"answer one", "answer two"} {
+		if s := recv(t, got); s != want {
+			t.Fatalf("client got %q, want %q (in order)", s, want)
+		}
+	}
+	// Control messages are acknowledged at once: the client's ping
+	// message is, with nothing held.
+	if err := c.SendTimeout(context.Background(), "ping", hang); err != nil {
+		t.Fatalf("ping not acknowledged without FlushAcks: %v", err)
+	}
+}
+
+// An ACK held and never flushed goes out once AckHold passed.
+func TestHeldAckBounded(t *testing.T) {
+	url, conns, msgs := heldServer(t, 20*time.Millisecond)
+	c := dial(t, url, Config{})
+	<-conns
+	for i := range 3 { // the timer is armed again for each
+		if err := c.SendTimeout(context.Background(), fmt.Sprint("m", i), hang); err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		recv(t, msgs)
 	}
 }
