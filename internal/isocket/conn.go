@@ -70,7 +70,9 @@ type Config struct {
 	// not block: hand work to another goroutine. On a connection made by
 	// Dial (with no HTTPClient of the caller's), the message's ACK and
 	// what OnMessage sends (its RPC response, typically) are written to
-	// the socket together when OnMessage returns: one write, not two.
+	// the socket together, with those of the other messages already
+	// received, once the reader has handled them and is about to wait for
+	// more: one write, not two per message.
 	OnMessage func(data string)
 	// Logger receives debug lines about frames and liveness. Nil discards.
 	Logger *slog.Logger
@@ -388,6 +390,10 @@ type ackWait struct {
 // or a timer goroutine and must not block. When Post returns an error,
 // acked is never called.
 //
+// On a connection made by Dial, "written" may mean handed to the write to
+// the socket in progress in another goroutine, which carries it next; if
+// that write fails, the connection ends and acked reports ErrNotConnected.
+//
 // Post is what a request/response layer wants: the caller waits once, for
 // the answer or for a failed send, rather than being woken for the ACK too.
 func (c *Conn) Post(ctx context.Context, data string, timeout time.Duration, acked func(error)) error {
@@ -451,7 +457,8 @@ func (c *Conn) write(ctx context.Context, frame []byte) error {
 		wctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), c.cfg.SendTimeout)
 		defer cancel()
 	}
-	if err := c.ws.Write(wctx, websocket.MessageText, frame); err != nil {
+	err := c.wsWrite(wctx, frame)
+	if err != nil {
 		select {
 		case <-c.done:
 			return ErrNotConnected
@@ -463,6 +470,21 @@ func (c *Conn) write(ctx context.Context, frame []byte) error {
 		return fmt.Errorf("%w: write: %w", ErrNotConnected, err)
 	}
 	return nil
+}
+
+// wsWrite writes one frame. On a corked socket the syscall comes after the
+// library has let go of its write lock (see corkConn), so that frames other
+// goroutines frame meanwhile can share it.
+func (c *Conn) wsWrite(ctx context.Context, frame []byte) error {
+	if c.cork == nil {
+		return c.ws.Write(ctx, websocket.MessageText, frame)
+	}
+	c.cork.enter()
+	err := c.ws.Write(ctx, websocket.MessageText, frame)
+	if rerr := c.cork.release(); err == nil {
+		err = rerr
+	}
+	return err
 }
 
 func (c *Conn) readLoop() {
@@ -489,7 +511,9 @@ func (c *Conn) readLoop() {
 		}
 		// ACK first, then process; with a corked socket the ACK and
 		// whatever handling the message writes (its RESPONSE) leave in
-		// one write.
+		// one write, with those of the other messages already received:
+		// the cork holds them until the reader reads from the socket
+		// again.
 		if c.cork != nil {
 			c.cork.cork()
 		}
@@ -505,9 +529,6 @@ func (c *Conn) readLoop() {
 			c.dispatching.Store(true)
 			c.cfg.OnMessage(f.Data)
 			c.dispatching.Store(false)
-		}
-		if c.cork != nil {
-			c.cork.uncork()
 		}
 	}
 }
