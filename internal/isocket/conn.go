@@ -15,6 +15,7 @@
 package isocket
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -487,22 +488,54 @@ func (c *Conn) wsWrite(ctx context.Context, frame []byte) error {
 	return err
 }
 
+// readBufs holds the buffers messages are read into: a connection takes
+// one only once a message has begun to arrive, so an idle one holds none.
+var readBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// putReadBuf gives b back to readBufs, unless a large message made it
+// large.
+func putReadBuf(b *bytes.Buffer) {
+	if b.Cap() <= 64<<10 {
+		readBufs.Put(b)
+	}
+}
+
+// read reads the next message into a buffer of readBufs, which the caller
+// gives back with putReadBuf (as Read does, with one buffer grown anew for
+// every message).
+func (c *Conn) read(ctx context.Context) (websocket.MessageType, *bytes.Buffer, error) {
+	typ, r, err := c.ws.Reader(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	b := readBufs.Get().(*bytes.Buffer)
+	b.Reset()
+	if _, err := b.ReadFrom(r); err != nil {
+		putReadBuf(b)
+		return 0, nil, err
+	}
+	return typ, b, nil
+}
+
 func (c *Conn) readLoop() {
 	defer close(c.readDone)
 	ctx := context.Background()
 	for {
-		typ, p, err := c.ws.Read(ctx)
+		typ, b, err := c.read(ctx)
 		if err != nil {
 			c.finish(err)
 			return
 		}
 		if typ != websocket.MessageText {
-			c.cfg.Logger.Warn("websocket: ignoring binary frame", "bytes", len(p))
+			c.cfg.Logger.Warn("websocket: ignoring binary frame", "bytes", b.Len())
+			putReadBuf(b)
 			continue
 		}
-		f, err := protocol.DecodeFrame(p)
+		f, err := protocol.DecodeFrame(b.Bytes()) // copies what it keeps
+		n := b.Len()
+		putReadBuf(b)
 		if err != nil {
-			c.cfg.Logger.Warn("websocket: ignoring malformed frame", "err", err, "bytes", len(p))
+			c.cfg.Logger.Warn("websocket: ignoring malformed frame", "err", err, "bytes", n)
 			continue
 		}
 		if f.Type == protocol.FrameAck {

@@ -3,6 +3,7 @@ package isocket
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -710,6 +711,40 @@ func TestAckAndReplyBatched(t *testing.T) {
 		}
 		if err := <-replies; err != nil {
 			t.Fatalf("reply not acknowledged: %v", err)
+		}
+	}
+}
+
+// TestMessagesOutliveTheReadBuffer: messages are read into buffers that
+// are used again for later messages; the data handed to OnMessage is its
+// own and stays intact, in either frame shape (the fast decoder's and
+// encoding/json's).
+func TestMessagesOutliveTheReadBuffer(t *testing.T) {
+	var want []string
+	for i := range 50 {
+		want = append(want, fmt.Sprintf("message %d %s", i, strings.Repeat(string(rune('a'+i%26)), i*40)))
+	}
+	url := startServer(t, func(ctx context.Context, ws *websocket.Conn, r *http.Request) {
+		rawAuth(ctx, t, ws)
+		for i, s := range want {
+			frame := string(protocol.AppendMessage(nil, uuid.NewString(), s))
+			if i%2 == 1 { // another key order: decoded by encoding/json
+				frame = fmt.Sprintf(`{"type":"MESSAGE","data":%q,"id":%q}`, s, uuid.NewString())
+			}
+			rawWrite(ctx, t, ws, frame)
+		}
+		for rawRead(ctx, ws).Type != "" { // the ACKs, until the close
+		}
+	})
+	got := make(chan string, len(want))
+	dial(t, url, Config{DisablePing: true, OnMessage: func(s string) { got <- s }})
+	var all []string
+	for range want {
+		all = append(all, recv(t, got))
+	}
+	for i := range want {
+		if all[i] != want[i] {
+			t.Fatalf("message %d: got %.40q…, want %.40q…", i, all[i], want[i])
 		}
 	}
 }
