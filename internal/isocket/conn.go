@@ -134,7 +134,12 @@ type Conn struct {
 
 	mu      sync.Mutex
 	pending map[string]*ackWait // messages sent, waiting for their ACK
-	ended   bool                // set with done: no message waits any more
+	// ackTimer fires at ackNext, the earliest deadline of an ACK (zero
+	// when it is not armed): one timer for every message waiting, not
+	// one each.
+	ackTimer *time.Timer
+	ackNext  time.Time
+	ended    bool // set with done: no message waits any more
 
 	done      chan struct{}
 	closeOnce sync.Once
@@ -380,8 +385,8 @@ func (c *Conn) SendTimeout(ctx context.Context, data string, timeout time.Durati
 
 // ackWait is a message waiting for its ACK.
 type ackWait struct {
-	acked func(error)
-	timer *time.Timer // set once the message is written
+	acked    func(error)
+	deadline time.Time // set once the message is written
 }
 
 // Post writes data as a MESSAGE and returns once it is written, without
@@ -420,10 +425,57 @@ func (c *Conn) Post(ctx context.Context, data string, timeout time.Duration, ack
 	}
 	c.mu.Lock()
 	if _, ok := c.pending[id]; ok { // not acknowledged while writing
-		w.timer = time.AfterFunc(timeout, func() { c.resolve(id, ErrAckTimeout) })
+		w.deadline = time.Now().Add(timeout)
+		c.armAckTimer(w.deadline)
 	}
 	c.mu.Unlock()
 	return nil
+}
+
+// armAckTimer makes the ACK timer fire by deadline; c.mu is held.
+func (c *Conn) armAckTimer(deadline time.Time) {
+	if !c.ackNext.IsZero() && !deadline.Before(c.ackNext) {
+		return // it fires sooner: it will see to this one then
+	}
+	c.ackNext = deadline
+	d := time.Until(deadline)
+	if c.ackTimer == nil {
+		c.ackTimer = time.AfterFunc(d, c.expireAcks)
+	} else {
+		c.ackTimer.Reset(d)
+	}
+}
+
+// expireAcks fails the messages whose ACK is overdue with ErrAckTimeout and
+// arms the timer for the next deadline.
+func (c *Conn) expireAcks() {
+	var expired []*ackWait
+	c.mu.Lock()
+	now := time.Now()
+	if c.ackNext.IsZero() || c.ackNext.After(now) {
+		// Re-armed for later after this run was due (or nothing waits).
+		c.mu.Unlock()
+		return
+	}
+	c.ackNext = time.Time{}
+	var next time.Time
+	for id, w := range c.pending {
+		switch {
+		case w.deadline.IsZero(): // still being written
+		case !w.deadline.After(now):
+			delete(c.pending, id)
+			expired = append(expired, w)
+		case next.IsZero() || w.deadline.Before(next):
+			next = w.deadline
+		}
+	}
+	if !next.IsZero() {
+		c.armAckTimer(next)
+	}
+	c.mu.Unlock()
+	for _, w := range expired {
+		w.acked(ErrAckTimeout)
+	}
 }
 
 // resolve ends the wait for the ACK of message id, if it still waits.
@@ -436,9 +488,6 @@ func (c *Conn) resolve(id string, err error) {
 	c.mu.Unlock()
 	if !ok {
 		return
-	}
-	if w.timer != nil {
-		w.timer.Stop()
 	}
 	w.acked(err)
 }
@@ -618,11 +667,11 @@ func (c *Conn) finish(err error) {
 		c.ended = true
 		waits := c.pending
 		c.pending = nil
+		if c.ackTimer != nil {
+			c.ackTimer.Stop()
+		}
 		c.mu.Unlock()
 		for _, w := range waits {
-			if w.timer != nil {
-				w.timer.Stop()
-			}
 			w.acked(ErrNotConnected)
 		}
 	})

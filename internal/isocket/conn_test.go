@@ -715,6 +715,57 @@ func TestAckAndReplyBatched(t *testing.T) {
 	}
 }
 
+// TestAckDeadlinesShareOneTimer: messages with different ACK timeouts, sent
+// in any order, each time out at their own deadline (a later message with
+// a shorter timeout does not wait for an earlier, longer one), and a
+// message acknowledged in time is not failed by the expiry of others.
+func TestAckDeadlinesShareOneTimer(t *testing.T) {
+	ackLong := make(chan struct{})
+	url := startServer(t, func(ctx context.Context, ws *websocket.Conn, r *http.Request) {
+		rawAuth(ctx, t, ws)
+		long := rawRead(ctx, ws)
+		rawRead(ctx, ws) // "short": never ACKed
+		<-ackLong
+		rawWrite(ctx, t, ws, string(protocol.AppendAck(nil, long.ID)))
+		rawRead(ctx, ws) // "again": never ACKed
+		rawRead(ctx, ws)
+	})
+	c := dial(t, url, Config{DisablePing: true})
+	longRes, shortRes, againRes := make(chan error, 1), make(chan error, 1), make(chan error, 1)
+	if err := c.Post(context.Background(), "long", hang, func(err error) { longRes <- err }); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Post(context.Background(), "short", 20*time.Millisecond, func(err error) { shortRes <- err }); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-shortRes:
+		if !errors.Is(err, ErrAckTimeout) {
+			t.Fatalf("short: %v, want ErrAckTimeout", err)
+		}
+	case err := <-longRes:
+		t.Fatalf("long reported %v before short timed out", err)
+	case <-time.After(hang):
+		t.Fatal("short never timed out: it waited for the long deadline")
+	}
+	close(ackLong)
+	if err := <-longRes; err != nil {
+		t.Fatalf("long: %v, want its ACK", err)
+	}
+	// The timer serves later messages too.
+	if err := c.Post(context.Background(), "again", 20*time.Millisecond, func(err error) { againRes <- err }); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-againRes:
+		if !errors.Is(err, ErrAckTimeout) {
+			t.Fatalf("again: %v, want ErrAckTimeout", err)
+		}
+	case <-time.After(hang):
+		t.Fatal("again never timed out")
+	}
+}
+
 // TestMessagesOutliveTheReadBuffer: messages are read into buffers that
 // are used again for later messages; the data handed to OnMessage is its
 // own and stays intact, in either frame shape (the fast decoder's and
