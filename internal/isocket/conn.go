@@ -471,6 +471,8 @@ func (c *Conn) expireAcks() {
 	}
 	if !next.IsZero() {
 		c.armAckTimer(next)
+	} else {
+		c.ackTimer = nil // nothing waits: an idle connection holds no timer
 	}
 	c.mu.Unlock()
 	for _, w := range expired {

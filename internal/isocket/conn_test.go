@@ -718,7 +718,8 @@ func TestAckAndReplyBatched(t *testing.T) {
 // TestAckDeadlinesShareOneTimer: messages with different ACK timeouts, sent
 // in any order, each time out at their own deadline (a later message with
 // a shorter timeout does not wait for an earlier, longer one), and a
-// message acknowledged in time is not failed by the expiry of others.
+// message acknowledged in time is not failed by the expiry of others; once
+// nothing waits, the connection lets its timer go.
 func TestAckDeadlinesShareOneTimer(t *testing.T) {
 	ackLong := make(chan struct{})
 	url := startServer(t, func(ctx context.Context, ws *websocket.Conn, r *http.Request) {
@@ -763,6 +764,12 @@ func TestAckDeadlinesShareOneTimer(t *testing.T) {
 		}
 	case <-time.After(hang):
 		t.Fatal("again never timed out")
+	}
+	c.mu.Lock()
+	held := c.ackTimer != nil
+	c.mu.Unlock()
+	if held {
+		t.Fatal("a connection with nothing waiting for an ACK keeps its timer")
 	}
 }
 
