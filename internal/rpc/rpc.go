@@ -17,6 +17,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/interval-go/sdk/internal/protocol"
 )
@@ -135,10 +136,8 @@ func (p *Peer) CallRawTimeout(ctx context.Context, timeout time.Duration, method
 	p.peak = max(p.peak, len(p.pending))
 	p.mu.Unlock()
 	defer p.forget(id)
-	env := protocol.AppendEnvelope(make([]byte, 0, len(data)+64), protocol.Envelope{
-		ID: id, Kind: protocol.KindCall, MethodName: method, Data: data,
-	})
-	if err := p.transmit(ctx, string(env), ch); err != nil {
+	env := envelope(protocol.Envelope{ID: id, Kind: protocol.KindCall, MethodName: method, Data: data})
+	if err := p.transmit(ctx, env, ch); err != nil {
 		return nil, fmt.Errorf("rpc: sending %s: %w", method, err)
 	}
 	var expired <-chan time.Time
@@ -211,6 +210,14 @@ func deliver(ch chan result, r result) {
 	}
 }
 
+// envelope returns the JSON text of e, built in one buffer of the size it
+// needs (unless its strings need escaping) that becomes the string.
+func envelope(e protocol.Envelope) string {
+	const overhead = len(`{"id":"","kind":"","data":,"methodName":""}`) + len(protocol.KindResponse)
+	b := protocol.AppendEnvelope(make([]byte, 0, overhead+len(e.ID)+len(e.MethodName)+len(e.Data)), e)
+	return unsafe.String(unsafe.SliceData(b), len(b)) // b is never written again
+}
+
 // marshal encodes v like JSON.stringify: no HTML escaping of <, > and &
 // (still valid JSON, and the bytes the Node SDK would send).
 func marshal(v any) (json.RawMessage, error) {
@@ -271,9 +278,7 @@ func (p *Peer) Receive(s string) {
 		p.log.Error("rpc: encoding response", "method", protocol.Clip(env.MethodName, logClip), "err", err)
 		return
 	}
-	resp := string(protocol.AppendEnvelope(nil, protocol.Envelope{
-		ID: env.ID, Kind: protocol.KindResponse, MethodName: env.MethodName, Data: data,
-	}))
+	resp := envelope(protocol.Envelope{ID: env.ID, Kind: protocol.KindResponse, MethodName: env.MethodName, Data: data})
 	if p.post != nil {
 		method := protocol.Clip(env.MethodName, logClip)
 		err := p.post(p.ctx, resp, func(err error) {
