@@ -100,14 +100,15 @@ func (c *Client) handleCall(method string, data json.RawMessage) (any, error) {
 		return nil, nil
 	case protocol.MethodIOResponse:
 		var in protocol.IOResponseInputs
-		if err := json.Unmarshal(data, &in); err != nil {
+		if err := decodeFlat(data, &in, protocol.FlatField{Name: "value", S: &in.Value},
+			protocol.FlatField{Name: "transactionId", S: &in.TransactionID}); err != nil {
 			return nil, fmt.Errorf("%w: IO_RESPONSE: %v", protocol.ErrMalformed, err)
 		}
 		c.ioResponse(in)
 		return nil, nil
 	case protocol.MethodCloseTransaction:
 		var in protocol.CloseTransactionInputs
-		if err := json.Unmarshal(data, &in); err != nil {
+		if err := decodeFlat(data, &in, protocol.FlatField{Name: "transactionId", S: &in.TransactionID}); err != nil {
 			return nil, fmt.Errorf("%w: CLOSE_TRANSACTION: %v", protocol.ErrMalformed, err)
 		}
 		c.closesUnanswered.Add(1) // until the answer is posted: a lingering drain waits for it
@@ -121,11 +122,24 @@ func (c *Client) handleCall(method string, data json.RawMessage) (any, error) {
 		return c.openPage(in), nil
 	case protocol.MethodClosePage:
 		var in protocol.ClosePageInputs
-		if err := json.Unmarshal(data, &in); err != nil {
+		if err := decodeFlat(data, &in, protocol.FlatField{Name: "pageKey", S: &in.PageKey}); err != nil {
 			return nil, fmt.Errorf("%w: CLOSE_PAGE: %v", protocol.ErrMalformed, err)
 		}
 		c.closePage(in.PageKey)
 		return nil, nil
 	}
 	return nil, fmt.Errorf("interval: unknown method %q from server", protocol.Clip(method, 64))
+}
+
+// decodeFlat decodes data, the input of a call whose fields are all
+// strings, into *in (whose fields the given FlatFields point into) without
+// encoding/json's reflection where protocol.DecodeFlat can, and with
+// encoding/json otherwise: the result is the same either way.
+func decodeFlat[T any](data []byte, in *T, fields ...protocol.FlatField) error {
+	if protocol.DecodeFlat(data, fields...) {
+		return nil
+	}
+	var zero T
+	*in = zero
+	return json.Unmarshal(data, in)
 }

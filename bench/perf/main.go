@@ -44,8 +44,9 @@ func main() {
 	duration := flag.Duration("duration", 5*time.Second, "measuring time per concurrency")
 	concs := flag.String("conc", "1,10,100", "concurrencies")
 	open := flag.Int("open", 10000, "transactions left waiting on input for the memory figure")
+	hostProcs := flag.Int("host-procs", 0, "GOMAXPROCS of the host process (0: the Go default)")
 	flag.Parse()
-	if err := drive(*duration, *concs, *open); err != nil {
+	if err := drive(*duration, *concs, *open, *hostProcs); err != nil {
 		fmt.Fprintln(os.Stderr, "perf:", err)
 		os.Exit(1)
 	}
@@ -153,7 +154,7 @@ func rss(pid int) int64 {
 	return 0
 }
 
-func drive(duration time.Duration, concs string, open int) error {
+func drive(duration time.Duration, concs string, open, hostProcs int) error {
 	s := intervaltest.NewServer()
 	defer s.Close()
 	self, err := os.Executable()
@@ -162,6 +163,9 @@ func drive(duration time.Duration, concs string, open int) error {
 	}
 	cmd := exec.Command(self)
 	cmd.Env = append(os.Environ(), "PERF_ROLE=host", "INTERVAL_ENDPOINT="+s.URL, "INTERVAL_API_KEY=perf")
+	if hostProcs > 0 {
+		cmd.Env = append(cmd.Env, fmt.Sprintf("GOMAXPROCS=%d", hostProcs))
+	}
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
 	cmd.Stderr = os.Stderr
@@ -193,7 +197,11 @@ func drive(duration time.Duration, concs string, open int) error {
 		}
 		return run.Close(ctx)
 	}
-	fmt.Printf("Go host (GOMAXPROCS=%d), server in the driver process, loopback websocket\n", runtime.GOMAXPROCS(0))
+	procs := runtime.GOMAXPROCS(0)
+	if hostProcs > 0 {
+		procs = hostProcs
+	}
+	fmt.Printf("Go host (GOMAXPROCS=%d), server in the driver process, loopback websocket\n", procs)
 	for _, cs := range strings.Split(concs, ",") {
 		n, _ := strconv.Atoi(cs)
 		// warm-up
@@ -205,7 +213,7 @@ func drive(duration time.Duration, concs string, open int) error {
 		var count atomic.Int64
 		var lat sync.Mutex
 		var lats []time.Duration
-		cpu0, w0 := cpuMs(pid), writeSyscalls(pid)
+		cpu0, w0, self0 := cpuMs(pid), writeSyscalls(pid), cpuMs(os.Getpid())
 		start := time.Now()
 		rctx, cancel := context.WithTimeout(ctx, duration)
 		var wg sync.WaitGroup
@@ -229,11 +237,12 @@ func drive(duration time.Duration, concs string, open int) error {
 		cancel()
 		el := time.Since(start).Seconds()
 		cpu := cpuMs(pid) - cpu0
+		self := cpuMs(os.Getpid()) - self0
 		writes := writeSyscalls(pid) - w0
 		c := float64(count.Load())
 		p50, p99 := pct(lats, 50), pct(lats, 99)
-		fmt.Printf("N=%-3d %7.0f txn/s  host CPU %.3f ms/txn (%.0f%% of a core)  %.2f socket writes/txn  latency p50 %v p99 %v\n",
-			n, c/el, cpu/c, cpu/10/el, float64(writes)/c, p50, p99)
+		fmt.Printf("N=%-3d %7.0f txn/s  host CPU %.3f ms/txn (%.0f%% of a core)  %.2f socket writes/txn  latency p50 %v p99 %v  server+driver CPU %.3f ms/txn\n",
+			n, c/el, cpu/c, cpu/10/el, float64(writes)/c, p50, p99, self/c)
 	}
 	// Memory with `open` transactions waiting on input.
 	lines := bufio.NewScanner(stdout)

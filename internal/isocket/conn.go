@@ -73,7 +73,9 @@ type Config struct {
 	// not block: hand work to another goroutine. On a connection made by
 	// Dial (with no HTTPClient of the caller's), the message's ACK and
 	// what OnMessage sends (its RPC response, typically) are written to
-	// the socket together when OnMessage returns: one write, not two.
+	// the socket together, with those of the other messages already
+	// received, once the reader has handled them and is about to wait for
+	// more: one write, not two per message.
 	OnMessage func(data string)
 	// Logger receives debug lines about frames and liveness. Nil discards.
 	Logger *slog.Logger
@@ -140,7 +142,12 @@ type Conn struct {
 
 	mu      sync.Mutex
 	pending map[string]*ackWait // messages sent, waiting for their ACK
-	ended   bool                // set with done: no message waits any more
+	// ackTimer fires at ackNext, the earliest deadline of an ACK (zero
+	// when it is not armed): one timer for every message waiting, not
+	// one each.
+	ackTimer *time.Timer
+	ackNext  time.Time
+	ended    bool // set with done: no message waits any more
 
 	done      chan struct{}
 	closeOnce sync.Once
@@ -162,9 +169,9 @@ type Conn struct {
 	lean    *leanConn
 	bounded bool
 	// owed are the ids of the messages whose ACK is held (AckHold), until
-	// FlushAcks or ackTimer, armed when the first is held.
-	owed     []string
-	ackTimer *time.Timer
+	// FlushAcks or holdTimer, armed when the first is held.
+	owed      []string
+	holdTimer *time.Timer
 	// dispatching is set while the reader goroutine runs OnMessage, so
 	// that a Close from inside OnMessage does not wait for itself.
 	dispatching atomic.Bool
@@ -399,8 +406,8 @@ func (c *Conn) SendTimeout(ctx context.Context, data string, timeout time.Durati
 
 // ackWait is a message waiting for its ACK.
 type ackWait struct {
-	acked func(error)
-	timer *time.Timer // set once the message is written
+	acked    func(error)
+	deadline time.Time // set once the message is written
 }
 
 // Post writes data as a MESSAGE and returns once it is written, without
@@ -409,6 +416,10 @@ type ackWait struct {
 // or ErrNotConnected when the connection ends first. It runs on the reader
 // or a timer goroutine and must not block. When Post returns an error,
 // acked is never called.
+//
+// On a connection made by Dial, "written" may mean handed to the write to
+// the socket in progress in another goroutine, which carries it next; if
+// that write fails, the connection ends and acked reports ErrNotConnected.
 //
 // Post is what a request/response layer wants: the caller waits once, for
 // the answer or for a failed send, rather than being woken for the ACK too.
@@ -435,10 +446,59 @@ func (c *Conn) Post(ctx context.Context, data string, timeout time.Duration, ack
 	}
 	c.mu.Lock()
 	if _, ok := c.pending[id]; ok { // not acknowledged while writing
-		w.timer = time.AfterFunc(timeout, func() { c.resolve(id, ErrAckTimeout) })
+		w.deadline = time.Now().Add(timeout)
+		c.armAckTimer(w.deadline)
 	}
 	c.mu.Unlock()
 	return nil
+}
+
+// armAckTimer makes the ACK timer fire by deadline; c.mu is held.
+func (c *Conn) armAckTimer(deadline time.Time) {
+	if !c.ackNext.IsZero() && !deadline.Before(c.ackNext) {
+		return // it fires sooner: it will see to this one then
+	}
+	c.ackNext = deadline
+	d := time.Until(deadline)
+	if c.ackTimer == nil {
+		c.ackTimer = time.AfterFunc(d, c.expireAcks)
+	} else {
+		c.ackTimer.Reset(d)
+	}
+}
+
+// expireAcks fails the messages whose ACK is overdue with ErrAckTimeout and
+// arms the timer for the next deadline.
+func (c *Conn) expireAcks() {
+	var expired []*ackWait
+	c.mu.Lock()
+	now := time.Now()
+	if c.ackNext.IsZero() || c.ackNext.After(now) {
+		// Re-armed for later after this run was due (or nothing waits).
+		c.mu.Unlock()
+		return
+	}
+	c.ackNext = time.Time{}
+	var next time.Time
+	for id, w := range c.pending {
+		switch {
+		case w.deadline.IsZero(): // still being written
+		case !w.deadline.After(now):
+			delete(c.pending, id)
+			expired = append(expired, w)
+		case next.IsZero() || w.deadline.Before(next):
+			next = w.deadline
+		}
+	}
+	if !next.IsZero() {
+		c.armAckTimer(next)
+	} else {
+		c.ackTimer = nil // nothing waits: an idle connection holds no timer
+	}
+	c.mu.Unlock()
+	for _, w := range expired {
+		w.acked(ErrAckTimeout)
+	}
 }
 
 // resolve ends the wait for the ACK of message id, if it still waits.
@@ -451,9 +511,6 @@ func (c *Conn) resolve(id string, err error) {
 	c.mu.Unlock()
 	if !ok {
 		return
-	}
-	if w.timer != nil {
-		w.timer.Stop()
 	}
 	w.acked(err)
 }
@@ -474,7 +531,8 @@ func (c *Conn) write(ctx context.Context, frame []byte) error {
 		wctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), c.cfg.SendTimeout)
 		defer cancel()
 	}
-	if err := c.ws.Write(wctx, websocket.MessageText, frame); err != nil {
+	err := c.wsWrite(wctx, frame)
+	if err != nil {
 		select {
 		case <-c.done:
 			return ErrNotConnected
@@ -488,23 +546,67 @@ func (c *Conn) write(ctx context.Context, frame []byte) error {
 	return nil
 }
 
+// wsWrite writes one frame. On a corked socket the syscall comes after the
+// library has let go of its write lock (see corkConn), so that frames other
+// goroutines frame meanwhile can share it.
+func (c *Conn) wsWrite(ctx context.Context, frame []byte) error {
+	if c.cork == nil {
+		return c.ws.Write(ctx, websocket.MessageText, frame)
+	}
+	c.cork.enter()
+	err := c.ws.Write(ctx, websocket.MessageText, frame)
+	if rerr := c.cork.release(); err == nil {
+		err = rerr
+	}
+	return err
+}
+
+// readBufs holds the buffers messages are read into: a connection takes
+// one only once a message has begun to arrive, so an idle one holds none.
+var readBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// putReadBuf gives b back to readBufs, unless a large message made it
+// large.
+func putReadBuf(b *bytes.Buffer) {
+	if b.Cap() <= 64<<10 {
+		readBufs.Put(b)
+	}
+}
+
+// read reads the next message into a buffer of readBufs, which the caller
+// gives back with putReadBuf (as Read does, with one buffer grown anew for
+// every message).
+func (c *Conn) read(ctx context.Context) (websocket.MessageType, *bytes.Buffer, error) {
+	typ, r, err := c.ws.Reader(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	b := readBufs.Get().(*bytes.Buffer)
+	b.Reset()
+	if _, err := b.ReadFrom(r); err != nil {
+		putReadBuf(b)
+		return 0, nil, err
+	}
+	return typ, b, nil
+}
+
 func (c *Conn) readLoop() {
 	defer close(c.readDone)
 	ctx := context.Background()
 	for {
-		typ, msg, err := readMessage(ctx, c.ws)
+		typ, b, err := c.read(ctx)
 		if err != nil {
 			c.finish(err)
 			return
 		}
 		if typ != websocket.MessageText {
-			c.cfg.Logger.Warn("websocket: ignoring binary frame", "bytes", msg.Len())
-			putMessage(msg)
+			c.cfg.Logger.Warn("websocket: ignoring binary frame", "bytes", b.Len())
+			putReadBuf(b)
 			continue
 		}
-		f, err := protocol.DecodeFrame(msg.Bytes()) // copies what it keeps
-		n := msg.Len()
-		putMessage(msg)
+		f, err := protocol.DecodeFrame(b.Bytes()) // copies what it keeps
+		n := b.Len()
+		putReadBuf(b)
 		if err != nil {
 			c.cfg.Logger.Warn("websocket: ignoring malformed frame", "err", err, "bytes", n)
 			continue
@@ -515,7 +617,9 @@ func (c *Conn) readLoop() {
 		}
 		// ACK first, then process; with a corked socket the ACK and
 		// whatever handling the message writes (its RESPONSE) leave in
-		// one write.
+		// one write, with those of the other messages already received:
+		// the cork holds them until the reader reads from the socket
+		// again.
 		if c.cork != nil {
 			c.cork.cork()
 		}
@@ -534,9 +638,6 @@ func (c *Conn) readLoop() {
 			c.cfg.OnMessage(f.Data)
 			c.dispatching.Store(false)
 		}
-		if c.cork != nil {
-			c.cork.uncork()
-		}
 	}
 }
 
@@ -548,10 +649,10 @@ func (c *Conn) holdAck(id string) {
 	if len(c.owed) > 1 {
 		return // the timer runs
 	}
-	if c.ackTimer == nil {
-		c.ackTimer = time.AfterFunc(c.cfg.AckHold, c.FlushAcks)
+	if c.holdTimer == nil {
+		c.holdTimer = time.AfterFunc(c.cfg.AckHold, c.FlushAcks)
 	} else {
-		c.ackTimer.Reset(c.cfg.AckHold)
+		c.holdTimer.Reset(c.cfg.AckHold)
 	}
 }
 
@@ -562,7 +663,7 @@ func (c *Conn) FlushAcks() {
 	owed := c.owed
 	c.owed = nil
 	if len(owed) > 0 {
-		c.ackTimer.Stop()
+		c.holdTimer.Stop()
 	}
 	c.mu.Unlock()
 	if len(owed) == 0 {
@@ -596,36 +697,9 @@ func (c *Conn) Batch(f func()) {
 	f()
 }
 
-// messages holds the buffers messages are read into: a connection holds
-// one only while it reads a message, and its size is that of the messages
-// read before, not grown again from nothing for each one.
-var messages = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-// maxPooledMessage is the largest buffer put back in messages: a large
-// table's message is not kept around.
+// maxPooledMessage is the largest buffer of frames kept for reuse: a
+// large table's message is not kept around.
 const maxPooledMessage = 64 << 10
-
-// readMessage reads the next websocket message of ws into a buffer of
-// messages; putMessage gives it back.
-func readMessage(ctx context.Context, ws *websocket.Conn) (websocket.MessageType, *bytes.Buffer, error) {
-	typ, r, err := ws.Reader(ctx)
-	if err != nil {
-		return 0, nil, err
-	}
-	b := messages.Get().(*bytes.Buffer)
-	b.Reset()
-	if _, err := b.ReadFrom(r); err != nil {
-		putMessage(b)
-		return 0, nil, err
-	}
-	return typ, b, nil
-}
-
-func putMessage(b *bytes.Buffer) {
-	if b.Cap() <= maxPooledMessage {
-		messages.Put(b)
-	}
-}
 
 func (c *Conn) pingLoop() {
 	defer c.wg.Done()
@@ -679,11 +753,11 @@ func (c *Conn) finish(err error) {
 		c.ended = true
 		waits := c.pending
 		c.pending = nil
+		if c.ackTimer != nil {
+			c.ackTimer.Stop()
+		}
 		c.mu.Unlock()
 		for _, w := range waits {
-			if w.timer != nil {
-				w.timer.Stop()
-			}
 			w.acked(ErrNotConnected)
 		}
 	})

@@ -3,6 +3,7 @@ package isocket
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -710,6 +711,98 @@ func TestAckAndReplyBatched(t *testing.T) {
 		}
 		if err := <-replies; err != nil {
 			t.Fatalf("reply not acknowledged: %v", err)
+		}
+	}
+}
+
+// TestAckDeadlinesShareOneTimer: messages with different ACK timeouts, sent
+// in any order, each time out at their own deadline (a later message with
+// a shorter timeout does not wait for an earlier, longer one), and a
+// message acknowledged in time is not failed by the expiry of others; once
+// nothing waits, the connection lets its timer go.
+func TestAckDeadlinesShareOneTimer(t *testing.T) {
+	ackLong := make(chan struct{})
+	url := startServer(t, func(ctx context.Context, ws *websocket.Conn, r *http.Request) {
+		rawAuth(ctx, t, ws)
+		long := rawRead(ctx, ws)
+		rawRead(ctx, ws) // "short": never ACKed
+		<-ackLong
+		rawWrite(ctx, t, ws, string(protocol.AppendAck(nil, long.ID)))
+		rawRead(ctx, ws) // "again": never ACKed
+		rawRead(ctx, ws)
+	})
+	c := dial(t, url, Config{DisablePing: true})
+	longRes, shortRes, againRes := make(chan error, 1), make(chan error, 1), make(chan error, 1)
+	if err := c.Post(context.Background(), "long", hang, func(err error) { longRes <- err }); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Post(context.Background(), "short", 20*time.Millisecond, func(err error) { shortRes <- err }); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-shortRes:
+		if !errors.Is(err, ErrAckTimeout) {
+			t.Fatalf("short: %v, want ErrAckTimeout", err)
+		}
+	case err := <-longRes:
+		t.Fatalf("long reported %v before short timed out", err)
+	case <-time.After(hang):
+		t.Fatal("short never timed out: it waited for the long deadline")
+	}
+	close(ackLong)
+	if err := <-longRes; err != nil {
+		t.Fatalf("long: %v, want its ACK", err)
+	}
+	// The timer serves later messages too.
+	if err := c.Post(context.Background(), "again", 20*time.Millisecond, func(err error) { againRes <- err }); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-againRes:
+		if !errors.Is(err, ErrAckTimeout) {
+			t.Fatalf("again: %v, want ErrAckTimeout", err)
+		}
+	case <-time.After(hang):
+		t.Fatal("again never timed out")
+	}
+	c.mu.Lock()
+	held := c.ackTimer != nil
+	c.mu.Unlock()
+	if held {
+		t.Fatal("a connection with nothing waiting for an ACK keeps its timer")
+	}
+}
+
+// TestMessagesOutliveTheReadBuffer: messages are read into buffers that
+// are used again for later messages; the data handed to OnMessage is its
+// own and stays intact, in either frame shape (the fast decoder's and
+// encoding/json's).
+func TestMessagesOutliveTheReadBuffer(t *testing.T) {
+	var want []string
+	for i := range 50 {
+		want = append(want, fmt.Sprintf("message %d %s", i, strings.Repeat(string(rune('a'+i%26)), i*40)))
+	}
+	url := startServer(t, func(ctx context.Context, ws *websocket.Conn, r *http.Request) {
+		rawAuth(ctx, t, ws)
+		for i, s := range want {
+			frame := string(protocol.AppendMessage(nil, uuid.NewString(), s))
+			if i%2 == 1 { // another key order: decoded by encoding/json
+				frame = fmt.Sprintf(`{"type":"MESSAGE","data":%q,"id":%q}`, s, uuid.NewString())
+			}
+			rawWrite(ctx, t, ws, frame)
+		}
+		for rawRead(ctx, ws).Type != "" { // the ACKs, until the close
+		}
+	})
+	got := make(chan string, len(want))
+	dial(t, url, Config{DisablePing: true, OnMessage: func(s string) { got <- s }})
+	var all []string
+	for range want {
+		all = append(all, recv(t, got))
+	}
+	for i := range want {
+		if all[i] != want[i] {
+			t.Fatalf("message %d: got %.40q…, want %.40q…", i, all[i], want[i])
 		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/interval-go/sdk/internal/protocol"
 )
@@ -177,10 +178,8 @@ func (p *Peer) CallRawTimeout(ctx context.Context, timeout time.Duration, method
 	p.peak = max(p.peak, len(p.pending))
 	p.mu.Unlock()
 	defer p.forget(id)
-	env := protocol.AppendEnvelope(make([]byte, 0, len(data)+64), protocol.Envelope{
-		ID: id, Kind: protocol.KindCall, MethodName: method, Data: data,
-	})
-	if err := p.transmit(ctx, string(env), w); err != nil {
+	env := envelope(protocol.Envelope{ID: id, Kind: protocol.KindCall, MethodName: method, Data: data})
+	if err := p.transmit(ctx, env, w); err != nil {
 		return nil, fmt.Errorf("rpc: sending %s: %w", method, err)
 	}
 	var expired <-chan time.Time
@@ -251,10 +250,8 @@ func (p *Peer) Go(ctx context.Context, timeout time.Duration, method string, in 
 	if w.fired.Load() { // ended meanwhile (ctx was done): stop what was set
 		w.release()
 	}
-	env := protocol.AppendEnvelope(make([]byte, 0, len(data)+64), protocol.Envelope{
-		ID: id, Kind: protocol.KindCall, MethodName: method, Data: data,
-	})
-	if err := p.transmit(ctx, string(env), w); err != nil {
+	env := envelope(protocol.Envelope{ID: id, Kind: protocol.KindCall, MethodName: method, Data: data})
+	if err := p.transmit(ctx, env, w); err != nil {
 		w.deliver(result{err: fmt.Errorf("sending: %w", err)})
 	}
 }
@@ -291,6 +288,14 @@ func (p *Peer) transmit(ctx context.Context, env string, w *waiter) error {
 			w.deliver(result{err: err})
 		}
 	})
+}
+
+// envelope returns the JSON text of e, built in one buffer of the size it
+// needs (unless its strings need escaping) that becomes the string.
+func envelope(e protocol.Envelope) string {
+	const overhead = len(`{"id":"","kind":"","data":,"methodName":""}`) + len(protocol.KindResponse)
+	b := protocol.AppendEnvelope(make([]byte, 0, overhead+len(e.ID)+len(e.MethodName)+len(e.Data)), e)
+	return unsafe.String(unsafe.SliceData(b), len(b)) // b is never written again
 }
 
 // marshal encodes v like JSON.stringify: no HTML escaping of <, > and &
@@ -353,9 +358,7 @@ func (p *Peer) Receive(s string) {
 		p.log.Error("rpc: encoding response", "method", protocol.Clip(env.MethodName, logClip), "err", err)
 		return
 	}
-	resp := string(protocol.AppendEnvelope(nil, protocol.Envelope{
-		ID: env.ID, Kind: protocol.KindResponse, MethodName: env.MethodName, Data: data,
-	}))
+	resp := envelope(protocol.Envelope{ID: env.ID, Kind: protocol.KindResponse, MethodName: env.MethodName, Data: data})
 	if p.post != nil {
 		method := protocol.Clip(env.MethodName, logClip)
 		err := p.post(p.ctx, resp, func(err error) {

@@ -1,0 +1,41 @@
+package interval
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/interval-go/sdk/internal/protocol"
+)
+
+// TestDecodeFlatInputsAsEncodingJSON: the inputs of IO_RESPONSE decode to
+// what encoding/json gives, whether DecodeFlat takes them (compact, exact
+// keys) or they fall back to encoding/json (whitespace, a key that matches
+// only without regard to case, a field of another type), and invalid JSON
+// is still an error.
+func TestDecodeFlatInputsAsEncodingJSON(t *testing.T) {
+	for _, data := range []string{
+		`{"value":"{\"id\":\"c1\",\"kind\":\"RETURN\"}","transactionId":"t1"}`,
+		`{"transactionId":"t1","value":"x\u00e9\n","extra":{"a":[1,2]}}`,
+		`{"transactionId":"t1","value":null}`,
+		`{ "value": "v", "transactionId": "t1" }`,
+		`{"Value":"v","TRANSACTIONID":"t1"}`,
+		`{"value":"a","value":"b","transactionId":"t1"}`,
+	} {
+		var want, got protocol.IOResponseInputs
+		if err := json.Unmarshal([]byte(data), &want); err != nil {
+			t.Fatalf("%s: %v", data, err)
+		}
+		err := decodeFlat([]byte(data), &got, protocol.FlatField{Name: "value", S: &got.Value},
+			protocol.FlatField{Name: "transactionId", S: &got.TransactionID})
+		if err != nil || got != want {
+			t.Errorf("%s: got %+v, %v; want %+v", data, got, err, want)
+		}
+	}
+	for _, data := range []string{`{"value":"v","transactionId":1}`, `{"value":"v"`, `[]`} {
+		var in protocol.IOResponseInputs
+		if err := decodeFlat([]byte(data), &in, protocol.FlatField{Name: "value", S: &in.Value},
+			protocol.FlatField{Name: "transactionId", S: &in.TransactionID}); err == nil {
+			t.Errorf("%s: no error", data)
+		}
+	}
+}
