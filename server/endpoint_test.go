@@ -15,6 +15,7 @@ import (
 
 	"github.com/interval-go/sdk/internal/isocket"
 	"github.com/interval-go/sdk/internal/protocol"
+	"github.com/interval-go/sdk/internal/rpc"
 )
 
 // The answers to the messages a socket gets wait for the store (the
@@ -27,14 +28,15 @@ func TestEndpointAnswersBatchWaitOnce(t *testing.T) {
 		passed  atomic.Int32          // waits for the store passed
 		hold    = make(chan struct{}) // closed: the store lets answers go
 		started = make(chan struct{}) // closed as the first call is handled
-		ep      *endpoint
+		ep      atomic.Pointer[endpoint]
 		handled []string
 		mu      sync.Mutex
 	)
 	queued := func() int {
-		ep.inMu.Lock()
-		defer ep.inMu.Unlock()
-		return len(ep.inQ)
+		e := ep.Load()
+		e.inMu.Lock()
+		defer e.inMu.Unlock()
+		return len(e.inQ)
 	}
 	handle := func(method string, data json.RawMessage) (any, error) {
 		mu.Lock()
@@ -50,44 +52,23 @@ func TestEndpointAnswersBatchWaitOnce(t *testing.T) {
 		}
 		return method, nil
 	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ws, err := isocket.Accept(w, r, nil)
-		if err != nil {
-			return
+	barrier := func(ctx context.Context) error {
+		select {
+		case <-hold:
+		case <-ctx.Done():
+			return ctx.Err()
 		}
-		e := newEndpoint(ws, isocket.Config{DisablePing: true, AckHold: ackHold}, false, socketLimits{rate: 1000, inbox: 100}, handle, slog.New(slog.DiscardHandler), slog.LevelDebug, nil)
-		e.barrier = func(ctx context.Context) error {
-			select {
-			case <-hold:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-			passed.Add(1)
-			return nil
-		}
-		ep = e
-		if err := e.conn.SendAuthenticated(r.Context()); err != nil {
-			t.Error(err)
-			return
-		}
-		e.run()
-	}))
-	defer srv.Close()
-
+		passed.Add(1)
+		return nil
+	}
 	answers := make(chan string, 10)
 	acks := make(chan error, 10)
-	conn, err := isocket.Dial(t.Context(), isocket.DialOptions{Endpoint: srv.URL, APIKey: "k"}, isocket.Config{
-		DisablePing: true,
-		OnMessage: func(data string) {
-			if env, err := protocol.DecodeEnvelope(data); err == nil && env.Kind == protocol.KindResponse {
-				answers <- env.ID + "=" + string(env.Data)
-			}
-		},
+	conn, e := serveEndpoint(t, handle, barrier, func(env protocol.Envelope) {
+		if env.Kind == protocol.KindResponse {
+			answers <- env.ID + "=" + string(env.Data)
+		}
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	ep.Store(e)
 	for i := range 5 {
 		if i == 1 {
 			<-started // the first is handled alone
@@ -140,49 +121,27 @@ func TestEndpointAnswersBatchWaitOnce(t *testing.T) {
 // server sent before it took the operator's answer) reaches the peer
 // before that answer, even when the store makes both wait.
 func TestEndpointCallBeforeAnswerKeepsOrder(t *testing.T) {
-	var ep *endpoint
+	var ep atomic.Pointer[endpoint]
 	gate := make(chan struct{})
 	handle := func(method string, data json.RawMessage) (any, error) {
 		if method == "ASK" {
-			ep.call("FIRST", map[string]int{"n": 1}, nil)
+			ep.Load().call("FIRST", map[string]int{"n": 1}, nil)
 		}
 		return "answer", nil
 	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ws, err := isocket.Accept(w, r, nil)
-		if err != nil {
-			return
+	barrier := func(ctx context.Context) error {
+		select {
+		case <-gate:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
 		}
-		e := newEndpoint(ws, isocket.Config{DisablePing: true, AckHold: ackHold}, false, socketLimits{rate: 1000, inbox: 100}, handle, slog.New(slog.DiscardHandler), slog.LevelDebug, nil)
-		e.barrier = func(ctx context.Context) error {
-			select {
-			case <-gate:
-				return nil
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		}
-		ep = e
-		if err := e.conn.SendAuthenticated(r.Context()); err != nil {
-			t.Error(err)
-			return
-		}
-		e.run()
-	}))
-	defer srv.Close()
-	got := make(chan string, 10)
-	conn, err := isocket.Dial(t.Context(), isocket.DialOptions{Endpoint: srv.URL, APIKey: "k"}, isocket.Config{
-		DisablePing: true,
-		OnMessage: func(data string) {
-			if env, err := protocol.DecodeEnvelope(data); err == nil {
-				got <- string(env.Kind) + " " + env.MethodName + " " + env.ID
-			}
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
-	defer conn.Close()
+	got := make(chan string, 10)
+	conn, e := serveEndpoint(t, handle, barrier, func(env protocol.Envelope) {
+		got <- string(env.Kind) + " " + env.MethodName + " " + env.ID
+	})
+	ep.Store(e)
 	for i := range 20 {
 		env := protocol.AppendEnvelope(nil, protocol.Envelope{ID: fmt.Sprint(i), Kind: protocol.KindCall, MethodName: "ASK"})
 		if err := conn.Post(t.Context(), string(env), 5*time.Second, func(error) {}); err != nil {
@@ -212,4 +171,41 @@ func TestEndpointCallBeforeAnswerKeepsOrder(t *testing.T) {
 			t.Fatalf("answer %d never came", answered)
 		}
 	}
+}
+
+// serveEndpoint serves sockets with endpoints as the server's host sockets
+// are (a reader goroutine, held ACKs), answering with handle and waiting
+// for barrier before they send; it dials one and returns the connection,
+// whose messages go to onMessage, and the server's endpoint of it.
+func serveEndpoint(t *testing.T, handle rpc.HandlerFunc, barrier func(context.Context) error, onMessage func(env protocol.Envelope)) (*isocket.Conn, *endpoint) {
+	t.Helper()
+	eps := make(chan *endpoint, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ws, err := isocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		e := newEndpoint(ws, isocket.Config{DisablePing: true, AckHold: ackHold}, false, socketLimits{rate: 1000, inbox: 100}, handle, slog.New(slog.DiscardHandler), slog.LevelDebug, nil)
+		e.barrier = barrier
+		eps <- e
+		if err := e.conn.SendAuthenticated(r.Context()); err != nil {
+			t.Error(err)
+			return
+		}
+		e.run()
+	}))
+	t.Cleanup(srv.Close)
+	conn, err := isocket.Dial(t.Context(), isocket.DialOptions{Endpoint: srv.URL, APIKey: "k"}, isocket.Config{
+		DisablePing: true,
+		OnMessage: func(data string) {
+			if env, err := protocol.DecodeEnvelope(data); err == nil {
+				onMessage(env)
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn, <-eps
 }
