@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -56,7 +57,15 @@ func (s *Postgres) Claim(ctx context.Context) (func(), error) {
 		return nil, fmt.Errorf("%w: another interval-server serves from this PostgreSQL database (one server per database for now; "+
 			"the claim of a server that crashed lapses once PostgreSQL notices its connection is gone, within about 30 s)", ErrInUse)
 	}
-	return func() { conn.Close(context.Background()) }, nil
+	return func() {
+		// Unlock before closing: closing the connection returns before
+		// PostgreSQL's backend has ended the session and its lock, and a
+		// server started right after (a restart) would find it held.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		conn.Exec(ctx, `SELECT pg_advisory_unlock($1)`, pgServerLock) //nolint:errcheck // closing ends the lock anyway
+		conn.Close(ctx)
+	}, nil
 }
 
 // SingleServerPresent reports whether a server of the release before
