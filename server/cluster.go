@@ -485,6 +485,12 @@ func (c *cluster) beat() {
 	for _, id := range gone {
 		c.dead[id] = true
 	}
+	for id := range alive {
+		// A replica taken for dead that joined again (its lease ran
+		// out while it lived, and it let go of all it held) is alive:
+		// requests to it wait for its answer again.
+		delete(c.dead, id)
+	}
 	c.mu.Unlock()
 	for _, id := range gone {
 		c.s.log.Warn("a replica is gone; its runs continue on the others", "replica", id)

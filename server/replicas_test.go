@@ -596,3 +596,55 @@ func (c *client) waitingRun(br, h *peer, slug string) string {
 	br.next(protocol.MethodRender)
 	return id
 }
+
+// TestReplicaLeaseLostRejoins: a replica whose lease runs out while it is
+// alive (a pause longer than the lease) is taken for dead by the others;
+// it then joins again under the same id, empty. The others must take it
+// for alive again: a run created on A for the action of a host that
+// connected to B after B rejoined starts on that host and completes. (A
+// that kept B for dead refused every hand-over to it as "gone", and the
+// run, taken back, waited for a host that was on B.)
+func TestReplicaLeaseLostRejoins(t *testing.T) {
+	rs := replicas(t, 2)
+	a, b := rs[0], rs[1]
+	adminA := loginOn(t, a)
+	key := adminA.key(store.EnvProduction)
+
+	aliveOnA := func() bool {
+		a.s.cl.mu.Lock()
+		defer a.s.cl.mu.Unlock()
+		return a.s.cl.alive[b.s.cl.id]
+	}
+	awaitTrue(t, "A to see B", aliveOnA)
+	// B's lease is gone as if it had run out and been reaped. B notices
+	// at its next beat and joins again once it has let go of what it
+	// held, which waits for its hub's lock: held here until A has taken
+	// B for dead, as a long pause would.
+	b.s.hub.mu.Lock()
+	if err := b.s.cl.db.Leave(context.Background(), b.s.cl.id); err != nil {
+		b.s.hub.mu.Unlock()
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(wait)
+	for !a.s.cl.isDead(b.s.cl.id) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	b.s.hub.mu.Unlock()
+	if !a.s.cl.isDead(b.s.cl.id) {
+		t.Fatal("A never took B for dead")
+	}
+	awaitTrue(t, "B to join again", aliveOnA)
+
+	h := b.host(key, "", action("hello"))
+	awaitAction(t, adminA, "hello")
+	br := adminA.browser()
+	id := adminA.waitingRun(br, h, "hello")
+	br.must(protocol.MethodRespondToIOCall, protocol.RespondToIOCallInputs{TransactionID: id,
+		IOResponse: ioResponse(id, "c1", "g1", protocol.KindReturn, "Ada")})
+	h.next(protocol.MethodIOResponse)
+	complete(t, h, id, "done")
+	br.next(protocol.MethodTransactionCompleted)
+	if a.s.cl.isDead(b.s.cl.id) {
+		t.Fatal("A still takes B for dead")
+	}
+}
