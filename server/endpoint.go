@@ -273,28 +273,19 @@ func newEndpoint(ws *wsa.Socket, cfg wsa.Config, inline bool, lim socketLimits, 
 	return e
 }
 
-// post is the RPC peer's transport: it writes a CALL once the store writes
-// queued until then are committed and reports its ACK through acked; a
-// RESPONSE (posted by the peer's Receive, in inWorker) is held until the
-// batch inWorker handles is done (flushHeld).
+// post is the RPC peer's transport. A RESPONSE (posted by the peer's
+// Receive, which only inWorker calls) is held until the batch inWorker
+// handles is done, then goes through the outbox (flushHeld). A CALL is
+// written by the outbox (sendBatch), which waited for the barrier already
+// (barrierPassed); a call made any other way waits for it here, so that
+// nothing goes out before the store writes queued until then.
 func (e *endpoint) post(ctx context.Context, data string, acked func(error)) error {
 	if isResponse(data) {
 		e.held = append(e.held, data)
-		acked(nil) // the peer only logs a response's failure; flushHeld does
+		acked(nil) // the peer only logs a response's failure; sendBatch does
 		return nil
 	}
-	if ctx.Value(barrierPassed{}) != nil {
-		return e.postNow(ctx, data, acked)
-	}
-	return e.write(ctx, data, acked)
-}
-
-// write waits for the barrier and posts data; acked gets the ACK's
-// outcome, and a message the peer did not acknowledge in time closes the
-// socket (see send).
-func (e *endpoint) write(ctx context.Context, data string, acked func(error)) error {
-	if e.barrier != nil {
-		// Nothing goes out before the store writes queued until now.
+	if e.barrier != nil && ctx.Value(barrierPassed{}) == nil {
 		if err := e.barrier(ctx); err != nil {
 			return err
 		}

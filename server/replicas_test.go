@@ -620,19 +620,14 @@ func TestReplicaLeaseLostRejoins(t *testing.T) {
 	// at its next beat and joins again once it has let go of what it
 	// held, which waits for its hub's lock: held here until A has taken
 	// B for dead, as a long pause would.
-	b.s.hub.mu.Lock()
-	if err := b.s.cl.db.Leave(context.Background(), b.s.cl.id); err != nil {
-		b.s.hub.mu.Unlock()
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(wait)
-	for !a.s.cl.isDead(b.s.cl.id) && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	b.s.hub.mu.Unlock()
-	if !a.s.cl.isDead(b.s.cl.id) {
-		t.Fatal("A never took B for dead")
-	}
+	func() {
+		b.s.hub.mu.Lock()
+		defer b.s.hub.mu.Unlock()
+		if err := b.s.cl.db.Leave(context.Background(), b.s.cl.id); err != nil {
+			t.Fatal(err)
+		}
+		awaitTrue(t, "A to take B for dead", func() bool { return a.s.cl.isDead(b.s.cl.id) })
+	}()
 	awaitTrue(t, "B to join again", aliveOnA)
 
 	h := b.host(key, "", action("hello"))

@@ -645,6 +645,9 @@ func (c *Conn) readLoop() {
 func (c *Conn) holdAck(id string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.ended {
+		return
+	}
 	c.owed = append(c.owed, id)
 	if len(c.owed) > 1 {
 		return // the timer runs
@@ -755,6 +758,10 @@ func (c *Conn) finish(err error) {
 		c.pending = nil
 		if c.ackTimer != nil {
 			c.ackTimer.Stop()
+		}
+		c.owed = nil // the ACKs held can no longer go out
+		if c.holdTimer != nil {
+			c.holdTimer.Stop()
 		}
 		c.mu.Unlock()
 		for _, w := range waits {
