@@ -561,9 +561,12 @@ func (s *Server) apiCreateTx(w http.ResponseWriter, r *http.Request, u store.Use
 	}
 	// Queued under the lock, in order with the hub's writes, waited for
 	// without it: the next runs' creations share the commit. No one knows
-	// the run before the answer below, so none acts on it meanwhile.
+	// the run before the answer below, so none acts on it meanwhile. The
+	// audit event of the start is written in the same commit, and only
+	// if the run is created.
+	ev := s.auditEvent(r, u, auditRunStarted, rec.ID, map[string]any{"slug": rec.Slug, "env": rec.Env, "params": auditParams(rec.Params)})
 	start := time.Now()
-	created := s.saves.QueueCreate(rec)
+	created := s.saves.QueueCreate(rec, &ev)
 	t := &txn{rec: rec, user: u, detachedAt: now, backgroundable: boolOr(def.Backgroundable, false)}
 	hb.txs[rec.ID] = t
 	locked = false
@@ -595,7 +598,6 @@ func (s *Server) apiCreateTx(w http.ResponseWriter, r *http.Request, u store.Use
 	hb.mu.Lock()
 	s.metrics.created(t)
 	hb.mu.Unlock()
-	s.audit(ctx, r, u, auditRunStarted, rec.ID, map[string]any{"slug": rec.Slug, "env": rec.Env, "params": auditParams(rec.Params)})
 	writeJSON(w, http.StatusCreated, map[string]string{"id": rec.ID, "slug": rec.Slug})
 }
 

@@ -37,6 +37,17 @@ const (
 // counted in the store errors metric), never returned: what was audited
 // happened.
 func (s *Server) audit(ctx context.Context, r *http.Request, actor store.User, action, target string, detail map[string]any) {
+	e := s.auditEvent(r, actor, action, target, detail)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+	defer cancel()
+	if err := s.store.AppendAudit(ctx, e); err != nil {
+		s.log.Error("storing audit event failed", "action", action, "target", target, "err", err)
+	}
+}
+
+// auditEvent makes the audit event of what actor did (the request r, when
+// not nil, gives the client's address).
+func (s *Server) auditEvent(r *http.Request, actor store.User, action, target string, detail map[string]any) store.AuditEvent {
 	e := store.AuditEvent{At: time.Now(), ActorID: actor.ID, ActorEmail: protocol.Clip(actor.Email, auditEmailMaxSize),
 		Action: action, Target: target}
 	if r != nil {
@@ -54,11 +65,7 @@ func (s *Server) audit(ctx context.Context, r *http.Request, actor store.User, a
 			e.Detail = b
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
-	defer cancel()
-	if err := s.store.AppendAudit(ctx, e); err != nil {
-		s.log.Error("storing audit event failed", "action", action, "target", target, "err", err)
-	}
+	return e
 }
 
 // auditParams returns params (a JSON object) for the audit trail: values

@@ -251,3 +251,23 @@ func TestAuditExportJSONLines(t *testing.T) {
 		t.Fatalf("audit.exported: %+v", ex)
 	}
 }
+
+// Starting a run takes one commit: the run and the audit event of its
+// start are written together (before, the event took a commit of its own
+// after the run's, and the operator waited for both).
+func TestRunStartAuditedInTheSameCommit(t *testing.T) {
+	e := newEnv(t, Options{MetricsToken: metricsToken})
+	admin := e.admin()
+	e.host(admin.key(store.EnvDevelopment), "", action("job"))
+	batches := func() int {
+		return e.scrape(t).count("interval_server_store_write_duration_seconds", "operation", "write_batch")
+	}
+	before := batches()
+	id := admin.createTx("job", store.EnvDevelopment)
+	if n := batches() - before; n != 1 {
+		t.Fatalf("creating a run took %d commits, want 1", n)
+	}
+	if starts := admin.audit("action=" + auditRunStarted).find(auditRunStarted); len(starts) != 1 || starts[0].Target != id || starts[0].ActorEmail != admin.email {
+		t.Fatalf("run.started: %+v", starts)
+	}
+}

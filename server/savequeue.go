@@ -30,6 +30,10 @@ func (s *Server) newGroupCommit(st store.Store) *store.GroupCommit {
 		OnFail: func(t store.Transaction, err error) {
 			s.log.Error("saving transaction failed; retrying", "transaction", t.ID, "status", t.Status, "err", err)
 		},
+		OnAuditFail: func(e store.AuditEvent, err error) {
+			s.log.Error("storing audit event failed", "action", e.Action, "target", e.Target, "err", err)
+			s.metrics.storeErrors.WithLabelValues("append_audit").Inc()
+		},
 		OnRetried: func(t store.Transaction) {
 			s.log.Info("saved transaction after a failed write", "transaction", t.ID, "status", t.Status)
 		},

@@ -15,7 +15,10 @@ var ErrClosed = errors.New("store: closed")
 // Write is one write of a batch: an update of a transaction's mutable
 // fields (Tx set, as UpdateTransaction), a new transaction (Create set, as
 // CreateTransaction), a log line of transaction TxID (Log set, as
-// AppendLog) or an audit event (Audit set, as AppendAudit).
+// AppendLog) or an audit event (Audit set, as AppendAudit). With both
+// Create and Audit set, the event records the creation: it is written
+// with the new transaction, in the same database transaction, and only
+// when the transaction was created.
 type Write struct {
 	Tx     *Transaction
 	Create *Transaction
@@ -189,6 +192,17 @@ func (s *sqlStore) WriteBatch(ctx context.Context, ws []Write, errs []error) err
 			}
 			errs[i] = err
 		case w.Create != nil:
+			var detail string
+			if w.Audit != nil {
+				// Checked first: the event and its transaction are
+				// written together or not at all.
+				d, err := auditDetail(*w.Audit)
+				if err != nil {
+					errs[i] = err
+					continue
+				}
+				detail = d
+			}
 			r, err := s.createTx(ctx, tx, qCreateTxOnce, *w.Create)
 			if err = s.affected("create transaction", r, err); errors.Is(err, ErrNotFound) {
 				err = fmt.Errorf("store: create transaction: %w", ErrConflict)
@@ -197,6 +211,12 @@ func (s *sqlStore) WriteBatch(ctx context.Context, ws []Write, errs []error) err
 				return err
 			}
 			errs[i] = err
+			if err == nil && w.Audit != nil {
+				if _, err := s.execPrepared(ctx, tx, qAppendAudit, auditArgs(*w.Audit, detail)...); err != nil {
+					tx.Rollback()
+					return s.wrap("append audit event", err)
+				}
+			}
 		case w.Log != nil:
 			if err := s.appendLog(ctx, tx, w.TxID, *w.Log); err != nil {
 				tx.Rollback()
@@ -236,6 +256,11 @@ type GroupCommitOptions struct {
 	// queued write had failed was written (as OnFail, before the batch's
 	// waiters are released).
 	OnRetried func(t Transaction)
+	// OnAuditFail, if set, is called when the audit event given with a
+	// new transaction (QueueCreate) could not be written although the
+	// transaction was: with a store that is not a Batcher, which writes
+	// them one after the other. A Batcher writes both or neither.
+	OnAuditFail func(e AuditEvent, err error)
 	// OnBatch, if set, is called after each batch with its size, how long
 	// it took and its error (for metrics).
 	OnBatch func(n int, d time.Duration, err error)
@@ -386,9 +411,12 @@ func (g *GroupCommit) CreateTransaction(ctx context.Context, t Transaction) erro
 // QueueCreate adds a new transaction to the next batch and returns at once
 // the wait for its outcome (what CreateTransaction returns): a caller
 // holding a lock queues the write under it, in order with its other
-// writes, and waits once it let go.
-func (g *GroupCommit) QueueCreate(t Transaction) (wait func(context.Context) error) {
-	return g.enqueue(Write{Create: &t})
+// writes, and waits once it let go. A non-nil audit is the event that
+// records the creation: it is written with the transaction, in the same
+// commit, and only when the transaction is created (so a creation costs
+// one commit, not one for the run and another for its event).
+func (g *GroupCommit) QueueCreate(t Transaction, audit *AuditEvent) (wait func(context.Context) error) {
+	return g.enqueue(Write{Create: &t, Audit: audit})
 }
 
 // AppendAudit stores an audit event in the next batch and returns once it
@@ -569,6 +597,14 @@ func (g *GroupCommit) commit(b *batch) {
 				b.errs[i] = g.Store.UpdateTransaction(ctx, *w.Tx)
 			case w.Create != nil:
 				b.errs[i] = g.Store.CreateTransaction(ctx, *w.Create)
+				if b.errs[i] == nil && w.Audit != nil {
+					// Another store cannot write both at once: the
+					// transaction exists, so its event is reported
+					// lost rather than the creation failed.
+					if aerr := g.Store.AppendAudit(ctx, *w.Audit); aerr != nil && g.opts.OnAuditFail != nil {
+						g.opts.OnAuditFail(*w.Audit, aerr)
+					}
+				}
 			case w.Audit != nil:
 				b.errs[i] = g.Store.AppendAudit(ctx, *w.Audit)
 			default:

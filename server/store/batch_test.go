@@ -249,3 +249,50 @@ func TestGroupCommitFailure(t *testing.T) {
 		}
 	})
 }
+
+// A new transaction queued with its audit event is written with it in one
+// commit; a taken id, or an event whose detail is not JSON, writes neither.
+func TestGroupCommitCreateWithAudit(t *testing.T) {
+	each(t, func(t *testing.T, open opener) {
+		ctx := context.Background()
+		gs := newGated(open(t))
+		g := NewGroupCommit(gs, GroupCommitOptions{})
+		defer g.Close()
+		started := func(id string) *AuditEvent {
+			return &AuditEvent{At: ts(2), ActorEmail: "a@example.com", Action: "run.started", Target: id, Detail: []byte(`{"slug":"act"}`)}
+		}
+		if err := g.QueueCreate(newTx("tx1"), started("tx1"))(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if sizes := gs.batchSizes(); len(sizes) != 1 || sizes[0] != 1 {
+			t.Fatalf("batches %v: want the run and its event in one write of one batch", sizes)
+		}
+		if err := g.QueueCreate(newTx("tx1"), started("tx1"))(ctx); !errors.Is(err, ErrConflict) {
+			t.Fatalf("creating tx1 again: %v", err)
+		}
+		bad := started("tx2")
+		bad.Detail = []byte("{")
+		if err := g.QueueCreate(newTx("tx2"), bad)(ctx); err == nil {
+			t.Fatal("an event whose detail is not JSON was taken")
+		}
+		if _, err := g.Transaction(ctx, "tx2"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("tx2 was created without its event: %v", err)
+		}
+		evs, err := g.ListAudit(ctx, AuditFilter{Action: "run.started"})
+		must(t, err)
+		if len(evs) != 1 || evs[0].Target != "tx1" || string(evs[0].Detail) != `{"slug":"act"}` {
+			t.Fatalf("events %+v: want the one of tx1's creation", evs)
+		}
+		// The event is dropped with its run when the batch fails.
+		gs.fail.Store(true)
+		if err := g.QueueCreate(newTx("tx3"), started("tx3"))(ctx); err == nil {
+			t.Fatal("a failed batch was reported written")
+		}
+		gs.fail.Store(false)
+		evs, err = g.ListAudit(ctx, AuditFilter{Action: "run.started"})
+		must(t, err)
+		if len(evs) != 1 {
+			t.Fatalf("%d events after the failed batch", len(evs))
+		}
+	})
+}
