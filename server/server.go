@@ -188,6 +188,19 @@ type Options struct {
 	// is closed (1008). Default DefaultInboxSize (1024). The inbox holds
 	// only what waits: an idle socket costs nothing for it.
 	InboxSize int
+	// GCHeadroom is how far, in bytes, the Go heap may grow above what was
+	// live at the last collection before the garbage collector runs again
+	// (default DefaultGCHeadroom, 16 MiB; negative: leave the collector
+	// as it is). GOGC alone lets a small heap grow by as little as 4 MiB,
+	// and the server's live heap is small until thousands of sockets are
+	// open, so under load the collector ran tens of times a second. While
+	// the server runs it sets the process's GC percent
+	// (debug.SetGCPercent) after each collection, never below the percent
+	// it found; a large live heap is collected as GOGC says. It does
+	// nothing when the GOGC environment variable is set; GOMEMLIMIT still
+	// caps the heap. One per process: servers running in the same process
+	// share the largest.
+	GCHeadroom int64
 }
 
 // Server is the embedded Interval server. It is an http.Handler; create it
@@ -406,6 +419,10 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		defer s.bgWG.Done()
 		s.hub.httpHostLoop(bg)
 	}()
+	if opts.GCHeadroom == 0 {
+		opts.GCHeadroom = DefaultGCHeadroom
+	}
+	startGCHeadroom(s, opts.GCHeadroom)
 	return s, nil
 }
 
@@ -549,6 +566,7 @@ func (s *Server) beginClose() {
 func (s *Server) end() error {
 	s.endOnce.Do(func() {
 		s.ended.Store(true)
+		stopGCHeadroom(s)
 		s.bgCancel()
 		s.bgWG.Wait()
 		s.pinger.Close()
