@@ -60,7 +60,11 @@
 // -max-sockets). -cpuprofile writes a CPU profile of the embedded server
 // (the child alone with -server child; this whole process with inproc);
 // -memprofile a heap profile of the child server with every run of a
-// scale run waiting.
+// scale run waiting; -server-procs sets the child's GOMAXPROCS. Beside its
+// CPU per run, the report gives the server's context switches per run
+// (its threads' voluntary and forced switches, from /proc): each time a
+// goroutine hands work to one that sleeps on another thread, a thread is
+// woken, and that is where a server that is not busy spends its CPU.
 package main
 
 import (
@@ -104,8 +108,10 @@ type config struct {
 	ProbeRate  float64
 	CPUProfile string
 	MemProfile string
-	JSON       bool
-	Log        *slog.Logger
+	// ServerProcs is the child server's GOMAXPROCS (0: the Go default).
+	ServerProcs int
+	JSON        bool
+	Log         *slog.Logger
 }
 
 // report is everything one invocation measured.
@@ -144,6 +150,7 @@ func main() {
 	flag.IntVar(&cfg.Sockets, "sockets", 0, "scale mode: browser sockets the waiting runs share (0: one each)")
 	flag.IntVar(&cfg.Probe, "probe", 200, "scale mode: full runs that probe latency while the others wait")
 	flag.Float64Var(&cfg.ProbeRate, "probe-rate", 20, "scale mode: probe runs per second")
+	flag.IntVar(&cfg.ServerProcs, "server-procs", 0, "-server child: the server's GOMAXPROCS (0: the Go default, one per CPU)")
 	flag.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the embedded server to this file")
 	flag.StringVar(&cfg.MemProfile, "memprofile", "", "scale mode, -server child: write the server's heap profile, taken with every run waiting, to this file")
 	flag.BoolVar(&cfg.JSON, "json", false, "print one JSON line per result instead of the table")
@@ -210,7 +217,7 @@ func run(ctx context.Context, cfg config, w io.Writer) (rep report, err error) {
 			defer os.RemoveAll(dir)
 		}
 		if cfg.Server == "child" {
-			t, err = childProcess(ctx, dir, cfg.CPUProfile, cfg.MemProfile, cfg.Log.Enabled(ctx, slog.LevelWarn))
+			t, err = childProcess(ctx, dir, cfg.CPUProfile, cfg.MemProfile, cfg.ServerProcs, cfg.Log.Enabled(ctx, slog.LevelWarn))
 		} else {
 			if cfg.CPUProfile != "" {
 				f, err := os.Create(cfg.CPUProfile)

@@ -22,6 +22,7 @@ type levelStart struct {
 	dup        int
 	reconnects int64
 	retried    int64
+	switches   int64 // the server's context switches
 }
 
 // startLevel forgets the sockets and first error of the previous level and
@@ -30,7 +31,7 @@ func (d *driver) startLevel() levelStart {
 	d.mu.Lock()
 	d.sockets, d.firstErr = 0, ""
 	d.mu.Unlock()
-	s := levelStart{cpu: procCPU(d.pid), self: procCPU(os.Getpid())}
+	s := levelStart{cpu: procCPU(d.pid), self: procCPU(os.Getpid()), switches: procSwitches(d.pid)}
 	s.dup, s.reconnects, s.retried = d.starts.duplicates(), d.reconnects.Load(), d.retried.Load()
 	s.t0 = time.Now()
 	return s
@@ -50,6 +51,9 @@ func (d *driver) endLevel(s levelStart, t *tally, mode string, operators int) le
 	r.RunsPerS = float64(r.Completed) / elapsed.Seconds()
 	if r.Completed > 0 {
 		r.CPUPerRun = cpu * 1000 / float64(r.Completed)
+		if s.switches > 0 {
+			r.SwitchesPerRun = float64(procSwitches(d.pid)-s.switches) / float64(r.Completed)
+		}
 	}
 	r.AnswerP50, r.AnswerP99, r.AnswerMax = ms(t.answers)
 	r.RenderP50, r.RenderP99, _ = ms(t.renders)
@@ -98,6 +102,7 @@ func table(first column, latencies ...column) []column {
 		col("sockets", "%d", func(r levelResult) int { return r.Sockets }),
 		col("server CPU s", "%.2f", func(r levelResult) float64 { return r.CPUSeconds }),
 		col("CPU/run ms", "%.2f", func(r levelResult) float64 { return r.CPUPerRun }),
+		col("switches/run", "%.1f", func(r levelResult) float64 { return r.SwitchesPerRun }),
 		col("RSS MiB", "%.0f", func(r levelResult) float64 { return r.RSSMiB }),
 		col("driver CPU s", "%.2f", func(r levelResult) float64 { return r.DriverCPUSeconds }),
 		col("load avg", "%s", func(r levelResult) string { return r.LoadAvg }),

@@ -253,7 +253,11 @@ type levelResult struct {
 	// include).
 	CPUSeconds float64 `json:"serverCpuSeconds"`
 	CPUPerRun  float64 `json:"serverCpuPerRunMs"`
-	RSSMiB     float64 `json:"serverRssMiB"`
+	// SwitchesPerRun is how many times the server's threads gave up the
+	// CPU per completed run (a goroutine handed work to another that
+	// sleeps on another thread costs a wake-up): the scheduler's share.
+	SwitchesPerRun float64 `json:"serverSwitchesPerRun"`
+	RSSMiB         float64 `json:"serverRssMiB"`
 	// DriverCPUSeconds is this process's CPU time (operators and hosts;
 	// the server too when it runs in this process).
 	DriverCPUSeconds float64 `json:"driverCpuSeconds"`

@@ -201,14 +201,17 @@ func runChildServer() error {
 // program again, in the server role) on dir: its CPU and RSS are the
 // server's alone. cpuprofile, when set, is where the child writes its CPU
 // profile, memprofile where it writes a heap profile when asked (see
-// runChildServer).
-func childProcess(ctx context.Context, dir, cpuprofile, memprofile string, verbose bool) (*target, error) {
+// runChildServer); procs, when above 0, is its GOMAXPROCS.
+func childProcess(ctx context.Context, dir, cpuprofile, memprofile string, procs int, verbose bool) (*target, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("child server: %w", err)
 	}
 	cmd := exec.Command(self)
 	cmd.Env = append(os.Environ(), roleEnv+"=server", "LOAD_DIR="+dir, "LOAD_CPUPROFILE="+cpuprofile, "LOAD_MEMPROFILE="+memprofile)
+	if procs > 0 {
+		cmd.Env = append(cmd.Env, fmt.Sprintf("GOMAXPROCS=%d", procs))
+	}
 	if verbose {
 		cmd.Env = append(cmd.Env, "LOAD_LOG=1")
 	}
