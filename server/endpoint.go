@@ -106,8 +106,10 @@ type endpoint struct {
 
 	// Rate window, touched only by the connection's reader goroutine.
 	limit   int
+	pace    bool // over the limit, pause reading (hosts) instead of closing
 	rateSec int64
 	rateN   int
+	pacedAt time.Time // when reading was last paused, for the log
 
 	// deferred, if set before run, may take a CALL off the inbox: it
 	// does the call's quick part in order and returns a function that
@@ -234,6 +236,7 @@ func newEndpoint(ws *wsa.Socket, cfg wsa.Config, inline bool, lim socketLimits, 
 		inMax:     lim.inbox,
 		closeCode: websocket.StatusNormalClosure,
 		limit:     lim.rate,
+		pace:      lim.pace,
 	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	cfg.OnMessage = func(data string) {
@@ -242,7 +245,14 @@ func newEndpoint(ws *wsa.Socket, cfg wsa.Config, inline bool, lim socketLimits, 
 				e.rateSec, e.rateN = now, 0
 			}
 			e.rateN++
-			if e.rateN > e.limit {
+			if e.rateN > e.limit && e.pace {
+				if limited != nil {
+					limited()
+				}
+				if !e.paceRead() {
+					return // the socket is closing
+				}
+			} else if e.rateN > e.limit {
 				if e.rateN == e.limit+1 {
 					e.log.Warn("closing socket: rate limit exceeded", "callsPerSecond", e.limit)
 					if limited != nil {
@@ -271,6 +281,29 @@ func newEndpoint(ws *wsa.Socket, cfg wsa.Config, inline bool, lim socketLimits, 
 	}
 	e.peer = rpc.NewPostPeer(e.post, handle, nil, log)
 	return e
+}
+
+// paceRead holds the reader of a socket that made more calls in this
+// second than its limit until the next second begins (or the socket
+// closes: false), then counts the message being handled as that second's
+// first. What the peer sends meanwhile waits in the connection, and is
+// acknowledged once read: a host whose runs end all at once is slowed to
+// its rate, not disconnected (with every run it holds waiting for it to
+// reconnect), and the server handles its calls no faster than the limit.
+func (e *endpoint) paceRead() bool {
+	if now := time.Now(); now.Sub(e.pacedAt) > time.Minute {
+		e.log.Warn("host over its call rate: reading it no faster than the limit", "callsPerSecond", e.limit)
+		e.pacedAt = now
+	}
+	t := time.NewTimer(time.Until(time.Unix(e.rateSec+1, 0)))
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-e.ctx.Done():
+		return false
+	}
+	e.rateSec, e.rateN = time.Now().Unix(), 1
+	return true
 }
 
 // post is the RPC peer's transport. A RESPONSE (posted by the peer's

@@ -15,8 +15,9 @@ const (
 
 // socketLimits are the limits of one kind of socket (host or browser).
 type socketLimits struct {
-	rate  int // calls a second before the socket is closed (1008)
-	inbox int // received messages waiting for processing, at most
+	rate  int  // calls a second before the socket is closed (1008), or paced
+	pace  bool // past rate, pause reading until the next second instead of closing
+	inbox int  // received messages waiting for processing, at most
 }
 
 // limitsFrom sets the defaults of the limits in opts and returns the
@@ -34,6 +35,6 @@ func limitsFrom(opts *Options) (host, browser socketLimits, err error) {
 	if opts.InboxSize == 0 {
 		opts.InboxSize = DefaultInboxSize
 	}
-	return socketLimits{rate: opts.HostCallsPerSecond, inbox: opts.InboxSize},
+	return socketLimits{rate: opts.HostCallsPerSecond, pace: true, inbox: opts.InboxSize},
 		socketLimits{rate: opts.BrowserCallsPerSecond, inbox: opts.InboxSize}, nil
 }

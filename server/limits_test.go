@@ -3,12 +3,15 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/coder/websocket"
 
 	"github.com/interval-go/sdk/internal/protocol"
+	"github.com/interval-go/sdk/server/store"
 )
 
 // Options.BrowserCallsPerSecond replaces the default limit: a console
@@ -101,4 +104,53 @@ func TestIdleSocketHasNoWorkers(t *testing.T) {
 		return true
 	}
 	waitFor(t, idle, "the socket's workers to end once it is idle")
+}
+
+// A host socket making more calls in a second than HostCallsPerSecond is
+// slowed down, not closed: every call is answered, the socket stays open,
+// the calls past the limit are read from the next second on, and the
+// pause is counted (rate_limited_total{host_socket}).
+func TestHostOverItsRatePaced(t *testing.T) {
+	const limit, calls = 4, 11 // three seconds' worth
+	e := newEnv(t, Options{HostCallsPerSecond: limit, MetricsToken: metricsToken})
+	admin := e.admin()
+	h := e.host(admin.key(store.EnvProduction), "", action("job"))
+	// The init was the first call of its second: start on a fresh one,
+	// so that each second holds limit calls.
+	time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second)))
+	start := time.Now()
+	type answer struct {
+		at  time.Time
+		err error
+	}
+	answers := make(chan answer, calls)
+	for i := range calls {
+		go func() {
+			var ok bool
+			err := h.call(protocol.MethodSendLog, protocol.SendLogInputs{TransactionID: fmt.Sprint("none", i), Data: "x"}, &ok)
+			answers <- answer{time.Now(), err}
+		}()
+	}
+	var last time.Time
+	for range calls {
+		a := <-answers
+		if a.err != nil {
+			t.Fatalf("a call past the rate failed: %v", a.err)
+		}
+		if a.at.After(last) {
+			last = a.at
+		}
+	}
+	select {
+	case <-h.conn.Done():
+		t.Fatalf("the host's socket was closed: %v", h.conn.Err())
+	default:
+	}
+	// 11 calls at 4 a second: the last ones are read two seconds later.
+	if took := last.Sub(start); took < 2*time.Second {
+		t.Fatalf("%d calls at %d a second answered within %v", calls, limit, took)
+	}
+	if n := e.scrape(t).value("interval_server_rate_limited_total", "limit", limitHostSocket); n < 2 {
+		t.Fatalf("rate_limited_total{host_socket} = %v, want a pause counted for each of two seconds", n)
+	}
 }

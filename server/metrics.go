@@ -116,7 +116,7 @@ func newMetrics(s *Server, maxActions int) *metrics {
 		}, []string{"operation"}),
 		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "interval_server_rate_limited_total",
-			Help: "Requests and sockets refused by a rate limit: host_socket, browser_socket (sockets closed), host_api (HTTP 429), login (password logins throttled).",
+			Help: "Requests and sockets held back by a rate limit: host_socket (seconds a host socket was read no faster than its limit), browser_socket (sockets closed), host_api (HTTP 429), login (password logins throttled).",
 		}, []string{"limit"}),
 		authRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "interval_server_auth_refusals_total",

@@ -176,9 +176,11 @@ type Options struct {
 	// be well under ReplicaLease.
 	ReplicaHeartbeat time.Duration
 	// HostCallsPerSecond and BrowserCallsPerSecond are the most calls a
-	// host's, or a console's, socket may make in one second; one making
-	// more is closed (1008, "Rate limit exceeded."), and its peer
-	// reconnects. Defaults DefaultHostCallsPerSecond (1024: a run costs a
+	// host's, or a console's, socket may make in one second. The server
+	// reads a host socket that makes more no faster than that: it stops
+	// reading it until the next second (what the host sends meanwhile
+	// waits in the connection). A console socket that makes more is
+	// closed (1008, "Rate limit exceeded."), and reconnects. Defaults DefaultHostCallsPerSecond (1024: a run costs a
 	// host two calls, so one host socket serves about 500 runs a second)
 	// and DefaultBrowserCallsPerSecond (100).
 	HostCallsPerSecond    int

@@ -257,7 +257,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	hostCallsPerSecond := fs.Int64("host-calls-per-second", hostCalls, "calls a host socket may make in one second before it is closed; a run costs a host 2 (env INTERVAL_HOST_CALLS_PER_SECOND)")
+	hostCallsPerSecond := fs.Int64("host-calls-per-second", hostCalls, "calls of a host socket the server reads in one second (the rest waits for the next); a run costs a host 2 (env INTERVAL_HOST_CALLS_PER_SECOND)")
 	browserCalls, err := envInt("INTERVAL_BROWSER_CALLS_PER_SECOND", server.DefaultBrowserCallsPerSecond)
 	if err != nil {
 		return err
