@@ -67,6 +67,22 @@ func TestSmokeScale(t *testing.T) {
 	}
 }
 
+// TestSmokeScaleBurst: 150 waiting runs answered at once make their one
+// host call the server more than its HostCallsPerSecond (60 here): the
+// server slows the host down and every run completes; none is lost to a
+// host cut off mid-burst.
+func TestSmokeScaleBurst(t *testing.T) {
+	ctx := context.Background()
+	rep, err := run(ctx, config{Server: "inproc", Dir: t.TempDir(), Hosts: 1, HostCalls: 60, Scale: 150, Sockets: 15, Probe: 1, ProbeRate: 50,
+		Timeout: 30 * time.Second, Budget: 90, MaxSockets: 4, Log: slog.New(slog.DiscardHandler)}, out())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := rep.Scale; s == nil || s.Opened != 150 || s.Completed != 150 || s.Lost != 0 || s.Wrong != 0 {
+		t.Fatalf("scale: %+v", s)
+	}
+}
+
 // TestWrongResultCounted: a result that is not the operator's answer is
 // counted wrong, not completed (the check the smoke test relies on).
 func TestWrongResultCounted(t *testing.T) {

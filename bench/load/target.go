@@ -63,13 +63,13 @@ type embedded struct {
 
 // startEmbedded starts a server on a fresh SQLite store in dir, on a free
 // loopback port, and returns it with a one-time login link of its admin.
-func startEmbedded(ctx context.Context, dir string, log *slog.Logger) (*embedded, error) {
+func startEmbedded(ctx context.Context, dir string, hostCalls int, log *slog.Logger) (*embedded, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("embedded server: %w", err)
 	}
 	public := "http://" + ln.Addr().String()
-	srv, err := server.New(ctx, server.Options{DataDir: dir, PublicURL: public, Logger: log, OrgName: "Load"})
+	srv, err := server.New(ctx, server.Options{DataDir: dir, PublicURL: public, Logger: log, OrgName: "Load", HostCallsPerSecond: hostCalls})
 	if err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("embedded server: %w", err)
@@ -107,8 +107,8 @@ func (e *embedded) shutdown(ctx context.Context) error {
 
 // inProcess starts an embedded server in this process: its CPU and RSS
 // are this process's, driver and hosts included.
-func inProcess(ctx context.Context, dir string, log *slog.Logger) (*target, error) {
-	e, err := startEmbedded(ctx, dir, log)
+func inProcess(ctx context.Context, dir string, hostCalls int, log *slog.Logger) (*target, error) {
+	e, err := startEmbedded(ctx, dir, hostCalls, log)
 	if err != nil {
 		return nil, err
 	}
@@ -176,7 +176,8 @@ func runChildServer() error {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
 	ctx := context.Background()
-	e, err := startEmbedded(ctx, os.Getenv("LOAD_DIR"), log)
+	hostCalls, _ := strconv.Atoi(os.Getenv("LOAD_HOST_CALLS"))
+	e, err := startEmbedded(ctx, os.Getenv("LOAD_DIR"), hostCalls, log)
 	if err != nil {
 		return err
 	}
@@ -201,8 +202,9 @@ func runChildServer() error {
 // program again, in the server role) on dir: its CPU and RSS are the
 // server's alone. cpuprofile, when set, is where the child writes its CPU
 // profile, memprofile where it writes a heap profile when asked (see
-// runChildServer); procs, when above 0, is its GOMAXPROCS.
-func childProcess(ctx context.Context, dir, cpuprofile, memprofile string, procs int, verbose bool) (*target, error) {
+// runChildServer); procs, when above 0, is its GOMAXPROCS, hostCalls its
+// Options.HostCallsPerSecond.
+func childProcess(ctx context.Context, dir, cpuprofile, memprofile string, procs, hostCalls int, verbose bool) (*target, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("child server: %w", err)
@@ -211,6 +213,9 @@ func childProcess(ctx context.Context, dir, cpuprofile, memprofile string, procs
 	cmd.Env = append(os.Environ(), roleEnv+"=server", "LOAD_DIR="+dir, "LOAD_CPUPROFILE="+cpuprofile, "LOAD_MEMPROFILE="+memprofile)
 	if procs > 0 {
 		cmd.Env = append(cmd.Env, fmt.Sprintf("GOMAXPROCS=%d", procs))
+	}
+	if hostCalls > 0 {
+		cmd.Env = append(cmd.Env, fmt.Sprintf("LOAD_HOST_CALLS=%d", hostCalls))
 	}
 	if verbose {
 		cmd.Env = append(cmd.Env, "LOAD_LOG=1")
