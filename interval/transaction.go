@@ -276,15 +276,11 @@ func encodeResult(v any, err error) (status string, result string) {
 	if rv := reflect.ValueOf(v); v != nil && (rv.Kind() == reflect.Pointer || rv.Kind() == reflect.Map || rv.Kind() == reflect.Slice) && rv.IsNil() {
 		v = nil
 	}
-	plain, meta, serr := protocol.Serialize(v)
+	data, meta, serr := protocol.SerializeJSON(v)
 	if serr != nil {
 		return encodeResult(nil, fmt.Errorf("interval: encoding the action's result: %w", serr))
 	}
-	data, merr := protocol.Marshal(plain)
-	if merr != nil {
-		return encodeResult(nil, fmt.Errorf("interval: encoding the action's result: %w", merr))
-	}
-	b, _ := protocol.Marshal(protocol.ActionResult{SchemaVersion: 1, Status: protocol.StatusSuccess, Data: data, Meta: meta})
+	b, _ := protocol.ActionResult{SchemaVersion: 1, Status: protocol.StatusSuccess, Data: data, Meta: meta}.AppendJSON(make([]byte, 0, len(data)+len(meta)+64))
 	return protocol.StatusSuccess, string(b)
 }
 
