@@ -155,10 +155,10 @@ func (c *Client) startTransaction(in protocol.StartTransactionInputs) {
 		return
 	}
 	c.txs[t.id] = t
-	c.work++ // as goWork does; a plain go statement keeps the handler's stack small
+	c.work++ // as goWork does
 	c.mu.Unlock()
 	c.log.Debug("transaction started", "action", in.Action.Slug, "transaction", t.id, "user", tx.User.Email)
-	go c.runTransaction(t, tx, route.Handler)
+	c.runJob(txJob{t: t, tx: tx, h: route.Handler})
 }
 
 func (c *Client) runTransaction(t *txState, tx *Tx, h Handler) {
