@@ -433,7 +433,8 @@ func (c *Conn) Post(ctx context.Context, data string, timeout time.Duration, ack
 	}
 	c.pending[id] = w
 	c.mu.Unlock()
-	frame := protocol.AppendMessage(make([]byte, 0, len(data)+96), id, data)
+	// The data is JSON, whose quotes the frame escapes: room for some.
+	frame := protocol.AppendMessage(make([]byte, 0, len(data)+len(data)/4+96), id, data)
 	if err := c.write(ctx, frame); err != nil {
 		c.mu.Lock()
 		_, waiting := c.pending[id]

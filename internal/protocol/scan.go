@@ -315,7 +315,7 @@ func (r *objReader) stringValue() (string, bool) {
 	if !ok {
 		return "", false
 	}
-	v, ok := unquote([]byte(s[r.i:end]))
+	v, ok := unquote(s[r.i:end])
 	r.i = end
 	return v, ok
 }
