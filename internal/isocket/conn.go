@@ -75,7 +75,9 @@ type Config struct {
 	// what OnMessage sends (its RPC response, typically) are written to
 	// the socket together, with those of the other messages already
 	// received, once the reader has handled them and is about to wait for
-	// more: one write, not two per message.
+	// more: one write, not two per message. ACKs with nothing else to go
+	// with them (those of the RESPONSEs to this side's calls) wait a few
+	// milliseconds more for the next frame written, whoever writes it.
 	OnMessage func(data string)
 	// Logger receives debug lines about frames and liveness. Nil discards.
 	Logger *slog.Logger
@@ -547,19 +549,14 @@ func (c *Conn) write(ctx context.Context, frame []byte) error {
 	return nil
 }
 
-// wsWrite writes one frame. On a corked socket the syscall comes after the
-// library has let go of its write lock (see corkConn), so that frames other
-// goroutines frame meanwhile can share it.
+// wsWrite writes one frame. On a corked socket the frame is framed here
+// and goes out with the frames waiting (see corkConn), not through the
+// websocket library.
 func (c *Conn) wsWrite(ctx context.Context, frame []byte) error {
 	if c.cork == nil {
 		return c.ws.Write(ctx, websocket.MessageText, frame)
 	}
-	c.cork.enter()
-	err := c.ws.Write(ctx, websocket.MessageText, frame)
-	if rerr := c.cork.release(); err == nil {
-		err = rerr
-	}
-	return err
+	return c.cork.WriteText(frame)
 }
 
 // readBufs holds the buffers messages are read into: a connection takes
@@ -624,10 +621,20 @@ func (c *Conn) readLoop() {
 		if c.cork != nil {
 			c.cork.cork()
 		}
-		if c.cfg.AckHold > 0 && f.Data != protocol.DataAuthenticated && f.Data != protocol.DataPing {
+		control := f.Data == protocol.DataAuthenticated || f.Data == protocol.DataPing
+		switch {
+		case c.cfg.AckHold > 0 && !control:
 			c.holdAck(f.ID)
-		} else if err := c.write(ctx, protocol.AppendAck(nil, f.ID)); err != nil {
-			c.cfg.Logger.Debug("websocket: ACK not written", "err", err)
+		case c.cork != nil && !control:
+			// Held for a moment if nothing else is written with it
+			// (the RESPONSE to a call of this host's, say).
+			if err := c.cork.WriteAck(protocol.AppendAck(nil, f.ID)); err != nil {
+				c.cfg.Logger.Debug("websocket: ACK not written", "err", err)
+			}
+		default:
+			if err := c.write(ctx, protocol.AppendAck(nil, f.ID)); err != nil {
+				c.cfg.Logger.Debug("websocket: ACK not written", "err", err)
+			}
 		}
 		switch f.Data {
 		case protocol.DataAuthenticated:
