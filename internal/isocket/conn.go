@@ -24,6 +24,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -170,6 +171,8 @@ type Conn struct {
 	// (a Socket's), so a write needs no context with a timeout.
 	lean    *leanConn
 	bounded bool
+	// ackBuf is where the reader builds the ACKs of a dialed connection.
+	ackBuf []byte
 	// owed are the ids of the messages whose ACK is held (AckHold), until
 	// FlushAcks or holdTimer, armed when the first is held.
 	owed      []string
@@ -436,7 +439,17 @@ func (c *Conn) Post(ctx context.Context, data string, timeout time.Duration, ack
 	c.pending[id] = w
 	c.mu.Unlock()
 	// The data is JSON, whose quotes the frame escapes: room for some.
-	frame := protocol.AppendMessage(make([]byte, 0, len(data)+len(data)/4+96), id, data)
+	size := len(data) + len(data)/4 + 96
+	var frame []byte
+	if c.cork != nil {
+		// The corked socket copies the frame: its buffer is reused.
+		buf := frameBufs.Get().(*[]byte)
+		defer putFrameBuf(buf, &frame)
+		frame = slices.Grow((*buf)[:0], size)
+	} else {
+		frame = make([]byte, 0, size)
+	}
+	frame = protocol.AppendMessage(frame, id, data)
 	if err := c.write(ctx, frame); err != nil {
 		c.mu.Lock()
 		_, waiting := c.pending[id]
@@ -454,6 +467,19 @@ func (c *Conn) Post(ctx context.Context, data string, timeout time.Duration, ack
 	}
 	c.mu.Unlock()
 	return nil
+}
+
+// frameBufs holds the buffers the MESSAGE frames of a dialed connection
+// are built in, which its corked socket copies.
+var frameBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// putFrameBuf gives the buffer *frame ended in back to frameBufs, in buf,
+// unless a large message made it large.
+func putFrameBuf(buf *[]byte, frame *[]byte) {
+	if cap(*frame) <= maxPooledMessage {
+		*buf = (*frame)[:0]
+		frameBufs.Put(buf)
+	}
 }
 
 // armAckTimer makes the ACK timer fire by deadline; c.mu is held.
@@ -627,8 +653,10 @@ func (c *Conn) readLoop() {
 			c.holdAck(f.ID)
 		case c.cork != nil && !control:
 			// Held for a moment if nothing else is written with it
-			// (the RESPONSE to a call of this host's, say).
-			if err := c.cork.WriteAck(protocol.AppendAck(nil, f.ID)); err != nil {
+			// (the RESPONSE to a call of this host's, say). The socket
+			// copies the frame.
+			c.ackBuf = protocol.AppendAck(c.ackBuf[:0], f.ID)
+			if err := c.cork.WriteAck(c.ackBuf); err != nil {
 				c.cfg.Logger.Debug("websocket: ACK not written", "err", err)
 			}
 		default:
