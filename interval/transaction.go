@@ -161,15 +161,8 @@ func (c *Client) startTransaction(in protocol.StartTransactionInputs) {
 	c.runJob(txJob{t: t, tx: tx, h: route.Handler})
 }
 
-func (c *Client) runTransaction(t *txState, tx *Tx, h Handler) {
-	defer c.workDone()
-	tx.Organization = c.organization(t.ctx)
-	result, err := safeServe(t.ctx, h, tx)
-	c.complete(t, tx, result, err)
-}
-
-// complete reports the handler's outcome. It is separate from
-// runTransaction so that a handler goroutine waiting on the operator keeps a
+// complete reports the handler's outcome. It is separate from the worker
+// that runs the handler (worker) so that a handler goroutine waiting on the operator keeps a
 // small stack.
 func (c *Client) complete(t *txState, tx *Tx, result any, err error) {
 	// A handler that ends with the cancellation (ErrCanceled, or its

@@ -38,32 +38,44 @@ func (c *Client) runJob(j txJob) {
 	select {
 	case c.jobs <- j:
 	default:
-		go c.worker(j)
+		go c.worker(j.t, j.tx, j.h)
 	}
 }
 
-// worker runs j, then the jobs handed to it while it waits idle.
-func (c *Client) worker(j txJob) {
+// worker runs a transaction's handler, reports its outcome, then runs the
+// jobs handed to it while it waits idle. The handler runs in this frame,
+// the bottom of the stack, so that a handler waiting on the operator is as
+// shallow as on a goroutine of its own: the runtime then shrinks its stack
+// back to 4 KiB after a deep render (BENCHMARKS.md, memory per waiting
+// transaction).
+func (c *Client) worker(t *txState, tx *Tx, h Handler) {
 	var timer *time.Timer
-	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
-	}()
-	for {
-		c.runTransaction(j.t, j.tx, j.h)
-		d := time.Duration(idleWorkerTimeout.Load())
-		if timer == nil {
-			timer = time.NewTimer(d)
-		} else {
-			timer.Reset(d)
-		}
-		var ok bool
-		if j, ok = c.awaitJobDeep(timer.C); !ok {
-			return
-		}
-		timer.Stop()
+	for t != nil {
+		tx.Organization = c.organization(t.ctx)
+		result, err := safeServe(t.ctx, h, tx)
+		c.complete(t, tx, result, err)
+		c.workDone()
+		t, tx, h = c.nextJob(&timer)
 	}
+}
+
+// nextJob waits, as an idle worker, for the next job, with *timer (made
+// on the first wait) bounding the wait; nil when the worker is to end.
+//
+//go:noinline
+func (c *Client) nextJob(timer **time.Timer) (*txState, *Tx, Handler) {
+	d := time.Duration(idleWorkerTimeout.Load())
+	if *timer == nil {
+		*timer = time.NewTimer(d)
+	} else {
+		(*timer).Reset(d)
+	}
+	j, ok := c.awaitJobDeep((*timer).C)
+	(*timer).Stop()
+	if !ok {
+		return nil, nil, nil
+	}
+	return j.t, j.tx, j.h
 }
 
 // awaitJobDeep is awaitJob in a frame that keeps idleDepth bytes of the

@@ -141,3 +141,45 @@ func TestIdleWorkersEnd(t *testing.T) {
 		t.Errorf("%d idle workers, want at most %d", n, interval.MaxIdleWorkers)
 	}
 }
+
+// raceBuild is set in race builds (race_test.go), whose stacks differ.
+var raceBuild bool
+
+// TestWaitingTransactionKeepsSmallStack: a transaction waiting on the
+// operator after a render, on a worker, holds a 4 KiB stack once the
+// collector has run, as it did on a goroutine of its own (8 KiB if the
+// worker's frames under the handler were deeper).
+func TestWaitingTransactionKeepsSmallStack(t *testing.T) {
+	if raceBuild {
+		t.Skip("the race detector changes stack sizes")
+	}
+	const n = 200
+	h := intervaltest.New(t, routes{
+		"text": func(ctx context.Context, tx *interval.Tx) (any, error) {
+			_, err := tx.IO.Input.Text("x").Run(ctx)
+			return "ok", err
+		},
+	})
+	ctx := testCtx(t)
+	stacks := func() uint64 {
+		runtime.GC()
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.StackInuse
+	}
+	before := stacks()
+	for range n {
+		run, err := h.Start(ctx, "text")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := run.Next(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	per := (float64(stacks()) - float64(before)) / n
+	if per > 6<<10 {
+		t.Errorf("%.0f bytes of stack per waiting transaction, want about 4 KiB", per)
+	}
+}
