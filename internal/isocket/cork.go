@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -168,6 +169,15 @@ func appendTextFrame(b, payload []byte, key uint32) []byte {
 // is about to wait for the peer.
 func (c *corkConn) Read(p []byte) (int, error) {
 	c.mu.Lock()
+	if c.corked && len(c.buf) > 0 {
+		// The reader has handled messages and is about to wait: the
+		// goroutines they woke (handlers, callers) run first, here,
+		// so that what they write at once shares this write rather
+		// than take one each, after a wake-up of another thread.
+		c.mu.Unlock()
+		runtime.Gosched()
+		c.mu.Lock()
+	}
 	c.corked = false
 	switch {
 	case len(c.buf) == 0 || c.flushing:
