@@ -76,9 +76,7 @@ type Config struct {
 	// what OnMessage sends (its RPC response, typically) are written to
 	// the socket together, with those of the other messages already
 	// received, once the reader has handled them and is about to wait for
-	// more: one write, not two per message. ACKs with nothing else to go
-	// with them (those of the RESPONSEs to this side's calls) wait a few
-	// milliseconds more for the next frame written, whoever writes it.
+	// more: one write, not two per message.
 	OnMessage func(data string)
 	// Logger receives debug lines about frames and liveness. Nil discards.
 	Logger *slog.Logger
@@ -171,8 +169,6 @@ type Conn struct {
 	// (a Socket's), so a write needs no context with a timeout.
 	lean    *leanConn
 	bounded bool
-	// ackBuf is where the reader builds the ACKs of a dialed connection.
-	ackBuf []byte
 	// owed are the ids of the messages whose ACK is held (AckHold), until
 	// FlushAcks or holdTimer, armed when the first is held.
 	owed      []string
@@ -575,14 +571,19 @@ func (c *Conn) write(ctx context.Context, frame []byte) error {
 	return nil
 }
 
-// wsWrite writes one frame. On a corked socket the frame is framed here
-// and goes out with the frames waiting (see corkConn), not through the
-// websocket library.
+// wsWrite writes one frame. On a corked socket the syscall comes after the
+// library has let go of its write lock (see corkConn), so that frames other
+// goroutines frame meanwhile can share it.
 func (c *Conn) wsWrite(ctx context.Context, frame []byte) error {
 	if c.cork == nil {
 		return c.ws.Write(ctx, websocket.MessageText, frame)
 	}
-	return c.cork.WriteText(frame)
+	c.cork.enter()
+	err := c.ws.Write(ctx, websocket.MessageText, frame)
+	if rerr := c.cork.release(); err == nil {
+		err = rerr
+	}
+	return err
 }
 
 // readBufs holds the buffers messages are read into: a connection takes
@@ -647,22 +648,10 @@ func (c *Conn) readLoop() {
 		if c.cork != nil {
 			c.cork.cork()
 		}
-		control := f.Data == protocol.DataAuthenticated || f.Data == protocol.DataPing
-		switch {
-		case c.cfg.AckHold > 0 && !control:
+		if c.cfg.AckHold > 0 && f.Data != protocol.DataAuthenticated && f.Data != protocol.DataPing {
 			c.holdAck(f.ID)
-		case c.cork != nil && !control:
-			// Held for a moment if nothing else is written with it
-			// (the RESPONSE to a call of this host's, say). The socket
-			// copies the frame.
-			c.ackBuf = protocol.AppendAck(c.ackBuf[:0], f.ID)
-			if err := c.cork.WriteAck(c.ackBuf); err != nil {
-				c.cfg.Logger.Debug("websocket: ACK not written", "err", err)
-			}
-		default:
-			if err := c.write(ctx, protocol.AppendAck(nil, f.ID)); err != nil {
-				c.cfg.Logger.Debug("websocket: ACK not written", "err", err)
-			}
+		} else if err := c.write(ctx, protocol.AppendAck(nil, f.ID)); err != nil {
+			c.cfg.Logger.Debug("websocket: ACK not written", "err", err)
 		}
 		switch f.Data {
 		case protocol.DataAuthenticated:

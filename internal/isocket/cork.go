@@ -2,8 +2,6 @@ package isocket
 
 import (
 	"context"
-	"encoding/binary"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"runtime"
@@ -28,12 +26,15 @@ const maxBatch = 64 << 10
 //     the socket again, that is until it has handled every message already
 //     received (its buffers hold a few KiB of them), or until maxBatch
 //     bytes wait.
+//   - A goroutine sending a message announces its write (enter) and
+//     writes the socket itself after the websocket library has framed the
+//     message and let go of its write lock (release); frames that other
+//     goroutines frame meanwhile join its write.
 //   - While one goroutine writes to the socket, frames framed meanwhile
 //     wait for that write to end and then leave together in its next one.
 //
-// Frames written while nothing holds them back go to the socket at once.
-// The connection frames its own MESSAGE and ACK frames (WriteText); the
-// library writes only its control frames (pings, pongs, close).
+// Frames written while nothing holds them back (the library's pings and
+// close frames, say) go to the socket at once.
 //
 // It also bounds every write to the socket by the send timeout with a write
 // deadline, which costs far less than a context with a timeout per message.
@@ -48,31 +49,18 @@ type corkConn struct {
 	mu       sync.Mutex
 	idle     sync.Cond // broadcast when a flush ends
 	corked   bool      // the reader handles messages: it flushes before it reads
-	off      bool      // closing: no more corking, no more WriteText
+	off      bool      // closing: no more corking
+	deferred int       // writers between enter and release
 	flushing bool      // a goroutine writes to the socket, outside mu
 	buf      []byte    // frames waiting for the socket
 	spare    []byte    // the other buffer, written by the flushing goroutine
 	err      error     // the error of a failed socket write: every later Write returns it
-	// ACKs held for the next write: ackOnly is set while buf holds
-	// nothing but ACK frames (WriteAck), which the reader, about to read,
-	// leaves for up to ackHold to whatever is written next (holding,
-	// holdTimer armed); overdue is set when the timer fired while the
-	// reader was busy, so that its next read writes them.
-	ackOnly   bool
-	ackHold   time.Duration
-	holding   bool
-	overdue   bool
-	holdTimer *time.Timer
 
 	writes atomic.Int64 // socket writes made, for tests
 }
 
-// maxAckHold is the longest an ACK waits for another frame to share its
-// write; a tenth of the send timeout when that is shorter.
-const maxAckHold = 5 * time.Millisecond
-
 func newCorkConn(nc net.Conn, timeout time.Duration) *corkConn {
-	c := &corkConn{Conn: nc, timeout: timeout, ackHold: min(maxAckHold, timeout/10)}
+	c := &corkConn{Conn: nc, timeout: timeout}
 	c.idle.L = &c.mu
 	return c
 }
@@ -86,83 +74,14 @@ func (c *corkConn) Write(p []byte) (int, error) {
 	if c.err != nil {
 		return 0, c.err
 	}
-	c.ackOnly = false
 	c.buf = append(c.buf, p...)
-	if len(c.buf) < maxBatch && (c.corked || c.flushing) {
+	if len(c.buf) < maxBatch && (c.corked || c.deferred > 0 || c.flushing) {
 		return len(p), nil
 	}
 	if err := c.flushLocked(); err != nil {
 		return 0, err
 	}
 	return len(p), nil
-}
-
-// WriteText frames payload as one masked websocket text frame (the frames
-// a client sends) and writes it as Write writes the library's frames: now,
-// or with the frames waiting. It is how the connection sends its MESSAGE
-// and ACK frames without the websocket library's write path (its locks,
-// its buffer, a random read per mask): the library still writes its
-// control frames (pings, pongs, close), each whole in one Write. After
-// stop (the connection closing) it fails with net.ErrClosed, as the
-// library fails a write once its close frame is sent.
-func (c *corkConn) WriteText(payload []byte) error {
-	return c.writeText(payload, false)
-}
-
-// WriteAck is WriteText for the frame of an ACK the reader sends: when
-// nothing but ACKs waits as the reader is about to read, they wait up to
-// ackHold for another frame to share their write (the next answer or call
-// of this host, typically, or the ACK and answer of the next message),
-// rather than take a write of their own.
-func (c *corkConn) WriteAck(payload []byte) error {
-	return c.writeText(payload, true)
-}
-
-func (c *corkConn) writeText(payload []byte, ack bool) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.err != nil {
-		return c.err
-	}
-	if c.off {
-		return net.ErrClosed
-	}
-	c.ackOnly = ack && (c.ackOnly || len(c.buf) == 0)
-	c.buf = appendTextFrame(c.buf, payload, rand.Uint32())
-	if len(c.buf) < maxBatch && (c.corked || c.flushing) {
-		return nil
-	}
-	return c.flushLocked()
-}
-
-// appendTextFrame appends to b a final text frame of payload, masked with
-// key (RFC 6455 section 5.2).
-func appendTextFrame(b, payload []byte, key uint32) []byte {
-	const finText = 0x80 | 0x1
-	n := len(payload)
-	switch {
-	case n <= 125:
-		b = append(b, finText, 0x80|byte(n))
-	case n <= 0xffff:
-		b = append(b, finText, 0x80|126)
-		b = binary.BigEndian.AppendUint16(b, uint16(n))
-	default:
-		b = append(b, finText, 0x80|127)
-		b = binary.BigEndian.AppendUint64(b, uint64(n))
-	}
-	b = binary.LittleEndian.AppendUint32(b, key)
-	start := len(b)
-	b = append(b, payload...)
-	p := b[start:]
-	k8 := uint64(key) | uint64(key)<<32
-	i := 0
-	for ; i+8 <= len(p); i += 8 {
-		binary.LittleEndian.PutUint64(p[i:], binary.LittleEndian.Uint64(p[i:])^k8)
-	}
-	for ; i < len(p); i++ {
-		p[i] ^= byte(key >> (8 * (i & 3)))
-	}
-	return b
 }
 
 // Read flushes what the reader's cork holds back before reading: the reader
@@ -179,40 +98,11 @@ func (c *corkConn) Read(p []byte) (int, error) {
 		c.mu.Lock()
 	}
 	c.corked = false
-	switch {
-	case len(c.buf) == 0 || c.flushing:
-	case c.ackOnly && c.ackHold > 0 && !c.overdue && !c.off:
-		if !c.holding {
-			c.holding = true
-			if c.holdTimer == nil {
-				c.holdTimer = time.AfterFunc(c.ackHold, c.flushHeld)
-			} else {
-				c.holdTimer.Reset(c.ackHold)
-			}
-		}
-	default:
+	if len(c.buf) > 0 && !c.flushing && c.deferred == 0 {
 		c.flushLocked() //nolint:errcheck // a failed write closed the socket: the read fails too
 	}
 	c.mu.Unlock()
 	return c.Conn.Read(p)
-}
-
-// flushHeld writes the ACKs held once ackHold has passed, unless a write
-// took them meanwhile; if the reader is busy, its next read writes them.
-func (c *corkConn) flushHeld() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.holding {
-		return // written meanwhile
-	}
-	c.holding = false
-	switch {
-	case len(c.buf) == 0 || c.flushing: // the flushing goroutine writes them
-	case c.corked:
-		c.overdue = true
-	default:
-		c.flushLocked() //nolint:errcheck // a failed write closed the socket
-	}
 }
 
 // flushLocked waits for a write in progress, then writes every waiting
@@ -241,11 +131,6 @@ func (c *corkConn) flushLocked() error {
 		}
 	}
 	c.flushing = false
-	c.overdue = false
-	if c.holding { // the ACKs held went out
-		c.holding = false
-		c.holdTimer.Stop()
-	}
 	c.idle.Broadcast()
 	return c.err
 }
@@ -274,6 +159,28 @@ func (c *corkConn) cork() {
 	c.mu.Unlock()
 }
 
+// enter announces a write of the calling goroutine, which calls release
+// once the library has taken its frame.
+func (c *corkConn) enter() {
+	c.mu.Lock()
+	c.deferred++
+	c.mu.Unlock()
+}
+
+// release ends the write announced by enter: unless someone else will write
+// what waits (the corked reader, a write in progress, another announced
+// writer), it writes it now. Its error is that of a failed write of these
+// frames: they were not delivered.
+func (c *corkConn) release() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.deferred--
+	if c.corked || c.flushing || c.deferred > 0 {
+		return nil
+	}
+	return c.flushLocked()
+}
+
 // stop flushes and ends corking for good: a close frame written while the
 // reader is busy must not wait for it.
 func (c *corkConn) stop() {
@@ -281,10 +188,8 @@ func (c *corkConn) stop() {
 	defer c.mu.Unlock()
 	c.off = true
 	c.corked = false
-	c.flushLocked() //nolint:errcheck // a failed write closed the socket
-	if c.holding {  // the write failed: nothing waits any more
-		c.holding = false
-		c.holdTimer.Stop()
+	if c.deferred == 0 {
+		c.flushLocked() //nolint:errcheck // a failed write closed the socket
 	}
 }
 

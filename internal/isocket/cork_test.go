@@ -1,10 +1,7 @@
 package isocket
 
 import (
-	"bytes"
 	"context"
-	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -243,173 +240,31 @@ func TestFramesWaitingForAWriteShareTheNext(t *testing.T) {
 	}
 }
 
-// TestWriteTextWaitsWithTheFrames: a frame of WriteText waits while the
-// reader's cork holds frames back, and leaves with them, after them.
-func TestWriteTextWaitsWithTheFrames(t *testing.T) {
+// TestAnnouncedWriteGathersFrames: between enter and release (a message
+// being framed by the library) frames wait; release writes them all at
+// once, and a write with nobody holding frames back goes out at once.
+func TestAnnouncedWriteGathersFrames(t *testing.T) {
 	c, peer := pipeCork(t)
-	c.cork()
-	c.Write([]byte("ack")) //nolint:errcheck // the library's frame
-	if err := c.WriteText([]byte("msg")); err != nil {
-		t.Fatal(err)
-	}
+	c.enter()
+	c.Write([]byte("ping"))    //nolint:errcheck // another goroutine's frame
+	c.Write([]byte("message")) //nolint:errcheck
 	if n := c.writes.Load(); n != 0 {
-		t.Fatalf("%d socket writes while corked", n)
+		t.Fatalf("%d socket writes before release", n)
 	}
-	read := make(chan error, 1)
-	go func() {
-		_, err := c.Read(make([]byte, 8))
-		read <- err
-	}()
-	want := "ack" + string(appendTextFrame(nil, []byte("msg"), 0))
-	got := readOne(t, peer)
-	// The mask key is random: compare the frame unmasked.
-	if len(got) != len(want) || got[:5] != want[:5] || string(unmask(t, []byte(got[3:]))) != "msg" {
-		t.Fatalf("write %q, want ack and a text frame of msg", got)
+	done := make(chan error, 1)
+	go func() { done <- c.release() }()
+	if got := readOne(t, peer); got != "pingmessage" {
+		t.Fatalf("write %q, want pingmessage", got)
 	}
-	peer.Write([]byte("x")) //nolint:errcheck
-	if err := <-read; err != nil {
+	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	c.stop()
-	if err := c.WriteText([]byte("late")); !errors.Is(err, net.ErrClosed) {
-		t.Fatalf("WriteText after stop: %v, want net.ErrClosed", err)
+	go func() { _, err := c.Write([]byte("alone")); done <- err }()
+	if got := readOne(t, peer); got != "alone" {
+		t.Fatalf("write %q, want alone", got)
 	}
-}
-
-// TestAcksHeldForTheNextWrite: ACKs alone in the cork when the reader
-// reads again wait for the next frame written, and leave in its write;
-// with no next frame they leave on their own once ackHold has passed.
-// Frames other than ACKs in the cork leave as the reader reads.
-func TestAcksHeldForTheNextWrite(t *testing.T) {
-	c, peer := pipeCork(t)
-	c.ackHold = hang / 4 // the next frame comes first
-	c.cork()
-	c.WriteAck([]byte("a1")) //nolint:errcheck
-	c.WriteAck([]byte("a2")) //nolint:errcheck
-	read := make(chan error, 1)
-	go func() {
-		_, err := c.Read(make([]byte, 8))
-		read <- err
-	}()
-	// The reader is reading: it held the ACKs, or wrote them.
-	deadline := time.Now().Add(hang)
-	for {
-		c.mu.Lock()
-		reading := c.holding || c.flushing || c.writes.Load() > 0
-		c.mu.Unlock()
-		if reading {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the reader did not read")
-		}
-		time.Sleep(time.Millisecond)
-	}
-	wrote := make(chan error, 1)
-	go func() { wrote <- c.WriteText([]byte("call")) }() // writes to the pipe
-	got := readOne(t, peer)
-	if err := <-wrote; err != nil {
+	if err := <-done; err != nil {
 		t.Fatal(err)
-	}
-	a, b := len(appendTextFrame(nil, []byte("a1"), 0)), len(appendTextFrame(nil, []byte("call"), 0))
-	if len(got) != 2*a+b || string(unmask(t, []byte(got[2*a:]))) != "call" {
-		t.Fatalf("write of %d bytes, want the two ACKs and the call in one (%d)", len(got), 2*a+b)
-	}
-	peer.Write([]byte("x")) //nolint:errcheck
-	if err := <-read; err != nil {
-		t.Fatal(err)
-	}
-
-	// Alone, they go once the hold has passed.
-	c.ackHold = time.Millisecond
-	c.cork()
-	c.WriteAck([]byte("a3")) //nolint:errcheck
-	go func() {
-		_, err := c.Read(make([]byte, 8))
-		read <- err
-	}()
-	if got := readOne(t, peer); string(unmask(t, []byte(got))) != "a3" {
-		t.Fatalf("write %q, want the ACK alone", got)
-	}
-	peer.Write([]byte("x")) //nolint:errcheck
-	if err := <-read; err != nil {
-		t.Fatal(err)
-	}
-
-	// An ACK with another frame leaves as the reader reads.
-	c.ackHold = hang
-	c.cork()
-	c.WriteAck([]byte("a4"))     //nolint:errcheck
-	c.WriteText([]byte("reply")) //nolint:errcheck
-	go func() {
-		_, err := c.Read(make([]byte, 8))
-		read <- err
-	}()
-	if got := readOne(t, peer); len(got) != a+len(appendTextFrame(nil, []byte("reply"), 0)) {
-		t.Fatalf("write of %d bytes, want the ACK and the reply", len(got))
-	}
-	peer.Write([]byte("x")) //nolint:errcheck
-	if err := <-read; err != nil {
-		t.Fatal(err)
-	}
-}
-
-// unmask returns the payload of the one masked frame f.
-func unmask(t *testing.T, f []byte) []byte {
-	t.Helper()
-	if len(f) < 2 || f[0] != 0x81 || f[1]&0x80 == 0 {
-		t.Fatalf("not a final masked text frame: % x", f[:min(len(f), 2)])
-	}
-	n, p := int(f[1]&0x7f), f[2:]
-	switch n {
-	case 126:
-		n, p = int(binary.BigEndian.Uint16(p)), p[2:]
-	case 127:
-		n, p = int(binary.BigEndian.Uint64(p)), p[8:]
-	}
-	key, p := p[:4], p[4:]
-	if len(p) != n {
-		t.Fatalf("payload of %d bytes, header says %d", len(p), n)
-	}
-	out := make([]byte, n)
-	for i := range p {
-		out[i] = p[i] ^ key[i%4]
-	}
-	return out
-}
-
-// TestTextFrameSizes: frames of every length encoding (7-bit, 16-bit and
-// 64-bit lengths, at their edges) carry their payload, masked with any
-// key; a websocket server reads them as the messages sent.
-func TestTextFrameSizes(t *testing.T) {
-	sizes := []int{0, 1, 7, 8, 9, 125, 126, 127, 0xffff, 0x10000, 70000}
-	for _, n := range sizes {
-		p := make([]byte, n)
-		for i := range p {
-			p[i] = byte(i*7 + n)
-		}
-		for _, key := range []uint32{0, 0xffffffff, 0x01020304, uint32(n) * 2654435761} {
-			f := appendTextFrame([]byte("prefix"), p, key)
-			if string(f[:6]) != "prefix" || !bytes.Equal(unmask(t, f[6:]), p) {
-				t.Fatalf("frame of %d bytes with key %#x does not carry its payload", n, key)
-			}
-		}
-	}
-	url := echoServer(t, Config{})
-	msgs := make(chan string, 1)
-	c := dial(t, url, Config{OnMessage: func(s string) { msgs <- s }})
-	frame := len(protocol.AppendMessage(nil, uuid.NewString(), "")) // a MESSAGE frame's bytes besides its data
-	for _, n := range sizes {
-		for _, d := range []int{-1, 0, 1} {
-			size := max(n-frame+d, 0)
-			data := strings.Repeat("x", size)
-			if err := c.SendTimeout(context.Background(), data, hang); err != nil {
-				t.Fatal(err)
-			}
-			if got := recv(t, msgs); got != "echo:"+data {
-				t.Fatalf("got %d bytes, want %d", len(got), size+5)
-			}
-		}
 	}
 }
 
@@ -442,13 +297,14 @@ func TestCorkedReaderFlushesBeforeReading(t *testing.T) {
 func TestCorkFailedWriteReported(t *testing.T) {
 	c, peer := pipeCork(t)
 	peer.Close()
-	if err := c.WriteText([]byte("frame")); err == nil || err == io.EOF {
-		t.Fatalf("WriteText: %v, want the pipe's error", err)
+	c.enter()
+	if _, err := c.Write([]byte("frame")); err != nil {
+		t.Fatalf("Write while announced: %v", err)
+	}
+	if err := c.release(); err == nil || err == io.EOF {
+		t.Fatalf("release: %v, want the pipe's error", err)
 	}
 	if _, err := c.Write([]byte("later")); err == nil {
 		t.Fatal("Write after a failed write succeeded")
-	}
-	if err := c.WriteText([]byte("later")); err == nil {
-		t.Fatal("WriteText after a failed write succeeded")
 	}
 }
