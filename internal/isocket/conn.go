@@ -438,7 +438,8 @@ func (c *Conn) Post(ctx context.Context, data string, timeout time.Duration, ack
 	size := len(data) + len(data)/4 + 96
 	var frame []byte
 	if c.cork != nil {
-		// The corked socket copies the frame: its buffer is reused.
+		// The websocket library copies the frame before Write returns:
+		// its buffer is reused.
 		buf := frameBufs.Get().(*[]byte)
 		defer putFrameBuf(buf, &frame)
 		frame = slices.Grow((*buf)[:0], size)

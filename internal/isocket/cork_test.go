@@ -89,11 +89,10 @@ var raceBuild bool
 // its own. One P makes the order of the two goroutines the scheduler's,
 // not a race; the scheduler still runs the reader first now and then (it
 // takes from its global queue every 61st time), so most exchanges, not
-// all, must take one write.
+// all, must take one write. The race detector randomizes which goroutine
+// runs next: under it the exchanges are checked, not their writes
+// (./scripts/test runs this test once more without it).
 func TestWokenGoroutineWritesWithTheReader(t *testing.T) {
-	if raceBuild {
-		t.Skip("the race detector randomizes which goroutine runs next")
-	}
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	const rounds = 20
 	authed := make(chan struct{}) // the server has the ACK of "authenticated"
@@ -136,7 +135,7 @@ func TestWokenGoroutineWritesWithTheReader(t *testing.T) {
 			shared++
 		}
 	}
-	if shared < rounds*3/4 {
+	if !raceBuild && shared < rounds*3/4 {
 		t.Fatalf("the ACK, the answer and the call shared one socket write %d times out of %d", shared, rounds)
 	}
 }
