@@ -85,7 +85,11 @@ type Client struct {
 	changed chan struct{}      // closed and replaced when state or work change, or a transaction is closed, while draining
 	life    context.Context    // ends when the client closes; the parent of every handler's context
 	kill    context.CancelFunc // ends life; called by closeNow only
-	bg      sync.WaitGroup     // the client's own goroutines (route watch, announce and resend); Close waits for them
+	bg      sync.WaitGroup     // the client's own goroutines (route watch, announce and resend, idle workers); Close waits for them
+	// Workers (workers.go): the goroutines that run transactions, kept
+	// for a while once idle. idle counts those waiting on jobs.
+	jobs    chan txJob
+	idle    int
 	reinit  chan struct{}
 	unwatch func()
 	// closesUnanswered counts CLOSE_TRANSACTION calls whose answer is not
@@ -119,6 +123,7 @@ func New(opts Options) (*Client, error) {
 		reinit:     make(chan struct{}, 1),
 		orgKnown:   make(chan struct{}),
 		changed:    make(chan struct{}),
+		jobs:       make(chan txJob),
 	}
 	c.life, c.kill = context.WithCancel(context.Background())
 	c.table = buildIndex(opts.Routes.RouteTable())

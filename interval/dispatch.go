@@ -76,7 +76,7 @@ func (c *Client) call(ctx context.Context, method string, in any, out any) error
 			c.reportResent(method)
 		}
 		if out != nil && len(raw) > 0 {
-			if err := json.Unmarshal(raw, out); err != nil {
+			if err := decodeReturn(raw, out); err != nil {
 				return fmt.Errorf("interval: %s returned %w: %v", method, protocol.ErrMalformed, err)
 			}
 		}
@@ -84,13 +84,30 @@ func (c *Client) call(ctx context.Context, method string, in any, out any) error
 	}
 }
 
+// decodeReturn decodes a call's answer into out as json.Unmarshal does,
+// taking the usual true and false of SEND_IO_CALL and
+// MARK_TRANSACTION_COMPLETE without it.
+func decodeReturn(raw json.RawMessage, out any) error {
+	if b := string(raw); b == "true" || b == "false" {
+		switch out := out.(type) {
+		case *bool:
+			*out = b == "true"
+			return nil
+		case *protocol.SendIOCallReturns:
+			*out = protocol.SendIOCallReturns{OK: b == "true"}
+			return nil
+		}
+	}
+	return json.Unmarshal(raw, out)
+}
+
 // handleCall answers the server's calls. It runs on the connection's reader
 // goroutine and does not block.
 func (c *Client) handleCall(method string, data json.RawMessage) (any, error) {
 	switch method {
 	case protocol.MethodStartTransaction:
-		var in protocol.StartTransactionInputs
-		if err := json.Unmarshal(data, &in); err != nil {
+		in, err := protocol.DecodeStartTransaction(data)
+		if err != nil {
 			return nil, fmt.Errorf("%w: START_TRANSACTION: %v", protocol.ErrMalformed, err)
 		}
 		if err := in.Validate(); err != nil {

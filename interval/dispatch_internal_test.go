@@ -2,6 +2,7 @@ package interval
 
 import (
 	"encoding/json"
+	"fmt"
 	"testing"
 
 	"github.com/interval-go/sdk/internal/protocol"
@@ -36,6 +37,21 @@ func TestDecodeFlatInputsAsEncodingJSON(t *testing.T) {
 		if err := decodeFlat([]byte(data), &in, protocol.FlatField{Name: "value", S: &in.Value},
 			protocol.FlatField{Name: "transactionId", S: &in.TransactionID}); err == nil {
 			t.Errorf("%s: no error", data)
+		}
+	}
+}
+
+func TestDecodeReturnMatchesUnmarshal(t *testing.T) {
+	for _, raw := range []string{"true", "false", "null", `{"type":"ERROR","message":"no"}`, `"x"`, "tru", " true"} {
+		var b, wb bool
+		var r, wr protocol.SendIOCallReturns
+		err, werr := decodeReturn(json.RawMessage(raw), &b), json.Unmarshal([]byte(raw), &wb)
+		if fmt.Sprint(err) != fmt.Sprint(werr) || b != wb {
+			t.Errorf("%q into bool: %v %v, encoding/json %v %v", raw, b, err, wb, werr)
+		}
+		err, werr = decodeReturn(json.RawMessage(raw), &r), json.Unmarshal([]byte(raw), &wr)
+		if fmt.Sprint(err) != fmt.Sprint(werr) || r != wr {
+			t.Errorf("%q into SendIOCallReturns: %+v %v, encoding/json %+v %v", raw, r, err, wr, werr)
 		}
 	}
 }

@@ -115,14 +115,15 @@ func (c *component) render() (protocol.ComponentRender, error) {
 	if c.props != nil {
 		p = c.props()
 	}
-	var plain any
-	var meta json.RawMessage
-	var err error
-	if c.rawProps != nil {
-		plain, meta, err = c.rawProps()
-	} else {
-		plain, meta, err = protocol.Serialize(p)
+	if c.rawProps == nil {
+		js, meta, err := protocol.SerializeJSON(p)
+		if err != nil {
+			return r, fmt.Errorf("interval: %s %q props: %w", c.method, c.label, err)
+		}
+		r.Props, r.PropsMeta = js, meta
+		return r, nil
 	}
+	plain, meta, err := c.rawProps()
 	if err != nil {
 		return r, fmt.Errorf("interval: %s %q props: %w", c.method, c.label, err)
 	}
@@ -438,7 +439,7 @@ func (p *pendingCall) send(ctx context.Context) error {
 		}
 		p.render.ToRender[i] = r
 	}
-	b, err := protocol.Marshal(p.render)
+	b, err := protocol.AppendIORender(make([]byte, 0, 512), &p.render)
 	if err != nil {
 		return fmt.Errorf("interval: encoding IO call: %w", err)
 	}

@@ -155,21 +155,14 @@ func (c *Client) startTransaction(in protocol.StartTransactionInputs) {
 		return
 	}
 	c.txs[t.id] = t
-	c.work++ // as goWork does; a plain go statement keeps the handler's stack small
+	c.work++ // as goWork does
 	c.mu.Unlock()
 	c.log.Debug("transaction started", "action", in.Action.Slug, "transaction", t.id, "user", tx.User.Email)
-	go c.runTransaction(t, tx, route.Handler)
+	c.runJob(txJob{t: t, tx: tx, h: route.Handler})
 }
 
-func (c *Client) runTransaction(t *txState, tx *Tx, h Handler) {
-	defer c.workDone()
-	tx.Organization = c.organization(t.ctx)
-	result, err := safeServe(t.ctx, h, tx)
-	c.complete(t, tx, result, err)
-}
-
-// complete reports the handler's outcome. It is separate from
-// runTransaction so that a handler goroutine waiting on the operator keeps a
+// complete reports the handler's outcome. It is separate from the worker
+// that runs the handler (worker) so that a handler goroutine waiting on the operator keeps a
 // small stack.
 func (c *Client) complete(t *txState, tx *Tx, result any, err error) {
 	// A handler that ends with the cancellation (ErrCanceled, or its
@@ -276,15 +269,11 @@ func encodeResult(v any, err error) (status string, result string) {
 	if rv := reflect.ValueOf(v); v != nil && (rv.Kind() == reflect.Pointer || rv.Kind() == reflect.Map || rv.Kind() == reflect.Slice) && rv.IsNil() {
 		v = nil
 	}
-	plain, meta, serr := protocol.Serialize(v)
+	data, meta, serr := protocol.SerializeJSON(v)
 	if serr != nil {
 		return encodeResult(nil, fmt.Errorf("interval: encoding the action's result: %w", serr))
 	}
-	data, merr := protocol.Marshal(plain)
-	if merr != nil {
-		return encodeResult(nil, fmt.Errorf("interval: encoding the action's result: %w", merr))
-	}
-	b, _ := protocol.Marshal(protocol.ActionResult{SchemaVersion: 1, Status: protocol.StatusSuccess, Data: data, Meta: meta})
+	b, _ := protocol.ActionResult{SchemaVersion: 1, Status: protocol.StatusSuccess, Data: data, Meta: meta}.AppendJSON(make([]byte, 0, len(data)+len(meta)+64))
 	return protocol.StatusSuccess, string(b)
 }
 

@@ -111,21 +111,23 @@ func cpuMs(pid int) float64 {
 	return (ut + st) * 1000 / 100
 }
 
-// writeSyscalls returns the write system calls process pid has made
-// (syscw of /proc/PID/io): the host's socket writes, for how many frames
-// share one (0 when it cannot be read).
-func writeSyscalls(pid int) int64 {
+// ioSyscalls returns the write and read system calls process pid has made
+// (syscw and syscr of /proc/PID/io): the host's socket writes and reads,
+// for how many frames share one (0 when they cannot be read).
+func ioSyscalls(pid int) (writes, reads int64) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid))
 	if err != nil {
-		return 0
+		return 0, 0
 	}
 	for _, line := range strings.Split(string(b), "\n") {
 		if v, ok := strings.CutPrefix(line, "syscw:"); ok {
-			n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-			return n
+			writes, _ = strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		}
+		if v, ok := strings.CutPrefix(line, "syscr:"); ok {
+			reads, _ = strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 		}
 	}
-	return 0
+	return writes, reads
 }
 
 // settle waits until the host has finished its work in flight (the
@@ -213,7 +215,8 @@ func drive(duration time.Duration, concs string, open, hostProcs int) error {
 		var count atomic.Int64
 		var lat sync.Mutex
 		var lats []time.Duration
-		cpu0, w0, self0 := cpuMs(pid), writeSyscalls(pid), cpuMs(os.Getpid())
+		w0, r0 := ioSyscalls(pid)
+		cpu0, self0 := cpuMs(pid), cpuMs(os.Getpid())
 		start := time.Now()
 		rctx, cancel := context.WithTimeout(ctx, duration)
 		var wg sync.WaitGroup
@@ -238,11 +241,12 @@ func drive(duration time.Duration, concs string, open, hostProcs int) error {
 		el := time.Since(start).Seconds()
 		cpu := cpuMs(pid) - cpu0
 		self := cpuMs(os.Getpid()) - self0
-		writes := writeSyscalls(pid) - w0
+		w1, r1 := ioSyscalls(pid)
+		writes, reads := w1-w0, r1-r0
 		c := float64(count.Load())
 		p50, p99 := pct(lats, 50), pct(lats, 99)
-		fmt.Printf("N=%-3d %7.0f txn/s  host CPU %.3f ms/txn (%.0f%% of a core)  %.2f socket writes/txn  latency p50 %v p99 %v  server+driver CPU %.3f ms/txn\n",
-			n, c/el, cpu/c, cpu/10/el, float64(writes)/c, p50, p99, self/c)
+		fmt.Printf("N=%-3d %7.0f txn/s  host CPU %.3f ms/txn (%.0f%% of a core)  %.2f socket writes/txn  latency p50 %v p99 %v  server+driver CPU %.3f ms/txn  %.2f socket reads/txn\n",
+			n, c/el, cpu/c, cpu/10/el, float64(writes)/c, p50, p99, self/c, float64(reads)/c)
 	}
 	// Memory with `open` transactions waiting on input.
 	lines := bufio.NewScanner(stdout)

@@ -24,6 +24,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -433,7 +434,19 @@ func (c *Conn) Post(ctx context.Context, data string, timeout time.Duration, ack
 	}
 	c.pending[id] = w
 	c.mu.Unlock()
-	frame := protocol.AppendMessage(make([]byte, 0, len(data)+96), id, data)
+	// The data is JSON, whose quotes the frame escapes: room for some.
+	size := len(data) + len(data)/4 + 96
+	var frame []byte
+	if c.cork != nil {
+		// The websocket library copies the frame before Write returns:
+		// its buffer is reused.
+		buf := frameBufs.Get().(*[]byte)
+		defer putFrameBuf(buf, &frame)
+		frame = slices.Grow((*buf)[:0], size)
+	} else {
+		frame = make([]byte, 0, size)
+	}
+	frame = protocol.AppendMessage(frame, id, data)
 	if err := c.write(ctx, frame); err != nil {
 		c.mu.Lock()
 		_, waiting := c.pending[id]
@@ -451,6 +464,19 @@ func (c *Conn) Post(ctx context.Context, data string, timeout time.Duration, ack
 	}
 	c.mu.Unlock()
 	return nil
+}
+
+// frameBufs holds the buffers the MESSAGE frames of a dialed connection
+// are built in, which its corked socket copies.
+var frameBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// putFrameBuf gives the buffer *frame ended in back to frameBufs, in buf,
+// unless a large message made it large.
+func putFrameBuf(buf *[]byte, frame *[]byte) {
+	if cap(*frame) <= maxPooledMessage {
+		*buf = (*frame)[:0]
+		frameBufs.Put(buf)
+	}
 }
 
 // armAckTimer makes the ACK timer fire by deadline; c.mu is held.

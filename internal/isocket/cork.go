@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -87,6 +88,15 @@ func (c *corkConn) Write(p []byte) (int, error) {
 // is about to wait for the peer.
 func (c *corkConn) Read(p []byte) (int, error) {
 	c.mu.Lock()
+	if c.corked && len(c.buf) > 0 {
+		// The reader has handled messages and is about to wait: the
+		// goroutines they woke (handlers, callers) run first, here,
+		// so that what they write at once shares this write rather
+		// than take one each, after a wake-up of another thread.
+		c.mu.Unlock()
+		runtime.Gosched()
+		c.mu.Lock()
+	}
 	c.corked = false
 	if len(c.buf) > 0 && !c.flushing && c.deferred == 0 {
 		c.flushLocked() //nolint:errcheck // a failed write closed the socket: the read fails too

@@ -6,7 +6,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -75,6 +77,66 @@ func TestReceivedMessagesAnsweredInOneWrite(t *testing.T) {
 	// before it reads again), one for the five others.
 	if got := c.cork.writes.Load() - before; got != 2 {
 		t.Fatalf("%d socket writes for the ACKs and replies of %d messages, want 2", got, k+1)
+	}
+}
+
+// raceBuild is set in race builds (race_test.go).
+var raceBuild bool
+
+// TestWokenGoroutineWritesWithTheReader: what a goroutine that handling a
+// message woke writes at once (a transaction's handler sending its first
+// call) leaves in the write of the message's ACK and answer, not in one of
+// its own. One P makes the order of the two goroutines the scheduler's,
+// not a race; the scheduler still runs the reader first now and then (it
+// takes from its global queue every 61st time), so most exchanges, not
+// all, must take one write. The race detector randomizes which goroutine
+// runs next: under it the exchanges are checked, not their writes
+// (./scripts/test runs this test once more without it).
+func TestWokenGoroutineWritesWithTheReader(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	const rounds = 20
+	authed := make(chan struct{}) // the server has the ACK of "authenticated"
+	next := make(chan struct{})   // the test is ready for the next round
+	frames := make(chan protocol.Frame, 3)
+	url := startServer(t, func(ctx context.Context, ws *websocket.Conn, r *http.Request) {
+		rawAuth(ctx, t, ws)
+		close(authed)
+		for i := range rounds {
+			<-next
+			rawWrite(ctx, t, ws, string(protocol.AppendMessage(nil, fmt.Sprintf("m%d", i), "start")))
+			for range 3 {
+				frames <- rawRead(ctx, ws)
+			}
+		}
+		rawRead(ctx, ws)
+	})
+	var c *Conn
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	c = dial(t, url, Config{DisablePing: true, OnMessage: func(s string) {
+		wg.Add(1)
+		go func() { // the handler the message starts
+			defer wg.Done()
+			c.Post(context.Background(), "first call", hang, func(error) {}) //nolint:errcheck
+		}()
+		c.Post(context.Background(), "answer", hang, func(error) {}) //nolint:errcheck
+	}})
+	<-authed
+	shared := 0
+	for range rounds {
+		c.cork.waitIdle()
+		before := c.cork.writes.Load()
+		next <- struct{}{}
+		ack, answer, call := <-frames, <-frames, <-frames
+		if ack.Type != protocol.FrameAck || answer.Data != "answer" || call.Data != "first call" {
+			t.Fatalf("got %+v, %+v and %+v, want the ACK, the answer and the call", ack, answer, call)
+		}
+		if c.cork.writes.Load()-before == 1 {
+			shared++
+		}
+	}
+	if !raceBuild && shared < rounds*3/4 {
+		t.Fatalf("the ACK, the answer and the call shared one socket write %d times out of %d", shared, rounds)
 	}
 }
 

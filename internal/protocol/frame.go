@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Frame types of the ISocket layer.
@@ -114,13 +115,21 @@ func decodeFrameFast(p []byte) (Frame, bool) {
 // U+FFFD), and invalid UTF-8 bytes becoming U+FFFD. It reports false for
 // anything encoding/json rejects. The data of every MESSAGE is an escaped
 // JSON text, so this runs once per frame; encoding/json would scan the
-// literal twice and go through reflection.
-func unquote(lit []byte) (string, bool) {
+// literal twice and go through reflection. Runs of bytes that stand for
+// themselves are copied whole.
+func unquote[T string | []byte](lit T) (string, bool) {
 	s := lit[1 : len(lit)-1]
 	b := make([]byte, 0, len(s))
 	for i := 0; i < len(s); {
-		c := s[i]
-		switch {
+		j := i
+		for j < len(s) && plainByte[s[j]] {
+			j++
+		}
+		b = append(b, s[i:j]...)
+		if i = j; i >= len(s) {
+			break
+		}
+		switch c := s[i]; {
 		case c == '\\':
 			if i+1 >= len(s) {
 				return "", false
@@ -162,28 +171,39 @@ func unquote(lit []byte) (string, bool) {
 				return "", false
 			}
 			i += 2
-		case c < utf8.RuneSelf:
-			if c < 0x20 || c == '"' {
-				return "", false
-			}
-			b = append(b, c)
-			i++
+		case c < utf8.RuneSelf: // a control character or a quote
+			return "", false
 		default:
-			r, size := utf8.DecodeRune(s[i:])
-			b = utf8.AppendRune(b, r) // U+FFFD for an invalid byte
+			n := min(len(s)-i, utf8.UTFMax)
+			r, size := utf8.DecodeRuneInString(string(s[i : i+n]))
+			if r == utf8.RuneError && size == 1 {
+				b = append(b, "\uFFFD"...)
+			} else {
+				b = append(b, s[i:i+size]...)
+			}
 			i += size
 		}
 	}
-	return string(b), true
+	return unsafe.String(unsafe.SliceData(b), len(b)), true // b is never written again
 }
 
+// plainByte tells the bytes that stand for themselves in a JSON string:
+// printable ASCII other than '"' and '\\'.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // hex4 decodes the four hex digits at the start of b.
-func hex4(b []byte) (rune, bool) {
+func hex4[T string | []byte](b T) (rune, bool) {
 	if len(b) < 4 {
 		return 0, false
 	}
 	var r rune
-	for _, c := range b[:4] {
+	for k := range 4 {
+		c := b[k]
 		switch {
 		case '0' <= c && c <= '9':
 			c -= '0'
@@ -264,7 +284,7 @@ func appendJSONString(b []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < 0x80 {
+		if plainByte[c] {
 			i++
 			continue
 		}

@@ -92,6 +92,26 @@ type IOResponse struct {
 // schema it requires id, transactionId (strings), kind and a values array;
 // inputGroupKey, choice and valuesMeta are optional.
 func DecodeIOResponse(s string) (IOResponse, error) {
+	var resp IOResponse
+	hasID, hasTx, ok := decodeIOResponseFast(s, &resp)
+	if !ok {
+		return decodeIOResponseSlow(s)
+	}
+	switch resp.Kind {
+	case KindReturn, KindSetState, KindCanceled:
+	default:
+		return IOResponse{}, fmt.Errorf("%w: io response kind %q", ErrMalformed, resp.Kind)
+	}
+	if !hasID || !hasTx {
+		return IOResponse{}, fmt.Errorf("%w: io response without id or transactionId", ErrMalformed)
+	}
+	if resp.Values == nil {
+		return IOResponse{}, fmt.Errorf("%w: io response without values array", ErrMalformed)
+	}
+	return resp, nil
+}
+
+func decodeIOResponseSlow(s string) (IOResponse, error) {
 	var r struct {
 		IOResponse
 		ID            *string `json:"id"`

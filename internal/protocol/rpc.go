@@ -144,7 +144,7 @@ func decodeEnvelopeFast(s string) (Envelope, bool) {
 		return Envelope{}, false
 	}
 	if data != "" && data != "null" {
-		if isSpace(data[0]) || isSpace(data[len(data)-1]) || !json.Valid([]byte(data)) {
+		if isSpace(data[0]) || isSpace(data[len(data)-1]) || !validJSON(data) {
 			return Envelope{}, false
 		}
 		e.Data = json.RawMessage(data)

@@ -306,6 +306,8 @@ func marshal(v any) (json.RawMessage, error) {
 		return nil, nil
 	case json.RawMessage:
 		return v, nil
+	case protocol.JSONAppender:
+		return v.AppendJSON(make([]byte, 0, 256))
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)

@@ -1,0 +1,5 @@
+//go:build race
+
+package isocket
+
+func init() { raceBuild = true }

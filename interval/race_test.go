@@ -1,0 +1,5 @@
+//go:build race
+
+package interval_test
+
+func init() { raceBuild = true }
