@@ -279,6 +279,14 @@ func decodeFrameSlow(p []byte) (Frame, error) {
 // escaping, U+2028/U+2029 kept raw). Invalid UTF-8 bytes, which a JS string
 // cannot hold, become \ufffd.
 func appendJSONString(b []byte, s string) []byte {
+	return appendQuoted(b, s, false)
+}
+
+// appendQuoted appends s as a JSON string: '"', '\\' and control characters
+// escaped (\b, \f, \n, \r, \t short), invalid UTF-8 bytes as \ufffd, and,
+// with lineSeps, U+2028 and U+2029 as \u2028 and \u2029 (encoding/json's
+// form; JSON.stringify keeps them raw).
+func appendQuoted(b []byte, s string, lineSeps bool) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')
 	start := 0
@@ -288,21 +296,21 @@ func appendJSONString(b []byte, s string) []byte {
 			i++
 			continue
 		}
-		if c < 0x80 {
+		if c < utf8.RuneSelf {
 			b = append(b, s[start:i]...)
 			switch c {
 			case '"', '\\':
 				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
 			case '\n':
 				b = append(b, '\\', 'n')
 			case '\r':
 				b = append(b, '\\', 'r')
 			case '\t':
 				b = append(b, '\\', 't')
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
 			default:
 				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
 			}
@@ -310,11 +318,17 @@ func appendJSONString(b []byte, s string) []byte {
 			start = i
 			continue
 		}
-		// Multi-byte UTF-8: keep valid sequences, replace invalid bytes.
 		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == 0xFFFD && size == 1 {
+		if r == utf8.RuneError && size == 1 {
 			b = append(b, s[start:i]...)
 			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if lineSeps && (r == '\u2028' || r == '\u2029') {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
 			i += size
 			start = i
 			continue
