@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -95,8 +96,9 @@ func TestLevelsReport(t *testing.T) {
 	}
 }
 
-// The server's context switches are read from its threads: a process that
-// sleeps gives up the CPU, so its count grows; no process, no count.
+// The server's context switches are read from its threads: a thread that
+// sleeps in the kernel gives up the CPU, so the count grows; no process,
+// no count.
 func TestProcSwitches(t *testing.T) {
 	if procSwitches(0) != 0 {
 		t.Fatal("switches counted for no process")
@@ -104,7 +106,9 @@ func TestProcSwitches(t *testing.T) {
 	pid := os.Getpid()
 	before := procSwitches(pid)
 	for range 5 {
-		time.Sleep(time.Millisecond)
+		// A system call that sleeps, not time.Sleep, which may park the
+		// goroutine without the thread ever sleeping.
+		syscall.Nanosleep(&syscall.Timespec{Nsec: int64(time.Millisecond)}, nil)
 	}
 	if after := procSwitches(pid); before <= 0 || after < before+5 {
 		t.Fatalf("switches of this process: %d, then %d after five sleeps", before, after)
