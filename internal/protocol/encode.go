@@ -376,7 +376,7 @@ func appendFlat(b []byte, v any) ([]byte, bool) {
 				continue
 			}
 			fv = fv.Elem()
-		} else if f.omitEmpty && emptyScalar(fv) || f.omitZero && fv.IsZero() {
+		} else if f.omitEmpty && isEmpty(fv) || f.omitZero && fv.IsZero() {
 			continue
 		}
 		if !first {
@@ -390,23 +390,6 @@ func appendFlat(b []byte, v any) ([]byte, bool) {
 		}
 	}
 	return append(b, '}'), true
-}
-
-// emptyScalar is isEmpty for a scalar (-0.0 is empty, though not zero).
-func emptyScalar(v reflect.Value) bool {
-	switch v.Kind() {
-	case reflect.String:
-		return v.Len() == 0
-	case reflect.Bool:
-		return !v.Bool()
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return v.Int() == 0
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		return v.Uint() == 0
-	case reflect.Float32, reflect.Float64:
-		return v.Float() == 0
-	}
-	return false
 }
 
 // appendScalar appends the scalar rv as Marshal(Serialize(rv)) writes it;

@@ -435,111 +435,89 @@ func DecodeStartTransaction(data []byte) (StartTransactionInputs, error) {
 	return in, err
 }
 
-func decodeStartTransactionFast(s string, in *StartTransactionInputs) bool {
-	r := objReader{s: s, keys: startTransactionKeys}
-	if !r.open() {
+// object reads the object at r.i, whose field names are keys: field is
+// called with the index in keys of each field it meets, the reader at its
+// value, and reads it; the values of other keys are skipped. False for
+// what it cannot read as encoding/json would (see next).
+func (r *objReader) object(keys []string, field func(o *objReader, k int) bool) bool {
+	o := objReader{s: r.s, i: r.i, keys: keys}
+	if !o.open() {
 		return false
 	}
 	for {
-		field, done, ok := r.next()
+		k, done, ok := o.next()
 		if !ok {
 			return false
 		}
 		if done {
-			return r.end()
+			r.i = o.i
+			return true
 		}
-		switch field {
-		case 0:
-			ok = r.str(&in.TransactionID)
-		case 1:
-			ok = r.boolPtr(&in.DisplayResolvesImmediately)
-		case 2:
-			ok = r.str(&in.ActionName)
-		case 3:
-			ok = r.null() || r.actionRef(&in.Action)
-		case 4:
-			ok = r.str(&in.Environment)
-		case 5:
-			ok = r.null() || r.user(&in.User)
-		case 6:
-			ok = r.rawMessage(&in.Params)
-		case 7:
-			ok = r.rawMessage(&in.ParamsMeta)
-		default:
-			ok = r.skip()
+		if k < 0 {
+			ok = o.skip()
+		} else {
+			ok = field(&o, k)
 		}
 		if !ok {
 			return false
 		}
 	}
+}
+
+func decodeStartTransactionFast(s string, in *StartTransactionInputs) bool {
+	r := objReader{s: s}
+	return r.object(startTransactionKeys, func(o *objReader, k int) bool {
+		switch k {
+		case 0:
+			return o.str(&in.TransactionID)
+		case 1:
+			return o.boolPtr(&in.DisplayResolvesImmediately)
+		case 2:
+			return o.str(&in.ActionName)
+		case 3:
+			return o.null() || o.actionRef(&in.Action)
+		case 4:
+			return o.str(&in.Environment)
+		case 5:
+			return o.null() || o.user(&in.User)
+		case 6:
+			return o.rawMessage(&in.Params)
+		default:
+			return o.rawMessage(&in.ParamsMeta)
+		}
+	}) && r.end()
 }
 
 var actionRefKeys = []string{"slug", "url"}
 
 // actionRef reads an ActionRef object.
 func (r *objReader) actionRef(a *ActionRef) bool {
-	o := objReader{s: r.s, i: r.i, keys: actionRefKeys}
-	if !o.open() {
-		return false
-	}
-	for {
-		field, done, ok := o.next()
-		if !ok {
-			return false
+	return r.object(actionRefKeys, func(o *objReader, k int) bool {
+		if k == 0 {
+			return o.str(&a.Slug)
 		}
-		if done {
-			r.i = o.i
-			return true
-		}
-		switch field {
-		case 0:
-			ok = o.str(&a.Slug)
-		case 1:
-			ok = o.str(&a.URL)
-		default:
-			ok = o.skip()
-		}
-		if !ok {
-			return false
-		}
-	}
+		return o.str(&a.URL)
+	})
 }
 
 var userKeys = []string{"email", "firstName", "lastName", "role", "teams"}
 
 // user reads a User object.
 func (r *objReader) user(u *User) bool {
-	o := objReader{s: r.s, i: r.i, keys: userKeys}
-	if !o.open() {
-		return false
-	}
-	for {
-		field, done, ok := o.next()
-		if !ok {
-			return false
-		}
-		if done {
-			r.i = o.i
-			return true
-		}
-		switch field {
+	return r.object(userKeys, func(o *objReader, k int) bool {
+		switch k {
 		case 0:
-			ok = o.str(&u.Email)
+			return o.str(&u.Email)
 		case 1:
-			ok = o.stringPtr(&u.FirstName)
+			return o.stringPtr(&u.FirstName)
 		case 2:
-			ok = o.stringPtr(&u.LastName)
+			return o.stringPtr(&u.LastName)
 		case 3:
-			ok = o.str(&u.Role)
-		case 4:
-			ok = o.strings(&u.Teams)
+			return o.str(&u.Role)
 		default:
-			ok = o.skip()
+			return o.strings(&u.Teams)
 		}
-		if !ok {
-			return false
-		}
-	}
+	})
 }
 
 var ioResponseKeys = []string{"id", "transactionId", "inputGroupKey", "values", "valuesMeta", "choice", "kind"}
@@ -547,47 +525,38 @@ var ioResponseKeys = []string{"id", "transactionId", "inputGroupKey", "values", 
 // decodeIOResponseFast reads an IO response, reporting besides whether id
 // and transactionId were there (DecodeIOResponse requires them).
 func decodeIOResponseFast(s string, resp *IOResponse) (hasID, hasTx, ok bool) {
-	r := objReader{s: s, keys: ioResponseKeys}
-	if !r.open() {
-		return false, false, false
-	}
-	for {
-		field, done, ok := r.next()
-		if !ok {
-			return false, false, false
-		}
-		if done {
-			return hasID, hasTx, r.end()
-		}
-		switch field {
+	r := objReader{s: s}
+	ok = r.object(ioResponseKeys, func(o *objReader, k int) bool {
+		switch k {
 		case 0:
 			// A null id is no id: DecodeIOResponse's *string stays nil.
-			if !r.null() {
-				ok = r.str(&resp.ID)
-				hasID = true
+			if o.null() {
+				return true
 			}
+			hasID = true
+			return o.str(&resp.ID)
 		case 1:
-			if !r.null() {
-				ok = r.str(&resp.TransactionID)
-				hasTx = true
+			if o.null() {
+				return true
 			}
+			hasTx = true
+			return o.str(&resp.TransactionID)
 		case 2:
-			ok = r.str(&resp.InputGroupKey)
+			return o.str(&resp.InputGroupKey)
 		case 3:
-			ok = r.values(&resp.Values)
+			return o.values(&resp.Values)
 		case 4:
-			ok = r.rawMessage(&resp.ValuesMeta)
+			return o.rawMessage(&resp.ValuesMeta)
 		case 5:
-			ok = r.str(&resp.Choice)
-		case 6:
-			ok = r.str(&resp.Kind)
+			return o.str(&resp.Choice)
 		default:
-			ok = r.skip()
+			return o.str(&resp.Kind)
 		}
-		if !ok {
-			return false, false, false
-		}
+	}) && r.end()
+	if !ok {
+		return false, false, false
 	}
+	return hasID, hasTx, true
 }
 
 // values reads an array of raw values, or null (nil), into *dst.
