@@ -283,8 +283,7 @@ func kill9(t *testing.T, bin, databaseURL, secret string) {
 	if s := admin.tx(t, openID).Status; s == "COMPLETED" || s == "CANCELED" {
 		t.Fatalf("waiting transaction after kill -9: %s", s)
 	}
-	b = admin.browser(t, srv.url)
-	b.must(t, protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: openID})
+	b = admin.connectRun(t, srv.url, openID)
 	var rd protocol.RenderInputs
 	b.next(t, protocol.MethodRender).decode(t, &rd)
 	render, err := protocol.DecodeIORender(rd.ToRender)
@@ -604,6 +603,38 @@ func (b *browser) close() {
 		b.rpc.Close()
 		<-b.ended
 	})
+}
+
+// connectRun opens a console socket and connects it to run id as the
+// console does: a socket the server closes instead of answering (1012:
+// where the run lives is changing, as on PostgreSQL after a kill -9 until
+// the killed server's lease runs out and its runs are taken up) is opened
+// again and the run asked for again, until wait.
+func (c *consoleClient) connectRun(t *testing.T, base, id string) *browser {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for {
+		b := c.browser(t, base)
+		ctx, cancel := context.WithDeadline(context.Background(), deadline)
+		go func() {
+			select {
+			case <-b.conn.Done():
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		var ok bool
+		err := b.rpc.Call(ctx, protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id}, &ok)
+		cancel()
+		if err == nil && ok {
+			return b
+		}
+		b.close()
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %v (answer %v)", protocol.MethodConnectToTransactionAsClient, err, ok)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // must calls method and fails unless the answer is true.
