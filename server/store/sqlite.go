@@ -41,7 +41,7 @@ func Open(ctx context.Context, dataDir string) (*SQLite, error) {
 func OpenFile(ctx context.Context, path string) (*SQLite, error) {
 	// busy_timeout first: switching a new file to WAL takes a lock that
 	// other processes opening it at the same moment must wait for.
-	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
+	dsn := "file:" + uriPath(path) + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
 		"&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
@@ -57,6 +57,16 @@ func OpenFile(ctx context.Context, path string) (*SQLite, error) {
 	}
 	return s, nil
 }
+
+// uriPath escapes what SQLite's URI file names give a meaning to in a
+// path ('%' an escape, '?' the start of the parameters, '#' of a
+// fragment), so that a data dir named "runs#2" opens runs#2/interval.db,
+// not a file "runs" beside it.
+func uriPath(path string) string {
+	return uriEscaper.Replace(path)
+}
+
+var uriEscaper = strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23")
 
 func (s *SQLite) migrate(ctx context.Context) error {
 	// In a write transaction (BEGIN IMMEDIATE waits for the lock): a
