@@ -43,7 +43,7 @@ func TestSmoke(t *testing.T) {
 		t.Fatalf("300 runs: %d started, %d completed, %d lost, %d wrong, %d not created (first error: %s)",
 			r.Runs, r.Completed, r.Lost, r.Wrong, r.Failed, r.FirstError)
 	}
-	if r.Sockets < 10 || r.CPUSeconds <= 0 || r.RSSMiB <= 0 {
+	if r.Sockets < 10 || r.CPUSeconds <= 0 || r.RSSMiB <= 0 || r.CommitsPerRun <= 0 {
 		t.Fatalf("figures missing: %+v", r)
 	}
 }

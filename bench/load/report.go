@@ -22,7 +22,8 @@ type levelStart struct {
 	dup        int
 	reconnects int64
 	retried    int64
-	switches   int64 // the server's context switches
+	switches   int64   // the server's context switches
+	commits    float64 // the server's store commits (-1: unknown)
 }
 
 // startLevel forgets the sockets and first error of the previous level and
@@ -31,7 +32,7 @@ func (d *driver) startLevel() levelStart {
 	d.mu.Lock()
 	d.sockets, d.firstErr = 0, ""
 	d.mu.Unlock()
-	s := levelStart{cpu: procCPU(d.pid), self: procCPU(os.Getpid()), switches: procSwitches(d.pid)}
+	s := levelStart{cpu: procCPU(d.pid), self: procCPU(os.Getpid()), switches: procSwitches(d.pid), commits: d.commitsNow()}
 	s.dup, s.reconnects, s.retried = d.starts.duplicates(), d.reconnects.Load(), d.retried.Load()
 	s.t0 = time.Now()
 	return s
@@ -53,6 +54,9 @@ func (d *driver) endLevel(s levelStart, t *tally, mode string, operators int) le
 		r.CPUPerRun = cpu * 1000 / float64(r.Completed)
 		if s.switches > 0 {
 			r.SwitchesPerRun = float64(procSwitches(d.pid)-s.switches) / float64(r.Completed)
+		}
+		if c := d.commitsNow(); s.commits >= 0 && c >= 0 {
+			r.CommitsPerRun = (c - s.commits) / float64(r.Completed)
 		}
 	}
 	r.AnswerP50, r.AnswerP99, r.AnswerMax = ms(t.answers)
@@ -103,6 +107,7 @@ func table(first column, latencies ...column) []column {
 		col("server CPU s", "%.2f", func(r levelResult) float64 { return r.CPUSeconds }),
 		col("CPU/run ms", "%.2f", func(r levelResult) float64 { return r.CPUPerRun }),
 		col("switches/run", "%.1f", func(r levelResult) float64 { return r.SwitchesPerRun }),
+		col("commits/run", "%.2f", func(r levelResult) float64 { return r.CommitsPerRun }),
 		col("RSS MiB", "%.0f", func(r levelResult) float64 { return r.RSSMiB }),
 		col("driver CPU s", "%.2f", func(r levelResult) float64 { return r.DriverCPUSeconds }),
 		col("load avg", "%s", func(r levelResult) string { return r.LoadAvg }),
@@ -175,4 +180,20 @@ func levels(ctx context.Context, cfg config, rep report, w io.Writer, lt levelTa
 		}
 	}
 	return rep, ctx.Err()
+}
+
+// commitsNow returns the server's store commits so far, or -1 when they
+// cannot be read (an external server, or its metrics failed).
+func (d *driver) commitsNow() float64 {
+	if d.commits == nil {
+		return -1
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	n, err := d.commits(ctx)
+	if err != nil {
+		d.log.Warn("reading the server's commits", "err", err)
+		return -1
+	}
+	return n
 }

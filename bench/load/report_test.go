@@ -15,25 +15,25 @@ import (
 func twoLevels() []levelResult {
 	return []levelResult{
 		{Operators: 2, Rate: 50, Runs: 164, RunsPerS: 82.4, AnswerP50: 3.615, AnswerP99: 106.1, AnswerMax: 282.14, RenderP50: 7.82, RenderP99: 134.654,
-			TotalP50: 202.95, TotalP99: 736.81, TotalMax: 778.66, Sockets: 4, CPUSeconds: 0.39, CPUPerRun: 2.378, SwitchesPerRun: 23.44, RSSMiB: 28.4, DriverCPUSeconds: 0.17, LoadAvg: "10.32"},
+			TotalP50: 202.95, TotalP99: 736.81, TotalMax: 778.66, Sockets: 4, CPUSeconds: 0.39, CPUPerRun: 2.378, SwitchesPerRun: 23.44, CommitsPerRun: 1.524, RSSMiB: 28.4, DriverCPUSeconds: 0.17, LoadAvg: "10.32"},
 		{Operators: 50, Rate: 1000, Runs: 12345, RunsPerS: 1234.5, AnswerP50: 13.6, AnswerP99: 1106.1, AnswerMax: 2282.1, RenderP50: 17.8, RenderP99: 1134.6,
-			TotalP50: 1202.9, TotalP99: 1736.8, TotalMax: 30001.2, Lost: 3, Wrong: 1, Duplicated: 2, Failed: 7, Sockets: 140, CPUSeconds: 12.5, CPUPerRun: 1.01, SwitchesPerRun: 11, RSSMiB: 128.6,
+			TotalP50: 1202.9, TotalP99: 1736.8, TotalMax: 30001.2, Lost: 3, Wrong: 1, Duplicated: 2, Failed: 7, Sockets: 140, CPUSeconds: 12.5, CPUPerRun: 1.01, SwitchesPerRun: 11, CommitsPerRun: 0.4, RSSMiB: 128.6,
 			DriverCPUSeconds: 8.25, LoadAvg: "3.02", FirstError: "run 1: no render within 30s"},
 	}
 }
 
 // The tables as the closed-loop and open-loop modes printed them before
-// they shared their code (and the server's context switches per run, a
-// column since).
+// they shared their code (and the server's context switches and commits
+// per run, columns since).
 const (
-	operatorsGolden = `  operators   runs  runs/s  answer→done p50      p99  max ms  render p50   p99 ms  lost  wrong  duplicated  not created  sockets  server CPU s  CPU/run ms  switches/run  RSS MiB  driver CPU s  load avg
-          2    164      82             3.62   106.10   282.1        7.82   134.65     0      0           0            0        4          0.39        2.38          23.4       28          0.17     10.32
-         50  12345    1234            13.60  1106.10  2282.1       17.80  1134.60     3      1           2            7      140         12.50        1.01          11.0      129          8.25      3.02
+	operatorsGolden = `  operators   runs  runs/s  answer→done p50      p99  max ms  render p50   p99 ms  lost  wrong  duplicated  not created  sockets  server CPU s  CPU/run ms  switches/run  commits/run  RSS MiB  driver CPU s  load avg
+          2    164      82             3.62   106.10   282.1        7.82   134.65     0      0           0            0        4          0.39        2.38          23.4         1.52       28          0.17     10.32
+         50  12345    1234            13.60  1106.10  2282.1       17.80  1134.60     3      1           2            7      140         12.50        1.01          11.0         0.40      129          8.25      3.02
 first error at 50 operators: run 1: no render within 30s
 `
-	ratesGolden = `  offered/s   runs  runs/s  answer→done p50      p99  max ms  create→done p50      p99   max ms  lost  wrong  duplicated  not created  sockets  server CPU s  CPU/run ms  switches/run  RSS MiB  driver CPU s  load avg
-         50    164      82             3.62   106.10   282.1           202.95   736.81    778.7     0      0           0            0        4          0.39        2.38          23.4       28          0.17     10.32
-       1000  12345    1234            13.60  1106.10  2282.1          1202.90  1736.80  30001.2     3      1           2            7      140         12.50        1.01          11.0      129          8.25      3.02
+	ratesGolden = `  offered/s   runs  runs/s  answer→done p50      p99  max ms  create→done p50      p99   max ms  lost  wrong  duplicated  not created  sockets  server CPU s  CPU/run ms  switches/run  commits/run  RSS MiB  driver CPU s  load avg
+         50    164      82             3.62   106.10   282.1           202.95   736.81    778.7     0      0           0            0        4          0.39        2.38          23.4         1.52       28          0.17     10.32
+       1000  12345    1234            13.60  1106.10  2282.1          1202.90  1736.80  30001.2     3      1           2            7      140         12.50        1.01          11.0         0.40      129          8.25      3.02
 first error at 1000 runs/s offered: run 1: no render within 30s
 `
 )
@@ -112,5 +112,27 @@ func TestProcSwitches(t *testing.T) {
 	}
 	if after := procSwitches(pid); before <= 0 || after < before+5 {
 		t.Fatalf("switches of this process: %d, then %d after five sleeps", before, after)
+	}
+}
+
+// The server's commits are read from its metrics: the count of the group
+// commit's batches, 0 before the first.
+func TestCommitsIn(t *testing.T) {
+	metrics := `# HELP interval_server_store_write_duration_seconds Duration of the store's writes.
+# TYPE interval_server_store_write_duration_seconds histogram
+interval_server_store_write_duration_seconds_bucket{operation="write_batch",le="0.0005"} 10
+interval_server_store_write_duration_seconds_sum{operation="write_batch"} 0.25
+interval_server_store_write_duration_seconds_count{operation="write_batch"} 1234
+interval_server_store_write_duration_seconds_count{operation="update_transaction"} 99
+`
+	n, err := commitsIn(strings.NewReader(metrics))
+	if err != nil || n != 1234 {
+		t.Fatalf("commits %v (%v), want 1234", n, err)
+	}
+	if n, err := commitsIn(strings.NewReader("# nothing yet\n")); err != nil || n != 0 {
+		t.Fatalf("no batch yet: %v (%v)", n, err)
+	}
+	if _, err := commitsIn(strings.NewReader(batchCount + " many\n")); err == nil {
+		t.Fatal("a count that is no number read without error")
 	}
 }

@@ -29,6 +29,8 @@ type driver struct {
 	maxSockets int
 	// timeout bounds each wait of a run (render, completion).
 	timeout time.Duration
+	// commits reads the server's store commits (nil: unknown).
+	commits func(ctx context.Context) (float64, error)
 	seq     atomic.Uint64
 	// starts counts the hosts' starts of each run (duplicates); nil
 	// when the hosts are not this program's.
@@ -257,7 +259,11 @@ type levelResult struct {
 	// CPU per completed run (a goroutine handed work to another that
 	// sleeps on another thread costs a wake-up): the scheduler's share.
 	SwitchesPerRun float64 `json:"serverSwitchesPerRun"`
-	RSSMiB         float64 `json:"serverRssMiB"`
+	// CommitsPerRun is how many store commits (database transactions,
+	// each an fsync on SQLite) the server made per completed run: the
+	// group commit's sharing (embedded servers only).
+	CommitsPerRun float64 `json:"serverCommitsPerRun"`
+	RSSMiB        float64 `json:"serverRssMiB"`
 	// DriverCPUSeconds is this process's CPU time (operators and hosts;
 	// the server too when it runs in this process).
 	DriverCPUSeconds float64 `json:"driverCpuSeconds"`

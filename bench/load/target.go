@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -48,17 +49,22 @@ type target struct {
 	mem func(ctx context.Context, profile bool) (uint64, error)
 	// stop ends the server (nil for an external one).
 	stop func(ctx context.Context) error
+	// commits, when set, returns how many store commits (batches of the
+	// group commit) the server made so far, read from its metrics.
+	commits func(ctx context.Context) (float64, error)
 }
 
 // embedded is a server.Server serving on loopback in this process.
 type embedded struct {
-	srv   *server.Server
-	http  *http.Server
-	done  chan error
-	Link  string
-	URL   string
-	Dir   string
-	close sync.Once
+	srv  *server.Server
+	http *http.Server
+	done chan error
+	Link string
+	URL  string
+	Dir  string
+	// MetricsToken serves the server's metrics to the driver.
+	MetricsToken string
+	close        sync.Once
 }
 
 // startEmbedded starts a server on a fresh SQLite store in dir, on a free
@@ -69,7 +75,8 @@ func startEmbedded(ctx context.Context, dir string, hostCalls int, log *slog.Log
 		return nil, fmt.Errorf("embedded server: %w", err)
 	}
 	public := "http://" + ln.Addr().String()
-	srv, err := server.New(ctx, server.Options{DataDir: dir, PublicURL: public, Logger: log, OrgName: "Load", HostCallsPerSecond: hostCalls})
+	token := rand.Text()
+	srv, err := server.New(ctx, server.Options{DataDir: dir, PublicURL: public, Logger: log, OrgName: "Load", HostCallsPerSecond: hostCalls, MetricsToken: token})
 	if err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("embedded server: %w", err)
@@ -81,7 +88,7 @@ func startEmbedded(ctx context.Context, dir string, hostCalls int, log *slog.Log
 		return nil, fmt.Errorf("embedded server: %w", err)
 	}
 	e := &embedded{srv: srv, http: &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second},
-		done: make(chan error, 1), Link: link, URL: public, Dir: dir}
+		done: make(chan error, 1), Link: link, URL: public, Dir: dir, MetricsToken: token}
 	go func() { e.done <- e.http.Serve(ln) }()
 	return e, nil
 }
@@ -113,8 +120,9 @@ func inProcess(ctx context.Context, dir string, hostCalls int, log *slog.Logger)
 		return nil, err
 	}
 	return &target{LoginLink: e.Link, PID: os.Getpid(), Kind: "embedded, in this process (CPU and RSS include the driver and the hosts)",
-		mem:  func(_ context.Context, profile bool) (uint64, error) { return heapNow(), nil },
-		stop: e.shutdown}, nil
+		mem:     func(_ context.Context, profile bool) (uint64, error) { return heapNow(), nil },
+		stop:    e.shutdown,
+		commits: metricsCommits(e.URL, e.MetricsToken)}, nil
 }
 
 // heapNow collects garbage, returns freed memory to the OS and returns the
@@ -146,7 +154,7 @@ const roleEnv = "LOAD_ROLE"
 
 // childReady is what the child prints once its server serves.
 type childReady struct {
-	URL, LoginLink string
+	URL, LoginLink, MetricsToken string
 }
 
 // runChildServer is the child process: an embedded server on dir
@@ -181,7 +189,7 @@ func runChildServer() error {
 	if err != nil {
 		return err
 	}
-	b, _ := json.Marshal(childReady{URL: e.URL, LoginLink: e.Link})
+	b, _ := json.Marshal(childReady{URL: e.URL, LoginLink: e.Link, MetricsToken: e.MetricsToken})
 	fmt.Printf("%s\n", b)
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() {
@@ -271,7 +279,7 @@ func childProcess(ctx context.Context, dir, cpuprofile, memprofile string, procs
 		return n, nil
 	}
 	return &target{LoginLink: ready.LoginLink, PID: cmd.Process.Pid, Kind: fmt.Sprintf("embedded, child process %d (SQLite in %s)", cmd.Process.Pid, dir),
-		mem: mem, stop: stop}, nil
+		mem: mem, stop: stop, commits: metricsCommits(ready.URL, ready.MetricsToken)}, nil
 }
 
 // hosts runs n Go SDK hosts serving the echo action, each on its own host
@@ -324,4 +332,49 @@ func (h *hosts) stop() {
 		c.Close()
 	}
 	h.wg.Wait()
+}
+
+// batchCount is the metric line of the group commit's batches: each is one
+// database transaction (one fsync on SQLite).
+const batchCount = `interval_server_store_write_duration_seconds_count{operation="write_batch"}`
+
+// metricsCommits returns what reads the commits a server at base made so
+// far from its Prometheus metrics (served with token).
+func metricsCommits(base, token string) func(ctx context.Context) (float64, error) {
+	return func(ctx context.Context) (float64, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+server.MetricsPath, nil)
+		if err != nil {
+			return 0, fmt.Errorf("metrics: %w", err)
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, fmt.Errorf("metrics: %w", err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return 0, fmt.Errorf("metrics: %s", resp.Status)
+		}
+		return commitsIn(resp.Body)
+	}
+}
+
+// commitsIn reads the count of batches from metrics in the Prometheus text
+// format (0 when none was committed yet, as the line is then missing).
+func commitsIn(r io.Reader) (float64, error) {
+	lines := bufio.NewScanner(r)
+	lines.Buffer(make([]byte, 64<<10), 1<<20)
+	for lines.Scan() {
+		if v, ok := strings.CutPrefix(lines.Text(), batchCount+" "); ok {
+			n, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				return 0, fmt.Errorf("metrics: %q: %w", lines.Text(), err)
+			}
+			return n, nil
+		}
+	}
+	if err := lines.Err(); err != nil {
+		return 0, fmt.Errorf("metrics: %w", err)
+	}
+	return 0, nil
 }
