@@ -315,7 +315,10 @@ func (hb *hub) respond(b *browser, in protocol.RespondToIOCallInputs) bool {
 	if dirty {
 		hb.save(t)
 	}
-	t.host.e.call(protocol.MethodIOResponse, protocol.IOResponseInputs{Value: in.IOResponse, TransactionID: t.rec.ID}, delivered)
+	// The answer goes to the host without waiting for its write: a host
+	// that has it needs it stored no more, and the operator hears it was
+	// taken (the RESPONSE to this call) only once it is written.
+	t.host.e.callFree(protocol.MethodIOResponse, protocol.IOResponseInputs{Value: in.IOResponse, TransactionID: t.rec.ID}, delivered)
 	return true
 }
 
@@ -338,7 +341,7 @@ func (hb *hub) answerDelivered(t *txn, renders uint64, ioCall string) func(json.
 		t.answered = ioCall
 		if t.rec.PendingAnswer != "" && !t.finished() {
 			t.rec.PendingAnswer = "" // not kept at rest longer than needed
-			hb.save(t)
+			hb.saveLazy(t)
 		}
 	}
 }

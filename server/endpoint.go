@@ -58,6 +58,9 @@ type outCall struct {
 	// once, from the goroutine that handles the socket's inbox, a timer's,
 	// or the one closing the socket: it must not block.
 	done func(raw json.RawMessage, err error)
+	// free marks a call or an answer that needs no wait for the store
+	// (callFree, freeAnswer).
+	free bool
 }
 
 // endpoint is one accepted websocket (host or browser): the ISocket
@@ -134,7 +137,10 @@ type endpoint struct {
 	// after one wait for the barrier (flushHeld). Only inWorker touches
 	// it: the peer posts a RESPONSE only from Receive, which only
 	// inWorker calls.
-	held []string
+	held []outCall
+	// answerFree marks the answer of the message being handled as free
+	// (freeAnswer): set by its handler, only on inWorker.
+	answerFree bool
 	// ackTimeout bounds the wait for the peer's ACK of a message posted.
 	ackTimeout time.Duration
 }
@@ -314,7 +320,8 @@ func (e *endpoint) paceRead() bool {
 // nothing goes out before the store writes queued until then.
 func (e *endpoint) post(ctx context.Context, data string, acked func(error)) error {
 	if isResponse(data) {
-		e.held = append(e.held, data)
+		e.held = append(e.held, outCall{answer: data, free: e.answerFree})
+		e.answerFree = false
 		acked(nil) // the peer only logs a response's failure; sendBatch does
 		return nil
 	}
@@ -365,11 +372,12 @@ func (e *endpoint) flushHeld() {
 	held := e.held
 	e.held = nil
 	answers := held[:0]
-	for _, d := range held {
-		if !e.afterInitArmed.Load() || !isInitializeHost(d) {
-			answers = append(answers, d)
+	for _, a := range held {
+		if !e.afterInitArmed.Load() || !isInitializeHost(a.answer) {
+			answers = append(answers, a)
 			continue
 		}
+		d := a.answer
 		e.wg.Add(1)
 		go func() {
 			defer e.wg.Done()
@@ -384,9 +392,7 @@ func (e *endpoint) flushHeld() {
 	if len(answers) > 0 {
 		e.outMu.Lock()
 		if !e.outClosed && e.ctx.Err() == nil {
-			for _, d := range answers {
-				e.outQ = append(e.outQ, outCall{answer: d})
-			}
+			e.outQ = append(e.outQ, answers...)
 			e.kickOut()
 			queued = true
 		}
@@ -479,12 +485,30 @@ func (e *endpoint) startCloser() {
 // call queues a call; it never blocks. It returns false, without calling
 // done, when the socket is closing: the call will never be sent.
 func (e *endpoint) call(method string, in any, done func(json.RawMessage, error)) bool {
+	return e.queueCall(outCall{method: method, in: in, done: done})
+}
+
+// freeAnswer marks the answer to the message being handled (the RESPONSE
+// its handler returns) as free: it promises nothing stored, so it goes out
+// without waiting for the store, as a call of callFree. Only a handler of
+// the socket's inbox may call it.
+func (e *endpoint) freeAnswer() { e.answerFree = true }
+
+// callFree is call for a call that carries no stored state and promises
+// nothing stored (a render to the console, an operator's answer to the
+// host): it goes out without waiting for the store's writes, unless the
+// outbox writes it with others that wait. It still goes out in order.
+func (e *endpoint) callFree(method string, in any, done func(json.RawMessage, error)) bool {
+	return e.queueCall(outCall{method: method, in: in, done: done, free: true})
+}
+
+func (e *endpoint) queueCall(c outCall) bool {
 	e.outMu.Lock()
 	if e.outClosed || e.ctx.Err() != nil {
 		e.outMu.Unlock()
 		return false
 	}
-	e.outQ = append(e.outQ, outCall{method: method, in: in, done: done})
+	e.outQ = append(e.outQ, c)
 	e.kickOut()
 	e.outMu.Unlock()
 	return true
@@ -626,6 +650,7 @@ func (e *endpoint) inWorker() {
 			return
 		}
 		for i, d := range batch {
+			e.answerFree = false
 			if !e.receiveDeferred(d) {
 				e.peer.Receive(d)
 			}
@@ -700,19 +725,39 @@ func (e *endpoint) outWorker() {
 	}
 }
 
-// sendBatch writes a batch of the outbox after one wait for the barrier.
+// sendBatch writes a batch of the outbox: what leads it free (callFree,
+// freeAnswer) at once, the rest after one wait for the barrier.
 func (e *endpoint) sendBatch(batch []outCall) {
-	if e.barrier != nil {
-		if err := e.barrier(e.ctx); err != nil {
-			// The socket is closing: none of it was written.
-			for _, c := range batch {
-				if c.done != nil {
-					c.done(nil, errNotSent)
-				}
-			}
+	if e.barrier == nil {
+		e.write(batch)
+		return
+	}
+	k := 0
+	for k < len(batch) && batch[k].free {
+		k++
+	}
+	if k > 0 {
+		e.write(batch[:k])
+		batch = batch[k:]
+		if len(batch) == 0 {
 			return
 		}
 	}
+	if err := e.barrier(e.ctx); err != nil {
+		// The socket is closing: none of the rest was written.
+		for _, c := range batch {
+			if c.done != nil {
+				c.done(nil, errNotSent)
+			}
+		}
+		return
+	}
+	e.write(batch)
+}
+
+// write writes calls and answers of the outbox in one socket write, with
+// the ACKs the connection holds (the barrier, if any, was waited for).
+func (e *endpoint) write(batch []outCall) {
 	ctx := context.WithValue(e.ctx, barrierPassed{}, true)
 	e.conn.Batch(func() {
 		e.conn.FlushAcks()

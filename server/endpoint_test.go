@@ -209,3 +209,67 @@ func serveEndpoint(t *testing.T, handle rpc.HandlerFunc, barrier func(context.Co
 	t.Cleanup(func() { conn.Close() })
 	return conn, <-eps
 }
+
+// What promises nothing stored (callFree, freeAnswer) goes out while the
+// store is held; what waits for the store keeps it waiting, and a free
+// call queued behind it does not overtake it.
+func TestEndpointFreeMessagesSkipTheStore(t *testing.T) {
+	var ep atomic.Pointer[endpoint]
+	gate := make(chan struct{})
+	handle := func(method string, data json.RawMessage) (any, error) {
+		switch method {
+		case "FREE":
+			ep.Load().freeAnswer()
+		case "HELD":
+			ep.Load().call("AFTER_HELD", nil, nil)
+			ep.Load().callFree("FREE_BEHIND", nil, nil)
+		}
+		return "answer", nil
+	}
+	barrier := func(ctx context.Context) error {
+		select {
+		case <-gate:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	got := make(chan string, 10)
+	conn, e := serveEndpoint(t, handle, barrier, func(env protocol.Envelope) {
+		got <- string(env.Kind) + " " + env.MethodName
+	})
+	ep.Store(e)
+	post := func(method string) {
+		t.Helper()
+		env := protocol.AppendEnvelope(nil, protocol.Envelope{ID: method, Kind: protocol.KindCall, MethodName: method})
+		if err := conn.Post(t.Context(), string(env), 5*time.Second, func(error) {}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	next := func(want string) {
+		t.Helper()
+		select {
+		case g := <-got:
+			if g != want {
+				t.Fatalf("got %q, want %q", g, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no %q while the store is held", want)
+		}
+	}
+	post("FREE")
+	next("RESPONSE FREE")
+	e.callFree("RENDER", nil, nil)
+	next("CALL RENDER")
+
+	post("HELD")
+	select {
+	case g := <-got:
+		t.Fatalf("%q went out while the store was held", g)
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(gate)
+	next("CALL AFTER_HELD")
+	next("CALL FREE_BEHIND")
+	next("RESPONSE HELD")
+}

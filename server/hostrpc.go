@@ -434,12 +434,26 @@ func (s *Server) sendIOCall(h *host, in protocol.SendIOCallInputs) protocol.Send
 	// waits for the operator on them too.
 	t.awaiting = status == store.StatusAwaitingInput || !h.atLeast("0.38.0")
 	t.renders++
+	// The render's status is informational (the host sends its call
+	// again after a loss): neither it nor the answer to the host waits
+	// for the store.
+	free := true
 	if t.rec.Status != status || dirty {
+		was := t.rec.Status
 		t.rec.Status = status
-		hb.save(t)
+		if was == store.StatusRunning || was == store.StatusAwaitingInput {
+			hb.saveLazy(t)
+		} else {
+			hb.save(t)
+			free = false
+		}
+	}
+	if free {
+		h.e.freeAnswer()
 	}
 	if t.browser != nil && !in.SkipClientCall {
-		t.browser.call(protocol.MethodRender, protocol.RenderInputs{TransactionID: t.rec.ID, ToRender: in.IOCall}, nil)
+		// Nothing stored comes with it (the call lives in the host).
+		t.browser.callFree(protocol.MethodRender, protocol.RenderInputs{TransactionID: t.rec.ID, ToRender: in.IOCall}, nil)
 	}
 	return protocol.SendIOCallReturns{OK: true}
 }

@@ -111,6 +111,15 @@ func (b *browser) call(method string, in any, done func(json.RawMessage, error))
 	return b.e.call(method, in, done)
 }
 
+// callFree is call for a call that carries no stored state: a local
+// socket writes it without waiting for the store (endpoint.callFree).
+func (b *browser) callFree(method string, in any, done func(json.RawMessage, error)) bool {
+	if b.peer != "" {
+		return b.call(method, in, done)
+	}
+	return b.e.callFree(method, in, done)
+}
+
 // closeWith closes a local console socket; a stand-in's replica closes its
 // own (user events reach every replica).
 func (b *browser) closeWith(code websocket.StatusCode, reason string) {
@@ -353,6 +362,17 @@ func (hb *hub) loadRec(ctx context.Context, rec store.Transaction, now time.Time
 func (hb *hub) save(t *txn) {
 	t.rec.UpdatedAt = time.Now()
 	hb.s.saves.Queue(t.rec)
+}
+
+// saveLazy queues t's state as save does, for a change nothing sent
+// afterwards depends on (a render's status, an answer the host took
+// dropped from the record): what goes out next does not wait for it, and
+// it is committed with the next write that must be, or within the group
+// commit's LazyDelay (savequeue.go). Lost with the process, it costs
+// nothing: the host sends its IO call again when it reconnects.
+func (hb *hub) saveLazy(t *txn) {
+	t.rec.UpdatedAt = time.Now()
+	hb.s.saves.QueueLazy(t.rec)
 }
 
 // retrySaves writes again the transactions whose last write failed

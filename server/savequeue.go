@@ -17,9 +17,15 @@ import (
 // overtake a write queued before it: every message a socket writes
 // (endpoint.send: RPC answers and calls alike) and every HTTP response
 // (durableResponses) first waits for the writes queued until then
-// (GroupCommit.Sync). So whatever a host or a browser hears after a state
-// change, the change is on disk first, as when each save was its own
-// commit under the lock.
+// (GroupCommit.Barrier). So whatever a host or a browser hears after a
+// state change, the change is on disk first, as when each save was its own
+// commit under the lock. Two exceptions, each promising nothing durable:
+// informational states (hub.saveLazy: a render's status, an answer the
+// host took dropped from the record) are not waited for, and ride with
+// the next commit; and the calls that carry no stored state (endpoint.
+// callFree: a render to the console, the operator's answer to the host,
+// whose acknowledgement to the operator still waits for the answer's
+// write) go out without waiting for the store.
 
 // newGroupCommit wraps the server's store (before its instrumentation) in
 // the group commit of transaction writes; a failed write is logged and
@@ -46,13 +52,13 @@ func (s *Server) newGroupCommit(st store.Store) *store.GroupCommit {
 	})
 }
 
-// syncSaves waits for the transaction writes queued so far (a no-op
-// before New set them up).
+// syncSaves waits for the transaction writes queued so far, but the lazy
+// ones (a no-op before New set them up).
 func (s *Server) syncSaves(ctx context.Context) error {
 	if s.saves == nil {
 		return nil
 	}
-	return s.saves.Sync(ctx)
+	return s.saves.Barrier(ctx)
 }
 
 // durableResponses makes every HTTP response wait, before its status goes

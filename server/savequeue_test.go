@@ -2,7 +2,9 @@ package server
 
 import (
 	"context"
+	"errors"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -42,8 +44,10 @@ func TestAnswersWaitForTheirWrites(t *testing.T) {
 
 	id := admin.startRun(b, h, "job", store.EnvDevelopment)
 	stored(id, store.StatusRunning, "after START_TRANSACTION reached the host")
+	// A render's status is informational (the host sends its call again
+	// after a loss): it is not waited for, and is written with the next
+	// write that is (the answer's, below).
 	h.must(protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: id, IOCall: ioCall("c1", "g1", "INPUT_TEXT")})
-	stored(id, store.StatusAwaitingInput, "after the host's SEND_IO_CALL was answered")
 	b.next(protocol.MethodRender)
 	b.must(protocol.MethodRespondToIOCall, protocol.RespondToIOCallInputs{TransactionID: id,
 		IOResponse: ioResponse(id, "c1", "g1", protocol.KindReturn, "x")})
@@ -59,4 +63,111 @@ func TestAnswersWaitForTheirWrites(t *testing.T) {
 	id2 := admin.startRun(b, h, "job", store.EnvDevelopment)
 	admin.do("POST", "/api/console/transactions/"+id2+"/cancel", nil, http.StatusNoContent, nil)
 	stored(id2, store.StatusCanceled, "after the cancel request was answered")
+}
+
+// heldStore is a store whose transaction updates wait, while held, until
+// released (a disk that stalls).
+type heldStore struct {
+	store.Store
+	mu      sync.Mutex
+	hold    chan struct{}
+	written []store.Transaction // the updates written, in order
+}
+
+func (s *heldStore) UpdateTransaction(ctx context.Context, t store.Transaction) error {
+	s.mu.Lock()
+	hold := s.hold
+	s.mu.Unlock()
+	if hold != nil {
+		select {
+		case <-hold:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	if err := s.Store.UpdateTransaction(ctx, t); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.written = append(s.written, t)
+	s.mu.Unlock()
+	return nil
+}
+
+// answerWritten reports whether an update with a pending answer was
+// written.
+func (s *heldStore) answerWritten() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, t := range s.written {
+		if t.PendingAnswer != "" {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *heldStore) setHold(h chan struct{}) {
+	s.mu.Lock()
+	s.hold = h
+	s.mu.Unlock()
+}
+
+// The operator's answer reaches the host without waiting for its write
+// (a host that has it needs it stored no more), while the operator hears
+// it was taken only once it is written: a stalled disk delays the
+// acknowledgement, not the run.
+func TestAnswerReachesHostBeforeItsWrite(t *testing.T) {
+	st, err := store.Open(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &heldStore{Store: st}
+	e := newEnv(t, Options{Store: hs})
+	admin := e.admin()
+	h := e.host(admin.key(store.EnvDevelopment), "", action("job"))
+	b := admin.browser()
+	id := admin.startRun(b, h, "job", store.EnvDevelopment)
+	h.must(protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: id, IOCall: ioCall("c1", "g1", "INPUT_TEXT")})
+	b.next(protocol.MethodRender)
+
+	release := make(chan struct{})
+	hs.setHold(release)
+	released := false
+	defer func() {
+		if !released {
+			close(release)
+		}
+	}()
+	acked := make(chan error, 1)
+	go func() {
+		var ok bool
+		err := b.call(protocol.MethodRespondToIOCall, protocol.RespondToIOCallInputs{TransactionID: id,
+			IOResponse: ioResponse(id, "c1", "g1", protocol.KindReturn, "x")}, &ok)
+		if err == nil && !ok {
+			err = errors.New("answer refused")
+		}
+		acked <- err
+	}()
+	var got protocol.IOResponseInputs
+	h.next(protocol.MethodIOResponse).decode(t, &got)
+	if got.TransactionID != id {
+		t.Fatalf("IO_RESPONSE for %q", got.TransactionID)
+	}
+	select {
+	case err := <-acked:
+		t.Fatalf("the operator heard the answer was taken before it was written (%v)", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	hs.setHold(nil)
+	close(release)
+	released = true
+	if err := <-acked; err != nil {
+		t.Fatal(err)
+	}
+	if !hs.answerWritten() {
+		t.Fatal("the answer was acknowledged but never written")
+	}
+	complete(t, h, id, "done")
+	b.next(protocol.MethodTransactionCompleted)
 }

@@ -264,6 +264,10 @@ type GroupCommitOptions struct {
 	// OnBatch, if set, is called after each batch with its size, how long
 	// it took and its error (for metrics).
 	OnBatch func(n int, d time.Duration, err error)
+	// LazyDelay bounds how long a write given to QueueLazy waits for a
+	// commit it can share (default 50 ms): while only such writes are
+	// queued and nobody waits, no commit starts before it passed.
+	LazyDelay time.Duration
 }
 
 // GroupCommit is a Store whose transaction writes are committed in groups:
@@ -282,6 +286,11 @@ type GroupCommitOptions struct {
 // writes queued before them, so a read sees every write made before it.
 // The other methods pass through to the wrapped store.
 //
+// A write given to QueueLazy is one nothing sent afterwards depends on
+// (a run's informational state): Barrier does not wait for it and it
+// starts no commit of its own; it is committed with the next batch that
+// must be, or after LazyDelay, and every read and Sync sees it.
+//
 // When the wrapped store is a Batcher a batch is one WriteBatch; when
 // that fails as a whole (the database refused the transaction), each
 // write of the batch is tried again alone, so that one bad write fails
@@ -292,6 +301,7 @@ type GroupCommit struct {
 	opts GroupCommitOptions
 
 	mu     sync.Mutex
+	lazy   *time.Timer // runs while the open batch holds only lazy writes
 	open   *batch
 	flying *batch                 // being committed
 	failed map[string]Transaction // queued writes that failed, by id
@@ -304,9 +314,16 @@ type GroupCommit struct {
 type batch struct {
 	ws     []Write
 	queued []bool         // given to Queue: a failure goes to failed
+	eager  []bool         // not given to QueueLazy (alone): Barrier waits for it
 	upd    map[string]int // index in ws of the update of each transaction
 	errs   []error
 	done   chan struct{} // closed once committed (or failed)
+	// must counts the eager writes; wanted is set when a reader or Sync
+	// waits for the batch: either starts its commit at once.
+	must   int
+	wanted bool
+	// lazyDue is when a batch of lazy writes only is committed anyway.
+	lazyDue time.Time
 }
 
 func newBatch() *batch {
@@ -318,6 +335,9 @@ func newBatch() *batch {
 func NewGroupCommit(st Store, opts GroupCommitOptions) *GroupCommit {
 	if opts.Timeout <= 0 {
 		opts.Timeout = 30 * time.Second
+	}
+	if opts.LazyDelay <= 0 {
+		opts.LazyDelay = 50 * time.Millisecond
 	}
 	g := &GroupCommit{Store: st, opts: opts, open: newBatch(), failed: map[string]Transaction{},
 		wake: make(chan struct{}, 1), exited: make(chan struct{})}
@@ -331,25 +351,55 @@ func (g *GroupCommit) Unwrap() Store { return g.Store }
 
 // add puts w in the open batch (g.mu held) and returns the batch and the
 // index of w, which a later state of the same transaction may take over.
-func (g *GroupCommit) add(w Write, queued bool) (*batch, int) {
+// A lazy write starts no commit (see QueueLazy); a later eager state of
+// the same transaction makes its entry eager.
+func (g *GroupCommit) add(w Write, queued, lazy bool) (*batch, int) {
 	b := g.open
+	i := len(b.ws)
+	if j, ok := b.upd[idOf(w)]; ok && w.Tx != nil {
+		i = j
+		b.ws[i].Tx = w.Tx
+		b.queued[i] = b.queued[i] || queued
+	} else {
+		if w.Tx != nil {
+			b.upd[w.Tx.ID] = i
+		}
+		b.ws = append(b.ws, w)
+		b.queued = append(b.queued, queued)
+		b.eager = append(b.eager, false)
+	}
+	switch {
+	case !lazy && !b.eager[i]:
+		b.eager[i] = true
+		b.must++
+		if b.must == 1 {
+			g.kick()
+		}
+	case lazy && len(b.ws) == 1:
+		b.lazyDue = time.Now().Add(g.opts.LazyDelay)
+		g.kick()
+	}
+	return b, i
+}
+
+// idOf returns the transaction an update is of ("" for other writes).
+func idOf(w Write) string {
 	if w.Tx != nil {
-		if i, ok := b.upd[w.Tx.ID]; ok {
-			b.ws[i].Tx = w.Tx
-			b.queued[i] = b.queued[i] || queued
-			return b, i
-		}
-		b.upd[w.Tx.ID] = len(b.ws)
+		return w.Tx.ID
 	}
-	b.ws = append(b.ws, w)
-	b.queued = append(b.queued, queued)
-	if len(b.ws) == 1 {
-		select {
-		case g.wake <- struct{}{}:
-		default:
-		}
+	return ""
+}
+
+// kick wakes the committing goroutine (g.mu held). Once closed, wake is
+// closed too, and the goroutine commits what is left without waiting.
+func (g *GroupCommit) kick() {
+	if g.closed {
+		return
 	}
-	return b, len(b.ws) - 1
+	select {
+	case g.wake <- struct{}{}:
+	default:
+	}
 }
 
 // Queue adds the write of t's mutable fields to the open batch and returns
@@ -365,7 +415,25 @@ func (g *GroupCommit) Queue(t Transaction) {
 		}
 		return
 	}
-	g.add(Write{Tx: &t}, true)
+	g.add(Write{Tx: &t}, true, false)
+	g.mu.Unlock()
+}
+
+// QueueLazy is Queue for a state nothing sent afterwards depends on (an
+// informational status): Barrier does not wait for it, and it is committed
+// with the next batch that has another write, or after LazyDelay. Reads and
+// Sync see it, as they see every write queued before them.
+func (g *GroupCommit) QueueLazy(t Transaction) {
+	g.mu.Lock()
+	if g.closed {
+		g.failed[t.ID] = t
+		g.mu.Unlock()
+		if g.opts.OnFail != nil {
+			g.opts.OnFail(t, ErrClosed)
+		}
+		return
+	}
+	g.add(Write{Tx: &t}, true, true)
 	g.mu.Unlock()
 }
 
@@ -381,7 +449,7 @@ func (g *GroupCommit) enqueue(w Write) func(context.Context) error {
 		g.mu.Unlock()
 		return func(context.Context) error { return ErrClosed }
 	}
-	b, i := g.add(w, false)
+	b, i := g.add(w, false, false)
 	g.mu.Unlock()
 	return func(ctx context.Context) error { return b.wait(ctx, i) }
 }
@@ -446,8 +514,34 @@ func (g *GroupCommit) Sync(ctx context.Context) error {
 	b := g.flying
 	if len(g.open.ws) > 0 {
 		b = g.open // committed after the flying one
+		if !b.wanted {
+			b.wanted = true
+			g.kick()
+		}
 	}
 	g.mu.Unlock()
+	return waitDone(ctx, b)
+}
+
+// Barrier waits until every write queued before it, but those given to
+// QueueLazy, was committed (or failed), or ctx ends: what is sent after it
+// overtakes no write it may depend on. It returns at once when none is
+// pending.
+func (g *GroupCommit) Barrier(ctx context.Context) error {
+	g.mu.Lock()
+	var b *batch
+	switch {
+	case g.open.must > 0:
+		b = g.open // committed after the flying one
+	case g.flying != nil && g.flying.must > 0:
+		b = g.flying
+	}
+	g.mu.Unlock()
+	return waitDone(ctx, b)
+}
+
+// waitDone waits for b (nil: nothing) to be committed, or ctx to end.
+func waitDone(ctx context.Context, b *batch) error {
 	if b == nil {
 		return nil
 	}
@@ -480,7 +574,7 @@ func (g *GroupCommit) Retry(ctx context.Context) int {
 				continue
 			}
 		}
-		g.add(Write{Tx: &t}, true)
+		g.add(Write{Tx: &t}, true, false)
 	}
 	g.mu.Unlock()
 	g.Sync(ctx)
@@ -515,13 +609,34 @@ func (g *GroupCommit) loop() {
 	defer close(g.exited)
 	for {
 		g.mu.Lock()
-		for len(g.open.ws) == 0 {
-			if g.closed {
+		for {
+			o := g.open
+			if len(o.ws) > 0 && (o.must > 0 || o.wanted || g.closed || !time.Now().Before(o.lazyDue)) {
+				break
+			}
+			if len(o.ws) == 0 && g.closed {
 				g.mu.Unlock()
 				return
 			}
+			var due <-chan time.Time
+			if len(o.ws) > 0 {
+				// Lazy writes only: they wait for company, or their
+				// time.
+				if g.lazy == nil {
+					g.lazy = time.NewTimer(time.Until(o.lazyDue))
+				} else {
+					g.lazy.Reset(time.Until(o.lazyDue))
+				}
+				due = g.lazy.C
+			}
 			g.mu.Unlock()
-			<-g.wake
+			select {
+			case <-g.wake:
+			case <-due:
+			}
+			if due != nil {
+				g.lazy.Stop()
+			}
 			g.mu.Lock()
 		}
 		b := g.open

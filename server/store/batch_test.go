@@ -296,3 +296,83 @@ func TestGroupCommitCreateWithAudit(t *testing.T) {
 		}
 	})
 }
+
+// A lazy write starts no commit and Barrier does not wait for it: it goes
+// with the next write that must be committed (one batch, its latest state
+// only), and Sync and reads see it at once. Alone it is committed after
+// LazyDelay.
+func TestGroupCommitLazyWrites(t *testing.T) {
+	each(t, func(t *testing.T, open opener) {
+		ctx := context.Background()
+		st := newGated(open(t))
+		for i := range 3 {
+			must(t, st.CreateTransaction(ctx, newTx(fmt.Sprint("z", i))))
+		}
+		g := NewGroupCommit(st, GroupCommitOptions{LazyDelay: time.Hour})
+		defer g.Close()
+		rec := newTx("z0")
+		rec.Status = StatusAwaitingInput
+		g.QueueLazy(rec)
+		bctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		must(t, g.Barrier(bctx)) // returns at once: nothing it must wait for
+		time.Sleep(50 * time.Millisecond)
+		if got := st.batchSizes(); len(got) != 0 {
+			t.Fatalf("a lazy write alone was committed at once: batches %v", got)
+		}
+		other := newTx("z1")
+		other.Status = StatusRunning
+		g.Queue(other) // must be committed: takes the lazy one along
+		must(t, g.Barrier(bctx))
+		if got := st.batchSizes(); len(got) != 1 || got[0] != 2 {
+			t.Fatalf("batch sizes %v, want [2]", got)
+		}
+		stored, err := st.Store.Transaction(ctx, "z0")
+		must(t, err)
+		if stored.Status != StatusAwaitingInput {
+			t.Fatalf("lazy write not committed with the next batch: %s", stored.Status)
+		}
+
+		// A lazy state replaced by an eager one of the same transaction
+		// makes one eager write.
+		rec.Status = StatusRunning
+		g.QueueLazy(rec)
+		rec.Status = StatusCompleted
+		g.Queue(rec)
+		must(t, g.Barrier(bctx))
+		if got := st.batchSizes(); len(got) != 2 || got[1] != 1 {
+			t.Fatalf("batch sizes %v, want [2 1]", got)
+		}
+
+		// Reads see a lazy write: they commit it first.
+		last := newTx("z2")
+		last.Status = StatusAwaitingInput
+		g.QueueLazy(last)
+		read, err := g.Transaction(bctx, "z2")
+		must(t, err)
+		if read.Status != StatusAwaitingInput {
+			t.Fatalf("read after a lazy write: %s", read.Status)
+		}
+	})
+	each(t, func(t *testing.T, open opener) {
+		ctx := context.Background()
+		st := newGated(open(t))
+		must(t, st.CreateTransaction(ctx, newTx("d0")))
+		g := NewGroupCommit(st, GroupCommitOptions{LazyDelay: 30 * time.Millisecond})
+		defer g.Close()
+		rec := newTx("d0")
+		rec.Status = StatusAwaitingInput
+		g.QueueLazy(rec)
+		select {
+		case <-st.entered: // committed alone once LazyDelay passed
+		case <-time.After(10 * time.Second):
+			t.Fatal("a lazy write alone was never committed")
+		}
+		must(t, g.Sync(ctx))
+		stored, err := st.Store.Transaction(ctx, "d0")
+		must(t, err)
+		if stored.Status != StatusAwaitingInput {
+			t.Fatalf("lazy write: %s", stored.Status)
+		}
+	})
+}
