@@ -35,11 +35,14 @@ func TestSIGINTDrains(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	host, err := s.WaitHost(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	// run has registered for the signal: the host connected after it.
 	if err := syscall.Kill(syscall.Getpid(), syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
-	host, _ := s.WaitHost(ctx)
 	if err := host.WaitShuttingDown(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -75,8 +75,13 @@ func TestSignalDrainsRunningJob(t *testing.T) {
 	if _, err := job.NextLoading(ctx); err != nil { // the job is running
 		t.Fatal(err)
 	}
+	// Taken before the signal: a drained host closes its socket, and
+	// WaitHost waits for an open one.
+	host, err := s.WaitHost(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	raise(t, syscall.SIGTERM)
-	host, _ := s.WaitHost(ctx)
 	if err := host.WaitShuttingDown(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -101,8 +106,11 @@ func TestDrainTimeoutCancels(t *testing.T) {
 	if _, err := job.Next(ctx); err != nil { // waits on the operator
 		t.Fatal(err)
 	}
+	host, err := s.WaitHost(ctx) // before it closes, drained
+	if err != nil {
+		t.Fatal(err)
+	}
 	raise(t, syscall.SIGINT)
-	host, _ := s.WaitHost(ctx)
 	if err := host.WaitShuttingDown(ctx); err != nil {
 		t.Fatal(err)
 	}
