@@ -413,3 +413,56 @@ func appendScalar(b []byte, rv reflect.Value) ([]byte, bool) {
 	}
 	return b, false
 }
+
+// The server's hot calls and answers (a render to the console, an answer
+// to the host, a run's end, true or false to a host's SEND_IO_CALL),
+// written without reflection as the host's are.
+
+// AppendJSON appends the JSON of in to b: what Marshal(in) writes.
+func (in RenderInputs) AppendJSON(b []byte) ([]byte, error) {
+	b = append(b, `{"transactionId":`...)
+	b = appendGoString(b, in.TransactionID)
+	b = append(b, `,"toRender":`...)
+	b = appendGoString(b, in.ToRender)
+	return append(b, '}'), nil
+}
+
+// AppendJSON appends the JSON of in to b: what Marshal(in) writes.
+func (in IOResponseInputs) AppendJSON(b []byte) ([]byte, error) {
+	b = append(b, `{"value":`...)
+	b = appendGoString(b, in.Value)
+	b = append(b, `,"transactionId":`...)
+	b = appendGoString(b, in.TransactionID)
+	return append(b, '}'), nil
+}
+
+// AppendJSON appends the JSON of in to b: what Marshal(in) writes.
+func (in TransactionCompletedInputs) AppendJSON(b []byte) ([]byte, error) {
+	b = append(b, `{"transactionId":`...)
+	b = appendGoString(b, in.TransactionID)
+	b = append(b, `,"resultStatus":`...)
+	b = appendGoString(b, in.ResultStatus)
+	if in.Result != "" {
+		b = append(b, `,"result":`...)
+		b = appendGoString(b, in.Result)
+	}
+	if in.ResultHTML != "" {
+		b = append(b, `,"resultHtml":`...)
+		b = appendGoString(b, in.ResultHTML)
+	}
+	return append(b, '}'), nil
+}
+
+// AppendJSON appends the JSON of r to b: what Marshal(r) writes (its
+// MarshalJSON).
+func (r SendIOCallReturns) AppendJSON(b []byte) ([]byte, error) {
+	switch {
+	case r.OK:
+		return append(b, "true"...), nil
+	case r.Message == "":
+		return append(b, "false"...), nil
+	}
+	b = append(b, `{"type":"ERROR","message":`...)
+	b = appendGoString(b, r.Message)
+	return append(b, '}'), nil
+}

@@ -81,6 +81,12 @@ func TestAppendJSONMatchesMarshal(t *testing.T) {
 			check(SendIOCallInputs{TransactionID: s, IOCall: s + `{"x":1}`, SkipClientCall: skip})
 			check(MarkTransactionCompleteInputs{TransactionID: s, ResultStatus: s, Result: s, SkipClientCall: skip})
 			check(ActionResult{SchemaVersion: 1, Status: s, Data: mustMarshal(t, s)})
+			check(RenderInputs{TransactionID: s, ToRender: s + `{"toRender":[]}`})
+			check(IOResponseInputs{Value: `{"values":[` + s + `]}`, TransactionID: s})
+			check(TransactionCompletedInputs{TransactionID: s, ResultStatus: s})
+			check(TransactionCompletedInputs{TransactionID: s, ResultStatus: "SUCCESS", Result: s, ResultHTML: "<p>" + s})
+			check(SendIOCallReturns{OK: skip, Message: s})
+			check(SendIOCallReturns{OK: skip})
 		}
 	}
 	check := func(r ActionResult) {

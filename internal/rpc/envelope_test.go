@@ -27,3 +27,26 @@ func TestEnvelopeOneAllocation(t *testing.T) {
 		t.Errorf("envelope: %v allocations, want 1", n)
 	}
 }
+
+// What a handler returns is written as encoding/json writes it (without
+// HTML escaping), whether through reflection or not: booleans, the
+// protocol's own writers, anything else.
+func TestMarshalAsEncodingJSON(t *testing.T) {
+	for _, v := range []any{true, false, protocol.SendIOCallReturns{OK: true}, protocol.SendIOCallReturns{Message: "<no> & \"no\""},
+		protocol.RenderInputs{TransactionID: "t1", ToRender: `{"a":"<b>"}`}, map[string]int{"n": 1}, "x<y", nil} {
+		got, err := marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := protocol.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v == nil {
+			want = nil
+		}
+		if string(got) != string(want) {
+			t.Errorf("%#v: got %s, want %s", v, got, want)
+		}
+	}
+}

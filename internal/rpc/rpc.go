@@ -306,6 +306,11 @@ func marshal(v any) (json.RawMessage, error) {
 		return nil, nil
 	case json.RawMessage:
 		return v, nil
+	case bool:
+		if v {
+			return json.RawMessage("true"), nil
+		}
+		return json.RawMessage("false"), nil
 	case protocol.JSONAppender:
 		return v.AppendJSON(make([]byte, 0, 256))
 	}
