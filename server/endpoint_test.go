@@ -129,14 +129,7 @@ func TestEndpointCallBeforeAnswerKeepsOrder(t *testing.T) {
 		}
 		return "answer", nil
 	}
-	barrier := func(ctx context.Context) error {
-		select {
-		case <-gate:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
+	barrier := gated(gate)
 	got := make(chan string, 10)
 	conn, e := serveEndpoint(t, handle, barrier, func(env protocol.Envelope) {
 		got <- string(env.Kind) + " " + env.MethodName + " " + env.ID
@@ -226,14 +219,7 @@ func TestEndpointFreeMessagesSkipTheStore(t *testing.T) {
 		}
 		return "answer", nil
 	}
-	barrier := func(ctx context.Context) error {
-		select {
-		case <-gate:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
+	barrier := gated(gate)
 	got := make(chan string, 10)
 	conn, e := serveEndpoint(t, handle, barrier, func(env protocol.Envelope) {
 		got <- string(env.Kind) + " " + env.MethodName
@@ -272,4 +258,16 @@ func TestEndpointFreeMessagesSkipTheStore(t *testing.T) {
 	next("CALL AFTER_HELD")
 	next("CALL FREE_BEHIND")
 	next("RESPONSE HELD")
+}
+
+// gated is a store barrier that waits until gate is closed.
+func gated(gate <-chan struct{}) func(context.Context) error {
+	return func(ctx context.Context) error {
+		select {
+		case <-gate:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }

@@ -405,25 +405,17 @@ func (g *GroupCommit) kick() {
 // Queue adds the write of t's mutable fields to the open batch and returns
 // at once. Sync (or any later read) waits for it. When it fails, OnFail is
 // called and Retry writes it again.
-func (g *GroupCommit) Queue(t Transaction) {
-	g.mu.Lock()
-	if g.closed {
-		g.failed[t.ID] = t
-		g.mu.Unlock()
-		if g.opts.OnFail != nil {
-			g.opts.OnFail(t, ErrClosed)
-		}
-		return
-	}
-	g.add(Write{Tx: &t}, true, false)
-	g.mu.Unlock()
-}
+func (g *GroupCommit) Queue(t Transaction) { g.queue(t, false) }
 
 // QueueLazy is Queue for a state nothing sent afterwards depends on (an
 // informational status): Barrier does not wait for it, and it is committed
 // with the next batch that has another write, or after LazyDelay. Reads and
 // Sync see it, as they see every write queued before them.
-func (g *GroupCommit) QueueLazy(t Transaction) {
+func (g *GroupCommit) QueueLazy(t Transaction) { g.queue(t, true) }
+
+// queue adds the write of t's mutable fields, lazy or not, to the open
+// batch (a failure is reported and kept for Retry).
+func (g *GroupCommit) queue(t Transaction, lazy bool) {
 	g.mu.Lock()
 	if g.closed {
 		g.failed[t.ID] = t
@@ -433,7 +425,7 @@ func (g *GroupCommit) QueueLazy(t Transaction) {
 		}
 		return
 	}
-	g.add(Write{Tx: &t}, true, true)
+	g.add(Write{Tx: &t}, true, lazy)
 	g.mu.Unlock()
 }
 
