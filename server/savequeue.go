@@ -33,6 +33,7 @@ import (
 func (s *Server) newGroupCommit(st store.Store) *store.GroupCommit {
 	return store.NewGroupCommit(st, store.GroupCommitOptions{
 		Timeout: storeTimeout,
+		Delay:   s.opts.CommitDelay,
 		OnFail: func(t store.Transaction, err error) {
 			s.log.Error("saving transaction failed; retrying", "transaction", t.ID, "status", t.Status, "err", err)
 		},

@@ -26,11 +26,19 @@ func (s slowStore) UpdateTransaction(ctx context.Context, t store.Transaction) e
 // store: read straight from the store (not through the server), the state
 // is already the one announced.
 func TestAnswersWaitForTheirWrites(t *testing.T) {
+	// With a commit delay (Options.CommitDelay) too: it delays the
+	// answers, never lets one overtake its write.
+	for _, delay := range []time.Duration{0, 5 * time.Millisecond} {
+		t.Run(delay.String(), func(t *testing.T) { answersWaitForTheirWrites(t, delay) })
+	}
+}
+
+func answersWaitForTheirWrites(t *testing.T, delay time.Duration) {
 	st, err := store.Open(context.Background(), t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := newEnv(t, Options{Store: slowStore{st}})
+	e := newEnv(t, Options{Store: slowStore{st}, CommitDelay: delay})
 	admin := e.admin()
 	h := e.host(admin.key(store.EnvDevelopment), "", action("job"))
 	b := admin.browser()

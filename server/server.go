@@ -185,6 +185,14 @@ type Options struct {
 	// and DefaultBrowserCallsPerSecond (100).
 	HostCallsPerSecond    int
 	BrowserCallsPerSecond int
+	// CommitDelay, when above 0, makes a commit of runs' state changes
+	// that follows another at once wait this long for more changes to
+	// share it (as PostgreSQL's commit_delay): fewer commits and fsyncs,
+	// less CPU under load on a disk whose fsync is fast, and up to that
+	// much more latency for what waits for them (an acknowledgement, a
+	// run's end). 0, the default, commits at once. See BENCHMARKS.md for
+	// what 200 µs and 500 µs do at 1,000 runs a second.
+	CommitDelay time.Duration
 	// InboxSize is how many received messages a socket may have waiting
 	// for processing; one that sends more before the server catches up
 	// is closed (1008). Default DefaultInboxSize (1024). The inbox holds

@@ -73,7 +73,7 @@ func TestSmokeScale(t *testing.T) {
 // host cut off mid-burst.
 func TestSmokeScaleBurst(t *testing.T) {
 	ctx := context.Background()
-	rep, err := run(ctx, config{Server: "inproc", Dir: t.TempDir(), Hosts: 1, HostCalls: 60, Scale: 150, Sockets: 15, Probe: 1, ProbeRate: 50,
+	rep, err := run(ctx, config{Server: "inproc", Dir: t.TempDir(), Hosts: 1, Tuning: tuning{HostCalls: 60}, Scale: 150, Sockets: 15, Probe: 1, ProbeRate: 50,
 		Timeout: 30 * time.Second, Budget: 90, MaxSockets: 4, Log: slog.New(slog.DiscardHandler)}, out())
 	if err != nil {
 		t.Fatal(err)
@@ -108,10 +108,12 @@ func TestWrongResultCounted(t *testing.T) {
 // TestSmokeRate: the open-loop mode offers runs at a rate, many at once
 // over shared sockets, and every run it started (its action logging two
 // lines once answered) completes with its answer: none lost, none wrong,
-// none refused. No timing asserted.
+// none refused, with the server's commits delayed to share them
+// (Options.CommitDelay). No timing asserted.
 func TestSmokeRate(t *testing.T) {
 	ctx := context.Background()
 	rep, err := run(ctx, config{Server: "inproc", Dir: t.TempDir(), Hosts: 2, Logs: 2, Rates: []float64{150}, Poisson: true, Duration: time.Second,
+		Tuning:  tuning{CommitDelay: 500 * time.Microsecond},
 		Timeout: 30 * time.Second, Budget: 90, MaxSockets: 16, Log: slog.New(slog.DiscardHandler)}, out())
 	if err != nil {
 		t.Fatal(err)

@@ -110,11 +110,10 @@ type config struct {
 	MemProfile string
 	// ServerProcs is the child server's GOMAXPROCS (0: the Go default).
 	ServerProcs int
-	// HostCalls is the embedded server's HostCallsPerSecond (0: its
-	// default).
-	HostCalls int
-	JSON      bool
-	Log       *slog.Logger
+	// Tuning is what is set of the embedded server's options.
+	Tuning tuning
+	JSON   bool
+	Log    *slog.Logger
 }
 
 // report is everything one invocation measured.
@@ -153,7 +152,8 @@ func main() {
 	flag.IntVar(&cfg.Sockets, "sockets", 0, "scale mode: browser sockets the waiting runs share (0: one each)")
 	flag.IntVar(&cfg.Probe, "probe", 200, "scale mode: full runs that probe latency while the others wait")
 	flag.Float64Var(&cfg.ProbeRate, "probe-rate", 20, "scale mode: probe runs per second")
-	flag.IntVar(&cfg.HostCalls, "host-calls-per-second", 0, "embedded server: calls of a host socket it reads in a second (0: the server's default, 1024)")
+	flag.IntVar(&cfg.Tuning.HostCalls, "host-calls-per-second", 0, "embedded server: calls of a host socket it reads in a second (0: the server's default, 1024)")
+	flag.DurationVar(&cfg.Tuning.CommitDelay, "commit-delay", 0, "embedded server: its Options.CommitDelay, how long a commit waits under load for more writes to share it (0: commit at once, the default)")
 	flag.IntVar(&cfg.ServerProcs, "server-procs", 0, "-server child: the server's GOMAXPROCS (0: the Go default, one per CPU)")
 	flag.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the embedded server to this file")
 	flag.StringVar(&cfg.MemProfile, "memprofile", "", "scale mode, -server child: write the server's heap profile, taken with every run waiting, to this file")
@@ -221,7 +221,7 @@ func run(ctx context.Context, cfg config, w io.Writer) (rep report, err error) {
 			defer os.RemoveAll(dir)
 		}
 		if cfg.Server == "child" {
-			t, err = childProcess(ctx, dir, cfg.CPUProfile, cfg.MemProfile, cfg.ServerProcs, cfg.HostCalls, cfg.Log.Enabled(ctx, slog.LevelWarn))
+			t, err = childProcess(ctx, dir, cfg.CPUProfile, cfg.MemProfile, cfg.ServerProcs, cfg.Tuning, cfg.Log.Enabled(ctx, slog.LevelWarn))
 		} else {
 			if cfg.CPUProfile != "" {
 				f, err := os.Create(cfg.CPUProfile)
@@ -234,7 +234,7 @@ func run(ctx context.Context, cfg config, w io.Writer) (rep report, err error) {
 				}
 				defer func() { pprof.StopCPUProfile(); f.Close() }()
 			}
-			t, err = inProcess(ctx, dir, cfg.HostCalls, cfg.Log)
+			t, err = inProcess(ctx, dir, cfg.Tuning, cfg.Log)
 		}
 		if err != nil {
 			return rep, err

@@ -54,6 +54,13 @@ type target struct {
 	commits func(ctx context.Context) (float64, error)
 }
 
+// tuning is what the program sets of an embedded server's options (0:
+// the server's default).
+type tuning struct {
+	HostCalls   int           // Options.HostCallsPerSecond
+	CommitDelay time.Duration // Options.CommitDelay
+}
+
 // embedded is a server.Server serving on loopback in this process.
 type embedded struct {
 	srv  *server.Server
@@ -69,14 +76,15 @@ type embedded struct {
 
 // startEmbedded starts a server on a fresh SQLite store in dir, on a free
 // loopback port, and returns it with a one-time login link of its admin.
-func startEmbedded(ctx context.Context, dir string, hostCalls int, log *slog.Logger) (*embedded, error) {
+func startEmbedded(ctx context.Context, dir string, tune tuning, log *slog.Logger) (*embedded, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("embedded server: %w", err)
 	}
 	public := "http://" + ln.Addr().String()
 	token := rand.Text()
-	srv, err := server.New(ctx, server.Options{DataDir: dir, PublicURL: public, Logger: log, OrgName: "Load", HostCallsPerSecond: hostCalls, MetricsToken: token})
+	srv, err := server.New(ctx, server.Options{DataDir: dir, PublicURL: public, Logger: log, OrgName: "Load", MetricsToken: token,
+		HostCallsPerSecond: tune.HostCalls, CommitDelay: tune.CommitDelay})
 	if err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("embedded server: %w", err)
@@ -114,8 +122,8 @@ func (e *embedded) shutdown(ctx context.Context) error {
 
 // inProcess starts an embedded server in this process: its CPU and RSS
 // are this process's, driver and hosts included.
-func inProcess(ctx context.Context, dir string, hostCalls int, log *slog.Logger) (*target, error) {
-	e, err := startEmbedded(ctx, dir, hostCalls, log)
+func inProcess(ctx context.Context, dir string, tune tuning, log *slog.Logger) (*target, error) {
+	e, err := startEmbedded(ctx, dir, tune, log)
 	if err != nil {
 		return nil, err
 	}
@@ -184,8 +192,10 @@ func runChildServer() error {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
 	ctx := context.Background()
-	hostCalls, _ := strconv.Atoi(os.Getenv("LOAD_HOST_CALLS"))
-	e, err := startEmbedded(ctx, os.Getenv("LOAD_DIR"), hostCalls, log)
+	var tune tuning
+	tune.HostCalls, _ = strconv.Atoi(os.Getenv("LOAD_HOST_CALLS"))
+	tune.CommitDelay, _ = time.ParseDuration(os.Getenv("LOAD_COMMIT_DELAY"))
+	e, err := startEmbedded(ctx, os.Getenv("LOAD_DIR"), tune, log)
 	if err != nil {
 		return err
 	}
@@ -210,9 +220,9 @@ func runChildServer() error {
 // program again, in the server role) on dir: its CPU and RSS are the
 // server's alone. cpuprofile, when set, is where the child writes its CPU
 // profile, memprofile where it writes a heap profile when asked (see
-// runChildServer); procs, when above 0, is its GOMAXPROCS, hostCalls its
-// Options.HostCallsPerSecond.
-func childProcess(ctx context.Context, dir, cpuprofile, memprofile string, procs, hostCalls int, verbose bool) (*target, error) {
+// runChildServer); procs, when above 0, is its GOMAXPROCS, tune its
+// options.
+func childProcess(ctx context.Context, dir, cpuprofile, memprofile string, procs int, tune tuning, verbose bool) (*target, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("child server: %w", err)
@@ -222,8 +232,11 @@ func childProcess(ctx context.Context, dir, cpuprofile, memprofile string, procs
 	if procs > 0 {
 		cmd.Env = append(cmd.Env, fmt.Sprintf("GOMAXPROCS=%d", procs))
 	}
-	if hostCalls > 0 {
-		cmd.Env = append(cmd.Env, fmt.Sprintf("LOAD_HOST_CALLS=%d", hostCalls))
+	if tune.HostCalls > 0 {
+		cmd.Env = append(cmd.Env, fmt.Sprintf("LOAD_HOST_CALLS=%d", tune.HostCalls))
+	}
+	if tune.CommitDelay > 0 {
+		cmd.Env = append(cmd.Env, "LOAD_COMMIT_DELAY="+tune.CommitDelay.String())
 	}
 	if verbose {
 		cmd.Env = append(cmd.Env, "LOAD_LOG=1")

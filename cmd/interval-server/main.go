@@ -268,6 +268,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	inboxSize := fs.Int64("inbox-size", inbox, "received messages a socket may have waiting for the server before it is closed (env INTERVAL_INBOX_SIZE)")
+	delayDef, err := envDuration("INTERVAL_COMMIT_DELAY", 0)
+	if err != nil {
+		return err
+	}
+	commitDelay := fs.Duration("commit-delay", delayDef, "under load, how long a commit of runs' changes waits for more to share it, as PostgreSQL's commit_delay: fewer fsyncs and less CPU on a fast disk, that much more latency; 0 commits at once (env INTERVAL_COMMIT_DELAY)")
 	slackToken := fs.String("slack-token", env("INTERVAL_SLACK_TOKEN", ""), "post SLACK notification deliveries with this Slack bot token, xoxb-… (env INTERVAL_SLACK_TOKEN, which keeps it out of process listings)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), commands, "\nFlags of serve:\n")
@@ -281,6 +286,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if *maxUploadMiB <= 0 || *maxUploadMiB > 1<<30 {
 		return fmt.Errorf("%w: --max-upload-mib (INTERVAL_MAX_UPLOAD_MIB) must be from 1 to %d", errUsage, 1<<30)
+	}
+	if *commitDelay < 0 || *commitDelay > 100*time.Millisecond {
+		return fmt.Errorf("%w: --commit-delay (INTERVAL_COMMIT_DELAY) must be from 0 to 100ms", errUsage)
 	}
 	for _, f := range []struct {
 		name string
@@ -325,7 +333,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	s, err := server.New(ctx, server.Options{DataDir: c.dataDir, DatabaseURL: c.databaseURL, PublicURL: public, Logger: log,
 		SMTPURL: *smtpURL, SMTPFrom: *smtpFrom, SlackToken: *slackToken, UploadRetention: *uploadRetention, MaxUploadBytes: *maxUploadMiB << 20,
 		TrustedProxies: proxies, MetricsToken: *metricsToken, ReplicaLease: *replicaLease, ReplicaHeartbeat: *replicaLease / 5,
-		HostCallsPerSecond: int(*hostCallsPerSecond), BrowserCallsPerSecond: int(*browserCallsPerSecond), InboxSize: int(*inboxSize)})
+		HostCallsPerSecond: int(*hostCallsPerSecond), BrowserCallsPerSecond: int(*browserCallsPerSecond), InboxSize: int(*inboxSize), CommitDelay: *commitDelay})
 	if err != nil {
 		l.Close()
 		if ml != nil {

@@ -392,6 +392,23 @@ func TestMaxUploadMiBRefused(t *testing.T) {
 	}
 }
 
+// A --commit-delay (INTERVAL_COMMIT_DELAY) out of its range, or that is no
+// duration, is refused, naming what to fix.
+func TestCommitDelayRefused(t *testing.T) {
+	var out, errOut bytes.Buffer
+	for _, v := range []string{"-1ms", "2s"} {
+		err := run(context.Background(), []string{"--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--commit-delay", v}, &out, &errOut)
+		if !errors.Is(err, errUsage) || !strings.Contains(err.Error(), "--commit-delay") {
+			t.Fatalf("--commit-delay %s: %v", v, err)
+		}
+	}
+	t.Setenv("INTERVAL_COMMIT_DELAY", "soon")
+	err := run(context.Background(), []string{"--addr", "127.0.0.1:0", "--data-dir", t.TempDir()}, &out, &errOut)
+	if !errors.Is(err, errUsage) || !strings.Contains(err.Error(), "INTERVAL_COMMIT_DELAY") {
+		t.Fatalf("INTERVAL_COMMIT_DELAY=soon: %v", err)
+	}
+}
+
 // A --trusted-proxies (INTERVAL_TRUSTED_PROXIES) item that is neither an
 // address nor a prefix is refused, naming the flag and the item.
 func TestTrustedProxiesRefused(t *testing.T) {

@@ -376,3 +376,47 @@ func TestGroupCommitLazyWrites(t *testing.T) {
 		}
 	})
 }
+
+// With a Delay, a commit that follows another at once waits for more
+// writes: the writes queued while it waits share it. A read does not wait
+// for the delay.
+func TestGroupCommitDelayGathers(t *testing.T) {
+	each(t, func(t *testing.T, open opener) {
+		ctx := context.Background()
+		st := newGated(open(t))
+		for i := range 5 {
+			must(t, st.CreateTransaction(ctx, newTx(fmt.Sprint("w", i))))
+		}
+		hold := make(chan struct{})
+		st.hold = hold
+		g := NewGroupCommit(st, GroupCommitOptions{Delay: time.Second})
+		defer g.Close()
+		update := func(i int) {
+			rec := newTx(fmt.Sprint("w", i))
+			rec.Status = StatusRunning
+			g.Queue(rec)
+		}
+		update(0)
+		<-st.entered // the first commit, held
+		update(1)    // waits for the next
+		st.mu.Lock()
+		st.hold = nil
+		st.mu.Unlock()
+		close(hold)
+		time.Sleep(100 * time.Millisecond) // without a delay, w1 is committed alone by now
+		update(2)
+		update(3)
+		start := time.Now()
+		read, err := g.Transaction(ctx, "w3") // a read ends the delay
+		must(t, err)
+		if read.Status != StatusRunning {
+			t.Fatalf("read: %s", read.Status)
+		}
+		if waited := time.Since(start); waited > 700*time.Millisecond {
+			t.Fatalf("a read waited %v for the delay", waited)
+		}
+		if got := st.batchSizes(); len(got) != 2 || got[0] != 1 || got[1] != 3 {
+			t.Fatalf("batch sizes %v, want [1 3]", got)
+		}
+	})
+}
