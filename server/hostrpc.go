@@ -347,9 +347,10 @@ func (s *Server) ioCallErr(h *host, msg string) protocol.SendIOCallReturns {
 
 func (s *Server) sendIOCall(h *host, in protocol.SendIOCallInputs) protocol.SendIOCallReturns {
 	render, err := protocol.DecodeIORender(in.IOCall)
-	if err == nil {
+	if err == nil && markup.MayRewrite(in.IOCall) {
 		// What reaches a browser holds no script or event handler: the
-		// host's HTML and markdown are sanitized here, once.
+		// host's HTML and markdown are sanitized here, once (an IO call
+		// with none, well-formed as decoding showed, is kept as it is).
 		in.IOCall, err = markup.IOCall(in.IOCall)
 	}
 	if err != nil {

@@ -102,6 +102,24 @@ func IOCall(ioCall string) (string, error) {
 	return string(b), err
 }
 
+// MayRewrite reports whether IOCall may change ioCall: false when it holds
+// none of the components IOCall rewrites (display.html, display.markdown,
+// a rich text input) and no string a URL prop could be refused for, as a
+// scan of the text shows (anything written with \u escapes counts as
+// possible). With false, IOCall returns a well-formed ioCall unchanged, so
+// a caller that checked its form already may skip it.
+func MayRewrite(ioCall string) bool {
+	if mayHoldUnsafeURL([]byte(ioCall)) {
+		return true
+	}
+	for _, m := range []string{`"DISPLAY_HTML"`, `"DISPLAY_MARKDOWN"`, `"INPUT_RICH_TEXT"`} {
+		if strings.Contains(ioCall, m) {
+			return true
+		}
+	}
+	return false
+}
+
 // Page returns the page string of SEND_PAGE with its children, and the
 // URLs of its own menu items, made safe as [IOCall] does.
 func Page(page string) (string, error) {

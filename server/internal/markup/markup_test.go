@@ -126,6 +126,23 @@ func TestIOCallWithoutMarkupUnchanged(t *testing.T) {
 	if err != nil || out != in {
 		t.Fatalf("IOCall = %q, %v; want the input unchanged", out, err)
 	}
+	if MayRewrite(in) {
+		t.Fatal("MayRewrite of an IO call with nothing to rewrite")
+	}
+	// Each thing IOCall rewrites is seen, however it is spelt.
+	for _, in := range []string{
+		`{"toRender":[{"methodName":"DISPLAY_HTML","props":{"html":"<b>"}}]}`,
+		`{"toRender":[{"methodName":"DISPLAY_MARKDOWN","label":"*x*"}]}`,
+		`{"toRender":[{"methodName":"INPUT_RICH_TEXT","props":{"defaultValue":"<i>"}}]}`,
+		`{"toRender":[{"methodName":"DISPLAY_\u0048TML","props":{"html":"<b>"}}]}`,
+		`{"toRender":[{"methodName":"DISPLAY_LINK","props":{"href":"JavaScript:alert(1)"}}]}`,
+		`{"toRender":[{"methodName":"DISPLAY_IMAGE","props":{"url":"data:text/html,x"}}]}`,
+		`{"toRender":[{"methodName":"DISPLAY_LINK","props":{"href":"java\tscript:alert(1)"}}]}`,
+	} {
+		if !MayRewrite(in) {
+			t.Errorf("MayRewrite(%s) = false", in)
+		}
+	}
 }
 
 func TestIOCallOddShapes(t *testing.T) {
@@ -175,6 +192,9 @@ func FuzzIOCall(f *testing.F) {
 		}
 		if !json.Valid([]byte(out)) {
 			t.Fatalf("IOCall(%q) = %q: not JSON", in, out)
+		}
+		if !MayRewrite(in) && out != in {
+			t.Fatalf("IOCall(%q) = %q, changed though MayRewrite said it would not", in, out)
 		}
 	})
 }
