@@ -41,6 +41,22 @@ func answersWaitForTheirWrites(t *testing.T, delay time.Duration) {
 	e := newEnv(t, Options{Store: slowStore{st}, CommitDelay: delay})
 	admin := e.admin()
 	h := e.host(admin.key(store.EnvDevelopment), "", action("job"))
+	// The host holds its answer to IO_RESPONSE until the store was read:
+	// once it answers, the answer it has is dropped from the record.
+	delivered := make(chan struct{})
+	defer func() {
+		select {
+		case <-delivered:
+		default:
+			close(delivered)
+		}
+	}()
+	h.answer = func(c call) any {
+		if c.method == protocol.MethodIOResponse {
+			<-delivered
+		}
+		return nil
+	}
 	b := admin.browser()
 	stored := func(id, want, what string) {
 		t.Helper()
@@ -64,6 +80,7 @@ func answersWaitForTheirWrites(t *testing.T, delay time.Duration) {
 		t.Fatalf("after the browser's answer was acknowledged: stored %q, pending answer %q (%v)", rec.Status, rec.PendingAnswer, err)
 	}
 	h.next(protocol.MethodIOResponse)
+	close(delivered)
 	complete(t, h, id, "done")
 	stored(id, store.StatusCompleted, "after MARK_TRANSACTION_COMPLETE was answered")
 	b.next(protocol.MethodTransactionCompleted)
