@@ -279,7 +279,7 @@ func run(ctx context.Context, cfg config, w io.Writer) (rep report, err error) {
 		return rep, err
 	}
 
-	d := &driver{con: con, pid: t.PID, log: cfg.Log, starts: st, budget: cfg.Budget, maxSockets: cfg.MaxSockets, timeout: cfg.Timeout, commits: t.commits}
+	d := &driver{con: con, pid: t.PID, log: cfg.Log, starts: st, budget: cfg.Budget, maxSockets: cfg.MaxSockets, timeout: cfg.Timeout, counts: t.counts}
 	if d.budget <= callsPerRun {
 		d.budget = callsPerRun
 	}

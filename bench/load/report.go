@@ -23,7 +23,8 @@ type levelStart struct {
 	reconnects int64
 	retried    int64
 	switches   int64   // the server's context switches
-	commits    float64 // the server's store commits (-1: unknown)
+	counts     serverCounts // the server's counters
+	hasCounts  bool
 }
 
 // startLevel forgets the sockets and first error of the previous level and
@@ -32,7 +33,8 @@ func (d *driver) startLevel() levelStart {
 	d.mu.Lock()
 	d.sockets, d.firstErr = 0, ""
 	d.mu.Unlock()
-	s := levelStart{cpu: procCPU(d.pid), self: procCPU(os.Getpid()), switches: procSwitches(d.pid), commits: d.commitsNow()}
+	s := levelStart{cpu: procCPU(d.pid), self: procCPU(os.Getpid()), switches: procSwitches(d.pid)}
+	s.counts, s.hasCounts = d.countsNow()
 	s.dup, s.reconnects, s.retried = d.starts.duplicates(), d.reconnects.Load(), d.retried.Load()
 	s.t0 = time.Now()
 	return s
@@ -55,8 +57,9 @@ func (d *driver) endLevel(s levelStart, t *tally, mode string, operators int) le
 		if s.switches > 0 {
 			r.SwitchesPerRun = float64(procSwitches(d.pid)-s.switches) / float64(r.Completed)
 		}
-		if c := d.commitsNow(); s.commits >= 0 && c >= 0 {
-			r.CommitsPerRun = (c - s.commits) / float64(r.Completed)
+		if c, ok := d.countsNow(); ok && s.hasCounts {
+			r.CommitsPerRun = (c.Commits - s.counts.Commits) / float64(r.Completed)
+			r.HostPaced = int(c.HostPaced - s.counts.HostPaced)
 		}
 	}
 	r.AnswerP50, r.AnswerP99, r.AnswerMax = ms(t.answers)
@@ -174,6 +177,9 @@ func levels(ctx context.Context, cfg config, rep report, w io.Writer, lt levelTa
 	if tw != nil {
 		tw.Flush()
 		for _, r := range rep.Levels {
+			if r.HostPaced > 0 {
+				fmt.Fprintf(w, "at %s: host sockets were read no faster than their call rate %d times (latency includes those pauses: add -hosts, or raise -host-calls-per-second)\n", lt.at(r), r.HostPaced)
+			}
 			if r.FirstError != "" {
 				fmt.Fprintf(w, "first error at %s: %s\n", lt.at(r), r.FirstError)
 			}
@@ -182,18 +188,18 @@ func levels(ctx context.Context, cfg config, rep report, w io.Writer, lt levelTa
 	return rep, ctx.Err()
 }
 
-// commitsNow returns the server's store commits so far, or -1 when they
-// cannot be read (an external server, or its metrics failed).
-func (d *driver) commitsNow() float64 {
-	if d.commits == nil {
-		return -1
+// countsNow returns the server's counters so far; false when they cannot
+// be read (an external server, or its metrics failed).
+func (d *driver) countsNow() (serverCounts, bool) {
+	if d.counts == nil {
+		return serverCounts{}, false
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	n, err := d.commits(ctx)
+	c, err := d.counts(ctx)
 	if err != nil {
-		d.log.Warn("reading the server's commits", "err", err)
-		return -1
+		d.log.Warn("reading the server's counters", "err", err)
+		return serverCounts{}, false
 	}
-	return n
+	return c, true
 }

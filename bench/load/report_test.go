@@ -115,24 +115,26 @@ func TestProcSwitches(t *testing.T) {
 	}
 }
 
-// The server's commits are read from its metrics: the count of the group
-// commit's batches, 0 before the first.
-func TestCommitsIn(t *testing.T) {
+// The server's counters are read from its metrics: the count of the group
+// commit's batches and the host sockets' pauses, 0 before the first.
+func TestCountsIn(t *testing.T) {
 	metrics := `# HELP interval_server_store_write_duration_seconds Duration of the store's writes.
 # TYPE interval_server_store_write_duration_seconds histogram
 interval_server_store_write_duration_seconds_bucket{operation="write_batch",le="0.0005"} 10
 interval_server_store_write_duration_seconds_sum{operation="write_batch"} 0.25
 interval_server_store_write_duration_seconds_count{operation="write_batch"} 1234
 interval_server_store_write_duration_seconds_count{operation="update_transaction"} 99
+interval_server_rate_limited_total{limit="browser_socket"} 5
+interval_server_rate_limited_total{limit="host_socket"} 7
 `
-	n, err := commitsIn(strings.NewReader(metrics))
-	if err != nil || n != 1234 {
-		t.Fatalf("commits %v (%v), want 1234", n, err)
+	c, err := countsIn(strings.NewReader(metrics))
+	if err != nil || c != (serverCounts{Commits: 1234, HostPaced: 7}) {
+		t.Fatalf("counts %+v (%v), want 1234 commits, 7 pauses", c, err)
 	}
-	if n, err := commitsIn(strings.NewReader("# nothing yet\n")); err != nil || n != 0 {
-		t.Fatalf("no batch yet: %v (%v)", n, err)
+	if c, err := countsIn(strings.NewReader("# nothing yet\n")); err != nil || c != (serverCounts{}) {
+		t.Fatalf("nothing counted yet: %+v (%v)", c, err)
 	}
-	if _, err := commitsIn(strings.NewReader(batchCount + " many\n")); err == nil {
+	if _, err := countsIn(strings.NewReader(batchCount + " many\n")); err == nil {
 		t.Fatal("a count that is no number read without error")
 	}
 }

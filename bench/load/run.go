@@ -29,8 +29,8 @@ type driver struct {
 	maxSockets int
 	// timeout bounds each wait of a run (render, completion).
 	timeout time.Duration
-	// commits reads the server's store commits (nil: unknown).
-	commits func(ctx context.Context) (float64, error)
+	// counts reads the server's counters (nil: unknown).
+	counts func(ctx context.Context) (serverCounts, error)
 	seq     atomic.Uint64
 	// starts counts the hosts' starts of each run (duplicates); nil
 	// when the hosts are not this program's.
@@ -263,6 +263,10 @@ type levelResult struct {
 	// each an fsync on SQLite) the server made per completed run: the
 	// group commit's sharing (embedded servers only).
 	CommitsPerRun float64 `json:"serverCommitsPerRun"`
+	// HostPaced is how many times the server read a host socket no
+	// faster than its call rate during the level (each a pause of up to a
+	// second for the runs that host held): latency then includes them.
+	HostPaced int `json:"hostPaced"`
 	RSSMiB        float64 `json:"serverRssMiB"`
 	// DriverCPUSeconds is this process's CPU time (operators and hosts;
 	// the server too when it runs in this process).

@@ -49,9 +49,9 @@ type target struct {
 	mem func(ctx context.Context, profile bool) (uint64, error)
 	// stop ends the server (nil for an external one).
 	stop func(ctx context.Context) error
-	// commits, when set, returns how many store commits (batches of the
-	// group commit) the server made so far, read from its metrics.
-	commits func(ctx context.Context) (float64, error)
+	// counts, when set, returns the server's counters so far (its store
+	// commits, its paced host sockets), read from its metrics.
+	counts func(ctx context.Context) (serverCounts, error)
 }
 
 // tuning is what the program sets of an embedded server's options (0:
@@ -130,7 +130,7 @@ func inProcess(ctx context.Context, dir string, tune tuning, log *slog.Logger) (
 	return &target{LoginLink: e.Link, PID: os.Getpid(), Kind: "embedded, in this process (CPU and RSS include the driver and the hosts)",
 		mem:     func(_ context.Context, profile bool) (uint64, error) { return heapNow(), nil },
 		stop:    e.shutdown,
-		commits: metricsCommits(e.URL, e.MetricsToken)}, nil
+		counts: metricsCounts(e.URL, e.MetricsToken)}, nil
 }
 
 // heapNow collects garbage, returns freed memory to the OS and returns the
@@ -292,7 +292,7 @@ func childProcess(ctx context.Context, dir, cpuprofile, memprofile string, procs
 		return n, nil
 	}
 	return &target{LoginLink: ready.LoginLink, PID: cmd.Process.Pid, Kind: fmt.Sprintf("embedded, child process %d (SQLite in %s)", cmd.Process.Pid, dir),
-		mem: mem, stop: stop, commits: metricsCommits(ready.URL, ready.MetricsToken)}, nil
+		mem: mem, stop: stop, counts: metricsCounts(ready.URL, ready.MetricsToken)}, nil
 }
 
 // hosts runs n Go SDK hosts serving the echo action, each on its own host
@@ -347,47 +347,67 @@ func (h *hosts) stop() {
 	h.wg.Wait()
 }
 
-// batchCount is the metric line of the group commit's batches: each is one
-// database transaction (one fsync on SQLite).
-const batchCount = `interval_server_store_write_duration_seconds_count{operation="write_batch"}`
+// serverCounts are counters of the server, read from its metrics.
+type serverCounts struct {
+	// Commits are the group commit's batches: each is one database
+	// transaction (one fsync on SQLite).
+	Commits float64
+	// HostPaced is how many times a host socket was read no faster than
+	// its call rate (each a pause until the next second).
+	HostPaced float64
+}
 
-// metricsCommits returns what reads the commits a server at base made so
-// far from its Prometheus metrics (served with token).
-func metricsCommits(base, token string) func(ctx context.Context) (float64, error) {
-	return func(ctx context.Context) (float64, error) {
+// The metric lines of serverCounts.
+const (
+	batchCount     = `interval_server_store_write_duration_seconds_count{operation="write_batch"}`
+	hostPacedCount = `interval_server_rate_limited_total{limit="host_socket"}`
+)
+
+// metricsCounts returns what reads the counters of a server at base from
+// its Prometheus metrics (served with token).
+func metricsCounts(base, token string) func(ctx context.Context) (serverCounts, error) {
+	return func(ctx context.Context) (serverCounts, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+server.MetricsPath, nil)
 		if err != nil {
-			return 0, fmt.Errorf("metrics: %w", err)
+			return serverCounts{}, fmt.Errorf("metrics: %w", err)
 		}
 		req.Header.Set("Authorization", "Bearer "+token)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
-			return 0, fmt.Errorf("metrics: %w", err)
+			return serverCounts{}, fmt.Errorf("metrics: %w", err)
 		}
 		defer resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
-			return 0, fmt.Errorf("metrics: %s", resp.Status)
+			return serverCounts{}, fmt.Errorf("metrics: %s", resp.Status)
 		}
-		return commitsIn(resp.Body)
+		return countsIn(resp.Body)
 	}
 }
 
-// commitsIn reads the count of batches from metrics in the Prometheus text
-// format (0 when none was committed yet, as the line is then missing).
-func commitsIn(r io.Reader) (float64, error) {
+// countsIn reads serverCounts from metrics in the Prometheus text format
+// (a counter whose line is missing is 0: nothing counted yet).
+func countsIn(r io.Reader) (serverCounts, error) {
+	var c serverCounts
 	lines := bufio.NewScanner(r)
 	lines.Buffer(make([]byte, 64<<10), 1<<20)
 	for lines.Scan() {
-		if v, ok := strings.CutPrefix(lines.Text(), batchCount+" "); ok {
+		for _, m := range []struct {
+			line string
+			to   *float64
+		}{{batchCount, &c.Commits}, {hostPacedCount, &c.HostPaced}} {
+			v, ok := strings.CutPrefix(lines.Text(), m.line+" ")
+			if !ok {
+				continue
+			}
 			n, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
 			if err != nil {
-				return 0, fmt.Errorf("metrics: %q: %w", lines.Text(), err)
+				return serverCounts{}, fmt.Errorf("metrics: %q: %w", lines.Text(), err)
 			}
-			return n, nil
+			*m.to = n
 		}
 	}
 	if err := lines.Err(); err != nil {
-		return 0, fmt.Errorf("metrics: %w", err)
+		return serverCounts{}, fmt.Errorf("metrics: %w", err)
 	}
-	return 0, nil
+	return c, nil
 }
