@@ -22,7 +22,7 @@ type levelStart struct {
 	dup        int
 	reconnects int64
 	retried    int64
-	switches   int64   // the server's context switches
+	switches   int64        // the server's context switches
 	counts     serverCounts // the server's counters
 	hasCounts  bool
 }

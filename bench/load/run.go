@@ -31,7 +31,7 @@ type driver struct {
 	timeout time.Duration
 	// counts reads the server's counters (nil: unknown).
 	counts func(ctx context.Context) (serverCounts, error)
-	seq     atomic.Uint64
+	seq    atomic.Uint64
 	// starts counts the hosts' starts of each run (duplicates); nil
 	// when the hosts are not this program's.
 	starts *starts
@@ -266,8 +266,8 @@ type levelResult struct {
 	// HostPaced is how many times the server read a host socket no
 	// faster than its call rate during the level (each a pause of up to a
 	// second for the runs that host held): latency then includes them.
-	HostPaced int `json:"hostPaced"`
-	RSSMiB        float64 `json:"serverRssMiB"`
+	HostPaced int     `json:"hostPaced"`
+	RSSMiB    float64 `json:"serverRssMiB"`
 	// DriverCPUSeconds is this process's CPU time (operators and hosts;
 	// the server too when it runs in this process).
 	DriverCPUSeconds float64 `json:"driverCpuSeconds"`

@@ -128,8 +128,8 @@ func inProcess(ctx context.Context, dir string, tune tuning, log *slog.Logger) (
 		return nil, err
 	}
 	return &target{LoginLink: e.Link, PID: os.Getpid(), Kind: "embedded, in this process (CPU and RSS include the driver and the hosts)",
-		mem:     func(_ context.Context, profile bool) (uint64, error) { return heapNow(), nil },
-		stop:    e.shutdown,
+		mem:    func(_ context.Context, profile bool) (uint64, error) { return heapNow(), nil },
+		stop:   e.shutdown,
 		counts: metricsCounts(e.URL, e.MetricsToken)}, nil
 }
 
