@@ -9,6 +9,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/interval-go/sdk/bench/internal/procstat"
 )
 
 // The report of the levels, shared by the closed-loop mode (-operators,
@@ -33,7 +35,7 @@ func (d *driver) startLevel() levelStart {
 	d.mu.Lock()
 	d.sockets, d.firstErr = 0, ""
 	d.mu.Unlock()
-	s := levelStart{cpu: procCPU(d.pid), self: procCPU(os.Getpid()), switches: procSwitches(d.pid)}
+	s := levelStart{cpu: procCPU(d.pid), self: procCPU(os.Getpid()), switches: procstat.Switches(d.pid)}
 	s.counts, s.hasCounts = d.countsNow()
 	s.dup, s.reconnects, s.retried = d.starts.duplicates(), d.reconnects.Load(), d.retried.Load()
 	s.t0 = time.Now()
@@ -55,7 +57,7 @@ func (d *driver) endLevel(s levelStart, t *tally, mode string, operators int) le
 	if r.Completed > 0 {
 		r.CPUPerRun = cpu * 1000 / float64(r.Completed)
 		if s.switches > 0 {
-			r.SwitchesPerRun = float64(procSwitches(d.pid)-s.switches) / float64(r.Completed)
+			r.SwitchesPerRun = float64(procstat.Switches(d.pid)-s.switches) / float64(r.Completed)
 		}
 		if c, ok := d.countsNow(); ok && s.hasCounts {
 			r.CommitsPerRun = (c.Commits - s.counts.Commits) / float64(r.Completed)

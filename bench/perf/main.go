@@ -31,6 +31,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/interval-go/sdk/bench/internal/procstat"
+
 	"github.com/interval-go/sdk/bench"
 	"github.com/interval-go/sdk/interval"
 	"github.com/interval-go/sdk/intervaltest"
@@ -130,28 +132,6 @@ func ioSyscalls(pid int) (writes, reads int64) {
 	return writes, reads
 }
 
-// ctxSwitches returns the context switches of process pid's threads
-// (voluntary and not, from /proc/PID/task/*/status): how often its threads
-// went to sleep and were woken, the scheduler's hand-offs between them
-// among them (0 when they cannot be read).
-func ctxSwitches(pid int) int64 {
-	dirs, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
-	var n int64
-	for _, d := range dirs {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/status", pid, d.Name()))
-		if err != nil {
-			continue
-		}
-		for _, line := range strings.Split(string(b), "\n") {
-			if k, v, ok := strings.Cut(line, ":"); ok && strings.HasSuffix(k, "ctxt_switches") {
-				c, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-				n += c
-			}
-		}
-	}
-	return n
-}
-
 // settle waits until the host has finished its work in flight (the
 // RESPONSEs to the last IO calls may still be on their way when the driver
 // has seen every render): until its CPU time stops growing, at most 10 s.
@@ -238,7 +218,7 @@ func drive(duration time.Duration, concs string, open, hostProcs int) error {
 		var lat sync.Mutex
 		var lats []time.Duration
 		w0, r0 := ioSyscalls(pid)
-		cs0 := ctxSwitches(pid)
+		cs0 := procstat.Switches(pid)
 		cpu0, self0 := cpuMs(pid), cpuMs(os.Getpid())
 		start := time.Now()
 		rctx, cancel := context.WithTimeout(ctx, duration)
@@ -265,7 +245,7 @@ func drive(duration time.Duration, concs string, open, hostProcs int) error {
 		cpu := cpuMs(pid) - cpu0
 		self := cpuMs(os.Getpid()) - self0
 		w1, r1 := ioSyscalls(pid)
-		cs := ctxSwitches(pid) - cs0
+		cs := procstat.Switches(pid) - cs0
 		writes, reads := w1-w0, r1-r0
 		c := float64(count.Load())
 		p50, p99 := pct(lats, 50), pct(lats, 99)
