@@ -270,17 +270,19 @@ type GroupCommitOptions struct {
 	LazyDelay time.Duration
 	// Delay, when above 0, is how long a commit waits for more writes to
 	// share it when commits follow each other (the previous one ended
-	// less than busyGap before) and no read waits for it, as PostgreSQL's
+	// less than 2 ms before) and no read waits for it, as PostgreSQL's
 	// commit_delay: fewer commits, and fsyncs, under load (less CPU on a
 	// disk whose fsync is fast), at the cost of up to Delay of latency
 	// for every write then. 0, the default, commits at once.
 	Delay time.Duration
+	// busyGap is how soon after the previous commit a commit counts as
+	// one of a busy stream (Delay): a server writing less often commits
+	// at once. Default defaultBusyGap; tests set it.
+	busyGap time.Duration
 }
 
-// busyGap is how soon after the previous commit a commit counts as one of
-// a busy stream (GroupCommitOptions.Delay): a server writing less often
-// commits at once.
-const busyGap = 2 * time.Millisecond
+// defaultBusyGap is GroupCommitOptions.busyGap's default.
+const defaultBusyGap = 2 * time.Millisecond
 
 // GroupCommit is a Store whose transaction writes are committed in groups:
 // UpdateTransaction, CreateTransaction, AppendLog, AppendAudit, Queue and
@@ -348,6 +350,9 @@ func newBatch() *batch {
 func NewGroupCommit(st Store, opts GroupCommitOptions) *GroupCommit {
 	if opts.Timeout <= 0 {
 		opts.Timeout = 30 * time.Second
+	}
+	if opts.busyGap <= 0 {
+		opts.busyGap = defaultBusyGap
 	}
 	if opts.LazyDelay <= 0 {
 		opts.LazyDelay = 50 * time.Millisecond
@@ -645,7 +650,7 @@ func (g *GroupCommit) loop() {
 			}
 			g.mu.Lock()
 		}
-		if g.opts.Delay > 0 && !g.closed && !g.open.wanted && time.Since(lastEnd) < busyGap {
+		if g.opts.Delay > 0 && !g.closed && !g.open.wanted && time.Since(lastEnd) < g.opts.busyGap {
 			// A busy stream: let more writes join this commit.
 			g.mu.Unlock()
 			g.sleep(g.opts.Delay)

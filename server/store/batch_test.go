@@ -389,7 +389,9 @@ func TestGroupCommitDelayGathers(t *testing.T) {
 		}
 		hold := make(chan struct{})
 		st.hold = hold
-		g := NewGroupCommit(st, GroupCommitOptions{Delay: time.Second})
+		// Any commit counts as following another: a slow machine may
+		// take longer than the default between two.
+		g := NewGroupCommit(st, GroupCommitOptions{Delay: time.Second, busyGap: time.Hour})
 		defer g.Close()
 		update := func(i int) {
 			rec := newTx(fmt.Sprint("w", i))
