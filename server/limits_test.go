@@ -46,7 +46,8 @@ func TestBrowserCallsPerSecondOption(t *testing.T) {
 }
 
 func TestNegativeLimitsRefused(t *testing.T) {
-	for _, o := range []Options{{HostCallsPerSecond: -1}, {BrowserCallsPerSecond: -1}, {InboxSize: -1}} {
+	for _, o := range []Options{{HostCallsPerSecond: -1}, {BrowserCallsPerSecond: -1}, {InboxSize: -1},
+		{CommitDelay: -time.Millisecond}, {CommitDelay: time.Hour}} {
 		o.DataDir = t.TempDir()
 		if s, err := New(t.Context(), o); !errors.Is(err, ErrBadOptions) {
 			if s != nil {

@@ -57,6 +57,9 @@ const (
 	DefaultSessionLifetime   = 30 * 24 * time.Hour
 )
 
+// MaxCommitDelay is the longest Options.CommitDelay New accepts.
+const MaxCommitDelay = 100 * time.Millisecond
+
 // Options configures a Server. Only DataDir is required.
 type Options struct {
 	// DataDir holds the SQLite file and uploaded files. Created if missing.
@@ -190,8 +193,9 @@ type Options struct {
 	// share it (as PostgreSQL's commit_delay): fewer commits and fsyncs,
 	// less CPU under load on a disk whose fsync is fast, and up to that
 	// much more latency for what waits for them (an acknowledgement, a
-	// run's end). 0, the default, commits at once. See BENCHMARKS.md for
-	// what 200 µs and 500 µs do at 1,000 runs a second.
+	// run's end). 0, the default, commits at once; at most MaxCommitDelay.
+	// See BENCHMARKS.md for what 200 µs and 500 µs do at 1,000 runs a
+	// second.
 	CommitDelay time.Duration
 	// InboxSize is how many received messages a socket may have waiting
 	// for processing; one that sends more before the server catches up
@@ -306,6 +310,11 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}
 	if opts.MetricsMaxActions <= 0 {
 		opts.MetricsMaxActions = DefaultMetricsMaxActions
+	}
+	if opts.CommitDelay < 0 || opts.CommitDelay > MaxCommitDelay {
+		// Every acknowledgement waits for it under load: a mistaken
+		// hour would look like a hung server.
+		return nil, fmt.Errorf("%w: CommitDelay %v must be from 0 to %v", ErrBadOptions, opts.CommitDelay, MaxCommitDelay)
 	}
 	hostLim, browserLim, err := limitsFrom(&opts)
 	if err != nil {

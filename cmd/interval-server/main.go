@@ -287,8 +287,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *maxUploadMiB <= 0 || *maxUploadMiB > 1<<30 {
 		return fmt.Errorf("%w: --max-upload-mib (INTERVAL_MAX_UPLOAD_MIB) must be from 1 to %d", errUsage, 1<<30)
 	}
-	if *commitDelay < 0 || *commitDelay > 100*time.Millisecond {
-		return fmt.Errorf("%w: --commit-delay (INTERVAL_COMMIT_DELAY) must be from 0 to 100ms", errUsage)
+	if *commitDelay < 0 || *commitDelay > server.MaxCommitDelay {
+		return fmt.Errorf("%w: --commit-delay (INTERVAL_COMMIT_DELAY) must be from 0 to %v", errUsage, server.MaxCommitDelay)
 	}
 	for _, f := range []struct {
 		name string

@@ -373,15 +373,17 @@ func (g *GroupCommit) Unwrap() Store { return g.Store }
 // the same transaction makes its entry eager.
 func (g *GroupCommit) add(w Write, queued, lazy bool) (*batch, int) {
 	b := g.open
-	i := len(b.ws)
-	if j, ok := b.upd[idOf(w)]; ok && w.Tx != nil {
-		i = j
-		b.ws[i].Tx = w.Tx
-		b.queued[i] = b.queued[i] || queued
-	} else {
-		if w.Tx != nil {
+	i, merged := len(b.ws), false
+	if w.Tx != nil {
+		if j, ok := b.upd[w.Tx.ID]; ok {
+			i, merged = j, true
+			b.ws[i].Tx = w.Tx
+			b.queued[i] = b.queued[i] || queued
+		} else {
 			b.upd[w.Tx.ID] = i
 		}
+	}
+	if !merged {
 		b.ws = append(b.ws, w)
 		b.queued = append(b.queued, queued)
 		b.eager = append(b.eager, false)
@@ -398,14 +400,6 @@ func (g *GroupCommit) add(w Write, queued, lazy bool) (*batch, int) {
 		g.kick()
 	}
 	return b, i
-}
-
-// idOf returns the transaction an update is of ("" for other writes).
-func idOf(w Write) string {
-	if w.Tx != nil {
-		return w.Tx.ID
-	}
-	return ""
 }
 
 // kick wakes the committing goroutine (g.mu held). Once closed, wake is
