@@ -10,8 +10,10 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -26,6 +28,10 @@ import (
 type console struct {
 	base string // http://host:port
 	http *http.Client
+	// keyRuns gives each run created a "run" param of its own (runKeys
+	// counts them), for hosts that are not told a run's id.
+	keyRuns bool
+	runKeys atomic.Uint64
 }
 
 // errStatus is wrapped by the errors of API calls answered with an
@@ -155,9 +161,15 @@ func (c *console) onlineHosts(ctx context.Context, env, slug string) (int, bool,
 
 // createRun creates a run of slug (POST /api/console/transactions), as the
 // console does when an operator opens an action, and returns its id.
+// With keyRuns set, each run gets a param "run" of its own, by which a Node
+// SDK host tells its runs apart (nodehost.go).
 func (c *console) createRun(ctx context.Context, slug, env string) (string, error) {
 	var out struct{ ID string }
-	if err := c.do(ctx, http.MethodPost, "/api/console/transactions", map[string]any{"slug": slug, "env": env, "params": map[string]any{}}, &out, http.StatusCreated); err != nil {
+	params := map[string]any{}
+	if c.keyRuns {
+		params["run"] = strconv.FormatUint(c.runKeys.Add(1), 10)
+	}
+	if err := c.do(ctx, http.MethodPost, "/api/console/transactions", map[string]any{"slug": slug, "env": env, "params": params}, &out, http.StatusCreated); err != nil {
 		return "", fmt.Errorf("creating a run: %w", err)
 	}
 	return out.ID, nil

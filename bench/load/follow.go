@@ -243,9 +243,10 @@ func (b *browser) open(ctx context.Context) (context.Context, context.CancelFunc
 // second start of one transaction id is a duplicate (the run executed
 // twice).
 type starts struct {
-	mu   sync.Mutex
-	n    map[string]int
-	dups int
+	mu    sync.Mutex
+	n     map[string]int
+	total int
+	dups  int
 }
 
 // start records a start of run id.
@@ -256,9 +257,20 @@ func (s *starts) start(id string) {
 		s.n = map[string]int{}
 	}
 	s.n[id]++
+	s.total++
 	if s.n[id] > 1 {
 		s.dups++
 	}
+}
+
+// started returns how many starts there were so far.
+func (s *starts) started() int {
+	if s == nil {
+		return 0
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.total
 }
 
 // duplicates returns how many starts were duplicates so far.

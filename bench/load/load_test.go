@@ -46,6 +46,46 @@ func TestSmoke(t *testing.T) {
 	if r.Sockets < 10 || r.CPUSeconds <= 0 || r.RSSMiB <= 0 || r.CommitsPerRun <= 0 {
 		t.Fatalf("figures missing: %+v", r)
 	}
+	if r.Started != 300 || r.Duplicated != 0 {
+		t.Fatalf("300 runs: the hosts started %d (%d duplicated)", r.Started, r.Duplicated)
+	}
+}
+
+// TestSmokeNodeHosts: the same with two hosts of the official Node SDK
+// (@interval/sdk 2.0.0, npm ci in nodehost: scripts/test does), each a
+// process of its own: 200 runs by 8 operators all complete with their
+// answers, each started once, and the hosts' CPU is measured.
+func TestSmokeNodeHosts(t *testing.T) {
+	ctx := context.Background()
+	rep, err := run(ctx, config{Server: "inproc", Dir: t.TempDir(), Hosts: 2, SDK: "node", NodeDir: "nodehost", Logs: 1,
+		Operators: []int{8}, Runs: 200, Timeout: 30 * time.Second, Budget: 90, MaxSockets: 16, Log: slog.New(slog.DiscardHandler)}, out())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Levels) != 1 || !strings.Contains(rep.Server, "2 Node SDK hosts") {
+		t.Fatalf("report: %+v", rep)
+	}
+	r := rep.Levels[0]
+	if r.Runs != 200 || r.Completed != 200 || r.Lost != 0 || r.Wrong != 0 || r.Failed != 0 {
+		t.Fatalf("200 runs: %d started, %d completed, %d lost, %d wrong, %d not created (first error: %s)",
+			r.Runs, r.Completed, r.Lost, r.Wrong, r.Failed, r.FirstError)
+	}
+	if r.Started != 200 || r.Duplicated != 0 {
+		t.Fatalf("200 runs: the Node hosts started %d (%d duplicated)", r.Started, r.Duplicated)
+	}
+	if r.HostsCPUSeconds <= 0 || r.HostsCPUPerRun <= 0 {
+		t.Fatalf("the Node hosts' CPU is missing: %+v", r)
+	}
+}
+
+// TestNodeHostsNeedTheSDK: -sdk node with no @interval/sdk installed
+// fails at once and says what to run.
+func TestNodeHostsNeedTheSDK(t *testing.T) {
+	_, err := run(context.Background(), config{Server: "inproc", Dir: t.TempDir(), Hosts: 1, SDK: "node", NodeDir: t.TempDir(),
+		Operators: []int{1}, Runs: 1, Timeout: 5 * time.Second, Budget: 90, MaxSockets: 1, Log: slog.New(slog.DiscardHandler)}, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "npm ci") {
+		t.Fatalf("err = %v, want one that says to run npm ci", err)
+	}
 }
 
 // TestSmokeScale: 60 runs left waiting on 6 shared browser sockets, probed

@@ -5,11 +5,15 @@
 // RESPOND_TO_IO_CALL, wait for TRANSACTION_COMPLETED, LEAVE_TRANSACTION),
 // and Go SDK hosts over the real host socket with a production key, whose
 // action asks one text input and returns it, so every result is checked
-// against the answer.
+// against the answer. With -sdk node the hosts are the official Node SDK
+// (@interval/sdk 2.0.0), each a node process running nodehost/host.js
+// with the same action (npm ci in bench/load/nodehost first; scripts/test
+// does), and the report adds the CPU their processes used.
 //
 //	go run ./bench/load -operators 1,10,50 -duration 10s
 //	go run ./bench/load -scale 2000 -sockets 0 -probe 200 -probe-rate 20
 //	go run ./bench/load -rate 500,1000 -hosts 4 -duration 10s
+//	go run ./bench/load -sdk node -operators 1,10 -hosts 4 -duration 10s
 //
 // -rate N,M… is the open-loop mode (rate.go): runs arrive at N a second
 // (Poisson arrivals; -arrivals even spaces them evenly) whatever the
@@ -87,11 +91,15 @@ import (
 
 // config is what one invocation measures.
 type config struct {
-	Server     string // "child", "inproc" or "" with LoginLink (external)
-	Dir        string // the embedded server's data dir ("": a temp dir)
-	LoginLink  string
-	PID        int
-	Hosts      int
+	Server    string // "child", "inproc" or "" with LoginLink (external)
+	Dir       string // the embedded server's data dir ("": a temp dir)
+	LoginLink string
+	PID       int
+	Hosts     int
+	// SDK is the hosts' SDK: "go" (in this process) or "node" (the
+	// official Node SDK, a process each, running NodeDir's host.js).
+	SDK        string
+	NodeDir    string
 	Logs       int // log lines the action writes after the answer
 	Operators  []int
 	Rates      []float64 // open-loop mode when set
@@ -138,6 +146,8 @@ func main() {
 	flag.StringVar(&cfg.LoginLink, "login-link", "", "drive an external server: a one-time login link of an admin (interval-server user link)")
 	flag.IntVar(&cfg.PID, "pid", 0, "the external server's process id, for CPU and RSS figures")
 	flag.IntVar(&cfg.Hosts, "hosts", 2, "Go SDK hosts (one host socket each; the server allows a socket 1024 calls/s, a run costs a host 2)")
+	flag.StringVar(&cfg.SDK, "sdk", "go", "the hosts' SDK: go (in this process) or node (the official @interval/sdk 2.0.0, a node process each)")
+	flag.StringVar(&cfg.NodeDir, "node-dir", "bench/load/nodehost", "-sdk node: the directory of host.js, where npm ci installed @interval/sdk")
 	flag.IntVar(&cfg.Logs, "logs", 0, "log lines the action writes once answered (SEND_LOG, each committed before the host hears of it)")
 	flag.StringVar(&ops, "operators", "1,10,50", "levels of concurrency: operators running the action over and over")
 	flag.StringVar(&rates, "rate", "", "open-loop mode: offer these runs per second, one level each (e.g. 500,1000) instead of the -operators levels")
@@ -251,7 +261,7 @@ func run(ctx context.Context, cfg config, w io.Writer) (rep report, err error) {
 			}
 		}()
 	}
-	rep.Server = summary(t.Kind, cfg.Hosts)
+	rep.Server = summary(t.Kind, cfg.Hosts, cfg.SDK)
 
 	con, err := login(ctx, t.LoginLink, 256)
 	if err != nil {
@@ -270,7 +280,16 @@ func run(ctx context.Context, cfg config, w io.Writer) (rep report, err error) {
 	hctx, cancelHosts := context.WithCancel(context.Background())
 	defer cancelHosts()
 	st := &starts{}
-	h, err := startHosts(hctx, cfg.Hosts, cfg.Logs, endpoint, key, st, cfg.Log)
+	var h hostSet
+	switch cfg.SDK {
+	case "", "go":
+		h, err = startHosts(hctx, cfg.Hosts, cfg.Logs, endpoint, key, st, cfg.Log)
+	case "node":
+		con.keyRuns = true
+		h, err = startNodeHosts(ctx, cfg.NodeDir, cfg.Hosts, cfg.Logs, endpoint, key, st)
+	default:
+		err = fmt.Errorf("-sdk %q: want go or node", cfg.SDK)
+	}
 	if err != nil {
 		return rep, err
 	}
@@ -279,7 +298,7 @@ func run(ctx context.Context, cfg config, w io.Writer) (rep report, err error) {
 		return rep, err
 	}
 
-	d := &driver{con: con, pid: t.PID, log: cfg.Log, starts: st, budget: cfg.Budget, maxSockets: cfg.MaxSockets, timeout: cfg.Timeout, counts: t.counts}
+	d := &driver{con: con, pid: t.PID, log: cfg.Log, starts: st, hosts: h, budget: cfg.Budget, maxSockets: cfg.MaxSockets, timeout: cfg.Timeout, counts: t.counts}
 	if d.budget <= callsPerRun {
 		d.budget = callsPerRun
 	}

@@ -21,7 +21,9 @@ import (
 type levelStart struct {
 	t0         time.Time
 	cpu, self  float64 // the server's and this process's CPU seconds
+	hostsCPU   float64 // the hosts' processes' CPU seconds (-sdk node)
 	dup        int
+	started    int
 	reconnects int64
 	retried    int64
 	switches   int64        // the server's context switches
@@ -37,7 +39,10 @@ func (d *driver) startLevel() levelStart {
 	d.mu.Unlock()
 	s := levelStart{cpu: procCPU(d.pid), self: procCPU(os.Getpid()), switches: procstat.Switches(d.pid)}
 	s.counts, s.hasCounts = d.countsNow()
-	s.dup, s.reconnects, s.retried = d.starts.duplicates(), d.reconnects.Load(), d.retried.Load()
+	if d.hosts != nil {
+		s.hostsCPU, _ = d.hosts.cpu()
+	}
+	s.dup, s.started, s.reconnects, s.retried = d.starts.duplicates(), d.starts.started(), d.reconnects.Load(), d.retried.Load()
 	s.t0 = time.Now()
 	return s
 }
@@ -52,9 +57,16 @@ func (d *driver) endLevel(s levelStart, t *tally, mode string, operators int) le
 		Seconds: elapsed.Seconds(), CPUSeconds: cpu, RSSMiB: float64(procRSS(d.pid)) / (1 << 20), LoadAvg: loadAverage()}
 	r.Runs = r.Completed + r.Wrong + r.Lost + r.Failed
 	r.Duplicated = d.starts.duplicates() - s.dup
+	r.Started = d.starts.started() - s.started
 	r.Reconnects, r.Retried = int(d.reconnects.Load()-s.reconnects), int(d.retried.Load()-s.retried)
 	r.RunsPerS = float64(r.Completed) / elapsed.Seconds()
+	if d.hosts != nil {
+		if c, own := d.hosts.cpu(); own {
+			r.HostsCPUSeconds = c - s.hostsCPU
+		}
+	}
 	if r.Completed > 0 {
+		r.HostsCPUPerRun = r.HostsCPUSeconds * 1000 / float64(r.Completed)
 		r.CPUPerRun = cpu * 1000 / float64(r.Completed)
 		if s.switches > 0 {
 			r.SwitchesPerRun = float64(procstat.Switches(d.pid)-s.switches) / float64(r.Completed)
@@ -179,6 +191,9 @@ func levels(ctx context.Context, cfg config, rep report, w io.Writer, lt levelTa
 	if tw != nil {
 		tw.Flush()
 		for _, r := range rep.Levels {
+			if r.HostsCPUSeconds > 0 {
+				fmt.Fprintf(w, "at %s: the hosts' processes used %.2f s of CPU, %.3f ms a run\n", lt.at(r), r.HostsCPUSeconds, r.HostsCPUPerRun)
+			}
 			if r.HostPaced > 0 {
 				fmt.Fprintf(w, "at %s: host sockets were read no faster than their call rate %d times (latency includes those pauses: add -hosts, or raise -host-calls-per-second)\n", lt.at(r), r.HostPaced)
 			}

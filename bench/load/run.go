@@ -35,6 +35,8 @@ type driver struct {
 	// starts counts the hosts' starts of each run (duplicates); nil
 	// when the hosts are not this program's.
 	starts *starts
+	// hosts are the program's hosts (nil when they are not its own).
+	hosts hostSet
 	// reconnects counts console sockets that closed under a run and
 	// were replaced (follow.go); retried, creations tried again.
 	reconnects atomic.Int64
@@ -233,7 +235,10 @@ type levelResult struct {
 	// Duplicated is how many times a host started a run it had
 	// already started (the run executed twice).
 	Duplicated int `json:"duplicated"`
-	Failed     int `json:"failed"` // not created
+	// Started is how many times the hosts started a run (every run
+	// created once, and started once, when none is duplicated).
+	Started int `json:"started"`
+	Failed  int `json:"failed"` // not created
 	// Reconnects is how many console sockets closed under a run and
 	// were replaced; Retried, how many run creations were tried again.
 	Reconnects int     `json:"reconnects"`
@@ -271,8 +276,12 @@ type levelResult struct {
 	// DriverCPUSeconds is this process's CPU time (operators and hosts;
 	// the server too when it runs in this process).
 	DriverCPUSeconds float64 `json:"driverCpuSeconds"`
-	LoadAvg          string  `json:"loadAverage"`
-	FirstError       string  `json:"firstError,omitempty"`
+	// HostsCPUSeconds and HostsCPUPerRun (ms) are the CPU the hosts'
+	// own processes used (-sdk node; Go hosts' is the driver's).
+	HostsCPUSeconds float64 `json:"hostsCpuSeconds,omitempty"`
+	HostsCPUPerRun  float64 `json:"hostsCpuPerRunMs,omitempty"`
+	LoadAvg         string  `json:"loadAverage"`
+	FirstError      string  `json:"firstError,omitempty"`
 }
 
 // level runs operators concurrently until runs runs were started (runs >
@@ -557,6 +566,9 @@ func (d *driver) scale(ctx context.Context, n, sockets, probe int, probeRate flo
 }
 
 // summary is a one-line description of the figures' scope.
-func summary(kind string, hosts int) string {
+func summary(kind string, hosts int, sdk string) string {
+	if sdk == "node" {
+		return strings.Join([]string{"server: " + kind, fmt.Sprintf("%d Node SDK hosts (@interval/sdk 2.0.0), a process each", hosts), "the operators run in the driver process"}, "; ")
+	}
 	return strings.Join([]string{"server: " + kind, fmt.Sprintf("%d Go SDK hosts and the operators run in the driver process", hosts)}, "; ")
 }
