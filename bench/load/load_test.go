@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -14,7 +15,17 @@ import (
 	"github.com/interval-go/sdk/internal/protocol"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	if os.Getenv(roleEnv) == "host" {
+		// The test binary run again as a host process (-host-process).
+		if err := runChildHost(); err != nil {
+			fmt.Fprintln(os.Stderr, "load (host):", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	goleak.VerifyTestMain(m)
+}
 
 // out is where the tests' reports go: stderr with -v.
 func out() io.Writer {
@@ -75,6 +86,33 @@ func TestSmokeNodeHosts(t *testing.T) {
 	}
 	if r.HostsCPUSeconds <= 0 || r.HostsCPUPerRun <= 0 {
 		t.Fatalf("the Node hosts' CPU is missing: %+v", r)
+	}
+}
+
+// TestSmokeHostProcesses: with -host-process the Go hosts run in
+// processes of their own (this binary again, in the host role): 200 runs
+// by 8 operators all complete with their answers, each started once by
+// its transaction id, and the hosts' CPU is measured.
+func TestSmokeHostProcesses(t *testing.T) {
+	ctx := context.Background()
+	rep, err := run(ctx, config{Server: "inproc", Dir: t.TempDir(), Hosts: 2, HostProcess: true, Logs: 1,
+		Operators: []int{8}, Runs: 200, Timeout: 30 * time.Second, Budget: 90, MaxSockets: 16, Log: slog.New(slog.DiscardHandler)}, out())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Levels) != 1 || !strings.Contains(rep.Server, "2 Go SDK hosts, a process each") {
+		t.Fatalf("report: %+v", rep)
+	}
+	r := rep.Levels[0]
+	if r.Runs != 200 || r.Completed != 200 || r.Lost != 0 || r.Wrong != 0 || r.Failed != 0 {
+		t.Fatalf("200 runs: %d started, %d completed, %d lost, %d wrong, %d not created (first error: %s)",
+			r.Runs, r.Completed, r.Lost, r.Wrong, r.Failed, r.FirstError)
+	}
+	if r.Started != 200 || r.Duplicated != 0 {
+		t.Fatalf("200 runs: the host processes started %d (%d duplicated)", r.Started, r.Duplicated)
+	}
+	if r.HostsCPUSeconds <= 0 || r.HostsCPUPerRun <= 0 {
+		t.Fatalf("the host processes' CPU is missing: %+v", r)
 	}
 }
 

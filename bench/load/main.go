@@ -81,6 +81,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"os/exec"
 	"os/signal"
 	"runtime"
 	"runtime/pprof"
@@ -98,24 +99,27 @@ type config struct {
 	Hosts     int
 	// SDK is the hosts' SDK: "go" (in this process) or "node" (the
 	// official Node SDK, a process each, running NodeDir's host.js).
-	SDK        string
-	NodeDir    string
-	Logs       int // log lines the action writes after the answer
-	Operators  []int
-	Rates      []float64 // open-loop mode when set
-	Poisson    bool
-	Runs       int // per level; 0: Duration
-	Duration   time.Duration
-	Warmup     time.Duration
-	Timeout    time.Duration
-	Budget     int
-	MaxSockets int
-	Scale      int
-	Sockets    int
-	Probe      int
-	ProbeRate  float64
-	CPUProfile string
-	MemProfile string
+	SDK     string
+	NodeDir string
+	// HostProcess runs each Go host in a process of its own (Node hosts
+	// always are), so that the report gives the hosts' CPU.
+	HostProcess bool
+	Logs        int // log lines the action writes after the answer
+	Operators   []int
+	Rates       []float64 // open-loop mode when set
+	Poisson     bool
+	Runs        int // per level; 0: Duration
+	Duration    time.Duration
+	Warmup      time.Duration
+	Timeout     time.Duration
+	Budget      int
+	MaxSockets  int
+	Scale       int
+	Sockets     int
+	Probe       int
+	ProbeRate   float64
+	CPUProfile  string
+	MemProfile  string
 	// ServerProcs is the child server's GOMAXPROCS (0: the Go default).
 	ServerProcs int
 	// Tuning is what is set of the embedded server's options.
@@ -132,6 +136,13 @@ type report struct {
 }
 
 func main() {
+	if os.Getenv(roleEnv) == "host" {
+		if err := runChildHost(); err != nil {
+			fmt.Fprintln(os.Stderr, "load (host):", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if os.Getenv(roleEnv) == "server" {
 		if err := runChildServer(); err != nil {
 			fmt.Fprintln(os.Stderr, "load (server):", err)
@@ -147,6 +158,7 @@ func main() {
 	flag.IntVar(&cfg.PID, "pid", 0, "the external server's process id, for CPU and RSS figures")
 	flag.IntVar(&cfg.Hosts, "hosts", 2, "Go SDK hosts (one host socket each; the server allows a socket 1024 calls/s, a run costs a host 2)")
 	flag.StringVar(&cfg.SDK, "sdk", "go", "the hosts' SDK: go (in this process) or node (the official @interval/sdk 2.0.0, a node process each)")
+	flag.BoolVar(&cfg.HostProcess, "host-process", false, "-sdk go: run each host in a process of its own (this program again), so that the report gives the hosts' CPU")
 	flag.StringVar(&cfg.NodeDir, "node-dir", "bench/load/nodehost", "-sdk node: the directory of host.js, where npm ci installed @interval/sdk")
 	flag.IntVar(&cfg.Logs, "logs", 0, "log lines the action writes once answered (SEND_LOG, each committed before the host hears of it)")
 	flag.StringVar(&ops, "operators", "1,10,50", "levels of concurrency: operators running the action over and over")
@@ -261,7 +273,7 @@ func run(ctx context.Context, cfg config, w io.Writer) (rep report, err error) {
 			}
 		}()
 	}
-	rep.Server = summary(t.Kind, cfg.Hosts, cfg.SDK)
+	rep.Server = summary(t.Kind, cfg.Hosts, cfg.SDK, cfg.HostProcess)
 
 	con, err := login(ctx, t.LoginLink, 256)
 	if err != nil {
@@ -281,14 +293,23 @@ func run(ctx context.Context, cfg config, w io.Writer) (rep report, err error) {
 	defer cancelHosts()
 	st := &starts{}
 	var h hostSet
-	switch cfg.SDK {
-	case "", "go":
-		h, err = startHosts(hctx, cfg.Hosts, cfg.Logs, endpoint, key, st, cfg.Log)
-	case "node":
+	var command func() *exec.Cmd
+	switch {
+	case cfg.SDK == "node":
 		con.keyRuns = true
-		h, err = startNodeHosts(ctx, cfg.NodeDir, cfg.Hosts, cfg.Logs, endpoint, key, st)
-	default:
+		command, err = nodeCommand(cfg.NodeDir, cfg.Logs, endpoint, key)
+	case cfg.SDK != "" && cfg.SDK != "go":
 		err = fmt.Errorf("-sdk %q: want go or node", cfg.SDK)
+	case cfg.HostProcess:
+		command, err = goCommand(cfg.Logs, endpoint, key)
+	}
+	if err != nil {
+		return rep, err
+	}
+	if command != nil {
+		h, err = startProcHosts(ctx, cfg.Hosts, command, st)
+	} else {
+		h, err = startHosts(hctx, cfg.Hosts, cfg.Logs, endpoint, key, st, cfg.Log)
 	}
 	if err != nil {
 		return rep, err

@@ -566,9 +566,12 @@ func (d *driver) scale(ctx context.Context, n, sockets, probe int, probeRate flo
 }
 
 // summary is a one-line description of the figures' scope.
-func summary(kind string, hosts int, sdk string) string {
-	if sdk == "node" {
+func summary(kind string, hosts int, sdk string, process bool) string {
+	switch {
+	case sdk == "node":
 		return strings.Join([]string{"server: " + kind, fmt.Sprintf("%d Node SDK hosts (@interval/sdk 2.0.0), a process each", hosts), "the operators run in the driver process"}, "; ")
+	case process:
+		return strings.Join([]string{"server: " + kind, fmt.Sprintf("%d Go SDK hosts, a process each", hosts), "the operators run in the driver process"}, "; ")
 	}
 	return strings.Join([]string{"server: " + kind, fmt.Sprintf("%d Go SDK hosts and the operators run in the driver process", hosts)}, "; ")
 }

@@ -302,13 +302,14 @@ type hosts struct {
 	wg      sync.WaitGroup
 }
 
-// startHosts connects n Go SDK hosts with key to endpoint; their action
-// records each start of a run in st and, once answered, writes logs log
-// lines (each a SEND_LOG the server commits before it answers).
-func startHosts(ctx context.Context, n, logs int, endpoint, key string, st *starts, log *slog.Logger) (*hosts, error) {
+// echoRoutes are the hosts' routes: the action records each start of a
+// run with started, asks one text input and, once answered, writes logs
+// log lines (each a SEND_LOG the server commits before it answers), then
+// returns the answer.
+func echoRoutes(logs int, started func(id string)) *router.Mux {
 	r := router.New()
 	r.Action(slug, func(ctx context.Context, tx *interval.Tx) (any, error) {
-		st.start(tx.ID)
+		started(tx.ID)
 		s, err := tx.IO.Input.Text("Answer").Run(ctx)
 		if err != nil {
 			return nil, err
@@ -320,6 +321,13 @@ func startHosts(ctx context.Context, n, logs int, endpoint, key string, st *star
 		}
 		return s, nil
 	})
+	return r
+}
+
+// startHosts connects n Go SDK hosts with key to endpoint, in this
+// process, serving echoRoutes; each start of a run is recorded in st.
+func startHosts(ctx context.Context, n, logs int, endpoint, key string, st *starts, log *slog.Logger) (*hosts, error) {
+	r := echoRoutes(logs, st.start)
 	h := &hosts{}
 	for range n {
 		c, err := interval.New(interval.Options{APIKey: key, Endpoint: endpoint, Routes: r, Logger: log, LogLevel: slog.LevelWarn})
