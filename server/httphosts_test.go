@@ -229,6 +229,47 @@ func TestServerlessGoHost(t *testing.T) {
 	}
 }
 
+// TestServerlessPageOutlivesSweeps: a page whose serverless host takes a
+// while to connect for it (a cold start of 300 ms here) still opens when
+// the hub's sweep runs meanwhile (every 10 ms here). The sweep took a page
+// with no host for one whose host had dropped long ago, and closed it:
+// with the default sweep every 2.5 s, a cold start of a second failed
+// "The page was closed." about every other time.
+func TestServerlessPageOutlivesSweeps(t *testing.T) {
+	e := newEnv(t, Options{HostReturnWait: 40 * time.Millisecond})
+	admin := e.admin()
+	r := router.New()
+	r.Page("dash", func(ctx context.Context, p *interval.Page) (*interval.Layout, error) {
+		return &interval.Layout{Title: "Cold dashboard"}, nil
+	})
+	c, err := interval.New(interval.Options{Endpoint: e.wsURL(), APIKey: admin.key("production"), Routes: r, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := httphost.New(c)
+	h.Logger = testLogger(t)
+	h.Request.CompleteDelay = 100 * time.Millisecond
+	rh := newRecordingHost(t, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		select { // a cold start
+		case <-time.After(300 * time.Millisecond):
+		case <-req.Context().Done():
+			return
+		}
+		h.ServeHTTP(w, req)
+	}))
+	t.Cleanup(func() { c.Close() })
+	if hh := admin.registerHTTPHost(rh.hs.URL); hh.Status != "ONLINE" || hh.Pages != 1 {
+		t.Fatalf("registered host: %+v", hh)
+	}
+	for i, key := range []string{"0c8f5a2e-1d3b-4c5a-9e7f-8a9b0c1d2e3f", "1d9a6b3f-2e4c-4d6b-8f80-9b0c1d2e3f40"} {
+		b, page := openPage(t, admin, "dash", key)
+		if !strings.Contains(page, "Cold dashboard") {
+			t.Fatalf("page %d: %s", i, page)
+		}
+		b.must(protocol.MethodLeavePage, protocol.PageKeyRef{PageKey: key})
+	}
+}
+
 // rawServerless is a serverless host written on the wire protocol: it
 // declares slugs when checked and hands each requestId to the test, which
 // answers it with status (0: keep the request open until the test ends).

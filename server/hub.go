@@ -1065,7 +1065,10 @@ func (hb *hub) sweep(now time.Time) {
 		}
 	}
 	for k, p := range hb.pages {
-		if p.host == nil && now.Sub(p.droppedAt) > grace {
+		// Only a page whose host dropped: one still waiting for a
+		// serverless host to connect for it has no host yet either, and
+		// its wait has its own bound (HTTPHostTimeout).
+		if p.host == nil && !p.droppedAt.IsZero() && now.Sub(p.droppedAt) > grace {
 			delete(hb.pages, k)
 			if p.browser != nil {
 				delete(p.browser.pages, k)
