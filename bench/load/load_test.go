@@ -62,57 +62,44 @@ func TestSmoke(t *testing.T) {
 	}
 }
 
-// TestSmokeNodeHosts: the same with two hosts of the official Node SDK
-// (@interval/sdk 2.0.0, npm ci in nodehost: scripts/test does), each a
-// process of its own: 200 runs by 8 operators all complete with their
-// answers, each started once, and the hosts' CPU is measured.
-func TestSmokeNodeHosts(t *testing.T) {
-	ctx := context.Background()
-	rep, err := run(ctx, config{Server: "inproc", Dir: t.TempDir(), Hosts: 2, SDK: "node", NodeDir: "nodehost", Logs: 1,
-		Operators: []int{8}, Runs: 200, Timeout: 30 * time.Second, Budget: 90, MaxSockets: 16, Log: slog.New(slog.DiscardHandler)}, out())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(rep.Levels) != 1 || !strings.Contains(rep.Server, "2 Node SDK hosts") {
-		t.Fatalf("report: %+v", rep)
-	}
-	r := rep.Levels[0]
-	if r.Runs != 200 || r.Completed != 200 || r.Lost != 0 || r.Wrong != 0 || r.Failed != 0 {
-		t.Fatalf("200 runs: %d started, %d completed, %d lost, %d wrong, %d not created (first error: %s)",
-			r.Runs, r.Completed, r.Lost, r.Wrong, r.Failed, r.FirstError)
-	}
-	if r.Started != 200 || r.Duplicated != 0 {
-		t.Fatalf("200 runs: the Node hosts started %d (%d duplicated)", r.Started, r.Duplicated)
-	}
-	if r.HostsCPUSeconds <= 0 || r.HostsCPUPerRun <= 0 {
-		t.Fatalf("the Node hosts' CPU is missing: %+v", r)
-	}
-}
-
-// TestSmokeHostProcesses: with -host-process the Go hosts run in
-// processes of their own (this binary again, in the host role): 200 runs
-// by 8 operators all complete with their answers, each started once by
-// its transaction id, and the hosts' CPU is measured.
+// TestSmokeHostProcesses: with hosts in processes of their own, two of
+// the official Node SDK (-sdk node: @interval/sdk 2.0.0, npm ci in
+// nodehost, as scripts/test does) or two Go hosts (-host-process: this
+// binary again, in the host role), 200 runs by 8 operators all complete
+// with their answers, each started once (the Node hosts tell runs apart
+// by their run param, the Go hosts by the transaction id), and the hosts'
+// CPU is measured.
 func TestSmokeHostProcesses(t *testing.T) {
-	ctx := context.Background()
-	rep, err := run(ctx, config{Server: "inproc", Dir: t.TempDir(), Hosts: 2, HostProcess: true, Logs: 1,
-		Operators: []int{8}, Runs: 200, Timeout: 30 * time.Second, Budget: 90, MaxSockets: 16, Log: slog.New(slog.DiscardHandler)}, out())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(rep.Levels) != 1 || !strings.Contains(rep.Server, "2 Go SDK hosts, a process each") {
-		t.Fatalf("report: %+v", rep)
-	}
-	r := rep.Levels[0]
-	if r.Runs != 200 || r.Completed != 200 || r.Lost != 0 || r.Wrong != 0 || r.Failed != 0 {
-		t.Fatalf("200 runs: %d started, %d completed, %d lost, %d wrong, %d not created (first error: %s)",
-			r.Runs, r.Completed, r.Lost, r.Wrong, r.Failed, r.FirstError)
-	}
-	if r.Started != 200 || r.Duplicated != 0 {
-		t.Fatalf("200 runs: the host processes started %d (%d duplicated)", r.Started, r.Duplicated)
-	}
-	if r.HostsCPUSeconds <= 0 || r.HostsCPUPerRun <= 0 {
-		t.Fatalf("the host processes' CPU is missing: %+v", r)
+	for _, tc := range []struct {
+		name   string
+		sdk    string
+		server string // what the report says of the hosts
+	}{
+		{"node", "node", "2 Node SDK hosts (@interval/sdk 2.0.0), a process each"},
+		{"go", "go", "2 Go SDK hosts, a process each"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rep, err := run(context.Background(), config{Server: "inproc", Dir: t.TempDir(), Hosts: 2, SDK: tc.sdk, HostProcess: true,
+				NodeDir: "nodehost", Logs: 1, Operators: []int{8}, Runs: 200, Timeout: 30 * time.Second, Budget: 90, MaxSockets: 16,
+				Log: slog.New(slog.DiscardHandler)}, out())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rep.Levels) != 1 || !strings.Contains(rep.Server, tc.server) {
+				t.Fatalf("report: %+v", rep)
+			}
+			r := rep.Levels[0]
+			if r.Runs != 200 || r.Completed != 200 || r.Lost != 0 || r.Wrong != 0 || r.Failed != 0 {
+				t.Fatalf("200 runs: %d started, %d completed, %d lost, %d wrong, %d not created (first error: %s)",
+					r.Runs, r.Completed, r.Lost, r.Wrong, r.Failed, r.FirstError)
+			}
+			if r.Started != 200 || r.Duplicated != 0 {
+				t.Fatalf("200 runs: the hosts started %d (%d duplicated)", r.Started, r.Duplicated)
+			}
+			if r.HostsCPUSeconds <= 0 || r.HostsCPUPerRun <= 0 {
+				t.Fatalf("the hosts' CPU is missing: %+v", r)
+			}
+		})
 	}
 }
 
