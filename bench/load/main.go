@@ -122,6 +122,9 @@ type config struct {
 	MemProfile  string
 	// ServerProcs is the child server's GOMAXPROCS (0: the Go default).
 	ServerProcs int
+	// HostProcs is the GOMAXPROCS of Go hosts in processes of their own
+	// (-host-process; 0: the Go default).
+	HostProcs int
 	// Tuning is what is set of the embedded server's options.
 	Tuning tuning
 	JSON   bool
@@ -176,6 +179,7 @@ func main() {
 	flag.Float64Var(&cfg.ProbeRate, "probe-rate", 20, "scale mode: probe runs per second")
 	flag.IntVar(&cfg.Tuning.HostCalls, "host-calls-per-second", 0, "embedded server: calls of a host socket it reads in a second (0: the server's default, 1024)")
 	flag.DurationVar(&cfg.Tuning.CommitDelay, "commit-delay", 0, "embedded server: its Options.CommitDelay, how long a commit waits under load for more writes to share it (0: commit at once, the default)")
+	flag.IntVar(&cfg.HostProcs, "host-procs", 0, "-host-process: each Go host's GOMAXPROCS (0: the Go default, one per CPU)")
 	flag.IntVar(&cfg.ServerProcs, "server-procs", 0, "-server child: the server's GOMAXPROCS (0: the Go default, one per CPU)")
 	flag.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the embedded server to this file")
 	flag.StringVar(&cfg.MemProfile, "memprofile", "", "scale mode, -server child: write the server's heap profile, taken with every run waiting, to this file")
@@ -301,7 +305,7 @@ func run(ctx context.Context, cfg config, w io.Writer) (rep report, err error) {
 	case cfg.SDK != "" && cfg.SDK != "go":
 		err = fmt.Errorf("-sdk %q: want go or node", cfg.SDK)
 	case cfg.HostProcess:
-		command, err = goCommand(cfg.Logs, endpoint, key)
+		command, err = goCommand(cfg.Logs, cfg.HostProcs, endpoint, key)
 	}
 	if err != nil {
 		return rep, err

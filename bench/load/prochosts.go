@@ -77,8 +77,9 @@ func nodeCommand(dir string, logs int, endpoint, key string) (func() *exec.Cmd, 
 }
 
 // goCommand returns the command of a Go SDK host in a process of its own:
-// this program in the host role (runChildHost).
-func goCommand(logs int, endpoint, key string) (func() *exec.Cmd, error) {
+// this program in the host role (runChildHost), with GOMAXPROCS procs
+// when above 0.
+func goCommand(logs, procs int, endpoint, key string) (func() *exec.Cmd, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("host process: %w", err)
@@ -86,6 +87,9 @@ func goCommand(logs int, endpoint, key string) (func() *exec.Cmd, error) {
 	return func() *exec.Cmd {
 		cmd := exec.Command(self)
 		cmd.Env = append(os.Environ(), roleEnv+"=host", "ENDPOINT="+endpoint, "API_KEY="+key, "LOGS="+strconv.Itoa(logs))
+		if procs > 0 {
+			cmd.Env = append(cmd.Env, "GOMAXPROCS="+strconv.Itoa(procs))
+		}
 		return cmd
 	}, nil
 }
