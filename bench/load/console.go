@@ -162,7 +162,7 @@ func (c *console) onlineHosts(ctx context.Context, env, slug string) (int, bool,
 // createRun creates a run of slug (POST /api/console/transactions), as the
 // console does when an operator opens an action, and returns its id.
 // With keyRuns set, each run gets a param "run" of its own, by which a Node
-// SDK host tells its runs apart (nodehost.go).
+// SDK host tells its runs apart (prochosts.go).
 func (c *console) createRun(ctx context.Context, slug, env string) (string, error) {
 	var out struct{ ID string }
 	params := map[string]any{}

@@ -159,7 +159,7 @@ func main() {
 	flag.StringVar(&cfg.Server, "server", "child", "embedded server: child (own process, clean figures) or inproc (this process); ignored with -login-link")
 	flag.StringVar(&cfg.LoginLink, "login-link", "", "drive an external server: a one-time login link of an admin (interval-server user link)")
 	flag.IntVar(&cfg.PID, "pid", 0, "the external server's process id, for CPU and RSS figures")
-	flag.IntVar(&cfg.Hosts, "hosts", 2, "Go SDK hosts (one host socket each; the server allows a socket 1024 calls/s, a run costs a host 2)")
+	flag.IntVar(&cfg.Hosts, "hosts", 2, "hosts (one host socket each; the server allows a socket 1024 calls/s, a run costs a host 2)")
 	flag.StringVar(&cfg.SDK, "sdk", "go", "the hosts' SDK: go (in this process) or node (the official @interval/sdk 2.0.0, a node process each)")
 	flag.BoolVar(&cfg.HostProcess, "host-process", false, "-sdk go: run each host in a process of its own (this program again), so that the report gives the hosts' CPU")
 	flag.StringVar(&cfg.NodeDir, "node-dir", "bench/load/nodehost", "-sdk node: the directory of host.js, where npm ci installed @interval/sdk")
@@ -204,6 +204,10 @@ func main() {
 			os.Exit(2)
 		}
 		cfg.Rates = append(cfg.Rates, n)
+	}
+	if cfg.SDK != "go" && cfg.SDK != "node" {
+		fmt.Fprintf(os.Stderr, "load: -sdk %q: want go or node\n", cfg.SDK)
+		os.Exit(2)
 	}
 	switch arr {
 	case "poisson":
