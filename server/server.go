@@ -190,7 +190,9 @@ type Options struct {
 	BrowserCallsPerSecond int
 	// CommitDelay, when above 0, makes a commit of runs' state changes
 	// that follows another at once wait this long for more changes to
-	// share it (as PostgreSQL's commit_delay): fewer commits and fsyncs,
+	// share it when it or the one before held several runs' changes (as
+	// PostgreSQL's commit_delay and commit_siblings: a lone run's commits
+	// do not wait): fewer commits and fsyncs,
 	// less CPU under load on a disk whose fsync is fast, and up to that
 	// much more latency for what waits for them (an acknowledgement, a
 	// run's end). 0, the default, commits at once; at most MaxCommitDelay.

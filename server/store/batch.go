@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -270,10 +271,14 @@ type GroupCommitOptions struct {
 	LazyDelay time.Duration
 	// Delay, when above 0, is how long a commit waits for more writes to
 	// share it when commits follow each other (the previous one ended
-	// less than 2 ms before) and no read waits for it, as PostgreSQL's
+	// less than 2 ms before), hold the writes of several transactions (it
+	// or the previous one: as PostgreSQL's commit_siblings, a lone run's
+	// commits do not wait) and no read waits for it, as PostgreSQL's
 	// commit_delay: fewer commits, and fsyncs, under load (less CPU on a
-	// disk whose fsync is fast), at the cost of up to Delay of latency
-	// for every write then. 0, the default, commits at once.
+	// disk whose fsync is fast), at the cost of latency for every write
+	// then: Delay, or about a millisecond for a shorter Delay when the
+	// process has nothing else to do (Go's timers then wake no sooner).
+	// 0, the default, commits at once.
 	Delay time.Duration
 	// busyGap is how soon after the previous commit a commit counts as
 	// one of a busy stream (Delay): a server writing less often commits
@@ -323,6 +328,8 @@ type GroupCommit struct {
 	closed bool
 	wake   chan struct{}
 	exited chan struct{}
+	// delayed counts the commits that waited for company (Delay).
+	delayed atomic.Int64
 }
 
 // batch is a group of writes committed together.
@@ -339,6 +346,28 @@ type batch struct {
 	wanted bool
 	// lazyDue is when a batch of lazy writes only is committed anyway.
 	lazyDue time.Time
+}
+
+// shared tells whether b holds writes of more than one transaction.
+func (b *batch) shared() bool {
+	first := ""
+	for _, w := range b.ws {
+		id := w.TxID
+		switch {
+		case w.Tx != nil:
+			id = w.Tx.ID
+		case w.Create != nil:
+			id = w.Create.ID
+		}
+		switch {
+		case id == "":
+		case first == "":
+			first = id
+		case id != first:
+			return true
+		}
+	}
+	return false
 }
 
 func newBatch() *batch {
@@ -612,6 +641,7 @@ func (g *GroupCommit) Close() error {
 func (g *GroupCommit) loop() {
 	defer close(g.exited)
 	var lastEnd time.Time // of the last commit
+	lastShared := false   // the last commit held writes of several transactions
 	for {
 		g.mu.Lock()
 		for {
@@ -644,8 +674,12 @@ func (g *GroupCommit) loop() {
 			}
 			g.mu.Lock()
 		}
-		if g.opts.Delay > 0 && !g.closed && !g.open.wanted && time.Since(lastEnd) < g.opts.busyGap {
-			// A busy stream: let more writes join this commit.
+		if g.opts.Delay > 0 && !g.closed && !g.open.wanted && time.Since(lastEnd) < g.opts.busyGap &&
+			(lastShared || g.open.shared()) {
+			// A busy stream of several runs' writes: let more join
+			// this commit. A lone run's commits, back to back as they
+			// are, do not wait: nothing would join them.
+			g.delayed.Add(1)
 			g.mu.Unlock()
 			g.sleep(g.opts.Delay)
 			g.mu.Lock()
@@ -655,7 +689,7 @@ func (g *GroupCommit) loop() {
 		g.mu.Unlock()
 
 		g.commit(b)
-		lastEnd = time.Now()
+		lastEnd, lastShared = time.Now(), b.shared()
 
 		type failure struct {
 			t   Transaction

@@ -384,7 +384,7 @@ func TestGroupCommitDelayGathers(t *testing.T) {
 	each(t, func(t *testing.T, open opener) {
 		ctx := context.Background()
 		st := newGated(open(t))
-		for i := range 5 {
+		for i := range 6 {
 			must(t, st.CreateTransaction(ctx, newTx(fmt.Sprint("w", i))))
 		}
 		hold := make(chan struct{})
@@ -399,13 +399,15 @@ func TestGroupCommitDelayGathers(t *testing.T) {
 			g.Queue(rec)
 		}
 		update(0)
-		<-st.entered // the first commit, held
-		update(1)    // waits for the next
+		<-st.entered // the first commit, of one run: held
+		update(1)    // two runs wait for the next, which then does not
+		update(5)    // wait: the one before held one run's write only
 		st.mu.Lock()
 		st.hold = nil
 		st.mu.Unlock()
 		close(hold)
-		time.Sleep(100 * time.Millisecond) // without a delay, w1 is committed alone by now
+		<-st.entered                       // the second commit
+		time.Sleep(100 * time.Millisecond) // without a delay, w2 is committed alone by now
 		update(2)
 		update(3)
 		start := time.Now()
@@ -417,8 +419,37 @@ func TestGroupCommitDelayGathers(t *testing.T) {
 		if waited := time.Since(start); waited > 700*time.Millisecond {
 			t.Fatalf("a read waited %v for the delay", waited)
 		}
-		if got := st.batchSizes(); len(got) != 2 || got[0] != 1 || got[1] != 3 {
-			t.Fatalf("batch sizes %v, want [1 3]", got)
+		if got := st.batchSizes(); len(got) != 3 || got[0] != 1 || got[1] != 2 || got[2] != 2 {
+			t.Fatalf("batch sizes %v, want [1 2 2]", got)
+		}
+		if n := g.delayed.Load(); n != 1 {
+			t.Fatalf("%d commits waited for company, want 1", n)
+		}
+	})
+}
+
+// TestGroupCommitDelayLoneRun: the commits of one run, back to back, do
+// not wait for company (as PostgreSQL's commit_siblings): nothing would
+// join them, and a lone operator's run would take a delay (at least a
+// millisecond of Go's timers) per commit.
+func TestGroupCommitDelayLoneRun(t *testing.T) {
+	each(t, func(t *testing.T, open opener) {
+		ctx := context.Background()
+		st := newGated(open(t))
+		g := NewGroupCommit(st, GroupCommitOptions{Delay: time.Second, busyGap: time.Hour})
+		defer g.Close()
+		rec := newTx("lone")
+		must(t, g.CreateTransaction(ctx, rec))
+		for _, status := range []string{StatusRunning, StatusAwaitingInput, StatusRunning, StatusCompleted} {
+			rec.Status = status
+			must(t, g.UpdateTransaction(ctx, rec))
+			must(t, g.AppendLog(ctx, rec.ID, Log{Index: len(status), Timestamp: 1, Data: `"line"`}))
+		}
+		if n := g.delayed.Load(); n != 0 {
+			t.Fatalf("%d commits of a lone run waited for company, want 0 (batches %v)", n, st.batchSizes())
+		}
+		if got, err := g.Transaction(ctx, "lone"); err != nil || got.Status != StatusCompleted {
+			t.Fatalf("read: %+v %v", got.Status, err)
 		}
 	})
 }
