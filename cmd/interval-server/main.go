@@ -272,7 +272,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	commitDelay := fs.Duration("commit-delay", delayDef, "under load, how long a commit of runs' changes waits for more to share it, as PostgreSQL's commit_delay: fewer fsyncs and less CPU on a fast disk, that much more latency; 0 commits at once (env INTERVAL_COMMIT_DELAY)")
+	commitDelay := fs.Duration("commit-delay", delayDef, "under load, how long a commit of runs' changes waits for more to share it, as PostgreSQL's commit_delay: fewer fsyncs and less CPU on a fast disk, that much more latency (a lone run's commits never wait); 0 commits at once (env INTERVAL_COMMIT_DELAY)")
 	slackToken := fs.String("slack-token", env("INTERVAL_SLACK_TOKEN", ""), "post SLACK notification deliveries with this Slack bot token, xoxb-… (env INTERVAL_SLACK_TOKEN, which keeps it out of process listings)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), commands, "\nFlags of serve:\n")
