@@ -689,7 +689,10 @@ func (g *GroupCommit) loop() {
 		g.mu.Unlock()
 
 		g.commit(b)
-		lastEnd, lastShared = time.Now(), b.shared()
+		lastEnd = time.Now()
+		if g.opts.Delay > 0 {
+			lastShared = b.shared()
+		}
 
 		type failure struct {
 			t   Transaction
