@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/interval-go/sdk/bench/internal/procstat"
 	"github.com/interval-go/sdk/interval"
 )
 
@@ -188,7 +189,7 @@ func (h *procHosts) stop() {
 func (h *procHosts) cpu() (float64, bool) {
 	var s float64
 	for _, p := range h.procs {
-		s += procCPU(p.cmd.Process.Pid)
+		s += procstat.CPU(p.cmd.Process.Pid)
 	}
 	return s, true
 }

@@ -37,7 +37,7 @@ func (d *driver) startLevel() levelStart {
 	d.mu.Lock()
 	d.sockets, d.firstErr = 0, ""
 	d.mu.Unlock()
-	s := levelStart{cpu: procCPU(d.pid), self: procCPU(os.Getpid()), switches: procstat.Switches(d.pid)}
+	s := levelStart{cpu: procstat.CPU(d.pid), self: procstat.CPU(os.Getpid()), switches: procstat.Switches(d.pid)}
 	s.counts, s.hasCounts = d.countsNow()
 	if d.hosts != nil {
 		s.hostsCPU, _ = d.hosts.cpu()
@@ -51,10 +51,10 @@ func (d *driver) startLevel() levelStart {
 // tallied, now that its runs have ended.
 func (d *driver) endLevel(s levelStart, t *tally, mode string, operators int) levelResult {
 	elapsed := time.Since(s.t0)
-	cpu := procCPU(d.pid) - s.cpu
-	r := levelResult{DriverCPUSeconds: procCPU(os.Getpid()) - s.self, Mode: mode, Operators: operators,
+	cpu := procstat.CPU(d.pid) - s.cpu
+	r := levelResult{DriverCPUSeconds: procstat.CPU(os.Getpid()) - s.self, Mode: mode, Operators: operators,
 		Completed: t.n[completed], Wrong: t.n[wrong], Lost: t.n[lost], Failed: t.n[failed],
-		Seconds: elapsed.Seconds(), CPUSeconds: cpu, RSSMiB: float64(procRSS(d.pid)) / (1 << 20), LoadAvg: loadAverage()}
+		Seconds: elapsed.Seconds(), CPUSeconds: cpu, RSSMiB: float64(procstat.RSS(d.pid)) / (1 << 20), LoadAvg: loadAverage()}
 	r.Runs = r.Completed + r.Wrong + r.Lost + r.Failed
 	r.Duplicated = d.starts.duplicates() - s.dup
 	r.Started = d.starts.started() - s.started

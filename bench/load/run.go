@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/interval-go/sdk/bench/internal/procstat"
 	"github.com/interval-go/sdk/internal/protocol"
 )
 
@@ -412,8 +413,8 @@ func (d *driver) scale(ctx context.Context, n, sockets, probe int, probeRate flo
 		return float64(h) / (1 << 20)
 	}
 	res.HeapBeforeMiB = heap(false)
-	res.RSSBeforeMiB = float64(procRSS(d.pid)) / (1 << 20)
-	cpu0 := procCPU(d.pid)
+	res.RSSBeforeMiB = float64(procstat.RSS(d.pid)) / (1 << 20)
+	cpu0 := procstat.CPU(d.pid)
 	dup0 := d.starts.duplicates()
 
 	socks := make([]*browser, sockets)
@@ -473,7 +474,7 @@ func (d *driver) scale(ctx context.Context, n, sockets, probe int, probeRate flo
 	}
 	res.OpenFailed = n - res.Opened
 	res.HeapWaitingMiB = heap(true)
-	res.RSSWaitingMiB = float64(procRSS(d.pid)) / (1 << 20)
+	res.RSSWaitingMiB = float64(procstat.RSS(d.pid)) / (1 << 20)
 	if res.Opened > 0 {
 		res.RSSPerRunKiB = (res.RSSWaitingMiB - res.RSSBeforeMiB) * 1024 / float64(res.Opened)
 		if mem != nil {
@@ -543,7 +544,7 @@ func (d *driver) scale(ctx context.Context, n, sockets, probe int, probeRate flo
 		b.close()
 		socks[i] = nil
 	}
-	res.CPUSeconds = procCPU(d.pid) - cpu0
+	res.CPUSeconds = procstat.CPU(d.pid) - cpu0
 	res.Duplicated = d.starts.duplicates() - dup0
 	// The server left alone (asking for its heap returns its free memory
 	// to the system): how soon its RSS follows the load down.
@@ -554,10 +555,10 @@ func (d *driver) scale(ctx context.Context, n, sockets, probe int, probeRate flo
 		case <-ctx.Done():
 			return res, ctx.Err()
 		}
-		res.RSSLeftAloneMiB = append(res.RSSLeftAloneMiB, float64(procRSS(d.pid))/(1<<20))
+		res.RSSLeftAloneMiB = append(res.RSSLeftAloneMiB, float64(procstat.RSS(d.pid))/(1<<20))
 	}
 	res.HeapAfterMiB = heap(false)
-	res.RSSAfterMiB = float64(procRSS(d.pid)) / (1 << 20)
+	res.RSSAfterMiB = float64(procstat.RSS(d.pid)) / (1 << 20)
 	res.LoadAvg = loadAverage()
 	d.mu.Lock()
 	res.FirstError = d.firstErr

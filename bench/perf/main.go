@@ -101,17 +101,8 @@ func runHost() {
 	c.Listen(context.Background())
 }
 
-func cpuMs(pid int) float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndex(s, ")")+2:])
-	ut, _ := strconv.ParseFloat(f[11], 64)
-	st, _ := strconv.ParseFloat(f[12], 64)
-	return (ut + st) * 1000 / 100
-}
+// cpuMs returns the CPU time process pid has used, in milliseconds.
+func cpuMs(pid int) float64 { return procstat.CPU(pid) * 1000 }
 
 // ioSyscalls returns the write and read system calls process pid has made
 // (syscw and syscr of /proc/PID/io): the host's socket writes and reads,
@@ -145,17 +136,6 @@ func settle(pid int) {
 		}
 		prev = now
 	}
-}
-
-func rss(pid int) int64 {
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			n, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return n * 1024
-		}
-	}
-	return 0
 }
 
 func drive(duration time.Duration, concs string, open, hostProcs int) error {
@@ -262,7 +242,7 @@ func drive(duration time.Duration, concs string, open, hostProcs int) error {
 		return heap, stack
 	}
 	heap0, stack0 := gc()
-	rss0 := rss(pid)
+	rss0 := int64(procstat.RSS(pid))
 	mctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 	t0 := time.Now()
@@ -288,7 +268,7 @@ func drive(duration time.Duration, concs string, open, hostProcs int) error {
 	took := time.Since(t0)
 	settle(pid)
 	heap1, stack1 := gc()
-	rss1 := rss(pid)
+	rss1 := int64(procstat.RSS(pid))
 	fmt.Printf("%d transactions waiting on input (started and rendered in %v, %d failed): host RSS %.1f MiB -> %.1f MiB (%.1f KiB/txn); after GC heap %.1f -> %.1f MiB (%.1f KiB/txn), goroutine stacks %.1f -> %.1f MiB (%.1f KiB/txn)\n",
 		open, took.Round(time.Millisecond), failed.Load(), mib(rss0), mib(rss1), float64(rss1-rss0)/1024/float64(open),
 		mib(heap0), mib(heap1), float64(heap1-heap0)/1024/float64(open), mib(stack0), mib(stack1), float64(stack1-stack0)/1024/float64(open))

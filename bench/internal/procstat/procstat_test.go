@@ -25,3 +25,28 @@ func TestSwitches(t *testing.T) {
 		t.Fatalf("switches of this process: %d, then %d after five sleeps", before, after)
 	}
 }
+
+// A process's CPU time grows while it computes, and its resident memory
+// grows by what it touches; no process, no figures.
+func TestCPUAndRSS(t *testing.T) {
+	if CPU(0) != 0 || RSS(0) != 0 {
+		t.Fatal("figures for no process")
+	}
+	pid := os.Getpid()
+	before := CPU(pid)
+	for start := time.Now(); time.Since(start) < 100*time.Millisecond; {
+		// spin: CPU time, not sleep
+	}
+	if after := CPU(pid); after < before+0.05 {
+		t.Fatalf("CPU of this process: %.3f s, then %.3f s after spinning 100 ms", before, after)
+	}
+	rss := RSS(pid)
+	b := make([]byte, 64<<20)
+	for i := 0; i < len(b); i += 4096 {
+		b[i] = 1 // touched, so resident
+	}
+	if grown := RSS(pid); rss <= 0 || grown < rss+48<<20 {
+		t.Fatalf("RSS of this process: %d, then %d after touching 64 MiB", rss, grown)
+	}
+	_ = b[len(b)-1]
+}
