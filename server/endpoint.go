@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"golang.org/x/time/rate"
 
 	wsa "github.com/interval-go/sdk/internal/isocket"
 	"github.com/interval-go/sdk/internal/protocol"
@@ -26,8 +27,10 @@ const (
 	// callTimeout bounds the wait for the answer to a call we make.
 	callTimeout = 30 * time.Second
 	// hostCallsPerSecond and browserCallsPerSecond are the most calls a
-	// socket may make in one second before it is closed (1008), as in
-	// Interval's server (which allows browsers 50): the defaults of
+	// socket may make in one second before it is paced (a host) or closed
+	// (1008; a console socket, on average, in bursts of up to two
+	// seconds' worth), as in Interval's server (which allows browsers 50):
+	// the defaults of
 	// Options.HostCallsPerSecond and BrowserCallsPerSecond.
 	hostCallsPerSecond    = 1024
 	browserCallsPerSecond = 100
@@ -112,7 +115,14 @@ type endpoint struct {
 	pace    bool // over the limit, pause reading (hosts) instead of closing
 	rateSec int64
 	rateN   int
+	// bucket counts a closing (console) socket's calls instead of the
+	// window: limit a second on average, in bursts of up to two seconds'
+	// worth, so that calls made at the limit and read together (after a
+	// network stall, or by a server short of CPU) do not close the socket.
+	bucket  *rate.Limiter
 	pacedAt time.Time // when reading was last paused, for the log
+	// overLimit is set once the socket went over its limit (logged once).
+	overLimit bool
 
 	// deferred, if set before run, may take a CALL off the inbox: it
 	// does the call's quick part in order and returns a function that
@@ -244,30 +254,36 @@ func newEndpoint(ws *wsa.Socket, cfg wsa.Config, inline bool, lim socketLimits, 
 		limit:     lim.rate,
 		pace:      lim.pace,
 	}
+	if !e.pace {
+		e.bucket = rate.NewLimiter(rate.Limit(e.limit), 2*e.limit)
+	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	cfg.OnMessage = func(data string) {
-		if !isResponse(data) {
+		switch {
+		case isResponse(data):
+		case e.pace:
 			if now := time.Now().Unix(); now != e.rateSec {
 				e.rateSec, e.rateN = now, 0
 			}
 			e.rateN++
-			if e.rateN > e.limit && e.pace {
+			if e.rateN > e.limit {
 				if limited != nil {
 					limited()
 				}
 				if !e.paceRead() {
 					return // the socket is closing
 				}
-			} else if e.rateN > e.limit {
-				if e.rateN == e.limit+1 {
-					e.log.Warn("closing socket: rate limit exceeded", "callsPerSecond", e.limit)
-					if limited != nil {
-						limited()
-					}
-				}
-				e.closeWith(websocket.StatusPolicyViolation, "Rate limit exceeded.")
-				return
 			}
+		case !e.bucket.Allow():
+			if !e.overLimit {
+				e.overLimit = true
+				e.log.Warn("closing socket: rate limit exceeded", "callsPerSecond", e.limit)
+				if limited != nil {
+					limited()
+				}
+			}
+			e.closeWith(websocket.StatusPolicyViolation, "Rate limit exceeded.")
+			return
 		}
 		if !e.push(data) {
 			e.log.Warn("closing socket: too many unprocessed messages")

@@ -15,7 +15,7 @@ const (
 
 // socketLimits are the limits of one kind of socket (host or browser).
 type socketLimits struct {
-	rate  int  // calls a second before the socket is closed (1008), or paced
+	rate  int  // calls a second before the socket is closed (1008; on average, bursts of 2×), or paced
 	pace  bool // past rate, pause reading until the next second instead of closing
 	inbox int  // received messages waiting for processing, at most
 }

@@ -45,6 +45,41 @@ func TestBrowserCallsPerSecondOption(t *testing.T) {
 	}
 }
 
+// A console socket's limit is an average: calls made within it but read
+// together (after a network stall, or by a server short of CPU) keep the
+// socket open, while calls over it on average still close it. Counted by
+// the second they were read, the 20 below closed a socket limited to 10.
+func TestBrowserBurstWithinRateKept(t *testing.T) {
+	e := newEnv(t, Options{BrowserCallsPerSecond: 10})
+	b := e.admin().browser()
+	send := func(n int) error {
+		for range n {
+			if err := b.conn.Send(context.Background(), string(protocol.AppendEnvelope(nil, protocol.Envelope{
+				ID: "x", Kind: "CALL", MethodName: protocol.MethodInitializeClient}))); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := send(10); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second) // the stall: two seconds' worth of calls then arrive at once
+	if err := send(19); err != nil {
+		t.Fatalf("20 calls after two quiet seconds closed a socket limited to 10 a second: %v", err)
+	}
+	var ok bool
+	if err := b.call(protocol.MethodRespondToIOCall, map[string]any{"transactionId": "x", "ioResponse": "garbage"}, &ok); err != nil {
+		t.Fatalf("20 calls after two quiet seconds closed a socket limited to 10 a second: %v", err)
+	}
+	// Over the limit on average: closed.
+	_ = send(15)
+	<-b.conn.Done()
+	if code, reason := closeStatus(b.conn.Err()); code != websocket.StatusPolicyViolation || reason != "Rate limit exceeded." {
+		t.Fatalf("close %d %q", code, reason)
+	}
+}
+
 func TestNegativeLimitsRefused(t *testing.T) {
 	for _, o := range []Options{{HostCallsPerSecond: -1}, {BrowserCallsPerSecond: -1}, {InboxSize: -1},
 		{CommitDelay: -time.Millisecond}, {CommitDelay: time.Hour}} {

@@ -182,8 +182,11 @@ type Options struct {
 	// host's, or a console's, socket may make in one second. The server
 	// reads a host socket that makes more no faster than that: it stops
 	// reading it until the next second (what the host sends meanwhile
-	// waits in the connection). A console socket that makes more is
-	// closed (1008, "Rate limit exceeded."), and reconnects. Defaults DefaultHostCallsPerSecond (1024: a run costs a
+	// waits in the connection). A console socket that makes more on
+	// average is closed (1008, "Rate limit exceeded."), and reconnects: it
+	// may make up to two seconds' worth at once, so that calls made
+	// within the limit and read together (after a stall of the network,
+	// or of a server short of CPU) do not close it. Defaults DefaultHostCallsPerSecond (1024: a run costs a
 	// host two calls, so one host socket serves about 500 runs a second)
 	// and DefaultBrowserCallsPerSecond (100).
 	HostCallsPerSecond    int

@@ -262,7 +262,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	browserCallsPerSecond := fs.Int64("browser-calls-per-second", browserCalls, "calls a console socket may make in one second before it is closed (env INTERVAL_BROWSER_CALLS_PER_SECOND)")
+	browserCallsPerSecond := fs.Int64("browser-calls-per-second", browserCalls, "calls a console socket may make a second, on average over bursts of up to two seconds' worth, before it is closed (env INTERVAL_BROWSER_CALLS_PER_SECOND)")
 	inbox, err := envInt("INTERVAL_INBOX_SIZE", server.DefaultInboxSize)
 	if err != nil {
 		return err
