@@ -1045,6 +1045,11 @@ func (hb *hub) handOff(t *txn, h *host) {
 			return
 		}
 		hb.s.log.Error("handing a run to the replica of its host failed", "transaction", id, "replica", h.replica, "err", err)
+		// It is no longer being handed away: load (which takes up no run
+		// that is) may take it up here again below, as may an adoption.
+		hb.mu.Lock()
+		delete(hb.moving, id)
+		hb.mu.Unlock()
 		if !moved {
 			// Still held here: back in memory, started from here (or
 			// waiting for a host here).
@@ -1068,14 +1073,22 @@ func (hb *hub) handOff(t *txn, h *host) {
 		cancel()
 		ctx, cancel = context.WithTimeout(c.ctx, busTimeout)
 		defer cancel()
-		if back, berr := c.db.HandTransaction(ctx, id, h.replica, c.id); berr != nil || !back {
-			// Another replica has it now (it adopted the runs of
-			// the one that went): the console watching it
-			// reconnects and finds it there.
+		back, berr := c.db.HandTransaction(ctx, id, h.replica, c.id)
+		if berr != nil {
+			hb.s.log.Error("taking back a run handed to a replica that is gone failed", "transaction", id, "err", berr)
+		}
+		// Loaded if this replica holds it: taken back, or adopted here
+		// with the runs of the replica that went while it was being
+		// handed (the adoption left it alone then).
+		if hb.load(ctx, []string{id}, []runLink{link}) == 0 {
+			if !back {
+				hb.s.log.Info("a run handed to a replica that is gone was adopted by another", "transaction", id)
+			}
+			// The console watching it reconnects and finds it where
+			// it is.
 			c.reconnect(link)
 			return
 		}
-		hb.load(ctx, []string{id}, []runLink{link})
 		hb.mu.Lock()
 		// Only if it never started: one the other replica gave a host
 		// before it went waits for that host (loadRec), as adopted

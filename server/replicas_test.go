@@ -179,6 +179,60 @@ func TestReplicaGoneRunsMove(t *testing.T) {
 	// B's own end (its store and sockets) is the test's cleanup.
 }
 
+// TestReplicaHandOffToGoneReplicaTakenBack: a run created on A for the
+// action of a host on B, which has just died (A still lists B's host until
+// B's lease runs out), is handed to B and never answered; once A takes B
+// for dead, A holds the run again, taken back or adopted with B's runs,
+// and starts it on the next host of the action. (While it was being
+// handed, A's loading skipped it, and the run was held by A in the
+// database only, started by nobody: lost in a rolling restart.)
+func TestReplicaHandOffToGoneReplicaTakenBack(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	var logs logBuf
+	optsA := replicaOpts(url)
+	optsA.Logger = logs.logger()
+	a := newEnv(t, optsA)
+	b := newEnv(t, replicaOpts(url))
+	adminA := loginOn(t, a)
+	key := adminA.key(store.EnvProduction)
+	h := b.host(key, "inst-1", action("hello"))
+	awaitAction(t, adminA, "hello")
+
+	// B dies as in TestReplicaGoneRunsMove.
+	cl := b.s.cl
+	cl.mu.Lock()
+	cl.closed = true
+	cl.mu.Unlock()
+	cl.cancel()
+	cl.wg.Wait()
+	cl.bus.Close(0)
+	h.close()
+
+	id := adminA.createTx("hello", store.EnvProduction)
+	br := adminA.browser()
+	br.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id})
+	waitLogged(t, &logs, "handing a run to the replica of its host failed", id, "it is gone")
+
+	h2 := a.host(key, "inst-2", action("hello"))
+	if got := h2.expect(protocol.MethodStartTransaction); !strings.Contains(string(got.data), id) {
+		t.Fatalf("the host on A got a start of another run: %s", got.data)
+	}
+	// The operator's console, told to reconnect when B was found gone,
+	// finds the run on A and completes it.
+	br2 := adminA.browser()
+	br2.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id})
+	h2.must(protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: id, IOCall: ioCall("c1", "g1", "INPUT_TEXT")})
+	br2.next(protocol.MethodRender)
+	br2.must(protocol.MethodRespondToIOCall, protocol.RespondToIOCallInputs{TransactionID: id,
+		IOResponse: ioResponse(id, "c1", "g1", protocol.KindReturn, "Ada")})
+	h2.next(protocol.MethodIOResponse)
+	complete(t, h2, id, "done")
+	br2.next(protocol.MethodTransactionCompleted)
+	if d := adminA.tx(id); d.Status != store.StatusCompleted {
+		t.Fatalf("status %s, want COMPLETED", d.Status)
+	}
+}
+
 // drainStarts counts the START_TRANSACTIONs among the calls received so far.
 func (p *peer) drainStarts() int {
 	n := 0
