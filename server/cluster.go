@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -482,14 +483,21 @@ func (c *cluster) beat() {
 		}
 	}
 	c.alive = alive
-	for _, id := range gone {
-		c.dead[id] = true
-	}
 	for id := range alive {
 		// A replica taken for dead that joined again (its lease ran
 		// out while it lived, and it let go of all it held) is alive:
 		// requests to it wait for its answer again.
 		delete(c.dead, id)
+	}
+	c.mu.Unlock()
+	// A gone replica's hosts are away before it is taken for dead: a
+	// run handed to it, and taken back as it is found dead (handOff),
+	// then waits for them to reconnect (hadHost) instead of failing for
+	// want of a host.
+	c.s.hub.dropRemoteHosts(gone)
+	c.mu.Lock()
+	for _, id := range gone {
+		c.dead[id] = true
 	}
 	c.mu.Unlock()
 	for _, id := range gone {
@@ -953,17 +961,33 @@ func (hb *hub) replicaGone(r string) {
 			drop = append(drop, b)
 		}
 	}
-	now := time.Now()
-	for id, h := range hb.remoteHosts {
-		if h.replica == r {
-			delete(hb.remoteHosts, id)
-			hb.noteLeftRemote(h, now)
-		}
-	}
+	hb.dropRemoteHostsLocked([]string{r})
 	hb.mu.Unlock()
 	for _, b := range drop {
 		b.pstop()
 		hb.removeBrowser(b)
+	}
+}
+
+// dropRemoteHosts takes the hosts of the replicas rs for away
+// (noteLeftRemote): those replicas are gone.
+func (hb *hub) dropRemoteHosts(rs []string) {
+	if len(rs) == 0 {
+		return
+	}
+	hb.mu.Lock()
+	defer hb.mu.Unlock()
+	hb.dropRemoteHostsLocked(rs)
+}
+
+// dropRemoteHostsLocked is dropRemoteHosts with hb.mu held.
+func (hb *hub) dropRemoteHostsLocked(rs []string) {
+	now := time.Now()
+	for id, h := range hb.remoteHosts {
+		if slices.Contains(rs, h.replica) {
+			delete(hb.remoteHosts, id)
+			hb.noteLeftRemote(h, now)
+		}
 	}
 }
 

@@ -191,6 +191,11 @@ func TestReplicaHandOffToGoneReplicaTakenBack(t *testing.T) {
 	var logs logBuf
 	optsA := replicaOpts(url)
 	optsA.Logger = logs.logger()
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("A's log:\n%s", logs.String())
+		}
+	})
 	a := newEnv(t, optsA)
 	b := newEnv(t, replicaOpts(url))
 	adminA := loginOn(t, a)
