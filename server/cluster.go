@@ -1116,9 +1116,10 @@ func (hb *hub) handOff(t *txn, h *host) {
 		hb.mu.Lock()
 		// Only if it never started: one the other replica gave a host
 		// before it went waits for that host (loadRec), as adopted
-		// runs do; starting it again would run it twice.
+		// runs do; starting it again would run it twice. The hop did
+		// not happen: it may be handed again, to the replica its host
+		// reconnects to (startAwaitingRemote).
 		if t2 := hb.txs[id]; t2 != nil && !t2.finished() && t2.rec.Status == store.StatusPending {
-			t2.hops = maxHops
 			hb.start(t2)
 		}
 		hb.mu.Unlock()

@@ -183,58 +183,72 @@ func TestReplicaGoneRunsMove(t *testing.T) {
 // action of a host on B, which has just died (A still lists B's host until
 // B's lease runs out), is handed to B and never answered; once A takes B
 // for dead, A holds the run again, taken back or adopted with B's runs,
-// and starts it on the next host of the action. (While it was being
-// handed, A's loading skipped it, and the run was held by A in the
-// database only, started by nobody: lost in a rolling restart.)
+// and starts it on the next host of the action, on A or on a third
+// replica C. (While it was being handed, A's loading skipped it, and the
+// run was held by A in the database only, started by nobody: lost in a
+// rolling restart. Then, taken back, it could start on no other replica:
+// it failed for want of a host while one was online on C.)
 func TestReplicaHandOffToGoneReplicaTakenBack(t *testing.T) {
-	url := pgtest.NewDatabase(t)
-	var logs logBuf
-	optsA := replicaOpts(url)
-	optsA.Logger = logs.logger()
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("A's log:\n%s", logs.String())
-		}
-	})
-	a := newEnv(t, optsA)
-	b := newEnv(t, replicaOpts(url))
-	adminA := loginOn(t, a)
-	key := adminA.key(store.EnvProduction)
-	h := b.host(key, "inst-1", action("hello"))
-	awaitAction(t, adminA, "hello")
+	for _, back := range []string{"A", "C"} {
+		t.Run("host back on "+back, func(t *testing.T) {
+			url := pgtest.NewDatabase(t)
+			var logs logBuf
+			optsA := replicaOpts(url)
+			optsA.Logger = logs.logger()
+			t.Cleanup(func() {
+				if t.Failed() {
+					t.Logf("A's log:\n%s", logs.String())
+				}
+			})
+			a := newEnv(t, optsA)
+			b := newEnv(t, replicaOpts(url))
+			c := newEnv(t, replicaOpts(url))
+			adminA := loginOn(t, a)
+			key := adminA.key(store.EnvProduction)
+			h := b.host(key, "inst-1", action("hello"))
+			awaitAction(t, adminA, "hello")
 
-	// B dies as in TestReplicaGoneRunsMove.
-	cl := b.s.cl
-	cl.mu.Lock()
-	cl.closed = true
-	cl.mu.Unlock()
-	cl.cancel()
-	cl.wg.Wait()
-	cl.bus.Close(0)
-	h.close()
+			// B dies as in TestReplicaGoneRunsMove.
+			cl := b.s.cl
+			cl.mu.Lock()
+			cl.closed = true
+			cl.mu.Unlock()
+			cl.cancel()
+			cl.wg.Wait()
+			cl.bus.Close(0)
+			h.close()
 
-	id := adminA.createTx("hello", store.EnvProduction)
-	br := adminA.browser()
-	br.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id})
-	waitLogged(t, &logs, "handing a run to the replica of its host failed", id, "it is gone")
+			id := adminA.createTx("hello", store.EnvProduction)
+			br := adminA.browser()
+			br.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id})
+			waitLogged(t, &logs, "handing a run to the replica of its host failed", id, "it is gone")
 
-	h2 := a.host(key, "inst-2", action("hello"))
-	if got := h2.expect(protocol.MethodStartTransaction); !strings.Contains(string(got.data), id) {
-		t.Fatalf("the host on A got a start of another run: %s", got.data)
-	}
-	// The operator's console, told to reconnect when B was found gone,
-	// finds the run on A and completes it.
-	br2 := adminA.browser()
-	br2.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id})
-	h2.must(protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: id, IOCall: ioCall("c1", "g1", "INPUT_TEXT")})
-	br2.next(protocol.MethodRender)
-	br2.must(protocol.MethodRespondToIOCall, protocol.RespondToIOCallInputs{TransactionID: id,
-		IOResponse: ioResponse(id, "c1", "g1", protocol.KindReturn, "Ada")})
-	h2.next(protocol.MethodIOResponse)
-	complete(t, h2, id, "done")
-	br2.next(protocol.MethodTransactionCompleted)
-	if d := adminA.tx(id); d.Status != store.StatusCompleted {
-		t.Fatalf("status %s, want COMPLETED", d.Status)
+			on := a
+			if back == "C" {
+				on = c
+			}
+			h2 := on.host(key, "inst-2", action("hello"))
+			if got := h2.expect(protocol.MethodStartTransaction); !strings.Contains(string(got.data), id) {
+				t.Fatalf("the host on %s got a start of another run: %s", back, got.data)
+			}
+			// The operator's console, told to reconnect when B was
+			// found gone, finds the run and completes it.
+			br2 := adminA.browser()
+			br2.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id})
+			h2.must(protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: id, IOCall: ioCall("c1", "g1", "INPUT_TEXT")})
+			br2.next(protocol.MethodRender)
+			br2.must(protocol.MethodRespondToIOCall, protocol.RespondToIOCallInputs{TransactionID: id,
+				IOResponse: ioResponse(id, "c1", "g1", protocol.KindReturn, "Ada")})
+			h2.next(protocol.MethodIOResponse)
+			complete(t, h2, id, "done")
+			br2.next(protocol.MethodTransactionCompleted)
+			if d := adminA.tx(id); d.Status != store.StatusCompleted {
+				t.Fatalf("status %s, want COMPLETED", d.Status)
+			}
+			if got := h2.drainStarts(); got != 0 {
+				t.Fatalf("the host got %d more START_TRANSACTION", got)
+			}
+		})
 	}
 }
 

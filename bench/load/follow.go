@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"sync"
@@ -247,6 +248,8 @@ type starts struct {
 	n     map[string]int
 	total int
 	dups  int
+	// log, if set, is told of each duplicate, with the run's id.
+	log *slog.Logger
 }
 
 // start records a start of run id.
@@ -260,6 +263,9 @@ func (s *starts) start(id string) {
 	s.total++
 	if s.n[id] > 1 {
 		s.dups++
+		if s.log != nil {
+			s.log.Warn("a host started a run again", "run", id, "starts", s.n[id])
+		}
 	}
 }
 

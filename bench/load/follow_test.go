@@ -1,20 +1,27 @@
 package main
 
 import (
+	"bytes"
+	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 )
 
-// TestDuplicatesCounted: a second start of one run is a duplicate; starts
-// of different runs are not.
+// TestDuplicatesCounted: a second start of one run is a duplicate, told
+// with the run's id; starts of different runs are not.
 func TestDuplicatesCounted(t *testing.T) {
-	var s starts
+	var logs bytes.Buffer
+	s := starts{log: slog.New(slog.NewTextHandler(&logs, nil))}
 	for _, id := range []string{"a", "b", "a", "c", "a"} {
 		s.start(id)
 	}
 	if got := s.duplicates(); got != 2 {
 		t.Fatalf("duplicates %d, want 2", got)
+	}
+	if got := logs.String(); strings.Count(got, `msg="a host started a run again" run=a`) != 2 || strings.Contains(got, "run=b") {
+		t.Fatalf("log:\n%s", got)
 	}
 	if (*starts)(nil).duplicates() != 0 {
 		t.Fatal("no hosts of ours: no duplicates")

@@ -299,7 +299,7 @@ func run(ctx context.Context, cfg config, w io.Writer) (rep report, err error) {
 	}
 	hctx, cancelHosts := context.WithCancel(context.Background())
 	defer cancelHosts()
-	st := &starts{}
+	st := &starts{log: cfg.Log}
 	var h hostSet
 	var command func() *exec.Cmd
 	switch {
