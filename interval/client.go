@@ -62,9 +62,16 @@ type Client struct {
 	conn  Conn
 	ready chan struct{} // closed while connected and initialized; replaced on drop
 	txs   map[string]*txState
-	pages map[string]*pageState
-	table routeIndex
-	org   Organization
+	// ended holds the ids of the last endedCap transactions that ended
+	// here (endedLog, oldest at endedAt once full): a START_TRANSACTION
+	// sent again for one of them, by a server that did not see it end, is
+	// ignored instead of running the action a second time.
+	ended    map[string]struct{}
+	endedLog []string
+	endedAt  int
+	pages    map[string]*pageState
+	table    routeIndex
+	org      Organization
 	// orgKnown is closed once the first INITIALIZE_HOST answer (with the
 	// organization) is stored: a START_TRANSACTION the server sends right
 	// after that answer can reach the reader before the initializing

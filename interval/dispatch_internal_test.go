@@ -55,3 +55,26 @@ func TestDecodeReturnMatchesUnmarshal(t *testing.T) {
 		}
 	}
 }
+
+// The ended transactions a client remembers are bounded: the oldest is
+// forgotten once endedCap are held.
+func TestEndedTransactionsBounded(t *testing.T) {
+	c := &Client{}
+	for i := range endedCap + 10 {
+		c.noteEndedLocked(fmt.Sprint("tx", i))
+	}
+	c.noteEndedLocked("tx20") // known already: nothing moves
+	if len(c.ended) != endedCap || len(c.endedLog) != endedCap {
+		t.Fatalf("%d remembered (%d logged), want %d", len(c.ended), len(c.endedLog), endedCap)
+	}
+	for _, id := range []string{"tx0", "tx9"} {
+		if _, ok := c.ended[id]; ok {
+			t.Errorf("%s, among the oldest, still remembered", id)
+		}
+	}
+	for _, id := range []string{"tx10", "tx20", fmt.Sprint("tx", endedCap+9)} {
+		if _, ok := c.ended[id]; !ok {
+			t.Errorf("%s forgotten", id)
+		}
+	}
+}

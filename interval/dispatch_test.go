@@ -234,8 +234,9 @@ func TestCallGivesUpAfterMaxResendAttempts(t *testing.T) {
 
 // A START_TRANSACTION for a transaction the host already has (a server
 // sends a start again when it never saw it acknowledged: the connection
-// died first) is ignored: while the handler runs, and after it returned
-// until the server closes the transaction. The action runs once.
+// died first) is ignored: while the handler runs, after it returned until
+// the server closes the transaction, and after that (a server that lost
+// track of its end). The action runs once.
 func TestDuplicateStartIgnored(t *testing.T) {
 	var runs atomic.Int32
 	h := intervaltest.New(t, routes{"once": func(ctx context.Context, tx *interval.Tx) (any, error) {
@@ -273,6 +274,10 @@ func TestDuplicateStartIgnored(t *testing.T) {
 		t.Fatalf("result: %+v, %v", res, err)
 	}
 	again() // finished, not yet closed by the server
+	if _, err := host.Call(ctx, protocol.MethodCloseTransaction, protocol.TransactionRef{TransactionID: run.ID}); err != nil {
+		t.Fatal(err)
+	}
+	again() // closed
 	// Close waits for every handler the host started: a second run has
 	// counted itself by then.
 	h.Client.Close()

@@ -105,11 +105,13 @@ func userFromWire(u protocol.User) User {
 // startTransaction runs the action of a START_TRANSACTION in its own
 // goroutine. Starts during shutdown, for unknown slugs or for a transaction
 // already running are ignored (answered with an empty RESPONSE), as the
-// official SDK does.
+// official SDK does; so are starts of a transaction that ended here lately
+// (ended), which the official SDK would run again.
 func (c *Client) startTransaction(in protocol.StartTransactionInputs) {
 	c.mu.Lock()
 	route, ok := c.table.actions[in.Action.Slug]
 	_, running := c.txs[in.TransactionID]
+	_, ended := c.ended[in.TransactionID]
 	shutdown := !c.state.accepts()
 	c.mu.Unlock()
 	switch {
@@ -121,6 +123,9 @@ func (c *Client) startTransaction(in protocol.StartTransactionInputs) {
 		return
 	case running:
 		c.log.Warn("not starting transaction: already running", "transaction", in.TransactionID)
+		return
+	case ended:
+		c.log.Warn("not starting transaction: it already ran here", "transaction", in.TransactionID)
 		return
 	}
 	params, err := decodeParams(in.Params, in.ParamsMeta)
@@ -225,7 +230,29 @@ func (c *Client) finishTransaction(t *txState) {
 	} else if c.txs[t.id] == t {
 		t.kept = true // a drain with a development key waits for its CLOSE_TRANSACTION
 	}
+	c.noteEndedLocked(t.id)
 	c.mu.Unlock()
+}
+
+// endedCap is how many ended transactions a client remembers (ended).
+const endedCap = 4096
+
+// noteEndedLocked remembers that transaction id ended here (c.mu held).
+func (c *Client) noteEndedLocked(id string) {
+	if _, ok := c.ended[id]; ok {
+		return
+	}
+	if c.ended == nil {
+		c.ended = make(map[string]struct{})
+	}
+	if len(c.endedLog) < endedCap {
+		c.endedLog = append(c.endedLog, id)
+	} else {
+		delete(c.ended, c.endedLog[c.endedAt])
+		c.endedLog[c.endedAt] = id
+		c.endedAt = (c.endedAt + 1) % endedCap
+	}
+	c.ended[id] = struct{}{}
 }
 
 // safeServe runs the handler, turning a panic into an error so that one
@@ -333,6 +360,7 @@ func (c *Client) closeTransaction(id string) {
 	delete(c.txs, id)
 	if t != nil {
 		c.signalLocked() // a draining client may wait for it
+		c.noteEndedLocked(id)
 	}
 	c.mu.Unlock()
 	if t != nil {

@@ -977,7 +977,8 @@ func (hb *hub) attach(t *txn, h *host) {
 // was written into a connection that stalled and died, or the server
 // restarted since) is started on it again: a host that never got it
 // would otherwise never run it, and one that did ignores a start of a
-// transaction it has (the Go SDK keeps it until CLOSE_TRANSACTION).
+// transaction it has (the Go SDK keeps it until CLOSE_TRANSACTION, and
+// remembers the last 4,096 that ended).
 //
 // Only a host that re-delivers its calls after a reconnection and ignores
 // a duplicate start (this project's Go SDK, protocol.GoSDKName) is
