@@ -138,13 +138,7 @@ func TestReplicaGoneRunsMove(t *testing.T) {
 
 	// B dies: its bus and heartbeat stop, its sockets drop, its lease
 	// is never renewed nor released.
-	cl := b.s.cl
-	cl.mu.Lock()
-	cl.closed = true
-	cl.mu.Unlock()
-	cl.cancel()
-	cl.wg.Wait()
-	cl.bus.Close(0)
+	b.die()
 	h.close()
 
 	// A notices B's lease ran out and closes the console socket that
@@ -202,30 +196,27 @@ func TestReplicaHandOffToGoneReplicaTakenBack(t *testing.T) {
 			})
 			a := newEnv(t, optsA)
 			b := newEnv(t, replicaOpts(url))
-			c := newEnv(t, replicaOpts(url))
 			adminA := loginOn(t, a)
 			key := adminA.key(store.EnvProduction)
 			h := b.host(key, "inst-1", action("hello"))
 			awaitAction(t, adminA, "hello")
 
-			// B dies as in TestReplicaGoneRunsMove.
-			cl := b.s.cl
-			cl.mu.Lock()
-			cl.closed = true
-			cl.mu.Unlock()
-			cl.cancel()
-			cl.wg.Wait()
-			cl.bus.Close(0)
+			b.die()
 			h.close()
 
 			id := adminA.createTx("hello", store.EnvProduction)
 			br := adminA.browser()
 			br.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id})
 			waitLogged(t, &logs, "handing a run to the replica of its host failed", id, "it is gone")
+			// A holds it again (taken back, or adopted with B's runs)
+			// and it waits for a host of its action.
+			waitLogged(t, &logs, "no host online for the action; the run waits for one")
 
 			on := a
 			if back == "C" {
-				on = c
+				// C starts after B is gone: it adopts nothing, and A
+				// must hand the run to it.
+				on = newEnv(t, replicaOpts(url))
 			}
 			h2 := on.host(key, "inst-2", action("hello"))
 			if got := h2.expect(protocol.MethodStartTransaction); !strings.Contains(string(got.data), id) {
@@ -250,6 +241,19 @@ func TestReplicaHandOffToGoneReplicaTakenBack(t *testing.T) {
 			}
 		})
 	}
+}
+
+// die stops replica e as kill -9 would for the others: its bus and
+// heartbeat stop, its lease is never renewed nor released. Its sockets and
+// store are the test's cleanup.
+func (e *env) die() {
+	cl := e.s.cl
+	cl.mu.Lock()
+	cl.closed = true
+	cl.mu.Unlock()
+	cl.cancel()
+	cl.wg.Wait()
+	cl.bus.Close(0)
 }
 
 // drainStarts counts the START_TRANSACTIONs among the calls received so far.
