@@ -480,6 +480,19 @@ func complete(t testing.TB, h *peer, txID string, data any) {
 		TransactionID: txID, ResultStatus: "SUCCESS", Result: successResult(data)})
 }
 
+// answerAndComplete has the operator on br answer the text input (c1, g1)
+// that h rendered for run id with "Ada", h take the answer and complete
+// the run, and br see it completed.
+func answerAndComplete(t testing.TB, br, h *peer, id string) {
+	t.Helper()
+	br.next(protocol.MethodRender)
+	br.must(protocol.MethodRespondToIOCall, protocol.RespondToIOCallInputs{TransactionID: id,
+		IOResponse: ioResponse(id, "c1", "g1", protocol.KindReturn, "Ada")})
+	h.next(protocol.MethodIOResponse)
+	complete(t, h, id, "done")
+	br.next(protocol.MethodTransactionCompleted)
+}
+
 func closeStatus(err error) (websocket.StatusCode, string) {
 	var ce websocket.CloseError
 	for e := err; e != nil; {

@@ -64,12 +64,7 @@ func TestReplicasRunWaitsForHostOnAnotherReplica(t *testing.T) {
 		t.Fatalf("started %s, want %s", st.TransactionID, id)
 	}
 	h2.must(protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: id, IOCall: ioCall("c1", "g1", "INPUT_TEXT")})
-	br.next(protocol.MethodRender)
-	br.must(protocol.MethodRespondToIOCall, protocol.RespondToIOCallInputs{TransactionID: id,
-		IOResponse: ioResponse(id, "c1", "g1", protocol.KindReturn, "Ada")})
-	h2.next(protocol.MethodIOResponse)
-	complete(t, h2, id, "done")
-	br.next(protocol.MethodTransactionCompleted)
+	answerAndComplete(t, br, h2, id)
 	if d := adminA.tx(id); d.Status != store.StatusCompleted {
 		t.Fatalf("status %s, want COMPLETED", d.Status)
 	}
@@ -163,12 +158,7 @@ func TestReplicasConnectNeverWatchesNothing(t *testing.T) {
 	}
 	brC2 := adminC.browser()
 	brC2.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id})
-	brC2.next(protocol.MethodRender)
-	brC2.must(protocol.MethodRespondToIOCall, protocol.RespondToIOCallInputs{TransactionID: id,
-		IOResponse: ioResponse(id, "c1", "g1", protocol.KindReturn, "Ada")})
-	h.next(protocol.MethodIOResponse)
-	complete(t, h, id, "done")
-	brC2.next(protocol.MethodTransactionCompleted)
+	answerAndComplete(t, brC2, h, id)
 }
 
 // TestReplicasNewReplicaListsHostsAtOnce: a replica serves only once it

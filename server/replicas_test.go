@@ -161,12 +161,7 @@ func TestReplicaGoneRunsMove(t *testing.T) {
 	}
 	br2 := adminA.browser()
 	br2.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id})
-	br2.next(protocol.MethodRender)
-	br2.must(protocol.MethodRespondToIOCall, protocol.RespondToIOCallInputs{TransactionID: id,
-		IOResponse: ioResponse(id, "c1", "g1", protocol.KindReturn, "Ada")})
-	h2.next(protocol.MethodIOResponse)
-	complete(t, h2, id, "done")
-	br2.next(protocol.MethodTransactionCompleted)
+	answerAndComplete(t, br2, h2, id)
 	if d := adminA.tx(id); d.Status != store.StatusCompleted {
 		t.Fatalf("status %s after the move, want COMPLETED", d.Status)
 	}
@@ -227,12 +222,7 @@ func TestReplicaHandOffToGoneReplicaTakenBack(t *testing.T) {
 			br2 := adminA.browser()
 			br2.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id})
 			h2.must(protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: id, IOCall: ioCall("c1", "g1", "INPUT_TEXT")})
-			br2.next(protocol.MethodRender)
-			br2.must(protocol.MethodRespondToIOCall, protocol.RespondToIOCallInputs{TransactionID: id,
-				IOResponse: ioResponse(id, "c1", "g1", protocol.KindReturn, "Ada")})
-			h2.next(protocol.MethodIOResponse)
-			complete(t, h2, id, "done")
-			br2.next(protocol.MethodTransactionCompleted)
+			answerAndComplete(t, br2, h2, id)
 			if d := adminA.tx(id); d.Status != store.StatusCompleted {
 				t.Fatalf("status %s, want COMPLETED", d.Status)
 			}
