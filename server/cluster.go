@@ -1074,6 +1074,10 @@ func (hb *hub) handOff(t *txn, h *host) {
 		hb.mu.Lock()
 		delete(hb.moving, id)
 		hb.mu.Unlock()
+		// With a context of its own: the request's may have run out.
+		cancel()
+		ctx, cancel = context.WithTimeout(c.ctx, busTimeout)
+		defer cancel()
 		if !moved {
 			// Still held here: back in memory, started from here (or
 			// waiting for a host here).
@@ -1092,11 +1096,7 @@ func (hb *hub) handOff(t *txn, h *host) {
 			return
 		}
 		// That replica is gone: take the run back (unless a replica
-		// adopted it meanwhile) and start it again from here; with a
-		// context of its own, the request's may have run out.
-		cancel()
-		ctx, cancel = context.WithTimeout(c.ctx, busTimeout)
-		defer cancel()
+		// adopted it meanwhile) and start it again from here.
 		back, berr := c.db.HandTransaction(ctx, id, h.replica, c.id)
 		if berr != nil {
 			hb.s.log.Error("taking back a run handed to a replica that is gone failed", "transaction", id, "err", berr)
