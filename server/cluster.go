@@ -204,11 +204,14 @@ func (s *Server) joinCluster(ctx context.Context, st busStore) error {
 
 // start runs the heartbeat until stop. The first beat is done before the
 // replica serves: until then it would know no host of the others, and
-// refuse their actions as unknown.
+// refuse their actions as unknown. So is asking the others which hosts
+// are away (learnLeft), with the heartbeat already running: a replica
+// that died a moment ago answers nothing, and waiting for it must not let
+// this one's lease run out.
 func (c *cluster) start() {
 	c.beat()
-	c.learnLeft()
 	c.spawn(c.heartbeat)
+	c.learnLeft()
 }
 
 // stop leaves the installation: the others adopt what is left at once.
@@ -441,10 +444,11 @@ func (c *cluster) busReset() {
 
 // --- heartbeat: leases, dead replicas, hosts ---
 
+// heartbeat beats every ReplicaHeartbeat until the cluster stops (start
+// did the first beat).
 func (c *cluster) heartbeat() {
 	tk := time.NewTicker(c.s.opts.ReplicaHeartbeat)
 	defer tk.Stop()
-	c.beat()
 	for {
 		select {
 		case <-c.ctx.Done():
@@ -679,17 +683,27 @@ func (c *cluster) learnLeft() {
 	}
 	c.mu.Unlock()
 	hb := c.s.hub
-	for _, r := range peers {
-		ctx, cancel := context.WithTimeout(c.ctx, 2*time.Second)
-		rep, err := c.request(ctx, r, busMsg{Kind: kindLeft})
-		cancel()
-		if err != nil {
-			continue
-		}
-		var cards []hostCard
-		if json.Unmarshal(rep.Data, &cards) != nil {
-			continue
-		}
+	// The others are asked at once: one that died a moment ago delays
+	// the answer by its timeout, not each of the others'.
+	replies := make([][]hostCard, len(peers))
+	var wg sync.WaitGroup
+	for i, r := range peers {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(c.ctx, 2*time.Second)
+			defer cancel()
+			rep, err := c.request(ctx, r, busMsg{Kind: kindLeft})
+			if err != nil {
+				return
+			}
+			var cards []hostCard
+			if json.Unmarshal(rep.Data, &cards) == nil {
+				replies[i] = cards
+			}
+		})
+	}
+	wg.Wait()
+	for i, r := range peers {
+		cards := replies[i]
 		hb.mu.Lock()
 		for _, hc := range cards {
 			if _, known := hb.left[hc.ID]; known || hb.hosts[hc.ID] != nil || hb.remoteHosts[hc.ID] != nil {

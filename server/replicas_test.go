@@ -233,6 +233,29 @@ func TestReplicaHandOffToGoneReplicaTakenBack(t *testing.T) {
 	}
 }
 
+// TestReplicaStartsBesideADeadOne: a replica that starts while another
+// has just died (killed, its lease not yet run out) asks it which hosts
+// are away and gets no answer; it renews its lease meanwhile, and a third
+// replica never takes it for dead. (Its heartbeat started only after that
+// question's 2 s: its lease of 1.5 s ran out, the third replica reaped it,
+// and it dropped every run and socket it held.)
+func TestReplicaStartsBesideADeadOne(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	a := newEnv(t, replicaOpts(url))
+	c := newEnv(t, replicaOpts(url))
+	a.die()
+	var logs logBuf
+	optsB := replicaOpts(url)
+	optsB.Logger = logs.logger()
+	b := newEnv(t, optsB)
+	// Time for a few heartbeats, and for C to take A for dead.
+	awaitTrue(t, "C to take A for dead", func() bool { return c.s.cl.isDead(a.s.cl.id) })
+	time.Sleep(3 * replicaOpts(url).ReplicaHeartbeat)
+	if c.s.cl.isDead(b.s.cl.id) || strings.Contains(logs.String(), "lease ran out") {
+		t.Fatalf("the new replica's lease ran out while it asked the dead one; its log:\n%s", logs.String())
+	}
+}
+
 // die stops replica e as kill -9 would for the others: its bus and
 // heartbeat stop, its lease is never renewed nor released. Its sockets and
 // store are the test's cleanup.
