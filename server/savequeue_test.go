@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -119,17 +120,11 @@ func (s *heldStore) UpdateTransaction(ctx context.Context, t store.Transaction) 
 	return nil
 }
 
-// answerWritten reports whether an update with a pending answer was
-// written.
-func (s *heldStore) answerWritten() bool {
+// writes returns the updates written so far.
+func (s *heldStore) writes() []store.Transaction {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, t := range s.written {
-		if t.PendingAnswer != "" {
-			return true
-		}
-	}
-	return false
+	return slices.Clone(s.written)
 }
 
 func (s *heldStore) setHold(h chan struct{}) {
@@ -156,6 +151,7 @@ func TestAnswerReachesHostBeforeItsWrite(t *testing.T) {
 	h.must(protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: id, IOCall: ioCall("c1", "g1", "INPUT_TEXT")})
 	b.next(protocol.MethodRender)
 
+	before := len(hs.writes())
 	release := make(chan struct{})
 	hs.setHold(release)
 	released := false
@@ -190,8 +186,16 @@ func TestAnswerReachesHostBeforeItsWrite(t *testing.T) {
 	if err := <-acked; err != nil {
 		t.Fatal(err)
 	}
-	if !hs.answerWritten() {
+	// The answer's write, or a later one of the run that took its place
+	// in the queue (once the host answered IO_RESPONSE the record drops
+	// the answer, written lazily with the next commit), was written
+	// before the acknowledgement: the run left AWAITING_INPUT.
+	after := hs.writes()[before:]
+	if len(after) == 0 {
 		t.Fatal("the answer was acknowledged but never written")
+	}
+	if last := after[len(after)-1]; last.ID != id || last.Status != store.StatusRunning {
+		t.Fatalf("written after the answer: %s %s, want %s RUNNING", last.ID, last.Status, id)
 	}
 	complete(t, h, id, "done")
 	b.next(protocol.MethodTransactionCompleted)
