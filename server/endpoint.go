@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -30,8 +31,7 @@ const (
 	// socket may make in one second before it is paced (a host) or closed
 	// (1008; a console socket, on average, in bursts of up to two
 	// seconds' worth), as in Interval's server (which allows browsers 50):
-	// the defaults of
-	// Options.HostCallsPerSecond and BrowserCallsPerSecond.
+	// the defaults of Options.HostCallsPerSecond and BrowserCallsPerSecond.
 	hostCallsPerSecond    = 1024
 	browserCallsPerSecond = 100
 	// maxDeferred is how many calls of a socket may wait for their
@@ -255,7 +255,11 @@ func newEndpoint(ws *wsa.Socket, cfg wsa.Config, inline bool, lim socketLimits, 
 		pace:      lim.pace,
 	}
 	if !e.pace {
-		e.bucket = rate.NewLimiter(rate.Limit(e.limit), 2*e.limit)
+		burst := e.limit
+		if burst <= math.MaxInt/2 {
+			burst *= 2 // a limit past half of MaxInt is no limit anyway
+		}
+		e.bucket = rate.NewLimiter(rate.Limit(e.limit), burst)
 	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	cfg.OnMessage = func(data string) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"testing"
 	"time"
@@ -16,12 +17,12 @@ import (
 
 // Options.BrowserCallsPerSecond replaces the default limit: a console
 // socket making more calls in a second is closed, while the same calls are
-// fine under the default (100).
+// fine under the default (100) and under the largest limit.
 func TestBrowserCallsPerSecondOption(t *testing.T) {
 	for _, tc := range []struct {
 		limit  int
 		closed bool
-	}{{0, false}, {3, true}} {
+	}{{0, false}, {3, true}, {math.MaxInt, false}} {
 		e := newEnv(t, Options{BrowserCallsPerSecond: tc.limit})
 		b := e.admin().browser()
 		for range 10 {
@@ -34,7 +35,7 @@ func TestBrowserCallsPerSecondOption(t *testing.T) {
 			// Under the limit: the socket still answers.
 			var ok bool
 			if err := b.call(protocol.MethodRespondToIOCall, map[string]any{"transactionId": "x", "ioResponse": "garbage"}, &ok); err != nil {
-				t.Fatalf("default limit: 10 calls at once closed the socket: %v", err)
+				t.Fatalf("limit %d: 10 calls at once closed the socket: %v", tc.limit, err)
 			}
 			continue
 		}
