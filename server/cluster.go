@@ -523,11 +523,15 @@ func (c *cluster) beat() {
 	c.reloadHosts()
 }
 
-// leaseLost: the others took this replica for dead and adopted its runs
-// (a pause longer than the lease). What it holds is theirs now: every
-// socket reconnects and it joins again, empty.
+// leaseLost: the lease ran out (a pause longer than the lease, or the
+// database out of reach that long), so the others take this replica for
+// dead and may have claimed its runs. What it holds in memory may be
+// theirs now: every socket reconnects, it lets go of every run, and joins
+// again, taking back the runs nobody claimed (Rejoin is ordered with the
+// claims, so none of them is claimed after). Those wait for their hosts
+// and consoles to reconnect, as adopted runs do.
 func (c *cluster) leaseLost(ctx context.Context) {
-	c.s.log.Error("this replica's lease ran out and the others adopted its runs; reconnecting every socket")
+	c.s.log.Error("this replica's lease ran out; the others may have adopted its runs: reconnecting every socket")
 	hb := c.s.hub
 	hb.mu.Lock()
 	for _, h := range hb.hosts {
@@ -540,8 +544,18 @@ func (c *cluster) leaseLost(ctx context.Context) {
 		delete(hb.txs, id)
 	}
 	hb.mu.Unlock()
-	if err := c.db.Join(ctx, c.id, c.s.opts.PublicURL, c.s.opts.ReplicaLease); err != nil {
+	kept, err := c.db.Rejoin(ctx, c.id, c.s.opts.PublicURL, c.s.opts.ReplicaLease)
+	if err != nil {
+		// The next beat finds the lease lost again and retries.
 		c.s.log.Error("joining the replicas again failed", "err", err)
+		return
+	}
+	c.mu.Lock()
+	c.lastCard = "" // Rejoin dropped this replica's hosts: list them again
+	c.mu.Unlock()
+	if len(kept) > 0 {
+		n := hb.load(ctx, kept, nil)
+		c.s.log.Info("joined the replicas again; took back the runs nobody claimed meanwhile", "count", n)
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/interval-go/sdk/internal/protocol"
 	"github.com/interval-go/sdk/server/store"
 	"github.com/interval-go/sdk/server/store/pgtest"
+	"github.com/jackc/pgx/v5"
 )
 
 // replicaOpts are the options of a replica on database url, with a short
@@ -731,5 +732,78 @@ func TestReplicaLeaseLostRejoins(t *testing.T) {
 	br.next(protocol.MethodTransactionCompleted)
 	if a.s.cl.isDead(b.s.cl.id) {
 		t.Fatal("A still takes B for dead")
+	}
+}
+
+// TestReplicaLeaseRanOutKeepsUnclaimedRuns: B's lease runs out while B
+// lives, and another replica claims one of B's two runs before B renews.
+// B must find its lease lost even though its row was not reaped yet, let
+// go of the run claimed, and take back the other one, which its host and
+// console then finish on B. (B renewed an expired lease as if nothing had
+// happened and kept running the run claimed: two replicas held it. And a
+// replica that joined again let go of every run and took none back: one
+// nobody had claimed was held by nobody.) The other replica is a row of
+// the replicas table only, so that it adopts nothing of its own accord.
+func TestReplicaLeaseRanOutKeepsUnclaimedRuns(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	b := newEnv(t, replicaOpts(url))
+	adminB := loginOn(t, b)
+	key := adminB.key(store.EnvProduction)
+	h := b.host(key, "inst-late", action("hello"))
+	br := adminB.browser()
+	claimed := adminB.waitingRun(br, h, "hello")
+	kept := adminB.waitingRun(br, h, "hello")
+
+	// B's lease runs out and the other replica claims one of its runs
+	// (with its host, reconnected there), at once.
+	ctx := context.Background()
+	db, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(ctx)
+	tx, err := db.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`INSERT INTO replicas (id, lease_until) VALUES ('other', now() + interval '1 hour')`,
+		`UPDATE replicas SET lease_until = now() - interval '1 second' WHERE id = '` + b.s.cl.id + `'`,
+		`UPDATE transactions SET owner = 'other', host_instance_id = 'inst-other' WHERE id = '` + claimed + `'`,
+	} {
+		if _, err := tx.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	holds := func(id string) bool {
+		b.s.hub.mu.Lock()
+		defer b.s.hub.mu.Unlock()
+		_, ok := b.s.hub.txs[id]
+		return ok
+	}
+	awaitTrue(t, "B to let go of the run claimed", func() bool { return !holds(claimed) })
+	awaitTrue(t, "B to hold its unclaimed run again", func() bool { return holds(kept) })
+	if owner, alive, err := b.s.cl.db.TransactionOwner(ctx, kept); err != nil || owner != b.s.cl.id || !alive {
+		t.Fatalf("the kept run's owner: %q alive %v (%v), want B alive", owner, alive, err)
+	}
+
+	// The host and the console reconnect; the run goes on to its end.
+	h2 := b.host(key, "inst-late", action("hello"))
+	h2.must(protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: kept, IOCall: ioCall("c1", "g1", "INPUT_TEXT")})
+	if got := h2.drainStarts(); got != 0 {
+		t.Fatalf("the host got %d START_TRANSACTION after B rejoined, want none", got)
+	}
+	br2 := adminB.browser()
+	br2.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: kept})
+	answerAndComplete(t, br2, h2, kept)
+	if d := adminB.tx(kept); d.Status != store.StatusCompleted {
+		t.Fatalf("status %s, want COMPLETED", d.Status)
+	}
+	if holds(claimed) {
+		t.Fatal("B holds the run the other replica claimed")
 	}
 }

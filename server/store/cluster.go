@@ -12,8 +12,9 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// ErrLeaseLost is returned by Renew when the replica's row is gone: the
-// others took it for dead (its lease ran out) and adopted its work.
+// ErrLeaseLost is returned by Renew when the replica's lease ran out (its
+// row may be gone already): the others take it for dead and may have
+// claimed its work.
 var ErrLeaseLost = errors.New("store: replica lease lost")
 
 // Cluster is implemented by stores that several server processes
@@ -25,8 +26,15 @@ type Cluster interface {
 	// Join registers replica id, alive for lease.
 	Join(ctx context.Context, id, addr string, lease time.Duration) error
 	// Renew extends id's lease and returns the replicas alive now (id
-	// among them); ErrLeaseLost when id's row is gone.
+	// among them); ErrLeaseLost when the lease ran out, even if its row
+	// was not removed yet: others may have claimed id's runs since.
 	Renew(ctx context.Context, id string, lease time.Duration) ([]string, error)
+	// Rejoin registers id again after ErrLeaseLost, alive for lease, with
+	// no hosts, and returns the unfinished transactions id still owns:
+	// those no other replica claimed while id was taken for dead. It is
+	// ordered with the claims (ClaimTransaction, ClaimForHost,
+	// AdoptOrphans): a run it returns is claimed by nobody else after.
+	Rejoin(ctx context.Context, id, addr string, lease time.Duration) ([]string, error)
 	// Leave removes id (its hosts with it): the others adopt its work at
 	// once instead of when its lease would run out.
 	Leave(ctx context.Context, id string) error
@@ -67,8 +75,43 @@ var _ Cluster = (*Postgres)(nil)
 
 const unfinished = `status NOT IN ('COMPLETED', 'CANCELED')`
 
-// aliveReplicas is the SQL set of the replicas whose lease runs.
-const aliveReplicas = `(SELECT id FROM replicas WHERE lease_until > now())`
+// aliveReplicas is the SQL set of the replicas whose lease runs, at the
+// time the statement runs (not when its transaction began, which for a
+// statement behind the adoption lock may be long before).
+const aliveReplicas = `(SELECT id FROM replicas WHERE lease_until > clock_timestamp())`
+
+// pgAdoptLock is the key of the transaction-level advisory lock
+// ("intadopt") that orders the claims of a dead replica's runs (which take
+// it shared) with a replica's renewal and rejoining (which take it
+// exclusive). Without it a claim could read a replica as dead in a
+// snapshot taken before that replica renewed or joined again, and take a
+// run the replica still holds (renewed) or has just taken back (rejoined):
+// two replicas would run it.
+const pgAdoptLock int64 = 0x696e7461646f7074
+
+// underAdoptLock sends the statements queue adds in one round trip, in one
+// transaction that first takes the adoption lock (exclusive or shared).
+// The caller reads the results after the lock's (skipLock) and closes them.
+func (s *Postgres) underAdoptLock(ctx context.Context, exclusive bool, queue func(*pgx.Batch)) pgx.BatchResults {
+	b := &pgx.Batch{}
+	if exclusive {
+		b.Queue(`SELECT pg_advisory_xact_lock($1)`, pgAdoptLock)
+	} else {
+		b.Queue(`SELECT pg_advisory_xact_lock_shared($1)`, pgAdoptLock)
+	}
+	queue(b)
+	// A batch outside a transaction block runs as one implicit
+	// transaction: the lock is held until its last statement is done,
+	// and each statement reads the data as of its own start (READ
+	// COMMITTED), after the lock was granted.
+	return s.pool.SendBatch(ctx, b)
+}
+
+// skipLock reads the adoption lock's result off br.
+func skipLock(br pgx.BatchResults) error {
+	_, err := br.Exec()
+	return err
+}
 
 func (s *Postgres) wrap(op string, err error) error {
 	if err == nil {
@@ -87,21 +130,62 @@ func (s *Postgres) Join(ctx context.Context, id, addr string, lease time.Duratio
 	return s.wrap("join", err)
 }
 
-// Renew implements Cluster.
+// Renew implements Cluster. It holds the adoption lock, so a claim runs
+// wholly before it (and the lease, run out, cannot be renewed) or wholly
+// after (and sees the replica alive).
 func (s *Postgres) Renew(ctx context.Context, id string, lease time.Duration) ([]string, error) {
-	tag, err := s.pool.Exec(ctx, `UPDATE replicas SET lease_until = now() + $2::interval WHERE id = $1`, id, interval(lease))
+	br := s.underAdoptLock(ctx, true, func(b *pgx.Batch) {
+		b.Queue(`UPDATE replicas SET lease_until = clock_timestamp() + $2::interval WHERE id = $1 AND lease_until > clock_timestamp()`, id, interval(lease))
+		b.Queue(`SELECT id FROM replicas WHERE lease_until > clock_timestamp() ORDER BY id`)
+	})
+	defer br.Close()
+	if err := skipLock(br); err != nil {
+		return nil, s.wrap("renew", err)
+	}
+	tag, err := br.Exec()
 	if err != nil {
 		return nil, s.wrap("renew", err)
 	}
 	if tag.RowsAffected() == 0 {
 		return nil, ErrLeaseLost
 	}
-	rows, err := s.pool.Query(ctx, `SELECT id FROM replicas WHERE lease_until > now() ORDER BY id`)
+	rows, err := br.Query()
 	if err != nil {
 		return nil, s.wrap("renew", err)
 	}
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	return ids, s.wrap("renew", err)
+	if err != nil {
+		return nil, s.wrap("renew", err)
+	}
+	return ids, s.wrap("renew", br.Close())
+}
+
+// Rejoin implements Cluster.
+func (s *Postgres) Rejoin(ctx context.Context, id, addr string, lease time.Duration) ([]string, error) {
+	br := s.underAdoptLock(ctx, true, func(b *pgx.Batch) {
+		b.Queue(`INSERT INTO replicas (id, addr, lease_until) VALUES ($1, $2, clock_timestamp() + $3::interval)
+			ON CONFLICT (id) DO UPDATE SET addr = EXCLUDED.addr, started_at = now(), lease_until = EXCLUDED.lease_until`, id, addr, interval(lease))
+		b.Queue(`DELETE FROM replica_hosts WHERE replica = $1`, id)
+		b.Queue(`SELECT id FROM transactions WHERE owner = $1 AND `+unfinished+` ORDER BY id`, id)
+	})
+	defer br.Close()
+	if err := skipLock(br); err != nil {
+		return nil, s.wrap("rejoin", err)
+	}
+	for range 2 {
+		if _, err := br.Exec(); err != nil {
+			return nil, s.wrap("rejoin", err)
+		}
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return nil, s.wrap("rejoin", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, s.wrap("rejoin", err)
+	}
+	return ids, s.wrap("rejoin", br.Close())
 }
 
 // Leave implements Cluster.
@@ -174,12 +258,19 @@ func (s *Postgres) TransactionOwner(ctx context.Context, id string) (string, boo
 
 // ClaimTransaction implements Cluster.
 func (s *Postgres) ClaimTransaction(ctx context.Context, id, self string) (bool, error) {
-	tag, err := s.pool.Exec(ctx, `UPDATE transactions SET owner = $2 WHERE id = $1 AND `+unfinished+`
+	br := s.underAdoptLock(ctx, false, func(b *pgx.Batch) {
+		b.Queue(`UPDATE transactions SET owner = $2 WHERE id = $1 AND `+unfinished+`
 		AND (owner = $2 OR owner NOT IN `+aliveReplicas+`)`, id, self)
+	})
+	defer br.Close()
+	if err := skipLock(br); err != nil {
+		return false, s.wrap("claim transaction", err)
+	}
+	tag, err := br.Exec()
 	if err != nil {
 		return false, s.wrap("claim transaction", err)
 	}
-	return tag.RowsAffected() == 1, nil
+	return tag.RowsAffected() == 1, s.wrap("claim transaction", br.Close())
 }
 
 // HandTransaction implements Cluster.
@@ -193,8 +284,17 @@ func (s *Postgres) HandTransaction(ctx context.Context, id, from, to string) (bo
 
 // ClaimForHost implements Cluster.
 func (s *Postgres) ClaimForHost(ctx context.Context, self, instanceID string) ([]string, []string, error) {
-	rows, err := s.pool.Query(ctx, `UPDATE transactions SET owner = $1 WHERE host_instance_id = $2 AND `+unfinished+`
+	br := s.underAdoptLock(ctx, false, func(b *pgx.Batch) {
+		b.Queue(`UPDATE transactions SET owner = $1 WHERE host_instance_id = $2 AND `+unfinished+`
 		AND owner <> $1 AND owner NOT IN `+aliveReplicas+` RETURNING id`, self, instanceID)
+		b.Queue(`SELECT DISTINCT owner FROM transactions WHERE host_instance_id = $2 AND `+unfinished+`
+		AND owner <> $1 AND owner IN `+aliveReplicas, self, instanceID)
+	})
+	defer br.Close()
+	if err := skipLock(br); err != nil {
+		return nil, nil, s.wrap("claim for host", err)
+	}
+	rows, err := br.Query()
 	if err != nil {
 		return nil, nil, s.wrap("claim for host", err)
 	}
@@ -202,24 +302,36 @@ func (s *Postgres) ClaimForHost(ctx context.Context, self, instanceID string) ([
 	if err != nil {
 		return nil, nil, s.wrap("claim for host", err)
 	}
-	rows, err = s.pool.Query(ctx, `SELECT DISTINCT owner FROM transactions WHERE host_instance_id = $2 AND `+unfinished+`
-		AND owner <> $1 AND owner IN `+aliveReplicas, self, instanceID)
+	rows, err = br.Query()
 	if err != nil {
 		return nil, nil, s.wrap("claim for host", err)
 	}
 	held, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	return claimed, held, s.wrap("claim for host", err)
+	if err != nil {
+		return nil, nil, s.wrap("claim for host", err)
+	}
+	return claimed, held, s.wrap("claim for host", br.Close())
 }
 
 // AdoptOrphans implements Cluster.
 func (s *Postgres) AdoptOrphans(ctx context.Context, self string) ([]string, error) {
-	rows, err := s.pool.Query(ctx, `UPDATE transactions SET owner = $1 WHERE `+unfinished+`
+	br := s.underAdoptLock(ctx, false, func(b *pgx.Batch) {
+		b.Queue(`UPDATE transactions SET owner = $1 WHERE `+unfinished+`
 		AND owner <> '' AND owner <> $1 AND owner NOT IN `+aliveReplicas+` RETURNING id`, self)
+	})
+	defer br.Close()
+	if err := skipLock(br); err != nil {
+		return nil, s.wrap("adopt", err)
+	}
+	rows, err := br.Query()
 	if err != nil {
 		return nil, s.wrap("adopt", err)
 	}
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	return ids, s.wrap("adopt", err)
+	if err != nil {
+		return nil, s.wrap("adopt", err)
+	}
+	return ids, s.wrap("adopt", br.Close())
 }
 
 // notifyLimit is the largest payload sent inline with NOTIFY (PostgreSQL

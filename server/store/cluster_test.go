@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -38,6 +39,11 @@ func TestClusterLeases(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	if ids, _ := s.Renew(ctx, "a", time.Minute); !slices.Equal(ids, []string{"a"}) {
 		t.Fatalf("alive after b's lease ran out: %v, want [a]", ids)
+	}
+	// Run out but not reaped yet: others may have claimed b's runs
+	// already, so b may not renew as if nothing happened.
+	if _, err := s.Renew(ctx, "b", time.Minute); !errors.Is(err, ErrLeaseLost) {
+		t.Fatalf("renewing a lease that ran out (not reaped): %v, want ErrLeaseLost", err)
 	}
 	reaped, err := s.Reap(ctx)
 	must(t, err)
@@ -114,6 +120,119 @@ func TestClusterOwnership(t *testing.T) {
 	// A finished run is nobody's to claim.
 	tx("t5", StatusCompleted, "h1")
 	claim("t5", "a", false)
+}
+
+// TestClusterRejoin: a replica whose lease ran out joins again and takes
+// back the runs nobody claimed meanwhile, and those only; once it is back,
+// nobody claims them.
+func TestClusterRejoin(t *testing.T) {
+	t.Parallel()
+	s := openPG(t)
+	ctx := context.Background()
+	must(t, s.Join(ctx, "a", "", time.Minute))
+	must(t, s.Join(ctx, "late", "", 50*time.Millisecond))
+	now := time.Now()
+	for _, id := range []string{"t1", "t2", "t3", "t4"} {
+		must(t, s.CreateTransaction(ctx, Transaction{ID: id, Slug: "s", Env: EnvProduction, UserID: "u", UserEmail: "u@example.com",
+			Status: StatusRunning, HostInstanceID: "h-" + id, CreatedAt: now, UpdatedAt: now}))
+		if ok, err := s.ClaimTransaction(ctx, id, "late"); err != nil || !ok {
+			t.Fatalf("late claims %s: %v %v", id, ok, err)
+		}
+	}
+	must(t, s.PutHosts(ctx, "late", map[string][]byte{"h-t1": []byte(`{}`)}))
+	must(t, s.UpdateTransaction(ctx, Transaction{ID: "t4", Status: StatusCompleted, UpdatedAt: now}))
+	time.Sleep(100 * time.Millisecond) // late's lease runs out; it is not reaped
+	if ok, err := s.ClaimTransaction(ctx, "t1", "a"); err != nil || !ok {
+		t.Fatalf("a claims t1 of the dead replica: %v %v", ok, err)
+	}
+	if claimed, _, err := s.ClaimForHost(ctx, "a", "h-t2"); err != nil || !slices.Equal(claimed, []string{"t2"}) {
+		t.Fatalf("a claims h-t2's runs: %v %v, want [t2]", claimed, err)
+	}
+	if _, err := s.Renew(ctx, "late", time.Minute); !errors.Is(err, ErrLeaseLost) {
+		t.Fatalf("late renews: %v, want ErrLeaseLost", err)
+	}
+	kept, err := s.Rejoin(ctx, "late", "", time.Minute)
+	must(t, err)
+	if !slices.Equal(kept, []string{"t3"}) {
+		t.Fatalf("late took back %v, want [t3] (t1 and t2 were claimed, t4 finished)", kept)
+	}
+	if ids, err := s.Renew(ctx, "late", time.Minute); err != nil || !slices.Contains(ids, "late") {
+		t.Fatalf("late renews after rejoining: %v %v", ids, err)
+	}
+	if ok, err := s.ClaimTransaction(ctx, "t3", "a"); err != nil || ok {
+		t.Fatalf("a claims t3 from late, back: %v %v, want false", ok, err)
+	}
+	if adopted, err := s.AdoptOrphans(ctx, "a"); err != nil || len(adopted) != 0 {
+		t.Fatalf("a adopts %v %v, want none", adopted, err)
+	}
+	hosts, err := s.ReplicaHosts(ctx, "a")
+	must(t, err)
+	if len(hosts["late"]) != 0 {
+		t.Fatalf("late's hosts of before still listed: %q", hosts["late"])
+	}
+	// Rejoining with the row reaped works the same.
+	reaped := func() {
+		must(t, s.Leave(ctx, "late"))
+	}
+	reaped()
+	if kept, err := s.Rejoin(ctx, "late", "", time.Minute); err != nil || !slices.Equal(kept, []string{"t3"}) {
+		t.Fatalf("rejoining after being reaped: %v %v, want [t3]", kept, err)
+	}
+}
+
+// TestClusterRejoinRacesClaims: replicas claim the runs of one whose lease
+// ran out while it joins again, all at once, many times over. Every run
+// must end with one holder: a run Rejoin gave back stays the rejoined
+// replica's, and one it did not give back is another's.
+func TestClusterRejoinRacesClaims(t *testing.T) {
+	t.Parallel()
+	s := openPG(t)
+	ctx := context.Background()
+	must(t, s.Join(ctx, "a", "", time.Hour))
+	must(t, s.Join(ctx, "b", "", time.Hour))
+	const runs = 12
+	for round := range 25 {
+		late := fmt.Sprintf("late%d", round)
+		must(t, s.Join(ctx, late, "", 30*time.Millisecond))
+		now := time.Now()
+		ids := make([]string, runs)
+		for i := range ids {
+			ids[i] = fmt.Sprintf("r%d-%d", round, i)
+			must(t, s.CreateTransaction(ctx, Transaction{ID: ids[i], Slug: "s", Env: EnvProduction, UserID: "u", UserEmail: "u@example.com",
+				Status: StatusRunning, HostInstanceID: fmt.Sprintf("h%d-%d", round, i%3), CreatedAt: now, UpdatedAt: now}))
+			if ok, err := s.ClaimTransaction(ctx, ids[i], late); err != nil || !ok {
+				t.Fatalf("claim: %v %v", ok, err)
+			}
+		}
+		// The lease runs out just as the claims and the rejoin start.
+		time.Sleep(time.Until(now.Add(30 * time.Millisecond)))
+		var wg sync.WaitGroup
+		var kept []string
+		var rejoinErr error
+		wg.Go(func() { kept, rejoinErr = s.Rejoin(ctx, late, "", time.Hour) })
+		for i, id := range ids {
+			who := []string{"a", "b"}[i%2]
+			wg.Go(func() {
+				switch i % 3 {
+				case 0:
+					s.ClaimTransaction(ctx, id, who)
+				case 1:
+					s.ClaimForHost(ctx, who, fmt.Sprintf("h%d-%d", round, i%3))
+				default:
+					s.AdoptOrphans(ctx, who)
+				}
+			})
+		}
+		wg.Wait()
+		must(t, rejoinErr)
+		for _, id := range ids {
+			owner, _, err := s.TransactionOwner(ctx, id)
+			must(t, err)
+			if back := slices.Contains(kept, id); back != (owner == late) {
+				t.Fatalf("round %d: run %s given back to %s: %v, but its owner is %s", round, id, late, back, owner)
+			}
+		}
+	}
 }
 
 // TestClusterBus: messages reach their replica in the order they were sent,
