@@ -41,6 +41,12 @@ func (s *Server) newGroupCommit(st store.Store) *store.GroupCommit {
 			s.log.Error("storing audit event failed", "action", e.Action, "target", e.Target, "err", err)
 			s.metrics.storeErrors.WithLabelValues("append_audit").Inc()
 		},
+		OnFinished: func(t store.Transaction) {
+			// Another replica finished the run this one still held a
+			// copy of; its end stands (store.ErrFinished).
+			s.log.Warn("a write of a run that had already finished was refused: its end is final", "transaction", t.ID, "status", t.Status)
+			s.metrics.storeErrors.WithLabelValues("stale_write").Inc()
+		},
 		OnRetried: func(t store.Transaction) {
 			s.log.Info("saved transaction after a failed write", "transaction", t.ID, "status", t.Status)
 		},

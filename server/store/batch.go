@@ -50,7 +50,9 @@ const (
 	qCreateTx = `INSERT INTO transactions (id, slug, action_name, env, user_id, user_email, user_name, developer_id,
 		status, result_status, params, params_meta, result, host_instance_id, created_at, updated_at, completed_at, via_http_host, host_key_id)
 		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
-	qUpdateTx = `UPDATE transactions SET status=?, result_status=?, result=?, host_instance_id=?, host_key_id=?, via_http_host=?, updated_at=?, completed_at=?, pending_answer=? WHERE id=?`
+	// qUpdateTx writes a transaction's mutable fields, unless it finished
+	// with another status: a run's end is final (see ErrFinished).
+	qUpdateTx = `UPDATE transactions SET status=?, result_status=?, result=?, host_instance_id=?, host_key_id=?, via_http_host=?, updated_at=?, completed_at=?, pending_answer=? WHERE id=? AND (status NOT IN ('COMPLETED', 'CANCELED') OR status=?)`
 	qTx       = `SELECT ` + txCols + ` FROM transactions WHERE id = ?`
 	// qCreateTxOnce is qCreateTx that leaves a taken id alone, so that a
 	// batch's transaction is not spoiled by it (PostgreSQL aborts one on
@@ -154,7 +156,32 @@ func (s *sqlStore) execPrepared(ctx context.Context, tx *sql.Tx, q string, args 
 
 func (s *sqlStore) updateTx(ctx context.Context, tx *sql.Tx, t Transaction) (sql.Result, error) {
 	return s.execPrepared(ctx, tx, qUpdateTx,
-		t.Status, t.ResultStatus, s.d.blob(t.Result), t.HostInstanceID, t.HostKeyID, t.ViaHTTPHost, ms(t.UpdatedAt), nullMS(t.CompletedAt), s.d.blob(t.PendingAnswer), t.ID)
+		t.Status, t.ResultStatus, s.d.blob(t.Result), t.HostInstanceID, t.HostKeyID, t.ViaHTTPHost, ms(t.UpdatedAt), nullMS(t.CompletedAt), s.d.blob(t.PendingAnswer), t.ID,
+		t.Status)
+}
+
+// txUpdated is affected for updateTx of transaction id (in tx, or not when
+// nil): no row written is ErrFinished when id is stored (it finished, and
+// the write would have changed its end), ErrNotFound when it is not.
+func (s *sqlStore) txUpdated(ctx context.Context, tx *sql.Tx, id string, r sql.Result, err error) error {
+	err = s.affected("update transaction", r, err)
+	if !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	q := s.d.rebind(`SELECT status FROM transactions WHERE id = ?`)
+	var row *sql.Row
+	if tx != nil {
+		row = tx.QueryRowContext(ctx, q, id)
+	} else {
+		row = s.db.QueryRowContext(ctx, q, id)
+	}
+	var status string
+	if serr := row.Scan(&status); errors.Is(serr, sql.ErrNoRows) {
+		return err
+	} else if serr != nil {
+		return s.wrap("update transaction", serr)
+	}
+	return fmt.Errorf("store: update transaction %s (%s): %w", id, status, ErrFinished)
 }
 
 func (s *sqlStore) createTx(ctx context.Context, tx *sql.Tx, q string, t Transaction) (sql.Result, error) {
@@ -187,7 +214,7 @@ func (s *sqlStore) WriteBatch(ctx context.Context, ws []Write, errs []error) err
 		switch {
 		case w.Tx != nil:
 			r, err := s.updateTx(ctx, tx, *w.Tx)
-			if err = s.affected("update transaction", r, err); err != nil && !errors.Is(err, ErrNotFound) {
+			if err = s.txUpdated(ctx, tx, w.Tx.ID, r, err); err != nil && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrFinished) {
 				tx.Rollback()
 				return err
 			}
@@ -253,6 +280,10 @@ type GroupCommitOptions struct {
 	// commit) with the state of a transaction given to Queue whose write
 	// failed; Retry writes it again.
 	OnFail func(t Transaction, err error)
+	// OnFinished, if set, is called (as OnFail) when a queued write was
+	// refused because the stored transaction had finished with another
+	// status (ErrFinished): a stale copy's. It is not written again.
+	OnFinished func(t Transaction)
 	// OnRetried, if set, is called when the state of a transaction whose
 	// queued write had failed was written (as OnFail, before the batch's
 	// waiters are released).
@@ -699,7 +730,7 @@ func (g *GroupCommit) loop() {
 			err error
 		}
 		var failed []failure
-		var retried []Transaction
+		var retried, stale []Transaction
 		g.mu.Lock()
 		g.flying = nil
 		for i, w := range b.ws {
@@ -711,6 +742,11 @@ func (g *GroupCommit) loop() {
 			case b.errs[i] == nil && had:
 				delete(g.failed, w.Tx.ID)
 				retried = append(retried, *w.Tx)
+			case errors.Is(b.errs[i], ErrFinished):
+				delete(g.failed, w.Tx.ID)
+				if b.queued[i] {
+					stale = append(stale, *w.Tx)
+				}
 			case b.errs[i] != nil && b.queued[i]:
 				g.failed[w.Tx.ID] = *w.Tx
 				failed = append(failed, failure{*w.Tx, b.errs[i]})
@@ -727,6 +763,11 @@ func (g *GroupCommit) loop() {
 		for _, t := range retried {
 			if g.opts.OnRetried != nil {
 				g.opts.OnRetried(t)
+			}
+		}
+		for _, t := range stale {
+			if g.opts.OnFinished != nil {
+				g.opts.OnFinished(t)
 			}
 		}
 		close(b.done)

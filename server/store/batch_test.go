@@ -456,3 +456,62 @@ func TestGroupCommitDelayLoneRun(t *testing.T) {
 		}
 	})
 }
+
+// A run's end is final: a write of a finished transaction that would
+// change its status is refused with ErrFinished, alone or in a batch, and
+// the batch's other writes go through; a queued one is reported once to
+// OnFinished and never retried. A write that keeps the final status (a
+// pending answer dropped after the end) goes through.
+func TestFinishedTransactionIsFinal(t *testing.T) {
+	each(t, func(t *testing.T, open opener) {
+		ctx := context.Background()
+		st := open(t)
+		rec := newTx("end")
+		must(t, st.CreateTransaction(ctx, rec))
+		rec.Status = StatusRunning
+		must(t, st.UpdateTransaction(ctx, rec))
+		done := ts(5)
+		rec.Status, rec.ResultStatus, rec.Result, rec.CompletedAt, rec.PendingAnswer = StatusCompleted, "SUCCESS", `{"data":"ok"}`, &done, `{"id":"a"}`
+		must(t, st.UpdateTransaction(ctx, rec))
+
+		stale := newTx("end")
+		stale.Status = StatusRunning
+		isErr(t, "reopen a completed run", st.UpdateTransaction(ctx, stale), ErrFinished)
+		stale.Status = StatusCanceled
+		isErr(t, "cancel a completed run", st.UpdateTransaction(ctx, stale), ErrFinished)
+		isErr(t, "update unknown", st.UpdateTransaction(ctx, Transaction{ID: "nope", Status: StatusRunning}), ErrNotFound)
+		rec.PendingAnswer = ""
+		must(t, st.UpdateTransaction(ctx, rec))
+
+		must(t, st.CreateTransaction(ctx, newTx("other")))
+		var mu sync.Mutex
+		var finished, failed []string
+		g := NewGroupCommit(st, GroupCommitOptions{
+			OnFail:     func(t Transaction, err error) { mu.Lock(); failed = append(failed, t.ID); mu.Unlock() },
+			OnFinished: func(t Transaction) { mu.Lock(); finished = append(finished, t.ID+" "+t.Status); mu.Unlock() },
+		})
+		defer g.Close()
+		stale.Status = StatusHostDropped
+		g.Queue(stale)
+		other := newTx("other")
+		other.Status = StatusRunning
+		g.Queue(other)
+		must(t, g.Sync(ctx))
+		if n := g.Retry(ctx); n != 0 {
+			t.Fatalf("%d writes left to retry, want none", n)
+		}
+		got, err := g.Transaction(ctx, "end")
+		must(t, err)
+		if got.Status != StatusCompleted || got.Result != `{"data":"ok"}` || got.CompletedAt == nil || got.PendingAnswer != "" {
+			t.Fatalf("the finished run after a stale write: %+v", got)
+		}
+		if got, _ := g.Transaction(ctx, "other"); got.Status != StatusRunning {
+			t.Fatalf("the batch's other write: status %s, want RUNNING", got.Status)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if len(finished) != 1 || finished[0] != "end HOST_DROPPED" || len(failed) != 0 {
+			t.Fatalf("reported finished %v, failed %v; want [end HOST_DROPPED] and none", finished, failed)
+		}
+	})
+}

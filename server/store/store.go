@@ -21,6 +21,11 @@ var (
 	ErrNotFound = errors.New("store: not found")
 	// ErrConflict is returned when a unique value (email, team slug) is taken.
 	ErrConflict = errors.New("store: already exists")
+	// ErrFinished is returned by UpdateTransaction when the transaction
+	// finished (COMPLETED or CANCELED) and the write would change its
+	// status: a run's end is final. The write came from a stale copy of
+	// the run, say a replica's that another replica finished.
+	ErrFinished = errors.New("store: transaction already finished")
 )
 
 // Roles of a user.
@@ -272,7 +277,9 @@ type Store interface {
 	CreateTransaction(ctx context.Context, t Transaction) error
 	// UpdateTransaction writes the mutable fields: status, result status,
 	// result, host instance id and key, ViaHTTPHost, updated and completed
-	// times.
+	// times, and the pending answer. It fails with ErrFinished, writing
+	// nothing, when the stored transaction finished with another status
+	// than t's; with ErrNotFound when there is none.
 	UpdateTransaction(ctx context.Context, t Transaction) error
 	// Transaction returns a transaction; ErrNotFound when there is none.
 	Transaction(ctx context.Context, id string) (Transaction, error)
