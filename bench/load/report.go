@@ -26,6 +26,7 @@ type levelStart struct {
 	started    int
 	reconnects int64
 	retried    int64
+	dialed     int64        // dialRetried
 	switches   int64        // the server's context switches
 	counts     serverCounts // the server's counters
 	hasCounts  bool
@@ -43,6 +44,7 @@ func (d *driver) startLevel() levelStart {
 		s.hostsCPU, _ = d.hosts.cpu()
 	}
 	s.dup, s.started, s.reconnects, s.retried = d.starts.duplicates(), d.starts.started(), d.reconnects.Load(), d.retried.Load()
+	s.dialed = d.dialRetried.Load()
 	s.t0 = time.Now()
 	return s
 }
@@ -59,6 +61,7 @@ func (d *driver) endLevel(s levelStart, t *tally, mode string, operators int) le
 	r.Duplicated = d.starts.duplicates() - s.dup
 	r.Started = d.starts.started() - s.started
 	r.Reconnects, r.Retried = int(d.reconnects.Load()-s.reconnects), int(d.retried.Load()-s.retried)
+	r.DialRetried = int(d.dialRetried.Load() - s.dialed)
 	r.RunsPerS = float64(r.Completed) / elapsed.Seconds()
 	if d.hosts != nil {
 		if c, own := d.hosts.cpu(); own {

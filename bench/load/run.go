@@ -42,6 +42,9 @@ type driver struct {
 	// were replaced (follow.go); retried, creations tried again.
 	reconnects atomic.Int64
 	retried    atomic.Int64
+	// dialRetried counts console sockets opened again because the
+	// first try failed (closed before INITIALIZE_CLIENT was answered).
+	dialRetried atomic.Int64
 
 	mu       sync.Mutex
 	sockets  int    // sockets opened, in all
@@ -58,7 +61,25 @@ func (d *driver) noteErr(err error) {
 }
 
 func (d *driver) dial(ctx context.Context) (*browser, error) {
-	b, err := d.con.dialBrowser(ctx, d.budget)
+	var b *browser
+	var err error
+	for try := range createAttempts {
+		if try > 0 {
+			// The console opens its socket again, as after a
+			// close: the server it reached may be shutting down.
+			d.dialRetried.Add(1)
+			t := time.NewTimer(reconnectDelay(try - 1))
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return nil, fmt.Errorf("%w (after %v)", ctx.Err(), err)
+			}
+		}
+		if b, err = d.con.dialBrowser(ctx, d.budget); err == nil || ctx.Err() != nil {
+			break
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -242,10 +263,13 @@ type levelResult struct {
 	Failed  int `json:"failed"` // not created
 	// Reconnects is how many console sockets closed under a run and
 	// were replaced; Retried, how many run creations were tried again.
-	Reconnects int     `json:"reconnects"`
-	Retried    int     `json:"createRetried"`
-	Seconds    float64 `json:"seconds"`
-	RunsPerS   float64 `json:"runsPerSecond"` // completed runs per second
+	Reconnects int `json:"reconnects"`
+	Retried    int `json:"createRetried"`
+	// DialRetried is how many console sockets were opened again after a
+	// failed try (a replica shutting down closed them at once).
+	DialRetried int     `json:"socketRetried"`
+	Seconds     float64 `json:"seconds"`
+	RunsPerS    float64 `json:"runsPerSecond"` // completed runs per second
 	// Answer → completion and creation → render latencies, ms.
 	AnswerP50 float64 `json:"answerP50Ms"`
 	AnswerP99 float64 `json:"answerP99Ms"`

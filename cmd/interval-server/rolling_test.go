@@ -60,6 +60,7 @@ func loadBinary(t *testing.T) string {
 type loadLevel struct {
 	Runs, Completed, Wrong, Lost, Duplicated, Failed, Reconnects int
 	Retried                                                      int     `json:"createRetried"`
+	DialRetried                                                  int     `json:"socketRetried"`
 	RunsPerS                                                     float64 `json:"runsPerSecond"`
 	AnswerP50                                                    float64 `json:"answerP50Ms"`
 	AnswerP99                                                    float64 `json:"answerP99Ms"`
@@ -261,14 +262,19 @@ func TestRollingRestart(t *testing.T) {
 	during, p99 := completedRuns(rollStart, rollEnd)
 	t.Logf("%d rolls of %d replicas (%d restarts, each serving again within %v of its SIGTERM) in %v under %d operators",
 		rolls, replicas, restarts, slowest.Round(time.Millisecond), rollEnd.Sub(rollStart).Round(time.Second), operators)
-	t.Logf("runs: %d started, %d completed (%.0f/s), %d lost, %d wrong, %d duplicated, %d not created; %d sockets replaced under a run, %d creations retried",
-		r.Runs, r.Completed, r.RunsPerS, r.Lost, r.Wrong, r.Duplicated, r.Failed, r.Reconnects, r.Retried)
+	t.Logf("runs: %d started, %d completed (%.0f/s), %d lost, %d wrong, %d duplicated, %d not created; %d sockets replaced under a run, %d creations and %d socket openings retried",
+		r.Runs, r.Completed, r.RunsPerS, r.Lost, r.Wrong, r.Duplicated, r.Failed, r.Reconnects, r.Retried, r.DialRetried)
 	t.Logf("answer → completion over the whole load: p50 %.1f ms, p99 %.1f ms, max %.0f ms; creation → render p99 %.1f ms",
 		r.AnswerP50, r.AnswerP99, r.AnswerMax, r.RenderP99)
 	t.Logf("during the roll: %d runs completed; creation → completion p99 %v (server clock)", during, p99)
 	if r.FirstError != "" {
 		t.Logf("first error the load program saw: %s", r.FirstError)
 	}
+	lapsed := 0
+	for _, p := range append(old, procs...) {
+		lapsed += strings.Count(p.stderr.String(), "lease ran out")
+	}
+	t.Logf("replicas whose lease ran out while they served (they let go of their runs and joined again): %d", lapsed)
 	if r.Lost != 0 || r.Wrong != 0 || r.Duplicated != 0 || r.Failed != 0 {
 		t.Errorf("runs across the roll: %d lost, %d wrong, %d duplicated, %d not created; want none", r.Lost, r.Wrong, r.Duplicated, r.Failed)
 	}
