@@ -160,6 +160,7 @@ type cluster struct {
 	kick chan struct{} // hosts changed here
 
 	stopOnce sync.Once
+	beatMu   sync.Mutex // held by a beat
 	mu       sync.Mutex
 	closed   bool // by leave: spawn starts nothing more
 	pending  map[uint64]chan busMsg
@@ -177,6 +178,10 @@ func newSocketID() string {
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
 }
+
+// afterJoin, when set (by tests), is called by New once the server joined
+// the replicas: the rest of its start, slowed down.
+var afterJoin func()
 
 // joinCluster makes s a replica of the installation on st.
 func (s *Server) joinCluster(ctx context.Context, st busStore) error {
@@ -198,19 +203,23 @@ func (s *Server) joinCluster(ctx context.Context, st busStore) error {
 	}
 	c.bus = bus
 	s.cl = c
+	// The lease runs from here: the heartbeat renews it while the server
+	// finishes starting (a password hash for the login throttle takes
+	// 0.1–0.2 s, seconds under the race detector, as long as a short
+	// lease), until stop.
+	c.spawn(c.heartbeat)
 	s.log.Info("serving as a replica", "replica", c.id)
 	return nil
 }
 
-// start runs the heartbeat until stop. The first beat is done before the
-// replica serves: until then it would know no host of the others, and
+// start is called once the server is ready to serve. A beat is done
+// first: until then the replica would know no host of the others, and
 // refuse their actions as unknown. So is asking the others which hosts
-// are away (learnLeft), with the heartbeat already running: a replica
-// that died a moment ago answers nothing, and waiting for it must not let
-// this one's lease run out.
+// are away (learnLeft), with the heartbeat running: a replica that died a
+// moment ago answers nothing, and waiting for it must not let this one's
+// lease run out.
 func (c *cluster) start() {
 	c.beat()
-	c.spawn(c.heartbeat)
 	c.learnLeft()
 }
 
@@ -444,8 +453,8 @@ func (c *cluster) busReset() {
 
 // --- heartbeat: leases, dead replicas, hosts ---
 
-// heartbeat beats every ReplicaHeartbeat until the cluster stops (start
-// did the first beat).
+// heartbeat beats every ReplicaHeartbeat until the cluster stops, from
+// the replica's join on.
 func (c *cluster) heartbeat() {
 	tk := time.NewTicker(c.s.opts.ReplicaHeartbeat)
 	defer tk.Stop()
@@ -462,6 +471,9 @@ func (c *cluster) heartbeat() {
 }
 
 func (c *cluster) beat() {
+	// One beat at a time: start's and the heartbeat's.
+	c.beatMu.Lock()
+	defer c.beatMu.Unlock()
 	ctx, cancel := context.WithTimeout(c.ctx, busTimeout)
 	defer cancel()
 	ids, err := c.db.Renew(ctx, c.id, c.s.opts.ReplicaLease)

@@ -690,7 +690,8 @@ func (c *client) waitingRun(br, h *peer, slug string) string {
 
 // TestReplicaLeaseLostRejoins: a replica whose lease runs out while it is
 // alive (a pause longer than the lease) is taken for dead by the others;
-// it then joins again under the same id, empty. The others must take it
+// it then joins again under the same id, with the runs nobody claimed
+// (none here). The others must take it
 // for alive again: a run created on A for the action of a host that
 // connected to B after B rejoined starts on that host and completes. (A
 // that kept B for dead refused every hand-over to it as "gone", and the
@@ -805,5 +806,35 @@ func TestReplicaLeaseRanOutKeepsUnclaimedRuns(t *testing.T) {
 	}
 	if holds(claimed) {
 		t.Fatal("B holds the run the other replica claimed")
+	}
+}
+
+// TestReplicaSlowStartKeepsLease: a replica's lease is renewed from its
+// join on, not only once it is ready to serve: a start that takes longer
+// than the lease after joining (the login throttle's password hash takes
+// seconds under the race detector) keeps it, and the others never take
+// the replica for dead. (The first renewal came once the server was
+// ready: a replica whose start took longer than its lease was taken for
+// dead as it began, and let go of every socket and run it had.)
+func TestReplicaSlowStartKeepsLease(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	var logsA, logsB logBuf
+	optsA, optsB := replicaOpts(url), replicaOpts(url)
+	optsA.Logger, optsB.Logger = logsA.logger(), logsB.logger()
+	a := newEnv(t, optsA)
+	afterJoin = func() { time.Sleep(2 * optsB.ReplicaLease) }
+	t.Cleanup(func() { afterJoin = nil })
+	b := newEnv(t, optsB)
+	afterJoin = nil
+	awaitTrue(t, "A to see B", func() bool {
+		a.s.cl.mu.Lock()
+		defer a.s.cl.mu.Unlock()
+		return a.s.cl.alive[b.s.cl.id]
+	})
+	if strings.Contains(logsB.String(), "lease ran out") {
+		t.Fatalf("B lost its lease while it started:\n%s", logsB.String())
+	}
+	if strings.Contains(logsA.String(), "a replica is gone") {
+		t.Fatalf("A took B for dead while B started:\n%s", logsA.String())
 	}
 }

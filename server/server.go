@@ -391,6 +391,9 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 			s.store.Close()
 			return nil, err
 		}
+		if afterJoin != nil {
+			afterJoin()
+		}
 	} else if !opts.AdminOnly {
 		// One server at a time serves from a store: recover below takes
 		// every unfinished transaction as this server's own.
