@@ -1310,7 +1310,10 @@ func (c *cluster) claimForHost(h *host) {
 
 // load reads runs this replica now holds into memory, as a restarted
 // server recovers its own (started ones wait for their host), attaching
-// the console sockets of links. It returns how many it loaded.
+// the console sockets of links. It returns how many of ids it holds in
+// memory after: those it loaded, and those already there (loaded at the
+// same moment by another caller, say an adoption), to which it attaches a
+// link's console socket if they have none.
 func (hb *hub) load(ctx context.Context, ids []string, links []runLink) int {
 	return hb.loadRuns(ctx, ids, links, true)
 }
@@ -1386,7 +1389,7 @@ func (hb *hub) loadRuns(ctx context.Context, ids []string, links []runLink, veri
 			hb.mu.Unlock()
 			continue
 		}
-		if _, dup := hb.txs[id]; !dup {
+		if held, dup := hb.txs[id]; !dup {
 			if t.rec.Status != rec.Status {
 				hb.save(t)
 			}
@@ -1394,6 +1397,13 @@ func (hb *hub) loadRuns(ctx context.Context, ids []string, links []runLink, veri
 			if b != nil && b.ctx().Err() == nil {
 				t.browser, t.detachedAt = b, time.Time{}
 				b.txs[id] = t
+				delete(b.remote, id)
+			}
+			n++
+		} else if !held.finished() {
+			if b != nil && b.ctx().Err() == nil && held.browser == nil {
+				held.browser, held.detachedAt = b, time.Time{}
+				b.txs[id] = held
 				delete(b.remote, id)
 			}
 			n++

@@ -838,3 +838,53 @@ func TestReplicaSlowStartKeepsLease(t *testing.T) {
 		t.Fatalf("A took B for dead while B started:\n%s", logsA.String())
 	}
 }
+
+// TestLoadOfRunHeldHere: loading a run this replica already holds (an
+// adoption's load and a hand-off's take-back of the same run, at once)
+// counts it as held and gives it the console socket of the link when it
+// has none. (It counted as not loaded: the take-back then took the run for
+// adopted by another replica and never started it, and a hand-over
+// answered that it could not load the run.)
+func TestLoadOfRunHeldHere(t *testing.T) {
+	a := replicas(t, 1)[0]
+	admin := loginOn(t, a)
+	key := admin.key(store.EnvProduction)
+	h := a.host(key, "inst-1", action("hello"))
+	br := admin.browser()
+	id := admin.waitingRun(br, h, "hello")
+	hb := a.s.hub
+	sids := func() map[string]bool {
+		hb.mu.Lock()
+		defer hb.mu.Unlock()
+		out := map[string]bool{}
+		for sid := range hb.sids {
+			out[sid] = true
+		}
+		return out
+	}
+	br.close()
+	awaitTrue(t, "the run to lose its console", func() bool {
+		hb.mu.Lock()
+		defer hb.mu.Unlock()
+		return hb.txs[id] != nil && hb.txs[id].browser == nil
+	})
+	before := sids()
+	admin.browser()
+	var sid string
+	for s := range sids() {
+		if !before[s] {
+			sid = s
+		}
+	}
+	if sid == "" {
+		t.Fatal("no new console socket")
+	}
+	if n := hb.load(context.Background(), []string{id}, []runLink{{Tx: id, Replica: a.s.cl.id, Sid: sid}}); n != 1 {
+		t.Fatalf("load of a run held here: %d, want 1", n)
+	}
+	hb.mu.Lock()
+	defer hb.mu.Unlock()
+	if b := hb.txs[id].browser; b == nil || b.sid != sid {
+		t.Fatal("the run did not get the link's console socket")
+	}
+}
