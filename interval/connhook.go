@@ -106,7 +106,9 @@ type ConnectionEvent struct {
 // concurrently and must be safe for concurrent use.
 //
 // A hook must not block: the client's connection, or the call re-sent,
-// waits for it. Package middleware/otelinterval provides one recording
+// waits for it. Close and Shutdown return once the last Disconnected was
+// reported, so a hook must not call them either (start them in a new
+// goroutine). Package middleware/otelinterval provides one recording
 // OpenTelemetry metrics (otelinterval.ConnectionHook).
 //
 // The connections of ServeRequest (serverless requests) are not reported.

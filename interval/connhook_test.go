@@ -252,3 +252,52 @@ func TestOnConnectionReportsResentResult(t *testing.T) {
 		t.Errorf("%d results reached the server, want 1", n)
 	}
 }
+
+// Close returns once OnConnection was told of the disconnection, however
+// long the hook takes: a metric of the connection reads 0 after Close.
+// (Close returned while Listen's connection still ended, and a gauge read
+// just after said connected: red in a CI run of otelinterval's test.)
+func TestCloseWaitsForDisconnectedReport(t *testing.T) {
+	r := router.New()
+	r.Action("noop", func(ctx context.Context, tx *interval.Tx) (any, error) { return nil, nil })
+	var mu sync.Mutex
+	up := 0
+	h := intervaltest.New(t, r, func(o *interval.Options) {
+		o.OnConnection = func(ev interval.ConnectionEvent) {
+			if ev.Kind == interval.Disconnected {
+				time.Sleep(50 * time.Millisecond) // a slow exporter
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			switch ev.Kind {
+			case interval.Connected, interval.Reconnected:
+				up++
+			case interval.Disconnected:
+				up--
+			}
+		}
+	})
+	ctx := testCtx(t)
+	if _, err := h.WaitHost(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		mu.Lock()
+		n := up
+		mu.Unlock()
+		if n == 1 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal("never told of the connection")
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	h.Client.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	if up != 0 {
+		t.Fatalf("after Close the hook counts %d connections, want 0 (told of the disconnection)", up)
+	}
+}

@@ -316,10 +316,12 @@ func (c *Client) cancelWork(why error) {
 // and http.Server.Close: the running handlers' contexts are cancelled (with
 // ErrClosed as the cause), the connection is closed and Listen returns
 // ErrClosed. Results of handlers that have not returned are not sent. Close
-// waits for the client's own goroutines, which end at once, and not for the
-// handlers: one that ignores its context keeps running, and whatever it
-// sends fails with ErrClosed. It is safe to call more than once and
-// concurrently with Shutdown; it always returns nil.
+// waits for the client's own goroutines, which end at once (the
+// connection's among them: Options.OnConnection has been told of the
+// Disconnected when it returns), and not for the handlers: one that
+// ignores its context keeps running, and whatever it sends fails with
+// ErrClosed. It is safe to call more than once and concurrently with
+// Shutdown; it always returns nil.
 func (c *Client) Close() error {
 	c.closeNow()
 	c.bg.Wait()
@@ -440,9 +442,14 @@ func (c *Client) Listen(ctx context.Context) error {
 		c.mu.Unlock()
 		return ErrClosed
 	}
+	// The connections are the client's own from here (under c.mu,
+	// before closeNow can mark the client closed): Close and Shutdown
+	// wait for them to end, so the last Disconnected has been reported
+	// when they return.
+	c.bg.Add(1)
 	n, watch := c.opts.Routes.(RoutesNotifier)
 	if watch {
-		c.bg.Add(1) // under c.mu, before closeNow can mark the client closed
+		c.bg.Add(1)
 	}
 	c.mu.Unlock()
 
@@ -461,6 +468,7 @@ func (c *Client) Listen(ctx context.Context) error {
 	}
 	drained := c.listenDrain(ctx)
 	err := c.serveConnections()
+	c.bg.Done()
 	if err != nil {
 		c.closeNow()
 	}
