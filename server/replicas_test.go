@@ -155,18 +155,28 @@ func TestReplicaGoneRunsMove(t *testing.T) {
 	}
 
 	// The host comes back on C and re-sends its pending call.
-	h2 := c.host(key, "inst-1", action("hello"))
-	h2.must(protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: id, IOCall: ioCall("c1", "g1", "INPUT_TEXT")})
-	if got := h2.drainStarts(); got != 0 {
-		t.Fatalf("the host got %d START_TRANSACTION after moving, want none (it never ran twice)", got)
-	}
-	br2 := adminA.browser()
-	br2.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id})
-	answerAndComplete(t, br2, h2, id)
-	if d := adminA.tx(id); d.Status != store.StatusCompleted {
-		t.Fatalf("status %s after the move, want COMPLETED", d.Status)
-	}
+	resumeWaitingRun(t, c, adminA, key, "inst-1", id)
 	// B's own end (its store and sockets) is the test's cleanup.
+}
+
+// resumeWaitingRun: run id waited on the operator (waitingRun) when its
+// host (instance inst, API key key) and console lost their sockets. The
+// host reconnects to replica on and sends its IO call again, which must
+// start nothing anew; c's console connects to the run again, answers it
+// and sees it complete.
+func resumeWaitingRun(t *testing.T, on *env, c *client, key, inst, id string) {
+	t.Helper()
+	h := on.host(key, inst, action("hello"))
+	h.must(protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: id, IOCall: ioCall("c1", "g1", "INPUT_TEXT")})
+	if got := h.drainStarts(); got != 0 {
+		t.Fatalf("the host got %d START_TRANSACTION as it came back, want none (the run never runs twice)", got)
+	}
+	br := c.browser()
+	br.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id})
+	answerAndComplete(t, br, h, id)
+	if d := c.tx(id); d.Status != store.StatusCompleted {
+		t.Fatalf("status %s, want COMPLETED", d.Status)
+	}
 }
 
 // TestReplicaHandOffToGoneReplicaTakenBack: a run created on A for the
@@ -793,17 +803,7 @@ func TestReplicaLeaseRanOutKeepsUnclaimedRuns(t *testing.T) {
 	}
 
 	// The host and the console reconnect; the run goes on to its end.
-	h2 := b.host(key, "inst-late", action("hello"))
-	h2.must(protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: kept, IOCall: ioCall("c1", "g1", "INPUT_TEXT")})
-	if got := h2.drainStarts(); got != 0 {
-		t.Fatalf("the host got %d START_TRANSACTION after B rejoined, want none", got)
-	}
-	br2 := adminB.browser()
-	br2.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: kept})
-	answerAndComplete(t, br2, h2, kept)
-	if d := adminB.tx(kept); d.Status != store.StatusCompleted {
-		t.Fatalf("status %s, want COMPLETED", d.Status)
-	}
+	resumeWaitingRun(t, b, adminB, key, "inst-late", kept)
 	if holds(claimed) {
 		t.Fatal("B holds the run the other replica claimed")
 	}
