@@ -1,6 +1,7 @@
 package console_test
 
 import (
+	"context"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -154,4 +155,42 @@ func TestBrowserLoginLinkLanding(t *testing.T) {
 		e.waitJS(`document.activeElement && document.activeElement.id === "login-email"`, "the email field focused")
 	}
 	e.shot("login-link-refused")
+}
+
+// TestBrowserRunCompletesWithoutScrolling: a run that completes while the
+// operator reads farther down the page hands the keyboard to "New
+// transaction" without scrolling the page back up to it. (Its focus()
+// scrolled the button into view: the page jumped to the top as the run
+// ended, and TestBrowserEnvStripAndSidebar, which scrolls as the run
+// completes, failed now and then.)
+func TestBrowserRunCompletesWithoutScrolling(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	tall := testhost.Action{Slug: "tall", Name: "Tall report", Handler: func(ctx context.Context, tx *testhost.Tx) (any, error) {
+		tbl := &testhost.StaticTable{Rows: testhost.Rows(testhost.Orders(50))}
+		if _, err := tx.IO([]*testhost.Comp{tbl.Comp("DISPLAY_TABLE", "Orders", testhost.OrderColumns, map[string]any{"defaultPageSize": 50})}, testhost.CallOptions{}); err != nil {
+			return nil, err
+		}
+		select {
+		case <-release:
+			return "done", nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}}
+	e := newEnv(t, []testhost.Action{tall}, nil)
+	e.login()
+	e.do(chromedp.EmulateViewport(1280, 500))
+	e.navigate("/actions/tall")
+	e.waitJS(`document.querySelectorAll("table tbody tr").length >= 20 && document.documentElement.scrollHeight > 1400`, "the tall report")
+	e.do(chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 800)`))
+	e.waitJS(`scrollY >= 700`, "the page scrolled")
+	close(release)
+	e.waitText("[data-testid=result]", "Completed")
+	e.waitJS(`document.activeElement && document.activeElement.dataset.testid === "new-transaction"`, `the keyboard on "New transaction"`)
+	e.settle()
+	if y := eval[float64](e, `scrollY`); y < 700 {
+		t.Fatalf("the page scrolled to %v as the run completed, want it left where the operator was (800)", y)
+	}
+	e.do(chromedp.EmulateViewport(1280, 900))
 }

@@ -387,12 +387,13 @@ export function RunView({ slug, params, txId: attachTo, summary }) {
   }
 
   // A finished run hands the keyboard to "New transaction" (Enter runs the
-  // action again), unless the operator is busy in a field or a dialog.
+  // action again), unless the operator is busy in a field or a dialog. The
+  // page stays where the operator was reading: the button is at the top.
   const newRunRef = useRef()
   useEffect(() => {
     const a = document.activeElement
     if (!done || !newRunRef.current || (a && a !== document.body && a.closest('input, textarea, select, [contenteditable=true], .modal'))) return
-    newRunRef.current.focus()
+    newRunRef.current.focus({ preventScroll: true })
   }, [done])
 
   const active = items.length ? items[items.length - 1] : null
