@@ -1389,25 +1389,26 @@ func (hb *hub) loadRuns(ctx context.Context, ids []string, links []runLink, veri
 			hb.mu.Unlock()
 			continue
 		}
-		if held, dup := hb.txs[id]; !dup {
+		held, dup := hb.txs[id]
+		switch {
+		case !dup:
 			if t.rec.Status != rec.Status {
 				hb.save(t)
 			}
 			hb.txs[id] = t
-			if b != nil && b.ctx().Err() == nil {
-				t.browser, t.detachedAt = b, time.Time{}
-				b.txs[id] = t
-				delete(b.remote, id)
-			}
-			n++
-		} else if !held.finished() {
-			if b != nil && b.ctx().Err() == nil && held.browser == nil {
-				held.browser, held.detachedAt = b, time.Time{}
-				b.txs[id] = held
-				delete(b.remote, id)
-			}
-			n++
+			held = t
+		case held.finished():
+			hb.mu.Unlock()
+			continue
 		}
+		// Held here now, loaded or already there: the link's console
+		// watches it unless another does.
+		if b != nil && b.ctx().Err() == nil && held.browser == nil {
+			held.browser, held.detachedAt = b, time.Time{}
+			b.txs[id] = held
+			delete(b.remote, id)
+		}
+		n++
 		hb.mu.Unlock()
 	}
 	return n
