@@ -467,8 +467,10 @@ func (c *Client) Listen(ctx context.Context) error {
 		go c.reinitLoop()
 	}
 	drained := c.listenDrain(ctx)
-	err := c.serveConnections()
-	c.bg.Done()
+	err := func() error {
+		defer c.bg.Done() // even if a hook panics: Close must not hang
+		return c.serveConnections()
+	}()
 	if err != nil {
 		c.closeNow()
 	}
