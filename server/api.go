@@ -566,7 +566,13 @@ func (s *Server) apiCreateTx(w http.ResponseWriter, r *http.Request, u store.Use
 	// if the run is created.
 	ev := s.auditEvent(r, u, auditRunStarted, rec.ID, map[string]any{"slug": rec.Slug, "env": rec.Env, "params": auditParams(rec.Params)})
 	start := time.Now()
-	created := s.saves.QueueCreate(rec, &ev)
+	owner := ""
+	if s.cl != nil {
+		// Held here, from its creation on, until a console opens it
+		// (and it starts).
+		owner = s.cl.id
+	}
+	created := s.saves.QueueCreate(rec, owner, &ev)
 	t := &txn{rec: rec, user: u, detachedAt: now, backgroundable: boolOr(def.Backgroundable, false)}
 	hb.txs[rec.ID] = t
 	locked = false
@@ -582,18 +588,6 @@ func (s *Server) apiCreateTx(w http.ResponseWriter, r *http.Request, u store.Use
 		hb.mu.Unlock()
 		internalErr(s, w, err)
 		return
-	}
-	if s.cl != nil {
-		// Held here until a console opens it (and it starts).
-		if _, err := s.cl.db.ClaimTransaction(ctx, rec.ID, s.cl.id); err != nil {
-			hb.mu.Lock()
-			if hb.txs[rec.ID] == t {
-				delete(hb.txs, rec.ID)
-			}
-			hb.mu.Unlock()
-			internalErr(s, w, err)
-			return
-		}
 	}
 	hb.mu.Lock()
 	s.metrics.created(t)

@@ -19,10 +19,16 @@ var ErrClosed = errors.New("store: closed")
 // AppendLog) or an audit event (Audit set, as AppendAudit). With both
 // Create and Audit set, the event records the creation: it is written
 // with the new transaction, in the same database transaction, and only
-// when the transaction was created.
+// when the transaction was created. With Create, a non-empty Owner is the
+// replica that holds the new transaction in a Cluster store: it is written
+// in the same statement (Cluster.TransactionOwner), so that a replica's new
+// run is never held by nobody, as it would be between a creation and a
+// ClaimTransaction by a replica that died in between. Other stores ignore
+// it.
 type Write struct {
 	Tx     *Transaction
 	Create *Transaction
+	Owner  string
 	TxID   string
 	Log    *Log
 	Audit  *AuditEvent
@@ -58,8 +64,13 @@ const (
 	// batch's transaction is not spoiled by it (PostgreSQL aborts one on
 	// a unique violation).
 	qCreateTxOnce = qCreateTx + ` ON CONFLICT (id) DO NOTHING`
-	qAppendAudit  = `INSERT INTO audit_events (at, actor_id, actor_email, action, target, detail, remote) VALUES (?, ?, ?, ?, ?, ?, ?)`
-	qAppendLog    = `INSERT INTO transaction_logs (transaction_id, idx, ts, data) VALUES (?,?,?,?)
+	// qCreateTxOwned is qCreateTxOnce for a store whose transactions have
+	// an owner (a Cluster's): the replica holding the new one (Write.Owner).
+	qCreateTxOwned = `INSERT INTO transactions (id, slug, action_name, env, user_id, user_email, user_name, developer_id,
+		status, result_status, params, params_meta, result, host_instance_id, created_at, updated_at, completed_at, via_http_host, host_key_id, owner)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO NOTHING`
+	qAppendAudit = `INSERT INTO audit_events (at, actor_id, actor_email, action, target, detail, remote) VALUES (?, ?, ?, ?, ?, ?, ?)`
+	qAppendLog   = `INSERT INTO transaction_logs (transaction_id, idx, ts, data) VALUES (?,?,?,?)
 		ON CONFLICT (transaction_id, idx) DO UPDATE SET ts = excluded.ts, data = excluded.data`
 )
 
@@ -184,11 +195,16 @@ func (s *sqlStore) txUpdated(ctx context.Context, tx *sql.Tx, id string, r sql.R
 	return fmt.Errorf("store: update transaction %s (%s): %w", id, status, ErrFinished)
 }
 
-func (s *sqlStore) createTx(ctx context.Context, tx *sql.Tx, q string, t Transaction) (sql.Result, error) {
-	return s.execPrepared(ctx, tx, q,
-		t.ID, t.Slug, t.ActionName, t.Env, t.UserID, t.UserEmail, t.UserName, t.DeveloperID,
+// createTx inserts t with q (qCreateTx or qCreateTxOnce), or, given an
+// owner in a store whose transactions have one, with qCreateTxOwned.
+func (s *sqlStore) createTx(ctx context.Context, tx *sql.Tx, q string, t Transaction, owner string) (sql.Result, error) {
+	args := []any{t.ID, t.Slug, t.ActionName, t.Env, t.UserID, t.UserEmail, t.UserName, t.DeveloperID,
 		t.Status, t.ResultStatus, s.d.blob(rawOr(t.Params, "{}")), s.d.blob(rawOr(t.ParamsMeta, "")), s.d.blob(t.Result), t.HostInstanceID,
-		ms(t.CreatedAt), ms(t.UpdatedAt), nullMS(t.CompletedAt), t.ViaHTTPHost, t.HostKeyID)
+		ms(t.CreatedAt), ms(t.UpdatedAt), nullMS(t.CompletedAt), t.ViaHTTPHost, t.HostKeyID}
+	if owner != "" && s.d.owners {
+		q, args = qCreateTxOwned, append(args, owner)
+	}
+	return s.execPrepared(ctx, tx, q, args...)
 }
 
 func (s *sqlStore) appendLog(ctx context.Context, tx *sql.Tx, txID string, l Log) error {
@@ -198,7 +214,10 @@ func (s *sqlStore) appendLog(ctx context.Context, tx *sql.Tx, txID string, l Log
 
 // WriteBatch commits ws in one database transaction (see Batcher).
 func (s *sqlStore) WriteBatch(ctx context.Context, ws []Write, errs []error) error {
-	for _, q := range []string{qUpdateTx, qAppendLog, qCreateTxOnce, qAppendAudit} {
+	for _, q := range []string{qUpdateTx, qAppendLog, qCreateTxOnce, qAppendAudit, qCreateTxOwned} {
+		if q == qCreateTxOwned && !s.d.owners {
+			continue
+		}
 		if _, err := s.stmt(ctx, q); err != nil {
 			return s.wrap("write batch", err)
 		}
@@ -231,7 +250,7 @@ func (s *sqlStore) WriteBatch(ctx context.Context, ws []Write, errs []error) err
 				}
 				detail = d
 			}
-			r, err := s.createTx(ctx, tx, qCreateTxOnce, *w.Create)
+			r, err := s.createTx(ctx, tx, qCreateTxOnce, *w.Create, w.Owner)
 			if err = s.affected("create transaction", r, err); errors.Is(err, ErrNotFound) {
 				err = fmt.Errorf("store: create transaction: %w", ErrConflict)
 			} else if err != nil {
@@ -546,9 +565,11 @@ func (g *GroupCommit) CreateTransaction(ctx context.Context, t Transaction) erro
 // writes, and waits once it let go. A non-nil audit is the event that
 // records the creation: it is written with the transaction, in the same
 // commit, and only when the transaction is created (so a creation costs
-// one commit, not one for the run and another for its event).
-func (g *GroupCommit) QueueCreate(t Transaction, audit *AuditEvent) (wait func(context.Context) error) {
-	return g.enqueue(Write{Create: &t, Audit: audit})
+// one commit, not one for the run and another for its event). A non-empty
+// owner is the replica that holds the new transaction (Write.Owner): a
+// Cluster store, always a Batcher, writes it with the row.
+func (g *GroupCommit) QueueCreate(t Transaction, owner string, audit *AuditEvent) (wait func(context.Context) error) {
+	return g.enqueue(Write{Create: &t, Owner: owner, Audit: audit})
 }
 
 // AppendAudit stores an audit event in the next batch and returns once it

@@ -261,18 +261,18 @@ func TestGroupCommitCreateWithAudit(t *testing.T) {
 		started := func(id string) *AuditEvent {
 			return &AuditEvent{At: ts(2), ActorEmail: "a@example.com", Action: "run.started", Target: id, Detail: []byte(`{"slug":"act"}`)}
 		}
-		if err := g.QueueCreate(newTx("tx1"), started("tx1"))(ctx); err != nil {
+		if err := g.QueueCreate(newTx("tx1"), "", started("tx1"))(ctx); err != nil {
 			t.Fatal(err)
 		}
 		if sizes := gs.batchSizes(); len(sizes) != 1 || sizes[0] != 1 {
 			t.Fatalf("batches %v: want the run and its event in one write of one batch", sizes)
 		}
-		if err := g.QueueCreate(newTx("tx1"), started("tx1"))(ctx); !errors.Is(err, ErrConflict) {
+		if err := g.QueueCreate(newTx("tx1"), "", started("tx1"))(ctx); !errors.Is(err, ErrConflict) {
 			t.Fatalf("creating tx1 again: %v", err)
 		}
 		bad := started("tx2")
 		bad.Detail = []byte("{")
-		if err := g.QueueCreate(newTx("tx2"), bad)(ctx); err == nil {
+		if err := g.QueueCreate(newTx("tx2"), "", bad)(ctx); err == nil {
 			t.Fatal("an event whose detail is not JSON was taken")
 		}
 		if _, err := g.Transaction(ctx, "tx2"); !errors.Is(err, ErrNotFound) {
@@ -285,7 +285,7 @@ func TestGroupCommitCreateWithAudit(t *testing.T) {
 		}
 		// The event is dropped with its run when the batch fails.
 		gs.fail.Store(true)
-		if err := g.QueueCreate(newTx("tx3"), started("tx3"))(ctx); err == nil {
+		if err := g.QueueCreate(newTx("tx3"), "", started("tx3"))(ctx); err == nil {
 			t.Fatal("a failed batch was reported written")
 		}
 		gs.fail.Store(false)

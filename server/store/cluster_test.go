@@ -236,6 +236,58 @@ func TestClusterRejoinRacesClaims(t *testing.T) {
 }
 
 // TestClusterBus: messages reach their replica in the order they were sent,
+
+// TestClusterCreateOwned: a transaction created with an owner (Write.Owner)
+// is that replica's in the commit that creates it, with no claim after it:
+// a replica that dies right after creating a run leaves it to be adopted,
+// not held by nobody. Without an owner it is held by nobody, and no
+// adoption takes it.
+func TestClusterCreateOwned(t *testing.T) {
+	t.Parallel()
+	s := openPG(t)
+	ctx := context.Background()
+	must(t, s.Join(ctx, "a", "", time.Minute))
+	must(t, s.Join(ctx, "gone", "", 50*time.Millisecond))
+	g := NewGroupCommit(s, GroupCommitOptions{})
+	defer g.Close()
+	ev := &AuditEvent{At: ts(2), ActorEmail: "a@example.com", Action: "run.started", Target: "t1"}
+	must(t, g.QueueCreate(newTx("t1"), "gone", ev)(ctx))
+	must(t, g.QueueCreate(newTx("t2"), "", nil)(ctx))
+	if owner, alive, err := s.TransactionOwner(ctx, "t1"); err != nil || owner != "gone" || !alive {
+		t.Fatalf("t1 created for gone: owner %q alive %v (%v), want gone's at once", owner, alive, err)
+	}
+	if owner, _, err := s.TransactionOwner(ctx, "t2"); err != nil || owner != "" {
+		t.Fatalf("t2 created with no owner: owner %q (%v)", owner, err)
+	}
+	time.Sleep(100 * time.Millisecond) // gone's lease runs out
+	adopted, err := s.AdoptOrphans(ctx, "a")
+	must(t, err)
+	if !slices.Equal(adopted, []string{"t1"}) {
+		t.Fatalf("a adopted %v, want [t1]", adopted)
+	}
+	// A creation whose id is taken changes no owner.
+	if err := g.QueueCreate(newTx("t1"), "gone", nil)(ctx); !errors.Is(err, ErrConflict) {
+		t.Fatalf("creating t1 again: %v, want ErrConflict", err)
+	}
+	if owner, _, err := s.TransactionOwner(ctx, "t1"); err != nil || owner != "a" {
+		t.Fatalf("t1 after a second creation: owner %q (%v), want a", owner, err)
+	}
+}
+
+// A store without replicas ignores an owner given with a creation.
+func TestCreateOwnedWithoutReplicas(t *testing.T) {
+	s, err := OpenFile(context.Background(), t.TempDir()+"/interval.db")
+	must(t, err)
+	defer s.Close()
+	g := NewGroupCommit(s, GroupCommitOptions{})
+	defer g.Close()
+	ctx := context.Background()
+	must(t, g.QueueCreate(newTx("t1"), "a", nil)(ctx))
+	if got, err := g.Transaction(ctx, "t1"); err != nil || got.ID != "t1" {
+		t.Fatalf("t1: %+v %v", got, err)
+	}
+}
+
 // large ones included; a broadcast reaches every replica.
 func TestClusterBus(t *testing.T) {
 	t.Parallel()

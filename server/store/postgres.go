@@ -49,6 +49,7 @@ var pgDialect = dialect{
 	blobText:  "encode(%s, 'escape')",
 	blobTerm:  byteaEscape,
 	noNUL:     true,
+	owners:    true,
 }
 
 var _ Store = (*Postgres)(nil)

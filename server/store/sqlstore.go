@@ -70,6 +70,9 @@ type dialect struct {
 	// must not make a run or a notification impossible. Blobs, which are
 	// []byte there, keep every byte.
 	noNUL bool
+	// owners, set for PostgreSQL: transactions have an owner (the replica
+	// holding one, Cluster), written at their creation (Write.Owner).
+	owners bool
 }
 
 // args returns the arguments of a statement as the dialect stores them.
@@ -598,7 +601,7 @@ func rawOr(v json.RawMessage, def string) string {
 
 // CreateTransaction inserts t; ErrConflict when its id is taken.
 func (s *sqlStore) CreateTransaction(ctx context.Context, t Transaction) error {
-	_, err := s.createTx(ctx, nil, qCreateTx, t)
+	_, err := s.createTx(ctx, nil, qCreateTx, t, "")
 	return s.wrap("create transaction", err)
 }
 
