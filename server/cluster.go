@@ -161,6 +161,19 @@ type cluster struct {
 
 	stopOnce sync.Once
 	beatMu   sync.Mutex // held by a beat
+	// epoch is the cluster's start, the origin of leaseEnd (a monotonic
+	// clock's reading).
+	epoch time.Time
+	// leaseEnd is the time (since epoch) until which this replica's lease
+	// surely runs: the sending of the last renewal (or join) that
+	// succeeded, plus the lease. The database started the lease when it
+	// ran that statement, later. Past it the others may have taken this
+	// replica for dead and claimed its runs: it sends nothing (leaseHeld).
+	leaseEnd atomic.Int64
+	// unsure is set while leaseHeld refuses (logged once an episode).
+	unsure atomic.Bool
+	// beatNow asks the heartbeat for a beat at once.
+	beatNow  chan struct{}
 	mu       sync.Mutex
 	closed   bool // by leave: spawn starts nothing more
 	pending  map[uint64]chan busMsg
@@ -185,17 +198,19 @@ var afterJoin func()
 
 // joinCluster makes s a replica of the installation on st.
 func (s *Server) joinCluster(ctx context.Context, st busStore) error {
-	c := &cluster{s: s, db: st, id: newSocketID(), kick: make(chan struct{}, 1),
-		pending: map[uint64]chan busMsg{}, alive: map[string]bool{}, dead: map[string]bool{}}
+	c := &cluster{s: s, db: st, id: newSocketID(), kick: make(chan struct{}, 1), beatNow: make(chan struct{}, 1),
+		pending: map[uint64]chan busMsg{}, alive: map[string]bool{}, dead: map[string]bool{}, epoch: time.Now()}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	if old, err := st.SingleServerPresent(ctx); err != nil {
 		return fmt.Errorf("server: joining the replicas: %w", err)
 	} else if old {
 		return fmt.Errorf("server: joining the replicas: %w: a server of an earlier release (one server per database) serves from it; stop it, then start the replicas", store.ErrInUse)
 	}
+	sent := c.now()
 	if err := st.Join(ctx, c.id, s.opts.PublicURL, s.opts.ReplicaLease); err != nil {
 		return fmt.Errorf("server: joining the replicas: %w", err)
 	}
+	c.leaseRenewed(sent)
 	bus, err := st.OpenBus(ctx, c.id, c.deliver, c.busReset, func(msg string, err error) { s.log.Warn(msg, "err", err) })
 	if err != nil {
 		st.Leave(context.Background(), c.id)
@@ -464,6 +479,8 @@ func (c *cluster) heartbeat() {
 			return
 		case <-tk.C:
 			c.beat()
+		case <-c.beatNow:
+			c.beat()
 		case <-c.kick:
 			c.publishHosts()
 		}
@@ -476,6 +493,7 @@ func (c *cluster) beat() {
 	defer c.beatMu.Unlock()
 	ctx, cancel := context.WithTimeout(c.ctx, busTimeout)
 	defer cancel()
+	sent := c.now()
 	ids, err := c.db.Renew(ctx, c.id, c.s.opts.ReplicaLease)
 	if errors.Is(err, store.ErrLeaseLost) {
 		c.leaseLost(ctx)
@@ -487,6 +505,7 @@ func (c *cluster) beat() {
 		}
 		return
 	}
+	c.leaseRenewed(sent)
 	alive := map[string]bool{}
 	for _, id := range ids {
 		alive[id] = true
@@ -535,6 +554,51 @@ func (c *cluster) beat() {
 	c.reloadHosts()
 }
 
+// errLeaseUnsure is leaseHeld's error: this replica's lease may have run
+// out.
+var errLeaseUnsure = errors.New("server: this replica's lease may have run out (no renewal for a lease): sending nothing until it is renewed")
+
+// now is the time since the cluster's start, on the monotonic clock.
+func (c *cluster) now() int64 { return int64(time.Since(c.epoch)) }
+
+// leaseRenewed records a renewal (or join) sent at sent that succeeded.
+func (c *cluster) leaseRenewed(sent int64) {
+	end := sent + int64(c.s.opts.ReplicaLease)
+	for {
+		old := c.leaseEnd.Load()
+		if old >= end || c.leaseEnd.CompareAndSwap(old, end) {
+			break
+		}
+	}
+	if c.now() < end && c.unsure.CompareAndSwap(true, false) {
+		c.s.log.Info("the replica lease is renewed: sending again")
+	}
+}
+
+// leaseHeld returns errLeaseUnsure, and asks for a beat at once, when the
+// lease may have run out: no renewal succeeded for a lease (a frozen
+// process or VM that just woke up, PostgreSQL out of reach). The others
+// may then have taken this replica for dead and claimed its runs, so what
+// it would send (an operator's answer acknowledged, a host's call
+// answered) could contradict what they do: it sends nothing until the
+// beat either renews the lease or finds it lost (leaseLost: every socket
+// reconnects). It waits for nothing and takes no lock: the socket writers
+// and HTTP responses call it, some under the hub's lock, which a beat
+// takes.
+func (c *cluster) leaseHeld() error {
+	if c.now() < c.leaseEnd.Load() {
+		return nil
+	}
+	if c.unsure.CompareAndSwap(false, true) {
+		c.s.log.Warn("no renewal of the replica lease for a lease: sending nothing, closing the sockets that would send and answering HTTP with 503 until a beat renews it or finds it lost")
+	}
+	select {
+	case c.beatNow <- struct{}{}:
+	default:
+	}
+	return errLeaseUnsure
+}
+
 // leaseLost: the lease ran out (a pause longer than the lease, or the
 // database out of reach that long), so the others take this replica for
 // dead and may have claimed its runs. What it holds in memory may be
@@ -556,12 +620,14 @@ func (c *cluster) leaseLost(ctx context.Context) {
 		delete(hb.txs, id)
 	}
 	hb.mu.Unlock()
+	sent := c.now()
 	kept, err := c.db.Rejoin(ctx, c.id, c.s.opts.PublicURL, c.s.opts.ReplicaLease)
 	if err != nil {
 		// The next beat finds the lease lost again and retries.
 		c.s.log.Error("joining the replicas again failed", "err", err)
 		return
 	}
+	c.leaseRenewed(sent)
 	c.mu.Lock()
 	c.lastCard = "" // Rejoin dropped this replica's hosts: list them again
 	c.mu.Unlock()

@@ -141,6 +141,11 @@ type endpoint struct {
 	// barrier, when set before run, is waited for before each message is
 	// written (Server.syncSaves).
 	barrier func(context.Context) error
+	// fence, when set before run, is asked before anything is written,
+	// free messages too: a replica that may have lost its lease sends
+	// nothing, and closes the socket (Server.leaseHeld). The barrier asks
+	// it too.
+	fence func() error
 
 	// held are the RESPONSEs the peer posted while inWorker handled a
 	// batch of messages: they go out together once the batch is done,
@@ -347,6 +352,7 @@ func (e *endpoint) post(ctx context.Context, data string, acked func(error)) err
 	}
 	if e.barrier != nil && ctx.Value(barrierPassed{}) == nil {
 		if err := e.barrier(ctx); err != nil {
+			e.closeIfFenced(err)
 			return err
 		}
 	}
@@ -435,6 +441,7 @@ func (e *endpoint) send(ctx context.Context, data string) error {
 	if e.barrier != nil {
 		// Nothing goes out before the store writes queued until now.
 		err = e.barrier(ctx)
+		e.closeIfFenced(err)
 	}
 	if err == nil {
 		err = e.conn.Send(ctx, data)
@@ -748,6 +755,13 @@ func (e *endpoint) outWorker() {
 // sendBatch writes a batch of the outbox: what leads it free (callFree,
 // freeAnswer) at once, the rest after one wait for the barrier.
 func (e *endpoint) sendBatch(batch []outCall) {
+	if e.fence != nil {
+		if err := e.fence(); err != nil {
+			e.notSent(batch)
+			e.closeIfFenced(err)
+			return
+		}
+	}
 	if e.barrier == nil {
 		e.write(batch)
 		return
@@ -765,14 +779,30 @@ func (e *endpoint) sendBatch(batch []outCall) {
 	}
 	if err := e.barrier(e.ctx); err != nil {
 		// The socket is closing: none of the rest was written.
-		for _, c := range batch {
-			if c.done != nil {
-				c.done(nil, errNotSent)
-			}
-		}
+		e.notSent(batch)
+		e.closeIfFenced(err)
 		return
 	}
 	e.write(batch)
+}
+
+// notSent reports the calls of batch as never sent.
+func (e *endpoint) notSent(batch []outCall) {
+	for _, c := range batch {
+		if c.done != nil {
+			c.done(nil, errNotSent)
+		}
+	}
+}
+
+// closeIfFenced closes the socket when err says that this replica may
+// have lost its lease (errLeaseUnsure): what it would have sent was not,
+// and its peer reconnects, to a replica that holds its runs.
+func (e *endpoint) closeIfFenced(err error) {
+	if errors.Is(err, errLeaseUnsure) {
+		e.log.Debug("closing the socket: this replica's lease may have run out")
+		e.closeWith(websocket.StatusServiceRestart, restartReason)
+	}
 }
 
 // write writes calls and answers of the outbox in one socket write, with

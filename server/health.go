@@ -57,6 +57,9 @@ func (s *Server) ready(ctx context.Context) error {
 	if s.draining.Load() {
 		return readyErr("draining")
 	}
+	if s.cl != nil && s.cl.leaseHeld() != nil {
+		return readyErr("replica lease not renewed")
+	}
 	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()
 	if _, err := s.store.CountUsers(ctx); err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/coder/websocket"
 	"io"
 	"mime/multipart"
 	"net"
@@ -887,4 +888,136 @@ func TestLoadOfRunHeldHere(t *testing.T) {
 	if b := hb.txs[id].browser; b == nil || b.sid != sid {
 		t.Fatal("the run did not get the link's console socket")
 	}
+}
+
+// TestReplicaLeaseUnsureSendsNothing: a replica that renewed no lease for a
+// lease (a process or VM frozen that long, waking up) may have been taken
+// for dead and its runs claimed by the others. Until a beat tells, it sends
+// nothing: neither the operator's answer to the host nor the operator's
+// acknowledgement; it closes those sockets (1012) and answers HTTP with
+// 503. Here the other replica did claim the run: the beat, asked for at
+// once, finds the lease lost, and the replica lets go of the run and joins
+// again. (It went on serving until its next heartbeat, up to a fifth of a
+// lease later: it acknowledged an answer that the replica holding the run
+// never saw.)
+func TestReplicaLeaseUnsureSendsNothing(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	opts := replicaOpts(url)
+	opts.ReplicaLease, opts.ReplicaHeartbeat = 2*time.Minute, time.Minute // no beat of its own in the test
+	b := newEnv(t, opts)
+	adminB := loginOn(t, b)
+	key := adminB.key(store.EnvProduction)
+	h := b.host(key, "inst-1", action("hello"))
+	br := adminB.browser()
+	id := adminB.waitingRun(br, h, "hello")
+
+	// B wakes up after a freeze longer than its lease; its beat waits
+	// (held here) while B serves what it reads.
+	c := b.s.cl
+	c.beatMu.Lock()
+	unlocked := false
+	defer func() {
+		if !unlocked {
+			c.beatMu.Unlock()
+		}
+	}()
+	c.leaseEnd.Store(0)
+
+	answered := make(chan error, 1)
+	go func() {
+		var ok bool
+		err := br.call(protocol.MethodRespondToIOCall, protocol.RespondToIOCallInputs{TransactionID: id,
+			IOResponse: ioResponse(id, "c1", "g1", protocol.KindReturn, "Ada")}, &ok)
+		if err == nil && ok {
+			answered <- nil
+		}
+	}()
+	select {
+	case <-answered:
+		t.Fatal("the operator's answer was acknowledged by a replica that may have lost its lease")
+	case <-br.conn.Done():
+	}
+	if code, _ := closeStatus(br.conn.Err()); code != websocket.StatusServiceRestart {
+		t.Fatalf("console socket closed with %v, want 1012", br.conn.Err())
+	}
+	if code := adminB.try("GET", "/api/console/transactions/"+id, nil, nil); code != http.StatusServiceUnavailable {
+		t.Fatalf("HTTP answered %d while the lease was unsure, want 503", code)
+	}
+	if code, body := get(t, b.hs.URL+ReadyzPath); code != http.StatusServiceUnavailable {
+		t.Fatalf("/readyz while the lease was unsure: %d %q, want 503", code, body)
+	}
+	for drained := false; !drained; {
+		select {
+		case call := <-h.calls:
+			if call.method == protocol.MethodIOResponse {
+				t.Fatal("the host got the operator's answer from a replica that may have lost its lease")
+			}
+		default:
+			drained = true
+		}
+	}
+
+	// Meanwhile the lease had run out and another replica claimed the run.
+	ctx := context.Background()
+	db, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(ctx)
+	for _, q := range []string{
+		`INSERT INTO replicas (id, lease_until) VALUES ('other', now() + interval '1 hour')`,
+		`UPDATE replicas SET lease_until = now() - interval '1 second' WHERE id = '` + c.id + `'`,
+		`UPDATE transactions SET owner = 'other' WHERE id = '` + id + `'`,
+	} {
+		if _, err := db.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	unlocked = true
+	c.beatMu.Unlock()
+	awaitTrue(t, "B to let go of the run the other replica claimed", func() bool {
+		b.s.hub.mu.Lock()
+		defer b.s.hub.mu.Unlock()
+		_, held := b.s.hub.txs[id]
+		return !held
+	})
+	awaitTrue(t, "B to join again", func() bool { return c.leaseHeld() == nil })
+	<-h.conn.Done()
+	if owner, _, err := c.db.TransactionOwner(ctx, id); err != nil || owner != "other" {
+		t.Fatalf("the run's owner: %q (%v), want the other replica's", owner, err)
+	}
+	adminB.tx(id) // HTTP is answered again
+	if code, body := get(t, b.hs.URL+ReadyzPath); code != http.StatusOK {
+		t.Fatalf("/readyz after joining again: %d %q", code, body)
+	}
+}
+
+// TestReplicaLeaseUnsureRenewed: a replica whose lease only looked unsure
+// (no renewal for a lease, yet nobody took it for dead) answers again once
+// the beat asked for renews it, and keeps its runs.
+func TestReplicaLeaseUnsureRenewed(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	opts := replicaOpts(url)
+	opts.ReplicaLease, opts.ReplicaHeartbeat = 2*time.Minute, time.Minute
+	b := newEnv(t, opts)
+	adminB := loginOn(t, b)
+	key := adminB.key(store.EnvProduction)
+	h := b.host(key, "inst-1", action("hello"))
+	br := adminB.browser()
+	id := adminB.waitingRun(br, h, "hello")
+
+	b.s.cl.leaseEnd.Store(0)
+	awaitTrue(t, "the lease to be renewed", func() bool {
+		code := adminB.try("GET", "/api/console/transactions/"+id, nil, nil)
+		return code == http.StatusOK
+	})
+	b.s.hub.mu.Lock()
+	_, held := b.s.hub.txs[id]
+	b.s.hub.mu.Unlock()
+	if !held {
+		t.Fatal("B let go of its run although its lease held")
+	}
+	h.close()
+	br.close()
+	resumeWaitingRun(t, b, adminB, key, "inst-1", id)
 }

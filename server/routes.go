@@ -97,6 +97,9 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 // server is closing.
 func (s *Server) register(e *endpoint) bool {
 	e.barrier = s.syncSaves // before run starts the goroutines that send
+	if s.cl != nil {
+		e.fence = s.cl.leaseHeld
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closing {

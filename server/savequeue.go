@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"time"
@@ -60,12 +61,20 @@ func (s *Server) newGroupCommit(st store.Store) *store.GroupCommit {
 }
 
 // syncSaves waits for the transaction writes queued so far, but the lazy
-// ones (a no-op before New set them up).
+// ones (a no-op before New set them up). A replica that may have lost its
+// lease then gets errLeaseUnsure: what follows the writes must not go out
+// (cluster.leaseHeld).
 func (s *Server) syncSaves(ctx context.Context) error {
 	if s.saves == nil {
 		return nil
 	}
-	return s.saves.Barrier(ctx)
+	if err := s.saves.Barrier(ctx); err != nil {
+		return err
+	}
+	if s.cl != nil {
+		return s.cl.leaseHeld()
+	}
+	return nil
 }
 
 // durableResponses makes every HTTP response wait, before its status goes
@@ -77,28 +86,46 @@ func (s *Server) durableResponses(next http.Handler) http.Handler {
 }
 
 // durableWriter is an http.ResponseWriter that calls syncSaves once, before
-// the response's header is written.
+// the response's header is written. When that says the replica may have
+// lost its lease, the response is a 503 instead: the client tries again,
+// through the balancer, on a replica that holds its runs.
 type durableWriter struct {
 	http.ResponseWriter
 	s      *Server
 	ctx    context.Context
 	synced bool
+	fenced bool // the handler's response is dropped for a 503
 }
 
 func (w *durableWriter) sync() {
-	if !w.synced {
-		w.synced = true
-		w.s.syncSaves(w.ctx)
+	if w.synced {
+		return
+	}
+	w.synced = true
+	if err := w.s.syncSaves(w.ctx); errors.Is(err, errLeaseUnsure) {
+		w.fenced = true
+		w.s.log.Debug("answering 503: this replica's lease may have run out")
+		h := w.ResponseWriter.Header()
+		for k := range h {
+			delete(h, k)
+		}
+		h.Set("Retry-After", "1")
+		writeErr(w.ResponseWriter, http.StatusServiceUnavailable, "The server is reconnecting; try again.")
 	}
 }
 
 func (w *durableWriter) WriteHeader(code int) {
 	w.sync()
-	w.ResponseWriter.WriteHeader(code)
+	if !w.fenced {
+		w.ResponseWriter.WriteHeader(code)
+	}
 }
 
 func (w *durableWriter) Write(b []byte) (int, error) {
 	w.sync()
+	if w.fenced {
+		return len(b), nil
+	}
 	return w.ResponseWriter.Write(b)
 }
 
