@@ -848,11 +848,7 @@ func TestReplicaSlowStartKeepsLease(t *testing.T) {
 // answered that it could not load the run.)
 func TestLoadOfRunHeldHere(t *testing.T) {
 	a := replicas(t, 1)[0]
-	admin := loginOn(t, a)
-	key := admin.key(store.EnvProduction)
-	h := a.host(key, "inst-1", action("hello"))
-	br := admin.browser()
-	id := admin.waitingRun(br, h, "hello")
+	admin, _, _, br, id := waitingOn(t, a)
 	hb := a.s.hub
 	sids := func() map[string]bool {
 		hb.mu.Lock()
@@ -890,6 +886,19 @@ func TestLoadOfRunHeldHere(t *testing.T) {
 	}
 }
 
+// waitingOn is an admin of replica e with an API key, a host on e serving
+// "hello" (instance inst-1), a console socket, and a run of hello there
+// waiting on the operator (waitingRun).
+func waitingOn(t *testing.T, e *env) (admin *client, key string, h, br *peer, id string) {
+	t.Helper()
+	admin = loginOn(t, e)
+	key = admin.key(store.EnvProduction)
+	h = e.host(key, "inst-1", action("hello"))
+	br = admin.browser()
+	id = admin.waitingRun(br, h, "hello")
+	return admin, key, h, br, id
+}
+
 // TestReplicaLeaseUnsureSendsNothing: a replica that renewed no lease for a
 // lease (a process or VM frozen that long, waking up) may have been taken
 // for dead and its runs claimed by the others. Until a beat tells, it sends
@@ -905,11 +914,7 @@ func TestReplicaLeaseUnsureSendsNothing(t *testing.T) {
 	opts := replicaOpts(url)
 	opts.ReplicaLease, opts.ReplicaHeartbeat = 2*time.Minute, time.Minute // no beat of its own in the test
 	b := newEnv(t, opts)
-	adminB := loginOn(t, b)
-	key := adminB.key(store.EnvProduction)
-	h := b.host(key, "inst-1", action("hello"))
-	br := adminB.browser()
-	id := adminB.waitingRun(br, h, "hello")
+	adminB, _, h, br, id := waitingOn(t, b)
 
 	// B wakes up after a freeze longer than its lease; its beat waits
 	// (held here) while B serves what it reads.
@@ -1000,11 +1005,7 @@ func TestReplicaLeaseUnsureRenewed(t *testing.T) {
 	opts := replicaOpts(url)
 	opts.ReplicaLease, opts.ReplicaHeartbeat = 2*time.Minute, time.Minute
 	b := newEnv(t, opts)
-	adminB := loginOn(t, b)
-	key := adminB.key(store.EnvProduction)
-	h := b.host(key, "inst-1", action("hello"))
-	br := adminB.browser()
-	id := adminB.waitingRun(br, h, "hello")
+	adminB, key, h, br, id := waitingOn(t, b)
 
 	b.s.cl.leaseEnd.Store(0)
 	awaitTrue(t, "the lease to be renewed", func() bool {

@@ -105,9 +105,11 @@ func (w *durableWriter) sync() {
 	if err := w.s.syncSaves(w.ctx); errors.Is(err, errLeaseUnsure) {
 		w.fenced = true
 		w.s.log.Debug("answering 503: this replica's lease may have run out")
+		// What the handler said of its own body goes; the headers of
+		// every response (security, caching) stay.
 		h := w.ResponseWriter.Header()
-		for k := range h {
-			delete(h, k)
+		for _, k := range []string{"Content-Type", "Content-Length", "Content-Disposition", "Content-Encoding", "Location", "Etag", "Last-Modified", "Set-Cookie"} {
+			h.Del(k)
 		}
 		h.Set("Retry-After", "1")
 		writeErr(w.ResponseWriter, http.StatusServiceUnavailable, "The server is reconnecting; try again.")

@@ -23,14 +23,23 @@ func openPG(t *testing.T) *Postgres {
 	return s
 }
 
+// joinedPG is a new PostgreSQL store with the replicas of leases joined,
+// each alive for its lease.
+func joinedPG(t *testing.T, leases map[string]time.Duration) *Postgres {
+	t.Helper()
+	s := openPG(t)
+	for id, lease := range leases {
+		must(t, s.Join(context.Background(), id, "", lease))
+	}
+	return s
+}
+
 // TestClusterLeases: a replica is alive while its lease runs; one whose
 // lease ran out is reaped, and renewing it then says the lease was lost.
 func TestClusterLeases(t *testing.T) {
 	t.Parallel()
-	s := openPG(t)
+	s := joinedPG(t, map[string]time.Duration{"a": time.Minute, "b": 50 * time.Millisecond})
 	ctx := context.Background()
-	must(t, s.Join(ctx, "a", "", time.Minute))
-	must(t, s.Join(ctx, "b", "", 50*time.Millisecond))
 	ids, err := s.Renew(ctx, "a", time.Minute)
 	must(t, err)
 	if !slices.Equal(ids, []string{"a", "b"}) {
@@ -64,11 +73,8 @@ func TestClusterLeases(t *testing.T) {
 // adopted once when its owner dies.
 func TestClusterOwnership(t *testing.T) {
 	t.Parallel()
-	s := openPG(t)
+	s := joinedPG(t, map[string]time.Duration{"a": time.Minute, "b": time.Minute, "dying": 50 * time.Millisecond})
 	ctx := context.Background()
-	must(t, s.Join(ctx, "a", "", time.Minute))
-	must(t, s.Join(ctx, "b", "", time.Minute))
-	must(t, s.Join(ctx, "dying", "", 50*time.Millisecond))
 	now := time.Now()
 	tx := func(id, status, host string) {
 		must(t, s.CreateTransaction(ctx, Transaction{ID: id, Slug: "s", Env: EnvProduction, UserID: "u", UserEmail: "u@example.com",
@@ -127,10 +133,8 @@ func TestClusterOwnership(t *testing.T) {
 // nobody claims them.
 func TestClusterRejoin(t *testing.T) {
 	t.Parallel()
-	s := openPG(t)
+	s := joinedPG(t, map[string]time.Duration{"a": time.Minute, "late": 50 * time.Millisecond})
 	ctx := context.Background()
-	must(t, s.Join(ctx, "a", "", time.Minute))
-	must(t, s.Join(ctx, "late", "", 50*time.Millisecond))
 	now := time.Now()
 	for _, id := range []string{"t1", "t2", "t3", "t4"} {
 		must(t, s.CreateTransaction(ctx, Transaction{ID: id, Slug: "s", Env: EnvProduction, UserID: "u", UserEmail: "u@example.com",
@@ -186,10 +190,8 @@ func TestClusterRejoin(t *testing.T) {
 // replica's, and one it did not give back is another's.
 func TestClusterRejoinRacesClaims(t *testing.T) {
 	t.Parallel()
-	s := openPG(t)
+	s := joinedPG(t, map[string]time.Duration{"a": time.Hour, "b": time.Hour})
 	ctx := context.Background()
-	must(t, s.Join(ctx, "a", "", time.Hour))
-	must(t, s.Join(ctx, "b", "", time.Hour))
 	const runs = 12
 	for round := range 25 {
 		late := fmt.Sprintf("late%d", round)
@@ -244,10 +246,8 @@ func TestClusterRejoinRacesClaims(t *testing.T) {
 // adoption takes it.
 func TestClusterCreateOwned(t *testing.T) {
 	t.Parallel()
-	s := openPG(t)
+	s := joinedPG(t, map[string]time.Duration{"a": time.Minute, "gone": 50 * time.Millisecond})
 	ctx := context.Background()
-	must(t, s.Join(ctx, "a", "", time.Minute))
-	must(t, s.Join(ctx, "gone", "", 50*time.Millisecond))
 	g := NewGroupCommit(s, GroupCommitOptions{})
 	defer g.Close()
 	ev := &AuditEvent{At: ts(2), ActorEmail: "a@example.com", Action: "run.started", Target: "t1"}
