@@ -325,8 +325,12 @@ func (hb *hub) respond(b *browser, in protocol.RespondToIOCallInputs) bool {
 // answerDelivered returns the done function of an IO_RESPONSE carrying the
 // operator's answer to t's render number renders, ioCall: once the host
 // answered it, the host has the answer, so t no longer waits on the
-// operator, keeps no pending answer, and a re-send of ioCall is not shown
-// again (hb.mu not held).
+// operator and a re-send of ioCall is not shown again (hb.mu not held).
+// The stored answer stays until the host's next call or the run's end: a
+// host that re-sends ioCall after reconnecting to a replica that adopted
+// the run, or to this server restarted, knows nothing of this delivery
+// there, and gets the stored answer again (it drops one it had) instead of
+// the operator being asked again.
 func (hb *hub) answerDelivered(t *txn, renders uint64, ioCall string) func(json.RawMessage, error) {
 	return func(_ json.RawMessage, err error) {
 		if err != nil {
@@ -339,10 +343,6 @@ func (hb *hub) answerDelivered(t *txn, renders uint64, ioCall string) func(json.
 		}
 		t.awaiting = false
 		t.answered = ioCall
-		if t.rec.PendingAnswer != "" && !t.finished() {
-			t.rec.PendingAnswer = "" // not kept at rest longer than needed
-			hb.saveLazy(t)
-		}
 	}
 }
 

@@ -365,8 +365,8 @@ func (hb *hub) save(t *txn) {
 }
 
 // saveLazy queues t's state as save does, for a change nothing sent
-// afterwards depends on (a render's status, an answer the host took
-// dropped from the record): what goes out next does not wait for it, and
+// afterwards depends on (a render's status): what goes out next does not
+// wait for it, and
 // it is committed with the next write that must be, or within the group
 // commit's LazyDelay (savequeue.go). Lost with the process, it costs
 // nothing: the host sends its IO call again when it reconnects.

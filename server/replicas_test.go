@@ -1022,3 +1022,67 @@ func TestReplicaLeaseUnsureRenewed(t *testing.T) {
 	br.close()
 	resumeWaitingRun(t, b, adminB, key, "inst-1", id)
 }
+
+// TestReplicaAdoptedRunKeepsDeliveredAnswer: the host had the operator's
+// answer (it acknowledged the IO_RESPONSE) and was still computing when its
+// replica died; the replica that adopts the run hands the answer again to
+// the host that re-sends the answered call, and does not ask the operator
+// again. (The stored answer was dropped once the host had it: the adopting
+// replica, knowing nothing of that delivery, showed the form again to an
+// operator who had seen the answer taken.)
+func TestReplicaAdoptedRunKeepsDeliveredAnswer(t *testing.T) {
+	rs := replicas(t, 2)
+	a, b := rs[0], rs[1]
+	_, key, h, br, id := waitingOn(t, a)
+	br.must(protocol.MethodRespondToIOCall, protocol.RespondToIOCallInputs{TransactionID: id,
+		IOResponse: ioResponse(id, "c1", "g1", protocol.KindReturn, "Ada")})
+	h.next(protocol.MethodIOResponse) // answered: the host has the answer
+	awaitTrue(t, "A to learn that the host has the answer", func() bool {
+		a.s.hub.mu.Lock()
+		defer a.s.hub.mu.Unlock()
+		return a.s.hub.txs[id] != nil && a.s.hub.txs[id].answered != ""
+	})
+	time.Sleep(100 * time.Millisecond) // what A writes lazily, written
+	if err := a.s.saves.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	a.die()
+	h.close()
+	br.close()
+	awaitTrue(t, "B to adopt the run", func() bool {
+		b.s.hub.mu.Lock()
+		defer b.s.hub.mu.Unlock()
+		return b.s.hub.txs[id] != nil
+	})
+	br2 := loginOn(t, b).browser()
+	br2.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id})
+	h2 := b.host(key, "inst-1", action("hello"))
+	h2.must(protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: id, IOCall: ioCall("c1", "g1", "INPUT_TEXT")})
+	select {
+	case c := <-h2.calls:
+		for c.method != protocol.MethodIOResponse {
+			select {
+			case c = <-h2.calls:
+			case <-time.After(2 * time.Second):
+				t.Fatalf("the host that re-sent the answered call did not get the answer again")
+			}
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("the host that re-sent the answered call did not get the answer again")
+	}
+	complete(t, h2, id, "done")
+	for {
+		select {
+		case c := <-br2.calls:
+			if c.method == protocol.MethodRender {
+				t.Fatal("the operator was asked again for an answer the server had acknowledged")
+			}
+			if c.method == protocol.MethodTransactionCompleted {
+				return
+			}
+		case <-time.After(wait):
+			t.Fatal("the run did not complete on the console")
+		}
+	}
+}

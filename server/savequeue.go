@@ -21,8 +21,8 @@ import (
 // (GroupCommit.Barrier). So whatever a host or a browser hears after a
 // state change, the change is on disk first, as when each save was its own
 // commit under the lock. Two exceptions, each promising nothing durable:
-// informational states (hub.saveLazy: a render's status, an answer the
-// host took dropped from the record) are not waited for, and ride with
+// informational states (hub.saveLazy: a render's status) are not
+// waited for, and ride with
 // the next commit; and the calls that carry no stored state (endpoint.
 // callFree: a render to the console, the operator's answer to the host,
 // whose acknowledgement to the operator still waits for the answer's

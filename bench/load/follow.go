@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	wsa "github.com/interval-go/sdk/internal/isocket"
 	"github.com/interval-go/sdk/internal/protocol"
 )
 
@@ -31,7 +32,9 @@ func reconnectDelay(n int) time.Duration {
 }
 
 // answerAgain is how long an operator whose answer was refused (the run's
-// host is away) waits for the form to come again before answering again.
+// host is away), or not acknowledged in time (its server frozen), waits for
+// the form to come again before answering again, as the console's form
+// shows the error and the operator submits again.
 const answerAgain = time.Second
 
 // createAttempts is how many times a run's creation is tried when the
@@ -76,7 +79,10 @@ type followed struct {
 	t0         time.Time
 	rendered   time.Duration // creation → first RENDER
 	answered   time.Time     // first RESPOND_TO_IO_CALL sent
-	last       protocol.IORender
+	// acked is set once the server acknowledged an answer: the run never
+	// asks for it again (a render then counts in driver.askedAgain).
+	acked bool
+	last  protocol.IORender
 	// credit is the calls reserved on the current socket and not made,
 	// in the wall-clock second creditSec: the server counts calls per
 	// second, so a call made in a later second (a run that waited
@@ -111,8 +117,14 @@ func (d *driver) follow(ctx context.Context, o *operator, b *browser, id, answer
 		if !b.closed() && ctx.Err() == nil {
 			// A server that refuses a call because the run is moving
 			// closes the socket right after: the console then
-			// reconnects (and connects to its run again).
-			t := time.NewTimer(time.Second)
+			// reconnects (and connects to its run again). One that
+			// acknowledged nothing in time (frozen) closes it when it
+			// wakes, or its socket breaks: the console waits for that.
+			patience := time.Second
+			if errors.Is(err, wsa.ErrAckTimeout) {
+				patience = d.timeout
+			}
+			t := time.NewTimer(patience)
 			select {
 			case <-b.conn.Done():
 			case <-t.C:
@@ -172,7 +184,7 @@ func (d *driver) attached(ctx context.Context, b *browser, f *followed) (sample,
 			f.answered = time.Now()
 		}
 		err := b.must(ctx, protocol.MethodRespondToIOCall, protocol.RespondToIOCallInputs{TransactionID: f.id, IOResponse: ioResponse(f.id, f.last, f.answer)})
-		if errors.Is(err, errRefused) {
+		if errors.Is(err, errRefused) || errors.Is(err, wsa.ErrAckTimeout) {
 			// The host is away (or the form moved on): answer again
 			// when it comes back, or after a while, as an operator
 			// clicks again.
@@ -180,6 +192,9 @@ func (d *driver) attached(ctx context.Context, b *browser, f *followed) (sample,
 			return nil
 		}
 		again = nil
+		if err == nil {
+			f.acked = true
+		}
 		return err
 	}
 	for {
@@ -191,6 +206,11 @@ func (d *driver) attached(ctx context.Context, b *browser, f *followed) (sample,
 			}
 			if f.rendered == 0 {
 				f.rendered = time.Since(f.t0)
+			}
+			if f.acked {
+				d.askedAgain.Add(1)
+				d.noteErr(fmt.Errorf("run %s: asked again for an answer the server acknowledged", f.id))
+				f.acked = false
 			}
 			f.last = r
 			if err := respond(); err != nil {

@@ -26,7 +26,8 @@ type levelStart struct {
 	started    int
 	reconnects int64
 	retried    int64
-	dialed     int64        // dialRetried
+	dialed     int64 // dialRetried
+	askedAgain int64
 	switches   int64        // the server's context switches
 	counts     serverCounts // the server's counters
 	hasCounts  bool
@@ -44,7 +45,7 @@ func (d *driver) startLevel() levelStart {
 		s.hostsCPU, _ = d.hosts.cpu()
 	}
 	s.dup, s.started, s.reconnects, s.retried = d.starts.duplicates(), d.starts.started(), d.reconnects.Load(), d.retried.Load()
-	s.dialed = d.dialRetried.Load()
+	s.dialed, s.askedAgain = d.dialRetried.Load(), d.askedAgain.Load()
 	s.t0 = time.Now()
 	return s
 }
@@ -62,6 +63,7 @@ func (d *driver) endLevel(s levelStart, t *tally, mode string, operators int) le
 	r.Started = d.starts.started() - s.started
 	r.Reconnects, r.Retried = int(d.reconnects.Load()-s.reconnects), int(d.retried.Load()-s.retried)
 	r.DialRetried = int(d.dialRetried.Load() - s.dialed)
+	r.AskedAgain = int(d.askedAgain.Load() - s.askedAgain)
 	r.RunsPerS = float64(r.Completed) / elapsed.Seconds()
 	if d.hosts != nil {
 		if c, own := d.hosts.cpu(); own {
@@ -199,6 +201,9 @@ func levels(ctx context.Context, cfg config, rep report, w io.Writer, lt levelTa
 			}
 			if r.HostPaced > 0 {
 				fmt.Fprintf(w, "at %s: host sockets were read no faster than their call rate %d times (latency includes those pauses: add -hosts, or raise -host-calls-per-second)\n", lt.at(r), r.HostPaced)
+			}
+			if r.AskedAgain > 0 {
+				fmt.Fprintf(w, "at %s: runs asked their operator again %d times for an answer the server had acknowledged\n", lt.at(r), r.AskedAgain)
 			}
 			if r.FirstError != "" {
 				fmt.Fprintf(w, "first error at %s: %s\n", lt.at(r), r.FirstError)

@@ -45,6 +45,10 @@ type driver struct {
 	// dialRetried counts console sockets opened again because the
 	// first try failed (closed before INITIALIZE_CLIENT was answered).
 	dialRetried atomic.Int64
+	// askedAgain counts renders of a run whose operator's answer the
+	// server had acknowledged (follow.go): an answer lost after its
+	// acknowledgement. The load's action asks one question.
+	askedAgain atomic.Int64
 
 	mu       sync.Mutex
 	sockets  int    // sockets opened, in all
@@ -267,9 +271,13 @@ type levelResult struct {
 	Retried    int `json:"createRetried"`
 	// DialRetried is how many console sockets were opened again after a
 	// failed try (a replica shutting down closed them at once).
-	DialRetried int     `json:"socketRetried"`
-	Seconds     float64 `json:"seconds"`
-	RunsPerS    float64 `json:"runsPerSecond"` // completed runs per second
+	DialRetried int `json:"socketRetried"`
+	// AskedAgain is how many times a run asked its operator again for an
+	// answer the server had acknowledged (never, when no acknowledged
+	// answer is lost).
+	AskedAgain int     `json:"askedAgain"`
+	Seconds    float64 `json:"seconds"`
+	RunsPerS   float64 `json:"runsPerSecond"` // completed runs per second
 	// Answer → completion and creation → render latencies, ms.
 	AnswerP50 float64 `json:"answerP50Ms"`
 	AnswerP99 float64 `json:"answerP99Ms"`

@@ -80,6 +80,15 @@ const unfinished = `status NOT IN ('COMPLETED', 'CANCELED')`
 // statement behind the adoption lock may be long before).
 const aliveReplicas = `(SELECT id FROM replicas WHERE lease_until > clock_timestamp())`
 
+// skipLocked ends the selection of the runs a claim takes: it leaves
+// alone a run whose row another transaction holds locked. That one may be
+// a replica's write of the run stopped half-way with its process (frozen
+// by its VM, stopped by a debugger): waiting for it would hold the
+// adoption lock for as long, and with it every replica's renewal, until
+// every lease ran out. The run is claimed at a later beat, once the row is
+// free (the frozen replica's session ends or goes on).
+const skipLocked = ` FOR UPDATE SKIP LOCKED`
+
 // pgAdoptLock is the key of the transaction-level advisory lock
 // ("intadopt") that orders the claims of a dead replica's runs (which take
 // it shared) with a replica's renewal and rejoining (which take it
@@ -259,8 +268,8 @@ func (s *Postgres) TransactionOwner(ctx context.Context, id string) (string, boo
 // ClaimTransaction implements Cluster.
 func (s *Postgres) ClaimTransaction(ctx context.Context, id, self string) (bool, error) {
 	br := s.underAdoptLock(ctx, false, func(b *pgx.Batch) {
-		b.Queue(`UPDATE transactions SET owner = $2 WHERE id = $1 AND `+unfinished+`
-		AND (owner = $2 OR owner NOT IN `+aliveReplicas+`)`, id, self)
+		b.Queue(`UPDATE transactions SET owner = $2 WHERE id IN (SELECT id FROM transactions WHERE id = $1 AND `+unfinished+`
+		AND (owner = $2 OR owner NOT IN `+aliveReplicas+`)`+skipLocked+`)`, id, self)
 	})
 	defer br.Close()
 	if err := skipLock(br); err != nil {
@@ -285,8 +294,8 @@ func (s *Postgres) HandTransaction(ctx context.Context, id, from, to string) (bo
 // ClaimForHost implements Cluster.
 func (s *Postgres) ClaimForHost(ctx context.Context, self, instanceID string) ([]string, []string, error) {
 	br := s.underAdoptLock(ctx, false, func(b *pgx.Batch) {
-		b.Queue(`UPDATE transactions SET owner = $1 WHERE host_instance_id = $2 AND `+unfinished+`
-		AND owner <> $1 AND owner NOT IN `+aliveReplicas+` RETURNING id`, self, instanceID)
+		b.Queue(`UPDATE transactions SET owner = $1 WHERE id IN (SELECT id FROM transactions WHERE host_instance_id = $2 AND `+unfinished+`
+		AND owner <> $1 AND owner NOT IN `+aliveReplicas+skipLocked+`) RETURNING id`, self, instanceID)
 		b.Queue(`SELECT DISTINCT owner FROM transactions WHERE host_instance_id = $2 AND `+unfinished+`
 		AND owner <> $1 AND owner IN `+aliveReplicas, self, instanceID)
 	})
@@ -316,8 +325,8 @@ func (s *Postgres) ClaimForHost(ctx context.Context, self, instanceID string) ([
 // AdoptOrphans implements Cluster.
 func (s *Postgres) AdoptOrphans(ctx context.Context, self string) ([]string, error) {
 	br := s.underAdoptLock(ctx, false, func(b *pgx.Batch) {
-		b.Queue(`UPDATE transactions SET owner = $1 WHERE `+unfinished+`
-		AND owner <> '' AND owner <> $1 AND owner NOT IN `+aliveReplicas+` RETURNING id`, self)
+		b.Queue(`UPDATE transactions SET owner = $1 WHERE id IN (SELECT id FROM transactions WHERE `+unfinished+`
+		AND owner <> '' AND owner <> $1 AND owner NOT IN `+aliveReplicas+skipLocked+`) RETURNING id`, self)
 	})
 	defer br.Close()
 	if err := skipLock(br); err != nil {

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/interval-go/sdk/server/store/pgtest"
 )
 
@@ -271,6 +273,72 @@ func TestClusterCreateOwned(t *testing.T) {
 	}
 	if owner, _, err := s.TransactionOwner(ctx, "t1"); err != nil || owner != "a" {
 		t.Fatalf("t1 after a second creation: owner %q (%v), want a", owner, err)
+	}
+}
+
+// TestClusterClaimsSkipLockedRuns: a run whose row a transaction holds
+// locked (a replica's write stopped half-way with its process, frozen) is
+// left to a later claim: the claims do not wait for it, nor do the
+// renewals, which wait for the claims. (They waited: every replica's
+// renewal waited behind a claim that waited for the frozen replica, until
+// every lease had run out.)
+func TestClusterClaimsSkipLockedRuns(t *testing.T) {
+	t.Parallel()
+	url := pgtest.NewDatabase(t)
+	s, err := OpenPostgres(context.Background(), url)
+	must(t, err)
+	defer s.Close()
+	ctx := context.Background()
+	must(t, s.Join(ctx, "a", "", time.Minute))
+	must(t, s.Join(ctx, "frozen", "", 50*time.Millisecond))
+	g := NewGroupCommit(s, GroupCommitOptions{})
+	defer g.Close()
+	for _, id := range []string{"t1", "t2"} {
+		tx := newTx(id)
+		tx.HostInstanceID = "h1"
+		must(t, g.QueueCreate(tx, "frozen", nil)(ctx))
+	}
+	// The frozen replica's write of t1, begun and never ended.
+	db, err := pgx.Connect(ctx, url)
+	must(t, err)
+	defer db.Close(ctx)
+	held, err := db.Begin(ctx)
+	must(t, err)
+	defer held.Rollback(ctx)
+	if _, err := held.Exec(ctx, `UPDATE transactions SET status = 'RUNNING' WHERE id = 't1'`); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // frozen's lease runs out
+
+	quick, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	adopted, err := s.AdoptOrphans(quick, "a")
+	if err != nil {
+		t.Fatalf("adopting beside a locked run: %v (it waited for the lock)", err)
+	}
+	if !slices.Equal(adopted, []string{"t2"}) {
+		t.Fatalf("adopted %v, want [t2] (t1 is locked)", adopted)
+	}
+	if claimed, _, err := s.ClaimForHost(quick, "a", "h1"); err != nil || len(claimed) != 0 {
+		t.Fatalf("claiming h1's runs beside a locked run: %v %v, want none claimed", claimed, err)
+	}
+	if ok, err := s.ClaimTransaction(quick, "t1", "a"); err != nil || ok {
+		t.Fatalf("claiming the locked run: %v %v, want false", ok, err)
+	}
+	if _, err := s.Renew(quick, "a", time.Minute); err != nil {
+		t.Fatalf("renewing beside a locked run: %v", err)
+	}
+	// The store's own sessions end such a transaction after a while.
+	var idle string
+	if err := s.db.QueryRowContext(ctx, `SHOW idle_in_transaction_session_timeout`).Scan(&idle); err != nil || idle != "10s" {
+		t.Fatalf("idle_in_transaction_session_timeout %q (%v), want 10s", idle, err)
+	}
+	// The frozen replica's session ends: the run is adopted.
+	must(t, held.Rollback(ctx))
+	adopted, err = s.AdoptOrphans(quick, "a")
+	must(t, err)
+	if !slices.Equal(adopted, []string{"t1"}) {
+		t.Fatalf("adopted %v once the lock was gone, want [t1]", adopted)
 	}
 }
 

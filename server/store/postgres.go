@@ -54,6 +54,10 @@ var pgDialect = dialect{
 
 var _ Store = (*Postgres)(nil)
 
+// idleInTransaction is the idle_in_transaction_session_timeout of the
+// store's sessions, unless the database URL sets one.
+const idleInTransaction = 10 * time.Second
+
 // OpenPostgres connects to the PostgreSQL database at databaseURL
 // (postgres://user:password@host:port/db?sslmode=…, or any connection
 // string pgx accepts) and applies the embedded migrations. Servers opening
@@ -76,6 +80,14 @@ func OpenPostgres(ctx context.Context, databaseURL string) (*Postgres, error) {
 	}
 	if _, ok := cfg.ConnConfig.RuntimeParams["application_name"]; !ok {
 		cfg.ConnConfig.RuntimeParams["application_name"] = "interval-server"
+	}
+	if _, ok := cfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"]; !ok {
+		// A server whose process stops in the middle of a transaction
+		// (frozen by its VM, stopped by a debugger) keeps its row locks
+		// only this long: the runs it was writing are left to the other
+		// replicas' claims until then (skipLocked). Our transactions
+		// never wait on anything but the database between statements.
+		cfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"] = strconv.Itoa(int(idleInTransaction.Milliseconds()))
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
