@@ -592,11 +592,16 @@ func (c *cluster) leaseHeld() error {
 	if c.unsure.CompareAndSwap(false, true) {
 		c.s.log.Warn("no renewal of the replica lease for a lease: sending nothing, closing the sockets that would send and answering HTTP with 503 until a beat renews it or finds it lost")
 	}
+	c.beatSoon()
+	return errLeaseUnsure
+}
+
+// beatSoon asks the heartbeat for a beat at once (it never waits).
+func (c *cluster) beatSoon() {
 	select {
 	case c.beatNow <- struct{}{}:
 	default:
 	}
-	return errLeaseUnsure
 }
 
 // leaseLost: the lease ran out (a pause longer than the lease, or the

@@ -361,7 +361,7 @@ func (hb *hub) loadRec(ctx context.Context, rec store.Transaction, now time.Time
 // the sweep.
 func (hb *hub) save(t *txn) {
 	t.rec.UpdatedAt = time.Now()
-	hb.s.saves.Queue(t.rec)
+	hb.s.saves.Queue(t.rec, hb.s.replicaID())
 }
 
 // saveLazy queues t's state as save does, for a change nothing sent
@@ -372,7 +372,7 @@ func (hb *hub) save(t *txn) {
 // nothing: the host sends its IO call again when it reconnects.
 func (hb *hub) saveLazy(t *txn) {
 	t.rec.UpdatedAt = time.Now()
-	hb.s.saves.QueueLazy(t.rec)
+	hb.s.saves.QueueLazy(t.rec, hb.s.replicaID())
 }
 
 // retrySaves writes again the transactions whose last write failed

@@ -48,6 +48,16 @@ func (s *Server) newGroupCommit(st store.Store) *store.GroupCommit {
 			s.log.Warn("a write of a run that had already finished was refused: its end is final", "transaction", t.ID, "status", t.Status)
 			s.metrics.storeErrors.WithLabelValues("stale_write").Inc()
 		},
+		OnNotOwner: func(t store.Transaction) {
+			// This replica was taken for dead and another claimed
+			// the run; its copy is stale. The beat asked for finds
+			// the lease lost and lets go of every run.
+			s.log.Warn("a write of a run another replica holds now was refused: this replica was taken for dead", "transaction", t.ID, "status", t.Status)
+			s.metrics.storeErrors.WithLabelValues("not_owner").Inc()
+			if s.cl != nil {
+				s.cl.beatSoon()
+			}
+		},
 		OnRetried: func(t store.Transaction) {
 			s.log.Info("saved transaction after a failed write", "transaction", t.ID, "status", t.Status)
 		},
@@ -58,6 +68,15 @@ func (s *Server) newGroupCommit(st store.Store) *store.GroupCommit {
 			}
 		},
 	})
+}
+
+// replicaID is this replica's id, the owner its writes of runs are
+// fenced by (store.Write.Owner); "" without replicas.
+func (s *Server) replicaID() string {
+	if s.cl == nil {
+		return ""
+	}
+	return s.cl.id
 }
 
 // syncSaves waits for the transaction writes queued so far, but the lazy

@@ -23,8 +23,12 @@ var ErrClosed = errors.New("store: closed")
 // replica that holds the new transaction in a Cluster store: it is written
 // in the same statement (Cluster.TransactionOwner), so that a replica's new
 // run is never held by nobody, as it would be between a creation and a
-// ClaimTransaction by a replica that died in between. Other stores ignore
-// it.
+// ClaimTransaction by a replica that died in between. With Tx, a non-empty
+// Owner fences the update: it is written only while Owner (or nobody)
+// holds the transaction, else it fails with ErrNotOwner. A replica taken
+// for dead, whose runs others claimed, cannot then overwrite their states
+// with its stale copies (a write it had begun before a freeze, one it
+// retries). Other stores ignore it.
 type Write struct {
 	Tx     *Transaction
 	Create *Transaction
@@ -59,7 +63,9 @@ const (
 	// qUpdateTx writes a transaction's mutable fields, unless it finished
 	// with another status: a run's end is final (see ErrFinished).
 	qUpdateTx = `UPDATE transactions SET status=?, result_status=?, result=?, host_instance_id=?, host_key_id=?, via_http_host=?, updated_at=?, completed_at=?, pending_answer=? WHERE id=? AND (status NOT IN ('COMPLETED', 'CANCELED') OR status=?)`
-	qTx       = `SELECT ` + txCols + ` FROM transactions WHERE id = ?`
+	// qUpdateTxOwned is qUpdateTx fenced by the owner (Write.Owner).
+	qUpdateTxOwned = qUpdateTx + ` AND owner IN ('', ?)`
+	qTx            = `SELECT ` + txCols + ` FROM transactions WHERE id = ?`
 	// qCreateTxOnce is qCreateTx that leaves a taken id alone, so that a
 	// batch's transaction is not spoiled by it (PostgreSQL aborts one on
 	// a unique violation).
@@ -165,32 +171,45 @@ func (s *sqlStore) execPrepared(ctx context.Context, tx *sql.Tx, q string, args 
 	return tx.StmtContext(ctx, st).ExecContext(ctx, s.d.args(args)...)
 }
 
-func (s *sqlStore) updateTx(ctx context.Context, tx *sql.Tx, t Transaction) (sql.Result, error) {
-	return s.execPrepared(ctx, tx, qUpdateTx,
-		t.Status, t.ResultStatus, s.d.blob(t.Result), t.HostInstanceID, t.HostKeyID, t.ViaHTTPHost, ms(t.UpdatedAt), nullMS(t.CompletedAt), s.d.blob(t.PendingAnswer), t.ID,
-		t.Status)
+// updateTx writes t's mutable fields, fenced by owner (Write.Owner) in a
+// store whose transactions have one.
+func (s *sqlStore) updateTx(ctx context.Context, tx *sql.Tx, t Transaction, owner string) (sql.Result, error) {
+	args := []any{t.Status, t.ResultStatus, s.d.blob(t.Result), t.HostInstanceID, t.HostKeyID, t.ViaHTTPHost, ms(t.UpdatedAt), nullMS(t.CompletedAt), s.d.blob(t.PendingAnswer), t.ID,
+		t.Status}
+	q := qUpdateTx
+	if owner != "" && s.d.owners {
+		q, args = qUpdateTxOwned, append(args, owner)
+	}
+	return s.execPrepared(ctx, tx, q, args...)
 }
 
-// txUpdated is affected for updateTx of transaction id (in tx, or not when
-// nil): no row written is ErrFinished when id is stored (it finished, and
-// the write would have changed its end), ErrNotFound when it is not.
-func (s *sqlStore) txUpdated(ctx context.Context, tx *sql.Tx, id string, r sql.Result, err error) error {
+// txUpdated is affected for updateTx of transaction id by owner (in tx, or
+// not when nil): no row written is ErrNotOwner when another replica holds
+// id, ErrFinished when id is stored (it finished, and the write would have
+// changed its end), ErrNotFound when it is not.
+func (s *sqlStore) txUpdated(ctx context.Context, tx *sql.Tx, id, owner string, r sql.Result, err error) error {
 	err = s.affected("update transaction", r, err)
 	if !errors.Is(err, ErrNotFound) {
 		return err
 	}
-	q := s.d.rebind(`SELECT status FROM transactions WHERE id = ?`)
+	q := `SELECT status, '' FROM transactions WHERE id = ?`
+	if s.d.owners {
+		q = `SELECT status, owner FROM transactions WHERE id = ?`
+	}
 	var row *sql.Row
 	if tx != nil {
-		row = tx.QueryRowContext(ctx, q, id)
+		row = tx.QueryRowContext(ctx, s.d.rebind(q), id)
 	} else {
-		row = s.db.QueryRowContext(ctx, q, id)
+		row = s.db.QueryRowContext(ctx, s.d.rebind(q), id)
 	}
-	var status string
-	if serr := row.Scan(&status); errors.Is(serr, sql.ErrNoRows) {
+	var status, held string
+	if serr := row.Scan(&status, &held); errors.Is(serr, sql.ErrNoRows) {
 		return err
 	} else if serr != nil {
 		return s.wrap("update transaction", serr)
+	}
+	if owner != "" && held != "" && held != owner && s.d.owners {
+		return fmt.Errorf("store: update transaction %s (held by %s, not %s): %w", id, held, owner, ErrNotOwner)
 	}
 	return fmt.Errorf("store: update transaction %s (%s): %w", id, status, ErrFinished)
 }
@@ -214,8 +233,8 @@ func (s *sqlStore) appendLog(ctx context.Context, tx *sql.Tx, txID string, l Log
 
 // WriteBatch commits ws in one database transaction (see Batcher).
 func (s *sqlStore) WriteBatch(ctx context.Context, ws []Write, errs []error) error {
-	for _, q := range []string{qUpdateTx, qAppendLog, qCreateTxOnce, qAppendAudit, qCreateTxOwned} {
-		if q == qCreateTxOwned && !s.d.owners {
+	for _, q := range []string{qUpdateTx, qAppendLog, qCreateTxOnce, qAppendAudit, qCreateTxOwned, qUpdateTxOwned} {
+		if (q == qCreateTxOwned || q == qUpdateTxOwned) && !s.d.owners {
 			continue
 		}
 		if _, err := s.stmt(ctx, q); err != nil {
@@ -232,8 +251,8 @@ func (s *sqlStore) WriteBatch(ctx context.Context, ws []Write, errs []error) err
 	for i, w := range ws {
 		switch {
 		case w.Tx != nil:
-			r, err := s.updateTx(ctx, tx, *w.Tx)
-			if err = s.txUpdated(ctx, tx, w.Tx.ID, r, err); err != nil && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrFinished) {
+			r, err := s.updateTx(ctx, tx, *w.Tx, w.Owner)
+			if err = s.txUpdated(ctx, tx, w.Tx.ID, w.Owner, r, err); err != nil && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrFinished) && !errors.Is(err, ErrNotOwner) {
 				tx.Rollback()
 				return err
 			}
@@ -303,6 +322,11 @@ type GroupCommitOptions struct {
 	// refused because the stored transaction had finished with another
 	// status (ErrFinished): a stale copy's. It is not written again.
 	OnFinished func(t Transaction)
+	// OnNotOwner, if set, is called (as OnFail) when a queued write was
+	// refused because another replica holds the transaction now
+	// (ErrNotOwner): a stale copy's, of a replica taken for dead. It is
+	// not written again.
+	OnNotOwner func(t Transaction)
 	// OnRetried, if set, is called when the state of a transaction whose
 	// queued write had failed was written (as OnFail, before the batch's
 	// waiters are released).
@@ -373,8 +397,8 @@ type GroupCommit struct {
 	lazy   *time.Timer // runs while the open batch holds only lazy writes
 	delay  *time.Timer // runs while a commit waits for company (Delay)
 	open   *batch
-	flying *batch                 // being committed
-	failed map[string]Transaction // queued writes that failed, by id
+	flying *batch           // being committed
+	failed map[string]Write // queued writes (Tx) that failed, by id
 	closed bool
 	wake   chan struct{}
 	exited chan struct{}
@@ -436,7 +460,7 @@ func NewGroupCommit(st Store, opts GroupCommitOptions) *GroupCommit {
 	if opts.LazyDelay <= 0 {
 		opts.LazyDelay = 50 * time.Millisecond
 	}
-	g := &GroupCommit{Store: st, opts: opts, open: newBatch(), failed: map[string]Transaction{},
+	g := &GroupCommit{Store: st, opts: opts, open: newBatch(), failed: map[string]Write{},
 		wake: make(chan struct{}, 1), exited: make(chan struct{})}
 	g.b, _ = st.(Batcher)
 	go g.loop()
@@ -456,7 +480,7 @@ func (g *GroupCommit) add(w Write, queued, lazy bool) (*batch, int) {
 	if w.Tx != nil {
 		if j, ok := b.upd[w.Tx.ID]; ok {
 			i, merged = j, true
-			b.ws[i].Tx = w.Tx
+			b.ws[i].Tx, b.ws[i].Owner = w.Tx, w.Owner
 			b.queued[i] = b.queued[i] || queued
 		} else {
 			b.upd[w.Tx.ID] = i
@@ -496,27 +520,28 @@ func (g *GroupCommit) kick() {
 // Queue adds the write of t's mutable fields to the open batch and returns
 // at once. Sync (or any later read) waits for it. When it fails, OnFail is
 // called and Retry writes it again.
-func (g *GroupCommit) Queue(t Transaction) { g.queue(t, false) }
+func (g *GroupCommit) Queue(t Transaction, owner string) { g.queue(t, owner, false) }
 
 // QueueLazy is Queue for a state nothing sent afterwards depends on (an
 // informational status): Barrier does not wait for it, and it is committed
 // with the next batch that has another write, or after LazyDelay. Reads and
 // Sync see it, as they see every write queued before them.
-func (g *GroupCommit) QueueLazy(t Transaction) { g.queue(t, true) }
+func (g *GroupCommit) QueueLazy(t Transaction, owner string) { g.queue(t, owner, true) }
 
-// queue adds the write of t's mutable fields, lazy or not, to the open
-// batch (a failure is reported and kept for Retry).
-func (g *GroupCommit) queue(t Transaction, lazy bool) {
+// queue adds the write of t's mutable fields by owner (Write.Owner), lazy
+// or not, to the open batch (a failure is reported and kept for Retry).
+func (g *GroupCommit) queue(t Transaction, owner string, lazy bool) {
 	g.mu.Lock()
+	w := Write{Tx: &t, Owner: owner}
 	if g.closed {
-		g.failed[t.ID] = t
+		g.failed[t.ID] = w
 		g.mu.Unlock()
 		if g.opts.OnFail != nil {
 			g.opts.OnFail(t, ErrClosed)
 		}
 		return
 	}
-	g.add(Write{Tx: &t}, true, lazy)
+	g.add(w, true, lazy)
 	g.mu.Unlock()
 }
 
@@ -659,7 +684,7 @@ func (g *GroupCommit) Retry(ctx context.Context) int {
 				continue
 			}
 		}
-		g.add(Write{Tx: &t}, true, false)
+		g.add(t, true, false)
 	}
 	g.mu.Unlock()
 	g.Sync(ctx)
@@ -751,7 +776,7 @@ func (g *GroupCommit) loop() {
 			err error
 		}
 		var failed []failure
-		var retried, stale []Transaction
+		var retried, stale, fenced []Transaction
 		g.mu.Lock()
 		g.flying = nil
 		for i, w := range b.ws {
@@ -763,13 +788,18 @@ func (g *GroupCommit) loop() {
 			case b.errs[i] == nil && had:
 				delete(g.failed, w.Tx.ID)
 				retried = append(retried, *w.Tx)
+			case errors.Is(b.errs[i], ErrNotOwner):
+				delete(g.failed, w.Tx.ID)
+				if b.queued[i] {
+					fenced = append(fenced, *w.Tx)
+				}
 			case errors.Is(b.errs[i], ErrFinished):
 				delete(g.failed, w.Tx.ID)
 				if b.queued[i] {
 					stale = append(stale, *w.Tx)
 				}
 			case b.errs[i] != nil && b.queued[i]:
-				g.failed[w.Tx.ID] = *w.Tx
+				g.failed[w.Tx.ID] = w
 				failed = append(failed, failure{*w.Tx, b.errs[i]})
 			}
 		}
@@ -789,6 +819,11 @@ func (g *GroupCommit) loop() {
 		for _, t := range stale {
 			if g.opts.OnFinished != nil {
 				g.opts.OnFinished(t)
+			}
+		}
+		for _, t := range fenced {
+			if g.opts.OnNotOwner != nil {
+				g.opts.OnNotOwner(t)
 			}
 		}
 		close(b.done)

@@ -85,7 +85,7 @@ func TestGroupCommitConcurrentWritesDurable(t *testing.T) {
 					rec := newTx(id)
 					rec.Status, rec.Result = StatusRunning, fmt.Sprint("step ", i)
 					if i%2 == 0 {
-						g.Queue(rec)
+						g.Queue(rec, "")
 					} else if err := g.UpdateTransaction(ctx, rec); err != nil {
 						errs <- err
 					}
@@ -161,14 +161,14 @@ func TestGroupCommitGroupsAndCoalesces(t *testing.T) {
 		defer g.Close()
 		first := newTx("g0")
 		first.Status = StatusRunning
-		g.Queue(first)
+		g.Queue(first, "")
 		<-st.entered // the first batch is being committed, held
 		for i := 1; i < 6; i++ {
 			rec := newTx(fmt.Sprint("g", i))
 			rec.Status = StatusAwaitingInput
-			g.Queue(rec)
+			g.Queue(rec, "")
 			rec.Status = StatusCompleted
-			g.Queue(rec)
+			g.Queue(rec, "")
 		}
 		close(st.hold)
 		rec, err := g.Transaction(ctx, "g5")
@@ -203,12 +203,12 @@ func TestGroupCommitFailure(t *testing.T) {
 
 		st.fail.Store(true)
 		st.hold = make(chan struct{})
-		g.Queue(newTx("f0")) // a batch of its own, held
+		g.Queue(newTx("f0"), "") // a batch of its own, held
 		<-st.entered
 		var wg sync.WaitGroup
 		errs := make([]error, 3)
 		for i := 1; i < 4; i++ {
-			g.Queue(newTx("never")) // replaced below, keeps the batch's order
+			g.Queue(newTx("never"), "") // replaced below, keeps the batch's order
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -219,7 +219,7 @@ func TestGroupCommitFailure(t *testing.T) {
 		}
 		rec := newTx("f0")
 		rec.Status = StatusCompleted
-		g.Queue(rec)
+		g.Queue(rec, "")
 		close(st.hold)
 		wg.Wait()
 		for i, err := range errs {
@@ -312,7 +312,7 @@ func TestGroupCommitLazyWrites(t *testing.T) {
 		defer g.Close()
 		rec := newTx("z0")
 		rec.Status = StatusAwaitingInput
-		g.QueueLazy(rec)
+		g.QueueLazy(rec, "")
 		bctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
 		must(t, g.Barrier(bctx)) // returns at once: nothing it must wait for
@@ -322,7 +322,7 @@ func TestGroupCommitLazyWrites(t *testing.T) {
 		}
 		other := newTx("z1")
 		other.Status = StatusRunning
-		g.Queue(other) // must be committed: takes the lazy one along
+		g.Queue(other, "") // must be committed: takes the lazy one along
 		must(t, g.Barrier(bctx))
 		if got := st.batchSizes(); len(got) != 1 || got[0] != 2 {
 			t.Fatalf("batch sizes %v, want [2]", got)
@@ -336,9 +336,9 @@ func TestGroupCommitLazyWrites(t *testing.T) {
 		// A lazy state replaced by an eager one of the same transaction
 		// makes one eager write.
 		rec.Status = StatusRunning
-		g.QueueLazy(rec)
+		g.QueueLazy(rec, "")
 		rec.Status = StatusCompleted
-		g.Queue(rec)
+		g.Queue(rec, "")
 		must(t, g.Barrier(bctx))
 		if got := st.batchSizes(); len(got) != 2 || got[1] != 1 {
 			t.Fatalf("batch sizes %v, want [2 1]", got)
@@ -347,7 +347,7 @@ func TestGroupCommitLazyWrites(t *testing.T) {
 		// Reads see a lazy write: they commit it first.
 		last := newTx("z2")
 		last.Status = StatusAwaitingInput
-		g.QueueLazy(last)
+		g.QueueLazy(last, "")
 		read, err := g.Transaction(bctx, "z2")
 		must(t, err)
 		if read.Status != StatusAwaitingInput {
@@ -362,7 +362,7 @@ func TestGroupCommitLazyWrites(t *testing.T) {
 		defer g.Close()
 		rec := newTx("d0")
 		rec.Status = StatusAwaitingInput
-		g.QueueLazy(rec)
+		g.QueueLazy(rec, "")
 		select {
 		case <-st.entered: // committed alone once LazyDelay passed
 		case <-time.After(10 * time.Second):
@@ -396,7 +396,7 @@ func TestGroupCommitDelayGathers(t *testing.T) {
 		update := func(i int) {
 			rec := newTx(fmt.Sprint("w", i))
 			rec.Status = StatusRunning
-			g.Queue(rec)
+			g.Queue(rec, "")
 		}
 		update(0)
 		<-st.entered // the first commit, held
@@ -492,10 +492,10 @@ func TestFinishedTransactionIsFinal(t *testing.T) {
 		})
 		defer g.Close()
 		stale.Status = StatusHostDropped
-		g.Queue(stale)
+		g.Queue(stale, "")
 		other := newTx("other")
 		other.Status = StatusRunning
-		g.Queue(other)
+		g.Queue(other, "")
 		must(t, g.Sync(ctx))
 		if n := g.Retry(ctx); n != 0 {
 			t.Fatalf("%d writes left to retry, want none", n)

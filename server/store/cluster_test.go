@@ -342,6 +342,60 @@ func TestClusterClaimsSkipLockedRuns(t *testing.T) {
 	}
 }
 
+// TestClusterWritesFencedByOwner: a queued write of a run fenced by its
+// owner lands only while that replica (or nobody) holds the run; another's
+// is refused with ErrNotOwner, reported once and never retried: a replica
+// taken for dead cannot overwrite, with its stale copy, the state of a run
+// another replica claimed (a write it had begun before a freeze and
+// finishes after it, or one it retries).
+func TestClusterWritesFencedByOwner(t *testing.T) {
+	t.Parallel()
+	s := joinedPG(t, map[string]time.Duration{"a": time.Minute, "b": time.Minute})
+	ctx := context.Background()
+	var mu sync.Mutex
+	var refused []string
+	g := NewGroupCommit(s, GroupCommitOptions{OnNotOwner: func(tx Transaction) {
+		mu.Lock()
+		defer mu.Unlock()
+		refused = append(refused, tx.ID+" "+tx.Status)
+	}})
+	defer g.Close()
+	must(t, g.QueueCreate(newTx("t1"), "a", nil)(ctx))
+	must(t, g.QueueCreate(newTx("t2"), "", nil)(ctx))
+
+	stale := newTx("t1")
+	stale.Status = StatusHostDropped
+	g.Queue(stale, "b")
+	fresh := newTx("t2")
+	fresh.Status = StatusRunning
+	g.Queue(fresh, "b") // held by nobody: written
+	must(t, g.Sync(ctx))
+	if got, err := g.Transaction(ctx, "t1"); err != nil || got.Status != StatusPending {
+		t.Fatalf("t1 after b's write: %s (%v), want PENDING (a holds it)", got.Status, err)
+	}
+	if got, err := g.Transaction(ctx, "t2"); err != nil || got.Status != StatusRunning {
+		t.Fatalf("t2 after b's write: %s (%v), want RUNNING", got.Status, err)
+	}
+	mu.Lock()
+	if !slices.Equal(refused, []string{"t1 HOST_DROPPED"}) {
+		t.Fatalf("refused writes reported: %v, want [t1 HOST_DROPPED]", refused)
+	}
+	mu.Unlock()
+	if n := g.Retry(ctx); n != 0 {
+		t.Fatalf("%d failed writes kept for a retry, want none", n)
+	}
+	if err := s.UpdateTransaction(ctx, stale); err != nil {
+		t.Fatalf("a write with no owner given is not fenced: %v", err)
+	}
+	own := newTx("t1")
+	own.Status = StatusCompleted
+	g.Queue(own, "a")
+	must(t, g.Sync(ctx))
+	if got, err := g.Transaction(ctx, "t1"); err != nil || got.Status != StatusCompleted {
+		t.Fatalf("t1 after a's write: %s (%v), want COMPLETED", got.Status, err)
+	}
+}
+
 // A store without replicas ignores an owner given with a creation.
 func TestCreateOwnedWithoutReplicas(t *testing.T) {
 	s, err := OpenFile(context.Background(), t.TempDir()+"/interval.db")
@@ -353,6 +407,12 @@ func TestCreateOwnedWithoutReplicas(t *testing.T) {
 	must(t, g.QueueCreate(newTx("t1"), "a", nil)(ctx))
 	if got, err := g.Transaction(ctx, "t1"); err != nil || got.ID != "t1" {
 		t.Fatalf("t1: %+v %v", got, err)
+	}
+	upd := newTx("t1")
+	upd.Status = StatusRunning
+	g.Queue(upd, "b") // not fenced either
+	if got, err := g.Transaction(ctx, "t1"); err != nil || got.Status != StatusRunning {
+		t.Fatalf("t1 after an update fenced by another owner: %s %v, want RUNNING", got.Status, err)
 	}
 }
 

@@ -607,8 +607,8 @@ func (s *sqlStore) CreateTransaction(ctx context.Context, t Transaction) error {
 
 // UpdateTransaction writes t's mutable fields.
 func (s *sqlStore) UpdateTransaction(ctx context.Context, t Transaction) error {
-	r, err := s.updateTx(ctx, nil, t)
-	return s.txUpdated(ctx, nil, t.ID, r, err)
+	r, err := s.updateTx(ctx, nil, t, "")
+	return s.txUpdated(ctx, nil, t.ID, "", r, err)
 }
 
 const txCols = `id, slug, action_name, env, user_id, user_email, user_name, developer_id, status, result_status,

@@ -26,6 +26,10 @@ var (
 	// status: a run's end is final. The write came from a stale copy of
 	// the run, say a replica's that another replica finished.
 	ErrFinished = errors.New("store: transaction already finished")
+	// ErrNotOwner is returned for a write of a transaction fenced by its
+	// owner (Write.Owner) when another replica holds it now: the write
+	// came from a stale copy of a replica taken for dead.
+	ErrNotOwner = errors.New("store: transaction held by another replica")
 )
 
 // Roles of a user.
