@@ -277,6 +277,15 @@ func (hb *hub) respond(b *browser, in protocol.RespondToIOCallInputs) bool {
 	// Hosts drop answers to another input group as stale (and route an
 	// answer without a key to the current call).
 	current := resp.InputGroupKey == "" || resp.InputGroupKey == t.groupKey
+	if resp.Kind == protocol.KindReturn && !current {
+		// An answer to a form that moved on, or to one this server has
+		// not seen since it took the run over (the host sends its call
+		// again): acknowledged, it would be an answer the operator saw
+		// taken and is asked again for. The console shows the form
+		// the host sends.
+		b.log.Warn("refusing RESPOND_TO_IO_CALL", "transaction", t.rec.ID, "reason", "not the current form")
+		return false
+	}
 	if !t.identityAt.IsZero() && resp.Kind == protocol.KindReturn {
 		// CONFIRM_IDENTITY: anything but a plain "false" only after the
 		// operator proved their password (POST /api/auth/login). The

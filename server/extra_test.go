@@ -412,11 +412,13 @@ func TestConfirmIdentityNotBypassedByStaleAnswers(t *testing.T) {
 	id := admin.startRun(b, h, "danger", "development")
 	h.must(protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: id, IOCall: ioCall("r1", "g1", "CONFIRM_IDENTITY")})
 	b.next(protocol.MethodRender)
-	// "false" for another group: forwarded (the host drops it as stale)...
-	b.must(protocol.MethodRespondToIOCall, protocol.RespondToIOCallInputs{TransactionID: id, IOResponse: ioResponse(id, "r0", "stale", "RETURN", false)})
-	h.next(protocol.MethodIOResponse)
-	// ...but the pending check still holds for the current one.
+	// "false" for another group: refused, not taken (it answers no form
+	// shown)...
 	var ok bool
+	if err := b.call(protocol.MethodRespondToIOCall, protocol.RespondToIOCallInputs{TransactionID: id, IOResponse: ioResponse(id, "r0", "stale", "RETURN", false)}, &ok); err != nil || ok {
+		t.Fatalf("a stale answer was taken: %v %v", err, ok)
+	}
+	// ...and the pending check still holds for the current one.
 	for _, resp := range []string{
 		ioResponse(id, "r1", "g1", "RETURN", true),
 		ioResponse(id, "r1", "", "RETURN", true),
@@ -497,5 +499,29 @@ func TestRoutesNamedFromSlugs(t *testing.T) {
 	want := map[string]string{"APIKeys/refundUser": "Refund user", "SCREAMING_SNAKE": "Screaming snake", "APIKeys": "Api keys"}
 	if !reflect.DeepEqual(names, want) {
 		t.Fatalf("names %v, want %v", names, want)
+	}
+}
+
+// TestStaleAnswerRefused: an answer to a form other than the current one
+// (one that moved on, or one this server has not seen since it took the
+// run over) is refused, not forwarded: acknowledged, it would be an answer
+// the operator saw taken and was then asked again for, when the host sends
+// its current call. (It was acknowledged and forwarded, and the host
+// dropped it as stale.)
+func TestStaleAnswerRefused(t *testing.T) {
+	e := newEnv(t, Options{})
+	admin := e.admin()
+	h := e.host(admin.key("development"), "", action("hello"))
+	b := admin.browser()
+	id := admin.startRun(b, h, "hello", "development")
+	h.must(protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: id, IOCall: ioCall("r1", "g1", "INPUT_TEXT")})
+	b.next(protocol.MethodRender)
+	var ok bool
+	if err := b.call(protocol.MethodRespondToIOCall, protocol.RespondToIOCallInputs{TransactionID: id, IOResponse: ioResponse(id, "r0", "g0", "RETURN", "Ada")}, &ok); err != nil || ok {
+		t.Fatalf("an answer to an earlier form was taken: %v %v", err, ok)
+	}
+	b.must(protocol.MethodRespondToIOCall, protocol.RespondToIOCallInputs{TransactionID: id, IOResponse: ioResponse(id, "r1", "g1", "RETURN", "Ada")})
+	if c := h.next(protocol.MethodIOResponse); !strings.Contains(string(c.data), `\"g1\"`) {
+		t.Fatalf("the host got %s, want the answer to g1 only", c.data)
 	}
 }
