@@ -509,18 +509,12 @@ func TestRoutesNamedFromSlugs(t *testing.T) {
 // its current call. (It was acknowledged and forwarded, and the host
 // dropped it as stale.)
 func TestStaleAnswerRefused(t *testing.T) {
-	e := newEnv(t, Options{})
-	admin := e.admin()
-	h := e.host(admin.key("development"), "", action("hello"))
-	b := admin.browser()
-	id := admin.startRun(b, h, "hello", "development")
-	h.must(protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: id, IOCall: ioCall("r1", "g1", "INPUT_TEXT")})
-	b.next(protocol.MethodRender)
+	_, _, h, b, id := waitingOn(t, newEnv(t, Options{})) // the form c1, group g1
 	var ok bool
-	if err := b.call(protocol.MethodRespondToIOCall, protocol.RespondToIOCallInputs{TransactionID: id, IOResponse: ioResponse(id, "r0", "g0", "RETURN", "Ada")}, &ok); err != nil || ok {
+	if err := b.call(protocol.MethodRespondToIOCall, protocol.RespondToIOCallInputs{TransactionID: id, IOResponse: ioResponse(id, "c0", "g0", "RETURN", "Ada")}, &ok); err != nil || ok {
 		t.Fatalf("an answer to an earlier form was taken: %v %v", err, ok)
 	}
-	b.must(protocol.MethodRespondToIOCall, protocol.RespondToIOCallInputs{TransactionID: id, IOResponse: ioResponse(id, "r1", "g1", "RETURN", "Ada")})
+	b.must(protocol.MethodRespondToIOCall, protocol.RespondToIOCallInputs{TransactionID: id, IOResponse: ioResponse(id, "c1", "g1", "RETURN", "Ada")})
 	if c := h.next(protocol.MethodIOResponse); !strings.Contains(string(c.data), `\"g1\"`) {
 		t.Fatalf("the host got %s, want the answer to g1 only", c.data)
 	}
