@@ -194,6 +194,15 @@ func (d *driver) attached(ctx context.Context, b *browser, f *followed) (sample,
 		again = nil
 		if err == nil {
 			f.acked = true
+			// A render received before the acknowledgement (the host
+			// sent its call again while the answer was on its way)
+			// was sent before the answer was taken: it asks nothing
+			// again. The socket's reader queued it before it took
+			// the acknowledgement.
+			select {
+			case <-w.render:
+			default:
+			}
 		}
 		return err
 	}
