@@ -566,13 +566,9 @@ func (s *Server) apiCreateTx(w http.ResponseWriter, r *http.Request, u store.Use
 	// if the run is created.
 	ev := s.auditEvent(r, u, auditRunStarted, rec.ID, map[string]any{"slug": rec.Slug, "env": rec.Env, "params": auditParams(rec.Params)})
 	start := time.Now()
-	owner := ""
-	if s.cl != nil {
-		// Held here, from its creation on, until a console opens it
-		// (and it starts).
-		owner = s.cl.id
-	}
-	created := s.saves.QueueCreate(rec, owner, &ev)
+	// With replicas, held here from its creation on, until a console
+	// opens it (and it starts).
+	created := s.saves.QueueCreate(rec, s.replicaID(), &ev)
 	t := &txn{rec: rec, user: u, detachedAt: now, backgroundable: boolOr(def.Backgroundable, false)}
 	hb.txs[rec.ID] = t
 	locked = false

@@ -57,9 +57,12 @@ var (
 
 // Statements of the hot paths, prepared once per store (stmt).
 const (
-	qCreateTx = `INSERT INTO transactions (id, slug, action_name, env, user_id, user_email, user_name, developer_id,
-		status, result_status, params, params_meta, result, host_instance_id, created_at, updated_at, completed_at, via_http_host, host_key_id)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+	// newTxCols are the columns a new transaction is written with
+	// (createTx), in the order of its arguments.
+	newTxCols = `id, slug, action_name, env, user_id, user_email, user_name, developer_id,
+		status, result_status, params, params_meta, result, host_instance_id, created_at, updated_at, completed_at, via_http_host, host_key_id`
+	newTxArgs = `?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?`
+	qCreateTx = `INSERT INTO transactions (` + newTxCols + `) VALUES (` + newTxArgs + `)`
 	// qUpdateTx writes a transaction's mutable fields, unless it finished
 	// with another status: a run's end is final (see ErrFinished).
 	qUpdateTx = `UPDATE transactions SET status=?, result_status=?, result=?, host_instance_id=?, host_key_id=?, via_http_host=?, updated_at=?, completed_at=?, pending_answer=? WHERE id=? AND (status NOT IN ('COMPLETED', 'CANCELED') OR status=?)`
@@ -72,11 +75,9 @@ const (
 	qCreateTxOnce = qCreateTx + ` ON CONFLICT (id) DO NOTHING`
 	// qCreateTxOwned is qCreateTxOnce for a store whose transactions have
 	// an owner (a Cluster's): the replica holding the new one (Write.Owner).
-	qCreateTxOwned = `INSERT INTO transactions (id, slug, action_name, env, user_id, user_email, user_name, developer_id,
-		status, result_status, params, params_meta, result, host_instance_id, created_at, updated_at, completed_at, via_http_host, host_key_id, owner)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO NOTHING`
-	qAppendAudit = `INSERT INTO audit_events (at, actor_id, actor_email, action, target, detail, remote) VALUES (?, ?, ?, ?, ?, ?, ?)`
-	qAppendLog   = `INSERT INTO transaction_logs (transaction_id, idx, ts, data) VALUES (?,?,?,?)
+	qCreateTxOwned = `INSERT INTO transactions (` + newTxCols + `, owner) VALUES (` + newTxArgs + `,?) ON CONFLICT (id) DO NOTHING`
+	qAppendAudit   = `INSERT INTO audit_events (at, actor_id, actor_email, action, target, detail, remote) VALUES (?, ?, ?, ?, ?, ?, ?)`
+	qAppendLog     = `INSERT INTO transaction_logs (transaction_id, idx, ts, data) VALUES (?,?,?,?)
 		ON CONFLICT (transaction_id, idx) DO UPDATE SET ts = excluded.ts, data = excluded.data`
 )
 
