@@ -520,7 +520,8 @@ func (hb *hub) hadHost(env, devID, slug string, now time.Time) bool {
 // awaitHost makes t, which no ONLINE host serves, wait for one (hb.mu
 // held): HOST_DROPPED with no host instance, its browser told that the
 // host is away. A host initializing with its action starts it
-// (startAwaiting); after HostReturnWait it fails (sweep).
+// (startAwaiting), here or on another replica (startAwaitingRemote);
+// after HostReturnWait it fails (sweep).
 func (hb *hub) awaitHost(t *txn) {
 	hb.s.log.Info("no host online for the action; the run waits for one", "transaction", t.rec.ID, "action", t.rec.Slug,
 		"wait", hb.s.opts.HostReturnWait)
@@ -529,6 +530,11 @@ func (hb *hub) awaitHost(t *txn) {
 	t.rec.HostInstanceID, t.rec.HostKeyID = "", ""
 	t.rec.Status = store.StatusHostDropped
 	t.droppedAt = time.Now()
+	// It may go again to another replica, one that lists a host of its
+	// action (startAwaitingRemote, at each heartbeat): a run handed here
+	// for a host that was gone when it came would otherwise wait for a
+	// host of this replica only, and fail while one serves it elsewhere.
+	t.hops = 0
 	hb.save(t)
 	if t.browser != nil {
 		t.browser.call(protocol.MethodHostClosedUnexpectedly, protocol.TransactionRef{TransactionID: t.rec.ID}, nil)
@@ -729,7 +735,12 @@ func (hb *hub) start(t *txn) {
 			hb.startViaHTTP(t, hh)
 			return
 		}
-		if hb.hadHost(t.rec.Env, devID, t.rec.Slug, time.Now()) {
+		// A run that used its hand-off may not go to another replica's
+		// host at once (two replicas each listing the host on the other
+		// would hand it back and forth): it waits, and goes there at the
+		// next heartbeat (reloadHosts, startAwaitingRemote).
+		if hb.hadHost(t.rec.Env, devID, t.rec.Slug, time.Now()) ||
+			t.hops >= maxHops && hb.pickHost(t.rec.Env, devID, t.rec.Slug, false, true) != nil {
 			hb.awaitHost(t)
 			return
 		}

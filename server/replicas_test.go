@@ -651,6 +651,67 @@ func TestReplicasRunWaitsForHostMovingReplicas(t *testing.T) {
 	br.next(protocol.MethodRender)
 }
 
+// TestReplicaHandedRunFollowsItsHost: a run handed to the replica of its
+// host (takeStart) after that host had left it waits there for a host of
+// its action, and goes on to the replica where one comes up, whether it
+// comes up after the run arrived or before. (It waited for a host of that
+// replica only, having used its one hand-off, and failed with
+// NoHostOnline while a host served it elsewhere: a run lost when the
+// replicas were frozen in turn.)
+func TestReplicaHandedRunFollowsItsHost(t *testing.T) {
+	for _, hostFirst := range []bool{false, true} {
+		name := "host after the run"
+		if hostFirst {
+			name = "host before the run"
+		}
+		t.Run(name, func(t *testing.T) { handedRunFollowsHost(t, hostFirst) })
+	}
+}
+
+func handedRunFollowsHost(t *testing.T, hostFirst bool) {
+	rs := replicas(t, 3)
+	a, b, c := rs[0], rs[1], rs[2]
+	adminA := loginOn(t, a)
+	key := adminA.key(store.EnvProduction)
+	h := b.host(key, "mover", action("hello"))
+	awaitAction(t, adminA, "hello")
+	h.close()
+	awaitTrue(t, "the host listed as away on A", func() bool {
+		a.s.hub.mu.Lock()
+		defer a.s.hub.mu.Unlock()
+		_, away := a.s.hub.left["mover"]
+		return away
+	})
+	br := adminA.browser()
+	id := adminA.createTx("hello", store.EnvProduction)
+	var h2 *peer
+	if hostFirst {
+		// The host is up on C, and A knows it, before the run (not
+		// opened yet, so not started) arrives.
+		h2 = c.host(key, "mover", action("hello"))
+		awaitAction(t, adminA, "hello")
+	} else {
+		br.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id})
+		br.next(protocol.MethodHostClosedUnexpectedly) // waiting for a host
+	}
+	// The run arrives here from another replica for host "mover" (the
+	// bus's start message), which is not here: it waits again.
+	if err := a.s.hub.takeStart(a.s.cl, busMsg{Kind: kindStart, Tx: id, Host: "mover"}); err != nil {
+		t.Fatal(err)
+	}
+	if !hostFirst {
+		h2 = c.host(key, "mover", action("hello"))
+	}
+	if st := h2.next(protocol.MethodStartTransaction).start(t); st.TransactionID != id {
+		t.Fatalf("START_TRANSACTION for %s, want %s", st.TransactionID, id)
+	}
+	if hostFirst {
+		br.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id})
+	}
+	h2.must(protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: id, IOCall: ioCall("c1", "g1", "INPUT_TEXT")})
+	br.next(protocol.MethodRender)
+}
+
 // TestReplicaTakesUpRunsOfLostRelease: a replica let go of a host's runs
 // for another (release) but its answer never arrived; when the host
 // initializes there, that replica takes the runs up from the database

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -192,10 +193,20 @@ func replicasUnderLoad(t *testing.T, u underLoad) {
 		r.procs[i] = startServer(t, r.bin, r.addrs[i], r.args[i])
 		waitReady(t, r.addrs[i])
 	}
+	var stdout, stderr syncBuf // the load program's
 	defer func() {
 		if t.Failed() {
+			// What each replica said of the runs the load program
+			// found wrong, then its last lines.
+			ids := flaggedRuns(stderr.String())
 			for i, p := range append(r.old, r.procs...) {
 				t.Logf("server process %d (%s, in start order) printed:\n%s", i, p.addr, tail(p.stderr.String(), 40))
+				if len(ids) > 0 {
+					t.Logf("server process %d on the runs the load program flagged:\n%s", i, linesNaming(p.stderr.String(), ids, 60))
+				}
+			}
+			if len(ids) > 0 {
+				t.Logf("the load program on the runs it flagged:\n%s", linesNaming(stderr.String(), ids, 60))
 			}
 		}
 	}()
@@ -213,7 +224,6 @@ func replicasUnderLoad(t *testing.T, u underLoad) {
 	if runTimeout == 0 {
 		runTimeout = 30 * time.Second
 	}
-	var stdout, stderr syncBuf
 	load := exec.Command(loadBin, "-login-link", link, "-json", "-v", "-operators", fmt.Sprint(operators), "-hosts", "2",
 		"-duration", duration.String(), "-warmup", "0", "-timeout", runTimeout.String())
 	load.Stdout, load.Stderr = &stdout, &stderr
@@ -345,7 +355,8 @@ func replicasUnderLoad(t *testing.T, u underLoad) {
 	}
 	t.Logf("replicas whose lease ran out while they served (they let go of their runs and joined again): %d; times a replica sent nothing for want of a renewal: %d", lapsed, unsure)
 	if lr.Lost != 0 || lr.Wrong != 0 || lr.Duplicated != 0 || lr.Failed != 0 || lr.AskedAgain != 0 {
-		t.Errorf("runs across the roll: %d lost, %d wrong, %d duplicated, %d not created; want none", lr.Lost, lr.Wrong, lr.Duplicated, lr.Failed)
+		t.Errorf("runs across the roll: %d lost, %d wrong, %d duplicated, %d not created, %d answers asked again; want none",
+			lr.Lost, lr.Wrong, lr.Duplicated, lr.Failed, lr.AskedAgain)
 	}
 	if lr.Completed == 0 || during == 0 {
 		t.Errorf("%d runs completed, %d during the roll; want some", lr.Completed, during)
@@ -401,6 +412,35 @@ func roundRobin(t *testing.T, backends ...string) string {
 	}
 	t.Cleanup(lb.Close)
 	return lb.Addr()
+}
+
+// flaggedRun finds the run an operator's error of the load program names.
+var flaggedRun = regexp.MustCompile(`msg=operator err="run ([A-Za-z0-9_-]+):`)
+
+// flaggedRuns returns the runs the load program's operators' errors name
+// (lost, wrong or asked again), but for socket closes.
+func flaggedRuns(loadLog string) []string {
+	var ids []string
+	for _, m := range flaggedRun.FindAllStringSubmatch(loadLog, -1) {
+		if !strings.Contains(m[0], "browser socket closed") && !slices.Contains(ids, m[1]) {
+			ids = append(ids, m[1])
+		}
+	}
+	return ids
+}
+
+// linesNaming returns the first n lines of s that name one of ids.
+func linesNaming(s string, ids []string, n int) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if len(out) == n {
+			break
+		}
+		if slices.ContainsFunc(ids, func(id string) bool { return strings.Contains(l, id) }) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 // tail returns the last n lines of s.
