@@ -1284,7 +1284,9 @@ func (hb *hub) release(c *cluster, inst, keyID, to string) []runLink {
 		h.e.closeWith(1008, "New connection established for same ID, closing previous connection.")
 	}
 	delete(hb.gone, inst)
-	delete(hb.left, inst)
+	// It stays listed as away (hub.left) until its new replica's card
+	// lists it (reloadHosts): forgotten now, its actions would be unknown
+	// here until then, and runs of them refused.
 	now := time.Now()
 	for _, t := range hb.txs {
 		if t.rec.HostInstanceID != inst || t.finished() || t.viaHTTP != nil || (t.keyID != "" && t.keyID != keyID) {

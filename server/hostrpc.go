@@ -452,6 +452,7 @@ func (s *Server) sendIOCall(h *host, in protocol.SendIOCallInputs) protocol.Send
 	if free {
 		h.e.freeAnswer()
 	}
+	h.e.log.Debug("IO call shown", "transaction", t.rec.ID, "render", t.renders, "console", t.browser != nil, "answerDropped", dirty)
 	if t.browser != nil && !in.SkipClientCall {
 		// Nothing stored comes with it (the call lives in the host).
 		t.browser.callFree(protocol.MethodRender, protocol.RenderInputs{TransactionID: t.rec.ID, ToRender: in.IOCall}, nil)

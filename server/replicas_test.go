@@ -712,6 +712,44 @@ func handedRunFollowsHost(t *testing.T, hostFirst bool) {
 	br.next(protocol.MethodRender)
 }
 
+// TestReplicaHostMovingStaysKnown: a replica that lets go of a host's runs
+// for the replica it reconnected to (release) still knows the host's
+// actions until that replica lists it: a run of them created meanwhile
+// waits for the host instead of being refused as an unknown action (87
+// runs refused in a burst when the replicas were frozen in turn).
+func TestReplicaHostMovingStaysKnown(t *testing.T) {
+	rs := replicas(t, 2)
+	a, b := rs[0], rs[1]
+	adminA := loginOn(t, a)
+	key := adminA.key(store.EnvProduction)
+	h := a.host(key, "mover", action("hello"))
+	awaitAction(t, adminA, "hello")
+	h.close()
+	awaitTrue(t, "the host listed as away on A", func() bool {
+		a.s.hub.mu.Lock()
+		defer a.s.hub.mu.Unlock()
+		_, away := a.s.hub.left["mover"]
+		return away
+	})
+	k, err := a.s.store.APIKeyByHash(context.Background(), hashToken(key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// B asks A for the host's runs: it is connecting there (its card
+	// is not listed yet).
+	a.s.hub.release(a.s.cl, "mover", k.ID, b.s.cl.id)
+	a.s.hub.mu.Lock()
+	_, found, _ := a.s.hub.findAction(store.EnvProduction, mustUser(t, adminA), "hello")
+	a.s.hub.mu.Unlock()
+	if !found {
+		t.Fatal("the action of a host moving to another replica is unknown on the one it left")
+	}
+	br := adminA.browser()
+	id := adminA.createTx("hello", store.EnvProduction)
+	br.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id})
+	br.next(protocol.MethodHostClosedUnexpectedly) // waiting for the host
+}
+
 // TestReplicaTakesUpRunsOfLostRelease: a replica let go of a host's runs
 // for another (release) but its answer never arrived; when the host
 // initializes there, that replica takes the runs up from the database

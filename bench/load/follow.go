@@ -81,8 +81,9 @@ type followed struct {
 	answered   time.Time     // first RESPOND_TO_IO_CALL sent
 	// acked is set once the server acknowledged an answer: the run never
 	// asks for it again (a render then counts in driver.askedAgain).
-	acked bool
-	last  protocol.IORender
+	acked   bool
+	ackedAt time.Time // when, for the log
+	last    protocol.IORender
 	// credit is the calls reserved on the current socket and not made,
 	// in the wall-clock second creditSec: the server counts calls per
 	// second, so a call made in a later second (a run that waited
@@ -193,7 +194,7 @@ func (d *driver) attached(ctx context.Context, b *browser, f *followed) (sample,
 		}
 		again = nil
 		if err == nil {
-			f.acked = true
+			f.acked, f.ackedAt = true, time.Now()
 			// A render received before the acknowledgement (the host
 			// sent its call again while the answer was on its way)
 			// was sent before the answer was taken: it asks nothing
@@ -218,7 +219,8 @@ func (d *driver) attached(ctx context.Context, b *browser, f *followed) (sample,
 			}
 			if f.acked {
 				d.askedAgain.Add(1)
-				d.noteErr(fmt.Errorf("run %s: asked again for an answer the server acknowledged", f.id))
+				d.noteErr(fmt.Errorf("run %s: asked again for an answer the server acknowledged at %s (render %s)",
+					f.id, f.ackedAt.UTC().Format("15:04:05.000"), r.ID))
 				f.acked = false
 			}
 			f.last = r

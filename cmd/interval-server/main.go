@@ -273,6 +273,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	commitDelay := fs.Duration("commit-delay", delayDef, "under load, how long a commit of runs' changes waits for more to share it, as PostgreSQL's commit_delay: fewer fsyncs and less CPU on a fast disk, that much more latency (a lone run's commits never wait); 0 commits at once (env INTERVAL_COMMIT_DELAY)")
+	logLevel := fs.String("log-level", env("INTERVAL_LOG_LEVEL", "info"), "the least severe log lines written: debug, info, warn or error (env INTERVAL_LOG_LEVEL)")
 	slackToken := fs.String("slack-token", env("INTERVAL_SLACK_TOKEN", ""), "post SLACK notification deliveries with this Slack bot token, xoxb-… (env INTERVAL_SLACK_TOKEN, which keeps it out of process listings)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), commands, "\nFlags of serve:\n")
@@ -286,6 +287,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if *maxUploadMiB <= 0 || *maxUploadMiB > 1<<30 {
 		return fmt.Errorf("%w: --max-upload-mib (INTERVAL_MAX_UPLOAD_MIB) must be from 1 to %d", errUsage, 1<<30)
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fmt.Errorf("%w: --log-level (INTERVAL_LOG_LEVEL) must be debug, info, warn or error, not %q", errUsage, *logLevel)
 	}
 	if *commitDelay < 0 || *commitDelay > server.MaxCommitDelay {
 		return fmt.Errorf("%w: --commit-delay (INTERVAL_COMMIT_DELAY) must be from 0 to %v", errUsage, server.MaxCommitDelay)
@@ -329,7 +334,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		public = "http://" + net.JoinHostPort(host, port)
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	s, err := server.New(ctx, server.Options{DataDir: c.dataDir, DatabaseURL: c.databaseURL, PublicURL: public, Logger: log,
 		SMTPURL: *smtpURL, SMTPFrom: *smtpFrom, SlackToken: *slackToken, UploadRetention: *uploadRetention, MaxUploadBytes: *maxUploadMiB << 20,
 		TrustedProxies: proxies, MetricsToken: *metricsToken, ReplicaLease: *replicaLease, ReplicaHeartbeat: *replicaLease / 5,

@@ -423,3 +423,25 @@ func TestTrustedProxiesRefused(t *testing.T) {
 		t.Fatalf("INTERVAL_TRUSTED_PROXIES=10.0.0.0/33: %v", err)
 	}
 }
+
+// --log-level (INTERVAL_LOG_LEVEL) sets the least severe lines written:
+// at warn a server that starts and stops cleanly writes none of its
+// info lines; a level that is no level is refused, naming what to fix.
+func TestLogLevel(t *testing.T) {
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), []string{"--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--log-level", "loud"}, &out, &errOut)
+	if !errors.Is(err, errUsage) || !strings.Contains(err.Error(), "--log-level") || !strings.Contains(err.Error(), `"loud"`) {
+		t.Fatalf("--log-level loud: %v", err)
+	}
+	bin := serverBinary(t)
+	for _, c := range []struct {
+		level string
+		info  bool
+	}{{"info", true}, {"warn", false}} {
+		p := startServer(t, bin, "127.0.0.1:0", []string{"--data-dir", t.TempDir(), "--log-level", c.level})
+		logged := p.stop(t)
+		if got := strings.Contains(logged, "level=INFO"); got != c.info {
+			t.Errorf("--log-level %s: info lines written %v, want %v:\n%s", c.level, got, c.info, logged)
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -189,7 +190,7 @@ func replicasUnderLoad(t *testing.T, u underLoad) {
 
 	for i := range r.procs {
 		r.addrs[i] = freeAddr(t)
-		r.args[i] = []string{"--data-dir", t.TempDir(), "--database-url", dbURL, "--replica-lease", "2s"}
+		r.args[i] = []string{"--data-dir", t.TempDir(), "--database-url", dbURL, "--replica-lease", "2s", "--log-level", "debug"}
 		r.procs[i] = startServer(t, r.bin, r.addrs[i], r.args[i])
 		waitReady(t, r.addrs[i])
 	}
@@ -199,8 +200,15 @@ func replicasUnderLoad(t *testing.T, u underLoad) {
 			// What each replica said of the runs the load program
 			// found wrong, then its last lines.
 			ids := flaggedRuns(stderr.String())
+			if dir := os.Getenv("INTERVAL_TEST_LOG_DIR"); dir != "" {
+				// Whole logs, for a failure to be read at leisure.
+				for i, p := range append(r.old, r.procs...) {
+					os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-server%d.log", t.Name(), i)), []byte(p.stderr.String()), 0o644)
+				}
+				os.WriteFile(filepath.Join(dir, t.Name()+"-load.log"), []byte(stderr.String()), 0o644)
+			}
 			for i, p := range append(r.old, r.procs...) {
-				t.Logf("server process %d (%s, in start order) printed:\n%s", i, p.addr, tail(p.stderr.String(), 40))
+				t.Logf("server process %d (%s, in start order) printed:\n%s", i, p.addr, tail(withoutDebug(p.stderr.String()), 40))
 				if len(ids) > 0 {
 					t.Logf("server process %d on the runs the load program flagged:\n%s", i, linesNaming(p.stderr.String(), ids, 60))
 				}
@@ -437,6 +445,17 @@ func linesNaming(s string, ids []string, n int) string {
 			break
 		}
 		if slices.ContainsFunc(ids, func(id string) bool { return strings.Contains(l, id) }) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// withoutDebug returns the lines of log s but its debug lines.
+func withoutDebug(s string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if !strings.Contains(l, " level=DEBUG ") {
 			out = append(out, l)
 		}
 	}
