@@ -430,11 +430,11 @@ func (c *cluster) answer(m busMsg) {
 			return
 		}
 		out, err := c.s.browserCall(b, m.Method, m.Data)
-		c.reply(m, out, err)
+		c.replyDurable(m, out, err)
 	case kindStart:
-		c.reply(m, nil, hb.takeStart(c, m))
+		c.replyDurable(m, nil, hb.takeStart(c, m))
 	case kindRelease:
-		c.reply(m, hb.release(c, m.Host, m.Key, m.From), nil)
+		c.replyDurable(m, hb.release(c, m.Host, m.Key, m.From), nil)
 	case kindLeft:
 		c.reply(m, hb.leftCards(), nil)
 	case kindAway:
@@ -447,8 +447,23 @@ func (c *cluster) answer(m busMsg) {
 			hb.cancel(t)
 		}
 		hb.mu.Unlock()
-		c.reply(m, !done, nil)
+		c.replyDurable(m, !done, nil)
 	}
+}
+
+// replyDurable is reply for an answer that follows changes of runs (an
+// operator's answer taken, a run started or canceled): as a socket's
+// answer (endpoint.send), it goes out once the writes queued before it
+// are committed, and not from a replica that may have lost its lease
+// (Server.syncSaves); the caller gets that error instead. Sent at once, it
+// could acknowledge an answer whose write was then lost or refused.
+func (c *cluster) replyDurable(m busMsg, data any, err error) {
+	ctx, cancel := context.WithTimeout(c.ctx, busTimeout)
+	defer cancel()
+	if serr := c.s.syncSaves(ctx); serr != nil {
+		data, err = nil, serr
+	}
+	c.reply(m, data, err)
 }
 
 // busReset: the listening connection came back; messages may have been

@@ -1096,6 +1096,35 @@ func TestReplicaLeaseUnsureSendsNothing(t *testing.T) {
 	}
 }
 
+// TestReplicaForwardedAnswerNotAcknowledgedUnsure: an operator's answer
+// given on replica A for a run replica B holds goes over the bus to B; B's
+// reply is the operator's acknowledgement. It waits, as a socket's answer
+// does, for B's writes queued before it, and is not given by a replica
+// that may have lost its lease (it was sent at once: A acknowledged an
+// answer whose write was refused, as B had been taken for dead, and the
+// operator was asked again).
+func TestReplicaForwardedAnswerNotAcknowledgedUnsure(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	opts := replicaOpts(url)
+	opts.ReplicaLease, opts.ReplicaHeartbeat = 2*time.Minute, time.Minute // no beat of its own in the test
+	a, b := newEnv(t, opts), newEnv(t, opts)
+	_, _, _, _, id := waitingOn(t, b)
+	brA := loginOn(t, a).browser()
+	brA.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id})
+	brA.next(protocol.MethodRender)
+
+	c := b.s.cl
+	c.beatMu.Lock()
+	defer c.beatMu.Unlock()
+	c.leaseEnd.Store(0)
+	var ok bool
+	err := brA.call(protocol.MethodRespondToIOCall, protocol.RespondToIOCallInputs{TransactionID: id,
+		IOResponse: ioResponse(id, "c1", "g1", protocol.KindReturn, "Ada")}, &ok)
+	if err == nil && ok {
+		t.Fatal("the operator's answer was acknowledged through a replica that may have lost its lease")
+	}
+}
+
 // TestReplicaLeaseUnsureRenewed: a replica whose lease only looked unsure
 // (no renewal for a lease, yet nobody took it for dead) answers again once
 // the beat asked for renews it, and keeps its runs.
