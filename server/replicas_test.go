@@ -620,28 +620,45 @@ func TestReplicasQueuedAction(t *testing.T) {
 	}
 }
 
-// TestReplicasRunWaitsForHostMovingReplicas: a run created while the only
-// host of its action is between replicas (it left one a moment ago) waits
-// for it, and starts when it comes up on another replica.
-func TestReplicasRunWaitsForHostMovingReplicas(t *testing.T) {
-	rs := replicas(t, 3)
-	a, b, c := rs[0], rs[1], rs[2]
-	adminA := loginOn(t, a)
-	key := adminA.key(store.EnvProduction)
-	h := b.host(key, "mover", action("hello"))
+// hostLeft connects host instance "mover", serving hello with a key of
+// replica a's admin, to replica on, closes it without shutting down (it is
+// likely reconnecting), and waits until a lists it as away (hub.left). It
+// returns that admin and the key.
+func hostLeft(t *testing.T, a, on *env) (adminA *client, key string) {
+	t.Helper()
+	adminA = loginOn(t, a)
+	key = adminA.key(store.EnvProduction)
+	h := on.host(key, "mover", action("hello"))
 	awaitAction(t, adminA, "hello")
 	h.close()
-	// A learns that the host left B (it is listed as reconnecting).
 	awaitTrue(t, "the host listed as away on A", func() bool {
 		a.s.hub.mu.Lock()
 		defer a.s.hub.mu.Unlock()
 		_, away := a.s.hub.left["mover"]
 		return away
 	})
-	br := adminA.browser()
-	id := adminA.createTx("hello", store.EnvProduction)
+	return adminA, key
+}
+
+// awaitingRun creates a run of hello as admin, with a console socket on it,
+// while no host of hello is online: the console hears it waits for one.
+func awaitingRun(t *testing.T, admin *client) (br *peer, id string) {
+	t.Helper()
+	br = admin.browser()
+	id = admin.createTx("hello", store.EnvProduction)
 	br.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id})
-	br.next(protocol.MethodHostClosedUnexpectedly) // waiting for a host
+	br.next(protocol.MethodHostClosedUnexpectedly)
+	return br, id
+}
+
+// TestReplicasRunWaitsForHostMovingReplicas: a run created while the only
+// host of its action is between replicas (it left one a moment ago) waits
+// for it, and starts when it comes up on another replica.
+func TestReplicasRunWaitsForHostMovingReplicas(t *testing.T) {
+	rs := replicas(t, 3)
+	a, b, c := rs[0], rs[1], rs[2]
+	adminA, key := hostLeft(t, a, b)
+	br, id := awaitingRun(t, adminA)
 	h2 := c.host(key, "mover", action("hello"))
 	if st := h2.next(protocol.MethodStartTransaction).start(t); st.TransactionID != id {
 		t.Fatalf("START_TRANSACTION for %s, want %s", st.TransactionID, id)
@@ -671,28 +688,18 @@ func TestReplicaHandedRunFollowsItsHost(t *testing.T) {
 func handedRunFollowsHost(t *testing.T, hostFirst bool) {
 	rs := replicas(t, 3)
 	a, b, c := rs[0], rs[1], rs[2]
-	adminA := loginOn(t, a)
-	key := adminA.key(store.EnvProduction)
-	h := b.host(key, "mover", action("hello"))
-	awaitAction(t, adminA, "hello")
-	h.close()
-	awaitTrue(t, "the host listed as away on A", func() bool {
-		a.s.hub.mu.Lock()
-		defer a.s.hub.mu.Unlock()
-		_, away := a.s.hub.left["mover"]
-		return away
-	})
-	br := adminA.browser()
-	id := adminA.createTx("hello", store.EnvProduction)
-	var h2 *peer
+	adminA, key := hostLeft(t, a, b)
+	var br, h2 *peer
+	var id string
 	if hostFirst {
 		// The host is up on C, and A knows it, before the run (not
 		// opened yet, so not started) arrives.
+		br = adminA.browser()
+		id = adminA.createTx("hello", store.EnvProduction)
 		h2 = c.host(key, "mover", action("hello"))
 		awaitAction(t, adminA, "hello")
 	} else {
-		br.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id})
-		br.next(protocol.MethodHostClosedUnexpectedly) // waiting for a host
+		br, id = awaitingRun(t, adminA)
 	}
 	// The run arrives here from another replica for host "mover" (the
 	// bus's start message), which is not here: it waits again.
@@ -720,17 +727,7 @@ func handedRunFollowsHost(t *testing.T, hostFirst bool) {
 func TestReplicaHostMovingStaysKnown(t *testing.T) {
 	rs := replicas(t, 2)
 	a, b := rs[0], rs[1]
-	adminA := loginOn(t, a)
-	key := adminA.key(store.EnvProduction)
-	h := a.host(key, "mover", action("hello"))
-	awaitAction(t, adminA, "hello")
-	h.close()
-	awaitTrue(t, "the host listed as away on A", func() bool {
-		a.s.hub.mu.Lock()
-		defer a.s.hub.mu.Unlock()
-		_, away := a.s.hub.left["mover"]
-		return away
-	})
+	adminA, key := hostLeft(t, a, a)
 	k, err := a.s.store.APIKeyByHash(context.Background(), hashToken(key))
 	if err != nil {
 		t.Fatal(err)
