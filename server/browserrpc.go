@@ -180,6 +180,18 @@ func (hb *hub) connect(b *browser, id string) bool {
 		if err != nil || (rec.UserID != b.user.ID && b.user.Role != store.RoleAdmin) {
 			return false
 		}
+		if hb.s.cl != nil && rec.Status != store.StatusCompleted && rec.Status != store.StatusCanceled {
+			// Unfinished and held by no replica that could be reached
+			// (cluster.connect): watching it here would show nothing
+			// of it, for good. The console reconnects and looks again.
+			b.log.Warn("a run not held here was opened; reconnecting the console", "transaction", id)
+			if b.peer != "" {
+				hb.s.cl.send(b.peer, busMsg{Kind: kindRecon, Sid: b.sid})
+			} else {
+				b.closeWith(1012, reconnectReason)
+			}
+			return false
+		}
 		hb.replayLogs(b, id)
 		if rec.Status == store.StatusCompleted || rec.Status == store.StatusCanceled {
 			b.call(protocol.MethodTransactionCompleted, protocol.TransactionCompletedInputs{

@@ -916,8 +916,12 @@ func (c *cluster) connect(b *browser, id string) (ok, handled bool) {
 			return false, false
 		}
 		if got {
-			hb.load(ctx, []string{id}, nil)
-			return false, false
+			if hb.load(ctx, []string{id}, nil) > 0 {
+				return false, false
+			}
+			// Held here in the database but being handed to another
+			// replica: watched here, it would show nothing there.
+			continue
 		}
 		// Finished, or another replica claimed it meanwhile: look again.
 	}
@@ -1485,6 +1489,7 @@ func (hb *hub) loadRuns(ctx context.Context, ids []string, links []runLink, veri
 			}
 			hb.txs[id] = t
 			held = t
+			hb.s.log.Debug("run taken up from the store", "transaction", id, "status", rec.Status, "pendingAnswer", rec.PendingAnswer != "", "console", b != nil)
 		case held.finished():
 			hb.mu.Unlock()
 			continue

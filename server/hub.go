@@ -350,7 +350,6 @@ func (hb *hub) loadRec(ctx context.Context, rec store.Transaction, now time.Time
 		t.rec.UpdatedAt = now
 		t.droppedAt = now
 	}
-	hb.s.log.Debug("run taken up from the store", "transaction", rec.ID, "status", rec.Status, "pendingAnswer", rec.PendingAnswer != "")
 	return t, nil
 }
 

@@ -747,6 +747,52 @@ func TestReplicaHostMovingStaysKnown(t *testing.T) {
 	br.next(protocol.MethodHostClosedUnexpectedly) // waiting for the host
 }
 
+// TestReplicaConnectToRunBeingHanded: a console opening a run that its
+// replica is handing to another (out of memory, still held in the
+// database: handOff) is told to reconnect, and finds the run where it
+// went. (The replica answered the console as for a finished run and
+// watched nothing: the run rendered on the other replica to no console,
+// and the operator waited for good.)
+func TestReplicaConnectToRunBeingHanded(t *testing.T) {
+	a := replicas(t, 1)[0]
+	admin, _, _, br, id := waitingOn(t, a)
+	br.close()
+	hb := a.s.hub
+	hb.mu.Lock()
+	t0 := hb.txs[id]
+	delete(hb.txs, id)
+	hb.moving[id] = true
+	hb.mu.Unlock()
+
+	br2 := admin.browser()
+	opened := make(chan struct{}, 1)
+	go func() {
+		var ok bool
+		err := br2.call(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id}, &ok)
+		if err == nil && ok {
+			opened <- struct{}{}
+		}
+	}()
+	select {
+	case <-opened:
+		t.Fatal("a console opened a run being handed away, with nothing to watch")
+	case <-br2.conn.Done():
+	}
+	if code, _ := closeStatus(br2.conn.Err()); code != websocket.StatusServiceRestart {
+		t.Fatalf("console socket closed with %v, want 1012 (reconnect)", br2.conn.Err())
+	}
+
+	// The hand-over ends (here: the run stays); the console, reconnected,
+	// watches it.
+	hb.mu.Lock()
+	delete(hb.moving, id)
+	hb.txs[id] = t0
+	hb.mu.Unlock()
+	br3 := admin.browser()
+	br3.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id})
+	br3.next(protocol.MethodRender)
+}
+
 // TestReplicaTakesUpRunsOfLostRelease: a replica let go of a host's runs
 // for another (release) but its answer never arrived; when the host
 // initializes there, that replica takes the runs up from the database
