@@ -303,6 +303,29 @@ func (p *peer) close() {
 	p.rpc.Close()
 }
 
+// callUntilClosed calls method on p where the server is to close the socket
+// instead of answering true (the answer may never come: the call runs
+// aside). It returns whether the call was answered true, and the socket's
+// close status; a socket still open after wait fails the test.
+func (p *peer) callUntilClosed(method string, in any) (answered bool, code websocket.StatusCode) {
+	p.t.Helper()
+	done := make(chan bool, 1)
+	go func() {
+		var ok bool
+		err := p.call(method, in, &ok)
+		done <- err == nil && ok
+	}()
+	select {
+	case <-p.conn.Done():
+	case <-time.After(wait):
+		p.close()
+		p.t.Fatalf("%s: the socket was not closed (answered true: %v)", method, <-done)
+	}
+	code, _ = closeStatus(p.conn.Err())
+	p.close() // ends the call aside, if it still waits
+	return <-done, code
+}
+
 func dialHost(t testing.TB, e *env, key, instanceID string) (*peer, error) {
 	if instanceID == "" {
 		instanceID = uuid.NewString()

@@ -131,24 +131,11 @@ func TestReplicasConnectNeverWatchesNothing(t *testing.T) {
 	}
 	adminC := loginOn(t, c)
 	brC := adminC.browser()
-	// The answer may never come (the socket closes first): the call
-	// runs aside, and the close is what the test waits for.
-	answered := make(chan bool, 1)
-	go func() {
-		var ok bool
-		err := brC.call(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id}, &ok)
-		answered <- err == nil && ok
-	}()
-	select {
-	case <-brC.conn.Done():
-	case <-time.After(wait):
-		t.Fatal("the console socket was not closed to reconnect")
-	}
-	brC.close() // ends the call aside, if it still waits
-	if <-answered {
+	answered, code := brC.callUntilClosed(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id})
+	if answered {
 		t.Fatal("CONNECT answered true for a run the replica asked does not hold")
 	}
-	if code, _ := closeStatus(brC.conn.Err()); code != 1012 {
+	if code != 1012 {
 		t.Fatalf("closed with %v, want 1012", brC.conn.Err())
 	}
 

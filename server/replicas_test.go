@@ -765,20 +765,11 @@ func TestReplicaConnectToRunBeingHanded(t *testing.T) {
 	hb.mu.Unlock()
 
 	br2 := admin.browser()
-	opened := make(chan struct{}, 1)
-	go func() {
-		var ok bool
-		err := br2.call(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id}, &ok)
-		if err == nil && ok {
-			opened <- struct{}{}
-		}
-	}()
-	select {
-	case <-opened:
+	opened, code := br2.callUntilClosed(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id})
+	if opened {
 		t.Fatal("a console opened a run being handed away, with nothing to watch")
-	case <-br2.conn.Done():
 	}
-	if code, _ := closeStatus(br2.conn.Err()); code != websocket.StatusServiceRestart {
+	if code != websocket.StatusServiceRestart {
 		t.Fatalf("console socket closed with %v, want 1012 (reconnect)", br2.conn.Err())
 	}
 
@@ -1070,21 +1061,12 @@ func TestReplicaLeaseUnsureSendsNothing(t *testing.T) {
 	}()
 	c.leaseEnd.Store(0)
 
-	answered := make(chan error, 1)
-	go func() {
-		var ok bool
-		err := br.call(protocol.MethodRespondToIOCall, protocol.RespondToIOCallInputs{TransactionID: id,
-			IOResponse: ioResponse(id, "c1", "g1", protocol.KindReturn, "Ada")}, &ok)
-		if err == nil && ok {
-			answered <- nil
-		}
-	}()
-	select {
-	case <-answered:
+	answered, code := br.callUntilClosed(protocol.MethodRespondToIOCall, protocol.RespondToIOCallInputs{TransactionID: id,
+		IOResponse: ioResponse(id, "c1", "g1", protocol.KindReturn, "Ada")})
+	if answered {
 		t.Fatal("the operator's answer was acknowledged by a replica that may have lost its lease")
-	case <-br.conn.Done():
 	}
-	if code, _ := closeStatus(br.conn.Err()); code != websocket.StatusServiceRestart {
+	if code != websocket.StatusServiceRestart {
 		t.Fatalf("console socket closed with %v, want 1012", br.conn.Err())
 	}
 	if code := adminB.try("GET", "/api/console/transactions/"+id, nil, nil); code != http.StatusServiceUnavailable {
