@@ -806,14 +806,19 @@ func (s *Server) apiCancelTx(w http.ResponseWriter, r *http.Request, u store.Use
 			return
 		}
 	}
+	// The audit event and the response wait for the store: not under
+	// the hub's lock, which every socket of the server takes.
 	hb.mu.Lock()
-	defer hb.mu.Unlock()
 	lt, ok := hb.txs[t.ID]
-	if !ok || lt.finished() {
+	canceled := ok && !lt.finished()
+	if canceled {
+		hb.cancel(lt)
+	}
+	hb.mu.Unlock()
+	if !canceled {
 		writeErr(w, http.StatusConflict, "The transaction has already finished.")
 		return
 	}
-	hb.cancel(lt)
 	s.audit(r.Context(), r, u, auditRunCanceled, t.ID, map[string]any{"slug": t.Slug, "env": t.Env})
 	w.WriteHeader(http.StatusNoContent)
 }

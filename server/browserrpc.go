@@ -259,8 +259,16 @@ func (hb *hub) respond(b *browser, in protocol.RespondToIOCallInputs) bool {
 		b.log.Warn("refusing RESPOND_TO_IO_CALL", "err", err)
 		return false
 	}
+	// audit, if set, stores an audit event once the hub's lock is let go
+	// (it waits for the store), before the operator hears the outcome.
+	var audit func()
 	hb.mu.Lock()
-	defer hb.mu.Unlock()
+	defer func() {
+		hb.mu.Unlock()
+		if audit != nil {
+			audit()
+		}
+	}()
 	if p, ok := hb.pages[in.TransactionID]; ok {
 		// The host routes by the transactionId inside the response: it
 		// must be this page's key.
@@ -282,7 +290,8 @@ func (hb *hub) respond(b *browser, in protocol.RespondToIOCallInputs) bool {
 		canceled := !t.finished()
 		hb.cancel(t)
 		if canceled {
-			hb.s.audit(context.Background(), nil, b.user, auditRunCanceled, t.rec.ID, map[string]any{"slug": t.rec.Slug, "env": t.rec.Env})
+			id, detail := t.rec.ID, map[string]any{"slug": t.rec.Slug, "env": t.rec.Env}
+			audit = func() { hb.s.audit(context.Background(), nil, b.user, auditRunCanceled, id, detail) }
 		}
 		return true
 	}

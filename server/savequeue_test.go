@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"sync"
@@ -97,12 +98,16 @@ type heldStore struct {
 	store.Store
 	mu      sync.Mutex
 	hold    chan struct{}
+	held    int                 // updates that waited for hold so far
 	written []store.Transaction // the updates written, in order
 }
 
 func (s *heldStore) UpdateTransaction(ctx context.Context, t store.Transaction) error {
 	s.mu.Lock()
 	hold := s.hold
+	if hold != nil {
+		s.held++
+	}
 	s.mu.Unlock()
 	if hold != nil {
 		select {
@@ -199,4 +204,77 @@ func TestAnswerReachesHostBeforeItsWrite(t *testing.T) {
 	}
 	complete(t, h, id, "done")
 	b.next(protocol.MethodTransactionCompleted)
+}
+
+// A cancel (by HTTP or from the console) stores its audit event before it
+// is answered, and that wait for the store does not hold the hub: while a
+// stalled disk holds the cancel, another run's render still reaches its
+// console. (Both cancels waited for the audit's commit under the hub's
+// lock, which every socket of the server takes.)
+func TestCancelWaitsForStoreOutsideHub(t *testing.T) {
+	for _, via := range []string{"http", "console"} {
+		t.Run(via, func(t *testing.T) {
+			st, err := store.Open(context.Background(), t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			hs := &heldStore{Store: st}
+			e := newEnv(t, Options{Store: hs})
+			admin := e.admin()
+			key := admin.key(store.EnvDevelopment)
+			h := e.host(key, "", action("job"))
+			b := admin.browser()
+			id := admin.startRun(b, h, "job", store.EnvDevelopment)
+			// Another run, its own host and console: nothing of the
+			// cancel is queued on their sockets.
+			h2 := e.host(key, "", action("other"))
+			b2 := admin.browser()
+			id2 := admin.startRun(b2, h2, "other", store.EnvDevelopment)
+
+			release := make(chan struct{})
+			hs.setHold(release)
+			released := false
+			defer func() {
+				if !released {
+					close(release)
+				}
+			}()
+			answered := make(chan error, 1)
+			go func() {
+				if via == "http" {
+					if code := admin.try("POST", "/api/console/transactions/"+id+"/cancel", nil, nil); code != http.StatusNoContent {
+						err = fmt.Errorf("cancel answered %d", code)
+					}
+					answered <- err
+					return
+				}
+				var ok bool
+				err := b.call(protocol.MethodRespondToIOCall, protocol.RespondToIOCallInputs{TransactionID: id,
+					IOResponse: ioResponse(id, "UNKNOWN", "UNKNOWN", protocol.KindCanceled, "")}, &ok)
+				if err == nil && !ok {
+					err = errors.New("cancel refused")
+				}
+				answered <- err
+			}()
+			// The cancel is under way: its write waits for the disk.
+			awaitTrue(t, "the cancel's write held", func() bool {
+				hs.mu.Lock()
+				defer hs.mu.Unlock()
+				return hs.held > 0
+			})
+			h2.must(protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: id2, IOCall: ioCall("c1", "g1", "INPUT_TEXT")})
+			b2.next(protocol.MethodRender)
+			select {
+			case err := <-answered:
+				t.Fatalf("the cancel was answered while its writes were held (%v)", err)
+			default:
+			}
+			hs.setHold(nil)
+			close(release)
+			released = true
+			if err := <-answered; err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
 }
