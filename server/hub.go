@@ -826,7 +826,11 @@ func (hb *hub) sendStart(t *txn, h *host, first bool) {
 // restart starts t again on another host when its START_TRANSACTION was
 // never written to h's socket (hb.mu held): no host can have run it.
 func (hb *hub) restart(t *txn, h *host) {
-	if t.finished() || t.rec.HostInstanceID != h.id || (t.host != h && t.host != nil) {
+	if t.finished() || t.rec.HostInstanceID != h.id || (t.host != h && t.host != nil) || hb.txs[t.rec.ID] != t {
+		// Over, started elsewhere, or no longer held here (handed to
+		// another replica, or dropped with a lost lease: another
+		// replica may hold it and start it; starting it here too would
+		// run it twice).
 		return
 	}
 	hb.s.log.Info("transaction not delivered to its host; starting it on another", "transaction", t.rec.ID, "host", h.id)

@@ -1239,3 +1239,28 @@ func TestReplicaAdoptedRunKeepsDeliveredAnswer(t *testing.T) {
 		}
 	}
 }
+
+// TestRestartLeavesRunNotHeld: a start that could not be written to its
+// host's socket is sent to another host (restart) only while this server
+// still holds the run: one dropped meanwhile (a replica whose lease ran
+// out lets go of every run, and another may hold and start it) is not
+// started again from here. (A replica whose lease lapsed started such a
+// run again on another host, where its new owner started it too.)
+func TestRestartLeavesRunNotHeld(t *testing.T) {
+	e := newEnv(t, Options{})
+	admin := e.admin()
+	key := admin.key(store.EnvDevelopment)
+	h1 := e.host(key, "inst-1", action("job"))
+	b := admin.browser()
+	id := admin.startRun(b, h1, "job", store.EnvDevelopment)
+	e.host(key, "inst-2", action("job"))
+	hb := e.s.hub
+	hb.mu.Lock()
+	defer hb.mu.Unlock()
+	tx := hb.txs[id]
+	delete(hb.txs, id) // as leaseLost does
+	hb.restart(tx, tx.host)
+	if tx.starts != 1 || tx.rec.HostInstanceID != "inst-1" {
+		t.Fatalf("a run no longer held here was started again: %d starts, on %q", tx.starts, tx.rec.HostInstanceID)
+	}
+}
