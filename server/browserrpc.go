@@ -224,7 +224,10 @@ func (hb *hub) connect(b *browser, id string) bool {
 			TransactionID: id, ResultStatus: t.rec.ResultStatus, Result: t.rec.Result, ResultHTML: markup.ResultHTML(t.rec.Result)}, nil)
 		return true
 	}
-	if t.render != "" {
+	// A form whose answer was taken (kept until the host's next call) is
+	// not shown again: the console shows the run waiting for its host,
+	// rather than a form the operator already answered.
+	if t.render != "" && t.rec.PendingAnswer == "" {
 		b.call(protocol.MethodRender, protocol.RenderInputs{TransactionID: id, ToRender: t.render}, nil)
 	}
 	if t.loading != nil {

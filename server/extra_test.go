@@ -519,3 +519,23 @@ func TestStaleAnswerRefused(t *testing.T) {
 		t.Fatalf("the host got %s, want the answer to g1 only", c.data)
 	}
 }
+
+// TestAnsweredFormNotShownAgain: a console that opens a run after its
+// operator's answer was taken, while the host has not sent its next call
+// yet (it computes), is not shown the answered form again, which the
+// operator would take for a question not answered; it gets the host's next
+// call. (The last form was replayed to every console that connected.)
+func TestAnsweredFormNotShownAgain(t *testing.T) {
+	admin, _, h, b, id := waitingOn(t, newEnv(t, Options{})) // the form c1, group g1
+	b.must(protocol.MethodRespondToIOCall, protocol.RespondToIOCallInputs{TransactionID: id, IOResponse: ioResponse(id, "c1", "g1", "RETURN", "Ada")})
+	h.next(protocol.MethodIOResponse)
+	b.close() // a reload
+	b2 := admin.browser()
+	b2.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id})
+	h.must(protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: id, IOCall: ioCall("c2", "g2", "INPUT_TEXT")})
+	var r protocol.RenderInputs
+	b2.next(protocol.MethodRender).decode(t, &r)
+	if got, err := protocol.DecodeIORender(r.ToRender); err != nil || got.ID != "c2" {
+		t.Fatalf("the console was shown the form %q (%v), want the next one, c2", got.ID, err)
+	}
+}
