@@ -352,7 +352,9 @@ func (hb *hub) respond(b *browser, in protocol.RespondToIOCallInputs) bool {
 	// that has it needs it stored no more, and the operator hears it was
 	// taken (the RESPONSE to this call) only once it is written.
 	t.host.e.callFree(protocol.MethodIOResponse, protocol.IOResponseInputs{Value: in.IOResponse, TransactionID: t.rec.ID}, delivered)
-	b.log.Debug("operator's answer sent to the host", "transaction", t.rec.ID, "kind", resp.Kind, "stored", delivered != nil, "render", t.renders)
+	if b.log.Enabled(context.Background(), slog.LevelDebug) { // the arguments cost an allocation a run otherwise
+		b.log.Debug("operator's answer sent to the host", "transaction", t.rec.ID, "kind", resp.Kind, "stored", delivered != nil, "render", t.renders)
+	}
 	return true
 }
 

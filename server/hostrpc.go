@@ -452,7 +452,9 @@ func (s *Server) sendIOCall(h *host, in protocol.SendIOCallInputs) protocol.Send
 	if free {
 		h.e.freeAnswer()
 	}
-	h.e.log.Debug("IO call shown", "transaction", t.rec.ID, "render", t.renders, "console", t.browser != nil, "answerDropped", dirty)
+	if h.e.log.Enabled(context.Background(), slog.LevelDebug) { // the arguments cost an allocation a run otherwise
+		h.e.log.Debug("IO call shown", "transaction", t.rec.ID, "render", t.renders, "console", t.browser != nil, "answerDropped", dirty)
+	}
 	if t.browser != nil && !in.SkipClientCall {
 		// Nothing stored comes with it (the call lives in the host).
 		t.browser.callFree(protocol.MethodRender, protocol.RenderInputs{TransactionID: t.rec.ID, ToRender: in.IOCall}, nil)
