@@ -351,6 +351,57 @@ func TestBrowserSocketReconnect(t *testing.T) {
 	e.waitText("[data-testid=result]", "Hello, Grace!")
 }
 
+// TestBrowserSocketReconnectAfterAnswer closes the browser's socket after
+// the operator's answer was taken, while the host still computes: the
+// console reconnects and keeps the form as sent (busy), not asking for it
+// again, and shows the result when the host ends. (The server showed the
+// answered form again on the new socket, and the console took it for a
+// question: the form was usable again.)
+func TestBrowserSocketReconnectAfterAnswer(t *testing.T) {
+	t.Parallel()
+	got, release := make(chan string, 1), make(chan struct{})
+	act := testhost.Action{Slug: "slow_hello", Name: "Slow hello", Handler: func(ctx context.Context, t *testhost.Tx) (any, error) {
+		a, err := t.IO([]*testhost.Comp{{Method: "INPUT_TEXT", Label: "Your name"}}, testhost.CallOptions{})
+		if err != nil {
+			return nil, err
+		}
+		var name string
+		_ = json.Unmarshal(a.Values[0], &name)
+		got <- name
+		select { // computing
+		case <-release:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		return "Hello, " + name + "!", nil
+	}}
+	e := newEnv(t, []testhost.Action{act}, nil)
+	defer close(release)
+	e.login()
+	e.navigate("/actions/slow_hello")
+	e.waitText(field("Your name", ".field-label"), "Your name")
+	e.typeInto(field("Your name", "input"), "Grace")
+	e.clickButton("Continue")
+	select {
+	case <-got:
+	case <-time.After(waitLimit):
+		t.Fatal("the host never got the answer")
+	}
+	e.waitJS(`window.__intervalSocket.calls.size === 0`, "the answer's acknowledgement")
+	e.do(chromedp.Evaluate[chromedp.Void](`window.__intervalSocket.ws.close()`))
+	e.waitJS(`window.__intervalSocket.status !== "open"`, "the socket to close")
+	e.waitJS(`window.__intervalSocket.status === "open"`, "the socket to reopen")
+	// The new socket connects to the run again: anything the server says
+	// of it comes within a few round trips; the form must stay as sent.
+	for end := time.Now().Add(time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		if !eval[bool](e, `!!document.querySelector('form[aria-busy=true]')`) {
+			t.Fatalf("the answered form was offered again after the socket reconnected\n%s", e.pageText())
+		}
+	}
+	release <- struct{}{}
+	e.waitText("[data-testid=result]", "Hello, Grace!")
+}
+
 // TestBrowserResultLinks: web addresses in a result are links (opening in a
 // new tab); other strings stay text.
 func TestBrowserResultLinks(t *testing.T) {
