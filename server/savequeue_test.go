@@ -138,6 +138,22 @@ func (s *heldStore) setHold(h chan struct{}) {
 	s.mu.Unlock()
 }
 
+// holdWrites makes the transaction updates wait (a disk that stalls) until
+// release is called, or the test ends.
+func (s *heldStore) holdWrites(t *testing.T) (release func()) {
+	ch := make(chan struct{})
+	s.setHold(ch)
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			s.setHold(nil)
+			close(ch)
+		})
+	}
+	t.Cleanup(release)
+	return release
+}
+
 // The operator's answer reaches the host without waiting for its write
 // (a host that has it needs it stored no more), while the operator hears
 // it was taken only once it is written: a stalled disk delays the
@@ -157,14 +173,7 @@ func TestAnswerReachesHostBeforeItsWrite(t *testing.T) {
 	b.next(protocol.MethodRender)
 
 	before := len(hs.writes())
-	release := make(chan struct{})
-	hs.setHold(release)
-	released := false
-	defer func() {
-		if !released {
-			close(release)
-		}
-	}()
+	release := hs.holdWrites(t)
 	acked := make(chan error, 1)
 	go func() {
 		var ok bool
@@ -185,9 +194,7 @@ func TestAnswerReachesHostBeforeItsWrite(t *testing.T) {
 		t.Fatalf("the operator heard the answer was taken before it was written (%v)", err)
 	case <-time.After(100 * time.Millisecond):
 	}
-	hs.setHold(nil)
-	close(release)
-	released = true
+	release()
 	if err := <-acked; err != nil {
 		t.Fatal(err)
 	}
@@ -231,16 +238,10 @@ func TestCancelWaitsForStoreOutsideHub(t *testing.T) {
 			b2 := admin.browser()
 			id2 := admin.startRun(b2, h2, "other", store.EnvDevelopment)
 
-			release := make(chan struct{})
-			hs.setHold(release)
-			released := false
-			defer func() {
-				if !released {
-					close(release)
-				}
-			}()
+			release := hs.holdWrites(t)
 			answered := make(chan error, 1)
 			go func() {
+				var err error
 				if via == "http" {
 					if code := admin.try("POST", "/api/console/transactions/"+id+"/cancel", nil, nil); code != http.StatusNoContent {
 						err = fmt.Errorf("cancel answered %d", code)
@@ -249,7 +250,7 @@ func TestCancelWaitsForStoreOutsideHub(t *testing.T) {
 					return
 				}
 				var ok bool
-				err := b.call(protocol.MethodRespondToIOCall, protocol.RespondToIOCallInputs{TransactionID: id,
+				err = b.call(protocol.MethodRespondToIOCall, protocol.RespondToIOCallInputs{TransactionID: id,
 					IOResponse: ioResponse(id, "UNKNOWN", "UNKNOWN", protocol.KindCanceled, "")}, &ok)
 				if err == nil && !ok {
 					err = errors.New("cancel refused")
@@ -269,9 +270,7 @@ func TestCancelWaitsForStoreOutsideHub(t *testing.T) {
 				t.Fatalf("the cancel was answered while its writes were held (%v)", err)
 			default:
 			}
-			hs.setHold(nil)
-			close(release)
-			released = true
+			release()
 			if err := <-answered; err != nil {
 				t.Fatal(err)
 			}
