@@ -138,6 +138,18 @@ func (s *heldStore) setHold(h chan struct{}) {
 	s.mu.Unlock()
 }
 
+// heldEnv is a server on a SQLite store whose transaction updates the test
+// can hold (heldStore.holdWrites).
+func heldEnv(t *testing.T) (*env, *heldStore) {
+	t.Helper()
+	st, err := store.Open(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &heldStore{Store: st}
+	return newEnv(t, Options{Store: hs}), hs
+}
+
 // holdWrites makes the transaction updates wait (a disk that stalls) until
 // release is called, or the test ends.
 func (s *heldStore) holdWrites(t *testing.T) (release func()) {
@@ -159,12 +171,7 @@ func (s *heldStore) holdWrites(t *testing.T) (release func()) {
 // it was taken only once it is written: a stalled disk delays the
 // acknowledgement, not the run.
 func TestAnswerReachesHostBeforeItsWrite(t *testing.T) {
-	st, err := store.Open(context.Background(), t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := &heldStore{Store: st}
-	e := newEnv(t, Options{Store: hs})
+	e, hs := heldEnv(t)
 	admin := e.admin()
 	h := e.host(admin.key(store.EnvDevelopment), "", action("job"))
 	b := admin.browser()
@@ -221,12 +228,7 @@ func TestAnswerReachesHostBeforeItsWrite(t *testing.T) {
 func TestCancelWaitsForStoreOutsideHub(t *testing.T) {
 	for _, via := range []string{"http", "console"} {
 		t.Run(via, func(t *testing.T) {
-			st, err := store.Open(context.Background(), t.TempDir())
-			if err != nil {
-				t.Fatal(err)
-			}
-			hs := &heldStore{Store: st}
-			e := newEnv(t, Options{Store: hs})
+			e, hs := heldEnv(t)
 			admin := e.admin()
 			key := admin.key(store.EnvDevelopment)
 			h := e.host(key, "", action("job"))
