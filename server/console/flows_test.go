@@ -402,6 +402,101 @@ func TestBrowserSocketReconnectAfterAnswer(t *testing.T) {
 	e.waitText("[data-testid=result]", "Hello, Grace!")
 }
 
+// TestBrowserSocketDropsWhileAnswering closes the console's socket as the
+// operator answers. Closed right after the answer went out, before the
+// server confirmed it: the answer reached the server, so the form stays as
+// sent (the console waits for the server to say otherwise) and the run
+// completes with it. Closed just before: the answer never left, the server
+// shows the form again on the new socket, and the console says the answer
+// did not reach it. (The console said "Your answer was not sent" in both
+// cases and made the form usable again, though in the first the host had
+// the answer.)
+func TestBrowserSocketDropsWhileAnswering(t *testing.T) {
+	t.Parallel()
+	got, release := make(chan string, 1), make(chan struct{})
+	act := testhost.Action{Slug: "slow_hello", Name: "Slow hello", Handler: func(ctx context.Context, t *testhost.Tx) (any, error) {
+		a, err := t.IO([]*testhost.Comp{{Method: "INPUT_TEXT", Label: "Your name"}}, testhost.CallOptions{})
+		if err != nil {
+			return nil, err
+		}
+		var name string
+		_ = json.Unmarshal(a.Values[0], &name)
+		got <- name
+		select { // computing
+		case <-release:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		return "Hello, " + name + "!", nil
+	}}
+	e := newEnv(t, []testhost.Action{act}, nil)
+	defer close(release)
+	e.login()
+	answer := func(closeFirst bool) {
+		e.t.Helper()
+		e.navigate("/actions/slow_hello")
+		e.waitText(field("Your name", ".field-label"), "Your name")
+		e.typeInto(field("Your name", "input"), "Grace")
+		js := `(() => { const ws = window.__intervalSocket.ws, send = ws.send.bind(ws)
+			ws.send = d => { send(d); if (d.includes('RESPOND_TO_IO_CALL')) ws.close() }
+			document.querySelector('.form-buttons button[type=submit]').click() })()`
+		if closeFirst {
+			js = `(() => { window.__intervalSocket.ws.close(); document.querySelector('.form-buttons button[type=submit]').click() })()`
+		}
+		e.do(chromedp.Evaluate[chromedp.Void](js))
+		e.waitJS(`window.__intervalSocket.status === "open"`, "the socket to reopen")
+	}
+
+	// The answer is asked for again, saying why; submitted again, the run
+	// completes.
+	askedAgain := func() {
+		e.t.Helper()
+		e.waitText("[data-testid=respond-error]", "did not reach the server")
+		e.clickButton("Continue")
+		select {
+		case <-got:
+		case <-time.After(waitLimit):
+			t.Fatal("the host never got the answer submitted again")
+		}
+		release <- struct{}{}
+		e.waitText("[data-testid=result]", "Hello, Grace!")
+	}
+
+	// Closed after the answer went out: the server may have taken it
+	// (it reads what came before the close), or not.
+	answer(false)
+	deadline := time.Now().Add(waitLimit)
+	for taken := false; !taken; {
+		select {
+		case <-got:
+			taken = true
+		case <-time.After(50 * time.Millisecond):
+		}
+		if taken {
+			// The host has it: the form stays as sent.
+			for end := time.Now().Add(time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+				if !eval[bool](e, `!!document.querySelector('form[aria-busy=true]')`) {
+					t.Fatalf("the form was made usable again though the server had the answer\n%s", e.pageText())
+				}
+			}
+			release <- struct{}{}
+			e.waitText("[data-testid=result]", "Hello, Grace!")
+			break
+		}
+		if eval[bool](e, `!!document.querySelector('[data-testid=respond-error]')`) {
+			askedAgain()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("neither the host got the answer nor was it asked again\n%s", e.pageText())
+		}
+	}
+
+	// Closed before: the answer never left.
+	answer(true)
+	askedAgain()
+}
+
 // TestBrowserResultLinks: web addresses in a result are links (opening in a
 // new tab); other strings stay text.
 func TestBrowserResultLinks(t *testing.T) {

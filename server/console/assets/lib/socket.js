@@ -220,6 +220,7 @@ export class ConsoleSocket {
       await this.sendMessage(JSON.stringify(env))
     } catch (e) {
       this.calls.delete(id)
+      p.catch(() => {}) // rejected too when the socket closed: the caller hears e, once
       throw e
     }
     return p

@@ -11,6 +11,7 @@ import { deserialize } from '../lib/superjson.js'
 import { fmtDateTime, fmtValue, fmtDuration, txStatus } from '../lib/format.js'
 import { copyText } from '../lib/clipboard.js'
 import { socket, loadRoutes } from '../lib/session.js'
+import { NotConnectedError } from '../lib/socket.js'
 import { Icon, Spinner, ErrorBox, Empty, Badge } from '../lib/ui.js'
 import { findAction, actionName } from '../lib/routes.js'
 import { IOForm, parseRender, isDisplay } from '../io/form.js'
@@ -171,6 +172,10 @@ export function RunView({ slug, params, txId: attachTo, summary }) {
   const [startError, setStartError] = useState(null)
   const [items, setItems] = useState([]) // {render, frozen}
   const [submitting, setSubmitting] = useState(false)
+  // unconfirmed: the connection dropped after an answer went out, before
+  // the server confirmed it. The server shows the form again on the new
+  // connection only if the answer did not reach it.
+  const unconfirmed = useRef(false)
   const [loading, setLoading] = useState(null)
   const [logs, setLogs] = useState([])
   const [result, setResult] = useState(null)
@@ -222,8 +227,9 @@ export function RunView({ slug, params, txId: attachTo, summary }) {
           // A new call, or the current one again: the host is waiting.
           setLoading(null)
           setSubmitting(false)
-          setRespondError(null)
+          setRespondError(old && unconfirmed.current ? 'Your answer did not reach the server before the connection dropped. Submit again.' : null)
         }
+        unconfirmed.current = false
         setItems(prev => {
           // A re-render of a call on screen (validation, state update, or a
           // table paged after the end) replaces it in place.
@@ -236,6 +242,7 @@ export function RunView({ slug, params, txId: attachTo, summary }) {
       }),
       socket.on('LOADING_STATE', d => {
         if (!mine(d)) return
+        unconfirmed.current = false
         setLoading(d)
         setSubmitting(false)
         setRespondError(null)
@@ -272,6 +279,7 @@ export function RunView({ slug, params, txId: attachTo, summary }) {
         if (!mine(d)) return
         setResult({ ...parseResult(d.result, d.resultStatus), html: d.resultHtml || null })
         setCompletedAt(new Date())
+        unconfirmed.current = false
         setLoading(null)
         setSubmitting(false)
         setRespondError(null)
@@ -363,7 +371,17 @@ export function RunView({ slug, params, txId: attachTo, summary }) {
           setRespondError('The server did not accept this answer: this step may have changed or been answered elsewhere. Check the form and submit again.')
         }
       })
-      .catch(e => { setSubmitting(false); setRespondError(`Your answer was not sent: ${e.message}. Submit again.`) })
+      .catch(e => {
+        if (kind === 'RETURN' && e instanceof NotConnectedError) {
+          // Sent, but the connection dropped before the server confirmed
+          // it: the form stays as sent. The reconnected socket gets the
+          // form again only if the answer was not taken (see RENDER).
+          unconfirmed.current = true
+          return
+        }
+        setSubmitting(false)
+        setRespondError(`Your answer was not sent: ${e.message}. Submit again.`)
+      })
   }
 
   const cancel = async () => {
