@@ -351,16 +351,11 @@ func TestBrowserSocketReconnect(t *testing.T) {
 	e.waitText("[data-testid=result]", "Hello, Grace!")
 }
 
-// TestBrowserSocketReconnectAfterAnswer closes the browser's socket after
-// the operator's answer was taken, while the host still computes: the
-// console reconnects and keeps the form as sent (busy), not asking for it
-// again, and shows the result when the host ends. (The server showed the
-// answered form again on the new socket, and the console took it for a
-// question: the form was usable again.)
-func TestBrowserSocketReconnectAfterAnswer(t *testing.T) {
-	t.Parallel()
-	got, release := make(chan string, 1), make(chan struct{})
-	act := testhost.Action{Slug: "slow_hello", Name: "Slow hello", Handler: func(ctx context.Context, t *testhost.Tx) (any, error) {
+// slowHello is an action that asks a name, hands it to got once answered,
+// and computes until release gets a value (or is closed) before it greets.
+func slowHello() (act testhost.Action, got chan string, release chan struct{}) {
+	got, release = make(chan string, 1), make(chan struct{})
+	act = testhost.Action{Slug: "slow_hello", Name: "Slow hello", Handler: func(ctx context.Context, t *testhost.Tx) (any, error) {
 		a, err := t.IO([]*testhost.Comp{{Method: "INPUT_TEXT", Label: "Your name"}}, testhost.CallOptions{})
 		if err != nil {
 			return nil, err
@@ -375,6 +370,30 @@ func TestBrowserSocketReconnectAfterAnswer(t *testing.T) {
 		}
 		return "Hello, " + name + "!", nil
 	}}
+	return act, got, release
+}
+
+// staysSent checks, for a second, that the form on screen stays as sent
+// (busy): anything the server says after a reconnection comes within a few
+// round trips. It fails with what otherwise.
+func (e *env) staysSent(what string) {
+	e.t.Helper()
+	for end := time.Now().Add(time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		if !eval[bool](e, `!!document.querySelector('form[aria-busy=true]')`) {
+			e.t.Fatalf("%s\n%s", what, e.pageText())
+		}
+	}
+}
+
+// TestBrowserSocketReconnectAfterAnswer closes the browser's socket after
+// the operator's answer was taken, while the host still computes: the
+// console reconnects and keeps the form as sent (busy), not asking for it
+// again, and shows the result when the host ends. (The server showed the
+// answered form again on the new socket, and the console took it for a
+// question: the form was usable again.)
+func TestBrowserSocketReconnectAfterAnswer(t *testing.T) {
+	t.Parallel()
+	act, got, release := slowHello()
 	e := newEnv(t, []testhost.Action{act}, nil)
 	defer close(release)
 	e.login()
@@ -391,44 +410,23 @@ func TestBrowserSocketReconnectAfterAnswer(t *testing.T) {
 	e.do(chromedp.Evaluate[chromedp.Void](`window.__intervalSocket.ws.close()`))
 	e.waitJS(`window.__intervalSocket.status !== "open"`, "the socket to close")
 	e.waitJS(`window.__intervalSocket.status === "open"`, "the socket to reopen")
-	// The new socket connects to the run again: anything the server says
-	// of it comes within a few round trips; the form must stay as sent.
-	for end := time.Now().Add(time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
-		if !eval[bool](e, `!!document.querySelector('form[aria-busy=true]')`) {
-			t.Fatalf("the answered form was offered again after the socket reconnected\n%s", e.pageText())
-		}
-	}
+	e.staysSent("the answered form was offered again after the socket reconnected")
 	release <- struct{}{}
 	e.waitText("[data-testid=result]", "Hello, Grace!")
 }
 
 // TestBrowserSocketDropsWhileAnswering closes the console's socket as the
 // operator answers. Closed right after the answer went out, before the
-// server confirmed it: the answer reached the server, so the form stays as
-// sent (the console waits for the server to say otherwise) and the run
-// completes with it. Closed just before: the answer never left, the server
-// shows the form again on the new socket, and the console says the answer
-// did not reach it. (The console said "Your answer was not sent" in both
-// cases and made the form usable again, though in the first the host had
-// the answer.)
+// server confirmed it, the answer may or may not have been taken: if the
+// host has it, the form stays as sent and the run completes with it; if
+// not, the server shows the form again on the new socket and the console
+// says the answer did not reach the server. Closed just before, the answer
+// never left: it is asked again, saying why. (The console said "Your
+// answer was not sent" in every case and made the form usable again, even
+// when the host had the answer.)
 func TestBrowserSocketDropsWhileAnswering(t *testing.T) {
 	t.Parallel()
-	got, release := make(chan string, 1), make(chan struct{})
-	act := testhost.Action{Slug: "slow_hello", Name: "Slow hello", Handler: func(ctx context.Context, t *testhost.Tx) (any, error) {
-		a, err := t.IO([]*testhost.Comp{{Method: "INPUT_TEXT", Label: "Your name"}}, testhost.CallOptions{})
-		if err != nil {
-			return nil, err
-		}
-		var name string
-		_ = json.Unmarshal(a.Values[0], &name)
-		got <- name
-		select { // computing
-		case <-release:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-		return "Hello, " + name + "!", nil
-	}}
+	act, got, release := slowHello()
 	e := newEnv(t, []testhost.Action{act}, nil)
 	defer close(release)
 	e.login()
@@ -474,11 +472,7 @@ func TestBrowserSocketDropsWhileAnswering(t *testing.T) {
 		}
 		if taken {
 			// The host has it: the form stays as sent.
-			for end := time.Now().Add(time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
-				if !eval[bool](e, `!!document.querySelector('form[aria-busy=true]')`) {
-					t.Fatalf("the form was made usable again though the server had the answer\n%s", e.pageText())
-				}
-			}
+			e.staysSent("the form was made usable again though the server had the answer")
 			release <- struct{}{}
 			e.waitText("[data-testid=result]", "Hello, Grace!")
 			break
