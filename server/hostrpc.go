@@ -371,10 +371,22 @@ func (s *Server) sendIOCall(h *host, in protocol.SendIOCallInputs) protocol.Send
 		return s.ioCallErr(h, msg)
 	}
 	if t.finished() {
-		// Append UI: stateful displays keep rendering after completion.
-		if t.browser != nil && !in.SkipClientCall && t.rec.Status == store.StatusCompleted {
-			t.browser.call(protocol.MethodRender, protocol.RenderInputs{TransactionID: t.rec.ID, ToRender: in.IOCall}, nil)
+		if t.endedByHost && !t.closedOnHost {
+			// Append UI: stateful displays keep rendering after completion.
+			if t.browser != nil && !in.SkipClientCall && t.rec.Status == store.StatusCompleted {
+				t.browser.call(protocol.MethodRender, protocol.RenderInputs{TransactionID: t.rec.ID, ToRender: in.IOCall}, nil)
+			}
+			return protocol.SendIOCallReturns{OK: true}
 		}
+		// The run ended without its host, which still waits on this
+		// call: it was canceled, or failed after HostDropGrace, while the
+		// host was away (the host re-sends the call it shows once it is
+		// back), or it was closed on the host already. Told nothing, its
+		// handler would wait for an answer for good: the call is
+		// answered CANCELED and the run closed on the host.
+		h.e.log.Info("host sent an IO call for a run that ended while it was away; canceling it on the host",
+			"transaction", t.rec.ID, "status", t.rec.Status)
+		hb.cancelOnHost(t, h, render.ID, render.InputGroupKey)
 		return protocol.SendIOCallReturns{OK: true}
 	}
 	if t.answered != "" {
@@ -938,6 +950,7 @@ func (s *Server) markComplete(h *host, in protocol.MarkTransactionCompleteInputs
 	if t.finished() {
 		return bad == "" // canceled meanwhile: keep the existing status
 	}
+	t.endedByHost = true
 	hb.complete(t, store.StatusCompleted, status, result)
 	return bad == ""
 }

@@ -161,7 +161,11 @@ type txn struct {
 	logBytes       int  // and their bytes
 	logCapped      bool // the limit was reached: further lines are dropped
 	closedOnHost   bool
-	viaHTTP        *httpRequest // a serverless host was asked to run it
+	// endedByHost is set when the host ended the run itself
+	// (MARK_TRANSACTION_COMPLETE): only then may it go on rendering
+	// after the end (Append UI).
+	endedByHost bool
+	viaHTTP     *httpRequest // a serverless host was asked to run it
 	// hostHas is set once the host proved it has the transaction: it
 	// answered START_TRANSACTION or acted for it. awaiting is set while
 	// its last render waits on the operator, from SEND_IO_CALL until the
@@ -902,22 +906,29 @@ func (hb *hub) cancel(t *txn) {
 		return
 	}
 	if h := t.host; h != nil {
-		id, gk := t.renderID, t.groupKey
-		if id == "" {
-			id = "UNKNOWN"
-		}
-		if gk == "" {
-			gk = "UNKNOWN"
-		}
-		v, _ := json.Marshal(map[string]any{"id": id, "inputGroupKey": gk, "transactionId": t.rec.ID,
-			"kind": protocol.KindCanceled, "values": []any{}})
-		h.e.call(protocol.MethodIOResponse, protocol.IOResponseInputs{Value: string(v), TransactionID: t.rec.ID}, nil)
-		if h.atLeast("0.38.0") {
-			t.closedOnHost = true
-			h.e.call(protocol.MethodCloseTransaction, protocol.CloseTransactionInputs{TransactionID: t.rec.ID}, nil)
-		}
+		hb.cancelOnHost(t, h, t.renderID, t.groupKey)
 	}
 	hb.complete(t, store.StatusCanceled, protocol.StatusCanceled, "")
+}
+
+// cancelOnHost tells host h that t is canceled (hb.mu held): the IO call
+// renderID of input group groupKey gets a CANCELED answer (a handler
+// waiting on it returns), and CLOSE_TRANSACTION follows for hosts that
+// know it.
+func (hb *hub) cancelOnHost(t *txn, h *host, renderID, groupKey string) {
+	if renderID == "" {
+		renderID = "UNKNOWN"
+	}
+	if groupKey == "" {
+		groupKey = "UNKNOWN"
+	}
+	v, _ := json.Marshal(map[string]any{"id": renderID, "inputGroupKey": groupKey, "transactionId": t.rec.ID,
+		"kind": protocol.KindCanceled, "values": []any{}})
+	h.e.call(protocol.MethodIOResponse, protocol.IOResponseInputs{Value: string(v), TransactionID: t.rec.ID}, nil)
+	if h.atLeast("0.38.0") {
+		t.closedOnHost = true
+		h.e.call(protocol.MethodCloseTransaction, protocol.CloseTransactionInputs{TransactionID: t.rec.ID}, nil)
+	}
 }
 
 // ownedBy returns the transaction id if host h may act for it, attaching

@@ -1,0 +1,123 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/interval-go/sdk/internal/faultproxy"
+	"github.com/interval-go/sdk/internal/protocol"
+	"github.com/interval-go/sdk/interval"
+	"github.com/interval-go/sdk/router"
+)
+
+// TestRunEndedWhileHostAwayEndsItsHandler ends a run while the Go SDK host
+// running it is cut off (its connection cut, reconnections refused), with
+// its handler waiting on the operator. Once the host is back, it re-sends
+// the IO call it shows; the server tells it the run is over, and the
+// handler returns ErrCanceled instead of waiting for an answer for good.
+// The run keeps the end it had.
+func TestRunEndedWhileHostAwayEndsItsHandler(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		grace     time.Duration
+		forgotten bool // the server holds the run no more once it ended
+		// end ends the run while the host is away; it returns the run's
+		// status and result status then.
+		end func(admin *client, b *peer, id string) (status, result string)
+	}{
+		{"canceled by the operator", time.Minute, false, func(admin *client, b *peer, id string) (string, string) {
+			admin.do("POST", "/api/console/transactions/"+id+"/cancel", nil, http.StatusNoContent, nil)
+			return "CANCELED", "CANCELED"
+		}},
+		{"canceled as the operator left, and forgotten", time.Minute, true, func(admin *client, b *peer, id string) (string, string) {
+			// The run is not backgroundable: it is canceled, and, watched
+			// by no console, no longer held in memory.
+			b.must(protocol.MethodLeaveTransaction, protocol.TransactionRef{TransactionID: id})
+			return "CANCELED", "CANCELED"
+		}},
+		{"failed after the grace", 200 * time.Millisecond, false, func(admin *client, b *peer, id string) (string, string) {
+			return "COMPLETED", "FAILURE"
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, Options{HostDropGrace: tc.grace})
+			admin := e.admin()
+			proxy, err := faultproxy.New(e.hs.Listener.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer proxy.Close()
+			ended := make(chan error, 1)
+			r := router.New()
+			r.Action("wait", func(ctx context.Context, tx *interval.Tx) (any, error) {
+				_, err := tx.IO.Input.Text("Name").Run(ctx)
+				ended <- err
+				return nil, err
+			})
+			c, err := interval.New(interval.Options{Endpoint: "ws://" + proxy.Addr() + "/websocket", APIKey: admin.key("production"),
+				Routes: r, Logger: testLogger(t), RetryInterval: 50 * time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			listened := make(chan error, 1)
+			go func() { listened <- c.Listen(context.Background()) }()
+			defer func() {
+				c.Close()
+				if err := <-listened; !errors.Is(err, interval.ErrClosed) {
+					t.Errorf("Listen: %v", err)
+				}
+			}()
+			until(t, e, "the host to initialize", func(hb *hub) bool {
+				for _, h := range hb.hosts {
+					if h.initialized {
+						return true
+					}
+				}
+				return false
+			})
+
+			b := admin.browser()
+			id := admin.createTx("wait", "production")
+			b.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id})
+			b.expect(protocol.MethodRender)
+			proxy.Refuse(true)
+			proxy.CutAll()
+			until(t, e, "the host to be away", func(hb *hub) bool {
+				t := hb.txs[id]
+				return t != nil && t.host == nil
+			})
+			status, result := tc.end(admin, b, id)
+			deadline := time.Now().Add(wait)
+			for d := admin.tx(id); d.Status != status || d.ResultStatus != result; d = admin.tx(id) {
+				if time.Now().After(deadline) {
+					t.Fatalf("the run is %s (%s), want %s (%s)", d.Status, d.ResultStatus, status, result)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			if tc.forgotten {
+				until(t, e, "the run to be forgotten", func(hb *hub) bool { return hb.txs[id] == nil })
+			}
+			select {
+			case err := <-ended:
+				t.Fatalf("the handler returned (%v) while its host was away", err)
+			default:
+			}
+
+			proxy.Refuse(false)
+			select {
+			case err := <-ended:
+				if !errors.Is(err, interval.ErrCanceled) {
+					t.Fatalf("the handler's IO call returned %v, want ErrCanceled", err)
+				}
+			case <-time.After(wait):
+				t.Fatalf("the handler still waits for an answer %v after its host came back", wait)
+			}
+			if d := admin.tx(id); d.Status != status || d.ResultStatus != result {
+				t.Fatalf("after the host came back the run is %s (%s), want %s (%s)", d.Status, d.ResultStatus, status, result)
+			}
+		})
+	}
+}
