@@ -38,7 +38,10 @@ var (
 	ErrCanceled = errors.New("interval: transaction canceled")
 	// ErrInitialize wraps an INITIALIZE_HOST refusal by the server.
 	ErrInitialize = errors.New("interval: server refused initialization")
-	// ErrRender wraps a server's refusal of an IO call.
+	// ErrRender wraps a server's refusal of an IO call: when it is sent,
+	// or when it is sent again after a reconnection (the server has no
+	// such transaction, so no answer will come; the IO call waiting for
+	// one returns it).
 	ErrRender = errors.New("interval: server refused the IO call")
 	// ErrNotConnected is returned by a call that could not reach the server
 	// before its context ended. A Transport's Conn returns it (wrapped or

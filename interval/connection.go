@@ -401,8 +401,21 @@ func (c *Client) resendPending(peer *rpc.Peer) {
 			if err == nil {
 				c.reportResent(protocol.MethodSendIOCall)
 			}
-			if err != nil || !ret.OK {
-				c.log.Warn("re-sending IO call after reconnect failed", "transaction", t.id, "err", err, "message", ret.Message)
+			switch {
+			case err != nil:
+				// The connection dropped again: the next one sends it.
+				c.log.Warn("re-sending IO call after reconnect failed", "transaction", t.id, "err", err)
+			case !ret.OK:
+				// The server does not have the transaction (it is not
+				// the one that started it, or it lost it): no answer
+				// will come, and the handler must not wait for one.
+				msg := ret.Message
+				if msg == "" {
+					msg = "the server did not accept it"
+				}
+				c.log.Warn("the server refused the IO call re-sent after reconnecting; the transaction's handler is stopped",
+					"transaction", t.id, "message", msg)
+				t.cancel(fmt.Errorf("%w: %s (re-sent after reconnecting)", ErrRender, msg))
 			}
 		}
 		c.resendLoading(ctx, peer, t.id, loading)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/interval-go/sdk/internal/faultproxy"
 	"github.com/interval-go/sdk/interval"
 	"github.com/interval-go/sdk/intervaltest"
 	"github.com/interval-go/sdk/router"
@@ -56,6 +57,81 @@ func TestReconnectResendsPendingIOCall(t *testing.T) {
 	}
 	if res.Data != float64(42) {
 		t.Fatalf("result = %v", res.Data)
+	}
+}
+
+// TestRefusedResendEndsHandler moves a host, whose handler waits on the
+// operator, to a server that does not have its transaction (the server
+// behind its address was replaced): that server refuses the IO call the
+// host re-sends after reconnecting, and the handler's IO call returns
+// ErrRender instead of waiting for an answer that will never come.
+func TestRefusedResendEndsHandler(t *testing.T) {
+	first, second := intervaltest.NewServer(), intervaltest.NewServer()
+	defer first.Close()
+	defer second.Close()
+	hostport := func(u string) string { return strings.TrimSuffix(strings.TrimPrefix(u, "ws://"), "/websocket") }
+	proxy, err := faultproxy.New(hostport(first.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	ended := make(chan error, 1)
+	c, err := interval.New(interval.Options{Endpoint: "ws://" + proxy.Addr() + "/websocket", APIKey: "key",
+		Logger: slog.New(slog.DiscardHandler), RetryInterval: 50 * time.Millisecond, Routes: routes{
+			"wait": func(ctx context.Context, tx *interval.Tx) (any, error) {
+				_, err := tx.IO.Input.Text("Name").Run(ctx)
+				ended <- err
+				return nil, err
+			}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	listened := make(chan error, 1)
+	go func() { listened <- c.Listen(context.Background()) }()
+	defer func() {
+		c.Close()
+		if err := <-listened; !errors.Is(err, interval.ErrClosed) {
+			t.Errorf("Listen: %v", err)
+		}
+	}()
+	ctx := testCtx(t)
+	if _, err := first.WaitHost(ctx); err != nil {
+		t.Fatal(err)
+	}
+	run, err := first.Start(ctx, "wait")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run.Next(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Cut once the host has the first server's answer (and a moment to
+	// take it), so that the call comes again only as a re-send after the
+	// reconnection, not as a call still waiting for its answer.
+	h1, err := first.WaitHost(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h1.WaitAnswered(ctx, "SEND_IO_CALL", 1); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	proxy.SetTarget(hostport(second.URL))
+	proxy.CutAll()
+	host, err := second.WaitHost(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := host.WaitAnswered(ctx, "SEND_IO_CALL", 1); err != nil {
+		t.Fatalf("the host did not re-send its IO call to the new server: %v", err)
+	}
+	select {
+	case err := <-ended:
+		if !errors.Is(err, interval.ErrRender) || !strings.Contains(err.Error(), "Transaction not found.") {
+			t.Fatalf("the IO call returned %v, want ErrRender with the server's message", err)
+		}
+	case <-ctx.Done():
+		t.Fatal("the handler still waits for an answer after the server refused its IO call")
 	}
 }
 

@@ -178,6 +178,8 @@ func ctxErr(ctx context.Context) error {
 		return ErrCanceled
 	case errors.Is(cause, ErrClosed):
 		return ErrClosed
+	case errors.Is(cause, ErrRender):
+		return cause // the server refused the call (resendPending)
 	}
 	return ctx.Err()
 }

@@ -28,9 +28,9 @@ var ErrClosed = errors.New("faultproxy: closed")
 // its target.
 type Proxy struct {
 	ln     net.Listener
-	target string
-	delay  atomic.Int64 // time.Duration applied to each forwarded chunk
-	refuse atomic.Bool  // new connections are closed at once
+	target atomic.Pointer[string] // the address new connections go to
+	delay  atomic.Int64           // time.Duration applied to each forwarded chunk
+	refuse atomic.Bool            // new connections are closed at once
 
 	mu     sync.Mutex
 	conns  map[*Conn]struct{}
@@ -45,7 +45,8 @@ func New(target string) (*Proxy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("faultproxy: listening: %w", err)
 	}
-	p := &Proxy{ln: ln, target: target, conns: map[*Conn]struct{}{}}
+	p := &Proxy{ln: ln, conns: map[*Conn]struct{}{}}
+	p.target.Store(&target)
 	p.wg.Add(1)
 	go p.accept()
 	return p, nil
@@ -54,6 +55,11 @@ func New(target string) (*Proxy, error) {
 // Addr is the address ("127.0.0.1:port") clients dial instead of the
 // target.
 func (p *Proxy) Addr() string { return p.ln.Addr().String() }
+
+// SetTarget makes the connections accepted from now on go to target
+// ("host:port"), as when the server behind an address is replaced by
+// another; those open stay with the old one.
+func (p *Proxy) SetTarget(target string) { p.target.Store(&target) }
 
 // SetDelay makes every chunk of data forwarded from now on, in either
 // direction, wait d first (0: none).
@@ -128,7 +134,7 @@ const dialTimeout = 10 * time.Second
 func (p *Proxy) serve(client net.Conn) {
 	defer p.wg.Done()
 	ctx, cancel := context.WithTimeout(context.Background(), dialTimeout)
-	server, err := (&net.Dialer{}).DialContext(ctx, "tcp", p.target)
+	server, err := (&net.Dialer{}).DialContext(ctx, "tcp", *p.target.Load())
 	cancel()
 	if err != nil {
 		client.Close()

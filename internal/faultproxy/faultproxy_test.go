@@ -19,6 +19,13 @@ const wait = 10 * time.Second
 // echo serves a line echo on loopback until the test ends.
 func echo(t *testing.T) string {
 	t.Helper()
+	return echoWith(t, "")
+}
+
+// echoWith serves on loopback, until the test ends, an echo that puts
+// prefix before each line.
+func echoWith(t *testing.T, prefix string) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -33,7 +40,20 @@ func echo(t *testing.T) string {
 			}
 			go func() {
 				defer c.Close()
-				io.Copy(c, c)
+				if prefix == "" {
+					io.Copy(c, c)
+					return
+				}
+				r := bufio.NewReader(c)
+				for {
+					line, err := r.ReadString('\n')
+					if err != nil {
+						return
+					}
+					if _, err := io.WriteString(c, prefix+line); err != nil {
+						return
+					}
+				}
 			}()
 		}
 	}()
@@ -145,6 +165,24 @@ func TestRefuse(t *testing.T) {
 	c3, r3 := dial(t, p)
 	if got, err := roundTrip(t, c3, r3, "back"); err != nil || got != "back" {
 		t.Fatalf("after Refuse(false): %q %v", got, err)
+	}
+}
+
+// SetTarget sends the connections accepted afterwards to the new target;
+// those open stay with the old one.
+func TestSetTarget(t *testing.T) {
+	p := newProxy(t)
+	c, r := dial(t, p)
+	if got, err := roundTrip(t, c, r, "one"); err != nil || got != "one" {
+		t.Fatalf("before SetTarget: %q %v", got, err)
+	}
+	p.SetTarget(echoWith(t, "new:"))
+	c2, r2 := dial(t, p)
+	if got, err := roundTrip(t, c2, r2, "two"); err != nil || got != "new:two" {
+		t.Fatalf("a connection after SetTarget: %q %v, want the new target's answer", got, err)
+	}
+	if got, err := roundTrip(t, c, r, "three"); err != nil || got != "three" {
+		t.Fatalf("the connection open before SetTarget: %q %v, want the old target's answer", got, err)
 	}
 }
 
