@@ -43,40 +43,11 @@ func TestRunEndedWhileHostAwayEndsItsHandler(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t, Options{HostDropGrace: tc.grace})
-			admin := e.admin()
-			proxy, err := faultproxy.New(e.hs.Listener.Addr().String())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer proxy.Close()
 			ended := make(chan error, 1)
-			r := router.New()
-			r.Action("wait", func(ctx context.Context, tx *interval.Tx) (any, error) {
+			e, admin, proxy := awayHost(t, tc.grace, func(ctx context.Context, tx *interval.Tx) (any, error) {
 				_, err := tx.IO.Input.Text("Name").Run(ctx)
 				ended <- err
 				return nil, err
-			})
-			c, err := interval.New(interval.Options{Endpoint: "ws://" + proxy.Addr() + "/websocket", APIKey: admin.key("production"),
-				Routes: r, Logger: testLogger(t), RetryInterval: 50 * time.Millisecond})
-			if err != nil {
-				t.Fatal(err)
-			}
-			listened := make(chan error, 1)
-			go func() { listened <- c.Listen(context.Background()) }()
-			defer func() {
-				c.Close()
-				if err := <-listened; !errors.Is(err, interval.ErrClosed) {
-					t.Errorf("Listen: %v", err)
-				}
-			}()
-			until(t, e, "the host to initialize", func(hb *hub) bool {
-				for _, h := range hb.hosts {
-					if h.initialized {
-						return true
-					}
-				}
-				return false
 			})
 
 			b := admin.browser()
@@ -119,5 +90,94 @@ func TestRunEndedWhileHostAwayEndsItsHandler(t *testing.T) {
 				t.Fatalf("after the host came back the run is %s (%s), want %s (%s)", d.Status, d.ResultStatus, status, result)
 			}
 		})
+	}
+}
+
+// awayHost starts a server (with grace as its HostDropGrace) and a Go SDK
+// host serving handler as action "wait" through a proxy the test cuts and
+// refuses; it returns once the host initialized.
+func awayHost(t *testing.T, grace time.Duration, handler interval.HandlerFunc) (*env, *client, *faultproxy.Proxy) {
+	t.Helper()
+	e := newEnv(t, Options{HostDropGrace: grace})
+	admin := e.admin()
+	proxy, err := faultproxy.New(e.hs.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { proxy.Close() })
+	r := router.New()
+	r.Action("wait", handler)
+	c, err := interval.New(interval.Options{Endpoint: "ws://" + proxy.Addr() + "/websocket", APIKey: admin.key("production"),
+		Routes: r, Logger: testLogger(t), RetryInterval: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	listened := make(chan error, 1)
+	go func() { listened <- c.Listen(context.Background()) }()
+	t.Cleanup(func() {
+		c.Close()
+		if err := <-listened; !errors.Is(err, interval.ErrClosed) {
+			t.Errorf("Listen: %v", err)
+		}
+	})
+	until(t, e, "the host to initialize", func(hb *hub) bool {
+		for _, h := range hb.hosts {
+			if h.initialized {
+				return true
+			}
+		}
+		return false
+	})
+	return e, admin, proxy
+}
+
+// TestRunCanceledWhileHostAwayStopsItsComputation cancels a run while the
+// Go SDK host running it is cut off, computing (it shows no IO call, so it
+// has none to send again): once back, the host is told as it initializes,
+// and the handler's context ends (it would otherwise compute on, doing
+// what the operator canceled).
+func TestRunCanceledWhileHostAwayStopsItsComputation(t *testing.T) {
+	computing, stopped := make(chan struct{}), make(chan error, 1)
+	e, admin, proxy := awayHost(t, time.Minute, func(ctx context.Context, tx *interval.Tx) (any, error) {
+		close(computing)
+		select {
+		case <-ctx.Done():
+			stopped <- context.Cause(ctx)
+			return nil, ctx.Err()
+		case <-time.After(time.Minute):
+			stopped <- nil
+			return "done", nil
+		}
+	})
+	b := admin.browser()
+	id := admin.createTx("wait", "production")
+	b.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id})
+	select {
+	case <-computing:
+	case <-time.After(wait):
+		t.Fatal("the handler never started")
+	}
+	until(t, e, "the host to acknowledge the start", func(hb *hub) bool {
+		t := hb.txs[id]
+		return t != nil && t.hostHas
+	})
+	proxy.Refuse(true)
+	proxy.CutAll()
+	until(t, e, "the host to be away", func(hb *hub) bool {
+		t := hb.txs[id]
+		return t != nil && t.host == nil
+	})
+	admin.do("POST", "/api/console/transactions/"+id+"/cancel", nil, http.StatusNoContent, nil)
+	proxy.Refuse(false)
+	select {
+	case cause := <-stopped:
+		if !errors.Is(cause, interval.ErrCanceled) {
+			t.Fatalf("the handler's computation ended with %v, want its context canceled with ErrCanceled", cause)
+		}
+	case <-time.After(wait):
+		t.Fatalf("the handler still computes %v after its host came back", wait)
+	}
+	if d := admin.tx(id); d.Status != "CANCELED" {
+		t.Fatalf("the run is %s, want CANCELED", d.Status)
 	}
 }

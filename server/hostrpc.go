@@ -318,6 +318,7 @@ func (s *Server) initHost(h *host, in protocol.InitializeHostInputs) protocol.In
 	delete(hb.gone, h.id)
 	delete(hb.left, h.id)
 	hb.reviveComputing(h)
+	hb.endedWhileAway(h)
 	s.metrics.declared(h)
 	hb.startAwaiting(h)
 	hb.mu.Unlock()

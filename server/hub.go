@@ -1032,6 +1032,25 @@ func (hb *hub) reviveComputing(h *host) {
 	}
 }
 
+// endedWhileAway ends on host h, as it (re)initializes, the runs it was
+// computing that ended while it was away (canceled by the operator, failed
+// after HostDropGrace; hb.mu held): told nothing, it would compute them to
+// their end, doing what the operator canceled. A run it shows an IO call
+// for is ended when it sends the call again (sendIOCall); one the server
+// no longer holds is not known here.
+func (hb *hub) endedWhileAway(h *host) {
+	if h.request != nil {
+		return
+	}
+	for _, t := range hb.txs {
+		if t.finished() && !t.endedByHost && !t.closedOnHost && t.hostHas && !t.awaiting && servedBy(t, h) {
+			hb.s.log.Info("host back; ending a run it computed that ended while it was away", "transaction", t.rec.ID,
+				"host", h.id, "status", t.rec.Status)
+			hb.cancelOnHost(t, h, t.renderID, t.groupKey)
+		}
+	}
+}
+
 // sweepLoop fails transactions whose host did not come back in time,
 // cancels abandoned ones and, hourly, deletes expired sessions and old
 // uploads, until ctx ends.
