@@ -415,6 +415,45 @@ func TestBrowserSocketReconnectAfterAnswer(t *testing.T) {
 	e.waitText("[data-testid=result]", "Hello, Grace!")
 }
 
+// TestBrowserHostResendsFormWhileAnswering: the host drops and comes back,
+// sending again the form on screen, while the operator's answer to it is on
+// its way (held in the page here). The form stays as sent, and the answer,
+// once it arrives, completes the run. (The console took the form sent again
+// for a new question: it reset it and made it usable while the answer was
+// still on its way.)
+func TestBrowserHostResendsFormWhileAnswering(t *testing.T) {
+	t.Parallel()
+	act, got, release := slowHello()
+	e := newEnv(t, []testhost.Action{act}, nil)
+	defer close(release)
+	e.login()
+	e.navigate("/actions/slow_hello")
+	e.waitText(field("Your name", ".field-label"), "Your name")
+	e.typeInto(field("Your name", "input"), "Grace")
+	e.do(chromedp.Evaluate[chromedp.Void](`(() => { const ws = window.__intervalSocket.ws, send = ws.send.bind(ws)
+		window.__held = []
+		window.__release = () => { for (const d of window.__held) send(d); window.__held = [] }
+		ws.send = d => { if (d.includes('RESPOND_TO_IO_CALL')) window.__held.push(d); else send(d) } })()`))
+	e.clickButton("Continue")
+	e.waitJS(`window.__held.length === 1`, "the answer to be sent")
+	e.host.Drop()
+	if err := e.host.Reconnect(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	e.staysSent("the form on screen, sent again by its host, was made usable while its answer was on its way")
+	e.do(chromedp.Evaluate[chromedp.Void](`window.__release()`))
+	select {
+	case name := <-got:
+		if name != "Grace" {
+			t.Fatalf("the host got %q", name)
+		}
+	case <-time.After(waitLimit):
+		t.Fatal("the host never got the answer")
+	}
+	release <- struct{}{}
+	e.waitText("[data-testid=result]", "Hello, Grace!")
+}
+
 // TestBrowserSocketDropsWhileAnswering closes the console's socket as the
 // operator answers. Closed right after the answer went out, before the
 // server confirmed it, the answer may or may not have been taken: if the

@@ -176,6 +176,9 @@ export function RunView({ slug, params, txId: attachTo, summary }) {
   // the server confirmed it. The server shows the form again on the new
   // connection only if the answer did not reach it.
   const unconfirmed = useRef(false)
+  // sending holds the render id of the form whose answer is on its way to
+  // the server (sent, not yet taken or refused).
+  const sending = useRef(null)
   const [loading, setLoading] = useState(null)
   const [logs, setLogs] = useState([])
   const [result, setResult] = useState(null)
@@ -223,6 +226,13 @@ export function RunView({ slug, params, txId: attachTo, summary }) {
         try { r = parseRender(d.toRender) } catch (e) { toast(e.message, { kind: 'error', title: 'Cannot show this step' }); return }
         setHostGone(false)
         const old = itemsRef.current.find(it => it.render.inputGroupKey === r.inputGroupKey)
+        if (old && sending.current === r.id && old.render.id === r.id) {
+          // The form on screen, sent again (its host is back after a
+          // drop) while the answer to it is on its way: it stays as sent.
+          // Refused, the answer makes it usable again (respond).
+          setHostGone(false)
+          return
+        }
         if (!old || !(old.frozen || old.done)) {
           // A new call, or the current one again: the host is waiting.
           setLoading(null)
@@ -360,11 +370,13 @@ export function RunView({ slug, params, txId: attachTo, summary }) {
   const respond = (render, kind, values, choice) => {
     const resp = { id: render.id, transactionId: txId, inputGroupKey: render.inputGroupKey, values, kind }
     if (choice !== undefined) resp.choice = choice
-    if (kind === 'RETURN') { setSubmitting(true); setRespondError(null) }
+    if (kind === 'RETURN') { setSubmitting(true); setRespondError(null); sending.current = render.id }
+    const sent = () => { if (kind === 'RETURN' && sending.current === render.id) sending.current = null }
     // The server answers false when it refuses an answer (the run is open
     // elsewhere or its host is away, an identity check is missing, ...):
     // say so on the form, which stays usable.
     socket.call('RESPOND_TO_IO_CALL', { transactionId: txId, ioResponse: JSON.stringify(resp) })
+      .finally(sent)
       .then(ok => {
         if (ok === false) {
           setSubmitting(false)
