@@ -409,7 +409,14 @@ func (c *Conn) SendTimeout(ctx context.Context, data string, timeout time.Durati
 type ackWait struct {
 	acked    func(error)
 	deadline time.Time // set once the message is written
+	paused   bool      // its deadline was moved past a pause (expireAcks)
 }
+
+// ackPauseSlack is how late the ACK timer may fire before expireAcks takes
+// the delay for a pause of the process (stopped, or its machine paused)
+// rather than for its peer's silence; it is also the least time the reader
+// then gets to read the ACKs that came during the pause.
+const ackPauseSlack = time.Second
 
 // Post writes data as a MESSAGE and returns once it is written, without
 // waiting for the ACK. acked is then called exactly once: with nil when the
@@ -503,6 +510,22 @@ func (c *Conn) expireAcks() {
 		// Re-armed for later after this run was due (or nothing waits).
 		c.mu.Unlock()
 		return
+	}
+	if late := now.Sub(c.ackNext); late > ackPauseSlack {
+		// The timer fired that late: this process did not run
+		// meanwhile, and the ACKs its peer sent then may wait unread in
+		// the connection. The deadlines move by the pause, and at least
+		// ackPauseSlack past now, for the reader to read them first
+		// (once per message, so that a process always late still gives
+		// up).
+		for _, w := range c.pending {
+			if !w.deadline.IsZero() && !w.paused {
+				w.deadline, w.paused = w.deadline.Add(late), true
+				if least := now.Add(ackPauseSlack); w.deadline.Before(least) {
+					w.deadline = least
+				}
+			}
+		}
 	}
 	c.ackNext = time.Time{}
 	var next time.Time

@@ -773,6 +773,73 @@ func TestAckDeadlinesShareOneTimer(t *testing.T) {
 	}
 }
 
+// TestAckDeadlineOutlivesAPause: an ACK timer that fires much later than
+// it was due (the process was stopped, or its machine paused: its timers
+// did not fire) does not fail the messages waiting at once, as their ACKs
+// may wait unread in the connection: the ACK read then resolves the
+// message. The deadlines move once: a peer that stays silent still fails
+// them. (After a freeze, a server closed sockets whose peers had
+// acknowledged everything.)
+func TestAckDeadlineOutlivesAPause(t *testing.T) {
+	const timeout = 50 * time.Millisecond
+	ackSecond := make(chan struct{})
+	url := startServer(t, func(ctx context.Context, ws *websocket.Conn, r *http.Request) {
+		rawAuth(ctx, t, ws)
+		rawRead(ctx, ws) // "silent": never ACKed
+		second := rawRead(ctx, ws)
+		select {
+		case <-ackSecond:
+		case <-ctx.Done():
+			return
+		}
+		rawWrite(ctx, t, ws, string(protocol.AppendAck(nil, second.ID)))
+		rawRead(ctx, ws)
+	})
+	c := dial(t, url, Config{DisablePing: true})
+	silent, acked := make(chan error, 1), make(chan error, 1)
+	// pause posts a message and stops the ACK timer for longer than the
+	// slack, as a stopped process's timers do not fire; it returns when
+	// the timer would have fired late.
+	pause := func(data string, res chan error) {
+		t.Helper()
+		if err := c.Post(context.Background(), data, timeout, func(err error) { res <- err }); err != nil {
+			t.Fatal(err)
+		}
+		c.mu.Lock()
+		c.ackTimer.Stop()
+		c.mu.Unlock()
+		time.Sleep(ackPauseSlack + 2*timeout)
+	}
+
+	pause("silent", silent)
+	c.expireAcks() // the timer, late
+	select {
+	case err := <-silent:
+		t.Fatalf("a message failed (%v) as the timer fired late", err)
+	default:
+	}
+	select {
+	case err := <-silent:
+		if !errors.Is(err, ErrAckTimeout) {
+			t.Fatalf("the silent peer's message: %v, want ErrAckTimeout", err)
+		}
+	case <-time.After(hang):
+		t.Fatal("a peer that stays silent never failed the message once its deadline moved")
+	}
+
+	pause("second", acked)
+	c.expireAcks()
+	close(ackSecond) // an ACK that came during the pause, read now
+	select {
+	case err := <-acked:
+		if err != nil {
+			t.Fatalf("the message acknowledged after the pause: %v, want its ACK", err)
+		}
+	case <-time.After(hang):
+		t.Fatal("the message acknowledged after the pause never resolved")
+	}
+}
+
 // TestMessagesOutliveTheReadBuffer: messages are read into buffers that
 // are used again for later messages; the data handed to OnMessage is its
 // own and stays intact, in either frame shape (the fast decoder's and
