@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -176,6 +177,43 @@ func TestRunCanceledWhileHostAwayStopsItsComputation(t *testing.T) {
 		}
 	case <-time.After(wait):
 		t.Fatalf("the handler still computes %v after its host came back", wait)
+	}
+	if d := admin.tx(id); d.Status != "CANCELED" {
+		t.Fatalf("the run is %s, want CANCELED", d.Status)
+	}
+}
+
+// TestNodeRunCanceledWhileHostAwayEndsItsHandler is
+// TestRunEndedWhileHostAwayEndsItsHandler's cancel with a host of the
+// official Node SDK: back, it sends again the IO call it shows, is told the
+// run is over, and its action's wait for the answer ends.
+func TestNodeRunCanceledWhileHostAwayEndsItsHandler(t *testing.T) {
+	e := newEnv(t, Options{})
+	admin := e.admin()
+	proxy, err := faultproxy.New(e.hs.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	node := startNodeScript(t, "nodehost", "away.js", "ws://"+proxy.Addr()+"/websocket", admin.key("production"))
+	defer node.stop()
+	node.waitFor(t, "LISTENING")
+	b := admin.browser()
+	id := admin.createTx("wait", "production")
+	b.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id})
+	b.expect(protocol.MethodRender)
+	proxy.Refuse(true)
+	proxy.CutAll()
+	until(t, e, "the host to be away", func(hb *hub) bool {
+		t := hb.txs[id]
+		return t != nil && t.host == nil
+	})
+	admin.do("POST", "/api/console/transactions/"+id+"/cancel", nil, http.StatusNoContent, nil)
+	proxy.Refuse(false)
+	how := node.waitFor(t, "ENDED")
+	t.Logf("the Node action's wait ended: %s", how)
+	if !strings.Contains(how, "CANCELED") && !strings.Contains(strings.ToLower(how), "cancel") {
+		t.Fatalf("the Node action's wait ended with %q, want a cancellation", how)
 	}
 	if d := admin.tx(id); d.Status != "CANCELED" {
 		t.Fatalf("the run is %s, want CANCELED", d.Status)
