@@ -22,7 +22,9 @@
 //
 // A Client connects, declares its routes, runs each transaction the server
 // starts in its own goroutine, reconnects after a dropped connection and
-// re-sends what the operator was looking at. When Listen's context ends it
+// re-sends what the operator was looking at (an IO call the server then
+// refuses, having no such transaction, returns ErrRender to the handler
+// waiting on it). When Listen's context ends it
 // drains like Shutdown, bounded by Options.ShutdownTimeout: the server sends
 // no new transactions and the running ones finish and report. Shutdown
 // drains on demand like http.Server.Shutdown (returning when its context
