@@ -346,6 +346,17 @@ func (s *Server) ioCallErr(h *host, msg string) protocol.SendIOCallReturns {
 	return protocol.SendIOCallReturns{}
 }
 
+// awaitsInput reports whether an IO call asks the operator for input: it has
+// a component other than a display.
+func awaitsInput(r protocol.IORender) bool {
+	for _, c := range r.ToRender {
+		if !strings.HasPrefix(c.MethodName, "DISPLAY_") {
+			return true
+		}
+	}
+	return false
+}
+
 func (s *Server) sendIOCall(h *host, in protocol.SendIOCallInputs) protocol.SendIOCallReturns {
 	render, err := protocol.DecodeIORender(in.IOCall)
 	if err == nil && markup.MayRewrite(in.IOCall) {
@@ -372,18 +383,17 @@ func (s *Server) sendIOCall(h *host, in protocol.SendIOCallInputs) protocol.Send
 		return s.ioCallErr(h, msg)
 	}
 	if t.finished() {
-		if t.endedByHost && !t.closedOnHost {
+		if !awaitsInput(render) {
 			// Append UI: stateful displays keep rendering after completion.
 			if t.browser != nil && !in.SkipClientCall && t.rec.Status == store.StatusCompleted {
 				t.browser.call(protocol.MethodRender, protocol.RenderInputs{TransactionID: t.rec.ID, ToRender: in.IOCall}, nil)
 			}
 			return protocol.SendIOCallReturns{OK: true}
 		}
-		// The run ended without its host, which still waits on this
-		// call: it was canceled, or failed after HostDropGrace, while the
-		// host was away (the host re-sends the call it shows once it is
-		// back), or it was closed on the host already. Told nothing, its
-		// handler would wait for an answer for good: the call is
+		// A handler waits for the operator in a run that ended without
+		// it: canceled, or failed after HostDropGrace, while its host was
+		// away (the host sends again the call it shows once it is back).
+		// Told nothing, it would wait for an answer for good: the call is
 		// answered CANCELED and the run closed on the host.
 		h.e.log.Info("host sent an IO call for a run that ended while it was away; canceling it on the host",
 			"transaction", t.rec.ID, "status", t.rec.Status)
@@ -438,11 +448,8 @@ func (s *Server) sendIOCall(h *host, in protocol.SendIOCallInputs) protocol.Send
 		}
 	}
 	status := store.StatusRunning
-	for _, c := range render.ToRender {
-		if !strings.HasPrefix(c.MethodName, "DISPLAY_") {
-			status = store.StatusAwaitingInput
-			break
-		}
+	if awaitsInput(render) {
+		status = store.StatusAwaitingInput
 	}
 	// A host that does not resolve displays at once (before 0.38.0)
 	// waits for the operator on them too.
