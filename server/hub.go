@@ -162,8 +162,8 @@ type txn struct {
 	logCapped      bool // the limit was reached: further lines are dropped
 	closedOnHost   bool
 	// endedByHost is set when the host ended the run itself
-	// (MARK_TRANSACTION_COMPLETE): only then may it go on rendering
-	// after the end (Append UI).
+	// (MARK_TRANSACTION_COMPLETE): it knows the run is over
+	// (endedWhileAway).
 	endedByHost bool
 	viaHTTP     *httpRequest // a serverless host was asked to run it
 	// hostHas is set once the host proved it has the transaction: it
