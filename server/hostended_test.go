@@ -51,16 +51,9 @@ func TestRunEndedWhileHostAwayEndsItsHandler(t *testing.T) {
 				return nil, err
 			})
 
-			b := admin.browser()
-			id := admin.createTx("wait", "production")
-			b.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id})
+			b, id := openWait(admin)
 			b.expect(protocol.MethodRender)
-			proxy.Refuse(true)
-			proxy.CutAll()
-			until(t, e, "the host to be away", func(hb *hub) bool {
-				t := hb.txs[id]
-				return t != nil && t.host == nil
-			})
+			cutOff(t, e, proxy, id)
 			status, result := tc.end(admin, b, id)
 			deadline := time.Now().Add(wait)
 			for d := admin.tx(id); d.Status != status || d.ResultStatus != result; d = admin.tx(id) {
@@ -132,6 +125,28 @@ func awayHost(t *testing.T, grace time.Duration, handler interval.HandlerFunc) (
 	return e, admin, proxy
 }
 
+// openWait creates a run of action "wait" and opens it in a new console
+// socket, which it returns with the run's id.
+func openWait(admin *client) (*peer, string) {
+	admin.t.Helper()
+	b := admin.browser()
+	id := admin.createTx("wait", "production")
+	b.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id})
+	return b, id
+}
+
+// cutOff cuts the host of run id off (its connections cut, new ones refused
+// until proxy.Refuse(false)) and returns once the server has it away.
+func cutOff(t *testing.T, e *env, proxy *faultproxy.Proxy, id string) {
+	t.Helper()
+	proxy.Refuse(true)
+	proxy.CutAll()
+	until(t, e, "the host to be away", func(hb *hub) bool {
+		t := hb.txs[id]
+		return t != nil && t.host == nil
+	})
+}
+
 // TestRunCanceledWhileHostAwayStopsItsComputation cancels a run while the
 // Go SDK host running it is cut off, computing (it shows no IO call, so it
 // has none to send again): once back, the host is told as it initializes,
@@ -150,9 +165,7 @@ func TestRunCanceledWhileHostAwayStopsItsComputation(t *testing.T) {
 			return "done", nil
 		}
 	})
-	b := admin.browser()
-	id := admin.createTx("wait", "production")
-	b.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id})
+	_, id := openWait(admin)
 	select {
 	case <-computing:
 	case <-time.After(wait):
@@ -162,12 +175,7 @@ func TestRunCanceledWhileHostAwayStopsItsComputation(t *testing.T) {
 		t := hb.txs[id]
 		return t != nil && t.hostHas
 	})
-	proxy.Refuse(true)
-	proxy.CutAll()
-	until(t, e, "the host to be away", func(hb *hub) bool {
-		t := hb.txs[id]
-		return t != nil && t.host == nil
-	})
+	cutOff(t, e, proxy, id)
 	admin.do("POST", "/api/console/transactions/"+id+"/cancel", nil, http.StatusNoContent, nil)
 	proxy.Refuse(false)
 	select {
@@ -198,16 +206,9 @@ func TestNodeRunCanceledWhileHostAwayEndsItsHandler(t *testing.T) {
 	node := startNodeScript(t, "nodehost", "away.js", "ws://"+proxy.Addr()+"/websocket", admin.key("production"))
 	defer node.stop()
 	node.waitFor(t, "LISTENING")
-	b := admin.browser()
-	id := admin.createTx("wait", "production")
-	b.must(protocol.MethodConnectToTransactionAsClient, protocol.ConnectToTransactionInputs{TransactionID: id})
+	b, id := openWait(admin)
 	b.expect(protocol.MethodRender)
-	proxy.Refuse(true)
-	proxy.CutAll()
-	until(t, e, "the host to be away", func(hb *hub) bool {
-		t := hb.txs[id]
-		return t != nil && t.host == nil
-	})
+	cutOff(t, e, proxy, id)
 	admin.do("POST", "/api/console/transactions/"+id+"/cancel", nil, http.StatusNoContent, nil)
 	proxy.Refuse(false)
 	how := node.waitFor(t, "ENDED")

@@ -373,6 +373,21 @@ func slowHello() (act testhost.Action, got chan string, release chan struct{}) {
 	return act, got, release
 }
 
+// graceTyped starts a server with slowHello's action, opens it as the
+// operator and types the name "Grace", not sent yet. The action is released
+// as the test ends.
+func graceTyped(t *testing.T) (e *env, got chan string, release chan struct{}) {
+	t.Helper()
+	act, got, release := slowHello()
+	e = newEnv(t, []testhost.Action{act}, nil)
+	t.Cleanup(func() { close(release) })
+	e.login()
+	e.navigate("/actions/slow_hello")
+	e.waitText(field("Your name", ".field-label"), "Your name")
+	e.typeInto(field("Your name", "input"), "Grace")
+	return e, got, release
+}
+
 // staysSent checks, for a second, that the form on screen stays as sent
 // (busy): anything the server says after a reconnection comes within a few
 // round trips. It fails with what otherwise.
@@ -393,13 +408,7 @@ func (e *env) staysSent(what string) {
 // question: the form was usable again.)
 func TestBrowserSocketReconnectAfterAnswer(t *testing.T) {
 	t.Parallel()
-	act, got, release := slowHello()
-	e := newEnv(t, []testhost.Action{act}, nil)
-	defer close(release)
-	e.login()
-	e.navigate("/actions/slow_hello")
-	e.waitText(field("Your name", ".field-label"), "Your name")
-	e.typeInto(field("Your name", "input"), "Grace")
+	e, got, release := graceTyped(t)
 	e.clickButton("Continue")
 	select {
 	case <-got:
@@ -423,13 +432,7 @@ func TestBrowserSocketReconnectAfterAnswer(t *testing.T) {
 // still on its way.)
 func TestBrowserHostResendsFormWhileAnswering(t *testing.T) {
 	t.Parallel()
-	act, got, release := slowHello()
-	e := newEnv(t, []testhost.Action{act}, nil)
-	defer close(release)
-	e.login()
-	e.navigate("/actions/slow_hello")
-	e.waitText(field("Your name", ".field-label"), "Your name")
-	e.typeInto(field("Your name", "input"), "Grace")
+	e, got, release := graceTyped(t)
 	e.do(chromedp.Evaluate[chromedp.Void](`(() => { const ws = window.__intervalSocket.ws, send = ws.send.bind(ws)
 		window.__held = []
 		window.__release = () => { for (const d of window.__held) send(d); window.__held = [] }
