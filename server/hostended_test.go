@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -34,9 +35,7 @@ func TestRunEndedWhileHostAwayEndsItsHandler(t *testing.T) {
 			return "CANCELED", "CANCELED"
 		}},
 		{"canceled as the operator left, and forgotten", time.Minute, true, func(admin *client, b *peer, id string) (string, string) {
-			// The run is not backgroundable: it is canceled, and, watched
-			// by no console, no longer held in memory.
-			b.must(protocol.MethodLeaveTransaction, protocol.TransactionRef{TransactionID: id})
+			leave(admin, b, id)
 			return "CANCELED", "CANCELED"
 		}},
 		{"failed after the grace", 200 * time.Millisecond, false, func(admin *client, b *peer, id string) (string, string) {
@@ -149,46 +148,83 @@ func cutOff(t *testing.T, e *env, proxy *faultproxy.Proxy, id string) {
 
 // TestRunCanceledWhileHostAwayStopsItsComputation cancels a run while the
 // Go SDK host running it is cut off, computing (it shows no IO call, so it
-// has none to send again): once back, the host is told as it initializes,
-// and the handler's context ends (it would otherwise compute on, doing
-// what the operator canceled).
+// has none to send again). Once back, the host is told, and the handler's
+// context ends (it would otherwise compute on, doing what the operator
+// canceled): as it initializes, when the server still holds the run; when
+// it reports progress or logs a line, when the run, canceled as its
+// operator left, is no longer held.
 func TestRunCanceledWhileHostAwayStopsItsComputation(t *testing.T) {
-	computing, stopped := make(chan struct{}), make(chan error, 1)
-	e, admin, proxy := awayHost(t, time.Minute, func(ctx context.Context, tx *interval.Tx) (any, error) {
-		close(computing)
-		select {
-		case <-ctx.Done():
-			stopped <- context.Cause(ctx)
-			return nil, ctx.Err()
-		case <-time.After(time.Minute):
-			stopped <- nil
-			return "done", nil
-		}
-	})
-	_, id := openWait(admin)
-	select {
-	case <-computing:
-	case <-time.After(wait):
-		t.Fatal("the handler never started")
+	for _, tc := range []struct {
+		name string
+		// report is what the handler does every 50 ms as it computes.
+		report func(ctx context.Context, tx *interval.Tx, i int)
+		// cancel cancels the run (b is its console socket).
+		cancel    func(admin *client, b *peer, id string)
+		forgotten bool
+	}{
+		{"held, computing silently", nil, func(admin *client, b *peer, id string) {
+			admin.do("POST", "/api/console/transactions/"+id+"/cancel", nil, http.StatusNoContent, nil)
+		}, false},
+		{"forgotten, reporting progress", func(ctx context.Context, tx *interval.Tx, i int) {
+			tx.Loading.Update(interval.LoadingState{Label: fmt.Sprintf("step %d", i)})
+		}, leave, true},
+		{"forgotten, logging", func(ctx context.Context, tx *interval.Tx, i int) {
+			tx.Log(ctx, "step", i)
+		}, leave, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			computing, stopped := make(chan struct{}), make(chan error, 1)
+			e, admin, proxy := awayHost(t, time.Minute, func(ctx context.Context, tx *interval.Tx) (any, error) {
+				close(computing)
+				tk := time.NewTicker(50 * time.Millisecond)
+				defer tk.Stop()
+				for i := 0; ; i++ {
+					select {
+					case <-ctx.Done():
+						stopped <- context.Cause(ctx)
+						return nil, ctx.Err()
+					case <-tk.C:
+						if tc.report != nil {
+							tc.report(ctx, tx, i)
+						}
+					}
+				}
+			})
+			b, id := openWait(admin)
+			select {
+			case <-computing:
+			case <-time.After(wait):
+				t.Fatal("the handler never started")
+			}
+			until(t, e, "the host to acknowledge the start", func(hb *hub) bool {
+				t := hb.txs[id]
+				return t != nil && t.hostHas
+			})
+			cutOff(t, e, proxy, id)
+			tc.cancel(admin, b, id)
+			if tc.forgotten {
+				until(t, e, "the run to be forgotten", func(hb *hub) bool { return hb.txs[id] == nil })
+			}
+			proxy.Refuse(false)
+			select {
+			case cause := <-stopped:
+				if !errors.Is(cause, interval.ErrCanceled) {
+					t.Fatalf("the handler's computation ended with %v, want its context canceled with ErrCanceled", cause)
+				}
+			case <-time.After(wait):
+				t.Fatalf("the handler still computes %v after its host came back", wait)
+			}
+			if d := admin.tx(id); d.Status != "CANCELED" {
+				t.Fatalf("the run is %s, want CANCELED", d.Status)
+			}
+		})
 	}
-	until(t, e, "the host to acknowledge the start", func(hb *hub) bool {
-		t := hb.txs[id]
-		return t != nil && t.hostHas
-	})
-	cutOff(t, e, proxy, id)
-	admin.do("POST", "/api/console/transactions/"+id+"/cancel", nil, http.StatusNoContent, nil)
-	proxy.Refuse(false)
-	select {
-	case cause := <-stopped:
-		if !errors.Is(cause, interval.ErrCanceled) {
-			t.Fatalf("the handler's computation ended with %v, want its context canceled with ErrCanceled", cause)
-		}
-	case <-time.After(wait):
-		t.Fatalf("the handler still computes %v after its host came back", wait)
-	}
-	if d := admin.tx(id); d.Status != "CANCELED" {
-		t.Fatalf("the run is %s, want CANCELED", d.Status)
-	}
+}
+
+// leave cancels run id as its operator leaves it (it is not
+// backgroundable), and with no console watching it the server forgets it.
+func leave(admin *client, b *peer, id string) {
+	b.must(protocol.MethodLeaveTransaction, protocol.TransactionRef{TransactionID: id})
 }
 
 // TestNodeRunCanceledWhileHostAwayEndsItsHandler is

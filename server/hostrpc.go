@@ -501,6 +501,11 @@ func (s *Server) sendLoading(h *host, in protocol.SendLoadingCallInputs) bool {
 		return false
 	}
 	if t.finished() {
+		if endedUnknown(t) {
+			// Progress of a run that ended while its host was away:
+			// the handler computes on, doing what was canceled.
+			hb.cancelOnHost(t, h, t.renderID, t.groupKey)
+		}
 		return false
 	}
 	ls := in.LoadingState
@@ -541,6 +546,12 @@ func (s *Server) sendLog(h *host, in protocol.SendLogInputs) bool {
 	if t == nil {
 		h.e.log.Warn("refusing SEND_LOG", "transaction", protocol.Clip(in.TransactionID, 64), "err", msg)
 		return false
+	}
+	if endedUnknown(t) {
+		// A line of a run that ended while its host was away: the
+		// handler computes on, doing what was canceled. (The line is
+		// kept, as any late line.)
+		hb.cancelOnHost(t, h, t.renderID, t.groupKey)
 	}
 	if t.closedOnHost && t.finished() {
 		// A late line for a run the server no longer holds: its history

@@ -165,7 +165,10 @@ type txn struct {
 	// (MARK_TRANSACTION_COMPLETE): it knows the run is over
 	// (endedWhileAway).
 	endedByHost bool
-	viaHTTP     *httpRequest // a serverless host was asked to run it
+	// forgotten marks a finished run the server held no more, rebuilt
+	// from the store for a host's late call (ownedBy).
+	forgotten bool
+	viaHTTP   *httpRequest // a serverless host was asked to run it
 	// hostHas is set once the host proved it has the transaction: it
 	// answered START_TRANSACTION or acted for it. awaiting is set while
 	// its last render waits on the operator, from SEND_IO_CALL until the
@@ -931,6 +934,13 @@ func (hb *hub) cancelOnHost(t *txn, h *host, renderID, groupKey string) {
 	}
 }
 
+// endedUnknown reports whether t ended while its host may not know it:
+// the server ended it (canceled, failed) and has not told the host since,
+// or the run is forgotten and the host still acts for it.
+func endedUnknown(t *txn) bool {
+	return t.finished() && !t.endedByHost && (!t.closedOnHost || t.forgotten)
+}
+
 // ownedBy returns the transaction id if host h may act for it, attaching
 // h as its host (a reconnected instance revives a dropped transaction).
 func (hb *hub) ownedBy(h *host, id string) (*txn, string) {
@@ -949,7 +959,7 @@ func (hb *hub) ownedBy(h *host, id string) (*txn, string) {
 		if rec.HostInstanceID != h.id || (rec.HostKeyID != "" && rec.HostKeyID != h.key.ID) {
 			return nil, "Unauthorized."
 		}
-		return &txn{rec: rec, closedOnHost: true}, ""
+		return &txn{rec: rec, closedOnHost: true, forgotten: true}, ""
 	}
 	if !servedBy(t, h) {
 		return nil, "Unauthorized."
@@ -1037,13 +1047,14 @@ func (hb *hub) reviveComputing(h *host) {
 // after HostDropGrace; hb.mu held): told nothing, it would compute them to
 // their end, doing what the operator canceled. A run it shows an IO call
 // for is ended when it sends the call again (sendIOCall); one the server
-// no longer holds is not known here.
+// no longer holds is not known here, and is ended when the host reports
+// its progress or logs a line (sendLoading, sendLog).
 func (hb *hub) endedWhileAway(h *host) {
 	if h.request != nil {
 		return
 	}
 	for _, t := range hb.txs {
-		if t.finished() && !t.endedByHost && !t.closedOnHost && t.hostHas && !t.awaiting && servedBy(t, h) {
+		if endedUnknown(t) && t.hostHas && !t.awaiting && servedBy(t, h) {
 			hb.s.log.Info("host back; ending a run it computed that ended while it was away", "transaction", t.rec.ID,
 				"host", h.id, "status", t.rec.Status)
 			hb.cancelOnHost(t, h, t.renderID, t.groupKey)
