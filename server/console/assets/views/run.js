@@ -230,7 +230,6 @@ export function RunView({ slug, params, txId: attachTo, summary }) {
           // The form on screen, sent again (its host is back after a
           // drop) while the answer to it is on its way: it stays as sent.
           // Refused, the answer makes it usable again (respond).
-          setHostGone(false)
           return
         }
         if (!old || !(old.frozen || old.done)) {
