@@ -304,3 +304,29 @@ func TestBrowserRichTextEditor(t *testing.T) {
 		t.Fatalf("the host got %q", res)
 	}
 }
+
+// TestBrowserCopyWhenClipboardRefuses copies the run's share link with a
+// Clipboard API that never answers (a permission nobody is asked for) and
+// with one that refuses (the page not focused): the copy goes through the
+// selection, the operator is told it was copied, the keyboard stays on the
+// button, and nothing is left unhandled. (With a pending API the console
+// said nothing at all; with a refusing one it left an unhandled rejection.)
+func TestBrowserCopyWhenClipboardRefuses(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, []testhost.Action{hello()}, nil)
+	e.login()
+	e.navigate("/actions/hello")
+	e.waitFocus("Your name: INPUT", "the form shown") // its autofocus done
+	for _, api := range []struct{ name, writeText string }{
+		{"pending", `() => new Promise(() => {})`},
+		{"refusing", `() => Promise.reject(new DOMException('Document is not focused.', 'NotAllowedError'))`},
+	} {
+		e.do(chromedp.Evaluate[chromedp.Void](`navigator.clipboard.writeText = ` + api.writeText))
+		e.do(chromedp.Click(`[data-testid=share-link]`, chromedp.NodeVisible))
+		e.waitText(".toasts", "Copied to clipboard")
+		if !eval[bool](e, `document.activeElement === document.querySelector("[data-testid=share-link]")`) {
+			t.Fatalf("with a %s Clipboard API, the copy took the keyboard away from the share link: %s", api.name, eval[string](e, `document.activeElement.outerHTML.slice(0, 200)`))
+		}
+		e.waitNoText(".toasts", "Copied to clipboard")
+	}
+}
