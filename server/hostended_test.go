@@ -34,6 +34,10 @@ func TestRunEndedWhileHostAwayEndsItsHandler(t *testing.T) {
 			admin.do("POST", "/api/console/transactions/"+id+"/cancel", nil, http.StatusNoContent, nil)
 			return "CANCELED", "CANCELED"
 		}},
+		{"canceled as the operator left", time.Minute, false, func(admin *client, b *peer, id string) (string, string) {
+			leave(admin, b, id)
+			return "CANCELED", "CANCELED"
+		}},
 		{"canceled as the operator left, and forgotten", time.Minute, true, func(admin *client, b *peer, id string) (string, string) {
 			leave(admin, b, id)
 			return "CANCELED", "CANCELED"
@@ -62,7 +66,7 @@ func TestRunEndedWhileHostAwayEndsItsHandler(t *testing.T) {
 				time.Sleep(20 * time.Millisecond)
 			}
 			if tc.forgotten {
-				until(t, e, "the run to be forgotten", func(hb *hub) bool { return hb.txs[id] == nil })
+				forgetRun(t, e, id)
 			}
 			select {
 			case err := <-ended:
@@ -165,6 +169,7 @@ func TestRunCanceledWhileHostAwayStopsItsComputation(t *testing.T) {
 		{"held, computing silently", nil, func(admin *client, b *peer, id string) {
 			admin.do("POST", "/api/console/transactions/"+id+"/cancel", nil, http.StatusNoContent, nil)
 		}, false},
+		{"left by its operator, computing silently", nil, leave, false},
 		{"forgotten, reporting progress", func(ctx context.Context, tx *interval.Tx, i int) {
 			tx.Loading.Update(interval.LoadingState{Label: fmt.Sprintf("step %d", i)})
 		}, leave, true},
@@ -203,7 +208,7 @@ func TestRunCanceledWhileHostAwayStopsItsComputation(t *testing.T) {
 			cutOff(t, e, proxy, id)
 			tc.cancel(admin, b, id)
 			if tc.forgotten {
-				until(t, e, "the run to be forgotten", func(hb *hub) bool { return hb.txs[id] == nil })
+				forgetRun(t, e, id)
 			}
 			proxy.Refuse(false)
 			select {
@@ -217,12 +222,32 @@ func TestRunCanceledWhileHostAwayStopsItsComputation(t *testing.T) {
 			if d := admin.tx(id); d.Status != "CANCELED" {
 				t.Fatalf("the run is %s, want CANCELED", d.Status)
 			}
+			until(t, e, "the server to hold the run only for a console showing it", func(hb *hub) bool {
+				tx := hb.txs[id]
+				return tx == nil || tx.browser != nil
+			})
 		})
 	}
 }
 
+// forgetRun waits for run id, ended while its host is away, to be left by
+// its console, then has the server drop it as it does once its host stayed
+// away past HostDropGrace (sweep): a host coming back then (or to a server
+// restarted since) finds a run the server holds no more.
+func forgetRun(t *testing.T, e *env, id string) {
+	t.Helper()
+	until(t, e, "the run, ended, to be left by its console", func(hb *hub) bool {
+		tx := hb.txs[id]
+		return tx != nil && tx.finished() && tx.browser == nil
+	})
+	hb := e.s.hub
+	hb.sweep(time.Now().Add(hb.s.opts.HostDropGrace + time.Second))
+	until(t, e, "the run to be forgotten", func(hb *hub) bool { return hb.txs[id] == nil })
+}
+
 // leave cancels run id as its operator leaves it (it is not
-// backgroundable), and with no console watching it the server forgets it.
+// backgroundable); with no console watching it, the server keeps it only
+// until its host is told.
 func leave(admin *client, b *peer, id string) {
 	b.must(protocol.MethodLeaveTransaction, protocol.TransactionRef{TransactionID: id})
 }

@@ -168,7 +168,12 @@ type txn struct {
 	// forgotten marks a finished run the server held no more, rebuilt
 	// from the store for a host's late call (ownedBy).
 	forgotten bool
-	viaHTTP   *httpRequest // a serverless host was asked to run it
+	// retainedAt is set when a run that ended while its host was away,
+	// unknown to it, is kept after its console left (forget), so that
+	// the host learns it as it comes back (endedWhileAway); it is dropped
+	// once told, or after HostDropGrace (sweep).
+	retainedAt time.Time
+	viaHTTP    *httpRequest // a serverless host was asked to run it
 	// hostHas is set once the host proved it has the transaction: it
 	// answered START_TRANSACTION or acted for it. awaiting is set while
 	// its last render waits on the operator, from SEND_IO_CALL until the
@@ -899,6 +904,13 @@ func (hb *hub) forget(t *txn) {
 		delete(t.browser.txs, t.rec.ID)
 		t.browser = nil
 	}
+	if t.host == nil && t.hostHas && t.viaHTTP == nil && endedUnknown(t) {
+		// Its host, away, may still compute it: kept until it is told.
+		if t.retainedAt.IsZero() {
+			t.retainedAt = time.Now()
+		}
+		return
+	}
 	delete(hb.txs, t.rec.ID)
 }
 
@@ -931,6 +943,13 @@ func (hb *hub) cancelOnHost(t *txn, h *host, renderID, groupKey string) {
 	if h.atLeast("0.38.0") {
 		t.closedOnHost = true
 		h.e.call(protocol.MethodCloseTransaction, protocol.CloseTransactionInputs{TransactionID: t.rec.ID}, nil)
+	}
+	if !t.retainedAt.IsZero() {
+		// Kept only for this (forget): the host knows now.
+		t.retainedAt = time.Time{}
+		if t.browser == nil && hb.txs[t.rec.ID] == t {
+			delete(hb.txs, t.rec.ID)
+		}
 	}
 }
 
@@ -1045,10 +1064,13 @@ func (hb *hub) reviveComputing(h *host) {
 // endedWhileAway ends on host h, as it (re)initializes, the runs it was
 // computing that ended while it was away (canceled by the operator, failed
 // after HostDropGrace; hb.mu held): told nothing, it would compute them to
-// their end, doing what the operator canceled. A run it shows an IO call
-// for is ended when it sends the call again (sendIOCall); one the server
-// no longer holds is not known here, and is ended when the host reports
-// its progress or logs a line (sendLoading, sendLog).
+// their end, doing what the operator canceled. Such a run is held in
+// memory for its host after its console left (forget: txn.retainedAt),
+// up to HostDropGrace. A run it shows an IO call for is ended when it
+// sends the call again (sendIOCall); one the server no longer holds (it
+// restarted since, or the host was away longer) is not known here, and is
+// ended when the host reports its progress or logs a line (sendLoading,
+// sendLog).
 func (hb *hub) endedWhileAway(h *host) {
 	if h.request != nil {
 		return
@@ -1105,6 +1127,9 @@ func (hb *hub) sweep(now time.Time) {
 	grace := hb.s.opts.HostDropGrace
 	for _, t := range hb.txs {
 		switch {
+		case !t.retainedAt.IsZero() && t.browser == nil && now.Sub(t.retainedAt) > grace:
+			// Its host did not come back to be told it ended.
+			delete(hb.txs, t.rec.ID)
 		case awaitsHost(t) && now.Sub(t.droppedAt) > hb.s.opts.HostReturnWait:
 			hb.s.log.Warn("no host came online for the action; failing the run", "transaction", t.rec.ID, "action", t.rec.Slug)
 			hb.fail(t, "NoHostOnline", fmt.Sprintf("No host is online for this action (waited %v for one to come back).", hb.s.opts.HostReturnWait))
