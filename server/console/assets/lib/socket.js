@@ -100,6 +100,7 @@ export class ConsoleSocket {
     this.ws = ws
     let initialized = false
     let opened = false
+    let pingTimer = null
     const init = async () => {
       if (initialized || this.ws !== ws) return
       initialized = true
@@ -119,7 +120,7 @@ export class ConsoleSocket {
     }
     ws.onopen = () => {
       opened = true
-      this.pingTimer = setInterval(() => {
+      pingTimer = setInterval(() => {
         this.sendMessage('ping').catch(() => {})
       }, PING_INTERVAL)
       // Interval servers send an "authenticated" MESSAGE to browsers too;
@@ -156,8 +157,11 @@ export class ConsoleSocket {
       if (frame.data === 'ping') return
       this.receive(frame.data)
     }
-    ws.onclose = ev => {
-      clearInterval(this.pingTimer)
+    // lost ends the socket's life for the console: at its close, or once
+    // the server stopped acknowledging (unresponsive), which a stalled
+    // network may not turn into a close for many minutes.
+    const lost = ev => {
+      clearInterval(pingTimer)
       clearTimeout(this.authTimer)
       if (this.ws !== ws) return
       this.ws = null
@@ -177,6 +181,23 @@ export class ConsoleSocket {
       }
       this.scheduleReconnect()
     }
+    ws.onclose = lost
+    ws.lost = lost
+  }
+
+  /**
+   * unresponsive gives up socket ws, whose server acknowledged nothing
+   * for ACK_TIMEOUT (it ACKs every message at once; a ping is sent every
+   * PING_INTERVAL): what waits on it fails as at a close, and the console
+   * reconnects at once, on a new connection.
+   */
+  unresponsive(ws) {
+    if (this.ws !== ws) return
+    console.warn('the server acknowledged nothing for', ACK_TIMEOUT, 'ms: reconnecting')
+    ws.lost({ code: 1006, reason: '' })
+    try { ws.close(4000, 'No acknowledgement in time') } catch (e) { /* closing already */ }
+    this.attempt = 0
+    this.reconnectNow()
   }
 
   scheduleReconnect() {
@@ -200,10 +221,8 @@ export class ConsoleSocket {
     if (!ws || ws.readyState !== WebSocket.OPEN) return Promise.reject(new NotConnectedError())
     const id = uuid()
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.acks.delete(id)
-        reject(new Error('Timed out waiting for the server'))
-      }, ACK_TIMEOUT)
+      // Rejected with NotConnectedError as the socket is given up.
+      const timer = setTimeout(() => this.unresponsive(ws), ACK_TIMEOUT)
       this.acks.set(id, { resolve, reject, timer })
       ws.send(JSON.stringify({ type: 'MESSAGE', id, data }))
     })
