@@ -2,6 +2,8 @@ package console_test
 
 import (
 	"strings"
+
+	"github.com/chromedp/chromedp"
 	"testing"
 	"time"
 
@@ -21,21 +23,7 @@ import (
 // "Timed out waiting for the server", and so did every later one.)
 func TestBrowserSocketStalls(t *testing.T) {
 	t.Parallel()
-	// Every connection of the browser goes through the proxy; the host
-	// connects directly.
-	proxy, err := faultproxy.New("127.0.0.1:9") // its target is set once the server listens
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { proxy.Close() })
-	var direct string
-	e := newEnvWith(t, []testhost.Action{hello()}, nil, false, func(o *server.Options) {
-		direct = strings.TrimPrefix(o.PublicURL, "http://")
-		o.PublicURL = "http://" + proxy.Addr()
-	})
-	proxy.SetTarget(direct)
-	e.url = "http://" + proxy.Addr()
-
+	e, proxy := proxiedEnv(t, hello())
 	e.login()
 	e.navigate("/actions/hello")
 	e.waitText(field("Your name", ".field-label"), "Your name")
@@ -57,6 +45,60 @@ func TestBrowserSocketStalls(t *testing.T) {
 	}
 	// The answer never reached the server: asked again, saying why.
 	e.waitText("[data-testid=respond-error]", "did not reach the server")
+	e.clickButton("Continue")
+	e.waitText("[data-testid=result]", "Hello, Ada!")
+}
+
+// proxiedEnv starts a console test server whose browser connections all go
+// through a fault proxy (the host connects directly).
+func proxiedEnv(t *testing.T, actions ...testhost.Action) (*env, *faultproxy.Proxy) {
+	t.Helper()
+	proxy, err := faultproxy.New("127.0.0.1:9") // its target is set once the server listens
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { proxy.Close() })
+	var direct string
+	e := newEnvWith(t, actions, nil, false, func(o *server.Options) {
+		direct = strings.TrimPrefix(o.PublicURL, "http://")
+		o.PublicURL = "http://" + proxy.Addr()
+	})
+	proxy.SetTarget(direct)
+	e.url = "http://" + proxy.Addr()
+	return e, proxy
+}
+
+// TestBrowserAPIStalls freezes the browser's connections to the server (as
+// TestBrowserSocketStalls) before the operator starts an action: the
+// request that creates the run goes out on a connection the browser keeps
+// open, and is never answered. The console must say so in bounded time
+// (API_TIMEOUT) rather than show "Starting…" for good (it did); started
+// again once those connections are closed, the run completes.
+func TestBrowserAPIStalls(t *testing.T) {
+	t.Parallel()
+	e, proxy := proxiedEnv(t, hello())
+	e.login()
+	e.waitText(".action-card", "Hello, world")
+	e.waitJS(`window.__intervalSocket.status === "open"`, "the socket to open")
+	frozen := proxy.Conns()
+	for _, c := range frozen {
+		c.Freeze()
+	}
+	t.Logf("%d connections frozen", len(frozen))
+	start := time.Now()
+	e.do(chromedp.Click(`a.action-card[href="/actions/hello"]`, chromedp.NodeVisible))
+	e.waitText(".loading-label", "Starting")
+	e.waitText(".alert-danger", "did not answer")
+	t.Logf("the console said the server did not answer after %v", time.Since(start).Round(100*time.Millisecond))
+	// The dead connections are closed at last (the browser would try each
+	// idle one in turn, each failing after the timeout): started again,
+	// the run completes.
+	for _, c := range frozen {
+		c.Cut()
+	}
+	e.clickButton("New transaction")
+	e.waitText(field("Your name", ".field-label"), "Your name")
+	e.typeInto(field("Your name", "input"), "Ada")
 	e.clickButton("Continue")
 	e.waitText("[data-testid=result]", "Hello, Ada!")
 }

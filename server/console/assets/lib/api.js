@@ -17,15 +17,25 @@ export class APIError extends Error {
 }
 
 /**
+ * API_TIMEOUT bounds a call's wait for the server's answer (an upload's is
+ * not bounded): a request sent on a connection whose network path died
+ * without a close is never answered, and the browser does not give up on
+ * it for many minutes.
+ */
+export const API_TIMEOUT = 15000
+
+/**
  * api calls the console API and returns its JSON answer (null for 204).
  * @param {string} method
  * @param {string} path
  * @param {any} [body] JSON, or FormData for uploads
+ * @param {{timeout?: number}} [options] timeout: ms to wait for the answer (API_TIMEOUT)
  * @returns {Promise<any>}
  */
-export async function api(method, path, body) {
+export async function api(method, path, body, { timeout = API_TIMEOUT } = {}) {
   /** @type {RequestInit & {headers: Record<string, string>}} */
   const opts = { method, headers: { Accept: 'application/json' }, credentials: 'same-origin' }
+  if (!(body instanceof FormData)) opts.signal = AbortSignal.timeout(timeout)
   if (method !== 'GET' && method !== 'HEAD') opts.headers['X-Interval-Console'] = '1'
   if (body instanceof FormData) {
     opts.body = body
@@ -33,14 +43,17 @@ export async function api(method, path, body) {
     opts.headers['Content-Type'] = 'application/json'
     opts.body = JSON.stringify(body)
   }
-  let res
+  let res, text
   try {
     res = await fetch(path, opts)
+    text = await res.text()
   } catch (e) {
+    if (e && e.name === 'TimeoutError') {
+      throw new APIError(0, `The server did not answer within ${Math.round(timeout / 1000)} s. Check your connection and try again.`)
+    }
     throw new APIError(0, 'Could not reach the server. Check your connection and try again.')
   }
   if (res.status === 204) return null
-  const text = await res.text()
   let data = null
   if (text) {
     try { data = JSON.parse(text) } catch { data = null }

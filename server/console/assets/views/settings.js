@@ -233,6 +233,9 @@ function UsersTab({ me }) {
   </div>`
 }
 
+// A check of a serverless host waits for it up to 30 s (the server's
+// httpCheckTimeout).
+const HOST_CHECK_TIMEOUT = 45000
 const HOST_TONE = { ONLINE: 'success', UNREACHABLE: 'danger', CHECKING: 'neutral' }
 
 function plural(n, one) { return `${n} ${one}${n === 1 ? '' : 's'}` }
@@ -251,7 +254,7 @@ function HTTPHostsTab() {
     e.preventDefault()
     setBusy(true)
     try {
-      const r = await api('POST', '/api/console/http-hosts', { url: url.trim() })
+      const r = await api('POST', '/api/console/http-hosts', { url: url.trim() }, { timeout: HOST_CHECK_TIMEOUT })
       setUrl('')
       const h = r.httpHost
       if (h.status === 'ONLINE') toast(`It declared ${plural(h.actions, 'action')} and ${plural(h.pages, 'page')}.`, { kind: 'success', title: 'Serverless host online' })
@@ -263,7 +266,7 @@ function HTTPHostsTab() {
   const check = async h => {
     setChecking(h.id)
     try {
-      const r = await api('POST', `/api/console/http-hosts/${encodeURIComponent(h.id)}/check`)
+      const r = await api('POST', `/api/console/http-hosts/${encodeURIComponent(h.id)}/check`, undefined, { timeout: HOST_CHECK_TIMEOUT })
       if (r.httpHost.status !== 'ONLINE') toast(r.httpHost.lastError || 'The host did not answer.', { kind: 'error', title: 'Unreachable' })
       load()
     } catch (x) { toast(x.message, { kind: 'error' }) } finally { setChecking(null) }
