@@ -293,9 +293,10 @@ func (s *Server) sessionUser(r *http.Request) (store.User, bool) {
 	if err != nil || c.Value == "" {
 		return store.User{}, false
 	}
-	// One query, on every request: no cache, so a session deleted or
-	// ended by a password change is refused at once and a role or team
-	// change applies to the next request.
+	// Looked up on every request (a SQLite store keeps the answers until
+	// a write could change them), so a session deleted or ended by a
+	// password change is refused at once and a role or team change
+	// applies to the next request.
 	u, err := s.store.SessionUser(r.Context(), hashToken(c.Value), time.Now())
 	if err != nil {
 		return store.User{}, false

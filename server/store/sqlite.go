@@ -50,7 +50,7 @@ func OpenFile(ctx context.Context, path string) (*SQLite, error) {
 	// One connection: SQLite serializes writers anyway, and this rules out
 	// SQLITE_BUSY between our own connections.
 	db.SetMaxOpenConns(1)
-	s := &SQLite{sqlStore: sqlStore{db: db, d: sqliteDialect}, path: path}
+	s := &SQLite{sqlStore: sqlStore{db: db, d: sqliteDialect, sessions: &sessionCache{}}, path: path}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err

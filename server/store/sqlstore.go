@@ -27,6 +27,8 @@ type sqlStore struct {
 	secrets []string
 	// prep holds the prepared statements of the hot paths (batch.go).
 	prep stmts
+	// sessions keeps SessionUser's answers (SQLite only; nil otherwise).
+	sessions *sessionCache
 }
 
 // dialect is what the SQL of the two databases does differently.
@@ -262,6 +264,7 @@ func (s *sqlStore) CreateUser(ctx context.Context, u User) error {
 
 // UpdateUser writes every field of u (by id) and replaces its teams.
 func (s *sqlStore) UpdateUser(ctx context.Context, u User) error {
+	defer s.sessions.invalidate()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return s.wrap("update user", err)
@@ -281,6 +284,7 @@ func (s *sqlStore) UpdateUser(ctx context.Context, u User) error {
 // SetPassword sets a user's password hash and deletes their other sessions
 // and their login tokens, in one transaction.
 func (s *sqlStore) SetPassword(ctx context.Context, userID, hash, keepSession string) error {
+	defer s.sessions.invalidate()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return s.wrap("set password", err)
@@ -301,6 +305,7 @@ func (s *sqlStore) SetPassword(ctx context.Context, userID, hash, keepSession st
 
 // DeleteUser deletes a user with its sessions, keys and team memberships.
 func (s *sqlStore) DeleteUser(ctx context.Context, id string) error {
+	defer s.sessions.invalidate()
 	r, err := s.exec(ctx, `DELETE FROM users WHERE id = ?`, id)
 	return s.affected("delete user", r, err)
 }
@@ -514,25 +519,45 @@ func (s *sqlStore) SessionUserID(ctx context.Context, hash string, now time.Time
 // qSessionUser selects the user of an unexpired session with each of its
 // teams, one row per team (one row with a NULL team when it has none):
 // one query where the session, the user and the teams were three.
-const qSessionUser = `SELECT u.id, u.email, u.first_name, u.last_name, u.role, u.password_hash, u.created_at, t.team_slug
+const qSessionUser = `SELECT u.id, u.email, u.first_name, u.last_name, u.role, u.password_hash, u.created_at, t.team_slug, s.expires_at
 	FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN user_teams t ON t.user_id = u.id
 	WHERE s.hash = ? AND s.expires_at > ?`
 
 // SessionUser returns the user, with its teams, of a session unexpired at
-// now, as it is in the store at the call (one query).
+// now, as it is in the store at the call (one query, or none when a SQLite
+// store kept the answer: sessionCache).
 func (s *sqlStore) SessionUser(ctx context.Context, hash string, now time.Time) (User, error) {
+	c := s.sessions
+	if c == nil {
+		u, _, err := s.sessionUser(ctx, hash, now)
+		return u, err
+	}
+	if u, ok := c.get(hash, now); ok {
+		return u, nil
+	}
+	gen := c.generation()
+	u, expires, err := s.sessionUser(ctx, hash, now)
+	if err == nil {
+		c.put(hash, gen, u, expires)
+	}
+	return u, err
+}
+
+// sessionUser is SessionUser's query; it returns the session's expiry too.
+func (s *sqlStore) sessionUser(ctx context.Context, hash string, now time.Time) (User, time.Time, error) {
 	rows, err := s.query(ctx, qSessionUser, hash, ms(now))
 	if err != nil {
-		return User{}, s.wrap("session user", err)
+		return User{}, time.Time{}, s.wrap("session user", err)
 	}
 	defer rows.Close()
 	var u User
+	var expires int64
 	found := false
 	for rows.Next() {
 		var created int64
 		var team sql.NullString
-		if err := rows.Scan(&u.ID, &u.Email, &u.FirstName, &u.LastName, &u.Role, &u.PasswordHash, &created, &team); err != nil {
-			return User{}, s.wrap("session user", err)
+		if err := rows.Scan(&u.ID, &u.Email, &u.FirstName, &u.LastName, &u.Role, &u.PasswordHash, &created, &team, &expires); err != nil {
+			return User{}, time.Time{}, s.wrap("session user", err)
 		}
 		u.CreatedAt = fromMS(created)
 		if team.Valid {
@@ -541,20 +566,21 @@ func (s *sqlStore) SessionUser(ctx context.Context, hash string, now time.Time) 
 		found = true
 	}
 	if err := rows.Err(); err != nil {
-		return User{}, s.wrap("session user", err)
+		return User{}, time.Time{}, s.wrap("session user", err)
 	}
 	if !found {
-		return User{}, s.wrap("session user", sql.ErrNoRows)
+		return User{}, time.Time{}, s.wrap("session user", sql.ErrNoRows)
 	}
 	if u.Teams == nil {
 		u.Teams = []string{}
 	}
 	slices.Sort(u.Teams) // bytewise, as teamsOf orders them
-	return u, nil
+	return u, fromMS(expires), nil
 }
 
 // DeleteSession deletes a session.
 func (s *sqlStore) DeleteSession(ctx context.Context, hash string) error {
+	defer s.sessions.invalidate()
 	_, err := s.exec(ctx, `DELETE FROM sessions WHERE hash = ?`, hash)
 	return s.wrap("delete session", err)
 }

@@ -840,20 +840,53 @@ func TestSessionUser(t *testing.T) {
 		_, err = s.SessionUser(ctx, "nope", ts(0))
 		isErr(t, "unknown session", err, ErrNotFound)
 
+		// Every session is looked up before each change (a store may keep
+		// the answers: SQLite's sessionCache), and the change is seen by the
+		// next lookup.
+		lookAll := func() {
+			t.Helper()
+			for _, h := range []string{"s1", "s2", "s3", "b"} {
+				if _, err := s.SessionUser(ctx, h, ts(1)); err != nil && !errors.Is(err, ErrNotFound) {
+					t.Fatalf("session %s: %v", h, err)
+				}
+			}
+		}
+		lookAll()
 		// A change of role and teams is seen by the next lookup.
 		u.Role, u.Teams = RoleDeveloper, []string{"support"}
 		must(t, s.UpdateUser(ctx, u))
 		if got, err := s.SessionUser(ctx, "s1", ts(1)); err != nil || got.Role != RoleDeveloper || !reflect.DeepEqual(got.Teams, []string{"support"}) {
 			t.Fatalf("after the change %+v %v", got, err)
 		}
+		lookAll()
 		must(t, s.DeleteSession(ctx, "s2"))
 		_, err = s.SessionUser(ctx, "s2", ts(1))
 		isErr(t, "deleted session", err, ErrNotFound)
+		lookAll()
 		must(t, s.SetPassword(ctx, "u1", "h", "s1"))
 		_, err = s.SessionUser(ctx, "s3", ts(1))
 		isErr(t, "session ended by a new password", err, ErrNotFound)
+		if got, err := s.SessionUser(ctx, "s1", ts(1)); err != nil || got.PasswordHash != "h" {
+			t.Fatalf("after the new password %+v %v", got, err)
+		}
+		lookAll()
 		must(t, s.DeleteUser(ctx, "u1"))
 		_, err = s.SessionUser(ctx, "s1", ts(1))
 		isErr(t, "session of a deleted user", err, ErrNotFound)
+		// A kept answer ends with its session.
+		if _, err := s.SessionUser(ctx, "b", ts(9)); err != nil {
+			t.Fatal(err)
+		}
+		_, err = s.SessionUser(ctx, "b", ts(10))
+		isErr(t, "session at its expiry, looked up before", err, ErrNotFound)
+		// The answers given are the caller's to change.
+		got, err := s.SessionUser(ctx, "b", ts(1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got.Teams = append(got.Teams, "mine")
+		if again, err := s.SessionUser(ctx, "b", ts(1)); err != nil || len(again.Teams) != 0 {
+			t.Fatalf("a caller's change of the teams returned reached the next lookup: %+v %v", again, err)
+		}
 	})
 }
