@@ -3,6 +3,7 @@ package console_test
 import (
 	"strings"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"testing"
 	"time"
@@ -101,4 +102,38 @@ func TestBrowserAPIStalls(t *testing.T) {
 	e.typeInto(field("Your name", "input"), "Ada")
 	e.clickButton("Continue")
 	e.waitText("[data-testid=result]", "Hello, Ada!")
+}
+
+// TestBrowserSocketSurvivesAPause freezes the page (as a browser freezes a
+// background tab) just after the console sent a message, for longer than
+// the console waits for its ACK (TestBrowserSocketStalls). The ACK came
+// during the pause; on waking, the console must read it rather than take
+// the server for unresponsive and drop a healthy socket.
+func TestBrowserSocketSurvivesAPause(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, []testhost.Action{hello()}, nil)
+	e.login()
+	e.navigate("/actions/hello")
+	e.waitText(field("Your name", ".field-label"), "Your name")
+	e.waitJS(`(window.__pausedSocket = window.__intervalSocket.ws) && window.__intervalSocket.status === "open"`, "the socket to open")
+	e.do(chromedp.Evaluate[chromedp.Void](`void window.__intervalSocket.sendMessage("ping").catch(() => {})`))
+	lifecycle(t, e, page.SetWebLifecycleStateStateFrozen)
+	time.Sleep(11 * time.Second) // past ACK_TIMEOUT
+	lifecycle(t, e, page.SetWebLifecycleStateStateActive)
+	time.Sleep(2 * time.Second)
+	if !eval[bool](e, `window.__intervalSocket.ws === window.__pausedSocket`) {
+		t.Fatal("the console dropped a socket whose server had acknowledged its message during a pause")
+	}
+	e.typeInto(field("Your name", "input"), "Ada")
+	e.clickButton("Continue")
+	e.waitText("[data-testid=result]", "Hello, Ada!")
+}
+
+// lifecycle moves e's page to a web lifecycle state (frozen: no task of the
+// page runs; active).
+func lifecycle(t *testing.T, e *env, state page.SetWebLifecycleStateState) {
+	t.Helper()
+	if _, err := chromedp.Call(e.ctx, page.SetWebLifecycleState, page.SetWebLifecycleStateParams{State: state}); err != nil {
+		t.Fatalf("page lifecycle %s: %v", state, err)
+	}
 }
