@@ -57,35 +57,54 @@ var (
 func browser(t *testing.T, exec string) context.Context {
 	t.Helper()
 	browserOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "console-chromium-")
-		if err != nil {
-			browserErr = err
-			return
+		// Chromium once failed to start here and at once (no output),
+		// while another test binary's Chromium was closing: a second try
+		// starts it.
+		for try := 1; ; try++ {
+			browserErr = startBrowser(exec)
+			if browserErr == nil || try == 3 {
+				return
+			}
+			fmt.Fprintf(os.Stderr, "starting %s (try %d): %v; trying again\n", exec, try, browserErr)
+			time.Sleep(time.Second)
 		}
-		// chromedp's defaults (headless, no background throttling: the
-		// tests run several tabs at once and a throttled tab stalls), then
-		// what CI needs.
-		opts := append(chromedp.DefaultExecAllocatorOptions[:],
-			chromedp.ExecPath(exec), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.UserDataDir(dir),
-			chromedp.Flag("disable-quic", true), chromedp.Flag("disable-component-update", true),
-			chromedp.Flag("hide-scrollbars", true), chromedp.Flag("mute-audio", true),
-			chromedp.WindowSize(1280, 900))
-		actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
-		bctx, bcancel := chromedp.NewContext(actx)
-		browserCtx = bctx
-		browserCancel = func() {
-			bcancel()
-			acancel()
-			os.RemoveAll(dir)
-		}
-		// The first action starts the browser: it runs on the browser's own
-		// context (a derived context with a deadline would end the browser).
-		browserErr = chromedp.Do(bctx)
 	})
 	if browserErr != nil {
 		t.Fatalf("starting %s: %v", exec, browserErr)
 	}
 	return browserCtx
+}
+
+// startBrowser starts the browser the tests share (browserCtx).
+func startBrowser(exec string) error {
+	dir, err := os.MkdirTemp("", "console-chromium-")
+	if err != nil {
+		return err
+	}
+	// chromedp's defaults (headless, no background throttling: the
+	// tests run several tabs at once and a throttled tab stalls), then
+	// what CI needs.
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exec), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.UserDataDir(dir),
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("hide-scrollbars", true), chromedp.Flag("mute-audio", true),
+		chromedp.WindowSize(1280, 900))
+	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	bctx, bcancel := chromedp.NewContext(actx)
+	browserCtx = bctx
+	browserCancel = func() {
+		bcancel()
+		acancel()
+		os.RemoveAll(dir)
+	}
+	// The first action starts the browser: it runs on the browser's own
+	// context (a derived context with a deadline would end the browser).
+	if err := chromedp.Do(bctx); err != nil {
+		browserCancel()
+		browserCancel = func() {}
+		return err
+	}
+	return nil
 }
 
 func TestMain(m *testing.M) {
