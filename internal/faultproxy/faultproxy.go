@@ -31,6 +31,7 @@ type Proxy struct {
 	target atomic.Pointer[string] // the address new connections go to
 	delay  atomic.Int64           // time.Duration applied to each forwarded chunk
 	refuse atomic.Bool            // new connections are closed at once
+	freeze atomic.Bool            // new connections start frozen
 
 	mu     sync.Mutex
 	conns  map[*Conn]struct{}
@@ -68,6 +69,12 @@ func (p *Proxy) SetDelay(d time.Duration) { p.delay.Store(int64(d)) }
 // Refuse makes the proxy close the connections it accepts from now on at
 // once (the target is unreachable), until Refuse(false).
 func (p *Proxy) Refuse(on bool) { p.refuse.Store(on) }
+
+// FreezeNew makes the connections accepted from now on start frozen (see
+// Conn.Freeze; Thaw or Cut each), as a network path that accepts
+// connections and then carries nothing; FreezeNew(false) ends that for
+// those accepted after it.
+func (p *Proxy) FreezeNew(on bool) { p.freeze.Store(on) }
 
 // Conns returns the open connections, oldest first.
 func (p *Proxy) Conns() []*Conn {
@@ -141,7 +148,11 @@ func (p *Proxy) serve(client net.Conn) {
 		return
 	}
 	c := &Conn{id: connIDs.Add(1), client: client, server: server, thawed: make(chan struct{}), done: make(chan struct{})}
-	close(c.thawed)
+	if p.freeze.Load() {
+		c.frozen = true
+	} else {
+		close(c.thawed)
+	}
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()

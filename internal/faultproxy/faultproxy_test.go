@@ -168,6 +168,40 @@ func TestRefuse(t *testing.T) {
 	}
 }
 
+// FreezeNew makes the connections accepted afterwards start frozen; those
+// open go on, and a frozen new one delivers once thawed.
+func TestFreezeNew(t *testing.T) {
+	p := newProxy(t)
+	c, r := dial(t, p)
+	if got, err := roundTrip(t, c, r, "first"); err != nil || got != "first" {
+		t.Fatalf("before FreezeNew: %q %v", got, err)
+	}
+	p.FreezeNew(true)
+	c2, r2 := dial(t, p)
+	if _, err := io.WriteString(c2, "held\n"); err != nil {
+		t.Fatalf("write into a new frozen connection: %v", err)
+	}
+	c2.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	if b, err := r2.ReadByte(); err == nil {
+		t.Fatalf("read %q through a connection accepted frozen", b)
+	}
+	if got, err := roundTrip(t, c, r, "yes"); err != nil || got != "yes" {
+		t.Fatalf("existing connection: %q %v", got, err)
+	}
+	p.FreezeNew(false)
+	c3, r3 := dial(t, p)
+	if got, err := roundTrip(t, c3, r3, "back"); err != nil || got != "back" {
+		t.Fatalf("after FreezeNew(false): %q %v", got, err)
+	}
+	for _, x := range p.Conns() {
+		x.Thaw()
+	}
+	c2.SetReadDeadline(time.Now().Add(wait))
+	if got, err := r2.ReadString('\n'); err != nil || got != "held\n" {
+		t.Fatalf("after thaw: %q %v", got, err)
+	}
+}
+
 // SetTarget sends the connections accepted afterwards to the new target;
 // those open stay with the old one.
 func TestSetTarget(t *testing.T) {

@@ -137,3 +137,37 @@ func lifecycle(t *testing.T, e *env, state page.SetWebLifecycleStateState) {
 		t.Fatalf("page lifecycle %s: %v", state, err)
 	}
 }
+
+// TestBrowserSocketOpensPastAStall drops the console's socket while the
+// network path takes new connections and carries nothing (a load balancer
+// whose backend hangs, a path that came back half): the console's next
+// socket hangs in its opening. Once new connections work again, the
+// console must be back within its opening timeout, not when the browser
+// gives the hung one up minutes later (it was not: the console showed
+// "Reconnecting" for good while the server was reachable).
+func TestBrowserSocketOpensPastAStall(t *testing.T) {
+	t.Parallel()
+	e, proxy := proxiedEnv(t, hello())
+	e.login()
+	e.navigate("/actions/hello")
+	e.waitText(field("Your name", ".field-label"), "Your name")
+	e.waitJS(`(window.__droppedSocket = window.__intervalSocket.ws) && window.__intervalSocket.status === "open"`, "the socket to open")
+	proxy.FreezeNew(true)
+	proxy.CutAll()
+	e.waitJS(`window.__intervalSocket.ws && window.__intervalSocket.ws !== window.__droppedSocket && window.__intervalSocket.ws.readyState === WebSocket.CONNECTING`,
+		"the console to try another socket")
+	time.Sleep(time.Second) // its connection is accepted frozen
+	proxy.FreezeNew(false)
+	back := time.Now()
+	deadline := back.Add(30 * time.Second)
+	for !eval[bool](e, `window.__intervalSocket.status === "open"`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the console was not back %v after new connections worked again\n%s", time.Since(back).Round(time.Second), e.pageText())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("the console was back %v after new connections worked again", time.Since(back).Round(100*time.Millisecond))
+	e.typeInto(field("Your name", "input"), "Ada")
+	e.clickButton("Continue")
+	e.waitText("[data-testid=result]", "Hello, Ada!")
+}

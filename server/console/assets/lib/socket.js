@@ -4,6 +4,10 @@
 
 const PING_INTERVAL = 15000
 const ACK_TIMEOUT = 10000
+// CONNECT_TIMEOUT bounds the opening of a socket: a network path that
+// takes the connection and carries nothing would otherwise hold it for
+// minutes, and the console would not try again meanwhile.
+const CONNECT_TIMEOUT = 10000
 
 // Server → browser calls answered with no data (void); all others get `true`.
 const VOID_METHODS = new Set(['CLIENT_USURPED', 'HOST_CLOSED_UNEXPECTEDLY', 'HOST_RECONNECTED'])
@@ -101,6 +105,12 @@ export class ConsoleSocket {
     let initialized = false
     let opened = false
     let pingTimer = null
+    const openTimer = setTimeout(() => {
+      if (opened || this.ws !== ws) return
+      console.warn('the server did not open the socket in', CONNECT_TIMEOUT, 'ms: trying again')
+      lost({ code: 1006, reason: '' })
+      try { ws.close() } catch (e) { /* closing already */ }
+    }, CONNECT_TIMEOUT)
     const init = async () => {
       if (initialized || this.ws !== ws) return
       initialized = true
@@ -120,6 +130,7 @@ export class ConsoleSocket {
     }
     ws.onopen = () => {
       opened = true
+      clearTimeout(openTimer)
       pingTimer = setInterval(() => {
         this.sendMessage('ping').catch(() => {})
       }, PING_INTERVAL)
@@ -162,6 +173,7 @@ export class ConsoleSocket {
     // network may not turn into a close for many minutes.
     const lost = ev => {
       clearInterval(pingTimer)
+      clearTimeout(openTimer)
       clearTimeout(this.authTimer)
       if (this.ws !== ws) return
       this.ws = null
