@@ -439,10 +439,13 @@ export function RunView({ slug, params, txId: attachTo, summary }) {
       </div>
       <div class="btn-row run-buttons">
         ${(done || (startError && startError.status !== 404 && startError.status !== 403)) && html`<button type="button" class="btn btn-secondary" ref=${newRunRef} onClick=${restart} data-testid="new-transaction"><${Icon} name="refresh" />New transaction</button>`}
-        ${!attachTo && html`<a class="btn btn-ghost btn-icon" href=${shareLink} data-testid="share-link" title="Copy a link that starts this action with these parameters" aria-label="Copy link"
-          onClick=${e => { e.preventDefault(); copyText(location.origin + shareLink) }}><${Icon} name="link" /></a>`}
         ${running ? html`<button type="button" class="btn btn-secondary" onClick=${cancel} data-testid="cancel">Cancel</button>`
           : html`<button type="button" class="btn btn-secondary" onClick=${back}><${Icon} name="arrowLeft" />Go back</button>`}
+        ${/* Last: the row ends at the page's right edge, so the link stays
+              under the pointer while the buttons before it change as the
+              run starts and ends. */ ''}
+        ${!attachTo && html`<a class="btn btn-ghost btn-icon" href=${shareLink} data-testid="share-link" title="Copy a link that starts this action with these parameters" aria-label="Copy link"
+          onClick=${e => { e.preventDefault(); copyText(location.origin + shareLink) }}><${Icon} name="link" /></a>`}
       </div>
     </div>
 
