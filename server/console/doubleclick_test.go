@@ -78,3 +78,27 @@ func TestBrowserDoubleClicksRunOnce(t *testing.T) {
 	e.waitText(field("Your name", ".field-label"), "Your name")
 	settled("New transaction", 2, 2, 1)
 }
+
+// TestBrowserRunButtonsStayPut watches the run's share-link button from the
+// click on the action's card to its end: it must not move under the
+// operator's pointer as the run starts (it moved by its own width when the
+// button beside it turned from "Go back" into "Cancel", and a click aimed
+// at it landed beside it) or ends.
+func TestBrowserRunButtonsStayPut(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, []testhost.Action{hello()}, nil)
+	e.login()
+	e.waitJS(`document.querySelector('a.action-card[href="/actions/hello"]')`, "the action's card")
+	e.do(chromedp.Evaluate[chromedp.Void](`window.__xs = new Set(); (function watch() {
+		const l = document.querySelector("[data-testid=share-link]")
+		if (l) { const r = l.getBoundingClientRect(); window.__xs.add(Math.round(r.x) + "," + Math.round(r.y)) }
+		requestAnimationFrame(watch) })()
+		document.querySelector('a.action-card[href="/actions/hello"]').click()`))
+	e.waitText(field("Your name", ".field-label"), "Your name")
+	e.typeInto(field("Your name", "input"), "Ada")
+	e.clickButton("Continue")
+	e.waitText("[data-testid=result]", "Hello, Ada!")
+	if at := eval[[]string](e, `[...window.__xs]`); len(at) != 1 {
+		t.Fatalf("the share link was at %v (x,y) during the run, want one place", at)
+	}
+}
