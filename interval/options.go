@@ -65,7 +65,11 @@ type Options struct {
 	// first attempt (attempt n waits n×SendTimeout).
 	SendTimeout time.Duration
 	// CloseUnresponsiveTimeout closes and reconnects a connection whose
-	// pings have failed for this long.
+	// pings have failed for this long. A connection on which a message
+	// waited SendTimeout for its ACK is pinged at once, and closed and
+	// reconnected if that ping gets no pong within PingTimeout: a network
+	// path that died without a close is left after about SendTimeout +
+	// PingTimeout while something waits on it.
 	CloseUnresponsiveTimeout time.Duration
 	// ReinitializeBatchTimeout batches route changes made while listening
 	// into one re-initialization.

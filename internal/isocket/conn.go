@@ -63,7 +63,8 @@ var (
 	// is the same error as interval.ErrUnauthorized.
 	ErrUnauthorized = protocol.ErrUnauthorized
 	// ErrUnresponsive is the cause of a close after CloseUnresponsiveTimeout
-	// without a pong.
+	// without a pong, or after a message's ACK was overdue and a ping sent
+	// then got no pong within PingTimeout.
 	ErrUnresponsive = errors.New("websocket: peer unresponsive")
 )
 
@@ -149,6 +150,7 @@ type Conn struct {
 	ackTimer *time.Timer
 	ackNext  time.Time
 	ended    bool // set with done: no message waits any more
+	probing  bool // a probe (after an ACK was overdue) waits for its pong
 
 	done      chan struct{}
 	closeOnce sync.Once
@@ -545,9 +547,53 @@ func (c *Conn) expireAcks() {
 		c.ackTimer = nil // nothing waits: an idle connection holds no timer
 	}
 	c.mu.Unlock()
+	if len(expired) > 0 {
+		c.probe()
+	}
 	for _, w := range expired {
 		w.acked(ErrAckTimeout)
 	}
+}
+
+// probe pings the peer at once after a message's ACK was overdue: a live
+// peer's reader answers a ping as soon as it reads it, so a connection
+// whose ping fails too (no pong within PingTimeout) carries nothing, a
+// network path that died without a close, and is closed (ErrUnresponsive)
+// rather than kept until CloseUnresponsiveTimeout with everything sent on
+// it waiting. A peer that is only slow to acknowledge keeps its connection.
+func (c *Conn) probe() {
+	if c.cfg.DisablePing || (c.manual && !c.served.Load()) {
+		return // nothing reads the pong
+	}
+	c.mu.Lock()
+	if c.ended || c.probing {
+		c.mu.Unlock()
+		return
+	}
+	c.probing = true
+	c.wg.Add(1)
+	c.mu.Unlock()
+	go func() {
+		defer c.wg.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), c.cfg.PingTimeout)
+		err := c.ws.Ping(ctx)
+		cancel()
+		c.mu.Lock()
+		c.probing = false
+		c.mu.Unlock()
+		if err == nil {
+			c.lastPong.Store(time.Now().UnixNano())
+			return
+		}
+		select {
+		case <-c.done:
+			return // closed meanwhile
+		default:
+		}
+		c.cfg.Logger.Warn("websocket: closing a connection whose peer acknowledged nothing in time and answered no ping", "err", err)
+		c.finish(ErrUnresponsive)
+		c.ws.CloseNow()
+	}()
 }
 
 // resolve ends the wait for the ACK of message id, if it still waits.

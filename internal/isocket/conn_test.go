@@ -873,3 +873,46 @@ func TestMessagesOutliveTheReadBuffer(t *testing.T) {
 		}
 	}
 }
+
+// A message whose ACK is overdue makes the connection ping its peer at
+// once: a peer that answers no ping either (a network path that died
+// without a close: nothing is read) is closed as unresponsive then, not
+// after CloseUnresponsiveTimeout; one that answers keeps its connection,
+// however slow its ACKs.
+func TestOverdueAckProbesPeer(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		reading bool // the peer reads on (its reader answers pings) without ACKing
+	}{{"silent peer", false}, {"peer slow to acknowledge", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			url := startServer(t, func(ctx context.Context, ws *websocket.Conn, r *http.Request) {
+				rawAuth(ctx, t, ws)
+				rawRead(ctx, ws) // never ACKed
+				if tc.reading {
+					for ctx.Err() == nil {
+						rawRead(ctx, ws)
+					}
+				}
+				<-ctx.Done()
+			})
+			c := dial(t, url, Config{SendTimeout: 50 * time.Millisecond, PingInterval: time.Hour,
+				PingTimeout: 200 * time.Millisecond, CloseUnresponsiveTimeout: time.Hour})
+			if err := c.Send(context.Background(), "unacknowledged"); !errors.Is(err, ErrAckTimeout) {
+				t.Fatalf("got %v, want ErrAckTimeout", err)
+			}
+			select {
+			case <-c.Done():
+				if !tc.reading && !errors.Is(c.Err(), ErrUnresponsive) {
+					t.Fatalf("closed with %v, want ErrUnresponsive", c.Err())
+				}
+				if tc.reading {
+					t.Fatalf("a peer that answers pings lost its connection: %v", c.Err())
+				}
+			case <-time.After(2 * time.Second):
+				if !tc.reading {
+					t.Fatal("the connection to a peer answering neither ACKs nor pings is still open 2s after an ACK was overdue")
+				}
+			}
+		})
+	}
+}
