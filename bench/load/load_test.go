@@ -13,6 +13,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/interval-go/sdk/internal/protocol"
+	"github.com/interval-go/sdk/server/store"
 )
 
 func TestMain(m *testing.M) {
@@ -59,6 +60,39 @@ func TestSmoke(t *testing.T) {
 	}
 	if r.Started != 300 || r.Duplicated != 0 {
 		t.Fatalf("300 runs: the hosts started %d (%d duplicated)", r.Started, r.Duplicated)
+	}
+}
+
+// TestSmokeHistory: with -history the server starts on a store that
+// already holds finished runs, serves new ones beside them, and keeps
+// both: the store ends with the history and every new run, finished.
+func TestSmokeHistory(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	rep, err := run(ctx, config{Server: "inproc", Dir: dir, History: 2500, Hosts: 1, Operators: []int{4}, Runs: 100,
+		Timeout: 30 * time.Second, Budget: 90, MaxSockets: 16, Log: slog.New(slog.DiscardHandler)}, out())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := rep.Levels[0]; r.Completed != 100 || r.Lost != 0 || r.Wrong != 0 {
+		t.Fatalf("100 runs on a store with history: %d completed, %d lost, %d wrong (first error: %s)", r.Completed, r.Lost, r.Wrong, r.FirstError)
+	}
+	st, err := store.Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	all, err := st.CountTransactions(ctx, store.TransactionFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, err := st.CountTransactions(ctx, store.TransactionFilter{Status: store.StatusCompleted})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The warm-up's runs come on top of the 2,500 and the 100 measured.
+	if all < 2600 || done != all {
+		t.Fatalf("store after the runs: %d runs, %d of them completed; want at least 2,600, all completed", all, done)
 	}
 }
 

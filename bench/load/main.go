@@ -92,8 +92,11 @@ import (
 
 // config is what one invocation measures.
 type config struct {
-	Server    string // "child", "inproc" or "" with LoginLink (external)
-	Dir       string // the embedded server's data dir ("": a temp dir)
+	Server string // "child", "inproc" or "" with LoginLink (external)
+	Dir    string // the embedded server's data dir ("": a temp dir)
+	// History is how many finished runs the embedded server's new store
+	// holds before it starts (writeHistory).
+	History   int
 	LoginLink string
 	PID       int
 	Hosts     int
@@ -157,6 +160,7 @@ func main() {
 	var ops, rates, arr string
 	var verbose bool
 	flag.StringVar(&cfg.Server, "server", "child", "embedded server: child (own process, clean figures) or inproc (this process); ignored with -login-link")
+	flag.IntVar(&cfg.History, "history", 0, "embedded server: finished runs (with their audit events) written into its new store before it starts, the history of a server that has served for a while")
 	flag.StringVar(&cfg.LoginLink, "login-link", "", "drive an external server: a one-time login link of an admin (interval-server user link)")
 	flag.IntVar(&cfg.PID, "pid", 0, "the external server's process id, for CPU and RSS figures")
 	flag.IntVar(&cfg.Hosts, "hosts", 2, "hosts (one host socket each; the server allows a socket 1024 calls/s, a run costs a host 2)")
@@ -249,6 +253,11 @@ func run(ctx context.Context, cfg config, w io.Writer) (rep report, err error) {
 				return rep, fmt.Errorf("data dir: %w", err)
 			}
 			defer os.RemoveAll(dir)
+		}
+		if cfg.History > 0 {
+			if err := writeHistory(ctx, dir, cfg.History); err != nil {
+				return rep, err
+			}
 		}
 		if cfg.Server == "child" {
 			t, err = childProcess(ctx, dir, cfg.CPUProfile, cfg.MemProfile, cfg.ServerProcs, cfg.Tuning, cfg.Log.Enabled(ctx, slog.LevelWarn))
