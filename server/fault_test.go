@@ -149,11 +149,7 @@ func runFaults(t *testing.T, cfg faultConfig, seed uint64) *faultStats {
 	e := newEnv(t, Options{})
 	admin := e.admin()
 	key := admin.key("production")
-	proxy, err := faultproxy.New(e.hs.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer proxy.Close()
+	proxy := e.faultProxy()
 	st := &faultStats{faults: map[string]int{}, executions: map[string]int{}}
 
 	// The hosts: each run asks two answers and returns them with its

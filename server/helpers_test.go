@@ -22,6 +22,7 @@ import (
 	"go.uber.org/goleak"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/interval-go/sdk/internal/faultproxy"
 	wsa "github.com/interval-go/sdk/internal/isocket"
 	"github.com/interval-go/sdk/internal/protocol"
 	"github.com/interval-go/sdk/internal/rpc"
@@ -99,6 +100,18 @@ func (e *env) stop() {
 		e.t.Errorf("Close: %v", err)
 	}
 	e.s = nil
+}
+
+// faultProxy puts a fault proxy in front of e's server (its address as
+// it listens now), closed at the test's end.
+func (e *env) faultProxy() *faultproxy.Proxy {
+	e.t.Helper()
+	p, err := faultproxy.New(e.hs.Listener.Addr().String())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { p.Close() })
+	return p
 }
 
 func (e *env) wsURL() string { return "ws" + strings.TrimPrefix(e.hs.URL, "http") + "/websocket" }

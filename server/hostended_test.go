@@ -97,11 +97,7 @@ func awayHost(t *testing.T, grace time.Duration, handler interval.HandlerFunc) (
 	t.Helper()
 	e := newEnv(t, Options{HostDropGrace: grace})
 	admin := e.admin()
-	proxy, err := faultproxy.New(e.hs.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { proxy.Close() })
+	proxy := e.faultProxy()
 	r := router.New()
 	r.Action("wait", handler)
 	c, err := interval.New(interval.Options{Endpoint: "ws://" + proxy.Addr() + "/websocket", APIKey: admin.key("production"),
@@ -259,11 +255,7 @@ func leave(admin *client, b *peer, id string) {
 func TestNodeRunCanceledWhileHostAwayEndsItsHandler(t *testing.T) {
 	e := newEnv(t, Options{})
 	admin := e.admin()
-	proxy, err := faultproxy.New(e.hs.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer proxy.Close()
+	proxy := e.faultProxy()
 	node := startNodeScript(t, "nodehost", "away.js", "ws://"+proxy.Addr()+"/websocket", admin.key("production"))
 	defer node.stop()
 	node.waitFor(t, "LISTENING")

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/interval-go/sdk/internal/faultproxy"
 	"github.com/interval-go/sdk/internal/protocol"
 	"github.com/interval-go/sdk/interval"
 	"github.com/interval-go/sdk/router"
@@ -22,11 +21,7 @@ import (
 func TestShutdownDeliversResultPastAStall(t *testing.T) {
 	e := newEnv(t, Options{})
 	admin := e.admin()
-	proxy, err := faultproxy.New(e.hs.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer proxy.Close()
+	proxy := e.faultProxy()
 	answered := make(chan struct{})
 	r := router.New()
 	r.Action("wait", func(ctx context.Context, tx *interval.Tx) (any, error) {
