@@ -424,3 +424,42 @@ func TestDropDuringInitializeRetriesAtOnce(t *testing.T) {
 		t.Fatalf("result %+v, %v", res, err)
 	}
 }
+
+// TestCloseCutsAFrozenConnection: Close closes the client at once, also
+// when the network path to the server died without a close: it does not
+// wait the 5 s a close waits for the server's close frame.
+func TestCloseCutsAFrozenConnection(t *testing.T) {
+	srv := intervaltest.NewServer()
+	defer srv.Close()
+	proxy, err := faultproxy.New(strings.TrimSuffix(strings.TrimPrefix(srv.URL, "ws://"), "/websocket"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	c, err := interval.New(interval.Options{Endpoint: "ws://" + proxy.Addr() + "/websocket", APIKey: "key",
+		Logger: slog.New(slog.DiscardHandler), Routes: routes{
+			"noop": func(ctx context.Context, tx *interval.Tx) (any, error) { return nil, nil }}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	listened := make(chan error, 1)
+	go func() { listened <- c.Listen(context.Background()) }()
+	if _, err := srv.WaitHost(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	for _, pc := range proxy.Conns() {
+		pc.Freeze()
+	}
+	start := time.Now()
+	closed := make(chan error, 1)
+	go func() { closed <- c.Close() }()
+	select {
+	case <-closed:
+		t.Logf("Close returned after %v", time.Since(start).Round(time.Millisecond))
+	case <-time.After(4 * time.Second):
+		t.Fatalf("Close still waits %v after it began, on a connection that carries nothing (a close waits 5 s for the server's close frame)", time.Since(start).Round(time.Millisecond))
+	}
+	if err := <-listened; !errors.Is(err, interval.ErrClosed) {
+		t.Errorf("Listen: %v", err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/interval-go/sdk/internal/protocol"
 )
@@ -320,8 +321,10 @@ func (c *Client) cancelWork(why error) {
 // connection's among them: Options.OnConnection has been told of the
 // Disconnected when it returns), and not for the handlers: one that
 // ignores its context keeps running, and whatever it sends fails with
-// ErrClosed. It is safe to call more than once and concurrently with
-// Shutdown; it always returns nil.
+// ErrClosed. A server that does not answer the close within half a second
+// (a network path that died without a close) is not waited for. It is safe
+// to call more than once and concurrently with Shutdown; it always
+// returns nil.
 func (c *Client) Close() error {
 	c.closeNow()
 	c.bg.Wait()
@@ -359,9 +362,19 @@ func (c *Client) closeNow() {
 		peer.Close()
 	}
 	if conn != nil {
+		if cc, ok := conn.(interface{ Cut(time.Duration) }); ok {
+			// A server that does not answer the close frame (a network
+			// path that died) is not waited for.
+			cc.Cut(closeCut)
+		}
 		conn.Close()
 	}
 }
+
+// closeCut bounds Close's wait for the server's answer to its close frame
+// on a connection that can cut it short (the websocket adapter's): a live
+// server answers within a round trip.
+const closeCut = 500 * time.Millisecond
 
 // listenDrain starts, when ctx ends, the drain Listen promises, bounded as
 // a whole by ShutdownTimeout: Shutdown for nine tenths of it; if handlers

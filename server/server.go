@@ -553,7 +553,7 @@ func (s *Server) isClosing() bool {
 // as HOST_DROPPED, so hosts that reconnect to the restarted server carry on.
 // When ctx ends first Shutdown returns its error; call Close to finish.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.beginClose()
+	s.beginClose(0)
 	done := make(chan struct{})
 	go func() {
 		s.wg.Wait()
@@ -567,16 +567,26 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return s.end()
 }
 
-// Close closes every socket at once and releases the store.
+// Close closes every socket at once and releases the store. Each socket
+// gets its close frame (1012), but a peer that does not answer it within
+// closeCut (one that stopped reading) is cut off rather than waited for.
 func (s *Server) Close() error {
-	s.beginClose()
+	s.beginClose(closeCut)
 	s.wg.Wait()
 	return s.end()
 }
 
+// closeCut is how long Close waits for a peer's answer to its close frame
+// (Shutdown waits up to 5 s, within its context): a live peer answers
+// within a round trip.
+const closeCut = 500 * time.Millisecond
+
 const restartReason = "Closing briefly for scheduled server restart."
 
-func (s *Server) beginClose() {
+// beginClose refuses new sockets and closes every socket with 1012; cut,
+// when positive, bounds each close's wait for its peer's close frame
+// (isocket.Conn.Cut).
+func (s *Server) beginClose(cut time.Duration) {
 	s.mu.Lock()
 	s.closing = true
 	conns := make([]*endpoint, 0, len(s.conns))
@@ -585,7 +595,10 @@ func (s *Server) beginClose() {
 	}
 	s.mu.Unlock()
 	for _, e := range conns {
-		// run closes the socket; Close and Shutdown differ only in waiting.
+		if cut > 0 {
+			e.conn.Cut(cut)
+		}
+		// run closes the socket; Close and Shutdown differ in waiting.
 		e.closeWith(1012, restartReason)
 	}
 }

@@ -163,6 +163,10 @@ type Conn struct {
 	// has ended.
 	closeWSOnce sync.Once
 	wsClosed    chan struct{}
+	// cut, made on first use (cutChan), is closed by Cut once a close
+	// has waited long enough for the peer's close frame.
+	cut     chan struct{}
+	cutOnce sync.Once
 	// cork, when set, is the socket under ws (dialed connections): the
 	// reader batches the frames it writes while handling one message.
 	cork *corkConn
@@ -895,10 +899,50 @@ func (c *Conn) CloseWith(code websocket.StatusCode, reason string) error {
 	select {
 	case <-c.wsClosed:
 	case <-t.C:
-		c.ws.CloseNow()
+		c.cutNow()
+	case <-c.cutChan():
+		c.cutNow()
 	}
 	c.wait()
 	return nil
+}
+
+// cutNow ends a close handshake under way by closing the network
+// connection under the websocket: the library's CloseNow does nothing
+// once its Close has begun. A websocket made elsewhere (NewConn), whose
+// connection this package does not hold, gets CloseNow.
+func (c *Conn) cutNow() {
+	switch {
+	case c.lean != nil:
+		c.lean.Conn.Close()
+	case c.cork != nil:
+		c.cork.Conn.Close()
+	default:
+		c.ws.CloseNow()
+	}
+}
+
+// Cut bounds the wait of this connection's close (CloseWith, under way or
+// to come) for the peer's close frame by d from now, instead of 5 seconds:
+// past it, the connection is closed without the peer's answer. The close
+// frame was written already; a peer that reads gets it all the same, one
+// that stopped reading (a frozen tab, a dead network path) no longer
+// holds the close.
+func (c *Conn) Cut(d time.Duration) {
+	ch := c.cutChan()
+	c.cutOnce.Do(func() {
+		time.AfterFunc(d, func() { close(ch) })
+	})
+}
+
+// cutChan returns the channel Cut closes.
+func (c *Conn) cutChan() chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cut == nil {
+		c.cut = make(chan struct{})
+	}
+	return c.cut
 }
 
 // wait waits for the connection's goroutines, except for the reader when it
