@@ -463,3 +463,47 @@ func TestCloseCutsAFrozenConnection(t *testing.T) {
 		t.Errorf("Listen: %v", err)
 	}
 }
+
+// TestShutdownKeepsItsDeadlineOnAFrozenConnection: Shutdown returns once its
+// context ends, also when the network path to the server died without a
+// close: neither the announcement of the shutdown, which gets no answer,
+// nor the close, which the server does not answer, holds it past its
+// context (it took 6 s with a context of 1 s).
+func TestShutdownKeepsItsDeadlineOnAFrozenConnection(t *testing.T) {
+	srv := intervaltest.NewServer()
+	defer srv.Close()
+	proxy, err := faultproxy.New(strings.TrimSuffix(strings.TrimPrefix(srv.URL, "ws://"), "/websocket"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	c, err := interval.New(interval.Options{Endpoint: "ws://" + proxy.Addr() + "/websocket", APIKey: "key",
+		Logger: slog.New(slog.DiscardHandler), Routes: routes{
+			"noop": func(ctx context.Context, tx *interval.Tx) (any, error) { return nil, nil }}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	listened := make(chan error, 1)
+	go func() { listened <- c.Listen(context.Background()) }()
+	if _, err := srv.WaitHost(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	for _, pc := range proxy.Conns() {
+		pc.Freeze()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	deadline, _ := ctx.Deadline()
+	err = c.Shutdown(ctx) // nothing runs: nil, once the close is done
+	late := time.Since(deadline)
+	t.Logf("Shutdown returned %v, %v after its context's deadline", err, late.Round(time.Millisecond))
+	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if late > 400*time.Millisecond {
+		t.Fatalf("Shutdown returned %v after its context ended; it returns once it ends", late.Round(time.Millisecond))
+	}
+	if err := <-listened; !errors.Is(err, interval.ErrClosed) {
+		t.Errorf("Listen: %v", err)
+	}
+}

@@ -244,7 +244,9 @@ func (c *Client) drain(ctx context.Context) error {
 // way until it returns: call Close to close at once (the results of
 // handlers still running are then lost, and whatever they send fails with
 // ErrClosed). Unlike safelyClose, whose wait has no bound, Shutdown is
-// bounded by ctx.
+// bounded by ctx, closing included: a server that does not answer the
+// close (a network path that died without a close) is not waited for
+// past it.
 //
 // Shutdown and Close may be called concurrently and more than once: a
 // Shutdown called while another drains waits for the same end (and, if its
@@ -281,9 +283,23 @@ func (c *Client) Shutdown(ctx context.Context) error {
 		c.cancelWork(err)
 		return err
 	}
-	c.closeNow()
+	// Within what is left of ctx: a server that does not answer the
+	// close (a network path that died) does not hold Shutdown past it.
+	c.closeCut(untilDone(ctx))
 	c.bg.Wait()
 	return nil
+}
+
+// untilDone is how long ctx has left: 0 when it has ended, -1 when it
+// has no deadline.
+func untilDone(ctx context.Context) time.Duration {
+	if ctx.Err() != nil {
+		return 0
+	}
+	if d, ok := ctx.Deadline(); ok {
+		return max(time.Until(d), 0)
+	}
+	return -1
 }
 
 // cancelWork moves a draining client to cancelling: it cancels the
@@ -309,7 +325,7 @@ func (c *Client) cancelWork(why error) {
 		cancel(ErrClosed)
 	}
 	if running == 0 {
-		c.closeNow()
+		c.closeCut(0) // Shutdown returns at once: its context ended
 	}
 }
 
@@ -332,8 +348,13 @@ func (c *Client) Close() error {
 }
 
 // closeNow moves the client to closed, once: it cancels every handler and
-// page, ends the client's life context and closes the connection.
-func (c *Client) closeNow() {
+// page, ends the client's life context and closes the connection, waiting
+// at most closeCut for the server's answer to the close.
+func (c *Client) closeNow() { c.closeCut(closeCut) }
+
+// closeCut is closeNow with cut as the longest wait for the server's answer
+// to the close (negative: the connection's own bound, 5 s).
+func (c *Client) closeCut(cut time.Duration) {
 	c.mu.Lock()
 	if !c.moveLocked(stateClosed) {
 		c.mu.Unlock()
@@ -362,10 +383,10 @@ func (c *Client) closeNow() {
 		peer.Close()
 	}
 	if conn != nil {
-		if cc, ok := conn.(interface{ Cut(time.Duration) }); ok {
+		if cc, ok := conn.(interface{ Cut(time.Duration) }); ok && cut >= 0 {
 			// A server that does not answer the close frame (a network
 			// path that died) is not waited for.
-			cc.Cut(closeCut)
+			cc.Cut(cut)
 		}
 		conn.Close()
 	}
