@@ -52,9 +52,13 @@ func (s *Server) csrf(next http.Handler) http.Handler {
 
 func (s *Server) authed(h userHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		u, ok := s.sessionUser(r)
-		if !ok {
+		u, err := s.sessionUser(r)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
 			writeErr(w, http.StatusUnauthorized, "Not logged in.")
+			return
+		case err != nil:
+			s.storeUnavailable(w, r, err)
 			return
 		}
 		h(w, r, u)

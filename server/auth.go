@@ -288,20 +288,39 @@ func (s *Server) secureCookies(r *http.Request) bool {
 }
 
 // sessionUser returns the user of the request's session cookie.
-func (s *Server) sessionUser(r *http.Request) (store.User, bool) {
+func (s *Server) sessionUser(r *http.Request) (store.User, error) {
 	c, err := r.Cookie(SessionCookie)
 	if err != nil || c.Value == "" {
-		return store.User{}, false
+		return store.User{}, fmt.Errorf("server: no session cookie: %w", store.ErrNotFound)
 	}
 	// Looked up on every request (a SQLite store keeps the answers until
 	// a write could change them), so a session deleted or ended by a
 	// password change is refused at once and a role or team change
 	// applies to the next request.
-	u, err := s.store.SessionUser(r.Context(), hashToken(c.Value), time.Now())
-	if err != nil {
-		return store.User{}, false
+	ctx, cancel := context.WithTimeout(r.Context(), storeAnswerTimeout)
+	defer cancel()
+	return s.store.SessionUser(ctx, hashToken(c.Value), time.Now())
+}
+
+// storeAnswerTimeout bounds the store lookups that authenticate a request
+// or a socket (a session, an API key): a database that does not answer (a
+// network path to it that died, a disk that hangs) gets the client a
+// "try again" within it (storeUnavailable), instead of a request that
+// hangs or a refusal of a session or key that are valid.
+var storeAnswerTimeout = 5 * time.Second
+
+// storeUnavailableMsg is what a client is told when the store failed to
+// answer a lookup that authenticates it.
+const storeUnavailableMsg = "The server's database did not answer; try again."
+
+// storeUnavailable answers 503 for a request whose authentication the
+// store failed to answer (err is not ErrNotFound), and logs it.
+func (s *Server) storeUnavailable(w http.ResponseWriter, r *http.Request, err error) {
+	if r.Context().Err() == nil {
+		s.log.Warn("request not served: the store did not answer its authentication", "path", r.URL.Path, "err", err)
 	}
-	return u, true
+	w.Header().Set("Retry-After", "1")
+	writeErr(w, http.StatusServiceUnavailable, storeUnavailableMsg)
 }
 
 // originOK reports whether a browser socket's Origin is the console's:

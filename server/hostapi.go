@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -66,7 +67,17 @@ func (s *Server) bearer(h keyHandler) http.HandlerFunc {
 			typedErr(w, http.StatusUnauthorized, "Missing API key.")
 			return
 		}
-		k, owner, err := s.keyAuth(r.Context(), strings.TrimSpace(key))
+		ctx, cancel := context.WithTimeout(r.Context(), storeAnswerTimeout)
+		k, owner, err := s.keyAuth(ctx, strings.TrimSpace(key))
+		cancel()
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			if r.Context().Err() == nil {
+				s.log.Warn("host API request not served: the store did not answer its API key", "path", r.URL.Path, "err", err)
+			}
+			w.Header().Set("Retry-After", "1")
+			typedErr(w, http.StatusServiceUnavailable, storeUnavailableMsg)
+			return
+		}
 		if err != nil {
 			s.log.Warn("host API refused: invalid API key", "path", r.URL.Path)
 			s.metrics.refused(refusedAPIKey)

@@ -54,9 +54,16 @@ func (s *Server) refuse(ws *wsa.Socket, reason string) {
 
 // serveHost runs a host socket (x-api-key) until it ends.
 func (s *Server) serveHost(ws *wsa.Socket, r *http.Request, apiKey string) {
-	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(r.Context(), storeAnswerTimeout)
 	defer cancel()
 	k, owner, err := s.keyAuth(ctx, apiKey)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		// Not a refusal of the key: the host reconnects (1013, try
+		// again later).
+		s.log.Warn("host socket closed: the store did not answer its API key", "remote", r.RemoteAddr, "err", err)
+		ws.Close(websocket.StatusTryAgainLater, storeUnavailableMsg)
+		return
+	}
 	if err != nil {
 		s.log.Warn("host refused: invalid API key", "remote", r.RemoteAddr, "err", err)
 		s.metrics.refused(refusedAPIKey)

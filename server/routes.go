@@ -11,6 +11,7 @@ import (
 	wsa "github.com/interval-go/sdk/internal/isocket"
 	"github.com/interval-go/sdk/internal/protocol"
 	"github.com/interval-go/sdk/server/console"
+	"github.com/interval-go/sdk/server/store"
 )
 
 // consoleHandler serves the web console: the single-page app for the
@@ -159,8 +160,15 @@ func (s *Server) handleSocket(w http.ResponseWriter, r *http.Request) {
 			s.refuse(ws, "Invalid origin")
 			return
 		}
-		u, ok := s.sessionUser(r)
-		if !ok {
+		u, err := s.sessionUser(r)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			// Not a refusal: the console reconnects (1013, try again
+			// later) and keeps its page.
+			s.log.Warn("browser socket closed: the store did not answer its session", "remote", r.RemoteAddr, "err", err)
+			ws.Close(websocket.StatusTryAgainLater, storeUnavailableMsg)
+			return
+		}
+		if err != nil {
 			s.log.Warn("browser socket refused: unknown or expired session", "remote", r.RemoteAddr)
 			s.metrics.refused(refusedSession)
 			s.refuse(ws, "Invalid session, please log in again.")

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -40,7 +41,8 @@ type Proxy struct {
 }
 
 // New starts a proxy on 127.0.0.1 (a free port) forwarding to target
-// ("host:port").
+// ("host:port", or "unix:PATH" for a Unix socket, such as a test
+// PostgreSQL's).
 func New(target string) (*Proxy, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -141,7 +143,11 @@ const dialTimeout = 10 * time.Second
 func (p *Proxy) serve(client net.Conn) {
 	defer p.wg.Done()
 	ctx, cancel := context.WithTimeout(context.Background(), dialTimeout)
-	server, err := (&net.Dialer{}).DialContext(ctx, "tcp", *p.target.Load())
+	network, addr := "tcp", *p.target.Load()
+	if path, ok := strings.CutPrefix(addr, "unix:"); ok {
+		network, addr = "unix", path
+	}
+	server, err := (&net.Dialer{}).DialContext(ctx, network, addr)
 	cancel()
 	if err != nil {
 		client.Close()
