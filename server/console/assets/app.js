@@ -174,7 +174,10 @@ function App() {
   useEffect(() => { setDrawer(false) }, [loc])
   useEffect(() => { if (s.me) startUnreadPolling() }, [!!s.me])
 
-  if (s.me === undefined) return html`<div class="boot"><${Spinner} /></div>`
+  if (s.me === undefined) {
+    return html`<div class="boot"><div class="boot-inner"><${Spinner} />
+      ${s.bootError && html`<p class="boot-error" role="status" data-testid="boot-error">${s.bootError} Trying again…</p>`}</div></div>`
+  }
   if (s.me === null || path === '/login') {
     if (s.me && path === '/login') { navigate('/', { replace: true, force: true }); return null }
     return html`<${LoginView} onLogin=${loadMe} /><${Toasts} toasts=${s.toasts} />`

@@ -44,13 +44,26 @@ export async function loadMe() {
     const envs = me.environments && me.environments.length ? me.environments : ['development', 'production']
     let env = store.state.env
     if (!envs.includes(env)) env = envs[0]
-    store.set({ me, env })
+    store.set({ me, env, bootError: null })
     socket.start()
     loadRoutes()
   } catch (e) {
-    store.set({ me: null })
+    if (e.status === 401) {
+      store.set({ me: null, bootError: null })
+      return
+    }
+    // The server did not answer who this is (it is unreachable, or its
+    // database is): that is no logout. Keep waiting, and say why.
+    store.set({ me: undefined, bootError: e.message.replace(/;\s*try again\.?$/i, '.') })
+    clearTimeout(bootRetry)
+    bootRetry = setTimeout(loadMe, BOOT_RETRY)
   }
 }
+
+// BOOT_RETRY is how long the console waits before asking again who is
+// logged in, after the server failed to answer (ms).
+const BOOT_RETRY = 2000
+let bootRetry
 
 async function refreshMe() {
   try {
