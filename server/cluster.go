@@ -509,7 +509,12 @@ func (c *cluster) beat() {
 	ctx, cancel := context.WithTimeout(c.ctx, busTimeout)
 	defer cancel()
 	sent := c.now()
-	ids, err := c.db.Renew(ctx, c.id, c.s.opts.ReplicaLease)
+	// A renewal that takes longer than a lease renews nothing (the lease
+	// counts from sent): past it, the next beat tries again, on another
+	// connection if this one's path died.
+	rctx, rcancel := context.WithTimeout(ctx, c.s.opts.ReplicaLease)
+	ids, err := c.db.Renew(rctx, c.id, c.s.opts.ReplicaLease)
+	rcancel()
 	if errors.Is(err, store.ErrLeaseLost) {
 		c.leaseLost(ctx)
 		return

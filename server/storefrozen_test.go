@@ -215,3 +215,61 @@ func expectClose(t *testing.T, ws *websocket.Conn, want websocket.StatusCode, wh
 		return
 	}
 }
+
+// TestReplicaRejoinsPastFrozenConnections: the path of a replica's open
+// connections to PostgreSQL died (they carry nothing, for good) while new
+// connections work, as after a NAT or a failover forgot the old ones. The
+// replica's lease went unrenewed meanwhile; it must be renewed on a new
+// connection as soon as one works. It took 36 s: each renewal waited 20 s
+// on a dead connection, and the dead connections held the whole pool (4)
+// until their statements timed out.
+func TestReplicaRejoinsPastFrozenConnections(t *testing.T) {
+	raw := pgtest.NewDatabase(t)
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy, err := faultproxy.New("unix:" + u.Query().Get("host") + "/.s.PGSQL.5432")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	q := u.Query()
+	q.Del("host")
+	u.RawQuery, u.Host = q.Encode(), proxy.Addr()
+	e := newEnv(t, replicaOpts(u.String()))
+	ready := func() int {
+		resp, err := http.Get(e.hs.URL + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := ready(); code != http.StatusOK {
+		t.Fatalf("/readyz before: %d", code)
+	}
+	proxy.FreezeNew(true)
+	for _, pc := range proxy.Conns() {
+		pc.Freeze()
+	}
+	// Unready once a lease went by without a renewal.
+	deadline := time.Now().Add(wait)
+	for ready() == http.StatusOK {
+		if time.Now().After(deadline) {
+			t.Fatal("/readyz still 200 with every connection to the database frozen")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(time.Second) // every beat meanwhile waits on a frozen connection
+	// New connections work again; the frozen ones stay frozen.
+	proxy.FreezeNew(false)
+	back := time.Now()
+	for ready() != http.StatusOK {
+		if time.Since(back) > 8*time.Second {
+			t.Fatalf("/readyz still not 200 %v after new connections to the database worked again (the dead connections hold the pool until their statements time out)", time.Since(back).Round(time.Millisecond))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("ready again %v after new connections worked", time.Since(back).Round(time.Millisecond))
+}

@@ -89,6 +89,14 @@ func OpenPostgres(ctx context.Context, databaseURL string) (*Postgres, error) {
 		// never wait on anything but the database between statements.
 		cfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"] = strconv.Itoa(int(idleInTransaction.Milliseconds()))
 	}
+	// Connections are made as needed, up to 16 unless the URL sets
+	// pool_max_conns: pgx's default (4 on a small machine) let the
+	// connections a dead network path holds (until their statements time
+	// out) take the whole pool, and the replica out of service, although
+	// new connections worked (TestReplicaRejoinsPastFrozenConnections).
+	if !strings.Contains(databaseURL, "pool_max_conns") && cfg.MaxConns < 16 {
+		cfg.MaxConns = 16
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fail(err)
