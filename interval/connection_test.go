@@ -429,27 +429,7 @@ func TestDropDuringInitializeRetriesAtOnce(t *testing.T) {
 // when the network path to the server died without a close: it does not
 // wait the 5 s a close waits for the server's close frame.
 func TestCloseCutsAFrozenConnection(t *testing.T) {
-	srv := intervaltest.NewServer()
-	defer srv.Close()
-	proxy, err := faultproxy.New(strings.TrimSuffix(strings.TrimPrefix(srv.URL, "ws://"), "/websocket"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer proxy.Close()
-	c, err := interval.New(interval.Options{Endpoint: "ws://" + proxy.Addr() + "/websocket", APIKey: "key",
-		Logger: slog.New(slog.DiscardHandler), Routes: routes{
-			"noop": func(ctx context.Context, tx *interval.Tx) (any, error) { return nil, nil }}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	listened := make(chan error, 1)
-	go func() { listened <- c.Listen(context.Background()) }()
-	if _, err := srv.WaitHost(testCtx(t)); err != nil {
-		t.Fatal(err)
-	}
-	for _, pc := range proxy.Conns() {
-		pc.Freeze()
-	}
+	c, listened := frozenClient(t)
 	start := time.Now()
 	closed := make(chan error, 1)
 	go func() { closed <- c.Close() }()
@@ -470,13 +450,37 @@ func TestCloseCutsAFrozenConnection(t *testing.T) {
 // nor the close, which the server does not answer, holds it past its
 // context (it took 6 s with a context of 1 s).
 func TestShutdownKeepsItsDeadlineOnAFrozenConnection(t *testing.T) {
+	c, listened := frozenClient(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	deadline, _ := ctx.Deadline()
+	err := c.Shutdown(ctx) // nothing runs: nil, once the close is done
+	late := time.Since(deadline)
+	t.Logf("Shutdown returned %v, %v after its context's deadline", err, late.Round(time.Millisecond))
+	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if late > 400*time.Millisecond {
+		t.Fatalf("Shutdown returned %v after its context ended; it returns once it ends", late.Round(time.Millisecond))
+	}
+	if err := <-listened; !errors.Is(err, interval.ErrClosed) {
+		t.Errorf("Listen: %v", err)
+	}
+}
+
+// frozenClient starts a client listening to an intervaltest server through
+// a fault proxy, then freezes its connection (the network path died
+// without a close). listened gets Listen's error; both the server and
+// the proxy close at the test's end.
+func frozenClient(t *testing.T) (*interval.Client, chan error) {
+	t.Helper()
 	srv := intervaltest.NewServer()
-	defer srv.Close()
+	t.Cleanup(srv.Close)
 	proxy, err := faultproxy.New(strings.TrimSuffix(strings.TrimPrefix(srv.URL, "ws://"), "/websocket"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer proxy.Close()
+	t.Cleanup(func() { proxy.Close() })
 	c, err := interval.New(interval.Options{Endpoint: "ws://" + proxy.Addr() + "/websocket", APIKey: "key",
 		Logger: slog.New(slog.DiscardHandler), Routes: routes{
 			"noop": func(ctx context.Context, tx *interval.Tx) (any, error) { return nil, nil }}})
@@ -491,19 +495,5 @@ func TestShutdownKeepsItsDeadlineOnAFrozenConnection(t *testing.T) {
 	for _, pc := range proxy.Conns() {
 		pc.Freeze()
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	deadline, _ := ctx.Deadline()
-	err = c.Shutdown(ctx) // nothing runs: nil, once the close is done
-	late := time.Since(deadline)
-	t.Logf("Shutdown returned %v, %v after its context's deadline", err, late.Round(time.Millisecond))
-	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("Shutdown: %v", err)
-	}
-	if late > 400*time.Millisecond {
-		t.Fatalf("Shutdown returned %v after its context ended; it returns once it ends", late.Round(time.Millisecond))
-	}
-	if err := <-listened; !errors.Is(err, interval.ErrClosed) {
-		t.Errorf("Listen: %v", err)
-	}
+	return c, listened
 }

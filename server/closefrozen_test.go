@@ -3,8 +3,6 @@ package server
 import (
 	"context"
 	"errors"
-	"net/http"
-	"net/url"
 	"testing"
 	"time"
 
@@ -19,18 +17,7 @@ import (
 func TestCloseCutsASocketThatStoppedReading(t *testing.T) {
 	e := newEnv(t, Options{})
 	admin := e.admin()
-	u, err := url.Parse(e.hs.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := http.Header{}
-	for _, ck := range admin.http.Jar.Cookies(u) {
-		h.Add("Cookie", ck.Name+"="+ck.Value)
-	}
-	h.Set("Origin", e.hs.URL)
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	defer cancel()
-	ws, _, err := websocket.Dial(ctx, e.wsURL(), &websocket.DialOptions{HTTPHeader: h})
+	ws, err := dialConsole(e, admin)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,6 +40,8 @@ func TestCloseCutsASocketThatStoppedReading(t *testing.T) {
 	case <-time.After(4 * time.Second):
 		t.Fatalf("Close still waits %v after it began, for a peer that does not read (a close waits 5 s for the peer's close frame)", time.Since(start).Round(time.Millisecond))
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
 	_, _, err = ws.Read(ctx)
 	var ce websocket.CloseError
 	if !errors.As(err, &ce) || ce.Code != websocket.StatusServiceRestart {

@@ -456,6 +456,21 @@ func (c call) start(t testing.TB) protocol.StartTransactionInputs {
 	return in
 }
 
+// notifyWithKey calls the host API's /api/notify with key and returns the
+// HTTP status.
+func notifyWithKey(t testing.TB, e *env, key string) int {
+	t.Helper()
+	req, _ := http.NewRequest("POST", e.hs.URL+"/api/notify", strings.NewReader(`{"message":"hi"}`))
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
 // browser opens the console socket of a logged-in client.
 func (c *client) browser() *peer {
 	c.t.Helper()

@@ -29,20 +29,8 @@ import (
 // later) so that the console reconnects, and once the database answers
 // again the same session works: nobody was logged out.
 func TestFrozenDatabaseAsksToTryAgain(t *testing.T) {
-	raw := pgtest.NewDatabase(t)
-	u, err := url.Parse(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy, err := faultproxy.New("unix:" + u.Query().Get("host") + "/.s.PGSQL.5432")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer proxy.Close()
-	q := u.Query()
-	q.Del("host")
-	u.RawQuery, u.Host = q.Encode(), proxy.Addr()
-	e := newEnv(t, replicaOpts(u.String()))
+	dbURL, proxy := databaseThroughProxy(t)
+	e := newEnv(t, replicaOpts(dbURL))
 	admin := e.admin()
 	hc := &http.Client{Jar: admin.http.Jar, Timeout: 15 * time.Second}
 	get := func() (int, string, time.Duration) {
@@ -178,16 +166,8 @@ func TestStoreNotAnsweringAuthIsNoRefusal(t *testing.T) {
 		t.Fatal(err)
 	}
 	expectClose(t, hws, websocket.StatusTryAgainLater, "host socket")
-	req, _ := http.NewRequest("POST", e.hs.URL+"/api/notify", strings.NewReader(`{"message":"m"}`))
-	req.Header.Set("Authorization", "Bearer "+key)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusServiceUnavailable {
-		t.Fatalf("host API call while the store does not answer: %d; want 503", resp.StatusCode)
+	if code := notifyWithKey(t, e, key); code != http.StatusServiceUnavailable {
+		t.Fatalf("host API call while the store does not answer: %d; want 503", code)
 	}
 
 	hs.hang.Store(false)
@@ -224,20 +204,8 @@ func expectClose(t *testing.T, ws *websocket.Conn, want websocket.StatusCode, wh
 // on a dead connection, and the dead connections held the whole pool (4)
 // until their statements timed out.
 func TestReplicaRejoinsPastFrozenConnections(t *testing.T) {
-	raw := pgtest.NewDatabase(t)
-	u, err := url.Parse(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy, err := faultproxy.New("unix:" + u.Query().Get("host") + "/.s.PGSQL.5432")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer proxy.Close()
-	q := u.Query()
-	q.Del("host")
-	u.RawQuery, u.Host = q.Encode(), proxy.Addr()
-	e := newEnv(t, replicaOpts(u.String()))
+	dbURL, proxy := databaseThroughProxy(t)
+	e := newEnv(t, replicaOpts(dbURL))
 	ready := func() int {
 		resp, err := http.Get(e.hs.URL + "/readyz")
 		if err != nil {
@@ -272,4 +240,24 @@ func TestReplicaRejoinsPastFrozenConnections(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Logf("ready again %v after new connections worked", time.Since(back).Round(time.Millisecond))
+}
+
+// databaseThroughProxy makes a new PostgreSQL database and returns its URL
+// through a fault proxy (TCP to the test server's Unix socket), closed at
+// the test's end.
+func databaseThroughProxy(t *testing.T) (string, *faultproxy.Proxy) {
+	t.Helper()
+	u, err := url.Parse(pgtest.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy, err := faultproxy.New("unix:" + u.Query().Get("host") + "/.s.PGSQL.5432")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { proxy.Close() })
+	q := u.Query()
+	q.Del("host")
+	u.RawQuery, u.Host = q.Encode(), proxy.Addr()
+	return u.String(), proxy
 }

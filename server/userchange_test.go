@@ -98,16 +98,8 @@ func TestDemotedDeveloperLosesDevelopmentKeys(t *testing.T) {
 	if _, err := dialHost(t, e, key, ""); !errors.Is(err, wsa.ErrUnauthorized) {
 		t.Fatalf("demoted developer's key reconnects: %v", err)
 	}
-	req, _ := http.NewRequest("POST", e.hs.URL+"/api/notify", strings.NewReader(`{"message":"hi"}`))
-	req.Header.Set("Authorization", "Bearer "+key)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusForbidden {
-		t.Fatalf("host API with a demoted developer's key: HTTP %d, want 403", resp.StatusCode)
+	if code := notifyWithKey(t, e, key); code != http.StatusForbidden {
+		t.Fatalf("host API with a demoted developer's key: HTTP %d, want 403", code)
 	}
 	if ret := live.init(action("shared")); ret.Type != "success" {
 		t.Fatalf("the live host after the demotion: %+v", ret)
