@@ -16,8 +16,7 @@ const historyBatch = 2000
 // writeHistory writes n finished runs, each with its audit event, into the
 // SQLite store of dir before the server opens it: the history a server
 // holds after it has served for a while, whose indexes each new run's
-// writes go into. Their ids are random, as a store's are whose runs were
-// created before ids began with their time.
+// writes go into. Their ids are random, as the server makes them.
 func writeHistory(ctx context.Context, dir string, n int) error {
 	st, err := store.Open(ctx, dir)
 	if err != nil {

@@ -924,10 +924,10 @@ func (c *Conn) cutNow() {
 
 // Cut bounds the wait of this connection's close (CloseWith, under way or
 // to come) for the peer's close frame by d from now, instead of 5 seconds:
-// past it, the connection is closed without the peer's answer. The close
-// frame was written already; a peer that reads gets it all the same, one
-// that stopped reading (a frozen tab, a dead network path) no longer
-// holds the close.
+// past it, the connection is closed without the peer's answer. A close
+// frame written by then reaches a peer that reads all the same (with d of
+// 0 the cut may come before it); one that stopped reading (a frozen tab,
+// a dead network path) no longer holds the close.
 func (c *Conn) Cut(d time.Duration) {
 	ch := c.cutChan()
 	c.cutOnce.Do(func() {
