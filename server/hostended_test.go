@@ -98,6 +98,15 @@ func awayHost(t *testing.T, grace time.Duration, handler interval.HandlerFunc) (
 	e := newEnv(t, Options{HostDropGrace: grace})
 	admin := e.admin()
 	proxy := e.faultProxy()
+	goHost(t, e, admin, proxy, handler)
+	return e, admin, proxy
+}
+
+// goHost connects a Go SDK host serving action "wait" with handler to e
+// through proxy, with admin's production key, and waits until it has
+// initialized; the test's cleanup closes it.
+func goHost(t *testing.T, e *env, admin *client, proxy *faultproxy.Proxy, handler interval.HandlerFunc) *interval.Client {
+	t.Helper()
 	r := router.New()
 	r.Action("wait", handler)
 	c, err := interval.New(interval.Options{Endpoint: "ws://" + proxy.Addr() + "/websocket", APIKey: admin.key("production"),
@@ -121,7 +130,7 @@ func awayHost(t *testing.T, grace time.Duration, handler interval.HandlerFunc) (
 		}
 		return false
 	})
-	return e, admin, proxy
+	return c
 }
 
 // openWait creates a run of action "wait" and opens it in a new console

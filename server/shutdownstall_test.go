@@ -9,7 +9,6 @@ import (
 
 	"github.com/interval-go/sdk/internal/protocol"
 	"github.com/interval-go/sdk/interval"
-	"github.com/interval-go/sdk/router"
 )
 
 // TestShutdownDeliversResultPastAStall shuts a Go SDK host down while the
@@ -23,8 +22,7 @@ func TestShutdownDeliversResultPastAStall(t *testing.T) {
 	admin := e.admin()
 	proxy := e.faultProxy()
 	answered := make(chan struct{})
-	r := router.New()
-	r.Action("wait", func(ctx context.Context, tx *interval.Tx) (any, error) {
+	c := goHost(t, e, admin, proxy, func(ctx context.Context, tx *interval.Tx) (any, error) {
 		name, err := tx.IO.Input.Text("Name").Run(ctx)
 		if err != nil {
 			return nil, err
@@ -32,25 +30,6 @@ func TestShutdownDeliversResultPastAStall(t *testing.T) {
 		close(answered)
 		time.Sleep(300 * time.Millisecond) // the connection stalls meanwhile
 		return "done:" + name, nil
-	})
-	c, err := interval.New(interval.Options{Endpoint: "ws://" + proxy.Addr() + "/websocket", APIKey: admin.key("production"),
-		Routes: r, Logger: testLogger(t), RetryInterval: 50 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	listened := make(chan error, 1)
-	go func() { listened <- c.Listen(context.Background()) }()
-	defer func() {
-		c.Close()
-		<-listened
-	}()
-	until(t, e, "the host to initialize", func(hb *hub) bool {
-		for _, h := range hb.hosts {
-			if h.initialized {
-				return true
-			}
-		}
-		return false
 	})
 	b, id := openWait(admin)
 	rc := b.expect(protocol.MethodRender)

@@ -44,6 +44,7 @@ export async function loadMe() {
     const envs = me.environments && me.environments.length ? me.environments : ['development', 'production']
     let env = store.state.env
     if (!envs.includes(env)) env = envs[0]
+    clearTimeout(bootRetry)
     store.set({ me, env, bootError: null })
     socket.start()
     loadRoutes()
