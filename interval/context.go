@@ -152,13 +152,13 @@ func (l *Loading) set(update func(*protocol.LoadingState) *protocol.LoadingState
 		cur = &cp
 	}
 	t.loading = update(cur)
-	if t.loading == nil || t.loadTimer != nil && t.loadTimer.Stop() {
-		// A send is already scheduled; it will carry the new state.
-		if t.loadTimer != nil && t.loading != nil {
-			t.loadTimer.Reset(loadingBuffer)
-		}
+	if t.loading == nil || t.loadScheduled {
+		// A send is already scheduled; it will carry the new state. It is
+		// not put off: an action updating more often than loadingBuffer
+		// would never have its progress shown.
 		return
 	}
+	t.loadScheduled = true
 	t.loadTimer = time.AfterFunc(loadingBuffer, t.flushLoading)
 }
 
@@ -167,6 +167,7 @@ func (t *txState) flushLoading() {
 	defer t.flushMu.Unlock()
 	t.mu.Lock()
 	st, done := t.loading, t.done
+	t.loadScheduled = false
 	t.mu.Unlock()
 	if st == nil || done {
 		return

@@ -2,8 +2,10 @@ package interval_test
 
 import (
 	"context"
+	"fmt"
 	"math/big"
 	"testing"
+	"time"
 
 	"github.com/interval-go/sdk/interval"
 	"github.com/interval-go/sdk/intervaltest"
@@ -76,5 +78,50 @@ func TestLogLoadingRedirect(t *testing.T) {
 	rs := run.RedirectsSent()
 	if len(rs) != 1 || rs[0].Route != "other" || rs[0].Params["id"] != float64(5) {
 		t.Fatalf("redirects = %+v", rs)
+	}
+}
+
+// TestLoadingShownWhileUpdatedOften: an action that updates its progress
+// more often than the loading buffer (every 20 ms here, the buffer being
+// 100 ms) has its progress shown as it goes, at most once a buffer: each
+// update postponed the send by a whole buffer, so none went out until the
+// updates stopped, and the operator saw nothing move.
+func TestLoadingShownWhileUpdatedOften(t *testing.T) {
+	release := make(chan struct{})
+	h := intervaltest.New(t, routes{
+		"busy": func(ctx context.Context, tx *interval.Tx) (any, error) {
+			tk := time.NewTicker(20 * time.Millisecond)
+			defer tk.Stop()
+			for i := 0; ; i++ {
+				select {
+				case <-release:
+					return "done", nil
+				case <-ctx.Done():
+					return nil, ctx.Err()
+				case <-tk.C:
+					tx.Loading.Update(interval.LoadingState{Label: fmt.Sprintf("step %d", i)})
+				}
+			}
+		},
+	})
+	ctx := testCtx(t)
+	run, err := h.Start(ctx, "busy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Three states while the action still updates (it updates 50 times a
+	// second, so a sent state shows progress, not the last one).
+	for i := 0; i < 3; i++ {
+		lctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		ls, err := run.NextLoading(lctx)
+		cancel()
+		if err != nil {
+			t.Fatalf("loading state %d while the action updates every 20 ms: %v", i+1, err)
+		}
+		t.Logf("shown: %s", ls.Label)
+	}
+	close(release)
+	if res, err := run.Result(ctx); err != nil || res.Data != "done" {
+		t.Fatalf("result %+v, %v", res, err)
 	}
 }

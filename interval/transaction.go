@@ -27,13 +27,16 @@ type txState struct {
 	ioCall    string // last render, re-sent after a reconnection
 	loading   *protocol.LoadingState
 	loadTimer *time.Timer
-	logIndex  int
-	done      bool                    // handler returned
-	kept      bool                    // finished, kept until CLOSE_TRANSACTION; guarded by Client.mu
-	flushMu   sync.Mutex              // held while a loading state is sent
-	active    *pendingCall            // the IO call the handler waits on
-	stateful  map[string]*pendingCall // stateful calls by inputGroupKey
-	statefulQ []string                // their keys, oldest first
+	// loadScheduled is set while loadTimer is due to send the loading
+	// state (guarded by mu).
+	loadScheduled bool
+	logIndex      int
+	done          bool                    // handler returned
+	kept          bool                    // finished, kept until CLOSE_TRANSACTION; guarded by Client.mu
+	flushMu       sync.Mutex              // held while a loading state is sent
+	active        *pendingCall            // the IO call the handler waits on
+	stateful      map[string]*pendingCall // stateful calls by inputGroupKey
+	statefulQ     []string                // their keys, oldest first
 }
 
 func (t *txState) pending() (string, *protocol.LoadingState) {
@@ -89,6 +92,7 @@ func (t *txState) stopTimers() {
 	if t.loadTimer != nil {
 		t.loadTimer.Stop()
 	}
+	t.loadScheduled = false
 }
 
 func userFromWire(u protocol.User) User {
@@ -182,6 +186,7 @@ func (c *Client) complete(t *txState, tx *Tx, result any, err error) {
 	t.mu.Lock()
 	t.done = true
 	pendingLoad := t.loadTimer != nil && t.loadTimer.Stop()
+	t.loadScheduled = false
 	lastLoad := t.loading
 	t.loading = nil
 	t.mu.Unlock()
@@ -378,6 +383,7 @@ func (t *txState) sendIOCall(ctx context.Context, ioCall string) error {
 	if t.loadTimer != nil {
 		t.loadTimer.Stop()
 	}
+	t.loadScheduled = false
 	t.mu.Unlock()
 	var ret protocol.SendIOCallReturns
 	if err := t.c.call(ctx, protocol.MethodSendIOCall, protocol.SendIOCallInputs{TransactionID: t.id, IOCall: ioCall}, &ret); err != nil {
